@@ -1,0 +1,214 @@
+#include "blockdev/blockdev_impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "qcow2/qcow2.h"
+
+blockdev *bd_alloc(const struct bd_ops *ops, const char *path)
+{
+    blockdev *bd = calloc(1, sizeof *bd);
+    if (!bd)
+        return NULL;
+    bd->path = strdup(path ? path : "");
+    if (!bd->path) {
+        free(bd);
+        return NULL;
+    }
+    bd->ops = ops;
+    bd->sector_size = 512;
+    return bd;
+}
+
+int bd_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err)
+{
+    uint64_t end;
+    if (__builtin_add_overflow(off, (uint64_t)len, &end) || end > bd->size)
+        return p2v_errf(err, -EIO,
+                        "%s: read of %zu bytes at offset %llu goes past the end (size %llu bytes)",
+                        bd->path, len, (unsigned long long)off, (unsigned long long)bd->size);
+    if (len == 0)
+        return 0;
+    return bd->ops->pread(bd, buf, len, off, err);
+}
+
+uint64_t bd_size(const blockdev *bd) { return bd->size; }
+uint32_t bd_sector_size(const blockdev *bd) { return bd->sector_size; }
+const char *bd_path(const blockdev *bd) { return bd->path; }
+const char *bd_format(const blockdev *bd) { return bd->ops->format; }
+bool bd_is_block_device(const blockdev *bd) { return bd->is_blockdev; }
+dev_t bd_st_dev(const blockdev *bd) { return bd->st_dev; }
+ino_t bd_st_ino(const blockdev *bd) { return bd->st_ino; }
+dev_t bd_st_rdev(const blockdev *bd) { return bd->st_rdev; }
+void bd_set_sector_size(blockdev *bd, uint32_t sector_size) { bd->sector_size = sector_size; }
+
+void bd_close(blockdev *bd)
+{
+    if (!bd)
+        return;
+    if (bd->ops->close)
+        bd->ops->close(bd);
+    free(bd->path);
+    free(bd);
+}
+
+/* ---- file / block device backend ---- */
+
+struct file_priv {
+    int fd;
+};
+
+static int file_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err)
+{
+    struct file_priv *fp = bd->priv;
+    uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t n = pread(fp->fd, p, len, (off_t)off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            return p2v_errf(err, -e, "%s: read error at offset %llu (sector %llu): %s", bd->path,
+                            (unsigned long long)off, (unsigned long long)(off / bd->sector_size),
+                            strerror(e));
+        }
+        if (n == 0)
+            return p2v_errf(err, -EIO, "%s: unexpected end of file at offset %llu", bd->path,
+                            (unsigned long long)off);
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static void file_close(blockdev *bd)
+{
+    struct file_priv *fp = bd->priv;
+    if (fp) {
+        close(fp->fd);
+        free(fp);
+    }
+}
+
+static const struct bd_ops file_ops = {
+    .format = "raw",
+    .pread = file_pread,
+    .close = file_close,
+};
+
+int bd_open_raw(const char *path, blockdev **out, p2v_err *err)
+{
+    int fd = -1, r;
+    blockdev *bd = NULL;
+    struct stat st;
+
+    if (stat(path, &st) < 0)
+        return p2v_errf(err, -errno, "%s: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return p2v_errf(err, -EISDIR, "%s: is a directory, not a disk or image file", path);
+    if (S_ISCHR(st.st_mode))
+        return p2v_errf(err, -ENODEV, "%s: is a character device, not a block device or image file",
+                        path);
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+        return p2v_errf(err, -ENODEV, "%s: not a regular file or block device", path);
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return p2v_errf(err, -errno, "%s: cannot open for reading: %s", path, strerror(errno));
+    if (fstat(fd, &st) < 0) {
+        r = p2v_errf(err, -errno, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    bd = bd_alloc(&file_ops, path);
+    struct file_priv *fp = calloc(1, sizeof *fp);
+    if (!bd || !fp) {
+        free(fp);
+        r = p2v_errf(err, -ENOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    fp->fd = fd;
+    bd->priv = fp;
+    fd = -1;
+    bd->st_dev = st.st_dev;
+    bd->st_ino = st.st_ino;
+    bd->st_rdev = st.st_rdev;
+    if (S_ISBLK(st.st_mode)) {
+        uint64_t size = 0;
+        int ssz = 0;
+        bd->is_blockdev = true;
+        if (ioctl(fp->fd, BLKGETSIZE64, &size) < 0) {
+            r = p2v_errf(err, -errno, "%s: BLKGETSIZE64: %s", path, strerror(errno));
+            goto out;
+        }
+        if (ioctl(fp->fd, BLKSSZGET, &ssz) < 0) {
+            r = p2v_errf(err, -errno, "%s: BLKSSZGET: %s", path, strerror(errno));
+            goto out;
+        }
+        if (ssz < 512 || ssz > 65536 || (ssz & (ssz - 1))) {
+            r = p2v_errf(err, -EINVAL, "%s: unsupported logical sector size %d", path, ssz);
+            goto out;
+        }
+        bd->size = size;
+        bd->sector_size = (uint32_t)ssz;
+    } else {
+        bd->size = (uint64_t)st.st_size;
+        bd->sector_size = 512;
+    }
+    *out = bd;
+    return 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    bd_close(bd);
+    return r;
+}
+
+int bd_open(const char *path, blockdev **out, p2v_err *err)
+{
+    blockdev *raw;
+    int r = bd_open_raw(path, &raw, err);
+    if (r < 0)
+        return r;
+    uint8_t magic[4];
+    if (!raw->is_blockdev && raw->size >= 4 && bd_pread(raw, magic, 4, 0, NULL) == 0 &&
+        memcmp(magic, QCOW2_MAGIC, 4) == 0) {
+        bd_close(raw);
+        return qcow2_bd_open(path, out, err);
+    }
+    *out = raw;
+    return 0;
+}
+
+/* ---- memory backend ---- */
+
+static int mem_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err)
+{
+    memcpy(buf, (const uint8_t *)bd->priv + off, len);
+    return 0;
+}
+
+static const struct bd_ops mem_ops = {
+    .format = "raw",
+    .pread = mem_pread,
+    .close = NULL,
+};
+
+int bd_open_mem(const uint8_t *buf, size_t len, uint32_t sector_size, const char *name,
+                blockdev **out, p2v_err *err)
+{
+    blockdev *bd = bd_alloc(&mem_ops, name ? name : "(memory)");
+    if (!bd)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    bd->priv = (void *)buf;
+    bd->size = len;
+    bd->sector_size = sector_size ? sector_size : 512;
+    *out = bd;
+    return 0;
+}

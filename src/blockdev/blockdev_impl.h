@@ -1,0 +1,29 @@
+/* For blockdev backends only: the struct behind the opaque handle. */
+#ifndef P2V_BLOCKDEV_IMPL_H
+#define P2V_BLOCKDEV_IMPL_H
+
+#include "blockdev/blockdev.h"
+
+struct bd_ops {
+    const char *format;
+    /* Read exactly len bytes at off; off + len <= size is checked by the caller. */
+    int (*pread)(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err);
+    void (*close)(blockdev *bd);
+};
+
+struct blockdev {
+    const struct bd_ops *ops;
+    char *path;
+    uint64_t size;
+    uint32_t sector_size;
+    bool is_blockdev;
+    dev_t st_dev;
+    ino_t st_ino;
+    dev_t st_rdev;
+    void *priv;
+};
+
+/* Allocate a blockdev with a copy of path; NULL on ENOMEM. */
+blockdev *bd_alloc(const struct bd_ops *ops, const char *path);
+
+#endif

@@ -1,0 +1,55 @@
+/* p2v: move a physical PC's partitions into a new KVM disk image in one pass. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+static const char usage_text[] =
+    "Usage: p2v COMMAND [OPTIONS] [ARGS]\n"
+    "\n"
+    "Move partitions of one or more physical disks into a new qcow2 or raw disk\n"
+    "image with a fresh partition table, copying only what the filesystems use.\n"
+    "\n"
+    "Commands:\n"
+    "  disks [--json] [DISK...]        list disks and their partitions\n"
+    "  convert [OPTIONS] -o OUTPUT SEL...\n"
+    "                                  write the selected partitions (SEL = DISK:N)\n"
+    "                                  into a new image, in the order given\n"
+    "  img info [--output=json] FILE   describe a qcow2 or raw image\n"
+    "  img check [--output=json] FILE  check a qcow2 image's consistency\n"
+    "  img map [--output=json] FILE    show where an image's data lives\n"
+    "  img compare FILE1 FILE2         compare the contents of two images\n"
+    "\n"
+    "Run 'p2v COMMAND --help' for the options of a command.\n"
+    "Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+} commands[] = {
+    { "disks", cmd_disks },
+    { "convert", cmd_convert },
+    { "img", cmd_img },
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return P2V_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        fputs(usage_text, stdout);
+        return P2V_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+        printf("p2v %s\n", P2V_VERSION);
+        return P2V_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    cli_error("unknown command '%s'", argv[1]);
+    fputs(usage_text, stderr);
+    return P2V_EXIT_USAGE;
+}

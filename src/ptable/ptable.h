@@ -1,0 +1,88 @@
+/* Partition tables: MBR (with EBR chains) and GPT. One partition model for
+ * both; parse, validate, build and serialize; the MBR<->GPT type map. */
+#ifndef P2V_PTABLE_H
+#define P2V_PTABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "blockdev/blockdev.h"
+#include "util/err.h"
+#include "util/guid.h"
+
+enum ptable_type { PTABLE_NONE = 0, PTABLE_MBR, PTABLE_GPT };
+
+#define PTABLE_GPT_NAME_MAX 36 /* UTF-16 code units in a GPT entry name */
+
+typedef struct ptable_part {
+    unsigned number;   /* Linux numbering: MBR primaries 1-4, logicals from 5; GPT entry index + 1 */
+    uint64_t start;    /* first sector, in sectors of the table's sector_size */
+    uint64_t size;     /* sectors */
+    /* MBR */
+    uint8_t mbr_type;  /* partition type byte (also set for GPT via the type map, 0 if none) */
+    bool bootable;     /* MBR status 0x80 */
+    bool container;    /* MBR extended partition (0x05, 0x0F, 0x85) */
+    bool logical;      /* MBR logical partition */
+    uint64_t ebr_lba;  /* logical: sector of the EBR that describes it */
+    /* GPT */
+    p2v_guid type_guid;
+    p2v_guid uuid;
+    uint64_t attrs;
+    char name[PTABLE_GPT_NAME_MAX * 4 + 1]; /* UTF-8 */
+} ptable_part;
+
+typedef struct ptable {
+    enum ptable_type type;
+    uint32_t sector_size;
+    uint64_t disk_sectors;
+    uint32_t mbr_signature;      /* MBR disk signature (also read from a protective MBR) */
+    p2v_guid disk_guid;          /* GPT */
+    uint64_t first_usable_lba;   /* GPT */
+    uint64_t last_usable_lba;    /* GPT */
+    uint32_t gpt_entries;        /* GPT: number of entries in the array */
+    bool hybrid_mbr;             /* GPT disk whose MBR also describes partitions */
+    bool gpt_from_backup;        /* the primary GPT was bad and the backup was used */
+    bool has_boot_code;          /* LBA 0 holds non-zero boot code */
+    uint8_t boot_code[440];
+    ptable_part *parts;
+    size_t nparts;
+    p2v_warnings warnings;       /* problems that left the rest usable */
+} ptable;
+
+/* Read and validate the table of bd. A disk with no table gives type
+ * PTABLE_NONE and no partitions. Unusable input gives -EINVAL and a message
+ * naming the disk and LBA. */
+int ptable_read(blockdev *bd, ptable **out, p2v_err *err);
+void ptable_free(ptable *t);
+
+const ptable_part *ptable_find(const ptable *t, unsigned number);
+const char *ptable_type_str(enum ptable_type type); /* "mbr", "gpt", "none" */
+
+/* Human names for types ("NTFS/exFAT/HPFS", "EFI System", ...); never NULL. */
+const char *ptable_mbr_type_name(uint8_t type);
+const char *ptable_gpt_type_name(const p2v_guid *type);
+
+/* The MBR<->GPT type map of SPEC.md; 0 or -ENOENT when no mapping exists. */
+int ptable_mbr_to_gpt_type(uint8_t mbr_type, p2v_guid *out);
+int ptable_gpt_to_mbr_type(const p2v_guid *type, uint8_t *out);
+
+/* Well-known GPT type GUIDs (strings, parse with guid_parse). */
+#define GPT_TYPE_ESP        "c12a7328-f81f-11d2-ba4b-00a0c93ec93b"
+#define GPT_TYPE_MSR        "e3c9e316-0b5c-4db8-817d-f92df00215ae"
+#define GPT_TYPE_BASIC_DATA "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7"
+#define GPT_TYPE_WINRE      "de94bba4-06d1-4d40-a16a-bfd50179d6ac"
+#define GPT_TYPE_LINUX_FS   "0fc63daf-8483-4772-8e79-3d69d8477de4"
+#define GPT_TYPE_LINUX_SWAP "0657fd6d-a4ab-43c4-84e5-0933c84b4f4f"
+#define GPT_TYPE_LINUX_LVM  "e6d6d379-f507-44c2-a23c-238f2a3df928"
+#define GPT_TYPE_BIOS_BOOT  "21686148-6449-6e6f-744e-656564454649"
+
+/* Serializing a new table: the writer calls back once per region to write
+ * (byte offset on the target disk, bytes). For MBR the caller fills
+ * t->parts with primaries (logical=false) and logicals (logical=true, ebr_lba
+ * set, inside one container part); for GPT the backup header and entries go
+ * in the last 33 sectors of t->disk_sectors. */
+typedef int (*ptable_write_fn)(void *ctx, uint64_t offset, const void *buf, size_t len, p2v_err *err);
+int ptable_serialize(const ptable *t, ptable_write_fn write, void *ctx, p2v_err *err);
+
+#endif

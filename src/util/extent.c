@@ -1,0 +1,89 @@
+#include "util/extent.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+int extent_list_add(extent_list *l, uint64_t start, uint64_t len)
+{
+    uint64_t end;
+    if (len == 0)
+        return 0;
+    if (__builtin_add_overflow(start, len, &end))
+        return -ERANGE;
+    if (l->count > 0) {
+        extent *last = &l->v[l->count - 1];
+        uint64_t last_end = last->start + last->len;
+        if (start >= last->start && start <= last_end) {
+            if (end > last_end)
+                last->len = end - last->start;
+            return 0;
+        }
+    }
+    if (l->count == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 64;
+        extent *n = realloc(l->v, ncap * sizeof *n);
+        if (!n)
+            return -ENOMEM;
+        l->v = n;
+        l->cap = ncap;
+    }
+    l->v[l->count].start = start;
+    l->v[l->count].len = len;
+    l->count++;
+    return 0;
+}
+
+static int cmp_extent(const void *a, const void *b)
+{
+    const extent *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+void extent_list_normalize(extent_list *l)
+{
+    if (l->count < 2)
+        return;
+    qsort(l->v, l->count, sizeof *l->v, cmp_extent);
+    size_t o = 0;
+    for (size_t i = 1; i < l->count; i++) {
+        extent *cur = &l->v[o];
+        uint64_t cur_end = cur->start + cur->len;
+        if (l->v[i].start <= cur_end) {
+            uint64_t e = l->v[i].start + l->v[i].len;
+            if (e > cur_end)
+                cur->len = e - cur->start;
+        } else {
+            l->v[++o] = l->v[i];
+        }
+    }
+    l->count = o + 1;
+}
+
+uint64_t extent_list_bytes(const extent_list *l)
+{
+    uint64_t t = 0;
+    for (size_t i = 0; i < l->count; i++)
+        t += l->v[i].len;
+    return t;
+}
+
+void extent_list_clip(extent_list *l, uint64_t limit)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < l->count; i++) {
+        if (l->v[i].start >= limit)
+            continue;
+        l->v[o] = l->v[i];
+        if (l->v[o].start + l->v[o].len > limit)
+            l->v[o].len = limit - l->v[o].start;
+        o++;
+    }
+    l->count = o;
+}
+
+void extent_list_free(extent_list *l)
+{
+    free(l->v);
+    l->v = NULL;
+    l->count = l->cap = 0;
+}

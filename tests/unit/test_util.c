@@ -1,0 +1,137 @@
+/* Unit tests for src/util: sizes, GUIDs, extents, JSON. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "t.h"
+#include "util/endian.h"
+#include "util/extent.h"
+#include "util/guid.h"
+#include "util/json.h"
+#include "util/size.h"
+
+static void test_size_parse(void)
+{
+    uint64_t v;
+    CHECK(size_parse("512", &v) == 0 && v == 512);
+    CHECK(size_parse("64K", &v) == 0 && v == 65536);
+    CHECK(size_parse("1M", &v) == 0 && v == 1048576);
+    CHECK(size_parse("1MiB", &v) == 0 && v == 1048576);
+    CHECK(size_parse("2G", &v) == 0 && v == 2147483648ULL);
+    CHECK(size_parse("1.5K", &v) == 0 && v == 1536);
+    CHECK(size_parse("16T", &v) == 0 && v == 16ULL << 40);
+    CHECK(size_parse("", &v) == -EINVAL);
+    CHECK(size_parse("-1", &v) == -EINVAL);
+    CHECK(size_parse("12Q", &v) == -EINVAL);
+    CHECK(size_parse("1KX", &v) == -EINVAL);
+    CHECK(size_parse("99999999999999999999", &v) == -EINVAL);
+    CHECK(size_parse("20000000E", &v) == -ERANGE);
+}
+
+static void test_size_human(void)
+{
+    char b[32];
+    CHECK_STR(size_human(0, b, sizeof b), "0 B");
+    CHECK_STR(size_human(1023, b, sizeof b), "1023 B");
+    CHECK_STR(size_human(1536, b, sizeof b), "1.5 KiB");
+    CHECK_STR(size_human(30ULL << 30, b, sizeof b), "30.0 GiB");
+}
+
+static void test_guid(void)
+{
+    /* The ESP type GUID as it is stored on disk (UEFI spec byte order). */
+    static const uint8_t esp_disk[16] = { 0x28, 0x73, 0x2a, 0xc1, 0x1f, 0xf8, 0xd2, 0x11,
+                                          0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b };
+    p2v_guid g;
+    char s[P2V_GUID_STRLEN];
+    CHECK(guid_parse("C12A7328-F81F-11D2-BA4B-00A0C93EC93B", &g) == 0);
+    CHECK(memcmp(g.b, esp_disk, 16) == 0);
+    guid_format(&g, s);
+    CHECK_STR(s, "c12a7328-f81f-11d2-ba4b-00a0c93ec93b");
+    CHECK(guid_parse("{c12a7328-f81f-11d2-ba4b-00a0c93ec93b}", &g) == 0);
+    CHECK(guid_parse("c12a7328-f81f-11d2-ba4b-00a0c93ec93", &g) == -EINVAL);
+    CHECK(guid_parse("c12a7328xf81f-11d2-ba4b-00a0c93ec93b", &g) == -EINVAL);
+    CHECK(guid_parse("g12a7328-f81f-11d2-ba4b-00a0c93ec93b", &g) == -EINVAL);
+    p2v_guid a, b;
+    CHECK(guid_generate(&a) == 0 && guid_generate(&b) == 0);
+    CHECK(!guid_equal(&a, &b));
+    CHECK(!guid_is_zero(&a));
+    guid_format(&a, s);
+    CHECK(s[14] == '4');                                 /* version 4 */
+    CHECK(strchr("89ab", s[19]) != NULL);                /* RFC 4122 variant */
+}
+
+static void test_extent(void)
+{
+    extent_list l = { 0 };
+    CHECK(extent_list_add(&l, 0, 10) == 0);
+    CHECK(extent_list_add(&l, 10, 5) == 0); /* adjacent: merged */
+    CHECK_EQ_U64(l.count, 1);
+    CHECK_EQ_U64(l.v[0].len, 15);
+    CHECK(extent_list_add(&l, 100, 10) == 0);
+    CHECK(extent_list_add(&l, 50, 60) == 0); /* out of order: kept until normalize */
+    CHECK(extent_list_add(&l, UINT64_MAX, 2) == -ERANGE);
+    extent_list_normalize(&l);
+    CHECK_EQ_U64(l.count, 2);
+    CHECK_EQ_U64(l.v[1].start, 50);
+    CHECK_EQ_U64(l.v[1].len, 60);
+    CHECK_EQ_U64(extent_list_bytes(&l), 75);
+    extent_list_clip(&l, 60);
+    CHECK_EQ_U64(l.count, 2);
+    CHECK_EQ_U64(l.v[1].len, 10);
+    extent_list_clip(&l, 5);
+    CHECK_EQ_U64(l.count, 1);
+    CHECK_EQ_U64(l.v[0].len, 5);
+    extent_list_free(&l);
+}
+
+static void test_endian(void)
+{
+    uint8_t b[8];
+    put_le32(b, 0x11223344);
+    CHECK(b[0] == 0x44 && b[3] == 0x11);
+    CHECK_EQ_U64(get_le32(b), 0x11223344);
+    put_be64(b, 0x0102030405060708ULL);
+    CHECK(b[0] == 1 && b[7] == 8);
+    CHECK_EQ_U64(get_be64(b), 0x0102030405060708ULL);
+    put_le64(b, 0x8877665544332211ULL);
+    CHECK_EQ_U64(get_le64(b), 0x8877665544332211ULL);
+    CHECK_EQ_U64(get_le16(b), 0x2211);
+    CHECK_EQ_U64(get_be16(b), 0x1122);
+}
+
+static void test_json(void)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    json_writer j;
+    json_init(&j, f);
+    json_obj_begin(&j);
+    json_kstr(&j, "a", "x\"y\n");
+    json_key(&j, "list");
+    json_arr_begin(&j);
+    json_u64(&j, 1);
+    json_bool(&j, true);
+    json_arr_end(&j);
+    json_key(&j, "empty");
+    json_arr_begin(&j);
+    json_arr_end(&j);
+    json_knull(&j, "n");
+    json_obj_end(&j);
+    json_end(&j);
+    fclose(f);
+    CHECK_STR(buf, "{\n    \"a\": \"x\\\"y\\n\",\n    \"list\": [\n        1,\n        true\n    ],\n"
+                   "    \"empty\": [],\n    \"n\": null\n}\n");
+    free(buf);
+}
+
+int main(void)
+{
+    test_size_parse();
+    test_size_human();
+    test_guid();
+    test_extent();
+    test_endian();
+    test_json();
+    return t_done("test_util");
+}
