@@ -10,6 +10,7 @@
 #include "blockdev/blockdev.h"
 #include "util/err.h"
 #include "util/guid.h"
+#include "util/io.h"
 
 enum ptable_type { PTABLE_NONE = 0, PTABLE_MBR, PTABLE_GPT };
 
@@ -82,7 +83,6 @@ int ptable_gpt_to_mbr_type(const p2v_guid *type, uint8_t *out);
  * t->parts with primaries (logical=false) and logicals (logical=true, ebr_lba
  * set, inside one container part); for GPT the backup header and entries go
  * in the last 33 sectors of t->disk_sectors. */
-typedef int (*ptable_write_fn)(void *ctx, uint64_t offset, const void *buf, size_t len, p2v_err *err);
-int ptable_serialize(const ptable *t, ptable_write_fn write, void *ctx, p2v_err *err);
+int ptable_serialize(const ptable *t, p2v_write_fn write, void *ctx, p2v_err *err);
 
 #endif

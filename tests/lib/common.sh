@@ -1,0 +1,62 @@
+# Shared helpers for integration tests. Source it after `set -euo pipefail`.
+# Provides: $P2V (the binary), $WORK (a scratch dir removed on exit), need,
+# fail, pass, check_eq.
+
+: "${P2V:?P2V must point at the p2v binary (ctest sets it)}"
+: "${P2V_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+export PATH="$PATH:/usr/sbin:/sbin"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/p2v-test.XXXXXX")
+_p2v_loops=()
+_p2v_mounts=()
+_p2v_cleanup() {
+    local m l
+    for m in "${_p2v_mounts[@]}"; do umount -l "$m" 2>/dev/null || true; done
+    for l in "${_p2v_loops[@]}"; do losetup -d "$l" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap _p2v_cleanup EXIT
+
+# need TOOL...: skip the test (exit 77) when a tool is missing.
+need() {
+    local t
+    for t in "$@"; do
+        if ! command -v "$t" >/dev/null 2>&1; then
+            echo "SKIP: $t not found" >&2
+            exit 77
+        fi
+    done
+}
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+
+# check_eq WHAT EXPECTED ACTUAL
+check_eq() {
+    if [ "$2" != "$3" ]; then
+        fail "$1: expected '$2', got '$3'"
+    fi
+    pass "$1 = $3"
+}
+
+# expect_exit CODE CMD...: run CMD, require exit status CODE; stderr kept in $WORK/last.err
+expect_exit() {
+    local want=$1 got=0
+    shift
+    "$@" >"$WORK/last.out" 2>"$WORK/last.err" || got=$?
+    if [ "$got" != "$want" ]; then
+        echo "--- stdout" >&2; cat "$WORK/last.out" >&2
+        echo "--- stderr" >&2; cat "$WORK/last.err" >&2
+        fail "'$*' exited $got, expected $want"
+    fi
+}
+
+# losetup_ro FILE [extra losetup args]: attach read-only, echo the device; skipped if unusable.
+losetup_attach() {
+    local dev
+    dev=$(losetup --find --show "$@" 2>/dev/null) || return 1
+    _p2v_loops+=("$dev")
+    echo "$dev"
+}
+
+track_mount() { _p2v_mounts+=("$1"); }
