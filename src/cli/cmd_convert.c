@@ -16,7 +16,7 @@
 #include "fs/fsmap.h"
 #include "fs/relocate.h"
 #include "plan/plan.h"
-#include "plan/probe.h"
+#include "fs/probe.h"
 #include "ptable/ptable.h"
 #include "sink/sink.h"
 #include "util/json.h"
@@ -332,8 +332,12 @@ static int open_sources(struct convert_ctx *cx)
         const ptable_part *pp = ptable_find(s->pt, number);
         if (pp && !pp->container) {
             uint64_t off = pp->start * s->pt->sector_size, len = pp->size * s->pt->sector_size;
-            if (off + len <= bd_size(s->bd))
-                plan_probe_fs(s->bd, off, len, cx->psel[i].fstype, cx->psel[i].label);
+            struct fs_identity id;
+            p2v_err perr;
+            if (off + len <= bd_size(s->bd) && fs_probe(s->bd, off, len, &id, &perr) == 0) {
+                snprintf(cx->psel[i].fstype, sizeof cx->psel[i].fstype, "%s", id.type);
+                snprintf(cx->psel[i].label, sizeof cx->psel[i].label, "%s", id.label);
+            }
         }
     }
     for (size_t i = 0; i < cx->nsrc; i++) {

@@ -250,7 +250,7 @@ static int assign_types(plan *p, const plan_source *src)
         } else {
             if (pt->type == PTABLE_MBR)
                 pp->mbr_type = pp->src->mbr_type;
-            else if (ptable_gpt_to_mbr_type(&pp->src->type_guid, &pp->mbr_type) < 0)
+            else if (ptable_gpt_to_mbr_type_fs(&pp->src->type_guid, pp->fstype, &pp->mbr_type) < 0)
                 fallback_mbr_type(p, pp, what);
         }
     }

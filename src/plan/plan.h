@@ -39,8 +39,8 @@ typedef struct plan_source {
 typedef struct plan_sel {
     size_t disk;
     unsigned number;
-    char fstype[16];
-    char label[64];
+    char fstype[32];
+    char label[256];
 } plan_sel;
 
 /* A partition p2v creates, placed before selection `before` (nsel = at the end). */
@@ -85,8 +85,8 @@ typedef struct plan_part {
     p2v_guid uuid;
     uint64_t attrs;
     char name[PTABLE_GPT_NAME_MAX * 4 + 1];
-    char fstype[16];
-    char label[64];
+    char fstype[32];
+    char label[256];
 } plan_part;
 
 typedef struct plan {
