@@ -145,3 +145,69 @@ mkpc_le32() {
 mkpc_le64() {
     od -An -t u8 -j "$2" -N 8 "$1" | tr -d ' '
 }
+
+# mkpc_fstype DISKNO PART: the filesystem mkpc put there.
+mkpc_fstype() {
+    case "$1:$2" in
+    1:1|1:3|1:5) echo ntfs ;; 1:2|2:2) echo ext4 ;; 1:6|2:1) echo vfat ;;
+    esac
+}
+
+# mkpc_data_parts RAWIMG: "start size" of each data partition of a raw disk
+# image, in disk order (MBR extended containers left out).
+mkpc_data_parts() {
+    sfdisk --json "$1" | jq -r '.partitiontable.partitions[]
+        | select(.type != "f" and .type != "5" and .type != "85")
+        | "\(.start) \(.size)"' | sort -n
+}
+
+# mkpc_check_hidden FSTYPE PARTIMG START: hidden sectors = START in the boot
+# sector and in its backup (NTFS: sector number_of_sectors; FAT32: sector 6),
+# and for NTFS also in the partition's last sector when the volume is smaller.
+mkpc_check_hidden() {
+    local fs=$1 img=$2 start=$3 ss=$MKPC_SS got nsec psec
+    got=$(mkpc_le32 "$img" 28)
+    [ "$got" = "$start" ] || { echo "FAIL: $img: hidden sectors $got, want $start" >&2; return 1; }
+    case $fs in
+    ntfs)
+        nsec=$(mkpc_le64 "$img" 40)
+        got=$(mkpc_le32 "$img" $(( nsec * ss + 28 )))
+        [ "$got" = "$start" ] || { echo "FAIL: $img: backup hidden sectors $got, want $start" >&2; return 1; }
+        psec=$(( $(stat -c %s "$img") / ss ))
+        if [ "$psec" -gt $(( nsec + 1 )) ]; then
+            cmp -s -n "$ss" "$img" <(dd if="$img" bs="$ss" skip=$(( psec - 1 )) count=1 status=none) ||
+                { echo "FAIL: $img: last sector is not a copy of the boot sector" >&2; return 1; }
+        fi ;;
+    vfat)
+        got=$(mkpc_le32 "$img" $(( 6 * ss + 28 )))
+        [ "$got" = "$start" ] || { echo "FAIL: $img: backup boot sector hidden $got, want $start" >&2; return 1; }
+        ;;
+    esac
+}
+
+# mkpc_check_output RAWIMG SEL...: the partitions of RAWIMG, in order, are the
+# sources named by SEL (d:p = mkpc disk d partition p): 1 MiB aligned, not
+# smaller than their source, filesystems clean, every file identical, hidden
+# sectors right.
+mkpc_check_output() {
+    local raw=$1 i=0 start size sel fs dir
+    shift
+    local -a sels=("$@")
+    mkpc_data_parts "$raw" >"$WORK/parts.txt"
+    [ "$(wc -l <"$WORK/parts.txt")" = "${#sels[@]}" ] ||
+        { echo "FAIL: $raw has $(wc -l <"$WORK/parts.txt") data partitions, want ${#sels[@]}" >&2; return 1; }
+    while read -r start size; do
+        sel=${sels[$i]}
+        i=$((i + 1))
+        [ $(( start * MKPC_SS % 1048576 )) = 0 ] || { echo "FAIL: partition $i at $start is not 1 MiB aligned" >&2; return 1; }
+        [ "$sel" = msr ] && continue
+        fs=$(mkpc_fstype "${sel%%:*}" "${sel##*:}")
+        dir=$(mkpc_dir "${sel%%:*}" "${sel##*:}")
+        mkpc_extract "$raw" "$start" "$size" "$WORK/part.img"
+        mkpc_fsck "$fs" "$WORK/part.img" || { echo "FAIL: partition $i ($sel, $fs): fsck" >&2; return 1; }
+        mkpc_check_files "$fs" "$WORK/part.img" "$dir" || return 1
+        if [ "$fs" != ext4 ]; then mkpc_check_hidden "$fs" "$WORK/part.img" "$start" || return 1; fi
+        echo "ok: partition $i = $sel ($fs) at sector $start, $size sectors: fsck clean, files identical"
+    done <"$WORK/parts.txt"
+    rm -f "$WORK/part.img"
+}
