@@ -14,6 +14,7 @@
 #                                           FAT boot partition (active) at 10 MiB
 #   bootimg_uefi_pc OUT KERNEL INITRD       GPT disk, data partition first,
 #                                           ESP with systemd-boot at 10 MiB
+#   bootimg_fill_esp FAT KERNEL INITRD      systemd-boot, entry, kernel into a FAT
 #   bootimg_accel                           accelerator tried first (kvm/tcg)
 #   bootimg_boot IMAGE FORMAT bios|uefi MARKER LOG [TIMEOUT]
 #                                           boot in qemu; 0 when MARKER
@@ -139,9 +140,8 @@ EOF
 #   2: 40 MiB FAT32 ESP at 10 MiB, holding systemd-boot as the removable-media
 #      loader \EFI\BOOT\BOOTX64.EFI, a loader entry, the kernel and initramfs.
 bootimg_uefi_pc() {
-    local out=$1 kernel=$2 initrd=$3 part d
+    local out=$1 kernel=$2 initrd=$3 part
     part=$(mktemp "$WORK/esp.XXXXXX")
-    d=$(mktemp -d "$WORK/espfiles.XXXXXX")
     rm -f "$out" "$part"
     truncate -s 64M "$out"
     sgdisk -n 1:2048:+8M -t 1:8300 -c 1:data \
@@ -150,17 +150,28 @@ bootimg_uefi_pc() {
     _bootimg_put "$out" 1 "$part"
     rm -f "$part"
     mkfs.fat -F 32 -S 512 -s 1 -n ESP -h 20480 -C "$part" $((40 * 1024)) >/dev/null
+    bootimg_fill_esp "$part" "$kernel" "$initrd"
+    _bootimg_put "$out" 10 "$part"
+    rm -f "$part"
+}
+
+# bootimg_fill_esp FAT KERNEL INITRD: put systemd-boot (as the removable-media
+# loader \EFI\BOOT\BOOTX64.EFI), a loader entry for KERNEL + INITRD with a
+# serial console, and both files into the FAT filesystem FAT (an image file,
+# or IMAGE@@OFFSET as mtools takes it).
+bootimg_fill_esp() {
+    local fat=$1 kernel=$2 initrd=$3 d
+    d=$(mktemp -d "$WORK/espfiles.XXXXXX")
     printf 'timeout 0\ndefault p2v.conf\n' >"$d/loader.conf"
     printf 'title p2v boot test\nlinux /vmlinuz\ninitrd /initrd.img\noptions %s\n' \
         "$BOOTIMG_CMDLINE" >"$d/p2v.conf"
-    mmd -i "$part" ::/EFI ::/EFI/BOOT ::/loader ::/loader/entries
-    mcopy -i "$part" "$BOOTIMG_SDBOOT" ::/EFI/BOOT/BOOTX64.EFI
-    mcopy -i "$part" "$d/loader.conf" ::/loader/loader.conf
-    mcopy -i "$part" "$d/p2v.conf" ::/loader/entries/p2v.conf
-    mcopy -i "$part" "$kernel" ::/vmlinuz
-    mcopy -i "$part" "$initrd" ::/initrd.img
-    _bootimg_put "$out" 10 "$part"
-    rm -rf "$part" "$d"
+    mmd -i "$fat" ::/EFI ::/EFI/BOOT ::/loader ::/loader/entries
+    mcopy -i "$fat" "$BOOTIMG_SDBOOT" ::/EFI/BOOT/BOOTX64.EFI
+    mcopy -i "$fat" "$d/loader.conf" ::/loader/loader.conf
+    mcopy -i "$fat" "$d/p2v.conf" ::/loader/entries/p2v.conf
+    mcopy -i "$fat" "$kernel" ::/vmlinuz
+    mcopy -i "$fat" "$initrd" ::/initrd.img
+    rm -rf "$d"
 }
 
 # bootimg_accel: the accelerator to try first: "kvm" when /dev/kvm is
