@@ -94,6 +94,34 @@ int qcow2_image_cluster(qcow2_image *img, uint64_t vc, qcow2_cluster *out, p2v_e
 /* Read guest bytes of this image alone (unallocated reads as zero). */
 int qcow2_image_pread(qcow2_image *img, void *buf, size_t len, uint64_t off, p2v_err *err);
 
+/* For `img info/map`: the parsed image behind a blockdev from qcow2_bd_open /
+ * bd_open (NULL if it is not qcow2), and its backing blockdev (NULL if none). */
+qcow2_image *qcow2_bd_image(blockdev *bd);
+blockdev *qcow2_bd_backing(blockdev *bd);
+/* Where QEMU looks for a backing file named `backing` of the image at
+ * `image_path`: relative names are taken from the image's directory. */
+int qcow2_backing_path(const char *image_path, const char *backing, char *out, size_t outlen);
+
+/* ---- block status (for `img map` and `img compare`) ---- */
+
+typedef struct img_status_ctx img_status_ctx;
+typedef struct img_extent {
+    uint64_t start, length;
+    unsigned depth;   /* the layer of the chain that answered (0 = top) */
+    bool present;     /* allocated in some layer */
+    bool zero, data;
+    bool compressed;
+    bool has_offset;
+    uint64_t offset;  /* host offset in that layer's file */
+} img_extent;
+
+/* Status of any blockdev (raw or qcow2 with its chain); bd must outlive ctx. */
+int img_status_open(blockdev *bd, img_status_ctx **out, p2v_err *err);
+/* The extent starting at off, at most max_len bytes, all of one kind. */
+int img_status_get(img_status_ctx *c, uint64_t off, uint64_t max_len, img_extent *e,
+                   p2v_err *err);
+void img_status_close(img_status_ctx *c);
+
 /* ---- check ---- */
 
 typedef struct qcow2_check_result {
