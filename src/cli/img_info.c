@@ -123,7 +123,7 @@ int img_info_main(int argc, char **argv)
     char full[4096] = "";
     if (is_qcow2_file(path)) {
         qcow2_image *img;
-        if (qcow2_image_open(path, &img, &err) < 0) {
+        if (qcow2_image_open(path, 0, &img, &err) < 0) {
             cli_error("%s", err.msg);
             return P2V_EXIT_FAIL;
         }

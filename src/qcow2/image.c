@@ -39,7 +39,7 @@ static int check_table(qcow2_image *img, const char *what, uint64_t off, uint64_
     if (off & (img->cs - 1))
         return INVALID("%s: %s offset 0x%" PRIx64 " is not aligned to the cluster size %" PRIu64,
                        img->path, what, off, img->cs);
-    if (__builtin_add_overflow(off, len, &end) || end > bd_size(img->file))
+    if (__builtin_add_overflow(off, len, &end) || (end > bd_size(img->file) && !img->lenient))
         return INVALID("%s: %s at offset 0x%" PRIx64 " (%" PRIu64
                        " bytes) lies outside the file (%" PRIu64 " bytes)",
                        img->path, what, off, len, bd_size(img->file));
@@ -223,7 +223,7 @@ static int load_l1(qcow2_image *img, p2v_err *err)
         r = p2v_errf(err, -ENOMEM, "%s: out of memory for the L1 table", img->path);
         goto out;
     }
-    if (n && (r = read_file(img, raw, (size_t)n * 8, img->info.l1_offset, err)) < 0)
+    if (n && (r = qcow2_read_zero_past_eof(img, raw, (size_t)n * 8, img->info.l1_offset, err)) < 0)
         goto out;
     for (uint32_t i = 0; i < n; i++)
         img->l1[i] = get_be64(raw + (size_t)i * 8);
@@ -232,7 +232,7 @@ out:
     return r;
 }
 
-int qcow2_image_open_bd(blockdev *file, qcow2_image **out, p2v_err *err)
+int qcow2_image_open_bd(blockdev *file, unsigned flags, qcow2_image **out, p2v_err *err)
 {
     qcow2_image *img = calloc(1, sizeof *img);
     uint8_t *c0 = NULL;
@@ -242,6 +242,7 @@ int qcow2_image_open_bd(blockdev *file, qcow2_image **out, p2v_err *err)
         return p2v_errf(err, -ENOMEM, "out of memory");
     }
     img->file = file;
+    img->lenient = (flags & QCOW2_OPEN_CHECK) != 0;
     img->path = bd_path(file);
     img->info.file_size = bd_size(file);
     uint8_t h[QH_V3_LENGTH] = { 0 };
@@ -273,13 +274,13 @@ out:
     return r;
 }
 
-int qcow2_image_open(const char *path, qcow2_image **out, p2v_err *err)
+int qcow2_image_open(const char *path, unsigned flags, qcow2_image **out, p2v_err *err)
 {
     blockdev *file;
     int r = bd_open_raw(path, &file, err);
     if (r < 0)
         return r;
-    return qcow2_image_open_bd(file, out, err);
+    return qcow2_image_open_bd(file, flags, out, err);
 }
 
 const qcow2_info *qcow2_image_info(const qcow2_image *img) { return &img->info; }

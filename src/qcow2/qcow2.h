@@ -69,9 +69,11 @@ typedef struct qcow2_info {
 
 /* Open and validate the header and the tables' placement. Every size and
  * offset read from the file is checked against the file and QEMU's limits. */
-int qcow2_image_open(const char *path, qcow2_image **out, p2v_err *err);
+#define QCOW2_OPEN_CHECK 1u /* tables may lie past the end of the file (read as zeros),
+                              as qemu-img check accepts, so that check can report it */
+int qcow2_image_open(const char *path, unsigned flags, qcow2_image **out, p2v_err *err);
 /* The same on an already opened raw blockdev (taken over: closed by qcow2_image_close). */
-int qcow2_image_open_bd(blockdev *file, qcow2_image **out, p2v_err *err);
+int qcow2_image_open_bd(blockdev *file, unsigned flags, qcow2_image **out, p2v_err *err);
 const qcow2_info *qcow2_image_info(const qcow2_image *img);
 void qcow2_image_close(qcow2_image *img);
 

@@ -22,6 +22,7 @@ struct qcow2_image {
     uint64_t header_length;
     uint64_t snapshots_offset;
     bool has_data_file_ext;
+    bool lenient; /* QCOW2_OPEN_CHECK */
     uint64_t *l1; /* host order */
     struct qcow2_l2_cache l2c[QCOW2_L2_CACHE];
     uint64_t tick;

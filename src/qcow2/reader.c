@@ -148,7 +148,7 @@ static int open_depth(const char *path, unsigned depth, blockdev **out, p2v_err 
         r = p2v_errf(err, -ENOMEM, "out of memory");
         goto out;
     }
-    if ((r = qcow2_image_open_bd(file, &q->img, err)) < 0)
+    if ((r = qcow2_image_open_bd(file, 0, &q->img, err)) < 0)
         goto out;
     if (q->img->info.extended_l2) {
         r = p2v_errf(err, -ENOTSUP,
