@@ -43,7 +43,7 @@ static int check_table(qcow2_image *img, const char *what, uint64_t off, uint64_
         return INVALID("%s: %s at offset 0x%" PRIx64 " (%" PRIu64
                        " bytes) lies outside the file (%" PRIu64 " bytes)",
                        img->path, what, off, len, bd_size(img->file));
-    if (len && off < img->cs)
+    if (len && off < img->cs && !img->lenient)
         return INVALID("%s: %s at offset 0x%" PRIx64 " overlaps the header cluster", img->path,
                        what, off);
     return 0;
@@ -198,7 +198,7 @@ static int validate_layout(qcow2_image *img, const uint8_t *c0, p2v_err *err)
         return INVALID("%s: the image has no refcount table", img->path);
     if ((r = check_table(img, "refcount table", in->refcount_table_offset, rt_bytes, err)) < 0)
         return r;
-    if (overlaps(in->l1_offset, (uint64_t)in->l1_size * 8, in->refcount_table_offset, rt_bytes))
+    if (!img->lenient && overlaps(in->l1_offset, (uint64_t)in->l1_size * 8, in->refcount_table_offset, rt_bytes))
         return INVALID("%s: the L1 table (0x%" PRIx64 ") and the refcount table (0x%" PRIx64
                        ") overlap", img->path, in->l1_offset, in->refcount_table_offset);
     /* Snapshots: count and table position (their content is read by check). */
