@@ -228,6 +228,23 @@ int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err
                        (unsigned long long)s->len);
         goto out;
     }
+    /* libext2fs trusts these when it reads the bitmaps (a hostile
+     * first_data_block overflows its buffers): only mke2fs's shapes pass. */
+    uint32_t bits_per_block = fs->blocksize * 8;
+    bool first_ok = sb->s_first_data_block == 0 ||
+                    (sb->s_first_data_block == 1 && fs->blocksize == 1024 &&
+                     fs->cluster_ratio_bits == 0);
+    if (!first_ok || sb->s_clusters_per_group == 0 || sb->s_clusters_per_group % 8 ||
+        sb->s_clusters_per_group > bits_per_block || sb->s_inodes_per_group == 0 ||
+        sb->s_inodes_per_group % 8 || sb->s_inodes_per_group > bits_per_block ||
+        ext2fs_blocks_count(sb) <= sb->s_first_data_block) {
+        fsmap_set_full(out,
+                       "%s superblock has an unusual shape (first data block %u, %u clusters "
+                       "and %u inodes per group, %u-byte blocks): copying every sector",
+                       out->fstype, sb->s_first_data_block, sb->s_clusters_per_group,
+                       sb->s_inodes_per_group, fs->blocksize);
+        goto out;
+    }
     bool recover = sb->s_feature_incompat & EXT3_FEATURE_INCOMPAT_RECOVER;
     if (recover && !o->allow_dirty) {
         r = p2v_errf(err, -EBUSY,
