@@ -1,7 +1,12 @@
 /* The qcow2 format: reader (as a blockdev backend), writer, and the checks
- * behind `p2v img`. Owned by the qcow2 engine work. */
+ * behind `p2v img`. Written from the public qcow2 specification
+ * (docs/interop/qcow2.txt); no QEMU code or library is used. */
 #ifndef P2V_QCOW2_H
 #define P2V_QCOW2_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "blockdev/blockdev.h"
 #include "util/err.h"
@@ -10,5 +15,103 @@
 
 /* Open a qcow2 image read-only as a blockdev (backing chains followed). */
 int qcow2_bd_open(const char *path, blockdev **out, p2v_err *err);
+
+/* ---- writer ---- */
+
+typedef struct qcow2_writer qcow2_writer;
+
+enum qcow2_compression { QCOW2_COMPRESS_NONE = 0, QCOW2_COMPRESS_ZLIB, QCOW2_COMPRESS_ZSTD };
+
+typedef struct qcow2_write_opts {
+    uint32_t cluster_size; /* 0 = 64 KiB; a power of two from 512 B to 2 MiB */
+    int version;           /* 0 = 3; 2 or 3 */
+    enum qcow2_compression compression;
+} qcow2_write_opts;
+
+/* fd: a new empty file opened O_RDWR by the caller (the caller owns
+ * temp-file/rename logic). Until qcow2_writer_finish() succeeds, the file's
+ * header carries version 0, so qemu-img and p2v refuse a half-written image. */
+int qcow2_writer_create(int fd, const char *name_for_messages, uint64_t virtual_size,
+                        const qcow2_write_opts *opts, qcow2_writer **out, p2v_err *err);
+/* Write at any byte offset, any length, any order; all-zero clusters are not
+ * allocated. Sequential writes of whole clusters are the fast path. ENOSPC etc.
+ * come back as errors. */
+int qcow2_writer_pwrite(qcow2_writer *w, const void *buf, size_t len, uint64_t offset,
+                        p2v_err *err);
+/* Write L2 tables, refcounts, L1, refcount table; fdatasync; then the header;
+ * fdatasync. */
+int qcow2_writer_finish(qcow2_writer *w, p2v_err *err);
+void qcow2_writer_free(qcow2_writer *w); /* does not close fd */
+/* Data bytes allocated so far (whole clusters, or compressed bytes). */
+uint64_t qcow2_writer_allocated_bytes(const qcow2_writer *w);
+
+/* ---- parsed image, for `p2v img` ---- */
+
+typedef struct qcow2_image qcow2_image;
+
+typedef struct qcow2_info {
+    uint32_t version;
+    uint32_t cluster_bits;
+    uint64_t cluster_size;
+    uint64_t virtual_size;
+    uint64_t file_size;
+    uint32_t refcount_bits;
+    uint64_t incompatible, compatible, autoclear;
+    int compression_type; /* 0 zlib, 1 zstd */
+    bool dirty, corrupt, lazy_refcounts, extended_l2;
+    uint32_t nb_snapshots;
+    uint32_t l1_size;
+    uint64_t l1_offset, refcount_table_offset;
+    uint32_t refcount_table_clusters;
+    char backing_file[1024];       /* as stored; "" when none */
+    char backing_format[64];       /* from the header extension; "" when none */
+} qcow2_info;
+
+/* Open and validate the header and the tables' placement. Every size and
+ * offset read from the file is checked against the file and QEMU's limits. */
+int qcow2_image_open(const char *path, qcow2_image **out, p2v_err *err);
+/* The same on an already opened raw blockdev (taken over: closed by qcow2_image_close). */
+int qcow2_image_open_bd(blockdev *file, qcow2_image **out, p2v_err *err);
+const qcow2_info *qcow2_image_info(const qcow2_image *img);
+void qcow2_image_close(qcow2_image *img);
+
+/* One guest cluster as this image's L2 describes it (backing not followed). */
+enum qcow2_cluster_kind {
+    QCOW2_CLUSTER_UNALLOCATED, /* falls through to the backing file, else zero */
+    QCOW2_CLUSTER_ZERO,        /* zero flag set (maybe with a preallocated offset) */
+    QCOW2_CLUSTER_NORMAL,
+    QCOW2_CLUSTER_COMPRESSED,
+};
+typedef struct qcow2_cluster {
+    enum qcow2_cluster_kind kind;
+    uint64_t host_offset; /* NORMAL/ZERO-with-allocation: cluster offset; COMPRESSED: byte offset */
+    uint64_t csize;       /* COMPRESSED: bytes in the sector-rounded span */
+} qcow2_cluster;
+
+/* Describe guest cluster index vc. */
+int qcow2_image_cluster(qcow2_image *img, uint64_t vc, qcow2_cluster *out, p2v_err *err);
+
+/* Read guest bytes of this image alone (unallocated reads as zero). */
+int qcow2_image_pread(qcow2_image *img, void *buf, size_t len, uint64_t off, p2v_err *err);
+
+/* ---- check ---- */
+
+typedef struct qcow2_check_result {
+    uint64_t corruptions;
+    uint64_t leaks;
+    uint64_t check_errors;
+    uint64_t image_end_offset;
+    uint64_t total_clusters;
+    uint64_t allocated_clusters;
+    uint64_t fragmented_clusters;
+    uint64_t compressed_clusters;
+    p2v_warnings messages; /* one line per problem, as "ERROR ..." / "Leaked ..." */
+} qcow2_check_result;
+
+/* Rebuild the refcounts from the header, L1/L2, snapshots and refcount
+ * structures and compare with the stored ones. Returns 0 when the check ran
+ * (look at res), negative when the image could not be checked at all. */
+int qcow2_check(qcow2_image *img, qcow2_check_result *res, p2v_err *err);
+void qcow2_check_result_free(qcow2_check_result *res);
 
 #endif

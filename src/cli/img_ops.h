@@ -1,0 +1,17 @@
+/* The subcommands of `p2v img`, one file each (img_*.c). */
+#ifndef P2V_CLI_IMG_OPS_H
+#define P2V_CLI_IMG_OPS_H
+
+int img_info_main(int argc, char **argv);
+int img_check_main(int argc, char **argv);
+int img_map_main(int argc, char **argv);
+int img_compare_main(int argc, char **argv);
+int img_convert_main(int argc, char **argv);
+
+/* Parse "--output=json|human" style options shared by info/check/map.
+ * Returns 0 and sets *json, or prints the usage error and returns 2;
+ * returns -1 after printing help. *file gets the single FILE argument. */
+int img_parse_output_args(int argc, char **argv, const char *usage, int *json,
+                          const char **file);
+
+#endif

@@ -1,0 +1,131 @@
+/* Compressed cluster codecs: raw deflate (window bits 12, no zlib header, as
+ * QEMU writes it) and zstd (one frame, no length prefix). */
+#include <errno.h>
+#include <stdlib.h>
+#include <zlib.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include "qcow2/qcow2_format.h"
+
+struct qcow2_codec {
+    int type;
+    z_stream def, inf;
+    bool def_ready, inf_ready;
+    ZSTD_CCtx *zc;
+    ZSTD_DCtx *zd;
+};
+
+qcow2_codec *qcow2_codec_new(int type)
+{
+    if (type != 0 && type != 1)
+        return NULL;
+    qcow2_codec *c = calloc(1, sizeof *c);
+    if (c)
+        c->type = type;
+    return c;
+}
+
+void qcow2_codec_free(qcow2_codec *c)
+{
+    if (!c)
+        return;
+    if (c->def_ready)
+        deflateEnd(&c->def);
+    if (c->inf_ready)
+        inflateEnd(&c->inf);
+    ZSTD_freeCCtx(c->zc);
+    ZSTD_freeDCtx(c->zd);
+    free(c);
+}
+
+static long deflate_cluster(qcow2_codec *c, void *dst, size_t dst_cap, const void *src,
+                            size_t src_len)
+{
+    if (!c->def_ready) {
+        if (deflateInit2(&c->def, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9,
+                         Z_DEFAULT_STRATEGY) != Z_OK)
+            return -ENOMEM;
+        c->def_ready = true;
+    } else if (deflateReset(&c->def) != Z_OK) {
+        return -EIO;
+    }
+    c->def.next_in = (Bytef *)src;
+    c->def.avail_in = (uInt)src_len;
+    c->def.next_out = dst;
+    c->def.avail_out = (uInt)dst_cap;
+    int r = deflate(&c->def, Z_FINISH);
+    if (r == Z_STREAM_END)
+        return (long)(dst_cap - c->def.avail_out);
+    if (r == Z_OK || r == Z_BUF_ERROR)
+        return 0; /* did not fit */
+    return -EIO;
+}
+
+static long zstd_cluster(qcow2_codec *c, void *dst, size_t dst_cap, const void *src,
+                         size_t src_len)
+{
+    if (!c->zc && !(c->zc = ZSTD_createCCtx()))
+        return -ENOMEM;
+    size_t n = ZSTD_compressCCtx(c->zc, dst, dst_cap, src, src_len, ZSTD_CLEVEL_DEFAULT);
+    if (ZSTD_isError(n))
+        return ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall ? 0 : -EIO;
+    return (long)n;
+}
+
+long qcow2_codec_compress(qcow2_codec *c, void *dst, size_t dst_cap, const void *src,
+                          size_t src_len)
+{
+    return c->type == 1 ? zstd_cluster(c, dst, dst_cap, src, src_len)
+                        : deflate_cluster(c, dst, dst_cap, src, src_len);
+}
+
+static int inflate_cluster(qcow2_codec *c, void *dst, size_t dst_len, const void *src,
+                           size_t src_len)
+{
+    if (!c->inf_ready) {
+        if (inflateInit2(&c->inf, -12) != Z_OK)
+            return -ENOMEM;
+        c->inf_ready = true;
+    } else if (inflateReset(&c->inf) != Z_OK) {
+        return -EIO;
+    }
+    c->inf.next_in = (Bytef *)src;
+    c->inf.avail_in = (uInt)src_len;
+    c->inf.next_out = dst;
+    c->inf.avail_out = (uInt)dst_len;
+    int r = inflate(&c->inf, Z_FINISH);
+    /* The span read from the file is sector-rounded: the stream may end early
+     * (trailing bytes) or the output may fill before the end marker. */
+    if ((r == Z_STREAM_END || r == Z_BUF_ERROR || r == Z_OK) && c->inf.avail_out == 0)
+        return 0;
+    return -EIO;
+}
+
+static int zstd_decompress_cluster(qcow2_codec *c, void *dst, size_t dst_len, const void *src,
+                                   size_t src_len)
+{
+    if (!c->zd && !(c->zd = ZSTD_createDCtx()))
+        return -ENOMEM;
+    ZSTD_DCtx_reset(c->zd, ZSTD_reset_session_only);
+    ZSTD_outBuffer out = { dst, dst_len, 0 };
+    ZSTD_inBuffer in = { src, src_len, 0 };
+    while (out.pos < out.size) {
+        size_t before_in = in.pos, before_out = out.pos;
+        size_t r = ZSTD_decompressStream(c->zd, &out, &in);
+        if (ZSTD_isError(r))
+            return -EIO;
+        if (r == 0 && out.pos < out.size)
+            return -EIO; /* frame ended short */
+        if (in.pos == before_in && out.pos == before_out)
+            return -EIO; /* no progress: input exhausted */
+    }
+    return 0;
+}
+
+int qcow2_codec_decompress(qcow2_codec *c, void *dst, size_t dst_len, const void *src,
+                           size_t src_len)
+{
+    return c->type == 1 ? zstd_decompress_cluster(c, dst, dst_len, src, src_len)
+                        : inflate_cluster(c, dst, dst_len, src, src_len);
+}

@@ -1,0 +1,674 @@
+/* qcow2 writer: append-only allocation, metadata kept in memory and written
+ * once at finish, header last.
+ *
+ * File layout: cluster 0 is the header (written with version 0 at create so
+ * that an interrupted image is refused), then data clusters and compressed
+ * bytes in allocation order, then at finish the L2 tables, the L1 table, the
+ * refcount blocks and the refcount table. Memory: one L1 pointer per 2^(2b-3)
+ * bytes of virtual size, one L2 table per touched L2 range, two bytes of
+ * refcount per allocated host cluster, a few pending partial clusters. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qcow2/qcow2.h"
+#include "qcow2/qcow2_format.h"
+#include "util/endian.h"
+
+#define PENDING_BYTES (4u * 1024 * 1024)
+#define PENDING_MAX 32
+#define RUN_MAX 256 /* clusters per pwrite on the uncompressed fast path */
+
+struct pending {
+    uint64_t vc;    /* guest cluster index */
+    uint8_t *buf;   /* the whole cluster, existing content merged */
+    uint64_t stamp; /* LRU */
+    bool used;
+};
+
+struct qcow2_writer {
+    int fd;
+    char *name;
+    uint64_t vsize;
+    unsigned cbits;
+    uint64_t cs;
+    int version;
+    enum qcow2_compression comp;
+
+    uint32_t l1_size;
+    uint64_t **l2; /* l1_size pointers; NULL = L2 table not touched */
+    unsigned l2_bits;
+
+    uint16_t *ref; /* refcount per host cluster */
+    uint64_t ref_cap;
+    uint64_t next_cluster; /* first host cluster never used */
+    uint64_t cbyte;        /* end of the last compressed bytes, 0 = none */
+    uint64_t allocated;
+
+    qcow2_codec *codec;
+    uint8_t *cbuf; /* compressed output / compressed input, 2 clusters */
+    uint8_t *tmp;  /* one cluster */
+
+    struct pending pend[PENDING_MAX];
+    unsigned npend;
+    uint64_t tick;
+    bool failed, finished;
+};
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    size_t head = n < 16 ? n : 16;
+    for (size_t i = 0; i < head; i++)
+        if (p[i])
+            return false;
+    return n <= 16 || memcmp(p, p + 16, n - 16) == 0;
+}
+
+static int write_at(qcow2_writer *w, const void *buf, size_t len, uint64_t off, p2v_err *err)
+{
+    const uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t n = pwrite(w->fd, p, len, (off_t)off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            w->failed = true;
+            return p2v_errf(err, -e, "%s: write of %zu bytes at file offset %llu failed: %s",
+                            w->name, len, (unsigned long long)off, strerror(e));
+        }
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int read_at(qcow2_writer *w, void *buf, size_t len, uint64_t off, p2v_err *err)
+{
+    uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t n = pread(w->fd, p, len, (off_t)off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            return p2v_errf(err, -e, "%s: read back at file offset %llu failed: %s", w->name,
+                            (unsigned long long)off, strerror(e));
+        }
+        if (n == 0) { /* past the end of what was written: zeros */
+            memset(p, 0, len);
+            return 0;
+        }
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int ref_reserve(qcow2_writer *w, uint64_t clusters, p2v_err *err)
+{
+    if (clusters <= w->ref_cap)
+        return 0;
+    uint64_t cap = w->ref_cap ? w->ref_cap : 1024;
+    while (cap < clusters)
+        cap *= 2;
+    uint16_t *r = realloc(w->ref, cap * sizeof *r);
+    if (!r)
+        return p2v_errf(err, -ENOMEM, "%s: out of memory for refcounts", w->name);
+    memset(r + w->ref_cap, 0, (cap - w->ref_cap) * sizeof *r);
+    w->ref = r;
+    w->ref_cap = cap;
+    return 0;
+}
+
+static int check_host_end(qcow2_writer *w, uint64_t clusters, p2v_err *err)
+{
+    if (clusters > (QCOW2_MAX_HOST_OFFSET >> w->cbits))
+        return p2v_errf(err, -EFBIG, "%s: image file would exceed the qcow2 limit of 2^56 bytes",
+                        w->name);
+    return 0;
+}
+
+/* n contiguous host clusters, refcount 1 each; returns the first offset. */
+static int alloc_clusters(qcow2_writer *w, uint64_t n, uint64_t *off, p2v_err *err)
+{
+    uint64_t end = w->next_cluster + n;
+    int r = check_host_end(w, end, err);
+    if (r < 0 || (r = ref_reserve(w, end, err)) < 0)
+        return r;
+    for (uint64_t c = w->next_cluster; c < end; c++)
+        w->ref[c] = 1;
+    *off = w->next_cluster << w->cbits;
+    w->next_cluster = end;
+    return 0;
+}
+
+/* Byte-granular space for compressed data; each host cluster it touches
+ * gains one reference. */
+static int alloc_bytes(qcow2_writer *w, uint64_t len, uint64_t *off, p2v_err *err)
+{
+    uint64_t start = w->next_cluster << w->cbits;
+    uint64_t in = w->cbyte & (w->cs - 1);
+    if (w->cbyte && in) {
+        uint64_t c = w->cbyte >> w->cbits;
+        bool last = c == w->next_cluster - 1;
+        if ((last || w->cs - in >= len) && w->ref[c] < 0xfff0)
+            start = w->cbyte;
+    }
+    uint64_t end = start + len;
+    uint64_t first = start >> w->cbits, lastc = (end - 1) >> w->cbits;
+    int r = check_host_end(w, lastc + 1, err);
+    if (r < 0 || (r = ref_reserve(w, lastc + 1, err)) < 0)
+        return r;
+    for (uint64_t c = first; c <= lastc; c++) {
+        if (c >= w->next_cluster) {
+            w->ref[c] = 0;
+            w->next_cluster = c + 1;
+        }
+        w->ref[c]++;
+    }
+    w->cbyte = end;
+    *off = start;
+    return 0;
+}
+
+static void compressed_span(const qcow2_writer *w, uint64_t entry, uint64_t *start,
+                            uint64_t *len, uint64_t *off)
+{
+    *off = entry & qcow2_coffset_mask(w->cbits);
+    uint64_t nsec = ((entry >> qcow2_csize_shift(w->cbits)) & qcow2_csize_mask(w->cbits)) + 1;
+    *start = *off & ~511ULL;
+    *len = nsec * 512;
+}
+
+static void release_compressed(qcow2_writer *w, uint64_t entry)
+{
+    uint64_t start, len, off;
+    compressed_span(w, entry, &start, &len, &off);
+    for (uint64_t c = start >> w->cbits; c <= (start + len - 1) >> w->cbits; c++)
+        if (c < w->next_cluster && w->ref[c] > 0)
+            w->ref[c]--;
+    w->allocated -= w->allocated >= len ? len : w->allocated;
+}
+
+static int l2_slot(qcow2_writer *w, uint64_t vc, uint64_t **slot, p2v_err *err)
+{
+    uint64_t l1i = vc >> w->l2_bits;
+    if (!w->l2[l1i]) {
+        w->l2[l1i] = calloc((size_t)1 << w->l2_bits, sizeof(uint64_t));
+        if (!w->l2[l1i])
+            return p2v_errf(err, -ENOMEM, "%s: out of memory for an L2 table", w->name);
+    }
+    *slot = &w->l2[l1i][vc & (((uint64_t)1 << w->l2_bits) - 1)];
+    return 0;
+}
+
+static uint64_t l2_get(const qcow2_writer *w, uint64_t vc)
+{
+    const uint64_t *t = w->l2[vc >> w->l2_bits];
+    return t ? t[vc & (((uint64_t)1 << w->l2_bits) - 1)] : 0;
+}
+
+static bool is_compressed(uint64_t e) { return (e & QCOW2_OFLAG_COMPRESSED) != 0; }
+static bool is_normal(uint64_t e) { return !is_compressed(e) && (e & QCOW2_L2E_OFFSET_MASK); }
+
+/* Store a whole guest cluster (cs bytes; the tail past the virtual size is zero). */
+static int store_cluster(qcow2_writer *w, uint64_t vc, const uint8_t *data, p2v_err *err)
+{
+    uint64_t *slot;
+    int r = l2_slot(w, vc, &slot, err);
+    if (r < 0)
+        return r;
+    uint64_t e = *slot;
+    if (is_normal(e))
+        return write_at(w, data, w->cs, e & QCOW2_L2E_OFFSET_MASK, err);
+    if (is_compressed(e)) {
+        release_compressed(w, e);
+        *slot = 0;
+    }
+    if (all_zero(data, w->cs))
+        return 0;
+    if (w->comp != QCOW2_COMPRESS_NONE) {
+        long clen = qcow2_codec_compress(w->codec, w->cbuf, w->cs - 1, data, w->cs);
+        if (clen < 0)
+            return p2v_errf(err, (int)clen, "%s: compression of guest cluster %llu failed",
+                            w->name, (unsigned long long)vc);
+        if (clen > 0) {
+            uint64_t off;
+            if ((r = alloc_bytes(w, (uint64_t)clen, &off, err)) < 0)
+                return r;
+            if ((r = write_at(w, w->cbuf, (size_t)clen, off, err)) < 0)
+                return r;
+            uint64_t nsec = ((off + (uint64_t)clen - 1) >> 9) - (off >> 9) + 1;
+            *slot = QCOW2_OFLAG_COMPRESSED | ((nsec - 1) << qcow2_csize_shift(w->cbits)) | off;
+            w->allocated += nsec * 512;
+            return 0;
+        }
+    }
+    uint64_t host;
+    if ((r = alloc_clusters(w, 1, &host, err)) < 0)
+        return r;
+    *slot = host | QCOW2_OFLAG_COPIED;
+    w->allocated += w->cs;
+    return write_at(w, data, w->cs, host, err);
+}
+
+/* Current content of guest cluster vc into buf (cs bytes). */
+static int load_cluster(qcow2_writer *w, uint64_t vc, uint8_t *buf, p2v_err *err)
+{
+    uint64_t e = l2_get(w, vc);
+    if (is_normal(e))
+        return read_at(w, buf, w->cs, e & QCOW2_L2E_OFFSET_MASK, err);
+    if (!is_compressed(e)) {
+        memset(buf, 0, w->cs);
+        return 0;
+    }
+    uint64_t start, len, off;
+    compressed_span(w, e, &start, &len, &off);
+    size_t n = (size_t)(start + len - off);
+    int r = read_at(w, w->cbuf, n, off, err);
+    if (r < 0)
+        return r;
+    if (qcow2_codec_decompress(w->codec, buf, w->cs, w->cbuf, n) < 0)
+        return p2v_errf(err, -EIO, "%s: cannot decompress guest cluster %llu written earlier",
+                        w->name, (unsigned long long)vc);
+    return 0;
+}
+
+static uint64_t cluster_len(const qcow2_writer *w, uint64_t vc)
+{
+    uint64_t start = vc << w->cbits;
+    return w->vsize - start < w->cs ? w->vsize - start : w->cs;
+}
+
+static int flush_pending(qcow2_writer *w, struct pending *p, p2v_err *err)
+{
+    p->used = false;
+    w->npend--;
+    return store_cluster(w, p->vc, p->buf, err);
+}
+
+static struct pending *find_pending(qcow2_writer *w, uint64_t vc)
+{
+    for (unsigned i = 0; i < PENDING_MAX; i++)
+        if (w->pend[i].used && w->pend[i].vc == vc)
+            return &w->pend[i];
+    return NULL;
+}
+
+static int max_pending(const qcow2_writer *w)
+{
+    uint64_t n = PENDING_BYTES / w->cs;
+    return n < 2 ? 2 : n > PENDING_MAX ? PENDING_MAX : (int)n;
+}
+
+static int new_pending(qcow2_writer *w, uint64_t vc, struct pending **out, p2v_err *err)
+{
+    struct pending *p = NULL;
+    int r;
+    if ((int)w->npend >= max_pending(w)) {
+        struct pending *old = NULL;
+        for (unsigned i = 0; i < PENDING_MAX; i++)
+            if (w->pend[i].used && (!old || w->pend[i].stamp < old->stamp))
+                old = &w->pend[i];
+        if ((r = flush_pending(w, old, err)) < 0)
+            return r;
+    }
+    for (unsigned i = 0; i < PENDING_MAX && !p; i++)
+        if (!w->pend[i].used)
+            p = &w->pend[i];
+    if (!p->buf && !(p->buf = malloc(w->cs)))
+        return p2v_errf(err, -ENOMEM, "%s: out of memory", w->name);
+    if ((r = load_cluster(w, vc, p->buf, err)) < 0)
+        return r;
+    p->vc = vc;
+    p->used = true;
+    w->npend++;
+    *out = p;
+    return 0;
+}
+
+/* A piece inside one cluster: [in, in+n) of guest cluster vc. */
+static int write_partial(qcow2_writer *w, uint64_t vc, uint64_t in, const uint8_t *buf,
+                         size_t n, p2v_err *err)
+{
+    uint64_t clen = cluster_len(w, vc);
+    struct pending *p = find_pending(w, vc);
+    int r;
+    if (!p) {
+        uint64_t e = l2_get(w, vc);
+        if (is_normal(e))
+            return write_at(w, buf, n, (e & QCOW2_L2E_OFFSET_MASK) + in, err);
+        if (!is_compressed(e) && all_zero(buf, n))
+            return 0;
+        if (in == 0 && n == clen && clen == w->cs)
+            return store_cluster(w, vc, buf, err);
+        if ((r = new_pending(w, vc, &p, err)) < 0)
+            return r;
+    }
+    memcpy(p->buf + in, buf, n);
+    p->stamp = ++w->tick;
+    if (in + n == clen) /* reached the cluster's end: most writes are sequential */
+        return flush_pending(w, p, err);
+    return 0;
+}
+
+/* Uncompressed fast path: a run of whole, non-zero, never-allocated clusters
+ * becomes one allocation and one pwrite. Returns the clusters consumed (0 if
+ * the first cluster does not qualify). */
+static long write_run(qcow2_writer *w, uint64_t vc, const uint8_t *buf, size_t nclusters,
+                      p2v_err *err)
+{
+    size_t n = 0;
+    while (n < nclusters && n < RUN_MAX && vc + n < (w->vsize >> w->cbits) &&
+           l2_get(w, vc + n) == 0 && !find_pending(w, vc + n) &&
+           !all_zero(buf + (n << w->cbits), w->cs))
+        n++;
+    if (n == 0)
+        return 0;
+    uint64_t host;
+    int r = alloc_clusters(w, n, &host, err);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t *slot;
+        if ((r = l2_slot(w, vc + i, &slot, err)) < 0)
+            return r;
+        *slot = (host + ((uint64_t)i << w->cbits)) | QCOW2_OFLAG_COPIED;
+    }
+    w->allocated += (uint64_t)n << w->cbits;
+    if ((r = write_at(w, buf, n << w->cbits, host, err)) < 0)
+        return r;
+    return (long)n;
+}
+
+int qcow2_writer_pwrite(qcow2_writer *w, const void *buf, size_t len, uint64_t offset,
+                        p2v_err *err)
+{
+    const uint8_t *p = buf;
+    uint64_t end;
+    if (w->failed || w->finished)
+        return p2v_errf(err, -EINVAL, "%s: write after %s", w->name,
+                        w->finished ? "finish" : "an earlier error");
+    if (__builtin_add_overflow(offset, (uint64_t)len, &end) || end > w->vsize)
+        return p2v_errf(err, -EINVAL,
+                        "%s: write of %zu bytes at offset %llu goes past the virtual size %llu",
+                        w->name, len, (unsigned long long)offset, (unsigned long long)w->vsize);
+    while (len > 0) {
+        uint64_t vc = offset >> w->cbits, in = offset & (w->cs - 1);
+        int r;
+        if (in == 0 && len >= w->cs && w->comp == QCOW2_COMPRESS_NONE) {
+            long done = write_run(w, vc, p, len >> w->cbits, err);
+            if (done < 0)
+                return (int)done;
+            if (done > 0) {
+                size_t bytes = (size_t)done << w->cbits;
+                p += bytes;
+                offset += bytes;
+                len -= bytes;
+                continue;
+            }
+        }
+        size_t n = w->cs - in < len ? (size_t)(w->cs - in) : len;
+        if ((r = write_partial(w, vc, in, p, n, err)) < 0) {
+            w->failed = true;
+            return r;
+        }
+        p += n;
+        offset += n;
+        len -= n;
+    }
+    return 0;
+}
+
+uint64_t qcow2_writer_allocated_bytes(const qcow2_writer *w) { return w->allocated; }
+
+static void put_header(const qcow2_writer *w, uint8_t *h, uint32_t version, uint64_t l1_off,
+                       uint64_t rt_off, uint32_t rt_clusters)
+{
+    memcpy(h + QH_MAGIC, QCOW2_MAGIC, 4);
+    put_be32(h + QH_VERSION, version);
+    put_be32(h + QH_CLUSTER_BITS, w->cbits);
+    put_be64(h + QH_SIZE, w->vsize);
+    put_be32(h + QH_L1_SIZE, w->l1_size);
+    put_be64(h + QH_L1_OFFSET, l1_off);
+    put_be64(h + QH_REFTABLE_OFFSET, rt_off);
+    put_be32(h + QH_REFTABLE_CLUSTERS, rt_clusters);
+    if (w->version == 3) {
+        uint64_t incompat = 0;
+        if (w->comp == QCOW2_COMPRESS_ZSTD) {
+            incompat |= QCOW2_INCOMPAT_COMPRESSION;
+            h[QH_COMPRESSION_TYPE] = 1;
+        }
+        put_be64(h + QH_INCOMPAT, incompat);
+        put_be32(h + QH_REFCOUNT_ORDER, 4);
+        put_be32(h + QH_HEADER_LENGTH, QH_V3_LENGTH);
+    }
+}
+
+int qcow2_writer_create(int fd, const char *name, uint64_t virtual_size,
+                        const qcow2_write_opts *opts, qcow2_writer **out, p2v_err *err)
+{
+    qcow2_write_opts o = opts ? *opts : (qcow2_write_opts){ 0 };
+    uint64_t cs = o.cluster_size ? o.cluster_size : 65536;
+    int version = o.version ? o.version : 3;
+    unsigned cbits = 0;
+    qcow2_writer *w = NULL;
+    int r;
+    name = name ? name : "(qcow2)";
+
+    while (cbits < 32 && (1ULL << cbits) < cs)
+        cbits++;
+    if ((1ULL << cbits) != cs || cbits < QCOW2_MIN_CLUSTER_BITS || cbits > QCOW2_MAX_CLUSTER_BITS)
+        return p2v_errf(err, -EINVAL,
+                        "%s: cluster size %llu is not a power of two from 512 B to 2 MiB", name,
+                        (unsigned long long)cs);
+    if (version != 2 && version != 3)
+        return p2v_errf(err, -EINVAL, "%s: qcow2 version %d is not 2 or 3", name, version);
+    if (o.compression > QCOW2_COMPRESS_ZSTD)
+        return p2v_errf(err, -EINVAL, "%s: unknown compression type %d", name, o.compression);
+    if (o.compression == QCOW2_COMPRESS_ZSTD && version == 2)
+        return p2v_errf(err, -EINVAL,
+                        "%s: zstd compression needs qcow2 version 3 (compat 1.1)", name);
+    unsigned l2_bits = cbits - 3;
+    uint64_t vclusters = virtual_size / cs + (virtual_size % cs != 0);
+    uint64_t l1 = (vclusters >> l2_bits) + ((vclusters & ((1ULL << l2_bits) - 1)) != 0);
+    if (l1 == 0)
+        l1 = 1;
+    if (virtual_size > (1ULL << 62) || l1 > QCOW2_MAX_L1_BYTES / 8)
+        return p2v_errf(err, -EFBIG,
+                        "%s: virtual size %llu is too large for %llu-byte clusters (the L1 table "
+                        "would exceed 32 MiB)",
+                        name, (unsigned long long)virtual_size, (unsigned long long)cs);
+
+    w = calloc(1, sizeof *w);
+    if (!w)
+        return p2v_errf(err, -ENOMEM, "%s: out of memory", name);
+    w->fd = fd;
+    w->name = strdup(name);
+    w->vsize = virtual_size;
+    w->cbits = cbits;
+    w->cs = cs;
+    w->version = version;
+    w->comp = o.compression;
+    w->l1_size = (uint32_t)l1;
+    w->l2_bits = l2_bits;
+    w->l2 = calloc(l1, sizeof *w->l2);
+    w->cbuf = malloc(2 * cs);
+    w->tmp = calloc(1, cs);
+    if (o.compression != QCOW2_COMPRESS_NONE)
+        w->codec = qcow2_codec_new(o.compression == QCOW2_COMPRESS_ZSTD ? 1 : 0);
+    if (!w->name || !w->l2 || !w->cbuf || !w->tmp ||
+        (o.compression != QCOW2_COMPRESS_NONE && !w->codec)) {
+        r = p2v_errf(err, -ENOMEM, "%s: out of memory", name);
+        goto out;
+    }
+    uint64_t hdr;
+    if ((r = alloc_clusters(w, 1, &hdr, err)) < 0)
+        goto out;
+    /* Version 0 until finish: readers refuse the file if we never get there. */
+    put_header(w, w->tmp, 0, 0, 0, 0);
+    if ((r = write_at(w, w->tmp, cs, 0, err)) < 0)
+        goto out;
+    memset(w->tmp, 0, cs);
+    *out = w;
+    return 0;
+out:
+    qcow2_writer_free(w);
+    return r;
+}
+
+static int sync_fd(qcow2_writer *w, p2v_err *err)
+{
+    if (fdatasync(w->fd) < 0) {
+        int e = errno;
+        w->failed = true;
+        return p2v_errf(err, -e, "%s: fdatasync failed: %s", w->name, strerror(e));
+    }
+    return 0;
+}
+
+static int write_l2_tables(qcow2_writer *w, uint64_t *l1, p2v_err *err)
+{
+    size_t entries = (size_t)1 << w->l2_bits;
+    for (uint32_t i = 0; i < w->l1_size; i++) {
+        if (!w->l2[i])
+            continue;
+        bool any = false;
+        for (size_t k = 0; k < entries && !any; k++)
+            any = w->l2[i][k] != 0;
+        if (!any)
+            continue; /* every cluster went back to unallocated */
+        uint64_t off;
+        int r = alloc_clusters(w, 1, &off, err);
+        if (r < 0)
+            return r;
+        for (size_t k = 0; k < entries; k++)
+            put_be64(w->tmp + k * 8, w->l2[i][k]);
+        if ((r = write_at(w, w->tmp, w->cs, off, err)) < 0)
+            return r;
+        l1[i] = off | QCOW2_OFLAG_COPIED;
+    }
+    return 0;
+}
+
+static uint64_t div_up(uint64_t a, uint64_t b) { return a / b + (a % b != 0); }
+
+/* Refcount blocks and table, sized so that they also count themselves. */
+static int write_refcounts(qcow2_writer *w, uint64_t *rt_off, uint32_t *rt_clusters,
+                           p2v_err *err)
+{
+    uint64_t per_block = w->cs / 2; /* 16-bit refcounts */
+    uint64_t base = w->next_cluster, nblocks = 0, nrt = 0;
+    for (;;) {
+        uint64_t total = base + nblocks + nrt;
+        uint64_t b = div_up(total, per_block);
+        uint64_t t = div_up(b * 8, w->cs);
+        if (b == nblocks && t == nrt)
+            break;
+        nblocks = b;
+        nrt = t;
+    }
+    if (nrt > QCOW2_MAX_REFTABLE_BYTES / w->cs)
+        return p2v_errf(err, -EFBIG, "%s: refcount table would exceed 8 MiB", w->name);
+    uint64_t blocks_off, table_off;
+    int r = alloc_clusters(w, nblocks, &blocks_off, err);
+    if (r < 0 || (r = alloc_clusters(w, nrt, &table_off, err)) < 0)
+        return r;
+    for (uint64_t b = 0; b < nblocks; b++) {
+        memset(w->tmp, 0, w->cs);
+        for (uint64_t k = 0; k < per_block; k++) {
+            uint64_t c = b * per_block + k;
+            if (c >= w->next_cluster)
+                break;
+            put_be16(w->tmp + k * 2, w->ref[c]);
+        }
+        if ((r = write_at(w, w->tmp, w->cs, blocks_off + (b << w->cbits), err)) < 0)
+            return r;
+    }
+    uint64_t per_cluster = w->cs / 8;
+    for (uint64_t t = 0; t < nrt; t++) {
+        memset(w->tmp, 0, w->cs);
+        for (uint64_t k = 0; k < per_cluster; k++) {
+            uint64_t b = t * per_cluster + k;
+            if (b >= nblocks)
+                break;
+            put_be64(w->tmp + k * 8, blocks_off + (b << w->cbits));
+        }
+        if ((r = write_at(w, w->tmp, w->cs, table_off + (t << w->cbits), err)) < 0)
+            return r;
+    }
+    *rt_off = table_off;
+    *rt_clusters = (uint32_t)nrt;
+    return 0;
+}
+
+int qcow2_writer_finish(qcow2_writer *w, p2v_err *err)
+{
+    uint64_t *l1 = NULL;
+    uint8_t *buf = NULL;
+    int r;
+    if (w->failed || w->finished)
+        return p2v_errf(err, -EINVAL, "%s: finish after %s", w->name,
+                        w->finished ? "finish" : "an earlier error");
+    for (unsigned i = 0; i < PENDING_MAX; i++)
+        if (w->pend[i].used && (r = flush_pending(w, &w->pend[i], err)) < 0)
+            goto out;
+    l1 = calloc(w->l1_size, sizeof *l1);
+    uint64_t l1_clusters = div_up((uint64_t)w->l1_size * 8, w->cs);
+    buf = calloc(l1_clusters, w->cs);
+    if (!l1 || !buf) {
+        r = p2v_errf(err, -ENOMEM, "%s: out of memory", w->name);
+        goto out;
+    }
+    if ((r = write_l2_tables(w, l1, err)) < 0)
+        goto out;
+    uint64_t l1_off;
+    if ((r = alloc_clusters(w, l1_clusters, &l1_off, err)) < 0)
+        goto out;
+    for (uint32_t i = 0; i < w->l1_size; i++)
+        put_be64(buf + (uint64_t)i * 8, l1[i]);
+    if ((r = write_at(w, buf, l1_clusters * w->cs, l1_off, err)) < 0)
+        goto out;
+    uint64_t rt_off;
+    uint32_t rt_clusters;
+    if ((r = write_refcounts(w, &rt_off, &rt_clusters, err)) < 0)
+        goto out;
+    if ((r = sync_fd(w, err)) < 0)
+        goto out;
+    memset(w->tmp, 0, w->cs);
+    put_header(w, w->tmp, (uint32_t)w->version, l1_off, rt_off, rt_clusters);
+    /* Only the header fields and the (empty) extension area change in cluster 0. */
+    if ((r = write_at(w, w->tmp, QH_V3_LENGTH + 8, 0, err)) < 0)
+        goto out;
+    if ((r = sync_fd(w, err)) < 0)
+        goto out;
+    w->finished = true;
+out:
+    if (r < 0)
+        w->failed = true;
+    free(l1);
+    free(buf);
+    return r;
+}
+
+void qcow2_writer_free(qcow2_writer *w)
+{
+    if (!w)
+        return;
+    if (w->l2)
+        for (uint32_t i = 0; i < w->l1_size; i++)
+            free(w->l2[i]);
+    free(w->l2);
+    free(w->ref);
+    for (unsigned i = 0; i < PENDING_MAX; i++)
+        free(w->pend[i].buf);
+    qcow2_codec_free(w->codec);
+    free(w->cbuf);
+    free(w->tmp);
+    free(w->name);
+    free(w);
+}
