@@ -119,7 +119,7 @@ static void part_flags(const ptable *t, const ptable_part *p, char *out, size_t 
                 rest &= ~attrs[i].bit;
             }
         if (rest) {
-            char hex[24];
+            char hex[32];
             snprintf(hex, sizeof hex, "attrs=0x%" PRIx64, rest);
             ADD(hex);
         }

@@ -46,7 +46,7 @@ same_parts "4Kn MBR image with --sector-size 4096" "$img2" --sector-size 4096 --
 
 # With no DISK, loop devices with a backing file are listed with the others.
 "$P2V" disks --json >"$WORK/all.json" 2>"$WORK/all.err" || true
-check_eq "loop devices in the full listing" "$dev $dev2" \
-    "$(jq -r --arg a "$dev" --arg b "$dev2" '[.disks[] | select(.path == $a or .path == $b) | .path] | join(" ")' "$WORK/all.json")"
+check_eq "loop devices in the full listing" 2 \
+    "$(jq -r --arg a "$dev" --arg b "$dev2" '[.disks[] | select(.path == $a or .path == $b)] | length' "$WORK/all.json")"
 check_eq "4Kn loop listed with its sector size" 4096 \
     "$(jq -r --arg a "$dev" '.disks[] | select(.path == $a) | .sector_size' "$WORK/all.json")"
