@@ -322,6 +322,31 @@ static void test_serialize_errors(void)
     free(d.buf);
 }
 
+/* A hostile table with many bad entries: at most 32 warnings, then a count. */
+static void test_warning_cap(void)
+{
+    ptable_part parts[60];
+    ptable w = { .type = PTABLE_GPT, .sector_size = 512, .disk_sectors = DISK_SECTORS };
+    memset(parts, 0, sizeof parts);
+    for (unsigned i = 0; i < 60; i++) {
+        parts[i].number = i + 1;
+        parts[i].start = i == 0 ? 2048 : 4096; /* 2-60 all overlap */
+        parts[i].size = 1024;
+        guid_parse(GPT_TYPE_LINUX_FS, &parts[i].type_guid);
+    }
+    w.parts = parts;
+    w.nparts = 60;
+    memdisk d = memdisk_new(DISK_SECTORS, 512);
+    p2v_err err;
+    CHECK(ptable_serialize(&w, memdisk_write, &d, &err) == 0);
+    ptable *t = memdisk_read(&d, d.len, 0, &err);
+    CHECK(t && t->warnings.count == PTABLE_MAX_WARNINGS + 1);
+    CHECK(t && warnings_contain(&t->warnings, "mem.img: 26 more warnings not shown"));
+    CHECK(t && ptable_find(t, 1)->problems == 0 && (ptable_find(t, 60)->problems & PTABLE_PROBLEM_OVERLAP));
+    ptable_free(t);
+    free(d.buf);
+}
+
 int main(void)
 {
     test_layout();
@@ -334,5 +359,6 @@ int main(void)
     test_truncated();
     test_overlap_and_hybrid();
     test_serialize_errors();
+    test_warning_cap();
     return t_done("test_gpt");
 }
