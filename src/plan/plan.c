@@ -481,7 +481,7 @@ int plan_build(const plan_source *src, size_t nsrc, const plan_sel *sel, size_t 
                const plan_opts *o, plan **out, p2v_err *err)
 {
     int r;
-    uint32_t ss;
+    uint32_t ss = 0;
     plan *p = NULL;
     if ((r = check_selection(src, nsrc, sel, nsel, &ss, err)) < 0)
         return r;

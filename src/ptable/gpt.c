@@ -22,6 +22,14 @@ static void gpt_hdr_free(struct gpt_hdr *h)
     h->entries = NULL;
 }
 
+/* Copy a message, cut to fit. */
+static void set_why(char *why, size_t whylen, const char *msg)
+{
+    size_t n = strnlen(msg, whylen - 1);
+    memcpy(why, msg, n);
+    why[n] = '\0';
+}
+
 static uint64_t div_round_up(uint64_t a, uint64_t b) { return a / b + (a % b != 0); }
 
 /* Read and validate the header at lba and its entry array. On failure,
@@ -45,7 +53,7 @@ static int gpt_load(blockdev *bd, uint32_t ss, uint64_t disk_sectors, uint64_t l
         goto out;
     }
     if (bd_pread(bd, s, ss, lba * ss, &rerr) < 0) {
-        snprintf(why, whylen, "%s", rerr.msg);
+        set_why(why, whylen, rerr.msg);
         r = -EIO;
         goto out;
     }
@@ -131,7 +139,7 @@ static int gpt_load(blockdev *bd, uint32_t ss, uint64_t disk_sectors, uint64_t l
         goto out;
     }
     if (bd_pread(bd, h->entries, array_bytes, h->entries_lba * ss, &rerr) < 0) {
-        snprintf(why, whylen, "%s", rerr.msg);
+        set_why(why, whylen, rerr.msg);
         r = -EIO;
         goto out;
     }
@@ -253,7 +261,7 @@ static int gpt_parts_from(blockdev *bd, ptable *t, const struct gpt_hdr *h, p2v_
         memcpy(p.uuid.b, e + GPTE_UUID, 16);
         uint64_t first = get_le64(e + GPTE_FIRST_LBA), last = get_le64(e + GPTE_LAST_LBA);
         if (last < first || last - first == UINT64_MAX) {
-            p2v_warn(&t->warnings,
+            ptable_warn(t,
                      "%s: GPT entry %u ends (LBA %llu) before it starts (LBA %llu); ignored",
                      path, p.number, (unsigned long long)last, (unsigned long long)first);
             continue;
@@ -267,7 +275,7 @@ static int gpt_parts_from(blockdev *bd, ptable *t, const struct gpt_hdr *h, p2v_
             p.mbr_type = 0;
         if (first < h->first_usable || last > h->last_usable) {
             p.problems |= PTABLE_PROBLEM_OUTSIDE;
-            p2v_warn(&t->warnings,
+            ptable_warn(t,
                      "%s: partition %u (LBA %llu-%llu) lies outside the GPT usable area "
                      "(LBA %llu-%llu)",
                      path, p.number, (unsigned long long)first, (unsigned long long)last,
@@ -286,7 +294,7 @@ static void gpt_compare(const char *path, ptable *t, const struct gpt_hdr *p, co
     if (!guid_equal(&p->disk_guid, &b->disk_guid) || p->entries_crc != b->entries_crc ||
         p->nentries != b->nentries || p->first_usable != b->first_usable ||
         p->last_usable != b->last_usable)
-        p2v_warn(&t->warnings,
+        ptable_warn(t,
                  "%s: the primary GPT (LBA 1) and the backup (LBA %llu) differ; using the primary",
                  path, (unsigned long long)b->my_lba);
 }
@@ -314,14 +322,14 @@ int gpt_read(blockdev *bd, ptable *t, const uint8_t s0[MBR_SIZE], p2v_err *err)
     if (rp == 0 && ph.alternate_lba != last) {
         if (ph.alternate_lba > last) {
             truncated = true;
-            p2v_warn(&t->warnings,
+            ptable_warn(t,
                      "%s: the GPT places its backup header at LBA %llu but the disk has only "
                      "%llu sectors: the image looks truncated",
                      path, (unsigned long long)ph.alternate_lba,
                      (unsigned long long)t->disk_sectors);
         } else {
             blba = ph.alternate_lba;
-            p2v_warn(&t->warnings,
+            ptable_warn(t,
                      "%s: the backup GPT header is at LBA %llu, not at the last LBA %llu (was "
                      "the disk enlarged?)",
                      path, (unsigned long long)blba, (unsigned long long)last);
@@ -341,11 +349,11 @@ int gpt_read(blockdev *bd, ptable *t, const uint8_t s0[MBR_SIZE], p2v_err *err)
                         path, pwhy, (unsigned long long)blba,
                         truncated ? "past the end of the disk" : bwhy);
     if (rp == 0 && rb < 0 && !truncated)
-        p2v_warn(&t->warnings, "%s: backup GPT header at LBA %llu is bad: %s; using the primary "
+        ptable_warn(t, "%s: backup GPT header at LBA %llu is bad: %s; using the primary "
                  "at LBA 1", path, (unsigned long long)blba, bwhy);
     if (rp < 0) {
         t->gpt_from_backup = true;
-        p2v_warn(&t->warnings, "%s: primary GPT header at LBA 1 is bad: %s; using the backup at "
+        ptable_warn(t, "%s: primary GPT header at LBA 1 is bad: %s; using the backup at "
                  "LBA %llu", path, pwhy, (unsigned long long)blba);
     }
     if (rp == 0 && rb == 0)

@@ -68,6 +68,7 @@ typedef struct ptable {
     p2v_warnings warnings;       /* problems that left the rest usable */
     p2v_warnings notices;        /* facts worth telling (sector size detected, hybrid MBR) */
     bool sector_size_detected;   /* image file: 4096-byte sectors found from the GPT position */
+    size_t warnings_dropped;     /* warnings beyond the first 32, counted only */
 } ptable;
 
 /* Read and validate the table of bd. A disk with no table gives type

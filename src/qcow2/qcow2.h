@@ -69,9 +69,11 @@ typedef struct qcow2_info {
 
 /* Open and validate the header and the tables' placement. Every size and
  * offset read from the file is checked against the file and QEMU's limits. */
-int qcow2_image_open(const char *path, qcow2_image **out, p2v_err *err);
+#define QCOW2_OPEN_CHECK 1u /* tables may lie past the end of the file (read as zeros),
+                              as qemu-img check accepts, so that check can report it */
+int qcow2_image_open(const char *path, unsigned flags, qcow2_image **out, p2v_err *err);
 /* The same on an already opened raw blockdev (taken over: closed by qcow2_image_close). */
-int qcow2_image_open_bd(blockdev *file, qcow2_image **out, p2v_err *err);
+int qcow2_image_open_bd(blockdev *file, unsigned flags, qcow2_image **out, p2v_err *err);
 const qcow2_info *qcow2_image_info(const qcow2_image *img);
 void qcow2_image_close(qcow2_image *img);
 
@@ -93,6 +95,34 @@ int qcow2_image_cluster(qcow2_image *img, uint64_t vc, qcow2_cluster *out, p2v_e
 
 /* Read guest bytes of this image alone (unallocated reads as zero). */
 int qcow2_image_pread(qcow2_image *img, void *buf, size_t len, uint64_t off, p2v_err *err);
+
+/* For `img info/map`: the parsed image behind a blockdev from qcow2_bd_open /
+ * bd_open (NULL if it is not qcow2), and its backing blockdev (NULL if none). */
+qcow2_image *qcow2_bd_image(blockdev *bd);
+blockdev *qcow2_bd_backing(blockdev *bd);
+/* Where QEMU looks for a backing file named `backing` of the image at
+ * `image_path`: relative names are taken from the image's directory. */
+int qcow2_backing_path(const char *image_path, const char *backing, char *out, size_t outlen);
+
+/* ---- block status (for `img map` and `img compare`) ---- */
+
+typedef struct img_status_ctx img_status_ctx;
+typedef struct img_extent {
+    uint64_t start, length;
+    unsigned depth;   /* the layer of the chain that answered (0 = top) */
+    bool present;     /* allocated in some layer */
+    bool zero, data;
+    bool compressed;
+    bool has_offset;
+    uint64_t offset;  /* host offset in that layer's file */
+} img_extent;
+
+/* Status of any blockdev (raw or qcow2 with its chain); bd must outlive ctx. */
+int img_status_open(blockdev *bd, img_status_ctx **out, p2v_err *err);
+/* The extent starting at off, at most max_len bytes, all of one kind. */
+int img_status_get(img_status_ctx *c, uint64_t off, uint64_t max_len, img_extent *e,
+                   p2v_err *err);
+void img_status_close(img_status_ctx *c);
 
 /* ---- check ---- */
 

@@ -1,0 +1,45 @@
+/* Argument parsing shared by `p2v img info|check|map`. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/img_ops.h"
+
+int img_parse_output_args(int argc, char **argv, const char *usage, int *json,
+                          const char **file)
+{
+    static const struct option longopts[] = {
+        { "output", required_argument, NULL, 'o' },
+        { "help", no_argument, NULL, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    int c;
+    *json = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            if (!strcmp(optarg, "json"))
+                *json = 1;
+            else if (!strcmp(optarg, "human"))
+                *json = 0;
+            else {
+                cli_error("img %s: --output must be 'json' or 'human', not '%s'", argv[0], optarg);
+                return P2V_EXIT_USAGE;
+            }
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return -1;
+        default:
+            fputs(usage, stderr);
+            return P2V_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 1) {
+        fputs(usage, stderr);
+        return P2V_EXIT_USAGE;
+    }
+    *file = argv[optind];
+    return 0;
+}
