@@ -737,15 +737,18 @@ static int format_new_esps(const plan *p, struct regions *rs, p2v_err *err)
 
 /* --add-esp SIZE must make a FAT32 ESP; under UEFI without any ESP the
  * image cannot boot, which the user hears about before anything is written. */
-static int check_esp(const struct convert_ctx *cx)
+static int check_esp(struct convert_ctx *cx)
 {
-    const plan *p = cx->plan;
+    plan *p = cx->plan;
     bool has_esp = false;
     p2v_guid esp_type;
     guid_parse(GPT_TYPE_ESP, &esp_type);
     for (size_t i = 0; i < p->nparts; i++) {
-        const plan_part *pp = &p->parts[i];
+        plan_part *pp = &p->parts[i];
         if (pp->kind == PLAN_PART_SYNTHETIC && pp->role == PLAN_ROLE_ESP) {
+            /* what the layout table and JSON show for it */
+            snprintf(pp->fstype, sizeof pp->fstype, "vfat");
+            snprintf(pp->label, sizeof pp->label, "EFI");
             uint64_t min = boot_esp_min_sectors(p->sector_size);
             if (pp->sectors < min) {
                 char h[32];

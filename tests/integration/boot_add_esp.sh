@@ -23,7 +23,7 @@ pass "--add-esp 20M refused: $(head -n 1 "$WORK/last.err")"
 
 expect_exit 0 "$P2V" convert --dry-run --boot uefi --add-esp 100M -o esp.qcow2 linux.img:1
 cat "$WORK/last.out"
-grep -q "(new ESP)" "$WORK/last.out" || fail "dry-run does not show the new ESP"
+grep -qE "\(new ESP\) +2048 +100.0 MiB +EFI System +vfat +EFI" "$WORK/last.out" || fail "dry-run does not show the new ESP"
 
 expect_exit 0 "$P2V" convert --json --boot uefi --add-esp 100M -o esp.qcow2 linux.img:1
 jq -e '.partitions[0].kind == "new" and .partitions[0].size_bytes == 104857600 and .partitions[0].start == 2048' \
