@@ -221,7 +221,7 @@ static void fallback_mbr_type(plan *p, plan_part *pp, const char *what)
              ptable_mbr_type_name(t));
 }
 
-static int assign_types(plan *p, const plan_source *src)
+static int assign_types(plan *p, const plan_source *src, p2v_err *err)
 {
     int r;
     for (size_t i = 0; i < p->nparts; i++) {
@@ -231,6 +231,11 @@ static int assign_types(plan *p, const plan_source *src)
         const ptable *pt = src[pp->disk].pt;
         char what[96];
         snprintf(what, sizeof what, "%s:%u", src[pp->disk].name, pp->src->number);
+        if (p->table == PTABLE_MBR && pt->type == PTABLE_GPT &&
+            guid_is(&pp->src->type_guid, GPT_TYPE_MSR))
+            return p2v_errf(err, -EINVAL,
+                            "%s is a Microsoft Reserved partition, which has no MBR form; leave "
+                            "it out of an MBR target", what);
         if (p->table == PTABLE_GPT) {
             if (pt->type == PTABLE_GPT) {
                 pp->type_guid = pp->src->type_guid;
@@ -241,7 +246,7 @@ static int assign_types(plan *p, const plan_source *src)
                 if (ptable_mbr_to_gpt_type(pp->src->mbr_type, &pp->type_guid) < 0)
                     fallback_gpt_type(p, pp, what);
                 if ((r = guid_generate(&pp->uuid)) < 0)
-                    return r;
+                    return p2v_errf(err, r, "cannot generate a GUID: %s", strerror(-r));
                 if (guid_is(&pp->type_guid, GPT_TYPE_WINRE))
                     pp->attrs = GPT_ATTR_NO_DRIVE_LETTER | GPT_ATTR_PLATFORM_REQUIRED;
                 if (pp->src->bootable)
@@ -261,7 +266,7 @@ static int assign_types(plan *p, const plan_source *src)
             for (size_t j = 0; j < i; j++)
                 if (guid_equal(&p->parts[i].uuid, &p->parts[j].uuid)) {
                     if ((r = guid_generate(&p->parts[i].uuid)) < 0)
-                        return r;
+                        return p2v_errf(err, r, "cannot generate a GUID: %s", strerror(-r));
                     p2v_warn(&p->notes, "partition %zu had the same unique GUID as partition "
                                         "%zu; it gets a new one", i + 1, j + 1);
                 }
@@ -517,7 +522,9 @@ int plan_build(const plan_source *src, size_t nsrc, const plan_sel *sel, size_t 
         r = p2v_errf(err, r, "cannot add a partition p2v creates (bad type)");
         goto out;
     }
-    if ((r = assign_types(p, src)) < 0 || (r = fresh_identity(p, src, nsrc)) < 0) {
+    if ((r = assign_types(p, src, err)) < 0)
+        goto out;
+    if ((r = fresh_identity(p, src, nsrc)) < 0) {
         r = p2v_errf(err, r, "cannot generate a fresh disk identity: %s", strerror(-r));
         goto out;
     }
