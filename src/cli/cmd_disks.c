@@ -52,7 +52,8 @@ static const char disks_usage[] =
     "error.\n"
     "\n"
     "Exit status: 0 success, 1 a disk could not be read or has no usable table,\n"
-    "2 usage error.\n";
+    "2 usage error. Without DISK arguments, a device that cannot be opened (no\n"
+    "medium, no permission) is a warning and is skipped.\n";
 
 struct disks_opts {
     bool json;
@@ -118,7 +119,7 @@ static void part_flags(const ptable *t, const ptable_part *p, char *out, size_t 
                 rest &= ~attrs[i].bit;
             }
         if (rest) {
-            char hex[24];
+            char hex[32];
             snprintf(hex, sizeof hex, "attrs=0x%" PRIx64, rest);
             ADD(hex);
         }
@@ -302,7 +303,9 @@ static void print_text_disk(blockdev *bd, const ptable *t, const struct part_vie
 
 /* ---- one disk ---- */
 
-static int show_disk(const char *path, const struct disks_opts *o, json_writer *j)
+/* quiet_open: a device of the machine that cannot be opened (no medium, no
+ * permission) is a warning, not a failure, when listing all of them. */
+static int show_disk(const char *path, const struct disks_opts *o, json_writer *j, bool quiet_open)
 {
     blockdev *bd = NULL;
     ptable *t = NULL;
@@ -311,7 +314,12 @@ static int show_disk(const char *path, const struct disks_opts *o, json_writer *
     int rc = P2V_EXIT_FAIL;
 
     if (bd_open(path, &bd, &err) < 0) {
-        cli_error("%s", err.msg);
+        if (quiet_open) {
+            cli_warning("%s; skipped", err.msg);
+            rc = P2V_EXIT_OK;
+        } else {
+            cli_error("%s", err.msg);
+        }
         goto out;
     }
     if (o->sector_size)
@@ -406,7 +414,7 @@ static int show_all(const struct disks_opts *o, json_writer *j)
         char path[300];
         if (sys_block_wanted(names[i]->d_name)) {
             snprintf(path, sizeof path, "/dev/%s", names[i]->d_name);
-            if (show_disk(path, o, j) != P2V_EXIT_OK)
+            if (show_disk(path, o, j, true) != P2V_EXIT_OK)
                 rc = P2V_EXIT_FAIL;
         }
         free(names[i]);
@@ -469,7 +477,7 @@ int cmd_disks(int argc, char **argv)
         rc = show_all(&o, &j);
     } else {
         for (int i = optind; i < argc; i++)
-            if (show_disk(argv[i], &o, &j) != P2V_EXIT_OK)
+            if (show_disk(argv[i], &o, &j, false) != P2V_EXIT_OK)
                 rc = P2V_EXIT_FAIL;
     }
     if (o.json) {

@@ -22,6 +22,14 @@ static void gpt_hdr_free(struct gpt_hdr *h)
     h->entries = NULL;
 }
 
+/* Copy a message, cut to fit. */
+static void set_why(char *why, size_t whylen, const char *msg)
+{
+    size_t n = strnlen(msg, whylen - 1);
+    memcpy(why, msg, n);
+    why[n] = '\0';
+}
+
 static uint64_t div_round_up(uint64_t a, uint64_t b) { return a / b + (a % b != 0); }
 
 /* Read and validate the header at lba and its entry array. On failure,
@@ -45,7 +53,7 @@ static int gpt_load(blockdev *bd, uint32_t ss, uint64_t disk_sectors, uint64_t l
         goto out;
     }
     if (bd_pread(bd, s, ss, lba * ss, &rerr) < 0) {
-        snprintf(why, whylen, "%s", rerr.msg);
+        set_why(why, whylen, rerr.msg);
         r = -EIO;
         goto out;
     }
@@ -131,7 +139,7 @@ static int gpt_load(blockdev *bd, uint32_t ss, uint64_t disk_sectors, uint64_t l
         goto out;
     }
     if (bd_pread(bd, h->entries, array_bytes, h->entries_lba * ss, &rerr) < 0) {
-        snprintf(why, whylen, "%s", rerr.msg);
+        set_why(why, whylen, rerr.msg);
         r = -EIO;
         goto out;
     }

@@ -104,6 +104,7 @@ static bool is_primary(const ptable_part *p) { return !p->logical; }
 /* Past-the-end and overlap checks. -EINVAL when no partition stays usable. */
 static int ptable_check_layout(const char *path, ptable *t, p2v_err *err)
 {
+    size_t first_layout_warning = t->warnings.count;
     for (size_t i = 0; i < t->nparts; i++) {
         ptable_part *p = &t->parts[i];
         uint64_t end;
@@ -132,9 +133,13 @@ static int ptable_check_layout(const char *path, ptable *t, p2v_err *err)
         data++;
         usable += t->parts[i].problems == 0;
     }
-    if (data > 0 && usable == 0)
+    if (data > 0 && usable == 0) {
+        /* Name the problem that made the last partition unusable: the first
+         * one found by this check, else the first of the parser's. */
+        size_t w = first_layout_warning < t->warnings.count ? first_layout_warning : 0;
         return p2v_errf(err, -EINVAL, "%s; no usable partition remains",
-                        t->warnings.count ? t->warnings.msgs[0] : path);
+                        t->warnings.count ? t->warnings.msgs[w] : path);
+    }
     return 0;
 }
 

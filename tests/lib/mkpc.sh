@@ -39,7 +39,7 @@ mkpc_fs() {
         for f in "$dir"/*; do ntfscp -q "$img" "$f" "$(basename "$f")" >/dev/null; done
         ;;
     vfat)
-        mkfs.vfat -F 32 -S "$MKPC_SS" -h "$hidden" -n "$label" "$img" >/dev/null
+        mkfs.vfat -F "${MKPC_FAT_BITS:-32}" ${MKPC_FAT_SPC:+-s $MKPC_FAT_SPC} -S "$MKPC_SS" -h "$hidden" -n "$label" "$img" >/dev/null
         for f in "$dir"/*; do mcopy -i "$img" "$f" "::/$(basename "$f")"; done
         ;;
     ext4)
@@ -105,6 +105,7 @@ mkpc_dir() {
     1:1) echo "$WORK/mkpc1/boot" ;; 1:2) echo "$WORK/mkpc1/d" ;; 1:3) echo "$WORK/mkpc1/c" ;;
     1:5) echo "$WORK/mkpc1/rec" ;; 1:6) echo "$WORK/mkpc1/e" ;;
     2:1) echo "$WORK/mkpc2/f" ;; 2:2) echo "$WORK/mkpc2/g" ;;
+    4:1) echo "$WORK/mkpc4/f" ;; 4:2) echo "$WORK/mkpc4/n" ;;
     esac
 }
 
@@ -149,7 +150,7 @@ mkpc_le64() {
 # mkpc_fstype DISKNO PART: the filesystem mkpc put there.
 mkpc_fstype() {
     case "$1:$2" in
-    1:1|1:3|1:5) echo ntfs ;; 1:2|2:2) echo ext4 ;; 1:6|2:1) echo vfat ;;
+    1:1|1:3|1:5|4:2) echo ntfs ;; 1:2|2:2) echo ext4 ;; 1:6|2:1|4:1) echo vfat ;;
     esac
 }
 
@@ -179,9 +180,10 @@ mkpc_check_hidden() {
                 { echo "FAIL: $img: last sector is not a copy of the boot sector" >&2; return 1; }
         fi ;;
     vfat)
-        got=$(mkpc_le32 "$img" $(( 6 * ss + 28 )))
-        [ "$got" = "$start" ] || { echo "FAIL: $img: backup boot sector hidden $got, want $start" >&2; return 1; }
-        ;;
+        if [ "$(od -An -t u2 -j 22 -N 2 "$img" | tr -d ' ')" = 0 ]; then   # FAT32: a backup
+            got=$(mkpc_le32 "$img" $(( 6 * ss + 28 )))
+            [ "$got" = "$start" ] || { echo "FAIL: $img: backup boot sector hidden $got, want $start" >&2; return 1; }
+        fi ;;
     esac
 }
 
@@ -210,4 +212,23 @@ mkpc_check_output() {
         echo "ok: partition $i = $sel ($fs) at sector $start, $size sectors: fsck clean, files identical"
     done <"$WORK/parts.txt"
     rm -f "$WORK/part.img"
+}
+
+# mkpc_disk4k DEV: a GPT disk with 4096-byte sectors (a loop device made with
+# losetup -b 4096): 1 FAT16 48 MiB (basic data), 2 NTFS 64 MiB (basic data)
+# starting at a sector that is not 1 MiB aligned.
+mkpc_disk4k() {
+    local d=$1 w=$WORK/mkpc4
+    mkdir -p "$w"
+    sfdisk -q --no-reread --no-tell-kernel "$d" <<SF
+label: gpt
+start=256, size=12288, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7
+start=12801, size=16384, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7
+SF
+
+    mkpc_files "$w/f"; MKPC_SS=4096 MKPC_FAT_BITS=16 MKPC_FAT_SPC=1 mkpc_fs vfat "$w/f.img" 48 "FAT4K" 256 "$w/f"
+    mkpc_files "$w/n"; MKPC_SS=4096 mkpc_fs ntfs "$w/n.img" 64 "NTFS4K" 12801 "$w/n"
+    MKPC_SS=4096 mkpc_put "$d" "$w/f.img" 256
+    MKPC_SS=4096 mkpc_put "$d" "$w/n.img" 12801
+    rm -f "$w"/*.img
 }
