@@ -133,3 +133,58 @@ fsm_check_files() {
     done < <(find "$dir" -type f)
     echo "$n"
 }
+
+# fsm_ntfs_break_bitmap_runs IMG: point $Bitmap's first data run at a
+# zero-filled cluster near the end of the volume (a damaged run list).
+fsm_ntfs_break_bitmap_runs() {
+    python3 - "$1" <<'PY'
+import struct, sys
+f = open(sys.argv[1], 'r+b')
+bs = f.read(512)
+cs = struct.unpack_from('<H', bs, 11)[0] * bs[13]
+nclus = struct.unpack_from('<Q', bs, 0x28)[0] * struct.unpack_from('<H', bs, 11)[0] // cs
+rec = struct.unpack_from('<Q', bs, 0x30)[0] * cs + 6 * 1024
+f.seek(rec); r = bytearray(f.read(1024))
+o = struct.unpack_from('<H', r, 0x14)[0]
+while struct.unpack_from('<I', r, o)[0] != 0x80:
+    o += struct.unpack_from('<I', r, o + 4)[0]
+mp = o + struct.unpack_from('<H', r, o + 0x20)[0]
+lenb, lcnb = r[mp] & 15, r[mp] >> 4
+lcn = nclus - 8
+f.seek(lcn * cs); f.write(bytes(cs))
+r[mp + 1 + lenb: mp + 1 + lenb + lcnb] = lcn.to_bytes(8, 'little')[:lcnb]
+f.seek(rec + mp); f.write(r[mp:mp + 1 + lenb + lcnb])
+PY
+}
+
+# fsm_ntfs_hibernate IMG: a hiberfil.sys in use, as Fast Startup leaves it.
+fsm_ntfs_hibernate() {
+    printf 'HIBR%04092d' 0 >"$WORK/hib"
+    ntfscp -q "$1" "$WORK/hib" hiberfil.sys >/dev/null
+}
+
+# fsm_fat32_bad_entry IMG: FAT entry 10 points far outside the volume.
+fsm_fat32_bad_entry() {
+    python3 - "$1" <<'PY'
+import struct, sys
+f = open(sys.argv[1], 'r+b')
+bs = f.read(512)
+fat = struct.unpack_from('<H', bs, 14)[0] * struct.unpack_from('<H', bs, 11)[0]
+f.seek(fat + 10 * 4); f.write(struct.pack('<I', 0x0FFFFF00))
+PY
+}
+
+# fsm_ext_bad_gd_csum IMG: a byte of group descriptor 0 (bg_free_blocks_count)
+# changed, its checksum not updated. The descriptors follow the superblock's block.
+fsm_ext_bad_gd_csum() {
+    python3 - "$1" <<'PY'
+import struct, sys
+f = open(sys.argv[1], 'r+b')
+f.seek(1024); sb = f.read(1024)
+bs = 1024 << struct.unpack_from('<I', sb, 24)[0]
+first = struct.unpack_from('<I', sb, 20)[0]
+off = (first + 1) * bs + 12
+f.seek(off); b = f.read(1)[0]
+f.seek(off); f.write(bytes([b ^ 0x5A]))
+PY
+}
