@@ -297,6 +297,16 @@ static void test_overlap_and_hybrid(void)
     free(d.buf);
 }
 
+static void test_usable_range(void)
+{
+    uint64_t f, l;
+    CHECK(ptable_gpt_usable_range(512, 131072, 0, &f, &l) == 0 && f == 34 && l == 131072 - 34);
+    CHECK(ptable_gpt_usable_range(4096, 16384, 128, &f, &l) == 0 && f == 6 && l == 16384 - 6);
+    CHECK(ptable_gpt_usable_range(512, 131072, 130, &f, &l) == 0 && f == 35 && l == 131072 - 35);
+    CHECK(ptable_gpt_usable_range(512, 68, 0, &f, &l) == -EINVAL);
+    CHECK(ptable_gpt_usable_range(1000, 131072, 0, &f, &l) == -EINVAL);
+}
+
 static void test_serialize_errors(void)
 {
     ptable_part parts[10];
@@ -358,6 +368,7 @@ int main(void)
     test_both_bad();
     test_truncated();
     test_overlap_and_hybrid();
+    test_usable_range();
     test_serialize_errors();
     test_warning_cap();
     return t_done("test_gpt");
