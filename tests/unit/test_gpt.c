@@ -294,6 +294,15 @@ static void test_overlap_and_hybrid(void)
     CHECK(t && (ptable_find(t, 4)->problems & PTABLE_PROBLEM_OVERLAP) &&
           (ptable_find(t, 5)->problems & PTABLE_PROBLEM_OVERLAP) && ptable_find(t, 6)->problems == 0);
     ptable_free(t);
+    /* Both GPT headers broken: the hybrid MBR's partitions remain. */
+    d.buf[512 + GPTH_DISK_GUID] ^= 1;
+    d.buf[(uint64_t)(DISK_SECTORS - 1) * 512 + GPTH_DISK_GUID] ^= 1;
+    t = memdisk_read(&d, d.len, 0, &err);
+    CHECK(t && t->type == PTABLE_MBR && t->nparts == 1);
+    CHECK(t && warnings_contain(&t->warnings, "no usable GPT: primary header at LBA 1: bad header CRC"));
+    CHECK(t && warnings_contain(&t->warnings, "; using the partitions of the hybrid MBR instead"));
+    CHECK(t && ptable_find(t, 2) && ptable_find(t, 2)->start == parts[2].start && ptable_find(t, 2)->mbr_type == 0x07);
+    ptable_free(t);
     free(d.buf);
 }
 
