@@ -61,8 +61,35 @@ int copy_planned_bytes(const copy_range *r, size_t n, uint32_t g, uint64_t *out)
     return 0;
 }
 
+/* Zero the bytes of buf (source offsets [rel, rel + n)) that the used map
+ * does not name: rounding extents out to the granularity must not carry free
+ * space (deleted files' leftovers) into the image. */
+static void mask_unused(const extent_list *u, uint8_t *buf, uint64_t rel, size_t n)
+{
+    uint64_t pos = rel, end = rel + n;
+    size_t lo = 0, hi = u->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (u->v[mid].start + u->v[mid].len <= rel)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < u->count && pos < end; i++) {
+        uint64_t s = u->v[i].start, e = s + u->v[i].len;
+        if (s >= end)
+            break;
+        if (s > pos)
+            memset(buf + (pos - rel), 0, (size_t)(s - pos));
+        if (e > pos)
+            pos = e;
+    }
+    if (pos < end)
+        memset(buf + (pos - rel), 0, (size_t)(end - pos));
+}
+
 /* The target's bytes [rel, rel + len) of the range: source data (zeros past
- * src_len) with the patches laid over it. */
+ * src_len, and where a used map does not name it) with the patches laid over it. */
 static int fill_block(const copy_range *r, uint8_t *buf, uint64_t rel, size_t len, uint64_t *read,
                       p2v_err *err)
 {
@@ -74,6 +101,8 @@ static int fill_block(const copy_range *r, uint8_t *buf, uint64_t rel, size_t le
         if (rc < 0)
             return p2v_err_prefix(err, rc, "%s", r->what);
         *read += from_src;
+        if (r->used)
+            mask_unused(r->used, buf, rel, from_src);
     }
     memset(buf + from_src, 0, len - from_src);
     for (size_t i = 0; r->patches && i < r->patches->count; i++) {

@@ -167,7 +167,7 @@ static int fat_walk(fsmap *m, const fsmap_src *s, const fat_geom *g, uint64_t *u
             if (v == 1 || (v > last && v < bad)) {
                 fsmap_set_full(m,
                                "FAT%d: cluster %llu points to cluster %u, outside the volume's "
-                               "2..%llu: copying every sector",
+                               "2..%llu",
                                g->bits, (unsigned long long)n, v, (unsigned long long)last);
                 r = 1;
                 goto out;
@@ -224,13 +224,12 @@ int fsmap_build_fat(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err
     if (r < 0)
         return r;
     if (fat_parse_boot(bs, sizeof bs, &g, why, sizeof why) < 0)
-        return fsmap_set_full(out, "FAT boot sector not valid (%s): copying every sector", why);
+        return fsmap_set_full(out, "FAT boot sector not valid (%s)", why);
     snprintf(out->fstype, sizeof out->fstype, "vfat");
     uint64_t vol_bytes = g.total_sectors * g.bytes_per_sector;
     if (vol_bytes > s->len)
         return fsmap_set_full(out,
-                              "FAT volume (%llu bytes) is larger than its partition (%llu bytes): "
-                              "copying every sector",
+                              "FAT volume (%llu bytes) is larger than its partition (%llu bytes)",
                               (unsigned long long)vol_bytes, (unsigned long long)s->len);
     if (g.bits == 32) {
         uint32_t v;
@@ -239,15 +238,14 @@ int fsmap_build_fat(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err
             return r;
         if (v == 0)
             return fsmap_set_full(out,
-                                  "FAT32 root directory cluster %u is marked free: copying every "
-                                  "sector",
+                                  "FAT32 root directory cluster %u is marked free",
                                   g.root_cluster);
         if (g.reserved_sectors < 2 ||
             (g.fsinfo_sector && g.fsinfo_sector >= g.reserved_sectors) ||
             (g.backup_boot_sector && g.backup_boot_sector + 3 > g.reserved_sectors))
             return fsmap_set_full(out,
                                   "FAT32 FSInfo (%u) or backup boot sector (%u) outside the %u "
-                                  "reserved sectors: copying every sector",
+                                  "reserved sectors",
                                   g.fsinfo_sector, g.backup_boot_sector, g.reserved_sectors);
     }
     /* Reserved area (boot sector, FSInfo, backup boot sectors), every FAT

@@ -193,7 +193,7 @@ int fsmap_build(blockdev *bd, uint64_t part_offset, uint64_t part_len, const fsm
         goto out;
 
     if ((what = probe_unmappable(b, n))) {
-        fsmap_set_full(out, "%s: copying every sector", what);
+        fsmap_set_full(out, "%s", what);
     } else if (!memcmp(b + 3, "NTFS    ", 8)) {
         snprintf(out->fstype, sizeof out->fstype, "ntfs");
         r = fsmap_build_ntfs(&s, opts, out, err);
@@ -207,7 +207,7 @@ int fsmap_build(blockdev *bd, uint64_t part_offset, uint64_t part_len, const fsm
         snprintf(out->fstype, sizeof out->fstype, "vfat");
         r = fsmap_build_fat(&s, opts, out, err);
     } else {
-        fsmap_set_full(out, "no filesystem recognised: copying every sector");
+        fsmap_set_full(out, "no filesystem recognised");
     }
     if (r < 0)
         goto out;

@@ -233,8 +233,7 @@ static int ntfs_add_bitmap(ntfs_volume *vol, const fsmap_src *s, fsmap *out, uin
 
     if (!na || na->data_size < 0 || (uint64_t)na->data_size < need) {
         fsmap_set_full(out,
-                       "NTFS $Bitmap holds %lld bytes, too few for %llu clusters: copying every "
-                       "sector",
+                       "NTFS $Bitmap holds %lld bytes, too few for %llu clusters",
                        na ? (long long)na->data_size : 0LL, (unsigned long long)nclusters);
         return 1;
     }
@@ -245,7 +244,7 @@ static int ntfs_add_bitmap(ntfs_volume *vol, const fsmap_src *s, fsmap *out, uin
         uint64_t len = need - pos < NTFS_BITMAP_CHUNK ? need - pos : NTFS_BITMAP_CHUNK;
         s64 got = ntfs_attr_pread(na, (s64)pos, (s64)len, buf);
         if (got != (s64)len) {
-            fsmap_set_full(out, "NTFS $Bitmap could not be read at byte %llu: copying every sector",
+            fsmap_set_full(out, "NTFS $Bitmap could not be read at byte %llu",
                            (unsigned long long)pos);
             r = 1;
             goto out;
@@ -273,8 +272,8 @@ static int ntfs_check_system_files(ntfs_volume *vol, fsmap *out)
         if (!ni) {
             if (mref == FILE_MFT || mref == FILE_Bitmap || mref == FILE_LogFile ||
                 mref == FILE_MFTMirr || mref == FILE_root) {
-                fsmap_set_full(out, "NTFS system file %llu cannot be read (%s): copying every "
-                               "sector", (unsigned long long)mref, ntfs_last_msg);
+                fsmap_set_full(out, "NTFS system file %llu cannot be read (%s)",
+                               (unsigned long long)mref, ntfs_last_msg);
                 return 1;
             }
             continue; /* reserved records 11..15 may be unused */
@@ -292,7 +291,7 @@ static int ntfs_check_system_files(ntfs_volume *vol, fsmap *out)
             runlist_element *rl = ntfs_mapping_pairs_decompress(vol, a, NULL);
             if (!rl) {
                 fsmap_set_full(out, "NTFS system file %llu: attribute 0x%x has a run list that "
-                               "cannot be decoded: copying every sector",
+                               "cannot be decoded",
                                (unsigned long long)mref, (unsigned)le32_to_cpu(a->type));
                 bad = 1;
                 break;
@@ -311,7 +310,7 @@ static int ntfs_check_system_files(ntfs_volume *vol, fsmap *out)
                 }
                 if (!fsmap_covers(out, (uint64_t)e->lcn * cs, (uint64_t)e->length * cs)) {
                     fsmap_set_full(out, "NTFS system file %llu uses clusters %lld..%lld that "
-                                   "$Bitmap marks free: copying every sector",
+                                   "$Bitmap marks free",
                                    (unsigned long long)mref, (long long)e->lcn,
                                    (long long)(e->lcn + e->length - 1));
                     bad = 1;
@@ -325,8 +324,8 @@ static int ntfs_check_system_files(ntfs_volume *vol, fsmap *out)
         ntfs_inode_close(ni);
         if (bad) {
             if (!out->full)
-                fsmap_set_full(out, "NTFS system file %llu cannot be examined: copying every "
-                               "sector", (unsigned long long)mref);
+                fsmap_set_full(out, "NTFS system file %llu cannot be examined",
+                               (unsigned long long)mref);
             return 1;
         }
     }
@@ -351,11 +350,11 @@ int fsmap_build_ntfs(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_er
         __builtin_add_overflow(nsect, 1, &vol_end) ||
         __builtin_mul_overflow(vol_end, (uint64_t)bps, &vol_end))
         return fsmap_set_full(out, "NTFS boot sector not valid (%u bytes per sector, %llu "
-                              "sectors): copying every sector", bps, (unsigned long long)nsect);
+                              "sectors)", bps, (unsigned long long)nsect);
     /* The backup boot sector at sector nsect must be inside the partition. */
     if (vol_end > s->len)
         return fsmap_set_full(out, "NTFS volume (%llu bytes with its backup boot sector) is "
-                              "larger than its partition (%llu bytes): copying every sector",
+                              "larger than its partition (%llu bytes)",
                               (unsigned long long)vol_end, (unsigned long long)s->len);
 
     ntfs_log_set_handler(ntfs_capture_log);
@@ -369,7 +368,7 @@ int fsmap_build_ntfs(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_er
             *err = d.err;
             r = -EIO;
         } else {
-            fsmap_set_full(out, "NTFS metadata could not be read (%s): copying every sector",
+            fsmap_set_full(out, "NTFS metadata could not be read (%s)",
                            ntfs_last_msg[0] ? ntfs_last_msg : "libntfs-3g refused the volume");
         }
         goto out;
@@ -400,8 +399,8 @@ int fsmap_build_ntfs(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_er
 
     uint64_t cs = vol->cluster_size, cl_end;
     if (__builtin_mul_overflow((uint64_t)vol->nr_clusters, cs, &cl_end) || cl_end > vol_end) {
-        fsmap_set_full(out, "NTFS cluster count %lld does not fit the volume: copying every "
-                       "sector", (long long)vol->nr_clusters);
+        fsmap_set_full(out, "NTFS cluster count %lld does not fit the volume",
+                       (long long)vol->nr_clusters);
         goto out;
     }
     r = fsmap_add(out, s, 0, bps, err);
@@ -430,7 +429,7 @@ int fsmap_build_ntfs(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_er
         r = fsmap_add(out, s, s->len - ss, ss, err);
     if (r == 0 && dirty) {
         out->dirty = true;
-        fsmap_set_full(out, "NTFS volume %s (--allow-dirty): copying every sector", dirty);
+        fsmap_set_full(out, "NTFS volume %s (--allow-dirty)", dirty);
     }
 out:
     if (vol)

@@ -34,12 +34,12 @@ int fsmap_build_swap(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_er
         for (size_t i = 0; i < sizeof hibernated / sizeof hibernated[0]; i++) {
             size_t l = strlen(hibernated[i]);
             if (!memcmp(sig, hibernated[i], l)) {
-                fsmap_set_full(out, "swap area holds a hibernation image: copying every sector");
+                fsmap_set_full(out, "swap area holds a hibernation image");
                 goto out;
             }
         }
     }
-    fsmap_set_full(out, "swap signature not found on re-reading: copying every sector");
+    fsmap_set_full(out, "swap signature not found on re-reading");
 out:
     free(page);
     return r;

@@ -191,7 +191,7 @@ int mbr_read(blockdev *bd, ptable *t, const uint8_t s[MBR_SIZE], p2v_err *err)
     int container = -1;
     for (unsigned i = 0; i < 4; i++) {
         const uint8_t *e = s + MBR_ENTRIES_OFF + i * MBR_ENTRY_SIZE;
-        if (e[MBRE_TYPE] == 0)
+        if (e[MBRE_TYPE] == 0 || e[MBRE_TYPE] == 0xee) /* 0xEE only guards a GPT */
             continue;
         ptable_part p = { 0 };
         p.number = i + 1;

@@ -231,7 +231,12 @@ int ptable_read(blockdev *bd, ptable **out, p2v_err *err)
     if (mi.magic && mi.valid_status && mi.protective) {
         if ((r = gpt_read(bd, t, s0, err)) < 0) {
             gpt_sector_size_hint(bd, ss, err);
-            goto out;
+            if (r != -EINVAL || mi.nonempty < 2)
+                goto out;
+            /* A hybrid MBR still describes partitions: fall back to them. */
+            ptable_warn(t, "%s; using the partitions of the hybrid MBR instead", err->msg);
+            if ((r = mbr_read(bd, t, s0, err)) < 0)
+                goto out;
         }
     } else if (mi.magic && mi.valid_status && !mi.fs_boot) {
         if ((r = mbr_read(bd, t, s0, err)) < 0)

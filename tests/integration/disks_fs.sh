@@ -43,8 +43,8 @@ done
 
 # The text table shows filesystem and label.
 "$P2V" disks "$WORK/mbr.img" >"$WORK/text"
-grep -qE '^ *1 +2048 +133119 +64.0 MiB +0x07 NTFS/exFAT/HPFS +ntfs +Windows +active$' "$WORK/text" || { cat "$WORK/text"; fail "text row of partition 1"; }
-grep -qE '^ *6 .*0x82 Linux swap +swap +swap +logical$' "$WORK/text" || { cat "$WORK/text"; fail "text row of partition 6"; }
+grep -qE '^ *1 +2048 +133119 +64.0 MiB +0x07 NTFS/exFAT/HPFS +ntfs +Windows +[0-9.]+ (KiB|MiB) +active$' "$WORK/text" || { cat "$WORK/text"; fail "text row of partition 1"; }
+grep -qE '^ *6 .*0x82 Linux swap +swap +swap +4.0 KiB +logical$' "$WORK/text" || { cat "$WORK/text"; fail "text row of partition 6"; }
 pass "text rows"
 
 # BitLocker: "-FVE-FS-" at byte 3 of the volume.

@@ -294,7 +294,26 @@ static void test_overlap_and_hybrid(void)
     CHECK(t && (ptable_find(t, 4)->problems & PTABLE_PROBLEM_OVERLAP) &&
           (ptable_find(t, 5)->problems & PTABLE_PROBLEM_OVERLAP) && ptable_find(t, 6)->problems == 0);
     ptable_free(t);
+    /* Both GPT headers broken: the hybrid MBR's partitions remain. */
+    d.buf[512 + GPTH_DISK_GUID] ^= 1;
+    d.buf[(uint64_t)(DISK_SECTORS - 1) * 512 + GPTH_DISK_GUID] ^= 1;
+    t = memdisk_read(&d, d.len, 0, &err);
+    CHECK(t && t->type == PTABLE_MBR && t->nparts == 1);
+    CHECK(t && warnings_contain(&t->warnings, "no usable GPT: primary header at LBA 1: bad header CRC"));
+    CHECK(t && warnings_contain(&t->warnings, "; using the partitions of the hybrid MBR instead"));
+    CHECK(t && ptable_find(t, 2) && ptable_find(t, 2)->start == parts[2].start && ptable_find(t, 2)->mbr_type == 0x07);
+    ptable_free(t);
     free(d.buf);
+}
+
+static void test_usable_range(void)
+{
+    uint64_t f, l;
+    CHECK(ptable_gpt_usable_range(512, 131072, 0, &f, &l) == 0 && f == 34 && l == 131072 - 34);
+    CHECK(ptable_gpt_usable_range(4096, 16384, 128, &f, &l) == 0 && f == 6 && l == 16384 - 6);
+    CHECK(ptable_gpt_usable_range(512, 131072, 130, &f, &l) == 0 && f == 35 && l == 131072 - 35);
+    CHECK(ptable_gpt_usable_range(512, 68, 0, &f, &l) == -EINVAL);
+    CHECK(ptable_gpt_usable_range(1000, 131072, 0, &f, &l) == -EINVAL);
 }
 
 static void test_serialize_errors(void)
@@ -358,6 +377,7 @@ int main(void)
     test_both_bad();
     test_truncated();
     test_overlap_and_hybrid();
+    test_usable_range();
     test_serialize_errors();
     test_warning_cap();
     return t_done("test_gpt");
