@@ -69,6 +69,7 @@ static int check_l2(struct checker *ck, uint64_t l2_off, bool frag, p2v_err *err
 {
     qcow2_image *img = ck->img;
     size_t n = (size_t)1 << img->l2_bits;
+    ck->next_contiguous = 0; /* fragmentation is counted within one L2 table */
     int r = read_table(ck, ck->buf, img->cs, l2_off, err);
     if (r < 0) {
         MSG("ERROR: I/O error in check_refcounts_l2");
