@@ -242,8 +242,9 @@ _bootimg_run() {
 # bootimg_boot IMAGE FORMAT bios|uefi MARKER LOG [TIMEOUT]
 # Boot IMAGE in qemu with its serial console in LOG; 0 when MARKER appears,
 # 1 otherwise (the serial log and qemu's messages are shown on stderr).
-# KVM when it works here, TCG otherwise (a KVM failure switches to TCG for
-# this boot and, through the cache, for the next ones).
+# KVM when it works here, TCG otherwise: a KVM boot that fails (30 s limit)
+# is retried under TCG (150 s limit), and when TCG boots, the cache sends the
+# next boots straight to TCG.
 # Sets BOOT_SECONDS (qemu start to power-off, wall clock) and BOOT_ACCEL.
 bootimg_boot() {
     local img=$1 fmt=$2 fw=$3 marker=$4 log=$5 limit=${6:-} accel rc=0
@@ -256,7 +257,7 @@ bootimg_boot() {
                -drive "if=pflash,format=raw,unit=1,file=$WORK/OVMF_VARS.fd")
     fi
     accel=$(bootimg_accel)
-    _bootimg_run "$accel" "${limit:-60}" "$log" "${args[@]}" || rc=$?
+    _bootimg_run "$accel" "${limit:-30}" "$log" "${args[@]}" || rc=$?
     if [ "$accel" = kvm ] && ! grep -q -- "$marker" "$log"; then
         if [ "$rc" = 3 ]; then
             echo "KVM fails on this host (emulation failure); using TCG" >&2
@@ -268,6 +269,10 @@ bootimg_boot() {
         [ "$fw" = uefi ] && cp "$BOOTIMG_OVMF_VARS" "$WORK/OVMF_VARS.fd"
         rc=0
         _bootimg_run tcg "${limit:-150}" "$log" "${args[@]}" || rc=$?
+        # KVM failed where TCG boots: later boots go straight to TCG.
+        if grep -q -- "$marker" "$log"; then
+            echo tcg >"$(_bootimg_accel_cache)" 2>/dev/null || true
+        fi
     fi
     BOOT_ACCEL=$accel
     if grep -q -- "$marker" "$log"; then
