@@ -207,7 +207,9 @@ _bootimg_run() {
     shift 3
     : >"$log"
     start=$(date +%s.%N)
-    qemu-system-x86_64 -accel "$accel" "$@" -serial "file:$log" >"$log.qemu" 2>&1 &
+    # timeout bounds qemu's life even if this shell dies before it can kill it
+    timeout -k 5 $((limit + 5)) qemu-system-x86_64 -accel "$accel" "$@" -serial "file:$log" \
+        >"$log.qemu" 2>&1 &
     pid=$!
     while kill -0 "$pid" 2>/dev/null; do
         now=$(date +%s.%N)
