@@ -37,6 +37,7 @@
 typedef struct esp_geom {
     uint32_t sector_size;
     uint32_t spc;         /* sectors per cluster */
+    uint32_t reserved;    /* reserved sectors: 32, padded to align the data area */
     uint32_t fat_sectors; /* sectors of one FAT */
     uint64_t clusters;    /* data clusters */
 } esp_geom;
@@ -47,23 +48,28 @@ static bool esp_sector_size_ok(uint32_t ss)
 }
 
 /* Lay out `sectors` sectors with spc sectors per cluster. The FAT is sized
- * for the upper bound of clusters (the whole area after the reserved sectors),
- * so it is always large enough; clusters is 0 when nothing fits. */
+ * for the upper bound of clusters (the whole area after 32 reserved sectors),
+ * so it is always large enough; the reserved area then grows so that the data
+ * area starts on a cluster boundary (of the partition, itself aligned), as
+ * mkfs.fat does. clusters is 0 when nothing fits. */
 static void esp_layout(uint64_t sectors, uint32_t ss, uint32_t spc, esp_geom *g)
 {
     uint64_t per_fat_sector = ss / 4;
     g->sector_size = ss;
     g->spc = spc;
+    g->reserved = ESP_RESERVED;
     g->fat_sectors = 0;
     g->clusters = 0;
     if (sectors <= ESP_RESERVED)
         return;
-    uint64_t avail = sectors - ESP_RESERVED;
-    uint64_t fat = (avail / spc + 2 + per_fat_sector - 1) / per_fat_sector;
-    if (fat > UINT32_MAX || ESP_NFATS * fat >= avail)
+    uint64_t fat = ((sectors - ESP_RESERVED) / spc + 2 + per_fat_sector - 1) / per_fat_sector;
+    uint64_t meta = ESP_RESERVED + ESP_NFATS * fat;
+    uint64_t pad = (spc - meta % spc) % spc;
+    if (fat > UINT32_MAX || meta + pad >= sectors)
         return;
+    g->reserved = (uint32_t)(ESP_RESERVED + pad); /* pad < spc <= 128 */
     g->fat_sectors = (uint32_t)fat;
-    g->clusters = (avail - ESP_NFATS * fat) / spc;
+    g->clusters = (sectors - meta - pad) / spc;
 }
 
 static uint32_t esp_default_cluster_bytes(uint64_t bytes)
@@ -139,7 +145,7 @@ static void esp_boot_sector(uint8_t *b, const esp_geom *g, uint64_t start_lba, u
     memcpy(b + 3, "MSWIN4.1", 8); /* the OEM name the FAT specification recommends */
     put_le16(b + 11, (uint16_t)g->sector_size);
     b[13] = (uint8_t)g->spc;
-    put_le16(b + 14, ESP_RESERVED);
+    put_le16(b + 14, (uint16_t)g->reserved);
     b[16] = ESP_NFATS;
     /* 17 root entries, 19 total sectors (16-bit), 22 FAT size (16-bit): 0 on FAT32 */
     b[21] = ESP_MEDIA;
@@ -233,7 +239,7 @@ int boot_format_esp(uint64_t start_lba, uint64_t sectors, uint32_t sector_size, 
     }
 
     /* Sectors relative to the partition, in increasing order. */
-    const uint64_t fat1 = ESP_RESERVED;
+    const uint64_t fat1 = g.reserved;
     const uint64_t fat2 = fat1 + g.fat_sectors;
     const uint64_t root = fat2 + g.fat_sectors; /* cluster 2 = first data sector */
     const struct {

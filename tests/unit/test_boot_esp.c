@@ -113,6 +113,8 @@ static void check_esp(const char *name, uint64_t start_lba, uint64_t sectors, ui
     uint64_t rsv = get_le16(bs + 14), fat = get_le32(bs + 36);
     uint64_t clusters = (sectors - rsv - 2 * fat) / bs[13];
     CHECK(clusters >= 65525);
+    CHECK(rsv >= 32 && rsv < 32 + bs[13]);
+    CHECK_EQ_U64((rsv + 2 * fat) % bs[13], 0); /* data area on a cluster boundary */
     CHECK((clusters + 2) * 4 <= fat * ss); /* the FAT covers every cluster */
     CHECK_EQ_U64(get_le32(fsinfo + 488), clusters - 1);
 
@@ -181,6 +183,7 @@ int main(void)
     check_esp("min512", 2048, min, 512, 1);              /* the smallest FAT32 ESP */
     check_esp("esp100", 2048, 100 * 2048, 512, 1);       /* 100 MiB, as Windows makes it */
     check_esp("esp600", 4096, 600 * 2048, 512, 8);       /* > 260 MiB: 4 KiB clusters */
+    check_esp("esp301", 2048, 301 * 2048, 512, 8);      /* reserved area padded by 4 */
     check_esp("esp4k", 256, boot_esp_min_sectors(4096), 4096, 1); /* 4Kn disk */
     check_mtools();
     check_limits();
