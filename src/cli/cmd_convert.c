@@ -417,11 +417,21 @@ static void print_layout_text(const struct convert_ctx *cx, FILE *f)
         fprintf(f, "Extended partition %u: sectors %llu-%llu\n", p->ext_number,
                 (unsigned long long)p->ext_start,
                 (unsigned long long)(p->ext_start + p->ext_sectors - 1));
-    fprintf(f, "\n%-4s %-24s %12s %12s %-32s %-6s %-16s %s\n", "NEW", "SOURCE", "START", "SIZE",
-            "TYPE", "FS", "LABEL", "FLAGS");
+    int wsrc = 6, wtype = 4, wfs = 2, wlabel = 5;
+    for (size_t i = 0; i < p->nparts; i++) {
+        char srcname[300], type[128];
+        part_source_name(cx, &p->parts[i], srcname, sizeof srcname);
+        part_type_str(p, &p->parts[i], type, sizeof type);
+        wsrc = (int)strlen(srcname) > wsrc ? (int)strlen(srcname) : wsrc;
+        wtype = (int)strlen(type) > wtype ? (int)strlen(type) : wtype;
+        wfs = (int)strlen(p->parts[i].fstype) > wfs ? (int)strlen(p->parts[i].fstype) : wfs;
+        wlabel = (int)strlen(p->parts[i].label) > wlabel ? (int)strlen(p->parts[i].label) : wlabel;
+    }
+    fprintf(f, "\n%-3s  %-*s  %10s  %10s  %-*s  %-*s  %-*s  %s\n", "NEW", wsrc, "SOURCE", "START",
+            "SIZE", wtype, "TYPE", wfs, "FS", wlabel, "LABEL", "FLAGS");
     for (size_t i = 0; i < p->nparts; i++) {
         const plan_part *pp = &p->parts[i];
-        char srcname[300], type[64], flags[64] = "";
+        char srcname[300], type[128], flags[64] = "";
         part_source_name(cx, pp, srcname, sizeof srcname);
         part_type_str(p, pp, type, sizeof type);
         if (pp->bootable)
@@ -431,10 +441,12 @@ static void print_layout_text(const struct convert_ctx *cx, FILE *f)
         if (p->table == PTABLE_GPT && pp->attrs)
             snprintf(flags + strlen(flags), sizeof flags - strlen(flags), "attrs=0x%llx",
                      (unsigned long long)pp->attrs);
-        fprintf(f, "%-4u %-24s %12llu %12s %-32s %-6s %-16s %s\n", pp->number, srcname,
+        if (flags[0] && flags[strlen(flags) - 1] == ' ')
+            flags[strlen(flags) - 1] = '\0';
+        fprintf(f, "%-3u  %-*s  %10llu  %10s  %-*s  %-*s  %-*s  %s\n", pp->number, wsrc, srcname,
                 (unsigned long long)pp->start,
-                size_human(pp->sectors * p->sector_size, h, sizeof h), type,
-                pp->fstype[0] ? pp->fstype : "-", pp->label[0] ? pp->label : "-", flags);
+                size_human(pp->sectors * p->sector_size, h, sizeof h), wtype, type, wfs,
+                pp->fstype[0] ? pp->fstype : "-", wlabel, pp->label[0] ? pp->label : "-", flags);
     }
 }
 

@@ -221,7 +221,8 @@ struct cell {
     char s[160];
 };
 
-static void print_text_disk(blockdev *bd, const ptable *t, const struct part_view *v)
+static void print_text_disk(blockdev *bd, const ptable *t, const struct part_view *v,
+                            const struct fs_identity *whole)
 {
     char hs[32], guid[P2V_GUID_STRLEN];
     printf("Disk %s: %s, %" PRIu64 " bytes, %" PRIu64 " sectors of %u bytes\n", bd_path(bd),
@@ -233,6 +234,9 @@ static void print_text_disk(blockdev *bd, const ptable *t, const struct part_vie
         printf("Table: gpt, disk GUID %s, usable LBA %" PRIu64 "-%" PRIu64 "%s%s\n", guid,
                t->first_usable_lba, t->last_usable_lba, t->gpt_from_backup ? ", read from the backup" : "",
                t->hybrid_mbr ? ", hybrid MBR" : "");
+    } else if (whole->type[0]) {
+        printf("Table: none; %s filesystem on the whole disk%s%s\n", whole->type,
+               whole->label[0] ? ", label " : "", whole->label);
     } else {
         printf("Table: none\n");
     }
@@ -354,10 +358,14 @@ static int show_disk(const char *path, const struct disks_opts *o, json_writer *
                        path, p->number);
         part_used_bytes(bd, off, len, &v[i]);
     }
+    struct fs_identity whole = { 0 };
+    if (t->type == PTABLE_NONE && !o->json && bd_size(bd) > 0 &&
+        fs_probe(bd, 0, bd_size(bd), &whole, &err) < 0)
+        cli_warning("%s: %s", path, err.msg);
     if (o->json)
         print_json_disk(j, bd, t, v);
     else
-        print_text_disk(bd, t, v);
+        print_text_disk(bd, t, v, &whole);
     rc = P2V_EXIT_OK;
 out:
     free(v);
@@ -435,7 +443,7 @@ int cmd_disks(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'j':
             o.json = true;

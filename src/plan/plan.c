@@ -221,7 +221,7 @@ static void fallback_mbr_type(plan *p, plan_part *pp, const char *what)
              ptable_mbr_type_name(t));
 }
 
-static int assign_types(plan *p, const plan_source *src)
+static int assign_types(plan *p, const plan_source *src, p2v_err *err)
 {
     int r;
     for (size_t i = 0; i < p->nparts; i++) {
@@ -231,6 +231,11 @@ static int assign_types(plan *p, const plan_source *src)
         const ptable *pt = src[pp->disk].pt;
         char what[96];
         snprintf(what, sizeof what, "%s:%u", src[pp->disk].name, pp->src->number);
+        if (p->table == PTABLE_MBR && pt->type == PTABLE_GPT &&
+            guid_is(&pp->src->type_guid, GPT_TYPE_MSR))
+            return p2v_errf(err, -EINVAL,
+                            "%s is a Microsoft Reserved partition, which has no MBR form; leave "
+                            "it out of an MBR target", what);
         if (p->table == PTABLE_GPT) {
             if (pt->type == PTABLE_GPT) {
                 pp->type_guid = pp->src->type_guid;
@@ -241,7 +246,7 @@ static int assign_types(plan *p, const plan_source *src)
                 if (ptable_mbr_to_gpt_type(pp->src->mbr_type, &pp->type_guid) < 0)
                     fallback_gpt_type(p, pp, what);
                 if ((r = guid_generate(&pp->uuid)) < 0)
-                    return r;
+                    return p2v_errf(err, r, "cannot generate a GUID: %s", strerror(-r));
                 if (guid_is(&pp->type_guid, GPT_TYPE_WINRE))
                     pp->attrs = GPT_ATTR_NO_DRIVE_LETTER | GPT_ATTR_PLATFORM_REQUIRED;
                 if (pp->src->bootable)
@@ -261,7 +266,7 @@ static int assign_types(plan *p, const plan_source *src)
             for (size_t j = 0; j < i; j++)
                 if (guid_equal(&p->parts[i].uuid, &p->parts[j].uuid)) {
                     if ((r = guid_generate(&p->parts[i].uuid)) < 0)
-                        return r;
+                        return p2v_errf(err, r, "cannot generate a GUID: %s", strerror(-r));
                     p2v_warn(&p->notes, "partition %zu had the same unique GUID as partition "
                                         "%zu; it gets a new one", i + 1, j + 1);
                 }
@@ -477,11 +482,34 @@ static int build_order(plan *p, const plan_source *src, const plan_sel *sel, siz
     return 0;
 }
 
+/* Say when the chosen firmware will not find what it boots from. */
+static void firmware_notes(plan *p, const plan_source *src)
+{
+    bool esp = false, bios_boot = false;
+    for (size_t i = 0; i < p->nparts; i++) {
+        const plan_part *pp = &p->parts[i];
+        if (pp->role == PLAN_ROLE_ESP)
+            esp = true;
+        if (pp->kind != PLAN_PART_COPY)
+            continue;
+        const ptable *pt = src[pp->disk].pt;
+        esp = esp || part_is_esp(pt, pp->src);
+        bios_boot = bios_boot ||
+                    (pt->type == PTABLE_GPT && guid_is(&pp->src->type_guid, GPT_TYPE_BIOS_BOOT));
+    }
+    if (p->firmware == PLAN_FW_UEFI && !esp)
+        p2v_warn(&p->notes, "firmware uefi, but no EFI System Partition is selected: the image "
+                            "will not boot with UEFI as it is");
+    if (p->firmware == PLAN_FW_BIOS && p->table == PTABLE_GPT && !bios_boot)
+        p2v_warn(&p->notes, "firmware bios with a GPT table: BIOS boots a GPT disk only through a "
+                            "boot loader that supports it (e.g. GRUB with a BIOS boot partition)");
+}
+
 int plan_build(const plan_source *src, size_t nsrc, const plan_sel *sel, size_t nsel,
                const plan_opts *o, plan **out, p2v_err *err)
 {
     int r;
-    uint32_t ss;
+    uint32_t ss = 0;
     plan *p = NULL;
     if ((r = check_selection(src, nsrc, sel, nsel, &ss, err)) < 0)
         return r;
@@ -517,7 +545,9 @@ int plan_build(const plan_source *src, size_t nsrc, const plan_sel *sel, size_t 
         r = p2v_errf(err, r, "cannot add a partition p2v creates (bad type)");
         goto out;
     }
-    if ((r = assign_types(p, src)) < 0 || (r = fresh_identity(p, src, nsrc)) < 0) {
+    if ((r = assign_types(p, src, err)) < 0)
+        goto out;
+    if ((r = fresh_identity(p, src, nsrc)) < 0) {
         r = p2v_errf(err, r, "cannot generate a fresh disk identity: %s", strerror(-r));
         goto out;
     }
@@ -553,6 +583,7 @@ int plan_build(const plan_source *src, size_t nsrc, const plan_sel *sel, size_t 
     if (p->table == PTABLE_MBR && (r = check_mbr_limits(p, err)) < 0)
         goto out;
     choose_boot_code(p, src, active);
+    firmware_notes(p, src);
     *out = p;
     return 0;
 out:

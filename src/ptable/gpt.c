@@ -261,7 +261,7 @@ static int gpt_parts_from(blockdev *bd, ptable *t, const struct gpt_hdr *h, p2v_
         memcpy(p.uuid.b, e + GPTE_UUID, 16);
         uint64_t first = get_le64(e + GPTE_FIRST_LBA), last = get_le64(e + GPTE_LAST_LBA);
         if (last < first || last - first == UINT64_MAX) {
-            p2v_warn(&t->warnings,
+            ptable_warn(t,
                      "%s: GPT entry %u ends (LBA %llu) before it starts (LBA %llu); ignored",
                      path, p.number, (unsigned long long)last, (unsigned long long)first);
             continue;
@@ -275,7 +275,7 @@ static int gpt_parts_from(blockdev *bd, ptable *t, const struct gpt_hdr *h, p2v_
             p.mbr_type = 0;
         if (first < h->first_usable || last > h->last_usable) {
             p.problems |= PTABLE_PROBLEM_OUTSIDE;
-            p2v_warn(&t->warnings,
+            ptable_warn(t,
                      "%s: partition %u (LBA %llu-%llu) lies outside the GPT usable area "
                      "(LBA %llu-%llu)",
                      path, p.number, (unsigned long long)first, (unsigned long long)last,
@@ -294,7 +294,7 @@ static void gpt_compare(const char *path, ptable *t, const struct gpt_hdr *p, co
     if (!guid_equal(&p->disk_guid, &b->disk_guid) || p->entries_crc != b->entries_crc ||
         p->nentries != b->nentries || p->first_usable != b->first_usable ||
         p->last_usable != b->last_usable)
-        p2v_warn(&t->warnings,
+        ptable_warn(t,
                  "%s: the primary GPT (LBA 1) and the backup (LBA %llu) differ; using the primary",
                  path, (unsigned long long)b->my_lba);
 }
@@ -322,14 +322,14 @@ int gpt_read(blockdev *bd, ptable *t, const uint8_t s0[MBR_SIZE], p2v_err *err)
     if (rp == 0 && ph.alternate_lba != last) {
         if (ph.alternate_lba > last) {
             truncated = true;
-            p2v_warn(&t->warnings,
+            ptable_warn(t,
                      "%s: the GPT places its backup header at LBA %llu but the disk has only "
                      "%llu sectors: the image looks truncated",
                      path, (unsigned long long)ph.alternate_lba,
                      (unsigned long long)t->disk_sectors);
         } else {
             blba = ph.alternate_lba;
-            p2v_warn(&t->warnings,
+            ptable_warn(t,
                      "%s: the backup GPT header is at LBA %llu, not at the last LBA %llu (was "
                      "the disk enlarged?)",
                      path, (unsigned long long)blba, (unsigned long long)last);
@@ -349,11 +349,11 @@ int gpt_read(blockdev *bd, ptable *t, const uint8_t s0[MBR_SIZE], p2v_err *err)
                         path, pwhy, (unsigned long long)blba,
                         truncated ? "past the end of the disk" : bwhy);
     if (rp == 0 && rb < 0 && !truncated)
-        p2v_warn(&t->warnings, "%s: backup GPT header at LBA %llu is bad: %s; using the primary "
+        ptable_warn(t, "%s: backup GPT header at LBA %llu is bad: %s; using the primary "
                  "at LBA 1", path, (unsigned long long)blba, bwhy);
     if (rp < 0) {
         t->gpt_from_backup = true;
-        p2v_warn(&t->warnings, "%s: primary GPT header at LBA 1 is bad: %s; using the backup at "
+        ptable_warn(t, "%s: primary GPT header at LBA 1 is bad: %s; using the backup at "
                  "LBA %llu", path, pwhy, (unsigned long long)blba);
     }
     if (rp == 0 && rb == 0)
@@ -380,6 +380,28 @@ int gpt_read(blockdev *bd, ptable *t, const uint8_t s0[MBR_SIZE], p2v_err *err)
 }
 
 /* ---- writing ---- */
+
+/* Entries in the array written for at least nentries: 128 or more, whole sectors. */
+static uint64_t gpt_array_entries(uint32_t ss, uint32_t nentries)
+{
+    uint64_t n = nentries < GPT_DEFAULT_ENTRIES ? GPT_DEFAULT_ENTRIES : nentries;
+    return align_up_u64(n, ss / GPT_ENTRY_SIZE);
+}
+
+int ptable_gpt_usable_range(uint32_t ss, uint64_t disk_sectors, uint32_t nentries,
+                            uint64_t *first, uint64_t *last)
+{
+    if (!bd_sector_size_valid(ss))
+        return -EINVAL;
+    uint64_t array_sectors = gpt_array_entries(ss, nentries) * GPT_ENTRY_SIZE / ss;
+    uint64_t f = 2 + array_sectors;
+    /* MBR, two headers, two arrays and at least one usable sector. */
+    if (disk_sectors < 2 * f + 1)
+        return -EINVAL;
+    *first = f;
+    *last = disk_sectors - 2 - array_sectors;
+    return 0;
+}
 
 static void gpt_header_build(uint8_t *s, const ptable *t, uint64_t my, uint64_t alt,
                              uint64_t entries_lba, uint64_t first_usable, uint64_t last_usable,
@@ -408,24 +430,21 @@ int gpt_serialize(const ptable *t, p2v_write_fn write, void *ctx, p2v_err *err)
     uint8_t *entries = NULL, *s = NULL;
     int r;
 
-    uint64_t n = GPT_DEFAULT_ENTRIES;
-    if (t->gpt_entries > n)
-        n = t->gpt_entries;
+    uint64_t n = t->gpt_entries;
     for (size_t i = 0; i < t->nparts; i++)
         if (t->parts[i].number > n)
             n = t->parts[i].number;
-    n = align_up_u64(n, per_sector);
     if (n * GPT_ENTRY_SIZE > GPT_MAX_ARRAY_BYTES)
-        return p2v_errf(err, -EINVAL, "GPT: %llu entries are too many",
-                        (unsigned long long)n);
-    const uint64_t array_sectors = n / per_sector;
-    const uint64_t first_usable = 2 + array_sectors;
-    if (t->disk_sectors < 2 * first_usable + 1)
-        return p2v_errf(err, -EINVAL, "GPT: a disk of %llu sectors cannot hold a GPT",
+        return p2v_errf(err, -EINVAL, "GPT: %llu entries are too many", (unsigned long long)n);
+    uint64_t first_usable, last_usable;
+    if ((r = ptable_gpt_usable_range(ss, t->disk_sectors, (uint32_t)n, &first_usable,
+                                     &last_usable)) < 0)
+        return p2v_errf(err, r, "GPT: a disk of %llu sectors cannot hold a GPT",
                         (unsigned long long)t->disk_sectors);
+    n = gpt_array_entries(ss, (uint32_t)n);
+    const uint64_t array_sectors = n / per_sector;
     const uint64_t last_lba = t->disk_sectors - 1;
-    const uint64_t backup_entries_lba = last_lba - array_sectors;
-    const uint64_t last_usable = backup_entries_lba - 1;
+    const uint64_t backup_entries_lba = last_usable + 1;
 
     if (!(entries = calloc(array_sectors, ss)) || !(s = calloc(1, ss))) {
         r = p2v_errf(err, -ENOMEM, "out of memory");

@@ -84,12 +84,12 @@ static int ebr_add_logical(struct ebr_walk *w, const uint8_t *e, uint64_t ebr_lb
     ptable_mbr_to_gpt_type(p.mbr_type, &p.type_guid);
     if (p.start == ebr_lba) {
         p.problems |= PTABLE_PROBLEM_ON_TABLE;
-        p2v_warn(&w->t->warnings, "%s: partition %u starts on its own EBR at LBA %llu", path,
+        ptable_warn(w->t, "%s: partition %u starts on its own EBR at LBA %llu", path,
                  p.number, (unsigned long long)ebr_lba);
     }
     if (p.start + p.size > w->ext_end) {
         p.problems |= PTABLE_PROBLEM_OUTSIDE;
-        p2v_warn(&w->t->warnings,
+        ptable_warn(w->t,
                  "%s: partition %u (LBA %llu-%llu) reaches outside its extended partition "
                  "(LBA %llu-%llu)",
                  path, p.number, (unsigned long long)p.start,
@@ -110,7 +110,7 @@ static int ebr_walk(struct ebr_walk *w, p2v_err *err)
 
     for (;;) {
         if (cur >= w->t->disk_sectors) {
-            p2v_warn(&w->t->warnings,
+            ptable_warn(w->t,
                      "%s: EBR at LBA %llu lies past the end of the disk (%llu sectors); "
                      "logical partitions from %u on are missing",
                      path, (unsigned long long)cur, (unsigned long long)w->t->disk_sectors,
@@ -118,21 +118,21 @@ static int ebr_walk(struct ebr_walk *w, p2v_err *err)
             return 0;
         }
         if (ebr_seen(w, cur)) {
-            p2v_warn(&w->t->warnings,
+            ptable_warn(w->t,
                      "%s: EBR chain loops: the EBR at LBA %llu links back to LBA %llu; "
                      "logical partitions after %u are ignored",
                      path, (unsigned long long)from, (unsigned long long)cur, w->next_number - 1);
             return 0;
         }
         if (w->nvisited == MBR_MAX_LOGICALS) {
-            p2v_warn(&w->t->warnings, "%s: EBR chain longer than %d links; the rest is ignored",
+            ptable_warn(w->t, "%s: EBR chain longer than %d links; the rest is ignored",
                      path, MBR_MAX_LOGICALS);
             return 0;
         }
         w->visited[w->nvisited++] = cur;
         p2v_err rerr;
         if (bd_pread(w->bd, s, sizeof s, cur * ss, &rerr) < 0) {
-            p2v_warn(&w->t->warnings, "%s: cannot read the EBR at LBA %llu (%s)", path,
+            ptable_warn(w->t, "%s: cannot read the EBR at LBA %llu (%s)", path,
                      (unsigned long long)cur, rerr.msg);
             return 0;
         }
@@ -142,7 +142,7 @@ static int ebr_walk(struct ebr_walk *w, p2v_err *err)
             for (size_t i = MBR_ENTRIES_OFF; i < MBR_SIZE && zero; i++)
                 zero = s[i] == 0;
             if (!(zero && cur == w->ext_start))
-                p2v_warn(&w->t->warnings,
+                ptable_warn(w->t,
                          "%s: EBR at LBA %llu has no 0x55AA signature; logical partitions from "
                          "%u on are ignored",
                          path, (unsigned long long)cur, w->next_number);
@@ -157,7 +157,7 @@ static int ebr_walk(struct ebr_walk *w, p2v_err *err)
         if (e1[MBRE_TYPE] == 0 || get_le32(e1 + MBRE_SECTORS) == 0)
             return 0;
         if (!ptable_mbr_is_extended(e1[MBRE_TYPE])) {
-            p2v_warn(&w->t->warnings,
+            ptable_warn(w->t,
                      "%s: EBR at LBA %llu links with type 0x%02x, not an extended type; "
                      "the chain ends there",
                      path, (unsigned long long)cur, e1[MBRE_TYPE]);
@@ -165,7 +165,7 @@ static int ebr_walk(struct ebr_walk *w, p2v_err *err)
         }
         uint64_t next = w->ext_start + get_le32(e1 + MBRE_LBA);
         if (next >= w->ext_end) {
-            p2v_warn(&w->t->warnings,
+            ptable_warn(w->t,
                      "%s: EBR at LBA %llu links to LBA %llu, outside the extended partition "
                      "(LBA %llu-%llu); logical partitions from %u on are ignored",
                      path, (unsigned long long)cur, (unsigned long long)next,
@@ -191,7 +191,7 @@ int mbr_read(blockdev *bd, ptable *t, const uint8_t s[MBR_SIZE], p2v_err *err)
     int container = -1;
     for (unsigned i = 0; i < 4; i++) {
         const uint8_t *e = s + MBR_ENTRIES_OFF + i * MBR_ENTRY_SIZE;
-        if (e[MBRE_TYPE] == 0)
+        if (e[MBRE_TYPE] == 0 || e[MBRE_TYPE] == 0xee) /* 0xEE only guards a GPT */
             continue;
         ptable_part p = { 0 };
         p.number = i + 1;
@@ -201,19 +201,19 @@ int mbr_read(blockdev *bd, ptable *t, const uint8_t s[MBR_SIZE], p2v_err *err)
         p.bootable = e[MBRE_STATUS] == 0x80;
         p.container = ptable_mbr_is_extended(p.mbr_type);
         if (p.size == 0) {
-            p2v_warn(&t->warnings, "%s: MBR entry %u has type 0x%02x but no sectors; ignored",
+            ptable_warn(t, "%s: MBR entry %u has type 0x%02x but no sectors; ignored",
                      path, p.number, p.mbr_type);
             continue;
         }
         ptable_mbr_to_gpt_type(p.mbr_type, &p.type_guid);
         if (p.start == 0) {
             p.problems |= PTABLE_PROBLEM_ON_TABLE;
-            p2v_warn(&t->warnings, "%s: partition %u starts at LBA 0, on the MBR itself", path,
+            ptable_warn(t, "%s: partition %u starts at LBA 0, on the MBR itself", path,
                      p.number);
         }
         if (p.container) {
             if (container >= 0) {
-                p2v_warn(&t->warnings,
+                ptable_warn(t,
                          "%s: more than one extended partition (%d and %u); only the logical "
                          "partitions of the first are read",
                          path, container + 1, p.number);
@@ -323,10 +323,11 @@ int mbr_serialize(const ptable *t, p2v_write_fn write, void *ctx, p2v_err *err)
         r = p2v_errf(err, -EINVAL, "MBR: %zu logical partitions but no extended partition", nlog);
         goto out;
     }
-    qsort(logicals, nlog, sizeof *logicals, cmp_part_number);
+    if (nlog)
+        qsort(logicals, nlog, sizeof *logicals, cmp_part_number);
     for (size_t i = 0; i < nlog; i++) {
         const ptable_part *p = logicals[i];
-        if (p->ebr_lba <= container->start - 1 || p->ebr_lba >= p->start ||
+        if (p->ebr_lba < container->start || p->ebr_lba >= p->start ||
             p->start + p->size > container->start + container->size ||
             (i > 0 && p->ebr_lba < logicals[i - 1]->start + logicals[i - 1]->size)) {
             r = p2v_errf(err, -EINVAL,

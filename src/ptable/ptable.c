@@ -1,5 +1,6 @@
 /* Which table a disk has, and the checks common to MBR and GPT. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,20 @@ uint32_t ptable_crc32(const uint8_t *buf, size_t len)
         len -= chunk;
     }
     return (uint32_t)c;
+}
+
+void ptable_warn(ptable *t, const char *fmt, ...)
+{
+    if (t->warnings.count >= PTABLE_MAX_WARNINGS) {
+        t->warnings_dropped++;
+        return;
+    }
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    p2v_warn(&t->warnings, "%s", buf);
 }
 
 const char *ptable_type_str(enum ptable_type type)
@@ -88,7 +103,7 @@ static void check_overlaps(const char *path, ptable *t, size_t *idx, bool (*want
             ptable_part *q = &t->parts[far];
             p->problems |= PTABLE_PROBLEM_OVERLAP;
             q->problems |= PTABLE_PROBLEM_OVERLAP;
-            p2v_warn(&t->warnings, "%s: partitions %u (LBA %llu-%llu) and %u (LBA %llu-%llu) overlap",
+            ptable_warn(t, "%s: partitions %u (LBA %llu-%llu) and %u (LBA %llu-%llu) overlap",
                      path, q->number, (unsigned long long)q->start,
                      (unsigned long long)ptable_part_end(q), p->number,
                      (unsigned long long)p->start, (unsigned long long)ptable_part_end(p));
@@ -110,7 +125,7 @@ static int ptable_check_layout(const char *path, ptable *t, p2v_err *err)
         uint64_t end;
         if (__builtin_add_overflow(p->start, p->size, &end) || end > t->disk_sectors) {
             p->problems |= PTABLE_PROBLEM_PAST_END;
-            p2v_warn(&t->warnings,
+            ptable_warn(t,
                      "%s: partition %u (LBA %llu-%llu) extends past the end of the disk "
                      "(%llu sectors)",
                      path, p->number, (unsigned long long)p->start,
@@ -196,13 +211,13 @@ int ptable_read(blockdev *bd, ptable **out, p2v_err *err)
     t->disk_sectors = size / ss;
     t->type = PTABLE_NONE;
     if (size % ss)
-        p2v_warn(&t->warnings,
+        ptable_warn(t,
                  "%s: size %llu bytes is not a multiple of the %u-byte sector size; the last %llu "
                  "bytes are ignored",
                  path, (unsigned long long)size, ss, (unsigned long long)(size % ss));
     if (size < MBR_SIZE || t->disk_sectors == 0) {
         if (size > 0)
-            p2v_warn(&t->warnings, "%s: only %llu bytes, smaller than one sector: no partition "
+            ptable_warn(t, "%s: only %llu bytes, smaller than one sector: no partition "
                      "table", path, (unsigned long long)size);
         r = 0;
         goto done;
@@ -216,24 +231,31 @@ int ptable_read(blockdev *bd, ptable **out, p2v_err *err)
     if (mi.magic && mi.valid_status && mi.protective) {
         if ((r = gpt_read(bd, t, s0, err)) < 0) {
             gpt_sector_size_hint(bd, ss, err);
-            goto out;
+            if (r != -EINVAL || mi.nonempty < 2)
+                goto out;
+            /* A hybrid MBR still describes partitions: fall back to them. */
+            ptable_warn(t, "%s; using the partitions of the hybrid MBR instead", err->msg);
+            if ((r = mbr_read(bd, t, s0, err)) < 0)
+                goto out;
         }
     } else if (mi.magic && mi.valid_status && !mi.fs_boot) {
         if ((r = mbr_read(bd, t, s0, err)) < 0)
             goto out;
         if (gpt_sig)
-            p2v_warn(&t->warnings, "%s: a GPT header at LBA 1 is ignored: the MBR has no "
+            ptable_warn(t, "%s: a GPT header at LBA 1 is ignored: the MBR has no "
                      "protective (0xEE) entry", path);
     } else if (gpt_sig) {
         /* A GPT whose protective MBR was wiped: still a GPT, if it validates. */
         if ((r = gpt_read(bd, t, s0, err)) < 0)
             goto out;
-        p2v_warn(&t->warnings, "%s: GPT without a protective MBR at LBA 0", path);
+        ptable_warn(t, "%s: GPT without a protective MBR at LBA 0", path);
     } else if (mi.fs_boot) {
         p2v_warn(&t->notices, "%s: no partition table: a filesystem starts at LBA 0", path);
     }
     if ((r = ptable_check_layout(path, t, err)) < 0)
         goto out;
+    if (t->warnings_dropped)
+        p2v_warn(&t->warnings, "%s: %zu more warnings not shown", path, t->warnings_dropped);
 done:
     *out = t;
     return 0;

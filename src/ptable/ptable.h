@@ -68,12 +68,19 @@ typedef struct ptable {
     p2v_warnings warnings;       /* problems that left the rest usable */
     p2v_warnings notices;        /* facts worth telling (sector size detected, hybrid MBR) */
     bool sector_size_detected;   /* image file: 4096-byte sectors found from the GPT position */
+    size_t warnings_dropped;     /* warnings beyond the first 32, counted only */
 } ptable;
 
 /* Read and validate the table of bd. A disk with no table gives type
  * PTABLE_NONE and no partitions. Unusable input gives -EINVAL and a message
- * naming the disk and LBA. */
+ * naming the disk and LBA. Problems that leave the rest usable go to
+ * t->warnings (one line each, "disk: what, where"; parts flagged in
+ * ptable_part.problems); facts worth telling go to t->notices. For an image
+ * file whose sector size is only the 512-byte default and whose GPT sits at
+ * byte 4096, bd is switched to 4096-byte sectors (bd_set_sector_size) and a
+ * notice says so. */
 int ptable_read(blockdev *bd, ptable **out, p2v_err *err);
+/* Frees t, t->parts, t->warnings and t->notices (all malloc'd). */
 void ptable_free(ptable *t);
 
 const ptable_part *ptable_find(const ptable *t, unsigned number);
@@ -110,10 +117,33 @@ int ptable_gpt_to_mbr_type_fs(const p2v_guid *type, const char *fstype, uint8_t 
 #define GPT_TYPE_STORAGE_SPACES "e75caf8f-f680-4cee-afa3-b001e56efc2d"
 
 /* Serializing a new table: the writer calls back once per region to write
- * (byte offset on the target disk, bytes). For MBR the caller fills
- * t->parts with primaries (logical=false) and logicals (logical=true, ebr_lba
- * set, inside one container part); for GPT the backup header and entries go
- * in the last 33 sectors of t->disk_sectors. */
+ * (byte offset on the target disk, bytes). t->type, sector_size,
+ * disk_sectors and parts must be set.
+ *
+ * MBR: the caller fills t->parts with primaries (logical=false; number 1-4
+ * picks the slot) and at most one container (container=true, mbr_type 0x05
+ * or 0x0F), and logicals (logical=true, number from 5 in chain order,
+ * ebr_lba set: the sector of its EBR, inside the container, before the
+ * partition and after the previous logical). Writes LBA 0 (boot code from
+ * t->boot_code if has_boot_code, t->mbr_signature, 0x55AA) and every EBR.
+ * Partitions must end below 2^32 sectors.
+ *
+ * GPT: protective MBR (boot code if has_boot_code), primary header at LBA 1
+ * and entries from LBA 2, backup entries and header in the last sectors (see
+ * ptable_gpt_usable_range); t->disk_guid, and per part type_guid (or an
+ * mbr_type that maps), uuid, attrs, name. Part number N goes in entry N; the
+ * array has max(128, t->gpt_entries, highest number) entries rounded up to
+ * whole sectors. Parts must lie in the usable range.
+ *
+ * Overlaps are not checked here (the planner owns the layout). */
 int ptable_serialize(const ptable *t, p2v_write_fn write, void *ctx, p2v_err *err);
+
+/* Where partitions may go on a new GPT disk of disk_sectors sectors with an
+ * entry array of nentries (0: the default 128): first and last usable LBA,
+ * as ptable_serialize lays it out (512-byte sectors, 128 entries: 34 and
+ * disk_sectors - 34; 4096: 6 and disk_sectors - 6). -EINVAL if the disk is
+ * too small. */
+int ptable_gpt_usable_range(uint32_t sector_size, uint64_t disk_sectors, uint32_t nentries,
+                            uint64_t *first, uint64_t *last);
 
 #endif

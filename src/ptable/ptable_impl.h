@@ -63,6 +63,12 @@ struct mbr_info {
 };
 void mbr_inspect(const uint8_t sector0[MBR_SIZE], struct mbr_info *info);
 
+/* Add a warning to t->warnings; past PTABLE_MAX_WARNINGS they are only
+ * counted (a hostile GPT can have 131072 bad entries), and ptable_read adds
+ * one line saying how many were left out. */
+#define PTABLE_MAX_WARNINGS 32
+void ptable_warn(ptable *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Append a copy of p to t->parts. 0 or -ENOMEM. */
 int ptable_add_part(ptable *t, const ptable_part *p, p2v_err *err);
 

@@ -62,5 +62,17 @@ jq -e '.dry_run and (.partitions[0].start == 2048) and (.partitions[1].source_nu
     "$WORK/last.out" >/dev/null || fail "dry-run JSON: $(cat "$WORK/last.out")"
 [ ! -e never.qcow2 ] || fail "--dry-run wrote OUTPUT"
 
+# Progress: none when stderr is not a terminal, a bar with -p or on a terminal.
+expect_exit 0 "$P2V" convert -O raw -o p1.img disk1.img:1
+! grep -q "ETA" "$WORK/last.err" || fail "progress bar on a non-terminal without -p"
+expect_exit 0 "$P2V" convert -p -O raw -o p2.img disk1.img:1
+grep -q "100%.*MiB/s.*ETA" "$WORK/last.err" || fail "no progress bar with -p: $(cat "$WORK/last.err")"
+if command -v script >/dev/null; then
+    script -qec "'$P2V' convert -O raw -o p3.img disk1.img:1" /dev/null >tty.out </dev/null
+    grep -q "100%.*MiB/s.*ETA" tty.out || fail "no progress bar on a terminal: $(cat tty.out)"
+    pass "progress bar on a terminal"
+fi
+pass "progress bar only when asked or on a terminal"
+
 sha256sum -c --quiet sources.sum || fail "a source changed"
 pass "options work, sources unchanged"

@@ -45,3 +45,8 @@ pass "--help documents the options"
 jq -e '.disks | type == "array"' "$WORK/all.json" >/dev/null || fail "no-argument listing is not JSON"
 if grep -qE 'AddressSanitizer|runtime error' "$WORK/all.err"; then cat "$WORK/all.err"; fail "sanitizer"; fi
 pass "no-argument listing: $(jq '.disks | length' "$WORK/all.json") disks"
+
+# Options may follow the disks; "--" ends them.
+truncate -s 1M "$WORK/plain.img"
+check_eq "option after the disk" 1 "$("$P2V" disks "$WORK/plain.img" --json | jq '.disks | length')"
+expect_msg 1 "p2v: --json: No such file or directory" "$P2V" disks -- --json

@@ -68,3 +68,25 @@ pass "text output"
 truncate -s 10M "$WORK/blank.img"
 check_eq "blank disk" "none 0" "$("$P2V" disks --json "$WORK/blank.img" | jq -r '.disks[0] | "\(.table) \(.partitions | length)"')"
 "$P2V" disks "$WORK/blank.img" | grep -q "^Table: none" || fail "text: blank disk"
+
+# The same disks through loop devices (512-byte sectors), where available.
+for img in "$mbr" "$gpt"; do
+    if dev=$(losetup_attach --read-only "$img"); then
+        _p2v_loops+=("$dev") # losetup_attach ran in a subshell: register for the cleanup
+        check_eq "loop sector size" 512 "$("$P2V" disks --json "$dev" | jq -r '.disks[0].sector_size')"
+        same_parts "$(basename "$img") through $dev" "$dev" -- "$dev"
+    else
+        echo "note: no loop device; loop check of $img not run"
+    fi
+done
+
+# A filesystem over the whole disk (no table): reported as such.
+if command -v mkfs.vfat >/dev/null; then
+    truncate -s 40M "$WORK/floppy.img"
+    mkfs.vfat -n FLOPPY "$WORK/floppy.img" >/dev/null
+    check_eq "whole-disk filesystem" "none 0" "$("$P2V" disks --json "$WORK/floppy.img" 2>/dev/null | jq -r '.disks[0] | "\(.table) \(.partitions | length)"')"
+    "$P2V" disks "$WORK/floppy.img" >"$WORK/text" 2>"$WORK/text.err"
+    grep -q "^Table: none; vfat filesystem on the whole disk, label FLOPPY" "$WORK/text" || fail "whole-disk vfat not shown"
+    grep -q "notice: $WORK/floppy.img: no partition table: a filesystem starts at LBA 0" "$WORK/text.err" || fail "no notice"
+    pass "whole-disk filesystem shown"
+fi

@@ -18,13 +18,18 @@
 # lines of what was put there to $WORK/manifest.<label>.
 
 MKPC_SS=${MKPC_SS:-512}
+# MKPC_SCALE=N multiplies every size (benchmarks); MKPC_FILES=N files per
+# filesystem of up to MKPC_FILE_KB KiB each.
+MKPC_SCALE=${MKPC_SCALE:-1}
+MKPC_FILES=${MKPC_FILES:-5}
+MKPC_FILE_KB=${MKPC_FILE_KB:-3000}
 
 # mkpc_files DIR SEED: a few files of random content (1 KiB to 3 MiB).
 mkpc_files() {
     local dir=$1 i
     mkdir -p "$dir"
-    for i in 1 2 3 4 5; do
-        head -c $(( (RANDOM % 3000 + 1) * 1024 )) /dev/urandom >"$dir/file$i.bin"
+    for i in $(seq 1 "$MKPC_FILES"); do
+        head -c $(( (RANDOM % MKPC_FILE_KB + 1) * 1024 )) /dev/urandom >"$dir/file$i.bin"
     done
     head -c 777 /dev/urandom >"$dir/small.bin"
 }
@@ -54,48 +59,48 @@ mkpc_put() {
 }
 
 mkpc_disk1() {
-    local d=$1 w=$WORK/mkpc1
+    local d=$1 w=$WORK/mkpc1 k=$MKPC_SCALE
     mkdir -p "$w"
-    truncate -s 300M "$d"
-    # 512-byte sectors: 1 MiB = 2048.
+    truncate -s $((300 * k))M "$d"
+    # 512-byte sectors: 1 MiB = 2048. C: starts one sector after a MiB boundary.
     sfdisk -q "$d" <<SF
 label: dos
 label-id: 0x1ee7c0de
-start=2048, size=49152, type=7, bootable
-start=51200, size=131072, type=83
-start=198657, size=163840, type=7
-start=364544, size=249856, type=f
-start=366592, size=49152, type=27
-start=417792, size=81920, type=c
+start=2048, size=$((49152 * k)), type=7, bootable
+start=$((51200 * k)), size=$((131072 * k)), type=83
+start=$((198656 * k + 1)), size=$((163840 * k)), type=7
+start=$((364544 * k)), size=$((249856 * k)), type=f
+start=$((366592 * k)), size=$((49152 * k)), type=27
+start=$((417792 * k)), size=$((81920 * k)), type=c
 SF
     # Boot code, as a Windows MBR would carry (a recognisable pattern here).
     printf 'P2V-TEST-BOOTCODE' | dd of="$d" conv=notrunc status=none
-    mkpc_files "$w/boot"; mkpc_fs ntfs "$w/boot.img" 24 "System Reserved" 2048 "$w/boot"
-    mkpc_files "$w/d";    mkpc_fs ext4 "$w/d.img" 64 "DATA-D" 51200 "$w/d"
-    mkpc_files "$w/c";    mkpc_fs ntfs "$w/c.img" 80 "Windows" 198657 "$w/c"
-    mkpc_files "$w/rec";  mkpc_fs ntfs "$w/rec.img" 24 "Recovery" 366592 "$w/rec"
-    mkpc_files "$w/e";    mkpc_fs vfat "$w/e.img" 40 "DATA-E" 417792 "$w/e"
+    mkpc_files "$w/boot"; mkpc_fs ntfs "$w/boot.img" $((24 * k)) "System Reserved" 2048 "$w/boot"
+    mkpc_files "$w/d";    mkpc_fs ext4 "$w/d.img" $((64 * k)) "DATA-D" $((51200 * k)) "$w/d"
+    mkpc_files "$w/c";    mkpc_fs ntfs "$w/c.img" $((80 * k)) "Windows" $((198656 * k + 1)) "$w/c"
+    mkpc_files "$w/rec";  mkpc_fs ntfs "$w/rec.img" $((24 * k)) "Recovery" $((366592 * k)) "$w/rec"
+    mkpc_files "$w/e";    mkpc_fs vfat "$w/e.img" $((40 * k)) "DATA-E" $((417792 * k)) "$w/e"
     mkpc_put "$d" "$w/boot.img" 2048
-    mkpc_put "$d" "$w/d.img" 51200
-    mkpc_put "$d" "$w/c.img" 198657
-    mkpc_put "$d" "$w/rec.img" 366592
-    mkpc_put "$d" "$w/e.img" 417792
+    mkpc_put "$d" "$w/d.img" $((51200 * k))
+    mkpc_put "$d" "$w/c.img" $((198656 * k + 1))
+    mkpc_put "$d" "$w/rec.img" $((366592 * k))
+    mkpc_put "$d" "$w/e.img" $((417792 * k))
     rm -f "$w"/*.img
 }
 
 mkpc_disk2() {
-    local d=$1 w=$WORK/mkpc2
+    local d=$1 w=$WORK/mkpc2 k=$MKPC_SCALE
     mkdir -p "$w"
-    truncate -s 128M "$d"
+    truncate -s $((128 * k))M "$d"
     sfdisk -q "$d" <<SF
 label: gpt
-start=2048, size=98304, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, name="F data"
-start=100352, size=65536, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="G linux"
+start=2048, size=$((98304 * k)), type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, name="F data"
+start=$((100352 * k)), size=$((65536 * k)), type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="G linux"
 SF
-    mkpc_files "$w/f"; mkpc_fs vfat "$w/f.img" 48 "DATA-F" 2048 "$w/f"
-    mkpc_files "$w/g"; mkpc_fs ext4 "$w/g.img" 32 "DATA-G" 100352 "$w/g"
+    mkpc_files "$w/f"; mkpc_fs vfat "$w/f.img" $((48 * k)) "DATA-F" 2048 "$w/f"
+    mkpc_files "$w/g"; mkpc_fs ext4 "$w/g.img" $((32 * k)) "DATA-G" $((100352 * k)) "$w/g"
     mkpc_put "$d" "$w/f.img" 2048
-    mkpc_put "$d" "$w/g.img" 100352
+    mkpc_put "$d" "$w/g.img" $((100352 * k))
     rm -f "$w"/*.img
 }
 

@@ -294,7 +294,26 @@ static void test_overlap_and_hybrid(void)
     CHECK(t && (ptable_find(t, 4)->problems & PTABLE_PROBLEM_OVERLAP) &&
           (ptable_find(t, 5)->problems & PTABLE_PROBLEM_OVERLAP) && ptable_find(t, 6)->problems == 0);
     ptable_free(t);
+    /* Both GPT headers broken: the hybrid MBR's partitions remain. */
+    d.buf[512 + GPTH_DISK_GUID] ^= 1;
+    d.buf[(uint64_t)(DISK_SECTORS - 1) * 512 + GPTH_DISK_GUID] ^= 1;
+    t = memdisk_read(&d, d.len, 0, &err);
+    CHECK(t && t->type == PTABLE_MBR && t->nparts == 1);
+    CHECK(t && warnings_contain(&t->warnings, "no usable GPT: primary header at LBA 1: bad header CRC"));
+    CHECK(t && warnings_contain(&t->warnings, "; using the partitions of the hybrid MBR instead"));
+    CHECK(t && ptable_find(t, 2) && ptable_find(t, 2)->start == parts[2].start && ptable_find(t, 2)->mbr_type == 0x07);
+    ptable_free(t);
     free(d.buf);
+}
+
+static void test_usable_range(void)
+{
+    uint64_t f, l;
+    CHECK(ptable_gpt_usable_range(512, 131072, 0, &f, &l) == 0 && f == 34 && l == 131072 - 34);
+    CHECK(ptable_gpt_usable_range(4096, 16384, 128, &f, &l) == 0 && f == 6 && l == 16384 - 6);
+    CHECK(ptable_gpt_usable_range(512, 131072, 130, &f, &l) == 0 && f == 35 && l == 131072 - 35);
+    CHECK(ptable_gpt_usable_range(512, 68, 0, &f, &l) == -EINVAL);
+    CHECK(ptable_gpt_usable_range(1000, 131072, 0, &f, &l) == -EINVAL);
 }
 
 static void test_serialize_errors(void)
@@ -322,6 +341,31 @@ static void test_serialize_errors(void)
     free(d.buf);
 }
 
+/* A hostile table with many bad entries: at most 32 warnings, then a count. */
+static void test_warning_cap(void)
+{
+    ptable_part parts[60];
+    ptable w = { .type = PTABLE_GPT, .sector_size = 512, .disk_sectors = DISK_SECTORS };
+    memset(parts, 0, sizeof parts);
+    for (unsigned i = 0; i < 60; i++) {
+        parts[i].number = i + 1;
+        parts[i].start = i == 0 ? 2048 : 4096; /* 2-60 all overlap */
+        parts[i].size = 1024;
+        guid_parse(GPT_TYPE_LINUX_FS, &parts[i].type_guid);
+    }
+    w.parts = parts;
+    w.nparts = 60;
+    memdisk d = memdisk_new(DISK_SECTORS, 512);
+    p2v_err err;
+    CHECK(ptable_serialize(&w, memdisk_write, &d, &err) == 0);
+    ptable *t = memdisk_read(&d, d.len, 0, &err);
+    CHECK(t && t->warnings.count == PTABLE_MAX_WARNINGS + 1);
+    CHECK(t && warnings_contain(&t->warnings, "mem.img: 26 more warnings not shown"));
+    CHECK(t && ptable_find(t, 1)->problems == 0 && (ptable_find(t, 60)->problems & PTABLE_PROBLEM_OVERLAP));
+    ptable_free(t);
+    free(d.buf);
+}
+
 int main(void)
 {
     test_layout();
@@ -333,6 +377,8 @@ int main(void)
     test_both_bad();
     test_truncated();
     test_overlap_and_hybrid();
+    test_usable_range();
     test_serialize_errors();
+    test_warning_cap();
     return t_done("test_gpt");
 }

@@ -414,6 +414,21 @@ static void test_4k_and_firmware(void)
     free_table(d);
 }
 
+static void test_msr_to_mbr_refused(void)
+{
+    ptable *d = mk_table(PTABLE_GPT, 512, 1 << 20);
+    add_part(d, 1, 2048, 32768, 0, GPT_TYPE_MSR);
+    plan_source src[1] = { { NULL, d, "win" } };
+    plan_sel s[1];
+    sel(&s[0], 0, 1, "");
+    plan_opts o = { .table = PTABLE_MBR };
+    plan *p = NULL;
+    p2v_err err;
+    CHECK(plan_build(src, 1, s, 1, &o, &p, &err) == -EINVAL);
+    CHECK(strstr(err.msg, "Microsoft Reserved") != NULL);
+    free_table(d);
+}
+
 int main(void)
 {
     test_story_mbr();
@@ -422,5 +437,6 @@ int main(void)
     test_refusals();
     test_mbr_limits();
     test_4k_and_firmware();
+    test_msr_to_mbr_refused();
     return t_done("test_plan");
 }
