@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "boot/boot.h"
 #include "cli/commands.h"
 #include "copy/copy.h"
 #include "fs/fsmap.h"
@@ -51,6 +52,8 @@ static const char convert_usage[] =
     "  -f, --force                      replace an existing OUTPUT\n"
     "      --no-msr                     no Microsoft Reserved partition when the table\n"
     "                                   becomes GPT\n"
+    "      --add-esp SIZE               add an empty FAT32 EFI System Partition of SIZE\n"
+    "                                   (at least 33M) in front, formatted by p2v\n"
     "      --allow-dirty                copy a dirty or hibernated filesystem anyway\n"
     "  -h, --help                       this text\n"
     "\n"
@@ -69,6 +72,7 @@ struct convert_args {
     const char *output;
     sink_opts sink;
     plan_opts plan;
+    plan_extra add_esp;         /* --add-esp: plan.extra points here */
     bool copy_all;
     bool verify, dry_run, json, progress, force, allow_dirty;
     char **sels;
@@ -153,7 +157,7 @@ static char **join_compress_args(int argc, char **argv, int *nargc)
 
 enum {
     OPT_BOOT = 256, OPT_SIZE, OPT_ALIGN, OPT_COPY, OPT_CLUSTER, OPT_VERIFY, OPT_DRY_RUN,
-    OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY,
+    OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_ADD_ESP,
 };
 
 static int parse_args(int argc, char **argv, struct convert_args *a)
@@ -175,6 +179,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         { "force", no_argument, NULL, 'f' },
         { "no-msr", no_argument, NULL, OPT_NO_MSR },
         { "allow-dirty", no_argument, NULL, OPT_ALLOW_DIRTY },
+        { "add-esp", required_argument, NULL, OPT_ADD_ESP },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -248,6 +253,16 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         case 'f': a->force = a->sink.force = true; break;
         case OPT_NO_MSR: a->plan.no_msr = true; break;
         case OPT_ALLOW_DIRTY: a->allow_dirty = true; break;
+        case OPT_ADD_ESP:
+            if ((r = parse_size_opt("--add-esp", optarg, &v)))
+                return r;
+            a->add_esp = (plan_extra){ .before = 0, .kind = PLAN_PART_SYNTHETIC,
+                                       .role = PLAN_ROLE_ESP, .bytes = v,
+                                       .gpt_type = GPT_TYPE_ESP, .mbr_type = 0xEF,
+                                       .name = "EFI system partition" };
+            a->plan.extra = &a->add_esp;
+            a->plan.nextra = 1;
+            break;
         case 'h': fputs(convert_usage, stdout); return -1;
         case ':': return usage_error("option '%s' needs an argument", argv[optind - 1]);
         default: return usage_error("unknown option '%s'", argv[optind - 1]);
@@ -380,7 +395,8 @@ static void part_source_name(const struct convert_ctx *cx, const plan_part *pp, 
     if (pp->kind == PLAN_PART_COPY)
         snprintf(out, len, "%s:%u", cx->src[pp->disk].path, pp->src->number);
     else
-        snprintf(out, len, "(new %s)", pp->kind == PLAN_PART_MSR ? "MSR" : "partition");
+        snprintf(out, len, "(new %s)", pp->kind == PLAN_PART_MSR ? "MSR"
+                                       : pp->role == PLAN_ROLE_ESP ? "ESP" : "partition");
 }
 
 static void part_type_str(const plan *p, const plan_part *pp, char *out, size_t len)
@@ -705,6 +721,53 @@ static int prepare_job(struct convert_ctx *cx, struct job *jb, p2v_err *err)
     return 0;
 }
 
+/* --add-esp: the new ESP's few non-zero sectors join the table regions. */
+static int format_new_esps(const plan *p, struct regions *rs, p2v_err *err)
+{
+    for (size_t i = 0; i < p->nparts; i++) {
+        const plan_part *pp = &p->parts[i];
+        if (pp->kind != PLAN_PART_SYNTHETIC || pp->role != PLAN_ROLE_ESP)
+            continue;
+        int r = boot_format_esp(pp->start, pp->sectors, p->sector_size, capture_region, rs, err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* --add-esp SIZE must make a FAT32 ESP; under UEFI without any ESP the
+ * image cannot boot, which the user hears about before anything is written. */
+static int check_esp(struct convert_ctx *cx)
+{
+    plan *p = cx->plan;
+    bool has_esp = false;
+    p2v_guid esp_type;
+    guid_parse(GPT_TYPE_ESP, &esp_type);
+    for (size_t i = 0; i < p->nparts; i++) {
+        plan_part *pp = &p->parts[i];
+        if (pp->kind == PLAN_PART_SYNTHETIC && pp->role == PLAN_ROLE_ESP) {
+            /* what the layout table and JSON show for it */
+            snprintf(pp->fstype, sizeof pp->fstype, "vfat");
+            snprintf(pp->label, sizeof pp->label, "EFI");
+            uint64_t min = boot_esp_min_sectors(p->sector_size);
+            if (pp->sectors < min) {
+                char h[32];
+                cli_error("--add-esp: %llu bytes is too small for a FAT32 ESP on %u-byte "
+                          "sectors (at least %s)",
+                          (unsigned long long)(pp->sectors * p->sector_size), p->sector_size,
+                          size_human(min * p->sector_size, h, sizeof h));
+                return -1;
+            }
+        }
+        if (p->table == PTABLE_GPT ? guid_equal(&pp->type_guid, &esp_type) : pp->mbr_type == 0xEF)
+            has_esp = true;
+    }
+    if (p->firmware == PLAN_FW_UEFI && !has_esp)
+        cli_warning("no EFI System Partition is selected: the image will not boot under UEFI "
+                    "until one is made (--add-esp SIZE adds an empty one)");
+    return 0;
+}
+
 static int write_image(struct convert_ctx *cx, sink *sk, struct job *jb, struct result *res,
                        p2v_err *err)
 {
@@ -715,7 +778,8 @@ static int write_image(struct convert_ctx *cx, sink *sk, struct job *jb, struct 
     clock_gettime(CLOCK_MONOTONIC, &pr.t0);
 
     if ((r = plan_to_ptable(cx->plan, &t, err)) < 0 ||
-        (r = ptable_serialize(t, capture_region, &rs, err)) < 0)
+        (r = ptable_serialize(t, capture_region, &rs, err)) < 0 ||
+        (r = format_new_esps(cx->plan, &rs, err)) < 0)
         goto out;
     qsort(rs.v, rs.n, sizeof *rs.v, cmp_region);
     copy_opts co = { .write = sink_write, .write_ctx = sk, .granularity = sink_granularity(sk),
@@ -855,6 +919,10 @@ int cmd_convert(int argc, char **argv)
     }
     for (size_t i = 0; i < cx.plan->notes.count; i++)
         cli_notice("%s", cx.plan->notes.msgs[i]);
+    if (check_esp(&cx) < 0) {
+        status = P2V_EXIT_USAGE;
+        goto out;
+    }
     if (cx.a.dry_run) {
         if (cx.a.json) {
             json_writer j;

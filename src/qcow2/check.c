@@ -69,6 +69,7 @@ static int check_l2(struct checker *ck, uint64_t l2_off, bool frag, p2v_err *err
 {
     qcow2_image *img = ck->img;
     size_t n = (size_t)1 << img->l2_bits;
+    ck->next_contiguous = 0; /* fragmentation is counted within one L2 table */
     int r = read_table(ck, ck->buf, img->cs, l2_off, err);
     if (r < 0) {
         MSG("ERROR: I/O error in check_refcounts_l2");
@@ -127,6 +128,12 @@ static int check_l1(struct checker *ck, uint64_t l1_off, uint32_t l1_size, bool 
 {
     qcow2_image *img = ck->img;
     inc_refs(ck, l1_off, (uint64_t)l1_size * 8);
+    /* Entries past the end of the file read as zero (unused): only the part
+     * inside the file needs reading, which bounds the work on hostile files. */
+    if (l1_off >= ck->fsize)
+        return 0;
+    if ((uint64_t)l1_size * 8 > ck->fsize - l1_off)
+        l1_size = (uint32_t)((ck->fsize - l1_off + 7) / 8);
     if (l1_size == 0)
         return 0;
     uint8_t *l1 = malloc((size_t)l1_size * 8);

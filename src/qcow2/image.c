@@ -347,7 +347,7 @@ int qcow2_image_cluster(qcow2_image *img, uint64_t vc, qcow2_cluster *out, p2v_e
     uint64_t l2off = img->l1[l1i] & QCOW2_L1E_OFFSET_MASK;
     if (!l2off)
         return 0;
-    const uint64_t *t;
+    const uint64_t *t = NULL;
     int r = get_l2(img, l2off, &t, err);
     if (r < 0)
         return r;

@@ -218,7 +218,7 @@ static bool is_normal(uint64_t e) { return !is_compressed(e) && (e & QCOW2_L2E_O
 /* Store a whole guest cluster (cs bytes; the tail past the virtual size is zero). */
 static int store_cluster(qcow2_writer *w, uint64_t vc, const uint8_t *data, p2v_err *err)
 {
-    uint64_t *slot;
+    uint64_t *slot = NULL;
     int r = l2_slot(w, vc, &slot, err);
     if (r < 0)
         return r;
@@ -237,7 +237,7 @@ static int store_cluster(qcow2_writer *w, uint64_t vc, const uint8_t *data, p2v_
             return p2v_errf(err, (int)clen, "%s: compression of guest cluster %llu failed",
                             w->name, (unsigned long long)vc);
         if (clen > 0) {
-            uint64_t off;
+            uint64_t off = 0;
             if ((r = alloc_bytes(w, (uint64_t)clen, &off, err)) < 0)
                 return r;
             if ((r = write_at(w, w->cbuf, (size_t)clen, off, err)) < 0)
@@ -248,7 +248,7 @@ static int store_cluster(qcow2_writer *w, uint64_t vc, const uint8_t *data, p2v_
             return 0;
         }
     }
-    uint64_t host;
+    uint64_t host = 0;
     if ((r = alloc_clusters(w, 1, &host, err)) < 0)
         return r;
     *slot = host | QCOW2_OFLAG_COPIED;
@@ -369,12 +369,12 @@ static long write_run(qcow2_writer *w, uint64_t vc, const uint8_t *buf, size_t n
         n++;
     if (n == 0)
         return 0;
-    uint64_t host;
+    uint64_t host = 0;
     int r = alloc_clusters(w, n, &host, err);
     if (r < 0)
         return r;
     for (size_t i = 0; i < n; i++) {
-        uint64_t *slot;
+        uint64_t *slot = NULL;
         if ((r = l2_slot(w, vc + i, &slot, err)) < 0)
             return r;
         *slot = (host + ((uint64_t)i << w->cbits)) | QCOW2_OFLAG_COPIED;
@@ -506,7 +506,7 @@ int qcow2_writer_create(int fd, const char *name, uint64_t virtual_size,
         r = p2v_errf(err, -ENOMEM, "%s: out of memory", name);
         goto out;
     }
-    uint64_t hdr;
+    uint64_t hdr = 0;
     if ((r = alloc_clusters(w, 1, &hdr, err)) < 0)
         goto out;
     /* Version 0 until finish: readers refuse the file if we never get there. */
@@ -542,7 +542,7 @@ static int write_l2_tables(qcow2_writer *w, uint64_t *l1, p2v_err *err)
             any = w->l2[i][k] != 0;
         if (!any)
             continue; /* every cluster went back to unallocated */
-        uint64_t off;
+        uint64_t off = 0;
         int r = alloc_clusters(w, 1, &off, err);
         if (r < 0)
             return r;
@@ -574,7 +574,7 @@ static int write_refcounts(qcow2_writer *w, uint64_t *rt_off, uint32_t *rt_clust
     }
     if (nrt > QCOW2_MAX_REFTABLE_BYTES / w->cs)
         return p2v_errf(err, -EFBIG, "%s: refcount table would exceed 8 MiB", w->name);
-    uint64_t blocks_off, table_off;
+    uint64_t blocks_off = 0, table_off = 0;
     int r = alloc_clusters(w, nblocks, &blocks_off, err);
     if (r < 0 || (r = alloc_clusters(w, nrt, &table_off, err)) < 0)
         return r;
@@ -626,15 +626,15 @@ int qcow2_writer_finish(qcow2_writer *w, p2v_err *err)
     }
     if ((r = write_l2_tables(w, l1, err)) < 0)
         goto out;
-    uint64_t l1_off;
+    uint64_t l1_off = 0;
     if ((r = alloc_clusters(w, l1_clusters, &l1_off, err)) < 0)
         goto out;
     for (uint32_t i = 0; i < w->l1_size; i++)
         put_be64(buf + (uint64_t)i * 8, l1[i]);
     if ((r = write_at(w, buf, l1_clusters * w->cs, l1_off, err)) < 0)
         goto out;
-    uint64_t rt_off;
-    uint32_t rt_clusters;
+    uint64_t rt_off = 0;
+    uint32_t rt_clusters = 0;
     if ((r = write_refcounts(w, &rt_off, &rt_clusters, err)) < 0)
         goto out;
     if ((r = sync_fd(w, err)) < 0)

@@ -31,7 +31,7 @@ static int sh(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(cmd, sizeof cmd, fmt, ap);
     va_end(ap);
-    char full[4200];
+    char full[8400];
     snprintf(full, sizeof full, "cd %s && (%s) >>log 2>&1", dir, cmd);
     int st = system(full);
     if (st == -1 || !WIFEXITED(st))
@@ -44,7 +44,7 @@ static int sh(const char *fmt, ...)
 static char *sh_out(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static char *sh_out(char *buf, size_t len, const char *fmt, ...)
 {
-    char cmd[4096], full[4200];
+    char cmd[4096], full[8400];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(cmd, sizeof cmd, fmt, ap);
