@@ -485,21 +485,15 @@ static int build_order(plan *p, const plan_source *src, const plan_sel *sel, siz
 /* Say when the chosen firmware will not find what it boots from. */
 static void firmware_notes(plan *p, const plan_source *src)
 {
-    bool esp = false, bios_boot = false;
+    bool bios_boot = false;
     for (size_t i = 0; i < p->nparts; i++) {
         const plan_part *pp = &p->parts[i];
-        if (pp->role == PLAN_ROLE_ESP)
-            esp = true;
         if (pp->kind != PLAN_PART_COPY)
             continue;
         const ptable *pt = src[pp->disk].pt;
-        esp = esp || part_is_esp(pt, pp->src);
         bios_boot = bios_boot ||
                     (pt->type == PTABLE_GPT && guid_is(&pp->src->type_guid, GPT_TYPE_BIOS_BOOT));
     }
-    if (p->firmware == PLAN_FW_UEFI && !esp)
-        p2v_warn(&p->notes, "firmware uefi, but no EFI System Partition is selected: the image "
-                            "will not boot with UEFI as it is");
     if (p->firmware == PLAN_FW_BIOS && p->table == PTABLE_GPT && !bios_boot)
         p2v_warn(&p->notes, "firmware bios with a GPT table: BIOS boots a GPT disk only through a "
                             "boot loader that supports it (e.g. GRUB with a BIOS boot partition)");

@@ -21,8 +21,8 @@ cat "$WORK/last.out"
 grep -q "Firmware: bios (from the source)" "$WORK/last.out" || fail "dry-run does not show the firmware"
 
 # --- MBR target (disk 1's table type) ---
-expect_exit 0 "$P2V" convert --json -o pc.qcow2 "${story[@]}"
-jq -e '.table == "mbr" and (.partitions | length) == 5' "$WORK/last.out" >/dev/null ||
+expect_exit 0 "$P2V" convert --json --verify -o pc.qcow2 "${story[@]}"
+jq -e '.table == "mbr" and (.partitions | length) == 5 and .verified and .verified_bytes > 0' "$WORK/last.out" >/dev/null ||
     fail "JSON result: $(cat "$WORK/last.out")"
 qemu-img check pc.qcow2 || fail "qemu-img check"
 vsize=$(qemu-img info --output=json pc.qcow2 | jq '."virtual-size"')
