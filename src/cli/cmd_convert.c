@@ -740,7 +740,7 @@ static int format_new_esps(const plan *p, struct regions *rs, p2v_err *err)
 static int check_esp(struct convert_ctx *cx)
 {
     plan *p = cx->plan;
-    bool has_esp = false;
+    bool has_esp = false, copied_esp = false;
     p2v_guid esp_type;
     guid_parse(GPT_TYPE_ESP, &esp_type);
     for (size_t i = 0; i < p->nparts; i++) {
@@ -759,9 +759,14 @@ static int check_esp(struct convert_ctx *cx)
                 return -1;
             }
         }
-        if (p->table == PTABLE_GPT ? guid_equal(&pp->type_guid, &esp_type) : pp->mbr_type == 0xEF)
+        if (p->table == PTABLE_GPT ? guid_equal(&pp->type_guid, &esp_type) : pp->mbr_type == 0xEF) {
             has_esp = true;
+            if (pp->kind == PLAN_PART_COPY)
+                copied_esp = true;
+        }
     }
+    if (copied_esp && cx->a.plan.nextra)
+        cli_warning("--add-esp adds a second EFI System Partition: one is already selected");
     if (p->firmware == PLAN_FW_UEFI && !has_esp)
         cli_warning("no EFI System Partition is selected: the image will not boot under UEFI "
                     "until one is made (--add-esp SIZE adds an empty one)");

@@ -56,3 +56,8 @@ pass "mtools writes into the ESP, still clean: $(tail -n 1 fsck.out)"
 dd if=esp.raw of=root.out bs=1M skip=101 count=16 status=none
 e2fsck -fn root.out >/dev/null 2>&1 || fail "the Linux partition does not check clean after the ESP"
 pass "Linux partition intact after the new ESP"
+
+# Selecting an ESP and adding one: allowed, with a warning.
+expect_exit 0 "$P2V" convert --dry-run --add-esp 40M -o two.qcow2 esp.raw:1 esp.raw:2
+grep -q "adds a second EFI System Partition" "$WORK/last.err" || fail "no warning for a second ESP"
+pass "a second ESP is warned about"

@@ -15,6 +15,9 @@
 #   bootimg_uefi_pc OUT KERNEL INITRD       GPT disk, data partition first,
 #                                           ESP with systemd-boot at 10 MiB
 #   bootimg_fill_esp FAT KERNEL INITRD      systemd-boot, entry, kernel into a FAT
+#   bootimg_expect_boot WHAT IMAGE FORMAT FW MARKER LOG SOURCE
+#                                           require a boot, with the source PC
+#                                           as the control on failure
 #   bootimg_accel                           accelerator tried first (kvm/tcg)
 #   bootimg_boot IMAGE FORMAT bios|uefi MARKER LOG [TIMEOUT]
 #                                           boot in qemu; 0 when MARKER
@@ -293,6 +296,28 @@ bootimg_bios_screen() {
     echo "'$text' not on screen after ${BOOT_SECONDS}s (status $rc):" >&2
     tr -d '\r' <"$log" | tail -n 10 >&2
     return 1
+}
+
+# bootimg_expect_boot WHAT IMAGE FORMAT FW MARKER LOG SOURCE
+# Require IMAGE to boot (marker on the serial console) and print its serial
+# lines. SOURCE is the raw source PC it came from, the control: when IMAGE
+# fails, SOURCE is booted too, so the failure says whether p2v or the test
+# machinery is at fault (BOOTIMG_CONTROL=1 boots SOURCE first every time).
+bootimg_expect_boot() {
+    local what=$1 img=$2 fmt=$3 fw=$4 marker=$5 log=$6 src=$7
+    if [ "${BOOTIMG_CONTROL:-0}" = 1 ] && [ -z "${_bootimg_control_done:-}" ]; then
+        bootimg_boot "$src" raw "$fw" "$marker" "$log.control" || fail "the source PC does not boot"
+        bootimg_report "source PC (control)" "$log.control"
+        _bootimg_control_done=1
+    fi
+    if bootimg_boot "$img" "$fmt" "$fw" "$marker" "$log"; then
+        bootimg_report "$what" "$log"
+        return 0
+    fi
+    if bootimg_boot "$src" raw "$fw" "$marker" "$log.control"; then
+        fail "$what: does not boot, although the source PC does (${BOOT_SECONDS}s)"
+    fi
+    fail "$what: does not boot, and neither does the source PC: the test machinery is at fault"
 }
 
 # bootimg_report NAME LOG MARKER: print the serial lines of a boot for the log.
