@@ -268,6 +268,9 @@ int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err
             goto out;
         }
     }
+    /* A tree of runs, not one bit per block: memory follows the number of
+     * extents rather than the size of the filesystem (64 MiB per 2 TiB). */
+    fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
     e = ext2fs_read_block_bitmap(fs);
     if (e) {
         if (b.failed) {

@@ -83,6 +83,9 @@ int fat_parse_boot(const uint8_t *bs, size_t len, fat_geom *g, char *why, size_t
             g->backup_boot_sector = 0;
     } else if (g->root_entries == 0) {
         FAT_BAD_MSG("FAT%d without root directory entries", g->bits);
+    } else if (fatsz16 == 0) {
+        FAT_BAD_MSG("FAT%d by cluster count (%llu) without a 16-bit FAT size", g->bits,
+                    (unsigned long long)g->cluster_count);
     }
     uint64_t need = g->bits == 12 ? ((g->cluster_count + 2) * 3 + 1) / 2
                                   : (g->cluster_count + 2) * (uint64_t)(g->bits / 8);

@@ -88,4 +88,21 @@ long qcow2_codec_compress(qcow2_codec *c, void *dst, size_t dst_cap, const void 
 int qcow2_codec_decompress(qcow2_codec *c, void *dst, size_t dst_len, const void *src,
                            size_t src_len);
 
+/* ---- compression threads (cpool.c) ---- */
+
+typedef struct qcow2_cpool qcow2_cpool;
+typedef struct qcow2_cjob {
+    const uint8_t *src;
+    size_t src_len;
+    uint8_t *dst;
+    size_t dst_cap;
+    long result; /* as qcow2_codec_compress */
+} qcow2_cjob;
+
+/* workers: threads besides the caller (0 = compress in the caller only). */
+qcow2_cpool *qcow2_cpool_new(int type, unsigned workers);
+/* Compress every job; returns when all are done. */
+void qcow2_cpool_run(qcow2_cpool *p, qcow2_cjob *jobs, size_t n);
+void qcow2_cpool_free(qcow2_cpool *p);
+
 #endif

@@ -19,6 +19,9 @@
 #define PENDING_BYTES (4u * 1024 * 1024)
 #define PENDING_MAX 32
 #define RUN_MAX 256 /* clusters per pwrite on the uncompressed fast path */
+#define WC_BYTES (1u << 20)    /* write-combining buffer for compressed data */
+#define BATCH_BYTES (8u << 20) /* clusters compressed in parallel per batch */
+#define MAX_WORKERS 3          /* QEMU compresses with at most 4 threads */
 
 struct pending {
     uint64_t vc;    /* guest cluster index */
@@ -47,6 +50,13 @@ struct qcow2_writer {
     uint64_t allocated;
 
     qcow2_codec *codec;
+    qcow2_cpool *pool;
+    qcow2_cjob *jobs;
+    uint8_t *batch; /* compressed outputs of one batch */
+    size_t batch_max;
+    uint8_t *wc_buf;
+    size_t wc_len;
+    uint64_t wc_off;
     uint8_t *cbuf; /* compressed output / compressed input, 2 clusters */
     uint8_t *tmp;  /* one cluster */
 
@@ -85,9 +95,39 @@ static int write_at(qcow2_writer *w, const void *buf, size_t len, uint64_t off, 
     return 0;
 }
 
+static int flush_combined(qcow2_writer *w, p2v_err *err)
+{
+    if (!w->wc_len)
+        return 0;
+    size_t n = w->wc_len;
+    w->wc_len = 0;
+    return write_at(w, w->wc_buf, n, w->wc_off, err);
+}
+
+/* Compressed clusters are small and allocated one after the other: gather
+ * them into larger writes. */
+static int write_combined(qcow2_writer *w, const uint8_t *buf, size_t len, uint64_t off,
+                          p2v_err *err)
+{
+    int r;
+    if (w->wc_len && (off != w->wc_off + w->wc_len || w->wc_len + len > WC_BYTES) &&
+        (r = flush_combined(w, err)) < 0)
+        return r;
+    if (len > WC_BYTES)
+        return write_at(w, buf, len, off, err);
+    if (!w->wc_len)
+        w->wc_off = off;
+    memcpy(w->wc_buf + w->wc_len, buf, len);
+    w->wc_len += len;
+    return 0;
+}
+
 static int read_at(qcow2_writer *w, void *buf, size_t len, uint64_t off, p2v_err *err)
 {
     uint8_t *p = buf;
+    int r = flush_combined(w, err);
+    if (r < 0)
+        return r;
     while (len > 0) {
         ssize_t n = pread(w->fd, p, len, (off_t)off);
         if (n < 0) {
@@ -215,8 +255,11 @@ static uint64_t l2_get(const qcow2_writer *w, uint64_t vc)
 static bool is_compressed(uint64_t e) { return (e & QCOW2_OFLAG_COMPRESSED) != 0; }
 static bool is_normal(uint64_t e) { return !is_compressed(e) && (e & QCOW2_L2E_OFFSET_MASK); }
 
-/* Store a whole guest cluster (cs bytes; the tail past the virtual size is zero). */
-static int store_cluster(qcow2_writer *w, uint64_t vc, const uint8_t *data, p2v_err *err)
+/* Store a whole guest cluster (cs bytes; the tail past the virtual size is
+ * zero). With compression, clen < 0 asks to compress here; otherwise cdata
+ * holds clen compressed bytes (clen == 0: it did not compress). */
+static int store_cluster_with(qcow2_writer *w, uint64_t vc, const uint8_t *data,
+                              const uint8_t *cdata, long clen, p2v_err *err)
 {
     uint64_t *slot = NULL;
     int r = l2_slot(w, vc, &slot, err);
@@ -232,7 +275,10 @@ static int store_cluster(qcow2_writer *w, uint64_t vc, const uint8_t *data, p2v_
     if (all_zero(data, w->cs))
         return 0;
     if (w->comp != QCOW2_COMPRESS_NONE) {
-        long clen = qcow2_codec_compress(w->codec, w->cbuf, w->cs - 1, data, w->cs);
+        if (clen < 0 || !cdata) {
+            clen = qcow2_codec_compress(w->codec, w->cbuf, w->cs - 1, data, w->cs);
+            cdata = w->cbuf;
+        }
         if (clen < 0)
             return p2v_errf(err, (int)clen, "%s: compression of guest cluster %llu failed",
                             w->name, (unsigned long long)vc);
@@ -240,7 +286,7 @@ static int store_cluster(qcow2_writer *w, uint64_t vc, const uint8_t *data, p2v_
             uint64_t off = 0;
             if ((r = alloc_bytes(w, (uint64_t)clen, &off, err)) < 0)
                 return r;
-            if ((r = write_at(w, w->cbuf, (size_t)clen, off, err)) < 0)
+            if ((r = write_combined(w, cdata, (size_t)clen, off, err)) < 0)
                 return r;
             uint64_t nsec = ((off + (uint64_t)clen - 1) >> 9) - (off >> 9) + 1;
             *slot = QCOW2_OFLAG_COMPRESSED | ((nsec - 1) << qcow2_csize_shift(w->cbits)) | off;
@@ -254,6 +300,11 @@ static int store_cluster(qcow2_writer *w, uint64_t vc, const uint8_t *data, p2v_
     *slot = host | QCOW2_OFLAG_COPIED;
     w->allocated += w->cs;
     return write_at(w, data, w->cs, host, err);
+}
+
+static int store_cluster(qcow2_writer *w, uint64_t vc, const uint8_t *data, p2v_err *err)
+{
+    return store_cluster_with(w, vc, data, NULL, -1, err);
 }
 
 /* Current content of guest cluster vc into buf (cs bytes). */
@@ -385,6 +436,41 @@ static long write_run(qcow2_writer *w, uint64_t vc, const uint8_t *buf, size_t n
     return (long)n;
 }
 
+/* Compressed fast path: whole clusters compressed in parallel, then stored
+ * in order. Returns the clusters consumed (0 if the first does not qualify). */
+static long write_compressed_batch(qcow2_writer *w, uint64_t vc, const uint8_t *buf,
+                                   size_t nclusters, p2v_err *err)
+{
+    size_t n = 0, njobs = 0;
+    while (n < nclusters && n < w->batch_max && vc + n < (w->vsize >> w->cbits) &&
+           !is_normal(l2_get(w, vc + n)) && !find_pending(w, vc + n)) {
+        const uint8_t *src = buf + (n << w->cbits);
+        if (!all_zero(src, w->cs)) {
+            w->jobs[njobs] = (qcow2_cjob){ .src = src, .src_len = w->cs,
+                                           .dst = w->batch + (n << w->cbits),
+                                           .dst_cap = w->cs - 1 };
+            njobs++;
+        }
+        n++;
+    }
+    if (n == 0)
+        return 0;
+    qcow2_cpool_run(w->pool, w->jobs, njobs);
+    for (size_t i = 0, j = 0; i < n; i++) {
+        const uint8_t *src = buf + (i << w->cbits);
+        int r;
+        if (j < njobs && w->jobs[j].src == src) {
+            r = store_cluster_with(w, vc + i, src, w->jobs[j].dst, w->jobs[j].result, err);
+            j++;
+        } else {
+            r = store_cluster(w, vc + i, src, err); /* all zero */
+        }
+        if (r < 0)
+            return r;
+    }
+    return (long)n;
+}
+
 int qcow2_writer_pwrite(qcow2_writer *w, const void *buf, size_t len, uint64_t offset,
                         p2v_err *err)
 {
@@ -400,10 +486,14 @@ int qcow2_writer_pwrite(qcow2_writer *w, const void *buf, size_t len, uint64_t o
     while (len > 0) {
         uint64_t vc = offset >> w->cbits, in = offset & (w->cs - 1);
         int r;
-        if (in == 0 && len >= w->cs && w->comp == QCOW2_COMPRESS_NONE) {
-            long done = write_run(w, vc, p, len >> w->cbits, err);
-            if (done < 0)
+        if (in == 0 && len >= w->cs) {
+            long done = w->comp == QCOW2_COMPRESS_NONE
+                            ? write_run(w, vc, p, len >> w->cbits, err)
+                            : write_compressed_batch(w, vc, p, len >> w->cbits, err);
+            if (done < 0) {
+                w->failed = true;
                 return (int)done;
+            }
             if (done > 0) {
                 size_t bytes = (size_t)done << w->cbits;
                 p += bytes;
@@ -473,6 +563,12 @@ int qcow2_writer_create(int fd, const char *name, uint64_t virtual_size,
     if (o.compression == QCOW2_COMPRESS_ZSTD && version == 2)
         return p2v_errf(err, -EINVAL,
                         "%s: zstd compression needs qcow2 version 3 (compat 1.1)", name);
+    if (virtual_size > (1ULL << 62))
+        return p2v_errf(err, -EFBIG, "%s: virtual size %llu is too large", name,
+                        (unsigned long long)virtual_size);
+    /* QEMU sees whole 512-byte sectors only (it rounds the size down when it
+     * opens an image): round up so that every byte written stays visible. */
+    virtual_size = (virtual_size + 511) & ~511ULL;
     unsigned l2_bits = cbits - 3;
     uint64_t vclusters = virtual_size / cs + (virtual_size % cs != 0);
     uint64_t l1 = (vclusters >> l2_bits) + ((vclusters & ((1ULL << l2_bits) - 1)) != 0);
@@ -499,10 +595,20 @@ int qcow2_writer_create(int fd, const char *name, uint64_t virtual_size,
     w->l2 = calloc(l1, sizeof *w->l2);
     w->cbuf = malloc(2 * cs);
     w->tmp = calloc(1, cs);
-    if (o.compression != QCOW2_COMPRESS_NONE)
-        w->codec = qcow2_codec_new(o.compression == QCOW2_COMPRESS_ZSTD ? 1 : 0);
+    bool comp = o.compression != QCOW2_COMPRESS_NONE;
+    if (comp) {
+        int type = o.compression == QCOW2_COMPRESS_ZSTD ? 1 : 0;
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        unsigned workers = cpus > 1 ? (unsigned)(cpus - 1) : 0;
+        w->codec = qcow2_codec_new(type);
+        w->pool = qcow2_cpool_new(type, workers > MAX_WORKERS ? MAX_WORKERS : workers);
+        w->batch_max = BATCH_BYTES / cs ? BATCH_BYTES / cs : 1;
+        w->batch = malloc(w->batch_max * cs);
+        w->jobs = calloc(w->batch_max, sizeof *w->jobs);
+        w->wc_buf = malloc(WC_BYTES);
+    }
     if (!w->name || !w->l2 || !w->cbuf || !w->tmp ||
-        (o.compression != QCOW2_COMPRESS_NONE && !w->codec)) {
+        (comp && (!w->codec || !w->pool || !w->batch || !w->jobs || !w->wc_buf))) {
         r = p2v_errf(err, -ENOMEM, "%s: out of memory", name);
         goto out;
     }
@@ -617,6 +723,8 @@ int qcow2_writer_finish(qcow2_writer *w, p2v_err *err)
     for (unsigned i = 0; i < PENDING_MAX; i++)
         if (w->pend[i].used && (r = flush_pending(w, &w->pend[i], err)) < 0)
             goto out;
+    if ((r = flush_combined(w, err)) < 0)
+        goto out;
     l1 = calloc(w->l1_size, sizeof *l1);
     uint64_t l1_clusters = div_up((uint64_t)w->l1_size * 8, w->cs);
     buf = calloc(l1_clusters, w->cs);
@@ -667,6 +775,10 @@ void qcow2_writer_free(qcow2_writer *w)
     for (unsigned i = 0; i < PENDING_MAX; i++)
         free(w->pend[i].buf);
     qcow2_codec_free(w->codec);
+    qcow2_cpool_free(w->pool);
+    free(w->jobs);
+    free(w->batch);
+    free(w->wc_buf);
     free(w->cbuf);
     free(w->tmp);
     free(w->name);

@@ -56,3 +56,10 @@ check_eq "BitLocker fstype" bitlocker "$("$P2V" disks --json "$img" 2>/dev/null 
 "$P2V" disks "$img" >/dev/null 2>"$WORK/err"
 grep -q "notice: $img: partition 1 is BitLocker-encrypted" "$WORK/err" || fail "no BitLocker notice"
 pass "BitLocker notice"
+
+# Used bytes come from the filesystem maps: known for NTFS, FAT and ext4 and
+# never more than the partition.
+bad=$("$P2V" disks --json "$WORK/mbr.img" "$WORK/gpt.img" | jq -r '.disks[] | .sector_size as $ss |
+    .partitions[] | select(.fstype == "ntfs" or .fstype == "vfat" or .fstype == "ext4") |
+    select(.used == null or .used > .size * $ss or .used == 0) | "\(.number) \(.fstype) \(.used)"')
+check_eq "partitions without a plausible used size" "" "$bad"

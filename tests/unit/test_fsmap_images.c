@@ -31,7 +31,7 @@ static int sh(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(cmd, sizeof cmd, fmt, ap);
     va_end(ap);
-    char full[4200];
+    char full[8400];
     snprintf(full, sizeof full, "cd %s && (%s) >>log 2>&1", dir, cmd);
     int st = system(full);
     if (st == -1 || !WIFEXITED(st))
@@ -44,7 +44,7 @@ static int sh(const char *fmt, ...)
 static char *sh_out(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static char *sh_out(char *buf, size_t len, const char *fmt, ...)
 {
-    char cmd[4096], full[4200];
+    char cmd[4096], full[8400];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(cmd, sizeof cmd, fmt, ap);
@@ -454,6 +454,44 @@ static void test_fat_out_of_range(void)
         fsmap_free(&m);
 }
 
+/* FAT32 with mirroring off: the active FAT (here the second) is the one in
+ * use, whatever the first holds. */
+static void test_fat32_active_fat(void)
+{
+    fsmap m;
+    p2v_err err = { { 0 } };
+    char chain[1024];
+    make_files(3, 100000);
+    write_garbage("fs.img", 40 * MiB);
+    CHECK(sh("mkfs.fat -F 32 -s 1 fs.img && mcopy -s -i fs.img files/* ::/") == 0);
+    sh_out(chain, sizeof chain, "mshowfat -i fs.img ::/f0 | sed 's/.*<//; s/>.*//'");
+    uint8_t bs[512];
+    int fd = open(path("fs.img"), O_RDWR);
+    CHECK(pread(fd, bs, 512, 0) == 512);
+    uint64_t fat0 = (uint64_t)get_le16(bs + 14) * 512, fatsz = (uint64_t)get_le32(bs + 36) * 512;
+    uint64_t data = fat0 + 2 * fatsz;
+    /* ExtFlags: mirroring disabled (bit 7), active FAT 1; FAT 0 emptied. */
+    put_le16(bs + 40, 0x81);
+    CHECK(pwrite(fd, bs, 512, 0) == 512);
+    uint8_t *z = calloc(1, (size_t)fatsz);
+    CHECK(pwrite(fd, z, (size_t)fatsz, (off_t)fat0) == (ssize_t)fatsz);
+    free(z);
+    close(fd);
+    make_disk();
+    CHECK(map_disk(40 * MiB, false, &m, &err) == 0);
+    CHECK(!m.full);
+    char *e;
+    uint64_t a = strtoull(chain, &e, 10), b = a;
+    if (*e == '-')
+        b = strtoull(e + 1, NULL, 10);
+    CHECK(a >= 2 && b >= a);
+    fprintf(stderr, "   FAT32 active FAT 1: f0 in clusters %llu-%llu, covered %d\n",
+            (unsigned long long)a, (unsigned long long)b,
+            fsmap_covers(&m, data + (a - 2) * 512, (b - a + 1) * 512));
+    CHECK(fsmap_covers(&m, data + (a - 2) * 512, (b - a + 1) * 512));
+    fsmap_free(&m);
+}
+
 /* ---- NTFS ---- */
 
 static void ntfs_populate(void)
@@ -720,6 +758,7 @@ int main(void)
     test_ext_bad_gd_csum();
     test_fat();
     test_fat_out_of_range();
+    test_fat32_active_fat();
     test_ntfs();
     test_ntfs_bad_bitmap_runlist();
     test_ntfs_dirty();
