@@ -321,6 +321,8 @@ static int open_source(struct convert_ctx *cx, const char *path, size_t *index)
     }
     for (size_t w = 0; w < s->pt->warnings.count; w++)
         cli_warning("%s: %s", path, s->pt->warnings.msgs[w]);
+    for (size_t w = 0; w < s->pt->notices.count; w++)
+        cli_notice("%s: %s", path, s->pt->notices.msgs[w]);
     *index = cx->nsrc - 1;
     return 0;
 }
