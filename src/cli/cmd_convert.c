@@ -320,9 +320,9 @@ static int open_source(struct convert_ctx *cx, const char *path, size_t *index)
         return -1;
     }
     for (size_t w = 0; w < s->pt->warnings.count; w++)
-        cli_warning("%s: %s", path, s->pt->warnings.msgs[w]);
+        cli_warning("%s", s->pt->warnings.msgs[w]);
     for (size_t w = 0; w < s->pt->notices.count; w++)
-        cli_notice("%s: %s", path, s->pt->notices.msgs[w]);
+        cli_notice("%s", s->pt->notices.msgs[w]);
     *index = cx->nsrc - 1;
     return 0;
 }

@@ -95,6 +95,15 @@ static int check_selection(const plan_source *src, size_t nsrc, const plan_sel *
                             "%s:%u: partition (sectors %llu..+%llu) goes past the end of the disk",
                             s->name, sel[i].number, (unsigned long long)pp->start,
                             (unsigned long long)pp->size);
+        if (pp->problems & (PTABLE_PROBLEM_OVERLAP | PTABLE_PROBLEM_ON_TABLE | PTABLE_PROBLEM_OUTSIDE))
+            return p2v_errf(err, -EINVAL,
+                            "%s:%u: partition (sectors %llu..+%llu) %s; the table is inconsistent "
+                            "there and p2v will not guess which bytes belong to it",
+                            s->name, sel[i].number, (unsigned long long)pp->start,
+                            (unsigned long long)pp->size,
+                            (pp->problems & PTABLE_PROBLEM_OVERLAP)    ? "overlaps another partition"
+                            : (pp->problems & PTABLE_PROBLEM_ON_TABLE) ? "covers the partition table"
+                                                                        : "lies outside its container");
         if (*sector_size == 0) {
             *sector_size = pt->sector_size;
         } else if (pt->sector_size != *sector_size) {

@@ -83,6 +83,15 @@ cp "$mbr" "$WORK/m3.img"   # partitions 1 and 2 overlap
 put_le32 "$WORK/m3.img" $((446 + 16 + 8)) 20000
 expect_msg 0 "p2v: warning: $WORK/m3.img: partitions 1 (LBA 2048-22527) and 2 (LBA 20000-30239) overlap" "$P2V" disks "$WORK/m3.img"
 grep -qE '^ *1 .*OVERLAP' "$WORK/last.out" || fail "partition 1 not flagged"
+# convert refuses to copy a partition the table disagrees about, and one past the end
+expect_exit 1 "$P2V" convert -O raw -o "$WORK/m3-out.img" "$WORK/m3.img:2"
+grep -q "m3.img:2: partition (sectors 20000..+10240) overlaps another partition" "$WORK/last.err" ||
+    fail "convert of an overlapping partition: $(cat "$WORK/last.err")"
+expect_exit 1 "$P2V" convert -O raw -o "$WORK/m2-out.img" "$WORK/m2.img:2"
+grep -q "m2.img:2: partition (sectors 22528..+500000) goes past the end of the disk" "$WORK/last.err" ||
+    fail "convert of a partition past the end: $(cat "$WORK/last.err")"
+[ ! -e "$WORK/m3-out.img" ] && [ ! -e "$WORK/m2-out.img" ] || fail "output left behind"
+pass "convert refuses inconsistent partitions"
 
 cp "$mbr" "$WORK/m4.img"   # truncated inside partition 1: nothing usable
 truncate -s 5M "$WORK/m4.img"

@@ -113,7 +113,7 @@ static void check_esp(const char *name, uint64_t start_lba, uint64_t sectors, ui
     uint64_t rsv = get_le16(bs + 14), fat = get_le32(bs + 36);
     uint64_t clusters = (sectors - rsv - 2 * fat) / bs[13];
     CHECK(clusters >= 65525);
-    CHECK(rsv >= 32 && rsv < 32 + bs[13]);
+    CHECK(rsv >= 32 && rsv < 32u + bs[13]);
     CHECK_EQ_U64((rsv + 2 * fat) % bs[13], 0); /* data area on a cluster boundary */
     CHECK((clusters + 2) * 4 <= fat * ss); /* the FAT covers every cluster */
     CHECK_EQ_U64(get_le32(fsinfo + 488), clusters - 1);
