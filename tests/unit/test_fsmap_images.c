@@ -500,16 +500,18 @@ static void ntfs_populate(void)
     CHECK(sh("for f in files/f* ; do ntfscp -f fs.img $f $(basename $f) || exit 1; done") == 0);
 }
 
-static void test_ntfs(void)
+static void ntfs_case(uint64_t cs, uint64_t ss)
 {
     fsmap m;
     p2v_err err = { { 0 } };
     char out[256];
     uint64_t size = 24 * MiB;
 
-    fprintf(stderr, "-- NTFS\n");
+    fprintf(stderr, "-- NTFS, %llu-byte clusters, %llu-byte sectors\n", (unsigned long long)cs,
+            (unsigned long long)ss);
     write_garbage("fs.img", size);
-    CHECK(sh("mkfs.ntfs -q -F -Q -c 4096 fs.img") == 0);
+    CHECK(sh("mkfs.ntfs -q -F -Q -c %llu -s %llu fs.img", (unsigned long long)cs,
+             (unsigned long long)ss) == 0);
     ntfs_populate();
     make_disk();
     CHECK(map_disk(size, false, &m, &err) == 0);
@@ -523,10 +525,10 @@ static void test_ntfs(void)
     fprintf(stderr, "   oracle: %llu clusters, %llu free\n", (unsigned long long)nclus,
             (unsigned long long)freec);
     CHECK(nclus > 0);
-    CHECK_EQ_U64(m.used_bytes, (nclus - freec) * 4096);
+    CHECK_EQ_U64(m.used_bytes, (nclus - freec) * cs);
     /* The map adds only the tail past the last cluster and the last sector. */
     CHECK(extent_list_bytes(&m.used) >= m.used_bytes);
-    CHECK(extent_list_bytes(&m.used) <= m.used_bytes + 8192);
+    CHECK(extent_list_bytes(&m.used) <= m.used_bytes + cs + 2 * ss);
     /* $Bitmap as ntfscat reads it: set clusters inside the map, free ones outside. */
     CHECK(sh("ntfscat -i 6 fs.img > bitmap.bin") == 0);
     FILE *bf = fopen(path("bitmap.bin"), "rb");
@@ -539,10 +541,10 @@ static void test_ntfs(void)
         bool used = cur >= 0 && (cur >> (c % 8)) & 1;
         if (used) {
             set++;
-            wrong += !fsmap_covers(&m, c * 4096, 4096);
+            wrong += !fsmap_covers(&m, c * cs, cs);
         } else {
             clear++;
-            wrong += map_touches(&m, c * 4096, 4096);
+            wrong += map_touches(&m, c * cs, cs);
         }
     }
     if (bf)
@@ -559,6 +561,14 @@ static void test_ntfs(void)
     CHECK(before > 1000);
     CHECK(after * 20 < before);
     fsmap_free(&m);
+}
+
+static void test_ntfs(void)
+{
+    ntfs_case(4096, 512);
+    ntfs_case(512, 512);
+    ntfs_case(65536, 512);
+    ntfs_case(4096, 4096);
 }
 
 /* Find MFT record rec of fs.img: returns its byte offset. */
