@@ -1,6 +1,7 @@
 #include "copy/copy.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,42 +172,182 @@ static int cancelled(const copy_opts *o, p2v_err *err)
     return 0;
 }
 
-int copy_run(const copy_range *r, size_t n, const copy_opts *o, copy_stats *st, p2v_err *err)
+/* The copy is a pipeline: a reader thread fills blocks (source data, masked
+ * by the used map, patches laid over) into a small ring while the calling
+ * thread skips zero granules and writes, so reading the source and writing
+ * the image overlap. Only the reader touches the sources, only the caller
+ * touches the sink. */
+#define COPY_SLOTS 4
+
+struct copy_slot {
+    uint8_t *buf;
+    size_t range;
+    uint64_t rel;
+    size_t len;
+    int rc;
+    p2v_err err;
+};
+
+struct copy_pipe {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct copy_slot slot[COPY_SLOTS];
+    size_t head, count;   /* next slot to write; slots filled and not yet written */
+    bool stop;            /* the writer gave up: the reader must end */
+    bool done;            /* the reader has queued everything (or an error) */
+    const copy_range *r;
+    size_t n;
+    const copy_opts *o;
+    size_t bs;
+    uint64_t read;
+};
+
+/* Wait for a free slot; NULL when told to stop. */
+static struct copy_slot *pipe_free_slot(struct copy_pipe *p)
 {
-    int rc = 0;
-    size_t bs = o->block_size ? o->block_size : COPY_DEFAULT_BLOCK;
-    uint8_t *buf = NULL;
-    uint64_t done = 0;
-    memset(st, 0, sizeof *st);
-    if ((rc = copy_planned_bytes(r, n, o->granularity, &st->planned)) < 0)
-        return p2v_errf(err, rc, "out of memory");
-    if (!(buf = malloc(bs)))
-        return p2v_errf(err, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < n && rc == 0; i++) {
+    struct copy_slot *s = NULL;
+    pthread_mutex_lock(&p->mu);
+    while (p->count == COPY_SLOTS && !p->stop)
+        pthread_cond_wait(&p->cv, &p->mu);
+    if (!p->stop)
+        s = &p->slot[(p->head + p->count) % COPY_SLOTS];
+    pthread_mutex_unlock(&p->mu);
+    return s;
+}
+
+static void pipe_push(struct copy_pipe *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->count++;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void *copy_reader(void *arg)
+{
+    struct copy_pipe *p = arg;
+    bool failed = false;
+    for (size_t i = 0; i < p->n && !failed; i++) {
         extent_list l;
-        if (o->before_range && (rc = o->before_range(o->before_ctx, &r[i], err)) < 0)
-            break;
-        if ((rc = copy_range_extents(&r[i], o->granularity, &l)) < 0) {
-            rc = p2v_errf(err, rc, "out of memory");
+        struct copy_slot *s;
+        if (copy_range_extents(&p->r[i], p->o->granularity, &l) < 0) {
+            if ((s = pipe_free_slot(p))) {
+                s->range = i;
+                s->len = 0;
+                s->rc = p2v_errf(&s->err, -ENOMEM, "out of memory");
+                pipe_push(p);
+            }
             break;
         }
-        for (size_t e = 0; e < l.count && rc == 0; e++) {
+        for (size_t e = 0; e < l.count && !failed; e++) {
             uint64_t pos = l.v[e].start, end = l.v[e].start + l.v[e].len;
-            while (pos < end) {
-                size_t len = end - pos < bs ? (size_t)(end - pos) : bs;
-                if ((rc = cancelled(o, err)) < 0 ||
-                    (rc = fill_block(&r[i], buf, pos, len, &st->read, err)) < 0 ||
-                    (rc = write_nonzero(o, buf, len, r[i].dst_offset + pos, &st->written, err)) < 0)
+            while (pos < end && !failed) {
+                if (!(s = pipe_free_slot(p))) {
+                    failed = true;
                     break;
-                pos += len;
-                done += len;
-                if (o->progress)
-                    o->progress(o->progress_ctx, done, st->planned);
+                }
+                s->range = i;
+                s->rel = pos;
+                s->len = end - pos < p->bs ? (size_t)(end - pos) : p->bs;
+                s->rc = fill_block(&p->r[i], s->buf, pos, s->len, &p->read, &s->err);
+                failed = s->rc < 0;
+                pos += s->len;
+                pipe_push(p);
             }
         }
         extent_list_free(&l);
     }
-    free(buf);
+    pthread_mutex_lock(&p->mu);
+    p->done = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* The next filled slot, or NULL when the reader has finished. */
+static struct copy_slot *pipe_next(struct copy_pipe *p)
+{
+    struct copy_slot *s = NULL;
+    pthread_mutex_lock(&p->mu);
+    while (p->count == 0 && !p->done)
+        pthread_cond_wait(&p->cv, &p->mu);
+    if (p->count > 0)
+        s = &p->slot[p->head];
+    pthread_mutex_unlock(&p->mu);
+    return s;
+}
+
+static void pipe_pop(struct copy_pipe *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->head = (p->head + 1) % COPY_SLOTS;
+    p->count--;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static int write_slots(struct copy_pipe *p, copy_stats *st, p2v_err *err)
+{
+    const copy_opts *o = p->o;
+    size_t next_range = 0; /* ranges before this one have had before_range */
+    uint64_t done = 0;
+    struct copy_slot *s;
+    int rc;
+    while ((s = pipe_next(p))) {
+        if (s->rc < 0) {
+            memcpy(err, &s->err, sizeof *err);
+            return s->rc;
+        }
+        for (; next_range <= s->range; next_range++)
+            if (o->before_range && (rc = o->before_range(o->before_ctx, &p->r[next_range], err)) < 0)
+                return rc;
+        if ((rc = cancelled(o, err)) < 0 ||
+            (rc = write_nonzero(o, s->buf, s->len, p->r[s->range].dst_offset + s->rel,
+                                &st->written, err)) < 0)
+            return rc;
+        done += s->len;
+        pipe_pop(p);
+        if (o->progress)
+            o->progress(o->progress_ctx, done, st->planned);
+    }
+    for (; next_range < p->n; next_range++)
+        if (o->before_range && (rc = o->before_range(o->before_ctx, &p->r[next_range], err)) < 0)
+            return rc;
+    return cancelled(o, err);
+}
+
+int copy_run(const copy_range *r, size_t n, const copy_opts *o, copy_stats *st, p2v_err *err)
+{
+    int rc;
+    struct copy_pipe p = { .r = r, .n = n, .o = o,
+                           .bs = o->block_size ? o->block_size : COPY_DEFAULT_BLOCK };
+    pthread_t reader;
+    memset(st, 0, sizeof *st);
+    if ((rc = copy_planned_bytes(r, n, o->granularity, &st->planned)) < 0)
+        return p2v_errf(err, rc, "out of memory");
+    for (size_t i = 0; i < COPY_SLOTS; i++)
+        if (!(p.slot[i].buf = malloc(p.bs))) {
+            rc = p2v_errf(err, -ENOMEM, "out of memory");
+            goto out;
+        }
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+    if ((rc = pthread_create(&reader, NULL, copy_reader, &p)) != 0) {
+        rc = p2v_errf(err, -rc, "cannot start the reader thread: %s", strerror(rc));
+    } else {
+        rc = write_slots(&p, st, err);
+        pthread_mutex_lock(&p.mu);
+        p.stop = true;
+        pthread_cond_broadcast(&p.cv);
+        pthread_mutex_unlock(&p.mu);
+        pthread_join(reader, NULL);
+        st->read = p.read;
+    }
+    pthread_cond_destroy(&p.cv);
+    pthread_mutex_destroy(&p.mu);
+out:
+    for (size_t i = 0; i < COPY_SLOTS; i++)
+        free(p.slot[i].buf);
     return rc;
 }
 

@@ -37,15 +37,20 @@ out:
 }
 
 /* A sparse memfd holding the head and tail of the range. */
-static int probe_memfd(blockdev *bd, uint64_t off, uint64_t len, int *out, p2v_err *err)
+static int probe_memfd(blockdev *bd, uint64_t off, uint64_t *lenp, int *out, p2v_err *err)
 {
+    uint64_t len = *lenp;
     int fd = memfd_create("p2v-probe", MFD_CLOEXEC), r;
     if (fd < 0)
         return p2v_errf(err, -errno, "memfd_create: %s", strerror(errno));
-    if (ftruncate(fd, (off_t)len) < 0) {
-        r = p2v_errf(err, -errno, "probe buffer of %llu bytes: %s", (unsigned long long)len,
-                     strerror(errno));
-        goto out;
+    if (len > INT64_MAX || ftruncate(fd, (off_t)len) < 0) {
+        /* No room for a sparse file that large: probe the head alone. */
+        len = len < PROBE_HEAD ? len : PROBE_HEAD;
+        if (ftruncate(fd, (off_t)len) < 0) {
+            r = p2v_errf(err, -errno, "probe buffer of %llu bytes: %s", (unsigned long long)len,
+                         strerror(errno));
+            goto out;
+        }
     }
     uint64_t head = len < PROBE_HEAD ? len : PROBE_HEAD;
     if ((r = copy_to_memfd(bd, fd, off, 0, head, err)) < 0)
@@ -56,6 +61,7 @@ static int probe_memfd(blockdev *bd, uint64_t off, uint64_t len, int *out, p2v_e
             goto out;
     }
     *out = fd;
+    *lenp = len;
     return 0;
 out:
     close(fd);
@@ -89,7 +95,7 @@ int fs_probe(blockdev *bd, uint64_t off, uint64_t len, struct fs_identity *out, 
         return 0;
     int fd = bd_raw_fd(bd);
     if (fd < 0) {
-        if ((r = probe_memfd(bd, off, len, &memfd, err)) < 0)
+        if ((r = probe_memfd(bd, off, &len, &memfd, err)) < 0)
             return r;
         fd = memfd;
         off = 0;

@@ -23,7 +23,8 @@ struct fs_identity {
  * How: a raw file or block device is probed in place (libblkid on the
  * source's own read-only fd, limited to the range). Any other source (qcow2,
  * memory) is copied into a sparse memfd of the same length: its first 8 MiB
- * and last 1 MiB, where the superblocks libblkid knows live. */
+ * and last 1 MiB, where the superblocks libblkid knows live (the head alone
+ * if the system refuses a sparse memfd that large). */
 int fs_probe(blockdev *bd, uint64_t off, uint64_t len, struct fs_identity *out, p2v_err *err);
 
 #endif

@@ -97,6 +97,13 @@ static int gpt_load(blockdev *bd, uint32_t ss, uint64_t disk_sectors, uint64_t l
                  (unsigned long long)lba);
         goto out;
     }
+    if (h->first_usable <= h->last_usable && h->alternate_lba >= h->first_usable &&
+        h->alternate_lba <= h->last_usable) {
+        snprintf(why, whylen, "alternate_lba %llu lies inside the usable area LBA %llu-%llu",
+                 (unsigned long long)h->alternate_lba, (unsigned long long)h->first_usable,
+                 (unsigned long long)h->last_usable);
+        goto out;
+    }
     if (h->entry_size < GPT_ENTRY_SIZE || (h->entry_size & (h->entry_size - 1)) != 0) {
         snprintf(why, whylen, "entry size %u, must be 128 times a power of two", h->entry_size);
         goto out;

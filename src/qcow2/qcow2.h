@@ -29,7 +29,8 @@ typedef struct qcow2_write_opts {
 } qcow2_write_opts;
 
 /* fd: a new empty file opened O_RDWR by the caller (the caller owns
- * temp-file/rename logic). Until qcow2_writer_finish() succeeds, the file's
+ * temp-file/rename logic). virtual_size is rounded up to a multiple of 512,
+ * as qemu-img create does (QEMU ignores a partial last sector). Until qcow2_writer_finish() succeeds, the file's
  * header carries version 0, so qemu-img and p2v refuse a half-written image. */
 int qcow2_writer_create(int fd, const char *name_for_messages, uint64_t virtual_size,
                         const qcow2_write_opts *opts, qcow2_writer **out, p2v_err *err);

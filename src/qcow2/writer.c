@@ -563,6 +563,12 @@ int qcow2_writer_create(int fd, const char *name, uint64_t virtual_size,
     if (o.compression == QCOW2_COMPRESS_ZSTD && version == 2)
         return p2v_errf(err, -EINVAL,
                         "%s: zstd compression needs qcow2 version 3 (compat 1.1)", name);
+    if (virtual_size > (1ULL << 62))
+        return p2v_errf(err, -EFBIG, "%s: virtual size %llu is too large", name,
+                        (unsigned long long)virtual_size);
+    /* QEMU sees whole 512-byte sectors only (it rounds the size down when it
+     * opens an image): round up so that every byte written stays visible. */
+    virtual_size = (virtual_size + 511) & ~511ULL;
     unsigned l2_bits = cbits - 3;
     uint64_t vclusters = virtual_size / cs + (virtual_size % cs != 0);
     uint64_t l1 = (vclusters >> l2_bits) + ((vclusters & ((1ULL << l2_bits) - 1)) != 0);

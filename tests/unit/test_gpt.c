@@ -201,6 +201,7 @@ static void dmg_sig(uint8_t *h) { h[0] = 'X'; }
 static void dmg_rev(uint8_t *h) { put_le32(h + GPTH_REVISION, 0x00020000); fix_header_crc(h); }
 static void dmg_hsize(uint8_t *h) { put_le32(h + GPTH_HEADER_SIZE, 60); fix_header_crc(h); }
 static void dmg_mylba(uint8_t *h) { put_le64(h + GPTH_MY_LBA, 7); fix_header_crc(h); }
+static void dmg_altlba(uint8_t *h) { put_le64(h + GPTH_ALTERNATE_LBA, 5000); fix_header_crc(h); }
 static void dmg_esize(uint8_t *h) { put_le32(h + GPTH_ENTRY_SIZE, 100); fix_header_crc(h); }
 static void dmg_usable(uint8_t *h)
 {
@@ -220,6 +221,7 @@ static void test_fallbacks(void)
     expect_fallback(true, dmg_hsize, "header size 60, must be 92 to 512");
     expect_fallback(true, dmg_mylba, "my_lba is 7, expected 1");
     expect_fallback(false, dmg_mylba, "my_lba is 7, expected 131071");
+    expect_fallback(true, dmg_altlba, "alternate_lba 5000 lies inside the usable area LBA 34-131038");
     expect_fallback(true, dmg_esize, "entry size 100, must be 128 times a power of two");
     expect_fallback(true, dmg_usable, "first usable LBA 5000 is after last usable LBA 4000");
     expect_fallback(true, dmg_entries_crc, "bad entry array CRC (stored 0x12345678, computed 0x");

@@ -290,6 +290,28 @@ static void test_bad_options(void)
     close(fd);
 }
 
+/* A size that is not a whole number of sectors is rounded up, so that QEMU
+ * (which ignores a partial last sector) still sees every byte written. */
+static void test_odd_size(void)
+{
+    char path[512];
+    tmp_path(path, sizeof path, "odd.qcow2");
+    qcow2_writer *w;
+    int fd;
+    p2v_err err;
+    uint8_t ref[1024] = { 0 };
+    fill(ref, 1000, 1);
+    if (create(path, 1000, NULL, &w, &fd) < 0) {
+        CHECK(0);
+        return;
+    }
+    CHECK(qcow2_writer_pwrite(w, ref, 1000, 0, &err) == 0);
+    CHECK(qcow2_writer_pwrite(w, ref, 1, 1024, &err) < 0); /* past the rounded size */
+    CHECK(finish(w, fd) == 0);
+    CHECK(reader_matches(path, ref, 1024));
+    CHECK(qemu_agrees(path, ref, 1024));
+}
+
 /* A 16 TiB virtual disk with data at the start, the middle and the end. */
 static void test_16tib(void)
 {
@@ -513,6 +535,7 @@ int main(void)
     test_rewrite_compressed(QCOW2_COMPRESS_ZSTD);
     test_rewrite_compressed(QCOW2_COMPRESS_NONE);
     test_16tib();
+    test_odd_size();
 
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -260,6 +260,19 @@ static void test_copy_used_extents(void)
     CHECK(dst[(1 << 20) + 50000] == 0);     /* unused: not copied */
     CHECK(dst[(1 << 20) + 150000] == 0x11);
     CHECK(st.written < st.read);
+    /* A read error stops the copy and names the partition. */
+    copy_range bad = r;
+    bad.used = NULL;
+    bad.src_len = n + 65536; /* past the end of the source */
+    bad.dst_len = bad.src_len;
+    CHECK(copy_run(&bad, 1, &co, &st, &err) < 0);
+    CHECK(strstr(err.msg, "s:1") != NULL);
+    /* A write error too (the sink is smaller than the range). */
+    struct membuf small = { dst, (1 << 20) + 4096 };
+    copy_opts co_small = co;
+    co_small.write_ctx = &small;
+    CHECK(copy_run(&r, 1, &co_small, &st, &err) == -EINVAL);
+    CHECK(strstr(err.msg, "past the end") != NULL);
     /* Cancellation stops the copy with a clear error. */
     volatile sig_atomic_t cancel = 1;
     co.cancel = &cancel;
