@@ -31,8 +31,9 @@ typedef struct fsmap {
  * Returns 0 (possibly with full = true and a notice), or a negative code with a
  * message for conditions that must stop the copy (dirty volume without
  * allow_dirty: -EBUSY; read error; partition past the end of bd: -EINVAL).
- * opts may be NULL (allow_dirty false). Prints nothing; safe to call for
- * different partitions from different threads. On error *out needs no free. */
+ * opts may be NULL (allow_dirty false). Prints nothing (the libraries' own
+ * messages are captured or silenced, which touches their process-wide log
+ * hooks: call it from one thread at a time). On error *out needs no free. */
 int fsmap_build(blockdev *bd, uint64_t part_offset, uint64_t part_len, const fsmap_opts *opts,
                 fsmap *out, p2v_err *err);
 void fsmap_free(fsmap *m);
