@@ -260,6 +260,7 @@ int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err
                      bd_path(s->bd), (unsigned long long)s->off, out->fstype);
         goto out;
     }
+    out->dirty = recover;
     for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
         if (ext2fs_has_group_desc_csum(fs) && !ext2fs_group_desc_csum_verify(fs, g)) {
             fsmap_set_full(out,
@@ -327,7 +328,6 @@ int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err
          * free; only a full copy keeps what the replay needs. */
         fsmap_set_full(out, "%s filesystem needs journal recovery (--allow-dirty)",
                        out->fstype);
-        out->dirty = true;
     }
 out:
     if (fs)

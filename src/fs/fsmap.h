@@ -16,19 +16,24 @@ typedef struct fsmap_opts {
 } fsmap_opts;
 
 typedef struct fsmap {
-    char fstype[16];     /* "ntfs", "vfat", "ext4", "swap", ... or "" when unknown */
+    char fstype[16];     /* "ntfs", "vfat", "ext2"/"ext3"/"ext4", "swap", or "" when unknown */
     bool full;           /* copy every sector of the partition */
-    char notice[256];    /* one line: why full, or "" */
+    char notice[256];    /* one line saying why full (the reason only, e.g. "ext4 group
+                            descriptor 0 has a bad checksum"), or "" */
     extent_list used;    /* when !full: byte extents relative to the partition start, normalized */
     uint64_t used_bytes; /* bytes the filesystem itself counts as used (0 if unknown) */
-    bool dirty;          /* dirty / hibernated / needs recovery, mapped only because
-                            allow_dirty was given (then full is true as well) */
+    bool dirty;          /* dirty / hibernated / needs recovery, accepted only because
+                            allow_dirty was given: then full is true as well, since a
+                            journal replay may need blocks the bitmaps show free */
 } fsmap;
 
 /* Build the map of the partition at [part_offset, part_offset + part_len) of bd.
  * Returns 0 (possibly with full = true and a notice), or a negative code with a
  * message for conditions that must stop the copy (dirty volume without
- * allow_dirty, read error). */
+ * allow_dirty: -EBUSY; read error; partition past the end of bd: -EINVAL).
+ * opts may be NULL (allow_dirty false). Prints nothing (the libraries' own
+ * messages are captured or silenced, which touches their process-wide log
+ * hooks: call it from one thread at a time). On error *out needs no free. */
 int fsmap_build(blockdev *bd, uint64_t part_offset, uint64_t part_len, const fsmap_opts *opts,
                 fsmap *out, p2v_err *err);
 void fsmap_free(fsmap *m);

@@ -396,6 +396,7 @@ int fsmap_build_ntfs(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_er
                      bd_path(s->bd), (unsigned long long)s->off, dirty);
         goto out;
     }
+    out->dirty = dirty != NULL;
 
     uint64_t cs = vol->cluster_size, cl_end;
     if (__builtin_mul_overflow((uint64_t)vol->nr_clusters, cs, &cl_end) || cl_end > vol_end) {
@@ -428,7 +429,6 @@ int fsmap_build_ntfs(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_er
     if (r == 0 && s->len >= ss)
         r = fsmap_add(out, s, s->len - ss, ss, err);
     if (r == 0 && dirty) {
-        out->dirty = true;
         fsmap_set_full(out, "NTFS volume %s (--allow-dirty)", dirty);
     }
 out:

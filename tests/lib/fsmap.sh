@@ -4,6 +4,7 @@
 # Source after common.sh; needs $WORK.
 #
 #   fsm_make TYPE IMG MIB LABEL   TYPE: ntfs fat32 fat16 ext4 ext4nj ext2 swap
+#       (NTFS files are deleted through an ntfs-3g FUSE mount when one works)
 #       files go to $WORK/files.LABEL; the freed region ("START LEN" in bytes,
 #       relative to the filesystem start) to $WORK/freed.LABEL.
 
@@ -50,6 +51,40 @@ print(best[0] * cs, best[1] * cs)
 PY
 }
 
+# fsm_ntfs_delete IMG NAME: delete a file through an ntfs-3g mount; keeps
+# $Bitmap from before in $WORK/bitmap.before. Fails when ntfs-3g cannot mount.
+fsm_ntfs_delete() {
+    local img=$1 name=$2 mnt=$WORK/ntfs-mnt
+    command -v ntfs-3g >/dev/null && [ -e /dev/fuse ] || return 1
+    ntfscat -i 6 "$img" >"$WORK/bitmap.before"
+    mkdir -p "$mnt"
+    timeout 30 ntfs-3g "$img" "$mnt" 2>/dev/null || return 1
+    track_mount "$mnt"
+    rm -f "$mnt/$name"
+    umount "$mnt"
+}
+
+# fsm_ntfs_freed IMG BITMAP_BEFORE: "START LEN" of the longest run of
+# clusters in use before (BITMAP_BEFORE) and free now.
+fsm_ntfs_freed() {
+    local img=$1 cs
+    cs=$(ntfsinfo -m "$img" 2>/dev/null | sed -n 's/.*Cluster Size: *//p')
+    ntfscat -i 6 "$img" >"$WORK/bitmap.after"
+    python3 - "$2" "$WORK/bitmap.after" "$cs" <<'PY'
+import sys
+b0 = open(sys.argv[1], 'rb').read(); b1 = open(sys.argv[2], 'rb').read(); cs = int(sys.argv[3])
+n = min(len(b0), len(b1)) * 8
+best = (0, 0); start = None
+for c in range(n + 1):
+    freed = c < n and (b0[c // 8] >> (c % 8)) & 1 and not (b1[c // 8] >> (c % 8)) & 1
+    if freed and start is None: start = c
+    if not freed and start is not None:
+        if c - start > best[1]: best = (start, c - start)
+        start = None
+print(best[0] * cs, best[1] * cs)
+PY
+}
+
 fsm_make() {
     local type=$1 img=$2 mib=$3 label=$4 dir=$WORK/files.$4 f blocks bs chain cs data
     rm -rf "$dir"
@@ -60,10 +95,17 @@ fsm_make() {
     ntfs)
         mkntfs -q -F -Q -L "$label" "$img" >/dev/null 2>&1
         for f in "$dir"/*.bin; do ntfscp -q "$img" "$f" "$(basename "$f")" >/dev/null; done
-        # ntfs-3g has no offline delete: the freed region is the longest run
-        # of free clusters, full of the random bytes written before mkfs.
         rm -rf "$dir/sub"
-        fsm_ntfs_free_run "$img" >"$WORK/freed.$label"
+        # Delete f2 through ntfs-3g (FUSE) where it can mount: the clusters
+        # that $Bitmap frees are the deleted file's data. Where it cannot,
+        # the freed region is the longest run of free clusters, full of the
+        # random bytes written before mkfs.
+        if fsm_ntfs_delete "$img" f2.bin; then
+            rm "$dir/f2.bin"
+            fsm_ntfs_freed "$img" "$WORK/bitmap.before" >"$WORK/freed.$label"
+        else
+            fsm_ntfs_free_run "$img" >"$WORK/freed.$label"
+        fi
         ;;
     fat32|fat16)
         if [ "$type" = fat32 ]; then mkfs.vfat -F 32 -s 1 -n "$label" "$img" >/dev/null

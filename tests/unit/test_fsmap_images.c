@@ -354,6 +354,42 @@ static void test_ext_bad_gd_csum(void)
         fsmap_free(&m);
 }
 
+/* ext2 (no checksums): a used block cleared in the block bitmap. The bitmap
+ * now disagrees with the group descriptors' free count: never a map. */
+static void test_ext_bitmap_bit_cleared(void)
+{
+    fsmap m;
+    p2v_err err = { { 0 } };
+    char out[256];
+    make_files(4, 50000);
+    write_garbage("fs.img", 16 * MiB);
+    CHECK(sh("mkfs.ext2 -q -F -b 1024 -d files fs.img") == 0);
+    uint64_t blk = strtoull(sh_out(out, sizeof out, "debugfs -R 'blocks /f1' fs.img | awk '{print $1}'"), NULL, 10);
+    uint64_t bpg = strtoull(sh_out(out, sizeof out, "dumpe2fs -h fs.img | sed -n 's/^Blocks per group: *//p'"), NULL, 10);
+    CHECK(blk > 1 && bpg > 0);
+    if (blk <= 1 || bpg == 0)
+        return;
+    uint64_t group = (blk - 1) / bpg, bit = (blk - 1) % bpg;
+    uint64_t bitmap = strtoull(sh_out(out, sizeof out,
+        "dumpe2fs fs.img | sed -n 's/^  Block bitmap at \\([0-9]*\\).*/\\1/p' | sed -n '%llup'",
+        (unsigned long long)group + 1), NULL, 10);
+    CHECK(bitmap > 0);
+    int fd = open(path("fs.img"), O_RDWR);
+    uint8_t b;
+    off_t at = (off_t)(bitmap * 1024 + bit / 8);
+    CHECK(pread(fd, &b, 1, at) == 1);
+    CHECK(b & (1u << (bit % 8)));
+    b &= (uint8_t)~(1u << (bit % 8));
+    CHECK(pwrite(fd, &b, 1, at) == 1);
+    close(fd);
+    make_disk();
+    CHECK(map_disk(16 * MiB, false, &m, &err) == 0);
+    fprintf(stderr, "   ext2 bitmap bit of block %llu cleared: full=%d notice=%s\n",
+            (unsigned long long)blk, m.full, m.notice);
+    CHECK(m.full && strstr(m.notice, "group descriptors say"));
+    fsmap_free(&m);
+}
+
 /* ---- FAT ---- */
 
 static void fat_case(const char *label, int bits, uint64_t size, const char *extra)
@@ -500,16 +536,18 @@ static void ntfs_populate(void)
     CHECK(sh("for f in files/f* ; do ntfscp -f fs.img $f $(basename $f) || exit 1; done") == 0);
 }
 
-static void test_ntfs(void)
+static void ntfs_case(uint64_t cs, uint64_t ss)
 {
     fsmap m;
     p2v_err err = { { 0 } };
     char out[256];
     uint64_t size = 24 * MiB;
 
-    fprintf(stderr, "-- NTFS\n");
+    fprintf(stderr, "-- NTFS, %llu-byte clusters, %llu-byte sectors\n", (unsigned long long)cs,
+            (unsigned long long)ss);
     write_garbage("fs.img", size);
-    CHECK(sh("mkfs.ntfs -q -F -Q -c 4096 fs.img") == 0);
+    CHECK(sh("mkfs.ntfs -q -F -Q -c %llu -s %llu fs.img", (unsigned long long)cs,
+             (unsigned long long)ss) == 0);
     ntfs_populate();
     make_disk();
     CHECK(map_disk(size, false, &m, &err) == 0);
@@ -523,10 +561,10 @@ static void test_ntfs(void)
     fprintf(stderr, "   oracle: %llu clusters, %llu free\n", (unsigned long long)nclus,
             (unsigned long long)freec);
     CHECK(nclus > 0);
-    CHECK_EQ_U64(m.used_bytes, (nclus - freec) * 4096);
+    CHECK_EQ_U64(m.used_bytes, (nclus - freec) * cs);
     /* The map adds only the tail past the last cluster and the last sector. */
     CHECK(extent_list_bytes(&m.used) >= m.used_bytes);
-    CHECK(extent_list_bytes(&m.used) <= m.used_bytes + 8192);
+    CHECK(extent_list_bytes(&m.used) <= m.used_bytes + cs + 2 * ss);
     /* $Bitmap as ntfscat reads it: set clusters inside the map, free ones outside. */
     CHECK(sh("ntfscat -i 6 fs.img > bitmap.bin") == 0);
     FILE *bf = fopen(path("bitmap.bin"), "rb");
@@ -539,10 +577,10 @@ static void test_ntfs(void)
         bool used = cur >= 0 && (cur >> (c % 8)) & 1;
         if (used) {
             set++;
-            wrong += !fsmap_covers(&m, c * 4096, 4096);
+            wrong += !fsmap_covers(&m, c * cs, cs);
         } else {
             clear++;
-            wrong += map_touches(&m, c * 4096, 4096);
+            wrong += map_touches(&m, c * cs, cs);
         }
     }
     if (bf)
@@ -559,6 +597,14 @@ static void test_ntfs(void)
     CHECK(before > 1000);
     CHECK(after * 20 < before);
     fsmap_free(&m);
+}
+
+static void test_ntfs(void)
+{
+    ntfs_case(4096, 512);
+    ntfs_case(512, 512);
+    ntfs_case(65536, 512);
+    ntfs_case(4096, 4096);
 }
 
 /* Find MFT record rec of fs.img: returns its byte offset. */
@@ -756,6 +802,7 @@ int main(void)
     test_ext();
     test_ext_dirty();
     test_ext_bad_gd_csum();
+    test_ext_bitmap_bit_cleared();
     test_fat();
     test_fat_out_of_range();
     test_fat32_active_fat();
