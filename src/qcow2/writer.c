@@ -598,10 +598,11 @@ int qcow2_writer_create(int fd, const char *name, uint64_t virtual_size,
     bool comp = o.compression != QCOW2_COMPRESS_NONE;
     if (comp) {
         int type = o.compression == QCOW2_COMPRESS_ZSTD ? 1 : 0;
+        /* As QEMU: four compressing threads (the caller and three workers)
+         * whenever there is more than one CPU. */
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        unsigned workers = cpus > 1 ? (unsigned)(cpus - 1) : 0;
         w->codec = qcow2_codec_new(type);
-        w->pool = qcow2_cpool_new(type, workers > MAX_WORKERS ? MAX_WORKERS : workers);
+        w->pool = qcow2_cpool_new(type, cpus > 1 ? MAX_WORKERS : 0);
         w->batch_max = BATCH_BYTES / cs ? BATCH_BYTES / cs : 1;
         w->batch = malloc(w->batch_max * cs);
         w->jobs = calloc(w->batch_max, sizeof *w->jobs);

@@ -51,6 +51,19 @@ same_as_qemu "sparse" "$WORK/sparse.qcow2"
 holes=$("$P2V" img map --output=json "$WORK/sparse.qcow2" | jq '[.[] | select(.data == false and .zero == true)] | length')
 [ "$holes" -ge 3 ] || fail "expected at least 3 hole extents, got $holes"
 
+# Internal snapshots: their L1/L2 tables count in the refcounts (shared
+# clusters have refcount > 1 and no COPIED flag).
+qemu-img create -q -f qcow2 "$WORK/snap.qcow2" 8M
+qemu-io -c "write -P 1 0 1M" "$WORK/snap.qcow2" >/dev/null
+qemu-img snapshot -c s1 "$WORK/snap.qcow2"
+qemu-io -c "write -P 2 512k 1M" "$WORK/snap.qcow2" >/dev/null
+qemu-img snapshot -c s2 "$WORK/snap.qcow2"
+qemu-io -c "write -z 0 64k" "$WORK/snap.qcow2" >/dev/null
+same_as_qemu "internal snapshots" "$WORK/snap.qcow2"
+$POKE "$WORK/snap.qcow2" ref-dec
+json_same "snapshots, damaged refcount" 'del(.filename)' qemu-img check --output=json "$WORK/snap.qcow2" -- \
+    "$P2V" img check --output=json "$WORK/snap.qcow2"
+
 # A chain of depth 3 over a raw base, with relative backing names resolved
 # from each image's own directory, and an overlay larger than its backing.
 mkdir -p "$WORK/chain/sub"
