@@ -46,7 +46,13 @@ bool bd_is_block_device(const blockdev *bd) { return bd->is_blockdev; }
 dev_t bd_st_dev(const blockdev *bd) { return bd->st_dev; }
 ino_t bd_st_ino(const blockdev *bd) { return bd->st_ino; }
 dev_t bd_st_rdev(const blockdev *bd) { return bd->st_rdev; }
-void bd_set_sector_size(blockdev *bd, uint32_t sector_size) { bd->sector_size = sector_size; }
+void bd_set_sector_size(blockdev *bd, uint32_t sector_size)
+{
+    bd->sector_size = sector_size;
+    bd->sector_size_set = true;
+}
+bool bd_sector_size_is_default(const blockdev *bd) { return !bd->sector_size_set; }
+bool bd_sector_size_valid(uint64_t ss) { return ss >= 512 && ss <= 65536 && (ss & (ss - 1)) == 0; }
 
 void bd_close(blockdev *bd)
 {
@@ -103,6 +109,13 @@ static const struct bd_ops file_ops = {
     .close = file_close,
 };
 
+int bd_raw_fd(const blockdev *bd)
+{
+    if (bd->ops != &file_ops)
+        return -1;
+    return ((const struct file_priv *)bd->priv)->fd;
+}
+
 int bd_open_raw(const char *path, blockdev **out, p2v_err *err)
 {
     int fd = -1, r;
@@ -119,11 +132,16 @@ int bd_open_raw(const char *path, blockdev **out, p2v_err *err)
     if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
         return p2v_errf(err, -ENODEV, "%s: not a regular file or block device", path);
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return p2v_errf(err, -errno, "%s: cannot open for reading: %s", path, strerror(errno));
     if (fstat(fd, &st) < 0) {
         r = p2v_errf(err, -errno, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    /* The path may have been replaced between stat() and open(). */
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+        r = p2v_errf(err, -ENODEV, "%s: not a regular file or block device", path);
         goto out;
     }
     bd = bd_alloc(&file_ops, path);
@@ -151,12 +169,13 @@ int bd_open_raw(const char *path, blockdev **out, p2v_err *err)
             r = p2v_errf(err, -errno, "%s: BLKSSZGET: %s", path, strerror(errno));
             goto out;
         }
-        if (ssz < 512 || ssz > 65536 || (ssz & (ssz - 1))) {
+        if (!bd_sector_size_valid((uint64_t)(ssz > 0 ? ssz : 0))) {
             r = p2v_errf(err, -EINVAL, "%s: unsupported logical sector size %d", path, ssz);
             goto out;
         }
         bd->size = size;
         bd->sector_size = (uint32_t)ssz;
+        bd->sector_size_set = true;
     } else {
         bd->size = (uint64_t)st.st_size;
         bd->sector_size = 512;
@@ -209,6 +228,7 @@ int bd_open_mem(const uint8_t *buf, size_t len, uint32_t sector_size, const char
     bd->priv = (void *)buf;
     bd->size = len;
     bd->sector_size = sector_size ? sector_size : 512;
+    bd->sector_size_set = sector_size != 0;
     *out = bd;
     return 0;
 }

@@ -39,6 +39,14 @@ ino_t bd_st_ino(const blockdev *bd);
 dev_t bd_st_rdev(const blockdev *bd);
 /* Override the logical sector size (e.g. an image of a 4Kn disk). */
 void bd_set_sector_size(blockdev *bd, uint32_t sector_size);
+/* True while the sector size is only the 512-byte default of an image file:
+ * neither reported by the kernel (BLKSSZGET) nor set by bd_set_sector_size. */
+bool bd_sector_size_is_default(const blockdev *bd);
+/* A valid logical sector size: a power of two from 512 to 65536. */
+bool bd_sector_size_valid(uint64_t sector_size);
+/* The file descriptor of a raw file or block device backend, else -1 (memory,
+ * qcow2...). Read-only; for probes such as libblkid that want an fd. */
+int bd_raw_fd(const blockdev *bd);
 
 void bd_close(blockdev *bd);
 

@@ -16,6 +16,7 @@ struct blockdev {
     char *path;
     uint64_t size;
     uint32_t sector_size;
+    bool sector_size_set; /* from BLKSSZGET or bd_set_sector_size, not the 512 default */
     bool is_blockdev;
     dev_t st_dev;
     ino_t st_ino;

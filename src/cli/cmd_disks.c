@@ -1,10 +1,497 @@
-/* Placeholder: replaced by the work that delivers 'p2v disks'. */
+/* p2v disks: list disks and their partitions, as a table or JSON. */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "blockdev/blockdev.h"
 #include "cli/commands.h"
+#include "fs/fsmap.h"
+#include "fs/probe.h"
+#include "ptable/ptable.h"
+#include "util/json.h"
+#include "util/size.h"
+
+static const char disks_usage[] =
+    "Usage: p2v disks [--json] [--sector-size 512|4096] [DISK...]\n"
+    "\n"
+    "List disks and their partitions. DISK is a block device or an image file\n"
+    "(raw; qcow2 where supported). With no DISK, every block device of the machine:\n"
+    "whole disks, and loop devices that have a backing file.\n"
+    "\n"
+    "For each disk: size, logical sector size, table type (mbr, gpt or none) and\n"
+    "identity (MBR disk signature or GPT disk GUID). For each partition: number\n"
+    "(Linux numbering: MBR logical partitions from 5), first and last sector, size,\n"
+    "type (MBR byte or GPT type GUID) and its name, GPT name, flags, filesystem\n"
+    "type, label and UUID (libblkid; BitLocker volumes show as \"bitlocker\"), and\n"
+    "used bytes when the filesystem is understood.\n"
+    "\n"
+    "Flags: active (MBR boot flag), extended (MBR container), logical, GPT\n"
+    "attributes (required, no-block-io, legacy-boot, read-only, shadow, hidden,\n"
+    "no-letter), and problems: past-end, overlap, outside (outside the extended\n"
+    "partition or the GPT usable area), on-table.\n"
+    "\n"
+    "Options:\n"
+    "  --json               machine-readable output on stdout:\n"
+    "                       {\"disks\": [{path, size, sector_size, table, id,\n"
+    "                       partitions: [{number, start, end, size, type, type_name,\n"
+    "                       name, uuid, bootable, attrs, container, fstype, label,\n"
+    "                       fs_uuid, used}]}]}; start, end, size in sectors\n"
+    "  --sector-size N      read image files with N-byte sectors (512 or 4096;\n"
+    "                       default: the device's own, for image files 512, or\n"
+    "                       4096 when the GPT header is found at byte 4096)\n"
+    "  -h, --help           this help\n"
+    "\n"
+    "Damaged tables: problems that leave the rest usable (a bad primary or backup\n"
+    "GPT, a broken EBR chain, a partition past the end or overlapping another) are\n"
+    "printed as \"p2v: warning: ...\" on stderr; a disk with nothing usable is an\n"
+    "error.\n"
+    "\n"
+    "Exit status: 0 success, 1 a disk could not be read or has no usable table,\n"
+    "2 usage error. Without DISK arguments, a device that cannot be opened (no\n"
+    "medium, no permission) is a warning and is skipped.\n";
+
+struct disks_opts {
+    bool json;
+    uint32_t sector_size; /* 0: automatic */
+};
+
+/* One partition, as shown. */
+struct part_view {
+    const ptable_part *p;
+    struct fs_identity fs;
+    bool used_known;
+    uint64_t used;
+};
+
+/* The single place where used bytes come from: the filesystem maps. A map
+ * that only says "copy everything" (used_bytes 0, full) means "unknown". */
+static void part_used_bytes(blockdev *bd, uint64_t off, uint64_t len, struct part_view *v)
+{
+    fsmap m;
+    fsmap_opts o = { .allow_dirty = true };
+    p2v_err err;
+    v->used_known = false;
+    if (fsmap_build(bd, off, len, &o, &m, &err) < 0)
+        return;
+    if (!(m.full && m.used_bytes == 0)) {
+        v->used_known = true;
+        v->used = m.used_bytes;
+    }
+    fsmap_free(&m);
+}
+
+static void part_flags(const ptable *t, const ptable_part *p, char *out, size_t outlen)
+{
+    static const struct {
+        uint64_t bit;
+        const char *name;
+    } attrs[] = {
+        { GPT_ATTR_REQUIRED, "required" },       { GPT_ATTR_NO_BLOCK_IO, "no-block-io" },
+        { GPT_ATTR_LEGACY_BOOT, "legacy-boot" }, { GPT_ATTR_MS_READ_ONLY, "read-only" },
+        { GPT_ATTR_MS_SHADOW, "shadow" },        { GPT_ATTR_MS_HIDDEN, "hidden" },
+        { GPT_ATTR_MS_NO_LETTER, "no-letter" },
+    };
+    size_t o = 0;
+    out[0] = '\0';
+#define ADD(s)                                                                          \
+    do {                                                                                \
+        int n_ = snprintf(out + o, outlen - o, "%s%s", o ? "," : "", (s));              \
+        if (n_ > 0 && (size_t)n_ < outlen - o)                                          \
+            o += (size_t)n_;                                                            \
+    } while (0)
+    if (t->type == PTABLE_MBR) {
+        if (p->bootable)
+            ADD("active");
+        if (p->container)
+            ADD("extended");
+        if (p->logical)
+            ADD("logical");
+    } else {
+        uint64_t rest = p->attrs;
+        for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++)
+            if (p->attrs & attrs[i].bit) {
+                ADD(attrs[i].name);
+                rest &= ~attrs[i].bit;
+            }
+        if (rest) {
+            char hex[32];
+            snprintf(hex, sizeof hex, "attrs=0x%" PRIx64, rest);
+            ADD(hex);
+        }
+    }
+    if (p->problems & PTABLE_PROBLEM_PAST_END)
+        ADD("PAST-END");
+    if (p->problems & PTABLE_PROBLEM_OVERLAP)
+        ADD("OVERLAP");
+    if (p->problems & PTABLE_PROBLEM_OUTSIDE)
+        ADD("OUTSIDE");
+    if (p->problems & PTABLE_PROBLEM_ON_TABLE)
+        ADD("ON-TABLE");
+#undef ADD
+}
+
+static void type_str(const ptable *t, const ptable_part *p, char *out, size_t outlen)
+{
+    if (t->type == PTABLE_GPT)
+        guid_format(&p->type_guid, out);
+    else
+        snprintf(out, outlen, "0x%02x", p->mbr_type);
+}
+
+static const char *type_name(const ptable *t, const ptable_part *p)
+{
+    return t->type == PTABLE_GPT ? ptable_gpt_type_name(&p->type_guid)
+                                 : ptable_mbr_type_name(p->mbr_type);
+}
+
+static const char *or_null(const char *s) { return s && *s ? s : NULL; }
+
+static void print_json_disk(json_writer *j, blockdev *bd, const ptable *t,
+                            const struct part_view *v)
+{
+    char buf[64];
+    json_obj_begin(j);
+    json_kstr(j, "path", bd_path(bd));
+    json_ku64(j, "size", bd_size(bd));
+    json_ku64(j, "sector_size", t->sector_size);
+    json_kstr(j, "table", ptable_type_str(t->type));
+    if (t->type == PTABLE_MBR) {
+        snprintf(buf, sizeof buf, "0x%08x", t->mbr_signature);
+        json_kstr(j, "id", buf);
+    } else if (t->type == PTABLE_GPT) {
+        guid_format(&t->disk_guid, buf);
+        json_kstr(j, "id", buf);
+    } else {
+        json_knull(j, "id");
+    }
+    json_key(j, "partitions");
+    json_arr_begin(j);
+    for (size_t i = 0; i < t->nparts; i++) {
+        const ptable_part *p = v[i].p;
+        json_obj_begin(j);
+        json_ku64(j, "number", p->number);
+        json_ku64(j, "start", p->start);
+        json_ku64(j, "end", ptable_part_end(p));
+        json_ku64(j, "size", p->size);
+        type_str(t, p, buf, sizeof buf);
+        json_kstr(j, "type", buf);
+        json_kstr(j, "type_name", type_name(t, p));
+        if (t->type == PTABLE_GPT) {
+            json_kstr(j, "name", p->name);
+            guid_format(&p->uuid, buf);
+            json_kstr(j, "uuid", buf);
+        } else {
+            json_knull(j, "name");
+            json_knull(j, "uuid");
+        }
+        json_kbool(j, "bootable", p->bootable);
+        if (t->type == PTABLE_GPT) {
+            snprintf(buf, sizeof buf, "0x%016" PRIx64, p->attrs);
+            json_kstr(j, "attrs", buf);
+        } else {
+            json_knull(j, "attrs");
+        }
+        json_kbool(j, "container", p->container);
+        json_kstr(j, "fstype", or_null(v[i].fs.type));
+        json_kstr(j, "label", or_null(v[i].fs.label));
+        json_kstr(j, "fs_uuid", or_null(v[i].fs.uuid));
+        if (v[i].used_known)
+            json_ku64(j, "used", v[i].used);
+        else
+            json_knull(j, "used");
+        json_obj_end(j);
+    }
+    json_arr_end(j);
+    json_obj_end(j);
+}
+
+/* ---- text table ---- */
+
+enum { C_NUM, C_START, C_END, C_SIZE, C_TYPE, C_NAME, C_FS, C_LABEL, C_USED, C_FLAGS, NCOLS };
+static const char *const col_head[NCOLS] = { "#", "Start", "End", "Size", "Type", "Name",
+                                             "Filesystem", "Label", "Used", "Flags" };
+static const bool col_right[NCOLS] = { true, true, true, true, false, false, false, false, true, false };
+
+struct cell {
+    char s[160];
+};
+
+static void print_text_disk(blockdev *bd, const ptable *t, const struct part_view *v,
+                            const struct fs_identity *whole)
+{
+    char hs[32], guid[P2V_GUID_STRLEN];
+    printf("Disk %s: %s, %" PRIu64 " bytes, %" PRIu64 " sectors of %u bytes\n", bd_path(bd),
+           size_human(bd_size(bd), hs, sizeof hs), bd_size(bd), t->disk_sectors, t->sector_size);
+    if (t->type == PTABLE_MBR) {
+        printf("Table: mbr, disk signature 0x%08x\n", t->mbr_signature);
+    } else if (t->type == PTABLE_GPT) {
+        guid_format(&t->disk_guid, guid);
+        printf("Table: gpt, disk GUID %s, usable LBA %" PRIu64 "-%" PRIu64 "%s%s\n", guid,
+               t->first_usable_lba, t->last_usable_lba, t->gpt_from_backup ? ", read from the backup" : "",
+               t->hybrid_mbr ? ", hybrid MBR" : "");
+    } else if (whole->type[0]) {
+        printf("Table: none; %s filesystem on the whole disk%s%s\n", whole->type,
+               whole->label[0] ? ", label " : "", whole->label);
+    } else {
+        printf("Table: none\n");
+    }
+    if (t->nparts == 0) {
+        printf("No partitions.\n\n");
+        return;
+    }
+    struct cell *cells = calloc((t->nparts + 1) * NCOLS, sizeof *cells);
+    if (!cells)
+        return;
+    bool show[NCOLS];
+    size_t width[NCOLS];
+    for (int c = 0; c < NCOLS; c++) {
+        show[c] = c != C_NAME && c != C_USED;
+        snprintf(cells[c].s, sizeof cells[c].s, "%s", col_head[c]);
+    }
+    show[C_NAME] = t->type == PTABLE_GPT;
+    for (size_t i = 0; i < t->nparts; i++) {
+        const ptable_part *p = v[i].p;
+        struct cell *row = cells + (i + 1) * NCOLS;
+        snprintf(row[C_NUM].s, sizeof row[C_NUM].s, "%u", p->number);
+        snprintf(row[C_START].s, sizeof row[C_START].s, "%" PRIu64, p->start);
+        snprintf(row[C_END].s, sizeof row[C_END].s, "%" PRIu64, ptable_part_end(p));
+        uint64_t bytes = p->size <= UINT64_MAX / t->sector_size ? p->size * t->sector_size : UINT64_MAX;
+        size_human(bytes, row[C_SIZE].s, sizeof row[C_SIZE].s);
+        if (t->type == PTABLE_GPT)
+            snprintf(row[C_TYPE].s, sizeof row[C_TYPE].s, "%s", type_name(t, p));
+        else
+            snprintf(row[C_TYPE].s, sizeof row[C_TYPE].s, "0x%02x %s", p->mbr_type, type_name(t, p));
+        snprintf(row[C_NAME].s, sizeof row[C_NAME].s, "%s", p->name);
+        snprintf(row[C_FS].s, sizeof row[C_FS].s, "%s", v[i].fs.type[0] ? v[i].fs.type : "-");
+        snprintf(row[C_LABEL].s, sizeof row[C_LABEL].s, "%s", v[i].fs.label);
+        if (v[i].used_known) {
+            size_human(v[i].used, row[C_USED].s, sizeof row[C_USED].s);
+            show[C_USED] = true;
+        }
+        part_flags(t, p, row[C_FLAGS].s, sizeof row[C_FLAGS].s);
+    }
+    for (int c = 0; c < NCOLS; c++) {
+        width[c] = 0;
+        for (size_t i = 0; i <= t->nparts; i++) {
+            size_t l = strlen(cells[i * NCOLS + c].s);
+            width[c] = l > width[c] ? l : width[c];
+        }
+    }
+    for (size_t i = 0; i <= t->nparts; i++) {
+        const struct cell *row = cells + i * NCOLS;
+        int last = NCOLS - 1;
+        while (last > 0 && (!show[last] || !row[last].s[0]))
+            last--;
+        for (int c = 0; c <= last; c++) {
+            if (!show[c])
+                continue;
+            if (c > 0)
+                fputs("  ", stdout);
+            if (col_right[c])
+                printf("%*s", (int)width[c], row[c].s);
+            else if (c == last)
+                fputs(row[c].s, stdout);
+            else
+                printf("%-*s", (int)width[c], row[c].s);
+        }
+        putchar('\n');
+    }
+    putchar('\n');
+    free(cells);
+}
+
+/* ---- one disk ---- */
+
+/* quiet_open: a device of the machine that cannot be opened (no medium, no
+ * permission) is a warning, not a failure, when listing all of them. */
+static int show_disk(const char *path, const struct disks_opts *o, json_writer *j, bool quiet_open)
+{
+    blockdev *bd = NULL;
+    ptable *t = NULL;
+    struct part_view *v = NULL;
+    p2v_err err;
+    int rc = P2V_EXIT_FAIL;
+
+    if (bd_open(path, &bd, &err) < 0) {
+        if (quiet_open) {
+            cli_warning("%s; skipped", err.msg);
+            rc = P2V_EXIT_OK;
+        } else {
+            cli_error("%s", err.msg);
+        }
+        goto out;
+    }
+    if (o->sector_size)
+        bd_set_sector_size(bd, o->sector_size);
+    if (ptable_read(bd, &t, &err) < 0) {
+        cli_error("%s", err.msg);
+        goto out;
+    }
+    for (size_t i = 0; i < t->notices.count; i++)
+        cli_notice("%s", t->notices.msgs[i]);
+    for (size_t i = 0; i < t->warnings.count; i++)
+        cli_warning("%s", t->warnings.msgs[i]);
+    if (t->nparts && !(v = calloc(t->nparts, sizeof *v))) {
+        cli_error("out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < t->nparts; i++) {
+        const ptable_part *p = &t->parts[i];
+        v[i].p = p;
+        if (p->container || (p->problems & PTABLE_PROBLEM_PAST_END))
+            continue;
+        uint64_t off = p->start * t->sector_size, len = p->size * t->sector_size;
+        if (fs_probe(bd, off, len, &v[i].fs, &err) < 0) {
+            cli_warning("%s: partition %u: %s", path, p->number, err.msg);
+            continue;
+        }
+        if (v[i].fs.ambivalent)
+            cli_warning("%s: partition %u: several filesystem signatures match; type unknown",
+                        path, p->number);
+        if (v[i].fs.bitlocker)
+            cli_notice("%s: partition %u is BitLocker-encrypted: it can only be copied whole",
+                       path, p->number);
+        part_used_bytes(bd, off, len, &v[i]);
+    }
+    struct fs_identity whole = { 0 };
+    if (t->type == PTABLE_NONE && !o->json && bd_size(bd) > 0 &&
+        fs_probe(bd, 0, bd_size(bd), &whole, &err) < 0)
+        cli_warning("%s: %s", path, err.msg);
+    if (o->json)
+        print_json_disk(j, bd, t, v);
+    else
+        print_text_disk(bd, t, v, &whole);
+    rc = P2V_EXIT_OK;
+out:
+    free(v);
+    ptable_free(t);
+    bd_close(bd);
+    return rc;
+}
+
+/* ---- all disks of the machine ---- */
+
+static bool sys_block_wanted(const char *name)
+{
+    char p[512], buf[64];
+    if (!strncmp(name, "ram", 3) || !strncmp(name, "zram", 4))
+        return false;
+    if (!strncmp(name, "loop", 4)) {
+        snprintf(p, sizeof p, "/sys/block/%s/loop/backing_file", name);
+        return access(p, F_OK) == 0;
+    }
+    snprintf(p, sizeof p, "/sys/block/%s/size", name);
+    FILE *f = fopen(p, "r");
+    if (!f)
+        return false;
+    bool nonzero = fgets(buf, sizeof buf, f) && strtoull(buf, NULL, 10) > 0;
+    fclose(f);
+    if (!nonzero)
+        return false;
+    /* Device-mapper and md devices built on other disks are not whole disks. */
+    snprintf(p, sizeof p, "/sys/block/%s/slaves", name);
+    DIR *d = opendir(p);
+    bool derived = false;
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)))
+            if (e->d_name[0] != '.')
+                derived = true;
+        closedir(d);
+    }
+    return !derived;
+}
+
+static int sys_block_filter(const struct dirent *e) { return e->d_name[0] != '.'; }
+
+static int show_all(const struct disks_opts *o, json_writer *j)
+{
+    struct dirent **names = NULL;
+    int n = scandir("/sys/block", &names, sys_block_filter, versionsort);
+    if (n < 0) {
+        cli_error("/sys/block: %s", strerror(errno));
+        return P2V_EXIT_FAIL;
+    }
+    int rc = P2V_EXIT_OK;
+    for (int i = 0; i < n; i++) {
+        char path[300];
+        if (sys_block_wanted(names[i]->d_name)) {
+            snprintf(path, sizeof path, "/dev/%s", names[i]->d_name);
+            if (show_disk(path, o, j, true) != P2V_EXIT_OK)
+                rc = P2V_EXIT_FAIL;
+        }
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
 
 int cmd_disks(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    cli_error("'disks' is not implemented yet");
-    return P2V_EXIT_FAIL;
+    static const struct option longopts[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "sector-size", required_argument, NULL, 's' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct disks_opts o = { 0 };
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            o.json = true;
+            break;
+        case 's': {
+            uint64_t v;
+            if (size_parse(optarg, &v) < 0 || (v != 512 && v != 4096)) {
+                cli_error("disks: --sector-size must be 512 or 4096, not '%s'", optarg);
+                return P2V_EXIT_USAGE;
+            }
+            o.sector_size = (uint32_t)v;
+            break;
+        }
+        case 'h':
+            fputs(disks_usage, stdout);
+            return P2V_EXIT_OK;
+        case ':':
+            cli_error("disks: option '%s' needs an argument", argv[optind - 1]);
+            fputs(disks_usage, stderr);
+            return P2V_EXIT_USAGE;
+        default:
+            if (optopt)
+                cli_error("disks: unknown option '-%c'", optopt);
+            else
+                cli_error("disks: unknown option '%s'", argv[optind - 1]);
+            fputs(disks_usage, stderr);
+            return P2V_EXIT_USAGE;
+        }
+    }
+    json_writer j;
+    if (o.json) {
+        json_init(&j, stdout);
+        json_obj_begin(&j);
+        json_key(&j, "disks");
+        json_arr_begin(&j);
+    }
+    int rc = P2V_EXIT_OK;
+    if (optind >= argc) {
+        rc = show_all(&o, &j);
+    } else {
+        for (int i = optind; i < argc; i++)
+            if (show_disk(argv[i], &o, &j, false) != P2V_EXIT_OK)
+                rc = P2V_EXIT_FAIL;
+    }
+    if (o.json) {
+        json_arr_end(&j);
+        json_obj_end(&j);
+        json_end(&j);
+    }
+    return rc;
 }

@@ -21,6 +21,8 @@ typedef struct fsmap {
     char notice[256];    /* one line: why full, or "" */
     extent_list used;    /* when !full: byte extents relative to the partition start, normalized */
     uint64_t used_bytes; /* bytes the filesystem itself counts as used (0 if unknown) */
+    bool dirty;          /* dirty / hibernated / needs recovery, mapped only because
+                            allow_dirty was given (then full is true as well) */
 } fsmap;
 
 /* Build the map of the partition at [part_offset, part_offset + part_len) of bd.
@@ -30,5 +32,9 @@ typedef struct fsmap {
 int fsmap_build(blockdev *bd, uint64_t part_offset, uint64_t part_len, const fsmap_opts *opts,
                 fsmap *out, p2v_err *err);
 void fsmap_free(fsmap *m);
+
+/* Is [start, start + len) entirely inside the used extents of a mapped
+ * (not full) map? Binary search; the extents are normalized. */
+bool fsmap_covers(const fsmap *m, uint64_t start, uint64_t len);
 
 #endif

@@ -28,7 +28,7 @@ int p2v_err_prefix(p2v_err *err, int code, const char *fmt, ...)
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
     old[sizeof old - 1] = '\0';
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    snprintf(err->msg, sizeof err->msg, "%.511s: %.509s", prefix, old); /* bounded: gcc -Wformat-truncation */
     return code;
 }
 

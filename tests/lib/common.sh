@@ -13,6 +13,11 @@ _p2v_cleanup() {
     local m l
     for m in "${_p2v_mounts[@]}"; do umount -l "$m" 2>/dev/null || true; done
     for l in "${_p2v_loops[@]}"; do losetup -d "$l" 2>/dev/null || true; done
+    # losetup_attach usually runs in $(...), a subshell that cannot record the
+    # device above: detach every loop device whose backing file is under $WORK.
+    losetup -l -n -O NAME,BACK-FILE 2>/dev/null |
+        awk -v w="$WORK/" 'index($2, w) == 1 { print $1 }' |
+        while read -r l; do losetup -d "$l" 2>/dev/null || true; done
     rm -rf "$WORK"
 }
 trap _p2v_cleanup EXIT
@@ -51,7 +56,8 @@ expect_exit() {
     fi
 }
 
-# losetup_ro FILE [extra losetup args]: attach read-only, echo the device; skipped if unusable.
+# losetup_attach [losetup args] FILE: attach, echo the device; detached on exit
+# (the file must live under $WORK).
 losetup_attach() {
     local dev
     dev=$(losetup --find --show "$@" 2>/dev/null) || return 1

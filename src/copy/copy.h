@@ -1,0 +1,70 @@
+/* The copy engine: moves byte ranges of source disks to their new place on the
+ * target, through a write callback (a sink). It reads in large blocks, skips
+ * blocks that are all zeros, copies only the extents a used-block map names,
+ * and lays relocation patches (new boot sectors) over what it copies. */
+#ifndef P2V_COPY_H
+#define P2V_COPY_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "blockdev/blockdev.h"
+#include "fs/relocate.h"
+#include "util/err.h"
+#include "util/extent.h"
+#include "util/io.h"
+
+/* One partition to copy: src_len bytes at src_offset of src land at dst_offset.
+ * The target partition may be longer (dst_len >= src_len): patches may lie past
+ * src_len, the rest of it is left unwritten (reads as zeros). */
+typedef struct copy_range {
+    blockdev *src;
+    uint64_t src_offset;
+    uint64_t src_len;
+    uint64_t dst_offset;
+    uint64_t dst_len;
+    const extent_list *used;        /* relative to src_offset, normalized; NULL: every byte */
+    const reloc_patches *patches;   /* relative to dst_offset; NULL: none */
+    const char *what;               /* "disk1:2", for messages */
+} copy_range;
+
+typedef void (*copy_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+typedef struct copy_opts {
+    p2v_write_fn write;
+    void *write_ctx;
+    uint32_t granularity;           /* zero detection and extent rounding unit, power of two */
+    size_t block_size;              /* bytes read at once; 0: 4 MiB */
+    copy_progress_fn progress;
+    void *progress_ctx;
+    volatile sig_atomic_t *cancel;  /* set (by a signal handler) to stop */
+    /* Called before range i is copied (e.g. to write table regions that lie
+     * before it, keeping target offsets increasing). */
+    int (*before_range)(void *ctx, const copy_range *r, p2v_err *err);
+    void *before_ctx;
+} copy_opts;
+
+typedef struct copy_stats {
+    uint64_t planned;               /* bytes the extents cover */
+    uint64_t read;                  /* bytes read from the sources */
+    uint64_t written;               /* bytes handed to the sink (zero chunks excluded) */
+} copy_stats;
+
+/* The target-relative extents of one range the engine will fill: the used map
+ * (or everything) plus the patches, rounded out to the granularity on the
+ * target and clipped to the range. */
+int copy_range_extents(const copy_range *r, uint32_t granularity, extent_list *out);
+
+/* Bytes the ranges will read (for progress and reports). */
+int copy_planned_bytes(const copy_range *r, size_t n, uint32_t granularity, uint64_t *out);
+
+/* Copy the ranges in order (callers sort them by dst_offset). */
+int copy_run(const copy_range *r, size_t n, const copy_opts *o, copy_stats *st, p2v_err *err);
+
+/* Read every range back from target and compare with the source (patches
+ * applied). A mismatch is -EIO naming the range and target offset. */
+int copy_verify(const copy_range *r, size_t n, blockdev *target, const copy_opts *o,
+                uint64_t *checked, p2v_err *err);
+
+#endif

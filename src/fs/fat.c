@@ -1,0 +1,267 @@
+/* FAT12/16/32 used-block map: p2v's own parser, since no maintained library
+ * exists. Used: the reserved area (boot sector, FSInfo, FAT32 backup boot
+ * sectors), every FAT copy, the FAT12/16 root directory, and every cluster
+ * whose entry in the FAT in use is not free. Any entry pointing outside the
+ * volume makes the map untrustworthy: every sector is copied instead. */
+#include "fs/fat.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/fsmap_impl.h"
+#include "util/endian.h"
+
+#define FAT_BAD_MSG(...)                                                                   \
+    do {                                                                                   \
+        snprintf(why, whylen, __VA_ARGS__);                                                \
+        return -EINVAL;                                                                    \
+    } while (0)
+
+int fat_parse_boot(const uint8_t *bs, size_t len, fat_geom *g, char *why, size_t whylen)
+{
+    memset(g, 0, sizeof *g);
+    if (len < 512)
+        FAT_BAD_MSG("boot sector shorter than 512 bytes");
+    if (bs[510] != 0x55 || bs[511] != 0xAA)
+        FAT_BAD_MSG("boot sector signature 0x55AA missing");
+    g->bytes_per_sector = get_le16(bs + 11);
+    g->sectors_per_cluster = bs[13];
+    g->reserved_sectors = get_le16(bs + 14);
+    g->num_fats = bs[16];
+    g->root_entries = get_le16(bs + 17);
+    uint32_t tot16 = get_le16(bs + 19), tot32 = get_le32(bs + 32);
+    uint32_t fatsz16 = get_le16(bs + 22), fatsz32 = get_le32(bs + 36);
+    uint32_t bps = g->bytes_per_sector, spc = g->sectors_per_cluster;
+
+    if (bps < 512 || bps > 4096 || (bps & (bps - 1)))
+        FAT_BAD_MSG("bytes per sector %u is not 512, 1024, 2048 or 4096", bps);
+    if (spc == 0 || spc > 128 || (spc & (spc - 1)))
+        FAT_BAD_MSG("sectors per cluster %u is not a power of two up to 128", spc);
+    if (g->reserved_sectors == 0)
+        FAT_BAD_MSG("no reserved sectors");
+    if (g->num_fats == 0 || g->num_fats > 4)
+        FAT_BAD_MSG("%u FAT copies", g->num_fats);
+    g->total_sectors = tot16 ? tot16 : tot32;
+    if (tot16 && tot32 && tot16 != tot32)
+        FAT_BAD_MSG("16-bit and 32-bit sector counts disagree (%u, %u)", tot16, tot32);
+    g->fat_sectors = fatsz16 ? fatsz16 : fatsz32;
+    if (g->total_sectors == 0 || g->fat_sectors == 0)
+        FAT_BAD_MSG("sector count or FAT size is zero");
+    g->root_dir_sectors = ((uint64_t)g->root_entries * 32 + bps - 1) / bps;
+    g->first_data_sector =
+        g->reserved_sectors + (uint64_t)g->num_fats * g->fat_sectors + g->root_dir_sectors;
+    if (g->first_data_sector >= g->total_sectors)
+        FAT_BAD_MSG("metadata (%llu sectors) fills the whole volume (%llu sectors)",
+                    (unsigned long long)g->first_data_sector,
+                    (unsigned long long)g->total_sectors);
+    g->cluster_count = (g->total_sectors - g->first_data_sector) / spc;
+    /* The FAT type follows from the cluster count alone (Microsoft's rule). */
+    g->bits = g->cluster_count < 4085 ? 12 : g->cluster_count < 65525 ? 16 : 32;
+    if (g->bits == 32) {
+        if (fatsz16 != 0 || g->root_entries != 0)
+            FAT_BAD_MSG("FAT32 by cluster count (%llu) but BPB has FAT12/16 fields",
+                        (unsigned long long)g->cluster_count);
+        if (g->cluster_count > 0x0FFFFFF5)
+            FAT_BAD_MSG("%llu clusters is too many for FAT32",
+                        (unsigned long long)g->cluster_count);
+        g->root_cluster = get_le32(bs + 44);
+        g->fsinfo_sector = get_le16(bs + 48);
+        g->backup_boot_sector = get_le16(bs + 50);
+        uint16_t ext_flags = get_le16(bs + 40);
+        if (ext_flags & 0x80)
+            g->active_fat = ext_flags & 0x0F;
+        if (g->active_fat >= g->num_fats)
+            FAT_BAD_MSG("active FAT %u of %u", g->active_fat, g->num_fats);
+        if (g->root_cluster < 2 || g->root_cluster > g->cluster_count + 1)
+            FAT_BAD_MSG("root directory cluster %u outside 2..%llu", g->root_cluster,
+                        (unsigned long long)g->cluster_count + 1);
+        if (g->fsinfo_sector == 0xFFFF)
+            g->fsinfo_sector = 0;
+        if (g->backup_boot_sector == 0xFFFF)
+            g->backup_boot_sector = 0;
+    } else if (g->root_entries == 0) {
+        FAT_BAD_MSG("FAT%d without root directory entries", g->bits);
+    } else if (fatsz16 == 0) {
+        FAT_BAD_MSG("FAT%d by cluster count (%llu) without a 16-bit FAT size", g->bits,
+                    (unsigned long long)g->cluster_count);
+    }
+    uint64_t need = g->bits == 12 ? ((g->cluster_count + 2) * 3 + 1) / 2
+                                  : (g->cluster_count + 2) * (uint64_t)(g->bits / 8);
+    if (need > g->fat_sectors * bps)
+        FAT_BAD_MSG("FAT of %llu bytes too small for %llu clusters",
+                    (unsigned long long)(g->fat_sectors * bps),
+                    (unsigned long long)g->cluster_count);
+    return 0;
+}
+
+uint32_t fat_entry(const fat_geom *g, const uint8_t *buf, size_t len, uint64_t n)
+{
+    (void)len;
+    switch (g->bits) {
+    case 12: {
+        uint64_t o = n + n / 2;
+        uint16_t v = get_le16(buf + o);
+        return (n & 1) ? (uint32_t)(v >> 4) : (uint32_t)(v & 0x0FFF);
+    }
+    case 16:
+        return get_le16(buf + n * 2);
+    default:
+        return get_le32(buf + n * 4) & 0x0FFFFFFF;
+    }
+}
+
+/* Entries are read from the FAT in use in chunks; FAT12 entries straddle
+ * bytes, so a FAT12 FAT (at most 6 KiB) is read whole. */
+#define FAT_CHUNK (256u * 1024u)
+
+/* Add the clusters [first, end) as one byte extent. */
+static int fat_add_clusters(fsmap *m, const fsmap_src *s, const fat_geom *g, uint64_t first,
+                            uint64_t end, p2v_err *err)
+{
+    uint64_t csize = (uint64_t)g->sectors_per_cluster * g->bytes_per_sector;
+    uint64_t off = g->first_data_sector * g->bytes_per_sector + (first - 2) * csize;
+    return fsmap_add(m, s, off, (end - first) * csize, err);
+}
+
+/* Walk entries 2 .. cluster_count + 1 of the FAT in use. Returns 0, a
+ * negative code (read error), or 1 when an entry makes the map doubtful
+ * (notice already set). */
+static int fat_walk(fsmap *m, const fsmap_src *s, const fat_geom *g, uint64_t *used_clusters,
+                    p2v_err *err)
+{
+    uint32_t bps = g->bytes_per_sector;
+    uint64_t fat_off = ((uint64_t)g->reserved_sectors + (uint64_t)g->active_fat * g->fat_sectors) * bps;
+    uint32_t bad = g->bits == 12 ? 0xFF7 : g->bits == 16 ? 0xFFF7 : 0x0FFFFFF7;
+    uint64_t last = g->cluster_count + 1; /* highest valid cluster number */
+    size_t esize = g->bits == 12 ? 0 : (size_t)g->bits / 8;
+    uint64_t fat_bytes = g->bits == 12 ? ((g->cluster_count + 2) * 3 + 1) / 2
+                                       : (g->cluster_count + 2) * esize;
+    size_t chunk = g->bits == 12 ? (size_t)fat_bytes : FAT_CHUNK;
+    uint8_t *buf = malloc(chunk + 1);
+    uint64_t run = 0, used = 0;
+    int r = 0;
+
+    if (!buf)
+        return p2v_errf(err, -ENOMEM, "%s: out of memory", bd_path(s->bd));
+    uint64_t n = 2;
+    while (n <= last) {
+        /* Read the chunk holding entries n.. */
+        uint64_t cstart, clen, first_n, end_n;
+        if (g->bits == 12) {
+            cstart = 0;
+            clen = fat_bytes;
+            first_n = 0;
+            end_n = last + 1;
+        } else {
+            first_n = n;
+            cstart = n * esize;
+            clen = (fat_bytes - cstart) < chunk ? fat_bytes - cstart : chunk;
+            end_n = n + clen / esize;
+        }
+        memset(buf, 0, chunk + 1);
+        r = fsmap_read(s, buf, (size_t)clen, fat_off + cstart, err);
+        if (r < 0)
+            goto out;
+        for (; n < end_n; n++) {
+            uint32_t v = fat_entry(g, buf, (size_t)clen, n - first_n);
+            bool in_use = v != 0 && v != bad;
+            if (v == 1 || (v > last && v < bad)) {
+                fsmap_set_full(m,
+                               "FAT%d: cluster %llu points to cluster %u, outside the volume's "
+                               "2..%llu",
+                               g->bits, (unsigned long long)n, v, (unsigned long long)last);
+                r = 1;
+                goto out;
+            }
+            if (in_use) {
+                used++;
+                if (!run)
+                    run = n;
+            } else if (run) {
+                r = fat_add_clusters(m, s, g, run, n, err);
+                if (r < 0)
+                    goto out;
+                run = 0;
+            }
+        }
+    }
+    if (run)
+        r = fat_add_clusters(m, s, g, run, last + 1, err);
+    *used_clusters = used;
+out:
+    free(buf);
+    return r;
+}
+
+/* The entry of one cluster in the FAT in use. */
+static int fat_read_entry(const fsmap_src *s, const fat_geom *g, uint64_t n, uint32_t *v,
+                          p2v_err *err)
+{
+    uint8_t b[4] = { 0 };
+    uint64_t fat_off = ((uint64_t)g->reserved_sectors + (uint64_t)g->active_fat * g->fat_sectors) *
+                       g->bytes_per_sector;
+    uint64_t o = g->bits == 12 ? n + n / 2 : n * (uint64_t)(g->bits / 8);
+    int r = fsmap_read(s, b, g->bits == 32 ? 4 : 2, fat_off + o, err);
+    if (r < 0)
+        return r;
+    if (g->bits == 12)
+        *v = (n & 1) ? (uint32_t)(get_le16(b) >> 4) : (uint32_t)(get_le16(b) & 0x0FFF);
+    else if (g->bits == 16)
+        *v = get_le16(b);
+    else
+        *v = get_le32(b) & 0x0FFFFFFF;
+    return 0;
+}
+
+int fsmap_build_fat(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err)
+{
+    uint8_t bs[512];
+    char why[200];
+    fat_geom g;
+    uint64_t used_clusters = 0;
+    (void)o;
+
+    int r = fsmap_read(s, bs, sizeof bs, 0, err);
+    if (r < 0)
+        return r;
+    if (fat_parse_boot(bs, sizeof bs, &g, why, sizeof why) < 0)
+        return fsmap_set_full(out, "FAT boot sector not valid (%s)", why);
+    snprintf(out->fstype, sizeof out->fstype, "vfat");
+    uint64_t vol_bytes = g.total_sectors * g.bytes_per_sector;
+    if (vol_bytes > s->len)
+        return fsmap_set_full(out,
+                              "FAT volume (%llu bytes) is larger than its partition (%llu bytes)",
+                              (unsigned long long)vol_bytes, (unsigned long long)s->len);
+    if (g.bits == 32) {
+        uint32_t v;
+        r = fat_read_entry(s, &g, g.root_cluster, &v, err);
+        if (r < 0)
+            return r;
+        if (v == 0)
+            return fsmap_set_full(out,
+                                  "FAT32 root directory cluster %u is marked free",
+                                  g.root_cluster);
+        if (g.reserved_sectors < 2 ||
+            (g.fsinfo_sector && g.fsinfo_sector >= g.reserved_sectors) ||
+            (g.backup_boot_sector && g.backup_boot_sector + 3 > g.reserved_sectors))
+            return fsmap_set_full(out,
+                                  "FAT32 FSInfo (%u) or backup boot sector (%u) outside the %u "
+                                  "reserved sectors",
+                                  g.fsinfo_sector, g.backup_boot_sector, g.reserved_sectors);
+    }
+    /* Reserved area (boot sector, FSInfo, backup boot sectors), every FAT
+     * copy and the FAT12/16 root directory are contiguous. */
+    uint64_t meta = g.first_data_sector * g.bytes_per_sector;
+    r = fsmap_add(out, s, 0, meta, err);
+    if (r < 0)
+        return r;
+    r = fat_walk(out, s, &g, &used_clusters, err);
+    if (r < 0)
+        return r;
+    if (r > 0)
+        return 0; /* doubtful map: already full with a notice */
+    out->used_bytes = meta + used_clusters * g.sectors_per_cluster * g.bytes_per_sector;
+    return 0;
+}

@@ -1,0 +1,134 @@
+#include "fs/probe.h"
+
+#include <blkid/blkid.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define PROBE_HEAD (8u << 20)
+#define PROBE_TAIL (1u << 20)
+#define BITLOCKER_SIGNATURE "-FVE-FS-"
+
+/* Copy [off + from, off + from + n) of bd into fd at from. */
+static int copy_to_memfd(blockdev *bd, int fd, uint64_t off, uint64_t from, uint64_t n, p2v_err *err)
+{
+    uint8_t *buf = malloc(n ? n : 1);
+    int r = 0;
+    if (!buf)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    if ((r = bd_pread(bd, buf, n, off + from, err)) < 0)
+        goto out;
+    for (uint64_t done = 0; done < n;) {
+        ssize_t w = pwrite(fd, buf + done, n - done, (off_t)(from + done));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            r = p2v_errf(err, -errno, "probe buffer: %s", strerror(errno));
+            goto out;
+        }
+        done += (uint64_t)w;
+    }
+out:
+    free(buf);
+    return r;
+}
+
+/* A sparse memfd holding the head and tail of the range. */
+static int probe_memfd(blockdev *bd, uint64_t off, uint64_t *lenp, int *out, p2v_err *err)
+{
+    uint64_t len = *lenp;
+    int fd = memfd_create("p2v-probe", MFD_CLOEXEC), r;
+    if (fd < 0)
+        return p2v_errf(err, -errno, "memfd_create: %s", strerror(errno));
+    if (len > INT64_MAX || ftruncate(fd, (off_t)len) < 0) {
+        /* No room for a sparse file that large: probe the head alone. */
+        len = len < PROBE_HEAD ? len : PROBE_HEAD;
+        if (ftruncate(fd, (off_t)len) < 0) {
+            r = p2v_errf(err, -errno, "probe buffer of %llu bytes: %s", (unsigned long long)len,
+                         strerror(errno));
+            goto out;
+        }
+    }
+    uint64_t head = len < PROBE_HEAD ? len : PROBE_HEAD;
+    if ((r = copy_to_memfd(bd, fd, off, 0, head, err)) < 0)
+        goto out;
+    if (len > head) {
+        uint64_t tail_from = len - (len - head < PROBE_TAIL ? len - head : PROBE_TAIL);
+        if ((r = copy_to_memfd(bd, fd, off, tail_from, len - tail_from, err)) < 0)
+            goto out;
+    }
+    *out = fd;
+    *lenp = len;
+    return 0;
+out:
+    close(fd);
+    return r;
+}
+
+static void copy_value(blkid_probe pr, const char *name, char *dst, size_t dstlen)
+{
+    const char *v = NULL;
+    if (blkid_probe_lookup_value(pr, name, &v, NULL) == 0 && v)
+        snprintf(dst, dstlen, "%s", v);
+}
+
+int fs_probe(blockdev *bd, uint64_t off, uint64_t len, struct fs_identity *out, p2v_err *err)
+{
+    blkid_probe pr = NULL;
+    int memfd = -1, r;
+    uint8_t head[16];
+
+    memset(out, 0, sizeof *out);
+    if (len >= sizeof head) {
+        if ((r = bd_pread(bd, head, sizeof head, off, err)) < 0)
+            return r;
+        if (!memcmp(head + 3, BITLOCKER_SIGNATURE, 8)) {
+            out->bitlocker = true;
+            snprintf(out->type, sizeof out->type, "bitlocker");
+            return 0;
+        }
+    }
+    if (len == 0)
+        return 0;
+    int fd = bd_raw_fd(bd);
+    if (fd < 0) {
+        if ((r = probe_memfd(bd, off, &len, &memfd, err)) < 0)
+            return r;
+        fd = memfd;
+        off = 0;
+    }
+    if (!(pr = blkid_new_probe())) {
+        r = p2v_errf(err, -ENOMEM, "%s: libblkid: cannot create a probe", bd_path(bd));
+        goto out;
+    }
+    if (blkid_probe_set_device(pr, fd, (blkid_loff_t)off, (blkid_loff_t)len) < 0) {
+        r = p2v_errf(err, -EIO, "%s: libblkid cannot probe bytes %llu-%llu", bd_path(bd),
+                     (unsigned long long)off, (unsigned long long)(off + len - 1));
+        goto out;
+    }
+    blkid_probe_enable_partitions(pr, 0);
+    blkid_probe_enable_superblocks(pr, 1);
+    blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_LABEL | BLKID_SUBLKS_UUID);
+    int rc = blkid_do_safeprobe(pr);
+    if (rc == 0) {
+        copy_value(pr, "TYPE", out->type, sizeof out->type);
+        copy_value(pr, "LABEL", out->label, sizeof out->label);
+        copy_value(pr, "UUID", out->uuid, sizeof out->uuid);
+        if (!strcmp(out->type, "BitLocker")) {
+            out->bitlocker = true;
+            snprintf(out->type, sizeof out->type, "bitlocker");
+        }
+    } else if (rc == -2) {
+        out->ambivalent = true;
+    }
+    r = 0;
+out:
+    if (pr)
+        blkid_free_probe(pr);
+    if (memfd >= 0)
+        close(memfd);
+    return r;
+}

@@ -1,0 +1,30 @@
+/* Filesystem identity of a partition: type, label and UUID via libblkid,
+ * plus BitLocker, recognised by its own signature ("-FVE-FS-" at byte 3). */
+#ifndef P2V_FS_PROBE_H
+#define P2V_FS_PROBE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "blockdev/blockdev.h"
+#include "util/err.h"
+
+struct fs_identity {
+    char type[32];   /* libblkid TYPE ("ntfs", "vfat", "ext4", "swap", ...), "bitlocker", or "" */
+    char label[256]; /* "" when none */
+    char uuid[64];   /* "" when none */
+    bool bitlocker;  /* a BitLocker-encrypted volume: its contents cannot be read offline */
+    bool ambivalent; /* several signatures matched; type left empty */
+};
+
+/* Probe the byte range [off, off + len) of bd. Returns 0 with an empty type
+ * when nothing is recognised; a negative code only on read or system errors.
+ *
+ * How: a raw file or block device is probed in place (libblkid on the
+ * source's own read-only fd, limited to the range). Any other source (qcow2,
+ * memory) is copied into a sparse memfd of the same length: its first 8 MiB
+ * and last 1 MiB, where the superblocks libblkid knows live (the head alone
+ * if the system refuses a sparse memfd that large). */
+int fs_probe(blockdev *bd, uint64_t off, uint64_t len, struct fs_identity *out, p2v_err *err);
+
+#endif

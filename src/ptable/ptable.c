@@ -1,0 +1,279 @@
+/* Which table a disk has, and the checks common to MBR and GPT. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "ptable/ptable_impl.h"
+#include "util/endian.h"
+
+uint32_t ptable_crc32(const uint8_t *buf, size_t len)
+{
+    uLong c = crc32(0L, Z_NULL, 0);
+    while (len > 0) { /* zlib takes uInt lengths */
+        uInt chunk = len > (1u << 30) ? (1u << 30) : (uInt)len;
+        c = crc32(c, buf, chunk);
+        buf += chunk;
+        len -= chunk;
+    }
+    return (uint32_t)c;
+}
+
+void ptable_warn(ptable *t, const char *fmt, ...)
+{
+    if (t->warnings.count >= PTABLE_MAX_WARNINGS) {
+        t->warnings_dropped++;
+        return;
+    }
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    p2v_warn(&t->warnings, "%s", buf);
+}
+
+const char *ptable_type_str(enum ptable_type type)
+{
+    switch (type) {
+    case PTABLE_MBR:
+        return "mbr";
+    case PTABLE_GPT:
+        return "gpt";
+    default:
+        return "none";
+    }
+}
+
+uint64_t ptable_part_end(const ptable_part *p) { return p->size ? p->start + p->size - 1 : p->start; }
+
+const ptable_part *ptable_find(const ptable *t, unsigned number)
+{
+    for (size_t i = 0; i < t->nparts; i++)
+        if (t->parts[i].number == number)
+            return &t->parts[i];
+    return NULL;
+}
+
+int ptable_add_part(ptable *t, const ptable_part *p, p2v_err *err)
+{
+    ptable_part *n = realloc(t->parts, (t->nparts + 1) * sizeof *n);
+    if (!n)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    t->parts = n;
+    t->parts[t->nparts++] = *p;
+    return 0;
+}
+
+void ptable_free(ptable *t)
+{
+    if (!t)
+        return;
+    free(t->parts);
+    p2v_warnings_free(&t->warnings);
+    p2v_warnings_free(&t->notices);
+    free(t);
+}
+
+/* ---- checks common to both labels ---- */
+
+static int cmp_by_start(const void *a, const void *b, void *ctx)
+{
+    const ptable *t = ctx;
+    const ptable_part *x = &t->parts[*(const size_t *)a];
+    const ptable_part *y = &t->parts[*(const size_t *)b];
+    return (x->start > y->start) - (x->start < y->start);
+}
+
+/* Sweep the parts chosen by `want` in order of start; mark and report every
+ * part that begins before the furthest end seen so far. */
+static void check_overlaps(const char *path, ptable *t, size_t *idx, bool (*want)(const ptable_part *))
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->nparts; i++)
+        if (want(&t->parts[i]))
+            idx[n++] = i;
+    qsort_r(idx, n, sizeof *idx, cmp_by_start, t);
+    size_t far = SIZE_MAX; /* index of the part reaching furthest so far */
+    for (size_t k = 0; k < n; k++) {
+        ptable_part *p = &t->parts[idx[k]];
+        if (far != SIZE_MAX && p->start <= ptable_part_end(&t->parts[far])) {
+            ptable_part *q = &t->parts[far];
+            p->problems |= PTABLE_PROBLEM_OVERLAP;
+            q->problems |= PTABLE_PROBLEM_OVERLAP;
+            ptable_warn(t, "%s: partitions %u (LBA %llu-%llu) and %u (LBA %llu-%llu) overlap",
+                     path, q->number, (unsigned long long)q->start,
+                     (unsigned long long)ptable_part_end(q), p->number,
+                     (unsigned long long)p->start, (unsigned long long)ptable_part_end(p));
+        }
+        if (far == SIZE_MAX || ptable_part_end(p) > ptable_part_end(&t->parts[far]))
+            far = idx[k];
+    }
+}
+
+static bool is_data_part(const ptable_part *p) { return !p->container; }
+static bool is_primary(const ptable_part *p) { return !p->logical; }
+
+/* Past-the-end and overlap checks. -EINVAL when no partition stays usable. */
+static int ptable_check_layout(const char *path, ptable *t, p2v_err *err)
+{
+    size_t first_layout_warning = t->warnings.count;
+    for (size_t i = 0; i < t->nparts; i++) {
+        ptable_part *p = &t->parts[i];
+        uint64_t end;
+        if (__builtin_add_overflow(p->start, p->size, &end) || end > t->disk_sectors) {
+            p->problems |= PTABLE_PROBLEM_PAST_END;
+            ptable_warn(t,
+                     "%s: partition %u (LBA %llu-%llu) extends past the end of the disk "
+                     "(%llu sectors)",
+                     path, p->number, (unsigned long long)p->start,
+                     (unsigned long long)ptable_part_end(p), (unsigned long long)t->disk_sectors);
+        }
+    }
+    if (t->nparts > 1) {
+        size_t *idx = calloc(t->nparts, sizeof *idx);
+        if (!idx)
+            return p2v_errf(err, -ENOMEM, "out of memory");
+        check_overlaps(path, t, idx, is_data_part); /* primaries, logicals, GPT parts */
+        if (t->type == PTABLE_MBR)
+            check_overlaps(path, t, idx, is_primary); /* the container against primaries */
+        free(idx);
+    }
+    size_t data = 0, usable = 0;
+    for (size_t i = 0; i < t->nparts; i++) {
+        if (t->parts[i].container)
+            continue;
+        data++;
+        usable += t->parts[i].problems == 0;
+    }
+    if (data > 0 && usable == 0) {
+        /* Name the problem that made the last partition unusable: the first
+         * one found by this check, else the first of the parser's. */
+        size_t w = first_layout_warning < t->warnings.count ? first_layout_warning : 0;
+        return p2v_errf(err, -EINVAL, "%s; no usable partition remains",
+                        t->warnings.count ? t->warnings.msgs[w] : path);
+    }
+    return 0;
+}
+
+/* ---- reading ---- */
+
+static bool has_gpt_signature_at(blockdev *bd, uint64_t off)
+{
+    uint8_t sig[8];
+    return off + 8 <= bd_size(bd) && bd_pread(bd, sig, 8, off, NULL) == 0 &&
+           memcmp(sig, GPT_SIGNATURE, 8) == 0;
+}
+
+/* Explain a GPT that cannot be read with this sector size but would be with
+ * the other common one. */
+static void gpt_sector_size_hint(blockdev *bd, uint32_t ss, p2v_err *err)
+{
+    uint32_t other = ss == 512 ? 4096 : 512;
+    if (!err || !has_gpt_signature_at(bd, other))
+        return;
+    size_t len = strlen(err->msg);
+    snprintf(err->msg + len, sizeof err->msg - len,
+             "; sector-size mismatch: a GPT header sits at byte %u, so the table was written for "
+             "%u-byte sectors but the disk is read with %u-byte sectors%s",
+             other, other, ss,
+             bd_is_block_device(bd) ? "" : " (try --sector-size for an image file)");
+}
+
+int ptable_read(blockdev *bd, ptable **out, p2v_err *err)
+{
+    const char *path = bd_path(bd);
+    uint8_t s0[MBR_SIZE];
+    int r;
+    ptable *t = calloc(1, sizeof *t);
+    if (!t)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+
+    uint32_t ss = bd_sector_size(bd);
+    uint64_t size = bd_size(bd);
+    if (!bd_sector_size_valid(ss)) {
+        r = p2v_errf(err, -EINVAL, "%s: unsupported sector size %u", path, ss);
+        goto out;
+    }
+    /* An image file of a 4Kn disk: its GPT header is at byte 4096. */
+    if (bd_sector_size_is_default(bd) && ss == 512 && !has_gpt_signature_at(bd, 512) &&
+        has_gpt_signature_at(bd, 4096)) {
+        ss = 4096;
+        bd_set_sector_size(bd, ss);
+        t->sector_size_detected = true;
+        p2v_warn(&t->notices,
+                 "%s: GPT header found at byte 4096, not 512: reading with 4096-byte sectors",
+                 path);
+    }
+    t->sector_size = ss;
+    t->disk_sectors = size / ss;
+    t->type = PTABLE_NONE;
+    if (size % ss)
+        ptable_warn(t,
+                 "%s: size %llu bytes is not a multiple of the %u-byte sector size; the last %llu "
+                 "bytes are ignored",
+                 path, (unsigned long long)size, ss, (unsigned long long)(size % ss));
+    if (size < MBR_SIZE || t->disk_sectors == 0) {
+        if (size > 0)
+            ptable_warn(t, "%s: only %llu bytes, smaller than one sector: no partition "
+                     "table", path, (unsigned long long)size);
+        r = 0;
+        goto done;
+    }
+    if ((r = bd_pread(bd, s0, sizeof s0, 0, err)) < 0)
+        goto out;
+
+    struct mbr_info mi;
+    mbr_inspect(s0, &mi);
+    bool gpt_sig = has_gpt_signature_at(bd, ss);
+    if (mi.magic && mi.valid_status && mi.protective) {
+        if ((r = gpt_read(bd, t, s0, err)) < 0) {
+            gpt_sector_size_hint(bd, ss, err);
+            if (r != -EINVAL || mi.nonempty < 2)
+                goto out;
+            /* A hybrid MBR still describes partitions: fall back to them. */
+            ptable_warn(t, "%s; using the partitions of the hybrid MBR instead", err->msg);
+            if ((r = mbr_read(bd, t, s0, err)) < 0)
+                goto out;
+        }
+    } else if (mi.magic && mi.valid_status && !mi.fs_boot) {
+        if ((r = mbr_read(bd, t, s0, err)) < 0)
+            goto out;
+        if (gpt_sig)
+            ptable_warn(t, "%s: a GPT header at LBA 1 is ignored: the MBR has no "
+                     "protective (0xEE) entry", path);
+    } else if (gpt_sig) {
+        /* A GPT whose protective MBR was wiped: still a GPT, if it validates. */
+        if ((r = gpt_read(bd, t, s0, err)) < 0)
+            goto out;
+        ptable_warn(t, "%s: GPT without a protective MBR at LBA 0", path);
+    } else if (mi.fs_boot) {
+        p2v_warn(&t->notices, "%s: no partition table: a filesystem starts at LBA 0", path);
+    }
+    if ((r = ptable_check_layout(path, t, err)) < 0)
+        goto out;
+    if (t->warnings_dropped)
+        p2v_warn(&t->warnings, "%s: %zu more warnings not shown", path, t->warnings_dropped);
+done:
+    *out = t;
+    return 0;
+out:
+    ptable_free(t);
+    return r;
+}
+
+int ptable_serialize(const ptable *t, p2v_write_fn write, void *ctx, p2v_err *err)
+{
+    if (!bd_sector_size_valid(t->sector_size))
+        return p2v_errf(err, -EINVAL, "unsupported sector size %u", t->sector_size);
+    switch (t->type) {
+    case PTABLE_MBR:
+        return mbr_serialize(t, write, ctx, err);
+    case PTABLE_GPT:
+        return gpt_serialize(t, write, ctx, err);
+    default:
+        return p2v_errf(err, -EINVAL, "no partition table type to write");
+    }
+}

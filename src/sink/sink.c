@@ -1,0 +1,155 @@
+#include "sink/sink.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *temp_name_for(const char *output)
+{
+    char *a = strdup(output), *b = strdup(output), *t = NULL;
+    if (a && b) {
+        const char *dir = dirname(a), *base = basename(b);
+        size_t n = strlen(dir) + strlen(base) + 32;
+        if ((t = malloc(n)))
+            snprintf(t, n, "%s/.%s.p2v-XXXXXX", dir, base);
+    }
+    free(a);
+    free(b);
+    return t;
+}
+
+int sink_create(const char *output, uint64_t virtual_size, const sink_opts *o, sink **out,
+                p2v_err *err)
+{
+    int r;
+    struct stat st;
+    sink *s = calloc(1, sizeof *s);
+    if (!s)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    s->fd = -1;
+    s->be = o->format == SINK_RAW ? &sink_raw_backend : &sink_qcow2_backend;
+    s->force = o->force;
+    s->virtual_size = virtual_size;
+    s->granularity = s->be->granularity;
+    if (!(s->output = strdup(output)) || !(s->temp = temp_name_for(output))) {
+        r = p2v_errf(err, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (lstat(output, &st) == 0 && !o->force) {
+        r = p2v_errf(err, -EEXIST, "%s: already exists (use --force to replace it)", output);
+        goto fail;
+    }
+    s->fd = mkostemp(s->temp, O_CLOEXEC);
+    if (s->fd < 0) {
+        r = p2v_errf(err, -errno, "%s: cannot create a temporary file beside it (%s): %s", output,
+                     s->temp, strerror(errno));
+        free(s->temp);
+        s->temp = NULL;
+        goto fail;
+    }
+    /* mkostemp creates 0600; an image gets the usual permissions. */
+    mode_t um = umask(0);
+    umask(um);
+    if (fchmod(s->fd, 0666 & ~um) < 0) {
+        r = p2v_errf(err, -errno, "%s: chmod: %s", s->temp, strerror(errno));
+        goto fail;
+    }
+    if ((r = s->be->open(s, virtual_size, o, err)) < 0)
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    sink_close(s);
+    return r;
+}
+
+int sink_write(void *ctx, uint64_t offset, const void *buf, size_t len, p2v_err *err)
+{
+    sink *s = ctx;
+    uint64_t end;
+    if (__builtin_add_overflow(offset, (uint64_t)len, &end) || end > s->virtual_size)
+        return p2v_errf(err, -EINVAL, "%s: write of %zu bytes at %llu past the disk end (%llu)",
+                        s->output, len, (unsigned long long)offset,
+                        (unsigned long long)s->virtual_size);
+    return s->be->write(s, offset, buf, len, err);
+}
+
+uint32_t sink_granularity(const sink *s) { return s->granularity; }
+const char *sink_temp_path(const sink *s) { return s->temp; }
+
+uint64_t sink_file_bytes(const sink *s)
+{
+    struct stat st;
+    if (s->fd < 0 || fstat(s->fd, &st) < 0)
+        return 0;
+    return (uint64_t)st.st_blocks * 512;
+}
+
+int sink_finish(sink *s, p2v_err *err)
+{
+    int r = s->be->finish(s, err);
+    if (r < 0)
+        return r;
+    if (fsync(s->fd) < 0)
+        return p2v_errf(err, -errno, "%s: %s", s->output, strerror(errno));
+    return 0;
+}
+
+static void sync_dir_of(const char *path)
+{
+    char *a = strdup(path);
+    if (!a)
+        return;
+    int dfd = open(dirname(a), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    free(a);
+}
+
+int sink_commit(sink *s, p2v_err *err)
+{
+    int r;
+    if (s->force)
+        r = rename(s->temp, s->output);
+    else
+        r = renameat2(AT_FDCWD, s->temp, AT_FDCWD, s->output, RENAME_NOREPLACE);
+    if (r < 0 && !s->force && (errno == EINVAL || errno == ENOSYS)) {
+        /* No RENAME_NOREPLACE on this filesystem: link() refuses to replace too. */
+        r = link(s->temp, s->output);
+        if (r == 0)
+            unlink(s->temp);
+    }
+    if (r < 0) {
+        int e = errno;
+        if (e == EEXIST)
+            return p2v_errf(err, -e, "%s: appeared while converting; not replaced (use --force)",
+                            s->output);
+        return p2v_errf(err, -e, "%s: cannot rename %s to it: %s", s->output, s->temp,
+                        strerror(e));
+    }
+    s->committed = true;
+    sync_dir_of(s->output);
+    return 0;
+}
+
+void sink_close(sink *s)
+{
+    if (!s)
+        return;
+    if (s->be && s->priv)
+        s->be->free(s);
+    if (s->fd >= 0)
+        close(s->fd);
+    if (s->temp && !s->committed)
+        unlink(s->temp);
+    free(s->temp);
+    free(s->output);
+    free(s);
+}

@@ -1,0 +1,76 @@
+/* Where the new image is written: a file created under a temporary name beside
+ * OUTPUT, renamed to OUTPUT only when everything succeeded, removed otherwise.
+ * Backends: sparse raw (holes for what is never written) and qcow2. */
+#ifndef P2V_SINK_H
+#define P2V_SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+enum sink_format { SINK_QCOW2 = 0, SINK_RAW };
+enum sink_compression { SINK_COMPRESS_NONE = 0, SINK_COMPRESS_ZLIB, SINK_COMPRESS_ZSTD };
+
+typedef struct sink_opts {
+    enum sink_format format;
+    uint32_t cluster_size;               /* qcow2; 0: 64 KiB */
+    enum sink_compression compression;   /* qcow2 */
+    bool force;                          /* replace an existing OUTPUT */
+} sink_opts;
+
+typedef struct sink sink;
+
+/* Create the temporary file beside output and prepare a disk of virtual_size
+ * bytes. An existing OUTPUT without force is refused here (-EEXIST). */
+int sink_create(const char *output, uint64_t virtual_size, const sink_opts *o, sink **out,
+                p2v_err *err);
+
+/* A p2v_write_fn: ctx is the sink, offset a byte offset of the virtual disk. */
+int sink_write(void *ctx, uint64_t offset, const void *buf, size_t len, p2v_err *err);
+
+/* The unit the sink allocates in (qcow2 cluster, 4 KiB for raw): the copy
+ * engine detects zeros on these boundaries. */
+uint32_t sink_granularity(const sink *s);
+
+/* Finish the image (qcow2 metadata, size) and flush it to disk. The file is
+ * complete under sink_temp_path() afterwards, not yet under its name. */
+int sink_finish(sink *s, p2v_err *err);
+const char *sink_temp_path(const sink *s);
+/* Bytes the image file occupies on disk (after finish). */
+uint64_t sink_file_bytes(const sink *s);
+
+/* Give the finished file its name (atomically; never over an existing OUTPUT
+ * unless force). */
+int sink_commit(sink *s, p2v_err *err);
+
+/* Remove the temporary file unless committed, and free. */
+void sink_close(sink *s);
+
+/* Backends (sink_raw.c, sink_qcow2.c). */
+struct sink_backend {
+    const char *name;
+    int (*open)(sink *s, uint64_t virtual_size, const sink_opts *o, p2v_err *err);
+    int (*write)(sink *s, uint64_t offset, const void *buf, size_t len, p2v_err *err);
+    int (*finish)(sink *s, p2v_err *err);
+    void (*free)(sink *s);
+    uint32_t granularity;
+};
+
+struct sink {
+    const struct sink_backend *be;
+    char *output;
+    char *temp;
+    int fd;
+    bool committed;
+    bool force;
+    uint64_t virtual_size;
+    uint32_t granularity;
+    void *priv;
+};
+
+extern const struct sink_backend sink_raw_backend;
+extern const struct sink_backend sink_qcow2_backend;
+
+#endif

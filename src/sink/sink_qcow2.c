@@ -1,0 +1,41 @@
+/* qcow2 sink: the qcow2 writer over the temporary file. */
+#include <errno.h>
+
+#include "qcow2/qcow2.h"
+#include "sink/sink.h"
+
+static int q_open(sink *s, uint64_t virtual_size, const sink_opts *o, p2v_err *err)
+{
+    qcow2_writer *w = NULL;
+    qcow2_write_opts wo = { .cluster_size = o->cluster_size ? o->cluster_size : 65536,
+                            .version = 3 };
+    switch (o->compression) {
+    case SINK_COMPRESS_ZLIB: wo.compression = QCOW2_COMPRESS_ZLIB; break;
+    case SINK_COMPRESS_ZSTD: wo.compression = QCOW2_COMPRESS_ZSTD; break;
+    default: wo.compression = QCOW2_COMPRESS_NONE; break;
+    }
+    int r = qcow2_writer_create(s->fd, s->output, virtual_size, &wo, &w, err);
+    if (r < 0)
+        return r;
+    s->priv = w;
+    s->granularity = wo.cluster_size;
+    return 0;
+}
+
+static int q_write(sink *s, uint64_t offset, const void *buf, size_t len, p2v_err *err)
+{
+    return qcow2_writer_pwrite(s->priv, buf, len, offset, err);
+}
+
+static int q_finish(sink *s, p2v_err *err) { return qcow2_writer_finish(s->priv, err); }
+
+static void q_free(sink *s)
+{
+    qcow2_writer_free(s->priv);
+    s->priv = NULL;
+}
+
+const struct sink_backend sink_qcow2_backend = {
+    .name = "qcow2", .open = q_open, .write = q_write, .finish = q_finish, .free = q_free,
+    .granularity = 65536,
+};

@@ -1,0 +1,75 @@
+#!/bin/bash
+# Bad input is refused with one clear line: usage errors exit 2 with the usage
+# text, everything else exits 1; OUTPUT that is a source or that exists is
+# never written over (without --force), and no file is left behind.
+set -euo pipefail
+source "$P2V_SRC/tests/lib/common.sh"
+need sfdisk
+
+cd "$WORK"
+truncate -s 64M disk.img
+sfdisk -q disk.img <<'SF'
+label: dos
+start=2048, size=20480, type=83
+start=22528, size=40960, type=f
+start=24576, size=20480, type=83
+SF
+# Something non-zero to copy.
+head -c 1M /dev/urandom | dd of=disk.img bs=512 seek=2048 conv=notrunc status=none
+sum=$(sha256sum <disk.img)
+
+# Usage errors: exit 2 and the usage text.
+for bad in disk.img disk.img: :1 disk.img:x disk.img:0 disk.img:-1 disk.img:1x; do
+    expect_exit 2 "$P2V" convert -o out.qcow2 "$bad"
+    grep -q "Usage: p2v convert" "$WORK/last.err" || fail "no usage text for '$bad'"
+    grep -q "is not a partition selection" "$WORK/last.err" || fail "no message for '$bad'"
+done
+pass "bad SEL forms exit 2 with usage"
+expect_exit 2 "$P2V" convert disk.img:1
+grep -q "no OUTPUT" "$WORK/last.err" || fail "missing -o not explained"
+expect_exit 2 "$P2V" convert -o out.qcow2
+expect_exit 2 "$P2V" convert --frobnicate -o out.qcow2 disk.img:1
+expect_exit 2 "$P2V" convert -O vmdk -o out.qcow2 disk.img:1
+expect_exit 2 "$P2V" convert -t bsd -o out.qcow2 disk.img:1
+expect_exit 2 "$P2V" convert --boot coreboot -o out.qcow2 disk.img:1
+expect_exit 2 "$P2V" convert --size 12Q -o out.qcow2 disk.img:1
+expect_exit 2 "$P2V" convert --copy some -o out.qcow2 disk.img:1
+expect_exit 2 "$P2V" convert --cluster-size 3K -o out.qcow2 disk.img:1
+expect_exit 2 "$P2V" convert -O raw -c -o out.img disk.img:1
+expect_exit 0 "$P2V" convert --help
+grep -q "Usage: p2v convert" "$WORK/last.out" || fail "--help"
+pass "option errors exit 2"
+
+# Bad input: exit 1, one line naming what and where.
+expect_exit 1 "$P2V" convert -o out.qcow2 disk.img:9
+grep -q "disk.img:9.*no partition 9" "$WORK/last.err" || fail "unknown partition message"
+expect_exit 1 "$P2V" convert -o out.qcow2 disk.img:2
+grep -q "extended partition" "$WORK/last.err" || fail "container message"
+expect_exit 1 "$P2V" convert -o out.qcow2 disk.img:1 disk.img:5 disk.img:1
+grep -q "selected twice" "$WORK/last.err" || fail "duplicate message"
+expect_exit 1 "$P2V" convert -o out.qcow2 missing.img:1
+grep -q "missing.img" "$WORK/last.err" || fail "missing disk message"
+expect_exit 1 "$P2V" convert --size 5M -o out.qcow2 disk.img:1
+grep -q "too small" "$WORK/last.err" || fail "size message"
+[ -z "$(ls -A | grep -v -e '^disk.img$' -e '^last\.')" ] || fail "files left behind: $(ls -A)"
+pass "bad input exits 1, nothing written"
+
+# OUTPUT that is a source: refused even with --force, by any name.
+ln disk.img alias.img
+ln -s disk.img link.img
+for out in disk.img alias.img link.img; do
+    expect_exit 1 "$P2V" convert -f -o "$out" disk.img:1
+    grep -q "is one of the sources" "$WORK/last.err" || fail "OUTPUT=$out not refused as a source"
+done
+check_eq "source unchanged" "$sum" "$(sha256sum <disk.img)"
+rm alias.img link.img
+
+# An existing OUTPUT needs --force.
+echo precious >out.qcow2
+expect_exit 1 "$P2V" convert -o out.qcow2 disk.img:1
+grep -q "already exists" "$WORK/last.err" || fail "existing OUTPUT message"
+check_eq "existing OUTPUT kept" precious "$(cat out.qcow2)"
+expect_exit 0 "$P2V" convert -f -o out.qcow2 disk.img:1 disk.img:5
+[ "$(head -c 4 out.qcow2)" = "$(printf 'QFI\xfb')" ] || fail "--force did not replace OUTPUT"
+[ -z "$(ls -A | grep p2v-)" ] || fail "temporary file left"
+pass "existing OUTPUT refused, replaced with --force"

@@ -1,0 +1,442 @@
+/* Unit tests for the planner: order, alignment, MBR primaries/logicals with
+ * EBR room, the boot partition staying primary, limits, --size growth, GPT
+ * usable range, type mapping, MSR, identities; and the planned table read
+ * back through the ptable parser. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "plan/plan.h"
+#include "t.h"
+
+#define MiB (1ULL << 20)
+
+static ptable *mk_table(enum ptable_type type, uint32_t ss, uint64_t disk_sectors)
+{
+    ptable *t = calloc(1, sizeof *t);
+    t->type = type;
+    t->sector_size = ss;
+    t->disk_sectors = disk_sectors;
+    t->parts = calloc(16, sizeof *t->parts);
+    t->mbr_signature = 0x12345678;
+    guid_generate(&t->disk_guid);
+    return t;
+}
+
+static ptable_part *add_part(ptable *t, unsigned number, uint64_t start, uint64_t size,
+                             uint8_t mbr_type, const char *gpt_type)
+{
+    ptable_part *p = &t->parts[t->nparts++];
+    p->number = number;
+    p->start = start;
+    p->size = size;
+    p->mbr_type = mbr_type;
+    if (gpt_type) {
+        guid_parse(gpt_type, &p->type_guid);
+        guid_generate(&p->uuid);
+    }
+    return p;
+}
+
+static void free_table(ptable *t)
+{
+    free(t->parts);
+    free(t);
+}
+
+static bool guid_is_str(const p2v_guid *g, const char *s)
+{
+    p2v_guid x;
+    return guid_parse(s, &x) == 0 && guid_equal(g, &x);
+}
+
+/* An MBR disk like the story's disk 1: boot (active), D:, C: (unaligned),
+ * extended, recovery, E:. */
+static ptable *story_disk1(void)
+{
+    ptable *t = mk_table(PTABLE_MBR, 512, 614400);
+    add_part(t, 1, 2048, 49152, 0x07, NULL)->bootable = true;
+    add_part(t, 2, 51200, 131072, 0x83, NULL);
+    add_part(t, 3, 198657, 163840, 0x07, NULL);
+    add_part(t, 4, 364544, 249856, 0x0f, NULL)->container = true;
+    add_part(t, 5, 366592, 49152, 0x27, NULL)->logical = true;
+    add_part(t, 6, 417792, 81920, 0x0c, NULL)->logical = true;
+    t->has_boot_code = true;
+    memset(t->boot_code, 0xAB, sizeof t->boot_code);
+    return t;
+}
+
+static ptable *story_disk2(void)
+{
+    ptable *t = mk_table(PTABLE_GPT, 512, 262144);
+    snprintf(add_part(t, 1, 2048, 98304, 0, GPT_TYPE_BASIC_DATA)->name, 16, "F data");
+    add_part(t, 2, 100352, 65536, 0, GPT_TYPE_LINUX_FS);
+    return t;
+}
+
+static void sel(plan_sel *s, size_t disk, unsigned number, const char *fstype)
+{
+    memset(s, 0, sizeof *s);
+    s->disk = disk;
+    s->number = number;
+    snprintf(s->fstype, sizeof s->fstype, "%s", fstype);
+}
+
+struct memdisk {
+    uint8_t *b;
+    size_t n;
+};
+
+static int memwrite(void *ctx, uint64_t off, const void *buf, size_t len, p2v_err *e)
+{
+    struct memdisk *md = ctx;
+    if (off + len > md->n)
+        return p2v_errf(e, -EINVAL, "write past the end");
+    memcpy(md->b + off, buf, len);
+    return 0;
+}
+
+static void test_story_mbr(void)
+{
+    ptable *d1 = story_disk1(), *d2 = story_disk2();
+    plan_source src[2] = { { NULL, d1, "disk1" }, { NULL, d2, "disk2" } };
+    plan_sel s[5];
+    sel(&s[0], 0, 1, "ntfs");
+    sel(&s[1], 0, 5, "ntfs");
+    sel(&s[2], 1, 1, "vfat");
+    sel(&s[3], 0, 2, "ext4");
+    sel(&s[4], 0, 3, "ntfs");
+    plan_opts o = { 0 };
+    plan *p = NULL;
+    p2v_err err;
+    CHECK(plan_build(src, 2, s, 5, &o, &p, &err) == 0);
+    if (!p)
+        return;
+    CHECK(p->table == PTABLE_MBR);
+    CHECK(p->firmware == PLAN_FW_BIOS && p->firmware_from_source);
+    CHECK_EQ_U64(p->nparts, 5);
+    /* Order as given, 1 MiB aligned, sizes as the sources. */
+    const unsigned want_src[5] = { 1, 5, 1, 2, 3 };
+    for (size_t i = 0; i < 5; i++) {
+        CHECK_EQ_U64(p->parts[i].src->number, want_src[i]);
+        CHECK_EQ_U64(p->parts[i].start % 2048, 0);
+        if (i > 0)
+            CHECK(p->parts[i].start >= p->parts[i - 1].start + p->parts[i - 1].sectors);
+    }
+    CHECK_EQ_U64(p->parts[0].start, 2048);
+    CHECK_EQ_U64(p->parts[1].start, 51200);
+    /* First three primary, the rest logical with an EBR one unit before each. */
+    CHECK(!p->parts[0].logical && !p->parts[1].logical && !p->parts[2].logical);
+    CHECK(p->parts[3].logical && p->parts[4].logical);
+    CHECK(p->has_extended);
+    CHECK_EQ_U64(p->ext_number, 4);
+    CHECK_EQ_U64(p->parts[3].number, 5);
+    CHECK_EQ_U64(p->parts[4].number, 6);
+    CHECK_EQ_U64(p->parts[3].ebr_lba, p->parts[3].start - 2048);
+    CHECK_EQ_U64(p->ext_start, p->parts[3].ebr_lba);
+    CHECK_EQ_U64(p->parts[4].ebr_lba % 2048, 0);
+    CHECK(p->parts[4].ebr_lba >= p->parts[3].start + p->parts[3].sectors);
+    CHECK_EQ_U64(p->ext_start + p->ext_sectors, p->parts[4].start + p->parts[4].sectors);
+    /* The smallest disk: C: ends where the disk ends. */
+    CHECK_EQ_U64(p->disk_sectors, p->parts[4].start + p->parts[4].sectors);
+    CHECK_EQ_U64(p->parts[4].sectors, 163840);
+    /* Types kept, GPT basic data with FAT32 maps to 0x0c, active flag kept. */
+    CHECK_EQ_U64(p->parts[1].mbr_type, 0x27);
+    CHECK_EQ_U64(p->parts[2].mbr_type, 0x0c);
+    CHECK(p->parts[0].bootable && !p->parts[1].bootable);
+    /* Fresh identity and the source's boot code. */
+    CHECK(p->mbr_signature != 0 && p->mbr_signature != 0x12345678);
+    CHECK(p->has_boot_code && p->boot_code[0] == 0xAB);
+
+    /* The table serializes and reads back as planned. */
+    ptable *t = NULL;
+    CHECK(plan_to_ptable(p, &t, &err) == 0);
+    CHECK_EQ_U64(t->nparts, 6);
+    size_t bytes = (size_t)(p->disk_sectors * 512);
+    uint8_t *disk = calloc(1, bytes);
+    struct memdisk md = { disk, bytes };
+    CHECK(ptable_serialize(t, memwrite, &md, &err) == 0);
+    blockdev *bd = NULL;
+    ptable *back = NULL;
+    CHECK(bd_open_mem(disk, bytes, 512, "planned", &bd, &err) == 0);
+    CHECK(ptable_read(bd, &back, &err) == 0);
+    if (back) {
+        CHECK(back->type == PTABLE_MBR);
+        CHECK_EQ_U64(back->mbr_signature, p->mbr_signature);
+        for (size_t i = 0; i < 5; i++) {
+            const ptable_part *b = ptable_find(back, p->parts[i].number);
+            CHECK(b != NULL);
+            if (b) {
+                CHECK_EQ_U64(b->start, p->parts[i].start);
+                CHECK_EQ_U64(b->size, p->parts[i].sectors);
+                CHECK_EQ_U64(b->mbr_type, p->parts[i].mbr_type);
+                CHECK(b->logical == p->parts[i].logical);
+            }
+        }
+    }
+    ptable_free(back);
+    bd_close(bd);
+    free(disk);
+    plan_ptable_free(t);
+    plan_free(p);
+    free_table(d1);
+    free_table(d2);
+}
+
+
+static void test_story_gpt(void)
+{
+    ptable *d1 = story_disk1(), *d2 = story_disk2();
+    plan_source src[2] = { { NULL, d1, "disk1" }, { NULL, d2, "disk2" } };
+    plan_sel s[5];
+    sel(&s[0], 0, 1, "ntfs");
+    sel(&s[1], 0, 5, "ntfs");
+    sel(&s[2], 1, 1, "vfat");
+    sel(&s[3], 0, 2, "ext4");
+    sel(&s[4], 0, 3, "ntfs");
+    plan_opts o = { .table = PTABLE_GPT, .size = 400 * MiB };
+    plan *p = NULL;
+    p2v_err err;
+    CHECK(plan_build(src, 2, s, 5, &o, &p, &err) == 0);
+    if (!p)
+        return;
+    CHECK_EQ_U64(p->nparts, 6); /* the MSR joins */
+    CHECK(p->parts[0].kind == PLAN_PART_MSR);
+    CHECK(guid_is_str(&p->parts[0].type_guid, GPT_TYPE_MSR));
+    CHECK_EQ_U64(p->parts[0].sectors * 512, PLAN_MSR_BYTES);
+    CHECK_EQ_U64(p->parts[0].start, 2048);
+    CHECK_EQ_U64(p->first_usable, 34);
+    /* MBR -> GPT types; WinRE attributes; the active flag as legacy BIOS bootable. */
+    CHECK(guid_is_str(&p->parts[1].type_guid, GPT_TYPE_BASIC_DATA));
+    CHECK(p->parts[1].attrs & 4);
+    CHECK(guid_is_str(&p->parts[2].type_guid, GPT_TYPE_WINRE));
+    CHECK_EQ_U64(p->parts[2].attrs, 0x8000000000000001ULL);
+    CHECK(guid_is_str(&p->parts[4].type_guid, GPT_TYPE_LINUX_FS));
+    /* GPT -> GPT keeps GUID and name. */
+    CHECK(guid_equal(&p->parts[3].uuid, &d2->parts[0].uuid));
+    CHECK_STR(p->parts[3].name, "F data");
+    CHECK(!guid_equal(&p->disk_guid, &d2->disk_guid) && !guid_is_zero(&p->disk_guid));
+    /* --size grows the last partition to the backup area. */
+    CHECK_EQ_U64(p->disk_sectors, 400 * 2048);
+    CHECK_EQ_U64(p->last_usable, 400 * 2048 - 34);
+    CHECK_EQ_U64(p->parts[5].start + p->parts[5].sectors - 1, p->last_usable);
+    CHECK(p->parts[5].sectors > 163840);
+    plan_free(p);
+
+    o.no_msr = true;
+    o.size = 0;
+    CHECK(plan_build(src, 2, s, 5, &o, &p, &err) == 0);
+    if (p) {
+        CHECK_EQ_U64(p->nparts, 5);
+        /* Smallest disk: the last partition grows by less than one unit. */
+        CHECK(p->parts[4].sectors >= 163840 && p->parts[4].sectors < 163840 + 2048);
+        CHECK_EQ_U64(p->disk_sectors % 2048, 0);
+        CHECK_EQ_U64(p->parts[4].start + p->parts[4].sectors + 33, p->disk_sectors);
+    }
+    plan_free(p);
+    free_table(d1);
+    free_table(d2);
+}
+
+static void test_boot_stays_primary(void)
+{
+    ptable *d = mk_table(PTABLE_MBR, 512, 1 << 22);
+    for (unsigned i = 0; i < 8; i++)
+        add_part(d, i + 1, 2048 + i * 4096, 2048, 0x83, NULL);
+    plan_source src[1] = { { NULL, d, "d" } };
+    plan_sel s[8];
+    plan_opts o = { .table = PTABLE_MBR };
+    plan *p = NULL;
+    p2v_err err;
+
+    /* Five selected, the active one last: it stays primary, order kept. */
+    d->parts[4].bootable = true;
+    for (unsigned i = 0; i < 5; i++)
+        sel(&s[i], 0, i + 1, "");
+    CHECK(plan_build(src, 1, s, 5, &o, &p, &err) == 0);
+    if (p) {
+        for (unsigned i = 0; i < 5; i++)
+            CHECK_EQ_U64(p->parts[i].src->number, i + 1);
+        CHECK(!p->parts[4].logical && p->parts[4].bootable);
+        CHECK(p->parts[2].logical && p->parts[3].logical);
+        CHECK(!p->parts[0].logical && !p->parts[1].logical);
+        CHECK_EQ_U64(p->parts[4].number, 4);
+        CHECK_EQ_U64(p->ext_number, 3);
+        CHECK(p->notes.count >= 1);
+    }
+    plan_free(p);
+
+    /* Eight selected, the active one sixth: the first five become logical. */
+    d->parts[4].bootable = false;
+    d->parts[5].bootable = true;
+    for (unsigned i = 0; i < 8; i++)
+        sel(&s[i], 0, i + 1, "");
+    CHECK(plan_build(src, 1, s, 8, &o, &p, &err) == 0);
+    if (p) {
+        for (unsigned i = 0; i < 8; i++)
+            CHECK(p->parts[i].logical == (i < 5));
+        CHECK(p->parts[5].bootable);
+        CHECK_EQ_U64(p->ext_number, 1);
+    }
+    plan_free(p);
+
+    /* Eight selected, the active one fourth: no run of five logicals leaves it
+     * primary, so it moves to the front. */
+    d->parts[5].bootable = false;
+    d->parts[3].bootable = true;
+    for (unsigned i = 0; i < 8; i++)
+        sel(&s[i], 0, i + 1, "");
+    CHECK(plan_build(src, 1, s, 8, &o, &p, &err) == 0);
+    if (p) {
+        CHECK_EQ_U64(p->parts[0].src->number, 4);
+        CHECK(p->parts[0].bootable && !p->parts[0].logical);
+        CHECK_EQ_U64(p->parts[1].src->number, 1);
+        CHECK(p->parts[3].logical && p->parts[7].logical);
+        CHECK(p->notes.count >= 1);
+        ptable *t = NULL;
+        CHECK(plan_to_ptable(p, &t, &err) == 0);
+        CHECK_EQ_U64(t->nparts, 9);
+        plan_ptable_free(t);
+    }
+    plan_free(p);
+
+    /* Exactly four: all primary. */
+    CHECK(plan_build(src, 1, s, 4, &o, &p, &err) == 0);
+    if (p) {
+        CHECK(!p->has_extended);
+        for (unsigned i = 0; i < 4; i++)
+            CHECK(!p->parts[i].logical);
+    }
+    plan_free(p);
+    free_table(d);
+}
+
+static void test_refusals(void)
+{
+    ptable *d1 = story_disk1(), *d3 = mk_table(PTABLE_MBR, 4096, 1 << 20);
+    add_part(d3, 1, 256, 256, 0x83, NULL);
+    plan_source src[2] = { { NULL, d1, "disk1" }, { NULL, d3, "disk3" } };
+    plan_sel s[3];
+    plan_opts o = { 0 };
+    plan *p = NULL;
+    p2v_err err;
+
+    sel(&s[0], 0, 1, "");
+    sel(&s[1], 0, 1, "");
+    CHECK(plan_build(src, 1, s, 2, &o, &p, &err) == -EINVAL);
+    CHECK(strstr(err.msg, "selected twice") != NULL);
+    sel(&s[1], 0, 9, "");
+    CHECK(plan_build(src, 1, s, 2, &o, &p, &err) == -ENOENT);
+    CHECK(strstr(err.msg, "no partition 9") != NULL);
+    sel(&s[1], 0, 4, "");
+    CHECK(plan_build(src, 1, s, 2, &o, &p, &err) == -EINVAL);
+    CHECK(strstr(err.msg, "extended partition") != NULL);
+    sel(&s[1], 1, 1, "");
+    CHECK(plan_build(src, 2, s, 2, &o, &p, &err) == -EINVAL);
+    CHECK(strstr(err.msg, "sector") != NULL);
+    o.size = 10 * MiB;
+    CHECK(plan_build(src, 1, s, 1, &o, &p, &err) == -ERANGE);
+    CHECK(strstr(err.msg, "too small") != NULL);
+    o.size = 0;
+    o.align = 1000;
+    CHECK(plan_build(src, 1, s, 1, &o, &p, &err) == -EINVAL);
+    o.align = 0;
+    CHECK(plan_build(src, 1, s, 0, &o, &p, &err) == -EINVAL);
+    CHECK(p == NULL);
+    free_table(d1);
+    free_table(d3);
+}
+
+static void test_mbr_limits(void)
+{
+    /* A 3 TiB GPT partition cannot go into an MBR. */
+    ptable *d = mk_table(PTABLE_GPT, 512, 7ULL << 30);
+    add_part(d, 1, 2048, 6ULL << 30, 0, GPT_TYPE_LINUX_FS);
+    add_part(d, 2, (6ULL << 30) + 4096, 2048, 0, GPT_TYPE_LINUX_FS);
+    plan_source src[1] = { { NULL, d, "big" } };
+    plan_sel s[1];
+    sel(&s[0], 0, 1, "ext4");
+    plan_opts o = { .table = PTABLE_MBR };
+    plan *p = NULL;
+    p2v_err err;
+    CHECK(plan_build(src, 1, s, 1, &o, &p, &err) == -ERANGE);
+    CHECK(strstr(err.msg, "2 TiB") != NULL);
+    /* A small partition on a disk grown beyond 2 TiB: refused as well. */
+    sel(&s[0], 0, 2, "ext4");
+    o.size = 3ULL << 40;
+    CHECK(plan_build(src, 1, s, 1, &o, &p, &err) == -ERANGE);
+    /* The same as GPT is fine, and GPT -> MBR maps Linux to 0x83 otherwise. */
+    o.table = PTABLE_GPT;
+    CHECK(plan_build(src, 1, s, 1, &o, &p, &err) == 0);
+    plan_free(p);
+    o.table = PTABLE_MBR;
+    o.size = 0;
+    CHECK(plan_build(src, 1, s, 1, &o, &p, &err) == 0);
+    if (p)
+        CHECK_EQ_U64(p->parts[0].mbr_type, 0x83);
+    plan_free(p);
+    free_table(d);
+}
+
+static void test_4k_and_firmware(void)
+{
+    ptable *d = mk_table(PTABLE_GPT, 4096, 65536);
+    add_part(d, 1, 256, 25600, 0, GPT_TYPE_ESP);
+    add_part(d, 2, 25856, 25600, 0, GPT_TYPE_BASIC_DATA);
+    plan_source src[1] = { { NULL, d, "4k" } };
+    plan_sel s[2];
+    sel(&s[0], 0, 1, "vfat");
+    sel(&s[1], 0, 2, "ntfs");
+    plan_opts o = { 0 };
+    plan *p = NULL;
+    p2v_err err;
+    CHECK(plan_build(src, 1, s, 2, &o, &p, &err) == 0);
+    if (p) {
+        CHECK(p->table == PTABLE_GPT);
+        CHECK(p->firmware == PLAN_FW_UEFI);
+        CHECK_EQ_U64(p->sector_size, 4096);
+        CHECK_EQ_U64(p->first_usable, 6);
+        CHECK_EQ_U64(p->parts[0].start, 256);
+        CHECK_EQ_U64(p->nparts, 2); /* GPT -> GPT: no MSR */
+        CHECK_EQ_U64(p->disk_sectors - 6, p->last_usable);
+    }
+    plan_free(p);
+    /* --boot bios: MBR; the ESP maps to 0xEF. */
+    o.boot = PLAN_FW_BIOS;
+    CHECK(plan_build(src, 1, s, 2, &o, &p, &err) == 0);
+    if (p) {
+        CHECK(p->table == PTABLE_MBR && !p->firmware_from_source);
+        CHECK_EQ_U64(p->parts[0].mbr_type, 0xEF);
+        CHECK_EQ_U64(p->parts[1].mbr_type, 0x07);
+        /* No active partition on the source: the first becomes active. */
+        CHECK(p->parts[0].bootable);
+    }
+    plan_free(p);
+    free_table(d);
+}
+
+static void test_msr_to_mbr_refused(void)
+{
+    ptable *d = mk_table(PTABLE_GPT, 512, 1 << 20);
+    add_part(d, 1, 2048, 32768, 0, GPT_TYPE_MSR);
+    plan_source src[1] = { { NULL, d, "win" } };
+    plan_sel s[1];
+    sel(&s[0], 0, 1, "");
+    plan_opts o = { .table = PTABLE_MBR };
+    plan *p = NULL;
+    p2v_err err;
+    CHECK(plan_build(src, 1, s, 1, &o, &p, &err) == -EINVAL);
+    CHECK(strstr(err.msg, "Microsoft Reserved") != NULL);
+    free_table(d);
+}
+
+int main(void)
+{
+    test_story_mbr();
+    test_story_gpt();
+    test_boot_stays_primary();
+    test_refusals();
+    test_mbr_limits();
+    test_4k_and_firmware();
+    test_msr_to_mbr_refused();
+    return t_done("test_plan");
+}
