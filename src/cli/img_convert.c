@@ -83,6 +83,8 @@ static int copy_all(blockdev *bd, qcow2_writer *w, p2v_err *err)
         p2v_errf(err, -ENOMEM, "out of memory");
         goto out_nothread;
     }
+    if (bd_raw_fd(bd) >= 0) /* a plain file or device: read it sequentially */
+        (void)posix_fadvise(bd_raw_fd(bd), 0, 0, POSIX_FADV_SEQUENTIAL);
     if (pthread_create(&rd.th, NULL, read_ahead, &rd) != 0) {
         p2v_errf(err, -EAGAIN, "cannot start the reading thread");
         goto out_nothread;
