@@ -31,11 +31,13 @@ static const char convert_usage[] =
     "  -h, --help                  this text\n";
 
 #define CHUNK (4u * 1024 * 1024)
+#define READ_AHEAD (8 * (uint64_t)CHUNK)
 
 /* The source is read one chunk ahead by a second thread while the writer
  * stores the previous chunk. */
 struct reader {
     blockdev *bd;
+    int fd; /* the source file, for read-ahead advice; -1 if not a plain file */
     uint64_t size;
     uint8_t *buf[2];
     pthread_t th;
@@ -59,6 +61,10 @@ static void *read_ahead(void *arg)
         if (stop)
             break;
         size_t n = rd->size - off < CHUNK ? (size_t)(rd->size - off) : CHUNK;
+        /* Keep several chunks of read-ahead in flight (as qemu-img's parallel
+         * requests do): the disk is faster with a deeper queue. */
+        if (rd->fd >= 0)
+            (void)posix_fadvise(rd->fd, (off_t)(off + READ_AHEAD), CHUNK, POSIX_FADV_WILLNEED);
         int r = bd_pread(rd->bd, rd->buf[k], n, off, &rd->err);
         pthread_mutex_lock(&rd->mu);
         rd->ready[k] = r < 0 ? -1 : 1;
@@ -73,7 +79,7 @@ static void *read_ahead(void *arg)
 /* Copy the whole source into the writer; 0 or -1 with *err filled. */
 static int copy_all(blockdev *bd, qcow2_writer *w, p2v_err *err)
 {
-    struct reader rd = { .bd = bd, .size = bd_size(bd) };
+    struct reader rd = { .bd = bd, .size = bd_size(bd), .fd = bd_raw_fd(bd) };
     int ret = -1;
     rd.buf[0] = malloc(CHUNK);
     rd.buf[1] = malloc(CHUNK);
@@ -83,8 +89,10 @@ static int copy_all(blockdev *bd, qcow2_writer *w, p2v_err *err)
         p2v_errf(err, -ENOMEM, "out of memory");
         goto out_nothread;
     }
-    if (bd_raw_fd(bd) >= 0) /* a plain file or device: read it sequentially */
-        (void)posix_fadvise(bd_raw_fd(bd), 0, 0, POSIX_FADV_SEQUENTIAL);
+    if (rd.fd >= 0) { /* a plain file or device: read it sequentially */
+        (void)posix_fadvise(rd.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        (void)posix_fadvise(rd.fd, 0, READ_AHEAD, POSIX_FADV_WILLNEED);
+    }
     if (pthread_create(&rd.th, NULL, read_ahead, &rd) != 0) {
         p2v_errf(err, -EAGAIN, "cannot start the reading thread");
         goto out_nothread;
