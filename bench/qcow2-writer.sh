@@ -67,4 +67,5 @@ cc -O2 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -I"$root/src" "$root/bench/qcow2-wri
     -lpthread -lm -o "$dir/mem-bench"
 echo
 echo "memory: $("$dir/mem-bench" "$dir/mem.qcow2" 100 2048)"
+qemu-img check -q "$dir/mem.qcow2"
 rm -f "$dir/mem.qcow2"
