@@ -36,7 +36,7 @@ int main(int argc, char **argv)
         return 1;
     }
     /* 1 GiB runs spread evenly over the virtual disk. */
-    uint64_t runs = data >> 30, stride = virt / runs, punched = 65536;
+    uint64_t runs = data >> 30, stride = (virt / runs) & ~0xffffULL, punched = 65536;
     for (uint64_t r = 0; r < runs; r++) {
         for (uint64_t off = 0; off < (1u << 30); off += chunk) {
             buf[0] = (uint8_t)(r + off); /* never all zero, never identical */

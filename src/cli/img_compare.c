@@ -38,8 +38,6 @@ static int known_zero(struct side *s, uint64_t off, uint64_t len, uint64_t *zlen
     if (r < 0)
         return r;
     *zlen = e.zero && !e.data ? e.length : 0;
-    if (!*zlen && e.length < len)
-        *zlen = 0;
     return 0;
 }
 

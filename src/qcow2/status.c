@@ -2,7 +2,6 @@
  * gives it: depth (the layer that answered), present (allocated in some
  * layer), zero, data, host offset. Raw layers answer from SEEK_DATA/SEEK_HOLE. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,7 +12,7 @@
 struct layer {
     blockdev *bd;
     qcow2_image *img; /* NULL for raw */
-    int fd;           /* raw file for lseek, -1 if unusable */
+    int fd;           /* the raw layer's file for lseek (not ours), -1 if none */
 };
 
 struct img_status_ctx {
@@ -37,7 +36,7 @@ int img_status_open(blockdev *bd, img_status_ctx **out, p2v_err *err)
         l[c->n].img = qcow2_bd_image(b);
         l[c->n].fd = -1;
         if (!l[c->n].img && !bd_is_block_device(b))
-            l[c->n].fd = open(bd_path(b), O_RDONLY | O_CLOEXEC);
+            l[c->n].fd = bd_raw_fd(b);
         c->n++;
     }
     *out = c;
@@ -48,9 +47,6 @@ void img_status_close(img_status_ctx *c)
 {
     if (!c)
         return;
-    for (unsigned i = 0; i < c->n; i++)
-        if (c->layers[i].fd >= 0)
-            close(c->layers[i].fd);
     free(c->layers);
     free(c);
 }

@@ -8,6 +8,7 @@
  * bytes of virtual size, one L2 table per touched L2 range, two bytes of
  * refcount per allocated host cluster, a few pending partial clusters. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #define WC_BYTES (1u << 20)    /* write-combining buffer for compressed data */
 #define BATCH_BYTES (8u << 20) /* clusters compressed in parallel per batch */
 #define MAX_WORKERS 3          /* QEMU compresses with at most 4 threads */
+#define KICK_BYTES (32u << 20) /* start writeback every 32 MiB written */
 
 struct pending {
     uint64_t vc;    /* guest cluster index */
@@ -48,6 +50,7 @@ struct qcow2_writer {
     uint64_t next_cluster; /* first host cluster never used */
     uint64_t cbyte;        /* end of the last compressed bytes, 0 = none */
     uint64_t allocated;
+    uint64_t unkicked; /* bytes written since writeback was last started */
 
     qcow2_codec *codec;
     qcow2_cpool *pool;
@@ -75,9 +78,22 @@ static bool all_zero(const uint8_t *p, size_t n)
     return n <= 16 || memcmp(p, p + 16, n - 16) == 0;
 }
 
+/* Start writeback of what was written so far without waiting for it, so that
+ * the fdatasync at finish has little left to do. Advisory: errors ignored
+ * here surface at fdatasync. */
+static void kick_writeback(qcow2_writer *w, size_t just_written)
+{
+    w->unkicked += just_written;
+    if (w->unkicked < KICK_BYTES)
+        return;
+    w->unkicked = 0;
+    (void)sync_file_range(w->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
 static int write_at(qcow2_writer *w, const void *buf, size_t len, uint64_t off, p2v_err *err)
 {
     const uint8_t *p = buf;
+    kick_writeback(w, len);
     while (len > 0) {
         ssize_t n = pwrite(w->fd, p, len, (off_t)off);
         if (n < 0) {
@@ -598,10 +614,11 @@ int qcow2_writer_create(int fd, const char *name, uint64_t virtual_size,
     bool comp = o.compression != QCOW2_COMPRESS_NONE;
     if (comp) {
         int type = o.compression == QCOW2_COMPRESS_ZSTD ? 1 : 0;
+        /* As QEMU: four compressing threads (the caller and three workers)
+         * whenever there is more than one CPU. */
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        unsigned workers = cpus > 1 ? (unsigned)(cpus - 1) : 0;
         w->codec = qcow2_codec_new(type);
-        w->pool = qcow2_cpool_new(type, workers > MAX_WORKERS ? MAX_WORKERS : workers);
+        w->pool = qcow2_cpool_new(type, cpus > 1 ? MAX_WORKERS : 0);
         w->batch_max = BATCH_BYTES / cs ? BATCH_BYTES / cs : 1;
         w->batch = malloc(w->batch_max * cs);
         w->jobs = calloc(w->batch_max, sizeof *w->jobs);

@@ -51,6 +51,28 @@ same_as_qemu "sparse" "$WORK/sparse.qcow2"
 holes=$("$P2V" img map --output=json "$WORK/sparse.qcow2" | jq '[.[] | select(.data == false and .zero == true)] | length')
 [ "$holes" -ge 3 ] || fail "expected at least 3 hole extents, got $holes"
 
+# Every refcount width from 1 to 64 bits, intact and with a doubly used cluster.
+for rb in 1 2 4 8 32 64; do
+    qemu-img convert -f raw -O qcow2 -o refcount_bits=$rb,cluster_size=4096 "$WORK/src.raw" "$WORK/rb.qcow2"
+    same_as_qemu "refcount_bits=$rb" "$WORK/rb.qcow2"
+    $POKE "$WORK/rb.qcow2" l2-dup
+    json_same "refcount_bits=$rb, cluster used twice" 'del(.filename)' \
+        qemu-img check --output=json "$WORK/rb.qcow2" -- "$P2V" img check --output=json "$WORK/rb.qcow2"
+done
+
+# Internal snapshots: their L1/L2 tables count in the refcounts (shared
+# clusters have refcount > 1 and no COPIED flag).
+qemu-img create -q -f qcow2 "$WORK/snap.qcow2" 8M
+qemu-io -c "write -P 1 0 1M" "$WORK/snap.qcow2" >/dev/null
+qemu-img snapshot -c s1 "$WORK/snap.qcow2"
+qemu-io -c "write -P 2 512k 1M" "$WORK/snap.qcow2" >/dev/null
+qemu-img snapshot -c s2 "$WORK/snap.qcow2"
+qemu-io -c "write -z 0 64k" "$WORK/snap.qcow2" >/dev/null
+same_as_qemu "internal snapshots" "$WORK/snap.qcow2"
+$POKE "$WORK/snap.qcow2" ref-dec
+json_same "snapshots, damaged refcount" 'del(.filename)' qemu-img check --output=json "$WORK/snap.qcow2" -- \
+    "$P2V" img check --output=json "$WORK/snap.qcow2"
+
 # A chain of depth 3 over a raw base, with relative backing names resolved
 # from each image's own directory, and an overlay larger than its backing.
 mkdir -p "$WORK/chain/sub"

@@ -4,8 +4,8 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=99"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}exitcode=98:print_stacktrace=1"
 POKE="python3 $P2V_SRC/tests/lib/qcow2_poke.py"
 
-# json_same WHAT JQFILTER CMD_A -- CMD_B: both commands' JSON, through the
-# filter (sorted keys), must be equal.
+# json_same WHAT JQFILTER CMD_A -- CMD_B: both commands must exit alike and
+# print equal JSON once passed through the filter (sorted keys).
 json_same() {
     local what=$1 filter=$2 a b
     shift 2
@@ -13,8 +13,15 @@ json_same() {
     while [ "$1" != "--" ]; do cmd_a+=("$1"); shift; done
     shift
     cmd_b=("$@")
-    a=$("${cmd_a[@]}" 2>"$WORK/json_a.err" | jq -S "$filter") || { cat "$WORK/json_a.err" >&2; fail "$what: ${cmd_a[*]} failed"; }
-    b=$("${cmd_b[@]}" 2>"$WORK/json_b.err" | jq -S "$filter") || { cat "$WORK/json_b.err" >&2; fail "$what: ${cmd_b[*]} failed"; }
+    local ra=0 rb=0
+    "${cmd_a[@]}" >"$WORK/json_a.out" 2>"$WORK/json_a.err" || ra=$?
+    "${cmd_b[@]}" >"$WORK/json_b.out" 2>"$WORK/json_b.err" || rb=$?
+    if [ "$ra" != "$rb" ]; then
+        cat "$WORK/json_a.err" "$WORK/json_b.err" >&2
+        fail "$what: exit codes differ: ${cmd_a[*]} -> $ra, ${cmd_b[*]} -> $rb"
+    fi
+    a=$(jq -S "$filter" "$WORK/json_a.out") || fail "$what: ${cmd_a[*]}: no JSON (exit $ra)"
+    b=$(jq -S "$filter" "$WORK/json_b.out") || fail "$what: ${cmd_b[*]}: no JSON (exit $rb)"
     if [ "$a" != "$b" ]; then
         diff <(echo "$a") <(echo "$b") | head -20 >&2
         fail "$what: JSON differs"

@@ -312,6 +312,21 @@ static void test_odd_size(void)
     CHECK(qemu_agrees(path, ref, 1024));
 }
 
+/* A full disk is an error naming the file and the cause. */
+static void test_enospc(void)
+{
+    int fd = open("/dev/full", O_RDWR);
+    if (fd < 0)
+        return; /* no /dev/full here */
+    qcow2_writer *w = NULL;
+    p2v_err err;
+    int r = qcow2_writer_create(fd, "full.qcow2", 1 << 20, NULL, &w, &err);
+    CHECK(r == -ENOSPC);
+    CHECK(strstr(err.msg, "full.qcow2") && strstr(err.msg, "No space left"));
+    qcow2_writer_free(w);
+    close(fd);
+}
+
 /* A 16 TiB virtual disk with data at the start, the middle and the end. */
 static void test_16tib(void)
 {
@@ -536,6 +551,7 @@ int main(void)
     test_rewrite_compressed(QCOW2_COMPRESS_NONE);
     test_16tib();
     test_odd_size();
+    test_enospc();
 
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
