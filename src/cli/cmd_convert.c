@@ -7,7 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -365,18 +369,62 @@ static int open_sources(struct convert_ctx *cx)
     return 0;
 }
 
-/* OUTPUT must not be a source; an existing OUTPUT needs --force. */
+/* Is `st` (a regular file) the backing file of loop device `path`? Asked
+ * with LOOP_GET_STATUS64 (lo_device holds the kernel's dev_t encoding, major
+ * << 20 | minor; the userspace one is accepted too), else through sysfs. */
+static bool loop_backs(const char *path, const struct stat *dev, const struct stat *st)
+{
+    if (!S_ISBLK(dev->st_mode))
+        return false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        struct loop_info64 li;
+        int r = ioctl(fd, LOOP_GET_STATUS64, &li);
+        close(fd);
+        if (r == 0) {
+            uint64_t kdev = li.lo_device;
+            bool same_dev = kdev == (uint64_t)st->st_dev ||
+                            ((kdev >> 20) == major(st->st_dev) &&
+                             (kdev & 0xfffff) == minor(st->st_dev));
+            if (same_dev && li.lo_inode == (uint64_t)st->st_ino)
+                return true;
+        }
+    }
+    char sys[96], back[4096];
+    snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/loop/backing_file", major(dev->st_rdev),
+             minor(dev->st_rdev));
+    FILE *f = fopen(sys, "re");
+    if (!f)
+        return false;
+    bool same = false;
+    if (fgets(back, sizeof back, f)) {
+        back[strcspn(back, "\n")] = '\0';
+        struct stat bs;
+        same = stat(back, &bs) == 0 && bs.st_dev == st->st_dev && bs.st_ino == st->st_ino;
+    }
+    fclose(f);
+    return same;
+}
+
+/* OUTPUT must not be a source, nor the file behind a loop device that is a
+ * source; an existing OUTPUT needs --force. */
 static int check_output(const struct convert_ctx *cx)
 {
     struct stat st;
     if (stat(cx->a.output, &st) < 0)
         return 0;
-    for (size_t i = 0; i < cx->nsrc; i++)
+    for (size_t i = 0; i < cx->nsrc; i++) {
         if (same_file(&st, &cx->src[i].st)) {
             cli_error("%s: OUTPUT is one of the sources (%s); refusing to write over it",
                       cx->a.output, cx->src[i].path);
             return -1;
         }
+        if (S_ISREG(st.st_mode) && loop_backs(cx->src[i].path, &cx->src[i].st, &st)) {
+            cli_error("%s: OUTPUT is the backing file of loop device %s, one of the sources; "
+                      "refusing to write over it", cx->a.output, cx->src[i].path);
+            return -1;
+        }
+    }
     if (!S_ISREG(st.st_mode)) {
         cli_error("%s: exists and is not a regular file; OUTPUT must be an image file",
                   cx->a.output);
