@@ -965,7 +965,8 @@ int cmd_convert(int argc, char **argv)
     cx.a.progress = cx.a.progress || isatty(STDERR_FILENO);
     if (open_sources(&cx) < 0)
         goto out;
-    if (!cx.a.dry_run && check_output(&cx) < 0)
+    /* A dry run refuses what the real run would refuse; it writes nothing. */
+    if (cx.a.output && check_output(&cx) < 0)
         goto out;
     p2v_err err;
     if (plan_build(cx.psrc, cx.nsrc, cx.psel, (size_t)cx.a.nsels, &cx.a.plan, &cx.plan, &err) < 0) {

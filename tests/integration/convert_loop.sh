@@ -15,7 +15,7 @@ L=$(losetup_attach -r d1.img) || { echo "SKIP: cannot attach a loop device" >&2;
 [ -b "$L" ] || { echo "SKIP: no loop block device" >&2; exit 77; }
 ln -s d1.img link.img
 for out in d1.img "$WORK/d1.img" link.img; do
-    for dry in ""; do
+    for dry in "" --dry-run; do
         expect_exit 1 "$P2V" convert $dry -f -o "$out" "$L:1"
         grep -q "backing file of loop device $L" "$WORK/last.err" ||
             fail "OUTPUT=$out $dry not refused: $(cat "$WORK/last.err")"

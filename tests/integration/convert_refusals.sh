@@ -60,6 +60,9 @@ ln -s disk.img link.img
 for out in disk.img alias.img link.img; do
     expect_exit 1 "$P2V" convert -f -o "$out" disk.img:1
     grep -q "is one of the sources" "$WORK/last.err" || fail "OUTPUT=$out not refused as a source"
+    # A dry run refuses the same.
+    expect_exit 1 "$P2V" convert --dry-run -f -o "$out" disk.img:1
+    grep -q "is one of the sources" "$WORK/last.err" || fail "dry run: OUTPUT=$out not refused"
 done
 check_eq "source unchanged" "$sum" "$(sha256sum <disk.img)"
 rm alias.img link.img
@@ -69,6 +72,11 @@ echo precious >out.qcow2
 expect_exit 1 "$P2V" convert -o out.qcow2 disk.img:1
 grep -q "already exists" "$WORK/last.err" || fail "existing OUTPUT message"
 check_eq "existing OUTPUT kept" precious "$(cat out.qcow2)"
+expect_exit 1 "$P2V" convert --dry-run -o out.qcow2 disk.img:1
+grep -q "already exists" "$WORK/last.err" || fail "dry run: existing OUTPUT not refused"
+expect_exit 0 "$P2V" convert --dry-run -f -o out.qcow2 disk.img:1
+grep -q "^NEW" "$WORK/last.out" || fail "dry run with -f: no layout"
+check_eq "dry run writes nothing" precious "$(cat out.qcow2)"
 expect_exit 0 "$P2V" convert -f -o out.qcow2 disk.img:1 disk.img:5
 [ "$(head -c 4 out.qcow2)" = "$(printf 'QFI\xfb')" ] || fail "--force did not replace OUTPUT"
 [ -z "$(ls -A | grep p2v-)" ] || fail "temporary file left"
