@@ -896,10 +896,15 @@ static int convert(struct convert_ctx *cx)
     struct result res = { 0 };
     sink *sk = NULL;
     int status = P2V_EXIT_FAIL;
-    struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
+    /* Every signal that would kill us mid-copy cancels instead, so that the
+     * temporary file is removed: Ctrl-C, kill, a dropped ssh session (HUP),
+     * a closed pipe, Ctrl-\ and the user signals. */
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGUSR1, SIGUSR2 };
+    enum { NSIGS = sizeof sigs / sizeof sigs[0] };
+    struct sigaction sa = { .sa_handler = on_signal }, old_sa[NSIGS];
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    for (size_t i = 0; i < NSIGS; i++)
+        sigaction(sigs[i], &sa, &old_sa[i]);
     double t0 = now_s();
 
     if (prepare_job(cx, &jb, &err) < 0 || sink_create(cx->a.output, plan_disk_bytes(cx->plan),
@@ -930,8 +935,8 @@ fail:
 out:
     sink_close(sk);
     job_free(&jb);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    for (size_t i = 0; i < NSIGS; i++)
+        sigaction(sigs[i], &old_sa[i], NULL);
     return status;
 }
 
