@@ -47,7 +47,8 @@ static const char convert_usage[] =
     "      --copy used|all              used (default): only blocks the filesystem uses\n"
     "                                   where it is understood; all: every sector.\n"
     "                                   Zero blocks are never written.\n"
-    "  -c, --compress [zlib|zstd]       compressed qcow2 clusters (default zlib)\n"
+    "  -c, --compress [zlib|zstd]       compressed qcow2 clusters (default zlib; -c before\n"
+    "                                   a SEL or an option means zlib)\n"
     "      --cluster-size SIZE          qcow2 cluster size, default 64K\n"
     "      --verify                     read the image back and compare with the sources\n"
     "      --dry-run                    print the planned layout, write nothing\n"
@@ -138,25 +139,74 @@ static int parse_size_opt(const char *name, const char *v, uint64_t *out)
     return 0;
 }
 
+/* Options whose argument may be the next word (skipped by the join below). */
+static bool takes_next_word(const char *a)
+{
+    static const char *const opts[] = { "-o", "-O", "-t", "--output", "--output-format",
+                                        "--table", "--boot", "--size", "--align", "--copy",
+                                        "--cluster-size", "--add-esp", "--active" };
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+        if (!strcmp(a, opts[i]))
+            return true;
+    return false;
+}
+
 /* "-c zstd" / "--compress zlib": getopt cannot take an optional argument in
- * the next word, so such pairs are joined first. */
-static char **join_compress_args(int argc, char **argv, int *nargc)
+ * the next word, so such pairs are joined first. The next word is the
+ * compression name when it is zlib or zstd, or any word that is not a SEL
+ * (no ':') and not an option; "-c lz4" then fails as an unknown compression.
+ * "-c" before a SEL or an option means zlib. The joined words are in
+ * *joined_out, freed with free_joined_args(). */
+static char **join_compress_args(int argc, char **argv, int *nargc, char ***joined_out)
 {
     char **v = calloc((size_t)argc + 1, sizeof *v);
+    char **joined = calloc((size_t)argc + 1, sizeof *joined);
     int n = 0;
-    if (!v)
+    if (!v || !joined) {
+        free(v);
+        free(joined);
         return NULL;
+    }
     for (int i = 0; i < argc; i++) {
-        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--compress")) && i + 1 < argc &&
-            (!strcmp(argv[i + 1], "zlib") || !strcmp(argv[i + 1], "zstd"))) {
-            v[n++] = !strcmp(argv[i + 1], "zlib") ? "--compress=zlib" : "--compress=zstd";
+        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+        if (i > 0 && !strcmp(argv[i], "--")) {
+            for (; i < argc; i++)
+                v[n++] = argv[i];
+            break;
+        }
+        if (i > 0 && (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--compress")) && next &&
+            next[0] != '-' &&
+            (!strcmp(next, "zlib") || !strcmp(next, "zstd") || !strchr(next, ':'))) {
+            size_t len = strlen(next) + sizeof "--compress=";
+            if (!(joined[n] = malloc(len))) {
+                for (int k = 0; k < argc; k++)
+                    free(joined[k]);
+                free(joined);
+                free(v);
+                return NULL;
+            }
+            snprintf(joined[n], len, "--compress=%s", next);
+            v[n] = joined[n];
+            n++;
             i++;
+        } else if (i > 0 && takes_next_word(argv[i]) && next) {
+            v[n++] = argv[i];
+            v[n++] = argv[++i];
         } else {
             v[n++] = argv[i];
         }
     }
+    *joined_out = joined;
     *nargc = n;
     return v;
+}
+
+static void free_joined_args(char **v, char **joined, int argc)
+{
+    for (int k = 0; joined && k < argc; k++)
+        free(joined[k]);
+    free(joined);
+    free(v);
 }
 
 enum {
@@ -957,7 +1007,8 @@ int cmd_convert(int argc, char **argv)
 {
     struct convert_ctx cx = { 0 };
     int nargc, status = P2V_EXIT_FAIL;
-    char **nargv = join_compress_args(argc, argv, &nargc);
+    char **joined = NULL;
+    char **nargv = join_compress_args(argc, argv, &nargc, &joined);
     if (!nargv) {
         cli_error("out of memory");
         return P2V_EXIT_FAIL;
@@ -1000,6 +1051,6 @@ int cmd_convert(int argc, char **argv)
     status = convert(&cx);
 out:
     ctx_free(&cx);
-    free(nargv);
+    free_joined_args(nargv, joined, argc);
     return status;
 }

@@ -36,6 +36,20 @@ expect_exit 2 "$P2V" convert --size 12Q -o out.qcow2 disk.img:1
 expect_exit 2 "$P2V" convert --copy some -o out.qcow2 disk.img:1
 expect_exit 2 "$P2V" convert --cluster-size 3K -o out.qcow2 disk.img:1
 expect_exit 2 "$P2V" convert -O raw -c -o out.img disk.img:1
+# -c/--compress takes the next word as its argument unless it is a SEL or an option.
+for c in -c --compress; do
+    expect_exit 2 "$P2V" convert $c lz4 -o out.qcow2 disk.img:1
+    grep -q "unknown compression 'lz4' (zlib or zstd)" "$WORK/last.err" ||
+        fail "$c lz4: $(cat "$WORK/last.err")"
+    expect_exit 2 "$P2V" convert -o out.qcow2 $c lz4 disk.img:1
+    grep -q "unknown compression 'lz4'" "$WORK/last.err" || fail "$c lz4 after -o"
+    expect_exit 0 "$P2V" convert --dry-run $c -o out.qcow2 disk.img:1
+    expect_exit 0 "$P2V" convert --dry-run -o out.qcow2 $c disk.img:1
+    expect_exit 0 "$P2V" convert --dry-run -o out.qcow2 $c zstd disk.img:1
+done
+expect_exit 2 "$P2V" convert --compress=lz4 -o out.qcow2 disk.img:1
+grep -q "unknown compression 'lz4'" "$WORK/last.err" || fail "--compress=lz4"
+pass "-c NAME / -c before a SEL or an option"
 expect_exit 0 "$P2V" convert --help
 grep -q "Usage: p2v convert" "$WORK/last.out" || fail "--help"
 pass "option errors exit 2"
