@@ -627,7 +627,9 @@ static void json_layout(const struct convert_ctx *cx, json_writer *j, const stru
             guid_format(&pp->uuid, g);
             json_kstr(j, "uuid", g);
             json_kstr(j, "name", pp->name);
-            json_ku64(j, "attrs", pp->attrs);
+            /* as in p2v disks --json: a hex string (JSON numbers lose bits above 2^53) */
+            snprintf(buf, sizeof buf, "0x%016llx", (unsigned long long)pp->attrs);
+            json_kstr(j, "attrs", buf);
         }
         json_kstr(j, "fstype", pp->fstype[0] ? pp->fstype : NULL);
         json_kstr(j, "label", pp->label[0] ? pp->label : NULL);
