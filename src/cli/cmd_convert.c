@@ -49,7 +49,8 @@ static const char convert_usage[] =
     "                                   Zero blocks are never written.\n"
     "  -c, --compress [zlib|zstd]       compressed qcow2 clusters (default zlib; -c before\n"
     "                                   a SEL or an option means zlib)\n"
-    "      --cluster-size SIZE          qcow2 cluster size, default 64K\n"
+    "      --cluster-size SIZE          qcow2 cluster size, default 64K (-c and\n"
+    "                                   --cluster-size: qcow2 only)\n"
     "      --verify                     read the image back and compare with the sources\n"
     "      --dry-run                    print the planned layout, write nothing\n"
     "      --json                       machine-readable layout and result on stdout\n"
@@ -79,6 +80,7 @@ struct convert_args {
     plan_opts plan;
     plan_extra add_esp;         /* --add-esp: plan.extra points here */
     bool copy_all;
+    bool cluster_given;
     bool verify, dry_run, json, progress, force, allow_dirty;
     char **sels;
     int nsels;
@@ -299,6 +301,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
                 return usage_error("--cluster-size %s: must be a power of two from 512 to 2M",
                                    optarg);
             a->sink.cluster_size = (uint32_t)v;
+            a->cluster_given = true;
             break;
         case OPT_VERIFY: a->verify = true; break;
         case OPT_DRY_RUN: a->dry_run = true; break;
@@ -329,7 +332,9 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
     if (a->nsels == 0)
         return usage_error("%s", "no partition selected (SEL = DISK:N)");
     if (a->sink.compression && a->sink.format == SINK_RAW)
-        return usage_error("%s", "--compress needs qcow2 output");
+        return usage_error("%s", "-c/--compress applies to qcow2 output only, not -O raw");
+    if (a->cluster_given && a->sink.format == SINK_RAW)
+        return usage_error("%s", "--cluster-size applies to qcow2 output only, not -O raw");
     for (int i = 0; i < a->nsels; i++) {
         char *p;
         unsigned n;

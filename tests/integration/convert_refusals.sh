@@ -35,7 +35,11 @@ expect_exit 2 "$P2V" convert --boot coreboot -o out.qcow2 disk.img:1
 expect_exit 2 "$P2V" convert --size 12Q -o out.qcow2 disk.img:1
 expect_exit 2 "$P2V" convert --copy some -o out.qcow2 disk.img:1
 expect_exit 2 "$P2V" convert --cluster-size 3K -o out.qcow2 disk.img:1
-expect_exit 2 "$P2V" convert -O raw -c -o out.img disk.img:1
+for opt in "-c" "-c zstd" "--compress=zlib" "--cluster-size 1M"; do
+    expect_exit 2 "$P2V" convert -O raw $opt -o out.img disk.img:1
+    grep -q "applies to qcow2 output only" "$WORK/last.err" || fail "-O raw $opt: $(cat "$WORK/last.err")"
+    expect_exit 2 "$P2V" convert $opt -O raw -o out.img disk.img:1
+done
 # -c/--compress takes the next word as its argument unless it is a SEL or an option.
 for c in -c --compress; do
     expect_exit 2 "$P2V" convert $c lz4 -o out.qcow2 disk.img:1
