@@ -55,7 +55,9 @@ static const char convert_usage[] =
     "      --dry-run                    print the planned layout, write nothing\n"
     "      --json                       machine-readable layout and result on stdout\n"
     "  -p, --progress                   progress bar (default when stderr is a terminal)\n"
-    "  -f, --force                      replace an existing OUTPUT\n"
+    "  -f, --force                      replace an existing OUTPUT (a symlink: the file it\n"
+    "                                   points to); never a source or the file behind\n"
+    "                                   a source loop device. --dry-run checks the same\n"
     "      --no-msr                     no Microsoft Reserved partition when the table\n"
     "                                   becomes GPT\n"
     "      --add-esp SIZE               add an empty FAT32 EFI System Partition of SIZE\n"
@@ -100,6 +102,7 @@ struct convert_ctx {
     plan_source *psrc;
     plan_sel *psel;
     plan *plan;
+    char *write_path;   /* where the image goes: OUTPUT, or the file a symlink OUTPUT names */
 };
 
 /* ---- arguments ---- */
@@ -463,9 +466,18 @@ static bool loop_backs(const char *path, const struct stat *dev, const struct st
 
 /* OUTPUT must not be a source, nor the file behind a loop device that is a
  * source; an existing OUTPUT needs --force. */
-static int check_output(const struct convert_ctx *cx)
+static int check_output(struct convert_ctx *cx)
 {
     struct stat st;
+    /* A symlink OUTPUT: the image replaces the file it points to (the
+     * temporary file goes beside that file), so that the link still works. */
+    if (lstat(cx->a.output, &st) == 0 && S_ISLNK(st.st_mode)) {
+        if (!(cx->write_path = realpath(cx->a.output, NULL))) {
+            cli_error("%s: a symbolic link to a missing or unreachable file (%s); give the "
+                      "file itself as OUTPUT", cx->a.output, strerror(errno));
+            return -1;
+        }
+    }
     if (stat(cx->a.output, &st) < 0)
         return 0;
     for (size_t i = 0; i < cx->nsrc; i++) {
@@ -964,7 +976,7 @@ static int convert(struct convert_ctx *cx)
         sigaction(sigs[i], &sa, &old_sa[i]);
     double t0 = now_s();
 
-    if (prepare_job(cx, &jb, &err) < 0 || sink_create(cx->a.output, plan_disk_bytes(cx->plan),
+    if (prepare_job(cx, &jb, &err) < 0 || sink_create(cx->write_path ? cx->write_path : cx->a.output, plan_disk_bytes(cx->plan),
                                                       &cx->a.sink, &sk, &err) < 0)
         goto fail;
     if (write_image(cx, sk, &jb, &res, &err) < 0)
@@ -1008,6 +1020,7 @@ static void ctx_free(struct convert_ctx *cx)
     free(cx->src);
     free(cx->psrc);
     free(cx->psel);
+    free(cx->write_path);
 }
 
 int cmd_convert(int argc, char **argv)

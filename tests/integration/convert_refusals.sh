@@ -99,3 +99,22 @@ expect_exit 0 "$P2V" convert -f -o out.qcow2 disk.img:1 disk.img:5
 [ "$(head -c 4 out.qcow2)" = "$(printf 'QFI\xfb')" ] || fail "--force did not replace OUTPUT"
 [ -z "$(ls -A | grep p2v-)" ] || fail "temporary file left"
 pass "existing OUTPUT refused, replaced with --force"
+
+# A symlink OUTPUT: the file it points to is replaced (temporary file beside
+# it), the link stays a link; a dangling link is refused; a link to a source
+# is refused (above).
+mkdir sub
+echo old >sub/real.qcow2
+ln -s sub/real.qcow2 lnk.qcow2
+expect_exit 1 "$P2V" convert -o lnk.qcow2 disk.img:1
+grep -q "already exists" "$WORK/last.err" || fail "symlink OUTPUT without -f"
+expect_exit 0 "$P2V" convert -f -o lnk.qcow2 disk.img:1
+[ -L lnk.qcow2 ] || fail "the symlink OUTPUT was replaced by a file"
+check_eq "link target" sub/real.qcow2 "$(readlink lnk.qcow2)"
+[ "$(head -c 4 sub/real.qcow2)" = "$(printf 'QFI\xfb')" ] || fail "the link's target was not written"
+[ -z "$(ls -A . sub | grep p2v-)" ] || fail "temporary file left"
+ln -s sub/missing.qcow2 dangling.qcow2
+expect_exit 1 "$P2V" convert -f -o dangling.qcow2 disk.img:1
+grep -q "symbolic link to a missing" "$WORK/last.err" || fail "dangling link: $(cat "$WORK/last.err")"
+[ -L dangling.qcow2 ] && [ ! -e sub/missing.qcow2 ] || fail "dangling link touched"
+pass "symlink OUTPUT: its target replaced, the link kept"
