@@ -199,35 +199,53 @@ static bool needs_msr(const plan *p, const plan_source *src, const plan_sel *sel
 
 /* ---- types and identities ---- */
 
-static void fallback_gpt_type(plan *p, plan_part *pp, const char *what)
+/* Partitions whose content is not usable on its own: the volume layout
+ * lives outside the partition (FACTS.md, "offline copy unsafe"). */
+static int refuse_unsafe(const ptable *pt, const ptable_part *sp, const char *what, p2v_err *err)
 {
-    const char *t = GPT_TYPE_BASIC_DATA;
-    if (!strncmp(pp->fstype, "ext", 3) || !strcmp(pp->fstype, "xfs") ||
-        !strcmp(pp->fstype, "btrfs"))
-        t = GPT_TYPE_LINUX_FS;
-    else if (!strcmp(pp->fstype, "swap"))
-        t = GPT_TYPE_LINUX_SWAP;
-    guid_parse(t, &pp->type_guid);
-    char g[P2V_GUID_STRLEN];
-    guid_format(&pp->type_guid, g);
-    p2v_warn(&p->notes, "%s: MBR type 0x%02x has no GPT equivalent; using %s (%s)", what,
-             pp->src->mbr_type, g, ptable_gpt_type_name(&pp->type_guid));
+    bool ldm = pt->type == PTABLE_GPT ? guid_is(&sp->type_guid, GPT_TYPE_LDM_META) ||
+                                            guid_is(&sp->type_guid, GPT_TYPE_LDM_DATA)
+                                      : sp->mbr_type == 0x42;
+    if (ldm)
+        return p2v_errf(err, -EINVAL,
+                        "%s is a Windows dynamic disk (LDM) partition: its volumes are described "
+                        "by the LDM database at the end of the disk, outside the partition, so "
+                        "an offline copy of the partition is not usable; convert the disk to a "
+                        "basic disk in Windows first, or leave this partition out", what);
+    if (pt->type == PTABLE_GPT && guid_is(&sp->type_guid, GPT_TYPE_STORAGE_SPACES))
+        return p2v_errf(err, -EINVAL,
+                        "%s is a Storage Spaces partition: the pool's metadata and its "
+                        "volumes' layout span the pool's disks, outside this partition, so an "
+                        "offline copy of it is not usable; leave it out (copy the data from "
+                        "the running system instead)", what);
+    return 0;
 }
 
-static void fallback_mbr_type(plan *p, plan_part *pp, const char *what)
+/* A type with no equivalent in the target table: refused rather than guessed
+ * (a guess may give a diagnostics or OEM partition a drive letter, or hide a
+ * data partition). */
+static int refuse_no_gpt_type(const ptable_part *sp, const char *what, p2v_err *err)
 {
-    uint8_t t = 0x83;
-    if (!strcmp(pp->fstype, "ntfs") || !strcmp(pp->fstype, "exfat"))
-        t = 0x07;
-    else if (!strcmp(pp->fstype, "vfat"))
-        t = 0x0C;
-    else if (!strcmp(pp->fstype, "swap"))
-        t = 0x82;
-    pp->mbr_type = t;
+    return p2v_errf(err, -EINVAL,
+                    "%s: MBR type 0x%02x (%s) has no GPT equivalent; keep an MBR table with "
+                    "-t mbr, or leave this partition out", what, sp->mbr_type,
+                    ptable_mbr_type_name(sp->mbr_type));
+}
+
+static int refuse_no_mbr_type(const ptable_part *sp, const char *what, p2v_err *err)
+{
     char g[P2V_GUID_STRLEN];
-    guid_format(&pp->src->type_guid, g);
-    p2v_warn(&p->notes, "%s: GPT type %s has no MBR equivalent; using 0x%02x (%s)", what, g, t,
-             ptable_mbr_type_name(t));
+    guid_format(&sp->type_guid, g);
+    if (guid_is(&sp->type_guid, GPT_TYPE_BIOS_BOOT))
+        return p2v_errf(err, -EINVAL,
+                        "%s is a BIOS boot partition (name \"%s\"): it holds GRUB's core image "
+                        "for booting a GPT disk with BIOS and has no meaning on an MBR disk, "
+                        "where the boot loader sits after the MBR; leave it out (reinstall the "
+                        "boot loader on the new disk), or keep GPT with -t gpt", what, sp->name);
+    return p2v_errf(err, -EINVAL,
+                    "%s: GPT type %s (%s, name \"%s\") has no MBR equivalent; keep a GPT table "
+                    "with -t gpt, or leave this partition out", what, g,
+                    ptable_gpt_type_name(&sp->type_guid), sp->name);
 }
 
 static int assign_types(plan *p, const plan_source *src, p2v_err *err)
@@ -240,6 +258,8 @@ static int assign_types(plan *p, const plan_source *src, p2v_err *err)
         const ptable *pt = src[pp->disk].pt;
         char what[96];
         snprintf(what, sizeof what, "%s:%u", src[pp->disk].name, pp->src->number);
+        if ((r = refuse_unsafe(pt, pp->src, what, err)) < 0)
+            return r;
         if (p->table == PTABLE_MBR && pt->type == PTABLE_GPT &&
             guid_is(&pp->src->type_guid, GPT_TYPE_MSR))
             return p2v_errf(err, -EINVAL,
@@ -253,7 +273,7 @@ static int assign_types(plan *p, const plan_source *src, p2v_err *err)
                 snprintf(pp->name, sizeof pp->name, "%s", pp->src->name);
             } else {
                 if (ptable_mbr_to_gpt_type(pp->src->mbr_type, &pp->type_guid) < 0)
-                    fallback_gpt_type(p, pp, what);
+                    return refuse_no_gpt_type(pp->src, what, err);
                 if ((r = guid_generate(&pp->uuid)) < 0)
                     return p2v_errf(err, r, "cannot generate a GUID: %s", strerror(-r));
                 if (guid_is(&pp->type_guid, GPT_TYPE_WINRE))
@@ -265,7 +285,7 @@ static int assign_types(plan *p, const plan_source *src, p2v_err *err)
             if (pt->type == PTABLE_MBR)
                 pp->mbr_type = pp->src->mbr_type;
             else if (ptable_gpt_to_mbr_type_fs(&pp->src->type_guid, pp->fstype, &pp->mbr_type) < 0)
-                fallback_mbr_type(p, pp, what);
+                return refuse_no_mbr_type(pp->src, what, err);
         }
     }
     /* Two selected GPT partitions with one unique GUID (cloned disks): the

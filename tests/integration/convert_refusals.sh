@@ -4,7 +4,7 @@
 # never written over (without --force), and no file is left behind.
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
-need sfdisk
+need sfdisk jq
 
 cd "$WORK"
 truncate -s 64M disk.img
@@ -118,3 +118,39 @@ expect_exit 1 "$P2V" convert -f -o dangling.qcow2 disk.img:1
 grep -q "symbolic link to a missing" "$WORK/last.err" || fail "dangling link: $(cat "$WORK/last.err")"
 [ -L dangling.qcow2 ] && [ ! -e sub/missing.qcow2 ] || fail "dangling link touched"
 pass "symlink OUTPUT: its target replaced, the link kept"
+
+# Types: a BIOS boot partition into MBR, an unknown GPT type into MBR, an
+# unknown MBR byte into GPT, LDM and Storage Spaces anywhere: refused with one
+# line naming the partition; nothing written.
+truncate -s 32M g.img
+sfdisk -q g.img <<'SF'
+label: gpt
+start=2048, size=2048, type=21686148-6449-6E6F-744E-656564454649, name=grubbios
+start=4096, size=8192, type=11111111-2222-3333-4444-555555555555, name=oddball
+start=12288, size=8192, type=AF9B60A0-1431-4F62-BC68-3311714A69AD
+start=20480, size=8192, type=E75CAF8F-F680-4CEE-AFA3-B001E56EFC2D
+start=28672, size=8192, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4
+SF
+truncate -s 32M m.img
+sfdisk -q m.img <<'SF'
+label: dos
+start=2048, size=8192, type=12
+start=10240, size=8192, type=42
+SF
+expect_exit 1 "$P2V" convert -t mbr -o t.img g.img:1 g.img:5
+grep -q "g.img:1 is a BIOS boot partition.*leave it out" "$WORK/last.err" || fail "BIOS boot: $(cat "$WORK/last.err")"
+expect_exit 1 "$P2V" convert -t mbr -o t.img g.img:2
+grep -q "g.img:2: GPT type 11111111-2222-3333-4444-555555555555 (.*, name \"oddball\") has no MBR equivalent.*-t gpt" \
+    "$WORK/last.err" || fail "unknown GPT type: $(cat "$WORK/last.err")"
+expect_exit 1 "$P2V" convert -t gpt -o t.img m.img:1
+grep -q "m.img:1: MBR type 0x12 .* has no GPT equivalent.*-t mbr" "$WORK/last.err" || fail "unknown MBR type: $(cat "$WORK/last.err")"
+for sel in g.img:3 m.img:2; do
+    expect_exit 1 "$P2V" convert -o t.img "$sel"
+    grep -q "dynamic disk (LDM)" "$WORK/last.err" || fail "LDM $sel: $(cat "$WORK/last.err")"
+done
+expect_exit 1 "$P2V" convert -o t.img g.img:4
+grep -q "Storage Spaces" "$WORK/last.err" || fail "Storage Spaces: $(cat "$WORK/last.err")"
+[ ! -e t.img ] || fail "an image was written"
+expect_exit 0 "$P2V" convert -t mbr -O raw -o t.img g.img:5
+check_eq "Linux GPT -> MBR" 83 "$(sfdisk --json t.img | jq -r '.partitiontable.partitions[0].type')"
+pass "types with no equivalent, BIOS boot into MBR, LDM, Storage Spaces refused"

@@ -429,6 +429,83 @@ static void test_msr_to_mbr_refused(void)
     free_table(d);
 }
 
+/* Types with no equivalent in the target table, BIOS boot into MBR, and the
+ * partitions an offline copy cannot use (LDM, Storage Spaces): refused with
+ * the partition, its type and name. Known mappings still work. */
+static void test_type_refusals(void)
+{
+    ptable *g = mk_table(PTABLE_GPT, 512, 1 << 20);
+    add_part(g, 1, 2048, 2048, 0, GPT_TYPE_BIOS_BOOT);
+    snprintf(add_part(g, 2, 4096, 8192, 0, "11111111-2222-3333-4444-555555555555")->name, 16,
+             "oddball");
+    add_part(g, 3, 12288, 8192, 0, GPT_TYPE_LDM_META);
+    add_part(g, 4, 20480, 8192, 0, GPT_TYPE_LDM_DATA);
+    add_part(g, 5, 28672, 8192, 0, GPT_TYPE_STORAGE_SPACES);
+    add_part(g, 6, 36864, 8192, 0, GPT_TYPE_BASIC_DATA);
+    ptable *m = mk_table(PTABLE_MBR, 512, 1 << 20);
+    add_part(m, 1, 2048, 8192, 0x12, NULL);  /* Compaq diagnostics */
+    add_part(m, 2, 10240, 8192, 0x42, NULL); /* LDM */
+    add_part(m, 3, 18432, 8192, 0x0b, NULL); /* FAT32 */
+    plan_source src[2] = { { NULL, g, "gdisk" }, { NULL, m, "mdisk" } };
+    plan_sel s[1];
+    plan_opts o = { .table = PTABLE_MBR };
+    plan *p = NULL;
+    p2v_err err;
+
+    /* GPT -> MBR */
+    sel(&s[0], 0, 1, "");
+    CHECK(plan_build(src, 2, s, 1, &o, &p, &err) == -EINVAL);
+    CHECK(strstr(err.msg, "gdisk:1 is a BIOS boot partition") != NULL);
+    CHECK(strstr(err.msg, "leave it out") != NULL);
+    sel(&s[0], 0, 2, "ext4");
+    CHECK(plan_build(src, 2, s, 1, &o, &p, &err) == -EINVAL);
+    CHECK(strstr(err.msg, "gdisk:2: GPT type 11111111-2222-3333-4444-555555555555") != NULL);
+    CHECK(strstr(err.msg, "\"oddball\"") != NULL);
+    CHECK(strstr(err.msg, "-t gpt") != NULL);
+    /* Known: basic data with FAT -> 0x0c, with NTFS -> 0x07. */
+    sel(&s[0], 0, 6, "vfat");
+    CHECK(plan_build(src, 2, s, 1, &o, &p, &err) == 0);
+    if (p)
+        CHECK_EQ_U64(p->parts[0].mbr_type, 0x0c);
+    plan_free(p);
+    p = NULL;
+    /* The same GPT partitions stay fine on GPT, except LDM / Storage Spaces. */
+    o.table = PTABLE_GPT;
+    sel(&s[0], 0, 2, "");
+    CHECK(plan_build(src, 2, s, 1, &o, &p, &err) == 0);
+    plan_free(p);
+    p = NULL;
+    for (unsigned n = 3; n <= 5; n++) {
+        sel(&s[0], 0, n, "");
+        for (int t = 0; t < 2; t++) {
+            o.table = t ? PTABLE_MBR : PTABLE_GPT;
+            CHECK(plan_build(src, 2, s, 1, &o, &p, &err) == -EINVAL);
+            CHECK(strstr(err.msg, n == 5 ? "Storage Spaces" : "dynamic disk (LDM)") != NULL);
+            CHECK(strstr(err.msg, "outside") != NULL);
+        }
+    }
+    /* MBR -> GPT */
+    o.table = PTABLE_GPT;
+    sel(&s[0], 1, 1, "vfat");
+    CHECK(plan_build(src, 2, s, 1, &o, &p, &err) == -EINVAL);
+    CHECK(strstr(err.msg, "mdisk:1: MBR type 0x12") != NULL);
+    CHECK(strstr(err.msg, "-t mbr") != NULL);
+    sel(&s[0], 1, 2, "");
+    for (int t = 0; t < 2; t++) {
+        o.table = t ? PTABLE_MBR : PTABLE_GPT;
+        CHECK(plan_build(src, 2, s, 1, &o, &p, &err) == -EINVAL);
+        CHECK(strstr(err.msg, "mdisk:2 is a Windows dynamic disk (LDM)") != NULL);
+    }
+    o.table = PTABLE_GPT;
+    sel(&s[0], 1, 3, "vfat");
+    CHECK(plan_build(src, 2, s, 1, &o, &p, &err) == 0);
+    if (p)
+        CHECK(guid_is_str(&p->parts[0].type_guid, GPT_TYPE_BASIC_DATA));
+    plan_free(p);
+    free_table(g);
+    free_table(m);
+}
+
 int main(void)
 {
     test_story_mbr();
@@ -438,5 +515,6 @@ int main(void)
     test_mbr_limits();
     test_4k_and_firmware();
     test_msr_to_mbr_refused();
+    test_type_refusals();
     return t_done("test_plan");
 }
