@@ -63,6 +63,10 @@ static const char convert_usage[] =
     "      --add-esp SIZE               add an empty FAT32 EFI System Partition of SIZE\n"
     "                                   (at least 33M) in front, formatted by p2v\n"
     "      --allow-dirty                copy a dirty or hibernated filesystem anyway\n"
+    "      --active DISK:N              MBR target: make this SEL the active partition\n"
+    "                                   (default: the one active on its disk; with bios\n"
+    "                                   and none, one whose boot sector has boot code,\n"
+    "                                   else the first; a notice says which)\n"
     "  -h, --help                       this text\n"
     "\n"
     "SIZE takes bytes or K/M/G/T suffixes (powers of 1024).\n"
@@ -83,6 +87,7 @@ struct convert_args {
     plan_extra add_esp;         /* --add-esp: plan.extra points here */
     bool copy_all;
     bool cluster_given;
+    const char *active;         /* --active DISK:N */
     bool verify, dry_run, json, progress, force, allow_dirty;
     char **sels;
     int nsels;
@@ -216,7 +221,7 @@ static void free_joined_args(char **v, char **joined, int argc)
 
 enum {
     OPT_BOOT = 256, OPT_SIZE, OPT_ALIGN, OPT_COPY, OPT_CLUSTER, OPT_VERIFY, OPT_DRY_RUN,
-    OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_ADD_ESP,
+    OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_ADD_ESP, OPT_ACTIVE,
 };
 
 static int parse_args(int argc, char **argv, struct convert_args *a)
@@ -239,6 +244,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         { "no-msr", no_argument, NULL, OPT_NO_MSR },
         { "allow-dirty", no_argument, NULL, OPT_ALLOW_DIRTY },
         { "add-esp", required_argument, NULL, OPT_ADD_ESP },
+        { "active", required_argument, NULL, OPT_ACTIVE },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -323,6 +329,15 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
             a->plan.extra = &a->add_esp;
             a->plan.nextra = 1;
             break;
+        case OPT_ACTIVE: {
+            char *ap;
+            unsigned an;
+            if (parse_sel(optarg, &ap, &an) < 0)
+                return usage_error("--active '%s': not DISK:N (one of the SELs)", optarg);
+            free(ap);
+            a->active = optarg;
+            break;
+        }
         case 'h': fputs(convert_usage, stdout); return -1;
         case ':': return usage_error("option '%s' needs an argument", argv[optind - 1]);
         default: return usage_error("unknown option '%s'", argv[optind - 1]);
@@ -389,6 +404,47 @@ static int open_source(struct convert_ctx *cx, const char *path, size_t *index)
     return 0;
 }
 
+/* Does the NTFS/FAT boot sector at `off` look bootable for BIOS: 0x55AA and
+ * boot code that is not all zeros (nor mkfs.fat's "not a bootable disk" stub)? */
+static bool bios_boot_sector(blockdev *bd, uint64_t off, const char *fstype)
+{
+    uint8_t b[512];
+    p2v_err e;
+    size_t code;
+    if (bd_pread(bd, b, sizeof b, off, &e) < 0 || b[510] != 0x55 || b[511] != 0xAA)
+        return false;
+    if (!strcmp(fstype, "ntfs"))
+        code = 0x54;
+    else if (!strcmp(fstype, "vfat"))
+        code = !memcmp(b + 0x52, "FAT32   ", 8) ? 0x5A : 0x3E;
+    else
+        return false;
+    static const char stub[] = "This is not a bootable disk";
+    for (size_t i = code; i + sizeof stub - 1 <= 510; i++)
+        if (!memcmp(b + i, stub, sizeof stub - 1))
+            return false;
+    for (size_t i = code; i < 510; i++)
+        if (b[i])
+            return true;
+    return false;
+}
+
+/* --active DISK:N: which selection (1-based); 0 and a message if none. */
+static size_t find_active(const struct convert_ctx *cx)
+{
+    char *path;
+    unsigned n;
+    struct stat st;
+    if (parse_sel(cx->a.active, &path, &n) < 0)
+        return 0;
+    int r = stat(path, &st);
+    free(path);
+    for (size_t i = 0; r == 0 && i < (size_t)cx->a.nsels; i++)
+        if (cx->psel[i].number == n && same_file(&st, &cx->src[cx->psel[i].disk].st))
+            return i + 1;
+    return 0;
+}
+
 static int open_sources(struct convert_ctx *cx)
 {
     size_t n = (size_t)cx->a.nsels;
@@ -416,6 +472,7 @@ static int open_sources(struct convert_ctx *cx)
             if (off + len <= bd_size(s->bd) && fs_probe(s->bd, off, len, &id, &perr) == 0) {
                 snprintf(cx->psel[i].fstype, sizeof cx->psel[i].fstype, "%s", id.type);
                 snprintf(cx->psel[i].label, sizeof cx->psel[i].label, "%s", id.label);
+                cx->psel[i].bios_boot_code = bios_boot_sector(s->bd, off, id.type);
             }
         }
     }
@@ -1044,6 +1101,10 @@ int cmd_convert(int argc, char **argv)
     /* A dry run refuses what the real run would refuse; it writes nothing. */
     if (cx.a.output && check_output(&cx) < 0)
         goto out;
+    if (cx.a.active && !(cx.a.plan.active = find_active(&cx))) {
+        status = usage_error("--active %s: not one of the selected partitions", cx.a.active);
+        goto out;
+    }
     p2v_err err;
     if (plan_build(cx.psrc, cx.nsrc, cx.psel, (size_t)cx.a.nsels, &cx.a.plan, &cx.plan, &err) < 0) {
         cli_error("%s", err.msg);

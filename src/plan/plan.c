@@ -333,9 +333,25 @@ static int fresh_identity(plan *p, const plan_source *src, size_t nsrc)
 
 /* ---- the active partition and boot code (MBR target) ---- */
 
-static size_t choose_active(plan *p, const plan_source *src)
+/* The active partition: the one chosen with --active, else the one that held
+ * the flag on its disk; with firmware bios and none, a selected partition
+ * whose boot sector has BIOS boot code, else the first. */
+static size_t choose_active(plan *p, const plan_source *src, const plan_sel *sel, size_t want)
 {
     size_t active = SIZE_MAX;
+    if (want) {
+        for (size_t i = 0; i < p->nparts; i++)
+            if (p->parts[i].kind == PLAN_PART_COPY && p->parts[i].sel == want - 1)
+                active = i;
+        for (size_t i = 0; i < p->nparts; i++) {
+            const plan_part *pp = &p->parts[i];
+            if (i != active && pp->kind == PLAN_PART_COPY && part_was_boot(src[pp->disk].pt, pp->src))
+                p2v_warn(&p->notes, "%s:%u was active on its disk; %s:%u is made active instead "
+                                    "(--active)", src[pp->disk].name, pp->src->number,
+                         src[p->parts[active].disk].name, p->parts[active].src->number);
+        }
+        return active;
+    }
     for (size_t i = 0; i < p->nparts; i++) {
         plan_part *pp = &p->parts[i];
         if (pp->kind != PLAN_PART_COPY || !part_was_boot(src[pp->disk].pt, pp->src))
@@ -343,19 +359,26 @@ static size_t choose_active(plan *p, const plan_source *src)
         if (active == SIZE_MAX) {
             active = i;
         } else {
-            p2v_warn(&p->notes, "%s:%u was also active on its disk; only %s:%u stays active",
+            p2v_warn(&p->notes, "%s:%u was also active on its disk; only %s:%u stays active "
+                                "(--active DISK:N chooses another)",
                      src[pp->disk].name, pp->src->number, src[p->parts[active].disk].name,
                      p->parts[active].src->number);
         }
     }
     if (active == SIZE_MAX && p->firmware == PLAN_FW_BIOS) {
+        const char *why = "the first selected partition; none has a BIOS boot sector";
+        for (size_t i = 0; i < p->nparts && active == SIZE_MAX; i++)
+            if (p->parts[i].kind == PLAN_PART_COPY && sel[p->parts[i].sel].bios_boot_code) {
+                active = i;
+                why = "its boot sector has BIOS boot code";
+            }
         for (size_t i = 0; i < p->nparts && active == SIZE_MAX; i++)
             if (p->parts[i].kind == PLAN_PART_COPY)
                 active = i;
         if (active != SIZE_MAX)
             p2v_warn(&p->notes, "no selected partition was active on its disk; %s:%u is made "
-                                "active for BIOS boot", src[p->parts[active].disk].name,
-                     p->parts[active].src->number);
+                                "active for BIOS boot (%s); --active DISK:N chooses another",
+                     src[p->parts[active].disk].name, p->parts[active].src->number, why);
     }
     return active;
 }
@@ -575,7 +598,15 @@ int plan_build(const plan_source *src, size_t nsrc, const plan_sel *sel, size_t 
         goto out;
     }
 
-    size_t active = p->table == PTABLE_MBR ? choose_active(p, src) : SIZE_MAX;
+    if (o->active && (o->active > nsel || p->table != PTABLE_MBR)) {
+        r = p2v_errf(err, -EINVAL, o->active > nsel
+                                       ? "--active: selection %zu does not exist"
+                                       : "--active applies to an MBR target; a GPT table has "
+                                         "no active flag (selection %zu)",
+                     o->active);
+        goto out;
+    }
+    size_t active = p->table == PTABLE_MBR ? choose_active(p, src, sel, o->active) : SIZE_MAX;
     size_t ls = SIZE_MAX, le = SIZE_MAX;
     if (p->table == PTABLE_MBR && p->nparts > 4 && !choose_logical_run(p->nparts, active, &ls, &le)) {
         /* No run of logicals leaves the boot partition primary: it moves to the front. */

@@ -506,6 +506,72 @@ static void test_type_refusals(void)
     free_table(m);
 }
 
+static bool notes_have(const plan *p, const char *what)
+{
+    for (size_t i = 0; i < p->notes.count; i++)
+        if (strstr(p->notes.msgs[i], what))
+            return true;
+    return false;
+}
+
+/* The active partition of an MBR target: --active, the source's flag, else
+ * (firmware bios) one with BIOS boot code, else the first; always a notice. */
+static void test_active(void)
+{
+    ptable *d = mk_table(PTABLE_MBR, 512, 1 << 20);
+    add_part(d, 1, 2048, 8192, 0x83, NULL);
+    add_part(d, 2, 10240, 8192, 0x07, NULL);
+    add_part(d, 3, 18432, 8192, 0x0c, NULL);
+    plan_source src[1] = { { NULL, d, "d" } };
+    plan_sel s[3];
+    sel(&s[0], 0, 1, "ext4");
+    sel(&s[1], 0, 2, "ntfs");
+    sel(&s[2], 0, 3, "vfat");
+    plan_opts o = { .boot = PLAN_FW_BIOS };
+    plan *p = NULL;
+    p2v_err err;
+
+    /* None with boot code: the first, with a notice naming it and --active. */
+    CHECK(plan_build(src, 1, s, 3, &o, &p, &err) == 0);
+    if (p) {
+        CHECK(p->parts[0].bootable && !p->parts[1].bootable && !p->parts[2].bootable);
+        CHECK(notes_have(p, "d:1 is made active for BIOS boot (the first selected"));
+        CHECK(notes_have(p, "--active DISK:N"));
+    }
+    plan_free(p);
+    /* The NTFS one has boot code: it is preferred. */
+    s[1].bios_boot_code = true;
+    CHECK(plan_build(src, 1, s, 3, &o, &p, &err) == 0);
+    if (p) {
+        CHECK(!p->parts[0].bootable && p->parts[1].bootable && !p->parts[2].bootable);
+        CHECK(notes_have(p, "d:2 is made active for BIOS boot (its boot sector has BIOS boot code)"));
+    }
+    plan_free(p);
+    /* --active 3 wins over boot code, and over the source's flag (notice). */
+    d->parts[0].bootable = true;
+    o.active = 3;
+    CHECK(plan_build(src, 1, s, 3, &o, &p, &err) == 0);
+    if (p) {
+        CHECK(!p->parts[0].bootable && !p->parts[1].bootable && p->parts[2].bootable);
+        CHECK(notes_have(p, "d:1 was active on its disk; d:3 is made active instead"));
+    }
+    plan_free(p);
+    /* Without --active the source's flag wins over boot code. */
+    o.active = 0;
+    CHECK(plan_build(src, 1, s, 3, &o, &p, &err) == 0);
+    if (p)
+        CHECK(p->parts[0].bootable && !p->parts[1].bootable);
+    plan_free(p);
+    /* --active out of range, or with a GPT target: refused. */
+    o.active = 4;
+    CHECK(plan_build(src, 1, s, 3, &o, &p, &err) == -EINVAL);
+    o.active = 1;
+    o.table = PTABLE_GPT;
+    CHECK(plan_build(src, 1, s, 3, &o, &p, &err) == -EINVAL);
+    CHECK(strstr(err.msg, "MBR target") != NULL);
+    free_table(d);
+}
+
 int main(void)
 {
     test_story_mbr();
@@ -516,5 +582,6 @@ int main(void)
     test_4k_and_firmware();
     test_msr_to_mbr_refused();
     test_type_refusals();
+    test_active();
     return t_done("test_plan");
 }
