@@ -872,8 +872,18 @@ static int prepare_job(struct convert_ctx *cx, struct job *jb, p2v_err *err)
                            .dst_len = pp->sectors * p->sector_size, .what = jb->names[k] };
         if (!cx->a.copy_all) {
             int rc = fsmap_build(bd, pp->src_offset, pp->src_bytes, &fo, &jb->maps[k], err);
-            if (rc < 0)
+            if (rc < 0) {
+                /* fsmap names the disk ("DISK: partition at byte ..."): DISK:N
+                 * replaces it rather than repeating it. */
+                const char *path = bd_path(bd);
+                size_t pl = strlen(path);
+                if (!strncmp(err->msg, path, pl) && !strncmp(err->msg + pl, ": ", 2)) {
+                    char rest[sizeof err->msg];
+                    snprintf(rest, sizeof rest, "%s", err->msg + pl + 2);
+                    return p2v_errf(err, rc, "%s: %s", jb->names[k], rest);
+                }
                 return p2v_err_prefix(err, rc, "%s", jb->names[k]);
+            }
             if (jb->maps[k].full) {
                 if (jb->maps[k].notice[0])
                     cli_notice("%s: copying every sector: %s", jb->names[k], jb->maps[k].notice);

@@ -70,12 +70,12 @@ static int check_selection(const plan_source *src, size_t nsrc, const plan_sel *
         const plan_source *s = &src[sel[i].disk];
         const ptable *pt = s->pt;
         if (pt->type == PTABLE_NONE)
-            return p2v_errf(err, -ENOENT, "%s:%u: %s has no partition table", s->name,
-                            sel[i].number, s->name);
+            return p2v_errf(err, -ENOENT, "%s:%u: the disk has no partition table", s->name,
+                            sel[i].number);
         const ptable_part *pp = ptable_find(pt, sel[i].number);
         if (!pp)
-            return p2v_errf(err, -ENOENT, "%s:%u: %s has no partition %u (it has %zu)", s->name,
-                            sel[i].number, s->name, sel[i].number, pt->nparts);
+            return p2v_errf(err, -ENOENT, "%s:%u: the disk has no partition %u (it has %zu)",
+                            s->name, sel[i].number, sel[i].number, pt->nparts);
         if (pp->container)
             return p2v_errf(err, -EINVAL,
                             "%s:%u is an extended partition (a container of logical partitions, "
