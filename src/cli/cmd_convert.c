@@ -70,6 +70,10 @@ static const char convert_usage[] =
     "  -h, --help                       this text\n"
     "\n"
     "SIZE takes bytes or K/M/G/T suffixes (powers of 1024).\n"
+    "The image is written under a temporary name beside OUTPUT and renamed at the end;\n"
+    "on an error or a signal (INT, TERM, HUP, PIPE, QUIT, USR1, USR2) it is removed.\n"
+    "A partition type with no equivalent in the target table, a BIOS boot partition\n"
+    "into MBR, LDM (dynamic disk) and Storage Spaces partitions are refused.\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 static volatile sig_atomic_t g_cancel;
