@@ -347,7 +347,7 @@ static int show_disk(const char *path, const struct disks_opts *o, json_writer *
             continue;
         uint64_t off = p->start * t->sector_size, len = p->size * t->sector_size;
         if (fs_probe(bd, off, len, &v[i].fs, &err) < 0) {
-            cli_warning("%s: partition %u: %s", path, p->number, err.msg);
+            cli_warning("%s", err.msg); /* "<path>: partition at byte N: ..." */
             continue;
         }
         if (v[i].fs.ambivalent)
@@ -361,7 +361,7 @@ static int show_disk(const char *path, const struct disks_opts *o, json_writer *
     struct fs_identity whole = { 0 };
     if (t->type == PTABLE_NONE && !o->json && bd_size(bd) > 0 &&
         fs_probe(bd, 0, bd_size(bd), &whole, &err) < 0)
-        cli_warning("%s: %s", path, err.msg);
+        cli_warning("%s", err.msg); /* "<path>: ..." */
     if (o->json)
         print_json_disk(j, bd, t, v);
     else
