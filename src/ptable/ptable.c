@@ -177,9 +177,14 @@ static void gpt_sector_size_hint(blockdev *bd, uint32_t ss, p2v_err *err)
     size_t len = strlen(err->msg);
     snprintf(err->msg + len, sizeof err->msg - len,
              "; sector-size mismatch: a GPT header sits at byte %u, so the table was written for "
-             "%u-byte sectors but the disk is read with %u-byte sectors%s",
-             other, other, ss,
-             bd_is_block_device(bd) ? "" : " (p2v disks --sector-size reads an image file so)");
+             "%u-byte sectors but the disk is read with %u-byte sectors",
+             other, other, ss);
+    len = strlen(err->msg);
+    /* Only p2v disks has --sector-size: say so rather than advise an option
+     * a convert command may lack. */
+    if (!bd_is_block_device(bd))
+        snprintf(err->msg + len, sizeof err->msg - len,
+                 " (for an image file, p2v disks --sector-size %u reads it that way)", other);
 }
 
 

@@ -81,3 +81,5 @@ check_eq "4Kn MBR image filesystems" "vfat M4KFAT ntfs M4KNTFS" \
     "$(jq -r '[.disks[0].partitions[] | "\(.fstype) \(.label)"] | join(" ")' "$WORK/m4k.json")"
 # Told 512: kept (no guessing over an explicit size).
 check_eq "--sector-size 512 kept" 512 "$("$P2V" disks --json --sector-size 512 "$img3" 2>/dev/null | jq -r '.disks[0].sector_size')"
+# --sector-size is for image files: a block device keeps its own.
+check_eq "--sector-size 512 on a 4096-byte device" 4096 "$("$P2V" disks --json --sector-size 512 "$dev3" 2>/dev/null | jq -r '.disks[0].sector_size')"
