@@ -241,8 +241,16 @@ void fsmap_err_locate(p2v_err *err, const char *path, uint64_t part_offset)
         m += pl + 2;
     if (wl > 0 && strncmp(m, where, (size_t)wl) == 0)
         m += wl;
-    snprintf(rest, sizeof rest, "%s", m);
-    snprintf(err->msg, sizeof err->msg, "%s: %s%s", path, where, rest);
+    size_t rl = strlen(m);
+    memmove(rest, m, rl + 1);
+    /* Truncation is acceptable (the message stays NUL-terminated). */
+    int n = snprintf(err->msg, sizeof err->msg, "%s: %s", path, where);
+    size_t used = n < 0 ? 0 : (size_t)n < sizeof err->msg ? (size_t)n : sizeof err->msg - 1;
+    size_t room = sizeof err->msg - 1 - used;
+    if (rl > room)
+        rl = room;
+    memcpy(err->msg + used, rest, rl);
+    err->msg[used + rl] = '\0';
 }
 
 void fsmap_free(fsmap *m) { extent_list_free(&m->used); }
