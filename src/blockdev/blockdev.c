@@ -278,6 +278,38 @@ enum bd_fmt bd_probe_format(const uint8_t *first, size_t n, const uint8_t *last5
     return BD_FMT_RAW;
 }
 
+/* Probe an open raw file: its head and its last 512 bytes. */
+static int probe_raw(blockdev *raw, enum bd_fmt *fmt, const char **name, uint64_t *data_size,
+                     p2v_err *err)
+{
+    uint8_t head[BD_PROBE_HEAD], tail[VHD_FOOTER_SIZE];
+    size_t n = raw->size < sizeof head ? (size_t)raw->size : sizeof head;
+    bool have_tail = raw->size >= 2 * VHD_FOOTER_SIZE;
+    int r;
+    if ((r = bd_pread(raw, head, n, 0, err)) < 0 ||
+        (have_tail && (r = bd_pread(raw, tail, sizeof tail, raw->size - sizeof tail, err)) < 0))
+        return r;
+    *fmt = bd_probe_format(head, n, have_tail ? tail : NULL, raw->size, name, data_size);
+    return 0;
+}
+
+int bd_probe_path(const char *path, enum bd_fmt *fmt, const char **name, uint64_t *data_size,
+                  p2v_err *err)
+{
+    blockdev *raw;
+    int r = bd_open_raw(path, &raw, err);
+    if (r < 0)
+        return r;
+    if (raw->is_blockdev) {
+        *fmt = BD_FMT_RAW;
+        *name = "raw";
+    } else {
+        r = probe_raw(raw, fmt, name, data_size, err);
+    }
+    bd_close(raw);
+    return r;
+}
+
 int bd_open(const char *path, blockdev **out, p2v_err *err)
 {
     blockdev *raw;
@@ -288,17 +320,14 @@ int bd_open(const char *path, blockdev **out, p2v_err *err)
         *out = raw;
         return 0;
     }
-    uint8_t head[BD_PROBE_HEAD], tail[VHD_FOOTER_SIZE];
-    size_t n = raw->size < sizeof head ? (size_t)raw->size : sizeof head;
-    bool have_tail = raw->size >= 2 * VHD_FOOTER_SIZE;
-    if ((r = bd_pread(raw, head, n, 0, err)) < 0 ||
-        (have_tail && (r = bd_pread(raw, tail, sizeof tail, raw->size - sizeof tail, err)) < 0)) {
+    enum bd_fmt fmt;
+    const char *name;
+    uint64_t data_size = 0;
+    if ((r = probe_raw(raw, &fmt, &name, &data_size, err)) < 0) {
         bd_close(raw);
         return r;
     }
-    const char *name;
-    uint64_t data_size = 0;
-    switch (bd_probe_format(head, n, have_tail ? tail : NULL, raw->size, &name, &data_size)) {
+    switch (fmt) {
     case BD_FMT_QCOW2:
         bd_close(raw);
         return qcow2_bd_open(path, out, err);

@@ -41,6 +41,12 @@ enum bd_fmt {
  * Pure function over untrusted bytes: every read is bounds-checked. */
 enum bd_fmt bd_probe_format(const uint8_t *first, size_t n, const uint8_t *last512,
                             uint64_t file_size, const char **name, uint64_t *data_size);
+/* bd_probe_format on the file at PATH (opened read-only, then closed): for
+ * `p2v img info` and the like. A block device is BD_FMT_RAW. 0, or a negative
+ * code with a message naming the path (missing, unreadable...). data_size
+ * may be NULL. */
+int bd_probe_path(const char *path, enum bd_fmt *fmt, const char **name, uint64_t *data_size,
+                  p2v_err *err);
 /* Parse a 512-byte VHD footer: true when it has the "conectix" cookie and a
  * valid checksum; *disk_type (2 fixed, 3 dynamic, 4 differencing) and
  * *current_size are then set. */

@@ -183,6 +183,18 @@ static void test_probe_format(void)
              "%s: VHDX image: not supported as a source; convert it to raw or qcow2 with "
              "qemu-img first", path);
     CHECK_STR(err.msg, want);
+    /* bd_probe_path says the same without opening it as a source. */
+    enum bd_fmt fmt;
+    CHECK(bd_probe_path(path, &fmt, &name, NULL, &err) == 0 && fmt == BD_FMT_UNSUPPORTED);
+    CHECK_STR(name, "VHDX");
+    snprintf(path, sizeof path, "%s/fixed.vhd", dir);
+    sz = 0;
+    CHECK(bd_probe_path(path, &fmt, &name, &sz, &err) == 0 && fmt == BD_FMT_VPC_FIXED);
+    CHECK_STR(name, "vpc");
+    CHECK_EQ_U64(sz, 4096);
+    snprintf(path, sizeof path, "%s/nonexistent", dir);
+    CHECK(bd_probe_path(path, &fmt, &name, &sz, &err) == -ENOENT);
+    snprintf(path, sizeof path, "%s/disk.vhdx", dir);
     /* bd_open_raw still opens it as bytes. */
     CHECK(bd_open_raw(path, &bd, &err) == 0);
     if (bd) {
