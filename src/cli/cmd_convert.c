@@ -63,6 +63,9 @@ static const char convert_usage[] =
     "      --add-esp SIZE               add an empty FAT32 EFI System Partition of SIZE\n"
     "                                   (at least 33M) in front, formatted by p2v\n"
     "      --allow-dirty                copy a dirty or hibernated filesystem anyway\n"
+    "      --sector-size 512|4096       read image-file sources with this logical sector\n"
+    "                                   size (default: detected; block devices report\n"
+    "                                   their own)\n"
     "      --active DISK:N              MBR target: make this SEL the active partition\n"
     "                                   (default: the one active on its disk; with bios\n"
     "                                   and none, one whose boot sector has boot code,\n"
@@ -92,6 +95,7 @@ struct convert_args {
     bool copy_all;
     bool cluster_given;
     const char *active;         /* --active DISK:N */
+    uint32_t sector_size;       /* --sector-size for image files; 0: detected */
     bool verify, dry_run, json, progress, force, allow_dirty;
     char **sels;
     int nsels;
@@ -225,7 +229,7 @@ static void free_joined_args(char **v, char **joined, int argc)
 
 enum {
     OPT_BOOT = 256, OPT_SIZE, OPT_ALIGN, OPT_COPY, OPT_CLUSTER, OPT_VERIFY, OPT_DRY_RUN,
-    OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_ADD_ESP, OPT_ACTIVE,
+    OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_ADD_ESP, OPT_ACTIVE, OPT_SECTOR_SIZE,
 };
 
 static int parse_args(int argc, char **argv, struct convert_args *a)
@@ -249,6 +253,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         { "allow-dirty", no_argument, NULL, OPT_ALLOW_DIRTY },
         { "add-esp", required_argument, NULL, OPT_ADD_ESP },
         { "active", required_argument, NULL, OPT_ACTIVE },
+        { "sector-size", required_argument, NULL, OPT_SECTOR_SIZE },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -323,6 +328,11 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         case 'f': a->force = a->sink.force = true; break;
         case OPT_NO_MSR: a->plan.no_msr = true; break;
         case OPT_ALLOW_DIRTY: a->allow_dirty = true; break;
+        case OPT_SECTOR_SIZE:
+            if (size_parse(optarg, &v) < 0 || (v != 512 && v != 4096))
+                return usage_error("--sector-size must be 512 or 4096, not '%s'", optarg);
+            a->sector_size = (uint32_t)v;
+            break;
         case OPT_ADD_ESP:
             if ((r = parse_size_opt("--add-esp", optarg, &v)))
                 return r;
@@ -396,7 +406,15 @@ static int open_source(struct convert_ctx *cx, const char *path, size_t *index)
     if (!(s->path = strdup(path)))
         return -1;
     cx->nsrc++;
-    if (bd_open(path, &s->bd, &err) < 0 || ptable_read(s->bd, &s->pt, &err) < 0) {
+    if (bd_open(path, &s->bd, &err) < 0) {
+        cli_error("%s", err.msg);
+        return -1;
+    }
+    /* Like p2v disks: the option speaks for image files; a block device
+     * reports its own logical sector size. */
+    if (cx->a.sector_size && bd_sector_size_is_default(s->bd))
+        bd_set_sector_size(s->bd, cx->a.sector_size);
+    if (ptable_read(s->bd, &s->pt, &err) < 0) {
         cli_error("%s", err.msg);
         return -1;
     }

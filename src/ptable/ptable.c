@@ -184,7 +184,7 @@ static void gpt_sector_size_hint(blockdev *bd, uint32_t ss, p2v_err *err)
      * a convert command may lack. */
     if (!bd_is_block_device(bd))
         snprintf(err->msg + len, sizeof err->msg - len,
-                 " (for an image file, p2v disks --sector-size %u reads it that way)", other);
+                 " (for an image file, --sector-size %u reads it that way, in p2v disks and p2v convert)", other);
 }
 
 
@@ -265,7 +265,7 @@ static uint32_t mbr_guess_sector_size(blockdev *bd, ptable *t, const uint8_t s0[
     ptable_warn(t,
                 "%s: sector size unclear: %u MBR partition%s hold%s a filesystem when read with "
                 "512-byte sectors and %u when read with 4096-byte sectors%s; reading with 512 "
-                "(p2v disks --sector-size 4096 reads it the other way)",
+                "(--sector-size 4096, in p2v disks and p2v convert, reads it the other way)",
                 path, at512, at512 == 1 ? "" : "s", at512 == 1 ? "s" : "", at4k,
                 fit4k ? "" : ", but the partitions do not fit the disk at 4096");
     return 512;

@@ -83,3 +83,15 @@ check_eq "4Kn MBR image filesystems" "vfat M4KFAT ntfs M4KNTFS" \
 check_eq "--sector-size 512 kept" 512 "$("$P2V" disks --json --sector-size 512 "$img3" 2>/dev/null | jq -r '.disks[0].sector_size')"
 # --sector-size is for image files: a block device keeps its own.
 check_eq "--sector-size 512 on a 4096-byte device" 4096 "$("$P2V" disks --json --sector-size 512 "$dev3" 2>/dev/null | jq -r '.disks[0].sector_size')"
+
+# convert reads the same way: detected 4096 by default, --sector-size 512 when told.
+"$P2V" convert --dry-run --json -O raw -o "$WORK/m4k-out.img" "$img3:2" >"$WORK/conv.json" 2>/dev/null
+check_eq "convert of the 4Kn MBR image: partition bytes (detected 4096)" $((4096 * 4096)) \
+    "$(jq -r '.partitions[0].size_bytes' "$WORK/conv.json")"
+"$P2V" convert -O raw -o "$WORK/m4k-out.img" "$img3:2" 2>/dev/null
+check_eq "converted image's sector size" 4096 "$("$P2V" disks --json "$WORK/m4k-out.img" 2>/dev/null | jq -r '.disks[0].sector_size')"
+check_eq "converted NTFS label" M4KNTFS "$("$P2V" disks --json "$WORK/m4k-out.img" 2>/dev/null | jq -r '.disks[0].partitions[0].label')"
+"$P2V" convert --dry-run --json --sector-size 512 -O raw -o "$WORK/m4k-512.img" "$img3:2" >"$WORK/conv512.json" 2>/dev/null
+check_eq "convert --sector-size 512: sector size" 512 "$(jq -r '.sector_size' "$WORK/conv512.json")"
+expect_exit 2 "$P2V" convert --sector-size 1000 -o "$WORK/x.img" "$img3:2"
+pass "convert --sector-size"
