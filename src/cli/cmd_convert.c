@@ -7,7 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,21 +47,33 @@ static const char convert_usage[] =
     "      --copy used|all              used (default): only blocks the filesystem uses\n"
     "                                   where it is understood; all: every sector.\n"
     "                                   Zero blocks are never written.\n"
-    "  -c, --compress [zlib|zstd]       compressed qcow2 clusters (default zlib)\n"
-    "      --cluster-size SIZE          qcow2 cluster size, default 64K\n"
+    "  -c, --compress [zlib|zstd]       compressed qcow2 clusters (default zlib; -c before\n"
+    "                                   a SEL or an option means zlib)\n"
+    "      --cluster-size SIZE          qcow2 cluster size, default 64K (-c and\n"
+    "                                   --cluster-size: qcow2 only)\n"
     "      --verify                     read the image back and compare with the sources\n"
     "      --dry-run                    print the planned layout, write nothing\n"
     "      --json                       machine-readable layout and result on stdout\n"
     "  -p, --progress                   progress bar (default when stderr is a terminal)\n"
-    "  -f, --force                      replace an existing OUTPUT\n"
+    "  -f, --force                      replace an existing OUTPUT (a symlink: the file it\n"
+    "                                   points to); never a source or the file behind\n"
+    "                                   a source loop device. --dry-run checks the same\n"
     "      --no-msr                     no Microsoft Reserved partition when the table\n"
     "                                   becomes GPT\n"
     "      --add-esp SIZE               add an empty FAT32 EFI System Partition of SIZE\n"
     "                                   (at least 33M) in front, formatted by p2v\n"
     "      --allow-dirty                copy a dirty or hibernated filesystem anyway\n"
+    "      --active DISK:N              MBR target: make this SEL the active partition\n"
+    "                                   (default: the one active on its disk; with bios\n"
+    "                                   and none, one whose boot sector has boot code,\n"
+    "                                   else the first; a notice says which)\n"
     "  -h, --help                       this text\n"
     "\n"
     "SIZE takes bytes or K/M/G/T suffixes (powers of 1024).\n"
+    "The image is written under a temporary name beside OUTPUT and renamed at the end;\n"
+    "on an error or a signal (INT, TERM, HUP, PIPE, QUIT, USR1, USR2) it is removed.\n"
+    "A partition type with no equivalent in the target table, a BIOS boot partition\n"
+    "into MBR, LDM (dynamic disk) and Storage Spaces partitions are refused.\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 static volatile sig_atomic_t g_cancel;
@@ -74,6 +90,8 @@ struct convert_args {
     plan_opts plan;
     plan_extra add_esp;         /* --add-esp: plan.extra points here */
     bool copy_all;
+    bool cluster_given;
+    const char *active;         /* --active DISK:N */
     bool verify, dry_run, json, progress, force, allow_dirty;
     char **sels;
     int nsels;
@@ -93,6 +111,7 @@ struct convert_ctx {
     plan_source *psrc;
     plan_sel *psel;
     plan *plan;
+    char *write_path;   /* where the image goes: OUTPUT, or the file a symlink OUTPUT names */
 };
 
 /* ---- arguments ---- */
@@ -134,30 +153,79 @@ static int parse_size_opt(const char *name, const char *v, uint64_t *out)
     return 0;
 }
 
+/* Options whose argument may be the next word (skipped by the join below). */
+static bool takes_next_word(const char *a)
+{
+    static const char *const opts[] = { "-o", "-O", "-t", "--output", "--output-format",
+                                        "--table", "--boot", "--size", "--align", "--copy",
+                                        "--cluster-size", "--add-esp", "--active" };
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+        if (!strcmp(a, opts[i]))
+            return true;
+    return false;
+}
+
 /* "-c zstd" / "--compress zlib": getopt cannot take an optional argument in
- * the next word, so such pairs are joined first. */
-static char **join_compress_args(int argc, char **argv, int *nargc)
+ * the next word, so such pairs are joined first. The next word is the
+ * compression name when it is zlib or zstd, or any word that is not a SEL
+ * (no ':') and not an option; "-c lz4" then fails as an unknown compression.
+ * "-c" before a SEL or an option means zlib. The joined words are in
+ * *joined_out, freed with free_joined_args(). */
+static char **join_compress_args(int argc, char **argv, int *nargc, char ***joined_out)
 {
     char **v = calloc((size_t)argc + 1, sizeof *v);
+    char **joined = calloc((size_t)argc + 1, sizeof *joined);
     int n = 0;
-    if (!v)
+    if (!v || !joined) {
+        free(v);
+        free(joined);
         return NULL;
+    }
     for (int i = 0; i < argc; i++) {
-        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--compress")) && i + 1 < argc &&
-            (!strcmp(argv[i + 1], "zlib") || !strcmp(argv[i + 1], "zstd"))) {
-            v[n++] = !strcmp(argv[i + 1], "zlib") ? "--compress=zlib" : "--compress=zstd";
+        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+        if (i > 0 && !strcmp(argv[i], "--")) {
+            for (; i < argc; i++)
+                v[n++] = argv[i];
+            break;
+        }
+        if (i > 0 && (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--compress")) && next &&
+            next[0] != '-' &&
+            (!strcmp(next, "zlib") || !strcmp(next, "zstd") || !strchr(next, ':'))) {
+            size_t len = strlen(next) + sizeof "--compress=";
+            if (!(joined[n] = malloc(len))) {
+                for (int k = 0; k < argc; k++)
+                    free(joined[k]);
+                free(joined);
+                free(v);
+                return NULL;
+            }
+            snprintf(joined[n], len, "--compress=%s", next);
+            v[n] = joined[n];
+            n++;
             i++;
+        } else if (i > 0 && takes_next_word(argv[i]) && next) {
+            v[n++] = argv[i];
+            v[n++] = argv[++i];
         } else {
             v[n++] = argv[i];
         }
     }
+    *joined_out = joined;
     *nargc = n;
     return v;
 }
 
+static void free_joined_args(char **v, char **joined, int argc)
+{
+    for (int k = 0; joined && k < argc; k++)
+        free(joined[k]);
+    free(joined);
+    free(v);
+}
+
 enum {
     OPT_BOOT = 256, OPT_SIZE, OPT_ALIGN, OPT_COPY, OPT_CLUSTER, OPT_VERIFY, OPT_DRY_RUN,
-    OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_ADD_ESP,
+    OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_ADD_ESP, OPT_ACTIVE,
 };
 
 static int parse_args(int argc, char **argv, struct convert_args *a)
@@ -180,6 +248,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         { "no-msr", no_argument, NULL, OPT_NO_MSR },
         { "allow-dirty", no_argument, NULL, OPT_ALLOW_DIRTY },
         { "add-esp", required_argument, NULL, OPT_ADD_ESP },
+        { "active", required_argument, NULL, OPT_ACTIVE },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -245,6 +314,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
                 return usage_error("--cluster-size %s: must be a power of two from 512 to 2M",
                                    optarg);
             a->sink.cluster_size = (uint32_t)v;
+            a->cluster_given = true;
             break;
         case OPT_VERIFY: a->verify = true; break;
         case OPT_DRY_RUN: a->dry_run = true; break;
@@ -263,6 +333,15 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
             a->plan.extra = &a->add_esp;
             a->plan.nextra = 1;
             break;
+        case OPT_ACTIVE: {
+            char *ap;
+            unsigned an;
+            if (parse_sel(optarg, &ap, &an) < 0)
+                return usage_error("--active '%s': not DISK:N (one of the SELs)", optarg);
+            free(ap);
+            a->active = optarg;
+            break;
+        }
         case 'h': fputs(convert_usage, stdout); return -1;
         case ':': return usage_error("option '%s' needs an argument", argv[optind - 1]);
         default: return usage_error("unknown option '%s'", argv[optind - 1]);
@@ -275,7 +354,9 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
     if (a->nsels == 0)
         return usage_error("%s", "no partition selected (SEL = DISK:N)");
     if (a->sink.compression && a->sink.format == SINK_RAW)
-        return usage_error("%s", "--compress needs qcow2 output");
+        return usage_error("%s", "-c/--compress applies to qcow2 output only, not -O raw");
+    if (a->cluster_given && a->sink.format == SINK_RAW)
+        return usage_error("%s", "--cluster-size applies to qcow2 output only, not -O raw");
     for (int i = 0; i < a->nsels; i++) {
         char *p;
         unsigned n;
@@ -327,6 +408,47 @@ static int open_source(struct convert_ctx *cx, const char *path, size_t *index)
     return 0;
 }
 
+/* Does the NTFS/FAT boot sector at `off` look bootable for BIOS: 0x55AA and
+ * boot code that is not all zeros (nor mkfs.fat's "not a bootable disk" stub)? */
+static bool bios_boot_sector(blockdev *bd, uint64_t off, const char *fstype)
+{
+    uint8_t b[512];
+    p2v_err e;
+    size_t code;
+    if (bd_pread(bd, b, sizeof b, off, &e) < 0 || b[510] != 0x55 || b[511] != 0xAA)
+        return false;
+    if (!strcmp(fstype, "ntfs"))
+        code = 0x54;
+    else if (!strcmp(fstype, "vfat"))
+        code = !memcmp(b + 0x52, "FAT32   ", 8) ? 0x5A : 0x3E;
+    else
+        return false;
+    static const char stub[] = "This is not a bootable disk";
+    for (size_t i = code; i + sizeof stub - 1 <= 510; i++)
+        if (!memcmp(b + i, stub, sizeof stub - 1))
+            return false;
+    for (size_t i = code; i < 510; i++)
+        if (b[i])
+            return true;
+    return false;
+}
+
+/* --active DISK:N: which selection (1-based); 0 and a message if none. */
+static size_t find_active(const struct convert_ctx *cx)
+{
+    char *path;
+    unsigned n;
+    struct stat st;
+    if (parse_sel(cx->a.active, &path, &n) < 0)
+        return 0;
+    int r = stat(path, &st);
+    free(path);
+    for (size_t i = 0; r == 0 && i < (size_t)cx->a.nsels; i++)
+        if (cx->psel[i].number == n && same_file(&st, &cx->src[cx->psel[i].disk].st))
+            return i + 1;
+    return 0;
+}
+
 static int open_sources(struct convert_ctx *cx)
 {
     size_t n = (size_t)cx->a.nsels;
@@ -354,6 +476,7 @@ static int open_sources(struct convert_ctx *cx)
             if (off + len <= bd_size(s->bd) && fs_probe(s->bd, off, len, &id, &perr) == 0) {
                 snprintf(cx->psel[i].fstype, sizeof cx->psel[i].fstype, "%s", id.type);
                 snprintf(cx->psel[i].label, sizeof cx->psel[i].label, "%s", id.label);
+                cx->psel[i].bios_boot_code = bios_boot_sector(s->bd, off, id.type);
             }
         }
     }
@@ -365,18 +488,71 @@ static int open_sources(struct convert_ctx *cx)
     return 0;
 }
 
-/* OUTPUT must not be a source; an existing OUTPUT needs --force. */
-static int check_output(const struct convert_ctx *cx)
+/* Is `st` (a regular file) the backing file of loop device `path`? Asked
+ * with LOOP_GET_STATUS64 (lo_device holds the kernel's dev_t encoding, major
+ * << 20 | minor; the userspace one is accepted too), else through sysfs. */
+static bool loop_backs(const char *path, const struct stat *dev, const struct stat *st)
+{
+    if (!S_ISBLK(dev->st_mode))
+        return false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        struct loop_info64 li;
+        int r = ioctl(fd, LOOP_GET_STATUS64, &li);
+        close(fd);
+        if (r == 0) {
+            uint64_t kdev = li.lo_device;
+            bool same_dev = kdev == (uint64_t)st->st_dev ||
+                            ((kdev >> 20) == major(st->st_dev) &&
+                             (kdev & 0xfffff) == minor(st->st_dev));
+            if (same_dev && li.lo_inode == (uint64_t)st->st_ino)
+                return true;
+        }
+    }
+    char sys[96], back[4096];
+    snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/loop/backing_file", major(dev->st_rdev),
+             minor(dev->st_rdev));
+    FILE *f = fopen(sys, "re");
+    if (!f)
+        return false;
+    bool same = false;
+    if (fgets(back, sizeof back, f)) {
+        back[strcspn(back, "\n")] = '\0';
+        struct stat bs;
+        same = stat(back, &bs) == 0 && bs.st_dev == st->st_dev && bs.st_ino == st->st_ino;
+    }
+    fclose(f);
+    return same;
+}
+
+/* OUTPUT must not be a source, nor the file behind a loop device that is a
+ * source; an existing OUTPUT needs --force. */
+static int check_output(struct convert_ctx *cx)
 {
     struct stat st;
+    /* A symlink OUTPUT: the image replaces the file it points to (the
+     * temporary file goes beside that file), so that the link still works. */
+    if (lstat(cx->a.output, &st) == 0 && S_ISLNK(st.st_mode)) {
+        if (!(cx->write_path = realpath(cx->a.output, NULL))) {
+            cli_error("%s: a symbolic link to a missing or unreachable file (%s); give the "
+                      "file itself as OUTPUT", cx->a.output, strerror(errno));
+            return -1;
+        }
+    }
     if (stat(cx->a.output, &st) < 0)
         return 0;
-    for (size_t i = 0; i < cx->nsrc; i++)
+    for (size_t i = 0; i < cx->nsrc; i++) {
         if (same_file(&st, &cx->src[i].st)) {
             cli_error("%s: OUTPUT is one of the sources (%s); refusing to write over it",
                       cx->a.output, cx->src[i].path);
             return -1;
         }
+        if (S_ISREG(st.st_mode) && loop_backs(cx->src[i].path, &cx->src[i].st, &st)) {
+            cli_error("%s: OUTPUT is the backing file of loop device %s, one of the sources; "
+                      "refusing to write over it", cx->a.output, cx->src[i].path);
+            return -1;
+        }
+    }
     if (!S_ISREG(st.st_mode)) {
         cli_error("%s: exists and is not a regular file; OUTPUT must be an image file",
                   cx->a.output);
@@ -529,7 +705,9 @@ static void json_layout(const struct convert_ctx *cx, json_writer *j, const stru
             guid_format(&pp->uuid, g);
             json_kstr(j, "uuid", g);
             json_kstr(j, "name", pp->name);
-            json_ku64(j, "attrs", pp->attrs);
+            /* as in p2v disks --json: a hex string (JSON numbers lose bits above 2^53) */
+            snprintf(buf, sizeof buf, "0x%016llx", (unsigned long long)pp->attrs);
+            json_kstr(j, "attrs", buf);
         }
         json_kstr(j, "fstype", pp->fstype[0] ? pp->fstype : NULL);
         json_kstr(j, "label", pp->label[0] ? pp->label : NULL);
@@ -698,8 +876,18 @@ static int prepare_job(struct convert_ctx *cx, struct job *jb, p2v_err *err)
                            .dst_len = pp->sectors * p->sector_size, .what = jb->names[k] };
         if (!cx->a.copy_all) {
             int rc = fsmap_build(bd, pp->src_offset, pp->src_bytes, &fo, &jb->maps[k], err);
-            if (rc < 0)
+            if (rc < 0) {
+                /* fsmap names the disk ("DISK: partition at byte ..."): DISK:N
+                 * replaces it rather than repeating it. */
+                const char *path = bd_path(bd);
+                size_t pl = strlen(path);
+                if (!strncmp(err->msg, path, pl) && !strncmp(err->msg + pl, ": ", 2)) {
+                    char rest[sizeof err->msg];
+                    snprintf(rest, sizeof rest, "%s", err->msg + pl + 2);
+                    return p2v_errf(err, rc, "%s: %s", jb->names[k], rest);
+                }
                 return p2v_err_prefix(err, rc, "%s", jb->names[k]);
+            }
             if (jb->maps[k].full) {
                 if (jb->maps[k].notice[0])
                     cli_notice("%s: copying every sector: %s", jb->names[k], jb->maps[k].notice);
@@ -848,13 +1036,18 @@ static int convert(struct convert_ctx *cx)
     struct result res = { 0 };
     sink *sk = NULL;
     int status = P2V_EXIT_FAIL;
-    struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
+    /* Every signal that would kill us mid-copy cancels instead, so that the
+     * temporary file is removed: Ctrl-C, kill, a dropped ssh session (HUP),
+     * a closed pipe, Ctrl-\ and the user signals. */
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGUSR1, SIGUSR2 };
+    enum { NSIGS = sizeof sigs / sizeof sigs[0] };
+    struct sigaction sa = { .sa_handler = on_signal }, old_sa[NSIGS];
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    for (size_t i = 0; i < NSIGS; i++)
+        sigaction(sigs[i], &sa, &old_sa[i]);
     double t0 = now_s();
 
-    if (prepare_job(cx, &jb, &err) < 0 || sink_create(cx->a.output, plan_disk_bytes(cx->plan),
+    if (prepare_job(cx, &jb, &err) < 0 || sink_create(cx->write_path ? cx->write_path : cx->a.output, plan_disk_bytes(cx->plan),
                                                       &cx->a.sink, &sk, &err) < 0)
         goto fail;
     if (write_image(cx, sk, &jb, &res, &err) < 0)
@@ -882,8 +1075,8 @@ fail:
 out:
     sink_close(sk);
     job_free(&jb);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    for (size_t i = 0; i < NSIGS; i++)
+        sigaction(sigs[i], &old_sa[i], NULL);
     return status;
 }
 
@@ -898,13 +1091,15 @@ static void ctx_free(struct convert_ctx *cx)
     free(cx->src);
     free(cx->psrc);
     free(cx->psel);
+    free(cx->write_path);
 }
 
 int cmd_convert(int argc, char **argv)
 {
     struct convert_ctx cx = { 0 };
     int nargc, status = P2V_EXIT_FAIL;
-    char **nargv = join_compress_args(argc, argv, &nargc);
+    char **joined = NULL;
+    char **nargv = join_compress_args(argc, argv, &nargc, &joined);
     if (!nargv) {
         cli_error("out of memory");
         return P2V_EXIT_FAIL;
@@ -917,8 +1112,13 @@ int cmd_convert(int argc, char **argv)
     cx.a.progress = cx.a.progress || isatty(STDERR_FILENO);
     if (open_sources(&cx) < 0)
         goto out;
-    if (!cx.a.dry_run && check_output(&cx) < 0)
+    /* A dry run refuses what the real run would refuse; it writes nothing. */
+    if (cx.a.output && check_output(&cx) < 0)
         goto out;
+    if (cx.a.active && !(cx.a.plan.active = find_active(&cx))) {
+        status = usage_error("--active %s: not one of the selected partitions", cx.a.active);
+        goto out;
+    }
     p2v_err err;
     if (plan_build(cx.psrc, cx.nsrc, cx.psel, (size_t)cx.a.nsels, &cx.a.plan, &cx.plan, &err) < 0) {
         cli_error("%s", err.msg);
@@ -946,6 +1146,6 @@ int cmd_convert(int argc, char **argv)
     status = convert(&cx);
 out:
     ctx_free(&cx);
-    free(nargv);
+    free_joined_args(nargv, joined, argc);
     return status;
 }

@@ -42,8 +42,10 @@ static const char disks_usage[] =
     "                       name, uuid, bootable, attrs, container, fstype, label,\n"
     "                       fs_uuid, used}]}]}; start, end, size in sectors\n"
     "  --sector-size N      read image files with N-byte sectors (512 or 4096;\n"
-    "                       default: the device's own, for image files 512, or\n"
-    "                       4096 when the GPT header is found at byte 4096)\n"
+    "                       block devices keep their own; image files default to\n"
+    "                       512, or 4096 when the GPT header is at byte 4096 or\n"
+    "                       the MBR partitions hold filesystems with 4096-byte\n"
+    "                       sectors)\n"
     "  -h, --help           this help\n"
     "\n"
     "Damaged tables: problems that leave the rest usable (a bad primary or backup\n"
@@ -326,7 +328,8 @@ static int show_disk(const char *path, const struct disks_opts *o, json_writer *
         }
         goto out;
     }
-    if (o->sector_size)
+    /* Image files only: a block device's own logical sector size (BLKSSZGET) stands. */
+    if (o->sector_size && bd_sector_size_is_default(bd))
         bd_set_sector_size(bd, o->sector_size);
     if (ptable_read(bd, &t, &err) < 0) {
         cli_error("%s", err.msg);
@@ -347,7 +350,7 @@ static int show_disk(const char *path, const struct disks_opts *o, json_writer *
             continue;
         uint64_t off = p->start * t->sector_size, len = p->size * t->sector_size;
         if (fs_probe(bd, off, len, &v[i].fs, &err) < 0) {
-            cli_warning("%s: partition %u: %s", path, p->number, err.msg);
+            cli_warning("%s", err.msg); /* "<path>: partition at byte N: ..." */
             continue;
         }
         if (v[i].fs.ambivalent)
@@ -361,7 +364,7 @@ static int show_disk(const char *path, const struct disks_opts *o, json_writer *
     struct fs_identity whole = { 0 };
     if (t->type == PTABLE_NONE && !o->json && bd_size(bd) > 0 &&
         fs_probe(bd, 0, bd_size(bd), &whole, &err) < 0)
-        cli_warning("%s: %s", path, err.msg);
+        cli_warning("%s", err.msg); /* "<path>: ..." */
     if (o->json)
         print_json_disk(j, bd, t, v);
     else

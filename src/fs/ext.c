@@ -5,7 +5,8 @@
  * the bitmaps cover superblocks, group descriptors, inode tables and the
  * internal journal). Cross-checks: group descriptor checksums, the bitmap's
  * used count against the group descriptors' free counts, and the journal's
- * blocks against the bitmap. Any doubt: every sector is copied. */
+ * blocks against the bitmap. A filesystem whose state records errors is
+ * never mapped. Any doubt: every sector is copied. */
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -261,6 +262,15 @@ int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err
         goto out;
     }
     out->dirty = recover;
+    if (sb->s_state & EXT2_ERROR_FS) {
+        /* The kernel (or e2fsck) recorded errors: the bitmaps may be wrong
+         * in either direction, so no block can be left out. */
+        fsmap_set_full(out,
+                       "%s filesystem has errors recorded (state \"errors\"), so its block "
+                       "bitmaps cannot be trusted; run e2fsck on it in the guest",
+                       out->fstype);
+        goto out;
+    }
     for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
         if (ext2fs_has_group_desc_csum(fs) && !ext2fs_group_desc_csum_verify(fs, g)) {
             fsmap_set_full(out,

@@ -177,17 +177,19 @@ int fsmap_build(blockdev *bd, uint64_t part_offset, uint64_t part_len, const fsm
     if (!opts)
         opts = &defaults;
     uint64_t end;
-    if (__builtin_add_overflow(part_offset, part_len, &end) || end > bd_size(bd))
-        return p2v_errf(err, -EINVAL,
-                        "%s: partition at byte %llu (%llu bytes) goes past the end of the disk",
-                        bd_path(bd), (unsigned long long)part_offset,
-                        (unsigned long long)part_len);
+    if (__builtin_add_overflow(part_offset, part_len, &end) || end > bd_size(bd)) {
+        r = p2v_errf(err, -EINVAL, "its %llu bytes go past the end of the disk (%llu bytes)",
+                     (unsigned long long)part_len, (unsigned long long)bd_size(bd));
+        goto out;
+    }
     size_t n = part_len < PROBE_LEN ? (size_t)part_len : PROBE_LEN;
     if (n < 512)
-        return fsmap_set_full(out, "partition smaller than one sector: copying it whole");
+        return fsmap_set_full(out, "partition smaller than one sector");
     b = malloc(n);
-    if (!b)
-        return p2v_errf(err, -ENOMEM, "%s: out of memory", bd_path(bd));
+    if (!b) {
+        r = p2v_errf(err, -ENOMEM, "out of memory");
+        goto out;
+    }
     r = fsmap_read(&s, b, n, 0, err);
     if (r < 0)
         goto out;
@@ -218,10 +220,37 @@ int fsmap_build(blockdev *bd, uint64_t part_offset, uint64_t part_len, const fsm
         extent_list_free(&out->used);
     }
 out:
-    if (r < 0)
+    if (r < 0) {
         fsmap_free(out);
+        fsmap_err_locate(err, bd_path(bd), part_offset);
+    }
     free(b);
     return r;
+}
+
+void fsmap_err_locate(p2v_err *err, const char *path, uint64_t part_offset)
+{
+    if (!err)
+        return;
+    char where[64], rest[sizeof err->msg];
+    int wl = snprintf(where, sizeof where, "partition at byte %llu: ",
+                      (unsigned long long)part_offset);
+    const char *m = err->msg;
+    size_t pl = strlen(path);
+    if (strncmp(m, path, pl) == 0 && strncmp(m + pl, ": ", 2) == 0)
+        m += pl + 2;
+    if (wl > 0 && strncmp(m, where, (size_t)wl) == 0)
+        m += wl;
+    size_t rl = strlen(m);
+    memmove(rest, m, rl + 1);
+    /* Truncation is acceptable (the message stays NUL-terminated). */
+    int n = snprintf(err->msg, sizeof err->msg, "%s: %s", path, where);
+    size_t used = n < 0 ? 0 : (size_t)n < sizeof err->msg ? (size_t)n : sizeof err->msg - 1;
+    size_t room = sizeof err->msg - 1 - used;
+    if (rl > room)
+        rl = room;
+    memcpy(err->msg + used, rest, rl);
+    err->msg[used + rl] = '\0';
 }
 
 void fsmap_free(fsmap *m) { extent_list_free(&m->used); }

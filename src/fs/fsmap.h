@@ -27,9 +27,18 @@ typedef struct fsmap {
                             journal replay may need blocks the bitmaps show free */
 } fsmap;
 
+/* Every error message of fsmap_build and fs_probe (for a partition) has this
+ * one form, so the CLI prints it as it is:
+ *     "<disk path>: partition at byte <offset>: <what went wrong>"
+ * e.g. "dh.img: partition at byte 1048576: NTFS volume holds a hibernated
+ * Windows (...)". This rewrites err->msg into that form: a leading
+ * "<path>: " and "partition at byte <offset>: " already there are not
+ * repeated. */
+void fsmap_err_locate(p2v_err *err, const char *path, uint64_t part_offset);
+
 /* Build the map of the partition at [part_offset, part_offset + part_len) of bd.
  * Returns 0 (possibly with full = true and a notice), or a negative code with a
- * message for conditions that must stop the copy (dirty volume without
+ * message (in the fsmap_err_locate form) for conditions that must stop the copy (dirty volume without
  * allow_dirty: -EBUSY; read error; partition past the end of bd: -EINVAL).
  * opts may be NULL (allow_dirty false). Prints nothing (the libraries' own
  * messages are captured or silenced, which touches their process-wide log

@@ -8,6 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fs/fsmap.h"
+
 #define PROBE_HEAD (8u << 20)
 #define PROBE_TAIL (1u << 20)
 #define BITLOCKER_SIGNATURE "-FVE-FS-"
@@ -75,7 +77,8 @@ static void copy_value(blkid_probe pr, const char *name, char *dst, size_t dstle
         snprintf(dst, dstlen, "%s", v);
 }
 
-int fs_probe(blockdev *bd, uint64_t off, uint64_t len, struct fs_identity *out, p2v_err *err)
+static int probe_range(blockdev *bd, uint64_t off, uint64_t len, struct fs_identity *out,
+                       p2v_err *err)
 {
     blkid_probe pr = NULL;
     int memfd = -1, r;
@@ -130,5 +133,21 @@ out:
         blkid_free_probe(pr);
     if (memfd >= 0)
         close(memfd);
+    return r;
+}
+
+int fs_probe(blockdev *bd, uint64_t off, uint64_t len, struct fs_identity *out, p2v_err *err)
+{
+    int r = probe_range(bd, off, len, out, err);
+    if (r < 0 && err) {
+        if (off == 0 && len == bd_size(bd)) {
+            /* The whole disk: "<path>: <what>". */
+            size_t pl = strlen(bd_path(bd));
+            if (strncmp(err->msg, bd_path(bd), pl) != 0 || strncmp(err->msg + pl, ": ", 2) != 0)
+                p2v_err_prefix(err, r, "%s", bd_path(bd));
+        } else {
+            fsmap_err_locate(err, bd_path(bd), off);
+        }
+    }
     return r;
 }

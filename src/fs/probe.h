@@ -18,7 +18,10 @@ struct fs_identity {
 };
 
 /* Probe the byte range [off, off + len) of bd. Returns 0 with an empty type
- * when nothing is recognised; a negative code only on read or system errors.
+ * when nothing is recognised; a negative code only on read or system errors,
+ * with a message "<disk path>: partition at byte <off>: <what>" (the
+ * fsmap_err_locate form), or "<disk path>: <what>" when the range is the
+ * whole disk.
  *
  * How: a raw file or block device is probed in place (libblkid on the
  * source's own read-only fd, limited to the range). Any other source (qcow2,

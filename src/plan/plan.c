@@ -70,12 +70,12 @@ static int check_selection(const plan_source *src, size_t nsrc, const plan_sel *
         const plan_source *s = &src[sel[i].disk];
         const ptable *pt = s->pt;
         if (pt->type == PTABLE_NONE)
-            return p2v_errf(err, -ENOENT, "%s:%u: %s has no partition table", s->name,
-                            sel[i].number, s->name);
+            return p2v_errf(err, -ENOENT, "%s:%u: the disk has no partition table", s->name,
+                            sel[i].number);
         const ptable_part *pp = ptable_find(pt, sel[i].number);
         if (!pp)
-            return p2v_errf(err, -ENOENT, "%s:%u: %s has no partition %u (it has %zu)", s->name,
-                            sel[i].number, s->name, sel[i].number, pt->nparts);
+            return p2v_errf(err, -ENOENT, "%s:%u: the disk has no partition %u (it has %zu)",
+                            s->name, sel[i].number, sel[i].number, pt->nparts);
         if (pp->container)
             return p2v_errf(err, -EINVAL,
                             "%s:%u is an extended partition (a container of logical partitions, "
@@ -199,35 +199,53 @@ static bool needs_msr(const plan *p, const plan_source *src, const plan_sel *sel
 
 /* ---- types and identities ---- */
 
-static void fallback_gpt_type(plan *p, plan_part *pp, const char *what)
+/* Partitions whose content is not usable on its own: the volume layout
+ * lives outside the partition (FACTS.md, "offline copy unsafe"). */
+static int refuse_unsafe(const ptable *pt, const ptable_part *sp, const char *what, p2v_err *err)
 {
-    const char *t = GPT_TYPE_BASIC_DATA;
-    if (!strncmp(pp->fstype, "ext", 3) || !strcmp(pp->fstype, "xfs") ||
-        !strcmp(pp->fstype, "btrfs"))
-        t = GPT_TYPE_LINUX_FS;
-    else if (!strcmp(pp->fstype, "swap"))
-        t = GPT_TYPE_LINUX_SWAP;
-    guid_parse(t, &pp->type_guid);
-    char g[P2V_GUID_STRLEN];
-    guid_format(&pp->type_guid, g);
-    p2v_warn(&p->notes, "%s: MBR type 0x%02x has no GPT equivalent; using %s (%s)", what,
-             pp->src->mbr_type, g, ptable_gpt_type_name(&pp->type_guid));
+    bool ldm = pt->type == PTABLE_GPT ? guid_is(&sp->type_guid, GPT_TYPE_LDM_META) ||
+                                            guid_is(&sp->type_guid, GPT_TYPE_LDM_DATA)
+                                      : sp->mbr_type == 0x42;
+    if (ldm)
+        return p2v_errf(err, -EINVAL,
+                        "%s is a Windows dynamic disk (LDM) partition: its volumes are described "
+                        "by the LDM database at the end of the disk, outside the partition, so "
+                        "an offline copy of the partition is not usable; convert the disk to a "
+                        "basic disk in Windows first, or leave this partition out", what);
+    if (pt->type == PTABLE_GPT && guid_is(&sp->type_guid, GPT_TYPE_STORAGE_SPACES))
+        return p2v_errf(err, -EINVAL,
+                        "%s is a Storage Spaces partition: the pool's metadata and its "
+                        "volumes' layout span the pool's disks, outside this partition, so an "
+                        "offline copy of it is not usable; leave it out (copy the data from "
+                        "the running system instead)", what);
+    return 0;
 }
 
-static void fallback_mbr_type(plan *p, plan_part *pp, const char *what)
+/* A type with no equivalent in the target table: refused rather than guessed
+ * (a guess may give a diagnostics or OEM partition a drive letter, or hide a
+ * data partition). */
+static int refuse_no_gpt_type(const ptable_part *sp, const char *what, p2v_err *err)
 {
-    uint8_t t = 0x83;
-    if (!strcmp(pp->fstype, "ntfs") || !strcmp(pp->fstype, "exfat"))
-        t = 0x07;
-    else if (!strcmp(pp->fstype, "vfat"))
-        t = 0x0C;
-    else if (!strcmp(pp->fstype, "swap"))
-        t = 0x82;
-    pp->mbr_type = t;
+    return p2v_errf(err, -EINVAL,
+                    "%s: MBR type 0x%02x (%s) has no GPT equivalent; keep an MBR table with "
+                    "-t mbr, or leave this partition out", what, sp->mbr_type,
+                    ptable_mbr_type_name(sp->mbr_type));
+}
+
+static int refuse_no_mbr_type(const ptable_part *sp, const char *what, p2v_err *err)
+{
     char g[P2V_GUID_STRLEN];
-    guid_format(&pp->src->type_guid, g);
-    p2v_warn(&p->notes, "%s: GPT type %s has no MBR equivalent; using 0x%02x (%s)", what, g, t,
-             ptable_mbr_type_name(t));
+    guid_format(&sp->type_guid, g);
+    if (guid_is(&sp->type_guid, GPT_TYPE_BIOS_BOOT))
+        return p2v_errf(err, -EINVAL,
+                        "%s is a BIOS boot partition (name \"%s\"): it holds GRUB's core image "
+                        "for booting a GPT disk with BIOS and has no meaning on an MBR disk, "
+                        "where the boot loader sits after the MBR; leave it out (reinstall the "
+                        "boot loader on the new disk), or keep GPT with -t gpt", what, sp->name);
+    return p2v_errf(err, -EINVAL,
+                    "%s: GPT type %s (%s, name \"%s\") has no MBR equivalent; keep a GPT table "
+                    "with -t gpt, or leave this partition out", what, g,
+                    ptable_gpt_type_name(&sp->type_guid), sp->name);
 }
 
 static int assign_types(plan *p, const plan_source *src, p2v_err *err)
@@ -240,6 +258,8 @@ static int assign_types(plan *p, const plan_source *src, p2v_err *err)
         const ptable *pt = src[pp->disk].pt;
         char what[96];
         snprintf(what, sizeof what, "%s:%u", src[pp->disk].name, pp->src->number);
+        if ((r = refuse_unsafe(pt, pp->src, what, err)) < 0)
+            return r;
         if (p->table == PTABLE_MBR && pt->type == PTABLE_GPT &&
             guid_is(&pp->src->type_guid, GPT_TYPE_MSR))
             return p2v_errf(err, -EINVAL,
@@ -253,7 +273,7 @@ static int assign_types(plan *p, const plan_source *src, p2v_err *err)
                 snprintf(pp->name, sizeof pp->name, "%s", pp->src->name);
             } else {
                 if (ptable_mbr_to_gpt_type(pp->src->mbr_type, &pp->type_guid) < 0)
-                    fallback_gpt_type(p, pp, what);
+                    return refuse_no_gpt_type(pp->src, what, err);
                 if ((r = guid_generate(&pp->uuid)) < 0)
                     return p2v_errf(err, r, "cannot generate a GUID: %s", strerror(-r));
                 if (guid_is(&pp->type_guid, GPT_TYPE_WINRE))
@@ -265,7 +285,7 @@ static int assign_types(plan *p, const plan_source *src, p2v_err *err)
             if (pt->type == PTABLE_MBR)
                 pp->mbr_type = pp->src->mbr_type;
             else if (ptable_gpt_to_mbr_type_fs(&pp->src->type_guid, pp->fstype, &pp->mbr_type) < 0)
-                fallback_mbr_type(p, pp, what);
+                return refuse_no_mbr_type(pp->src, what, err);
         }
     }
     /* Two selected GPT partitions with one unique GUID (cloned disks): the
@@ -313,9 +333,25 @@ static int fresh_identity(plan *p, const plan_source *src, size_t nsrc)
 
 /* ---- the active partition and boot code (MBR target) ---- */
 
-static size_t choose_active(plan *p, const plan_source *src)
+/* The active partition: the one chosen with --active, else the one that held
+ * the flag on its disk; with firmware bios and none, a selected partition
+ * whose boot sector has BIOS boot code, else the first. */
+static size_t choose_active(plan *p, const plan_source *src, const plan_sel *sel, size_t want)
 {
     size_t active = SIZE_MAX;
+    if (want) {
+        for (size_t i = 0; i < p->nparts; i++)
+            if (p->parts[i].kind == PLAN_PART_COPY && p->parts[i].sel == want - 1)
+                active = i;
+        for (size_t i = 0; i < p->nparts; i++) {
+            const plan_part *pp = &p->parts[i];
+            if (i != active && pp->kind == PLAN_PART_COPY && part_was_boot(src[pp->disk].pt, pp->src))
+                p2v_warn(&p->notes, "%s:%u was active on its disk; %s:%u is made active instead "
+                                    "(--active)", src[pp->disk].name, pp->src->number,
+                         src[p->parts[active].disk].name, p->parts[active].src->number);
+        }
+        return active;
+    }
     for (size_t i = 0; i < p->nparts; i++) {
         plan_part *pp = &p->parts[i];
         if (pp->kind != PLAN_PART_COPY || !part_was_boot(src[pp->disk].pt, pp->src))
@@ -323,19 +359,26 @@ static size_t choose_active(plan *p, const plan_source *src)
         if (active == SIZE_MAX) {
             active = i;
         } else {
-            p2v_warn(&p->notes, "%s:%u was also active on its disk; only %s:%u stays active",
+            p2v_warn(&p->notes, "%s:%u was also active on its disk; only %s:%u stays active "
+                                "(--active DISK:N chooses another)",
                      src[pp->disk].name, pp->src->number, src[p->parts[active].disk].name,
                      p->parts[active].src->number);
         }
     }
     if (active == SIZE_MAX && p->firmware == PLAN_FW_BIOS) {
+        const char *why = "the first selected partition; none has a BIOS boot sector";
+        for (size_t i = 0; i < p->nparts && active == SIZE_MAX; i++)
+            if (p->parts[i].kind == PLAN_PART_COPY && sel[p->parts[i].sel].bios_boot_code) {
+                active = i;
+                why = "its boot sector has BIOS boot code";
+            }
         for (size_t i = 0; i < p->nparts && active == SIZE_MAX; i++)
             if (p->parts[i].kind == PLAN_PART_COPY)
                 active = i;
         if (active != SIZE_MAX)
             p2v_warn(&p->notes, "no selected partition was active on its disk; %s:%u is made "
-                                "active for BIOS boot", src[p->parts[active].disk].name,
-                     p->parts[active].src->number);
+                                "active for BIOS boot (%s); --active DISK:N chooses another",
+                     src[p->parts[active].disk].name, p->parts[active].src->number, why);
     }
     return active;
 }
@@ -555,7 +598,15 @@ int plan_build(const plan_source *src, size_t nsrc, const plan_sel *sel, size_t 
         goto out;
     }
 
-    size_t active = p->table == PTABLE_MBR ? choose_active(p, src) : SIZE_MAX;
+    if (o->active && (o->active > nsel || p->table != PTABLE_MBR)) {
+        r = p2v_errf(err, -EINVAL, o->active > nsel
+                                       ? "--active: selection %zu does not exist"
+                                       : "--active applies to an MBR target; a GPT table has "
+                                         "no active flag (selection %zu)",
+                     o->active);
+        goto out;
+    }
+    size_t active = p->table == PTABLE_MBR ? choose_active(p, src, sel, o->active) : SIZE_MAX;
     size_t ls = SIZE_MAX, le = SIZE_MAX;
     if (p->table == PTABLE_MBR && p->nparts > 4 && !choose_logical_run(p->nparts, active, &ls, &le)) {
         /* No run of logicals leaves the boot partition primary: it moves to the front. */

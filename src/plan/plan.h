@@ -41,6 +41,7 @@ typedef struct plan_sel {
     unsigned number;
     char fstype[32];
     char label[256];
+    bool bios_boot_code;    /* its boot sector looks bootable for BIOS (caller's probe) */
 } plan_sel;
 
 /* A partition p2v creates, placed before selection `before` (nsel = at the end). */
@@ -60,6 +61,7 @@ typedef struct plan_opts {
     uint64_t size;              /* virtual disk size in bytes; 0: the smallest */
     uint64_t align;             /* bytes; 0: 1 MiB */
     bool no_msr;
+    size_t active;              /* MBR target: selection (1-based) made active; 0: automatic */
     const plan_extra *extra;    /* partitions to create (e.g. --add-esp) */
     size_t nextra;
 } plan_opts;

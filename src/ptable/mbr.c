@@ -120,8 +120,8 @@ static int ebr_walk(struct ebr_walk *w, p2v_err *err)
         if (ebr_seen(w, cur)) {
             ptable_warn(w->t,
                      "%s: EBR chain loops: the EBR at LBA %llu links back to LBA %llu; "
-                     "logical partitions after %u are ignored",
-                     path, (unsigned long long)from, (unsigned long long)cur, w->next_number - 1);
+                     "logical partitions from %u on are ignored",
+                     path, (unsigned long long)from, (unsigned long long)cur, w->next_number);
             return 0;
         }
         if (w->nvisited == MBR_MAX_LOGICALS) {

@@ -177,9 +177,98 @@ static void gpt_sector_size_hint(blockdev *bd, uint32_t ss, p2v_err *err)
     size_t len = strlen(err->msg);
     snprintf(err->msg + len, sizeof err->msg - len,
              "; sector-size mismatch: a GPT header sits at byte %u, so the table was written for "
-             "%u-byte sectors but the disk is read with %u-byte sectors%s",
-             other, other, ss,
-             bd_is_block_device(bd) ? "" : " (try --sector-size for an image file)");
+             "%u-byte sectors but the disk is read with %u-byte sectors",
+             other, other, ss);
+    len = strlen(err->msg);
+    /* Only p2v disks has --sector-size: say so rather than advise an option
+     * a convert command may lack. */
+    if (!bd_is_block_device(bd))
+        snprintf(err->msg + len, sizeof err->msg - len,
+                 " (for an image file, p2v disks --sector-size %u reads it that way)", other);
+}
+
+
+/* ---- 4Kn MBR images ---- */
+
+/* Does the start of a volume (buf, n bytes read at its first byte) hold a
+ * filesystem laid out for ss-byte sectors? BPB filesystems (NTFS, exFAT,
+ * FAT) store their sector size: it must equal ss. Others (ext superblock,
+ * XFS, swap, LUKS) do not depend on it: they count for any ss. */
+static bool volume_matches(const uint8_t *b, size_t n, uint32_t ss)
+{
+    if (n >= 512 && b[510] == 0x55 && b[511] == 0xaa) {
+        uint16_t bps = get_le16(b + 11);
+        if (!memcmp(b + 3, "NTFS    ", 8))
+            return bps == ss;
+        if (!memcmp(b + 3, "EXFAT   ", 8))
+            return b[108] < 32 && (1u << b[108]) == ss;
+        uint8_t spc = b[13];
+        bool jump = b[0] == 0xeb || b[0] == 0xe9;
+        if (jump && bps == ss && spc != 0 && (spc & (spc - 1)) == 0 && get_le16(b + 14) != 0 &&
+            (b[16] == 1 || b[16] == 2))
+            return true; /* FAT12/16/32 BPB */
+    }
+    if (n >= 1024 + 58 && b[1024 + 56] == 0x53 && b[1024 + 57] == 0xef)
+        return true; /* ext2/3/4 superblock magic 0xEF53 */
+    if (n >= 4 && !memcmp(b, "XFSB", 4))
+        return true;
+    if (n >= 6 && !memcmp(b, "LUKS\xba\xbe", 6))
+        return true;
+    if (n >= 4096 && (!memcmp(b + 4086, "SWAPSPACE2", 10) || !memcmp(b + 4086, "SWAP-SPACE", 10)))
+        return true;
+    return false;
+}
+
+static bool volume_at(blockdev *bd, uint64_t lba, uint32_t ss)
+{
+    uint8_t b[4096];
+    uint64_t off;
+    if (__builtin_mul_overflow(lba, (uint64_t)ss, &off) || off >= bd_size(bd))
+        return false;
+    size_t n = bd_size(bd) - off < sizeof b ? (size_t)(bd_size(bd) - off) : sizeof b;
+    return bd_pread(bd, b, n, off, NULL) == 0 && volume_matches(b, n, ss);
+}
+
+/* An image file with a plain MBR and the 512-byte default: were its
+ * partitions written for 4096-byte sectors? Yes only when no primary holds a
+ * recognisable volume read with 512-byte sectors, at least one does read with
+ * 4096, and every entry fits the disk at 4096. Volumes at both sizes, or
+ * entries that do not fit: stay at 512 and warn. Returns the sector size. */
+static uint32_t mbr_guess_sector_size(blockdev *bd, ptable *t, const uint8_t s0[MBR_SIZE])
+{
+    unsigned at512 = 0, at4k = 0;
+    bool fit4k = true;
+    uint64_t sectors4k = bd_size(bd) / 4096;
+    for (unsigned i = 0; i < 4; i++) {
+        const uint8_t *e = s0 + MBR_ENTRIES_OFF + i * MBR_ENTRY_SIZE;
+        uint64_t start = get_le32(e + MBRE_LBA), size = get_le32(e + MBRE_SECTORS);
+        if (e[MBRE_TYPE] == 0 || size == 0)
+            continue;
+        if (start + size > sectors4k)
+            fit4k = false;
+        if (start == 0 || ptable_mbr_is_extended(e[MBRE_TYPE]))
+            continue;
+        at512 += volume_at(bd, start, 512);
+        at4k += volume_at(bd, start, 4096);
+    }
+    if (at4k == 0)
+        return 512;
+    const char *path = bd_path(bd);
+    if (at512 == 0 && fit4k) {
+        t->sector_size_detected = true;
+        p2v_warn(&t->notices,
+                 "%s: the MBR's partitions hold filesystems laid out for 4096-byte sectors "
+                 "(none read with 512-byte sectors): reading with 4096-byte sectors",
+                 path);
+        return 4096;
+    }
+    ptable_warn(t,
+                "%s: sector size unclear: %u MBR partition%s hold%s a filesystem when read with "
+                "512-byte sectors and %u when read with 4096-byte sectors%s; reading with 512 "
+                "(p2v disks --sector-size 4096 reads it the other way)",
+                path, at512, at512 == 1 ? "" : "s", at512 == 1 ? "s" : "", at4k,
+                fit4k ? "" : ", but the partitions do not fit the disk at 4096");
+    return 512;
 }
 
 int ptable_read(blockdev *bd, ptable **out, p2v_err *err)
@@ -227,6 +316,19 @@ int ptable_read(blockdev *bd, ptable **out, p2v_err *err)
 
     struct mbr_info mi;
     mbr_inspect(s0, &mi);
+    /* An image file of a 4Kn disk with an MBR: only the partitions' contents tell. */
+    if (bd_sector_size_is_default(bd) && ss == 512 && mi.magic && mi.valid_status &&
+        !mi.protective && !mi.fs_boot && mbr_guess_sector_size(bd, t, s0) == 4096) {
+        ss = 4096;
+        bd_set_sector_size(bd, ss);
+        t->sector_size = ss;
+        t->disk_sectors = size / ss;
+        if (size % ss)
+            ptable_warn(t,
+                        "%s: size %llu bytes is not a multiple of the %u-byte sector size; the "
+                        "last %llu bytes are ignored",
+                        path, (unsigned long long)size, ss, (unsigned long long)(size % ss));
+    }
     bool gpt_sig = has_gpt_signature_at(bd, ss);
     if (mi.magic && mi.valid_status && mi.protective) {
         if ((r = gpt_read(bd, t, s0, err)) < 0) {

@@ -67,7 +67,8 @@ typedef struct ptable {
     size_t nparts;
     p2v_warnings warnings;       /* problems that left the rest usable */
     p2v_warnings notices;        /* facts worth telling (sector size detected, hybrid MBR) */
-    bool sector_size_detected;   /* image file: 4096-byte sectors found from the GPT position */
+    bool sector_size_detected;   /* image file: 4096-byte sectors found from the GPT position
+                                    or from the MBR partitions' filesystems */
     size_t warnings_dropped;     /* warnings beyond the first 32, counted only */
 } ptable;
 
@@ -77,8 +78,10 @@ typedef struct ptable {
  * t->warnings (one line each, "disk: what, where"; parts flagged in
  * ptable_part.problems); facts worth telling go to t->notices. For an image
  * file whose sector size is only the 512-byte default and whose GPT sits at
- * byte 4096, bd is switched to 4096-byte sectors (bd_set_sector_size) and a
- * notice says so. */
+ * byte 4096, or whose plain MBR's primary partitions hold volumes laid out
+ * for 4096-byte sectors (and none for 512; see docs/disks.md), bd is switched
+ * to 4096-byte sectors (bd_set_sector_size) and a notice says so. Call
+ * bd_set_sector_size before this to turn the guessing off. */
 int ptable_read(blockdev *bd, ptable **out, p2v_err *err);
 /* Frees t, t->parts, t->warnings and t->notices (all malloc'd). */
 void ptable_free(ptable *t);

@@ -1,5 +1,6 @@
 #!/bin/bash
-# All or nothing: Ctrl-C (SIGINT) or SIGTERM in the middle of a copy, and a
+# All or nothing: Ctrl-C (SIGINT), SIGTERM, SIGHUP (a dropped ssh session),
+# SIGPIPE, SIGQUIT or SIGUSR1 in the middle of a copy, and a
 # full target filesystem, leave no OUTPUT and no temporary file; exit 1 with
 # a message.
 set -euo pipefail
@@ -12,7 +13,7 @@ truncate -s 32G big.img
 sfdisk -q big.img <<<'label: dos
 start=2048, type=83'
 
-for sig in INT TERM; do
+for sig in INT TERM HUP PIPE QUIT USR1; do
     "$P2V" convert -o out.qcow2 big.img:1 >run.out 2>run.err &
     pid=$!
     for _ in $(seq 1 200); do

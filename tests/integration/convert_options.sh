@@ -62,6 +62,17 @@ jq -e '.dry_run and (.partitions[0].start == 2048) and (.partitions[1].source_nu
     "$WORK/last.out" >/dev/null || fail "dry-run JSON: $(cat "$WORK/last.out")"
 [ ! -e never.qcow2 ] || fail "--dry-run wrote OUTPUT"
 
+# JSON attrs: a hex string, the same form as p2v disks --json (WinRE from MBR
+# gets platform required + no drive letter, bit 63, beyond a double's 2^53).
+expect_exit 0 "$P2V" convert --json -t gpt -O raw -o re.img disk1.img:5
+conv_attrs=$(jq -r '.partitions[] | select(.kind == "copy") | .attrs' "$WORK/last.out")
+check_eq "convert JSON attrs" 0x8000000000000001 "$conv_attrs"
+jq -e '.partitions[] | select(.kind == "copy") | .attrs | type == "string"' "$WORK/last.out" >/dev/null ||
+    fail "attrs is not a string"
+expect_exit 0 "$P2V" disks --json re.img
+check_eq "disks JSON attrs of the same partition" "$conv_attrs" \
+    "$(jq -r '.disks[0].partitions[] | select(.type_name == "Windows recovery") | .attrs' "$WORK/last.out")"
+
 # Progress: none when stderr is not a terminal, a bar with -p or on a terminal.
 expect_exit 0 "$P2V" convert -O raw -o p1.img disk1.img:1
 ! grep -q "ETA" "$WORK/last.err" || fail "progress bar on a non-terminal without -p"

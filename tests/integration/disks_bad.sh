@@ -72,7 +72,7 @@ ebr2=$((ebr1 + $(le32_at "$mbr" $((ebr1 * 512 + 446 + 16 + 8)))))
 
 cp "$mbr" "$WORK/m1.img"   # EBR loop: the second EBR links back to the first
 put_le32 "$WORK/m1.img" $((ebr2 * 512 + 446 + 16 + 8)) 0
-expect_msg 0 "p2v: warning: $WORK/m1.img: EBR chain loops: the EBR at LBA $ebr2 links back to LBA $ebr1; logical partitions after 6 are ignored" "$P2V" disks "$WORK/m1.img"
+expect_msg 0 "p2v: warning: $WORK/m1.img: EBR chain loops: the EBR at LBA $ebr2 links back to LBA $ebr1; logical partitions from 7 on are ignored" "$P2V" disks "$WORK/m1.img"
 check_eq "partitions before the loop" "1 2 3 5 6" "$("$P2V" disks --json "$WORK/m1.img" 2>/dev/null | jq -r '[.disks[0].partitions[].number] | join(" ")')"
 
 cp "$mbr" "$WORK/m2.img"   # partition 2 past the end of the disk

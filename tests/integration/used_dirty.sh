@@ -3,8 +3,8 @@
 # Startup) and an ext4 that needs journal recovery are refused with a clear
 # error unless --allow-dirty, and then copied whole; damaged metadata (a bad
 # ext group descriptor checksum, a FAT entry outside the volume, a $Bitmap run
-# list pointing elsewhere) gives a notice and a full copy, never a silently
-# incomplete one.
+# list pointing elsewhere, an ext4 whose state records errors) gives a notice
+# and a full copy, never a silently incomplete one.
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/fsmap.sh"
@@ -12,10 +12,10 @@ need sfdisk jq python3 mkntfs ntfscp ntfsinfo ntfscat mkfs.vfat mcopy mdel mshow
     mkfs.ext4 debugfs dumpe2fs
 
 cd "$WORK"
-kinds=(hibernated recovery gdcsum fatrange ntfsruns)
-types=(ntfs ext4 ext4 fat32 ntfs)
-sizes=(16 16 16 40 16)
-truncate -s 108M disk.img
+kinds=(hibernated recovery gdcsum fatrange ntfsruns errors)
+types=(ntfs ext4 ext4 fat32 ntfs ext4)
+sizes=(16 16 16 40 16 16)
+truncate -s 124M disk.img
 {
     echo "label: gpt"
     start=2048
@@ -34,6 +34,9 @@ for i in "${!kinds[@]}"; do
     gdcsum) fsm_ext_bad_gd_csum "fs.$i" ;;
     fatrange) fsm_fat32_bad_entry "fs.$i" ;;
     ntfsruns) fsm_ntfs_break_bitmap_runs "fs.$i" ;;
+    errors) debugfs -w -R "ssv state 2" "fs.$i" >/dev/null 2>&1
+            dumpe2fs -h "fs.$i" 2>/dev/null | grep -q "^Filesystem state:.* with errors" ||
+                fail "debugfs did not set the errors state" ;;
     esac
     dd if="fs.$i" of=disk.img bs=512 seek="$start" conv=notrunc status=none
     starts+=("$start")
@@ -73,7 +76,7 @@ same_as_source 1 out.raw 0 0
 rm -f out.raw
 
 # Damaged metadata: a notice saying why, and every sector.
-for i in 2 3 4; do
+for i in 2 3 4 5; do
     expect_exit 0 "$P2V" convert -O raw -o out.raw "disk.img:$((i + 1))"
     cat "$WORK/last.err"
     case ${kinds[i]} in
@@ -83,6 +86,9 @@ for i in 2 3 4; do
             same_as_source "$i" out.raw 4096 0 ;;
     ntfsruns) grep -q "copying every sector: .*NTFS" "$WORK/last.err" || fail "ntfsruns: no notice"
             same_as_source "$i" out.raw 512 512 ;;
+    errors) grep -qF "copying every sector: ext4 filesystem has errors recorded (state \"errors\"), so its block bitmaps cannot be trusted; run e2fsck on it in the guest" "$WORK/last.err" ||
+                fail "errors: no notice"
+            same_as_source "$i" out.raw 0 0 ;;
     esac
     rm -f out.raw
 done

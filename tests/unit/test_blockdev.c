@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "blockdev/blockdev.h"
+#include "util/endian.h"
 #include "t.h"
 
 static char dir[64];
@@ -77,6 +78,131 @@ static void test_mem(void)
     CHECK(!bd_sector_size_valid(0) && !bd_sector_size_valid(1000) && !bd_sector_size_valid(131072));
 }
 
+/* A 512-byte VHD footer: cookie, current size, disk type, checksum. */
+static void vhd_footer(uint8_t f[512], uint64_t current_size, uint32_t disk_type)
+{
+    memset(f, 0, 512);
+    memcpy(f, "conectix", 8);
+    put_be64(f + 40, current_size);
+    put_be64(f + 48, current_size);
+    put_be32(f + 60, disk_type);
+    uint32_t sum = 0;
+    for (size_t i = 0; i < 512; i++)
+        sum += f[i];
+    put_be32(f + 64, ~sum);
+}
+
+static void test_probe_format(void)
+{
+    uint8_t head[512] = { 0 }, tail[512];
+    const char *name = NULL;
+    uint64_t sz = 0;
+    CHECK(bd_probe_format(head, sizeof head, NULL, 1 << 20, &name, &sz) == BD_FMT_RAW);
+    CHECK_STR(name, "raw");
+    CHECK(bd_probe_format(head, 0, NULL, 0, &name, &sz) == BD_FMT_RAW); /* empty file */
+    static const struct { const char *magic; size_t off, len; const char *name; } m[] = {
+        { "QFI\xfb", 0, 4, "qcow2" },
+        { "QED\0", 0, 4, "QED" },
+        { "vhdxfile", 0, 8, "VHDX" },
+        { "KDMV", 0, 4, "VMDK" },
+        { "# Disk DescriptorFile", 0, 21, "VMDK" },
+        { "\x7f\x10\xda\xbe", 0x40, 4, "VDI" },
+        { "WithoutFreeSpace", 0, 16, "Parallels" },
+        { "conectix", 0, 8, "VHD (dynamic)" },
+    };
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+        memset(head, 0, sizeof head);
+        memcpy(head + m[i].off, m[i].magic, m[i].len);
+        enum bd_fmt f = bd_probe_format(head, sizeof head, NULL, 1 << 20, &name, &sz);
+        CHECK(f == (i == 0 ? BD_FMT_QCOW2 : BD_FMT_UNSUPPORTED));
+        CHECK_STR(name, m[i].name);
+        /* A file too short to hold the whole signature is raw. */
+        CHECK(bd_probe_format(head, m[i].off + m[i].len - 1, NULL, m[i].off + m[i].len - 1,
+                              &name, &sz) == BD_FMT_RAW);
+    }
+    /* A differencing VHD: the footer copy at byte 0 says type 4. */
+    vhd_footer(head, 1 << 20, 4);
+    CHECK(bd_probe_format(head, sizeof head, NULL, 4096, &name, &sz) == BD_FMT_UNSUPPORTED);
+    CHECK_STR(name, "VHD (differencing)");
+
+    /* Fixed VHD: footer only at the end, checksum valid, current size fits. */
+    memset(head, 0, sizeof head);
+    uint32_t type = 0;
+    uint64_t cur = 0;
+    vhd_footer(tail, 1 << 20, 2);
+    CHECK(bd_vhd_footer_parse(tail, &type, &cur) && type == 2 && cur == 1 << 20);
+    CHECK(bd_probe_format(head, sizeof head, tail, (1 << 20) + 512, &name, &sz) == BD_FMT_VPC_FIXED);
+    CHECK_STR(name, "vpc");
+    CHECK_EQ_U64(sz, 1 << 20);
+    /* current size larger than the data before the footer: raw */
+    CHECK(bd_probe_format(head, sizeof head, tail, (1 << 20), &name, &sz) == BD_FMT_RAW);
+    /* a bad checksum: not a footer, raw */
+    tail[100] ^= 1;
+    CHECK(!bd_vhd_footer_parse(tail, &type, &cur));
+    CHECK(bd_probe_format(head, sizeof head, tail, (1 << 20) + 512, &name, &sz) == BD_FMT_RAW);
+    /* a dynamic footer at the end without its copy at 0: refused */
+    vhd_footer(tail, 1 << 20, 3);
+    CHECK(bd_probe_format(head, sizeof head, tail, 8192, &name, &sz) == BD_FMT_UNSUPPORTED);
+    CHECK_STR(name, "VHD (dynamic)");
+
+    /* Through bd_open: a fixed VHD file reads as its data, format "vpc". */
+    char path[128];
+    snprintf(path, sizeof path, "%s/fixed.vhd", dir);
+    uint8_t data[4096];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 13 + 1);
+    vhd_footer(tail, sizeof data, 2);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(fd >= 0 && write(fd, data, sizeof data) == (ssize_t)sizeof data &&
+          write(fd, tail, sizeof tail) == (ssize_t)sizeof tail);
+    close(fd);
+    blockdev *bd = NULL;
+    p2v_err err;
+    CHECK(bd_open(path, &bd, &err) == 0);
+    if (bd) {
+        CHECK_STR(bd_format(bd), "vpc");
+        CHECK_EQ_U64(bd_size(bd), sizeof data);
+        CHECK(bd_raw_fd(bd) >= 0);
+        uint8_t b[16];
+        CHECK(bd_pread(bd, b, sizeof b, sizeof data - 16, &err) == 0 &&
+              memcmp(b, data + sizeof data - 16, 16) == 0);
+        CHECK(bd_pread(bd, b, 1, sizeof data, &err) < 0); /* the footer is not disk data */
+        bd_close(bd);
+    }
+    /* A VHDX file is refused with one line naming the path and the format. */
+    snprintf(path, sizeof path, "%s/disk.vhdx", dir);
+    memset(data, 0, sizeof data);
+    memcpy(data, "vhdxfile", 8);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(fd >= 0 && write(fd, data, sizeof data) == (ssize_t)sizeof data);
+    close(fd);
+    bd = NULL;
+    CHECK(bd_open(path, &bd, &err) == -ENOTSUP && bd == NULL);
+    char want[256];
+    snprintf(want, sizeof want,
+             "%s: VHDX image: not supported as a source; convert it to raw or qcow2 with "
+             "qemu-img first", path);
+    CHECK_STR(err.msg, want);
+    /* bd_probe_path says the same without opening it as a source. */
+    enum bd_fmt fmt;
+    CHECK(bd_probe_path(path, &fmt, &name, NULL, &err) == 0 && fmt == BD_FMT_UNSUPPORTED);
+    CHECK_STR(name, "VHDX");
+    snprintf(path, sizeof path, "%s/fixed.vhd", dir);
+    sz = 0;
+    CHECK(bd_probe_path(path, &fmt, &name, &sz, &err) == 0 && fmt == BD_FMT_VPC_FIXED);
+    CHECK_STR(name, "vpc");
+    CHECK_EQ_U64(sz, 4096);
+    snprintf(path, sizeof path, "%s/nonexistent", dir);
+    CHECK(bd_probe_path(path, &fmt, &name, &sz, &err) == -ENOENT);
+    snprintf(path, sizeof path, "%s/disk.vhdx", dir);
+    /* bd_open_raw still opens it as bytes. */
+    CHECK(bd_open_raw(path, &bd, &err) == 0);
+    if (bd) {
+        CHECK_STR(bd_format(bd), "raw");
+        bd_close(bd);
+    }
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/p2v-bd.XXXXXX");
@@ -85,6 +211,7 @@ int main(void)
     test_refusals();
     test_file();
     test_mem();
+    test_probe_format();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

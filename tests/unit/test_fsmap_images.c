@@ -134,6 +134,39 @@ static int map_disk(uint64_t part_len, bool allow_dirty, fsmap *m, p2v_err *err)
     return r;
 }
 
+
+/* Every fsmap error starts "<disk path>: partition at byte <offset>: " and
+ * names the disk only once. */
+static void check_located(const p2v_err *e)
+{
+    char want[700];
+    snprintf(want, sizeof want, "%s: partition at byte %llu: ", path("disk.img"),
+             (unsigned long long)PART_OFF);
+    CHECK(strncmp(e->msg, want, strlen(want)) == 0);
+    CHECK(strstr(e->msg + strlen(want), path("disk.img")) == NULL);
+    CHECK(strstr(e->msg + strlen(want), "partition at byte") == NULL);
+    if (strncmp(e->msg, want, strlen(want)) != 0)
+        fprintf(stderr, "   not located: %s\n", e->msg);
+}
+
+/* fsmap_err_locate: one form whatever the message held before. */
+static void test_err_locate(void)
+{
+    p2v_err e;
+    snprintf(e.msg, sizeof e.msg, "read error at offset 5");
+    fsmap_err_locate(&e, "d.img", 4096);
+    CHECK_STR(e.msg, "d.img: partition at byte 4096: read error at offset 5");
+    fsmap_err_locate(&e, "d.img", 4096); /* already located: unchanged */
+    CHECK_STR(e.msg, "d.img: partition at byte 4096: read error at offset 5");
+    snprintf(e.msg, sizeof e.msg, "d.img: read error at offset 5");
+    fsmap_err_locate(&e, "d.img", 4096);
+    CHECK_STR(e.msg, "d.img: partition at byte 4096: read error at offset 5");
+    snprintf(e.msg, sizeof e.msg, "d.img2: x"); /* another path is kept */
+    fsmap_err_locate(&e, "d.img", 0);
+    CHECK_STR(e.msg, "d.img: partition at byte 0: d.img2: x");
+    fsmap_err_locate(NULL, "d.img", 0);
+}
+
 /* masked.img: the partition with only the mapped extents copied. */
 static void write_masked(const fsmap *m, uint64_t part_len)
 {
@@ -324,9 +357,38 @@ static void test_ext_dirty(void)
     CHECK(map_disk(16 * MiB, false, &m, &err) == -EBUSY);
     CHECK(strstr(err.msg, "needs journal recovery") != NULL);
     CHECK(strstr(err.msg, "--allow-dirty") != NULL);
+    check_located(&err);
     fprintf(stderr, "   %s\n", err.msg);
     CHECK(map_disk(16 * MiB, true, &m, &err) == 0);
     CHECK(m.full && m.dirty);
+    fsmap_free(&m);
+}
+
+/* State "errors" (the kernel or e2fsck recorded damage): the bitmaps are not
+ * trusted, every sector is copied, with or without allow_dirty. */
+static void test_ext_errors(void)
+{
+    fsmap m;
+    p2v_err err = { { 0 } };
+    make_files(3, 1000);
+    write_garbage("fs.img", 16 * MiB);
+    CHECK(sh("mkfs.ext4 -q -F -d files fs.img && debugfs -w -R 'ssv state 2' fs.img") == 0);
+    char st[256];
+    CHECK(strstr(sh_out(st, sizeof st, "dumpe2fs -h fs.img | grep '^Filesystem state:'"),
+                 "with errors") != NULL);
+    make_disk();
+    for (int dirty_ok = 0; dirty_ok < 2; dirty_ok++) {
+        CHECK(map_disk(16 * MiB, dirty_ok, &m, &err) == 0);
+        CHECK(m.full && !m.dirty && m.used.count == 0);
+        CHECK_STR(m.notice, "ext4 filesystem has errors recorded (state \"errors\"), so its block "
+                            "bitmaps cannot be trusted; run e2fsck on it in the guest");
+        fsmap_free(&m);
+    }
+    /* The same filesystem without the errors state is mapped. */
+    CHECK(sh("debugfs -w -R 'ssv state 1' fs.img") == 0);
+    make_disk();
+    CHECK(map_disk(16 * MiB, false, &m, &err) == 0);
+    CHECK(!m.full && m.used.count > 0);
     fsmap_free(&m);
 }
 
@@ -692,6 +754,7 @@ static void test_ntfs_dirty(void)
     CHECK(map_disk(16 * MiB, false, &m, &err) == -EBUSY);
     fprintf(stderr, "   %s\n", err.msg);
     CHECK(strstr(err.msg, "hibernat") != NULL && strstr(err.msg, "shut") != NULL);
+    check_located(&err);
     CHECK(map_disk(16 * MiB, true, &m, &err) == 0);
     CHECK(m.full && m.dirty);
     CHECK(m.used_bytes > 0);
@@ -730,6 +793,7 @@ static void test_ntfs_dirty(void)
     CHECK(map_disk(16 * MiB, false, &m, &err) == -EBUSY);
     fprintf(stderr, "   %s\n", err.msg);
     CHECK(strstr(err.msg, "dirty") != NULL);
+    check_located(&err);
     CHECK(map_disk(16 * MiB, true, &m, &err) == 0);
     CHECK(m.full && m.dirty);
     fsmap_free(&m);
@@ -777,6 +841,8 @@ static void test_unknown(void)
     fsmap_free(&m);
     /* A partition past the disk end is an error, not a map. */
     CHECK(map_disk(8 * MiB, false, &m, &err) == -EINVAL);
+    check_located(&err);
+    CHECK(strstr(err.msg, "go past the end of the disk") != NULL);
 }
 
 int main(void)
@@ -800,7 +866,9 @@ int main(void)
         return 1;
     write_garbage("garbage.img", PART_OFF);
     test_ext();
+    test_err_locate();
     test_ext_dirty();
+    test_ext_errors();
     test_ext_bad_gd_csum();
     test_ext_bitmap_bit_cleared();
     test_fat();

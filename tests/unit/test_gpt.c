@@ -146,6 +146,8 @@ static void test_detect_4k(void)
     CHECK(t == NULL);
     CHECK(strstr(err.msg, "no usable GPT: primary header at LBA 1: no \"EFI PART\" signature") != NULL);
     CHECK(strstr(err.msg, "sector-size mismatch: a GPT header sits at byte 4096") != NULL);
+    CHECK(strstr(err.msg, "(for an image file, p2v disks --sector-size 4096 reads it that way)") != NULL);
+    CHECK(strstr(err.msg, "try --sector-size") == NULL);
     ptable_free(t);
     free(d.buf);
     /* The reverse: a 512-byte GPT on a 4096-byte device. */

@@ -122,7 +122,7 @@ static void test_ebr_loop(void)
     ptable *t = memdisk_read(&d, d.len, 0, &err);
     CHECK(t != NULL);
     if (t) {
-        CHECK(warnings_contain(&t->warnings, "EBR chain loops: the EBR at LBA 43008 links back to LBA 32768"));
+        CHECK(warnings_contain(&t->warnings, "EBR chain loops: the EBR at LBA 43008 links back to LBA 32768; logical partitions from 7 on are ignored"));
         CHECK(ptable_find(t, 5) && ptable_find(t, 6) && !ptable_find(t, 7));
         CHECK_EQ_U64(t->nparts, 5);
     }
@@ -307,6 +307,92 @@ static void test_types(void)
     CHECK(ptable_mbr_is_extended(0x0f) && ptable_mbr_is_extended(0x85) && !ptable_mbr_is_extended(0x83));
 }
 
+/* A boot sector with a BPB for ss-byte sectors at byte off of d. */
+static void put_bpb(memdisk *d, uint64_t off, const char *oem, uint16_t ss)
+{
+    uint8_t *b = d->buf + off;
+    b[0] = 0xeb;
+    b[1] = 0x52;
+    b[2] = 0x90;
+    memcpy(b + 3, oem, 8);
+    put_le16(b + 11, ss);
+    b[13] = 8;             /* sectors per cluster */
+    put_le16(b + 14, 32);  /* reserved sectors */
+    b[16] = 2;             /* FATs (0 for NTFS: checked only for FAT) */
+    b[510] = 0x55;
+    b[511] = 0xaa;
+}
+
+/* An image of a 4Kn disk with an MBR: detected from the partitions' contents. */
+static void test_4kn_mbr_image(void)
+{
+    /* 64 MiB; entries in 4096-byte units: 1 at 256 (1 MiB), 2 at 5000. */
+    memdisk d = memdisk_new(DISK_SECTORS, 512);
+    d.buf[510] = 0x55;
+    d.buf[511] = 0xaa;
+    mbr_entry_put(d.buf + 446, 0, 0x0c, 256, 4096);
+    mbr_entry_put(d.buf + 446 + 16, 0, 0x07, 5000, 4096);
+    p2v_err err;
+    ptable *t;
+
+    /* No filesystem anywhere: 512, silently. */
+    t = memdisk_read(&d, d.len, 0, &err);
+    CHECK(t && t->sector_size == 512 && !t->sector_size_detected && t->warnings.count == 0 &&
+          t->notices.count == 0);
+    ptable_free(t);
+
+    /* FAT with 4096-byte sectors at 256*4096, NTFS at 5000*4096: 4096. */
+    put_bpb(&d, 256ull * 4096, "mkfs.fat", 4096);
+    put_bpb(&d, 5000ull * 4096, "NTFS    ", 4096);
+    t = memdisk_read(&d, d.len, 0, &err);
+    CHECK(t && t->sector_size == 4096 && t->sector_size_detected);
+    CHECK(t && warnings_contain(&t->notices, "mem.img: the MBR's partitions hold filesystems laid "
+                                             "out for 4096-byte sectors (none read with 512-byte "
+                                             "sectors): reading with 4096-byte sectors"));
+    CHECK(t && t->warnings.count == 0);
+    CHECK(t && ptable_find(t, 1) && ptable_find(t, 1)->start == 256 && ptable_find(t, 1)->size == 4096);
+    CHECK(t && ptable_find(t, 2) && ptable_find(t, 2)->start == 5000);
+    ptable_free(t);
+
+    /* A sector size given by the caller (a device, --sector-size) is kept. */
+    t = memdisk_read(&d, d.len, 512, &err);
+    CHECK(t && t->sector_size == 512 && !t->sector_size_detected);
+    ptable_free(t);
+
+    /* A BPB saying 512-byte sectors at 4096*start does not count. */
+    put_bpb(&d, 256ull * 4096, "mkfs.fat", 512);
+    put_bpb(&d, 5000ull * 4096, "NTFS    ", 512);
+    t = memdisk_read(&d, d.len, 0, &err);
+    CHECK(t && t->sector_size == 512 && t->warnings.count == 0);
+    ptable_free(t);
+
+    /* An ext superblock (magic at +1024+56) counts at either size. */
+    memset(d.buf + 5000ull * 4096, 0, 512);
+    d.buf[5000ull * 4096 + 1024 + 56] = 0x53;
+    d.buf[5000ull * 4096 + 1024 + 57] = 0xef;
+    t = memdisk_read(&d, d.len, 0, &err);
+    CHECK(t && t->sector_size == 4096);
+    ptable_free(t);
+
+    /* Ambiguous: a filesystem also at 256*512 for 512-byte sectors: 512 and a warning. */
+    put_bpb(&d, 256ull * 512, "mkfs.fat", 512);
+    t = memdisk_read(&d, d.len, 0, &err);
+    CHECK(t && t->sector_size == 512 && !t->sector_size_detected);
+    CHECK(t && warnings_contain(&t->warnings, "mem.img: sector size unclear: 1 MBR partition holds "
+                                              "a filesystem when read with 512-byte sectors and 1 "
+                                              "when read with 4096-byte sectors; reading with 512"));
+    ptable_free(t);
+    memset(d.buf + 256ull * 512, 0, 512);
+
+    /* Does not fit at 4096 (entry 2 grown past 64 MiB / 4096): 512 and a warning. */
+    mbr_entry_put(d.buf + 446 + 16, 0, 0x07, 5000, 20000);
+    t = memdisk_read(&d, d.len, 0, &err);
+    CHECK(t && t->sector_size == 512);
+    CHECK(t && warnings_contain(&t->warnings, "but the partitions do not fit the disk at 4096"));
+    ptable_free(t);
+    free(d.buf);
+}
+
 int main(void)
 {
     test_layout();
@@ -319,5 +405,6 @@ int main(void)
     test_kinds();
     test_serialize_errors();
     test_types();
+    test_4kn_mbr_image();
     return t_done("test_mbr");
 }

@@ -429,6 +429,149 @@ static void test_msr_to_mbr_refused(void)
     free_table(d);
 }
 
+/* Types with no equivalent in the target table, BIOS boot into MBR, and the
+ * partitions an offline copy cannot use (LDM, Storage Spaces): refused with
+ * the partition, its type and name. Known mappings still work. */
+static void test_type_refusals(void)
+{
+    ptable *g = mk_table(PTABLE_GPT, 512, 1 << 20);
+    add_part(g, 1, 2048, 2048, 0, GPT_TYPE_BIOS_BOOT);
+    snprintf(add_part(g, 2, 4096, 8192, 0, "11111111-2222-3333-4444-555555555555")->name, 16,
+             "oddball");
+    add_part(g, 3, 12288, 8192, 0, GPT_TYPE_LDM_META);
+    add_part(g, 4, 20480, 8192, 0, GPT_TYPE_LDM_DATA);
+    add_part(g, 5, 28672, 8192, 0, GPT_TYPE_STORAGE_SPACES);
+    add_part(g, 6, 36864, 8192, 0, GPT_TYPE_BASIC_DATA);
+    ptable *m = mk_table(PTABLE_MBR, 512, 1 << 20);
+    add_part(m, 1, 2048, 8192, 0x12, NULL);  /* Compaq diagnostics */
+    add_part(m, 2, 10240, 8192, 0x42, NULL); /* LDM */
+    add_part(m, 3, 18432, 8192, 0x0b, NULL); /* FAT32 */
+    plan_source src[2] = { { NULL, g, "gdisk" }, { NULL, m, "mdisk" } };
+    plan_sel s[1];
+    plan_opts o = { .table = PTABLE_MBR };
+    plan *p = NULL;
+    p2v_err err;
+
+    /* GPT -> MBR */
+    sel(&s[0], 0, 1, "");
+    CHECK(plan_build(src, 2, s, 1, &o, &p, &err) == -EINVAL);
+    CHECK(strstr(err.msg, "gdisk:1 is a BIOS boot partition") != NULL);
+    CHECK(strstr(err.msg, "leave it out") != NULL);
+    sel(&s[0], 0, 2, "ext4");
+    CHECK(plan_build(src, 2, s, 1, &o, &p, &err) == -EINVAL);
+    CHECK(strstr(err.msg, "gdisk:2: GPT type 11111111-2222-3333-4444-555555555555") != NULL);
+    CHECK(strstr(err.msg, "\"oddball\"") != NULL);
+    CHECK(strstr(err.msg, "-t gpt") != NULL);
+    /* Known: basic data with FAT -> 0x0c, with NTFS -> 0x07. */
+    sel(&s[0], 0, 6, "vfat");
+    CHECK(plan_build(src, 2, s, 1, &o, &p, &err) == 0);
+    if (p)
+        CHECK_EQ_U64(p->parts[0].mbr_type, 0x0c);
+    plan_free(p);
+    p = NULL;
+    /* The same GPT partitions stay fine on GPT, except LDM / Storage Spaces. */
+    o.table = PTABLE_GPT;
+    sel(&s[0], 0, 2, "");
+    CHECK(plan_build(src, 2, s, 1, &o, &p, &err) == 0);
+    plan_free(p);
+    p = NULL;
+    for (unsigned n = 3; n <= 5; n++) {
+        sel(&s[0], 0, n, "");
+        for (int t = 0; t < 2; t++) {
+            o.table = t ? PTABLE_MBR : PTABLE_GPT;
+            CHECK(plan_build(src, 2, s, 1, &o, &p, &err) == -EINVAL);
+            CHECK(strstr(err.msg, n == 5 ? "Storage Spaces" : "dynamic disk (LDM)") != NULL);
+            CHECK(strstr(err.msg, "outside") != NULL);
+        }
+    }
+    /* MBR -> GPT */
+    o.table = PTABLE_GPT;
+    sel(&s[0], 1, 1, "vfat");
+    CHECK(plan_build(src, 2, s, 1, &o, &p, &err) == -EINVAL);
+    CHECK(strstr(err.msg, "mdisk:1: MBR type 0x12") != NULL);
+    CHECK(strstr(err.msg, "-t mbr") != NULL);
+    sel(&s[0], 1, 2, "");
+    for (int t = 0; t < 2; t++) {
+        o.table = t ? PTABLE_MBR : PTABLE_GPT;
+        CHECK(plan_build(src, 2, s, 1, &o, &p, &err) == -EINVAL);
+        CHECK(strstr(err.msg, "mdisk:2 is a Windows dynamic disk (LDM)") != NULL);
+    }
+    o.table = PTABLE_GPT;
+    sel(&s[0], 1, 3, "vfat");
+    CHECK(plan_build(src, 2, s, 1, &o, &p, &err) == 0);
+    if (p)
+        CHECK(guid_is_str(&p->parts[0].type_guid, GPT_TYPE_BASIC_DATA));
+    plan_free(p);
+    free_table(g);
+    free_table(m);
+}
+
+static bool notes_have(const plan *p, const char *what)
+{
+    for (size_t i = 0; i < p->notes.count; i++)
+        if (strstr(p->notes.msgs[i], what))
+            return true;
+    return false;
+}
+
+/* The active partition of an MBR target: --active, the source's flag, else
+ * (firmware bios) one with BIOS boot code, else the first; always a notice. */
+static void test_active(void)
+{
+    ptable *d = mk_table(PTABLE_MBR, 512, 1 << 20);
+    add_part(d, 1, 2048, 8192, 0x83, NULL);
+    add_part(d, 2, 10240, 8192, 0x07, NULL);
+    add_part(d, 3, 18432, 8192, 0x0c, NULL);
+    plan_source src[1] = { { NULL, d, "d" } };
+    plan_sel s[3];
+    sel(&s[0], 0, 1, "ext4");
+    sel(&s[1], 0, 2, "ntfs");
+    sel(&s[2], 0, 3, "vfat");
+    plan_opts o = { .boot = PLAN_FW_BIOS };
+    plan *p = NULL;
+    p2v_err err;
+
+    /* None with boot code: the first, with a notice naming it and --active. */
+    CHECK(plan_build(src, 1, s, 3, &o, &p, &err) == 0);
+    if (p) {
+        CHECK(p->parts[0].bootable && !p->parts[1].bootable && !p->parts[2].bootable);
+        CHECK(notes_have(p, "d:1 is made active for BIOS boot (the first selected"));
+        CHECK(notes_have(p, "--active DISK:N"));
+    }
+    plan_free(p);
+    /* The NTFS one has boot code: it is preferred. */
+    s[1].bios_boot_code = true;
+    CHECK(plan_build(src, 1, s, 3, &o, &p, &err) == 0);
+    if (p) {
+        CHECK(!p->parts[0].bootable && p->parts[1].bootable && !p->parts[2].bootable);
+        CHECK(notes_have(p, "d:2 is made active for BIOS boot (its boot sector has BIOS boot code)"));
+    }
+    plan_free(p);
+    /* --active 3 wins over boot code, and over the source's flag (notice). */
+    d->parts[0].bootable = true;
+    o.active = 3;
+    CHECK(plan_build(src, 1, s, 3, &o, &p, &err) == 0);
+    if (p) {
+        CHECK(!p->parts[0].bootable && !p->parts[1].bootable && p->parts[2].bootable);
+        CHECK(notes_have(p, "d:1 was active on its disk; d:3 is made active instead"));
+    }
+    plan_free(p);
+    /* Without --active the source's flag wins over boot code. */
+    o.active = 0;
+    CHECK(plan_build(src, 1, s, 3, &o, &p, &err) == 0);
+    if (p)
+        CHECK(p->parts[0].bootable && !p->parts[1].bootable);
+    plan_free(p);
+    /* --active out of range, or with a GPT target: refused. */
+    o.active = 4;
+    CHECK(plan_build(src, 1, s, 3, &o, &p, &err) == -EINVAL);
+    o.active = 1;
+    o.table = PTABLE_GPT;
+    CHECK(plan_build(src, 1, s, 3, &o, &p, &err) == -EINVAL);
+    CHECK(strstr(err.msg, "MBR target") != NULL);
+    free_table(d);
+}
+
 int main(void)
 {
     test_story_mbr();
@@ -438,5 +581,7 @@ int main(void)
     test_mbr_limits();
     test_4k_and_firmware();
     test_msr_to_mbr_refused();
+    test_type_refusals();
+    test_active();
     return t_done("test_plan");
 }
