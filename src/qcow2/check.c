@@ -28,7 +28,8 @@ struct checker {
     uint8_t *buf;   /* one cluster */
     /* stored refcounts: refcount table and one cached refblock */
     uint64_t *rt;
-    uint64_t rt_entries;
+    uint64_t rt_entries; /* held: the part inside the file */
+    uint64_t rt_bytes;   /* the table's size as the header gives it */
     uint8_t *rb;
     uint64_t rb_off;
 };
@@ -210,7 +211,14 @@ static int check_snapshots(struct checker *ck, p2v_err *err)
 static int load_reftable(struct checker *ck, p2v_err *err)
 {
     qcow2_image *img = ck->img;
+    /* Entries past the end of the file are zero: only the rest is held. */
     uint64_t bytes = (uint64_t)img->info.refcount_table_clusters << img->cbits;
+    uint64_t off = img->info.refcount_table_offset;
+    ck->rt_bytes = bytes;
+    if (off >= ck->fsize)
+        bytes = 0;
+    else if (bytes > ck->fsize - off)
+        bytes = (ck->fsize - off + 7) & ~7ULL;
     uint8_t *raw = malloc(bytes ? bytes : 1);
     ck->rt_entries = bytes / 8;
     ck->rt = calloc(ck->rt_entries ? ck->rt_entries : 1, sizeof *ck->rt);
@@ -228,7 +236,7 @@ static int load_reftable(struct checker *ck, p2v_err *err)
 static int check_refblocks(struct checker *ck)
 {
     qcow2_image *img = ck->img;
-    inc_refs(ck, img->info.refcount_table_offset, ck->rt_entries * 8);
+    inc_refs(ck, img->info.refcount_table_offset, ck->rt_bytes);
     for (uint64_t i = 0; i < ck->rt_entries; i++) {
         uint64_t off = ck->rt[i] & QCOW2_REFT_OFFSET_MASK, c = off >> img->cbits;
         if (ck->rt[i] & 0x1ffULL) {
@@ -323,7 +331,7 @@ static int check_copied(struct checker *ck, p2v_err *err)
     qcow2_image *img = ck->img;
     size_t n = (size_t)1 << img->l2_bits;
     p2v_err ignore;
-    for (uint32_t i = 0; i < img->info.l1_size; i++) {
+    for (uint32_t i = 0; i < img->l1_loaded; i++) {
         uint64_t l1e = img->l1[i], l2 = l1e & QCOW2_L1E_OFFSET_MASK, ref;
         if (!l2)
             continue;

@@ -214,7 +214,16 @@ static int validate_layout(qcow2_image *img, const uint8_t *c0, p2v_err *err)
 
 static int load_l1(qcow2_image *img, p2v_err *err)
 {
+    /* Only the part inside the file is held (lenient mode lets the table run
+     * past the end; those entries read as zero): memory stays bounded by the
+     * file's size. */
+    uint64_t fsize = bd_size(img->file), off = img->info.l1_offset;
     uint32_t n = img->info.l1_size;
+    if (off >= fsize)
+        n = 0;
+    else if ((uint64_t)n * 8 > fsize - off)
+        n = (uint32_t)((fsize - off + 7) / 8);
+    img->l1_loaded = n;
     uint8_t *raw = NULL;
     int r = 0;
     img->l1 = calloc(n ? n : 1, sizeof *img->l1);
@@ -342,7 +351,7 @@ int qcow2_image_cluster(qcow2_image *img, uint64_t vc, qcow2_cluster *out, p2v_e
         return p2v_errf(err, -ENOTSUP, "%s: extended L2 entries (subclusters) are not supported",
                         img->path);
     uint64_t l1i = vc >> img->l2_bits;
-    if (l1i >= img->info.l1_size)
+    if (l1i >= img->l1_loaded)
         return 0;
     uint64_t l2off = img->l1[l1i] & QCOW2_L1E_OFFSET_MASK;
     if (!l2off)

@@ -23,7 +23,8 @@ struct qcow2_image {
     uint64_t snapshots_offset;
     bool has_data_file_ext;
     bool lenient; /* QCOW2_OPEN_CHECK */
-    uint64_t *l1; /* host order */
+    uint64_t *l1;       /* host order */
+    uint32_t l1_loaded; /* entries in l1[]: l1_size, less the part past EOF */
     struct qcow2_l2_cache l2c[QCOW2_L2_CACHE];
     uint64_t tick;
     qcow2_codec *codec;

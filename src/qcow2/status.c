@@ -101,7 +101,7 @@ static int layer_status(img_status_ctx *c, unsigned i, uint64_t off, uint64_t le
     uint64_t span = img->cs - in;
     qcow2_cluster cl;
     int r;
-    if (l1i >= img->info.l1_size || !(img->l1[l1i] & QCOW2_L1E_OFFSET_MASK)) {
+    if (l1i >= img->l1_loaded || !(img->l1[l1i] & QCOW2_L1E_OFFSET_MASK)) {
         /* no L2 table: unallocated up to the end of this L1 entry's range */
         uint64_t range_end = (l1i + 1) << (img->l2_bits + img->cbits);
         span = range_end - off;
