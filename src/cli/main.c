@@ -19,6 +19,7 @@ static const char usage_text[] =
     "  img check [--output=json] FILE  check a qcow2 image's consistency\n"
     "  img map [--output=json] FILE    show where an image's data lives\n"
     "  img compare FILE1 FILE2         compare the contents of two images\n"
+    "  img convert [OPTIONS] SRC DST   copy a raw or qcow2 image into a new qcow2\n"
     "\n"
     "Run 'p2v COMMAND --help' for the options of a command.\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
