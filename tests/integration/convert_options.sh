@@ -5,13 +5,7 @@
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/mkpc.sh"
-need sfdisk sgdisk qemu-img jq mkntfs ntfscp ntfscat ntfsfix mkfs.vfat mcopy mtype fsck.vfat \
-    mkfs.ext4 debugfs e2fsck
-
-cd "$WORK"
-mkpc_disk1 disk1.img
-mkpc_disk2 disk2.img
-sha256sum disk1.img disk2.img >sources.sum
+mkpc_setup
 
 # Raw output, C: last and grown by --size, verified against the sources.
 expect_exit 0 "$P2V" convert -O raw --size 400M --verify -o pc.img disk1.img:2 disk1.img:3

@@ -237,3 +237,15 @@ SF
     MKPC_SS=4096 mkpc_put "$d" "$w/n.img" 12801
     rm -f "$w"/*.img
 }
+
+# mkpc_setup: skip unless the tools the sample PC needs are here, then build
+# both disks in $WORK (the current directory afterwards) and record their
+# checksums in sources.sum, so a test can prove the sources were not written.
+mkpc_setup() {
+    need sfdisk sgdisk qemu-img jq mkntfs ntfscp ntfscat ntfsfix mkfs.vfat mcopy mtype fsck.vfat \
+        mkfs.ext4 debugfs e2fsck
+    cd "$WORK"
+    mkpc_disk1 disk1.img
+    mkpc_disk2 disk2.img
+    sha256sum disk1.img disk2.img >sources.sum
+}
