@@ -200,31 +200,16 @@ static int ext_add_runs(ext2_filsys fs, const fsmap_src *s, fsmap *out, uint64_t
  * to stderr; p2v's CLI alone speaks, and what matters reaches the notice. */
 static void ext_quiet(const char *whoami, long code, const char *fmt, va_list args) {}
 
-int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err)
-{
-    struct bdio b = { .src = *s };
-    char name[64];
-    ext2_filsys fs = NULL;
-    errcode_t e;
-    int r = 0;
+/* The steps below return 0 to go on, EXT_STOP when they decided (a full
+ * copy with a notice, or a finished map), or a negative error. */
+#define EXT_STOP 1
 
-    initialize_ext2_error_table();
-    void (*old_hook)(const char *, long, const char *, va_list) = set_com_err_hook(ext_quiet);
-    snprintf(name, sizeof name, "p2v-bdio:%p", (void *)&b);
-    e = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, &bdio_manager, &fs);
-    if (e) {
-        fs = NULL;
-        if (b.failed) {
-            *err = b.err;
-            r = -EIO;
-            goto out;
-        }
-        fsmap_set_full(out, "ext superblock could not be used (%s)",
-                       error_message(e));
-        goto out;
-    }
+/* Reject what libext2fs would misread: sizes past the partition, and
+ * superblock shapes mke2fs never makes (a hostile first_data_block
+ * overflows libext2fs's buffers when it reads the bitmaps). */
+static int ext_check_shape(ext2_filsys fs, const fsmap_src *s, fsmap *out)
+{
     struct ext2_super_block *sb = fs->super;
-    snprintf(out->fstype, sizeof out->fstype, "%s", ext_flavour(sb));
     uint64_t fs_bytes;
     if (__builtin_mul_overflow(ext2fs_blocks_count(sb), (uint64_t)fs->blocksize, &fs_bytes) ||
         fs_bytes > s->len) {
@@ -233,10 +218,8 @@ int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err
                        "(%llu bytes)",
                        out->fstype, (unsigned long long)ext2fs_blocks_count(sb), fs->blocksize,
                        (unsigned long long)s->len);
-        goto out;
+        return EXT_STOP;
     }
-    /* libext2fs trusts these when it reads the bitmaps (a hostile
-     * first_data_block overflows its buffers): only mke2fs's shapes pass. */
     uint32_t bits_per_block = fs->blocksize * 8;
     bool first_ok = sb->s_first_data_block == 0 ||
                     (sb->s_first_data_block == 1 && fs->blocksize == 1024 &&
@@ -250,17 +233,24 @@ int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err
                        "and %u inodes per group, %u-byte blocks)",
                        out->fstype, sb->s_first_data_block, sb->s_clusters_per_group,
                        sb->s_inodes_per_group, fs->blocksize);
-        goto out;
+        return EXT_STOP;
     }
+    return 0;
+}
+
+/* Needs recovery (refused unless allowed), errors recorded, bad group
+ * descriptor checksums: the bitmaps cannot be trusted. */
+static int ext_check_state(ext2_filsys fs, const fsmap_src *s, const fsmap_opts *o, fsmap *out,
+                           p2v_err *err)
+{
+    struct ext2_super_block *sb = fs->super;
     bool recover = sb->s_feature_incompat & EXT3_FEATURE_INCOMPAT_RECOVER;
-    if (recover && !o->allow_dirty) {
-        r = p2v_errf(err, -EBUSY,
-                     "%s: partition at byte %llu: %s filesystem needs journal recovery (it was "
-                     "not unmounted cleanly, or is mounted): unmount it or run e2fsck on it "
-                     "first, or pass --allow-dirty to copy every sector as it is",
-                     bd_path(s->bd), (unsigned long long)s->off, out->fstype);
-        goto out;
-    }
+    if (recover && !o->allow_dirty)
+        return p2v_errf(err, -EBUSY,
+                        "%s: partition at byte %llu: %s filesystem needs journal recovery (it "
+                        "was not unmounted cleanly, or is mounted): unmount it or run e2fsck on "
+                        "it first, or pass --allow-dirty to copy every sector as it is",
+                        bd_path(s->bd), (unsigned long long)s->off, out->fstype);
     out->dirty = recover;
     if (sb->s_state & EXT2_ERROR_FS) {
         /* The kernel (or e2fsck) recorded errors: the bitmaps may be wrong
@@ -269,41 +259,44 @@ int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err
                        "%s filesystem has errors recorded (state \"errors\"), so its block "
                        "bitmaps cannot be trusted; run e2fsck on it in the guest",
                        out->fstype);
-        goto out;
+        return EXT_STOP;
     }
     for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
         if (ext2fs_has_group_desc_csum(fs) && !ext2fs_group_desc_csum_verify(fs, g)) {
-            fsmap_set_full(out,
-                           "%s group descriptor %u has a bad checksum",
-                           out->fstype, g);
-            goto out;
+            fsmap_set_full(out, "%s group descriptor %u has a bad checksum", out->fstype, g);
+            return EXT_STOP;
         }
     }
+    return 0;
+}
+
+/* Read the block bitmaps and hand the used blocks over as runs; the count
+ * must agree with the group descriptors' free counts. */
+static int ext_map_blocks(ext2_filsys fs, struct bdio *b, const fsmap_src *s, fsmap *out,
+                          p2v_err *err)
+{
+    struct ext2_super_block *sb = fs->super;
     /* A tree of runs, not one bit per block: memory follows the number of
      * extents rather than the size of the filesystem (64 MiB per 2 TiB). */
     fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
-    e = ext2fs_read_block_bitmap(fs);
+    errcode_t e = ext2fs_read_block_bitmap(fs);
     if (e) {
-        if (b.failed) {
-            *err = b.err;
-            r = -EIO;
-            goto out;
+        if (b->failed) {
+            *err = b->err;
+            return -EIO;
         }
-        fsmap_set_full(out, "%s block bitmaps could not be read (%s)",
-                       out->fstype, error_message(e));
-        goto out;
+        fsmap_set_full(out, "%s block bitmaps could not be read (%s)", out->fstype,
+                       error_message(e));
+        return EXT_STOP;
     }
     uint64_t used = 0, expect_free = 0;
     for (dgrp_t g = 0; g < fs->group_desc_count; g++)
         expect_free += ext2fs_bg_free_blocks_count(fs, g);
     expect_free *= (uint64_t)EXT2FS_CLUSTER_RATIO(fs);
     /* Boot area and superblock before the first data block (1 KiB blocks). */
-    r = fsmap_add(out, s, 0, (uint64_t)(sb->s_first_data_block + 1) * fs->blocksize, err);
-    if (r < 0)
-        goto out;
-    r = ext_add_runs(fs, s, out, &used, err);
-    if (r < 0)
-        goto out;
+    int r = fsmap_add(out, s, 0, (uint64_t)(sb->s_first_data_block + 1) * fs->blocksize, err);
+    if (r < 0 || (r = ext_add_runs(fs, s, out, &used, err)) < 0)
+        return r;
     uint64_t bits = ext2fs_blocks_count(sb) - sb->s_first_data_block;
     if (expect_free > bits || used != bits - expect_free) {
         fsmap_set_full(out,
@@ -311,37 +304,70 @@ int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err
                        "%llu",
                        out->fstype, (unsigned long long)used,
                        (unsigned long long)(expect_free > bits ? 0 : bits - expect_free));
-        goto out;
+        return EXT_STOP;
     }
     out->used_bytes = (used + sb->s_first_data_block) * (uint64_t)fs->blocksize;
-    if ((sb->s_feature_compat & EXT3_FEATURE_COMPAT_HAS_JOURNAL) && sb->s_journal_inum) {
-        struct journal_check jc = { .bmap = fs->block_map };
-        e = ext2fs_block_iterate3(fs, sb->s_journal_inum, BLOCK_FLAG_READ_ONLY, NULL,
-                                  journal_block, &jc);
-        if (e || jc.missing) {
-            if (b.failed) {
-                *err = b.err;
-                r = -EIO;
-                goto out;
-            }
-            if (e)
-                fsmap_set_full(out, "%s journal inode %u could not be walked (%s)",
-                               out->fstype, sb->s_journal_inum, error_message(e));
-            else
-                fsmap_set_full(out, "%s journal block %llu is not marked in use",
-                               out->fstype, (unsigned long long)jc.missing);
-            goto out;
-        }
+    return 0;
+}
+
+/* Every block of the journal must be marked in use. */
+static int ext_check_journal(ext2_filsys fs, struct bdio *b, fsmap *out, p2v_err *err)
+{
+    struct ext2_super_block *sb = fs->super;
+    if (!(sb->s_feature_compat & EXT3_FEATURE_COMPAT_HAS_JOURNAL) || !sb->s_journal_inum)
+        return 0;
+    struct journal_check jc = { .bmap = fs->block_map };
+    errcode_t e = ext2fs_block_iterate3(fs, sb->s_journal_inum, BLOCK_FLAG_READ_ONLY, NULL,
+                                        journal_block, &jc);
+    if (!e && !jc.missing)
+        return 0;
+    if (b->failed) {
+        *err = b->err;
+        return -EIO;
     }
-    if (recover) {
+    if (e)
+        fsmap_set_full(out, "%s journal inode %u could not be walked (%s)", out->fstype,
+                       sb->s_journal_inum, error_message(e));
+    else
+        fsmap_set_full(out, "%s journal block %llu is not marked in use", out->fstype,
+                       (unsigned long long)jc.missing);
+    return EXT_STOP;
+}
+
+int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err)
+{
+    struct bdio b = { .src = *s };
+    char name[64];
+    ext2_filsys fs = NULL;
+    int r = 0;
+
+    initialize_ext2_error_table();
+    void (*old_hook)(const char *, long, const char *, va_list) = set_com_err_hook(ext_quiet);
+    snprintf(name, sizeof name, "p2v-bdio:%p", (void *)&b);
+    errcode_t e = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, &bdio_manager, &fs);
+    if (e) {
+        fs = NULL;
+        if (b.failed) {
+            *err = b.err;
+            r = -EIO;
+        } else {
+            fsmap_set_full(out, "ext superblock could not be used (%s)", error_message(e));
+        }
+        goto out;
+    }
+    snprintf(out->fstype, sizeof out->fstype, "%s", ext_flavour(fs->super));
+    if ((r = ext_check_shape(fs, s, out)) != 0 || (r = ext_check_state(fs, s, o, out, err)) != 0 ||
+        (r = ext_map_blocks(fs, &b, s, out, err)) != 0 ||
+        (r = ext_check_journal(fs, &b, out, err)) != 0)
+        goto out;
+    if (out->dirty) {
         /* Replaying the journal may allocate blocks the bitmaps still show
          * free; only a full copy keeps what the replay needs. */
-        fsmap_set_full(out, "%s filesystem needs journal recovery (--allow-dirty)",
-                       out->fstype);
+        fsmap_set_full(out, "%s filesystem needs journal recovery (--allow-dirty)", out->fstype);
     }
 out:
     if (fs)
         ext2fs_close_free(&fs);
     set_com_err_hook(old_hook);
-    return r;
+    return r < 0 ? r : 0;
 }
