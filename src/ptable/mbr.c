@@ -267,6 +267,113 @@ static int mbr_check_range(const ptable *t, const ptable_part *p, p2v_err *err)
     return 0;
 }
 
+/* Primaries take the slot of their number (1-4), or the next free one;
+ * logical partitions are gathered for the EBR chain. */
+static int mbr_place_primaries(const ptable *t, const ptable_part *slot[4],
+                               const ptable_part **container, const ptable_part **logicals,
+                               size_t *nlog, p2v_err *err)
+{
+    int r;
+    for (size_t i = 0; i < t->nparts; i++) {
+        const ptable_part *p = &t->parts[i];
+        if ((r = mbr_check_range(t, p, err)) < 0)
+            return r;
+        if (p->logical) {
+            logicals[(*nlog)++] = p;
+            continue;
+        }
+        if (p->container) {
+            if (*container)
+                return p2v_errf(err, -EINVAL, "MBR: more than one extended partition (%u and %u)",
+                                (*container)->number, p->number);
+            *container = p;
+        }
+        if (p->number >= 1 && p->number <= 4 && !slot[p->number - 1]) {
+            slot[p->number - 1] = p;
+            continue;
+        }
+        int free_slot = -1;
+        for (int k = 0; k < 4 && free_slot < 0; k++)
+            if (!slot[k])
+                free_slot = k;
+        if (free_slot < 0)
+            return p2v_errf(err, -EINVAL,
+                            "MBR: more than 4 primary partitions; put the others in an extended "
+                            "partition");
+        slot[free_slot] = p;
+    }
+    for (int k = 0; k < 4; k++) /* a numbered primary may have been pushed to a later slot */
+        for (int m = k + 1; m < 4; m++)
+            if (slot[k] && slot[m] && slot[k]->number == slot[m]->number)
+                return p2v_errf(err, -EINVAL, "MBR: two primary partitions numbered %u",
+                                slot[k]->number);
+    return 0;
+}
+
+/* Logical partitions, in number order, each after its EBR and after the
+ * previous one, all inside the container. */
+static int mbr_check_logicals(const ptable_part *container, const ptable_part **logicals,
+                              size_t nlog, p2v_err *err)
+{
+    if (nlog && !container)
+        return p2v_errf(err, -EINVAL, "MBR: %zu logical partitions but no extended partition",
+                        nlog);
+    if (nlog)
+        qsort(logicals, nlog, sizeof *logicals, cmp_part_number);
+    for (size_t i = 0; i < nlog; i++) {
+        const ptable_part *p = logicals[i];
+        if (p->ebr_lba < container->start || p->ebr_lba >= p->start ||
+            p->start + p->size > container->start + container->size ||
+            (i > 0 && p->ebr_lba < logicals[i - 1]->start + logicals[i - 1]->size))
+            return p2v_errf(err, -EINVAL,
+                            "MBR: logical partition %u (EBR at LBA %llu, LBA %llu-%llu) does not "
+                            "fit in order inside the extended partition (LBA %llu-%llu)",
+                            p->number, (unsigned long long)p->ebr_lba,
+                            (unsigned long long)p->start,
+                            (unsigned long long)(p->start + p->size - 1),
+                            (unsigned long long)container->start,
+                            (unsigned long long)(container->start + container->size - 1));
+    }
+    return 0;
+}
+
+/* One EBR per logical partition: entry 0 relative to the EBR, entry 1 the
+ * next EBR relative to the container; CHS fields are absolute. */
+static int mbr_write_ebrs(const ptable *t, const ptable_part *container,
+                          const ptable_part **logicals, size_t nlog, uint8_t *buf,
+                          p2v_write_fn write, void *ctx, p2v_err *err)
+{
+    const uint32_t ss = t->sector_size;
+    int r;
+    if (container && nlog == 0) {
+        /* An empty chain: one EBR with no entries, as fdisk leaves it. */
+        memset(buf, 0, ss);
+        buf[MBR_MAGIC_OFF] = 0x55;
+        buf[MBR_MAGIC_OFF + 1] = 0xaa;
+        return write(ctx, container->start * ss, buf, ss, err);
+    }
+    for (size_t i = 0; i < nlog; i++) {
+        const ptable_part *p = logicals[i];
+        memset(buf, 0, ss);
+        uint8_t *e0 = buf + MBR_ENTRIES_OFF, *e1 = e0 + MBR_ENTRY_SIZE;
+        mbr_entry_put(e0, p->bootable ? 0x80 : 0, p->mbr_type, p->start - p->ebr_lba, p->size);
+        mbr_chs_encode(p->start, e0 + MBRE_CHS_FIRST);
+        mbr_chs_encode(p->start + p->size - 1, e0 + MBRE_CHS_LAST);
+        if (i + 1 < nlog) {
+            const ptable_part *n = logicals[i + 1];
+            mbr_entry_put(e1, 0, 0x05, n->ebr_lba - container->start,
+                          n->start + n->size - n->ebr_lba);
+            mbr_chs_encode(n->ebr_lba, e1 + MBRE_CHS_FIRST);
+            mbr_chs_encode(n->start + n->size - 1, e1 + MBRE_CHS_LAST);
+        }
+        buf[MBR_MAGIC_OFF] = 0x55;
+        buf[MBR_MAGIC_OFF + 1] = 0xaa;
+        if ((r = write(ctx, p->ebr_lba * ss, buf, ss, err)) < 0)
+            return r;
+    }
+    return 0;
+}
+
 int mbr_serialize(const ptable *t, p2v_write_fn write, void *ctx, p2v_err *err)
 {
     const uint32_t ss = t->sector_size;
@@ -279,68 +386,9 @@ int mbr_serialize(const ptable *t, p2v_write_fn write, void *ctx, p2v_err *err)
 
     if (t->nparts && !(logicals = calloc(t->nparts, sizeof *logicals)))
         return p2v_errf(err, -ENOMEM, "out of memory");
-    /* Primaries take the slot of their number (1-4), or the next free one. */
-    for (size_t i = 0; i < t->nparts; i++) {
-        const ptable_part *p = &t->parts[i];
-        if ((r = mbr_check_range(t, p, err)) < 0)
-            goto out;
-        if (p->logical) {
-            logicals[nlog++] = p;
-            continue;
-        }
-        if (p->container) {
-            if (container) {
-                r = p2v_errf(err, -EINVAL, "MBR: more than one extended partition (%u and %u)",
-                             container->number, p->number);
-                goto out;
-            }
-            container = p;
-        }
-        if (p->number >= 1 && p->number <= 4 && !slot[p->number - 1]) {
-            slot[p->number - 1] = p;
-            continue;
-        }
-        int free_slot = -1;
-        for (int k = 0; k < 4 && free_slot < 0; k++)
-            if (!slot[k])
-                free_slot = k;
-        if (free_slot < 0) {
-            r = p2v_errf(err, -EINVAL,
-                         "MBR: more than 4 primary partitions; put the others in an extended "
-                         "partition");
-            goto out;
-        }
-        slot[free_slot] = p;
-    }
-    for (int k = 0; k < 4; k++) /* a numbered primary may have been pushed to a later slot */
-        for (int m = k + 1; m < 4; m++)
-            if (slot[k] && slot[m] && slot[k]->number == slot[m]->number) {
-                r = p2v_errf(err, -EINVAL, "MBR: two primary partitions numbered %u",
-                             slot[k]->number);
-                goto out;
-            }
-    if (nlog && !container) {
-        r = p2v_errf(err, -EINVAL, "MBR: %zu logical partitions but no extended partition", nlog);
+    if ((r = mbr_place_primaries(t, slot, &container, logicals, &nlog, err)) < 0 ||
+        (r = mbr_check_logicals(container, logicals, nlog, err)) < 0)
         goto out;
-    }
-    if (nlog)
-        qsort(logicals, nlog, sizeof *logicals, cmp_part_number);
-    for (size_t i = 0; i < nlog; i++) {
-        const ptable_part *p = logicals[i];
-        if (p->ebr_lba < container->start || p->ebr_lba >= p->start ||
-            p->start + p->size > container->start + container->size ||
-            (i > 0 && p->ebr_lba < logicals[i - 1]->start + logicals[i - 1]->size)) {
-            r = p2v_errf(err, -EINVAL,
-                         "MBR: logical partition %u (EBR at LBA %llu, LBA %llu-%llu) does not "
-                         "fit in order inside the extended partition (LBA %llu-%llu)",
-                         p->number, (unsigned long long)p->ebr_lba, (unsigned long long)p->start,
-                         (unsigned long long)(p->start + p->size - 1),
-                         (unsigned long long)container->start,
-                         (unsigned long long)(container->start + container->size - 1));
-            goto out;
-        }
-    }
-
     if (!(buf = calloc(1, ss))) {
         r = p2v_errf(err, -ENOMEM, "out of memory");
         goto out;
@@ -356,38 +404,9 @@ int mbr_serialize(const ptable *t, p2v_write_fn write, void *ctx, p2v_err *err)
     buf[MBR_MAGIC_OFF + 1] = 0xaa;
     if ((r = write(ctx, 0, buf, ss, err)) < 0)
         goto out;
-
-    if (container && nlog == 0) {
-        /* An empty chain: one EBR with no entries, as fdisk leaves it. */
-        memset(buf, 0, ss);
-        buf[MBR_MAGIC_OFF] = 0x55;
-        buf[MBR_MAGIC_OFF + 1] = 0xaa;
-        if ((r = write(ctx, container->start * ss, buf, ss, err)) < 0)
-            goto out;
-    }
-    for (size_t i = 0; i < nlog; i++) {
-        const ptable_part *p = logicals[i];
-        memset(buf, 0, ss);
-        uint8_t *e0 = buf + MBR_ENTRIES_OFF, *e1 = e0 + MBR_ENTRY_SIZE;
-        mbr_entry_put(e0, p->bootable ? 0x80 : 0, p->mbr_type, p->start - p->ebr_lba, p->size);
-        /* mbr_entry_put computed CHS from the relative LBA: CHS is absolute. */
-        mbr_chs_encode(p->start, e0 + MBRE_CHS_FIRST);
-        mbr_chs_encode(p->start + p->size - 1, e0 + MBRE_CHS_LAST);
-        if (i + 1 < nlog) {
-            const ptable_part *n = logicals[i + 1];
-            mbr_entry_put(e1, 0, 0x05, n->ebr_lba - container->start,
-                          n->start + n->size - n->ebr_lba);
-            mbr_chs_encode(n->ebr_lba, e1 + MBRE_CHS_FIRST);
-            mbr_chs_encode(n->start + n->size - 1, e1 + MBRE_CHS_LAST);
-        }
-        buf[MBR_MAGIC_OFF] = 0x55;
-        buf[MBR_MAGIC_OFF + 1] = 0xaa;
-        if ((r = write(ctx, p->ebr_lba * ss, buf, ss, err)) < 0)
-            goto out;
-    }
-    r = 0;
+    r = mbr_write_ebrs(t, container, logicals, nlog, buf, write, ctx, err);
 out:
     free(buf);
     free(logicals);
-    return r;
+    return r < 0 ? r : 0;
 }
