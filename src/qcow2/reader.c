@@ -161,6 +161,7 @@ static int open_depth(const char *path, unsigned depth, blockdev **out, p2v_err 
     bd->size = q->img->info.virtual_size;
     bd->st_dev = bd_st_dev(q->img->file);
     bd->st_ino = bd_st_ino(q->img->file);
+    bd->backing = q->backing;
     *out = bd;
     return 0;
 out:
