@@ -15,7 +15,9 @@ static const char map_usage[] =
     "List the extents of a qcow2 or raw image (backing chain followed): for\n"
     "each, whether it is allocated (present), reads as zero, holds data, at\n"
     "which depth of the chain, and at which offset of that layer's file.\n"
-    "Human output lists the data extents with their file, as qemu-img map.\n";
+    "Human output lists the data extents with their file, as qemu-img map;\n"
+    "like qemu-img, it stops with an error (exit 1) at compressed data, which\n"
+    "has no offset in the file (--output=json shows it without an offset).\n";
 
 struct map_out {
     bool json, first;
@@ -30,7 +32,9 @@ static bool mergeable(const img_extent *a, const img_extent *b)
            (!a->has_offset || a->offset + a->length == b->offset);
 }
 
-static void emit(struct map_out *m, const img_extent *e)
+/* 0, or -1 when human output meets data with no offset in a file
+ * (compressed clusters): qemu-img map refuses those the same way. */
+static int emit(struct map_out *m, const img_extent *e)
 {
     if (m->json) {
         printf("%s{ \"start\": %" PRIu64 ", \"length\": %" PRIu64 ", \"depth\": %u, \"present\": "
@@ -40,12 +44,15 @@ static void emit(struct map_out *m, const img_extent *e)
         if (e->has_offset)
             printf(", \"offset\": %" PRIu64, e->offset);
         printf("}");
-    } else if (e->data && e->has_offset) {
+    } else if (e->data && !e->has_offset) {
+        return -1;
+    } else if (e->data) {
         const char *file = e->depth < m->nlayers ? bd_path(m->layers[e->depth]) : "";
         printf("%#-16" PRIx64 "%#-16" PRIx64 "%#-16" PRIx64 "%s\n", e->start, e->length,
                e->offset, file);
     }
     m->first = false;
+    return 0;
 }
 
 int img_map_main(int argc, char **argv)
@@ -80,18 +87,22 @@ int img_map_main(int argc, char **argv)
         if (have && mergeable(&cur, &e)) {
             cur.length += e.length;
         } else {
-            if (have)
-                emit(&m, &cur);
+            if (have && emit(&m, &cur) < 0)
+                goto compressed;
             cur = e;
             have = true;
         }
         off += e.length;
     }
-    if (have)
-        emit(&m, &cur);
+    if (have && emit(&m, &cur) < 0)
+        goto compressed;
     if (json)
         printf("%s]\n", m.first ? "[" : "");
     ret = P2V_EXIT_OK;
+    goto out;
+compressed:
+    fflush(stdout);
+    cli_error("%s: File contains external, encrypted or compressed clusters.", path);
     goto out;
 fail:
     fflush(stdout);
