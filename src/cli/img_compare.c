@@ -13,7 +13,8 @@
 static const char compare_usage[] =
     "Usage: p2v img compare FILE1 FILE2\n"
     "\n"
-    "Compare the guest-visible content of two images (raw or qcow2, backing\n"
+    "Compare the guest-visible content of two images (raw, qcow2 or fixed VHD,\n"
+    "backing "
     "chains followed). An image shorter than the other reads as zeros past its\n"
     "end. Prints 'Images are identical.' or the first differing offset.\n"
     "Exit status: 0 equal, 1 different, 2 error.\n";
@@ -37,7 +38,7 @@ static int known_zero(struct side *s, uint64_t off, uint64_t len, uint64_t *zlen
     int r = img_status_get(s->st, off, len < size - off ? len : size - off, &e, err);
     if (r < 0)
         return r;
-    *zlen = e.zero && !e.data ? e.length : 0;
+    *zlen = e.zero ? e.length : 0; /* reads as zeros (data or not) */
     return 0;
 }
 
@@ -73,6 +74,9 @@ int img_compare_main(int argc, char **argv)
     uint8_t *buf[2] = { NULL, NULL };
     p2v_err err = { { 0 } };
     int ret = 2;
+    for (int i = 0; i < 2; i++)
+        if (img_refuse_unsupported(argv[1 + i]))
+            return 2;
     for (int i = 0; i < 2; i++)
         if (bd_open(argv[1 + i], &s[i].bd, &err) < 0 || img_status_open(s[i].bd, &s[i].st, &err) < 0)
             goto fail;

@@ -12,7 +12,8 @@
 static const char map_usage[] =
     "Usage: p2v img map [--output=json|human] FILE\n"
     "\n"
-    "List the extents of a qcow2 or raw image (backing chain followed): for\n"
+    "List the extents of a qcow2, raw or fixed VHD image (backing chain followed):\n"
+    "for "
     "each, whether it is allocated (present), reads as zero, holds data, at\n"
     "which depth of the chain, and at which offset of that layer's file.\n"
     "Human output lists the data extents with their file, as qemu-img map;\n"
@@ -46,7 +47,7 @@ static int emit(struct map_out *m, const img_extent *e)
         printf("}");
     } else if (e->data && !e->has_offset) {
         return -1;
-    } else if (e->data) {
+    } else if (e->data && !e->zero) {
         const char *file = e->depth < m->nlayers ? bd_path(m->layers[e->depth]) : "";
         printf("%#-16" PRIx64 "%#-16" PRIx64 "%#-16" PRIx64 "%s\n", e->start, e->length,
                e->offset, file);
@@ -68,6 +69,8 @@ int img_map_main(int argc, char **argv)
     blockdev *layers[64];
     struct map_out m = { .json = json != 0, .first = true, .layers = layers };
     int ret = P2V_EXIT_FAIL;
+    if (img_refuse_unsupported(path))
+        return P2V_EXIT_FAIL;
     if (bd_open(path, &bd, &err) < 0 || img_status_open(bd, &st, &err) < 0)
         goto fail;
     for (blockdev *b = bd; b && m.nlayers < 64; b = qcow2_bd_backing(b))

@@ -2,6 +2,8 @@
 #ifndef P2V_CLI_IMG_OPS_H
 #define P2V_CLI_IMG_OPS_H
 
+#include <stdbool.h>
+
 int img_info_main(int argc, char **argv);
 int img_check_main(int argc, char **argv);
 int img_map_main(int argc, char **argv);
@@ -13,5 +15,12 @@ int img_convert_main(int argc, char **argv);
  * returns -1 after printing help. *file gets the single FILE argument. */
 int img_parse_output_args(int argc, char **argv, const char *usage, int *json,
                           const char **file);
+
+/* Print the one-line refusal of an image format p2v does not read
+ * (BD_FMT_UNSUPPORTED from bd_probe_path; name: "VHDX", "VMDK"...). */
+void img_unsupported(const char *path, const char *name);
+/* Probe PATH: true (after printing the refusal, or the error opening it)
+ * when it is missing, unreadable or in an unsupported format. */
+bool img_refuse_unsupported(const char *path);
 
 #endif
