@@ -66,3 +66,14 @@ bool img_refuse_unsupported(const char *path)
     }
     return false;
 }
+
+char *img_size_str(uint64_t bytes, char *out, size_t outlen)
+{
+    static const char *const prefix[] = { "", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei" };
+    unsigned u = 0;
+    /* Next unit once the value reaches 1000 of this one (1000 << 50 fits). */
+    while (u < 6 && bytes >= (1000ULL << (10 * u)))
+        u++;
+    snprintf(out, outlen, "%0.3g %sB", (double)bytes / (double)(1ULL << (10 * u)), prefix[u]);
+    return out;
+}

@@ -87,11 +87,14 @@ int img_compare_main(int argc, char **argv)
         goto fail;
     }
     uint64_t a = bd_size(s[0].bd), b = bd_size(s[1].bd);
-    uint64_t total = a > b ? a : b;
-    if (a != b)
-        printf("Warning: Image size mismatch!\n");
+    uint64_t total = a > b ? a : b, common = a < b ? a : b;
+    /* As qemu-img: the common part first; only when it is equal, the size
+     * warning, then the rest of the longer image against zeros. */
     for (uint64_t off = 0; off < total;) {
-        uint64_t len = total - off < CHUNK ? total - off : CHUNK, z0, z1;
+        if (off == common && a != b)
+            printf("Warning: Image size mismatch!\n");
+        uint64_t end = off < common ? common : total;
+        uint64_t len = end - off < CHUNK ? end - off : CHUNK, z0, z1;
         if (known_zero(&s[0], off, len, &z0, &err) < 0 || known_zero(&s[1], off, len, &z1, &err) < 0)
             goto fail;
         uint64_t skip = z0 < z1 ? z0 : z1;
@@ -104,7 +107,8 @@ int img_compare_main(int argc, char **argv)
             goto fail;
         uint64_t d = first_diff(buf[0], buf[1], (size_t)len);
         if (d < len) {
-            printf("Content mismatch at offset %" PRIu64 "!\n", off + d);
+            /* qemu-img names the 512-byte sector holding the first difference. */
+            printf("Content mismatch at offset %" PRIu64 "!\n", (off + d) & ~(uint64_t)511);
             ret = 1;
             goto out;
         }

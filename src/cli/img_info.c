@@ -68,8 +68,8 @@ static void info_human(const char *path, const char *fmt, const qcow2_info *qi, 
     char a[32], b[32];
     printf("image: %s\n", path);
     printf("file format: %s\n", fmt);
-    printf("virtual size: %s (%" PRIu64 " bytes)\n", size_human(vsize, a, sizeof a), vsize);
-    printf("disk size: %s\n", size_human(actual, b, sizeof b));
+    printf("virtual size: %s (%" PRIu64 " bytes)\n", img_size_str(vsize, a, sizeof a), vsize);
+    printf("disk size: %s\n", img_size_str(actual, b, sizeof b));
     if (!qi)
         return;
     printf("cluster_size: %" PRIu64 "\n", qi->cluster_size);
