@@ -47,6 +47,7 @@ bool bd_is_block_device(const blockdev *bd) { return bd->is_blockdev; }
 dev_t bd_st_dev(const blockdev *bd) { return bd->st_dev; }
 ino_t bd_st_ino(const blockdev *bd) { return bd->st_ino; }
 dev_t bd_st_rdev(const blockdev *bd) { return bd->st_rdev; }
+const blockdev *bd_backing(const blockdev *bd) { return bd->backing; }
 void bd_set_sector_size(blockdev *bd, uint32_t sector_size)
 {
     bd->sector_size = sector_size;

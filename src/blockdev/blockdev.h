@@ -72,6 +72,10 @@ bool bd_is_block_device(const blockdev *bd);
 dev_t bd_st_dev(const blockdev *bd);
 ino_t bd_st_ino(const blockdev *bd);
 dev_t bd_st_rdev(const blockdev *bd);
+/* The next layer behind bd: the backing file of a qcow2 image (itself a
+ * blockdev whose bd_st_dev/bd_st_ino/bd_path are those of the file opened),
+ * else NULL. Walk it to list every file a source reads from. */
+const blockdev *bd_backing(const blockdev *bd);
 /* Override the logical sector size (e.g. an image of a 4Kn disk); call it
  * before ptable_read. The caller checks bd_sector_size_valid() first. After
  * it, bd_sector_size_is_default() is false, so ptable_read does not guess. */

@@ -21,6 +21,7 @@ struct blockdev {
     dev_t st_dev;
     ino_t st_ino;
     dev_t st_rdev;
+    const blockdev *backing; /* next layer of a backing chain (owned by the backend), or NULL */
     void *priv;
 };
 

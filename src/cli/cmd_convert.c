@@ -3,6 +3,7 @@
  * the layout is plan/, the data path copy/ and sink/, the fixups fs/. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -543,8 +544,29 @@ static bool loop_backs(const char *path, const struct stat *dev, const struct st
     return same;
 }
 
-/* OUTPUT must not be a source, nor the file behind a loop device that is a
- * source; an existing OUTPUT needs --force. */
+/* The absolute path a file not created yet at PATH would have: its
+ * directory resolved by realpath, then its last component. */
+static bool resolve_new_path(const char *path, char out[PATH_MAX])
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t dlen = slash ? (size_t)(slash - path) : 0;
+    if (dlen >= sizeof dir || !*base)
+        return false;
+    if (slash && dlen == 0)
+        dlen = 1; /* "/name" */
+    memcpy(dir, slash ? path : ".", slash ? dlen : 1);
+    dir[slash ? dlen : 1] = '\0';
+    char rdir[PATH_MAX];
+    if (!realpath(dir, rdir))
+        return false;
+    int n = snprintf(out, PATH_MAX, "%s/%s", strcmp(rdir, "/") ? rdir : "", base);
+    return n > 0 && n < PATH_MAX;
+}
+
+/* OUTPUT must not be a source, a file in a source's backing chain, nor the
+ * file behind a loop device that is a source; an existing OUTPUT needs --force. */
 static int check_output(struct convert_ctx *cx)
 {
     struct stat st;
@@ -557,7 +579,28 @@ static int check_output(struct convert_ctx *cx)
             return -1;
         }
     }
-    if (stat(cx->a.output, &st) < 0)
+    bool exists = stat(cx->a.output, &st) == 0;
+    /* Every file of a source's backing chain is a source too. */
+    char out_real[PATH_MAX];
+    bool have_real = !exists && resolve_new_path(cx->a.output, out_real);
+    for (size_t i = 0; i < cx->nsrc; i++) {
+        for (const blockdev *b = bd_backing(cx->src[i].bd); b; b = bd_backing(b)) {
+            bool same = false;
+            if (exists) {
+                same = st.st_dev == bd_st_dev(b) && st.st_ino == bd_st_ino(b);
+            } else if (have_real) {
+                char b_real[PATH_MAX];
+                same = realpath(bd_path(b), b_real) && !strcmp(b_real, out_real);
+            }
+            if (same) {
+                cli_error("%s: OUTPUT is %s, in the backing chain of %s, one of the sources; "
+                          "refusing to write over it", cx->a.output, bd_path(b),
+                          cx->src[i].path);
+                return -1;
+            }
+        }
+    }
+    if (!exists)
         return 0;
     for (size_t i = 0; i < cx->nsrc; i++) {
         if (same_file(&st, &cx->src[i].st)) {

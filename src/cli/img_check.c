@@ -17,7 +17,8 @@ static const char check_usage[] =
     "refcount says, misaligned or out-of-file references, wrong COPIED flags)\n"
     "and leaks (clusters counted but unused). Nothing is repaired.\n"
     "Exit status (as qemu-img): 0 clean, 1 the check could not be done,\n"
-    "2 corruptions found, 3 only leaks found, 63 the format (raw) has no checks.\n";
+    "2 corruptions found, 3 only leaks found, 63 the format (raw, vpc) has no\n"
+    "checks. VHDX, VMDK, VDI, QED, dynamic VHD...: refused (exit 1).\n";
 
 static void check_json(const char *path, const qcow2_check_result *r)
 {
@@ -80,18 +81,24 @@ int img_check_main(int argc, char **argv)
     if (r)
         return r < 0 ? P2V_EXIT_OK : r;
     p2v_err err = { { 0 } };
-    blockdev *raw;
-    uint8_t magic[4] = { 0 };
-    if (bd_open_raw(path, &raw, &err) < 0) {
+    enum bd_fmt fmt;
+    const char *fname;
+    if (bd_probe_path(path, &fmt, &fname, NULL, &err) < 0) {
         cli_error("%s", err.msg);
         return P2V_EXIT_FAIL;
     }
-    bool qcow2 = bd_size(raw) >= 4 && bd_pread(raw, magic, 4, 0, NULL) == 0 &&
-                 !memcmp(magic, QCOW2_MAGIC, 4);
-    if (!qcow2) {
-        bd_close(raw);
-        cli_error("%s: this image format (raw) does not support checks", path);
+    if (fmt == BD_FMT_UNSUPPORTED) {
+        img_unsupported(path, fname);
+        return P2V_EXIT_FAIL;
+    }
+    if (fmt != BD_FMT_QCOW2) {
+        cli_error("%s: this image format (%s) does not support checks", path, fname);
         return 63;
+    }
+    blockdev *raw;
+    if (bd_open_raw(path, &raw, &err) < 0) {
+        cli_error("%s", err.msg);
+        return P2V_EXIT_FAIL;
     }
     qcow2_image *img;
     if (qcow2_image_open_bd(raw, QCOW2_OPEN_CHECK, &img, &err) < 0) {

@@ -13,7 +13,8 @@
 static const char compare_usage[] =
     "Usage: p2v img compare FILE1 FILE2\n"
     "\n"
-    "Compare the guest-visible content of two images (raw or qcow2, backing\n"
+    "Compare the guest-visible content of two images (raw, qcow2 or fixed VHD,\n"
+    "backing "
     "chains followed). An image shorter than the other reads as zeros past its\n"
     "end. Prints 'Images are identical.' or the first differing offset.\n"
     "Exit status: 0 equal, 1 different, 2 error.\n";
@@ -37,7 +38,7 @@ static int known_zero(struct side *s, uint64_t off, uint64_t len, uint64_t *zlen
     int r = img_status_get(s->st, off, len < size - off ? len : size - off, &e, err);
     if (r < 0)
         return r;
-    *zlen = e.zero && !e.data ? e.length : 0;
+    *zlen = e.zero ? e.length : 0; /* reads as zeros (data or not) */
     return 0;
 }
 
@@ -74,6 +75,9 @@ int img_compare_main(int argc, char **argv)
     p2v_err err = { { 0 } };
     int ret = 2;
     for (int i = 0; i < 2; i++)
+        if (img_refuse_unsupported(argv[1 + i]))
+            return 2;
+    for (int i = 0; i < 2; i++)
         if (bd_open(argv[1 + i], &s[i].bd, &err) < 0 || img_status_open(s[i].bd, &s[i].st, &err) < 0)
             goto fail;
     buf[0] = malloc(CHUNK);
@@ -83,11 +87,14 @@ int img_compare_main(int argc, char **argv)
         goto fail;
     }
     uint64_t a = bd_size(s[0].bd), b = bd_size(s[1].bd);
-    uint64_t total = a > b ? a : b;
-    if (a != b)
-        printf("Warning: Image size mismatch!\n");
+    uint64_t total = a > b ? a : b, common = a < b ? a : b;
+    /* As qemu-img: the common part first; only when it is equal, the size
+     * warning, then the rest of the longer image against zeros. */
     for (uint64_t off = 0; off < total;) {
-        uint64_t len = total - off < CHUNK ? total - off : CHUNK, z0, z1;
+        if (off == common && a != b)
+            printf("Warning: Image size mismatch!\n");
+        uint64_t end = off < common ? common : total;
+        uint64_t len = end - off < CHUNK ? end - off : CHUNK, z0, z1;
         if (known_zero(&s[0], off, len, &z0, &err) < 0 || known_zero(&s[1], off, len, &z1, &err) < 0)
             goto fail;
         uint64_t skip = z0 < z1 ? z0 : z1;
@@ -100,7 +107,8 @@ int img_compare_main(int argc, char **argv)
             goto fail;
         uint64_t d = first_diff(buf[0], buf[1], (size_t)len);
         if (d < len) {
-            printf("Content mismatch at offset %" PRIu64 "!\n", off + d);
+            /* qemu-img names the 512-byte sector holding the first difference. */
+            printf("Content mismatch at offset %" PRIu64 "!\n", (off + d) & ~(uint64_t)511);
             ret = 1;
             goto out;
         }

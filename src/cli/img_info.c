@@ -15,26 +15,13 @@
 static const char info_usage[] =
     "Usage: p2v img info [--output=json|human] FILE\n"
     "\n"
-    "Describe a qcow2 or raw image: format, virtual size (in whole 512-byte\n"
+    "Describe a qcow2, raw or fixed VHD (vpc) image: format, virtual size (in whole 512-byte\n"
     "sectors, as qemu-img reports it), disk usage, cluster size, backing file\n"
     "and the qcow2 options (compat, compression type, refcount bits, lazy\n"
     "refcounts, corrupt flag, extended L2). JSON field names are qemu-img's.\n";
 
-static bool is_qcow2_file(const char *path)
-{
-    blockdev *bd;
-    p2v_err err;
-    uint8_t magic[4];
-    bool yes = false;
-    if (bd_open_raw(path, &bd, &err) < 0)
-        return false;
-    if (bd_size(bd) >= 4 && bd_pread(bd, magic, 4, 0, NULL) == 0)
-        yes = !memcmp(magic, QCOW2_MAGIC, 4);
-    bd_close(bd);
-    return yes;
-}
-
-static void info_json(const char *path, const qcow2_info *qi, uint64_t vsize,
+/* fmt: "qcow2" (qi set), "raw" or "vpc" (a fixed VHD). */
+static void info_json(const char *path, const char *fmt, const qcow2_info *qi, uint64_t vsize,
                       uint64_t actual, const char *full_backing)
 {
     json_writer j;
@@ -46,7 +33,7 @@ static void info_json(const char *path, const qcow2_info *qi, uint64_t vsize,
     json_kstr(&j, "filename", path);
     if (qi)
         json_ku64(&j, "cluster-size", qi->cluster_size);
-    json_kstr(&j, "format", qi ? "qcow2" : "raw");
+    json_kstr(&j, "format", fmt);
     json_ku64(&j, "actual-size", actual);
     if (qi) {
         json_key(&j, "format-specific");
@@ -75,14 +62,14 @@ static void info_json(const char *path, const qcow2_info *qi, uint64_t vsize,
     json_end(&j);
 }
 
-static void info_human(const char *path, const qcow2_info *qi, uint64_t vsize, uint64_t actual,
-                       const char *full_backing)
+static void info_human(const char *path, const char *fmt, const qcow2_info *qi, uint64_t vsize,
+                       uint64_t actual, const char *full_backing)
 {
     char a[32], b[32];
     printf("image: %s\n", path);
-    printf("file format: %s\n", qi ? "qcow2" : "raw");
-    printf("virtual size: %s (%" PRIu64 " bytes)\n", size_human(vsize, a, sizeof a), vsize);
-    printf("disk size: %s\n", size_human(actual, b, sizeof b));
+    printf("file format: %s\n", fmt);
+    printf("virtual size: %s (%" PRIu64 " bytes)\n", img_size_str(vsize, a, sizeof a), vsize);
+    printf("disk size: %s\n", img_size_str(actual, b, sizeof b));
     if (!qi)
         return;
     printf("cluster_size: %" PRIu64 "\n", qi->cluster_size);
@@ -121,7 +108,18 @@ int img_info_main(int argc, char **argv)
     }
     uint64_t actual = (uint64_t)st.st_blocks * 512;
     char full[4096] = "";
-    if (is_qcow2_file(path)) {
+    enum bd_fmt fmt;
+    const char *fname;
+    uint64_t data_size = 0;
+    if (bd_probe_path(path, &fmt, &fname, &data_size, &err) < 0) {
+        cli_error("%s", err.msg);
+        return P2V_EXIT_FAIL;
+    }
+    if (fmt == BD_FMT_UNSUPPORTED) {
+        img_unsupported(path, fname);
+        return P2V_EXIT_FAIL;
+    }
+    if (fmt == BD_FMT_QCOW2) {
         qcow2_image *img;
         if (qcow2_image_open(path, 0, &img, &err) < 0) {
             cli_error("%s", err.msg);
@@ -132,24 +130,27 @@ int img_info_main(int argc, char **argv)
         if (qi->backing_file[0])
             qcow2_backing_path(path, qi->backing_file, full, sizeof full);
         if (json)
-            info_json(path, qi, vsize, actual, full);
+            info_json(path, "qcow2", qi, vsize, actual, full);
         else
-            info_human(path, qi, vsize, actual, full);
+            info_human(path, "qcow2", qi, vsize, actual, full);
         qcow2_image_close(img);
         return P2V_EXIT_OK;
     }
-    blockdev *bd;
-    if (bd_open_raw(path, &bd, &err) < 0) {
-        cli_error("%s", err.msg);
-        return P2V_EXIT_FAIL;
+    uint64_t vsize;
+    if (fmt == BD_FMT_VPC_FIXED) {
+        vsize = data_size & ~511ULL; /* the footer's current size, whole sectors */
+    } else {
+        blockdev *bd;
+        if (bd_open_raw(path, &bd, &err) < 0) {
+            cli_error("%s", err.msg);
+            return P2V_EXIT_FAIL;
+        }
+        vsize = align_up_u64(bd_size(bd), 512);
+        bd_close(bd);
     }
-    uint64_t vsize = align_up_u64(bd_size(bd), 512);
-    if (!bd_is_block_device(bd))
-        actual = (uint64_t)st.st_blocks * 512;
-    bd_close(bd);
     if (json)
-        info_json(path, NULL, vsize, actual, NULL);
+        info_json(path, fname, NULL, vsize, actual, NULL);
     else
-        info_human(path, NULL, vsize, actual, NULL);
+        info_human(path, fname, NULL, vsize, actual, NULL);
     return P2V_EXIT_OK;
 }

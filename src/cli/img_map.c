@@ -12,10 +12,13 @@
 static const char map_usage[] =
     "Usage: p2v img map [--output=json|human] FILE\n"
     "\n"
-    "List the extents of a qcow2 or raw image (backing chain followed): for\n"
+    "List the extents of a qcow2, raw or fixed VHD image (backing chain followed):\n"
+    "for "
     "each, whether it is allocated (present), reads as zero, holds data, at\n"
     "which depth of the chain, and at which offset of that layer's file.\n"
-    "Human output lists the data extents with their file, as qemu-img map.\n";
+    "Human output lists the data extents with their file, as qemu-img map;\n"
+    "like qemu-img, it stops with an error (exit 1) at compressed data, which\n"
+    "has no offset in the file (--output=json shows it without an offset).\n";
 
 struct map_out {
     bool json, first;
@@ -30,7 +33,9 @@ static bool mergeable(const img_extent *a, const img_extent *b)
            (!a->has_offset || a->offset + a->length == b->offset);
 }
 
-static void emit(struct map_out *m, const img_extent *e)
+/* 0, or -1 when human output meets data with no offset in a file
+ * (compressed clusters): qemu-img map refuses those the same way. */
+static int emit(struct map_out *m, const img_extent *e)
 {
     if (m->json) {
         printf("%s{ \"start\": %" PRIu64 ", \"length\": %" PRIu64 ", \"depth\": %u, \"present\": "
@@ -40,12 +45,15 @@ static void emit(struct map_out *m, const img_extent *e)
         if (e->has_offset)
             printf(", \"offset\": %" PRIu64, e->offset);
         printf("}");
-    } else if (e->data && e->has_offset) {
+    } else if (e->data && !e->has_offset) {
+        return -1;
+    } else if (e->data && !e->zero) {
         const char *file = e->depth < m->nlayers ? bd_path(m->layers[e->depth]) : "";
         printf("%#-16" PRIx64 "%#-16" PRIx64 "%#-16" PRIx64 "%s\n", e->start, e->length,
                e->offset, file);
     }
     m->first = false;
+    return 0;
 }
 
 int img_map_main(int argc, char **argv)
@@ -61,6 +69,8 @@ int img_map_main(int argc, char **argv)
     blockdev *layers[64];
     struct map_out m = { .json = json != 0, .first = true, .layers = layers };
     int ret = P2V_EXIT_FAIL;
+    if (img_refuse_unsupported(path))
+        return P2V_EXIT_FAIL;
     if (bd_open(path, &bd, &err) < 0 || img_status_open(bd, &st, &err) < 0)
         goto fail;
     for (blockdev *b = bd; b && m.nlayers < 64; b = qcow2_bd_backing(b))
@@ -80,18 +90,22 @@ int img_map_main(int argc, char **argv)
         if (have && mergeable(&cur, &e)) {
             cur.length += e.length;
         } else {
-            if (have)
-                emit(&m, &cur);
+            if (have && emit(&m, &cur) < 0)
+                goto compressed;
             cur = e;
             have = true;
         }
         off += e.length;
     }
-    if (have)
-        emit(&m, &cur);
+    if (have && emit(&m, &cur) < 0)
+        goto compressed;
     if (json)
         printf("%s]\n", m.first ? "[" : "");
     ret = P2V_EXIT_OK;
+    goto out;
+compressed:
+    fflush(stdout);
+    cli_error("%s: File contains external, encrypted or compressed clusters.", path);
     goto out;
 fail:
     fflush(stdout);

@@ -2,6 +2,10 @@
 #ifndef P2V_CLI_IMG_OPS_H
 #define P2V_CLI_IMG_OPS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 int img_info_main(int argc, char **argv);
 int img_check_main(int argc, char **argv);
 int img_map_main(int argc, char **argv);
@@ -13,5 +17,17 @@ int img_convert_main(int argc, char **argv);
  * returns -1 after printing help. *file gets the single FILE argument. */
 int img_parse_output_args(int argc, char **argv, const char *usage, int *json,
                           const char **file);
+
+/* A size as qemu-img prints it in human output: the unit (B, KiB, MiB...)
+ * in which the value is below 1000, three significant digits, trailing
+ * zeros dropped ("512 B", "196 KiB", "1.5 GiB", "0.977 MiB"). */
+char *img_size_str(uint64_t bytes, char *out, size_t outlen);
+
+/* Print the one-line refusal of an image format p2v does not read
+ * (BD_FMT_UNSUPPORTED from bd_probe_path; name: "VHDX", "VMDK"...). */
+void img_unsupported(const char *path, const char *name);
+/* Probe PATH: true (after printing the refusal, or the error opening it)
+ * when it is missing, unreadable or in an unsupported format. */
+bool img_refuse_unsupported(const char *path);
 
 #endif

@@ -13,6 +13,7 @@ struct layer {
     blockdev *bd;
     qcow2_image *img; /* NULL for raw */
     int fd;           /* the raw layer's file for lseek (not ours), -1 if none */
+    bool vpc;         /* a fixed VHD: holes are zero but still data, as QEMU's vpc says */
 };
 
 struct img_status_ctx {
@@ -35,6 +36,7 @@ int img_status_open(blockdev *bd, img_status_ctx **out, p2v_err *err)
         l[c->n].bd = b;
         l[c->n].img = qcow2_bd_image(b);
         l[c->n].fd = -1;
+        l[c->n].vpc = !strcmp(bd_format(b), "vpc");
         if (!l[c->n].img && !bd_is_block_device(b))
             l[c->n].fd = bd_raw_fd(b);
         c->n++;
@@ -72,14 +74,14 @@ static int raw_status(struct layer *l, unsigned depth, uint64_t off, uint64_t le
     off_t d = lseek(l->fd, (off_t)off, SEEK_DATA);
     if (d < 0 && errno == ENXIO) { /* a hole up to the end */
         e->zero = true;
-        e->data = false;
+        e->data = l->vpc;
         return 0;
     }
     if (d < 0)
         return 0; /* no SEEK_DATA: all data */
     if ((uint64_t)d > off) {
         e->zero = true;
-        e->data = false;
+        e->data = l->vpc;
         e->length = (uint64_t)d - off < len ? (uint64_t)d - off : len;
         return 0;
     }
