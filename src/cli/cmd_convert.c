@@ -9,10 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
-#include <linux/loop.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +21,7 @@
 #include "plan/plan.h"
 #include "fs/probe.h"
 #include "ptable/ptable.h"
+#include "sink/guard.h"
 #include "sink/sink.h"
 #include "util/json.h"
 #include "util/size.h"
@@ -82,11 +80,6 @@ static const char convert_usage[] =
 
 static volatile sig_atomic_t g_cancel;
 
-static void on_signal(int sig)
-{
-    (void)sig;
-    g_cancel = 1;
-}
 
 struct convert_args {
     const char *output;
@@ -381,13 +374,6 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
 
 /* ---- sources ---- */
 
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-    if (S_ISBLK(a->st_mode) || S_ISBLK(b->st_mode))
-        return S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode) && a->st_rdev == b->st_rdev;
-    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
-}
-
 static int open_source(struct convert_ctx *cx, const char *path, size_t *index)
 {
     struct stat st;
@@ -397,7 +383,7 @@ static int open_source(struct convert_ctx *cx, const char *path, size_t *index)
         return -1;
     }
     for (size_t i = 0; i < cx->nsrc; i++)
-        if (same_file(&st, &cx->src[i].st)) {
+        if (sink_same_file(&st, &cx->src[i].st)) {
             *index = i;
             return 0;
         }
@@ -463,7 +449,7 @@ static size_t find_active(const struct convert_ctx *cx)
     int r = stat(path, &st);
     free(path);
     for (size_t i = 0; r == 0 && i < (size_t)cx->a.nsels; i++)
-        if (cx->psel[i].number == n && same_file(&st, &cx->src[cx->psel[i].disk].st))
+        if (cx->psel[i].number == n && sink_same_file(&st, &cx->src[cx->psel[i].disk].st))
             return i + 1;
     return 0;
 }
@@ -507,123 +493,23 @@ static int open_sources(struct convert_ctx *cx)
     return 0;
 }
 
-/* Is `st` (a regular file) the backing file of loop device `path`? Asked
- * with LOOP_GET_STATUS64 (lo_device holds the kernel's dev_t encoding, major
- * << 20 | minor; the userspace one is accepted too), else through sysfs. */
-static bool loop_backs(const char *path, const struct stat *dev, const struct stat *st)
-{
-    if (!S_ISBLK(dev->st_mode))
-        return false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        struct loop_info64 li;
-        int r = ioctl(fd, LOOP_GET_STATUS64, &li);
-        close(fd);
-        if (r == 0) {
-            uint64_t kdev = li.lo_device;
-            bool same_dev = kdev == (uint64_t)st->st_dev ||
-                            ((kdev >> 20) == major(st->st_dev) &&
-                             (kdev & 0xfffff) == minor(st->st_dev));
-            if (same_dev && li.lo_inode == (uint64_t)st->st_ino)
-                return true;
-        }
-    }
-    char sys[96], back[4096];
-    snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/loop/backing_file", major(dev->st_rdev),
-             minor(dev->st_rdev));
-    FILE *f = fopen(sys, "re");
-    if (!f)
-        return false;
-    bool same = false;
-    if (fgets(back, sizeof back, f)) {
-        back[strcspn(back, "\n")] = '\0';
-        struct stat bs;
-        same = stat(back, &bs) == 0 && bs.st_dev == st->st_dev && bs.st_ino == st->st_ino;
-    }
-    fclose(f);
-    return same;
-}
-
-/* The absolute path a file not created yet at PATH would have: its
- * directory resolved by realpath, then its last component. */
-static bool resolve_new_path(const char *path, char out[PATH_MAX])
-{
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    size_t dlen = slash ? (size_t)(slash - path) : 0;
-    if (dlen >= sizeof dir || !*base)
-        return false;
-    if (slash && dlen == 0)
-        dlen = 1; /* "/name" */
-    memcpy(dir, slash ? path : ".", slash ? dlen : 1);
-    dir[slash ? dlen : 1] = '\0';
-    char rdir[PATH_MAX];
-    if (!realpath(dir, rdir))
-        return false;
-    int n = snprintf(out, PATH_MAX, "%s/%s", strcmp(rdir, "/") ? rdir : "", base);
-    return n > 0 && n < PATH_MAX;
-}
-
-/* OUTPUT must not be a source, a file in a source's backing chain, nor the
- * file behind a loop device that is a source; an existing OUTPUT needs --force. */
+/* OUTPUT must not be a source by any name; an existing OUTPUT needs --force
+ * (sink/guard.c). */
 static int check_output(struct convert_ctx *cx)
 {
-    struct stat st;
-    /* A symlink OUTPUT: the image replaces the file it points to (the
-     * temporary file goes beside that file), so that the link still works. */
-    if (lstat(cx->a.output, &st) == 0 && S_ISLNK(st.st_mode)) {
-        if (!(cx->write_path = realpath(cx->a.output, NULL))) {
-            cli_error("%s: a symbolic link to a missing or unreachable file (%s); give the "
-                      "file itself as OUTPUT", cx->a.output, strerror(errno));
-            return -1;
-        }
-    }
-    bool exists = stat(cx->a.output, &st) == 0;
-    /* Every file of a source's backing chain is a source too. */
-    char out_real[PATH_MAX];
-    bool have_real = !exists && resolve_new_path(cx->a.output, out_real);
-    for (size_t i = 0; i < cx->nsrc; i++) {
-        for (const blockdev *b = bd_backing(cx->src[i].bd); b; b = bd_backing(b)) {
-            bool same = false;
-            if (exists) {
-                same = st.st_dev == bd_st_dev(b) && st.st_ino == bd_st_ino(b);
-            } else if (have_real) {
-                char b_real[PATH_MAX];
-                same = realpath(bd_path(b), b_real) && !strcmp(b_real, out_real);
-            }
-            if (same) {
-                cli_error("%s: OUTPUT is %s, in the backing chain of %s, one of the sources; "
-                          "refusing to write over it", cx->a.output, bd_path(b),
-                          cx->src[i].path);
-                return -1;
-            }
-        }
-    }
-    if (!exists)
-        return 0;
-    for (size_t i = 0; i < cx->nsrc; i++) {
-        if (same_file(&st, &cx->src[i].st)) {
-            cli_error("%s: OUTPUT is one of the sources (%s); refusing to write over it",
-                      cx->a.output, cx->src[i].path);
-            return -1;
-        }
-        if (S_ISREG(st.st_mode) && loop_backs(cx->src[i].path, &cx->src[i].st, &st)) {
-            cli_error("%s: OUTPUT is the backing file of loop device %s, one of the sources; "
-                      "refusing to write over it", cx->a.output, cx->src[i].path);
-            return -1;
-        }
-    }
-    if (!S_ISREG(st.st_mode)) {
-        cli_error("%s: exists and is not a regular file; OUTPUT must be an image file",
-                  cx->a.output);
+    p2v_err err;
+    sink_source *ss = calloc(cx->nsrc ? cx->nsrc : 1, sizeof *ss);
+    if (!ss) {
+        cli_error("out of memory");
         return -1;
     }
-    if (!cx->a.force) {
-        cli_error("%s: already exists (use --force to replace it)", cx->a.output);
-        return -1;
-    }
-    return 0;
+    for (size_t i = 0; i < cx->nsrc; i++)
+        ss[i] = (sink_source){ .path = cx->src[i].path, .st = cx->src[i].st, .bd = cx->src[i].bd };
+    int r = sink_guard_output(cx->a.output, ss, cx->nsrc, cx->a.force, &cx->write_path, &err);
+    free(ss);
+    if (r < 0)
+        cli_error("%s", err.msg);
+    return r;
 }
 
 /* ---- the layout as text and JSON ---- */
@@ -1099,13 +985,9 @@ static int convert(struct convert_ctx *cx)
     int status = P2V_EXIT_FAIL;
     /* Every signal that would kill us mid-copy cancels instead, so that the
      * temporary file is removed: Ctrl-C, kill, a dropped ssh session (HUP),
-     * a closed pipe, Ctrl-\ and the user signals. */
-    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGUSR1, SIGUSR2 };
-    enum { NSIGS = sizeof sigs / sizeof sigs[0] };
-    struct sigaction sa = { .sa_handler = on_signal }, old_sa[NSIGS];
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < NSIGS; i++)
-        sigaction(sigs[i], &sa, &old_sa[i]);
+     * a closed pipe, Ctrl-\ and the user signals (Ctrl-\ is QUIT). */
+    sink_signals sigs;
+    sink_catch_signals(&sigs, &g_cancel);
     double t0 = now_s();
 
     if (prepare_job(cx, &jb, &err) < 0 || sink_create(cx->write_path ? cx->write_path : cx->a.output, plan_disk_bytes(cx->plan),
@@ -1136,8 +1018,7 @@ fail:
 out:
     sink_close(sk);
     job_free(&jb);
-    for (size_t i = 0; i < NSIGS; i++)
-        sigaction(sigs[i], &old_sa[i], NULL);
+    sink_restore_signals(&sigs);
     return status;
 }
 

@@ -9,12 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "blockdev/blockdev.h"
 #include "cli/commands.h"
 #include "cli/img_ops.h"
 #include "qcow2/qcow2.h"
+#include "sink/guard.h"
+#include "sink/sink.h"
 #include "util/size.h"
 
 static const char convert_usage[] =
@@ -27,8 +30,16 @@ static const char convert_usage[] =
     "  -c, --compress[=zlib|zstd]  compressed clusters (default zlib)\n"
     "      --cluster-size SIZE     512 to 2M, default 64K\n"
     "      --compat 0.10|1.1       qcow2 version 2 or 3 (default 1.1)\n"
-    "  -f, --force                 overwrite an existing DST\n"
-    "  -h, --help                  this text\n";
+    "  -f, --force                 overwrite an existing DST (never SRC, a file of\n"
+    "                              its backing chain, or the file behind a source\n"
+    "                              loop device; DST must be a regular file)\n"
+    "  -h, --help                  this text\n"
+    "\n"
+    "DST is written under a temporary name beside it and renamed at the end; on an\n"
+    "error or a signal (INT, TERM, HUP, PIPE, QUIT, USR1, USR2) it is removed and an\n"
+    "existing DST is left as it was.\n";
+
+static volatile sig_atomic_t img_convert_cancel;
 
 #define CHUNK (4u * 1024 * 1024)
 #define READ_AHEAD (8 * (uint64_t)CHUNK)
@@ -76,8 +87,8 @@ static void *read_ahead(void *arg)
     return NULL;
 }
 
-/* Copy the whole source into the writer; 0 or -1 with *err filled. */
-static int copy_all(blockdev *bd, qcow2_writer *w, p2v_err *err)
+/* Copy the whole source into the sink; 0 or -1 with *err filled. */
+static int copy_all(blockdev *bd, sink *w, p2v_err *err)
 {
     struct reader rd = { .bd = bd, .size = bd_size(bd), .fd = bd_raw_fd(bd) };
     int ret = -1;
@@ -110,7 +121,11 @@ static int copy_all(blockdev *bd, qcow2_writer *w, p2v_err *err)
             break;
         }
         size_t n = rd.size - off < CHUNK ? (size_t)(rd.size - off) : CHUNK;
-        if (qcow2_writer_pwrite(w, rd.buf[k], n, off, err) < 0)
+        if (img_convert_cancel) {
+            p2v_errf(err, -EINTR, "interrupted by a signal");
+            break;
+        }
+        if (sink_write(w, off, rd.buf[k], n, err) < 0)
             break;
         pthread_mutex_lock(&rd.mu);
         rd.ready[k] = 0;
@@ -142,16 +157,16 @@ int img_convert_main(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { 0, 0, 0, 0 },
     };
-    qcow2_write_opts opts = { 0 };
+    sink_opts opts = { .format = SINK_QCOW2 };
     bool force = false;
     int c;
     while ((c = getopt_long(argc, argv, "c::fh", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':
             if (!optarg || !strcmp(optarg, "zlib"))
-                opts.compression = QCOW2_COMPRESS_ZLIB;
+                opts.compression = SINK_COMPRESS_ZLIB;
             else if (!strcmp(optarg, "zstd"))
-                opts.compression = QCOW2_COMPRESS_ZSTD;
+                opts.compression = SINK_COMPRESS_ZSTD;
             else {
                 cli_error("img convert: unknown compression '%s' (zlib or zstd)", optarg);
                 return P2V_EXIT_USAGE;
@@ -168,9 +183,9 @@ int img_convert_main(int argc, char **argv)
         }
         case 'V':
             if (!strcmp(optarg, "0.10"))
-                opts.version = 2;
+                opts.qcow2_version = 2;
             else if (!strcmp(optarg, "1.1"))
-                opts.version = 3;
+                opts.qcow2_version = 3;
             else {
                 cli_error("img convert: compat must be 0.10 or 1.1, not '%s'", optarg);
                 return P2V_EXIT_USAGE;
@@ -192,47 +207,40 @@ int img_convert_main(int argc, char **argv)
         return P2V_EXIT_USAGE;
     }
     const char *src = argv[optind], *dst = argv[optind + 1];
+    opts.force = force;
     p2v_err err = { { 0 } };
+    sink_source source = { .path = src };
     blockdev *bd = NULL;
-    qcow2_writer *w = NULL;
-    int fd = -1, ret = P2V_EXIT_FAIL;
+    sink_signals sigs;
+    char *write_path = NULL;
+    sink *sk = NULL;
+    int ret = P2V_EXIT_FAIL;
 
+    img_convert_cancel = 0;
+    sink_catch_signals(&sigs, &img_convert_cancel);
+    if (stat(src, &source.st) < 0) {
+        cli_error("%s: %s", src, strerror(errno));
+        goto out;
+    }
     if (bd_open(src, &bd, &err) < 0) {
         cli_error("%s", err.msg);
         goto out;
     }
-    fd = open(dst, O_RDWR | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0644);
-    if (fd < 0) {
-        cli_error("%s: cannot create: %s%s", dst, strerror(errno),
-                  errno == EEXIST ? " (use --force to overwrite)" : "");
-        goto out;
-    }
-    if (force && ftruncate(fd, 0) < 0) {
-        cli_error("%s: cannot truncate: %s", dst, strerror(errno));
-        goto out;
-    }
-    uint64_t size = bd_size(bd);
-    if (qcow2_writer_create(fd, dst, size, &opts, &w, &err) < 0) {
+    source.bd = bd;
+    if (sink_guard_output(dst, &source, 1, force, &write_path, &err) < 0 ||
+        sink_create(write_path ? write_path : dst, bd_size(bd), &opts, &sk, &err) < 0 ||
+        copy_all(bd, sk, &err) < 0 || sink_finish(sk, &err) < 0 ||
+        sink_commit(sk, &err) < 0) {
         cli_error("%s", err.msg);
-        goto out;
-    }
-    if (copy_all(bd, w, &err) < 0) {
-        cli_error("%s", err.msg);
-        goto out;
-    }
-    if (qcow2_writer_finish(w, &err) < 0) {
-        cli_error("%s", err.msg);
+        if (sk)
+            cli_error("%s was not written", dst);
         goto out;
     }
     ret = P2V_EXIT_OK;
 out:
-    qcow2_writer_free(w);
-    if (fd >= 0 && close(fd) < 0 && ret == P2V_EXIT_OK) {
-        cli_error("%s: close failed: %s", dst, strerror(errno));
-        ret = P2V_EXIT_FAIL;
-    }
-    if (ret != P2V_EXIT_OK && fd >= 0)
-        unlink(dst);
+    sink_close(sk);
+    sink_restore_signals(&sigs);
     bd_close(bd);
+    free(write_path);
     return ret;
 }

@@ -153,3 +153,29 @@ void sink_close(sink *s)
     free(s->output);
     free(s);
 }
+
+static const int sink_signal_list[SINK_NSIGNALS] = { SIGINT,  SIGTERM, SIGHUP, SIGPIPE,
+                                                     SIGQUIT, SIGUSR1, SIGUSR2 };
+static volatile sig_atomic_t *sink_signal_flag;
+
+static void sink_on_signal(int sig)
+{
+    (void)sig;
+    if (sink_signal_flag)
+        *sink_signal_flag = 1;
+}
+
+void sink_catch_signals(sink_signals *ss, volatile sig_atomic_t *flag)
+{
+    struct sigaction sa = { .sa_handler = sink_on_signal };
+    sigemptyset(&sa.sa_mask);
+    sink_signal_flag = flag;
+    for (size_t i = 0; i < SINK_NSIGNALS; i++)
+        sigaction(sink_signal_list[i], &sa, &ss->old[i]);
+}
+
+void sink_restore_signals(sink_signals *ss)
+{
+    for (size_t i = 0; i < SINK_NSIGNALS; i++)
+        sigaction(sink_signal_list[i], &ss->old[i], NULL);
+}

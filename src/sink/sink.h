@@ -4,6 +4,7 @@
 #ifndef P2V_SINK_H
 #define P2V_SINK_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@ typedef struct sink_opts {
     uint32_t cluster_size;               /* qcow2; 0: 64 KiB */
     enum sink_compression compression;   /* qcow2 */
     bool force;                          /* replace an existing OUTPUT */
+    int qcow2_version;                   /* 2 or 3; 0: 3 */
 } sink_opts;
 
 typedef struct sink sink;
@@ -47,6 +49,16 @@ int sink_commit(sink *s, p2v_err *err);
 
 /* Remove the temporary file unless committed, and free. */
 void sink_close(sink *s);
+
+/* Every signal that would kill the process mid-write (INT, TERM, HUP, PIPE,
+ * QUIT, USR1, USR2) sets *flag instead, so the writer can stop and remove its
+ * temporary file; restore puts the previous handlers back. */
+#define SINK_NSIGNALS 7
+typedef struct sink_signals {
+    struct sigaction old[SINK_NSIGNALS];
+} sink_signals;
+void sink_catch_signals(sink_signals *ss, volatile sig_atomic_t *flag);
+void sink_restore_signals(sink_signals *ss);
 
 /* Backends (sink_raw.c, sink_qcow2.c). */
 struct sink_backend {

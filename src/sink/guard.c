@@ -1,0 +1,146 @@
+#include "sink/guard.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/loop.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+bool sink_same_file(const struct stat *a, const struct stat *b)
+{
+    if (S_ISBLK(a->st_mode) || S_ISBLK(b->st_mode))
+        return S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode) && a->st_rdev == b->st_rdev;
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* Is `st` (a regular file) the backing file of loop device `path`? Asked
+ * with LOOP_GET_STATUS64 (lo_device holds the kernel's dev_t encoding, major
+ * << 20 | minor; the userspace one is accepted too), else through sysfs. */
+static bool loop_backs(const char *path, const struct stat *dev, const struct stat *st)
+{
+    if (!S_ISBLK(dev->st_mode))
+        return false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        struct loop_info64 li;
+        int r = ioctl(fd, LOOP_GET_STATUS64, &li);
+        close(fd);
+        if (r == 0) {
+            uint64_t kdev = li.lo_device;
+            bool same_dev = kdev == (uint64_t)st->st_dev ||
+                            ((kdev >> 20) == major(st->st_dev) &&
+                             (kdev & 0xfffff) == minor(st->st_dev));
+            if (same_dev && li.lo_inode == (uint64_t)st->st_ino)
+                return true;
+        }
+    }
+    char sys[96], back[4096];
+    snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/loop/backing_file", major(dev->st_rdev),
+             minor(dev->st_rdev));
+    FILE *f = fopen(sys, "re");
+    if (!f)
+        return false;
+    bool same = false;
+    if (fgets(back, sizeof back, f)) {
+        back[strcspn(back, "\n")] = '\0';
+        struct stat bs;
+        same = stat(back, &bs) == 0 && bs.st_dev == st->st_dev && bs.st_ino == st->st_ino;
+    }
+    fclose(f);
+    return same;
+}
+
+/* The absolute path a file not created yet at PATH would have: its
+ * directory resolved by realpath, then its last component. */
+static bool resolve_new_path(const char *path, char out[PATH_MAX])
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    size_t dlen = slash ? (size_t)(slash - path) : 0;
+    if (dlen >= sizeof dir || !*base)
+        return false;
+    if (slash && dlen == 0)
+        dlen = 1; /* "/name" */
+    memcpy(dir, slash ? path : ".", slash ? dlen : 1);
+    dir[slash ? dlen : 1] = '\0';
+    char rdir[PATH_MAX];
+    if (!realpath(dir, rdir))
+        return false;
+    int n = snprintf(out, PATH_MAX, "%s/%s", strcmp(rdir, "/") ? rdir : "", base);
+    return n > 0 && n < PATH_MAX;
+}
+
+/* OUTPUT must not be a source, a file in a source's backing chain, nor the
+ * file behind a loop device that is a source; an existing OUTPUT needs --force. */
+int sink_guard_output(const char *output, const sink_source *src, size_t nsrc, bool force,
+                      char **write_path, p2v_err *err)
+{
+    struct stat st;
+    size_t olen = strlen(output);
+    if (olen == 0)
+        return p2v_errf(err, -EINVAL, "OUTPUT is an empty name");
+    if (output[olen - 1] == '/')
+        return p2v_errf(err, -EISDIR, "%s: OUTPUT names a directory; give a file name", output);
+    /* A symlink OUTPUT: the image replaces the file it points to (the
+     * temporary file goes beside that file), so that the link still works. */
+    if (lstat(output, &st) == 0 && S_ISLNK(st.st_mode)) {
+        if (!(*write_path = realpath(output, NULL))) {
+            p2v_errf(err, -ENOENT, "%s: a symbolic link to a missing or unreachable file (%s); give the "
+                      "file itself as OUTPUT", output, strerror(errno));
+            return -1;
+        }
+    }
+    bool exists = stat(output, &st) == 0;
+    /* Every file of a source's backing chain is a source too. */
+    char out_real[PATH_MAX];
+    bool have_real = !exists && resolve_new_path(output, out_real);
+    for (size_t i = 0; i < nsrc; i++) {
+        for (const blockdev *b = bd_backing(src[i].bd); b; b = bd_backing(b)) {
+            bool same = false;
+            if (exists) {
+                same = st.st_dev == bd_st_dev(b) && st.st_ino == bd_st_ino(b);
+            } else if (have_real) {
+                char b_real[PATH_MAX];
+                same = realpath(bd_path(b), b_real) && !strcmp(b_real, out_real);
+            }
+            if (same) {
+                p2v_errf(err, -EEXIST, "%s: OUTPUT is %s, in the backing chain of %s, one of the sources; "
+                         "refusing to write over it", output, bd_path(b),
+                          src[i].path);
+                return -1;
+            }
+        }
+    }
+    if (!exists)
+        return 0;
+    for (size_t i = 0; i < nsrc; i++) {
+        if (sink_same_file(&st, &src[i].st)) {
+            p2v_errf(err, -EEXIST, "%s: OUTPUT is one of the sources (%s); refusing to write over it",
+                      output, src[i].path);
+            return -1;
+        }
+        if (S_ISREG(st.st_mode) && loop_backs(src[i].path, &src[i].st, &st)) {
+            p2v_errf(err, -EEXIST, "%s: OUTPUT is the backing file of loop device %s, one of the sources; "
+                      "refusing to write over it", output, src[i].path);
+            return -1;
+        }
+    }
+    if (!S_ISREG(st.st_mode)) {
+        p2v_errf(err, -EEXIST, "%s: exists and is not a regular file; OUTPUT must be an image file",
+                  output);
+        return -1;
+    }
+    if (!force) {
+        p2v_errf(err, -EEXIST, "%s: already exists (use --force to replace it)", output);
+        return -1;
+    }
+    return 0;
+}
+
