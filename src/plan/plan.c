@@ -479,7 +479,7 @@ static void number_parts(plan *p, size_t ls)
 static int size_disk(plan *p, uint64_t want_bytes, p2v_err *err)
 {
     uint64_t a = p->align / p->sector_size;
-    uint64_t backup = p->table == PTABLE_GPT ? 1 + PLAN_GPT_ENTRIES * PLAN_GPT_ENTRY_SIZE / p->sector_size : 0;
+    uint64_t backup = p->table == PTABLE_GPT ? 1 + p->gpt_array_sectors : 0;
     plan_part *last = &p->parts[p->nparts - 1];
     uint64_t need = last->start + last->sectors + backup;
     if (want_bytes) {
@@ -626,10 +626,17 @@ int plan_build(const plan_source *src, size_t nsrc, const plan_sel *sel, size_t 
                             "partition stays primary", ls + 1, le + 1);
     p->has_extended = ls != SIZE_MAX;
 
-    if (p->table == PTABLE_GPT)
-        p->first_usable = 2 + PLAN_GPT_ENTRIES * PLAN_GPT_ENTRY_SIZE / ss;
-    else
+    if (p->table == PTABLE_GPT) {
+        /* 128 entries as usual; more partitions than that need a longer array
+         * (as the serializer writes it: whole sectors of entries). */
+        uint64_t n = p->nparts > PLAN_GPT_ENTRIES ? p->nparts : PLAN_GPT_ENTRIES;
+        uint64_t per_sector = ss / PLAN_GPT_ENTRY_SIZE;
+        p->gpt_array_sectors = (n + per_sector - 1) / per_sector;
+        p->gpt_entries = (uint32_t)(p->gpt_array_sectors * per_sector);
+        p->first_usable = 2 + p->gpt_array_sectors;
+    } else {
         p->first_usable = 1;
+    }
     place(p, ls, le);
     number_parts(p, ls);
     if ((r = size_disk(p, o->size, err)) < 0)
@@ -685,7 +692,7 @@ int plan_to_ptable(const plan *p, ptable **out, p2v_err *err)
     t->disk_guid = p->disk_guid;
     t->first_usable_lba = p->first_usable;
     t->last_usable_lba = p->last_usable;
-    t->gpt_entries = PLAN_GPT_ENTRIES;
+    t->gpt_entries = p->table == PTABLE_GPT ? p->gpt_entries : PLAN_GPT_ENTRIES;
     t->has_boot_code = p->has_boot_code;
     memcpy(t->boot_code, p->boot_code, sizeof t->boot_code);
     /* Primaries and the container in slot order, then the logicals. */

@@ -98,6 +98,8 @@ typedef struct plan {
     uint32_t sector_size;
     uint64_t align;             /* bytes */
     uint64_t disk_sectors;      /* virtual size / sector_size */
+    uint32_t gpt_entries;       /* GPT: entries in the array (128, more if more partitions) */
+    uint64_t gpt_array_sectors; /* GPT: sectors one copy of the entry array takes */
     uint64_t first_usable;      /* first sector a partition may use */
     uint64_t last_usable;       /* last sector a partition may use (inclusive) */
     uint32_t mbr_signature;     /* MBR target (also in the protective MBR of GPT: 0) */
