@@ -24,6 +24,9 @@ enum plan_role { PLAN_ROLE_NONE = 0, PLAN_ROLE_ESP };
 
 #define PLAN_MSR_BYTES (16ULL << 20)
 #define PLAN_GPT_ENTRIES 128
+/* Bounds that keep every sector and byte count of a layout far from 2^64. */
+#define PLAN_MAX_ALIGN (1ULL << 30)
+#define PLAN_MAX_DISK_BYTES (1ULL << 56)
 #define PLAN_GPT_ENTRY_SIZE 128
 #define PLAN_MBR_MAX_SECTORS 0xFFFFFFFFULL
 
