@@ -1,4 +1,5 @@
 /* p2v: move a physical PC's partitions into a new KVM disk image in one pass. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,6 +34,17 @@ static const struct {
     { "img", cmd_img },
 };
 
+/* Output that could not be written (a full disk, a closed pipe) is a
+ * failure, not a success with the JSON silently lost. */
+static int finish_stdout(int status)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("error writing to standard output: %s", strerror(errno));
+        return status == P2V_EXIT_OK ? P2V_EXIT_FAIL : status;
+    }
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -49,7 +61,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
-            return commands[i].fn(argc - 1, argv + 1);
+            return finish_stdout(commands[i].fn(argc - 1, argv + 1));
     cli_error("unknown command '%s'", argv[1]);
     fputs(usage_text, stderr);
     return P2V_EXIT_USAGE;

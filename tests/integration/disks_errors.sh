@@ -50,3 +50,12 @@ pass "no-argument listing: $(jq '.disks | length' "$WORK/all.json") disks"
 truncate -s 1M "$WORK/plain.img"
 check_eq "option after the disk" 1 "$("$P2V" disks "$WORK/plain.img" --json | jq '.disks | length')"
 expect_msg 1 "p2v: --json: No such file or directory" "$P2V" disks -- --json
+
+# Output that cannot be written is a failure, not a silent success.
+if [ -w /dev/full ]; then
+    rc=0
+    "$P2V" disks --json "$WORK/plain.img" >/dev/full 2>"$WORK/full.err" || rc=$?
+    check_eq "exit status with stdout on a full device" 1 "$rc"
+    grep -q "p2v: error writing to standard output: No space left on device" "$WORK/full.err" ||
+        fail "no message for a full stdout: $(cat "$WORK/full.err")"
+fi
