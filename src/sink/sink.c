@@ -16,7 +16,9 @@ static char *temp_name_for(const char *output)
         const char *dir = dirname(a), *base = basename(b);
         size_t n = strlen(dir) + strlen(base) + 32;
         if ((t = malloc(n)))
-            snprintf(t, n, "%s/.%s.p2v-XXXXXX", dir, base);
+            /* ".", ".p2v-XXXXXX" and the name must fit NAME_MAX (255): a long
+             * name is shortened in the temporary name only. */
+            snprintf(t, n, "%s/.%.*s.p2v-XXXXXX", dir, 255 - 12, base);
     }
     free(a);
     free(b);

@@ -154,3 +154,16 @@ grep -q "Storage Spaces" "$WORK/last.err" || fail "Storage Spaces: $(cat "$WORK/
 expect_exit 0 "$P2V" convert -t mbr -O raw -o t.img g.img:5
 check_eq "Linux GPT -> MBR" 83 "$(sfdisk --json t.img | jq -r '.partitiontable.partitions[0].type')"
 pass "types with no equivalent, BIOS boot into MBR, LDM, Storage Spaces refused"
+
+# OUTPUT names: empty and directory names refused before any copying; a
+# 250-byte name works (the temporary name is shortened, not the OUTPUT).
+expect_exit 1 "$P2V" convert -O raw -o "" disk.img:1
+grep -q "OUTPUT is an empty name" "$WORK/last.err" || fail "empty OUTPUT: $(cat "$WORK/last.err")"
+expect_exit 1 "$P2V" convert -O raw -o nodir/ disk.img:1
+grep -q "OUTPUT names a directory" "$WORK/last.err" || fail "OUTPUT with a slash: $(cat "$WORK/last.err")"
+long=$(printf 'l%.0s' $(seq 1 246)).raw
+expect_exit 0 "$P2V" convert -O raw -o "$long" disk.img:1
+[ -s "$long" ] || fail "250-byte OUTPUT name not written"
+[ -z "$(ls -A | grep p2v-)" ] || fail "temporary file left"
+rm -f "$long"
+pass "OUTPUT names: empty and directory refused, 250 bytes written"
