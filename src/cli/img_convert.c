@@ -27,7 +27,8 @@ static const char convert_usage[] =
     "All-zero clusters are left unallocated.\n"
     "\n"
     "Options:\n"
-    "  -c, --compress[=zlib|zstd]  compressed clusters (default zlib)\n"
+    "  -c, --compress [zlib|zstd]  compressed clusters (default zlib; \"-c zstd\",\n"
+    "                              \"-czstd\" and \"--compress=zstd\" all work)\n"
     "      --cluster-size SIZE     512 to 2M, default 64K\n"
     "      --compat 0.10|1.1       qcow2 version 2 or 3 (default 1.1)\n"
     "  -f, --force                 overwrite an existing DST (never SRC, a file of\n"
@@ -163,6 +164,11 @@ int img_convert_main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "c::fh", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':
+            /* "-c zstd SRC DST" as well as "-czstd": a following zlib/zstd is
+             * the method when SRC and DST still follow it. */
+            if (!optarg && optind < argc && argc - optind >= 3 &&
+                (!strcmp(argv[optind], "zlib") || !strcmp(argv[optind], "zstd")))
+                optarg = argv[optind++];
             if (!optarg || !strcmp(optarg, "zlib"))
                 opts.compression = SINK_COMPRESS_ZLIB;
             else if (!strcmp(optarg, "zstd"))

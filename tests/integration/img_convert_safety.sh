@@ -5,7 +5,7 @@
 # is left, and an existing DST replaced with -f survives a failed run.
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
-need qemu-img sha256sum mknod
+need qemu-img sha256sum mknod jq
 
 cd "$WORK"
 truncate -s 64M src.img
@@ -68,3 +68,9 @@ pass "SIGTERM mid-write leaves nothing"
 qemu-img check -q good.qcow2
 qemu-img compare -q src.img good.qcow2
 pass "img convert output checks clean and equals its source"
+
+# "-c zstd SRC DST" takes zstd as the method, like "-czstd".
+"$P2V" img convert -c zstd src.img z.qcow2
+check_eq "img convert -c zstd" zstd "$("$P2V" img info --output=json z.qcow2 | jq -r '."format-specific".data."compression-type"')"
+qemu-img compare -q src.img z.qcow2
+pass "img convert -c zstd"
