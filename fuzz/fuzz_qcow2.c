@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t buf[4096];
         for (uint64_t i = 0; i < 8 && qi->virtual_size >= sizeof buf; i++) {
             uint64_t off = (qi->virtual_size - sizeof buf) / 7 * i;
-            (void)qcow2_image_pread(img, buf, sizeof buf, off, &err);
+            (void)qcow2_image_pread(img, NULL, buf, sizeof buf, off, &err);
         }
         qcow2_check_result res;
         (void)qcow2_check(img, &res, &err);

@@ -425,7 +425,23 @@ int qcow2_image_read_cluster_part(qcow2_image *img, uint64_t vc, const qcow2_clu
     }
 }
 
-int qcow2_image_pread(qcow2_image *img, void *buf, size_t len, uint64_t off, p2v_err *err)
+/* Unallocated clusters read from the backing layer; past its end (a shorter
+ * backing file) they read as zeros. */
+static int read_backing(blockdev *backing, uint8_t *buf, size_t len, uint64_t off,
+                        p2v_err *err)
+{
+    uint64_t bsize = backing ? bd_size(backing) : 0;
+    if (off >= bsize) {
+        memset(buf, 0, len);
+        return 0;
+    }
+    size_t n = bsize - off < len ? (size_t)(bsize - off) : len;
+    memset(buf + n, 0, len - n);
+    return bd_pread(backing, buf, n, off, err);
+}
+
+int qcow2_image_pread(qcow2_image *img, blockdev *backing, void *buf, size_t len, uint64_t off,
+                      p2v_err *err)
 {
     uint8_t *p = buf;
     while (len > 0) {
@@ -433,7 +449,28 @@ int qcow2_image_pread(qcow2_image *img, void *buf, size_t len, uint64_t off, p2v
         size_t n = img->cs - in < len ? (size_t)(img->cs - in) : len;
         qcow2_cluster c;
         int r = qcow2_image_cluster(img, vc, &c, err);
-        if (r < 0 || (r = qcow2_image_read_cluster_part(img, vc, &c, p, n, in, err)) < 0)
+        if (r < 0)
+            return r;
+        /* Extend over following clusters stored right after this one. */
+        if (c.kind == QCOW2_CLUSTER_NORMAL) {
+            while (n < len) {
+                qcow2_cluster next;
+                if ((r = qcow2_image_cluster(img, vc + 1, &next, err)) < 0)
+                    return r;
+                if (next.kind != QCOW2_CLUSTER_NORMAL ||
+                    next.host_offset != c.host_offset + in + n)
+                    break;
+                size_t more = img->cs < len - n ? (size_t)img->cs : len - n;
+                n += more;
+                vc++;
+            }
+            vc = off >> img->cbits;
+        }
+        if (c.kind == QCOW2_CLUSTER_UNALLOCATED && backing)
+            r = read_backing(backing, p, n, off, err);
+        else
+            r = qcow2_image_read_cluster_part(img, vc, &c, p, n, in, err);
+        if (r < 0)
             return r;
         p += n;
         off += n;

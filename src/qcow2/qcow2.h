@@ -94,8 +94,10 @@ typedef struct qcow2_cluster {
 /* Describe guest cluster index vc. */
 int qcow2_image_cluster(qcow2_image *img, uint64_t vc, qcow2_cluster *out, p2v_err *err);
 
-/* Read guest bytes of this image alone (unallocated reads as zero). */
-int qcow2_image_pread(qcow2_image *img, void *buf, size_t len, uint64_t off, p2v_err *err);
+/* Read guest bytes; unallocated clusters come from backing (the next layer
+ * of the chain), or read as zero when backing is NULL. */
+int qcow2_image_pread(qcow2_image *img, blockdev *backing, void *buf, size_t len, uint64_t off,
+                      p2v_err *err);
 
 /* For `img info/map`: the parsed image behind a blockdev from qcow2_bd_open /
  * bd_open (NULL if it is not qcow2), and its backing blockdev (NULL if none). */

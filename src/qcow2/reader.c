@@ -18,57 +18,10 @@ struct qcow2_bd {
     blockdev *backing;
 };
 
-static int read_backing(struct qcow2_bd *q, uint8_t *buf, size_t len, uint64_t off,
-                        p2v_err *err)
-{
-    uint64_t bsize = q->backing ? bd_size(q->backing) : 0;
-    if (off >= bsize) {
-        memset(buf, 0, len);
-        return 0;
-    }
-    size_t n = bsize - off < len ? (size_t)(bsize - off) : len;
-    memset(buf + n, 0, len - n);
-    return bd_pread(q->backing, buf, n, off, err);
-}
-
 static int q_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err)
 {
     struct qcow2_bd *q = bd->priv;
-    qcow2_image *img = q->img;
-    uint8_t *p = buf;
-    while (len > 0) {
-        uint64_t vc = off >> img->cbits, in = off & (img->cs - 1);
-        size_t n = img->cs - in < len ? (size_t)(img->cs - in) : len;
-        qcow2_cluster c;
-        int r = qcow2_image_cluster(img, vc, &c, err);
-        if (r < 0)
-            return r;
-        /* Extend over following clusters stored right after this one. */
-        if (c.kind == QCOW2_CLUSTER_NORMAL) {
-            while (n < len) {
-                qcow2_cluster next;
-                if ((r = qcow2_image_cluster(img, vc + 1, &next, err)) < 0)
-                    return r;
-                if (next.kind != QCOW2_CLUSTER_NORMAL ||
-                    next.host_offset != c.host_offset + in + n)
-                    break;
-                size_t more = img->cs < len - n ? (size_t)img->cs : len - n;
-                n += more;
-                vc++;
-            }
-            vc = off >> img->cbits;
-        }
-        if (c.kind == QCOW2_CLUSTER_UNALLOCATED && q->backing)
-            r = read_backing(q, p, n, off, err);
-        else
-            r = qcow2_image_read_cluster_part(img, vc, &c, p, n, in, err);
-        if (r < 0)
-            return r;
-        p += n;
-        off += n;
-        len -= n;
-    }
-    return 0;
+    return qcow2_image_pread(q->img, q->backing, buf, len, off, err);
 }
 
 static void q_close(blockdev *bd)

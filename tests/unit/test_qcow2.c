@@ -506,7 +506,7 @@ static void test_hostile_headers(void)
     if (img) {
         CHECK(qcow2_image_info(img)->extended_l2);
         uint8_t b[16];
-        CHECK(qcow2_image_pread(img, b, sizeof b, 0, &err) == -ENOTSUP);
+        CHECK(qcow2_image_pread(img, NULL, b, sizeof b, 0, &err) == -ENOTSUP);
         CHECK(strstr(err.msg, "not supported") != NULL);
         qcow2_image_close(img);
     }
@@ -518,7 +518,7 @@ static void test_hostile_headers(void)
     CHECK(qcow2_image_open_bd(bd, 0, &img, &err) == 0);
     if (img) {
         uint8_t b[16];
-        CHECK(qcow2_image_pread(img, b, sizeof b, 0, &err) < 0);
+        CHECK(qcow2_image_pread(img, NULL, b, sizeof b, 0, &err) < 0);
         CHECK(strstr(err.msg, "outside the file") != NULL);
         qcow2_image_close(img);
     }
