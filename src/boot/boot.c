@@ -20,3 +20,24 @@ int boot_mbr_program(uint8_t code[BOOT_MBR_CODE_SIZE])
     memcpy(code, p2v_mbr_bin, p2v_mbr_bin_size);
     return 0;
 }
+
+bool boot_vbr_has_code(const uint8_t sector[512], const char *fstype)
+{
+    size_t code;
+    if (sector[510] != 0x55 || sector[511] != 0xAA)
+        return false;
+    if (!strcmp(fstype, "ntfs"))
+        code = 0x54;
+    else if (!strcmp(fstype, "vfat"))
+        code = !memcmp(sector + 0x52, "FAT32   ", 8) ? 0x5A : 0x3E;
+    else
+        return false;
+    static const char stub[] = "This is not a bootable disk";
+    for (size_t i = code; i + sizeof stub - 1 <= 510; i++)
+        if (!memcmp(sector + i, stub, sizeof stub - 1))
+            return false;
+    for (size_t i = code; i < 510; i++)
+        if (sector[i])
+            return true;
+    return false;
+}

@@ -413,29 +413,12 @@ static int open_source(struct convert_ctx *cx, const char *path, size_t *index)
     return 0;
 }
 
-/* Does the NTFS/FAT boot sector at `off` look bootable for BIOS: 0x55AA and
- * boot code that is not all zeros (nor mkfs.fat's "not a bootable disk" stub)? */
+/* Does the NTFS/FAT boot sector at `off` look bootable for BIOS? */
 static bool bios_boot_sector(blockdev *bd, uint64_t off, const char *fstype)
 {
     uint8_t b[512];
     p2v_err e;
-    size_t code;
-    if (bd_pread(bd, b, sizeof b, off, &e) < 0 || b[510] != 0x55 || b[511] != 0xAA)
-        return false;
-    if (!strcmp(fstype, "ntfs"))
-        code = 0x54;
-    else if (!strcmp(fstype, "vfat"))
-        code = !memcmp(b + 0x52, "FAT32   ", 8) ? 0x5A : 0x3E;
-    else
-        return false;
-    static const char stub[] = "This is not a bootable disk";
-    for (size_t i = code; i + sizeof stub - 1 <= 510; i++)
-        if (!memcmp(b + i, stub, sizeof stub - 1))
-            return false;
-    for (size_t i = code; i < 510; i++)
-        if (b[i])
-            return true;
-    return false;
+    return bd_pread(bd, b, sizeof b, off, &e) == 0 && boot_vbr_has_code(b, fstype);
 }
 
 /* --active DISK:N: which selection (1-based); 0 and a message if none. */
