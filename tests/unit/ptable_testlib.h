@@ -10,6 +10,7 @@
 
 #include "blockdev/blockdev.h"
 #include "ptable/ptable.h"
+#include "t.h"
 
 typedef struct memdisk {
     uint8_t *buf;
@@ -30,6 +31,19 @@ static inline int memdisk_write(void *ctx, uint64_t off, const void *buf, size_t
 static inline memdisk memdisk_new(uint64_t sectors, uint32_t ss)
 {
     memdisk d = { calloc(sectors, ss), (size_t)(sectors * ss), ss };
+    return d;
+}
+
+/* A disk of t->disk_sectors holding t as ptable_serialize writes it; the
+ * serialization must succeed (a failed CHECK otherwise). */
+static inline memdisk memdisk_with_table(const ptable *t)
+{
+    memdisk d = memdisk_new(t->disk_sectors, t->sector_size);
+    p2v_err err;
+    int r = ptable_serialize(t, memdisk_write, &d, &err);
+    CHECK(r == 0);
+    if (r)
+        fprintf(stderr, "serialize: %s\n", err.msg);
     return d;
 }
 

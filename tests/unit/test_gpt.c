@@ -68,13 +68,7 @@ static ptable sample_table(ptable_part parts[10], uint32_t ss, uint64_t sectors)
 static memdisk sample_disk(uint32_t ss, uint64_t sectors, ptable_part parts[10])
 {
     ptable t = sample_table(parts, ss, sectors);
-    memdisk d = memdisk_new(sectors, ss);
-    p2v_err err;
-    int r = ptable_serialize(&t, memdisk_write, &d, &err);
-    CHECK(r == 0);
-    if (r)
-        fprintf(stderr, "serialize: %s\n", err.msg);
-    return d;
+    return memdisk_with_table(&t);
 }
 
 static void check_same(const ptable *t, const ptable_part *want, size_t n)

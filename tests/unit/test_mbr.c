@@ -57,13 +57,7 @@ static memdisk sample_disk(void)
 {
     ptable_part parts[6];
     ptable t = sample_table(parts);
-    memdisk d = memdisk_new(DISK_SECTORS, 512);
-    p2v_err err;
-    int r = ptable_serialize(&t, memdisk_write, &d, &err);
-    CHECK(r == 0);
-    if (r)
-        fprintf(stderr, "serialize: %s\n", err.msg);
-    return d;
+    return memdisk_with_table(&t);
 }
 
 static void test_roundtrip(void)
