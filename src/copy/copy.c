@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/size.h"
+#include "util/zero.h"
 
 #define COPY_DEFAULT_BLOCK (4u << 20)
 
@@ -116,21 +117,6 @@ static int fill_block(const copy_range *r, uint8_t *buf, uint64_t rel, size_t le
     return 0;
 }
 
-static bool all_zero(const uint8_t *p, size_t len)
-{
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t v;
-        memcpy(&v, p + i, 8);
-        if (v)
-            return false;
-    }
-    for (; i < len; i++)
-        if (p[i])
-            return false;
-    return true;
-}
-
 /* Write the non-zero granules of buf (target offset abs) as runs. */
 static int write_nonzero(const copy_opts *o, const uint8_t *buf, size_t len, uint64_t abs,
                          uint64_t *written, p2v_err *err)
@@ -143,7 +129,7 @@ static int write_nonzero(const copy_opts *o, const uint8_t *buf, size_t len, uin
                                (abs + pos));
         if (glen > len - pos)
             glen = len - pos;
-        bool zero = all_zero(buf + pos, glen);
+        bool zero = buf_is_zero(buf + pos, glen);
         if (!zero && !in_run) {
             run = pos;
             in_run = true;

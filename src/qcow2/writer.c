@@ -16,6 +16,7 @@
 #include "qcow2/qcow2.h"
 #include "qcow2/qcow2_format.h"
 #include "util/endian.h"
+#include "util/zero.h"
 
 #define PENDING_BYTES (4u * 1024 * 1024)
 #define PENDING_MAX 32
@@ -68,15 +69,6 @@ struct qcow2_writer {
     uint64_t tick;
     bool failed, finished;
 };
-
-static bool all_zero(const uint8_t *p, size_t n)
-{
-    size_t head = n < 16 ? n : 16;
-    for (size_t i = 0; i < head; i++)
-        if (p[i])
-            return false;
-    return n <= 16 || memcmp(p, p + 16, n - 16) == 0;
-}
 
 /* Start writeback of what was written so far without waiting for it, so that
  * the fdatasync at finish has little left to do. Advisory: errors ignored
@@ -288,7 +280,7 @@ static int store_cluster_with(qcow2_writer *w, uint64_t vc, const uint8_t *data,
         release_compressed(w, e);
         *slot = 0;
     }
-    if (all_zero(data, w->cs))
+    if (buf_is_zero(data, w->cs))
         return 0;
     if (w->comp != QCOW2_COMPRESS_NONE) {
         if (clen < 0 || !cdata) {
@@ -409,7 +401,7 @@ static int write_partial(qcow2_writer *w, uint64_t vc, uint64_t in, const uint8_
         uint64_t e = l2_get(w, vc);
         if (is_normal(e))
             return write_at(w, buf, n, (e & QCOW2_L2E_OFFSET_MASK) + in, err);
-        if (!is_compressed(e) && all_zero(buf, n))
+        if (!is_compressed(e) && buf_is_zero(buf, n))
             return 0;
         if (in == 0 && n == clen && clen == w->cs)
             return store_cluster(w, vc, buf, err);
@@ -432,7 +424,7 @@ static long write_run(qcow2_writer *w, uint64_t vc, const uint8_t *buf, size_t n
     size_t n = 0;
     while (n < nclusters && n < RUN_MAX && vc + n < (w->vsize >> w->cbits) &&
            l2_get(w, vc + n) == 0 && !find_pending(w, vc + n) &&
-           !all_zero(buf + (n << w->cbits), w->cs))
+           !buf_is_zero(buf + (n << w->cbits), w->cs))
         n++;
     if (n == 0)
         return 0;
@@ -461,7 +453,7 @@ static long write_compressed_batch(qcow2_writer *w, uint64_t vc, const uint8_t *
     while (n < nclusters && n < w->batch_max && vc + n < (w->vsize >> w->cbits) &&
            !is_normal(l2_get(w, vc + n)) && !find_pending(w, vc + n)) {
         const uint8_t *src = buf + (n << w->cbits);
-        if (!all_zero(src, w->cs)) {
+        if (!buf_is_zero(src, w->cs)) {
             w->jobs[njobs] = (qcow2_cjob){ .src = src, .src_len = w->cs,
                                            .dst = w->batch + (n << w->cbits),
                                            .dst_cap = w->cs - 1 };
