@@ -11,6 +11,7 @@
 
 #include "qcow2/qcow2.h"
 #include "util/endian.h"
+#include "util/io.h"
 
 blockdev *bd_alloc(const struct bd_ops *ops, const char *path)
 {
@@ -75,24 +76,16 @@ struct file_priv {
 static int file_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err)
 {
     struct file_priv *fp = bd->priv;
-    uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t n = pread(fp->fd, p, len, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            return p2v_errf(err, -e, "%s: read error at offset %llu (sector %llu): %s", bd->path,
-                            (unsigned long long)off, (unsigned long long)(off / bd->sector_size),
-                            strerror(e));
-        }
-        if (n == 0)
-            return p2v_errf(err, -EIO, "%s: unexpected end of file at offset %llu", bd->path,
-                            (unsigned long long)off);
-        p += n;
-        off += (uint64_t)n;
-        len -= (size_t)n;
-    }
+    size_t done;
+    int r = pread_full(fp->fd, buf, len, off, &done);
+    off += done;
+    if (r < 0)
+        return p2v_errf(err, r, "%s: read error at offset %llu (sector %llu): %s", bd->path,
+                        (unsigned long long)off, (unsigned long long)(off / bd->sector_size),
+                        strerror(-r));
+    if (done < len)
+        return p2v_errf(err, -EIO, "%s: unexpected end of file at offset %llu", bd->path,
+                        (unsigned long long)off);
     return 0;
 }
 

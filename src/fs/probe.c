@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fs/fsmap.h"
+#include "util/io.h"
 
 #define PROBE_HEAD (8u << 20)
 #define PROBE_TAIL (1u << 20)
@@ -23,16 +24,9 @@ static int copy_to_memfd(blockdev *bd, int fd, uint64_t off, uint64_t from, uint
         return p2v_errf(err, -ENOMEM, "out of memory");
     if ((r = bd_pread(bd, buf, n, off + from, err)) < 0)
         goto out;
-    for (uint64_t done = 0; done < n;) {
-        ssize_t w = pwrite(fd, buf + done, n - done, (off_t)(from + done));
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            r = p2v_errf(err, -errno, "probe buffer: %s", strerror(errno));
-            goto out;
-        }
-        done += (uint64_t)w;
-    }
+    size_t done;
+    if ((r = pwrite_full(fd, buf, n, from, &done)) < 0)
+        r = p2v_errf(err, r, "probe buffer: %s", strerror(-r));
 out:
     free(buf);
     return r;

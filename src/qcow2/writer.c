@@ -17,6 +17,7 @@
 #include "qcow2/qcow2_format.h"
 #include "util/endian.h"
 #include "util/zero.h"
+#include "util/io.h"
 
 #define PENDING_BYTES (4u * 1024 * 1024)
 #define PENDING_MAX 32
@@ -84,21 +85,13 @@ static void kick_writeback(qcow2_writer *w, size_t just_written)
 
 static int write_at(qcow2_writer *w, const void *buf, size_t len, uint64_t off, p2v_err *err)
 {
-    const uint8_t *p = buf;
+    size_t done;
     kick_writeback(w, len);
-    while (len > 0) {
-        ssize_t n = pwrite(w->fd, p, len, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            w->failed = true;
-            return p2v_errf(err, -e, "%s: write of %zu bytes at file offset %llu failed: %s",
-                            w->name, len, (unsigned long long)off, strerror(e));
-        }
-        p += n;
-        off += (uint64_t)n;
-        len -= (size_t)n;
+    int r = pwrite_full(w->fd, buf, len, off, &done);
+    if (r < 0) {
+        w->failed = true;
+        return p2v_errf(err, r, "%s: write of %zu bytes at file offset %llu failed: %s", w->name,
+                        len - done, (unsigned long long)(off + done), strerror(-r));
     }
     return 0;
 }
@@ -132,27 +125,15 @@ static int write_combined(qcow2_writer *w, const uint8_t *buf, size_t len, uint6
 
 static int read_at(qcow2_writer *w, void *buf, size_t len, uint64_t off, p2v_err *err)
 {
-    uint8_t *p = buf;
+    size_t done;
     int r = flush_combined(w, err);
     if (r < 0)
         return r;
-    while (len > 0) {
-        ssize_t n = pread(w->fd, p, len, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            return p2v_errf(err, -e, "%s: read back at file offset %llu failed: %s", w->name,
-                            (unsigned long long)off, strerror(e));
-        }
-        if (n == 0) { /* past the end of what was written: zeros */
-            memset(p, 0, len);
-            return 0;
-        }
-        p += n;
-        off += (uint64_t)n;
-        len -= (size_t)n;
-    }
+    if ((r = pread_full(w->fd, buf, len, off, &done)) < 0)
+        return p2v_errf(err, r, "%s: read back at file offset %llu failed: %s", w->name,
+                        (unsigned long long)(off + done), strerror(-r));
+    /* past the end of what was written: zeros */
+    memset((uint8_t *)buf + done, 0, len - done);
     return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "sink/sink.h"
+#include "util/io.h"
 
 static int raw_open(sink *s, uint64_t virtual_size, const sink_opts *o, p2v_err *err)
 {
@@ -16,20 +17,11 @@ static int raw_open(sink *s, uint64_t virtual_size, const sink_opts *o, p2v_err 
 
 static int raw_write(sink *s, uint64_t offset, const void *buf, size_t len, p2v_err *err)
 {
-    const uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t n = pwrite(s->fd, p, len, (off_t)offset);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            return p2v_errf(err, -e, "%s: write error at offset %llu: %s", s->output,
-                            (unsigned long long)offset, strerror(e));
-        }
-        p += n;
-        offset += (uint64_t)n;
-        len -= (size_t)n;
-    }
+    size_t done;
+    int r = pwrite_full(s->fd, buf, len, offset, &done);
+    if (r < 0)
+        return p2v_errf(err, r, "%s: write error at offset %llu: %s", s->output,
+                        (unsigned long long)(offset + done), strerror(-r));
     return 0;
 }
 

@@ -1,5 +1,6 @@
-/* A destination for bytes at absolute offsets of the target disk: what table
- * serializers, ESP formatters and the copy engine write through. */
+/* Writing and reading at absolute offsets: the write callback that table
+ * serializers, ESP formatters and the copy engine write through, and full
+ * pread/pwrite for file descriptors. */
 #ifndef P2V_UTIL_IO_H
 #define P2V_UTIL_IO_H
 
@@ -9,5 +10,11 @@
 #include "util/err.h"
 
 typedef int (*p2v_write_fn)(void *ctx, uint64_t offset, const void *buf, size_t len, p2v_err *err);
+
+/* pread/pwrite until len bytes are done, retrying short transfers and EINTR.
+ * *done is the count of bytes transferred (for pread_full, less than len at
+ * the end of the file). 0, or -errno of the call that failed. */
+int pread_full(int fd, void *buf, size_t len, uint64_t off, size_t *done);
+int pwrite_full(int fd, const void *buf, size_t len, uint64_t off, size_t *done);
 
 #endif

@@ -1,0 +1,39 @@
+#include "util/io.h"
+
+#include <errno.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+int pread_full(int fd, void *buf, size_t len, uint64_t off, size_t *done)
+{
+    uint8_t *p = buf;
+    *done = 0;
+    while (*done < len) {
+        ssize_t n = pread(fd, p + *done, len - *done, (off_t)(off + *done));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (n == 0)
+            break;
+        *done += (size_t)n;
+    }
+    return 0;
+}
+
+int pwrite_full(int fd, const void *buf, size_t len, uint64_t off, size_t *done)
+{
+    const uint8_t *p = buf;
+    *done = 0;
+    while (*done < len) {
+        ssize_t n = pwrite(fd, p + *done, len - *done, (off_t)(off + *done));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        *done += (size_t)n;
+    }
+    return 0;
+}
