@@ -40,44 +40,6 @@
 
 /* ---- checks ---- */
 
-/* Is hiberfil.sys in use ("hibr"/"HIBR" at its start)? */
-static bool ntfs_hibernated(ntfs_volume *vol)
-{
-    bool hib = false;
-    ntfs_inode *ni = ntfs_pathname_to_inode(vol, NULL, "hiberfil.sys");
-    if (!ni)
-        return false;
-    ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
-    if (na) {
-        char buf[4];
-        if (na->data_size >= 4 && ntfs_attr_pread(na, 0, 4, buf) == 4 &&
-            !strncasecmp(buf, "hibr", 4))
-            hib = true;
-        ntfs_attr_close(na);
-    }
-    ntfs_inode_close(ni);
-    return hib;
-}
-
-/* Does $LogFile hold unfinished transactions? Unreadable counts as unclean. */
-static bool ntfs_logfile_unclean(ntfs_volume *vol)
-{
-    bool unclean = true;
-    RESTART_PAGE_HEADER *rp = NULL;
-    ntfs_inode *ni = ntfs_inode_open(vol, FILE_LogFile);
-    if (!ni)
-        return true;
-    ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
-    if (na) {
-        if (ntfs_check_logfile(na, &rp) && ntfs_is_logfile_clean(na, rp))
-            unclean = false;
-        free(rp);
-        ntfs_attr_close(na);
-    }
-    ntfs_inode_close(ni);
-    return unclean;
-}
-
 #define NTFS_BITMAP_CHUNK (128u * 1024u)
 
 /* Runs of set bits of $Bitmap, read in chunks. 0, negative (read error), or
@@ -234,13 +196,7 @@ int fsmap_build_ntfs(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_er
     }
     dev = NULL; /* the volume owns it now */
 
-    const char *dirty = NULL;
-    if (vol->flags & VOLUME_IS_DIRTY)
-        dirty = "is marked dirty (Windows did not shut it down cleanly)";
-    else if (ntfs_hibernated(vol))
-        dirty = "holds a hibernated Windows (hiberfil.sys in use: Fast Startup or hibernation)";
-    else if (ntfs_logfile_unclean(vol))
-        dirty = "has unfinished transactions in its journal ($LogFile)";
+    const char *dirty = ntdev_unclean_reason(vol);
     if (d.failed) {
         *err = d.err;
         r = -EIO;

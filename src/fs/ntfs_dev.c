@@ -6,7 +6,9 @@
 #include <linux/fs.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #pragma GCC diagnostic push
@@ -14,8 +16,13 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #include <ntfs-3g/types.h>
+#include <ntfs-3g/attrib.h>
 #include <ntfs-3g/device.h>
+#include <ntfs-3g/dir.h>
+#include <ntfs-3g/inode.h>
+#include <ntfs-3g/logfile.h>
 #include <ntfs-3g/logging.h>
+#include <ntfs-3g/volume.h>
 #pragma GCC diagnostic pop
 
 #include "blockdev/overlay.h"
@@ -204,3 +211,54 @@ void ntdev_capture_log(void)
 }
 
 const char *ntdev_last_msg(void) { return ntfs_last_msg; }
+
+/* ---- is the volume clean? ---- */
+
+/* Is hiberfil.sys in use ("hibr"/"HIBR" at its start)? */
+static bool ntdev_hibernated(ntfs_volume *vol)
+{
+    bool hib = false;
+    ntfs_inode *ni = ntfs_pathname_to_inode(vol, NULL, "hiberfil.sys");
+    if (!ni)
+        return false;
+    ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
+    if (na) {
+        char buf[4];
+        if (na->data_size >= 4 && ntfs_attr_pread(na, 0, 4, buf) == 4 &&
+            !strncasecmp(buf, "hibr", 4))
+            hib = true;
+        ntfs_attr_close(na);
+    }
+    ntfs_inode_close(ni);
+    return hib;
+}
+
+/* Does $LogFile hold unfinished transactions? Unreadable counts as unclean. */
+static bool ntdev_logfile_unclean(ntfs_volume *vol)
+{
+    bool unclean = true;
+    RESTART_PAGE_HEADER *rp = NULL;
+    ntfs_inode *ni = ntfs_inode_open(vol, FILE_LogFile);
+    if (!ni)
+        return true;
+    ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
+    if (na) {
+        if (ntfs_check_logfile(na, &rp) && ntfs_is_logfile_clean(na, rp))
+            unclean = false;
+        free(rp);
+        ntfs_attr_close(na);
+    }
+    ntfs_inode_close(ni);
+    return unclean;
+}
+
+const char *ntdev_unclean_reason(ntfs_volume *vol)
+{
+    if (vol->flags & VOLUME_IS_DIRTY)
+        return "is marked dirty (Windows did not shut it down cleanly)";
+    if (ntdev_hibernated(vol))
+        return "holds a hibernated Windows (hiberfil.sys in use: Fast Startup or hibernation)";
+    if (ntdev_logfile_unclean(vol))
+        return "has unfinished transactions in its journal ($LogFile)";
+    return NULL;
+}

@@ -31,6 +31,12 @@ struct ntdev {
  * NULL on ENOMEM. Free with ntfs_device_free when not handed to a mount. */
 struct ntfs_device *ntdev_alloc(struct ntdev *d);
 
+/* Why a mounted volume must not be edited or mapped as it is: "is marked
+ * dirty (...)", "holds a hibernated Windows (...)", "has unfinished
+ * transactions in its journal ($LogFile)"; NULL when clean. */
+struct _ntfs_volume;
+const char *ntdev_unclean_reason(struct _ntfs_volume *vol);
+
 /* Route libntfs-3g's log to a per-thread buffer (nothing printed) and clear it. */
 void ntdev_capture_log(void);
 /* The last error line libntfs-3g logged on this thread, or "". */
