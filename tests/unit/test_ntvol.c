@@ -35,7 +35,7 @@ static int sh(const char *fmt, ...)
 
 static uint8_t *slurp(const char *name, size_t *len)
 {
-    char path[512];
+    char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -51,7 +51,7 @@ static uint8_t *slurp(const char *name, size_t *len)
 
 static int spill(const char *name, const uint8_t *b, size_t len)
 {
-    char path[512];
+    char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
     if (!f)

@@ -31,7 +31,7 @@ static int sh(const char *fmt, ...)
 
 static uint8_t *slurp(const char *name, size_t *len)
 {
-    char path[512];
+    char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -47,7 +47,7 @@ static uint8_t *slurp(const char *name, size_t *len)
 
 static int spill(const char *name, const uint8_t *b, size_t len)
 {
-    char path[512];
+    char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
     if (!f)
@@ -206,7 +206,7 @@ static int rewrite(const char *name, bool bcd, const win_map *m, win_report *rep
         r = bcd ? win_bcd_rewrite(h, m, "\\Boot\\BCD", rep, changed, &err)
                 : win_md_rewrite(h, m, rep, changed, &err);
     if (r == 0 && (r = win_hive_save(h, &out, &len, &err)) == 0) {
-        char o[300];
+        char o[600];
         snprintf(o, sizeof o, "%s.out", name);
         r = spill(o, out, len);
     }
