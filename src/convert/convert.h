@@ -24,6 +24,7 @@
 #include "sink/sink.h"
 #include "util/err.h"
 #include "util/json.h"
+#include "windows/windows.h"
 
 /* ---- source disks ---- */
 
@@ -36,6 +37,8 @@ typedef struct convert_part {
     bool used_known;            /* convert_disk_opts.used and the filesystem is understood */
     uint64_t used;              /* bytes */
     bool bios_boot_code;        /* its NTFS/FAT boot sector carries BIOS boot code */
+    bool win_probed;            /* NTFS looked at for Windows (win valid) */
+    win_volume win;             /* Windows installed, boot stores held */
 } convert_part;
 
 typedef struct convert_disk {

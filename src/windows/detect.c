@@ -87,6 +87,18 @@ int win_detect(ntvol *v, win_volume *out, p2v_err *err)
     return 0;
 }
 
+int win_detect_part(blockdev *bd, uint64_t off, uint64_t len, win_volume *out, p2v_err *err)
+{
+    ntvol *v;
+    int r = ntvol_open(bd, off, len, 0, &v, err);
+    if (r < 0)
+        return r;
+    r = win_detect(v, out, err);
+    p2v_err e;
+    ntvol_close(v, &e);
+    return r;
+}
+
 void win_install_summary(const win_install *w, char *out, size_t cap)
 {
     const char *name = w->product[0] ? w->product : "Windows";

@@ -70,6 +70,11 @@ typedef struct win_volume {
  * only read errors of the volume are errors. */
 int win_detect(ntvol *v, win_volume *out, p2v_err *err);
 
+/* win_detect on the NTFS volume at [off, off + len) of bd, mounted
+ * read-only for the look. -EINVAL (with libntfs-3g's reason) when the
+ * volume cannot be mounted. */
+int win_detect_part(blockdev *bd, uint64_t off, uint64_t len, win_volume *out, p2v_err *err);
+
 /* "Windows 10 Pro (19045, x64)"-style summary of an installation into out. */
 void win_install_summary(const win_install *w, char *out, size_t cap);
 
