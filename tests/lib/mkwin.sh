@@ -14,6 +14,9 @@
 #   form; MountedDevices has C: = 2, D: = 3, E: on another disk, a volume
 #   name for each partition and a CD-ROM.
 #   MKWIN_OFF_N: byte offset of partition N on the source.
+#
+#   mkwin_part_img DISK N OUT: partition N of DISK (sfdisk's view) into OUT.
+#   mkwin_export HIVE: the hive as hivexregedit exports it (hivex's reading).
 
 MKWIN_LIB=${P2V_SRC}/tests/lib
 MKWIN_SIG=0x1234abcd
@@ -48,7 +51,9 @@ mkwin_windows_tree() {
     mkwin_hive "$d/Windows/System32/config/SYSTEM" system --style "$style" --disk "$disk" \
         --mounted "$mounted"
     mkwin_hive "$d/Windows/System32/config/SOFTWARE" software
-    python3 "$MKWIN_LIB/blank_hive.py" "$d/Windows/System32/config/BCD-Template"
+    # MKWIN_NO_TEMPLATE=1: no BCD-Template (a Windows that cannot get a new BCD)
+    [ -n "${MKWIN_NO_TEMPLATE:-}" ] ||
+        python3 "$MKWIN_LIB/blank_hive.py" "$d/Windows/System32/config/BCD-Template"
     head -c 40000 /dev/urandom >"$d/Windows/Boot/EFI/bootmgfw.efi"
     head -c 30000 /dev/urandom >"$d/Windows/Boot/EFI/memtest.efi"
     head -c 50000 /dev/urandom >"$d/Windows/Boot/PCAT/bootmgr"
@@ -104,4 +109,20 @@ EOF
     mkwin_put "$disk" "$t/p3" 133120
     mkwin_put "$disk" "$t/p4" 182272
     rm -rf "$t"
+}
+
+mkwin_part_img() {
+    local start size
+    read -r start size < <(sfdisk --json "$1" |
+        jq -r ".partitiontable.partitions[$(($2 - 1))] | \"\\(.start) \\(.size)\"")
+    dd if="$1" of="$3" bs=512 skip="$start" count="$size" conv=sparse status=none
+}
+
+# mkwin_part_off DISK N: byte offset of partition N.
+mkwin_part_off() {
+    echo $(( $(sfdisk --json "$1" | jq ".partitiontable.partitions[$(($2 - 1))].start") * 512 ))
+}
+
+mkwin_export() {
+    hivexregedit --export "$1" '\'
 }
