@@ -240,8 +240,8 @@ static void lfn_add(const uint8_t *e, char lfn[261], bool *valid)
 static int find_entry(fatvol *v, const struct fat_dirent *dir, const char *want,
                       struct fat_dirent *out, p2v_err *err)
 {
-    uint64_t *offs, seg;
-    size_t n;
+    uint64_t *offs = NULL, seg = 0;
+    size_t n = 0;
     int r = dir_extents(v, dir, &offs, &seg, &n, err);
     if (r < 0)
         return r;
