@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "blockdev/overlay.h"
+#include "fs/fatfile.h"
 #include "convert/convert_impl.h"
 
 #define HIVE_MAX ((size_t)1 << 30)
@@ -96,6 +97,43 @@ static int fix_hive(convert_job *job, ntvol *v, const char *name, const char *pa
     return r;
 }
 
+/* An ESP's \EFI\Microsoft\Boot\BCD, rewritten in place on the FAT volume. */
+static int fix_esp(convert_job *job, size_t i, p2v_err *err)
+{
+    const plan_part *pp = &job->plan->parts[i];
+    convert_winfix *wf = &job->win;
+    win_map m = { wf->moves, wf->nmoves };
+    const char *path = "\\EFI\\Microsoft\\Boot\\BCD";
+    char name[300], what[600];
+    fatvol *v = NULL;
+    win_hive *h = NULL;
+    uint8_t *data = NULL, *out = NULL;
+    size_t len = 0, olen = 0;
+    unsigned changed = 0;
+    convert_part_source_name(job, pp, name, sizeof name);
+    snprintf(what, sizeof what, "%s %s", name, path);
+    int r = bd_overlay_open(job->src[pp->disk]->bd, pp->src_offset, pp->src_bytes, NULL,
+                            &wf->overlays[i], err);
+    if (r == 0)
+        r = fatvol_open(wf->overlays[i], 0, pp->src_bytes, true, &v, err);
+    if (r == 0)
+        r = fatvol_read_file(v, path, HIVE_MAX, &data, &len, err);
+    if (r == 0)
+        r = win_hive_open(data, len, true, what, &h, err);
+    if (r == 0)
+        r = win_bcd_rewrite(h, &m, what, &wf->rep, &changed, err);
+    if (r == 0 && changed && (r = win_hive_save(h, &out, &olen, err)) == 0)
+        r = fatvol_replace_file(v, path, out, olen, err);
+    wf->bcd_changed += changed;
+    win_hive_close(h);
+    fatvol_close(v);
+    free(data);
+    free(out);
+    if (r < 0 && strncmp(err->msg, name, strlen(name)))
+        p2v_err_prefix(err, r, "%s: Windows fixups", name);
+    return r;
+}
+
 static int fix_part(convert_job *job, size_t i, const convert_part *cp, p2v_err *err)
 {
     const plan_part *pp = &job->plan->parts[i];
@@ -162,7 +200,11 @@ int convert_windows_prepare(convert_job *job, const convert_events *ev, p2v_err 
     for (size_t i = 0; r == 0 && i < job->plan->nparts; i++) {
         const plan_part *pp = &job->plan->parts[i];
         const convert_part *cp = pp->kind == PLAN_PART_COPY ? source_part(job, pp) : NULL;
-        if (cp && cp->win_probed && (cp->win.win.present || cp->win.bcd_bios))
+        if (!cp || !cp->win_probed)
+            continue;
+        if (!strcmp(cp->fs.type, "vfat") && cp->win.bcd_efi)
+            r = fix_esp(job, i, err);
+        else if (!strcmp(cp->fs.type, "ntfs") && (cp->win.win.present || cp->win.bcd_bios))
             r = fix_part(job, i, cp, err);
     }
     for (size_t i = 0; r == 0 && i < job->win.rep.warnings.count; i++)

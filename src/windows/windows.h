@@ -75,6 +75,11 @@ int win_detect(ntvol *v, win_volume *out, p2v_err *err);
  * volume cannot be mounted. */
 int win_detect_part(blockdev *bd, uint64_t off, uint64_t len, win_volume *out, p2v_err *err);
 
+/* The boot store of a FAT volume (an ESP): bcd_efi when it holds
+ * \EFI\Microsoft\Boot\BCD (and bcd_bios for \Boot\BCD). -EINVAL when it is
+ * not a FAT volume p2v can read. */
+int win_detect_fat(blockdev *bd, uint64_t off, uint64_t len, win_volume *out, p2v_err *err);
+
 /* "Windows 10 Pro (19045, x64)"-style summary of an installation into out. */
 void win_install_summary(const win_install *w, char *out, size_t cap);
 
