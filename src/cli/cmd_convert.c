@@ -84,7 +84,9 @@ static const char convert_usage[] =
     "every MountedDevices value naming a copied partition is rewritten to its new\n"
     "place, in a copy-on-write overlay (the source is never written); the dry run\n"
     "and --json list each change. Windows selected without any boot store (no BCD,\n"
-    "no ESP, no BCD-Template) is refused. See docs/windows.md.\n"
+    "no ESP, no BCD-Template) is refused. A UEFI Windows moved to --boot bios gets\n"
+    "bootmgr, \\Boot and a new BCD (from BCD-Template) on the active partition.\n"
+    "See docs/windows.md.\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 struct convert_args {

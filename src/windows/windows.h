@@ -163,6 +163,27 @@ void win_bcd_device_set(uint8_t *elem, size_t offset, const win_part_id *id);
 int win_bcd_rewrite(win_hive *bcd, const win_map *m, const char *store, win_report *rep,
                     unsigned *changed, p2v_err *err);
 
+/* ---- a new BCD (offline bcdboot) ---- */
+
+/* What a new BIOS boot store names: the partition holding bootmgr and
+ * \Boot (boot), Windows' partition (os), and its boot-menu text. */
+typedef struct win_bcd_bios {
+    win_part_id boot;
+    win_part_id os;
+    const char *description;  /* "Windows 10 Pro"; NULL: "Windows" */
+    const char *locale;       /* NULL: "en-US" */
+} win_bcd_bios;
+
+/* Fill a hive (opened writable from \Windows\System32\config\BCD-Template,
+ * whose inheritable objects it keeps) with the objects bcdboot makes for
+ * BIOS: {bootmgr} (device = boot, default and display order = the loader,
+ * timeout 30), an OS loader (device and osdevice = os,
+ * \Windows\system32\winload.exe, systemroot \Windows, resume object), its
+ * resume loader (winresume.exe, \hiberfil.sys) and {memdiag}
+ * (\boot\memtest.exe on boot). Objects already there with the same GUIDs
+ * are replaced. One change line per object into rep. */
+int win_bcd_create_bios(win_hive *bcd, const win_bcd_bios *b, win_report *rep, p2v_err *err);
+
 /* ---- MountedDevices ---- */
 
 #define WIN_MD_MBR_LEN 12         /* signature u32 + offset u64 */

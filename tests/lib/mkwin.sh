@@ -72,6 +72,10 @@ mkwin_windows_tree() {
     head -c 40000 /dev/urandom >"$d/Windows/Boot/EFI/bootmgfw.efi"
     head -c 30000 /dev/urandom >"$d/Windows/Boot/EFI/memtest.efi"
     head -c 50000 /dev/urandom >"$d/Windows/Boot/PCAT/bootmgr"
+    head -c 20000 /dev/urandom >"$d/Windows/Boot/PCAT/memtest.exe"
+    head -c 10000 /dev/urandom >"$d/Windows/Boot/PCAT/bootnxt"
+    mkdir -p "$d/Windows/Boot/PCAT/en-US"
+    head -c 3000 /dev/urandom >"$d/Windows/Boot/PCAT/en-US/bootmgr.exe.mui"
     head -c 300000 /dev/urandom >"$d/Users/staff/Documents/report.docx"
     head -c 5000 /dev/urandom >"$d/Windows/System32/ntoskrnl.exe"
     rm -f "$d"/Windows/System32/config/*.reg
