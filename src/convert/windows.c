@@ -97,13 +97,13 @@ static int fix_hive(convert_job *job, ntvol *v, const char *name, const char *pa
     return r;
 }
 
-/* An ESP's \EFI\Microsoft\Boot\BCD, rewritten in place on the FAT volume. */
-static int fix_esp(convert_job *job, size_t i, p2v_err *err)
+/* A BCD on a FAT volume (an ESP's \EFI\Microsoft\Boot\BCD, or \Boot\BCD on a
+ * FAT System Reserved partition), rewritten in place. */
+static int fix_fat_bcd(convert_job *job, size_t i, const char *path, p2v_err *err)
 {
     const plan_part *pp = &job->plan->parts[i];
     convert_winfix *wf = &job->win;
     win_map m = { wf->moves, wf->nmoves };
-    const char *path = "\\EFI\\Microsoft\\Boot\\BCD";
     char name[300], what[600];
     fatvol *v = NULL;
     win_hive *h = NULL;
@@ -112,8 +112,9 @@ static int fix_esp(convert_job *job, size_t i, p2v_err *err)
     unsigned changed = 0;
     convert_part_source_name(job, pp, name, sizeof name);
     snprintf(what, sizeof what, "%s %s", name, path);
-    int r = bd_overlay_open(job->src[pp->disk]->bd, pp->src_offset, pp->src_bytes, NULL,
-                            &wf->overlays[i], err);
+    int r = wf->overlays[i] ? 0
+                            : bd_overlay_open(job->src[pp->disk]->bd, pp->src_offset,
+                                              pp->src_bytes, NULL, &wf->overlays[i], err);
     if (r == 0)
         r = fatvol_open(wf->overlays[i], 0, pp->src_bytes, true, &v, err);
     if (r == 0)
@@ -355,9 +356,12 @@ int convert_windows_prepare(convert_job *job, const convert_events *ev, p2v_err 
         const convert_part *cp = pp->kind == PLAN_PART_COPY ? source_part(job, pp) : NULL;
         if (!cp || !cp->win_probed)
             continue;
-        if (!strcmp(cp->fs.type, "vfat") && cp->win.bcd_efi)
-            r = fix_esp(job, i, err);
-        else if (!strcmp(cp->fs.type, "ntfs") && (cp->win.win.present || cp->win.bcd_bios))
+        if (!strcmp(cp->fs.type, "vfat")) {
+            if (cp->win.bcd_efi)
+                r = fix_fat_bcd(job, i, "\\EFI\\Microsoft\\Boot\\BCD", err);
+            if (r == 0 && cp->win.bcd_bios)
+                r = fix_fat_bcd(job, i, "\\Boot\\BCD", err);
+        } else if (!strcmp(cp->fs.type, "ntfs") && (cp->win.win.present || cp->win.bcd_bios))
             r = fix_part(job, i, cp, err);
     }
     if (r == 0)
