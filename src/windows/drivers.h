@@ -208,7 +208,7 @@ int drv_controlsets(hive_h *system, unsigned out[3], size_t *n, p2v_err *err);
  * under Windows\p2v\, the script, a RunOnce value in SOFTWARE), in every
  * ControlSet that Select names. tree is where sel's files are (NULL with sel
  * NULL). */
-int drv_plan_build(const drv_windows *w, const drv_selection *sel, const drv_tree *tree,
+int drv_plan_build(const drv_windows *w, const drv_selection *sel, drv_tree *tree,
                    hive_h *system, drv_plan *out, p2v_err *err);
 void drv_plan_free(drv_plan *p);
 
