@@ -195,6 +195,22 @@ static int choose(drv_tree *t, const drv_windows *w, const cand *c, size_t n, dr
     return 0;
 }
 
+static size_t wanted_rank(const char *service)
+{
+    for (size_t i = 0; i < sizeof wanted / sizeof wanted[0]; i++)
+        if (strcasecmp(service, wanted[i].service) == 0)
+            return i;
+    return sizeof wanted / sizeof wanted[0];
+}
+
+/* Choices in the order of the wanted table (viostor first), not of INF names. */
+static int choice_cmp(const void *a, const void *b)
+{
+    size_t x = wanted_rank(((const drv_choice *)a)->pkg.service.name);
+    size_t y = wanted_rank(((const drv_choice *)b)->pkg.service.name);
+    return x < y ? -1 : x > y;
+}
+
 static long find_agent(const drv_tree *t, const drv_windows *w)
 {
     const char *want = w->arch == DRV_ARCH_AMD64 ? "qemu-ga-x86_64.msi" : "qemu-ga-i386.msi";
@@ -231,6 +247,7 @@ int drv_select(drv_tree *t, const drv_windows *w, drv_selection *out, p2v_err *e
         drv_selection_free(out);
         return rc;
     }
+    qsort(out->v, out->n, sizeof *out->v, choice_cmp);
     out->agent = find_agent(t, w);
     return 0;
 }
