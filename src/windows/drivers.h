@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "util/err.h"
 #include "windows/inf.h"
@@ -216,5 +217,21 @@ void drv_plan_free(drv_plan *p);
  * as needed, values replaced, DELETE_KEY of a missing key is no edit. The
  * caller commits (hivex_commit) or discards. */
 int drv_edits_apply(const drv_plan *p, enum drv_hive hive, hive_h *h, p2v_err *err);
+
+/* ---- reports ---- */
+
+typedef struct json_writer json_writer;
+
+/* The dry run's account: the Windows, each driver chosen (INF, version, OS
+ * directory, device IDs, role), every registry value set or key removed
+ * (hive, key, name, type, value) and every file written. sel may be NULL. */
+void drv_report_text(const drv_windows *w, const drv_selection *sel, const drv_tree *tree,
+                     const drv_plan *p, FILE *f);
+/* The same as one JSON object:
+ * {"windows":{...},"drivers":[{"service","inf","version","driver_ver","os_dir",
+ *  "fallback","role","devices":[...]}],"registry":[{"hive","op","key","name",
+ *  "type","value"}],"files":[{"path","source"}]} */
+void drv_report_json(const drv_windows *w, const drv_selection *sel, const drv_tree *tree,
+                     const drv_plan *p, json_writer *j);
 
 #endif

@@ -176,9 +176,12 @@ static int ddb_describe(drv_plan *p, const drv_package *pkg, const ddb_names *nm
             rc = drv_edit_string(p, SYS, desc, "Description", DRV_REG_SZ, d->description);
         if (rc == 0 && pkg->manufacturer)
             rc = drv_edit_string(p, SYS, desc, "Manufacturer", DRV_REG_SZ, pkg->manufacturer);
-        if (rc == 0)
+        bool first = true; /* one Configurations key per install section */
+        for (size_t k = 0; k < i; k++)
+            first &= strcmp(pkg->devices[k].install, d->install) != 0;
+        if (rc == 0 && first)
             rc = drv_edit_dword(p, SYS, conf, "ConfigFlags", 0);
-        if (rc == 0)
+        if (rc == 0 && first)
             rc = drv_edit_string(p, SYS, conf, "Service", DRV_REG_SZ, pkg->service.name);
         free(desc);
         free(conf);

@@ -13,6 +13,7 @@
 #include "blockdev/blockdev.h"
 #include "t.h"
 #include "util/endian.h"
+#include "util/json.h"
 #include "windows/drivers.h"
 
 static char work[PATH_MAX];
@@ -477,6 +478,45 @@ static void expect_ddb(hive_h *sys, const drv_plan *p, drv_tree *t, const char *
     free(label);
 }
 
+/* The dry run's text and JSON name the drivers, their INF and version, the
+ * device IDs and the registry values; the JSON parses. */
+static void check_reports(const drv_windows *w, const drv_selection *sel, drv_tree *t, const drv_plan *p)
+{
+    char *txt = NULL, *js = NULL;
+    size_t tl = 0, jl = 0;
+    FILE *f = open_memstream(&txt, &tl);
+    drv_report_text(w, sel, t, p, f);
+    fclose(f);
+    if (getenv("P2V_SHOW_REPORT")) /* for the documentation's example */
+        fputs(txt, stderr);
+    CHECK(strstr(txt, "viostor      boot       viostor/") != NULL);
+    CHECK(strstr(txt, "version 100.94.104.24100") != NULL);
+    CHECK(strstr(txt, "for PCI\\VEN_1AF4&DEV_1042&SUBSYS_11001AF4&REV_01") != NULL);
+    CHECK(strstr(txt, "SYSTEM\\ControlSet002\\Services\\viostor  Start = REG_DWORD 0x00000000 (0)") != NULL);
+    CHECK(strstr(txt, "SYSTEM\\ControlSet001\\Services\\storahci\\StartOverride  (key removed)") != NULL);
+    CHECK(strstr(txt, "\\Windows\\System32\\drivers\\viostor.sys  <- viostor/") != NULL);
+    f = open_memstream(&js, &jl);
+    json_writer j;
+    json_init(&j, f);
+    drv_report_json(w, sel, t, p, &j);
+    json_end(&j);
+    fclose(f);
+    CHECK(strstr(js, "\"service\": \"viostor\"") || strstr(js, "\"service\":\"viostor\""));
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/report.json", work);
+    f = fopen(path, "w");
+    if (f) {
+        fputs(js, f);
+        fclose(f);
+    }
+    char cmd[PATH_MAX + 256];
+    snprintf(cmd, sizeof cmd, "python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
+             "assert d[\"drivers\"][0][\"service\"]==\"viostor\"; assert len(d[\"registry\"])>20' '%s'", path);
+    CHECK(system(cmd) == 0);
+    free(txt);
+    free(js);
+}
+
 static void test_win8plus(drv_tree *t, const char *win, const drv_windows *w, const char *os)
 {
     drv_selection sel;
@@ -506,6 +546,7 @@ static void test_win8plus(drv_tree *t, const char *win, const drv_windows *w, co
             strcmp(plan.edits[i].name, "ImagePath") == 0)
             shown = strcmp(plan.edits[i].shown, "system32\\drivers\\viostor.sys") == 0;
     CHECK(shown);
+    check_reports(w, &sel, t, &plan);
     hivex_close(sys);
     hivex_close(soft);
     drv_plan_free(&plan);
