@@ -218,6 +218,39 @@ void drv_plan_free(drv_plan *p);
  * caller commits (hivex_commit) or discards. */
 int drv_edits_apply(const drv_plan *p, enum drv_hive hive, hive_h *h, p2v_err *err);
 
+/* ---- on a Windows volume ---- */
+
+typedef struct ntvol ntvol;
+typedef struct win_hive win_hive;
+
+/* The Windows whose hives these are: major.minor from SOFTWARE
+ * CurrentMajorVersionNumber/CurrentMinorVersionNumber (Windows 10+) or
+ * CurrentVersion ("6.1"), CurrentBuild (or CurrentBuildNumber), server when
+ * InstallationType or ProductName says so; arch from SYSTEM's
+ * PROCESSOR_ARCHITECTURE in the current ControlSet (AMD64, x86). -ENOENT
+ * naming what is missing; -ENOTSUP for another arch (ARM64). */
+int drv_windows_from_hives(win_hive *system, win_hive *software, drv_windows *out, p2v_err *err);
+
+/* What the driver step will do to one Windows volume. */
+typedef struct drv_job {
+    drv_windows win;
+    bool has_sel;         /* a tree was given and had drivers for win */
+    drv_selection sel;
+    drv_plan plan;
+} drv_job;
+
+/* Read the Windows on v (\Windows\System32\config\SYSTEM and SOFTWARE),
+ * choose its drivers from tree (NULL: no --drivers: built-in controllers
+ * only), refuse a bus it cannot boot on (drv_check_bus), and plan. Nothing
+ * is written. what names the volume in messages ("disk.img:2"). */
+int drv_job_prepare(ntvol *v, const char *what, drv_tree *tree, enum drv_bus bus, drv_job *out,
+                    p2v_err *err);
+/* Carry the plan out on v (opened with NTVOL_WRITE over an overlay): every
+ * file (directories made as needed), then the SYSTEM and SOFTWARE hives
+ * edited and written back. */
+int drv_job_apply(ntvol *v, const char *what, drv_tree *tree, const drv_job *job, p2v_err *err);
+void drv_job_free(drv_job *job);
+
 /* ---- reports ---- */
 
 typedef struct json_writer json_writer;

@@ -11,7 +11,8 @@
 #   mkvirtio.sh hives OUTDIR win7|win10|2k19 SYSTEM and SOFTWARE hives of that Windows:
 #       ControlSet001/002, Select (Current 1, Default 1, LastKnownGood 2), the built-in
 #       storage services (storahci with StartOverride on 10/2019, msahci on 7), a
-#       DriverDatabase already holding oem1.inf (10/2019), CurrentVersion values.
+#       DriverDatabase already holding oem1.inf (10/2019), CurrentVersion values,
+#       PROCESSOR_ARCHITECTURE=AMD64.
 # marker DRIVER OS ARCH FILE prints the marker content a file of the tree holds.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -158,6 +159,7 @@ hive_reg_system() {
     printf '[\\Select]\n"Current"=dword:00000001\n"Default"=dword:00000001\n"LastKnownGood"=dword:00000002\n"Failed"=dword:00000000\n\n'
     for cs in ControlSet001 ControlSet002; do
         printf '[\\%s]\n\n[\\%s\\Control]\n\n[\\%s\\Control\\CriticalDeviceDatabase]\n\n' "$cs" "$cs" "$cs"
+        printf '[\\%s\\Control\\Session Manager]\n\n[\\%s\\Control\\Session Manager\\Environment]\n"PROCESSOR_ARCHITECTURE"="AMD64"\n\n' "$cs" "$cs"
         printf '[\\%s\\Services]\n\n' "$cs"
         local svc
         if [ "$win" = win7 ]; then
