@@ -17,6 +17,7 @@
 #include "convert/convert.h"
 #include "sink/sink.h"
 #include "util/json.h"
+#include "windows/drivers.h"
 #include "util/size.h"
 
 static const char convert_usage[] =
@@ -62,8 +63,21 @@ static const char convert_usage[] =
     "                                   (default: the one active on its disk; with bios\n"
     "                                   and none, one whose boot sector has boot code,\n"
     "                                   else the first; a notice says which)\n"
+    "      --drivers DIR|ISO            a virtio-win tree or ISO image: each selected\n"
+    "                                   Windows gets the virtio storage drivers (viostor,\n"
+    "                                   vioscsi) registered offline and the others\n"
+    "                                   (netkvm, balloon, vioserial, qemu-ga) staged for\n"
+    "                                   its first boot (docs/drivers.md)\n"
+    "      --target-bus virtio-blk|virtio-scsi|sata|ide\n"
+    "                                   the disk controller the image must boot on;\n"
+    "                                   virtio-blk/virtio-scsi need the driver from\n"
+    "                                   --drivers, else the conversion is refused\n"
+    "      --no-windows-fixups          leave every Windows as it is (no driver changes)\n"
     "  -h, --help                       this text\n"
     "\n"
+    "A selected Windows always gets its built-in AHCI and IDE drivers (storahci or\n"
+    "msahci, atapi, intelide, pciide) set to boot start, so it boots on a SATA or IDE\n"
+    "controller; the dry run lists every driver and registry value it sets.\n"
     "SIZE takes bytes or K/M/G/T suffixes (powers of 1024).\n"
     "The image is written under a temporary name beside OUTPUT and renamed at the end;\n"
     "on an error or a signal (INT, TERM, HUP, PIPE, QUIT, USR1, USR2) it is removed.\n"
@@ -81,6 +95,9 @@ struct convert_args {
     const char *active;         /* --active DISK:N */
     uint32_t sector_size;       /* --sector-size for image files; 0: detected */
     bool verify, dry_run, json, progress, force, allow_dirty;
+    const char *drivers;        /* --drivers DIR|ISO */
+    int target_bus;             /* enum drv_bus; 0: not given */
+    bool no_windows_fixups;
     char **sels;
     int nsels;
 };
@@ -197,6 +214,7 @@ static void free_joined_args(char **v, char **joined, int argc)
 enum {
     OPT_BOOT = 256, OPT_SIZE, OPT_ALIGN, OPT_COPY, OPT_CLUSTER, OPT_VERIFY, OPT_DRY_RUN,
     OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_ADD_ESP, OPT_ACTIVE, OPT_SECTOR_SIZE,
+    OPT_DRIVERS, OPT_TARGET_BUS, OPT_NO_WIN_FIXUPS,
 };
 
 static int parse_args(int argc, char **argv, struct convert_args *a)
@@ -221,6 +239,9 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         { "add-esp", required_argument, NULL, OPT_ADD_ESP },
         { "active", required_argument, NULL, OPT_ACTIVE },
         { "sector-size", required_argument, NULL, OPT_SECTOR_SIZE },
+        { "drivers", required_argument, NULL, OPT_DRIVERS },
+        { "target-bus", required_argument, NULL, OPT_TARGET_BUS },
+        { "no-windows-fixups", no_argument, NULL, OPT_NO_WIN_FIXUPS },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -319,6 +340,16 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
             a->active = optarg;
             break;
         }
+        case OPT_DRIVERS: a->drivers = optarg; break;
+        case OPT_TARGET_BUS: {
+            enum drv_bus bus;
+            if (drv_bus_parse(optarg, &bus) < 0)
+                return usage_error("unknown --target-bus '%s' (virtio-blk, virtio-scsi, sata or ide)",
+                                   optarg);
+            a->target_bus = (int)bus;
+            break;
+        }
+        case OPT_NO_WIN_FIXUPS: a->no_windows_fixups = true; break;
         case 'h': fputs(convert_usage, stdout); return -1;
         case ':': return usage_error("option '%s' needs an argument", argv[optind - 1]);
         default: return usage_error("unknown option '%s'", argv[optind - 1]);
@@ -460,7 +491,9 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
                              .active = a->active ? active : NULL,
                              .sector_size = a->sector_size, .copy_all = a->copy_all,
                              .allow_dirty = a->allow_dirty, .verify = a->verify,
-                             .force = a->force };
+                             .force = a->force, .drivers = a->drivers,
+                             .target_bus = a->target_bus,
+                             .no_windows_fixups = a->no_windows_fixups };
     return 0;
 }
 

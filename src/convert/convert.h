@@ -104,6 +104,12 @@ typedef struct convert_request {
     bool allow_dirty;
     bool verify;
     bool force;                     /* replace an existing OUTPUT */
+    /* Windows drivers (docs/drivers.md): a virtio-win tree or ISO (NULL:
+     * none), the controller the image must boot on (enum drv_bus; 0: not
+     * said), and --no-windows-fixups (leave every Windows as it is). */
+    const char *drivers;
+    int target_bus;
+    bool no_windows_fixups;
     /* Disks already open (tests: memory disks), matched by path == sel.disk;
      * they stay the caller's. */
     convert_disk *const *preopened;
@@ -151,6 +157,11 @@ int convert_run(convert_job *job, const convert_events *ev, volatile sig_atomic_
 void convert_job_free(convert_job *job);
 
 /* ---- reports ---- */
+
+/* The driver step of each Windows partition (what the dry run lists), as
+ * text; nothing when no Windows is selected. convert_layout_json carries
+ * the same under "windows_drivers". */
+void convert_drivers_text(const convert_job *job, FILE *f);
 
 /* The planned layout as the dry run prints it. */
 void convert_layout_text(const convert_job *job, FILE *f);

@@ -198,6 +198,8 @@ int convert_plan_from_request(const convert_request *rq, const convert_events *e
         convert_say(ev, CONVERT_NOTICE, "%s", job->plan->notes.msgs[i]);
     if ((r = check_esp(job, ev, err)) < 0)
         goto fail;
+    if ((r = convert_drivers_plan(job, ev, err)) < 0)
+        goto fail;
     *out = job;
     return 0;
 fail:
@@ -227,6 +229,7 @@ void convert_job_free(convert_job *job)
 {
     if (!job)
         return;
+    convert_drivers_free(job);
     plan_free(job->plan);
     for (size_t i = 0; i < job->nsrc; i++)
         if (job->owned[i])
