@@ -13,6 +13,11 @@
 #       storage services (storahci with StartOverride on 10/2019, msahci on 7), a
 #       DriverDatabase already holding oem1.inf (10/2019), CurrentVersion values,
 #       PROCESSOR_ARCHITECTURE=AMD64.
+#   mkvirtio.sh windisk FILE win7|win10|2k19  a 64 MiB MBR disk: 1 = "System Reserved"
+#       NTFS (8 MiB, active, no Windows), 2 = "Windows" NTFS (48 MiB) holding
+#       \Windows\System32\config\{SYSTEM,SOFTWARE} (the hives above),
+#       \Windows\System32\drivers\disk.sys and \Windows\INF; filled through an
+#       ntfs-3g mount (needs root and FUSE).
 # marker DRIVER OS ARCH FILE prints the marker content a file of the tree holds.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -211,10 +216,37 @@ make_hives() {
     rm -f "$out/system.reg" "$out/software.reg"
 }
 
+make_windisk() {
+    local disk=$1 win=$2 tmp
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/mkvirtio.XXXXXX")
+    make_hives "$tmp/hives" "$win"
+    truncate -s 64M "$disk"
+    printf 'label: dos\n2048,16384,7,*\n18432,98304,7\n' | sfdisk -q "$disk"
+    truncate -s 8M "$tmp/p1.img"
+    mkntfs -q -F -Q -s 512 -p 2048 -H 255 -S 63 -L "System Reserved" "$tmp/p1.img" >/dev/null 2>&1
+    truncate -s 48M "$tmp/p2.img"
+    mkntfs -q -F -Q -s 512 -p 18432 -H 255 -S 63 -L Windows "$tmp/p2.img" >/dev/null 2>&1
+    mkdir "$tmp/m"
+    if ! timeout 30 ntfs-3g "$tmp/p2.img" "$tmp/m"; then
+        rm -rf "$tmp"
+        echo "mkvirtio.sh: cannot mount NTFS with ntfs-3g (FUSE)" >&2
+        return 1
+    fi
+    mkdir -p "$tmp/m/Windows/System32/config" "$tmp/m/Windows/System32/drivers" "$tmp/m/Windows/INF"
+    cp "$tmp/hives/SYSTEM" "$tmp/hives/SOFTWARE" "$tmp/m/Windows/System32/config/"
+    echo "the disk driver that was there" >"$tmp/m/Windows/System32/drivers/disk.sys"
+    head -c 300000 /dev/urandom >"$tmp/m/Windows/explorer.exe"
+    umount "$tmp/m"
+    dd if="$tmp/p1.img" of="$disk" bs=512 seek=2048 conv=notrunc status=none
+    dd if="$tmp/p2.img" of="$disk" bs=512 seek=18432 conv=notrunc status=none
+    rm -rf "$tmp"
+}
+
 case ${1:-} in
+windisk) make_windisk "$2" "$3" ;;
 tree) make_tree "$2" "${3:-per-driver}" ;;
 iso) make_iso "$2" "$3" ;;
 hives) make_hives "$2" "$3" ;;
 marker) marker "$2" "$3" "$4" "$5" ;;
-*) echo "usage: mkvirtio.sh tree DIR [per-driver|flat] | iso DIR ISO | hives OUTDIR win7|win10|2k19 | marker DRIVER OS ARCH FILE" >&2; exit 2 ;;
+*) echo "usage: mkvirtio.sh tree DIR [per-driver|flat] | iso DIR ISO | hives OUTDIR win7|win10|2k19 | windisk FILE win7|win10|2k19 | marker DRIVER OS ARCH FILE" >&2; exit 2 ;;
 esac
