@@ -16,7 +16,7 @@
 #include "util/json.h"
 #include "windows/drivers.h"
 
-static char work[PATH_MAX];
+static char work[512];
 static char mkvirtio[PATH_MAX];
 
 static int sh(const char *fmt, const char *a, const char *b)
@@ -449,9 +449,9 @@ static void expect_ddb(hive_h *sys, const drv_plan *p, drv_tree *t, const char *
     expect_multi1(sys, key, "Configurations", strcmp(svc, "viostor") == 0 ? "viostor_inst" : "vioscsi_inst");
     snprintf(key, sizeof key, "DriverDatabase\\DriverPackages\\%s", label);
     expect_str(sys, key, "", hive_t_REG_SZ, oem);
-    char inf[32];
-    snprintf(inf, sizeof inf, "%s.inf", svc);
-    expect_str(sys, key, "InfName", hive_t_REG_SZ, inf);
+    char inf_file[32];
+    snprintf(inf_file, sizeof inf_file, "%s.inf", svc);
+    expect_str(sys, key, "InfName", hive_t_REG_SZ, inf_file);
     expect_str(sys, key, "Provider", hive_t_REG_SZ, "Red Hat, Inc.");
     snprintf(key, sizeof key, "DriverDatabase\\DriverPackages\\%s\\Configurations\\%s_inst", label, svc);
     expect_str(sys, key, "Service", hive_t_REG_SZ, svc);

@@ -20,13 +20,13 @@
 
 #define PART_LEN (32u << 20)
 
-static char dir[PATH_MAX];
+static char dir[512];
 static char lib[PATH_MAX];
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
 {
-    char cmd[8192], full[9000];
+    char cmd[8192], full[8800];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(cmd, sizeof cmd, fmt, ap);
@@ -40,7 +40,7 @@ static int sh(const char *fmt, ...)
 static char *out_of(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *out_of(const char *fmt, ...)
 {
-    char cmd[4096], full[4400];
+    char cmd[4096], full[4700];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(cmd, sizeof cmd, fmt, ap);
