@@ -101,6 +101,8 @@ const char *drv_tree_name(const drv_tree *t);
 size_t drv_tree_count(const drv_tree *t);
 /* Path of the i-th regular file, '/'-separated, relative to the tree root. */
 const char *drv_tree_path(const drv_tree *t, size_t i);
+/* Size in bytes of the i-th file, as the directory or the ISO records it. */
+uint64_t drv_tree_size(const drv_tree *t, size_t i);
 /* The file whose path equals path without regard to case (ISO 9660 names
  * are often upper case), or -1. */
 long drv_tree_find(const drv_tree *t, const char *path);

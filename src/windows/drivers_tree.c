@@ -187,6 +187,8 @@ const char *drv_tree_name(const drv_tree *t) { return t->name; }
 size_t drv_tree_count(const drv_tree *t) { return t->n; }
 const char *drv_tree_path(const drv_tree *t, size_t i) { return i < t->n ? t->paths[i] : NULL; }
 
+uint64_t drv_tree_size(const drv_tree *t, size_t i) { return i < t->n ? t->sizes[i] : 0; }
+
 long drv_tree_find(const drv_tree *t, const char *path)
 {
     for (size_t i = 0; i < t->n; i++)
