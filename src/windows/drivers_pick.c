@@ -164,16 +164,19 @@ static int add_choice(drv_selection *s, drv_package *pkg, enum drv_role role, co
     return 0;
 }
 
-/* For each INF name, the most preferred copy that reads and installs a
- * wanted service not chosen yet. A damaged INF is passed over for the next
- * OS directory, not fatal: the tree is not p2v's to fix. */
+/* For each INF name, the most preferred copy that reads and installs on w
+ * decides: taken when its service is wanted (and not chosen yet), else the
+ * name is passed over. A damaged INF, or one with no models for w, gives way
+ * to the next OS directory: the tree is not p2v's to fix. */
 static int choose(drv_tree *t, const drv_windows *w, const cand *c, size_t n, drv_selection *s,
                   p2v_err *err)
 {
+    bool decided = false;
     for (size_t i = 0; i < n; i++) {
-        if (i > 0 && strcasecmp(c[i].name, c[i - 1].name) == 0 && s->n > 0 &&
-            strcasecmp(s->v[s->n - 1].pkg.inf_name, c[i].name) == 0)
-            continue; /* this INF name already gave its driver */
+        if (i == 0 || strcasecmp(c[i].name, c[i - 1].name) != 0)
+            decided = false;
+        if (decided)
+            continue;
         drv_package pkg;
         p2v_err ignored;
         int rc = read_package(t, &c[i], w, &pkg, &ignored);
@@ -181,6 +184,7 @@ static int choose(drv_tree *t, const drv_windows *w, const cand *c, size_t n, dr
             return p2v_errf(err, rc, "%s", ignored.msg);
         if (rc < 0)
             continue;
+        decided = true;
         enum drv_role role;
         if (!drv_wanted_service(pkg.service.name, &role) ||
             drv_selection_find(s, pkg.service.name)) {

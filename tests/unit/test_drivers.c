@@ -181,6 +181,29 @@ static void test_select(const char *name, bool flat)
     drv_tree_close(t);
 }
 
+/* A damaged INF in w's own directory gives way to the next older one; the
+ * other drivers still come from w's own. */
+static void test_damaged_inf(void)
+{
+    char cmd[3 * PATH_MAX];
+    snprintf(cmd, sizeof cmd, "cp -r '%s/per' '%s/broken' && printf 'garbage\\n' > "
+             "'%s/broken/viostor/w10/amd64/viostor.inf'", work, work, work);
+    CHECK(system(cmd) == 0);
+    drv_tree *t = open_tree("broken");
+    drv_selection sel;
+    p2v_err err = {{0}};
+    if (t && drv_select(t, &win10, &sel, &err) == 0) {
+        const drv_choice *vs = drv_selection_find(&sel, "viostor");
+        CHECK(vs && strcmp(vs->os_dir, "w7") == 0 && vs->fallback);
+        const drv_choice *sc = drv_selection_find(&sel, "vioscsi");
+        CHECK(sc && strcmp(sc->os_dir, "w10") == 0 && !sc->fallback);
+        drv_selection_free(&sel);
+    } else {
+        CHECK(!"select on the damaged tree");
+    }
+    drv_tree_close(t);
+}
+
 static void test_tree_errors(void)
 {
     drv_tree *t = NULL;
@@ -580,6 +603,7 @@ int main(void)
     test_select("flat", true);
     test_select("virtio.iso", false);
     test_tree_errors();
+    test_damaged_inf();
     test_bus();
     drv_tree *t = open_tree("per");
     if (t) {
