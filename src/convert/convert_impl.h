@@ -4,6 +4,19 @@
 
 #include "convert/convert.h"
 
+/* The Windows step (convert/windows.c): per plan part the overlay holding
+ * its edits (NULL: read from the source as it is), the identity map, and
+ * what was changed. */
+typedef struct convert_winfix {
+    blockdev **overlays;
+    size_t noverlays;
+    win_move *moves;
+    size_t nmoves;
+    win_report rep;
+    unsigned bcd_changed;       /* BCD device elements rewritten */
+    unsigned md_changed;        /* MountedDevices values rewritten */
+} convert_winfix;
+
 struct convert_job {
     convert_request rq;         /* the caller's request; rq.plan.active resolved */
     convert_disk **src;         /* distinct source disks, in order of first selection */
@@ -13,18 +26,22 @@ struct convert_job {
     plan_sel *psel;
     plan *plan;
     char *write_path;           /* a symlink OUTPUT: the file it names, else NULL */
+    convert_winfix win;
     struct drv_tree *drv_tree;  /* --drivers, opened */
     struct drv_job **drv;       /* per plan part: the driver step of a Windows, else NULL */
 };
 
-/* The driver step: planned for every Windows partition selected (reading
- * the sources only), carried out on a copy-on-write overlay of it while
- * the copy is prepared; the overlay is then what the copy reads. */
-int convert_drivers_plan(convert_job *job, const convert_events *ev, p2v_err *err);
-/* *src stays the source when the part has no driver step; else an overlay
- * holding the edits (the caller closes it), its window starting at 0. */
-int convert_drivers_apply(convert_job *job, size_t part, const char *what, struct blockdev **src,
-                          p2v_err *err);
+/* Make the Windows edits on overlays (unless rq.no_windows_fixups); refuse a
+ * Windows without a reachable boot store. Warnings go to ev. */
+int convert_windows_prepare(convert_job *job, const convert_events *ev, p2v_err *err);
+/* The overlay plan part `part` is copied from, or NULL. */
+blockdev *convert_windows_overlay(const convert_job *job, size_t part);
+void convert_winfix_free(convert_winfix *wf);
+
+/* The driver step (convert/drivers.c), after convert_windows_prepare: for
+ * every selected Windows, planned from its hives and carried out on the
+ * overlay the copy reads (made here when the Windows step made none). */
+int convert_drivers_prepare(convert_job *job, const convert_events *ev, p2v_err *err);
 void convert_drivers_free(convert_job *job);
 void convert_drivers_json(const convert_job *job, json_writer *j);
 

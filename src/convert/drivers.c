@@ -1,7 +1,8 @@
 /* The Windows driver step of a conversion (docs/drivers.md): for each
  * selected partition holding Windows, the built-in AHCI/IDE drivers at boot
- * start, and with --drivers the virtio drivers; planned from the read-only
- * sources, carried out on a copy-on-write overlay that the copy then reads. */
+ * start, and with --drivers the virtio drivers; planned from the volume as
+ * the Windows step (convert/windows.c) left it, carried out on the same
+ * copy-on-write overlay, which the copy then reads. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,25 +12,9 @@
 #include "fs/ntvol.h"
 #include "windows/drivers.h"
 
-#define WIN_SYSTEM_HIVE "/Windows/System32/config/SYSTEM"
-
 static bool needs_virtio(const convert_request *rq)
 {
     return drv_bus_service((enum drv_bus)rq->target_bus) != NULL;
-}
-
-/* Does the NTFS volume of this part hold Windows? Volumes ntfs-3g cannot
- * open read-only are not looked at (their copy is decided elsewhere). */
-static int has_windows(blockdev *bd, const plan_part *pp, bool *yes, p2v_err *err)
-{
-    ntvol *v = NULL;
-    p2v_err ignored;
-    *yes = false;
-    if (ntvol_open(bd, pp->src_offset, pp->src_bytes, 0, &v, &ignored) < 0)
-        return 0;
-    int rc = ntvol_stat(v, WIN_SYSTEM_HIVE, yes, NULL, NULL, err);
-    ntvol_close(v, &ignored);
-    return rc;
 }
 
 static void say_job(const convert_events *ev, const char *what, const drv_job *dj)
@@ -47,19 +32,18 @@ static void say_job(const convert_events *ev, const char *what, const drv_job *d
                 *later ? "; staged for first boot: " : "", later);
 }
 
-static int plan_part_step(convert_job *job, size_t i, const convert_events *ev, bool *found,
-                          p2v_err *err)
+/* Plan from the volume as the Windows step left it (its overlay, else the
+ * source), read-only. A Windows whose registry p2v cannot read is copied
+ * as it is, with a word, when nothing was asked for. */
+static int plan_windows(convert_job *job, size_t i, const char *what, const convert_events *ev,
+                     drv_job **out, p2v_err *err)
 {
     const plan_part *pp = &job->plan->parts[i];
-    char what[300];
-    bool win = false;
-    convert_part_source_name(job, pp, what, sizeof what);
-    int rc = has_windows(job->src[pp->disk]->bd, pp, &win, err);
-    if (rc < 0 || !win)
-        return rc;
-    *found = true;
+    blockdev *ov = convert_windows_overlay(job, i);
     ntvol *v = NULL;
-    if ((rc = ntvol_open(job->src[pp->disk]->bd, pp->src_offset, pp->src_bytes, 0, &v, err)) < 0)
+    int rc = ov ? ntvol_open(ov, 0, pp->src_bytes, 0, &v, err)
+                : ntvol_open(job->src[pp->disk]->bd, pp->src_offset, pp->src_bytes, 0, &v, err);
+    if (rc < 0)
         return p2v_err_prefix(err, rc, "%s", what);
     drv_job *dj = calloc(1, sizeof *dj);
     rc = dj ? drv_job_prepare(v, what, job->drv_tree, (enum drv_bus)job->rq.target_bus, dj, err)
@@ -67,22 +51,62 @@ static int plan_part_step(convert_job *job, size_t i, const convert_events *ev, 
     p2v_err ignored;
     ntvol_close(v, &ignored);
     if (rc < 0 && rc != -ENOMEM && !job->rq.drivers && !needs_virtio(&job->rq)) {
-        /* Nothing asked for: a Windows whose registry p2v cannot read is
-         * copied as it is, with a word. */
         convert_say(ev, CONVERT_WARNING, "%s: Windows drivers left as they are: %s", what, err->msg);
+        rc = 0;
         free(dj);
-        return 0;
+        dj = NULL;
     }
-    if (rc < 0) {
+    if (rc < 0)
         free(dj);
-        return rc;
-    }
-    job->drv[i] = dj;
-    say_job(ev, what, dj);
-    return 0;
+    else
+        *out = dj;
+    return rc;
 }
 
-int convert_drivers_plan(convert_job *job, const convert_events *ev, p2v_err *err)
+/* Carry the plan out on the part's overlay (made here if the Windows step
+ * made none; convert_windows_overlay then hands it to the copy). */
+static int apply_part(convert_job *job, size_t i, const char *what, const drv_job *dj, p2v_err *err)
+{
+    const plan_part *pp = &job->plan->parts[i];
+    blockdev **ov = &job->win.overlays[i];
+    ntvol *v = NULL;
+    int rc = *ov ? 0 : bd_overlay_open(job->src[pp->disk]->bd, pp->src_offset, pp->src_bytes,
+                                       NULL, ov, err);
+    if (rc == 0 && (rc = ntvol_open(*ov, 0, pp->src_bytes, NTVOL_WRITE, &v, err)) == -EBUSY)
+        p2v_err_prefix(err, rc, "%s: the Windows volume is not clean (shut Windows down fully, "
+                       "or give --no-windows-fixups to copy it unchanged)", what);
+    if (rc == 0)
+        rc = drv_job_apply(v, what, job->drv_tree, dj, err);
+    if (v) {
+        p2v_err cerr;
+        int crc = ntvol_close(v, rc == 0 ? err : &cerr);
+        rc = rc < 0 ? rc : crc;
+    }
+    return rc;
+}
+
+static int prepare_part(convert_job *job, size_t i, const convert_events *ev, p2v_err *err)
+{
+    char what[300];
+    convert_part_source_name(job, &job->plan->parts[i], what, sizeof what);
+    drv_job *dj = NULL;
+    int rc = plan_windows(job, i, what, ev, &dj, err);
+    if (rc < 0 || !dj)
+        return rc;
+    job->drv[i] = dj;
+    say_job(ev, what, dj);
+    return apply_part(job, i, what, dj, err);
+}
+
+static bool holds_windows(const convert_job *job, const plan_part *pp)
+{
+    if (pp->kind != PLAN_PART_COPY || strcmp(pp->fstype, "ntfs") != 0)
+        return false;
+    const convert_part *cp = convert_disk_part(job->src[pp->disk], pp->src->number);
+    return cp && cp->win_probed && cp->win.win.present;
+}
+
+int convert_drivers_prepare(convert_job *job, const convert_events *ev, p2v_err *err)
 {
     const convert_request *rq = &job->rq;
     if (rq->no_windows_fixups) {
@@ -94,48 +118,21 @@ int convert_drivers_plan(convert_job *job, const convert_events *ev, p2v_err *er
     int rc;
     if (rq->drivers && (rc = drv_tree_open(rq->drivers, &job->drv_tree, err)) < 0)
         return p2v_err_prefix(err, rc, "--drivers");
-    job->drv = calloc(job->plan->nparts ? job->plan->nparts : 1, sizeof *job->drv);
-    if (!job->drv)
+    size_t n = job->plan->nparts;
+    job->drv = calloc(n ? n : 1, sizeof *job->drv);
+    if (!job->drv || !job->win.overlays || job->win.noverlays < n)
         return p2v_errf(err, -ENOMEM, "out of memory");
     bool found = false;
-    for (size_t i = 0; i < job->plan->nparts; i++) {
-        const plan_part *pp = &job->plan->parts[i];
-        if (pp->kind != PLAN_PART_COPY || strcmp(pp->fstype, "ntfs") != 0)
+    for (size_t i = 0; i < n; i++) {
+        if (!holds_windows(job, &job->plan->parts[i]))
             continue;
-        if ((rc = plan_part_step(job, i, ev, &found, err)) < 0)
+        found = true;
+        if ((rc = prepare_part(job, i, ev, err)) < 0)
             return rc;
     }
     if (!found && (rq->drivers || needs_virtio(rq)))
         convert_say(ev, CONVERT_NOTICE, "no Windows among the selected partitions: %s has "
                     "nothing to do", rq->drivers ? "--drivers" : "--target-bus");
-    return 0;
-}
-
-int convert_drivers_apply(convert_job *job, size_t part, const char *what, blockdev **src,
-                          p2v_err *err)
-{
-    if (!job->drv || !job->drv[part])
-        return 0;
-    const plan_part *pp = &job->plan->parts[part];
-    blockdev *ov = NULL;
-    ntvol *v = NULL;
-    int rc = bd_overlay_open(*src, pp->src_offset, pp->src_bytes, NULL, &ov, err);
-    if (rc == 0 && (rc = ntvol_open(ov, 0, bd_size(ov), NTVOL_WRITE, &v, err)) == -EBUSY)
-        p2v_err_prefix(err, rc, "%s: the Windows volume is not clean (shut Windows down fully, "
-                       "or give --no-windows-fixups to copy it unchanged)", what);
-    if (rc == 0)
-        rc = drv_job_apply(v, what, job->drv_tree, job->drv[part], err);
-    if (v) {
-        p2v_err cerr;
-        int crc = ntvol_close(v, rc == 0 ? err : &cerr);
-        if (rc == 0)
-            rc = crc;
-    }
-    if (rc < 0) {
-        bd_close(ov);
-        return rc;
-    }
-    *src = ov;
     return 0;
 }
 

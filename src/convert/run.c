@@ -6,8 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "boot/boot.h"
 #include "blockdev/overlay.h"
+#include "boot/boot.h"
 #include "convert/convert_impl.h"
 #include "copy/copy.h"
 #include "fs/fsmap.h"
@@ -95,7 +95,6 @@ struct job_ranges {
     size_t *part;               /* plan part index of each range */
     fsmap *maps;
     reloc_patches *patches;
-    blockdev **overlays;        /* a range's overlay when the driver step edited it */
     char (*names)[300];
     size_t n;
 };
@@ -105,10 +104,7 @@ static void ranges_free(struct job_ranges *jb)
     for (size_t i = 0; i < jb->n; i++) {
         fsmap_free(&jb->maps[i]);
         reloc_patches_free(&jb->patches[i]);
-        if (jb->overlays)
-            bd_close(jb->overlays[i]);
     }
-    free(jb->overlays);
     free(jb->ranges);
     free(jb->part);
     free(jb->maps);
@@ -130,18 +126,19 @@ static int fsmap_error(const char *name, blockdev *bd, int rc, p2v_err *err)
     return p2v_err_prefix(err, rc, "%s", name);
 }
 
-/* Every block the overlay changed is copied, whatever the map says. */
-static int add_written(blockdev *ov, fsmap *m, p2v_err *err)
+/* The blocks an overlay changed are copied even where the edited
+ * filesystem's map would not name them. */
+static int add_overlay_blocks(blockdev *ov, fsmap *m, p2v_err *err)
 {
-    extent_list w = { 0 };
-    int rc = bd_overlay_written(ov, &w, err);
-    for (size_t i = 0; rc == 0 && i < w.count; i++)
-        rc = extent_list_add(&m->used, w.v[i].start, w.v[i].len);
+    extent_list w;
+    int r = bd_overlay_written(ov, &w, err);
+    for (size_t i = 0; r == 0 && !m->full && i < w.count; i++)
+        if (extent_list_add(&m->used, w.v[i].start, w.v[i].len) < 0)
+            r = p2v_errf(err, -ENOMEM, "out of memory");
+    if (r == 0 && !m->full)
+        extent_list_normalize(&m->used);
     extent_list_free(&w);
-    if (rc < 0)
-        return p2v_errf(err, rc, "out of memory");
-    extent_list_normalize(&m->used);
-    return 0;
+    return r;
 }
 
 static int prepare_range(convert_job *job, const plan_part *pp, struct job_ranges *jb,
@@ -150,35 +147,33 @@ static int prepare_range(convert_job *job, const plan_part *pp, struct job_range
     const plan *p = job->plan;
     size_t k = jb->n++;
     blockdev *bd = job->src[pp->disk]->bd;
-    copy_range *r = &jb->ranges[k];
-    convert_part_source_name(job, pp, jb->names[k], sizeof jb->names[k]);
-    /* A Windows edited by the driver step is copied from its overlay. */
-    int rc = convert_drivers_apply(job, (size_t)(pp - p->parts), jb->names[k], &bd, err);
-    if (rc < 0)
-        return rc;
     uint64_t src_off = pp->src_offset;
-    if (bd != job->src[pp->disk]->bd) {
-        jb->overlays[k] = bd;
+    /* A partition Windows fixups edited is read from its overlay. */
+    blockdev *ov = convert_windows_overlay(job, jb->part[k]);
+    if (ov) {
+        bd = ov;
         src_off = 0;
     }
+    copy_range *r = &jb->ranges[k];
+    convert_part_source_name(job, pp, jb->names[k], sizeof jb->names[k]);
     *r = (copy_range){ .src = bd, .src_offset = src_off, .src_len = pp->src_bytes,
                        .dst_offset = pp->start * p->sector_size,
                        .dst_len = pp->sectors * p->sector_size, .what = jb->names[k] };
     if (!job->rq.copy_all) {
         fsmap_opts fo = { .allow_dirty = job->rq.allow_dirty };
-        rc = fsmap_build(bd, src_off, pp->src_bytes, &fo, &jb->maps[k], err);
+        int rc = fsmap_build(bd, src_off, pp->src_bytes, &fo, &jb->maps[k], err);
+        if (rc == 0 && ov)
+            rc = add_overlay_blocks(ov, &jb->maps[k], err);
         if (rc < 0)
             return fsmap_error(jb->names[k], bd, rc, err);
-        if (!jb->maps[k].full && jb->overlays[k] && (rc = add_written(bd, &jb->maps[k], err)) < 0)
-            return rc;
         if (!jb->maps[k].full)
             r->used = &jb->maps[k].used;
         else if (jb->maps[k].notice[0])
             convert_say(ev, CONVERT_NOTICE, "%s: copying every sector: %s", jb->names[k],
                         jb->maps[k].notice);
     }
-    rc = reloc_build(bd, src_off, pp->src_bytes, pp->start, r->dst_len,
-                     p->sector_size, jb->names[k], &jb->patches[k], err);
+    int rc = reloc_build(bd, src_off, pp->src_bytes, pp->start, r->dst_len,
+                         p->sector_size, jb->names[k], &jb->patches[k], err);
     if (rc < 0)
         return rc;
     reloc_patches *rp = &jb->patches[k];
@@ -202,9 +197,8 @@ static int prepare_ranges(convert_job *job, struct job_ranges *jb, const convert
     jb->part = calloc(n, sizeof *jb->part);
     jb->maps = calloc(n, sizeof *jb->maps);
     jb->patches = calloc(n, sizeof *jb->patches);
-    jb->overlays = calloc(n, sizeof *jb->overlays);
     jb->names = calloc(n, sizeof *jb->names);
-    if (!jb->ranges || !jb->part || !jb->maps || !jb->patches || !jb->names || !jb->overlays)
+    if (!jb->ranges || !jb->part || !jb->maps || !jb->patches || !jb->names)
         return p2v_errf(err, -ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         if (job->plan->parts[i].kind != PLAN_PART_COPY)

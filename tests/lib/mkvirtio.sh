@@ -13,8 +13,9 @@
 #       storage services (storahci with StartOverride on 10/2019, msahci on 7), a
 #       DriverDatabase already holding oem1.inf (10/2019), CurrentVersion values,
 #       PROCESSOR_ARCHITECTURE=AMD64.
-#   mkvirtio.sh windisk FILE win7|win10|2k19  a 64 MiB MBR disk: 1 = "System Reserved"
-#       NTFS (8 MiB, active, no Windows), 2 = "Windows" NTFS (48 MiB) holding
+#   mkvirtio.sh windisk FILE win7|win10|2k19  a 64 MiB MBR disk (signature 0x5eed0001):
+#       1 = "System Reserved" NTFS (8 MiB, active: \bootmgr and a BIOS \Boot\BCD naming
+#       partitions 1 and 2, from mkwin_reg.py), 2 = "Windows" NTFS (48 MiB) holding
 #       \Windows\System32\config\{SYSTEM,SOFTWARE} (the hives above),
 #       \Windows\System32\drivers\disk.sys and \Windows\INF; filled through an
 #       ntfs-3g mount (needs root and FUSE).
@@ -221,12 +222,26 @@ make_windisk() {
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/mkvirtio.XXXXXX")
     make_hives "$tmp/hives" "$win"
     truncate -s 64M "$disk"
-    printf 'label: dos\n2048,16384,7,*\n18432,98304,7\n' | sfdisk -q "$disk"
+    printf 'label: dos\nlabel-id: 0x5eed0001\n2048,16384,7,*\n18432,98304,7\n' | sfdisk -q "$disk"
     truncate -s 8M "$tmp/p1.img"
     mkntfs -q -F -Q -s 512 -p 2048 -H 255 -S 63 -L "System Reserved" "$tmp/p1.img" >/dev/null 2>&1
     truncate -s 48M "$tmp/p2.img"
     mkntfs -q -F -Q -s 512 -p 18432 -H 255 -S 63 -L Windows "$tmp/p2.img" >/dev/null 2>&1
     mkdir "$tmp/m"
+    # System Reserved: bootmgr and a BIOS BCD naming itself and the Windows
+    # partition (tests/lib/mkwin_reg.py writes the BCD's objects).
+    python3 "$here/blank_hive.py" "$tmp/BCD"
+    python3 "$here/mkwin_reg.py" bcd --disk 0x5eed0001 --boot 1048576 --os 9437184 --recovery 9437184 >"$tmp/bcd.reg"
+    hivexregedit --merge "$tmp/BCD" "$tmp/bcd.reg"
+    if ! timeout 30 ntfs-3g "$tmp/p1.img" "$tmp/m"; then
+        rm -rf "$tmp"
+        echo "mkvirtio.sh: cannot mount NTFS with ntfs-3g (FUSE)" >&2
+        return 1
+    fi
+    mkdir -p "$tmp/m/Boot"
+    cp "$tmp/BCD" "$tmp/m/Boot/BCD"
+    head -c 50000 /dev/urandom >"$tmp/m/bootmgr"
+    umount "$tmp/m"
     if ! timeout 30 ntfs-3g "$tmp/p2.img" "$tmp/m"; then
         rm -rf "$tmp"
         echo "mkvirtio.sh: cannot mount NTFS with ntfs-3g (FUSE)" >&2
@@ -234,7 +249,12 @@ make_windisk() {
     fi
     mkdir -p "$tmp/m/Windows/System32/config" "$tmp/m/Windows/System32/drivers" "$tmp/m/Windows/INF"
     cp "$tmp/hives/SYSTEM" "$tmp/hives/SOFTWARE" "$tmp/m/Windows/System32/config/"
+    # A boot store for the Windows step to find (the BIOS BCD is not needed here).
+    python3 "$here/blank_hive.py" "$tmp/m/Windows/System32/config/BCD-Template" BCD00000000
     echo "the disk driver that was there" >"$tmp/m/Windows/System32/drivers/disk.sys"
+    # What an offline bcdboot copies when the Windows partition is selected alone.
+    mkdir -p "$tmp/m/Windows/Boot/PCAT"
+    head -c 50000 /dev/urandom >"$tmp/m/Windows/Boot/PCAT/bootmgr"
     head -c 300000 /dev/urandom >"$tmp/m/Windows/explorer.exe"
     umount "$tmp/m"
     dd if="$tmp/p1.img" of="$disk" bs=512 seek=2048 conv=notrunc status=none
