@@ -1,9 +1,10 @@
 /* virtio drivers for an offline Windows: read a virtio-win tree (directory or
  * ISO 9660 image), pick the drivers that fit a given Windows, and compute the
  * registry edits and file copies that make the image boot on a virtio (or
- * SATA/IDE) disk controller. Everything is data until drv_edits_apply() writes
- * the edits into an open hivex handle; the files are copied by the caller
- * (the NTFS writer of the Windows module), from drv_tree_read().
+ * SATA/IDE) disk controller. Everything is data (drv_plan: registry edits and
+ * file copies, which the dry run lists) until drv_edits_apply() writes the
+ * edits into an open hivex handle, or drv_job_apply() carries a whole plan
+ * out on an NTFS volume (ntvol, over a copy-on-write overlay).
  *
  * See docs/drivers.md for the layouts understood, the choice of an OS
  * directory, and every registry key written. */
