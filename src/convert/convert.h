@@ -107,7 +107,13 @@ typedef struct convert_request {
     bool allow_dirty;
     bool verify;
     bool force;                     /* replace an existing OUTPUT */
-    bool no_windows_fixups;         /* leave BCD stores and MountedDevices as they are */
+    bool no_windows_fixups;         /* leave every Windows as it is: BCD stores,
+                                       MountedDevices, drivers */
+    /* Windows drivers (docs/drivers.md): a virtio-win tree or ISO (NULL:
+     * none) and the controller the image must boot on (enum drv_bus; 0:
+     * not said). */
+    const char *drivers;
+    int target_bus;
     /* Disks already open (tests: memory disks), matched by path == sel.disk;
      * they stay the caller's. */
     convert_disk *const *preopened;
@@ -160,6 +166,11 @@ void convert_job_free(convert_job *job);
 const win_report *convert_job_windows(const convert_job *job);
 
 /* ---- reports ---- */
+
+/* The driver step of each Windows partition (what the dry run lists), as
+ * text; nothing when no Windows is selected. convert_layout_json carries
+ * the same under "windows_drivers". */
+void convert_drivers_text(const convert_job *job, FILE *f);
 
 /* The planned layout as the dry run prints it. */
 void convert_layout_text(const convert_job *job, FILE *f);

@@ -237,6 +237,8 @@ int convert_plan_from_request(const convert_request *rq, const convert_events *e
         convert_say(ev, CONVERT_NOTICE, "%s", job->plan->notes.msgs[i]);
     if ((r = check_esp(job, ev, err)) < 0 || (r = convert_windows_prepare(job, ev, err)) < 0)
         goto fail;
+    if ((r = convert_drivers_prepare(job, ev, err)) < 0)
+        goto fail;
     *out = job;
     return 0;
 fail:
@@ -268,6 +270,7 @@ void convert_job_free(convert_job *job)
 {
     if (!job)
         return;
+    convert_drivers_free(job);
     convert_winfix_free(&job->win); /* overlays read the sources: first */
     plan_free(job->plan);
     for (size_t i = 0; i < job->nsrc; i++)

@@ -110,6 +110,7 @@ void convert_layout_text(const convert_job *job, FILE *f)
                 pp->fstype[0] ? pp->fstype : "-", wlabel, pp->label[0] ? pp->label : "-", flags);
     }
     windows_text(job, f);
+    convert_drivers_text(job, f);
 }
 
 
@@ -176,6 +177,7 @@ void convert_layout_json(const convert_job *job, json_writer *j, const convert_r
         json_obj_end(j);
     }
     json_arr_end(j);
+    convert_drivers_json(job, j);
     json_key(j, "notices");
     json_arr_begin(j);
     for (size_t i = 0; i < p->notes.count; i++)
