@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "util/err.h"
+#include "util/extent.h"
 
 typedef struct blockdev blockdev;
 
@@ -57,6 +58,13 @@ int bd_open_raw(const char *path, blockdev **out, p2v_err *err);
  * outlive the blockdev. sector_size is what bd_sector_size() will report. */
 int bd_open_mem(const uint8_t *buf, size_t len, uint32_t sector_size, const char *name,
                 blockdev **out, p2v_err *err);
+
+/* Fault injection for tests: a blockdev reading through inner (which must
+ * outlive it) whose reads fail with -EIO, like a disk's bad sectors, whenever
+ * they touch a byte of bad (byte extents, copied). The message names the
+ * first bad byte's offset and sector. bd_faulty_reads counts its reads. */
+int bd_open_faulty(blockdev *inner, const extent_list *bad, blockdev **out, p2v_err *err);
+uint64_t bd_faulty_reads(const blockdev *bd);
 
 /* Read exactly len bytes at off. Reading past the end is an error naming the
  * device and offset; short reads and EINTR are retried. 0 or negative errno. */
