@@ -65,6 +65,10 @@ int bd_open_mem(const uint8_t *buf, size_t len, uint32_t sector_size, const char
  * first bad byte's offset and sector. bd_faulty_reads counts its reads. */
 int bd_open_faulty(blockdev *inner, const extent_list *bad, blockdev **out, p2v_err *err);
 uint64_t bd_faulty_reads(const blockdev *bd);
+/* A blockdev reading through inner (which must outlive it) that returns zeros
+ * for the byte extents of `zeros` without reading them: a source seen as its
+ * copy will be once its bad sectors are written as zeros. */
+int bd_open_masked(blockdev *inner, const extent_list *zeros, blockdev **out, p2v_err *err);
 
 /* Read exactly len bytes at off. Reading past the end is an error naming the
  * device and offset; short reads and EINTR are retried. 0 or negative errno. */
