@@ -102,6 +102,45 @@ bool bd_sector_size_valid(uint64_t sector_size);
  * qcow2...). Read-only; for probes such as libblkid that want an fd. */
 int bd_raw_fd(const blockdev *bd);
 
+/* Where a disk's bytes are: a whole block device (is_blk, dev = its st_rdev)
+ * or a regular file (dev, ino), from offset, for size bytes (UINT64_MAX:
+ * to the end). Partition devices resolve to their disk plus their start,
+ * loop devices to their backing file (or device) plus their offset, through
+ * /sys/dev/block. */
+typedef struct bd_place {
+    bool is_blk;
+    dev_t dev;
+    ino_t ino;
+    uint64_t offset;
+    uint64_t size;
+} bd_place;
+void bd_place_of_rdev(dev_t rdev, bd_place *p);
+void bd_place_of(const blockdev *bd, bd_place *p);
+/* 0, or -errno (missing), -ENODEV (neither block device nor regular file). */
+int bd_place_of_path(const char *path, bd_place *p);
+/* Do [aoff, aoff + alen) of a and [boff, boff + blen) of b share a byte? */
+bool bd_place_overlap(const bd_place *a, uint64_t aoff, uint64_t alen, const bd_place *b,
+                      uint64_t boff, uint64_t blen);
+
+/* One line of /proc/self/mountinfo (proc(5)). */
+typedef struct bd_mountinfo {
+    unsigned major, minor;  /* st_dev of the mounted filesystem (0:N: no block device) */
+    char point[512];        /* mount point, \ooo escapes decoded */
+    char fstype[64];        /* "ext4", "fuseblk"... */
+    char source[512];       /* "/dev/sdb2", "/dev/loop0", an image file, or a name */
+    bool ro;                /* mounted read-only (mount or superblock option "ro") */
+} bd_mountinfo;
+/* The next entry of mountinfo text (text[*pos..len)): 1 and *e filled, 0 at
+ * the end. Lines that do not parse are skipped. Pure over untrusted bytes. */
+int bd_mountinfo_next(const char *text, size_t len, size_t *pos, bd_mountinfo *e);
+/* Is a filesystem mounted on bytes [off, off + len) of bd (a partition:
+ * off, len; the whole disk: 0, UINT64_MAX), or on the whole disk? Looks at
+ * /proc/self/mountinfo: each entry's device, and its source when that is a
+ * block device or a file (FUSE mounts such as ntfs-3g have no device of
+ * their own). 1 with *hit filled (a read-write mount first), 0 when none,
+ * or a negative code when mountinfo cannot be read. */
+int bd_find_mount(const blockdev *bd, uint64_t off, uint64_t len, bd_mountinfo *hit, p2v_err *err);
+
 void bd_close(blockdev *bd);
 
 #endif
