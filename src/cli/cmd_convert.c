@@ -55,6 +55,15 @@ static const char convert_usage[] =
     "      --add-esp SIZE               add an empty FAT32 EFI System Partition of SIZE\n"
     "                                   (at least 33M) in front, formatted by p2v\n"
     "      --allow-dirty                copy a dirty or hibernated filesystem anyway\n"
+    "      --bad-sectors fail|zero      unreadable source sectors (found exactly, after\n"
+    "                                   retries): fail (default) stops and lists them;\n"
+    "                                   zero writes zeros in their place, their map in\n"
+    "                                   OUTPUT.badmap (ddrescue format) and names the\n"
+    "                                   files that lost data\n"
+    "      --allow-mounted              copy a partition mounted read-write anyway (the\n"
+    "                                   copy may be inconsistent); without it such a\n"
+    "                                   partition is refused, naming the mount point.\n"
+    "                                   Mounted read-only is copied with a notice\n"
     "      --sector-size 512|4096       read image-file sources with this logical sector\n"
     "                                   size (default: detected; block devices report\n"
     "                                   their own)\n"
@@ -80,7 +89,8 @@ struct convert_args {
     bool cluster_given;
     const char *active;         /* --active DISK:N */
     uint32_t sector_size;       /* --sector-size for image files; 0: detected */
-    bool verify, dry_run, json, progress, force, allow_dirty;
+    bool verify, dry_run, json, progress, force, allow_dirty, allow_mounted;
+    enum salvage_policy bad_sectors;
     char **sels;
     int nsels;
 };
@@ -129,7 +139,8 @@ static bool takes_next_word(const char *a)
 {
     static const char *const opts[] = { "-o", "-O", "-t", "--output", "--output-format",
                                         "--table", "--boot", "--size", "--align", "--copy",
-                                        "--cluster-size", "--add-esp", "--active" };
+                                        "--cluster-size", "--add-esp", "--active",
+                                        "--bad-sectors" };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (!strcmp(a, opts[i]))
             return true;
@@ -197,6 +208,7 @@ static void free_joined_args(char **v, char **joined, int argc)
 enum {
     OPT_BOOT = 256, OPT_SIZE, OPT_ALIGN, OPT_COPY, OPT_CLUSTER, OPT_VERIFY, OPT_DRY_RUN,
     OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_ADD_ESP, OPT_ACTIVE, OPT_SECTOR_SIZE,
+    OPT_BAD_SECTORS, OPT_ALLOW_MOUNTED,
 };
 
 static int parse_args(int argc, char **argv, struct convert_args *a)
@@ -221,6 +233,8 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         { "add-esp", required_argument, NULL, OPT_ADD_ESP },
         { "active", required_argument, NULL, OPT_ACTIVE },
         { "sector-size", required_argument, NULL, OPT_SECTOR_SIZE },
+        { "bad-sectors", required_argument, NULL, OPT_BAD_SECTORS },
+        { "allow-mounted", no_argument, NULL, OPT_ALLOW_MOUNTED },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -295,6 +309,15 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         case 'f': a->force = a->sink.force = true; break;
         case OPT_NO_MSR: a->plan.no_msr = true; break;
         case OPT_ALLOW_DIRTY: a->allow_dirty = true; break;
+        case OPT_ALLOW_MOUNTED: a->allow_mounted = true; break;
+        case OPT_BAD_SECTORS:
+            if (!strcmp(optarg, "fail"))
+                a->bad_sectors = SALVAGE_FAIL;
+            else if (!strcmp(optarg, "zero"))
+                a->bad_sectors = SALVAGE_ZERO;
+            else
+                return usage_error("unknown --bad-sectors mode '%s' (fail or zero)", optarg);
+            break;
         case OPT_SECTOR_SIZE:
             if (size_parse(optarg, &v) < 0 || (v != 512 && v != 4096))
                 return usage_error("--sector-size must be 512 or 4096, not '%s'", optarg);
@@ -460,6 +483,7 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
                              .active = a->active ? active : NULL,
                              .sector_size = a->sector_size, .copy_all = a->copy_all,
                              .allow_dirty = a->allow_dirty, .verify = a->verify,
+                             .allow_mounted = a->allow_mounted, .bad_sectors = a->bad_sectors,
                              .force = a->force };
     return 0;
 }

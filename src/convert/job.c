@@ -72,6 +72,37 @@ static int job_source(convert_job *job, const char *path, const convert_events *
     return 0;
 }
 
+/* A selected partition (or its whole disk) with a filesystem mounted on it:
+ * read-write is refused unless allow_mounted, read-only gets a notice. */
+static int check_mounted(const convert_job *job, const convert_disk *d, const convert_part *cp,
+                         const convert_events *ev, p2v_err *err)
+{
+    bd_mountinfo m;
+    uint64_t ss = d->pt->sector_size;
+    p2v_err e;
+    int r = bd_find_mount(d->bd, cp->p->start * ss, cp->p->size * ss, &m, &e);
+    if (r < 0)
+        convert_say(ev, CONVERT_WARNING, "%s:%u: cannot tell whether it is mounted: %s",
+                    d->path, cp->p->number, e.msg);
+    if (r <= 0)
+        return 0;
+    if (m.ro) {
+        convert_say(ev, CONVERT_NOTICE, "%s:%u: mounted read-only on %s (%s); copying it as it is",
+                    d->path, cp->p->number, m.point, m.fstype);
+        return 0;
+    }
+    if (!job->rq.allow_mounted)
+        return p2v_errf(err, -EBUSY,
+                        "%s:%u: mounted read-write on %s (%s, %s); unmount it or remount it "
+                        "read-only, or pass --allow-mounted to copy it anyway",
+                        d->path, cp->p->number, m.point, m.fstype, m.source);
+    convert_say(ev, CONVERT_WARNING,
+                "%s:%u: mounted read-write on %s (%s); copying it anyway (--allow-mounted): "
+                "files changing meanwhile may be inconsistent in the copy",
+                d->path, cp->p->number, m.point, m.fstype);
+    return 0;
+}
+
 static int open_sources(convert_job *job, const convert_events *ev, p2v_err *err)
 {
     size_t n = job->rq.nsels;
@@ -88,6 +119,8 @@ static int open_sources(convert_job *job, const convert_events *ev, p2v_err *err
             return r;
         job->psel[i].number = sel->number;
         const convert_part *cp = convert_disk_part(job->src[job->psel[i].disk], sel->number);
+        if (cp && (r = check_mounted(job, job->src[job->psel[i].disk], cp, ev, err)) < 0)
+            return r;
         if (cp && cp->probed) {
             snprintf(job->psel[i].fstype, sizeof job->psel[i].fstype, "%s", cp->fs.type);
             snprintf(job->psel[i].label, sizeof job->psel[i].label, "%s", cp->fs.label);

@@ -221,11 +221,16 @@ int salvage_write_map(const salvage *s, uint64_t image_size, FILE *f, p2v_err *e
                "# not be read from the source and were written as zeros.\n",
             P2V_VERSION);
     for (size_t i = 0; i < s->count; i++) {
-        uint64_t ss = v[i]->sector_size;
-        fprintf(f, "# %s: %s sectors %llu-%llu (%u bytes each) at image byte %llu\n",
-                v[i]->what, v[i]->disk, (unsigned long long)(v[i]->src_offset / ss),
-                (unsigned long long)((v[i]->src_offset + v[i]->len - 1) / ss), v[i]->sector_size,
-                (unsigned long long)v[i]->dst_offset);
+        uint64_t ss = v[i]->sector_size, a = v[i]->src_offset / ss;
+        uint64_t z = (v[i]->src_offset + v[i]->len - 1) / ss;
+        char sec[64];
+        if (a == z)
+            snprintf(sec, sizeof sec, "sector %llu", (unsigned long long)a);
+        else
+            snprintf(sec, sizeof sec, "sectors %llu-%llu", (unsigned long long)a,
+                     (unsigned long long)z);
+        fprintf(f, "# %s: %s %s (%u bytes each) at image byte %llu\n", v[i]->what, v[i]->disk,
+                sec, v[i]->sector_size, (unsigned long long)v[i]->dst_offset);
     }
     fprintf(f, "# current_pos  current_status  current_pass\n0x%08llX     +               1\n"
                "#      pos        size  status\n",
