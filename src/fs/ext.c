@@ -23,6 +23,7 @@
 #pragma GCC diagnostic pop
 
 #include "fs/fsmap_impl.h"
+#include "util/endian.h"
 
 /* The channel's private data: the partition and the first read error. */
 struct bdio {
@@ -238,6 +239,53 @@ static int ext_check_shape(ext2_filsys fs, const fsmap_src *s, fsmap *out)
     return 0;
 }
 
+/* The fields of a superblock that every backup repeats (the counters and
+ * times are only kept current in the primary). */
+static const struct {
+    uint16_t off, len;
+    const char *name;
+} ext_sb_fixed[] = {
+    { 0, 4, "inode count" },         { 4, 4, "block count" },
+    { 20, 4, "first data block" },   { 24, 4, "block size" },
+    { 32, 4, "blocks per group" },   { 40, 4, "inodes per group" },
+    { 56, 2, "magic" },              { 76, 4, "revision" },
+    { 92, 4, "compatible features" }, { 100, 4, "read-only compatible features" },
+    { 104, 16, "UUID" },             { 0x150, 4, "block count (high)" },
+};
+
+/* The primary superblock against its first backup (group 1, or the first
+ * of sparse_super2's two): a disagreement in the fixed fields means one is
+ * damaged. 0, EXT_STOP (map full, notice names the field) or a read error. */
+static int ext_check_backup(ext2_filsys fs, const fsmap_src *s, fsmap *out, p2v_err *err)
+{
+    struct ext2_super_block *sb = fs->super;
+    uint8_t prim[1024], back[1024];
+    dgrp_t g = 1;
+    if (ext2fs_has_feature_sparse_super2(sb))
+        g = sb->s_backup_bgs[0];
+    if (fs->group_desc_count < 2 || g == 0 || g >= fs->group_desc_count)
+        return 0;
+    uint64_t blk = ext2fs_group_first_block2(fs, g), off;
+    if (__builtin_mul_overflow(blk, (uint64_t)fs->blocksize, &off) || off + 1024 > s->len)
+        return 0;
+    int r = fsmap_read(s, prim, sizeof prim, 1024, err);
+    if (r == 0)
+        r = fsmap_read(s, back, sizeof back, off, err);
+    if (r < 0)
+        return r;
+    uint32_t inc_p = get_le32(prim + 96) & ~(uint32_t)EXT3_FEATURE_INCOMPAT_RECOVER;
+    uint32_t inc_b = get_le32(back + 96) & ~(uint32_t)EXT3_FEATURE_INCOMPAT_RECOVER;
+    const char *field = inc_p != inc_b ? "incompatible features" : NULL;
+    for (size_t i = 0; !field && i < sizeof ext_sb_fixed / sizeof ext_sb_fixed[0]; i++)
+        if (memcmp(prim + ext_sb_fixed[i].off, back + ext_sb_fixed[i].off, ext_sb_fixed[i].len))
+            field = ext_sb_fixed[i].name;
+    if (!field)
+        return 0;
+    fsmap_set_full(out, "%s primary superblock and its backup in group %u disagree on the %s",
+                   out->fstype, g, field);
+    return EXT_STOP;
+}
+
 /* Needs recovery (refused unless allowed), errors recorded, bad group
  * descriptor checksums: the bitmaps cannot be trusted. */
 static int ext_check_state(ext2_filsys fs, const fsmap_src *s, const fsmap_opts *o, fsmap *out,
@@ -357,6 +405,7 @@ int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err
     }
     snprintf(out->fstype, sizeof out->fstype, "%s", ext_flavour(fs->super));
     if ((r = ext_check_shape(fs, s, out)) != 0 || (r = ext_check_state(fs, s, o, out, err)) != 0 ||
+        (r = ext_check_backup(fs, s, out, err)) != 0 ||
         (r = ext_map_blocks(fs, &b, s, out, err)) != 0 ||
         (r = ext_check_journal(fs, &b, out, err)) != 0)
         goto out;

@@ -215,6 +215,45 @@ static int fat_read_entry(const fsmap_src *s, const fat_geom *g, uint64_t n, uin
     return 0;
 }
 
+/* Every FAT copy must equal the one in use (unless FAT32 mirroring is off):
+ * a copy that differs means one of them is damaged, and which one is right
+ * cannot be told. 0, 1 (they differ: map set full with a notice) or a read
+ * error. */
+static int fat_compare_copies(const fsmap_src *s, const fat_geom *g, bool mirrored, fsmap *out,
+                              p2v_err *err)
+{
+    uint64_t bps = g->bytes_per_sector, len = g->fat_sectors * bps;
+    uint64_t base = (uint64_t)g->reserved_sectors * bps;
+    uint8_t *a = malloc(FAT_CHUNK), *b = malloc(FAT_CHUNK);
+    int r = 0;
+    if (!a || !b) {
+        r = p2v_errf(err, -ENOMEM, "%s: out of memory", bd_path(s->bd));
+        goto out;
+    }
+    for (uint32_t i = 0; mirrored && i < g->num_fats && r == 0; i++) {
+        if (i == g->active_fat)
+            continue;
+        for (uint64_t pos = 0; pos < len && r == 0; pos += FAT_CHUNK) {
+            size_t n = len - pos < FAT_CHUNK ? (size_t)(len - pos) : FAT_CHUNK;
+            if ((r = fsmap_read(s, a, n, base + g->active_fat * len + pos, err)) < 0 ||
+                (r = fsmap_read(s, b, n, base + i * len + pos, err)) < 0)
+                break;
+            for (size_t k = 0; k < n; k++)
+                if (a[k] != b[k]) {
+                    fsmap_set_full(out, "FAT #%u and FAT #%u differ (first at byte %llu of the "
+                                   "FAT): one of them is damaged",
+                                   g->active_fat + 1, i + 1, (unsigned long long)(pos + k));
+                    r = 1;
+                    break;
+                }
+        }
+    }
+out:
+    free(a);
+    free(b);
+    return r;
+}
+
 int fsmap_build_fat(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err)
 {
     uint8_t bs[512];
@@ -262,6 +301,10 @@ int fsmap_build_fat(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err
         return r;
     if (r > 0)
         return 0; /* doubtful map: already full with a notice */
+    /* FAT32 with mirroring disabled (BPB flags bit 7) keeps only one FAT current. */
+    bool mirrored = !(g.bits == 32 && (get_le16(bs + 40) & 0x80));
+    if ((r = fat_compare_copies(s, &g, mirrored, out, err)) != 0)
+        return r < 0 ? r : 0;
     out->used_bytes = meta + used_clusters * g.sectors_per_cluster * g.bytes_per_sector;
     return 0;
 }
