@@ -567,17 +567,17 @@ int plan_build(const plan_source *src, size_t nsrc, const plan_sel *sel, size_t 
     p->sector_size = ss;
     p->align = o->align ? o->align : 1ULL << 20;
     if (p->align % ss) {
-        r = p2v_errf(err, -EINVAL, "--align %llu is not a multiple of the %u-byte sector size",
+        r = p2v_errf(err, PLAN_EOPTION, "--align %llu is not a multiple of the %u-byte sector size",
                      (unsigned long long)p->align, ss);
         goto out;
     }
     if (p->align > PLAN_MAX_ALIGN) {
-        r = p2v_errf(err, -ERANGE, "--align %llu is larger than the 1 GiB p2v accepts",
+        r = p2v_errf(err, PLAN_EOPTION, "--align %llu is larger than the 1 GiB p2v accepts",
                      (unsigned long long)p->align);
         goto out;
     }
     if (o->size > PLAN_MAX_DISK_BYTES) {
-        r = p2v_errf(err, -ERANGE, "--size %llu is larger than the %llu bytes (64 PiB) p2v "
+        r = p2v_errf(err, PLAN_EOPTION, "--size %llu is larger than the %llu bytes (64 PiB) p2v "
                      "accepts", (unsigned long long)o->size,
                      (unsigned long long)PLAN_MAX_DISK_BYTES);
         goto out;

@@ -338,7 +338,7 @@ static void test_refusals(void)
     CHECK(strstr(err.msg, "too small") != NULL);
     o.size = 0;
     o.align = 1000;
-    CHECK(plan_build(src, 1, s, 1, &o, &p, &err) == -EINVAL);
+    CHECK(plan_build(src, 1, s, 1, &o, &p, &err) == PLAN_EOPTION); /* an option value: a usage error */
     o.align = 0;
     CHECK(plan_build(src, 1, s, 0, &o, &p, &err) == -EINVAL);
     CHECK(p == NULL);
