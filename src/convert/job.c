@@ -103,6 +103,41 @@ static int check_mounted(const convert_job *job, const convert_disk *d, const co
     return 0;
 }
 
+/* Two selections on different disks that are the same bytes (a loop device
+ * and its backing file, a partition device and its disk) are one partition
+ * selected twice; plan_build sees only disks opened under one name. */
+static int check_distinct(const convert_job *job, p2v_err *err)
+{
+    for (size_t i = 0; i < job->rq.nsels; i++) {
+        const convert_disk *di = job->src[job->psel[i].disk];
+        const convert_part *pi = convert_disk_part(di, job->psel[i].number);
+        bd_place a;
+        if (!pi)
+            continue;
+        bd_place_of(di->bd, &a);
+        if (!a.is_blk && !a.dev && !a.ino)
+            continue; /* a memory disk (tests): nothing else is the same */
+        for (size_t j = i + 1; j < job->rq.nsels; j++) {
+            const convert_disk *dj = job->src[job->psel[j].disk];
+            const convert_part *pj = convert_disk_part(dj, job->psel[j].number);
+            bd_place b;
+            if (!pj || dj == di)
+                continue;
+            bd_place_of(dj->bd, &b);
+            uint64_t ssi = di->pt->sector_size, ssj = dj->pt->sector_size;
+            if (bd_place_overlap(&a, pi->p->start * ssi, pi->p->size * ssi, &b,
+                                 pj->p->start * ssj, pj->p->size * ssj))
+                return p2v_errf(err, -EINVAL,
+                                "%s:%u and %s:%u are the same partition, selected twice "
+                                "(selections %zu and %zu: one disk is a loop device over the "
+                                "other, or the same device under two names)",
+                                di->path, job->psel[i].number, dj->path, job->psel[j].number,
+                                i + 1, j + 1);
+        }
+    }
+    return 0;
+}
+
 static int open_sources(convert_job *job, const convert_events *ev, p2v_err *err)
 {
     size_t n = job->rq.nsels;
@@ -127,6 +162,9 @@ static int open_sources(convert_job *job, const convert_events *ev, p2v_err *err
             job->psel[i].bios_boot_code = cp->bios_boot_code;
         }
     }
+    int rc = check_distinct(job, err);
+    if (rc < 0)
+        return rc;
     for (size_t i = 0; i < job->nsrc; i++)
         job->psrc[i] = (plan_source){ .bd = job->src[i]->bd, .pt = job->src[i]->pt,
                                       .name = job->src[i]->path };
