@@ -451,12 +451,16 @@ static void place(plan *p, size_t ls, size_t le)
     uint64_t cur = p->first_usable;
     for (size_t i = 0; i < p->nparts; i++) {
         plan_part *pp = &p->parts[i];
-        if (i == ls)
-            p->ext_start = align_up_u64(cur, a);
         if (ls != SIZE_MAX && i >= ls && i <= le) {
+            /* The EBR goes right where the previous partition ends (in the
+             * gap alignment leaves, when there is one), so the partition is
+             * at most one unit after it. The first EBR starts the extended
+             * partition. */
             pp->logical = true;
-            pp->ebr_lba = align_up_u64(cur, a);
-            pp->start = pp->ebr_lba + a;
+            pp->ebr_lba = cur;
+            pp->start = align_up_u64(cur + 1, a);
+            if (i == ls)
+                p->ext_start = pp->ebr_lba;
         } else {
             pp->start = align_up_u64(cur, a);
         }
