@@ -84,7 +84,10 @@ static const char convert_usage[] =
     "\n"
     "SIZE takes bytes or K/M/G/T suffixes (powers of 1024).\n"
     "The image is written under a temporary name beside OUTPUT and renamed at the end;\n"
-    "on an error or a signal (INT, TERM, HUP, PIPE, QUIT, USR1, USR2) it is removed.\n"
+    "on an error or a signal (INT, TERM, HUP, PIPE, QUIT, USR1, USR2) it is removed\n"
+    "(when it cannot be, the error names it). A temporary file of an interrupted\n"
+    "run to the same OUTPUT that no process has open is named, or removed with -f.\n"
+    "--dry-run also checks that OUTPUT's directory can take a new file.\n"
     "A partition type with no equivalent in the target table, a BIOS boot partition\n"
     "into MBR, LDM (dynamic disk) and Storage Spaces partitions are refused.\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";

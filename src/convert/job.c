@@ -171,9 +171,22 @@ static int open_sources(convert_job *job, const convert_events *ev, p2v_err *err
     return 0;
 }
 
-/* OUTPUT must not be a source by any name; an existing OUTPUT needs force. */
-static int check_output(convert_job *job, p2v_err *err)
+/* OUTPUT must not be a source by any name; an existing OUTPUT needs force;
+ * its directory must take a new file; temporary files of interrupted runs
+ * to the same OUTPUT are named, or removed with force. */
+static int check_output(convert_job *job, const convert_events *ev, p2v_err *err)
 {
+    const char *out = job->rq.output;
+    if (strcmp(out, "-") && !strstr(out, "://")) {
+        p2v_warnings said = { 0 };
+        int rc = sink_guard_output_dir(out, err);
+        if (rc < 0)
+            return rc;
+        sink_guard_stale_temps(out, job->rq.force, &said, err);
+        for (size_t i = 0; i < said.count; i++)
+            convert_say(ev, CONVERT_NOTICE, "%s", said.msgs[i]);
+        p2v_warnings_free(&said);
+    }
     sink_source *ss = calloc(job->nsrc ? job->nsrc : 1, sizeof *ss);
     if (!ss)
         return p2v_errf(err, -ENOMEM, "out of memory");
@@ -255,7 +268,7 @@ int convert_plan_from_request(const convert_request *rq, const convert_events *e
     if ((r = open_sources(job, ev, err)) < 0)
         goto fail;
     /* A dry run refuses what the real run would refuse; it writes nothing. */
-    if (rq->output && (r = check_output(job, err)) < 0)
+    if (rq->output && (r = check_output(job, ev, err)) < 0)
         goto fail;
     if (rq->active && !(job->rq.plan.active = find_active(job))) {
         r = p2v_errf(err, CONVERT_EUSAGE, "--active %s:%u: not one of the selected partitions",

@@ -13,6 +13,7 @@
 #include "copy/salvage.h"
 #include "fs/fsmap.h"
 #include "fs/relocate.h"
+#include "sink/guard.h"
 
 static double now_s(void)
 {
@@ -451,7 +452,14 @@ out:
         snprintf(was, sizeof was, "%s", err->msg);
         r = p2v_errf(err, -EINTR, "interrupted by a signal (%s)", was);
     }
+    char *temp = r < 0 && sk && sink_temp_path(sk) ? strdup(sink_temp_path(sk)) : NULL;
     sink_close(sk);
+    p2v_err terr;
+    if (temp && sink_guard_remove_temp(temp, &terr) < 0) {
+        size_t l = strlen(err->msg);
+        snprintf(err->msg + l, sizeof err->msg - l, "; %s", terr.msg);
+    }
+    free(temp);
     ranges_free(&jb);
     return r;
 }

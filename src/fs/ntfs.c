@@ -9,6 +9,7 @@
  * volume is copied whole, since Windows' journal replay may need clusters
  * that $Bitmap still shows free. */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdarg.h>
@@ -484,7 +485,12 @@ static char *ntfs_name_in_parent(ntfs_volume *vol, u64 mref, u64 *parent)
         if (name && fn->file_name_type == FILE_NAME_DOS)
             continue;
         char *mbs = NULL;
-        if (ntfs_ucstombs(fn->file_name, fn->file_name_length, &mbs, 0) < 0)
+        ntfschar uname[256]; /* the name, copied out of the packed record */
+        uint32_t vlen = le32_to_cpu(a->value_length), nlen = fn->file_name_length;
+        if (offsetof(FILE_NAME_ATTR, file_name) + nlen * sizeof(ntfschar) > vlen)
+            continue;
+        memcpy(uname, (const u8 *)fn + offsetof(FILE_NAME_ATTR, file_name), nlen * sizeof(ntfschar));
+        if (ntfs_ucstombs(uname, (int)nlen, &mbs, 0) < 0)
             continue;
         free(name);
         name = mbs;
