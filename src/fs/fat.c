@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/bpb.h"
 #include "fs/fsmap_impl.h"
 #include "util/endian.h"
 
@@ -26,13 +27,15 @@ int fat_parse_boot(const uint8_t *bs, size_t len, fat_geom *g, char *why, size_t
         FAT_BAD_MSG("boot sector shorter than 512 bytes");
     if (bs[510] != 0x55 || bs[511] != 0xAA)
         FAT_BAD_MSG("boot sector signature 0x55AA missing");
-    g->bytes_per_sector = get_le16(bs + 11);
-    g->sectors_per_cluster = bs[13];
-    g->reserved_sectors = get_le16(bs + 14);
-    g->num_fats = bs[16];
-    g->root_entries = get_le16(bs + 17);
-    uint32_t tot16 = get_le16(bs + 19), tot32 = get_le32(bs + 32);
-    uint32_t fatsz16 = get_le16(bs + 22), fatsz32 = get_le32(bs + 36);
+    bpb b;
+    bpb_read(bs, len, &b);
+    g->bytes_per_sector = b.bytes_per_sector;
+    g->sectors_per_cluster = b.sectors_per_cluster;
+    g->reserved_sectors = b.reserved_sectors;
+    g->num_fats = b.num_fats;
+    g->root_entries = b.root_entries;
+    uint32_t tot16 = b.total_sectors_16, tot32 = b.total_sectors_32;
+    uint32_t fatsz16 = b.fat_size_16, fatsz32 = b.fat_size_32;
     uint32_t bps = g->bytes_per_sector, spc = g->sectors_per_cluster;
 
     if (bps < 512 || bps > 4096 || (bps & (bps - 1)))
@@ -58,7 +61,7 @@ int fat_parse_boot(const uint8_t *bs, size_t len, fat_geom *g, char *why, size_t
                     (unsigned long long)g->total_sectors);
     g->cluster_count = (g->total_sectors - g->first_data_sector) / spc;
     /* The FAT type follows from the cluster count alone (Microsoft's rule). */
-    g->bits = g->cluster_count < 4085 ? 12 : g->cluster_count < 65525 ? 16 : 32;
+    g->bits = bpb_fat_bits_for(g->cluster_count);
     if (g->bits == 32) {
         if (fatsz16 != 0 || g->root_entries != 0)
             FAT_BAD_MSG("FAT32 by cluster count (%llu) but BPB has FAT12/16 fields",
@@ -66,10 +69,10 @@ int fat_parse_boot(const uint8_t *bs, size_t len, fat_geom *g, char *why, size_t
         if (g->cluster_count > 0x0FFFFFF5)
             FAT_BAD_MSG("%llu clusters is too many for FAT32",
                         (unsigned long long)g->cluster_count);
-        g->root_cluster = get_le32(bs + 44);
-        g->fsinfo_sector = get_le16(bs + 48);
-        g->backup_boot_sector = get_le16(bs + 50);
-        uint16_t ext_flags = get_le16(bs + 40);
+        g->root_cluster = b.root_cluster;
+        g->fsinfo_sector = b.fsinfo_sector;
+        g->backup_boot_sector = b.backup_boot_sector;
+        uint32_t ext_flags = b.ext_flags;
         if (ext_flags & 0x80)
             g->active_fat = ext_flags & 0x0F;
         if (g->active_fat >= g->num_fats)
@@ -302,7 +305,9 @@ int fsmap_build_fat(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err
     if (r > 0)
         return 0; /* doubtful map: already full with a notice */
     /* FAT32 with mirroring disabled (BPB flags bit 7) keeps only one FAT current. */
-    bool mirrored = !(g.bits == 32 && (get_le16(bs + 40) & 0x80));
+    bpb b;
+    bpb_read(bs, sizeof bs, &b);
+    bool mirrored = !(g.bits == 32 && (b.ext_flags & 0x80));
     if ((r = fat_compare_copies(s, &g, mirrored, out, err)) != 0)
         return r < 0 ? r : 0;
     out->used_bytes = meta + used_clusters * g.sectors_per_cluster * g.bytes_per_sector;

@@ -36,6 +36,7 @@
 #include <ntfs-3g/volume.h>
 #pragma GCC diagnostic pop
 
+#include "fs/bpb.h"
 #include "fs/fsmap_impl.h"
 #include "util/endian.h"
 
@@ -346,8 +347,10 @@ int fsmap_build_ntfs(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_er
     r = fsmap_read(s, bs, sizeof bs, 0, err);
     if (r < 0)
         return r;
-    uint32_t bps = get_le16(bs + 0x0B);
-    uint64_t nsect = get_le64(bs + 0x28), vol_end;
+    bpb b;
+    bpb_read(bs, sizeof bs, &b);
+    uint32_t bps = b.bytes_per_sector;
+    uint64_t nsect = get_le64(bs + BPB_NTFS_TOTAL_SECTORS), vol_end;
     if (bps < 256 || bps > 4096 || (bps & (bps - 1)) ||
         __builtin_add_overflow(nsect, 1, &vol_end) ||
         __builtin_mul_overflow(vol_end, (uint64_t)bps, &vol_end))
