@@ -132,6 +132,58 @@ expect_exit 0 "$P2V" convert -O raw -o free.raw "$src:1"
 [ ! -e free.raw.badmap ] || fail "a map without bad sectors"
 pass "bad sector in free space: --copy used copies without reading it"
 
+# --- a bad sector in $MFT, in the record of thesis.docx: the map does not
+# read it, the copy does; zero names the file by its MFT record ---
+s_rec=$(python3 - <<'PY'
+import struct
+d = open("disk.img", "rb").read()
+base = 2048 * 512
+bs = d[base:base + 512]
+mft = base + struct.unpack_from("<q", bs, 0x30)[0] * struct.unpack_from("<H", bs, 11)[0] * bs[13]
+want = "thesis.docx".encode("utf-16-le")
+for n in range(16, 256):
+    r = d[mft + n * 1024:mft + (n + 1) * 1024]
+    if r[:4] != b"FILE":
+        continue
+    a = struct.unpack_from("<H", r, 0x14)[0]
+    while a + 8 <= 1024:
+        t, l = struct.unpack_from("<II", r, a)
+        if t == 0xFFFFFFFF or l == 0:
+            break
+        if t == 0x30:
+            v = a + struct.unpack_from("<H", r, a + 0x14)[0]
+            if r[v + 0x42:v + 0x42 + 2 * r[v + 0x40]] == want:
+                # the record, its second sector, and the second sector of record 6 ($Bitmap)
+                print(n, (mft + n * 1024) // 512 + 1, (mft + 6 * 1024) // 512 + 1)
+                raise SystemExit
+        a += l
+raise SystemExit("thesis.docx has no MFT record")
+PY
+)
+read -r rec s_mft s_bitmap_rec <<<"$s_rec"
+serve "$s_mft"
+expect_exit 1 "$P2V" convert -O raw -o mft.raw "$src:1"
+grep -q "$src: unreadable sectors (512 bytes each): $s_mft;" "$WORK/last.err" ||
+    { cat "$WORK/last.err"; fail "MFT record: the exact sector is not named"; }
+expect_exit 0 "$P2V" convert -O raw --bad-sectors zero -o mft.raw "$src:1"
+grep -q "$src:1: sector $s_mft: data lost in /\$MFT, MFT record $rec$" "$WORK/last.err" ||
+    { cat "$WORK/last.err"; fail "MFT record: the damaged record is not named"; }
+pass "bad sector in the MFT record of thesis.docx ($rec): named as MFT record $rec"
+
+# --- a bad sector in the MFT record of $Bitmap: no map can be built; fail
+# names the exact sector (the failed read was larger); zero copies every
+# sector with a notice ---
+serve "$s_bitmap_rec"
+expect_exit 1 "$P2V" convert -O raw -o bm.raw "$src:1"
+grep -q "^p2v: $src:1: partition at byte 1048576: read error at offset $((s_bitmap_rec * 512)) (sector $s_bitmap_rec): Input/output error$" "$WORK/last.err" ||
+    { cat "$WORK/last.err"; fail "\$Bitmap record: the exact sector is not named"; }
+expect_exit 0 "$P2V" convert -O raw --bad-sectors zero -o bm.raw "$src:1"
+grep -q "notice: $src:1: copying every sector: its filesystem's metadata cannot be read" "$WORK/last.err" ||
+    { cat "$WORK/last.err"; fail "\$Bitmap record: no full-copy notice"; }
+grep -q "warning: 1 unreadable sectors (512 bytes)" "$WORK/last.err" || fail "\$Bitmap record: summary"
+check_eq "\$Bitmap record: map" "$s_bitmap_rec" "$(ddrescuelog -b512 -l- bm.raw.badmap)"
+pass "bad sector in the MFT record of \$Bitmap: exact sector named; zero copies every sector"
+
 # --- a bad partition table sector stops either mode, naming the disk and sector 0 ---
 serve 0
 for mode in fail zero; do
