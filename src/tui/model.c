@@ -128,6 +128,23 @@ int tui_open_disks(tui_state *s, char *const *paths, size_t n, size_t *dropped, 
     return 0;
 }
 
+int tui_add_disk(tui_state *s, convert_disk *d, p2v_err *err)
+{
+    tui_disk *nd = realloc(s->disks, (s->ndisks + 1) * sizeof *nd);
+    char *path = strdup(d->path);
+    if (!nd || !path) {
+        free(path);
+        if (nd)
+            s->disks = nd;
+        convert_disk_free(d);
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    }
+    s->disks = nd;
+    nd[s->ndisks++] = (tui_disk){ .path = path, .d = d };
+    drop_job(s);
+    return 0;
+}
+
 /* ---- the machine's disks ---- */
 
 static bool sys_block_wanted(const char *name)

@@ -622,7 +622,7 @@ static void plan_bar(const struct ui *u, int y)
 static int preview(struct ui *u)
 {
     struct text t = { 0 };
-    size_t top = 0;
+    size_t top = 0, left = 0;
     if (preview_text(u->s, &t) < 0) {
         text_free(&t);
         set_msg(u, true, "out of memory");
@@ -636,17 +636,23 @@ static int preview(struct ui *u)
         line_fill(u, 0, C_TITLE, title);
         plan_bar(u, 1);
         int h = LINES - 4;
-        for (int i = 0; i < h && top + (size_t)i < t.n; i++)
-            put(u, 3 + i, 0, C_NORMAL, t.lines[top + (size_t)i]);
-        footer(u, " g/Enter write the image  b/Esc back  Up/Down scroll  ? help  q quit");
+        for (int i = 0; i < h && top + (size_t)i < t.n; i++) {
+            const char *l = t.lines[top + (size_t)i];
+            put(u, 3 + i, 0, C_NORMAL, strlen(l) > left ? l + left : "");
+        }
+        footer(u, " g/Enter write the image  b/Esc back  arrows scroll  ? help  q quit");
         refresh();
         int ch = getch();
         if (ch == 'g' || ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
             ret = 1;
             break;
         }
-        if (ch == 'b' || ch == 27 || ch == KEY_LEFT)
+        if (ch == 'b' || ch == 27)
             break;
+        if (ch == KEY_RIGHT || ch == 'l')
+            left += 8;
+        if ((ch == KEY_LEFT || ch == 'h') && left > 0)
+            left -= 8;
         if (ch == 'q') {
             ret = -1;
             break;

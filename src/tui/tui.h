@@ -73,6 +73,9 @@ void tui_state_free(tui_state *s);
  * dropped (*dropped counts them). Disks that cannot be opened stay listed
  * with their error. */
 int tui_open_disks(tui_state *s, char *const *paths, size_t n, size_t *dropped, p2v_err *err);
+/* Add an already open disk (memory disks in tests); takes ownership of d,
+ * also on failure. */
+int tui_add_disk(tui_state *s, convert_disk *d, p2v_err *err);
 /* The whole disks of the machine (/sys/block: disks, and loop devices with a
  * backing file), as p2v disks lists them; *out is a NULL-terminated array. */
 int tui_machine_disks(char ***out, size_t *n, p2v_err *err);
