@@ -806,6 +806,32 @@ static void check_text(const tui_state *s, char *out, size_t len)
     qcow2_image_close(img);
 }
 
+/* Text from line y on, indented by 2 and broken at spaces (a word longer
+ * than the line is cut), up to line ymax. */
+static void wrap(const struct ui *u, int y, int ymax, const char *text)
+{
+    size_t w = COLS > 12 ? (size_t)COLS - 4 : 8;
+    const char *p = text;
+    while (*p && y < ymax) {
+        size_t n = strlen(p), k = n;
+        if (n > w) {
+            k = w;
+            while (k > 0 && p[k] != ' ')
+                k--;
+            if (k == 0)
+                k = w;
+        }
+        char part[4096];
+        size_t c = k < sizeof part ? k : sizeof part - 1;
+        memcpy(part, p, c);
+        part[c] = '\0';
+        put(u, y++, 2, C_NORMAL, part);
+        p += k;
+        while (*p == ' ')
+            p++;
+    }
+}
+
 /* Returns 0 for a new conversion, -1 to quit. */
 static int result_screen(struct ui *u, const convert_result *res)
 {
@@ -828,17 +854,7 @@ static int result_screen(struct ui *u, const convert_result *res)
         snprintf(line, sizeof line, "Check: %s", chk);
         put(u, 4, 0, strncmp(chk, "No errors", 9) && strncmp(chk, "raw", 3) ? C_ERR : C_OK, line);
         put(u, 6, 0, C_NORMAL, "The same from a shell:");
-        int y = 7;
-        size_t n = strlen(cmd), w = COLS > 4 ? (size_t)COLS - 2 : 1;
-        for (size_t off = 0; off < n && y < LINES - 2; off += w, y++) {
-            char part[4096];
-            size_t k = n - off < w ? n - off : w;
-            if (k >= sizeof part)
-                k = sizeof part - 1;
-            memcpy(part, cmd + off, k);
-            part[k] = '\0';
-            put(u, y, 2, C_NORMAL, part);
-        }
+        wrap(u, 7, LINES - 2, cmd);
         footer(u, " n new conversion  q quit");
         refresh();
         int ch = getch();
