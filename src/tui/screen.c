@@ -1001,7 +1001,7 @@ static int disks_key(struct ui *u, int ch)
     case 'p': case '\n': case '\r': case KEY_ENTER:
         revalidate(u);
         if (!u->s->valid) {
-            set_msg(u, true, u->s->status);
+            beep(); /* the status line already shows why */
             break;
         }
         switch (preview(u)) {
