@@ -52,7 +52,7 @@ static int finish_stdout(int status)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && isatty(STDERR_FILENO))
+    if (argc < 2 && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
         return cmd_tui(1, (char *[]){ "tui", NULL });
     if (argc < 2) {
         fputs(usage_text, stderr);

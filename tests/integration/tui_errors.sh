@@ -23,7 +23,7 @@ cli_error() {
         grep -v -e '^p2v: notice:' -e '^p2v: warning:' | head -1 | sed 's/^p2v: //'
 }
 
-tui_start 200 60 -- -o tui.qcow2 disk1.img disk2.img
+tui_start 200 60 -- tui -o tui.qcow2 disk1.img disk2.img
 tui_wait "disk2.img  128.0 MiB  GPT"
 check_eq "screen size" 200x60 "$(tui_size)"
 tui_pick_story

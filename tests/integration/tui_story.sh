@@ -12,7 +12,7 @@ mkpc_setup
 source "$P2V_SRC/tests/lib/tui.sh"
 story=(disk1.img:1 disk1.img:5 disk2.img:1 disk1.img:2 disk1.img:3)
 
-tui_start 80 24 NO_COLOR=1 -- -o tui.qcow2 disk1.img disk2.img
+tui_start 80 24 NO_COLOR=1 -- tui -o tui.qcow2 disk1.img disk2.img
 tui_wait "disk2.img  128.0 MiB  GPT"
 check_eq "screen size" 80x24 "$(tui_size)"
 tui_pick_story

@@ -2,7 +2,7 @@
 # sent with send-keys, the screen read back with capture-pane. Source it after
 # common.sh (needs $WORK and $P2V).
 #
-#   tui_start COLS ROWS [ENV=VALUE...] -- ARGS...   start p2v tui ARGS in $WORK
+#   tui_start COLS ROWS [ENV=VALUE...] -- ARGS...   start p2v ARGS (e.g. tui DISK...) here
 #   tui_keys KEY...                                 tmux send-keys
 #   tui_type TEXT                                   literal text (send-keys -l)
 #   tui_screen                                      the screen as text
@@ -26,8 +26,10 @@ tui_start() {
     shift
     rm -f "$WORK/tui.status"
     # The program's stderr (sanitizer reports) goes to a file; its exit status too.
-    printf -v cmd 'cd %q && env %s %q tui %s 2>%q; echo $? >%q.tmp; mv %q.tmp %q; sleep 600' \
-        "$PWD" "${envs[*]:-}" "$P2V" "$(printf '%q ' "$@")" "$WORK/tui.stderr" \
+    local args=""
+    if [ $# -gt 0 ]; then args=$(printf '%q ' "$@"); fi
+    printf -v cmd 'cd %q && env %s %q %s 2>%q; echo $? >%q.tmp; mv %q.tmp %q; sleep 600' \
+        "$PWD" "${envs[*]:-}" "$P2V" "$args" "$WORK/tui.stderr" \
         "$WORK/tui.status" "$WORK/tui.status" "$WORK/tui.status"
     _tui_tmux -f /dev/null new-session -d -s p2v -x "$cols" -y "$rows" "$cmd"
     _tui_tmux set-option -t p2v status off >/dev/null
