@@ -152,9 +152,9 @@ static void disk_bar(const struct ui *u, int y, size_t di)
         size_t pos = tui_pick_pos(u->s, d->path, cp->p->number);
         sg[n] = (struct seg){ .start = cp->p->start, .len = cp->p->size, .hot = pos > 0 };
         if (pos)
-            snprintf(sg[n].text, sizeof sg[n].text, "#%zu %s", pos, cp->fs.label);
+            snprintf(sg[n].text, sizeof sg[n].text, "#%zu %.40s", pos, cp->fs.label);
         else
-            snprintf(sg[n].text, sizeof sg[n].text, "%u %s", cp->p->number, cp->fs.label);
+            snprintf(sg[n].text, sizeof sg[n].text, "%u %.40s", cp->p->number, cp->fs.label);
         n++;
     }
     draw_bar(u, y, 2, COLS - 3, t->disk_sectors, sg, n);
@@ -210,7 +210,7 @@ static void part_line(const struct ui *u, int y, const tui_row *r, bool cursor)
     const convert_disk *d = u->s->disks[r->disk].d;
     const convert_part *cp = r->part;
     struct cols cw = col_widths();
-    char why[600], sel[16], size[32], used[32], type[128], flags[96], line[1400];
+    char why[600], sel[32], size[32], used[32], type[128], flags[96], line[1400];
     bool refused = tui_part_refused(cp, why, sizeof why);
     size_t pos = tui_pick_pos(u->s, d->path, cp->p->number);
     if (refused)
@@ -383,7 +383,7 @@ static void draw_disks(struct ui *u)
     order_line(u, LINES - 5);
     target_panel(u, LINES - 4);
     status_line(u, LINES - 2);
-    footer(u, " Up/Down move  Space pick  -/+ earlier/later  p preview  r rescan  x clear  ? help  q quit");
+    footer(u, " Up/Dn move  Space pick  -/+ order  p preview  r rescan  x clear  ? help  q quit");
     refresh();
 }
 
@@ -610,7 +610,7 @@ static void plan_bar(const struct ui *u, int y)
     for (size_t i = 0; i < p->nparts; i++) {
         const plan_part *pp = &p->parts[i];
         sg[i] = (struct seg){ .start = pp->start, .len = pp->sectors, .hot = true };
-        snprintf(sg[i].text, sizeof sg[i].text, "%u %s", pp->number,
+        snprintf(sg[i].text, sizeof sg[i].text, "%u %.40s", pp->number,
                  pp->label[0] ? pp->label
                  : pp->kind == PLAN_PART_MSR ? "MSR" : pp->fstype);
     }
@@ -851,10 +851,15 @@ static int result_screen(struct ui *u, const convert_result *res)
                  size_human(res->file_bytes, b, sizeof b), size_human(res->read, c, sizeof c),
                  res->seconds, res->verify_ok ? "; verified" : "");
         put(u, 3, 0, C_NORMAL, line);
+        if (p->table == PTABLE_MBR)
+            snprintf(line, sizeof line, "New identity: disk signature 0x%08x", p->mbr_signature);
+        else
+            guid_format(&p->disk_guid, line + snprintf(line, sizeof line, "New identity: disk GUID "));
+        put(u, 4, 0, C_NORMAL, line);
         snprintf(line, sizeof line, "Check: %s", chk);
-        put(u, 4, 0, strncmp(chk, "No errors", 9) && strncmp(chk, "raw", 3) ? C_ERR : C_OK, line);
-        put(u, 6, 0, C_NORMAL, "The same from a shell:");
-        wrap(u, 7, LINES - 2, cmd);
+        put(u, 5, 0, strncmp(chk, "No errors", 9) && strncmp(chk, "raw", 3) ? C_ERR : C_OK, line);
+        put(u, 7, 0, C_NORMAL, "The same from a shell:");
+        wrap(u, 8, LINES - 2, cmd);
         footer(u, " n new conversion  q quit");
         refresh();
         int ch = getch();

@@ -20,7 +20,7 @@
 typedef struct tui_disk {
     char *path;
     convert_disk *d;            /* NULL when it could not be opened */
-    char error[512];            /* why d is NULL */
+    char error[1024];           /* why d is NULL */
 } tui_disk;
 
 /* One selected partition, by the path of its disk and its number. */

@@ -52,7 +52,7 @@ pass "a disk that is gone: its picks are dropped"
 tui_keys '?'
 tui_wait "p2v tui - keys"
 tui_keys x
-tui_wait "Up/Down move"
+tui_wait "Up/Dn move"
 tui_keys q
 check_eq "p2v tui exit status" 0 "$(tui_wait_exit)"
 if grep -q "Sanitizer" "$WORK/tui.stderr"; then cat "$WORK/tui.stderr" >&2; fail "sanitizer report"; fi
