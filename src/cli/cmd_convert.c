@@ -15,12 +15,14 @@
 
 #include "cli/commands.h"
 #include "convert/convert.h"
+#include "convert/planfile.h"
 #include "sink/sink.h"
 #include "util/json.h"
 #include "util/size.h"
 
 static const char convert_usage[] =
     "Usage: p2v convert [OPTIONS] -o OUTPUT SEL...\n"
+    "       p2v convert --plan FILE [-o OUTPUT] [-f] [--verify] [--dry-run] [--json]\n"
     "\n"
     "Write the selected partitions, in the order given, into a new disk image with\n"
     "a new partition table (fresh MBR signature or GPT disk GUID). SEL is DISK:N,\n"
@@ -62,6 +64,13 @@ static const char convert_usage[] =
     "                                   (default: the one active on its disk; with bios\n"
     "                                   and none, one whose boot sector has boot code,\n"
     "                                   else the first; a notice says which)\n"
+    "      --save-plan FILE             write the validated selection and options as a plan\n"
+    "                                   file (JSON, docs/plan-files.md); without -o only that\n"
+    "      --plan FILE                  take the selections and options from a plan file;\n"
+    "                                   its disks are found by identity (table, signature or\n"
+    "                                   GUID, size) if their device names changed, and a\n"
+    "                                   disk or partition that changed is refused. -o, -f,\n"
+    "                                   --verify, --dry-run, --json and -p may be added\n"
     "  -h, --help                       this text\n"
     "\n"
     "SIZE takes bytes or K/M/G/T suffixes (powers of 1024).\n"
@@ -81,6 +90,9 @@ struct convert_args {
     const char *active;         /* --active DISK:N */
     uint32_t sector_size;       /* --sector-size for image files; 0: detected */
     bool verify, dry_run, json, progress, force, allow_dirty;
+    const char *plan_file;      /* --plan FILE */
+    const char *save_plan;      /* --save-plan FILE */
+    const char *layout_option;  /* the first option that shapes the layout (long name) */
     char **sels;
     int nsels;
 };
@@ -129,7 +141,8 @@ static bool takes_next_word(const char *a)
 {
     static const char *const opts[] = { "-o", "-O", "-t", "--output", "--output-format",
                                         "--table", "--boot", "--size", "--align", "--copy",
-                                        "--cluster-size", "--add-esp", "--active" };
+                                        "--cluster-size", "--add-esp", "--active",
+                                        "--plan", "--save-plan" };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (!strcmp(a, opts[i]))
             return true;
@@ -197,7 +210,22 @@ static void free_joined_args(char **v, char **joined, int argc)
 enum {
     OPT_BOOT = 256, OPT_SIZE, OPT_ALIGN, OPT_COPY, OPT_CLUSTER, OPT_VERIFY, OPT_DRY_RUN,
     OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_ADD_ESP, OPT_ACTIVE, OPT_SECTOR_SIZE,
+    OPT_PLAN, OPT_SAVE_PLAN,
 };
+
+/* Options that shape the layout or the copy: with --plan they come from the
+ * plan file, so giving one as well is a usage error. */
+static bool is_layout_option(int c)
+{
+    switch (c) {
+    case 'O': case 't': case 'c': case OPT_BOOT: case OPT_SIZE: case OPT_ALIGN: case OPT_COPY:
+    case OPT_CLUSTER: case OPT_NO_MSR: case OPT_ALLOW_DIRTY: case OPT_ADD_ESP: case OPT_ACTIVE:
+    case OPT_SECTOR_SIZE:
+        return true;
+    default:
+        return false;
+    }
+}
 
 static int parse_args(int argc, char **argv, struct convert_args *a)
 {
@@ -221,6 +249,8 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         { "add-esp", required_argument, NULL, OPT_ADD_ESP },
         { "active", required_argument, NULL, OPT_ACTIVE },
         { "sector-size", required_argument, NULL, OPT_SECTOR_SIZE },
+        { "plan", required_argument, NULL, OPT_PLAN },
+        { "save-plan", required_argument, NULL, OPT_SAVE_PLAN },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -229,8 +259,14 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":o:O:t:c::pfh", longopts, NULL)) != -1) {
+        if (is_layout_option(c) && !a->layout_option)
+            for (const struct option *lo = longopts; lo->name && !a->layout_option; lo++)
+                if (lo->val == c)
+                    a->layout_option = lo->name;
         switch (c) {
         case 'o': a->output = optarg; break;
+        case OPT_PLAN: a->plan_file = optarg; break;
+        case OPT_SAVE_PLAN: a->save_plan = optarg; break;
         case 'O':
             if (!strcmp(optarg, "qcow2"))
                 a->sink.format = SINK_QCOW2;
@@ -326,7 +362,16 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
     }
     a->sels = argv + optind;
     a->nsels = argc - optind;
-    if (!a->output && !a->dry_run)
+    if (a->plan_file) {
+        if (a->nsels)
+            return usage_error("--plan: the selections come from the plan file, not '%s'",
+                               a->sels[0]);
+        if (a->layout_option)
+            return usage_error("--plan: --%s comes from the plan file; make a new plan to "
+                               "change it", a->layout_option);
+        return 0;
+    }
+    if (!a->output && !a->dry_run && !a->save_plan)
         return usage_error("%s", "no OUTPUT given (-o OUTPUT)");
     if (a->nsels == 0)
         return usage_error("%s", "no partition selected (SEL = DISK:N)");
@@ -409,7 +454,7 @@ static void on_message(void *ctx, enum convert_level level, const char *msg)
 
 static volatile sig_atomic_t g_cancel;
 
-static int run(convert_job *job, const struct convert_args *a)
+static int run(convert_job *job, const char *output, const struct convert_args *a)
 {
     struct progress pr = { .on = a->progress };
     convert_events ev = { .message = on_message, .progress = on_progress, .ctx = &pr };
@@ -426,7 +471,7 @@ static int run(convert_job *job, const struct convert_args *a)
         fputc('\n', stderr);
     if (r < 0) {
         cli_error("%s", err.msg);
-        cli_error("%s was not written", a->output);
+        cli_error("%s was not written", output);
         return P2V_EXIT_FAIL;
     }
     if (a->json) {
@@ -435,7 +480,7 @@ static int run(convert_job *job, const struct convert_args *a)
         convert_layout_json(job, &j, &res);
     }
     char h1[32], h2[32], h3[32];
-    cli_notice("%s written: %s virtual, %s copied, %s in the file, %.1f s%s", a->output,
+    cli_notice("%s written: %s virtual, %s copied, %s in the file, %.1f s%s", output,
                size_human(plan_disk_bytes(convert_job_plan(job)), h1, sizeof h1),
                size_human(res.read, h2, sizeof h2), size_human(res.file_bytes, h3, sizeof h3),
                res.seconds, res.verify_ok ? ", verified" : "");
@@ -464,6 +509,32 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
     return 0;
 }
 
+/* --plan FILE: the request from the file, its disks found again by identity;
+ * -o, -f and --verify given here apply on top. */
+static int load_plan(const struct convert_args *a, const convert_events *ev,
+                     convert_planfile **pf, convert_request *rq)
+{
+    p2v_err err;
+    if (convert_planfile_load(a->plan_file, pf, &err) < 0 ||
+        convert_planfile_resolve(*pf, NULL, 0, ev, &err) < 0) {
+        cli_error("%s", err.msg);
+        return P2V_EXIT_FAIL;
+    }
+    const convert_request *prq = convert_planfile_request(*pf);
+    if (!prq) {
+        cli_error("out of memory");
+        return P2V_EXIT_FAIL;
+    }
+    *rq = *prq;
+    if (a->output)
+        rq->output = a->output;
+    rq->force = rq->sink.force = a->force;
+    rq->verify = rq->verify || a->verify;
+    if (!rq->output && !a->dry_run && !a->save_plan)
+        return usage_error("%s", "no OUTPUT given (-o OUTPUT; the plan names none)");
+    return 0;
+}
+
 static void free_sels(convert_sel *sels, int n, convert_sel *active)
 {
     for (int i = 0; sels && i < n; i++)
@@ -478,6 +549,7 @@ int cmd_convert(int argc, char **argv)
     convert_request rq;
     convert_sel *sels = NULL, active = { 0 };
     convert_job *job = NULL;
+    convert_planfile *pf = NULL;
     int nargc, status = P2V_EXIT_FAIL;
     char **joined = NULL;
     char **nargv = join_compress_args(argc, argv, &nargc, &joined);
@@ -491,18 +563,34 @@ int cmd_convert(int argc, char **argv)
         goto out;
     }
     a.progress = a.progress || isatty(STDERR_FILENO);
-    if (make_request(&a, &rq, &sels, &active) < 0) {
+    convert_events ev = { .message = on_message };
+    p2v_err err;
+    if (a.plan_file) {
+        if ((r = load_plan(&a, &ev, &pf, &rq)) != 0) {
+            status = r;
+            goto out;
+        }
+    } else if (make_request(&a, &rq, &sels, &active) < 0) {
         cli_error("out of memory");
         goto out;
     }
-    convert_events ev = { .message = on_message };
-    p2v_err err;
     if ((r = convert_plan_from_request(&rq, &ev, &job, &err)) < 0) {
         if (r == CONVERT_EUSAGE) {
             status = usage_error("%s", err.msg);
         } else {
             cli_error("%s", err.msg);
         }
+        goto out;
+    }
+    if (a.save_plan) {
+        if (convert_planfile_save(job, a.save_plan, &err) < 0) {
+            cli_error("%s", err.msg);
+            goto out;
+        }
+        cli_notice("plan saved to %s", a.save_plan);
+    }
+    if (!rq.output && !a.dry_run) {
+        status = P2V_EXIT_OK;   /* --save-plan alone */
         goto out;
     }
     if (a.dry_run) {
@@ -518,9 +606,10 @@ int cmd_convert(int argc, char **argv)
     }
     if (!a.json)
         convert_layout_text(job, stderr);
-    status = run(job, &a);
+    status = run(job, rq.output, &a);
 out:
     convert_job_free(job);
+    convert_planfile_free(pf);
     free_sels(sels, a.nsels, &active);
     free_joined_args(nargv, joined, argc);
     return status;

@@ -1,5 +1,4 @@
 /* p2v disks: list disks and their partitions, as a table or JSON. */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -332,58 +331,20 @@ static int show_disk(const char *path, const struct disks_opts *o, json_writer *
 
 /* ---- all disks of the machine ---- */
 
-static bool sys_block_wanted(const char *name)
-{
-    char p[512], buf[64];
-    if (!strncmp(name, "ram", 3) || !strncmp(name, "zram", 4))
-        return false;
-    if (!strncmp(name, "loop", 4)) {
-        snprintf(p, sizeof p, "/sys/block/%s/loop/backing_file", name);
-        return access(p, F_OK) == 0;
-    }
-    snprintf(p, sizeof p, "/sys/block/%s/size", name);
-    FILE *f = fopen(p, "r");
-    if (!f)
-        return false;
-    bool nonzero = fgets(buf, sizeof buf, f) && strtoull(buf, NULL, 10) > 0;
-    fclose(f);
-    if (!nonzero)
-        return false;
-    /* Device-mapper and md devices built on other disks are not whole disks. */
-    snprintf(p, sizeof p, "/sys/block/%s/slaves", name);
-    DIR *d = opendir(p);
-    bool derived = false;
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)))
-            if (e->d_name[0] != '.')
-                derived = true;
-        closedir(d);
-    }
-    return !derived;
-}
-
-static int sys_block_filter(const struct dirent *e) { return e->d_name[0] != '.'; }
-
 static int show_all(const struct disks_opts *o, json_writer *j)
 {
-    struct dirent **names = NULL;
-    int n = scandir("/sys/block", &names, sys_block_filter, versionsort);
-    if (n < 0) {
-        cli_error("/sys/block: %s", strerror(errno));
+    char **paths;
+    size_t n;
+    p2v_err err;
+    if (bd_list_machine_disks(&paths, &n, &err) < 0) {
+        cli_error("%s", err.msg);
         return P2V_EXIT_FAIL;
     }
     int rc = P2V_EXIT_OK;
-    for (int i = 0; i < n; i++) {
-        char path[300];
-        if (sys_block_wanted(names[i]->d_name)) {
-            snprintf(path, sizeof path, "/dev/%s", names[i]->d_name);
-            if (show_disk(path, o, j, true) != P2V_EXIT_OK)
-                rc = P2V_EXIT_FAIL;
-        }
-        free(names[i]);
-    }
-    free(names);
+    for (size_t i = 0; i < n; i++)
+        if (show_disk(paths[i], o, j, true) != P2V_EXIT_OK)
+            rc = P2V_EXIT_FAIL;
+    bd_list_free(paths, n);
     return rc;
 }
 
