@@ -1,11 +1,9 @@
 /* The picking screen's model: disks, the ordered selection, target options,
  * and the planner's verdict on them. No terminal here. */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "tui/tui.h"
 #include "util/size.h"
@@ -36,16 +34,37 @@ void tui_clear_picks(tui_state *s)
     s->npicks = 0;
 }
 
+struct tui_request {
+    convert_request rq;
+    convert_sel *sels;
+    convert_disk **pre;
+    plan_extra esp;
+    convert_sel active;
+};
+
+static void free_request(struct tui_request *b)
+{
+    if (!b)
+        return;
+    free(b->sels);
+    free(b->pre);
+    free(b);
+}
+
 static void drop_job(tui_state *s)
 {
     convert_job_free(s->job);
     s->job = NULL;
+    free_request(s->rq);
+    s->rq = NULL;
     s->valid = false;
     p2v_warnings_free(&s->notes);
 }
 
 void tui_state_free(tui_state *s)
 {
+    free(s->target.active_disk);
+    s->target.active_disk = NULL;
     drop_job(s);
     tui_clear_picks(s);
     free_disks(s->disks, s->ndisks);
@@ -143,76 +162,6 @@ int tui_add_disk(tui_state *s, convert_disk *d, p2v_err *err)
     nd[s->ndisks++] = (tui_disk){ .path = path, .d = d };
     drop_job(s);
     return 0;
-}
-
-/* ---- the machine's disks ---- */
-
-static bool sys_block_wanted(const char *name)
-{
-    char p[512], buf[64];
-    if (!strncmp(name, "ram", 3) || !strncmp(name, "zram", 4))
-        return false;
-    if (!strncmp(name, "loop", 4)) {
-        snprintf(p, sizeof p, "/sys/block/%s/loop/backing_file", name);
-        return access(p, F_OK) == 0;
-    }
-    snprintf(p, sizeof p, "/sys/block/%s/size", name);
-    FILE *f = fopen(p, "r");
-    if (!f)
-        return false;
-    bool nonzero = fgets(buf, sizeof buf, f) && strtoull(buf, NULL, 10) > 0;
-    fclose(f);
-    if (!nonzero)
-        return false;
-    snprintf(p, sizeof p, "/sys/block/%s/slaves", name);
-    DIR *d = opendir(p);
-    bool derived = false;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        if (e->d_name[0] != '.')
-            derived = true;
-    if (d)
-        closedir(d);
-    return !derived;
-}
-
-static int not_dot(const struct dirent *e) { return e->d_name[0] != '.'; }
-
-int tui_machine_disks(char ***out, size_t *n, p2v_err *err)
-{
-    struct dirent **names = NULL;
-    int k = scandir("/sys/block", &names, not_dot, versionsort);
-    *out = NULL;
-    *n = 0;
-    if (k < 0)
-        return p2v_errf(err, -errno, "/sys/block: %s", strerror(errno));
-    char **v = calloc((size_t)k + 1, sizeof *v);
-    int r = v ? 0 : p2v_errf(err, -ENOMEM, "out of memory");
-    for (int i = 0; i < k; i++) {
-        if (r == 0 && sys_block_wanted(names[i]->d_name)) {
-            size_t len = strlen(names[i]->d_name) + sizeof "/dev/";
-            if (!(v[*n] = malloc(len)))
-                r = p2v_errf(err, -ENOMEM, "out of memory");
-            else
-                snprintf(v[(*n)++], len, "/dev/%s", names[i]->d_name);
-        }
-        free(names[i]);
-    }
-    free(names);
-    if (r < 0) {
-        tui_free_paths(v, *n);
-        *n = 0;
-        return r;
-    }
-    *out = v;
-    return 0;
-}
-
-void tui_free_paths(char **paths, size_t n)
-{
-    for (size_t i = 0; paths && i < n; i++)
-        free(paths[i]);
-    free(paths);
 }
 
 /* ---- selection and order ---- */
@@ -405,17 +354,9 @@ int tui_rows(const tui_state *s, tui_row **rows, size_t *n)
 
 /* ---- validation ---- */
 
-struct req_buf {
-    convert_request rq;
-    convert_sel *sels;
-    convert_disk **pre;
-    plan_extra esp;
-};
-
-static int build_request(const tui_state *s, struct req_buf *b)
+static int build_request(const tui_state *s, struct tui_request *b)
 {
     const tui_target *t = &s->target;
-    *b = (struct req_buf){ 0 };
     b->sels = calloc(s->npicks ? s->npicks : 1, sizeof *b->sels);
     b->pre = calloc(s->ndisks ? s->ndisks : 1, sizeof *b->pre);
     if (!b->sels || !b->pre)
@@ -428,11 +369,19 @@ static int build_request(const tui_state *s, struct req_buf *b)
             b->pre[np++] = s->disks[i].d;
     b->rq = (convert_request){ .output = t->output, .sels = b->sels, .nsels = s->npicks,
                                .sector_size = s->sector_size, .verify = t->verify,
-                               .force = t->force, .preopened = b->pre, .npreopened = np };
+                               .force = t->force, .copy_all = t->copy_all,
+                               .allow_dirty = t->allow_dirty, .preopened = b->pre,
+                               .npreopened = np };
     b->rq.sink = (sink_opts){ .format = t->format, .force = t->force,
+                              .cluster_size = t->format == SINK_RAW ? 0 : t->cluster_size,
                               .compression = t->format == SINK_RAW ? SINK_COMPRESS_NONE
                                                                    : t->compression };
-    b->rq.plan = (plan_opts){ .table = t->table, .boot = t->boot, .size = t->size };
+    b->rq.plan = (plan_opts){ .table = t->table, .boot = t->boot, .size = t->size,
+                              .align = t->align, .no_msr = t->no_msr };
+    if (t->active_disk && tui_pick_pos(s, t->active_disk, t->active_number)) {
+        b->active = (convert_sel){ .disk = t->active_disk, .number = t->active_number };
+        b->rq.active = &b->active;
+    }
     if (t->add_esp) {
         b->esp = (plan_extra){ .before = 0, .kind = PLAN_PART_SYNTHETIC, .role = PLAN_ROLE_ESP,
                                .bytes = t->add_esp, .gpt_type = GPT_TYPE_ESP, .mbr_type = 0xEF,
@@ -460,7 +409,6 @@ static void describe_plan(tui_state *s)
 
 int tui_validate(tui_state *s)
 {
-    struct req_buf b;
     p2v_err err = { { 0 } };
     int r;
     drop_job(s);
@@ -468,16 +416,20 @@ int tui_validate(tui_state *s)
         snprintf(s->status, sizeof s->status, "no partition selected");
         return CONVERT_EUSAGE;
     }
-    if ((r = build_request(s, &b)) < 0) {
+    /* the job keeps pointers into its request: both live until drop_job */
+    if (!(s->rq = calloc(1, sizeof *s->rq)) || (r = build_request(s, s->rq)) < 0) {
+        r = -ENOMEM;
         snprintf(s->status, sizeof s->status, "out of memory");
     } else {
         convert_events ev = { .message = on_note, .ctx = &s->notes };
-        r = convert_plan_from_request(&b.rq, &ev, &s->job, &err);
+        r = convert_plan_from_request(&s->rq->rq, &ev, &s->job, &err);
         if (r < 0)
             snprintf(s->status, sizeof s->status, "%s", err.msg);
     }
-    free(b.sels);
-    free(b.pre);
+    if (r < 0) {
+        free_request(s->rq);
+        s->rq = NULL;
+    }
     if (r == 0) {
         s->valid = true;
         describe_plan(s);
@@ -546,9 +498,25 @@ void tui_command_line(const tui_state *s, char *out, size_t len)
         append_size(out, len, &o, "--add-esp", t->add_esp);
     if (t->size)
         append_size(out, len, &o, "--size", t->size);
+    if (t->align)
+        append_size(out, len, &o, "--align", t->align);
+    if (t->no_msr)
+        append(out, len, &o, " --no-msr");
+    if (t->copy_all)
+        append(out, len, &o, " --copy all");
+    if (t->allow_dirty)
+        append(out, len, &o, " --allow-dirty");
+    if (t->active_disk && tui_pick_pos(s, t->active_disk, t->active_number)) {
+        char sel[4200];
+        snprintf(sel, sizeof sel, "%s:%u", t->active_disk, t->active_number);
+        append(out, len, &o, " --active");
+        append_word(out, len, &o, sel);
+    }
     if (t->format == SINK_RAW)
         append(out, len, &o, " -O raw");
-    else if (t->compression)
+    else if (t->cluster_size)
+        append_size(out, len, &o, "--cluster-size", t->cluster_size);
+    if (t->format != SINK_RAW && t->compression)
         append(out, len, &o, t->compression == SINK_COMPRESS_ZSTD ? " -c zstd" : " -c zlib");
     if (t->force)
         append(out, len, &o, " -f");

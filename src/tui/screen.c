@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blockdev/blockdev.h"
 #include "qcow2/qcow2.h"
 #include "tui/tui.h"
 #include "util/size.h"
@@ -383,7 +384,7 @@ static void draw_disks(struct ui *u)
     order_line(u, LINES - 5);
     target_panel(u, LINES - 4);
     status_line(u, LINES - 2);
-    footer(u, " Up/Dn move  Space pick  -/+ order  p preview  r rescan  x clear  ? help  q quit");
+    footer(u, "Up/Dn move  Space pick  -/+ order  p preview  r rescan  s/l plan  ? help  q quit");
     refresh();
 }
 
@@ -481,14 +482,15 @@ static int rescan(struct ui *u)
     size_t n = u->o->npaths, dropped = 0;
     p2v_err err;
     if (!paths) {
-        if (tui_machine_disks(&mine, &n, &err) < 0) {
+        if (bd_list_machine_disks(&mine, &n, &err) < 0) {
             set_msg(u, true, err.msg);
             return 0;
         }
         paths = mine;
     }
     int r = tui_open_disks(u->s, paths, n, &dropped, &err);
-    tui_free_paths(mine, mine ? n : 0);
+    if (mine)
+        bd_list_free(mine, n);
     if (r < 0)
         return r;
     if ((r = reload_rows(u)) < 0)
@@ -515,6 +517,7 @@ static const char *const help_lines[] = {
     "  x                  drop every pick",
     "  p or Enter         preview the new disk (layout, new identity), then write it",
     "  r                  rescan the disks (a disk plugged in later appears)",
+    "  s / l              save the plan to a file / load one (p2v convert --plan runs it)",
     "",
     "Target (checked by the planner after every change; its error shows in the status line):",
     "  t  table: auto / MBR / GPT          b  firmware: auto / BIOS / UEFI",
@@ -942,6 +945,45 @@ static void edit_field(struct ui *u, enum tui_field f)
     revalidate(u);
 }
 
+/* s: save the current plan; l: load one (docs/plan-files.md). */
+static void plan_file_key(struct ui *u, int ch)
+{
+    static char last[4096] = "p2v-plan.json";
+    char path[4096], m[1400];
+    p2v_err err;
+    if (ch == 's' && !u->s->valid) {
+        beep();
+        return;
+    }
+    if (!prompt(u, ch == 's' ? "Save the plan to" : "Load the plan from", last, path,
+                sizeof path) || !path[0])
+        return;
+    snprintf(last, sizeof last, "%s", path);
+    if (ch == 's') {
+        if (tui_save_plan(u->s, path, &err) < 0) {
+            set_msg(u, true, err.msg);
+            return;
+        }
+        snprintf(m, sizeof m, "Plan saved to %.1200s (p2v convert --plan replays it)", path);
+        set_msg(u, false, m);
+        return;
+    }
+    p2v_warnings notes = { 0 };
+    int r = tui_load_plan(u->s, path, (const char *const *)u->o->paths, u->o->npaths, &notes,
+                          &err);
+    if (r < 0) {
+        set_msg(u, true, err.msg);
+    } else {
+        snprintf(m, sizeof m, "Plan loaded from %.600s%s%.700s", path, notes.count ? ": " : "",
+                 notes.count ? notes.msgs[notes.count - 1] : "");
+        set_msg(u, false, m);
+    }
+    p2v_warnings_free(&notes);
+    if (reload_rows(u) < 0)
+        set_msg(u, true, "out of memory");
+    revalidate(u);
+}
+
 static const struct {
     int key;
     enum tui_field f;
@@ -1001,6 +1043,7 @@ static int disks_key(struct ui *u, int ch)
         pick_key(u, ch);
         break;
     case 'x': tui_clear_picks(u->s); revalidate(u); break;
+    case 's': case 'l': plan_file_key(u, ch); break;
     case 'r': return rescan(u);
     case '?': show_help(u); break;
     case 'p': case '\n': case '\r': case KEY_ENTER:

@@ -44,6 +44,12 @@ typedef struct tui_target {
     enum sink_compression compression;  /* qcow2 only */
     bool force;
     bool verify;
+    /* kept from a loaded plan file (no key on the screen; p2v convert's options) */
+    uint64_t align;                     /* 0: 1 MiB */
+    bool no_msr, copy_all, allow_dirty;
+    uint32_t cluster_size;              /* qcow2; 0: 64 KiB */
+    char *active_disk;                  /* --active DISK:N; NULL: automatic */
+    unsigned active_number;
 } tui_target;
 
 typedef struct tui_state {
@@ -55,6 +61,7 @@ typedef struct tui_state {
     tui_target target;
     /* the last validation */
     convert_job *job;                   /* the planned job when valid */
+    struct tui_request *rq;             /* the request behind job (it points into it) */
     bool valid;
     char status[1024];                  /* the planner's error, or what the plan is */
     p2v_warnings notes;                 /* the planner's notices and warnings */
@@ -76,11 +83,6 @@ int tui_open_disks(tui_state *s, char *const *paths, size_t n, size_t *dropped, 
 /* Add an already open disk (memory disks in tests); takes ownership of d,
  * also on failure. */
 int tui_add_disk(tui_state *s, convert_disk *d, p2v_err *err);
-/* The whole disks of the machine (/sys/block: disks, and loop devices with a
- * backing file), as p2v disks lists them; *out is a NULL-terminated array. */
-int tui_machine_disks(char ***out, size_t *n, p2v_err *err);
-void tui_free_paths(char **paths, size_t n);
-
 /* Why partition cp of disk d cannot be picked ("" when it can). */
 bool tui_part_refused(const convert_part *cp, char *why, size_t len);
 
@@ -109,6 +111,16 @@ int tui_rows(const tui_state *s, tui_row **rows, size_t *n);
 /* Plan the current choices with the library (no writing): fills s->job,
  * s->valid, s->status and s->notes. Returns what the planner returned. */
 int tui_validate(tui_state *s);
+
+/* Plan files (docs/plan-files.md). Save: the current valid plan, as
+ * `p2v convert --save-plan` writes it. Load: the plan's disks are found again
+ * (at their recorded path, else by identity among `candidates`, or among the
+ * machine's disks when candidates is NULL), opened if not listed yet, and the
+ * plan's picks and options replace the current ones. Notices (a disk that
+ * moved) go to *notes. */
+int tui_save_plan(const tui_state *s, const char *path, p2v_err *err);
+int tui_load_plan(tui_state *s, const char *path, const char *const *candidates, size_t n,
+                  p2v_warnings *notes, p2v_err *err);
 
 /* The `p2v convert` command line that does what the screen would do,
  * shell-quoted. */

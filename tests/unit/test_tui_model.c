@@ -12,6 +12,7 @@
 #include "tui/tui.h"
 
 static memdisk mbr_mem, gpt_mem;
+static memdisk gpt_disk(void);
 
 static convert_disk *open_mem(const memdisk *m, const char *name)
 {
@@ -39,6 +40,12 @@ static void make_disks(void)
                   .mbr_signature = 0x1ee7c0de, .parts = mp, .nparts = 5 };
     mbr_mem = memdisk_with_table(&mt);
 
+    gpt_mem = gpt_disk();
+}
+
+/* The GPT disk; every call makes a new disk GUID (another disk, same layout). */
+static memdisk gpt_disk(void)
+{
     ptable_part gp[2] = {
         { .number = 1, .start = 2048, .size = 16384 },
         { .number = 2, .start = 18432, .size = 8192 },
@@ -50,7 +57,7 @@ static void make_disks(void)
     ptable gt = { .type = PTABLE_GPT, .sector_size = 512, .disk_sectors = 65536,
                   .parts = gp, .nparts = 2 };
     guid_generate(&gt.disk_guid);
-    gpt_mem = memdisk_with_table(&gt);
+    return memdisk_with_table(&gt);
 }
 
 static void new_state(tui_state *s)
@@ -281,6 +288,94 @@ static void test_rows_and_reopen(void)
     tui_state_free(&s);
 }
 
+static void write_file(const char *path, const memdisk *m)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(fwrite(m->buf, 1, m->len, f) == m->len);
+    CHECK(fclose(f) == 0);
+}
+
+/* Save the plan, load it into a new screen: the same picks in the same
+ * order, the same options; a disk that changed is refused by name. */
+static void test_plan_files(void)
+{
+    char p1[64], p2[64], pj[64], cmd1[2048], cmd2[2048];
+    snprintf(p1, sizeof p1, "/tmp/p2v-test-tui-%d-1.img", (int)getpid());
+    snprintf(p2, sizeof p2, "/tmp/p2v-test-tui-%d-2.img", (int)getpid());
+    snprintf(pj, sizeof pj, "/tmp/p2v-test-tui-%d.json", (int)getpid());
+    write_file(p1, &mbr_mem);
+    write_file(p2, &gpt_mem);
+    char *paths[] = { p1, p2 };
+    const char *const cand[] = { p1, p2 };
+    tui_state s, t;
+    p2v_err err;
+    p2v_warnings notes = { 0 };
+    tui_state_init(&s, 0);
+    CHECK(tui_open_disks(&s, paths, 2, NULL, &err) == 0);
+    CHECK(tui_set_field(&s, TUI_F_OUTPUT, "/tmp/p2v-test-tui-never.qcow2", &err) == 0);
+    CHECK(tui_save_plan(&s, pj, &err) == -EINVAL); /* nothing valid yet */
+    CHECK(tui_toggle(&s, 1, 2, &err) == 0);
+    CHECK(tui_toggle(&s, 0, 1, &err) == 0);
+    CHECK(tui_toggle(&s, 0, 3, &err) == 0);
+    tui_cycle(&s, TUI_F_TABLE, -1);     /* GPT */
+    tui_cycle(&s, TUI_F_BOOT, -1);      /* UEFI */
+    tui_cycle(&s, TUI_F_COMPRESS, -1);  /* zstd */
+    tui_cycle(&s, TUI_F_VERIFY, 1);
+    CHECK(tui_set_field(&s, TUI_F_ESP, "40M", &err) == 0);
+    CHECK(tui_validate(&s) == 0);
+    if (tui_save_plan(&s, pj, &err) < 0)
+        fprintf(stderr, "save: %s\n", err.msg);
+    tui_command_line(&s, cmd1, sizeof cmd1);
+
+    tui_state_init(&t, 0);
+    CHECK(tui_open_disks(&t, paths, 2, NULL, &err) == 0);
+    CHECK(tui_toggle(&t, 1, 1, &err) == 0); /* replaced by the plan's picks */
+    if (tui_load_plan(&t, pj, cand, 2, &notes, &err) < 0)
+        fprintf(stderr, "load: %s\n", err.msg);
+    CHECK_EQ_U64(t.npicks, 3);
+    CHECK_EQ_U64(tui_pick_pos(&t, p2, 2), 1);
+    CHECK_EQ_U64(tui_pick_pos(&t, p1, 1), 2);
+    CHECK_EQ_U64(tui_pick_pos(&t, p1, 3), 3);
+    CHECK_EQ_U64(tui_pick_pos(&t, p2, 1), 0);
+    CHECK_EQ_U64(t.ndisks, 2);
+    tui_command_line(&t, cmd2, sizeof cmd2);
+    CHECK_STR(cmd2, cmd1);
+    CHECK(strstr(cmd2, "-t gpt --boot uefi --add-esp 40M -c zstd --verify") != NULL);
+    CHECK(tui_validate(&t) == 0);
+    tui_state_free(&t);
+
+    /* a screen with no disks listed: the plan's disks are opened and listed */
+    tui_state_init(&t, 0);
+    CHECK(tui_load_plan(&t, pj, cand, 2, &notes, &err) == 0);
+    CHECK_EQ_U64(t.ndisks, 2);
+    CHECK_EQ_U64(t.npicks, 3);
+    tui_state_free(&t);
+
+    /* disk 2 replaced by another disk (new GUID): refused, picks unchanged */
+    memdisk other = gpt_disk();
+    write_file(p2, &other);
+    free(other.buf);
+    tui_state_init(&t, 0);
+    CHECK(tui_open_disks(&t, paths, 2, NULL, &err) == 0);
+    CHECK(tui_toggle(&t, 1, 1, &err) == 0);
+    CHECK(tui_load_plan(&t, pj, cand, 2, &notes, &err) < 0);
+    CHECK(strstr(err.msg, pj) == err.msg);
+    CHECK(strstr(err.msg, "no disk with this identity") != NULL);
+    CHECK_EQ_U64(t.npicks, 1);
+    tui_state_free(&t);
+    CHECK(tui_load_plan(&t, "/nonexistent/plan.json", cand, 2, &notes, &err) < 0);
+    CHECK(strstr(err.msg, "/nonexistent/plan.json") != NULL);
+
+    p2v_warnings_free(&notes);
+    tui_state_free(&s);
+    unlink(p1);
+    unlink(p2);
+    unlink(pj);
+}
+
 int main(void)
 {
     make_disks();
@@ -289,6 +384,7 @@ int main(void)
     test_output_exists();
     test_command_line();
     test_rows_and_reopen();
+    test_plan_files();
     free(mbr_mem.buf);
     free(gpt_mem.buf);
     return t_done("test_tui_model");
