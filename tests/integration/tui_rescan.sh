@@ -30,7 +30,7 @@ mkdisk() {
 mkdisk a.img dos 83
 
 # b.img does not exist yet: listed with its error
-tui_start 100 30 NO_COLOR=1 -- tui -o out.qcow2 a.img b.img
+tui_start 200 30 NO_COLOR=1 -- tui -o out.qcow2 a.img b.img
 tui_wait "a.img  64.0 MiB  MBR"
 tui_wait "b.img: "
 tui_keys Space
@@ -48,6 +48,32 @@ tui_wait "picks of disks that are gone were dropped"
 tui_screen | grep -qF "Order: (none" || fail "the pick of the vanished disk is still there"
 tui_screen | grep -q "^a.img: " || fail "the vanished disk is not listed with its error"
 pass "a disk that is gone: its picks are dropped"
+
+# plan files: s saves what p2v convert --plan replays, l loads it back
+mv gone.img a.img
+tui_keys r
+tui_wait "Rescanned: 2 disks"
+tui_keys Home Space j j j Space t t
+tui_wait "Plan ok: 2 partitions, GPT table"
+tui_keys s C-u; tui_type plan.json; tui_keys Enter
+tui_wait "Plan saved to plan.json"
+expect_exit 0 "$P2V" convert --plan plan.json --dry-run --json
+check_eq "the saved plan, replayed by p2v convert" "gpt a.img:1 b.img:2" \
+    "$(jq -r '[.table, (.partitions[] | select(.kind == "copy") | "\(.source_disk):\(.source_number)")] | join(" ")' "$WORK/last.out")"
+tui_keys x t
+tui_wait "Plan: no partition selected"
+tui_keys l Enter
+tui_wait "Plan loaded from plan.json"
+tui_screen | grep -qF "Order: a.img:1 > b.img:2" || fail "the loaded plan's order"
+tui_screen | grep -qF "[t]able GPT" || fail "the loaded plan's table"
+tui_keys Up
+tui_wait "Plan ok: 2 partitions, GPT table"
+sfdisk -q --disk-id b.img 01234567-89AB-CDEF-0123-456789ABCDEF
+tui_keys x l Enter
+tui_wait "plan.json: plan disk 2"
+tui_screen | grep -qF "no disk with this identity" || fail "a changed disk is not refused by identity"
+tui_screen | grep -qF "Order: (none" || fail "a refused plan changed the picks"
+pass "plan saved, replayed by p2v convert, loaded back; a changed disk refused"
 
 tui_keys '?'
 tui_wait "p2v tui - keys"
