@@ -37,7 +37,7 @@ static attr_t attr_of(const struct ui *u, int c)
     switch (c) {
     case C_TITLE: return A_REVERSE | A_BOLD;
     case C_SEL: return A_BOLD | (u->color ? COLOR_PAIR(C_SEL) : 0);
-    case C_GREY: return A_DIM | (u->color ? COLOR_PAIR(C_GREY) : 0);
+    case C_GREY: return A_DIM; /* no colour: black on a dark terminal would vanish */
     case C_ERR: return A_BOLD | (u->color ? COLOR_PAIR(C_ERR) : 0);
     case C_OK: return u->color ? COLOR_PAIR(C_OK) : A_NORMAL;
     case C_BAR: return A_REVERSE | (u->color ? COLOR_PAIR(C_BAR) : 0);
@@ -83,7 +83,6 @@ static void init_colors(struct ui *u)
     start_color();
     use_default_colors();
     init_pair(C_SEL, COLOR_GREEN, -1);
-    init_pair(C_GREY, COLOR_BLACK, -1);
     init_pair(C_ERR, COLOR_RED, -1);
     init_pair(C_OK, COLOR_GREEN, -1);
     init_pair(C_BAR, COLOR_CYAN, -1);
@@ -693,6 +692,22 @@ static void fmt_eta(double s, char *out, size_t len)
         snprintf(out, len, "%d:%02d", (int)s / 60, (int)s % 60);
 }
 
+static void progress_bar(const struct ui *u, int y, uint64_t done, uint64_t total)
+{
+    int w = COLS - 2;
+    char *line = w > 0 ? malloc((size_t)w + 3) : NULL;
+    if (!line)
+        return;
+    int fill = total ? (int)((long double)done * w / total) : 0;
+    line[0] = '[';
+    for (int i = 0; i < w; i++)
+        line[1 + i] = i < fill ? '#' : '.';
+    line[w + 1] = ']';
+    line[w + 2] = '\0';
+    put(u, y, 0, C_NORMAL, line);
+    free(line);
+}
+
 static void draw_run(struct run_ui *ru)
 {
     struct ui *u = ru->u;
@@ -711,8 +726,7 @@ static void draw_run(struct run_ui *ru)
              size_human(done, a, sizeof a), size_human(total, b, sizeof b), pct,
              rate / 1048576.0, eta, now_s() - ru->t0);
     put(u, 2, 0, C_NORMAL, line);
-    struct seg sg = { .start = 0, .len = done, .hot = true };
-    draw_bar(u, 3, 0, COLS, total ? total : 1, &sg, 1);
+    progress_bar(u, 3, done, total);
     put(u, 5, 0, C_NORMAL, "New  Source                          State        Copied");
     int y = 6;
     for (size_t i = 0; i < p->nparts && y < LINES - 6; i++, y++) {
@@ -720,7 +734,9 @@ static void draw_run(struct run_ui *ru)
         convert_part_source_name(u->s->job, &p->parts[i], src, sizeof src);
         const char *state = !ru->have_pr || i > ru->pr.part ? "waiting"
                             : i < ru->pr.part || done >= total ? "done" : "copying";
-        if (p->parts[i].kind != PLAN_PART_COPY)
+        if (ru->pr.phase == CONVERT_PHASE_VERIFY)
+            state = "copied";
+        else if (p->parts[i].kind != PLAN_PART_COPY)
             state = ru->have_pr ? "written" : "waiting";
         snprintf(line, sizeof line, "%3u  %-30.30s  %-10s  %10s", p->parts[i].number, src, state,
                  size_human(ru->part_done[i], c, sizeof c));
@@ -850,7 +866,7 @@ static int result_screen(struct ui *u, const convert_result *res)
                  size_human(plan_disk_bytes(p), a, sizeof a), (unsigned long long)plan_disk_bytes(p),
                  p->table == PTABLE_MBR ? "MBR" : "GPT", plan_firmware_str(p->firmware));
         put(u, 2, 0, C_NORMAL, line);
-        snprintf(line, sizeof line, "Image file: %s on disk; %s copied from the sources in %.1f s%s",
+        snprintf(line, sizeof line, "Image file: %s; %s copied from the sources in %.1f s%s",
                  size_human(res->file_bytes, b, sizeof b), size_human(res->read, c, sizeof c),
                  res->seconds, res->verify_ok ? "; verified" : "");
         put(u, 3, 0, C_NORMAL, line);
