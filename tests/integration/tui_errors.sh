@@ -20,7 +20,7 @@ no_output() {
 # cli_error ARGS...: the message p2v convert --dry-run gives for ARGS, without "p2v: "
 cli_error() {
     { "$P2V" convert --dry-run -o tui.qcow2 "$@" 2>&1 >/dev/null || true; } |
-        grep -v -e '^p2v: notice:' -e '^p2v: warning:' | head -1 | sed 's/^p2v: //'
+        awk '!/^p2v: (notice|warning):/ && !done { sub(/^p2v: /, ""); print; done = 1 }'
 }
 
 tui_start 200 60 -- tui -o tui.qcow2 disk1.img disk2.img
@@ -61,7 +61,7 @@ tui_wait "Plan ok: 5 partitions"
 # an existing output is refused until overwrite is on
 touch exists.qcow2
 want=$({ "$P2V" convert --dry-run -o exists.qcow2 "${story[@]}" 2>&1 >/dev/null || true; } |
-    grep -v -e '^p2v: notice:' -e '^p2v: warning:' | head -1 | sed 's/^p2v: //')
+    awk '!/^p2v: (notice|warning):/ && !done { sub(/^p2v: /, ""); print; done = 1 }')
 [ -n "$want" ] || fail "p2v convert gave no error for an existing output"
 tui_keys o C-u; tui_type exists.qcow2; tui_keys Enter
 tui_wait "Error: $want"
