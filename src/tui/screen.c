@@ -327,20 +327,42 @@ static void target_panel(const struct ui *u, int y)
     put(u, y + 1, 0, C_NORMAL, line);
 }
 
+/* Where to break text to fit width columns: at the last space before it. */
+static size_t break_at(const char *text, size_t width)
+{
+    size_t n = strlen(text), k;
+    if (n <= width)
+        return n;
+    for (k = width; k > width / 2 && text[k] != ' '; k--)
+        ;
+    return text[k] == ' ' ? k : width;
+}
+
+/* The status on lines y and y + 1: one line when it fits, else two. */
 static void status_line(struct ui *u, int y)
 {
     char line[1400];
+    int c;
     if (u->msg[0]) {
         snprintf(line, sizeof line, "%s", u->msg);
-        line_fill(u, y, u->msg_err ? C_ERR : C_OK, line);
+        c = u->msg_err ? C_ERR : C_OK;
         u->msg[0] = '\0';
+    } else {
+        if (u->s->valid)
+            snprintf(line, sizeof line, "Plan %s", u->s->status);
+        else
+            snprintf(line, sizeof line, "%s %s", u->s->npicks ? "Error:" : "Plan:", u->s->status);
+        c = u->s->valid || !u->s->npicks ? C_OK : C_ERR;
+    }
+    size_t k = break_at(line, COLS > 0 ? (size_t)COLS : 1);
+    if (!line[k]) {
+        line_fill(u, y + 1, c, line);
         return;
     }
-    if (u->s->valid)
-        snprintf(line, sizeof line, "Plan %s", u->s->status);
-    else
-        snprintf(line, sizeof line, "%s %s", u->s->npicks ? "Error:" : "Plan:", u->s->status);
-    line_fill(u, y, u->s->valid || !u->s->npicks ? C_OK : C_ERR, line);
+    const char *rest = line + k + (line[k] == ' ');
+    line[k] = '\0';
+    line_fill(u, y, c, line);
+    line_fill(u, y + 1, c, rest);
 }
 
 static void draw_disks(struct ui *u)
@@ -355,7 +377,7 @@ static void draw_disks(struct ui *u)
     snprintf(head, sizeof head, "%-5s%2s %10s  %-*s %-*s %-*s %10s  Flags", " Pick", "#", "Size",
              cw.type, "Type", cw.fs, "FS", cw.label, "Label", "Used");
     put(u, 1, 0, C_NORMAL, head);
-    int region_top = 2, region_h = LINES - 7;
+    int region_top = 2, region_h = LINES - 8;
     if (region_h < 1)
         region_h = 1;
     size_t cl = u->nrows ? row_line(u, u->cur) : 0;
@@ -380,9 +402,9 @@ static void draw_disks(struct ui *u)
     }
     if (!u->s->ndisks)
         put(u, region_top, 0, C_GREY, "No disks. Plug one in and press r, or name them: p2v tui DISK...");
-    order_line(u, LINES - 5);
-    target_panel(u, LINES - 4);
-    status_line(u, LINES - 2);
+    order_line(u, LINES - 6);
+    target_panel(u, LINES - 5);
+    status_line(u, LINES - 3);
     footer(u, "Up/Dn move  Space pick  -/+ order  p preview  r rescan  s/l plan  ? help  q quit");
     refresh();
 }
@@ -584,6 +606,26 @@ static int text_split(struct text *t, const char *buf)
     return 0;
 }
 
+/* The new partitions in a few columns, for screens narrower than the table. */
+static int preview_short(const tui_state *s, struct text *t)
+{
+    const plan *p = convert_job_plan(s->job);
+    char line[600], src[300], h[32];
+    if (text_add(t, "", 0) < 0 || text_add(t, "In short (Left/Right scroll the table):", 39) < 0)
+        return -ENOMEM;
+    for (size_t i = 0; i < p->nparts; i++) {
+        const plan_part *pp = &p->parts[i];
+        convert_part_source_name(s->job, pp, src, sizeof src);
+        snprintf(line, sizeof line, "%-3u %-22.22s %10s  %-5.5s %-16.16s %s%s", pp->number, src,
+                 size_human(pp->sectors * p->sector_size, h, sizeof h),
+                 pp->fstype[0] ? pp->fstype : "-", pp->label[0] ? pp->label : "-",
+                 pp->bootable ? "active " : "", pp->logical ? "logical" : "");
+        if (text_add(t, line, strlen(line)) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
 /* The dry run's table and the planner's notes, as lines. */
 static int preview_text(const tui_state *s, struct text *t)
 {
@@ -600,6 +642,11 @@ static int preview_text(const tui_state *s, struct text *t)
     fclose(f);
     int r = buf ? text_split(t, buf) : -ENOMEM;
     free(buf);
+    size_t widest = 0;
+    for (size_t i = 0; i < t->n; i++)
+        widest = strlen(t->lines[i]) > widest ? strlen(t->lines[i]) : widest;
+    if (r == 0 && widest > (size_t)COLS)
+        r = preview_short(s, t);
     return r;
 }
 
