@@ -413,7 +413,7 @@ static void draw_disks(struct ui *u)
 
 static void set_msg(struct ui *u, bool is_err, const char *text)
 {
-    snprintf(u->msg, sizeof u->msg, "%s", text);
+    snprintf(u->msg, sizeof u->msg, "%.1199s", text);
     u->msg_err = is_err;
 }
 
