@@ -28,6 +28,7 @@ struct ui {
     size_t top;                 /* first display line shown */
     char msg[1200];             /* a one-off message that replaces the status once */
     bool msg_err;
+    char plan_path[4096];       /* the plan file last saved or loaded */
 };
 
 /* ---- drawing helpers ---- */
@@ -851,7 +852,7 @@ static void check_text(const tui_state *s, char *out, size_t len)
         return;
     }
     qcow2_image *img;
-    qcow2_check_result cr;
+    qcow2_check_result cr = { 0 };
     p2v_err err;
     if (qcow2_image_open(s->target.output, QCOW2_OPEN_CHECK, &img, &err) < 0) {
         snprintf(out, len, "could not be checked: %s", err.msg);
@@ -867,8 +868,7 @@ static void check_text(const tui_state *s, char *out, size_t len)
     else
         snprintf(out, len, "No errors were found on the image (%llu/%llu clusters allocated)",
                  (unsigned long long)cr.allocated_clusters, (unsigned long long)cr.total_clusters);
-    if (r >= 0 || cr.check_errors)
-        qcow2_check_result_free(&cr);
+    qcow2_check_result_free(&cr);
     qcow2_image_close(img);
 }
 
@@ -1011,17 +1011,16 @@ static void edit_field(struct ui *u, enum tui_field f)
 /* s: save the current plan; l: load one (docs/plan-files.md). */
 static void plan_file_key(struct ui *u, int ch)
 {
-    static char last[4096] = "p2v-plan.json";
     char path[4096], m[1400];
     p2v_err err;
     if (ch == 's' && !u->s->valid) {
         beep();
         return;
     }
-    if (!prompt(u, ch == 's' ? "Save the plan to" : "Load the plan from", last, path,
+    if (!prompt(u, ch == 's' ? "Save the plan to" : "Load the plan from", u->plan_path, path,
                 sizeof path) || !path[0])
         return;
-    snprintf(last, sizeof last, "%s", path);
+    memcpy(u->plan_path, path, sizeof path);
     if (ch == 's') {
         if (tui_save_plan(u->s, path, &err) < 0) {
             set_msg(u, true, err.msg);
@@ -1138,7 +1137,7 @@ static int start(struct ui *u)
 int tui_main(const tui_opts *o, p2v_err *err)
 {
     tui_state s;
-    struct ui u = { .s = &s, .o = o };
+    struct ui u = { .s = &s, .o = o, .plan_path = "p2v-plan.json" };
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
         return p2v_errf(err, -ENOTTY, "the picking screen needs a terminal (stdin and stdout)");
     tui_state_init(&s, o->sector_size);
