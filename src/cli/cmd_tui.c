@@ -68,8 +68,8 @@ int cmd_tui(int argc, char **argv)
             return P2V_EXIT_USAGE;
         }
     }
-    if (o.output && !o.output[0]) {
-        cli_error("tui: -o needs a file name");
+    if (o.output && (!o.output[0] || sink_output_is_stream(o.output))) {
+        cli_error("tui: -o needs a file name (to stream, use p2v convert -o -)");
         return P2V_EXIT_USAGE;
     }
     if (optind < argc) {

@@ -58,7 +58,8 @@ static void take_options(tui_state *s, const convert_request *rq)
     t->allow_dirty = rq->allow_dirty;
     t->verify = rq->verify;
     t->force = rq->force;
-    if (rq->output && strlen(rq->output) < sizeof t->output)
+    /* "-" would stream into this screen: the current output stays */
+    if (rq->output && !sink_output_is_stream(rq->output) && strlen(rq->output) < sizeof t->output)
         snprintf(t->output, sizeof t->output, "%s", rq->output);
     if (rq->active && (t->active_disk = strdup(rq->active->disk)))
         t->active_number = rq->active->number;

@@ -847,6 +847,10 @@ static void on_run_message(void *ctx, enum convert_level level, const char *msg)
 
 static void check_text(const tui_state *s, char *out, size_t len)
 {
+    if (sink_output_is_nbd(s->target.output)) {
+        snprintf(out, len, "written into the NBD export: nothing to check here");
+        return;
+    }
     if (s->target.format == SINK_RAW) {
         snprintf(out, len, "raw image: no metadata to check");
         return;
@@ -923,7 +927,8 @@ static int result_screen(struct ui *u, const convert_result *res)
             guid_format(&p->disk_guid, line + snprintf(line, sizeof line, "New identity: disk GUID "));
         put(u, 4, 0, C_NORMAL, line);
         snprintf(line, sizeof line, "Check: %s", chk);
-        put(u, 5, 0, strncmp(chk, "No errors", 9) && strncmp(chk, "raw", 3) ? C_ERR : C_OK, line);
+        put(u, 5, 0, strncmp(chk, "No errors", 9) && strncmp(chk, "raw", 3) && strncmp(chk, "written", 7)
+                        ? C_ERR : C_OK, line);
         put(u, 7, 0, C_NORMAL, "The same from a shell:");
         wrap(u, 8, LINES - 2, cmd);
         footer(u, " n new conversion  q quit");

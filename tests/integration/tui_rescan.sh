@@ -17,6 +17,7 @@ grep -q "tui \[DISK...\]" "$WORK/last.err" || fail "usage does not list tui"
 expect_exit 1 "$P2V" tui a.img </dev/null
 grep -q "p2v: tui: the picking screen needs a terminal" "$WORK/last.err" || fail "no-terminal message"
 expect_exit 2 "$P2V" tui --bogus
+expect_exit 2 "$P2V" tui -o - a.img
 expect_exit 2 "$P2V" tui --sector-size 1000 a.img
 expect_exit 0 "$P2V" tui --help
 grep -q "NO_COLOR" "$WORK/last.out" || fail "tui --help does not mention NO_COLOR"

@@ -197,6 +197,8 @@ static void test_target_options(void)
     CHECK(tui_set_field(&s, TUI_F_SIZE, "lots", &err) == -EINVAL);
     CHECK(strstr(err.msg, "'lots' is not a size") != NULL);
     CHECK(tui_set_field(&s, TUI_F_OUTPUT, "", &err) == -EINVAL);
+    CHECK(tui_set_field(&s, TUI_F_OUTPUT, "-", &err) == -EINVAL);
+    CHECK(strstr(err.msg, "p2v convert -o -") != NULL);
     CHECK(tui_set_field(&s, TUI_F_TABLE, "x", &err) == -EINVAL);
 
     tui_cycle(&s, TUI_F_FORMAT, 1);
