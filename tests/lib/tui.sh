@@ -46,7 +46,7 @@ tui_resize() {
 }
 
 tui_wait() {
-    local text=$1 secs=${2:-20} i
+    local text=$1 secs=${2:-60} i
     for i in $(seq 1 $((secs * 10))); do
         if tui_screen | grep -qF -- "$text"; then return 0; fi
         sleep 0.1
@@ -59,7 +59,7 @@ tui_wait() {
 }
 
 tui_wait_exit() {
-    local secs=${1:-20} i
+    local secs=${1:-60} i
     for i in $(seq 1 $((secs * 10))); do
         if [ -e "$WORK/tui.status" ]; then cat "$WORK/tui.status"; return 0; fi
         sleep 0.1
