@@ -21,6 +21,8 @@ static const char usage_text[] =
     "  img map [--output=json] FILE    show where an image's data lives\n"
     "  img compare FILE1 FILE2         compare the contents of two images\n"
     "  img convert [OPTIONS] SRC DST   copy a raw or qcow2 image into a new qcow2\n"
+    "  boot-check [OPTIONS] IMAGE      boot an image in qemu (never writing it) and\n"
+    "                                  say whether it comes up\n"
     "\n"
     "Run 'p2v COMMAND --help' for the options of a command.\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
@@ -32,6 +34,7 @@ static const struct {
     { "disks", cmd_disks },
     { "convert", cmd_convert },
     { "img", cmd_img },
+    { "boot-check", cmd_bootcheck },
 };
 
 /* Output that could not be written (a full disk, a closed pipe) is a
