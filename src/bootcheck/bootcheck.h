@@ -165,6 +165,7 @@ int bootcheck_screen_read(bootcheck_ocr *o, const char *png_path, bootcheck_prin
 typedef struct bootcheck_opts {
     const char *image;
     enum bootcheck_fw fw;         /* AUTO: from the table */
+    const char *fw_reason;        /* why fw was forced, for the report (NULL: "given") */
     enum bootcheck_bus bus;
     enum bootcheck_accel accel;   /* AUTO: KVM when it works, else TCG */
     unsigned memory_mib;          /* 0: 2048 */

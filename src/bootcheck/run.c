@@ -486,7 +486,8 @@ static int open_image(run *r, p2v_err *err)
         r->res->firmware = bootcheck_choose_firmware(t, r->res->firmware_why,
                                                      sizeof r->res->firmware_why);
     else
-        snprintf(r->res->firmware_why, sizeof r->res->firmware_why, "chosen by the caller");
+        snprintf(r->res->firmware_why, sizeof r->res->firmware_why, "%s",
+                 r->o->fw_reason ? r->o->fw_reason : "given");
     ptable_free(t);
     bd_close(bd);
     return 0;

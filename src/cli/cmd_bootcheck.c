@@ -132,6 +132,7 @@ static int parse_choice(int c, const char *arg, struct bootcheck_args *a)
     case OPT_FIRMWARE:
         if (bootcheck_fw_parse(arg, &a->o.fw) < 0)
             return usage_error("unknown --firmware '%s' (auto, bios or uefi)", arg);
+        a->o.fw_reason = "--firmware";
         return 0;
     default:
         if (bootcheck_accel_parse(arg, &a->o.accel) < 0)

@@ -75,6 +75,13 @@ void convert_layout_text(const convert_job *job, FILE *f)
 
 void convert_layout_json(const convert_job *job, json_writer *j, const convert_result *res)
 {
+    convert_layout_json_open(job, j, res);
+    json_obj_end(j);
+    json_end(j);
+}
+
+void convert_layout_json_open(const convert_job *job, json_writer *j, const convert_result *res)
+{
     const plan *p = job->plan;
     char g[P2V_GUID_STRLEN], buf[64];
     json_obj_begin(j);
@@ -150,7 +157,5 @@ void convert_layout_json(const convert_job *job, json_writer *j, const convert_r
         json_kbool(j, "verified", res->verify_ok);
         json_ku64(j, "verified_bytes", res->verified);
     }
-    json_obj_end(j);
-    json_end(j);
 }
 
