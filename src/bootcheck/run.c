@@ -393,6 +393,9 @@ static int start_vm(run *r, p2v_err *err)
     };
     char **argv = NULL;
     int rc;
+    if (vm.fw == BOOTCHECK_FW_UEFI && access(vm.ovmf_code, R_OK) < 0)
+        return p2v_errf(err, -errno, "OVMF firmware %s: %s (Debian package ovmf)", vm.ovmf_code,
+                        strerror(errno));
     if (vm.fw == BOOTCHECK_FW_UEFI &&
         (rc = bootcheck_copy_file(r->o->ovmf_vars ? r->o->ovmf_vars : BOOTCHECK_OVMF_VARS,
                                   r->vars, err)) < 0)
