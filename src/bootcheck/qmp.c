@@ -202,8 +202,14 @@ int bootcheck_qmp_next_event(bootcheck_qmp *q, bootcheck_qmp_msg *ev, p2v_err *e
     bootcheck_qmp_msg m;
     int rc, gone = 0;
     /* Take in all that has arrived; a closed connection is reported only
-     * after the events read before it (qemu says SHUTDOWN, then goes). */
+     * after the events read before it (qemu says SHUTDOWN, then goes), some
+     * of which may already sit in the buffer from a command's reply. */
     for (;;) {
+        while ((rc = take_line(q, &m, err)) == 1)
+            if (m.kind == BOOTCHECK_QMP_EVENT)
+                keep_event(q, &m);
+        if (rc < 0)
+            return rc;
         struct pollfd pfd = { .fd = q->fd, .events = POLLIN };
         if (poll(&pfd, 1, 0) <= 0)
             break;
@@ -211,11 +217,6 @@ int bootcheck_qmp_next_event(bootcheck_qmp *q, bootcheck_qmp_msg *ev, p2v_err *e
             gone = rc;
             break;
         }
-        while ((rc = take_line(q, &m, err)) == 1)
-            if (m.kind == BOOTCHECK_QMP_EVENT)
-                keep_event(q, &m);
-        if (rc < 0)
-            return rc;
     }
     if (q->nevents == 0)
         return gone;

@@ -66,7 +66,6 @@ int bootcheck_ocr_open(bootcheck_ocr **out, p2v_err *err)
     bootcheck_ocr *o = calloc(1, sizeof *o);
     if (!o)
         return p2v_errf(err, -ENOMEM, "OCR: out of memory");
-    setMsgSeverity(L_SEVERITY_NONE); /* leptonica would print on stderr */
     o->api = TessBaseAPICreate();
     if (!o->api || TessBaseAPIInit3(o->api, NULL, "eng") != 0) {
         bootcheck_ocr_close(o);
@@ -147,6 +146,7 @@ int bootcheck_screen_read(bootcheck_ocr *o, const char *png_path, bootcheck_prin
                           char **text, p2v_err *err)
 {
     int rc = 0;
+    setMsgSeverity(L_SEVERITY_NONE); /* leptonica would print on stderr */
     PIX *pix = pixRead(png_path), *grey = NULL;
     if (text)
         *text = NULL;
