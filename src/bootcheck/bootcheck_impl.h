@@ -29,6 +29,9 @@ int bootcheck_ensure_dir(const char *dir, p2v_err *err);
 /* Join dir and name into out; -ENAMETOOLONG with a message if it does not fit. */
 int bootcheck_path(char *out, size_t cap, const char *dir, const char *name, p2v_err *err);
 
+/* name (a path, or looked up in $PATH) is an executable file. */
+bool bootcheck_program_exists(const char *name);
+
 /* Seconds on the monotonic clock. */
 double bootcheck_now(void);
 void bootcheck_sleep_ms(int ms);

@@ -193,3 +193,22 @@ int bootcheck_path(char *out, size_t cap, const char *dir, const char *name, p2v
         return p2v_errf(err, -ENAMETOOLONG, "path too long: %s/%s", dir, name);
     return 0;
 }
+
+bool bootcheck_program_exists(const char *name)
+{
+    if (strchr(name, '/'))
+        return access(name, X_OK) == 0;
+    const char *path = getenv("PATH");
+    char buf[PATH_MAX];
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    for (const char *p = path; *p;) {
+        const char *colon = strchr(p, ':');
+        size_t n = colon ? (size_t)(colon - p) : strlen(p);
+        if (n > 0 && snprintf(buf, sizeof buf, "%.*s/%s", (int)n, p, name) < (int)sizeof buf &&
+            access(buf, X_OK) == 0)
+            return true;
+        p += n + (colon ? 1 : 0);
+    }
+    return false;
+}

@@ -473,6 +473,27 @@ out:
 
 /* ---- setup and cleanup ----------------------------------------------------- */
 
+static void remove_in(const char *dir, const char *name)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) < (int)sizeof path)
+        unlink(path);
+}
+
+/* Remove the screenshots taken so far; forget them when `forget`. */
+static void remove_shots(run *r, bool forget)
+{
+    char name[32];
+    for (unsigned i = 1; i <= r->res->screenshots; i++) {
+        snprintf(name, sizeof name, "shot-%03u.png", i);
+        remove_in(r->res->dir, name);
+    }
+    if (forget) {
+        r->res->screenshots = 0;
+        r->res->last_screenshot[0] = '\0';
+    }
+}
+
 static int open_image(run *r, p2v_err *err)
 {
     blockdev *bd = NULL;
@@ -521,13 +542,6 @@ static int make_dirs(run *r, p2v_err *err)
     return 0;
 }
 
-static void remove_in(const char *dir, const char *name)
-{
-    char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) < (int)sizeof path)
-        unlink(path);
-}
-
 /* The run directory always goes; a temporary evidence directory goes after
  * a good boot (a failure keeps it: the report names its files). */
 static void cleanup(run *r, bool keep_evidence)
@@ -539,11 +553,7 @@ static void cleanup(run *r, bool keep_evidence)
     }
     if (!r->temp_dir || keep_evidence || !r->res->dir[0])
         return;
-    char name[32];
-    for (unsigned i = 1; i <= r->res->screenshots; i++) {
-        snprintf(name, sizeof name, "shot-%03u.png", i);
-        remove_in(r->res->dir, name);
-    }
+    remove_shots(r, false);
     remove_in(r->res->dir, "serial.log");
     remove_in(r->res->dir, "qemu.log");
     rmdir(r->res->dir);
@@ -575,7 +585,7 @@ static int boot_with_fallback(run *r, p2v_err *err)
     snprintf(r->res->accel_note, sizeof r->res->accel_note, "KVM unusable on this host: %s",
              r->kvm_why);
     notice(r, "KVM unusable on this host (%s); booting again under TCG", r->kvm_why);
-    r->res->screenshots = 0; /* the KVM attempt's screenshots are overwritten */
+    remove_shots(r, true); /* the KVM attempt's screens are not this verdict's evidence */
     step = attempt(r, BOOTCHECK_ACCEL_TCG, err);
     if (step == STEP_KVM_FAILED)
         return p2v_errf(err, -EIO, "qemu failed under TCG too");
@@ -594,6 +604,9 @@ int bootcheck_run(const bootcheck_opts *opts, bootcheck_result *res, p2v_err *er
     r.settle_s = opts->settle_s ? opts->settle_s : 10;
     if ((rc = open_image(&r, err)) < 0)
         return rc;
+    const char *qemu = opts->qemu ? opts->qemu : BOOTCHECK_QEMU;
+    if (!bootcheck_program_exists(qemu))
+        return p2v_errf(err, -ENOENT, "%s not found (Debian package qemu-system-x86)", qemu);
     if ((rc = bootcheck_ocr_open(&r.ocr, err)) < 0)
         return rc;
     if ((rc = make_dirs(&r, err)) == 0)

@@ -23,6 +23,9 @@ check_eq "boot check of the written image" "true powered-off qcow2 bios" \
     "$(jq -r '.boot_check | "\(.booted) \(.how) \(.format) \(.firmware)"' "$WORK/last.out")"
 grep -q "boot-check $WORK/conv.qcow2: booted" "$WORK/last.err" || fail "no boot-check notice: $(cat "$WORK/last.err")"
 qemu-img check "$WORK/conv.qcow2" >/dev/null || fail "qemu-img check after the boot check"
+left=$(ls -d "$WORK"/p2v-bootcheck* 2>/dev/null || true)
+[ -z "$left" ] || fail "temporary directories left after a good boot: $left $(ls $left)"
+pass "no temporary directory left after a good boot (KVM attempt included)"
 pass "image still clean after its boot check"
 
 # Only the ext4 data partition, --boot bios: the source's MBR code (SYSLINUX's)
