@@ -424,7 +424,7 @@ static int connect_vm(run *r, p2v_err *err)
                 return STEP_KVM_FAILED;
             bootcheck_last_line(r->qemu_log, line, sizeof line);
             if (r->accel == BOOTCHECK_ACCEL_KVM) {
-                snprintf(r->kvm_why, sizeof r->kvm_why, "%s", line);
+                snprintf(r->kvm_why, sizeof r->kvm_why, "%.120s", line);
                 return STEP_KVM_FAILED;
             }
             return p2v_errf(err, -EIO, "qemu did not start: %s",

@@ -253,7 +253,7 @@ static void fake_qemu(int lfd)
 
 static void test_qmp_client(void)
 {
-    char dir[] = "/tmp/p2v-test-qmp.XXXXXX", path[128];
+    char dir[] = "/tmp/p2v-test-qmp.XXXXXX", path[64];
     bootcheck_qmp *q;
     bootcheck_qmp_msg m;
     p2v_err err;
