@@ -18,7 +18,7 @@ bootimg_bios_pc "$WORK/pc.img" "$(bootimg_kernel)" "$WORK/initrd.img"
 sum=$(bc_sha "$WORK/pc.img")
 
 # ---- the good PC: booted, the marker seen on the serial console ----------
-bootcheck 0 --expect "$marker" --memory 256 --timeout 150 --screenshots "$WORK/good" "$WORK/pc.img"
+bootcheck 0 --expect "$marker" --memory 256 --timeout 400 --screenshots "$WORK/good" "$WORK/pc.img"
 check_eq "verdict" "true expect-serial" "$(bc_field booted) $(bc_field how)"
 check_eq "firmware from the MBR's active partition" "bios SeaBIOS" \
     "$(bc_field firmware) $(bc_field firmware_name)"

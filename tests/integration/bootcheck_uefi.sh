@@ -20,7 +20,7 @@ vars_sum=$(bc_sha "$BOOTIMG_OVMF_VARS")
 
 # TCG straight away (bootcheck_bios shows the automatic choice): OVMF under
 # TCG is the slow part of this test.
-bootcheck 0 --accel tcg --expect "$marker" --memory 256 --timeout 240 \
+bootcheck 0 --accel tcg --expect "$marker" --memory 256 --timeout 400 \
     --screenshots "$WORK/good" "$WORK/pc.img"
 check_eq "verdict" "true expect-serial" "$(bc_field booted) $(bc_field how)"
 check_eq "firmware from the GPT's ESP" "uefi OVMF" "$(bc_field firmware) $(bc_field firmware_name)"

@@ -247,14 +247,15 @@ _bootimg_run() {
 # bootimg_boot IMAGE FORMAT bios|uefi MARKER LOG [TIMEOUT]
 # Boot IMAGE with `p2v boot-check --expect MARKER` (virtio disk, 512 MiB,
 # the firmware given, OVMF from $BOOTIMG_OVMF_*) and copy its serial console
-# to LOG; 0 when MARKER appeared, 1 otherwise (boot-check's reason, the
+# to LOG within TIMEOUT seconds (default 300: a TCG boot on a loaded
+# 2-core machine has taken minutes); 0 when MARKER appeared, 1 otherwise (boot-check's reason, the
 # serial log and qemu's messages are shown on stderr). boot-check tries KVM
 # and falls back to TCG when KVM does not work here; once it has said so,
 # the cache sends the next boots straight to TCG. FORMAT is only checked
 # against what boot-check detects. Sets BOOT_SECONDS (qemu start to the
 # marker, wall clock) and BOOT_ACCEL.
 bootimg_boot() {
-    local img=$1 fmt=$2 fw=$3 marker=$4 log=$5 limit=${6:-150} rc=0 dir
+    local img=$1 fmt=$2 fw=$3 marker=$4 log=$5 limit=${6:-300} rc=0 dir
     local -a args=(--json -q --firmware "$fw" --bus virtio-blk --memory 512 --timeout "$limit"
                    --expect "$marker" --ovmf-code "$BOOTIMG_OVMF_CODE"
                    --ovmf-vars "$BOOTIMG_OVMF_VARS")
