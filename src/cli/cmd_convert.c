@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bootcheck/bootcheck.h"
 #include "cli/commands.h"
 #include "convert/convert.h"
 #include "convert/planfile.h"
@@ -97,6 +98,11 @@ static const char convert_usage[] =
     "                                   GUID, size) if their device names changed, and a\n"
     "                                   disk or partition that changed is refused. -o, -f,\n"
     "                                   --verify, --dry-run, --json and -p may be added\n"
+    "      --boot-check                 after writing, boot the image in qemu as\n"
+    "                                   'p2v boot-check' does (firmware from the plan,\n"
+    "                                   SATA disk); the image is kept either way, and\n"
+    "                                   a boot that fails makes the exit status 1.\n"
+    "                                   With --json the report is under \"boot_check\"\n"
     "  -h, --help                       this text\n"
     "\n"
     "A selected Windows always gets its built-in AHCI and IDE drivers (storahci or\n"
@@ -134,6 +140,7 @@ struct convert_args {
     const char *drivers;        /* --drivers DIR|ISO */
     int target_bus;             /* enum drv_bus; 0: not given */
     enum salvage_policy bad_sectors;
+    bool boot_check;            /* --boot-check */
     const char *plan_file;      /* --plan FILE */
     const char *save_plan;      /* --save-plan FILE */
     const char *layout_option;  /* the first option that shapes the layout (long name) */
@@ -255,7 +262,7 @@ enum {
     OPT_BOOT = 256, OPT_SIZE, OPT_ALIGN, OPT_COPY, OPT_CLUSTER, OPT_VERIFY, OPT_DRY_RUN,
     OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_NO_WINDOWS_FIXUPS, OPT_ADD_ESP, OPT_ACTIVE, OPT_SECTOR_SIZE,
     OPT_DRIVERS, OPT_TARGET_BUS,
-    OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_ALLOW_MOUNTED,
+    OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
 };
 
 /* Options that shape the layout or the copy: with --plan they come from the
@@ -301,6 +308,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         { "save-plan", required_argument, NULL, OPT_SAVE_PLAN },
         { "bad-sectors", required_argument, NULL, OPT_BAD_SECTORS },
         { "allow-mounted", no_argument, NULL, OPT_ALLOW_MOUNTED },
+        { "boot-check", no_argument, NULL, OPT_BOOT_CHECK },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -317,6 +325,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         case 'o': a->output = optarg; break;
         case OPT_PLAN: a->plan_file = optarg; break;
         case OPT_SAVE_PLAN: a->save_plan = optarg; break;
+        case OPT_BOOT_CHECK: a->boot_check = true; break;
         case 'O':
             a->format_given = true;
             if (!strcmp(optarg, "qcow2"))
@@ -432,6 +441,10 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
     }
     a->sels = argv + optind;
     a->nsels = argc - optind;
+    if (a->boot_check && a->dry_run)
+        return usage_error("%s", "--boot-check boots the written image: not with --dry-run");
+    if (a->boot_check && (sink_output_is_stream(a->output) || sink_output_is_nbd(a->output)))
+        return usage_error("%s", "--boot-check boots an image file: not with -o - or an NBD target");
     if (sink_output_is_stream(a->output) && a->json)
         return usage_error("%s", "--json and -o - both want standard output");
     /* An NBD export receives the disk itself. */
@@ -529,6 +542,39 @@ static void on_message(void *ctx, enum convert_level level, const char *msg)
 
 static volatile sig_atomic_t g_cancel;
 
+static void on_bootcheck_notice(void *ctx, const char *msg)
+{
+    (void)ctx;
+    cli_notice("boot-check: %s", msg);
+}
+
+/* --boot-check: boot what was just written, with the firmware the plan made
+ * it for. P2V_EXIT_OK when it booted; the verdict is in *bres when *checked. */
+static int boot_check(convert_job *job, const char *output, bootcheck_result *bres,
+                      bool *checked)
+{
+    enum plan_firmware fw = convert_job_plan(job)->firmware;
+    bootcheck_opts o = { .image = output, .notice = on_bootcheck_notice, .cancel = &g_cancel,
+                         .fw_reason = "the firmware the image was made for",
+                         .fw = fw == PLAN_FW_UEFI   ? BOOTCHECK_FW_UEFI
+                               : fw == PLAN_FW_BIOS ? BOOTCHECK_FW_BIOS
+                                                    : BOOTCHECK_FW_AUTO };
+    p2v_err err;
+    sink_signals sigs;
+    sink_catch_signals(&sigs, &g_cancel);
+    int r = bootcheck_run(&o, bres, &err);
+    sink_restore_signals(&sigs);
+    *checked = r == 0;
+    if (r < 0) {
+        cli_error("boot-check %s: %s (the image is kept)", output, err.msg);
+        return P2V_EXIT_FAIL;
+    }
+    if (bres->verdict != BOOTCHECK_BOOTED)
+        return cli_bootcheck_failure_line(output, bres);
+    cli_notice("boot-check %s: booted: %s", output, bres->reason);
+    return P2V_EXIT_OK;
+}
+
 static int run(convert_job *job, const char *output, const struct convert_args *a)
 {
     struct progress pr = { .on = a->progress };
@@ -552,11 +598,6 @@ static int run(convert_job *job, const char *output, const struct convert_args *
             cli_error("%s was not written", output);
         return P2V_EXIT_FAIL;
     }
-    if (a->json) {
-        json_writer j;
-        json_init(&j, stdout);
-        convert_layout_json(job, &j, &res);
-    }
     char h1[32], h2[32], h3[32];
     bool direct = sink_output_is_stream(output) || sink_output_is_nbd(output);
     cli_notice("%s written: %s virtual, %s copied, %s %s, %.1f s%s",
@@ -564,7 +605,26 @@ static int run(convert_job *job, const char *output, const struct convert_args *
                size_human(plan_disk_bytes(convert_job_plan(job)), h1, sizeof h1),
                size_human(res.read, h2, sizeof h2), size_human(res.file_bytes, h3, sizeof h3),
                direct ? "sent" : "in the file", res.seconds, res.verify_ok ? ", verified" : "");
-    return P2V_EXIT_OK;
+    int status = P2V_EXIT_OK;
+    bootcheck_result bres;
+    bool checked = false;
+    if (a->boot_check) {
+        status = boot_check(job, output, &bres, &checked);
+        if (checked && !a->json)
+            cli_bootcheck_text(stderr, output, &bres);
+    }
+    if (a->json) {
+        json_writer j;
+        json_init(&j, stdout);
+        convert_layout_json_open(job, &j, &res);
+        if (checked) {
+            json_key(&j, "boot_check");
+            cli_bootcheck_json(&j, output, NULL, &bres);
+        }
+        json_obj_end(&j);
+        json_end(&j);
+    }
+    return status;
 }
 
 /* The request the library takes, from the parsed arguments. */

@@ -25,6 +25,8 @@ static const char usage_text[] =
     "  tui [DISK...]                   the picking screen: pick, order, preview and\n"
     "                                  write interactively ('p2v' alone on a\n"
     "                                  terminal starts it)\n"
+    "  boot-check [OPTIONS] IMAGE      boot an image in qemu (never writing it) and\n"
+    "                                  say whether it comes up\n"
     "\n"
     "Run 'p2v COMMAND --help' for the options of a command.\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
@@ -37,6 +39,7 @@ static const struct {
     { "convert", cmd_convert },
     { "img", cmd_img },
     { "tui", cmd_tui },
+    { "boot-check", cmd_bootcheck },
 };
 
 /* Output that could not be written (a full disk, a closed pipe) is a

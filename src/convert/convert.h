@@ -188,5 +188,9 @@ void convert_drivers_text(const convert_job *job, FILE *f);
 void convert_layout_text(const convert_job *job, FILE *f);
 /* The layout (and the result when res->done) as one JSON object. */
 void convert_layout_json(const convert_job *job, json_writer *j, const convert_result *res);
+/* The same object left open, for a caller that adds keys (convert
+ * --boot-check adds "boot_check"), then closes it with json_obj_end and
+ * json_end. */
+void convert_layout_json_open(const convert_job *job, json_writer *j, const convert_result *res);
 
 #endif

@@ -116,6 +116,13 @@ void convert_layout_text(const convert_job *job, FILE *f)
 
 void convert_layout_json(const convert_job *job, json_writer *j, const convert_result *res)
 {
+    convert_layout_json_open(job, j, res);
+    json_obj_end(j);
+    json_end(j);
+}
+
+void convert_layout_json_open(const convert_job *job, json_writer *j, const convert_result *res)
+{
     const plan *p = job->plan;
     char g[P2V_GUID_STRLEN], buf[64];
     json_obj_begin(j);
@@ -197,7 +204,5 @@ void convert_layout_json(const convert_job *job, json_writer *j, const convert_r
         if (res->badmap[0])
             json_kstr(j, "bad_sector_map", res->badmap);
     }
-    json_obj_end(j);
-    json_end(j);
 }
 

@@ -18,6 +18,9 @@
 #   bootimg_expect_boot WHAT IMAGE FORMAT FW MARKER LOG SOURCE
 #                                           require a boot, with the source PC
 #                                           as the control on failure
+#   bootimg_screen_disk OUT stop|bootmgr|ready
+#                                           2 MiB MBR disk whose boot program
+#                                           paints a screen of text (VGA only)
 #   bootimg_accel                           accelerator tried first (kvm/tcg)
 #   bootimg_boot IMAGE FORMAT bios|uefi MARKER LOG [TIMEOUT]
 #                                           boot in qemu; 0 when MARKER
@@ -335,4 +338,20 @@ bootimg_expect_boot() {
 bootimg_report() {
     echo "--- $1: serial output (${BOOT_SECONDS}s, accel ${BOOT_ACCEL})"
     tr -d '\r' <"$2" | sed 's/\x1b\[[0-9;=?]*[A-Za-z]//g; s/\x1bc//g' | grep -v '^ *$' | tail -n 15
+}
+
+# bootimg_screen_disk OUT stop|bootmgr|ready: a 2 MiB MBR disk (one active
+# partition at 1 MiB) whose boot code, tests/lib/bootscreen.asm assembled
+# here, paints a fake Windows stop screen, a Windows Boot Manager error
+# screen (0xc000000e), or "P2V TEST DESKTOP READY", and halts. Needs nasm.
+bootimg_screen_disk() {
+    local out=$1 kind=$2 bin
+    bin=$(mktemp "$WORK/bootscreen.XXXXXX")
+    nasm -f bin -DSCREEN_"${kind^^}" -o "$bin" "$P2V_SRC/tests/lib/bootscreen.asm"
+    [ "$(stat -c %s "$bin")" = 440 ] || fail "bootscreen.asm: not 440 bytes of boot code"
+    rm -f "$out"
+    truncate -s 2M "$out"
+    printf 'label: dos\nstart=2048, size=2048, type=7, bootable\n' | sfdisk -q "$out"
+    dd if="$bin" of="$out" bs=440 count=1 conv=notrunc status=none
+    rm -f "$bin"
 }
