@@ -11,8 +11,6 @@
 #include "util/zero.h"
 
 #define COPY_DEFAULT_BLOCK (4u << 20)
-#define COPY_DEFAULT_QUEUE_DEPTH 2
-#define COPY_MAX_QUEUE_DEPTH 16
 
 /* Round [start, start + len) of the range outward to granularity boundaries
  * of the target disk, clipped to [0, limit). */
@@ -416,8 +414,6 @@ static void stop_readers(struct copy_pipe *p, pthread_t *th, unsigned n)
     for (unsigned i = 0; i < n; i++)
         pthread_join(th[i], NULL);
 }
-
-unsigned copy_default_queue_depth(void) { return COPY_DEFAULT_QUEUE_DEPTH; }
 
 int copy_run(const copy_range *r, size_t n, const copy_opts *o, copy_stats *st, p2v_err *err)
 {

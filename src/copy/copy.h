@@ -29,6 +29,11 @@ typedef struct copy_range {
     const char *what;               /* "disk1:2", for messages */
 } copy_range;
 
+/* Reads in flight (reader threads): the default, by measurement (see
+ * docs/BENCHMARKS.md), and the most. */
+#define COPY_DEFAULT_QUEUE_DEPTH 2
+#define COPY_MAX_QUEUE_DEPTH 16
+
 typedef void (*copy_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 
 typedef struct copy_opts {
@@ -60,8 +65,6 @@ typedef struct copy_stats {
     unsigned queue_depth;           /* reader threads that ran */
 } copy_stats;
 
-/* The queue depth used when copy_opts.queue_depth is 0. */
-unsigned copy_default_queue_depth(void);
 
 /* The target-relative extents of one range the engine will fill: the used map
  * (or everything) plus the patches, rounded out to the granularity on the
