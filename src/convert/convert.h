@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "blockdev/blockdev.h"
+#include "copy/copy.h"
 #include "fs/probe.h"
 #include "plan/plan.h"
 #include "ptable/ptable.h"
@@ -104,6 +105,7 @@ typedef struct convert_request {
     bool allow_dirty;
     bool verify;
     bool force;                     /* replace an existing OUTPUT */
+    unsigned queue_depth;           /* source reads in flight; 0: COPY_DEFAULT_QUEUE_DEPTH */
     /* Disks already open (tests: memory disks), matched by path == sel.disk;
      * they stay the caller's. */
     convert_disk *const *preopened;
@@ -125,6 +127,7 @@ typedef struct convert_result {
     uint64_t verified;              /* bytes compared by verify */
     bool verify_ok;
     double seconds;
+    copy_stats copy;                /* the copy engine's figures and timers */
 } convert_result;
 
 /* Open the selected disks, check OUTPUT against them (when given), and plan
