@@ -31,7 +31,7 @@ typedef struct copy_range {
 
 /* Reads in flight (reader threads): the default, by measurement (see
  * docs/BENCHMARKS.md), and the most. */
-#define COPY_DEFAULT_QUEUE_DEPTH 2
+#define COPY_DEFAULT_QUEUE_DEPTH 4
 #define COPY_MAX_QUEUE_DEPTH 16
 
 typedef void (*copy_progress_fn)(void *ctx, uint64_t done, uint64_t total);

@@ -31,7 +31,9 @@ typedef struct qcow2_write_opts {
     enum qcow2_compression compression;
     bool direct; /* write page-aligned data through O_DIRECT where the file allows it */
     int level;        /* compression level; 0: the codec's default (zlib 6, zstd 3) */
-    unsigned threads; /* compressing threads, the caller's included; 0: online CPUs */
+    unsigned threads; /* compressing threads, the caller's included; 0: online CPUs.
+                       * Capped so that the codecs take at most 24 MiB (zstd:19
+                       * at 64 KiB clusters: 13 threads; zstd:3: 35; zlib: 83). */
 } qcow2_write_opts;
 
 /* fd: a new empty file opened O_RDWR by the caller (the caller owns

@@ -28,6 +28,7 @@
 #define BATCH_BYTES (8u << 20) /* clusters compressed in parallel per batch */
 #define KICK_BYTES (32u << 20) /* start writeback every 32 MiB written */
 #define DIRECT_ALIGN 4096u     /* buffer, offset and length of an O_DIRECT write */
+#define CODEC_BUDGET (24u << 20) /* codec memory of all compressing threads together */
 
 struct pending {
     uint64_t vc;    /* guest cluster index */
@@ -544,6 +545,32 @@ static void put_header(const qcow2_writer *w, uint8_t *h, uint32_t version, uint
     }
 }
 
+/* Memory one compressing thread's codec takes for clusters of cs bytes:
+ * zstd contexts measured with ZSTD_sizeof_CCtx on 64 KiB clusters (296 KiB
+ * at level 1, 648 KiB at 3, 1 MiB at 6-9, 1.7 MiB from 13), growing with
+ * the window (the cluster); deflate with window bits 12 about 270 KiB. */
+static uint64_t codec_bytes(enum qcow2_compression comp, int level, uint64_t cs)
+{
+    uint64_t scale = cs > 65536 ? cs / 65536 : 1, kib;
+    if (comp != QCOW2_COMPRESS_ZSTD)
+        return 300u << 10;
+    level = level ? level : 3;
+    kib = level <= 2 ? 400 : level <= 5 ? 700 : level <= 12 ? 1100 : 1800;
+    return (kib << 10) * scale;
+}
+
+/* Threads asked for (0: the online CPUs), capped so that their codecs stay
+ * within CODEC_BUDGET: peak memory does not grow with -j. */
+static unsigned compress_threads(const qcow2_write_opts *o, uint64_t cs)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = o->threads ? o->threads : cpus > 1 ? (unsigned)cpus : 1;
+    uint64_t most = CODEC_BUDGET / codec_bytes(o->compression, o->level, cs);
+    if (most < 1)
+        most = 1;
+    return threads < most ? threads : (unsigned)most;
+}
+
 int qcow2_writer_create(int fd, const char *name, uint64_t virtual_size,
                         const qcow2_write_opts *opts, qcow2_writer **out, p2v_err *err)
 {
@@ -617,8 +644,7 @@ int qcow2_writer_create(int fd, const char *name, uint64_t virtual_size,
     if (comp) {
         int type = o.compression == QCOW2_COMPRESS_ZSTD ? 1 : 0;
         /* One compressing thread per CPU by default (the caller is one). */
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        unsigned threads = o.threads ? o.threads : cpus > 1 ? (unsigned)cpus : 1;
+        unsigned threads = compress_threads(&o, cs);
         if ((w->codec = qcow2_codec_new(type)))
             qcow2_codec_set_level(w->codec, o.level);
         w->pool = qcow2_cpool_new(type, o.level, threads - 1);

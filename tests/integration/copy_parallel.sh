@@ -129,10 +129,10 @@ P2V_DEBUG=timing "$P2V" img convert --queue-depth 3 disk.img t.qcow2 2>timing.er
 grep -q '^p2v: timing: copy .* 3 readers: .* waiting for data' timing.err ||
     fail "no timing line: $(cat timing.err)"
 P2V_DEBUG=timing "$P2V" convert -o t2.qcow2 disk.img:1 2>timing2.err
-grep -q '^p2v: timing: copy .* 2 readers' timing2.err || fail "no timing line: $(cat timing2.err)"
+grep -q '^p2v: timing: copy .* 4 readers' timing2.err || fail "no timing line: $(cat timing2.err)"
 "$P2V" img convert disk.img t3.qcow2 2>quiet.err
 [ ! -s quiet.err ] || fail "img convert printed without P2V_DEBUG: $(cat quiet.err)"
-pass "P2V_DEBUG=timing prints the stage timers (default queue depth 2), nothing without it"
+pass "P2V_DEBUG=timing prints the stage timers (default queue depth 4), nothing without it"
 
 # Usage errors (exit 2), nothing written.
 for bad in "-j 0" "-j 257" "-j x" "--queue-depth 0" "--queue-depth 17" "-c zstd:0" \
@@ -145,6 +145,10 @@ for bad in "-j 0" "-j 257" "-j x" "--queue-depth 0" "--queue-depth 17" "-c zstd:
     [ ! -e bad.qcow2 ] || fail "img convert $bad left bad.qcow2"
 done
 pass "bad -j, --queue-depth and levels are usage errors"
-"$P2V" convert --help | grep -q -- '--queue-depth N' || fail "convert --help lacks --queue-depth"
-"$P2V" img convert --help | grep -q -- '-j, --threads N' || fail "img convert --help lacks -j"
+"$P2V" convert --help >help1.txt
+"$P2V" img convert --help >help2.txt
+grep -q -- '--queue-depth N' help1.txt || fail "convert --help lacks --queue-depth"
+grep -q -- '-j, --threads N' help1.txt || fail "convert --help lacks -j"
+grep -q -- '-j, --threads N' help2.txt || fail "img convert --help lacks -j"
+grep -q -- 'zstd\]\[:LEVEL\]' help2.txt || fail "img convert --help lacks the levels"
 pass "both --help texts name the options"
