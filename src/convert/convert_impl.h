@@ -13,6 +13,7 @@ struct convert_job {
     plan_sel *psel;
     plan *plan;
     char *write_path;           /* a symlink OUTPUT: the file it names, else NULL */
+    uint64_t nbd_size;          /* OUTPUT is an NBD export of this size (0: not NBD) */
 };
 
 void convert_say(const convert_events *ev, enum convert_level level, const char *fmt, ...)

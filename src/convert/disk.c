@@ -44,7 +44,9 @@ static void probe_part(convert_disk *d, convert_part *v, const convert_disk_opts
         return;
     p2v_err err;
     if (fs_probe(d->bd, off, len, &v->fs, &err) < 0) {
-        snprintf(v->probe_error, sizeof v->probe_error, "%s", err.msg);
+        size_t n = strnlen(err.msg, sizeof v->probe_error - 1);
+        memcpy(v->probe_error, err.msg, n);
+        v->probe_error[n] = '\0';
         return;
     }
     v->probed = true;

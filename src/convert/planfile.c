@@ -313,7 +313,7 @@ static int parse_disk(json_object *o, convert_planfile_disk *d, size_t i, p2v_er
     static const char *const keys[] = { "path", "size", "sector_size", "table", "id", NULL };
     static const char *const tables[] = { [PTABLE_NONE] = "none", [PTABLE_MBR] = "mbr",
                                           [PTABLE_GPT] = "gpt" };
-    char where[32];
+    char where[48];
     const char *path, *table, *id;
     uint64_t ssz = 0;
     int r;
@@ -350,7 +350,7 @@ static int parse_sel(json_object *o, const convert_planfile *pf, convert_planfil
 {
     static const char *const keys[] = { "disk", "number", "start", "size", "type",
                                         "fstype", "label", NULL };
-    char where[32];
+    char where[48];
     uint64_t disk, number;
     const char *type, *ignored;
     int r;
@@ -554,12 +554,11 @@ static int find_elsewhere(convert_planfile *pf, size_t i, const char *const *can
             nfound++;
         }
     if (nfound == 1) {
-        if (!(pf->resolved[i] = strdup(cand[found])))
-            r = p2v_errf(err, -ENOMEM, "out of memory");
-        else
+        pf->resolved[i] = strdup(cand[found]);
+        r = pf->resolved[i] ? 0 : p2v_errf(err, -ENOMEM, "out of memory");
+        if (r == 0)
             convert_say(ev, CONVERT_NOTICE, "plan disk %zu (%s) was %s, is now %s", i + 1, what,
                         want->path, cand[found]);
-        r = pf->resolved[i] ? 0 : r;
     } else if (nfound == 0) {
         r = p2v_errf(err, -ENOENT, "plan disk %zu (%s, was %s): no disk with this identity "
                                    "found; it changed or is not connected", i + 1, what,
