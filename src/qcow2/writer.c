@@ -101,6 +101,11 @@ static int write_at(qcow2_writer *w, const void *buf, size_t len, uint64_t off, 
     int r;
     if (direct_ok(w, buf, len, off)) {
         r = pwrite_full(w->dfd, buf, len, off, &done);
+        if (r == -EINVAL && done == 0) { /* the file system wants other alignment */
+            close(w->dfd);
+            w->dfd = -1;
+            return write_at(w, buf, len, off, err);
+        }
     } else {
         kick_writeback(w, len);
         r = pwrite_full(w->fd, buf, len, off, &done);

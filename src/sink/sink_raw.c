@@ -35,6 +35,11 @@ static int raw_write(sink *s, uint64_t offset, const void *buf, size_t len, p2v_
     bool direct = rp->dfd >= 0 && ((uintptr_t)buf % DIRECT_ALIGN | len % DIRECT_ALIGN |
                                    offset % DIRECT_ALIGN) == 0;
     int r = pwrite_full(direct ? rp->dfd : s->fd, buf, len, offset, &done);
+    if (direct && r == -EINVAL && done == 0) { /* the file system wants other alignment */
+        close(rp->dfd);
+        rp->dfd = -1;
+        r = pwrite_full(s->fd, buf, len, offset, &done);
+    }
     if (r < 0)
         return p2v_errf(err, r, "%s: write error at offset %llu: %s", s->output,
                         (unsigned long long)(offset + done), strerror(-r));
