@@ -19,12 +19,14 @@
 
 #include "blockdev/blockdev.h"
 #include "copy/copy.h"
+#include "copy/salvage.h"
 #include "fs/probe.h"
 #include "plan/plan.h"
 #include "ptable/ptable.h"
 #include "sink/sink.h"
 #include "util/err.h"
 #include "util/json.h"
+#include "windows/windows.h"
 
 /* ---- source disks ---- */
 
@@ -37,6 +39,8 @@ typedef struct convert_part {
     bool used_known;            /* convert_disk_opts.used and the filesystem is understood */
     uint64_t used;              /* bytes */
     bool bios_boot_code;        /* its NTFS/FAT boot sector carries BIOS boot code */
+    bool win_probed;            /* NTFS looked at for Windows (win valid) */
+    win_volume win;             /* Windows installed, boot stores held */
 } convert_part;
 
 typedef struct convert_disk {
@@ -103,9 +107,24 @@ typedef struct convert_request {
     uint32_t sector_size;           /* image-file sources; 0: detected */
     bool copy_all;                  /* every sector, not only the used blocks */
     bool allow_dirty;
+    /* A selected partition mounted read-write is refused (naming the mount
+     * point) unless allow_mounted, then copied with a warning; mounted
+     * read-only it is copied with a notice. */
+    bool allow_mounted;
+    /* Unreadable source sectors: SALVAGE_FAIL stops naming them;
+     * SALVAGE_ZERO writes zeros, OUTPUT.badmap (ddrescue map) and names the
+     * files that lost data through ev->message. */
+    enum salvage_policy bad_sectors;
     bool verify;
     bool force;                     /* replace an existing OUTPUT */
     unsigned queue_depth;           /* source reads in flight; 0: COPY_DEFAULT_QUEUE_DEPTH */
+    bool no_windows_fixups;         /* leave every Windows as it is: BCD stores,
+                                       MountedDevices, drivers */
+    /* Windows drivers (docs/drivers.md): a virtio-win tree or ISO (NULL:
+     * none) and the controller the image must boot on (enum drv_bus; 0:
+     * not said). */
+    const char *drivers;
+    int target_bus;
     /* Disks already open (tests: memory disks), matched by path == sel.disk;
      * they stay the caller's. */
     convert_disk *const *preopened;
@@ -128,6 +147,9 @@ typedef struct convert_result {
     bool verify_ok;
     double seconds;
     copy_stats copy;                /* the copy engine's figures and timers */
+    uint64_t bad_bytes;             /* unreadable source bytes written as zeros */
+    uint64_t bad_sectors;           /* the same in sectors of their disks */
+    char badmap[1024];              /* the ddrescue map written ("" when none) */
 } convert_result;
 
 /* Open the selected disks, check OUTPUT against them (when given), and plan
@@ -153,7 +175,17 @@ int convert_run(convert_job *job, const convert_events *ev, volatile sig_atomic_
 
 void convert_job_free(convert_job *job);
 
+/* What the Windows step changed (BCD objects, drive letters) and could not
+ * change (warnings), one line each; empty without Windows or with
+ * no_windows_fixups. */
+const win_report *convert_job_windows(const convert_job *job);
+
 /* ---- reports ---- */
+
+/* The driver step of each Windows partition (what the dry run lists), as
+ * text; nothing when no Windows is selected. convert_layout_json carries
+ * the same under "windows_drivers". */
+void convert_drivers_text(const convert_job *job, FILE *f);
 
 /* The planned layout as the dry run prints it. */
 void convert_layout_text(const convert_job *job, FILE *f);

@@ -1,4 +1,5 @@
 #include "copy/copy.h"
+#include "copy/salvage.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -70,6 +71,8 @@ static int read_source(const copy_range *r, uint8_t *buf, uint64_t rel, size_t n
                        p2v_err *err)
 {
     int rc = bd_pread(r->src, buf, n, r->src_offset + rel, err);
+    if (rc == -EIO && r->salvage)
+        rc = salvage_read(r->salvage, r, buf, n, rel, err);
     if (rc < 0)
         return p2v_err_prefix(err, rc, "%s", r->what);
     *read += n;
@@ -307,7 +310,7 @@ static void *copy_reader(void *arg)
         uint64_t read = 0, t0 = now_ns();
         if (s->len) {
             const copy_range *r = &p->r[s->range];
-            bool lock = bd_raw_fd(r->src) < 0;
+            bool lock = bd_raw_fd(r->src) < 0 || r->salvage; /* salvage keeps one record */
             if (lock)
                 pthread_mutex_lock(&p->src_mu);
             s->rc = fill_block(r, s->buf, s->rel, s->len, &read, &s->err);
