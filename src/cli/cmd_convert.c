@@ -15,8 +15,10 @@
 
 #include "bootcheck/bootcheck.h"
 #include "cli/commands.h"
+#include "cli/copy_timing.h"
 #include "convert/convert.h"
 #include "convert/planfile.h"
+#include "qcow2/qcow2.h"
 #include "sink/sink.h"
 #include "util/json.h"
 #include "windows/drivers.h"
@@ -48,8 +50,14 @@ static const char convert_usage[] =
     "      --copy used|all              used (default): only blocks the filesystem uses\n"
     "                                   where it is understood; all: every sector.\n"
     "                                   Zero blocks are never written.\n"
-    "  -c, --compress [zlib|zstd]       compressed qcow2 clusters (default zlib; -c before\n"
-    "                                   a SEL or an option means zlib)\n"
+    "  -c, --compress [zlib|zstd][:LEVEL]\n"
+    "                                   compressed qcow2 clusters (default zlib; -c before\n"
+    "                                   a SEL or an option means zlib); LEVEL zlib 1-9\n"
+    "                                   (default 6), zstd 1-19 (default 3)\n"
+    "  -j, --threads N                  compressing threads (default: the online CPUs);\n"
+    "                                   the image is the same for every N; high zstd levels\n"
+    "                                   use fewer threads (codec memory at most 24 MiB)\n"
+    "      --queue-depth N              source reads in flight, 1-16 (default 4)\n"
     "      --cluster-size SIZE          qcow2 cluster size, default 64K (-c and\n"
     "                                   --cluster-size: qcow2 only)\n"
     "      --verify                     read the image back and compare with the sources\n"
@@ -132,6 +140,7 @@ struct convert_args {
     plan_opts plan;
     plan_extra add_esp;         /* --add-esp: plan.extra points here */
     bool copy_all;
+    unsigned queue_depth;       /* --queue-depth; 0: the default */
     bool cluster_given;
     bool format_given;
     const char *active;         /* --active DISK:N */
@@ -187,13 +196,29 @@ static int parse_size_opt(const char *name, const char *v, uint64_t *out)
     return 0;
 }
 
+/* -j N, --queue-depth N: a whole number from 1 to max. */
+static int parse_count_opt(const char *name, const char *v, unsigned max, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (errno || end == v || *end || v[0] == '-' || n < 1 || n > max) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s must be a number from 1 to %u, not '%s'", name, max, v);
+        return usage_error("%s", msg);
+    }
+    *out = (unsigned)n;
+    return 0;
+}
+
 /* Options whose argument may be the next word (skipped by the join below). */
 static bool takes_next_word(const char *a)
 {
     static const char *const opts[] = { "-o", "-O", "-t", "--output", "--output-format",
                                         "--table", "--boot", "--size", "--align", "--copy",
                                         "--cluster-size", "--add-esp", "--active",
-                                        "--bad-sectors", "--plan", "--save-plan" };
+                                        "--bad-sectors", "--plan", "--save-plan", "-j",
+                                        "--threads", "--queue-depth" };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (!strcmp(a, opts[i]))
             return true;
@@ -225,7 +250,7 @@ static char **join_compress_args(int argc, char **argv, int *nargc, char ***join
         }
         if (i > 0 && (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--compress")) && next &&
             next[0] != '-' &&
-            (!strcmp(next, "zlib") || !strcmp(next, "zstd") || !strchr(next, ':'))) {
+            (!strncmp(next, "zlib", 4) || !strncmp(next, "zstd", 4) || !strchr(next, ':'))) {
             size_t len = strlen(next) + sizeof "--compress=";
             if (!(joined[n] = malloc(len))) {
                 for (int k = 0; k < argc; k++)
@@ -263,6 +288,7 @@ enum {
     OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_NO_WINDOWS_FIXUPS, OPT_ADD_ESP, OPT_ACTIVE, OPT_SECTOR_SIZE,
     OPT_DRIVERS, OPT_TARGET_BUS,
     OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
+    OPT_QUEUE_DEPTH,
 };
 
 /* Options that shape the layout or the copy: with --plan they come from the
@@ -306,6 +332,8 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         { "target-bus", required_argument, NULL, OPT_TARGET_BUS },
         { "plan", required_argument, NULL, OPT_PLAN },
         { "save-plan", required_argument, NULL, OPT_SAVE_PLAN },
+        { "threads", required_argument, NULL, 'j' },
+        { "queue-depth", required_argument, NULL, OPT_QUEUE_DEPTH },
         { "bad-sectors", required_argument, NULL, OPT_BAD_SECTORS },
         { "allow-mounted", no_argument, NULL, OPT_ALLOW_MOUNTED },
         { "boot-check", no_argument, NULL, OPT_BOOT_CHECK },
@@ -316,7 +344,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
     int c, r;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":o:O:t:c::pfh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:O:t:c::j:pfh", longopts, NULL)) != -1) {
         if (is_layout_option(c) && !a->layout_option)
             for (const struct option *lo = longopts; lo->name && !a->layout_option; lo++)
                 if (lo->val == c)
@@ -367,13 +395,22 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
             else
                 return usage_error("unknown --copy mode '%s' (used or all)", optarg);
             break;
-        case 'c':
-            if (!optarg || !strcmp(optarg, "zlib"))
+        case 'c': {
+            p2v_err e;
+            if (!optarg)
                 a->sink.compression = SINK_COMPRESS_ZLIB;
-            else if (!strcmp(optarg, "zstd"))
-                a->sink.compression = SINK_COMPRESS_ZSTD;
-            else
-                return usage_error("unknown compression '%s' (zlib or zstd)", optarg);
+            else if (sink_compression_parse(optarg, &a->sink.compression, &a->sink.level, &e) < 0)
+                return usage_error("%s", e.msg);
+            break;
+        }
+        case 'j':
+            if ((r = parse_count_opt("-j", optarg, QCOW2_MAX_THREADS, &a->sink.threads)))
+                return r;
+            break;
+        case OPT_QUEUE_DEPTH:
+            if ((r = parse_count_opt("--queue-depth", optarg, COPY_MAX_QUEUE_DEPTH,
+                                     &a->queue_depth)))
+                return r;
             break;
         case OPT_CLUSTER:
             if ((r = parse_size_opt("--cluster-size", optarg, &v)))
@@ -598,6 +635,7 @@ static int run(convert_job *job, const char *output, const struct convert_args *
             cli_error("%s was not written", output);
         return P2V_EXIT_FAIL;
     }
+    cli_print_copy_timing(&res.copy);
     char h1[32], h2[32], h3[32];
     bool direct = sink_output_is_stream(output) || sink_output_is_nbd(output);
     cli_notice("%s written: %s virtual, %s copied, %s %s, %.1f s%s",
@@ -647,7 +685,8 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
                              .allow_dirty = a->allow_dirty, .verify = a->verify,
                              .force = a->force, .no_windows_fixups = a->no_windows_fixups,
                              .drivers = a->drivers, .target_bus = a->target_bus,
-                             .allow_mounted = a->allow_mounted, .bad_sectors = a->bad_sectors };
+                             .allow_mounted = a->allow_mounted, .bad_sectors = a->bad_sectors,
+                             .queue_depth = a->queue_depth };
     return 0;
 }
 
@@ -672,6 +711,8 @@ static int load_plan(const struct convert_args *a, const convert_events *ev,
         rq->output = a->output;
     rq->force = rq->sink.force = a->force;
     rq->verify = rq->verify || a->verify;
+    rq->sink.threads = a->sink.threads;
+    rq->queue_depth = a->queue_depth;
     if (sink_output_is_nbd(rq->output))
         rq->sink.format = SINK_RAW;   /* an NBD export receives the disk itself */
     rq->no_windows_fixups = rq->no_windows_fixups || a->no_windows_fixups;

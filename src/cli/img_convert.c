@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +13,9 @@
 
 #include "blockdev/blockdev.h"
 #include "cli/commands.h"
+#include "cli/copy_timing.h"
 #include "cli/img_ops.h"
+#include "copy/copy.h"
 #include "qcow2/qcow2.h"
 #include "sink/guard.h"
 #include "sink/sink.h"
@@ -27,8 +28,14 @@ static const char convert_usage[] =
     "All-zero clusters are left unallocated.\n"
     "\n"
     "Options:\n"
-    "  -c, --compress [zlib|zstd]  compressed clusters (default zlib; \"-c zstd\",\n"
-    "                              \"-czstd\" and \"--compress=zstd\" all work)\n"
+    "  -c, --compress [zlib|zstd][:LEVEL]\n"
+    "                              compressed clusters (default zlib; \"-c zstd\",\n"
+    "                              \"-czstd\" and \"--compress=zstd\" all work); LEVEL\n"
+    "                              zlib 1-9 (default 6), zstd 1-19 (default 3)\n"
+    "  -j, --threads N             compressing threads (default: the online CPUs);\n"
+    "                              the image is the same for every N; high zstd levels\n"
+    "                              use fewer threads (codec memory at most 24 MiB)\n"
+    "      --queue-depth N         source reads in flight, 1-16 (default 4)\n"
     "      --cluster-size SIZE     512 to 2M, default 64K\n"
     "      --compat 0.10|1.1       qcow2 version 2 or 3 (default 1.1)\n"
     "  -f, --force                 overwrite an existing DST (never SRC, a file of\n"
@@ -42,110 +49,28 @@ static const char convert_usage[] =
 
 static volatile sig_atomic_t img_convert_cancel;
 
-#define CHUNK (4u * 1024 * 1024)
-#define READ_AHEAD (8 * (uint64_t)CHUNK)
-
-/* The source is read one chunk ahead by a second thread while the writer
- * stores the previous chunk. */
-struct reader {
-    blockdev *bd;
-    int fd; /* the source file, for read-ahead advice; -1 if not a plain file */
-    uint64_t size;
-    uint8_t *buf[2];
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int ready[2];   /* 1 filled, -1 read error, 0 empty */
-    bool stop;
-    p2v_err err;
-};
-
-static void *read_ahead(void *arg)
+/* Copy the whole source into the sink through the copy engine (reads in
+ * flight while the writer stores, zero granules skipped). */
+static int copy_all(blockdev *bd, sink *w, unsigned queue_depth, copy_stats *st, p2v_err *err)
 {
-    struct reader *rd = arg;
-    unsigned k = 0;
-    for (uint64_t off = 0; off < rd->size; off += CHUNK, k ^= 1) {
-        pthread_mutex_lock(&rd->mu);
-        while (rd->ready[k] && !rd->stop)
-            pthread_cond_wait(&rd->cv, &rd->mu);
-        bool stop = rd->stop;
-        pthread_mutex_unlock(&rd->mu);
-        if (stop)
-            break;
-        size_t n = rd->size - off < CHUNK ? (size_t)(rd->size - off) : CHUNK;
-        /* Keep several chunks of read-ahead in flight (as qemu-img's parallel
-         * requests do): the disk is faster with a deeper queue. */
-        if (rd->fd >= 0)
-            (void)posix_fadvise(rd->fd, (off_t)(off + READ_AHEAD), CHUNK, POSIX_FADV_WILLNEED);
-        int r = bd_pread(rd->bd, rd->buf[k], n, off, &rd->err);
-        pthread_mutex_lock(&rd->mu);
-        rd->ready[k] = r < 0 ? -1 : 1;
-        pthread_cond_broadcast(&rd->cv);
-        pthread_mutex_unlock(&rd->mu);
-        if (r < 0)
-            break;
-    }
-    return NULL;
+    copy_range r = { .src = bd, .src_len = bd_size(bd), .dst_len = bd_size(bd),
+                     .what = bd_path(bd) };
+    copy_opts o = { .write = sink_write, .write_ctx = w, .granularity = sink_granularity(w),
+                    .queue_depth = queue_depth, .cancel = &img_convert_cancel };
+    return copy_run(&r, 1, &o, st, err);
 }
 
-/* Copy the whole source into the sink; 0 or -1 with *err filled. */
-static int copy_all(blockdev *bd, sink *w, p2v_err *err)
+static int parse_count(const char *opt, const char *arg, unsigned max, unsigned *out)
 {
-    struct reader rd = { .bd = bd, .size = bd_size(bd), .fd = bd_raw_fd(bd) };
-    int ret = -1;
-    rd.buf[0] = malloc(CHUNK);
-    rd.buf[1] = malloc(CHUNK);
-    pthread_mutex_init(&rd.mu, NULL);
-    pthread_cond_init(&rd.cv, NULL);
-    if (!rd.buf[0] || !rd.buf[1]) {
-        p2v_errf(err, -ENOMEM, "out of memory");
-        goto out_nothread;
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (errno || end == arg || *end || v < 1 || v > max) {
+        cli_error("img convert: %s must be a number from 1 to %u, not '%s'", opt, max, arg);
+        return -1;
     }
-    if (rd.fd >= 0) { /* a plain file or device: read it sequentially */
-        (void)posix_fadvise(rd.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-        (void)posix_fadvise(rd.fd, 0, READ_AHEAD, POSIX_FADV_WILLNEED);
-    }
-    if (pthread_create(&rd.th, NULL, read_ahead, &rd) != 0) {
-        p2v_errf(err, -EAGAIN, "cannot start the reading thread");
-        goto out_nothread;
-    }
-    unsigned k = 0;
-    uint64_t off = 0;
-    for (; off < rd.size; off += CHUNK, k ^= 1) {
-        pthread_mutex_lock(&rd.mu);
-        while (!rd.ready[k])
-            pthread_cond_wait(&rd.cv, &rd.mu);
-        int st = rd.ready[k];
-        pthread_mutex_unlock(&rd.mu);
-        if (st < 0) {
-            *err = rd.err;
-            break;
-        }
-        size_t n = rd.size - off < CHUNK ? (size_t)(rd.size - off) : CHUNK;
-        if (img_convert_cancel) {
-            p2v_errf(err, -EINTR, "interrupted by a signal");
-            break;
-        }
-        if (sink_write(w, off, rd.buf[k], n, err) < 0)
-            break;
-        pthread_mutex_lock(&rd.mu);
-        rd.ready[k] = 0;
-        pthread_cond_broadcast(&rd.cv);
-        pthread_mutex_unlock(&rd.mu);
-    }
-    if (off >= rd.size)
-        ret = 0;
-    pthread_mutex_lock(&rd.mu);
-    rd.stop = true;
-    pthread_cond_broadcast(&rd.cv);
-    pthread_mutex_unlock(&rd.mu);
-    pthread_join(rd.th, NULL);
-out_nothread:
-    pthread_mutex_destroy(&rd.mu);
-    pthread_cond_destroy(&rd.cv);
-    free(rd.buf[0]);
-    free(rd.buf[1]);
-    return ret;
+    *out = (unsigned)v;
+    return 0;
 }
 
 int img_convert_main(int argc, char **argv)
@@ -155,28 +80,38 @@ int img_convert_main(int argc, char **argv)
         { "cluster-size", required_argument, NULL, 'C' },
         { "compat", required_argument, NULL, 'V' },
         { "force", no_argument, NULL, 'f' },
+        { "threads", required_argument, NULL, 'j' },
+        { "queue-depth", required_argument, NULL, 'Q' },
         { "help", no_argument, NULL, 'h' },
         { 0, 0, 0, 0 },
     };
     sink_opts opts = { .format = SINK_QCOW2 };
     bool force = false;
+    unsigned queue_depth = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "c::fh", longopts, NULL)) != -1) {
+    p2v_err err = { { 0 } };
+    while ((c = getopt_long(argc, argv, "c::fhj:", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':
-            /* "-c zstd SRC DST" as well as "-czstd": a following zlib/zstd is
-             * the method when SRC and DST still follow it. */
+            /* "-c zstd SRC DST" as well as "-czstd": a following zlib/zstd
+             * (with its :LEVEL) is the method when SRC and DST still follow it. */
             if (!optarg && optind < argc && argc - optind >= 3 &&
-                (!strcmp(argv[optind], "zlib") || !strcmp(argv[optind], "zstd")))
+                (!strncmp(argv[optind], "zlib", 4) || !strncmp(argv[optind], "zstd", 4)))
                 optarg = argv[optind++];
-            if (!optarg || !strcmp(optarg, "zlib"))
+            if (!optarg) {
                 opts.compression = SINK_COMPRESS_ZLIB;
-            else if (!strcmp(optarg, "zstd"))
-                opts.compression = SINK_COMPRESS_ZSTD;
-            else {
-                cli_error("img convert: unknown compression '%s' (zlib or zstd)", optarg);
+            } else if (sink_compression_parse(optarg, &opts.compression, &opts.level, &err) < 0) {
+                cli_error("img convert: %s", err.msg);
                 return P2V_EXIT_USAGE;
             }
+            break;
+        case 'j':
+            if (parse_count("-j", optarg, QCOW2_MAX_THREADS, &opts.threads) < 0)
+                return P2V_EXIT_USAGE;
+            break;
+        case 'Q':
+            if (parse_count("--queue-depth", optarg, COPY_MAX_QUEUE_DEPTH, &queue_depth) < 0)
+                return P2V_EXIT_USAGE;
             break;
         case 'C': {
             uint64_t v;
@@ -214,12 +149,12 @@ int img_convert_main(int argc, char **argv)
     }
     const char *src = argv[optind], *dst = argv[optind + 1];
     opts.force = force;
-    p2v_err err = { { 0 } };
     sink_source source = { .path = src };
     blockdev *bd = NULL;
     sink_signals sigs;
     char *write_path = NULL;
     sink *sk = NULL;
+    copy_stats st;
     int ret = P2V_EXIT_FAIL;
 
     img_convert_cancel = 0;
@@ -235,13 +170,14 @@ int img_convert_main(int argc, char **argv)
     source.bd = bd;
     if (sink_guard_output(dst, &source, 1, force, &write_path, &err) < 0 ||
         sink_create(write_path ? write_path : dst, bd_size(bd), &opts, &sk, &err) < 0 ||
-        copy_all(bd, sk, &err) < 0 || sink_finish(sk, &err) < 0 ||
+        copy_all(bd, sk, queue_depth, &st, &err) < 0 || sink_finish(sk, &err) < 0 ||
         sink_commit(sk, &err) < 0) {
         cli_error("%s", err.msg);
         if (sk)
             cli_error("%s was not written", dst);
         goto out;
     }
+    cli_print_copy_timing(&st);
     ret = P2V_EXIT_OK;
 out:
     sink_close(sk);

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "blockdev/blockdev.h"
+#include "copy/copy.h"
 #include "copy/salvage.h"
 #include "fs/probe.h"
 #include "plan/plan.h"
@@ -116,6 +117,7 @@ typedef struct convert_request {
     enum salvage_policy bad_sectors;
     bool verify;
     bool force;                     /* replace an existing OUTPUT */
+    unsigned queue_depth;           /* source reads in flight; 0: COPY_DEFAULT_QUEUE_DEPTH */
     bool no_windows_fixups;         /* leave every Windows as it is: BCD stores,
                                        MountedDevices, drivers */
     /* Windows drivers (docs/drivers.md): a virtio-win tree or ISO (NULL:
@@ -144,6 +146,7 @@ typedef struct convert_result {
     uint64_t verified;              /* bytes compared by verify */
     bool verify_ok;
     double seconds;
+    copy_stats copy;                /* the copy engine's figures and timers */
     uint64_t bad_bytes;             /* unreadable source bytes written as zeros */
     uint64_t bad_sectors;           /* the same in sectors of their disks */
     char badmap[1024];              /* the ddrescue map written ("" when none) */

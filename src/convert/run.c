@@ -455,7 +455,8 @@ static int write_image(convert_job *job, sink *sk, const struct job_ranges *jb,
         goto out;
     copy_opts co = { .write = sink_write, .write_ctx = sk, .granularity = sink_granularity(sk),
                      .progress = on_progress, .progress_ctx = &st, .cancel = cancel,
-                     .before_range = before_range, .before_ctx = &st };
+                     .before_range = before_range, .before_ctx = &st,
+                     .queue_depth = job->rq.queue_depth };
     copy_stats cs;
     if ((r = copy_run(jb->ranges, jb->n, &co, &cs, err)) < 0 ||
         (r = flush_regions(&st.rs, UINT64_MAX, err)) < 0 || (r = interrupted(cancel, err)) < 0 ||
@@ -464,6 +465,7 @@ static int write_image(convert_job *job, sink *sk, const struct job_ranges *jb,
     res->planned = cs.planned;
     res->read = cs.read;
     res->written = cs.written;
+    res->copy = cs;
     res->file_bytes = sink_file_bytes(sk);
     if ((r = salvage_report(job, jb, ev, res, err)) < 0)
         goto out;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/size.h"
 #include "util/zero.h"
@@ -64,12 +65,23 @@ int copy_planned_bytes(const copy_range *r, size_t n, uint32_t g, uint64_t *out)
     return 0;
 }
 
-/* Zero the bytes of buf (source offsets [rel, rel + n)) that the used map
- * does not name: rounding extents out to the granularity must not carry free
- * space (deleted files' leftovers) into the image. */
-static void mask_unused(const extent_list *u, uint8_t *buf, uint64_t rel, size_t n)
+/* Read the source bytes [rel, rel + n) of the range into buf. The one place
+ * the engine reads a source: a failed read is handled here. */
+static int read_source(const copy_range *r, uint8_t *buf, uint64_t rel, size_t n, uint64_t *read,
+                       p2v_err *err)
 {
-    uint64_t pos = rel, end = rel + n;
+    int rc = bd_pread(r->src, buf, n, r->src_offset + rel, err);
+    if (rc == -EIO && r->salvage)
+        rc = salvage_read(r->salvage, r, buf, n, rel, err);
+    if (rc < 0)
+        return p2v_err_prefix(err, rc, "%s", r->what);
+    *read += n;
+    return 0;
+}
+
+/* First used extent that ends after rel (binary search: the map is normalized). */
+static size_t first_used_after(const extent_list *u, uint64_t rel)
+{
     size_t lo = 0, hi = u->count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -78,17 +90,36 @@ static void mask_unused(const extent_list *u, uint8_t *buf, uint64_t rel, size_t
         else
             hi = mid;
     }
-    for (size_t i = lo; i < u->count && pos < end; i++) {
+    return lo;
+}
+
+/* Source bytes [rel, rel + n) into buf where the used map names them, zeros
+ * elsewhere: only used bytes are read (rounding extents out to the
+ * granularity must neither cost reads nor carry free space, the leftovers of
+ * deleted files, into the image). */
+static int read_used(const copy_range *r, uint8_t *buf, uint64_t rel, size_t n, uint64_t *read,
+                     p2v_err *err)
+{
+    const extent_list *u = r->used;
+    uint64_t pos = rel, end = rel + n;
+    for (size_t i = first_used_after(u, rel); i < u->count && pos < end; i++) {
         uint64_t s = u->v[i].start, e = s + u->v[i].len;
         if (s >= end)
             break;
         if (s > pos)
             memset(buf + (pos - rel), 0, (size_t)(s - pos));
-        if (e > pos)
-            pos = e;
+        else
+            s = pos;
+        if (e > end)
+            e = end;
+        int rc = read_source(r, buf + (s - rel), s, (size_t)(e - s), read, err);
+        if (rc < 0)
+            return rc;
+        pos = e;
     }
     if (pos < end)
         memset(buf + (pos - rel), 0, (size_t)(end - pos));
+    return 0;
 }
 
 /* The target's bytes [rel, rel + len) of the range: source data (zeros past
@@ -100,14 +131,10 @@ static int fill_block(const copy_range *r, uint8_t *buf, uint64_t rel, size_t le
     if (rel < r->src_len)
         from_src = r->src_len - rel < len ? (size_t)(r->src_len - rel) : len;
     if (from_src) {
-        int rc = bd_pread(r->src, buf, from_src, r->src_offset + rel, err);
-        if (rc == -EIO && r->salvage)
-            rc = salvage_read(r->salvage, r, buf, from_src, rel, err);
+        int rc = r->used ? read_used(r, buf, rel, from_src, read, err)
+                         : read_source(r, buf, rel, from_src, read, err);
         if (rc < 0)
-            return p2v_err_prefix(err, rc, "%s", r->what);
-        *read += from_src;
-        if (r->used)
-            mask_unused(r->used, buf, rel, from_src);
+            return rc;
     }
     memset(buf + from_src, 0, len - from_src);
     for (size_t i = 0; r->patches && i < r->patches->count; i++) {
@@ -161,15 +188,26 @@ static int cancelled(const copy_opts *o, p2v_err *err)
     return 0;
 }
 
-/* The copy is a pipeline: a reader thread fills blocks (source data, masked
- * by the used map, patches laid over) into a small ring while the calling
- * thread skips zero granules and writes, so reading the source and writing
- * the image overlap. Only the reader touches the sources, only the caller
- * touches the sink. */
-#define COPY_SLOTS 4
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* The copy is a pipeline: queue_depth reader threads take the next block in
+ * target order, each into its own buffer of a ring, and read it (source
+ * data, masked by the used map, patches laid over) while the calling thread
+ * skips zero granules and writes the blocks in order. A reader waits only
+ * when every buffer is full or being read; the writer waits only for the
+ * next block in order. Only readers touch the sources (one at a time for a
+ * source that is not a plain file or device), only the caller touches the
+ * sink. */
+enum slot_state { SLOT_FREE = 0, SLOT_READING, SLOT_FILLED };
 
 struct copy_slot {
     uint8_t *buf;
+    enum slot_state state;
     size_t range;
     uint64_t rel;
     size_t len;
@@ -177,100 +215,146 @@ struct copy_slot {
     p2v_err err;
 };
 
+/* Where the readers are: the next block to hand out. */
+struct copy_cursor {
+    size_t range;        /* current range; == n when every block is handed out */
+    extent_list ext;     /* its target-relative extents */
+    bool have_ext;
+    size_t e;            /* current extent */
+    uint64_t pos;        /* next byte of it */
+};
+
 struct copy_pipe {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct copy_slot slot[COPY_SLOTS];
-    size_t head, count;   /* next slot to write; slots filled and not yet written */
-    bool stop;            /* the writer gave up: the reader must end */
-    bool done;            /* the reader has queued everything (or an error) */
+    pthread_mutex_t src_mu; /* serializes reads of sources that need it */
+    struct copy_slot *slot;
+    size_t nslots;
+    uint64_t handed, written_seq; /* blocks handed to readers; blocks written */
+    bool stop;                    /* the writer gave up: readers must end */
+    bool exhausted;               /* every block handed out (or the cursor failed) */
+    unsigned running;             /* readers still running */
+    struct copy_cursor cur;
     const copy_range *r;
     size_t n;
     const copy_opts *o;
     size_t bs;
-    uint64_t read;
+    uint64_t read, reads, read_ns, read_wait_ns;
 };
 
-/* Wait for a free slot; NULL when told to stop. */
-static struct copy_slot *pipe_free_slot(struct copy_pipe *p)
+/* Advance the cursor to the next block; false when none is left. A failure
+ * to build extents is reported through the slot. Called with mu held. */
+static bool cursor_next(struct copy_pipe *p, struct copy_slot *s)
 {
-    struct copy_slot *s = NULL;
-    pthread_mutex_lock(&p->mu);
-    while (p->count == COPY_SLOTS && !p->stop)
-        pthread_cond_wait(&p->cv, &p->mu);
-    if (!p->stop)
-        s = &p->slot[(p->head + p->count) % COPY_SLOTS];
-    pthread_mutex_unlock(&p->mu);
-    return s;
+    struct copy_cursor *c = &p->cur;
+    while (c->range < p->n) {
+        if (!c->have_ext) {
+            if (copy_range_extents(&p->r[c->range], p->o->granularity, &c->ext) < 0) {
+                s->range = c->range;
+                s->len = 0;
+                s->rc = p2v_errf(&s->err, -ENOMEM, "out of memory");
+                c->range = p->n;
+                return true;
+            }
+            c->have_ext = true;
+            c->e = 0;
+            c->pos = c->ext.count ? c->ext.v[0].start : 0;
+        }
+        if (c->e < c->ext.count) {
+            uint64_t end = c->ext.v[c->e].start + c->ext.v[c->e].len;
+            s->range = c->range;
+            s->rel = c->pos;
+            s->len = end - c->pos < p->bs ? (size_t)(end - c->pos) : p->bs;
+            s->rc = 0;
+            c->pos += s->len;
+            if (c->pos >= end && ++c->e < c->ext.count)
+                c->pos = c->ext.v[c->e].start;
+            return true;
+        }
+        extent_list_free(&c->ext);
+        c->have_ext = false;
+        c->range++;
+    }
+    return false;
 }
 
-static void pipe_push(struct copy_pipe *p)
+/* Claim the next block and its buffer; NULL when there is none or on stop. */
+static struct copy_slot *pipe_claim(struct copy_pipe *p)
 {
+    struct copy_slot *s = NULL;
+    uint64_t t0 = now_ns();
     pthread_mutex_lock(&p->mu);
-    p->count++;
-    pthread_cond_broadcast(&p->cv);
+    while (!p->stop && !p->exhausted && p->slot[p->handed % p->nslots].state != SLOT_FREE)
+        pthread_cond_wait(&p->cv, &p->mu);
+    if (!p->stop && !p->exhausted) {
+        s = &p->slot[p->handed % p->nslots];
+        if (cursor_next(p, s)) {
+            s->state = SLOT_READING;
+            p->handed++;
+        } else {
+            p->exhausted = true;
+            pthread_cond_broadcast(&p->cv);
+            s = NULL;
+        }
+    }
+    p->read_wait_ns += now_ns() - t0;
     pthread_mutex_unlock(&p->mu);
+    return s;
 }
 
 static void *copy_reader(void *arg)
 {
     struct copy_pipe *p = arg;
-    bool failed = false;
-    for (size_t i = 0; i < p->n && !failed; i++) {
-        extent_list l;
-        struct copy_slot *s;
-        if (copy_range_extents(&p->r[i], p->o->granularity, &l) < 0) {
-            if ((s = pipe_free_slot(p))) {
-                s->range = i;
-                s->len = 0;
-                s->rc = p2v_errf(&s->err, -ENOMEM, "out of memory");
-                pipe_push(p);
-            }
-            break;
+    struct copy_slot *s;
+    while ((s = pipe_claim(p))) {
+        uint64_t read = 0, t0 = now_ns();
+        if (s->len) {
+            const copy_range *r = &p->r[s->range];
+            bool lock = bd_raw_fd(r->src) < 0 || r->salvage; /* salvage keeps one record */
+            if (lock)
+                pthread_mutex_lock(&p->src_mu);
+            s->rc = fill_block(r, s->buf, s->rel, s->len, &read, &s->err);
+            if (lock)
+                pthread_mutex_unlock(&p->src_mu);
         }
-        for (size_t e = 0; e < l.count && !failed; e++) {
-            uint64_t pos = l.v[e].start, end = l.v[e].start + l.v[e].len;
-            while (pos < end && !failed) {
-                if (!(s = pipe_free_slot(p))) {
-                    failed = true;
-                    break;
-                }
-                s->range = i;
-                s->rel = pos;
-                s->len = end - pos < p->bs ? (size_t)(end - pos) : p->bs;
-                s->rc = fill_block(&p->r[i], s->buf, pos, s->len, &p->read, &s->err);
-                failed = s->rc < 0;
-                pos += s->len;
-                pipe_push(p);
-            }
-        }
-        extent_list_free(&l);
+        pthread_mutex_lock(&p->mu);
+        p->read_ns += now_ns() - t0;
+        p->read += read;
+        p->reads++;
+        s->state = SLOT_FILLED;
+        if (s->rc < 0)
+            p->exhausted = true; /* hand out nothing after an error */
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
     }
     pthread_mutex_lock(&p->mu);
-    p->done = true;
+    p->running--;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
-/* The next filled slot, or NULL when the reader has finished. */
-static struct copy_slot *pipe_next(struct copy_pipe *p)
+/* The next block in order once it is read; NULL when there is none. */
+static struct copy_slot *pipe_next(struct copy_pipe *p, uint64_t *wait_ns)
 {
-    struct copy_slot *s = NULL;
+    struct copy_slot *s = &p->slot[p->written_seq % p->nslots];
+    uint64_t t0 = now_ns();
     pthread_mutex_lock(&p->mu);
-    while (p->count == 0 && !p->done)
+    while (p->written_seq < p->handed ? s->state != SLOT_FILLED
+                                      : !p->exhausted && p->running > 0)
         pthread_cond_wait(&p->cv, &p->mu);
-    if (p->count > 0)
-        s = &p->slot[p->head];
+    if (p->written_seq >= p->handed)
+        s = NULL;
     pthread_mutex_unlock(&p->mu);
+    *wait_ns += now_ns() - t0;
     return s;
 }
 
-static void pipe_pop(struct copy_pipe *p)
+static void pipe_pop(struct copy_pipe *p, struct copy_slot *s)
 {
     pthread_mutex_lock(&p->mu);
-    p->head = (p->head + 1) % COPY_SLOTS;
-    p->count--;
+    s->state = SLOT_FREE;
+    p->written_seq++;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
 }
@@ -282,7 +366,7 @@ static int write_slots(struct copy_pipe *p, copy_stats *st, p2v_err *err)
     uint64_t done = 0;
     struct copy_slot *s;
     int rc;
-    while ((s = pipe_next(p))) {
+    while ((s = pipe_next(p, &st->write_wait_ns))) {
         if (s->rc < 0) {
             memcpy(err, &s->err, sizeof *err);
             return s->rc;
@@ -290,12 +374,14 @@ static int write_slots(struct copy_pipe *p, copy_stats *st, p2v_err *err)
         for (; next_range <= s->range; next_range++)
             if (o->before_range && (rc = o->before_range(o->before_ctx, &p->r[next_range], err)) < 0)
                 return rc;
+        uint64_t t0 = now_ns();
         if ((rc = cancelled(o, err)) < 0 ||
             (rc = write_nonzero(o, s->buf, s->len, p->r[s->range].dst_offset + s->rel,
                                 &st->written, err)) < 0)
             return rc;
+        st->write_ns += now_ns() - t0;
         done += s->len;
-        pipe_pop(p);
+        pipe_pop(p, s);
         if (o->progress)
             o->progress(o->progress_ctx, done, st->planned);
     }
@@ -305,38 +391,78 @@ static int write_slots(struct copy_pipe *p, copy_stats *st, p2v_err *err)
     return cancelled(o, err);
 }
 
+/* Start the readers; returns how many started (at least one, or an error). */
+static int start_readers(struct copy_pipe *p, pthread_t *th, unsigned n, p2v_err *err)
+{
+    for (unsigned i = 0; i < n; i++) {
+        int rc = pthread_create(&th[i], NULL, copy_reader, p);
+        if (rc != 0) {
+            if (i > 0)
+                return (int)i; /* fewer readers is still correct */
+            return p2v_errf(err, -rc, "cannot start the reader thread: %s", strerror(rc));
+        }
+        pthread_mutex_lock(&p->mu);
+        p->running++;
+        pthread_mutex_unlock(&p->mu);
+    }
+    return (int)n;
+}
+
+static void stop_readers(struct copy_pipe *p, pthread_t *th, unsigned n)
+{
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; i < n; i++)
+        pthread_join(th[i], NULL);
+}
+
 int copy_run(const copy_range *r, size_t n, const copy_opts *o, copy_stats *st, p2v_err *err)
 {
     int rc;
-    struct copy_pipe p = { .r = r, .n = n, .o = o,
+    unsigned qd = o->queue_depth ? o->queue_depth : COPY_DEFAULT_QUEUE_DEPTH;
+    if (qd > COPY_MAX_QUEUE_DEPTH)
+        qd = COPY_MAX_QUEUE_DEPTH;
+    struct copy_pipe p = { .r = r, .n = n, .o = o, .nslots = qd + 2,
                            .bs = o->block_size ? o->block_size : COPY_DEFAULT_BLOCK };
-    pthread_t reader;
+    pthread_t th[COPY_MAX_QUEUE_DEPTH];
     memset(st, 0, sizeof *st);
     if ((rc = copy_planned_bytes(r, n, o->granularity, &st->planned)) < 0)
         return p2v_errf(err, rc, "out of memory");
-    for (size_t i = 0; i < COPY_SLOTS; i++)
-        if (!(p.slot[i].buf = malloc(p.bs))) {
+    if (!(p.slot = calloc(p.nslots, sizeof *p.slot)))
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    /* Page-aligned buffers: sinks may write them with O_DIRECT. */
+    for (size_t i = 0; i < p.nslots; i++)
+        if (posix_memalign((void **)&p.slot[i].buf, 4096, p.bs) != 0) {
+            p.slot[i].buf = NULL;
             rc = p2v_errf(err, -ENOMEM, "out of memory");
             goto out;
         }
     pthread_mutex_init(&p.mu, NULL);
+    pthread_mutex_init(&p.src_mu, NULL);
     pthread_cond_init(&p.cv, NULL);
-    if ((rc = pthread_create(&reader, NULL, copy_reader, &p)) != 0) {
-        rc = p2v_errf(err, -rc, "cannot start the reader thread: %s", strerror(rc));
-    } else {
+    uint64_t t0 = now_ns();
+    if ((rc = start_readers(&p, th, qd, err)) > 0) {
+        unsigned started = (unsigned)rc;
         rc = write_slots(&p, st, err);
-        pthread_mutex_lock(&p.mu);
-        p.stop = true;
-        pthread_cond_broadcast(&p.cv);
-        pthread_mutex_unlock(&p.mu);
-        pthread_join(reader, NULL);
+        stop_readers(&p, th, started);
         st->read = p.read;
+        st->reads = p.reads;
+        st->read_ns = p.read_ns;
+        st->read_wait_ns = p.read_wait_ns;
+        st->queue_depth = started;
     }
+    st->total_ns = now_ns() - t0;
+    if (p.cur.have_ext)
+        extent_list_free(&p.cur.ext);
     pthread_cond_destroy(&p.cv);
+    pthread_mutex_destroy(&p.src_mu);
     pthread_mutex_destroy(&p.mu);
 out:
-    for (size_t i = 0; i < COPY_SLOTS; i++)
+    for (size_t i = 0; i < p.nslots; i++)
         free(p.slot[i].buf);
+    free(p.slot);
     return rc;
 }
 

@@ -30,6 +30,11 @@ typedef struct copy_range {
     struct salvage *salvage;        /* where a failed read goes (copy/salvage.h); NULL: it stops the copy */
 } copy_range;
 
+/* Reads in flight (reader threads): the default, by measurement (see
+ * docs/BENCHMARKS.md), and the most. */
+#define COPY_DEFAULT_QUEUE_DEPTH 4
+#define COPY_MAX_QUEUE_DEPTH 16
+
 typedef void (*copy_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 
 typedef struct copy_opts {
@@ -37,6 +42,7 @@ typedef struct copy_opts {
     void *write_ctx;
     uint32_t granularity;           /* zero detection and extent rounding unit, power of two */
     size_t block_size;              /* bytes read at once; 0: 4 MiB */
+    unsigned queue_depth;           /* reads in flight (reader threads), 1..16; 0: default */
     copy_progress_fn progress;
     void *progress_ctx;
     volatile sig_atomic_t *cancel;  /* set (by a signal handler) to stop */
@@ -50,7 +56,16 @@ typedef struct copy_stats {
     uint64_t planned;               /* bytes the extents cover */
     uint64_t read;                  /* bytes read from the sources */
     uint64_t written;               /* bytes handed to the sink (zero chunks excluded) */
+    /* Where the time went (P2V_DEBUG=timing), in nanoseconds: */
+    uint64_t reads;                 /* blocks read */
+    uint64_t read_ns;               /* readers filling blocks (summed over the readers) */
+    uint64_t read_wait_ns;          /* readers waiting for a free buffer (summed) */
+    uint64_t write_ns;              /* the writer in the sink */
+    uint64_t write_wait_ns;         /* the writer waiting for the next block */
+    uint64_t total_ns;              /* the whole copy */
+    unsigned queue_depth;           /* reader threads that ran */
 } copy_stats;
+
 
 /* The target-relative extents of one range the engine will fill: the used map
  * (or everything) plus the patches, rounded out to the granularity on the

@@ -10,6 +10,7 @@
 
 struct qcow2_codec {
     int type;
+    int level; /* 0: default */
     z_stream def, inf;
     bool def_ready, inf_ready;
     ZSTD_CCtx *zc;
@@ -25,6 +26,8 @@ qcow2_codec *qcow2_codec_new(int type)
         c->type = type;
     return c;
 }
+
+void qcow2_codec_set_level(qcow2_codec *c, int level) { c->level = level; }
 
 void qcow2_codec_free(qcow2_codec *c)
 {
@@ -43,7 +46,7 @@ static long deflate_cluster(qcow2_codec *c, void *dst, size_t dst_cap, const voi
                             size_t src_len)
 {
     if (!c->def_ready) {
-        if (deflateInit2(&c->def, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9,
+        if (deflateInit2(&c->def, c->level ? c->level : Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9,
                          Z_DEFAULT_STRATEGY) != Z_OK)
             return -ENOMEM;
         c->def_ready = true;
@@ -67,7 +70,8 @@ static long zstd_cluster(qcow2_codec *c, void *dst, size_t dst_cap, const void *
 {
     if (!c->zc && !(c->zc = ZSTD_createCCtx()))
         return -ENOMEM;
-    size_t n = ZSTD_compressCCtx(c->zc, dst, dst_cap, src, src_len, ZSTD_CLEVEL_DEFAULT);
+    size_t n = ZSTD_compressCCtx(c->zc, dst, dst_cap, src, src_len,
+                                 c->level ? c->level : ZSTD_CLEVEL_DEFAULT);
     if (ZSTD_isError(n))
         return ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall ? 0 : -EIO;
     return (long)n;

@@ -5,14 +5,14 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "qcow2/qcow2.h"
 #include "qcow2/qcow2_format.h"
 
-#define CPOOL_MAX_WORKERS 7
-
 struct qcow2_cpool {
-    pthread_t th[CPOOL_MAX_WORKERS];
+    pthread_t *th;
     unsigned nworkers;
-    qcow2_codec *codec[CPOOL_MAX_WORKERS + 1]; /* [0] is the caller's */
+    qcow2_codec **codec; /* nworkers + 1; [0] is the caller's */
+    unsigned ncodecs;
     pthread_mutex_t mu;
     pthread_cond_t work, done;
     qcow2_cjob *jobs;
@@ -58,21 +58,31 @@ static void *worker(void *arg)
     return NULL;
 }
 
-qcow2_cpool *qcow2_cpool_new(int type, unsigned workers)
+qcow2_cpool *qcow2_cpool_new(int type, int level, unsigned workers)
 {
     qcow2_cpool *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
-    if (workers > CPOOL_MAX_WORKERS)
-        workers = CPOOL_MAX_WORKERS;
+    if (workers > QCOW2_CPOOL_MAX_WORKERS)
+        workers = QCOW2_CPOOL_MAX_WORKERS;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->done, NULL);
-    for (unsigned i = 0; i <= workers; i++)
+    p->th = calloc(workers ? workers : 1, sizeof *p->th);
+    p->codec = calloc(workers + 1, sizeof *p->codec);
+    if (!p->th || !p->codec) {
+        qcow2_cpool_free(p);
+        return NULL;
+    }
+    /* Codecs (and their memory) come with their first job: a thread that
+     * never gets one costs nothing but its stack. */
+    for (unsigned i = 0; i <= workers; i++, p->ncodecs++) {
         if (!(p->codec[i] = qcow2_codec_new(type))) {
             qcow2_cpool_free(p);
             return NULL;
         }
+        qcow2_codec_set_level(p->codec[i], level);
+    }
     for (unsigned i = 0; i < workers; i++) {
         struct worker_arg *a = malloc(sizeof *a);
         if (!a)
@@ -119,8 +129,10 @@ void qcow2_cpool_free(qcow2_cpool *p)
     pthread_mutex_unlock(&p->mu);
     for (unsigned i = 0; i < p->nworkers; i++)
         pthread_join(p->th[i], NULL);
-    for (unsigned i = 0; i <= CPOOL_MAX_WORKERS; i++)
+    for (unsigned i = 0; i < p->ncodecs; i++)
         qcow2_codec_free(p->codec[i]);
+    free(p->codec);
+    free(p->th);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->work);
     pthread_cond_destroy(&p->done);

@@ -101,6 +101,9 @@ typedef struct qcow2_codec qcow2_codec;
 
 /* type: 0 zlib (raw deflate, window bits 12, as QEMU writes it), 1 zstd. */
 qcow2_codec *qcow2_codec_new(int type);
+/* Compression level (zlib 1..9, zstd 1..QCOW2_ZSTD_MAX_LEVEL); 0: the codec's
+ * default (zlib 6, zstd 3). Call before the first compression. */
+void qcow2_codec_set_level(qcow2_codec *c, int level);
 void qcow2_codec_free(qcow2_codec *c);
 /* Compressed length, 0 when it does not fit in dst_cap, negative on error. */
 long qcow2_codec_compress(qcow2_codec *c, void *dst, size_t dst_cap, const void *src,
@@ -120,8 +123,10 @@ typedef struct qcow2_cjob {
     long result; /* as qcow2_codec_compress */
 } qcow2_cjob;
 
-/* workers: threads besides the caller (0 = compress in the caller only). */
-qcow2_cpool *qcow2_cpool_new(int type, unsigned workers);
+/* workers: threads besides the caller (0 = compress in the caller only),
+ * at most QCOW2_CPOOL_MAX_WORKERS; level as qcow2_codec_set_level. */
+#define QCOW2_CPOOL_MAX_WORKERS (QCOW2_MAX_THREADS - 1)
+qcow2_cpool *qcow2_cpool_new(int type, int level, unsigned workers);
 /* Compress every job; returns when all are done. */
 void qcow2_cpool_run(qcow2_cpool *p, qcow2_cjob *jobs, size_t n);
 void qcow2_cpool_free(qcow2_cpool *p);

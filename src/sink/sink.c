@@ -1,5 +1,7 @@
 #include "sink/sink.h"
 
+#include "qcow2/qcow2.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -129,6 +131,40 @@ int sink_write(void *ctx, uint64_t offset, const void *buf, size_t len, p2v_err 
                         s->output, len, (unsigned long long)offset,
                         (unsigned long long)s->virtual_size);
     return s->be->write(s, offset, buf, len, err);
+}
+
+int sink_compression_parse(const char *spec, enum sink_compression *c, int *level, p2v_err *err)
+{
+    const char *colon = strchr(spec, ':');
+    size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+    int max;
+    if (n == 4 && !strncmp(spec, "zlib", 4)) {
+        *c = SINK_COMPRESS_ZLIB;
+        max = 9;
+    } else if (n == 4 && !strncmp(spec, "zstd", 4)) {
+        *c = SINK_COMPRESS_ZSTD;
+        max = QCOW2_ZSTD_MAX_LEVEL;
+    } else {
+        return p2v_errf(err, -EINVAL, "unknown compression '%.*s' (zlib or zstd)", (int)n, spec);
+    }
+    *level = 0;
+    if (!colon)
+        return 0;
+    char *end;
+    errno = 0;
+    long v = strtol(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end || v < 1 || v > max)
+        return p2v_errf(err, -EINVAL, "compression level '%s' of %.*s is not a number from 1 to %d",
+                        colon + 1, (int)n, spec, max);
+    *level = (int)v;
+    return 0;
+}
+
+int sink_reopen_direct(const sink *s)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", s->fd);
+    return open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
 }
 
 uint32_t sink_granularity(const sink *s) { return s->granularity; }

@@ -19,11 +19,20 @@ typedef struct sink_opts {
     enum sink_format format;
     uint32_t cluster_size;               /* qcow2; 0: 64 KiB */
     enum sink_compression compression;   /* qcow2 */
+    int level;                           /* compression level; 0: the default */
+    unsigned threads;                    /* compressing threads; 0: online CPUs */
     bool force;                          /* replace an existing OUTPUT */
     int qcow2_version;                   /* 2 or 3; 0: 3 */
+    bool buffered;                       /* never O_DIRECT (default: aligned data
+                                            goes around the page cache where the
+                                            file system allows it) */
 } sink_opts;
 
 typedef struct sink sink;
+
+/* "zlib", "zstd", "zlib:LEVEL" (1-9) or "zstd:LEVEL" (1-19) into *c and
+ * *level (0 when none is given). -EINVAL with a message for anything else. */
+int sink_compression_parse(const char *spec, enum sink_compression *c, int *level, p2v_err *err);
 
 /* Create the temporary file beside output and prepare a disk of virtual_size
  * bytes. An existing OUTPUT without force is refused here (-EEXIST). */
@@ -102,6 +111,10 @@ struct sink {
     uint32_t granularity;
     void *priv;
 };
+
+/* The temporary file opened again with O_DIRECT (for aligned data writes),
+ * or -1 where the file system does not allow it (tmpfs). */
+int sink_reopen_direct(const sink *s);
 
 extern const struct sink_backend sink_raw_backend;
 extern const struct sink_backend sink_qcow2_backend;

@@ -8,7 +8,9 @@ static int q_open(sink *s, uint64_t virtual_size, const sink_opts *o, p2v_err *e
 {
     qcow2_writer *w = NULL;
     qcow2_write_opts wo = { .cluster_size = o->cluster_size ? o->cluster_size : 65536,
-                            .version = o->qcow2_version ? o->qcow2_version : 3 };
+                            .version = o->qcow2_version ? o->qcow2_version : 3,
+                            .direct = !o->buffered, .level = o->level,
+                            .threads = o->threads };
     switch (o->compression) {
     case SINK_COMPRESS_ZLIB: wo.compression = QCOW2_COMPRESS_ZLIB; break;
     case SINK_COMPRESS_ZSTD: wo.compression = QCOW2_COMPRESS_ZSTD; break;
