@@ -57,6 +57,8 @@ static const char convert_usage[] =
     "      --add-esp SIZE               add an empty FAT32 EFI System Partition of SIZE\n"
     "                                   (at least 33M) in front, formatted by p2v\n"
     "      --allow-dirty                copy a dirty or hibernated filesystem anyway\n"
+    "      --no-windows-fixups          leave Windows' boot stores (BCD) and drive\n"
+    "                                   letters (MountedDevices) as they are\n"
     "      --sector-size 512|4096       read image-file sources with this logical sector\n"
     "                                   size (default: detected; block devices report\n"
     "                                   their own)\n"
@@ -78,6 +80,11 @@ static const char convert_usage[] =
     "on an error or a signal (INT, TERM, HUP, PIPE, QUIT, USR1, USR2) it is removed.\n"
     "A partition type with no equivalent in the target table, a BIOS boot partition\n"
     "into MBR, LDM (dynamic disk) and Storage Spaces partitions are refused.\n"
+    "Windows: every BCD device element (\\Boot\\BCD on a selected NTFS partition) and\n"
+    "every MountedDevices value naming a copied partition is rewritten to its new\n"
+    "place, in a copy-on-write overlay (the source is never written); the dry run\n"
+    "and --json list each change. Windows selected without any boot store (no BCD,\n"
+    "no ESP, no BCD-Template) is refused. See docs/windows.md.\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 struct convert_args {
@@ -89,7 +96,7 @@ struct convert_args {
     bool cluster_given;
     const char *active;         /* --active DISK:N */
     uint32_t sector_size;       /* --sector-size for image files; 0: detected */
-    bool verify, dry_run, json, progress, force, allow_dirty;
+    bool verify, dry_run, json, progress, force, allow_dirty, no_windows_fixups;
     const char *plan_file;      /* --plan FILE */
     const char *save_plan;      /* --save-plan FILE */
     const char *layout_option;  /* the first option that shapes the layout (long name) */
@@ -209,7 +216,7 @@ static void free_joined_args(char **v, char **joined, int argc)
 
 enum {
     OPT_BOOT = 256, OPT_SIZE, OPT_ALIGN, OPT_COPY, OPT_CLUSTER, OPT_VERIFY, OPT_DRY_RUN,
-    OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_ADD_ESP, OPT_ACTIVE, OPT_SECTOR_SIZE,
+    OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_NO_WINDOWS_FIXUPS, OPT_ADD_ESP, OPT_ACTIVE, OPT_SECTOR_SIZE,
     OPT_PLAN, OPT_SAVE_PLAN,
 };
 
@@ -246,6 +253,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         { "force", no_argument, NULL, 'f' },
         { "no-msr", no_argument, NULL, OPT_NO_MSR },
         { "allow-dirty", no_argument, NULL, OPT_ALLOW_DIRTY },
+        { "no-windows-fixups", no_argument, NULL, OPT_NO_WINDOWS_FIXUPS },
         { "add-esp", required_argument, NULL, OPT_ADD_ESP },
         { "active", required_argument, NULL, OPT_ACTIVE },
         { "sector-size", required_argument, NULL, OPT_SECTOR_SIZE },
@@ -331,6 +339,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         case 'f': a->force = a->sink.force = true; break;
         case OPT_NO_MSR: a->plan.no_msr = true; break;
         case OPT_ALLOW_DIRTY: a->allow_dirty = true; break;
+        case OPT_NO_WINDOWS_FIXUPS: a->no_windows_fixups = true; break;
         case OPT_SECTOR_SIZE:
             if (size_parse(optarg, &v) < 0 || (v != 512 && v != 4096))
                 return usage_error("--sector-size must be 512 or 4096, not '%s'", optarg);
@@ -505,7 +514,7 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
                              .active = a->active ? active : NULL,
                              .sector_size = a->sector_size, .copy_all = a->copy_all,
                              .allow_dirty = a->allow_dirty, .verify = a->verify,
-                             .force = a->force };
+                             .force = a->force, .no_windows_fixups = a->no_windows_fixups };
     return 0;
 }
 

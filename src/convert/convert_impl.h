@@ -4,6 +4,19 @@
 
 #include "convert/convert.h"
 
+/* The Windows step (convert/windows.c): per plan part the overlay holding
+ * its edits (NULL: read from the source as it is), the identity map, and
+ * what was changed. */
+typedef struct convert_winfix {
+    blockdev **overlays;
+    size_t noverlays;
+    win_move *moves;
+    size_t nmoves;
+    win_report rep;
+    unsigned bcd_changed;       /* BCD device elements rewritten */
+    unsigned md_changed;        /* MountedDevices values rewritten */
+} convert_winfix;
+
 struct convert_job {
     convert_request rq;         /* the caller's request; rq.plan.active resolved */
     convert_disk **src;         /* distinct source disks, in order of first selection */
@@ -13,7 +26,15 @@ struct convert_job {
     plan_sel *psel;
     plan *plan;
     char *write_path;           /* a symlink OUTPUT: the file it names, else NULL */
+    convert_winfix win;
 };
+
+/* Make the Windows edits on overlays (unless rq.no_windows_fixups); refuse a
+ * Windows without a reachable boot store. Warnings go to ev. */
+int convert_windows_prepare(convert_job *job, const convert_events *ev, p2v_err *err);
+/* The overlay plan part `part` is copied from, or NULL. */
+blockdev *convert_windows_overlay(const convert_job *job, size_t part);
+void convert_winfix_free(convert_winfix *wf);
 
 void convert_say(const convert_events *ev, enum convert_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -196,7 +196,7 @@ int convert_plan_from_request(const convert_request *rq, const convert_events *e
         goto fail;
     for (size_t i = 0; i < job->plan->notes.count; i++)
         convert_say(ev, CONVERT_NOTICE, "%s", job->plan->notes.msgs[i]);
-    if ((r = check_esp(job, ev, err)) < 0)
+    if ((r = check_esp(job, ev, err)) < 0 || (r = convert_windows_prepare(job, ev, err)) < 0)
         goto fail;
     *out = job;
     return 0;
@@ -208,6 +208,8 @@ fail:
 const plan *convert_job_plan(const convert_job *job) { return job->plan; }
 
 const convert_request *convert_job_request(const convert_job *job) { return &job->rq; }
+
+const win_report *convert_job_windows(const convert_job *job) { return &job->win.rep; }
 
 const convert_disk *convert_job_disk(const convert_job *job, const plan_part *pp)
 {
@@ -227,6 +229,7 @@ void convert_job_free(convert_job *job)
 {
     if (!job)
         return;
+    convert_winfix_free(&job->win); /* overlays read the sources: first */
     plan_free(job->plan);
     for (size_t i = 0; i < job->nsrc; i++)
         if (job->owned[i])

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "blockdev/overlay.h"
 #include "boot/boot.h"
 #include "convert/convert_impl.h"
 #include "copy/copy.h"
@@ -125,20 +126,44 @@ static int fsmap_error(const char *name, blockdev *bd, int rc, p2v_err *err)
     return p2v_err_prefix(err, rc, "%s", name);
 }
 
+/* The blocks an overlay changed are copied even where the edited
+ * filesystem's map would not name them. */
+static int add_overlay_blocks(blockdev *ov, fsmap *m, p2v_err *err)
+{
+    extent_list w;
+    int r = bd_overlay_written(ov, &w, err);
+    for (size_t i = 0; r == 0 && !m->full && i < w.count; i++)
+        if (extent_list_add(&m->used, w.v[i].start, w.v[i].len) < 0)
+            r = p2v_errf(err, -ENOMEM, "out of memory");
+    if (r == 0 && !m->full)
+        extent_list_normalize(&m->used);
+    extent_list_free(&w);
+    return r;
+}
+
 static int prepare_range(convert_job *job, const plan_part *pp, struct job_ranges *jb,
                          const convert_events *ev, p2v_err *err)
 {
     const plan *p = job->plan;
     size_t k = jb->n++;
     blockdev *bd = job->src[pp->disk]->bd;
+    uint64_t src_off = pp->src_offset;
+    /* A partition Windows fixups edited is read from its overlay. */
+    blockdev *ov = convert_windows_overlay(job, jb->part[k]);
+    if (ov) {
+        bd = ov;
+        src_off = 0;
+    }
     copy_range *r = &jb->ranges[k];
     convert_part_source_name(job, pp, jb->names[k], sizeof jb->names[k]);
-    *r = (copy_range){ .src = bd, .src_offset = pp->src_offset, .src_len = pp->src_bytes,
+    *r = (copy_range){ .src = bd, .src_offset = src_off, .src_len = pp->src_bytes,
                        .dst_offset = pp->start * p->sector_size,
                        .dst_len = pp->sectors * p->sector_size, .what = jb->names[k] };
     if (!job->rq.copy_all) {
         fsmap_opts fo = { .allow_dirty = job->rq.allow_dirty };
-        int rc = fsmap_build(bd, pp->src_offset, pp->src_bytes, &fo, &jb->maps[k], err);
+        int rc = fsmap_build(bd, src_off, pp->src_bytes, &fo, &jb->maps[k], err);
+        if (rc == 0 && ov)
+            rc = add_overlay_blocks(ov, &jb->maps[k], err);
         if (rc < 0)
             return fsmap_error(jb->names[k], bd, rc, err);
         if (!jb->maps[k].full)
@@ -147,7 +172,7 @@ static int prepare_range(convert_job *job, const plan_part *pp, struct job_range
             convert_say(ev, CONVERT_NOTICE, "%s: copying every sector: %s", jb->names[k],
                         jb->maps[k].notice);
     }
-    int rc = reloc_build(bd, pp->src_offset, pp->src_bytes, pp->start, r->dst_len,
+    int rc = reloc_build(bd, src_off, pp->src_bytes, pp->start, r->dst_len,
                          p->sector_size, jb->names[k], &jb->patches[k], err);
     if (rc < 0)
         return rc;
