@@ -103,9 +103,15 @@ static int fix_part(convert_job *job, size_t i, const convert_part *cp, p2v_err 
     char name[300];
     ntvol *v = NULL;
     convert_part_source_name(job, pp, name, sizeof name);
-    int r = bd_overlay_open(bd, pp->src_offset, pp->src_bytes, NULL, &job->win.overlays[i], err);
+    /* A resized partition is edited on its resize overlay (which the resize
+     * step owns), else on an overlay of its own. */
+    blockdev *ov = convert_resize_overlay(job, i);
+    int r = ov ? 0 : bd_overlay_open(bd, pp->src_offset, pp->src_bytes, NULL,
+                                     &job->win.overlays[i], err);
+    if (!ov)
+        ov = job->win.overlays[i];
     if (r == 0)
-        r = ntvol_open(job->win.overlays[i], 0, pp->src_bytes, NTVOL_WRITE, &v, err);
+        r = ntvol_open(ov, 0, bd_size(ov), NTVOL_WRITE, &v, err);
     if (r == 0 && cp->win.bcd_bios)
         r = fix_hive(job, v, name, "\\Boot\\BCD", true, err);
     if (r == 0 && cp->win.win.present)
