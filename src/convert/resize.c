@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "blockdev/overlay.h"
+#include "blockdev/remap.h"
 #include "blockdev/window.h"
 #include "convert/convert_impl.h"
 #include "util/size.h"
@@ -24,19 +25,13 @@ static uint64_t min_size(const convert_job *job, const fsresize_info *fi, uint64
 {
     uint64_t align = job->rq.plan.align ? job->rq.plan.align : 1ULL << 20;
     uint64_t want = fi->min_bytes;
-    char h1[32], h2[32];
+    char h1[32];
     if (fi->kind == FSRESIZE_NTFS) {
         uint64_t margin = job->rq.min_free;
         if (!margin)
             margin = fi->used_bytes / 10 > CONVERT_MIN_FREE_FLOOR ? fi->used_bytes / 10
                                                                   : CONVERT_MIN_FREE_FLOOR;
         uint64_t room = fi->used_bytes + margin + fi->bytes_per_sector;
-        if (room < fi->min_bytes)
-            convert_say(ev, CONVERT_NOTICE,
-                        "%s=min: NTFS clusters are in use up to %s; moving them is not "
-                        "supported yet, so the partition keeps at least that (used + margin "
-                        "would be %s)", what, size_human(fi->min_bytes, h1, sizeof h1),
-                        size_human(room, h2, sizeof h2));
         want = room > fi->min_bytes ? room : fi->min_bytes;
     } else {
         convert_say(ev, CONVERT_NOTICE, "%s=min: %s cannot be shrunk; the partition keeps the "
@@ -81,28 +76,38 @@ static const char *fs_name(const fsresize_info *fi)
     return fi->fstype[0] ? fi->fstype : "unrecognised";
 }
 
-/* An NTFS volume fitted to new_bytes on an overlay of the zero-extended
- * source partition. */
+/* An NTFS volume fitted to new_bytes: edited on an overlay of the source
+ * partition (zero-extended when it grows), seen through a remapped view in
+ * which moved clusters appear at their new places, with the boot sectors
+ * written into a last overlay (the one the Windows step and the copy use). */
 static int resize_ntfs(convert_job *job, const plan_part *pp, convert_resize_part *rp,
                        const char *what, p2v_err *err)
 {
     blockdev *bd = job->src[pp->disk]->bd;
-    int r = bd_window_open(bd, pp->src_offset, pp->src_bytes, rp->new_bytes, &rp->window, err);
+    uint64_t edit = rp->new_bytes > rp->old_bytes ? rp->new_bytes : rp->old_bytes;
+    fsresize_ntfs_result res = { 0 };
+    int r = bd_window_open(bd, pp->src_offset, pp->src_bytes, edit, &rp->window, err);
     if (r == 0)
-        r = bd_overlay_open(rp->window, 0, 0, NULL, &rp->overlay, err);
+        r = bd_overlay_open(rp->window, 0, 0, NULL, &rp->edit, err);
     if (r == 0)
-        r = fsresize_ntfs_apply(rp->overlay, what, err);
-    if (r < 0)
-        return r;
-    uint64_t sectors, clusters;
-    fsresize_ntfs_geometry(rp->new_bytes, rp->fi.bytes_per_sector, rp->fi.cluster, &sectors,
-                           &clusters);
-    rp->fs_new = (sectors + 1) * rp->fi.bytes_per_sector;
-    char h[32];
-    snprintf(rp->action, sizeof rp->action, "NTFS %s to %s (%llu clusters of %u bytes)",
-             rp->new_bytes > rp->old_bytes ? "grown" : "shrunk",
-             size_human(rp->fs_new, h, sizeof h), (unsigned long long)clusters, rp->fi.cluster);
-    return 0;
+        r = fsresize_ntfs_apply(rp->edit, rp->new_bytes, what, &res, err);
+    if (r == 0)
+        r = bd_remap_open(rp->edit, rp->new_bytes, res.moves, res.nmoves, &rp->view, err);
+    if (r == 0)
+        r = bd_overlay_open(rp->view, 0, 0, NULL, &rp->overlay, err);
+    if (r == 0)
+        r = fsresize_ntfs_finish(rp->overlay, &res, err);
+    if (r == 0) {
+        char h[32];
+        rp->relocated = res.relocated;
+        rp->fs_new = (res.sectors + 1) * res.bytes_per_sector;
+        snprintf(rp->action, sizeof rp->action, "NTFS %s to %s (%llu clusters of %u bytes)",
+                 rp->new_bytes > rp->old_bytes ? "grown" : "shrunk",
+                 size_human(rp->fs_new, h, sizeof h), (unsigned long long)res.clusters,
+                 res.cluster);
+    }
+    fsresize_ntfs_result_free(&res);
+    return r;
 }
 
 static void keep_fs(convert_resize_part *rp, const char *what, const convert_events *ev)
@@ -187,6 +192,8 @@ void convert_resize_free(convert_resize *rs)
 {
     for (size_t i = 0; rs->parts && i < rs->n; i++) {
         bd_close(rs->parts[i].overlay);
+        bd_close(rs->parts[i].view);
+        bd_close(rs->parts[i].edit);
         bd_close(rs->parts[i].window);
     }
     free(rs->parts);

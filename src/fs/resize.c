@@ -84,14 +84,9 @@ int fsresize_fits(const fsresize_info *fi, uint64_t new_bytes, const char *what,
     size_human(fi->min_bytes, h2, sizeof h2);
     switch (fi->kind) {
     case FSRESIZE_NTFS:
-        if (new_bytes < fi->used_bytes + fi->bytes_per_sector)
-            return p2v_errf(err, -ERANGE,
-                            "%s: %s is smaller than the %llu bytes the NTFS volume uses",
-                            what, h1, (unsigned long long)fi->used_bytes);
         return p2v_errf(err, -ERANGE,
-                        "%s: %s would cut off NTFS clusters in use (data up to byte %llu); "
-                        "moving clusters is not supported yet: at least %s (%llu bytes)",
-                        what, h1, (unsigned long long)fi->data_end, h2,
+                        "%s: %s is smaller than the %llu bytes the NTFS volume uses (at least "
+                        "%s, %llu bytes)", what, h1, (unsigned long long)fi->used_bytes, h2,
                         (unsigned long long)fi->min_bytes);
     case FSRESIZE_EXT:
         return p2v_errf(err, -ERANGE,

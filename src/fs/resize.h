@@ -7,10 +7,10 @@
  *
  * NTFS grows and shrinks: $Bitmap gets the new cluster count (its own
  * runlist through libntfs-3g), $BadClus:$Bad the new length, the boot sector
- * the new total sectors and a backup at the new end. A shrink that would
- * leave used clusters beyond the new end is refused: relocating clusters is
- * not implemented yet. ext2/3/4 and FAT keep their size (the caller tells
- * the user); shrinking them below their size is refused. */
+ * the new total sectors and a backup at the new end; clusters in use beyond
+ * a new end get new places (their runlists rewritten, the data moved by a
+ * remapped view that the copy reads). ext2/3/4 and FAT keep their size (the
+ * caller tells the user); shrinking them below their size is refused. */
 #ifndef P2V_FS_RESIZE_H
 #define P2V_FS_RESIZE_H
 
@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "blockdev/blockdev.h"
+#include "blockdev/remap.h"
 #include "util/err.h"
 
 enum fsresize_kind {
@@ -36,6 +37,7 @@ typedef struct fsresize_info {
     uint64_t min_bytes;     /* smallest partition that holds it without moving data */
     uint32_t cluster;       /* NTFS cluster size, else 0 */
     uint32_t bytes_per_sector; /* NTFS: the boot sector's, else 0 */
+    uint64_t nr_clusters;   /* NTFS: clusters of the volume */
 } fsresize_info;
 
 /* Look at the filesystem in [off, off + len) of bd (read-only) and fill
@@ -50,9 +52,36 @@ int fsresize_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
  * filesystem that cannot shrink, data beyond the new end). */
 int fsresize_fits(const fsresize_info *fi, uint64_t new_bytes, const char *what, p2v_err *err);
 
-/* Resize the NTFS volume at the start of overlay ov (bd_size(ov) is the new
- * partition size) so that it fills the partition. Only for kind NTFS. */
-int fsresize_ntfs_apply(blockdev *ov, const char *what, p2v_err *err);
+/* What an NTFS resize did on the overlay, and what remains for the final
+ * view: the moves (byte ranges of the partition: the data that the final
+ * layout shows at dst still sits at src of the overlay) and the boot sector
+ * fields to write into the final view. */
+typedef struct fsresize_ntfs_result {
+    bd_move *moves;
+    size_t nmoves;
+    uint64_t relocated;         /* bytes the moves cover */
+    uint64_t sectors;           /* the volume's total sectors */
+    uint64_t clusters;
+    int64_t mft_lcn;            /* where $MFT and $MFTMirr start now */
+    int64_t mftmirr_lcn;
+    uint32_t bytes_per_sector;
+    uint32_t cluster;
+} fsresize_ntfs_result;
+
+/* Resize the NTFS volume at the start of overlay ov (at least max(old,
+ * new_bytes) long) to fill a partition of new_bytes: $Bitmap and
+ * $BadClus:$Bad to the new cluster count; for a shrink, every cluster in
+ * use beyond the new end gets a place in free space below it and every
+ * runlist naming it (any attribute of any MFT record, $MFT and $MFTMirr
+ * included) is rewritten. Only for kind NTFS. On error nothing in *res
+ * needs freeing. */
+int fsresize_ntfs_apply(blockdev *ov, uint64_t new_bytes, const char *what,
+                        fsresize_ntfs_result *res, p2v_err *err);
+/* Write the boot sector (total sectors, $MFT and $MFTMirr positions) and
+ * its backup after the volume, into the final view (an overlay over the
+ * remapped view of ov, bd_size = new_bytes). */
+int fsresize_ntfs_finish(blockdev *view, const fsresize_ntfs_result *res, p2v_err *err);
+void fsresize_ntfs_result_free(fsresize_ntfs_result *res);
 
 /* NTFS geometry of a partition of `bytes`: sectors the volume covers (the
  * last sector of the partition holds the backup boot sector) and clusters. */

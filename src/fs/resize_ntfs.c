@@ -33,6 +33,8 @@
 
 #define BM_CHUNK (256u * 1024u)
 #define NTFS_BOOT_TOTAL_SECTORS 0x28
+#define NTFS_BOOT_MFT_LCN 0x30
+#define NTFS_BOOT_MFTMIRR_LCN 0x38
 
 struct rz_vol {
     struct ntdev d;
@@ -176,9 +178,11 @@ int fsresize_ntfs_check(blockdev *bd, uint64_t off, uint64_t len, const char *wh
         fi->fs_bytes = ((uint64_t)vol->nr_clusters * cl / bps + 1) * bps;
         fi->used_bytes = used * cl;
         fi->data_end = (uint64_t)(last + 1) * cl;
-        /* The clusters up to the last used one, then the backup boot sector. */
-        fi->min_bytes = fi->data_end + bps;
+        /* Every used cluster (moved below the end where needed), a cluster
+         * for the rounding of $Bitmap's tail, the backup boot sector. */
+        fi->min_bytes = fi->used_bytes + cl + bps;
         fi->bytes_per_sector = (uint32_t)bps;
+        fi->nr_clusters = (uint64_t)vol->nr_clusters;
     }
     p2v_err e2;
     int rc = rz_umount(&v, what, r < 0 ? &e2 : err);
@@ -243,63 +247,88 @@ static int rz_resize_badclus(ntfs_volume *vol, uint64_t new_nr, const char *what
     return r;
 }
 
-/* The boot sector with the new total sectors, at the start and (as the
- * backup) in the sector right after the volume. */
-static int rz_write_boot(blockdev *ov, uint32_t bps, uint64_t sectors, p2v_err *err)
+/* The boot sector with the new total sectors and the places of $MFT and
+ * $MFTMirr, at the start and (as the backup) in the sector after the
+ * volume. */
+int fsresize_ntfs_finish(blockdev *view, const fsresize_ntfs_result *res, p2v_err *err)
 {
+    uint32_t bps = res->bytes_per_sector;
     uint8_t *bs = malloc(bps);
     if (!bs)
         return p2v_errf(err, -ENOMEM, "out of memory");
-    int r = bd_pread(ov, bs, bps, 0, err);
+    int r = bd_pread(view, bs, bps, 0, err);
     if (r == 0) {
-        put_le64(bs + NTFS_BOOT_TOTAL_SECTORS, sectors);
-        r = bd_overlay_pwrite(ov, bs, bps, 0, err);
+        put_le64(bs + NTFS_BOOT_TOTAL_SECTORS, res->sectors);
+        put_le64(bs + NTFS_BOOT_MFT_LCN, (uint64_t)res->mft_lcn);
+        put_le64(bs + NTFS_BOOT_MFTMIRR_LCN, (uint64_t)res->mftmirr_lcn);
+        r = bd_overlay_pwrite(view, bs, bps, 0, err);
     }
     if (r == 0)
-        r = bd_overlay_pwrite(ov, bs, bps, sectors * bps, err);
+        r = bd_overlay_pwrite(view, bs, bps, res->sectors * bps, err);
     free(bs);
     return r;
 }
 
-/* Refuse before writing anything when used clusters lie beyond the new end. */
-static int rz_check_tail_free(ntfs_volume *vol, uint64_t new_nr, const char *what, p2v_err *err)
+void fsresize_ntfs_result_free(fsresize_ntfs_result *res)
 {
-    uint64_t used;
-    int64_t last;
-    int r = rz_scan_bitmap(vol, &used, &last, what, err);
-    if (r == 0 && last >= 0 && (uint64_t)last >= new_nr)
-        r = p2v_errf(err, -ERANGE,
-                     "%s: NTFS cluster %lld is in use beyond the new end (cluster %llu); "
-                     "moving data is not supported yet: choose at least %llu bytes",
-                     what, (long long)last, (unsigned long long)new_nr,
-                     (unsigned long long)(((uint64_t)last + 1) * vol->cluster_size +
-                                          vol->sector_size));
-    return r;
+    free(res->moves);
+    memset(res, 0, sizeof *res);
 }
 
-int fsresize_ntfs_apply(blockdev *ov, const char *what, p2v_err *err)
+/* $Bitmap and $BadClus to the new cluster count, through libntfs-3g. */
+static int resize_system_files(blockdev *ov, fsresize_ntfs_result *res, const char *what,
+                               p2v_err *err)
 {
-    fsresize_info fi = { 0 };
-    uint64_t new_bytes = bd_size(ov);
-    int r = fsresize_ntfs_check(ov, 0, new_bytes, what, &fi, err);
+    struct rz_vol v = { 0 };
+    int r = rz_mount(&v, ov, bd_size(ov), true, what, err);
     if (r < 0)
         return r;
-    uint64_t sectors, new_nr;
-    fsresize_ntfs_geometry(new_bytes, fi.bytes_per_sector, fi.cluster, &sectors, &new_nr);
-    if (new_nr < 16)
-        return p2v_errf(err, -ERANGE, "%s: %llu bytes is too small for an NTFS volume", what,
-                        (unsigned long long)new_bytes);
-    struct rz_vol v = { 0 };
-    if ((r = rz_mount(&v, ov, new_bytes, true, what, err)) < 0)
-        return r;
-    r = rz_check_tail_free(v.vol, new_nr, what, err);
+    res->mft_lcn = v.vol->mft_lcn;
+    res->mftmirr_lcn = v.vol->mftmirr_lcn;
+    r = rz_resize_bitmap(v.vol, res->clusters, what, err);
     if (r == 0)
-        r = rz_resize_bitmap(v.vol, new_nr, what, err);
-    if (r == 0)
-        r = rz_resize_badclus(v.vol, new_nr, what, err);
+        r = rz_resize_badclus(v.vol, res->clusters, what, err);
     p2v_err e2;
     int rc = rz_umount(&v, what, r < 0 ? &e2 : err);
-    if (r == 0 && rc == 0)
-        r = rz_write_boot(ov, fi.bytes_per_sector, sectors, err);
     return r < 0 ? r : rc;
+}
+
+static int relocate(blockdev *ov, fsresize_ntfs_result *res, const char *what, p2v_err *err)
+{
+    struct rz_vol v = { 0 };
+    int r = rz_mount(&v, ov, bd_size(ov), false, what, err);
+    if (r < 0)
+        return r;
+    r = fsresize_ntfs_relocate(v.vol, ov, res->clusters, what, res, err);
+    p2v_err e2;
+    int rc = rz_umount(&v, what, r < 0 ? &e2 : err);
+    return r < 0 ? r : rc;
+}
+
+int fsresize_ntfs_apply(blockdev *ov, uint64_t new_bytes, const char *what,
+                        fsresize_ntfs_result *res, p2v_err *err)
+{
+    fsresize_info fi = { 0 };
+    memset(res, 0, sizeof *res);
+    int r = fsresize_ntfs_check(ov, 0, bd_size(ov), what, &fi, err);
+    if (r < 0)
+        return r;
+    res->bytes_per_sector = fi.bytes_per_sector;
+    res->cluster = fi.cluster;
+    fsresize_ntfs_geometry(new_bytes, fi.bytes_per_sector, fi.cluster, &res->sectors,
+                           &res->clusters);
+    if (res->clusters < 16 || new_bytes > bd_size(ov))
+        return p2v_errf(err, -ERANGE, "%s: %llu bytes is too small for an NTFS volume", what,
+                        (unsigned long long)new_bytes);
+    if (fi.used_bytes + fi.bytes_per_sector > new_bytes)
+        return p2v_errf(err, -ERANGE, "%s: %llu bytes is smaller than the %llu bytes the NTFS "
+                        "volume uses", what, (unsigned long long)new_bytes,
+                        (unsigned long long)fi.used_bytes);
+    uint64_t old_nr = fi.nr_clusters;
+    r = resize_system_files(ov, res, what, err);
+    if (r == 0 && res->clusters < old_nr)
+        r = relocate(ov, res, what, err);
+    if (r < 0)
+        fsresize_ntfs_result_free(res);
+    return r;
 }
