@@ -21,6 +21,11 @@
 #include "blockdev/remap.h"
 #include "util/err.h"
 
+/* NTFS boot sector fields a resize rewrites (little-endian 64-bit). */
+#define FSRESIZE_NTFS_BOOT_TOTAL_SECTORS 0x28
+#define FSRESIZE_NTFS_BOOT_MFT_LCN 0x30
+#define FSRESIZE_NTFS_BOOT_MFTMIRR_LCN 0x38
+
 enum fsresize_kind {
     FSRESIZE_OTHER = 0,     /* not understood: the partition is resized, the contents kept */
     FSRESIZE_NTFS,
