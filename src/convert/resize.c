@@ -138,6 +138,12 @@ static int resize_part(convert_job *job, size_t i, const convert_events *ev, p2v
     rp->new_bytes = pp->sectors * p->sector_size;
     if (pp->kind != PLAN_PART_COPY || rp->new_bytes == rp->old_bytes)
         return 0;
+    /* Only a size asked for (DISK:N=SIZE|min, or --size for the last
+     * partition) changes the filesystem; the last partition's rounding up
+     * to the alignment does not. */
+    bool asked = job->psel[pp->sel].bytes || (job->rq.plan.size && i == p->nparts - 1);
+    if (!asked)
+        return 0;
     rp->resized = true;
     char what[300];
     convert_part_source_name(job, pp, what, sizeof what);
