@@ -35,7 +35,7 @@ enum fsresize_kind {
 
 typedef struct fsresize_info {
     enum fsresize_kind kind;
-    char fstype[16];        /* "ntfs", "ext4", "vfat", ... or "" */
+    char fstype[32];        /* "ntfs", "ext4", "vfat", ... or "" (libblkid TYPE) */
     uint64_t fs_bytes;      /* the filesystem's own size (0: unknown) */
     uint64_t used_bytes;    /* bytes the filesystem uses (0: unknown) */
     uint64_t data_end;      /* end of the last used byte (NTFS: last used cluster) */
