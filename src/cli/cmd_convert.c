@@ -86,11 +86,14 @@ static const char convert_usage[] =
     "on an error or a signal (INT, TERM, HUP, PIPE, QUIT, USR1, USR2) it is removed.\n"
     "A partition type with no equivalent in the target table, a BIOS boot partition\n"
     "into MBR, LDM (dynamic disk) and Storage Spaces partitions are refused.\n"
-    "Windows: every BCD device element (\\Boot\\BCD on a selected NTFS partition) and\n"
-    "every MountedDevices value naming a copied partition is rewritten to its new\n"
-    "place, in a copy-on-write overlay (the source is never written); the dry run\n"
-    "and --json list each change. Windows selected without any boot store (no BCD,\n"
-    "no ESP, no BCD-Template) is refused. See docs/windows.md.\n"
+    "Windows: every BCD device element (\\Boot\\BCD, \\EFI\\Microsoft\\Boot\\BCD on the\n"
+    "selected NTFS and FAT partitions) and every MountedDevices value naming a\n"
+    "copied partition is rewritten to its new place, in a copy-on-write overlay\n"
+    "(the source is never written); the dry run and --json list each change.\n"
+    "Windows selected without any boot store (no BCD, no ESP, no BCD-Template) is\n"
+    "refused. A UEFI Windows moved to --boot bios gets bootmgr, \\Boot and a new\n"
+    "BCD (from BCD-Template) on the active partition.\n"
+    "See docs/windows.md.\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 struct convert_args {
@@ -572,6 +575,7 @@ static int load_plan(const struct convert_args *a, const convert_events *ev,
         rq->output = a->output;
     rq->force = rq->sink.force = a->force;
     rq->verify = rq->verify || a->verify;
+    rq->no_windows_fixups = rq->no_windows_fixups || a->no_windows_fixups;
     if (!rq->output && !a->dry_run && !a->save_plan)
         return usage_error("%s", "no OUTPUT given (-o OUTPUT; the plan names none)");
     return 0;

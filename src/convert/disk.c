@@ -57,6 +57,8 @@ static void probe_part(convert_disk *d, convert_part *v, const convert_disk_opts
      * shows none (the copy reports its state). */
     if (!strcmp(v->fs.type, "ntfs"))
         v->win_probed = win_detect_part(d->bd, off, len, &v->win, &err) == 0;
+    else if (!strcmp(v->fs.type, "vfat"))
+        v->win_probed = win_detect_fat(d->bd, off, len, &v->win, &err) == 0;
 }
 
 int convert_disk_from_bd(blockdev *bd, const convert_disk_opts *o, convert_disk **out,

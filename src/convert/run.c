@@ -158,7 +158,7 @@ static int prepare_range(convert_job *job, const plan_part *pp, struct job_range
     if (ov) {
         bd = ov;
         src_off = 0;
-        src_len = bd_size(ov);
+        src_len = bd_size(ov) < dst_len ? bd_size(ov) : dst_len;
     }
     copy_range *r = &jb->ranges[k];
     convert_part_source_name(job, pp, jb->names[k], sizeof jb->names[k]);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fs/fatfile.h"
 #include "windows/windows.h"
 
 #define WIN_SYSTEM "/Windows/System32/config/SYSTEM"
@@ -96,6 +97,25 @@ int win_detect_part(blockdev *bd, uint64_t off, uint64_t len, win_volume *out, p
     r = win_detect(v, out, err);
     p2v_err e;
     ntvol_close(v, &e);
+    return r;
+}
+
+int win_detect_fat(blockdev *bd, uint64_t off, uint64_t len, win_volume *out, p2v_err *err)
+{
+    fatvol *v;
+    memset(out, 0, sizeof *out);
+    int r = fatvol_open(bd, off, len, false, &v, err);
+    if (r < 0)
+        return r;
+    bool isdir = false;
+    r = fatvol_stat(v, "/EFI/Microsoft/Boot/BCD", &out->bcd_efi, &isdir, NULL, err);
+    if (r == 0 && out->bcd_efi && isdir)
+        out->bcd_efi = false;
+    if (r == 0)
+        r = fatvol_stat(v, "/Boot/BCD", &out->bcd_bios, &isdir, NULL, err);
+    if (r == 0 && out->bcd_bios && isdir)
+        out->bcd_bios = false;
+    fatvol_close(v);
     return r;
 }
 

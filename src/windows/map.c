@@ -24,7 +24,10 @@ void win_part_id_format(const win_part_id *id, char *out, size_t cap)
         char d[P2V_GUID_STRLEN], p[P2V_GUID_STRLEN];
         guid_format(&id->disk_guid, d);
         guid_format(&id->part_guid, p);
-        snprintf(out, cap, "GPT disk {%s} partition {%s}", d, p);
+        if (guid_is_zero(&id->disk_guid)) /* MountedDevices names no disk */
+            snprintf(out, cap, "GPT partition {%s}", p);
+        else
+            snprintf(out, cap, "GPT disk {%s} partition {%s}", d, p);
     } else {
         snprintf(out, cap, "MBR 0x%08x @ %llu", id->mbr_signature,
                  (unsigned long long)id->mbr_offset);

@@ -63,12 +63,20 @@ static int md_plan(hive_h *h, hive_value_h v, const win_map *m, win_report *rep,
         win_part_id_format(&id, from, sizeof from);
         win_part_id_format(&mv->to, to, sizeof to);
         e->len = win_md_encode(&mv->to, e->data);
-        e->key = key;
-        key = NULL;
-        bool letter = !strncmp(e->key, "\\DosDevices\\", 12);
-        p2v_warn(&rep->changes, "MountedDevices: %s %s: %s -> %s (%s)", e->key,
-                 letter ? "kept" : "follows", from, to, mv->what);
-        r = 1;
+        bool letter = !strncmp(key, "\\DosDevices\\", 12);
+        /* GPT to GPT: the partition GUID stays, so does the value. */
+        bool same = e->len == len && !memcmp(e->data, raw, len);
+        if (same)
+            p2v_warn(&rep->changes, "MountedDevices: %s %s: %s unchanged (%s)", key,
+                     letter ? "kept" : "follows", from, mv->what);
+        else
+            p2v_warn(&rep->changes, "MountedDevices: %s %s: %s -> %s (%s)", key,
+                     letter ? "kept" : "follows", from, to, mv->what);
+        if (!same) {
+            e->key = key;
+            key = NULL;
+            r = 1;
+        }
     }
     free(key);
     free(raw);

@@ -75,6 +75,11 @@ int win_detect(ntvol *v, win_volume *out, p2v_err *err);
  * volume cannot be mounted. */
 int win_detect_part(blockdev *bd, uint64_t off, uint64_t len, win_volume *out, p2v_err *err);
 
+/* The boot store of a FAT volume (an ESP): bcd_efi when it holds
+ * \EFI\Microsoft\Boot\BCD (and bcd_bios for \Boot\BCD). -EINVAL when it is
+ * not a FAT volume p2v can read. */
+int win_detect_fat(blockdev *bd, uint64_t off, uint64_t len, win_volume *out, p2v_err *err);
+
 /* "Windows 10 Pro (19045, x64)"-style summary of an installation into out. */
 void win_install_summary(const win_install *w, char *out, size_t cap);
 
@@ -157,6 +162,27 @@ void win_bcd_device_set(uint8_t *elem, size_t offset, const win_part_id *id);
  * ("\Boot\BCD"). *changed counts the elements rewritten. */
 int win_bcd_rewrite(win_hive *bcd, const win_map *m, const char *store, win_report *rep,
                     unsigned *changed, p2v_err *err);
+
+/* ---- a new BCD (offline bcdboot) ---- */
+
+/* What a new BIOS boot store names: the partition holding bootmgr and
+ * \Boot (boot), Windows' partition (os), and its boot-menu text. */
+typedef struct win_bcd_bios {
+    win_part_id boot;
+    win_part_id os;
+    const char *description;  /* "Windows 10 Pro"; NULL: "Windows" */
+    const char *locale;       /* NULL: "en-US" */
+} win_bcd_bios;
+
+/* Fill a hive (opened writable from \Windows\System32\config\BCD-Template,
+ * whose inheritable objects it keeps) with the objects bcdboot makes for
+ * BIOS: {bootmgr} (device = boot, default and display order = the loader,
+ * timeout 30), an OS loader (device and osdevice = os,
+ * \Windows\system32\winload.exe, systemroot \Windows, resume object), its
+ * resume loader (winresume.exe, \hiberfil.sys) and {memdiag}
+ * (\boot\memtest.exe on boot). Objects already there with the same GUIDs
+ * are replaced. One change line per object into rep. */
+int win_bcd_create_bios(win_hive *bcd, const win_bcd_bios *b, win_report *rep, p2v_err *err);
 
 /* ---- MountedDevices ---- */
 

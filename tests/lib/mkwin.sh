@@ -15,6 +15,16 @@
 #   name for each partition and a CD-ROM.
 #   MKWIN_OFF_N: byte offset of partition N on the source.
 #
+#   mkwin_gpt_uefi DISK   GPT, disk GUID $MKWIN_GDISK, 120 MiB (sparse):
+#       1  ESP       FAT32 36 MiB  EFI/Microsoft/Boot/BCD, bootmgfw.efi,
+#                                  EFI/Boot/bootx64.efi
+#       2  MSR             16 MiB  (no filesystem)
+#       3  C:        NTFS  48 MiB  Windows, Users
+#       4  WinRE     NTFS  16 MiB  Recovery/WindowsRE/Winre.wim
+#   partition GUIDs $MKWIN_GP1..4. Its BCD (GPT form, winload.efi, with a
+#   FirmwareVariable) names 1, 3 and 4; MountedDevices has C: = 3 and a
+#   volume name for 1, 3 and 4, E: on another (MBR) disk and a CD-ROM.
+#
 #   mkwin_part_img DISK N OUT: partition N of DISK (sfdisk's view) into OUT.
 #   mkwin_export HIVE: the hive as hivexregedit exports it (hivex's reading).
 
@@ -25,6 +35,11 @@ MKWIN_OFF_2=17825792
 MKWIN_OFF_3=68157440
 MKWIN_OFF_4=93323264
 MKWIN_VOL=c0000000-0000-4000-8000-00000000000
+MKWIN_GDISK=11111111-2222-4333-8444-555555555555
+MKWIN_GP1=aaaaaaaa-0000-4000-8000-000000000001
+MKWIN_GP2=aaaaaaaa-0000-4000-8000-000000000002
+MKWIN_GP3=aaaaaaaa-0000-4000-8000-000000000003
+MKWIN_GP4=aaaaaaaa-0000-4000-8000-000000000004
 
 # mkwin_hive OUT ARGS...: a hive filled from `mkwin_reg.py ARGS...`.
 mkwin_hive() {
@@ -57,6 +72,10 @@ mkwin_windows_tree() {
     head -c 40000 /dev/urandom >"$d/Windows/Boot/EFI/bootmgfw.efi"
     head -c 30000 /dev/urandom >"$d/Windows/Boot/EFI/memtest.efi"
     head -c 50000 /dev/urandom >"$d/Windows/Boot/PCAT/bootmgr"
+    head -c 20000 /dev/urandom >"$d/Windows/Boot/PCAT/memtest.exe"
+    head -c 10000 /dev/urandom >"$d/Windows/Boot/PCAT/bootnxt"
+    mkdir -p "$d/Windows/Boot/PCAT/en-US"
+    head -c 3000 /dev/urandom >"$d/Windows/Boot/PCAT/en-US/bootmgr.exe.mui"
     head -c 300000 /dev/urandom >"$d/Users/staff/Documents/report.docx"
     head -c 5000 /dev/urandom >"$d/Windows/System32/ntoskrnl.exe"
     rm -f "$d"/Windows/System32/config/*.reg
@@ -125,4 +144,38 @@ mkwin_part_off() {
 
 mkwin_export() {
     hivexregedit --export "$1" '\'
+}
+
+mkwin_gpt_bcd_args() {
+    echo "bcd --style gpt --firmware efi --disk $MKWIN_GDISK --boot $MKWIN_GP1 --os $MKWIN_GP3 --recovery $MKWIN_GP4"
+}
+mkwin_gpt_mounted() {
+    echo "\\DosDevices\\C:=$MKWIN_GP3,\\DosDevices\\E:=mbr:0xdeadbeef@1048576,\\??\\Volume{${MKWIN_VOL}1}=$MKWIN_GP1,\\??\\Volume{${MKWIN_VOL}3}=$MKWIN_GP3,\\??\\Volume{${MKWIN_VOL}4}=$MKWIN_GP4"
+}
+
+mkwin_gpt_uefi() {
+    local disk=$1 t=$WORK/mkwin.$$
+    mkdir -p "$t/c" "$t/rec/Recovery/WindowsRE"
+    mkwin_hive "$t/BCD" $(mkwin_gpt_bcd_args)
+    head -c 40000 /dev/urandom >"$t/bootmgfw.efi"
+    truncate -s 36M "$t/p1"
+    mkfs.vfat -F 32 -S 512 -h 2048 -n ESP "$t/p1" >/dev/null
+    mmd -i "$t/p1" ::/EFI ::/EFI/Microsoft ::/EFI/Microsoft/Boot ::/EFI/Boot
+    mcopy -i "$t/p1" "$t/BCD" ::/EFI/Microsoft/Boot/BCD
+    mcopy -i "$t/p1" "$t/bootmgfw.efi" ::/EFI/Microsoft/Boot/bootmgfw.efi
+    mcopy -i "$t/p1" "$t/bootmgfw.efi" ::/EFI/Boot/bootx64.efi
+    mkwin_windows_tree "$t/c" gpt "$MKWIN_GDISK" "$(mkwin_gpt_mounted)"
+    head -c 100000 /dev/urandom >"$t/rec/Recovery/WindowsRE/Winre.wim"
+    mkwin_ntfs "$t/p3" 48 "Windows" 108544 "$t/c"
+    mkwin_ntfs "$t/p4" 16 "Recovery" 206848 "$t/rec"
+    truncate -s 120M "$disk"
+    sgdisk -U "$MKWIN_GDISK" \
+        -n 1:2048:+36M -t 1:ef00 -u 1:$MKWIN_GP1 -c 1:"EFI system partition" \
+        -n 2:75776:+16M -t 2:0c01 -u 2:$MKWIN_GP2 -c 2:"Microsoft reserved partition" \
+        -n 3:108544:+48M -t 3:0700 -u 3:$MKWIN_GP3 -c 3:"Basic data partition" \
+        -n 4:206848:+16M -t 4:2700 -u 4:$MKWIN_GP4 -A 4:set:0 -A 4:set:63 "$disk" >/dev/null
+    mkwin_put "$disk" "$t/p1" 2048
+    mkwin_put "$disk" "$t/p3" 108544
+    mkwin_put "$disk" "$t/p4" 206848
+    rm -rf "$t"
 }
