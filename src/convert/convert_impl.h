@@ -50,6 +50,7 @@ struct convert_job {
     char *write_path;           /* a symlink OUTPUT: the file it names, else NULL */
     convert_winfix win;
     convert_resize rs;
+    uint64_t nbd_size;          /* OUTPUT is an NBD export of this size (0: not NBD) */
 };
 
 /* Before planning: the byte sizes of DISK:N=SIZE and DISK:N=min selections
