@@ -192,6 +192,39 @@ grep -q "hibernated.*cannot be resized" "$WORK/last.err" || fail "$(cat "$WORK/l
 [ ! -e no.raw ] || fail "a refused grow wrote OUTPUT"
 pass "hibernated volume refused"
 
+# A volume marked dirty (Windows did not shut it down) is not resized: the
+# dirty bit of $Volume's information set in MFT record 3 and its mirror.
+truncate -s 34M dirty.img
+echo "start=2048, size=$((32 * 2048)), type=7" | sfdisk -q dirty.img
+truncate -s 32M dirty.part
+mkntfs -q -F -Q -p 2048 -H 255 -S 63 dirty.part >/dev/null 2>&1
+python3 - dirty.part <<'PY'
+import struct, sys
+f = open(sys.argv[1], "r+b")
+bs = f.read(512)
+bps, spc = struct.unpack_from("<HB", bs, 11)
+cs = bps * spc
+mft, mirr = struct.unpack_from("<qq", bs, 0x30)
+rsz = struct.unpack_from("<b", bs, 0x40)[0]
+rsz = rsz * cs if rsz > 0 else 1 << -rsz
+for base in (mft * cs, mirr * cs):
+    f.seek(base + 3 * rsz)
+    rec = bytearray(f.read(rsz))
+    off = struct.unpack_from("<H", rec, 0x14)[0]
+    while struct.unpack_from("<I", rec, off)[0] != 0x70:
+        off += struct.unpack_from("<I", rec, off + 4)[0]
+    val = off + struct.unpack_from("<H", rec, off + 0x14)[0]
+    flags = struct.unpack_from("<H", rec, val + 0x0A)[0]
+    struct.pack_into("<H", rec, val + 0x0A, flags | 1)
+    f.seek(base + 3 * rsz)
+    f.write(rec)
+PY
+dd if=dirty.part of=dirty.img bs=1M seek=1 conv=notrunc status=none
+expect_exit 1 "$P2V" convert -O raw -o no.raw dirty.img:1=16M
+grep -q "marked dirty.*cannot be resized" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+[ ! -e no.raw ] || fail "a refused shrink of a dirty volume wrote OUTPUT"
+pass "dirty volume refused"
+
 # The plan file keeps the sizes.
 expect_exit 0 "$P2V" convert --save-plan p.json --min-free 3M c4096.img:1=min
 check_eq "plan new_size" '"min"' "$(jq -c '.selections[0].new_size' p.json)"
