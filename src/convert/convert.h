@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "blockdev/blockdev.h"
+#include "copy/salvage.h"
 #include "fs/probe.h"
 #include "plan/plan.h"
 #include "ptable/ptable.h"
@@ -110,9 +111,23 @@ typedef struct convert_request {
     uint32_t sector_size;           /* image-file sources; 0: detected */
     bool copy_all;                  /* every sector, not only the used blocks */
     bool allow_dirty;
+    /* A selected partition mounted read-write is refused (naming the mount
+     * point) unless allow_mounted, then copied with a warning; mounted
+     * read-only it is copied with a notice. */
+    bool allow_mounted;
+    /* Unreadable source sectors: SALVAGE_FAIL stops naming them;
+     * SALVAGE_ZERO writes zeros, OUTPUT.badmap (ddrescue map) and names the
+     * files that lost data through ev->message. */
+    enum salvage_policy bad_sectors;
     bool verify;
     bool force;                     /* replace an existing OUTPUT */
-    bool no_windows_fixups;         /* leave BCD stores and MountedDevices as they are */
+    bool no_windows_fixups;         /* leave every Windows as it is: BCD stores,
+                                       MountedDevices, drivers */
+    /* Windows drivers (docs/drivers.md): a virtio-win tree or ISO (NULL:
+     * none) and the controller the image must boot on (enum drv_bus; 0:
+     * not said). */
+    const char *drivers;
+    int target_bus;
     uint64_t min_free;              /* free space DISK:N=min leaves; 0: the default margin */
     /* Disks already open (tests: memory disks), matched by path == sel.disk;
      * they stay the caller's. */
@@ -135,6 +150,9 @@ typedef struct convert_result {
     uint64_t verified;              /* bytes compared by verify */
     bool verify_ok;
     double seconds;
+    uint64_t bad_bytes;             /* unreadable source bytes written as zeros */
+    uint64_t bad_sectors;           /* the same in sectors of their disks */
+    char badmap[1024];              /* the ddrescue map written ("" when none) */
 } convert_result;
 
 /* Open the selected disks, check OUTPUT against them (when given), and plan
@@ -166,6 +184,11 @@ void convert_job_free(convert_job *job);
 const win_report *convert_job_windows(const convert_job *job);
 
 /* ---- reports ---- */
+
+/* The driver step of each Windows partition (what the dry run lists), as
+ * text; nothing when no Windows is selected. convert_layout_json carries
+ * the same under "windows_drivers". */
+void convert_drivers_text(const convert_job *job, FILE *f);
 
 /* The planned layout as the dry run prints it. */
 void convert_layout_text(const convert_job *job, FILE *f);

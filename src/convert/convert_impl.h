@@ -48,9 +48,11 @@ struct convert_job {
     plan_sel *psel;
     plan *plan;
     char *write_path;           /* a symlink OUTPUT: the file it names, else NULL */
-    convert_winfix win;
-    convert_resize rs;
     uint64_t nbd_size;          /* OUTPUT is an NBD export of this size (0: not NBD) */
+    convert_winfix win;
+    struct drv_tree *drv_tree;  /* --drivers, opened */
+    struct drv_job **drv;       /* per plan part: the driver step of a Windows, else NULL */
+    convert_resize rs;
 };
 
 /* Before planning: the byte sizes of DISK:N=SIZE and DISK:N=min selections
@@ -70,6 +72,13 @@ int convert_windows_prepare(convert_job *job, const convert_events *ev, p2v_err 
 /* The overlay plan part `part` is copied from, or NULL. */
 blockdev *convert_windows_overlay(const convert_job *job, size_t part);
 void convert_winfix_free(convert_winfix *wf);
+
+/* The driver step (convert/drivers.c), after convert_windows_prepare: for
+ * every selected Windows, planned from its hives and carried out on the
+ * overlay the copy reads (made here when the Windows step made none). */
+int convert_drivers_prepare(convert_job *job, const convert_events *ev, p2v_err *err);
+void convert_drivers_free(convert_job *job);
+void convert_drivers_json(const convert_job *job, json_writer *j);
 
 void convert_say(const convert_events *ev, enum convert_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

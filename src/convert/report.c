@@ -151,6 +151,7 @@ void convert_layout_text(const convert_job *job, FILE *f)
     }
     resize_text(job, f);
     windows_text(job, f);
+    convert_drivers_text(job, f);
 }
 
 
@@ -219,6 +220,7 @@ void convert_layout_json(const convert_job *job, json_writer *j, const convert_r
         json_obj_end(j);
     }
     json_arr_end(j);
+    convert_drivers_json(job, j);
     json_key(j, "notices");
     json_arr_begin(j);
     for (size_t i = 0; i < p->notes.count; i++)
@@ -233,6 +235,10 @@ void convert_layout_json(const convert_job *job, json_writer *j, const convert_r
         json_double(j, res->seconds);
         json_kbool(j, "verified", res->verify_ok);
         json_ku64(j, "verified_bytes", res->verified);
+        json_ku64(j, "bad_sectors", res->bad_sectors);
+        json_ku64(j, "bad_bytes", res->bad_bytes);
+        if (res->badmap[0])
+            json_kstr(j, "bad_sector_map", res->badmap);
     }
     json_obj_end(j);
     json_end(j);
