@@ -71,6 +71,10 @@ void convert_resize_free(convert_resize *rs);
 int convert_windows_prepare(convert_job *job, const convert_events *ev, p2v_err *err);
 /* The overlay plan part `part` is copied from, or NULL. */
 blockdev *convert_windows_overlay(const convert_job *job, size_t part);
+/* The overlay plan part i is edited in (Windows fixups, drivers): its resize
+ * overlay when it was resized (the resize step owns it), else the Windows
+ * step's own (job->win.overlays[i]), made on first use. */
+int convert_part_overlay(convert_job *job, size_t i, blockdev **ov, p2v_err *err);
 void convert_winfix_free(convert_winfix *wf);
 
 /* The driver step (convert/drivers.c), after convert_windows_prepare: for

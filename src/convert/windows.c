@@ -100,12 +100,14 @@ static int fix_hive(convert_job *job, ntvol *v, const char *name, const char *pa
 
 /* The overlay plan part i is edited in: its resize overlay when it was
  * resized (the resize step owns it), else its own, made on first use. */
-static int part_overlay(convert_job *job, size_t i, blockdev **ov, p2v_err *err)
+int convert_part_overlay(convert_job *job, size_t i, blockdev **ov, p2v_err *err)
 {
     const plan_part *pp = &job->plan->parts[i];
     *ov = convert_resize_overlay(job, i);
     if (*ov)
         return 0;
+    if (!job->win.overlays || i >= job->win.noverlays)
+        return p2v_errf(err, -EINVAL, "internal: no overlay table for plan part %zu", i);
     int r = job->win.overlays[i] ? 0
                                  : bd_overlay_open(job->src[pp->disk]->bd, pp->src_offset,
                                                    pp->src_bytes, NULL, &job->win.overlays[i],
@@ -130,7 +132,7 @@ static int fix_fat_bcd(convert_job *job, size_t i, const char *path, p2v_err *er
     convert_part_source_name(job, pp, name, sizeof name);
     snprintf(what, sizeof what, "%s %s", name, path);
     blockdev *ov = NULL;
-    int r = part_overlay(job, i, &ov, err);
+    int r = convert_part_overlay(job, i, &ov, err);
     if (r == 0)
         r = fatvol_open(ov, 0, bd_size(ov), true, &v, err);
     if (r == 0)
@@ -163,7 +165,7 @@ static int write_edits(convert_job *job, size_t i, struct hive_edit *ed, size_t 
 {
     ntvol *v = NULL;
     blockdev *ov = NULL;
-    int r = part_overlay(job, i, &ov, err);
+    int r = convert_part_overlay(job, i, &ov, err);
     if (r == 0)
         r = ntvol_open(ov, 0, bd_size(ov), NTVOL_WRITE, &v, err);
     for (size_t k = 0; r == 0 && k < n; k++)
@@ -342,7 +344,7 @@ static int bios_switch(convert_job *job, size_t wi, size_t ai, p2v_err *err)
                         "(--active)", name);
     ntvol *win = NULL, *act = NULL;
     blockdev *aov = NULL;
-    int r = part_overlay(job, ai, &aov, err);
+    int r = convert_part_overlay(job, ai, &aov, err);
     /* The Windows files are read first, from its overlay; the active
      * partition may be the same volume, so it is opened for writing after. */
     if (r == 0 && wi != ai)
