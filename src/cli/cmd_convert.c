@@ -32,6 +32,10 @@ static const char convert_usage[] =
     "a new partition table (fresh MBR signature or GPT disk GUID). SEL is DISK:N,\n"
     "partition N of DISK (a block device or an image file) as Linux numbers it\n"
     "(MBR logical partitions from 5). Sources are only read.\n"
+    "DISK:N=SIZE gives the partition its own size and fits its filesystem to it\n"
+    "(NTFS grown or shrunk; ext2/3/4 and FAT keep their size and are never cut);\n"
+    "DISK:N=min makes it as small as its used space plus a margin (the larger of\n"
+    "10 % and 1 GiB, or --min-free). See docs/resize.md.\n"
     "\n"
     "Options:\n"
     "  -o, --output OUTPUT              the image to create; '-' streams it to standard\n"
@@ -46,6 +50,8 @@ static const char convert_usage[] =
     "      --boot uefi|bios             target firmware (default: the source's)\n"
     "      --size SIZE                  virtual disk size (default: the smallest that\n"
     "                                   holds the layout); grows the LAST partition\n"
+    "                                   (an NTFS volume in it grows with it)\n"
+    "      --min-free SIZE              free space DISK:N=min leaves in the filesystem\n"
     "      --align SIZE                 partition alignment, default 1M\n"
     "      --copy used|all              used (default): only blocks the filesystem uses\n"
     "                                   where it is understood; all: every sector.\n"
@@ -145,6 +151,7 @@ struct convert_args {
     bool format_given;
     const char *active;         /* --active DISK:N */
     uint32_t sector_size;       /* --sector-size for image files; 0: detected */
+    uint64_t min_free;          /* --min-free SIZE */
     bool verify, dry_run, json, progress, force, allow_dirty, no_windows_fixups, allow_mounted;
     const char *drivers;        /* --drivers DIR|ISO */
     int target_bus;             /* enum drv_bus; 0: not given */
@@ -168,25 +175,41 @@ static int usage_error(const char *fmt, const char *arg)
     return P2V_EXIT_USAGE;
 }
 
-/* SEL = DISK:N, split at the last colon (a path may hold colons). */
-static int parse_sel(const char *s, char **path, unsigned *number)
+/* SEL = DISK:N[=SIZE|=min], split at the last colon (a path may hold
+ * colons). size/min may be NULL where no size is allowed (--active). */
+static int parse_sel_sized(const char *s, char **path, unsigned *number, uint64_t *size,
+                           bool *min)
 {
     const char *colon = strrchr(s, ':');
     if (!colon || colon == s || !colon[1])
         return -EINVAL;
     unsigned long n = 0;
-    for (const char *p = colon + 1; *p; p++) {
+    const char *p = colon + 1;
+    for (; *p && *p != '='; p++) {
         if (*p < '0' || *p > '9')
             return -EINVAL;
         n = n * 10 + (unsigned long)(*p - '0');
         if (n > 1000000)
             return -EINVAL;
     }
-    if (n == 0)
+    if (n == 0 || (*p == '=' && !size))
+        return -EINVAL;
+    if (size) {
+        *size = 0;
+        *min = false;
+    }
+    if (*p == '=' && !strcmp(p + 1, "min"))
+        *min = true;
+    else if (*p == '=' && (size_parse(p + 1, size) < 0 || *size == 0))
         return -EINVAL;
     *path = strndup(s, (size_t)(colon - s));
     *number = (unsigned)n;
     return *path ? 0 : -ENOMEM;
+}
+
+static int parse_sel(const char *s, char **path, unsigned *number)
+{
+    return parse_sel_sized(s, path, number, NULL, NULL);
 }
 
 static int parse_size_opt(const char *name, const char *v, uint64_t *out)
@@ -286,6 +309,7 @@ static void free_joined_args(char **v, char **joined, int argc)
 enum {
     OPT_BOOT = 256, OPT_SIZE, OPT_ALIGN, OPT_COPY, OPT_CLUSTER, OPT_VERIFY, OPT_DRY_RUN,
     OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_NO_WINDOWS_FIXUPS, OPT_ADD_ESP, OPT_ACTIVE, OPT_SECTOR_SIZE,
+    OPT_MIN_FREE,
     OPT_DRIVERS, OPT_TARGET_BUS,
     OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
     OPT_QUEUE_DEPTH,
@@ -298,7 +322,7 @@ static bool is_layout_option(int c)
     switch (c) {
     case 'O': case 't': case 'c': case OPT_BOOT: case OPT_SIZE: case OPT_ALIGN: case OPT_COPY:
     case OPT_CLUSTER: case OPT_NO_MSR: case OPT_ALLOW_DIRTY: case OPT_ADD_ESP: case OPT_ACTIVE:
-    case OPT_SECTOR_SIZE:
+    case OPT_SECTOR_SIZE: case OPT_MIN_FREE:
         return true;
     default:
         return false;
@@ -328,6 +352,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         { "add-esp", required_argument, NULL, OPT_ADD_ESP },
         { "active", required_argument, NULL, OPT_ACTIVE },
         { "sector-size", required_argument, NULL, OPT_SECTOR_SIZE },
+        { "min-free", required_argument, NULL, OPT_MIN_FREE },
         { "drivers", required_argument, NULL, OPT_DRIVERS },
         { "target-bus", required_argument, NULL, OPT_TARGET_BUS },
         { "plan", required_argument, NULL, OPT_PLAN },
@@ -429,6 +454,10 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         case OPT_NO_MSR: a->plan.no_msr = true; break;
         case OPT_ALLOW_DIRTY: a->allow_dirty = true; break;
         case OPT_NO_WINDOWS_FIXUPS: a->no_windows_fixups = true; break;
+        case OPT_MIN_FREE:
+            if ((r = parse_size_opt("--min-free", optarg, &a->min_free)))
+                return r;
+            break;
         case OPT_ALLOW_MOUNTED: a->allow_mounted = true; break;
         case OPT_BAD_SECTORS:
             if (!strcmp(optarg, "fail"))
@@ -507,9 +536,11 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
     for (int i = 0; i < a->nsels; i++) {
         char *p;
         unsigned n;
-        if (parse_sel(a->sels[i], &p, &n) < 0)
-            return usage_error("'%s' is not a partition selection (DISK:N, e.g. /dev/sda:2)",
-                               a->sels[i]);
+        uint64_t sz;
+        bool min;
+        if (parse_sel_sized(a->sels[i], &p, &n, &sz, &min) < 0)
+            return usage_error("'%s' is not a partition selection (DISK:N, DISK:N=SIZE or "
+                               "DISK:N=min, e.g. /dev/sda:2 or pc.img:3=60G)", a->sels[i]);
         free(p);
     }
     return 0;
@@ -674,7 +705,8 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
         return -1;
     *sels = s;
     for (int i = 0; i < a->nsels; i++)
-        if (parse_sel(a->sels[i], (char **)&s[i].disk, &s[i].number) < 0)
+        if (parse_sel_sized(a->sels[i], (char **)&s[i].disk, &s[i].number, &s[i].size,
+                            &s[i].size_min) < 0)
             return -1;
     if (a->active && parse_sel(a->active, (char **)&active->disk, &active->number) < 0)
         return -1;
@@ -684,6 +716,7 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
                              .sector_size = a->sector_size, .copy_all = a->copy_all,
                              .allow_dirty = a->allow_dirty, .verify = a->verify,
                              .force = a->force, .no_windows_fixups = a->no_windows_fixups,
+                             .min_free = a->min_free,
                              .drivers = a->drivers, .target_bus = a->target_bus,
                              .allow_mounted = a->allow_mounted, .bad_sectors = a->bad_sectors,
                              .queue_depth = a->queue_depth };

@@ -95,7 +95,12 @@ typedef struct convert_events {
 typedef struct convert_sel {
     const char *disk;
     unsigned number;
+    uint64_t size;              /* DISK:N=SIZE: the partition's own size in bytes; 0: as the source */
+    bool size_min;              /* DISK:N=min: used space plus min_free (or the default margin) */
 } convert_sel;
+
+/* DISK:N=min without --min-free: used space plus the larger of 10 % of it and 1 GiB. */
+#define CONVERT_MIN_FREE_FLOOR (1ULL << 30)
 
 typedef struct convert_request {
     const char *output;             /* NULL: plan only */
@@ -125,6 +130,7 @@ typedef struct convert_request {
      * not said). */
     const char *drivers;
     int target_bus;
+    uint64_t min_free;              /* free space DISK:N=min leaves; 0: the default margin */
     /* Disks already open (tests: memory disks), matched by path == sel.disk;
      * they stay the caller's. */
     convert_disk *const *preopened;

@@ -3,6 +3,7 @@
 #define P2V_CONVERT_IMPL_H
 
 #include "convert/convert.h"
+#include "fs/resize.h"
 
 /* The Windows step (convert/windows.c): per plan part the overlay holding
  * its edits (NULL: read from the source as it is), the identity map, and
@@ -17,6 +18,27 @@ typedef struct convert_winfix {
     unsigned md_changed;        /* MountedDevices values rewritten */
 } convert_winfix;
 
+/* A copied partition whose size differs from its source (convert/resize.c):
+ * what its filesystem allows and what is done to it. */
+typedef struct convert_resize_part {
+    bool resized;               /* the target partition is not the source's size */
+    fsresize_info fi;
+    uint64_t old_bytes;         /* the source partition */
+    uint64_t new_bytes;         /* the target partition */
+    uint64_t fs_new;            /* the filesystem's size in the image (0: unknown) */
+    uint64_t relocated;         /* bytes of data moved to a new place */
+    blockdev *window;           /* the source partition, zero-extended when it grows */
+    blockdev *edit;             /* overlay the resize edits the volume on */
+    blockdev *view;             /* edit with moved clusters shown at their new places */
+    blockdev *overlay;          /* over view: the resized filesystem (NULL: copied as it is) */
+    char action[200];           /* what happens to the filesystem, for reports */
+} convert_resize_part;
+
+typedef struct convert_resize {
+    convert_resize_part *parts; /* one per plan part */
+    size_t n;
+} convert_resize;
+
 struct convert_job {
     convert_request rq;         /* the caller's request; rq.plan.active resolved */
     convert_disk **src;         /* distinct source disks, in order of first selection */
@@ -30,13 +52,29 @@ struct convert_job {
     convert_winfix win;
     struct drv_tree *drv_tree;  /* --drivers, opened */
     struct drv_job **drv;       /* per plan part: the driver step of a Windows, else NULL */
+    convert_resize rs;
 };
+
+/* Before planning: the byte sizes of DISK:N=SIZE and DISK:N=min selections
+ * (into psel[].bytes), refusing a size the filesystem cannot take. */
+int convert_resize_sizes(convert_job *job, const convert_events *ev, p2v_err *err);
+/* After planning: every copied partition of another size than its source
+ * gets its filesystem fitted on an overlay (NTFS) or a notice (others). */
+int convert_resize_prepare(convert_job *job, const convert_events *ev, p2v_err *err);
+/* The overlay plan part `part` is copied from after a resize, or NULL. */
+blockdev *convert_resize_overlay(const convert_job *job, size_t part);
+const convert_resize_part *convert_resize_part_of(const convert_job *job, size_t part);
+void convert_resize_free(convert_resize *rs);
 
 /* Make the Windows edits on overlays (unless rq.no_windows_fixups); refuse a
  * Windows without a reachable boot store. Warnings go to ev. */
 int convert_windows_prepare(convert_job *job, const convert_events *ev, p2v_err *err);
 /* The overlay plan part `part` is copied from, or NULL. */
 blockdev *convert_windows_overlay(const convert_job *job, size_t part);
+/* The overlay plan part i is edited in (Windows fixups, drivers): its resize
+ * overlay when it was resized (the resize step owns it), else the Windows
+ * step's own (job->win.overlays[i]), made on first use. */
+int convert_part_overlay(convert_job *job, size_t i, blockdev **ov, p2v_err *err);
 void convert_winfix_free(convert_winfix *wf);
 
 /* The driver step (convert/drivers.c), after convert_windows_prepare: for

@@ -41,7 +41,9 @@ static int plan_windows(convert_job *job, size_t i, const char *what, const conv
     const plan_part *pp = &job->plan->parts[i];
     blockdev *ov = convert_windows_overlay(job, i);
     ntvol *v = NULL;
-    int rc = ov ? ntvol_open(ov, 0, pp->src_bytes, 0, &v, err)
+    if (!ov)    /* a resized partition: its resized view */
+        ov = convert_resize_overlay(job, i);
+    int rc = ov ? ntvol_open(ov, 0, bd_size(ov), 0, &v, err)
                 : ntvol_open(job->src[pp->disk]->bd, pp->src_offset, pp->src_bytes, 0, &v, err);
     if (rc < 0)
         return p2v_err_prefix(err, rc, "%s", what);
@@ -67,12 +69,10 @@ static int plan_windows(convert_job *job, size_t i, const char *what, const conv
  * made none; convert_windows_overlay then hands it to the copy). */
 static int apply_part(convert_job *job, size_t i, const char *what, const drv_job *dj, p2v_err *err)
 {
-    const plan_part *pp = &job->plan->parts[i];
-    blockdev **ov = &job->win.overlays[i];
+    blockdev *ov = NULL;
     ntvol *v = NULL;
-    int rc = *ov ? 0 : bd_overlay_open(job->src[pp->disk]->bd, pp->src_offset, pp->src_bytes,
-                                       NULL, ov, err);
-    if (rc == 0 && (rc = ntvol_open(*ov, 0, pp->src_bytes, NTVOL_WRITE, &v, err)) == -EBUSY)
+    int rc = convert_part_overlay(job, i, &ov, err);
+    if (rc == 0 && (rc = ntvol_open(ov, 0, bd_size(ov), NTVOL_WRITE, &v, err)) == -EBUSY)
         p2v_err_prefix(err, rc, "%s: the Windows volume is not clean (shut Windows down fully, "
                        "or give --no-windows-fixups to copy it unchanged)", what);
     if (rc == 0)

@@ -299,7 +299,7 @@ int convert_plan_from_request(const convert_request *rq, const convert_events *e
         r = p2v_errf(err, CONVERT_EUSAGE, "no partition selected");
         goto fail;
     }
-    if ((r = open_sources(job, ev, err)) < 0)
+    if ((r = open_sources(job, ev, err)) < 0 || (r = convert_resize_sizes(job, ev, err)) < 0)
         goto fail;
     /* A dry run refuses what the real run would refuse; it writes nothing. */
     if (rq->output && (r = check_output(job, ev, err)) < 0)
@@ -318,7 +318,8 @@ int convert_plan_from_request(const convert_request *rq, const convert_events *e
     }
     for (size_t i = 0; i < job->plan->notes.count; i++)
         convert_say(ev, CONVERT_NOTICE, "%s", job->plan->notes.msgs[i]);
-    if ((r = check_esp(job, ev, err)) < 0 || (r = convert_windows_prepare(job, ev, err)) < 0)
+    if ((r = check_esp(job, ev, err)) < 0 || (r = convert_resize_prepare(job, ev, err)) < 0 ||
+        (r = convert_windows_prepare(job, ev, err)) < 0)
         goto fail;
     if ((r = convert_drivers_prepare(job, ev, err)) < 0)
         goto fail;
@@ -355,6 +356,7 @@ void convert_job_free(convert_job *job)
         return;
     convert_drivers_free(job);
     convert_winfix_free(&job->win); /* overlays read the sources: first */
+    convert_resize_free(&job->rs);
     plan_free(job->plan);
     for (size_t i = 0; i < job->nsrc; i++)
         if (job->owned[i])

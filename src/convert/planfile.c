@@ -80,6 +80,7 @@ static json_object *options_json(const convert_request *rq)
     json_object_object_add(o, "allow_dirty", json_object_new_boolean(rq->allow_dirty));
     json_object_object_add(o, "verify", json_object_new_boolean(rq->verify));
     json_object_object_add(o, "sector_size", json_object_new_int64(rq->sector_size));
+    json_object_object_add(o, "min_free", json_object_new_int64((int64_t)rq->min_free));
     return o;
 }
 
@@ -113,6 +114,10 @@ static json_object *sel_json(const convert_job *job, size_t i)
     }
     json_object_object_add(o, "fstype", json_object_new_string(ps->fstype));
     json_object_object_add(o, "label", json_object_new_string(ps->label));
+    const convert_sel *cs = &job->rq.sels[i];
+    json_object_object_add(o, "new_size", cs->size_min ? json_object_new_string("min")
+                                          : cs->size ? json_object_new_int64((int64_t)cs->size)
+                                          : NULL);
     return o;
 }
 
@@ -265,7 +270,8 @@ static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
 {
     static const char *const keys[] = { "format", "cluster_size", "compress", "table", "boot",
                                         "size", "align", "copy", "no_msr", "add_esp",
-                                        "allow_dirty", "verify", "sector_size", NULL };
+                                        "allow_dirty", "verify", "sector_size", "min_free",
+                                        NULL };
     static const char *const formats[] = { [SINK_QCOW2] = "qcow2", [SINK_RAW] = "raw" };
     static const char *const copies[] = { "used", "all" };
     convert_request *rq = &pf->rq;
@@ -282,6 +288,8 @@ static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
         (r = get_u64(o, "align", true, PLAN_MAX_ALIGN, &rq->plan.align, "options", err)) < 0 ||
         (r = get_u64(o, "add_esp", true, PLAN_MAX_DISK_BYTES, &esp, "options", err)) < 0 ||
         (r = get_u64(o, "sector_size", true, 4096, &ssz, "options", err)) < 0 ||
+        (r = get_u64(o, "min_free", true, PLAN_MAX_DISK_BYTES, &rq->min_free, "options",
+                     err)) < 0 ||
         (r = get_bool(o, "no_msr", &rq->plan.no_msr, "options", err)) < 0 ||
         (r = get_bool(o, "allow_dirty", &rq->allow_dirty, "options", err)) < 0 ||
         (r = get_bool(o, "verify", &rq->verify, "options", err)) < 0)
@@ -345,11 +353,32 @@ static int parse_disk(json_object *o, convert_planfile_disk *d, size_t i, p2v_er
     return 0;
 }
 
+/* "new_size": null, a byte count, or "min". */
+static int parse_new_size(json_object *o, convert_planfile_sel *s, const char *where,
+                          p2v_err *err)
+{
+    json_object *x;
+    if (!json_object_object_get_ex(o, "new_size", &x) || !x ||
+        json_object_get_type(x) == json_type_null)
+        return 0;
+    if (json_object_get_type(x) == json_type_string) {
+        if (strcmp(json_object_get_string(x), "min"))
+            return p2v_errf(err, -EINVAL, "plan: %s: \"new_size\" must be bytes or \"min\"",
+                            where);
+        s->new_size_min = true;
+        return 0;
+    }
+    int r = get_u64(o, "new_size", false, PLAN_MAX_DISK_BYTES, &s->new_size, where, err);
+    if (r == 0 && s->new_size == 0)
+        r = p2v_errf(err, -EINVAL, "plan: %s: \"new_size\" must be more than 0", where);
+    return r;
+}
+
 static int parse_sel(json_object *o, const convert_planfile *pf, convert_planfile_sel *s,
                      size_t i, p2v_err *err)
 {
     static const char *const keys[] = { "disk", "number", "start", "size", "type",
-                                        "fstype", "label", NULL };
+                                        "fstype", "label", "new_size", NULL };
     char where[48];
     uint64_t disk, number;
     const char *type, *ignored;
@@ -364,7 +393,8 @@ static int parse_sel(json_object *o, const convert_planfile *pf, convert_planfil
         (r = get_u64(o, "size", false, UINT64_MAX >> 8, &s->size, where, err)) < 0 ||
         (r = get_str(o, "type", false, &type, where, err)) < 0 ||
         (r = get_str(o, "fstype", true, &ignored, where, err)) < 0 ||
-        (r = get_str(o, "label", true, &ignored, where, err)) < 0)
+        (r = get_str(o, "label", true, &ignored, where, err)) < 0 ||
+        (r = parse_new_size(o, s, where, err)) < 0)
         return r;
     if (disk >= pf->ndisks)
         return p2v_errf(err, -EINVAL, "plan: %s: \"disk\" %llu: the plan has %zu disks", where,
@@ -632,7 +662,9 @@ const convert_request *convert_planfile_request(convert_planfile *pf)
         size_t d = pf->sels[i].disk;
         pf->rq_sels[i] = (convert_sel){ .disk = pf->resolved && pf->resolved[d]
                                                     ? pf->resolved[d] : pf->disks[d].path,
-                                        .number = pf->sels[i].number };
+                                        .number = pf->sels[i].number,
+                                        .size = pf->sels[i].new_size,
+                                        .size_min = pf->sels[i].new_size_min };
     }
     pf->rq.sels = pf->rq_sels;
     pf->rq.nsels = pf->nsels;

@@ -31,6 +31,8 @@ typedef struct convert_planfile_sel {
     unsigned number;
     uint64_t start, size;       /* sectors, as on the source */
     char type[64];              /* "0x07" or a type GUID */
+    uint64_t new_size;          /* "new_size": bytes (DISK:N=SIZE), 0: the source's */
+    bool new_size_min;          /* "new_size": "min" */
 } convert_planfile_sel;
 
 typedef struct convert_planfile {

@@ -53,6 +53,46 @@ static void windows_json(const convert_job *job, json_writer *j)
     json_obj_end(j);
 }
 
+/* Partitions of another size than their source: old and new size, what
+ * happens to the filesystem, the bytes moved inside it. */
+static void resize_text(const convert_job *job, FILE *f)
+{
+    bool any = false;
+    for (size_t i = 0; i < job->rs.n; i++) {
+        const convert_resize_part *rp = &job->rs.parts[i];
+        if (!rp->resized)
+            continue;
+        char name[300], h1[32], h2[32], h3[32];
+        if (!any)
+            fprintf(f, "\nResized partitions:\n");
+        any = true;
+        convert_part_source_name(job, &job->plan->parts[i], name, sizeof name);
+        fprintf(f, "  %s: %s -> %s; %s; %s relocated\n", name,
+                size_human(rp->old_bytes, h1, sizeof h1), size_human(rp->new_bytes, h2, sizeof h2),
+                rp->action, size_human(rp->relocated, h3, sizeof h3));
+    }
+}
+
+static void resize_json(const convert_job *job, json_writer *j, size_t i)
+{
+    const convert_resize_part *rp = convert_resize_part_of(job, i);
+    json_key(j, "resize");
+    if (!rp || !rp->resized) {
+        json_null(j);
+        return;
+    }
+    json_obj_begin(j);
+    json_ku64(j, "old_bytes", rp->old_bytes);
+    json_ku64(j, "new_bytes", rp->new_bytes);
+    json_kstr(j, "fstype", rp->fi.fstype[0] ? rp->fi.fstype : NULL);
+    json_ku64(j, "fs_old_bytes", rp->fi.fs_bytes);
+    json_ku64(j, "fs_new_bytes", rp->fs_new);
+    json_ku64(j, "used_bytes", rp->fi.used_bytes);
+    json_ku64(j, "relocated_bytes", rp->relocated);
+    json_kstr(j, "action", rp->action);
+    json_obj_end(j);
+}
+
 void convert_layout_text(const convert_job *job, FILE *f)
 {
     const plan *p = job->plan;
@@ -109,6 +149,7 @@ void convert_layout_text(const convert_job *job, FILE *f)
                 size_human(pp->sectors * p->sector_size, h, sizeof h), wtype, type, wfs,
                 pp->fstype[0] ? pp->fstype : "-", wlabel, pp->label[0] ? pp->label : "-", flags);
     }
+    resize_text(job, f);
     windows_text(job, f);
     convert_drivers_text(job, f);
 }
@@ -181,6 +222,8 @@ void convert_layout_json_open(const convert_job *job, json_writer *j, const conv
         }
         json_kstr(j, "fstype", pp->fstype[0] ? pp->fstype : NULL);
         json_kstr(j, "label", pp->label[0] ? pp->label : NULL);
+        if (pp->kind == PLAN_PART_COPY)
+            resize_json(job, j, i);
         json_obj_end(j);
     }
     json_arr_end(j);

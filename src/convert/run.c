@@ -155,19 +155,25 @@ static int prepare_range(convert_job *job, const plan_part *pp, struct job_range
     uint64_t src_off = pp->src_offset;
     /* A partition Windows fixups edited is read from its overlay. */
     blockdev *ov = convert_windows_overlay(job, jb->part[k]);
+    if (!ov)    /* a resized filesystem is read from its resize overlay */
+        ov = convert_resize_overlay(job, jb->part[k]);
+    uint64_t dst_len = pp->sectors * p->sector_size;
+    /* A partition made smaller than its source (its filesystem fits) ends there. */
+    uint64_t src_len = pp->src_bytes < dst_len ? pp->src_bytes : dst_len;
     if (ov) {
         bd = ov;
         src_off = 0;
+        src_len = bd_size(ov) < dst_len ? bd_size(ov) : dst_len;
     }
     copy_range *r = &jb->ranges[k];
     convert_part_source_name(job, pp, jb->names[k], sizeof jb->names[k]);
-    *r = (copy_range){ .src = bd, .src_offset = src_off, .src_len = pp->src_bytes,
+    *r = (copy_range){ .src = bd, .src_offset = src_off, .src_len = src_len,
                        .dst_offset = pp->start * p->sector_size,
-                       .dst_len = pp->sectors * p->sector_size, .what = jb->names[k],
+                       .dst_len = dst_len, .what = jb->names[k],
                        .salvage = jb->salvage };
     if (!job->rq.copy_all) {
         fsmap_opts fo = { .allow_dirty = job->rq.allow_dirty };
-        int rc = fsmap_build(bd, src_off, pp->src_bytes, &fo, &jb->maps[k], err);
+        int rc = fsmap_build(bd, src_off, src_len, &fo, &jb->maps[k], err);
         if (rc == -EIO && job->rq.bad_sectors == SALVAGE_ZERO) {
             /* unreadable metadata: no map to trust; every readable sector is copied */
             convert_say(ev, CONVERT_NOTICE, "%s: copying every sector: its filesystem's "
@@ -186,7 +192,7 @@ static int prepare_range(convert_job *job, const plan_part *pp, struct job_range
             convert_say(ev, CONVERT_NOTICE, "%s: copying every sector: %s", jb->names[k],
                         jb->maps[k].notice);
     }
-    int rc = reloc_build(bd, src_off, pp->src_bytes, pp->start, r->dst_len,
+    int rc = reloc_build(bd, src_off, src_len, pp->start, r->dst_len,
                          p->sector_size, jb->names[k], &jb->patches[k], err);
     if (rc < 0)
         return rc;

@@ -67,33 +67,52 @@ static const convert_part *source_part(const convert_job *job, const plan_part *
     return convert_disk_part(job->src[pp->disk], pp->src->number);
 }
 
-/* Read a hive file of the volume, rewrite it, write it back when it changed. */
+/* Read a hive file of the volume and rewrite it in memory: *out holds the
+ * new bytes, or stays NULL when nothing changed. */
 static int fix_hive(convert_job *job, ntvol *v, const char *name, const char *path, bool bcd,
-                    p2v_err *err)
+                    uint8_t **out, size_t *olen, p2v_err *err)
 {
     convert_winfix *wf = &job->win;
     win_map m = { wf->moves, wf->nmoves };
-    uint8_t *data = NULL, *out = NULL;
-    size_t len = 0, olen = 0;
+    uint8_t *data = NULL;
+    size_t len = 0;
     win_hive *h = NULL;
     unsigned changed = 0;
     char what[600];
     snprintf(what, sizeof what, "%s %s", name, path);
+    *out = NULL;
     int r = ntvol_read_file(v, path, HIVE_MAX, &data, &len, err);
     if (r == 0)
         r = win_hive_open(data, len, true, what, &h, err);
     if (r == 0)
         r = bcd ? win_bcd_rewrite(h, &m, what, &wf->rep, &changed, err)
                 : win_md_rewrite(h, &m, &wf->rep, &changed, err);
-    if (r == 0 && changed && (r = win_hive_save(h, &out, &olen, err)) == 0)
-        r = ntvol_write_file(v, path, out, olen, err);
+    if (r == 0 && changed)
+        r = win_hive_save(h, out, olen, err);
     if (bcd)
         wf->bcd_changed += changed;
     else
         wf->md_changed += changed;
     win_hive_close(h);
     free(data);
-    free(out);
+    return r;
+}
+
+/* The overlay plan part i is edited in: its resize overlay when it was
+ * resized (the resize step owns it), else its own, made on first use. */
+int convert_part_overlay(convert_job *job, size_t i, blockdev **ov, p2v_err *err)
+{
+    const plan_part *pp = &job->plan->parts[i];
+    *ov = convert_resize_overlay(job, i);
+    if (*ov)
+        return 0;
+    if (!job->win.overlays || i >= job->win.noverlays)
+        return p2v_errf(err, -EINVAL, "internal: no overlay table for plan part %zu", i);
+    int r = job->win.overlays[i] ? 0
+                                 : bd_overlay_open(job->src[pp->disk]->bd, pp->src_offset,
+                                                   pp->src_bytes, NULL, &job->win.overlays[i],
+                                                   err);
+    *ov = job->win.overlays[i];
     return r;
 }
 
@@ -112,11 +131,10 @@ static int fix_fat_bcd(convert_job *job, size_t i, const char *path, p2v_err *er
     unsigned changed = 0;
     convert_part_source_name(job, pp, name, sizeof name);
     snprintf(what, sizeof what, "%s %s", name, path);
-    int r = wf->overlays[i] ? 0
-                            : bd_overlay_open(job->src[pp->disk]->bd, pp->src_offset,
-                                              pp->src_bytes, NULL, &wf->overlays[i], err);
+    blockdev *ov = NULL;
+    int r = convert_part_overlay(job, i, &ov, err);
     if (r == 0)
-        r = fatvol_open(wf->overlays[i], 0, pp->src_bytes, true, &v, err);
+        r = fatvol_open(ov, 0, bd_size(ov), true, &v, err);
     if (r == 0)
         r = fatvol_read_file(v, path, HIVE_MAX, &data, &len, err);
     if (r == 0)
@@ -135,23 +153,52 @@ static int fix_fat_bcd(convert_job *job, size_t i, const char *path, p2v_err *er
     return r;
 }
 
+struct hive_edit {
+    const char *path;
+    uint8_t *data;            /* new bytes, NULL: unchanged */
+    size_t len;
+};
+
+/* Write the changed hives into the partition's overlay (made here): the
+ * volume is mounted for writing only when something changes. */
+static int write_edits(convert_job *job, size_t i, struct hive_edit *ed, size_t n, p2v_err *err)
+{
+    ntvol *v = NULL;
+    blockdev *ov = NULL;
+    int r = convert_part_overlay(job, i, &ov, err);
+    if (r == 0)
+        r = ntvol_open(ov, 0, bd_size(ov), NTVOL_WRITE, &v, err);
+    for (size_t k = 0; r == 0 && k < n; k++)
+        if (ed[k].data)
+            r = ntvol_write_file(v, ed[k].path, ed[k].data, ed[k].len, err);
+    p2v_err e2;
+    int rc = v ? ntvol_close(v, r < 0 ? &e2 : err) : 0;
+    return r < 0 ? r : rc;
+}
+
 static int fix_part(convert_job *job, size_t i, const convert_part *cp, p2v_err *err)
 {
     const plan_part *pp = &job->plan->parts[i];
-    blockdev *bd = job->src[pp->disk]->bd;
     char name[300];
     ntvol *v = NULL;
+    struct hive_edit ed[2] = { { .path = "\\Boot\\BCD" },
+                               { .path = "\\Windows\\System32\\config\\SYSTEM" } };
     convert_part_source_name(job, pp, name, sizeof name);
-    int r = bd_overlay_open(bd, pp->src_offset, pp->src_bytes, NULL, &job->win.overlays[i], err);
-    if (r == 0)
-        r = ntvol_open(job->win.overlays[i], 0, pp->src_bytes, NTVOL_WRITE, &v, err);
+    /* A resized partition is read (and edited) in its resized view. */
+    blockdev *rov = convert_resize_overlay(job, i);
+    int r = rov ? ntvol_open(rov, 0, bd_size(rov), 0, &v, err)
+                : ntvol_open(job->src[pp->disk]->bd, pp->src_offset, pp->src_bytes, 0, &v, err);
     if (r == 0 && cp->win.bcd_bios)
-        r = fix_hive(job, v, name, "\\Boot\\BCD", true, err);
+        r = fix_hive(job, v, name, ed[0].path, true, &ed[0].data, &ed[0].len, err);
     if (r == 0 && cp->win.win.present)
-        r = fix_hive(job, v, name, "\\Windows\\System32\\config\\SYSTEM", false, err);
+        r = fix_hive(job, v, name, ed[1].path, false, &ed[1].data, &ed[1].len, err);
     p2v_err e2;
-    int rc = v ? ntvol_close(v, r < 0 ? &e2 : err) : 0;
-    r = r < 0 ? r : rc;
+    if (v)
+        ntvol_close(v, &e2);
+    if (r == 0 && (ed[0].data || ed[1].data))
+        r = write_edits(job, i, ed, 2, err);
+    free(ed[0].data);
+    free(ed[1].data);
     if (r < 0 && strncmp(err->msg, name, strlen(name)))
         p2v_err_prefix(err, r, "%s: Windows fixups", name);
     if (r == -EBUSY) {
@@ -219,8 +266,10 @@ static int pcat_add(void *ctx, const char *name, bool is_dir)
 static int open_ro(convert_job *job, size_t i, ntvol **v, p2v_err *err)
 {
     const plan_part *pp = &job->plan->parts[i];
-    blockdev *ov = job->win.overlays ? job->win.overlays[i] : NULL;
-    return ov ? ntvol_open(ov, 0, pp->src_bytes, 0, v, err)
+    blockdev *ov = convert_resize_overlay(job, i);
+    if (!ov)
+        ov = job->win.overlays ? job->win.overlays[i] : NULL;
+    return ov ? ntvol_open(ov, 0, bd_size(ov), 0, v, err)
               : ntvol_open(job->src[pp->disk]->bd, pp->src_offset, pp->src_bytes, 0, v, err);
 }
 
@@ -294,16 +343,14 @@ static int bios_switch(convert_job *job, size_t wi, size_t ai, p2v_err *err)
                         "BIOS boot files (bootmgr, \\Boot); make Windows' partition active "
                         "(--active)", name);
     ntvol *win = NULL, *act = NULL;
-    int r = 0;
-    if (!job->win.overlays[ai])
-        r = bd_overlay_open(job->src[ap->disk]->bd, ap->src_offset, ap->src_bytes, NULL,
-                            &job->win.overlays[ai], err);
+    blockdev *aov = NULL;
+    int r = convert_part_overlay(job, ai, &aov, err);
     /* The Windows files are read first, from its overlay; the active
      * partition may be the same volume, so it is opened for writing after. */
     if (r == 0 && wi != ai)
         r = open_ro(job, wi, &win, err);
     if (r == 0)
-        r = ntvol_open(job->win.overlays[ai], 0, ap->src_bytes, NTVOL_WRITE, &act, err);
+        r = ntvol_open(aov, 0, bd_size(aov), NTVOL_WRITE, &act, err);
     if (r == 0)
         r = bios_boot_files(job, wi, ai, win ? win : act, act, err);
     p2v_err e2;

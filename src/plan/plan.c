@@ -84,6 +84,10 @@ static int check_selection(const plan_source *src, size_t nsrc, const plan_sel *
                             s->name, sel[i].number);
         if (pp->size == 0)
             return p2v_errf(err, -EINVAL, "%s:%u is empty (0 sectors)", s->name, sel[i].number);
+        if (sel[i].bytes > PLAN_MAX_DISK_BYTES)
+            return p2v_errf(err, -ERANGE, "%s:%u=%llu is larger than the %llu bytes p2v accepts",
+                            s->name, sel[i].number, (unsigned long long)sel[i].bytes,
+                            (unsigned long long)PLAN_MAX_DISK_BYTES);
         for (size_t j = 0; j < i; j++)
             if (sel[j].disk == sel[i].disk && sel[j].number == sel[i].number)
                 return p2v_errf(err, -EINVAL, "%s:%u is selected twice (selections %zu and %zu)",
@@ -173,6 +177,8 @@ static void add_copy(plan *p, const plan_source *src, const plan_sel *sel, size_
     pp->src_offset = sp->start * pt->sector_size;
     pp->src_bytes = sp->size * pt->sector_size;
     pp->sectors = sp->size;
+    if (sel[i].bytes)
+        pp->sectors = sel[i].bytes / pt->sector_size + (sel[i].bytes % pt->sector_size != 0);
     snprintf(pp->fstype, sizeof pp->fstype, "%s", sel[i].fstype);
     snprintf(pp->label, sizeof pp->label, "%s", sel[i].label);
 }
@@ -507,8 +513,7 @@ static int size_disk(plan *p, uint64_t want_bytes, p2v_err *err)
     if (last->logical)
         p->ext_sectors += grow;
     if (grow && want_bytes && last->kind == PLAN_PART_COPY)
-        p2v_warn(&p->notes, "the last partition grows by %llu sectors to fill the disk; its "
-                            "filesystem keeps its size until you extend it",
+        p2v_warn(&p->notes, "the last partition grows by %llu sectors to fill the disk",
                  (unsigned long long)grow);
     return 0;
 }

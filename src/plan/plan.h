@@ -46,6 +46,7 @@ typedef struct plan_sel {
     char fstype[32];
     char label[256];
     bool bios_boot_code;    /* its boot sector looks bootable for BIOS (caller's probe) */
+    uint64_t bytes;         /* its own size on the target (DISK:N=SIZE); 0: the source's */
 } plan_sel;
 
 /* A partition p2v creates, placed before selection `before` (nsel = at the end). */

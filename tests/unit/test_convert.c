@@ -82,7 +82,7 @@ static void test_run_and_read_back(convert_disk *src, const memdisk *m)
 {
     char out[256];
     snprintf(out, sizeof out, "%s/ok.img", g_dir);
-    convert_sel sels[] = { { "mem1", 2 }, { "mem1", 1 } };
+    convert_sel sels[] = { { .disk = "mem1", .number = 2 }, { .disk = "mem1", .number = 1 } };
     convert_disk *pre[] = { src };
     convert_request rq = { .output = out, .sink = { .format = SINK_RAW }, .sels = sels,
                            .nsels = 2, .preopened = pre, .npreopened = 1 };
@@ -128,7 +128,7 @@ static void test_cancel_leaves_nothing(convert_disk *src)
 {
     char out[256];
     snprintf(out, sizeof out, "%s/cancel.qcow2", g_dir);
-    convert_sel sels[] = { { "mem1", 1 }, { "mem1", 2 } };
+    convert_sel sels[] = { { .disk = "mem1", .number = 1 }, { .disk = "mem1", .number = 2 } };
     convert_disk *pre[] = { src };
     convert_request rq = { .output = out, .sels = sels, .nsels = 2, .preopened = pre,
                            .npreopened = 1 };
@@ -154,7 +154,7 @@ static void test_cancel_leaves_nothing(convert_disk *src)
 static void test_usage_errors(convert_disk *src)
 {
     convert_disk *pre[] = { src };
-    convert_sel sels[] = { { "mem1", 1 } }, active = { "mem1", 2 };
+    convert_sel sels[] = { { .disk = "mem1", .number = 1 } }, active = { .disk = "mem1", .number = 2 };
     convert_request rq = { .sels = sels, .nsels = 1, .active = &active, .preopened = pre,
                            .npreopened = 1 };
     convert_job *job = NULL;
@@ -162,7 +162,7 @@ static void test_usage_errors(convert_disk *src)
     CHECK(convert_plan_from_request(&rq, NULL, &job, &err) == CONVERT_EUSAGE);
     CHECK(strstr(err.msg, "not one of the selected partitions") != NULL);
     CHECK(job == NULL);
-    convert_sel missing[] = { { "mem1", 7 } };
+    convert_sel missing[] = { { .disk = "mem1", .number = 7 } };
     rq = (convert_request){ .sels = missing, .nsels = 1, .preopened = pre, .npreopened = 1 };
     int r = convert_plan_from_request(&rq, NULL, &job, &err);
     CHECK(r < 0 && r != CONVERT_EUSAGE);
@@ -172,7 +172,7 @@ static void test_usage_errors(convert_disk *src)
 static void test_planfile_round_trip(convert_disk *src)
 {
     convert_disk *pre[] = { src };
-    convert_sel sels[] = { { "mem1", 2 }, { "mem1", 1 } }, active = { "mem1", 1 };
+    convert_sel sels[] = { { .disk = "mem1", .number = 2 }, { .disk = "mem1", .number = 1 } }, active = { .disk = "mem1", .number = 1 };
     convert_request rq = { .sels = sels, .nsels = 2, .active = &active, .preopened = pre,
                            .npreopened = 1, .copy_all = true, .verify = true,
                            .sink = { .format = SINK_QCOW2, .compression = SINK_COMPRESS_ZSTD,

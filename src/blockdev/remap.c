@@ -1,0 +1,131 @@
+/* A blockdev view with some ranges read from other places of its base. */
+#include "blockdev/remap.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blockdev/blockdev_impl.h"
+
+struct remap {
+    blockdev *base;
+    bd_move *moves;     /* sorted by dst, not overlapping */
+    size_t n;
+};
+
+/* The first move that ends after off. */
+static size_t first_move(const struct remap *m, uint64_t off)
+{
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->moves[mid].dst + m->moves[mid].len <= off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int remap_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err)
+{
+    struct remap *m = bd->priv;
+    uint8_t *p = buf;
+    size_t i = first_move(m, off);
+    while (len > 0) {
+        const bd_move *mv = i < m->n ? &m->moves[i] : NULL;
+        uint64_t n = len, from = off;
+        if (mv && mv->dst <= off) {         /* inside a move */
+            n = mv->dst + mv->len - off;
+            from = mv->src + (off - mv->dst);
+            i++;
+        } else if (mv && mv->dst - off < n) { /* up to the next move */
+            n = mv->dst - off;
+        }
+        if (n > len)
+            n = len;
+        int r = bd_pread(m->base, p, (size_t)n, from, err);
+        if (r < 0)
+            return r;
+        p += n;
+        off += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static void remap_close(blockdev *bd)
+{
+    struct remap *m = bd->priv;
+    if (m)
+        free(m->moves);
+    free(m);
+}
+
+static const struct bd_ops remap_ops = {
+    .format = "raw",
+    .pread = remap_pread,
+    .close = remap_close,
+};
+
+static int cmp_move(const void *a, const void *b)
+{
+    const bd_move *x = a, *y = b;
+    return x->dst < y->dst ? -1 : x->dst > y->dst;
+}
+
+static int check_moves(const blockdev *base, uint64_t size, const bd_move *v, size_t n,
+                       p2v_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t de, se;
+        if (v[i].len == 0 || __builtin_add_overflow(v[i].dst, v[i].len, &de) || de > size ||
+            __builtin_add_overflow(v[i].src, v[i].len, &se) || se > bd_size(base) ||
+            (i && v[i - 1].dst + v[i - 1].len > v[i].dst))
+            return p2v_errf(err, -EINVAL, "%s: move %zu (%llu bytes from %llu to %llu) is "
+                            "outside the view or overlaps another", bd_path(base), i,
+                            (unsigned long long)v[i].len, (unsigned long long)v[i].src,
+                            (unsigned long long)v[i].dst);
+    }
+    return 0;
+}
+
+int bd_remap_open(blockdev *base, uint64_t size, const bd_move *moves, size_t nmoves,
+                  blockdev **out, p2v_err *err)
+{
+    if (size == 0 || size > bd_size(base))
+        return p2v_errf(err, -EINVAL, "%s: a view of %llu bytes does not fit the device (%llu "
+                        "bytes)", bd_path(base), (unsigned long long)size,
+                        (unsigned long long)bd_size(base));
+    struct remap *m = calloc(1, sizeof *m);
+    if (m && nmoves && !(m->moves = malloc(nmoves * sizeof *moves))) {
+        free(m);
+        m = NULL;
+    }
+    blockdev *bd = m ? bd_alloc(&remap_ops, bd_path(base)) : NULL;
+    if (!bd) {
+        if (m)
+            free(m->moves);
+        free(m);
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    }
+    m->base = base;
+    m->n = nmoves;
+    if (nmoves)
+        memcpy(m->moves, moves, nmoves * sizeof *moves);
+    if (m->n)
+        qsort(m->moves, m->n, sizeof *m->moves, cmp_move);
+    bd->priv = m;
+    bd->size = size;
+    bd->sector_size = bd_sector_size(base);
+    bd->sector_size_set = !bd_sector_size_is_default(base);
+    bd->backing = base;
+    int r = check_moves(base, size, m->moves, m->n, err);
+    if (r < 0) {
+        bd_close(bd);
+        return r;
+    }
+    *out = bd;
+    return 0;
+}

@@ -1,0 +1,66 @@
+/* A window of a blockdev, zero-extended to a chosen size. */
+#include "blockdev/window.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blockdev/blockdev_impl.h"
+
+struct window {
+    blockdev *base;
+    uint64_t off;
+    uint64_t data;      /* bytes of the window that come from base */
+};
+
+static int win_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err)
+{
+    struct window *w = bd->priv;
+    size_t from_base = off >= w->data ? 0 : (size_t)(w->data - off < len ? w->data - off : len);
+    if (from_base) {
+        int r = bd_pread(w->base, buf, from_base, w->off + off, err);
+        if (r < 0)
+            return r;
+    }
+    memset((uint8_t *)buf + from_base, 0, len - from_base);
+    return 0;
+}
+
+static void win_close(blockdev *bd)
+{
+    free(bd->priv);
+}
+
+static const struct bd_ops window_ops = {
+    .format = "raw",
+    .pread = win_pread,
+    .close = win_close,
+};
+
+int bd_window_open(blockdev *base, uint64_t off, uint64_t len, uint64_t size, blockdev **out,
+                   p2v_err *err)
+{
+    uint64_t data = len < size ? len : size, end;
+    if (size == 0 || __builtin_add_overflow(off, data, &end) || end > bd_size(base))
+        return p2v_errf(err, -EINVAL,
+                        "%s: window of %llu bytes at offset %llu is outside the device (%llu "
+                        "bytes)", bd_path(base), (unsigned long long)data,
+                        (unsigned long long)off, (unsigned long long)bd_size(base));
+    char name[300];
+    snprintf(name, sizeof name, "%s@%llu", bd_path(base), (unsigned long long)off);
+    struct window *w = calloc(1, sizeof *w);
+    blockdev *bd = w ? bd_alloc(&window_ops, name) : NULL;
+    if (!bd) {
+        free(w);
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    }
+    *w = (struct window){ .base = base, .off = off, .data = data };
+    bd->priv = w;
+    bd->size = size;
+    bd->sector_size = bd_sector_size(base);
+    bd->sector_size_set = !bd_sector_size_is_default(base);
+    bd->backing = base;
+    *out = bd;
+    return 0;
+}

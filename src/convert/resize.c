@@ -1,0 +1,207 @@
+/* Partitions of their own size (DISK:N=SIZE, DISK:N=min, the last one grown
+ * by --size): sizes chosen before planning, and after planning each
+ * filesystem fitted to its new partition on a copy-on-write overlay (NTFS)
+ * or left at its size with a notice (ext2/3/4, FAT, others). The copy then
+ * reads a resized partition from its overlay. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blockdev/overlay.h"
+#include "blockdev/remap.h"
+#include "blockdev/window.h"
+#include "convert/convert_impl.h"
+#include "util/size.h"
+
+static uint64_t round_up(uint64_t v, uint64_t unit)
+{
+    return unit && v % unit ? v + (unit - v % unit) : v;
+}
+
+/* DISK:N=min: used + margin for NTFS (never below the last used cluster),
+ * the filesystem's own size for the rest, never more than the source. */
+static uint64_t min_size(const convert_job *job, const fsresize_info *fi, uint64_t src_bytes,
+                         const char *what, const convert_events *ev)
+{
+    uint64_t align = job->rq.plan.align ? job->rq.plan.align : 1ULL << 20;
+    uint64_t want = fi->min_bytes;
+    char h1[32];
+    if (fi->kind == FSRESIZE_NTFS) {
+        uint64_t margin = job->rq.min_free;
+        if (!margin)
+            margin = fi->used_bytes / 10 > CONVERT_MIN_FREE_FLOOR ? fi->used_bytes / 10
+                                                                  : CONVERT_MIN_FREE_FLOOR;
+        uint64_t room = fi->used_bytes + margin + fi->bytes_per_sector;
+        want = room > fi->min_bytes ? room : fi->min_bytes;
+    } else {
+        convert_say(ev, CONVERT_NOTICE, "%s=min: %s cannot be shrunk; the partition keeps the "
+                    "filesystem's size", what, fi->fstype[0] ? fi->fstype : "its contents");
+    }
+    want = round_up(want, align);
+    if (want >= src_bytes) {
+        convert_say(ev, CONVERT_NOTICE, "%s=min: the source partition (%s) is not larger than "
+                    "that; it keeps its size", what, size_human(src_bytes, h1, sizeof h1));
+        return src_bytes;
+    }
+    return want;
+}
+
+int convert_resize_sizes(convert_job *job, const convert_events *ev, p2v_err *err)
+{
+    for (size_t i = 0; i < job->rq.nsels; i++) {
+        const convert_sel *sel = &job->rq.sels[i];
+        const convert_disk *d = job->src[job->psel[i].disk];
+        const convert_part *cp = convert_disk_part(d, sel->number);
+        if ((!sel->size && !sel->size_min) || !cp || cp->p->container)
+            continue;   /* the planner names what is wrong with the selection */
+        uint32_t ss = bd_sector_size(d->bd);
+        uint64_t off = cp->p->start * ss, len = cp->p->size * ss;
+        char what[300];
+        snprintf(what, sizeof what, "%s:%u", sel->disk, sel->number);
+        fsresize_info fi;
+        int r = fsresize_check(d->bd, off, len, what, &fi, err);
+        if (r < 0)
+            return r;
+        uint64_t want = sel->size_min ? min_size(job, &fi, len, what, ev)
+                                      : round_up(sel->size, ss);
+        if (want < len && (r = fsresize_fits(&fi, want, what, err)) < 0)
+            return r;
+        job->psel[i].bytes = want;
+    }
+    return 0;
+}
+
+static const char *fs_name(const fsresize_info *fi)
+{
+    return fi->fstype[0] ? fi->fstype : "unrecognised";
+}
+
+/* An NTFS volume fitted to new_bytes: edited on an overlay of the source
+ * partition (zero-extended when it grows), seen through a remapped view in
+ * which moved clusters appear at their new places, with the boot sectors
+ * written into a last overlay (the one the Windows step and the copy use). */
+static int resize_ntfs(convert_job *job, const plan_part *pp, convert_resize_part *rp,
+                       const char *what, p2v_err *err)
+{
+    blockdev *bd = job->src[pp->disk]->bd;
+    uint64_t edit = rp->new_bytes > rp->old_bytes ? rp->new_bytes : rp->old_bytes;
+    fsresize_ntfs_result res = { 0 };
+    int r = bd_window_open(bd, pp->src_offset, pp->src_bytes, edit, &rp->window, err);
+    if (r == 0)
+        r = bd_overlay_open(rp->window, 0, 0, NULL, &rp->edit, err);
+    if (r == 0)
+        r = fsresize_ntfs_apply(rp->edit, rp->new_bytes, what, &res, err);
+    if (r == 0)
+        r = bd_remap_open(rp->edit, rp->new_bytes, res.moves, res.nmoves, &rp->view, err);
+    if (r == 0)
+        r = bd_overlay_open(rp->view, 0, 0, NULL, &rp->overlay, err);
+    if (r == 0)
+        r = fsresize_ntfs_finish(rp->overlay, &res, err);
+    if (r == 0) {
+        char h[32];
+        rp->relocated = res.relocated;
+        rp->fs_new = (res.sectors + 1) * res.bytes_per_sector;
+        snprintf(rp->action, sizeof rp->action, "NTFS %s to %s (%llu clusters of %u bytes)",
+                 rp->new_bytes > rp->old_bytes ? "grown" : "shrunk",
+                 size_human(rp->fs_new, h, sizeof h), (unsigned long long)res.clusters,
+                 res.cluster);
+    }
+    fsresize_ntfs_result_free(&res);
+    return r;
+}
+
+static void keep_fs(convert_resize_part *rp, const char *what, const convert_events *ev)
+{
+    const fsresize_info *fi = &rp->fi;
+    rp->fs_new = fi->fs_bytes;
+    if (rp->new_bytes < rp->old_bytes) {
+        snprintf(rp->action, sizeof rp->action, "%s kept at its size (the partition's unused "
+                 "tail is left out)", fs_name(fi));
+        return;
+    }
+    if (fi->kind == FSRESIZE_EXT)
+        snprintf(rp->action, sizeof rp->action, "%s keeps its size; resize2fs in the guest "
+                 "grows it to fill the partition", fs_name(fi));
+    else if (fi->kind == FSRESIZE_FAT)
+        snprintf(rp->action, sizeof rp->action, "FAT keeps its size (FAT is not grown)");
+    else
+        snprintf(rp->action, sizeof rp->action, "%s contents keep their size", fs_name(fi));
+    convert_say(ev, CONVERT_NOTICE, "%s: %s", what, rp->action);
+}
+
+static int resize_part(convert_job *job, size_t i, const convert_events *ev, p2v_err *err)
+{
+    const plan *p = job->plan;
+    const plan_part *pp = &p->parts[i];
+    convert_resize_part *rp = &job->rs.parts[i];
+    rp->old_bytes = pp->src_bytes;
+    rp->new_bytes = pp->sectors * p->sector_size;
+    if (pp->kind != PLAN_PART_COPY || rp->new_bytes == rp->old_bytes)
+        return 0;
+    /* Only a size asked for (DISK:N=SIZE|min, or --size for the last
+     * partition) changes the filesystem; the last partition's rounding up
+     * to the alignment does not. */
+    bool asked = job->psel[pp->sel].bytes || (job->rq.plan.size && i == p->nparts - 1);
+    if (!asked)
+        return 0;
+    rp->resized = true;
+    char what[300];
+    convert_part_source_name(job, pp, what, sizeof what);
+    blockdev *bd = job->src[pp->disk]->bd;
+    int r = fsresize_check(bd, pp->src_offset, pp->src_bytes, what, &rp->fi, err);
+    if (r == -EBUSY && rp->new_bytes > rp->old_bytes && job->rq.allow_dirty) {
+        /* --allow-dirty copies such a volume whole; it is not edited. */
+        convert_say(ev, CONVERT_WARNING, "%s; it keeps its size (--allow-dirty)", err->msg);
+        snprintf(rp->action, sizeof rp->action, "kept at its size (not clean)");
+        return 0;
+    }
+    if (r < 0)
+        return r;
+    if (rp->new_bytes < rp->old_bytes && (r = fsresize_fits(&rp->fi, rp->new_bytes, what, err)) < 0)
+        return r;
+    if (rp->fi.kind == FSRESIZE_NTFS) {
+        r = resize_ntfs(job, pp, rp, what, err);
+        if (r == 0 && rp->new_bytes > rp->old_bytes)
+            convert_say(ev, CONVERT_NOTICE, "%s: %s", what, rp->action);
+        return r;
+    }
+    keep_fs(rp, what, ev);
+    return 0;
+}
+
+int convert_resize_prepare(convert_job *job, const convert_events *ev, p2v_err *err)
+{
+    size_t n = job->plan->nparts;
+    job->rs.parts = calloc(n ? n : 1, sizeof *job->rs.parts);
+    if (!job->rs.parts)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    job->rs.n = n;
+    for (size_t i = 0; i < n; i++) {
+        int r = resize_part(job, i, ev, err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+blockdev *convert_resize_overlay(const convert_job *job, size_t part)
+{
+    return part < job->rs.n ? job->rs.parts[part].overlay : NULL;
+}
+
+const convert_resize_part *convert_resize_part_of(const convert_job *job, size_t part)
+{
+    return part < job->rs.n ? &job->rs.parts[part] : NULL;
+}
+
+void convert_resize_free(convert_resize *rs)
+{
+    for (size_t i = 0; rs->parts && i < rs->n; i++) {
+        bd_close(rs->parts[i].overlay);
+        bd_close(rs->parts[i].view);
+        bd_close(rs->parts[i].edit);
+        bd_close(rs->parts[i].window);
+    }
+    free(rs->parts);
+    memset(rs, 0, sizeof *rs);
+}

@@ -1,0 +1,96 @@
+/* Fitting a filesystem to a partition of another size, offline, on a
+ * copy-on-write overlay (the source is never written).
+ *
+ *   fsresize_check()   what the filesystem allows: its size, used bytes, the
+ *                      smallest size it can take here, and why not (refusals)
+ *   fsresize_apply()   make the volume on the overlay fill new_bytes
+ *
+ * NTFS grows and shrinks: $Bitmap gets the new cluster count (its own
+ * runlist through libntfs-3g), $BadClus:$Bad the new length, the boot sector
+ * the new total sectors and a backup at the new end; clusters in use beyond
+ * a new end get new places (their runlists rewritten, the data moved by a
+ * remapped view that the copy reads). ext2/3/4 and FAT keep their size (the
+ * caller tells the user); shrinking them below their size is refused. */
+#ifndef P2V_FS_RESIZE_H
+#define P2V_FS_RESIZE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "blockdev/blockdev.h"
+#include "blockdev/remap.h"
+#include "util/err.h"
+
+/* NTFS boot sector fields a resize rewrites (little-endian 64-bit). */
+#define FSRESIZE_NTFS_BOOT_TOTAL_SECTORS 0x28
+#define FSRESIZE_NTFS_BOOT_MFT_LCN 0x30
+#define FSRESIZE_NTFS_BOOT_MFTMIRR_LCN 0x38
+
+enum fsresize_kind {
+    FSRESIZE_OTHER = 0,     /* not understood: the partition is resized, the contents kept */
+    FSRESIZE_NTFS,
+    FSRESIZE_EXT,
+    FSRESIZE_FAT,
+};
+
+typedef struct fsresize_info {
+    enum fsresize_kind kind;
+    char fstype[32];        /* "ntfs", "ext4", "vfat", ... or "" (libblkid TYPE) */
+    uint64_t fs_bytes;      /* the filesystem's own size (0: unknown) */
+    uint64_t used_bytes;    /* bytes the filesystem uses (0: unknown) */
+    uint64_t data_end;      /* end of the last used byte (NTFS: last used cluster) */
+    uint64_t min_bytes;     /* smallest partition that holds it without moving data */
+    uint32_t cluster;       /* NTFS cluster size, else 0 */
+    uint32_t bytes_per_sector; /* NTFS: the boot sector's, else 0 */
+    uint64_t nr_clusters;   /* NTFS: clusters of the volume */
+} fsresize_info;
+
+/* Look at the filesystem in [off, off + len) of bd (read-only) and fill
+ * *out. Errors: read errors, and an NTFS volume that must not be resized
+ * (dirty, hibernated, unfinished journal, bad clusters listed): -EBUSY with
+ * the reason. Messages name `what` (e.g. "disk.img:2"). */
+int fsresize_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
+                   fsresize_info *out, p2v_err *err);
+
+/* Can a partition of new_bytes hold this filesystem (as fsresize_apply
+ * would make it)? 0, or -ERANGE with the reason (below the used data, a
+ * filesystem that cannot shrink, data beyond the new end). */
+int fsresize_fits(const fsresize_info *fi, uint64_t new_bytes, const char *what, p2v_err *err);
+
+/* What an NTFS resize did on the overlay, and what remains for the final
+ * view: the moves (byte ranges of the partition: the data that the final
+ * layout shows at dst still sits at src of the overlay) and the boot sector
+ * fields to write into the final view. */
+typedef struct fsresize_ntfs_result {
+    bd_move *moves;
+    size_t nmoves;
+    uint64_t relocated;         /* bytes the moves cover */
+    uint64_t sectors;           /* the volume's total sectors */
+    uint64_t clusters;
+    int64_t mft_lcn;            /* where $MFT and $MFTMirr start now */
+    int64_t mftmirr_lcn;
+    uint32_t bytes_per_sector;
+    uint32_t cluster;
+} fsresize_ntfs_result;
+
+/* Resize the NTFS volume at the start of overlay ov (at least max(old,
+ * new_bytes) long) to fill a partition of new_bytes: $Bitmap and
+ * $BadClus:$Bad to the new cluster count; for a shrink, every cluster in
+ * use beyond the new end gets a place in free space below it and every
+ * runlist naming it (any attribute of any MFT record, $MFT and $MFTMirr
+ * included) is rewritten. Only for kind NTFS. On error nothing in *res
+ * needs freeing. */
+int fsresize_ntfs_apply(blockdev *ov, uint64_t new_bytes, const char *what,
+                        fsresize_ntfs_result *res, p2v_err *err);
+/* Write the boot sector (total sectors, $MFT and $MFTMirr positions) and
+ * its backup after the volume, into the final view (an overlay over the
+ * remapped view of ov, bd_size = new_bytes). */
+int fsresize_ntfs_finish(blockdev *view, const fsresize_ntfs_result *res, p2v_err *err);
+void fsresize_ntfs_result_free(fsresize_ntfs_result *res);
+
+/* NTFS geometry of a partition of `bytes`: sectors the volume covers (the
+ * last sector of the partition holds the backup boot sector) and clusters. */
+void fsresize_ntfs_geometry(uint64_t bytes, uint32_t bytes_per_sector, uint32_t cluster,
+                            uint64_t *sectors, uint64_t *clusters);
+
+#endif

@@ -1,0 +1,18 @@
+/* Inside src/fs: the per-filesystem halves of fs/resize.h. */
+#ifndef P2V_FS_RESIZE_IMPL_H
+#define P2V_FS_RESIZE_IMPL_H
+
+#include "fs/resize.h"
+
+int fsresize_ntfs_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
+                        fsresize_info *fi, p2v_err *err);
+
+struct _ntfs_volume;
+/* Give every cluster at or beyond new_nr that a runlist names a place below
+ * it: MFT records rewritten (and mirrored) straight into ov at the places
+ * the mounted (read-only) volume's runlists name, $Bitmap bits set, moves
+ * appended to res. */
+int fsresize_ntfs_relocate(struct _ntfs_volume *vol, blockdev *ov, uint64_t new_nr,
+                           const char *what, fsresize_ntfs_result *res, p2v_err *err);
+
+#endif

@@ -1,0 +1,331 @@
+/* NTFS resize through libntfs-3g on a copy-on-write overlay: the checks
+ * ntfsresize makes before touching a volume (clean, not hibernated, no bad
+ * clusters listed, nothing used beyond the new end) and the edits of a
+ * resize that moves no data: $Bitmap to the new cluster count, $BadClus:$Bad
+ * to the new length, the boot sector's total sectors and the backup boot
+ * sector in the partition's last sector. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#include <ntfs-3g/types.h>
+#include <ntfs-3g/attrib.h>
+#include <ntfs-3g/device.h>
+#include <ntfs-3g/inode.h>
+#include <ntfs-3g/layout.h>
+#include <ntfs-3g/runlist.h>
+#include <ntfs-3g/unistr.h>
+#include <ntfs-3g/volume.h>
+#pragma GCC diagnostic pop
+
+#include "blockdev/overlay.h"
+#include "fs/ntfs_dev.h"
+#include "fs/resize.h"
+#include "fs/resize_impl.h"
+#include "util/endian.h"
+
+#define BM_CHUNK (256u * 1024u)
+
+struct rz_vol {
+    struct ntdev d;
+    ntfs_volume *vol;
+};
+
+static int rz_mount(struct rz_vol *v, blockdev *bd, uint64_t len, bool rw, const char *what,
+                    p2v_err *err)
+{
+    ntdev_capture_log();
+    v->d = (struct ntdev){ .bd = bd, .off = v->d.off, .len = len };
+    struct ntfs_device *dev = ntdev_alloc(&v->d);
+    if (!dev)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    v->vol = ntfs_device_mount(dev, rw ? NTFS_MNT_NONE : NTFS_MNT_RDONLY);
+    if (v->vol)
+        return 0;
+    if (NDevOpen(dev))
+        dev->d_ops->close(dev);
+    ntfs_device_free(dev);
+    if (v->d.failed) {
+        *err = v->d.err;
+        return p2v_err_prefix(err, -EIO, "%s: NTFS", what);
+    }
+    return p2v_errf(err, -EINVAL, "%s: NTFS volume cannot be opened%s (%s)", what,
+                    rw ? " for resizing" : "",
+                    ntdev_last_msg()[0] ? ntdev_last_msg() : "libntfs-3g refused it");
+}
+
+static int rz_umount(struct rz_vol *v, const char *what, p2v_err *err)
+{
+    int r = 0;
+    if (v->vol && ntfs_umount(v->vol, FALSE) != 0)
+        r = p2v_errf(err, -EIO, "%s: NTFS volume could not be written back (%s)", what,
+                     ntdev_last_msg()[0] ? ntdev_last_msg() : strerror(errno));
+    v->vol = NULL;
+    if (r == 0 && v->d.failed) {
+        *err = v->d.err;
+        r = p2v_err_prefix(err, -EIO, "%s: NTFS", what);
+    }
+    return r;
+}
+
+/* Bad clusters are listed as the allocated runs of $BadClus:$Bad (the rest
+ * of it is one hole). ntfsresize refuses such a volume; so do we. */
+static int rz_check_badclus(ntfs_volume *vol, const char *what, p2v_err *err)
+{
+    ntfs_inode *ni = ntfs_inode_open(vol, FILE_BadClus);
+    ntfschar *name = NULL;
+    int nlen = ntfs_mbstoucs("$Bad", &name);
+    ntfs_attr *na = ni && nlen > 0 ? ntfs_attr_open(ni, AT_DATA, name, (u32)nlen) : NULL;
+    int r = 0;
+    if (!na || ntfs_attr_map_whole_runlist(na) != 0) {
+        r = p2v_errf(err, -EIO, "%s: NTFS $BadClus cannot be read", what);
+        goto out;
+    }
+    char list[200] = "";
+    size_t used = 0;
+    uint64_t nbad = 0;
+    for (runlist_element *rl = na->rl; rl && rl->length; rl++) {
+        if (rl->lcn < 0)
+            continue;
+        nbad += (uint64_t)rl->length;
+        if (used < sizeof list - 40)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%lld+%lld",
+                                     used ? ", " : "", (long long)rl->lcn,
+                                     (long long)rl->length);
+    }
+    if (nbad)
+        r = p2v_errf(err, -EBUSY,
+                     "%s: NTFS volume lists %llu bad clusters (%s): it cannot be resized; "
+                     "copy it at its size, or run chkdsk /b on a healthy disk first", what,
+                     (unsigned long long)nbad, list);
+out:
+    if (na)
+        ntfs_attr_close(na);
+    if (ni)
+        ntfs_inode_close(ni);
+    free(name);
+    return r;
+}
+
+/* Used clusters and the last one in use, from $Bitmap. */
+static int rz_scan_bitmap(ntfs_volume *vol, uint64_t *used, int64_t *last, const char *what,
+                          p2v_err *err)
+{
+    uint64_t nr = (uint64_t)vol->nr_clusters, need = (nr + 7) / 8;
+    uint8_t *buf = malloc(BM_CHUNK);
+    if (!buf)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    *used = 0;
+    *last = -1;
+    int r = 0;
+    for (uint64_t pos = 0; pos < need && r == 0; pos += BM_CHUNK) {
+        uint64_t len = need - pos < BM_CHUNK ? need - pos : BM_CHUNK;
+        if (ntfs_attr_pread(vol->lcnbmp_na, (s64)pos, (s64)len, buf) != (s64)len) {
+            r = p2v_errf(err, -EIO, "%s: NTFS $Bitmap cannot be read at byte %llu", what,
+                         (unsigned long long)pos);
+            break;
+        }
+        for (uint64_t b = 0; b < len * 8 && pos * 8 + b < nr; b++)
+            if (buf[b / 8] & (1u << (b % 8))) {
+                (*used)++;
+                *last = (int64_t)(pos * 8 + b);
+            }
+    }
+    free(buf);
+    return r;
+}
+
+void fsresize_ntfs_geometry(uint64_t bytes, uint32_t bytes_per_sector, uint32_t cluster,
+                            uint64_t *sectors, uint64_t *clusters)
+{
+    uint64_t s = bytes / bytes_per_sector;
+    *sectors = s ? s - 1 : 0;
+    *clusters = *sectors / (cluster / bytes_per_sector);
+}
+
+int fsresize_ntfs_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
+                        fsresize_info *fi, p2v_err *err)
+{
+    struct rz_vol v = { .d = { .off = off } };
+    int r = rz_mount(&v, bd, len, false, what, err);
+    if (r < 0)
+        return r;
+    ntfs_volume *vol = v.vol;
+    const char *why = ntdev_unclean_reason(vol);
+    uint64_t used = 0;
+    int64_t last = -1;
+    if (why)
+        r = p2v_errf(err, -EBUSY, "%s: NTFS volume %s: it cannot be resized", what, why);
+    if (r == 0)
+        r = rz_check_badclus(vol, what, err);
+    if (r == 0)
+        r = rz_scan_bitmap(vol, &used, &last, what, err);
+    if (r == 0) {
+        uint64_t cl = vol->cluster_size, bps = vol->sector_size;
+        fi->kind = FSRESIZE_NTFS;
+        snprintf(fi->fstype, sizeof fi->fstype, "ntfs");
+        fi->cluster = (uint32_t)cl;
+        fi->fs_bytes = ((uint64_t)vol->nr_clusters * cl / bps + 1) * bps;
+        fi->used_bytes = used * cl;
+        fi->data_end = (uint64_t)(last + 1) * cl;
+        /* Every used cluster (moved below the end where needed), a cluster
+         * for the rounding of $Bitmap's tail, the backup boot sector. */
+        fi->min_bytes = fi->used_bytes + cl + bps;
+        fi->bytes_per_sector = (uint32_t)bps;
+        fi->nr_clusters = (uint64_t)vol->nr_clusters;
+    }
+    p2v_err e2;
+    int rc = rz_umount(&v, what, r < 0 ? &e2 : err);
+    return r < 0 ? r : rc;
+}
+
+/* The tail of $Bitmap from byte `from` on, for a volume of new_nr clusters
+ * that had old_nr: bits of clusters that stay keep their value, new
+ * clusters are free, and the bits past the last cluster are set (as mkntfs
+ * and ntfsresize leave them). */
+static int rz_write_bitmap_tail(ntfs_attr *na, uint64_t old_nr, uint64_t new_nr,
+                                const char *what, p2v_err *err)
+{
+    uint64_t keep = old_nr < new_nr ? old_nr : new_nr;
+    uint64_t from = keep / 8, size = (uint64_t)na->data_size, len = size - from;
+    uint8_t *buf = calloc(1, len ? len : 1);
+    if (!buf)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    int r = 0;
+    if (ntfs_attr_pread(na, (s64)from, 1, buf) != 1)
+        r = p2v_errf(err, -EIO, "%s: NTFS $Bitmap cannot be read", what);
+    for (uint64_t bit = keep; r == 0 && bit < size * 8; bit++) {
+        uint64_t i = bit / 8 - from;
+        uint8_t m = (uint8_t)(1u << (bit % 8));
+        buf[i] = bit < new_nr ? (uint8_t)(buf[i] & ~m) : (uint8_t)(buf[i] | m);
+    }
+    if (r == 0 && ntfs_attr_pwrite(na, (s64)from, (s64)len, buf) != (s64)len)
+        r = p2v_errf(err, -EIO, "%s: NTFS $Bitmap cannot be written (%s)", what,
+                     ntdev_last_msg()[0] ? ntdev_last_msg() : strerror(errno));
+    free(buf);
+    return r;
+}
+
+static int rz_resize_bitmap(ntfs_volume *vol, uint64_t new_nr, const char *what, p2v_err *err)
+{
+    ntfs_attr *na = vol->lcnbmp_na;
+    uint64_t bytes = ((new_nr + 7) / 8 + 7) & ~(uint64_t)7;
+    if ((uint64_t)na->data_size != bytes && ntfs_attr_truncate_solid(na, (s64)bytes) != 0)
+        return p2v_errf(err, -EIO, "%s: NTFS $Bitmap cannot be resized to %llu bytes (%s)", what,
+                        (unsigned long long)bytes,
+                        ntdev_last_msg()[0] ? ntdev_last_msg() : strerror(errno));
+    return rz_write_bitmap_tail(na, (uint64_t)vol->nr_clusters, new_nr, what, err);
+}
+
+static int rz_resize_badclus(ntfs_volume *vol, uint64_t new_nr, const char *what, p2v_err *err)
+{
+    ntfs_inode *ni = ntfs_inode_open(vol, FILE_BadClus);
+    ntfschar *name = NULL;
+    int nlen = ntfs_mbstoucs("$Bad", &name);
+    ntfs_attr *na = ni && nlen > 0 ? ntfs_attr_open(ni, AT_DATA, name, (u32)nlen) : NULL;
+    int r = 0;
+    if (!na)
+        r = p2v_errf(err, -EIO, "%s: NTFS $BadClus cannot be opened", what);
+    else if (ntfs_attr_truncate(na, (s64)(new_nr * vol->cluster_size)) != 0)
+        r = p2v_errf(err, -EIO, "%s: NTFS $BadClus cannot be resized (%s)", what,
+                     ntdev_last_msg()[0] ? ntdev_last_msg() : strerror(errno));
+    if (na)
+        ntfs_attr_close(na);
+    if (ni && ntfs_inode_close(ni) != 0 && r == 0)
+        r = p2v_errf(err, -EIO, "%s: NTFS $BadClus cannot be written", what);
+    free(name);
+    return r;
+}
+
+/* The boot sector with the new total sectors and the places of $MFT and
+ * $MFTMirr, at the start and (as the backup) in the sector after the
+ * volume. */
+int fsresize_ntfs_finish(blockdev *view, const fsresize_ntfs_result *res, p2v_err *err)
+{
+    uint32_t bps = res->bytes_per_sector;
+    uint8_t *bs = malloc(bps);
+    if (!bs)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    int r = bd_pread(view, bs, bps, 0, err);
+    if (r == 0) {
+        put_le64(bs + FSRESIZE_NTFS_BOOT_TOTAL_SECTORS, res->sectors);
+        put_le64(bs + FSRESIZE_NTFS_BOOT_MFT_LCN, (uint64_t)res->mft_lcn);
+        put_le64(bs + FSRESIZE_NTFS_BOOT_MFTMIRR_LCN, (uint64_t)res->mftmirr_lcn);
+        r = bd_overlay_pwrite(view, bs, bps, 0, err);
+    }
+    if (r == 0)
+        r = bd_overlay_pwrite(view, bs, bps, res->sectors * bps, err);
+    free(bs);
+    return r;
+}
+
+void fsresize_ntfs_result_free(fsresize_ntfs_result *res)
+{
+    free(res->moves);
+    memset(res, 0, sizeof *res);
+}
+
+/* $Bitmap and $BadClus to the new cluster count, through libntfs-3g. */
+static int resize_system_files(blockdev *ov, fsresize_ntfs_result *res, const char *what,
+                               p2v_err *err)
+{
+    struct rz_vol v = { 0 };
+    int r = rz_mount(&v, ov, bd_size(ov), true, what, err);
+    if (r < 0)
+        return r;
+    res->mft_lcn = v.vol->mft_lcn;
+    res->mftmirr_lcn = v.vol->mftmirr_lcn;
+    r = rz_resize_bitmap(v.vol, res->clusters, what, err);
+    if (r == 0)
+        r = rz_resize_badclus(v.vol, res->clusters, what, err);
+    p2v_err e2;
+    int rc = rz_umount(&v, what, r < 0 ? &e2 : err);
+    return r < 0 ? r : rc;
+}
+
+static int relocate(blockdev *ov, fsresize_ntfs_result *res, const char *what, p2v_err *err)
+{
+    struct rz_vol v = { 0 };
+    int r = rz_mount(&v, ov, bd_size(ov), false, what, err);
+    if (r < 0)
+        return r;
+    r = fsresize_ntfs_relocate(v.vol, ov, res->clusters, what, res, err);
+    p2v_err e2;
+    int rc = rz_umount(&v, what, r < 0 ? &e2 : err);
+    return r < 0 ? r : rc;
+}
+
+int fsresize_ntfs_apply(blockdev *ov, uint64_t new_bytes, const char *what,
+                        fsresize_ntfs_result *res, p2v_err *err)
+{
+    fsresize_info fi = { 0 };
+    memset(res, 0, sizeof *res);
+    int r = fsresize_ntfs_check(ov, 0, bd_size(ov), what, &fi, err);
+    if (r < 0)
+        return r;
+    res->bytes_per_sector = fi.bytes_per_sector;
+    res->cluster = fi.cluster;
+    fsresize_ntfs_geometry(new_bytes, fi.bytes_per_sector, fi.cluster, &res->sectors,
+                           &res->clusters);
+    if (res->clusters < 16 || new_bytes > bd_size(ov))
+        return p2v_errf(err, -ERANGE, "%s: %llu bytes is too small for an NTFS volume", what,
+                        (unsigned long long)new_bytes);
+    if (fi.used_bytes + fi.bytes_per_sector > new_bytes)
+        return p2v_errf(err, -ERANGE, "%s: %llu bytes is smaller than the %llu bytes the NTFS "
+                        "volume uses", what, (unsigned long long)new_bytes,
+                        (unsigned long long)fi.used_bytes);
+    uint64_t old_nr = fi.nr_clusters;
+    r = resize_system_files(ov, res, what, err);
+    if (r == 0 && res->clusters < old_nr)
+        r = relocate(ov, res, what, err);
+    if (r < 0)
+        fsresize_ntfs_result_free(res);
+    return r;
+}

@@ -1,0 +1,78 @@
+#!/bin/bash
+# Partitions of their own size holding ext4 and FAT: made larger, the
+# filesystem keeps its size with a notice (resize2fs in the guest grows
+# ext4) and checks clean; made smaller than the filesystem, refused with the
+# reason and nothing written; =min keeps the filesystem's size; a partition
+# longer than its ext4 filesystem is cut down to it.
+set -euo pipefail
+source "$P2V_SRC/tests/lib/common.sh"
+need sfdisk jq mkfs.ext4 e2fsck dumpe2fs debugfs mkfs.vfat fsck.vfat mcopy mtype sha256sum
+cd "$WORK"
+
+truncate -s 100M pc.img
+sfdisk -q pc.img <<'EOF'
+label: gpt
+start=2048, size=65536, type=L
+start=67584, size=40960, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7
+start=108544, size=65536, type=L
+EOF
+head -c 2000000 /dev/urandom >data.bin
+mkdir -p files && cp data.bin files/
+truncate -s 32M ext.part && mkfs.ext4 -q -F -E nodiscard -L E -d files ext.part
+truncate -s 20M fat.part && mkfs.vfat -F 16 -n F fat.part >/dev/null && mcopy -i fat.part data.bin ::/
+# A 24 MiB ext4 in a 32 MiB partition.
+truncate -s 24M small.part && mkfs.ext4 -q -F -E nodiscard -L S -d files small.part
+dd if=ext.part of=pc.img bs=512 seek=2048 conv=notrunc status=none
+dd if=fat.part of=pc.img bs=512 seek=67584 conv=notrunc status=none
+dd if=small.part of=pc.img bs=512 seek=108544 conv=notrunc status=none
+src_sum=$(sha256sum <pc.img)
+
+part() { # part RAW N OUT: partition N of RAW into OUT
+    local s n
+    s=$(sfdisk --json "$1" | jq ".partitiontable.partitions[$(($2 - 1))].start")
+    n=$(sfdisk --json "$1" | jq ".partitiontable.partitions[$(($2 - 1))].size")
+    dd if="$1" of="$3" bs=512 skip="$s" count="$n" status=none
+}
+
+# Larger: notices, filesystems unchanged in size and clean.
+expect_exit 0 "$P2V" convert -O raw --no-msr -o big.raw pc.img:1=64M pc.img:2=40M
+grep -q "pc.img:1: ext4 keeps its size; resize2fs in the guest grows it" "$WORK/last.err" ||
+    fail "no ext4 notice: $(cat "$WORK/last.err")"
+grep -q "pc.img:2: FAT keeps its size" "$WORK/last.err" || fail "no FAT notice: $(cat "$WORK/last.err")"
+check_eq "ext4 partition" $((64 << 20)) $(( $(sfdisk --json big.raw | jq '.partitiontable.partitions[0].size') * 512 ))
+part big.raw 1 e.out
+e2fsck -fn e.out >/dev/null 2>&1 || fail "e2fsck -fn"
+check_eq "ext4 block count (kept)" "$(dumpe2fs -h ext.part 2>/dev/null | sed -n 's/^Block count: *//p')" \
+    "$(dumpe2fs -h e.out 2>/dev/null | sed -n 's/^Block count: *//p')"
+check_eq "ext4 file" "$(sha256sum <data.bin)" "$(debugfs -R 'cat /data.bin' e.out 2>/dev/null | sha256sum)"
+part big.raw 2 f.out
+fsck.vfat -n f.out >/dev/null || fail "fsck.vfat -n"
+check_eq "FAT file" "$(sha256sum <data.bin)" "$(mtype -i f.out ::/data.bin | sha256sum)"
+pass "ext4 and FAT in larger partitions keep their size, check clean"
+
+# Smaller than the filesystem: refused, nothing written.
+expect_exit 1 "$P2V" convert -O raw -o no.raw pc.img:1=16M
+grep -q "pc.img:1: 16.0 MiB is smaller than its ext4 filesystem (32.0 MiB); shrinking ext2/3/4 is not supported" \
+    "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+[ ! -e no.raw ] || fail "refused ext4 shrink wrote OUTPUT"
+expect_exit 1 "$P2V" convert -O raw -o no.raw pc.img:2=10M
+grep -q "smaller than its FAT filesystem" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+[ ! -e no.raw ] || fail "refused FAT shrink wrote OUTPUT"
+pass "ext4 and FAT shrinks refused"
+
+# =min: ext4 keeps its size; the 24 MiB ext4 in 32 MiB is cut to 24 MiB.
+expect_exit 0 "$P2V" convert -O raw -o min.raw pc.img:3=min pc.img:1=min
+grep -q "pc.img:1=min: .*keeps its size" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+check_eq "small ext4 partition cut to its filesystem" $((24 << 20)) \
+    $(( $(sfdisk --json min.raw | jq '.partitiontable.partitions[0].size') * 512 ))
+part min.raw 1 s.out
+e2fsck -fn s.out >/dev/null 2>&1 || fail "e2fsck -fn (cut)"
+check_eq "cut ext4 file" "$(sha256sum <data.bin)" "$(debugfs -R 'cat /data.bin' s.out 2>/dev/null | sha256sum)"
+check_eq "source unchanged" "$src_sum" "$(sha256sum <pc.img)"
+pass "=min on ext4"
+
+# Bad sizes are usage errors.
+expect_exit 2 "$P2V" convert -O raw -o no.raw pc.img:1=lots
+grep -q "not a partition selection" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+expect_exit 2 "$P2V" convert -O raw -o no.raw --min-free 0 pc.img:1=min
+pass "bad sizes refused as usage errors"
