@@ -4,13 +4,14 @@
 #   live_iso                       the ISO (built by the live_iso test, the
 #                                  fixture the other live tests require)
 #   live_need                      skip unless root and the tools are here
-#   live_out_disk IMG PLAN         a 1 GiB GPT disk whose one partition holds an
-#                                  ext4 filesystem labelled P2V-OUT with PLAN in
-#                                  it as p2v-plan.json
+#   live_out_disk IMG [PLAN]       a 512 MiB GPT disk whose one partition holds
+#                                  an ext4 filesystem labelled P2V-OUT, with PLAN
+#                                  in it as p2v-plan.json (if given)
 #   live_out_get IMG NAME DEST     copy a file out of that filesystem
 #   live_qemu FW LOG LIMIT SERIAL DRIVE...
-#                                  boot the ISO (bios: as a USB stick, uefi: as
-#                                  a CD), the story disks as SATA disks 1 and 2,
+#                                  boot the ISO (bios: SeaBIOS, the ISO as a USB
+#                                  stick; bios-cd: SeaBIOS, as a CD; uefi: OVMF,
+#                                  as a CD), the story disks as SATA disks 1 and 2,
 #                                  DRIVE... as extra -drive specs (virtio);
 #                                  SERIAL: "file" (log only) or a unix socket
 #                                  path (log and keys); runs in the background,
@@ -30,16 +31,16 @@ live_need() {
 }
 
 live_out_disk() {
-    local img=$1 plan=$2 d
+    local img=$1 plan=${2:-} d
     d=$(mktemp -d "$WORK/p2vout.XXXXXX")
-    cp "$plan" "$d/p2v-plan.json"
+    [ -z "$plan" ] || cp "$plan" "$d/p2v-plan.json"
     rm -f "$img"
-    truncate -s 1G "$img"
+    truncate -s 512M "$img"
     sfdisk -q "$img" <<'SF'
 label: gpt
 start=2048, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="p2v output"
 SF
-    truncate -s 1022M "$WORK/p2vout.fs"
+    truncate -s 510M "$WORK/p2vout.fs"
     mkfs.ext4 -q -F -L P2V-OUT -d "$d" "$WORK/p2vout.fs"
     dd if="$WORK/p2vout.fs" of="$img" bs=1M seek=1 conv=notrunc,sparse status=none
     rm -rf "$d" "$WORK/p2vout.fs"
@@ -47,7 +48,7 @@ SF
 
 live_out_get() {
     local img=$1 name=$2 dest=$3
-    dd if="$img" of="$WORK/p2vout.fs" bs=1M skip=1 count=1022 conv=sparse status=none
+    dd if="$img" of="$WORK/p2vout.fs" bs=1M skip=1 count=510 conv=sparse status=none
     rm -f "$dest"
     debugfs -R "dump /$name $dest" "$WORK/p2vout.fs" >/dev/null 2>&1
     rm -f "$WORK/p2vout.fs"
@@ -62,7 +63,10 @@ live_qemu() {
         -device ahci,id=ahci
         -drive "if=none,id=src1,format=raw,file=$WORK/disk1.img" -device ide-hd,drive=src1,bus=ahci.0
         -drive "if=none,id=src2,format=raw,file=$WORK/disk2.img" -device ide-hd,drive=src2,bus=ahci.1)
-    if [ "$fw" = uefi ]; then
+    if [ "$fw" = bios-cd ]; then
+        args+=(-drive "if=none,id=cd,media=cdrom,readonly=on,format=raw,file=$iso"
+               -device ide-cd,drive=cd,bus=ahci.2,bootindex=0)
+    elif [ "$fw" = uefi ]; then
         cp "$BOOTIMG_OVMF_VARS" "$WORK/OVMF_VARS.fd"
         args+=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$BOOTIMG_OVMF_CODE"
                -drive "if=pflash,format=raw,unit=1,file=$WORK/OVMF_VARS.fd"
@@ -86,16 +90,25 @@ live_qemu() {
     LIVE_ACCEL=$accel
     timeout -k 5 $((limit + 5)) qemu-system-x86_64 -accel "$accel" "${args[@]}" >"$log.qemu" 2>&1 &
     LIVE_PID=$!
-    # KVM that cannot run the firmware here stops at once: try TCG instead.
+    # KVM that cannot run the firmware here fails at once ("emulation
+    # failure") or stays silent: the boot loaders print on the serial port
+    # within seconds, so no output after 40 s under KVM means TCG instead.
     if [ "$accel" = kvm ]; then
-        sleep 5
-        if grep -q -e "KVM internal error" -e "emulation failure" "$log.qemu" 2>/dev/null; then
+        local t=0
+        while [ $t -lt 40 ] && [ ! -s "$log" ] && kill -0 "$LIVE_PID" 2>/dev/null &&
+              ! grep -q -e "KVM internal error" -e "emulation failure" "$log.qemu" 2>/dev/null; do
+            sleep 1
+            t=$((t + 1))
+        done
+        if [ ! -s "$log" ]; then
             kill "$LIVE_PID" 2>/dev/null || true
             wait "$LIVE_PID" 2>/dev/null || true
             echo tcg >"$(_bootimg_accel_cache)" 2>/dev/null || true
-            echo "KVM fails on this host (emulation failure); using TCG" >&2
+            echo "KVM cannot run the firmware on this host (no serial output in ${t}s); using TCG" >&2
             [ "$fw" = uefi ] && cp "$BOOTIMG_OVMF_VARS" "$WORK/OVMF_VARS.fd"
+            rm -f "$serial"
             : >"$log"
+            LIVE_START=$(date +%s)
             LIVE_ACCEL=tcg
             timeout -k 5 $((limit + 5)) qemu-system-x86_64 -accel tcg "${args[@]}" >"$log.qemu" 2>&1 &
             LIVE_PID=$!
