@@ -92,4 +92,10 @@ int bd_raw_fd(const blockdev *bd);
 
 void bd_close(blockdev *bd);
 
+/* The disks of this machine (/dev/NAME for every whole disk under /sys/block
+ * and every loop device with a backing file), in version order. Free with
+ * bd_list_free. */
+int bd_list_machine_disks(char ***paths, size_t *count, p2v_err *err);
+void bd_list_free(char **paths, size_t count);
+
 #endif

@@ -13,21 +13,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "boot/boot.h"
 #include "cli/commands.h"
-#include "copy/copy.h"
-#include "fs/fsmap.h"
-#include "fs/relocate.h"
-#include "plan/plan.h"
-#include "fs/probe.h"
-#include "ptable/ptable.h"
-#include "sink/guard.h"
+#include "convert/convert.h"
+#include "convert/planfile.h"
 #include "sink/sink.h"
 #include "util/json.h"
 #include "util/size.h"
 
 static const char convert_usage[] =
     "Usage: p2v convert [OPTIONS] -o OUTPUT SEL...\n"
+    "       p2v convert --plan FILE [-o OUTPUT] [-f] [--verify] [--dry-run] [--json]\n"
     "\n"
     "Write the selected partitions, in the order given, into a new disk image with\n"
     "a new partition table (fresh MBR signature or GPT disk GUID). SEL is DISK:N,\n"
@@ -69,6 +64,13 @@ static const char convert_usage[] =
     "                                   (default: the one active on its disk; with bios\n"
     "                                   and none, one whose boot sector has boot code,\n"
     "                                   else the first; a notice says which)\n"
+    "      --save-plan FILE             write the validated selection and options as a plan\n"
+    "                                   file (JSON, docs/plan-files.md); without -o only that\n"
+    "      --plan FILE                  take the selections and options from a plan file;\n"
+    "                                   its disks are found by identity (table, signature or\n"
+    "                                   GUID, size) if their device names changed, and a\n"
+    "                                   disk or partition that changed is refused. -o, -f,\n"
+    "                                   --verify, --dry-run, --json and -p may be added\n"
     "  -h, --help                       this text\n"
     "\n"
     "SIZE takes bytes or K/M/G/T suffixes (powers of 1024).\n"
@@ -77,9 +79,6 @@ static const char convert_usage[] =
     "A partition type with no equivalent in the target table, a BIOS boot partition\n"
     "into MBR, LDM (dynamic disk) and Storage Spaces partitions are refused.\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
-
-static volatile sig_atomic_t g_cancel;
-
 
 struct convert_args {
     const char *output;
@@ -91,25 +90,11 @@ struct convert_args {
     const char *active;         /* --active DISK:N */
     uint32_t sector_size;       /* --sector-size for image files; 0: detected */
     bool verify, dry_run, json, progress, force, allow_dirty;
+    const char *plan_file;      /* --plan FILE */
+    const char *save_plan;      /* --save-plan FILE */
+    const char *layout_option;  /* the first option that shapes the layout (long name) */
     char **sels;
     int nsels;
-};
-
-struct source {
-    char *path;
-    blockdev *bd;
-    ptable *pt;
-    struct stat st;
-};
-
-struct convert_ctx {
-    struct convert_args a;
-    struct source *src;
-    size_t nsrc;
-    plan_source *psrc;
-    plan_sel *psel;
-    plan *plan;
-    char *write_path;   /* where the image goes: OUTPUT, or the file a symlink OUTPUT names */
 };
 
 /* ---- arguments ---- */
@@ -156,7 +141,8 @@ static bool takes_next_word(const char *a)
 {
     static const char *const opts[] = { "-o", "-O", "-t", "--output", "--output-format",
                                         "--table", "--boot", "--size", "--align", "--copy",
-                                        "--cluster-size", "--add-esp", "--active" };
+                                        "--cluster-size", "--add-esp", "--active",
+                                        "--plan", "--save-plan" };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (!strcmp(a, opts[i]))
             return true;
@@ -224,7 +210,22 @@ static void free_joined_args(char **v, char **joined, int argc)
 enum {
     OPT_BOOT = 256, OPT_SIZE, OPT_ALIGN, OPT_COPY, OPT_CLUSTER, OPT_VERIFY, OPT_DRY_RUN,
     OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_ADD_ESP, OPT_ACTIVE, OPT_SECTOR_SIZE,
+    OPT_PLAN, OPT_SAVE_PLAN,
 };
+
+/* Options that shape the layout or the copy: with --plan they come from the
+ * plan file, so giving one as well is a usage error. */
+static bool is_layout_option(int c)
+{
+    switch (c) {
+    case 'O': case 't': case 'c': case OPT_BOOT: case OPT_SIZE: case OPT_ALIGN: case OPT_COPY:
+    case OPT_CLUSTER: case OPT_NO_MSR: case OPT_ALLOW_DIRTY: case OPT_ADD_ESP: case OPT_ACTIVE:
+    case OPT_SECTOR_SIZE:
+        return true;
+    default:
+        return false;
+    }
+}
 
 static int parse_args(int argc, char **argv, struct convert_args *a)
 {
@@ -248,6 +249,8 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         { "add-esp", required_argument, NULL, OPT_ADD_ESP },
         { "active", required_argument, NULL, OPT_ACTIVE },
         { "sector-size", required_argument, NULL, OPT_SECTOR_SIZE },
+        { "plan", required_argument, NULL, OPT_PLAN },
+        { "save-plan", required_argument, NULL, OPT_SAVE_PLAN },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -256,8 +259,14 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":o:O:t:c::pfh", longopts, NULL)) != -1) {
+        if (is_layout_option(c) && !a->layout_option)
+            for (const struct option *lo = longopts; lo->name && !a->layout_option; lo++)
+                if (lo->val == c)
+                    a->layout_option = lo->name;
         switch (c) {
         case 'o': a->output = optarg; break;
+        case OPT_PLAN: a->plan_file = optarg; break;
+        case OPT_SAVE_PLAN: a->save_plan = optarg; break;
         case 'O':
             if (!strcmp(optarg, "qcow2"))
                 a->sink.format = SINK_QCOW2;
@@ -353,7 +362,16 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
     }
     a->sels = argv + optind;
     a->nsels = argc - optind;
-    if (!a->output && !a->dry_run)
+    if (a->plan_file) {
+        if (a->nsels)
+            return usage_error("--plan: the selections come from the plan file, not '%s'",
+                               a->sels[0]);
+        if (a->layout_option)
+            return usage_error("--plan: --%s comes from the plan file; make a new plan to "
+                               "change it", a->layout_option);
+        return 0;
+    }
+    if (!a->output && !a->dry_run && !a->save_plan)
         return usage_error("%s", "no OUTPUT given (-o OUTPUT)");
     if (a->nsels == 0)
         return usage_error("%s", "no partition selected (SEL = DISK:N)");
@@ -372,303 +390,13 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
     return 0;
 }
 
-/* ---- sources ---- */
-
-static int open_source(struct convert_ctx *cx, const char *path, size_t *index)
-{
-    struct stat st;
-    p2v_err err;
-    if (stat(path, &st) < 0) {
-        cli_error("%s: %s", path, strerror(errno));
-        return -1;
-    }
-    for (size_t i = 0; i < cx->nsrc; i++)
-        if (sink_same_file(&st, &cx->src[i].st)) {
-            *index = i;
-            return 0;
-        }
-    struct source *s = &cx->src[cx->nsrc];
-    memset(s, 0, sizeof *s);
-    s->st = st;
-    if (!(s->path = strdup(path)))
-        return -1;
-    cx->nsrc++;
-    if (bd_open(path, &s->bd, &err) < 0) {
-        cli_error("%s", err.msg);
-        return -1;
-    }
-    /* Like p2v disks: the option speaks for image files; a block device
-     * reports its own logical sector size. */
-    if (cx->a.sector_size && bd_sector_size_is_default(s->bd))
-        bd_set_sector_size(s->bd, cx->a.sector_size);
-    if (ptable_read(s->bd, &s->pt, &err) < 0) {
-        cli_error("%s", err.msg);
-        return -1;
-    }
-    for (size_t w = 0; w < s->pt->warnings.count; w++)
-        cli_warning("%s", s->pt->warnings.msgs[w]);
-    for (size_t w = 0; w < s->pt->notices.count; w++)
-        cli_notice("%s", s->pt->notices.msgs[w]);
-    *index = cx->nsrc - 1;
-    return 0;
-}
-
-/* Does the NTFS/FAT boot sector at `off` look bootable for BIOS? */
-static bool bios_boot_sector(blockdev *bd, uint64_t off, const char *fstype)
-{
-    uint8_t b[512];
-    p2v_err e;
-    return bd_pread(bd, b, sizeof b, off, &e) == 0 && boot_vbr_has_code(b, fstype);
-}
-
-/* --active DISK:N: which selection (1-based); 0 and a message if none. */
-static size_t find_active(const struct convert_ctx *cx)
-{
-    char *path;
-    unsigned n;
-    struct stat st;
-    if (parse_sel(cx->a.active, &path, &n) < 0)
-        return 0;
-    int r = stat(path, &st);
-    free(path);
-    for (size_t i = 0; r == 0 && i < (size_t)cx->a.nsels; i++)
-        if (cx->psel[i].number == n && sink_same_file(&st, &cx->src[cx->psel[i].disk].st))
-            return i + 1;
-    return 0;
-}
-
-static int open_sources(struct convert_ctx *cx)
-{
-    size_t n = (size_t)cx->a.nsels;
-    cx->src = calloc(n, sizeof *cx->src);
-    cx->psel = calloc(n, sizeof *cx->psel);
-    cx->psrc = calloc(n, sizeof *cx->psrc);
-    if (!cx->src || !cx->psel || !cx->psrc)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        char *path;
-        unsigned number;
-        if (parse_sel(cx->a.sels[i], &path, &number) < 0)
-            return -1;
-        int r = open_source(cx, path, &cx->psel[i].disk);
-        free(path);
-        if (r < 0)
-            return -1;
-        cx->psel[i].number = number;
-        const struct source *s = &cx->src[cx->psel[i].disk];
-        const ptable_part *pp = ptable_find(s->pt, number);
-        if (pp && !pp->container) {
-            uint64_t off = pp->start * s->pt->sector_size, len = pp->size * s->pt->sector_size;
-            struct fs_identity id;
-            p2v_err perr;
-            if (off + len <= bd_size(s->bd) && fs_probe(s->bd, off, len, &id, &perr) == 0) {
-                snprintf(cx->psel[i].fstype, sizeof cx->psel[i].fstype, "%s", id.type);
-                snprintf(cx->psel[i].label, sizeof cx->psel[i].label, "%s", id.label);
-                cx->psel[i].bios_boot_code = bios_boot_sector(s->bd, off, id.type);
-            }
-        }
-    }
-    for (size_t i = 0; i < cx->nsrc; i++) {
-        cx->psrc[i].bd = cx->src[i].bd;
-        cx->psrc[i].pt = cx->src[i].pt;
-        cx->psrc[i].name = cx->src[i].path;
-    }
-    return 0;
-}
-
-/* OUTPUT must not be a source by any name; an existing OUTPUT needs --force
- * (sink/guard.c). */
-static int check_output(struct convert_ctx *cx)
-{
-    p2v_err err;
-    sink_source *ss = calloc(cx->nsrc ? cx->nsrc : 1, sizeof *ss);
-    if (!ss) {
-        cli_error("out of memory");
-        return -1;
-    }
-    for (size_t i = 0; i < cx->nsrc; i++)
-        ss[i] = (sink_source){ .path = cx->src[i].path, .st = cx->src[i].st, .bd = cx->src[i].bd };
-    int r = sink_guard_output(cx->a.output, ss, cx->nsrc, cx->a.force, &cx->write_path, &err);
-    free(ss);
-    if (r < 0)
-        cli_error("%s", err.msg);
-    return r;
-}
-
-/* ---- the layout as text and JSON ---- */
-
-static void part_source_name(const struct convert_ctx *cx, const plan_part *pp, char *out,
-                             size_t len)
-{
-    if (pp->kind == PLAN_PART_COPY)
-        snprintf(out, len, "%s:%u", cx->src[pp->disk].path, pp->src->number);
-    else
-        snprintf(out, len, "(new %s)", pp->kind == PLAN_PART_MSR ? "MSR"
-                                       : pp->role == PLAN_ROLE_ESP ? "ESP" : "partition");
-}
-
-static void part_type_str(const plan *p, const plan_part *pp, char *out, size_t len)
-{
-    if (p->table == PTABLE_MBR) {
-        snprintf(out, len, "0x%02x %s", pp->mbr_type, ptable_mbr_type_name(pp->mbr_type));
-    } else {
-        snprintf(out, len, "%s", ptable_gpt_type_name(&pp->type_guid));
-    }
-}
-
-static void print_layout_text(const struct convert_ctx *cx, FILE *f)
-{
-    const plan *p = cx->plan;
-    char h[32], id[P2V_GUID_STRLEN + 16];
-    if (p->table == PTABLE_MBR)
-        snprintf(id, sizeof id, "disk signature 0x%08x", p->mbr_signature);
-    else {
-        char g[P2V_GUID_STRLEN];
-        guid_format(&p->disk_guid, g);
-        snprintf(id, sizeof id, "disk GUID %s", g);
-    }
-    fprintf(f, "Target: %s table, %s (%llu bytes), %u-byte sectors, %s alignment\n",
-            p->table == PTABLE_MBR ? "MBR" : "GPT", size_human(plan_disk_bytes(p), h, sizeof h),
-            (unsigned long long)plan_disk_bytes(p), p->sector_size,
-            size_human(p->align, (char[32]){ 0 }, 32));
-    fprintf(f, "New identity: %s\n", id);
-    fprintf(f, "Firmware: %s%s", plan_firmware_str(p->firmware),
-            p->firmware_from_source ? " (from the source)" : "");
-    if (p->table == PTABLE_MBR && p->firmware == PLAN_FW_BIOS)
-        fprintf(f, ", boot code: %s", p->has_boot_code ? p->boot_code_from : "none");
-    fputc('\n', f);
-    if (p->has_extended)
-        fprintf(f, "Extended partition %u: sectors %llu-%llu\n", p->ext_number,
-                (unsigned long long)p->ext_start,
-                (unsigned long long)(p->ext_start + p->ext_sectors - 1));
-    int wsrc = 6, wtype = 4, wfs = 2, wlabel = 5;
-    for (size_t i = 0; i < p->nparts; i++) {
-        char srcname[300], type[128];
-        part_source_name(cx, &p->parts[i], srcname, sizeof srcname);
-        part_type_str(p, &p->parts[i], type, sizeof type);
-        wsrc = (int)strlen(srcname) > wsrc ? (int)strlen(srcname) : wsrc;
-        wtype = (int)strlen(type) > wtype ? (int)strlen(type) : wtype;
-        wfs = (int)strlen(p->parts[i].fstype) > wfs ? (int)strlen(p->parts[i].fstype) : wfs;
-        wlabel = (int)strlen(p->parts[i].label) > wlabel ? (int)strlen(p->parts[i].label) : wlabel;
-    }
-    fprintf(f, "\n%-3s  %-*s  %10s  %10s  %-*s  %-*s  %-*s  %s\n", "NEW", wsrc, "SOURCE", "START",
-            "SIZE", wtype, "TYPE", wfs, "FS", wlabel, "LABEL", "FLAGS");
-    for (size_t i = 0; i < p->nparts; i++) {
-        const plan_part *pp = &p->parts[i];
-        char srcname[300], type[128], flags[64] = "";
-        part_source_name(cx, pp, srcname, sizeof srcname);
-        part_type_str(p, pp, type, sizeof type);
-        if (pp->bootable)
-            strcat(flags, "active ");
-        if (pp->logical)
-            strcat(flags, "logical ");
-        if (p->table == PTABLE_GPT && pp->attrs)
-            snprintf(flags + strlen(flags), sizeof flags - strlen(flags), "attrs=0x%llx",
-                     (unsigned long long)pp->attrs);
-        if (flags[0] && flags[strlen(flags) - 1] == ' ')
-            flags[strlen(flags) - 1] = '\0';
-        fprintf(f, "%-3u  %-*s  %10llu  %10s  %-*s  %-*s  %-*s  %s\n", pp->number, wsrc, srcname,
-                (unsigned long long)pp->start,
-                size_human(pp->sectors * p->sector_size, h, sizeof h), wtype, type, wfs,
-                pp->fstype[0] ? pp->fstype : "-", wlabel, pp->label[0] ? pp->label : "-", flags);
-    }
-}
-
-struct result {
-    bool done;
-    uint64_t planned, read, written, file_bytes, verified;
-    double seconds;
-    bool verify_ok;
-};
-
-static void json_layout(const struct convert_ctx *cx, json_writer *j, const struct result *res)
-{
-    const plan *p = cx->plan;
-    char g[P2V_GUID_STRLEN], buf[64];
-    json_obj_begin(j);
-    json_kstr(j, "output", cx->a.output);
-    json_kstr(j, "format", cx->a.sink.format == SINK_RAW ? "raw" : "qcow2");
-    json_kbool(j, "dry_run", cx->a.dry_run);
-    json_kstr(j, "table", ptable_type_str(p->table));
-    json_kstr(j, "firmware", plan_firmware_str(p->firmware));
-    json_kbool(j, "firmware_from_source", p->firmware_from_source);
-    json_ku64(j, "virtual_size", plan_disk_bytes(p));
-    json_ku64(j, "sector_size", p->sector_size);
-    json_ku64(j, "align", p->align);
-    if (p->table == PTABLE_MBR) {
-        snprintf(buf, sizeof buf, "0x%08x", p->mbr_signature);
-        json_kstr(j, "id", buf);
-        json_kstr(j, "boot_code", p->has_boot_code ? p->boot_code_from : NULL);
-    } else {
-        guid_format(&p->disk_guid, g);
-        json_kstr(j, "id", g);
-    }
-    json_key(j, "partitions");
-    json_arr_begin(j);
-    for (size_t i = 0; i < p->nparts; i++) {
-        const plan_part *pp = &p->parts[i];
-        json_obj_begin(j);
-        json_ku64(j, "number", pp->number);
-        json_kstr(j, "kind", pp->kind == PLAN_PART_COPY ? "copy"
-                             : pp->kind == PLAN_PART_MSR ? "msr" : "new");
-        if (pp->kind == PLAN_PART_COPY) {
-            json_kstr(j, "source_disk", cx->src[pp->disk].path);
-            json_ku64(j, "source_number", pp->src->number);
-            json_ku64(j, "source_start", pp->src->start);
-        } else {
-            json_knull(j, "source_disk");
-        }
-        json_ku64(j, "start", pp->start);
-        json_ku64(j, "size", pp->sectors);
-        json_ku64(j, "start_bytes", pp->start * p->sector_size);
-        json_ku64(j, "size_bytes", pp->sectors * p->sector_size);
-        if (p->table == PTABLE_MBR) {
-            snprintf(buf, sizeof buf, "0x%02x", pp->mbr_type);
-            json_kstr(j, "type", buf);
-            json_kstr(j, "type_name", ptable_mbr_type_name(pp->mbr_type));
-            json_kbool(j, "bootable", pp->bootable);
-            json_kbool(j, "logical", pp->logical);
-        } else {
-            guid_format(&pp->type_guid, g);
-            json_kstr(j, "type", g);
-            json_kstr(j, "type_name", ptable_gpt_type_name(&pp->type_guid));
-            guid_format(&pp->uuid, g);
-            json_kstr(j, "uuid", g);
-            json_kstr(j, "name", pp->name);
-            /* as in p2v disks --json: a hex string (JSON numbers lose bits above 2^53) */
-            snprintf(buf, sizeof buf, "0x%016llx", (unsigned long long)pp->attrs);
-            json_kstr(j, "attrs", buf);
-        }
-        json_kstr(j, "fstype", pp->fstype[0] ? pp->fstype : NULL);
-        json_kstr(j, "label", pp->label[0] ? pp->label : NULL);
-        json_obj_end(j);
-    }
-    json_arr_end(j);
-    json_key(j, "notices");
-    json_arr_begin(j);
-    for (size_t i = 0; i < p->notes.count; i++)
-        json_str(j, p->notes.msgs[i]);
-    json_arr_end(j);
-    if (res && res->done) {
-        json_ku64(j, "copied_bytes", res->read);
-        json_ku64(j, "written_bytes", res->written);
-        json_ku64(j, "image_bytes", res->file_bytes);
-        json_key(j, "seconds");
-        json_double(j, res->seconds);
-        json_kbool(j, "verified", res->verify_ok);
-        json_ku64(j, "verified_bytes", res->verified);
-    }
-    json_obj_end(j);
-    json_end(j);
-}
-
-/* ---- progress ---- */
+/* ---- progress and messages ---- */
 
 struct progress {
     bool on;
-    const char *what;
-    struct timespec t0;
-    double last;
+    bool open;                  /* a bar is on the line, not yet ended */
+    enum convert_phase phase;
+    double t0, last;
 };
 
 static double now_s(void)
@@ -678,350 +406,150 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static void progress_cb(void *ctx, uint64_t done, uint64_t total)
+static void on_progress(void *ctx, const convert_progress *p)
 {
     struct progress *pr = ctx;
-    double t = now_s(), start = (double)pr->t0.tv_sec + (double)pr->t0.tv_nsec / 1e9;
-    if (!pr->on || (t - pr->last < 0.2 && done < total))
+    double t = now_s();
+    if (!pr->on)
+        return;
+    if (!pr->open || p->phase != pr->phase) {
+        if (pr->open)
+            fputc('\n', stderr);
+        pr->phase = p->phase;
+        pr->t0 = t;
+        pr->last = 0;
+        pr->open = true;
+    }
+    if (t - pr->last < 0.2 && p->done < p->total)
         return;
     pr->last = t;
-    double el = t - start, rate = el > 0 ? (double)done / el : 0;
-    int pct = total ? (int)(done * 100 / total) : 100;
+    double el = t - pr->t0, rate = el > 0 ? (double)p->done / el : 0;
+    int pct = p->total ? (int)(p->done * 100 / p->total) : 100;
     char bar[31];
     int fill = pct * 30 / 100;
     for (int i = 0; i < 30; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[30] = '\0';
-    double eta = rate > 0 ? (double)(total - done) / rate : 0;
-    fprintf(stderr, "\r%s [%s] %3d%% %7.1f MiB/s ETA %d:%02d ", pr->what, bar, pct,
+    double eta = rate > 0 ? (double)(p->total - p->done) / rate : 0;
+    fprintf(stderr, "\r%s [%s] %3d%% %7.1f MiB/s ETA %d:%02d ",
+            p->phase == CONVERT_PHASE_VERIFY ? "verifying" : "copying", bar, pct,
             rate / 1048576.0, (int)eta / 60, (int)eta % 60);
-    if (done >= total)
+    if (p->done >= p->total) {
         fputc('\n', stderr);
+        pr->open = false;
+    }
     fflush(stderr);
 }
 
-/* ---- the table regions, written in offset order between partitions ---- */
-
-struct region {
-    uint64_t off;
-    size_t len;
-    uint8_t *data;
-};
-
-struct regions {
-    struct region *v;
-    size_t n, next;
-    sink *sink;
-};
-
-static int capture_region(void *ctx, uint64_t offset, const void *buf, size_t len, p2v_err *err)
+static void on_message(void *ctx, enum convert_level level, const char *msg)
 {
-    struct regions *rs = ctx;
-    struct region *n = realloc(rs->v, (rs->n + 1) * sizeof *n);
-    if (!n)
-        return p2v_errf(err, -ENOMEM, "out of memory");
-    rs->v = n;
-    if (!(n[rs->n].data = malloc(len)))
-        return p2v_errf(err, -ENOMEM, "out of memory");
-    memcpy(n[rs->n].data, buf, len);
-    n[rs->n].off = offset;
-    n[rs->n].len = len;
-    rs->n++;
-    return 0;
+    (void)ctx;
+    if (level == CONVERT_WARNING)
+        cli_warning("%s", msg);
+    else
+        cli_notice("%s", msg);
 }
 
-static int cmp_region(const void *a, const void *b)
+/* ---- the command ---- */
+
+static volatile sig_atomic_t g_cancel;
+
+static int run(convert_job *job, const char *output, const struct convert_args *a)
 {
-    const struct region *x = a, *y = b;
-    return x->off < y->off ? -1 : x->off > y->off;
-}
-
-static int flush_regions(struct regions *rs, uint64_t limit, p2v_err *err)
-{
-    for (; rs->next < rs->n && rs->v[rs->next].off < limit; rs->next++) {
-        int r = sink_write(rs->sink, rs->v[rs->next].off, rs->v[rs->next].data,
-                           rs->v[rs->next].len, err);
-        if (r < 0)
-            return r;
-    }
-    return 0;
-}
-
-static int before_range(void *ctx, const copy_range *r, p2v_err *err)
-{
-    return flush_regions(ctx, r->dst_offset, err);
-}
-
-static void regions_free(struct regions *rs)
-{
-    for (size_t i = 0; i < rs->n; i++)
-        free(rs->v[i].data);
-    free(rs->v);
-}
-
-/* ---- the conversion ---- */
-
-struct job {
-    copy_range *ranges;
-    fsmap *maps;
-    reloc_patches *patches;
-    char (*names)[300];
-    size_t n;
-};
-
-static void job_free(struct job *jb)
-{
-    for (size_t i = 0; i < jb->n; i++) {
-        fsmap_free(&jb->maps[i]);
-        reloc_patches_free(&jb->patches[i]);
-    }
-    free(jb->ranges);
-    free(jb->maps);
-    free(jb->patches);
-    free(jb->names);
-}
-
-/* One copy range per copied partition: the used map and the boot-sector patches. */
-static int prepare_job(struct convert_ctx *cx, struct job *jb, p2v_err *err)
-{
-    const plan *p = cx->plan;
-    size_t n = p->nparts;
-    jb->ranges = calloc(n, sizeof *jb->ranges);
-    jb->maps = calloc(n, sizeof *jb->maps);
-    jb->patches = calloc(n, sizeof *jb->patches);
-    jb->names = calloc(n, sizeof *jb->names);
-    if (!jb->ranges || !jb->maps || !jb->patches || !jb->names)
-        return p2v_errf(err, -ENOMEM, "out of memory");
-    fsmap_opts fo = { .allow_dirty = cx->a.allow_dirty };
-    for (size_t i = 0; i < n; i++) {
-        const plan_part *pp = &p->parts[i];
-        if (pp->kind != PLAN_PART_COPY)
-            continue;
-        size_t k = jb->n++;
-        blockdev *bd = cx->src[pp->disk].bd;
-        copy_range *r = &jb->ranges[k];
-        part_source_name(cx, pp, jb->names[k], sizeof jb->names[k]);
-        *r = (copy_range){ .src = bd, .src_offset = pp->src_offset, .src_len = pp->src_bytes,
-                           .dst_offset = pp->start * p->sector_size,
-                           .dst_len = pp->sectors * p->sector_size, .what = jb->names[k] };
-        if (!cx->a.copy_all) {
-            int rc = fsmap_build(bd, pp->src_offset, pp->src_bytes, &fo, &jb->maps[k], err);
-            if (rc < 0) {
-                /* fsmap names the disk ("DISK: partition at byte ..."): DISK:N
-                 * replaces it rather than repeating it. */
-                const char *path = bd_path(bd);
-                size_t pl = strlen(path);
-                if (!strncmp(err->msg, path, pl) && !strncmp(err->msg + pl, ": ", 2)) {
-                    char rest[sizeof err->msg];
-                    snprintf(rest, sizeof rest, "%s", err->msg + pl + 2);
-                    return p2v_errf(err, rc, "%s: %s", jb->names[k], rest);
-                }
-                return p2v_err_prefix(err, rc, "%s", jb->names[k]);
-            }
-            if (jb->maps[k].full) {
-                if (jb->maps[k].notice[0])
-                    cli_notice("%s: copying every sector: %s", jb->names[k], jb->maps[k].notice);
-            } else {
-                r->used = &jb->maps[k].used;
-            }
-        }
-        int rc = reloc_build(bd, pp->src_offset, pp->src_bytes, pp->start, r->dst_len,
-                             p->sector_size, jb->names[k], &jb->patches[k], err);
-        if (rc < 0)
-            return rc;
-        reloc_patches *rp = &jb->patches[k];
-        if (rp->hidden_too_big)
-            cli_warning("%s: starts beyond sector 2^32; its boot sector cannot record that "
-                        "position and is left as it was", jb->names[k]);
-        if (rp->backup_bad)
-            cli_warning("%s: the backup boot sector is not valid on the source; left as it was",
-                        jb->names[k]);
-        r->patches = rp;
-    }
-    return 0;
-}
-
-/* --add-esp: the new ESP's few non-zero sectors join the table regions. */
-static int format_new_esps(const plan *p, struct regions *rs, p2v_err *err)
-{
-    for (size_t i = 0; i < p->nparts; i++) {
-        const plan_part *pp = &p->parts[i];
-        if (pp->kind != PLAN_PART_SYNTHETIC || pp->role != PLAN_ROLE_ESP)
-            continue;
-        int r = boot_format_esp(pp->start, pp->sectors, p->sector_size, capture_region, rs, err);
-        if (r < 0)
-            return r;
-    }
-    return 0;
-}
-
-/* --add-esp SIZE must make a FAT32 ESP; under UEFI without any ESP the
- * image cannot boot, which the user hears about before anything is written. */
-static int check_esp(struct convert_ctx *cx)
-{
-    plan *p = cx->plan;
-    bool has_esp = false, copied_esp = false;
-    p2v_guid esp_type;
-    guid_parse(GPT_TYPE_ESP, &esp_type);
-    for (size_t i = 0; i < p->nparts; i++) {
-        plan_part *pp = &p->parts[i];
-        if (pp->kind == PLAN_PART_SYNTHETIC && pp->role == PLAN_ROLE_ESP) {
-            /* what the layout table and JSON show for it */
-            snprintf(pp->fstype, sizeof pp->fstype, "vfat");
-            snprintf(pp->label, sizeof pp->label, "EFI");
-            uint64_t min = boot_esp_min_sectors(p->sector_size);
-            if (pp->sectors < min) {
-                char h[32];
-                cli_error("--add-esp: %llu bytes is too small for a FAT32 ESP on %u-byte "
-                          "sectors (at least %s)",
-                          (unsigned long long)(pp->sectors * p->sector_size), p->sector_size,
-                          size_human(min * p->sector_size, h, sizeof h));
-                return -1;
-            }
-        }
-        if (p->table == PTABLE_GPT ? guid_equal(&pp->type_guid, &esp_type) : pp->mbr_type == 0xEF) {
-            has_esp = true;
-            if (pp->kind == PLAN_PART_COPY)
-                copied_esp = true;
-        }
-    }
-    if (copied_esp && cx->a.plan.nextra)
-        cli_warning("--add-esp adds a second EFI System Partition: one is already selected");
-    if (p->firmware == PLAN_FW_UEFI && !has_esp)
-        cli_warning("no EFI System Partition is selected: the image will not boot under UEFI "
-                    "until one is made (--add-esp SIZE adds an empty one)");
-    return 0;
-}
-
-static int write_image(struct convert_ctx *cx, sink *sk, struct job *jb, struct result *res,
-                       p2v_err *err)
-{
-    int r;
-    struct regions rs = { .sink = sk };
-    ptable *t = NULL;
-    struct progress pr = { .on = cx->a.progress, .what = "copying" };
-    clock_gettime(CLOCK_MONOTONIC, &pr.t0);
-
-    if ((r = plan_to_ptable(cx->plan, &t, err)) < 0 ||
-        (r = ptable_serialize(t, capture_region, &rs, err)) < 0 ||
-        (r = format_new_esps(cx->plan, &rs, err)) < 0)
-        goto out;
-    qsort(rs.v, rs.n, sizeof *rs.v, cmp_region);
-    copy_opts co = { .write = sink_write, .write_ctx = sk, .granularity = sink_granularity(sk),
-                     .progress = progress_cb, .progress_ctx = &pr, .cancel = &g_cancel,
-                     .before_range = before_range, .before_ctx = &rs };
-    copy_stats st;
-    if ((r = copy_run(jb->ranges, jb->n, &co, &st, err)) < 0 ||
-        (r = flush_regions(&rs, UINT64_MAX, err)) < 0)
-        goto out;
-    if (g_cancel) {
-        r = p2v_errf(err, -EINTR, "interrupted by a signal");
-        goto out;
-    }
-    if ((r = sink_finish(sk, err)) < 0)
-        goto out;
-    res->planned = st.planned;
-    res->read = st.read;
-    res->written = st.written;
-    res->file_bytes = sink_file_bytes(sk);
-
-    if (cx->a.verify) {
-        blockdev *img = NULL;
-        struct progress vp = { .on = cx->a.progress, .what = "verifying" };
-        clock_gettime(CLOCK_MONOTONIC, &vp.t0);
-        co.progress_ctx = &vp;
-        if ((r = bd_open(sink_temp_path(sk), &img, err)) < 0) {
-            r = p2v_err_prefix(err, r, "verify");
-            goto out;
-        }
-        if (bd_size(img) != plan_disk_bytes(cx->plan)) {
-            r = p2v_errf(err, -EIO, "verify: the image's virtual size is %llu, not %llu",
-                         (unsigned long long)bd_size(img),
-                         (unsigned long long)plan_disk_bytes(cx->plan));
-        } else {
-            r = copy_verify(jb->ranges, jb->n, img, &co, &res->verified, err);
-        }
-        bd_close(img);
-        if (r < 0)
-            goto out;
-        res->verify_ok = true;
-    }
-    if (g_cancel) {
-        r = p2v_errf(err, -EINTR, "interrupted by a signal");
-        goto out;
-    }
-    r = sink_commit(sk, err);
-out:
-    if (pr.on && r < 0)
-        fputc('\n', stderr);
-    regions_free(&rs);
-    plan_ptable_free(t);
-    return r;
-}
-
-static int convert(struct convert_ctx *cx)
-{
+    struct progress pr = { .on = a->progress };
+    convert_events ev = { .message = on_message, .progress = on_progress, .ctx = &pr };
+    convert_result res;
     p2v_err err = { { 0 } };
-    struct job jb = { 0 };
-    struct result res = { 0 };
-    sink *sk = NULL;
-    int status = P2V_EXIT_FAIL;
     /* Every signal that would kill us mid-copy cancels instead, so that the
      * temporary file is removed: Ctrl-C, kill, a dropped ssh session (HUP),
-     * a closed pipe, Ctrl-\ and the user signals (Ctrl-\ is QUIT). */
+     * a closed pipe, Ctrl-\ and the user signals. */
     sink_signals sigs;
     sink_catch_signals(&sigs, &g_cancel);
-    double t0 = now_s();
-
-    if (prepare_job(cx, &jb, &err) < 0 || sink_create(cx->write_path ? cx->write_path : cx->a.output, plan_disk_bytes(cx->plan),
-                                                      &cx->a.sink, &sk, &err) < 0)
-        goto fail;
-    if (write_image(cx, sk, &jb, &res, &err) < 0)
-        goto fail;
-    res.done = true;
-    res.seconds = now_s() - t0;
-    if (cx->a.json) {
+    int r = convert_run(job, &ev, &g_cancel, &res, &err);
+    sink_restore_signals(&sigs);
+    if (pr.open)
+        fputc('\n', stderr);
+    if (r < 0) {
+        cli_error("%s", err.msg);
+        cli_error("%s was not written", output);
+        return P2V_EXIT_FAIL;
+    }
+    if (a->json) {
         json_writer j;
         json_init(&j, stdout);
-        json_layout(cx, &j, &res);
+        convert_layout_json(job, &j, &res);
     }
     char h1[32], h2[32], h3[32];
-    cli_notice("%s written: %s virtual, %s copied, %s in the file, %.1f s%s", cx->a.output,
-               size_human(plan_disk_bytes(cx->plan), h1, sizeof h1),
+    cli_notice("%s written: %s virtual, %s copied, %s in the file, %.1f s%s", output,
+               size_human(plan_disk_bytes(convert_job_plan(job)), h1, sizeof h1),
                size_human(res.read, h2, sizeof h2), size_human(res.file_bytes, h3, sizeof h3),
                res.seconds, res.verify_ok ? ", verified" : "");
-    status = P2V_EXIT_OK;
-    goto out;
-fail:
-    if (g_cancel && !strstr(err.msg, "interrupted"))
-        cli_error("interrupted by a signal (%s)", err.msg);
-    else
-        cli_error("%s", err.msg);
-    cli_error("%s was not written", cx->a.output);
-out:
-    sink_close(sk);
-    job_free(&jb);
-    sink_restore_signals(&sigs);
-    return status;
+    return P2V_EXIT_OK;
 }
 
-static void ctx_free(struct convert_ctx *cx)
+/* The request the library takes, from the parsed arguments. */
+static int make_request(struct convert_args *a, convert_request *rq, convert_sel **sels,
+                        convert_sel *active)
 {
-    plan_free(cx->plan);
-    for (size_t i = 0; i < cx->nsrc; i++) {
-        ptable_free(cx->src[i].pt);
-        bd_close(cx->src[i].bd);
-        free(cx->src[i].path);
+    convert_sel *s = calloc((size_t)a->nsels, sizeof *s);
+    if (!s)
+        return -1;
+    *sels = s;
+    for (int i = 0; i < a->nsels; i++)
+        if (parse_sel(a->sels[i], (char **)&s[i].disk, &s[i].number) < 0)
+            return -1;
+    if (a->active && parse_sel(a->active, (char **)&active->disk, &active->number) < 0)
+        return -1;
+    *rq = (convert_request){ .output = a->output, .sink = a->sink, .plan = a->plan,
+                             .sels = s, .nsels = (size_t)a->nsels,
+                             .active = a->active ? active : NULL,
+                             .sector_size = a->sector_size, .copy_all = a->copy_all,
+                             .allow_dirty = a->allow_dirty, .verify = a->verify,
+                             .force = a->force };
+    return 0;
+}
+
+/* --plan FILE: the request from the file, its disks found again by identity;
+ * -o, -f and --verify given here apply on top. */
+static int load_plan(const struct convert_args *a, const convert_events *ev,
+                     convert_planfile **pf, convert_request *rq)
+{
+    p2v_err err;
+    if (convert_planfile_load(a->plan_file, pf, &err) < 0 ||
+        convert_planfile_resolve(*pf, NULL, 0, ev, &err) < 0) {
+        cli_error("%s", err.msg);
+        return P2V_EXIT_FAIL;
     }
-    free(cx->src);
-    free(cx->psrc);
-    free(cx->psel);
-    free(cx->write_path);
+    const convert_request *prq = convert_planfile_request(*pf);
+    if (!prq) {
+        cli_error("out of memory");
+        return P2V_EXIT_FAIL;
+    }
+    *rq = *prq;
+    if (a->output)
+        rq->output = a->output;
+    rq->force = rq->sink.force = a->force;
+    rq->verify = rq->verify || a->verify;
+    if (!rq->output && !a->dry_run && !a->save_plan)
+        return usage_error("%s", "no OUTPUT given (-o OUTPUT; the plan names none)");
+    return 0;
+}
+
+static void free_sels(convert_sel *sels, int n, convert_sel *active)
+{
+    for (int i = 0; sels && i < n; i++)
+        free((char *)sels[i].disk);
+    free(sels);
+    free((char *)active->disk);
 }
 
 int cmd_convert(int argc, char **argv)
 {
-    struct convert_ctx cx = { 0 };
+    struct convert_args a = { 0 };
+    convert_request rq;
+    convert_sel *sels = NULL, active = { 0 };
+    convert_job *job = NULL;
+    convert_planfile *pf = NULL;
     int nargc, status = P2V_EXIT_FAIL;
     char **joined = NULL;
     char **nargv = join_compress_args(argc, argv, &nargc, &joined);
@@ -1029,48 +557,60 @@ int cmd_convert(int argc, char **argv)
         cli_error("out of memory");
         return P2V_EXIT_FAIL;
     }
-    int r = parse_args(nargc, nargv, &cx.a);
+    int r = parse_args(nargc, nargv, &a);
     if (r != 0) {
         status = r < 0 ? P2V_EXIT_OK : r;
         goto out;
     }
-    cx.a.progress = cx.a.progress || isatty(STDERR_FILENO);
-    if (open_sources(&cx) < 0)
-        goto out;
-    /* A dry run refuses what the real run would refuse; it writes nothing. */
-    if (cx.a.output && check_output(&cx) < 0)
-        goto out;
-    if (cx.a.active && !(cx.a.plan.active = find_active(&cx))) {
-        status = usage_error("--active %s: not one of the selected partitions", cx.a.active);
-        goto out;
-    }
+    a.progress = a.progress || isatty(STDERR_FILENO);
+    convert_events ev = { .message = on_message };
     p2v_err err;
-    if (plan_build(cx.psrc, cx.nsrc, cx.psel, (size_t)cx.a.nsels, &cx.a.plan, &cx.plan, &err) < 0) {
-        cli_error("%s", err.msg);
+    if (a.plan_file) {
+        if ((r = load_plan(&a, &ev, &pf, &rq)) != 0) {
+            status = r;
+            goto out;
+        }
+    } else if (make_request(&a, &rq, &sels, &active) < 0) {
+        cli_error("out of memory");
         goto out;
     }
-    for (size_t i = 0; i < cx.plan->notes.count; i++)
-        cli_notice("%s", cx.plan->notes.msgs[i]);
-    if (check_esp(&cx) < 0) {
-        status = P2V_EXIT_USAGE;
+    if ((r = convert_plan_from_request(&rq, &ev, &job, &err)) < 0) {
+        if (r == CONVERT_EUSAGE) {
+            status = usage_error("%s", err.msg);
+        } else {
+            cli_error("%s", err.msg);
+        }
         goto out;
     }
-    if (cx.a.dry_run) {
-        if (cx.a.json) {
+    if (a.save_plan) {
+        if (convert_planfile_save(job, a.save_plan, &err) < 0) {
+            cli_error("%s", err.msg);
+            goto out;
+        }
+        cli_notice("plan saved to %s", a.save_plan);
+    }
+    if (!rq.output && !a.dry_run) {
+        status = P2V_EXIT_OK;   /* --save-plan alone */
+        goto out;
+    }
+    if (a.dry_run) {
+        if (a.json) {
             json_writer j;
             json_init(&j, stdout);
-            json_layout(&cx, &j, NULL);
+            convert_layout_json(job, &j, NULL);
         } else {
-            print_layout_text(&cx, stdout);
+            convert_layout_text(job, stdout);
         }
         status = P2V_EXIT_OK;
         goto out;
     }
-    if (!cx.a.json)
-        print_layout_text(&cx, stderr);
-    status = convert(&cx);
+    if (!a.json)
+        convert_layout_text(job, stderr);
+    status = run(job, rq.output, &a);
 out:
-    ctx_free(&cx);
+    convert_job_free(job);
+    convert_planfile_free(pf);
+    free_sels(sels, a.nsels, &active);
     free_joined_args(nargv, joined, argc);
     return status;
 }

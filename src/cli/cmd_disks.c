@@ -1,5 +1,4 @@
 /* p2v disks: list disks and their partitions, as a table or JSON. */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -10,8 +9,7 @@
 
 #include "blockdev/blockdev.h"
 #include "cli/commands.h"
-#include "fs/fsmap.h"
-#include "fs/probe.h"
+#include "convert/convert.h"
 #include "ptable/ptable.h"
 #include "util/json.h"
 #include "util/size.h"
@@ -61,31 +59,6 @@ struct disks_opts {
     bool json;
     uint32_t sector_size; /* 0: automatic */
 };
-
-/* One partition, as shown. */
-struct part_view {
-    const ptable_part *p;
-    struct fs_identity fs;
-    bool used_known;
-    uint64_t used;
-};
-
-/* The single place where used bytes come from: the filesystem maps. A map
- * that only says "copy everything" (used_bytes 0, full) means "unknown". */
-static void part_used_bytes(blockdev *bd, uint64_t off, uint64_t len, struct part_view *v)
-{
-    fsmap m;
-    fsmap_opts o = { .allow_dirty = true };
-    p2v_err err;
-    v->used_known = false;
-    if (fsmap_build(bd, off, len, &o, &m, &err) < 0)
-        return;
-    if (!(m.full && m.used_bytes == 0)) {
-        v->used_known = true;
-        v->used = m.used_bytes;
-    }
-    fsmap_free(&m);
-}
 
 static void part_flags(const ptable *t, const ptable_part *p, char *out, size_t outlen)
 {
@@ -154,7 +127,7 @@ static const char *type_name(const ptable *t, const ptable_part *p)
 static const char *or_null(const char *s) { return s && *s ? s : NULL; }
 
 static void print_json_disk(json_writer *j, blockdev *bd, const ptable *t,
-                            const struct part_view *v)
+                            const convert_part *v)
 {
     char buf[64];
     json_obj_begin(j);
@@ -223,7 +196,7 @@ struct cell {
     char s[160];
 };
 
-static void print_text_disk(blockdev *bd, const ptable *t, const struct part_view *v,
+static void print_text_disk(blockdev *bd, const ptable *t, const convert_part *v,
                             const struct fs_identity *whole)
 {
     char hs[32], guid[P2V_GUID_STRLEN];
@@ -314,123 +287,64 @@ static void print_text_disk(blockdev *bd, const ptable *t, const struct part_vie
 static int show_disk(const char *path, const struct disks_opts *o, json_writer *j, bool quiet_open)
 {
     blockdev *bd = NULL;
-    ptable *t = NULL;
-    struct part_view *v = NULL;
+    convert_disk *d = NULL;
     p2v_err err;
-    int rc = P2V_EXIT_FAIL;
 
     if (bd_open(path, &bd, &err) < 0) {
         if (quiet_open) {
             cli_warning("%s; skipped", err.msg);
-            rc = P2V_EXIT_OK;
-        } else {
-            cli_error("%s", err.msg);
+            return P2V_EXIT_OK;
         }
-        goto out;
-    }
-    /* Image files only: a block device's own logical sector size (BLKSSZGET) stands. */
-    if (o->sector_size && bd_sector_size_is_default(bd))
-        bd_set_sector_size(bd, o->sector_size);
-    if (ptable_read(bd, &t, &err) < 0) {
         cli_error("%s", err.msg);
-        goto out;
+        return P2V_EXIT_FAIL;
     }
+    convert_disk_opts dopts = { .sector_size = o->sector_size, .used = true, .whole = !o->json };
+    if (convert_disk_from_bd(bd, &dopts, &d, &err) < 0) {
+        cli_error("%s", err.msg);
+        return P2V_EXIT_FAIL;
+    }
+    const ptable *t = d->pt;
     for (size_t i = 0; i < t->notices.count; i++)
         cli_notice("%s", t->notices.msgs[i]);
     for (size_t i = 0; i < t->warnings.count; i++)
         cli_warning("%s", t->warnings.msgs[i]);
-    if (t->nparts && !(v = calloc(t->nparts, sizeof *v))) {
-        cli_error("out of memory");
-        goto out;
-    }
     for (size_t i = 0; i < t->nparts; i++) {
-        const ptable_part *p = &t->parts[i];
-        v[i].p = p;
-        if (p->container || (p->problems & PTABLE_PROBLEM_PAST_END))
+        const convert_part *v = &d->parts[i];
+        if (v->probe_error[0])
+            cli_warning("%s", v->probe_error); /* "<path>: partition at byte N: ..." */
+        if (!v->probed)
             continue;
-        uint64_t off = p->start * t->sector_size, len = p->size * t->sector_size;
-        if (fs_probe(bd, off, len, &v[i].fs, &err) < 0) {
-            cli_warning("%s", err.msg); /* "<path>: partition at byte N: ..." */
-            continue;
-        }
-        if (v[i].fs.ambivalent)
+        if (v->fs.ambivalent)
             cli_warning("%s: partition %u: several filesystem signatures match; type unknown",
-                        path, p->number);
-        if (v[i].fs.bitlocker)
+                        path, v->p->number);
+        if (v->fs.bitlocker)
             cli_notice("%s: partition %u is BitLocker-encrypted: it can only be copied whole",
-                       path, p->number);
-        part_used_bytes(bd, off, len, &v[i]);
+                       path, v->p->number);
     }
-    struct fs_identity whole = { 0 };
-    if (t->type == PTABLE_NONE && !o->json && bd_size(bd) > 0 &&
-        fs_probe(bd, 0, bd_size(bd), &whole, &err) < 0)
-        cli_warning("%s", err.msg); /* "<path>: ..." */
     if (o->json)
-        print_json_disk(j, bd, t, v);
+        print_json_disk(j, d->bd, t, d->parts);
     else
-        print_text_disk(bd, t, v, &whole);
-    rc = P2V_EXIT_OK;
-out:
-    free(v);
-    ptable_free(t);
-    bd_close(bd);
-    return rc;
+        print_text_disk(d->bd, t, d->parts, &d->whole);
+    convert_disk_free(d);
+    return P2V_EXIT_OK;
 }
 
 /* ---- all disks of the machine ---- */
 
-static bool sys_block_wanted(const char *name)
-{
-    char p[512], buf[64];
-    if (!strncmp(name, "ram", 3) || !strncmp(name, "zram", 4))
-        return false;
-    if (!strncmp(name, "loop", 4)) {
-        snprintf(p, sizeof p, "/sys/block/%s/loop/backing_file", name);
-        return access(p, F_OK) == 0;
-    }
-    snprintf(p, sizeof p, "/sys/block/%s/size", name);
-    FILE *f = fopen(p, "r");
-    if (!f)
-        return false;
-    bool nonzero = fgets(buf, sizeof buf, f) && strtoull(buf, NULL, 10) > 0;
-    fclose(f);
-    if (!nonzero)
-        return false;
-    /* Device-mapper and md devices built on other disks are not whole disks. */
-    snprintf(p, sizeof p, "/sys/block/%s/slaves", name);
-    DIR *d = opendir(p);
-    bool derived = false;
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)))
-            if (e->d_name[0] != '.')
-                derived = true;
-        closedir(d);
-    }
-    return !derived;
-}
-
-static int sys_block_filter(const struct dirent *e) { return e->d_name[0] != '.'; }
-
 static int show_all(const struct disks_opts *o, json_writer *j)
 {
-    struct dirent **names = NULL;
-    int n = scandir("/sys/block", &names, sys_block_filter, versionsort);
-    if (n < 0) {
-        cli_error("/sys/block: %s", strerror(errno));
+    char **paths;
+    size_t n;
+    p2v_err err;
+    if (bd_list_machine_disks(&paths, &n, &err) < 0) {
+        cli_error("%s", err.msg);
         return P2V_EXIT_FAIL;
     }
     int rc = P2V_EXIT_OK;
-    for (int i = 0; i < n; i++) {
-        char path[300];
-        if (sys_block_wanted(names[i]->d_name)) {
-            snprintf(path, sizeof path, "/dev/%s", names[i]->d_name);
-            if (show_disk(path, o, j, true) != P2V_EXIT_OK)
-                rc = P2V_EXIT_FAIL;
-        }
-        free(names[i]);
-    }
-    free(names);
+    for (size_t i = 0; i < n; i++)
+        if (show_disk(paths[i], o, j, true) != P2V_EXIT_OK)
+            rc = P2V_EXIT_FAIL;
+    bd_list_free(paths, n);
     return rc;
 }
 

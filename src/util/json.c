@@ -97,14 +97,14 @@ void json_str(json_writer *j, const char *s)
 
 void json_u64(json_writer *j, uint64_t v) { prefix(j); fprintf(j->out, "%" PRIu64, v); }
 void json_i64(json_writer *j, int64_t v) { prefix(j); fprintf(j->out, "%" PRId64, v); }
-void json_bool(json_writer *j, bool v) { prefix(j); fputs(v ? "true" : "false", j->out); }
+void json_boolean(json_writer *j, bool v) { prefix(j); fputs(v ? "true" : "false", j->out); }
 void json_null(json_writer *j) { prefix(j); fputs("null", j->out); }
 void json_double(json_writer *j, double v) { prefix(j); fprintf(j->out, "%.6g", v); }
 
 void json_kstr(json_writer *j, const char *key, const char *s) { json_key(j, key); json_str(j, s); }
 void json_ku64(json_writer *j, const char *key, uint64_t v) { json_key(j, key); json_u64(j, v); }
 void json_ki64(json_writer *j, const char *key, int64_t v) { json_key(j, key); json_i64(j, v); }
-void json_kbool(json_writer *j, const char *key, bool v) { json_key(j, key); json_bool(j, v); }
+void json_kbool(json_writer *j, const char *key, bool v) { json_key(j, key); json_boolean(j, v); }
 void json_knull(json_writer *j, const char *key) { json_key(j, key); json_null(j); }
 
 void json_end(json_writer *j)

@@ -27,7 +27,7 @@ void json_key(json_writer *j, const char *key);
 void json_str(json_writer *j, const char *s); /* NULL writes null */
 void json_u64(json_writer *j, uint64_t v);
 void json_i64(json_writer *j, int64_t v);
-void json_bool(json_writer *j, bool v);
+void json_boolean(json_writer *j, bool v);
 void json_null(json_writer *j);
 void json_double(json_writer *j, double v);
 

@@ -111,7 +111,7 @@ static void test_json(void)
     json_key(&j, "list");
     json_arr_begin(&j);
     json_u64(&j, 1);
-    json_bool(&j, true);
+    json_boolean(&j, true);
     json_arr_end(&j);
     json_key(&j, "empty");
     json_arr_begin(&j);

@@ -1,0 +1,160 @@
+/* The conversion as a library: from a request (selections and options) to a
+ * planned job, and from a job to a written image. The CLI, the picking screen
+ * and tests call the same functions; none of them prints. Messages reach the
+ * caller through convert_events, errors through p2v_err.
+ *
+ *   convert_disk_open        one source disk: blockdev, table, filesystem probes
+ *   convert_plan_from_request  sources opened, OUTPUT guarded, layout planned
+ *   convert_run              tables, ESP, copy, verify, commit (all or nothing)
+ *   convert_layout_text/json the planned layout and the result, for reports */
+#ifndef P2V_CONVERT_H
+#define P2V_CONVERT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "blockdev/blockdev.h"
+#include "fs/probe.h"
+#include "plan/plan.h"
+#include "ptable/ptable.h"
+#include "sink/sink.h"
+#include "util/err.h"
+#include "util/json.h"
+
+/* ---- source disks ---- */
+
+/* One partition of a source disk as the front ends show it. */
+typedef struct convert_part {
+    const ptable_part *p;
+    bool probed;                /* the filesystem probe ran (not for containers, past-end) */
+    struct fs_identity fs;      /* valid when probed */
+    char probe_error[512];      /* why the probe failed ("" when it did not) */
+    bool used_known;            /* convert_disk_opts.used and the filesystem is understood */
+    uint64_t used;              /* bytes */
+    bool bios_boot_code;        /* its NTFS/FAT boot sector carries BIOS boot code */
+} convert_part;
+
+typedef struct convert_disk {
+    char *path;                 /* as given */
+    blockdev *bd;
+    ptable *pt;                 /* its notices and warnings are for the caller to show */
+    struct stat st;             /* stat() of path (zeroed for convert_disk_from_bd) */
+    bool has_st;
+    convert_part *parts;        /* pt->nparts entries, in pt->parts order */
+    struct fs_identity whole;   /* table "none": a filesystem on the whole disk, if any */
+} convert_disk;
+
+typedef struct convert_disk_opts {
+    uint32_t sector_size;       /* image files: read with this sector size; 0: detected */
+    bool used;                  /* compute used bytes (builds each filesystem's map) */
+    bool whole;                 /* no table: probe the whole disk for a filesystem */
+} convert_disk_opts;
+
+/* Open PATH read-only, read its partition table and probe every partition's
+ * filesystem: the one sequence `p2v disks`, `p2v convert` and the picking
+ * screen share. Errors: the disk cannot be opened, or has no usable table. */
+int convert_disk_open(const char *path, const convert_disk_opts *o, convert_disk **out,
+                      p2v_err *err);
+/* The same over an already open blockdev (memory disks in tests); takes
+ * ownership of bd, also on failure. */
+int convert_disk_from_bd(blockdev *bd, const convert_disk_opts *o, convert_disk **out,
+                         p2v_err *err);
+void convert_disk_free(convert_disk *d);
+
+/* The partition numbered `number` (Linux numbering), or NULL. */
+const convert_part *convert_disk_part(const convert_disk *d, unsigned number);
+
+/* ---- requests and jobs ---- */
+
+enum convert_level { CONVERT_NOTICE = 0, CONVERT_WARNING };
+enum convert_phase { CONVERT_PHASE_COPY = 0, CONVERT_PHASE_VERIFY };
+
+typedef struct convert_progress {
+    enum convert_phase phase;
+    uint64_t done;              /* bytes of this phase, never decreasing */
+    uint64_t total;
+    size_t part;                /* index into plan->parts of the partition in progress */
+} convert_progress;
+
+typedef struct convert_events {
+    void (*message)(void *ctx, enum convert_level level, const char *msg);
+    void (*progress)(void *ctx, const convert_progress *p);
+    void *ctx;
+} convert_events;
+
+/* A partition selection: partition `number` of the disk named `disk`. */
+typedef struct convert_sel {
+    const char *disk;
+    unsigned number;
+} convert_sel;
+
+typedef struct convert_request {
+    const char *output;             /* NULL: plan only */
+    sink_opts sink;
+    plan_opts plan;                 /* plan.active is filled from `active` */
+    const convert_sel *sels;
+    size_t nsels;
+    const convert_sel *active;      /* MBR target: this selection is made active; NULL: auto */
+    uint32_t sector_size;           /* image-file sources; 0: detected */
+    bool copy_all;                  /* every sector, not only the used blocks */
+    bool allow_dirty;
+    bool verify;
+    bool force;                     /* replace an existing OUTPUT */
+    /* Disks already open (tests: memory disks), matched by path == sel.disk;
+     * they stay the caller's. */
+    convert_disk *const *preopened;
+    size_t npreopened;
+} convert_request;
+
+/* The request itself is wrong (an --active that is not selected, an ESP too
+ * small): front ends report it as a usage error. */
+#define CONVERT_EUSAGE (-EDOM)
+
+typedef struct convert_job convert_job;
+
+typedef struct convert_result {
+    bool done;
+    uint64_t planned;               /* bytes the used maps cover */
+    uint64_t read;                  /* bytes read from the sources */
+    uint64_t written;               /* bytes handed to the image (zeros excluded) */
+    uint64_t file_bytes;            /* bytes the image file takes on disk */
+    uint64_t verified;              /* bytes compared by verify */
+    bool verify_ok;
+    double seconds;
+} convert_result;
+
+/* Open the selected disks, check OUTPUT against them (when given), and plan
+ * the layout. Table warnings, the planner's notes and layout advice arrive
+ * through ev->message. Errors name the selection, disk or option;
+ * CONVERT_EUSAGE for a request that contradicts itself. */
+int convert_plan_from_request(const convert_request *rq, const convert_events *ev,
+                              convert_job **out, p2v_err *err);
+
+const plan *convert_job_plan(const convert_job *job);
+const convert_request *convert_job_request(const convert_job *job);
+/* The source disk of plan part pp (PLAN_PART_COPY), else NULL. */
+const convert_disk *convert_job_disk(const convert_job *job, const plan_part *pp);
+/* "DISK:N" for a copied partition, "(new ESP)" / "(new MSR)" otherwise. */
+void convert_part_source_name(const convert_job *job, const plan_part *pp, char *out, size_t len);
+
+/* Write the image: new tables, formatted ESPs, the used blocks of every
+ * selected partition with their fixups, then verify (if asked) and give the
+ * file its name. All or nothing: on any error or when *cancel becomes
+ * non-zero (-EINTR) no file is left under OUTPUT. */
+int convert_run(convert_job *job, const convert_events *ev, volatile sig_atomic_t *cancel,
+                convert_result *res, p2v_err *err);
+
+void convert_job_free(convert_job *job);
+
+/* ---- reports ---- */
+
+/* The planned layout as the dry run prints it. */
+void convert_layout_text(const convert_job *job, FILE *f);
+/* The layout (and the result when res->done) as one JSON object. */
+void convert_layout_json(const convert_job *job, json_writer *j, const convert_result *res);
+
+#endif

@@ -1,0 +1,240 @@
+/* From a request to a planned job: the selected disks opened once each,
+ * OUTPUT checked against every source, the layout planned and checked. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boot/boot.h"
+#include "convert/convert_impl.h"
+#include "sink/guard.h"
+#include "util/size.h"
+
+void convert_say(const convert_events *ev, enum convert_level level, const char *fmt, ...)
+{
+    if (!ev || !ev->message)
+        return;
+    char msg[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ev->message(ev->ctx, level, msg);
+}
+
+static bool same_disk(const convert_disk *d, const char *path, const struct stat *st)
+{
+    if (d->has_st && st)
+        return sink_same_file(st, &d->st);
+    return !strcmp(d->path, path);
+}
+
+static convert_disk *find_preopened(const convert_request *rq, const char *path)
+{
+    for (size_t i = 0; i < rq->npreopened; i++)
+        if (!strcmp(rq->preopened[i]->path, path))
+            return rq->preopened[i];
+    return NULL;
+}
+
+static void say_table_messages(const convert_disk *d, const convert_events *ev)
+{
+    for (size_t w = 0; w < d->pt->warnings.count; w++)
+        convert_say(ev, CONVERT_WARNING, "%s", d->pt->warnings.msgs[w]);
+    for (size_t w = 0; w < d->pt->notices.count; w++)
+        convert_say(ev, CONVERT_NOTICE, "%s", d->pt->notices.msgs[w]);
+}
+
+/* The index of the source disk PATH, opening it the first time it is named. */
+static int job_source(convert_job *job, const char *path, const convert_events *ev,
+                      size_t *index, p2v_err *err)
+{
+    struct stat st;
+    bool have_st = stat(path, &st) == 0;
+    for (size_t i = 0; i < job->nsrc; i++)
+        if (same_disk(job->src[i], path, have_st ? &st : NULL)) {
+            *index = i;
+            return 0;
+        }
+    convert_disk *d = find_preopened(&job->rq, path);
+    if (d) {
+        job->owned[job->nsrc] = false;
+    } else {
+        convert_disk_opts o = { .sector_size = job->rq.sector_size };
+        int r = convert_disk_open(path, &o, &d, err);
+        if (r < 0)
+            return r;
+        job->owned[job->nsrc] = true;
+    }
+    job->src[job->nsrc] = d;
+    *index = job->nsrc++;
+    say_table_messages(d, ev);
+    return 0;
+}
+
+static int open_sources(convert_job *job, const convert_events *ev, p2v_err *err)
+{
+    size_t n = job->rq.nsels;
+    job->src = calloc(n, sizeof *job->src);
+    job->owned = calloc(n, sizeof *job->owned);
+    job->psel = calloc(n, sizeof *job->psel);
+    job->psrc = calloc(n, sizeof *job->psrc);
+    if (!job->src || !job->owned || !job->psel || !job->psrc)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const convert_sel *sel = &job->rq.sels[i];
+        int r = job_source(job, sel->disk, ev, &job->psel[i].disk, err);
+        if (r < 0)
+            return r;
+        job->psel[i].number = sel->number;
+        const convert_part *cp = convert_disk_part(job->src[job->psel[i].disk], sel->number);
+        if (cp && cp->probed) {
+            snprintf(job->psel[i].fstype, sizeof job->psel[i].fstype, "%s", cp->fs.type);
+            snprintf(job->psel[i].label, sizeof job->psel[i].label, "%s", cp->fs.label);
+            job->psel[i].bios_boot_code = cp->bios_boot_code;
+        }
+    }
+    for (size_t i = 0; i < job->nsrc; i++)
+        job->psrc[i] = (plan_source){ .bd = job->src[i]->bd, .pt = job->src[i]->pt,
+                                      .name = job->src[i]->path };
+    return 0;
+}
+
+/* OUTPUT must not be a source by any name; an existing OUTPUT needs force. */
+static int check_output(convert_job *job, p2v_err *err)
+{
+    sink_source *ss = calloc(job->nsrc ? job->nsrc : 1, sizeof *ss);
+    if (!ss)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < job->nsrc; i++)
+        ss[i] = (sink_source){ .path = job->src[i]->path, .st = job->src[i]->st,
+                               .bd = job->src[i]->bd };
+    int r = sink_guard_output(job->rq.output, ss, job->nsrc, job->rq.force, &job->write_path,
+                              err);
+    free(ss);
+    return r < 0 ? -EEXIST : 0;
+}
+
+/* The selection `active` names (1-based), 0 if it is not one of them. */
+static size_t find_active(const convert_job *job)
+{
+    const convert_sel *a = job->rq.active;
+    struct stat st;
+    bool have_st = stat(a->disk, &st) == 0;
+    for (size_t i = 0; i < job->rq.nsels; i++)
+        if (job->psel[i].number == a->number &&
+            same_disk(job->src[job->psel[i].disk], a->disk, have_st ? &st : NULL))
+            return i + 1;
+    return 0;
+}
+
+/* A p2v-made ESP must be big enough for FAT32; under UEFI without any ESP
+ * the image cannot boot, which the user hears before anything is written. */
+static int check_esp(convert_job *job, const convert_events *ev, p2v_err *err)
+{
+    plan *p = job->plan;
+    bool has_esp = false, copied_esp = false;
+    p2v_guid esp_type;
+    guid_parse(GPT_TYPE_ESP, &esp_type);
+    for (size_t i = 0; i < p->nparts; i++) {
+        plan_part *pp = &p->parts[i];
+        if (pp->kind == PLAN_PART_SYNTHETIC && pp->role == PLAN_ROLE_ESP) {
+            /* what the layout table and JSON show for it */
+            snprintf(pp->fstype, sizeof pp->fstype, "vfat");
+            snprintf(pp->label, sizeof pp->label, "EFI");
+            uint64_t min = boot_esp_min_sectors(p->sector_size);
+            if (pp->sectors < min) {
+                char h[32];
+                return p2v_errf(err, CONVERT_EUSAGE,
+                                "--add-esp: %llu bytes is too small for a FAT32 ESP on "
+                                "%u-byte sectors (at least %s)",
+                                (unsigned long long)(pp->sectors * p->sector_size),
+                                p->sector_size, size_human(min * p->sector_size, h, sizeof h));
+            }
+        }
+        if (p->table == PTABLE_GPT ? guid_equal(&pp->type_guid, &esp_type) : pp->mbr_type == 0xEF) {
+            has_esp = true;
+            if (pp->kind == PLAN_PART_COPY)
+                copied_esp = true;
+        }
+    }
+    if (copied_esp && job->rq.plan.nextra)
+        convert_say(ev, CONVERT_WARNING,
+                    "--add-esp adds a second EFI System Partition: one is already selected");
+    if (p->firmware == PLAN_FW_UEFI && !has_esp)
+        convert_say(ev, CONVERT_WARNING,
+                    "no EFI System Partition is selected: the image will not boot under UEFI "
+                    "until one is made (--add-esp SIZE adds an empty one)");
+    return 0;
+}
+
+int convert_plan_from_request(const convert_request *rq, const convert_events *ev,
+                              convert_job **out, p2v_err *err)
+{
+    convert_job *job = calloc(1, sizeof *job);
+    int r;
+    *out = NULL;
+    if (!job)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    job->rq = *rq;
+    if (rq->nsels == 0) {
+        r = p2v_errf(err, CONVERT_EUSAGE, "no partition selected");
+        goto fail;
+    }
+    if ((r = open_sources(job, ev, err)) < 0)
+        goto fail;
+    /* A dry run refuses what the real run would refuse; it writes nothing. */
+    if (rq->output && (r = check_output(job, err)) < 0)
+        goto fail;
+    if (rq->active && !(job->rq.plan.active = find_active(job))) {
+        r = p2v_errf(err, CONVERT_EUSAGE, "--active %s:%u: not one of the selected partitions",
+                     rq->active->disk, rq->active->number);
+        goto fail;
+    }
+    if ((r = plan_build(job->psrc, job->nsrc, job->psel, rq->nsels, &job->rq.plan, &job->plan,
+                        err)) < 0)
+        goto fail;
+    for (size_t i = 0; i < job->plan->notes.count; i++)
+        convert_say(ev, CONVERT_NOTICE, "%s", job->plan->notes.msgs[i]);
+    if ((r = check_esp(job, ev, err)) < 0)
+        goto fail;
+    *out = job;
+    return 0;
+fail:
+    convert_job_free(job);
+    return r;
+}
+
+const plan *convert_job_plan(const convert_job *job) { return job->plan; }
+
+const convert_request *convert_job_request(const convert_job *job) { return &job->rq; }
+
+const convert_disk *convert_job_disk(const convert_job *job, const plan_part *pp)
+{
+    return pp->kind == PLAN_PART_COPY ? job->src[pp->disk] : NULL;
+}
+
+void convert_part_source_name(const convert_job *job, const plan_part *pp, char *out, size_t len)
+{
+    if (pp->kind == PLAN_PART_COPY)
+        snprintf(out, len, "%s:%u", job->src[pp->disk]->path, pp->src->number);
+    else
+        snprintf(out, len, "(new %s)", pp->kind == PLAN_PART_MSR ? "MSR"
+                                       : pp->role == PLAN_ROLE_ESP ? "ESP" : "partition");
+}
+
+void convert_job_free(convert_job *job)
+{
+    if (!job)
+        return;
+    plan_free(job->plan);
+    for (size_t i = 0; i < job->nsrc; i++)
+        if (job->owned[i])
+            convert_disk_free(job->src[i]);
+    free(job->src);
+    free(job->owned);
+    free(job->psrc);
+    free(job->psel);
+    free(job->write_path);
+    free(job);
+}

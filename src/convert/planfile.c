@@ -1,0 +1,664 @@
+/* Plan files: write, parse (untrusted JSON through json-c) and resolve. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "convert/convert_impl.h"
+#include "convert/planfile.h"
+
+/* ---- identity of an open disk ---- */
+
+static void table_id(const ptable *t, char *out, size_t len)
+{
+    if (t->type == PTABLE_MBR)
+        snprintf(out, len, "0x%08x", t->mbr_signature);
+    else if (t->type == PTABLE_GPT)
+        guid_format(&t->disk_guid, out);
+    else
+        out[0] = '\0';
+}
+
+static void disk_identity(const convert_disk *d, convert_planfile_disk *out)
+{
+    out->size = bd_size(d->bd);
+    out->sector_size = d->pt->sector_size;
+    out->table = d->pt->type;
+    table_id(d->pt, out->id, sizeof out->id);
+}
+
+static void part_type(const ptable *t, const ptable_part *p, char *out, size_t len)
+{
+    if (t->type == PTABLE_GPT)
+        guid_format(&p->type_guid, out);
+    else
+        snprintf(out, len, "0x%02x", p->mbr_type);
+}
+
+/* ---- writing ---- */
+
+static const char *enum_str(int v, const char *const *names, size_t n)
+{
+    return v >= 0 && (size_t)v < n ? names[v] : NULL;
+}
+
+static const char *const table_names[] = { [PTABLE_NONE] = NULL, [PTABLE_MBR] = "mbr",
+                                           [PTABLE_GPT] = "gpt" };
+static const char *const boot_names[] = { [PLAN_FW_NONE] = NULL, [PLAN_FW_BIOS] = "bios",
+                                          [PLAN_FW_UEFI] = "uefi" };
+static const char *const compress_names[] = { [SINK_COMPRESS_NONE] = NULL,
+                                              [SINK_COMPRESS_ZLIB] = "zlib",
+                                              [SINK_COMPRESS_ZSTD] = "zstd" };
+#define NAMES(a) a, sizeof a / sizeof a[0]
+
+static json_object *jstr_or_null(const char *s) { return s ? json_object_new_string(s) : NULL; }
+
+static json_object *options_json(const convert_request *rq)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "format",
+                           json_object_new_string(rq->sink.format == SINK_RAW ? "raw" : "qcow2"));
+    json_object_object_add(o, "cluster_size", json_object_new_int64(rq->sink.cluster_size));
+    json_object_object_add(o, "compress",
+                           jstr_or_null(enum_str(rq->sink.compression, NAMES(compress_names))));
+    json_object_object_add(o, "table", jstr_or_null(enum_str(rq->plan.table, NAMES(table_names))));
+    json_object_object_add(o, "boot", jstr_or_null(enum_str(rq->plan.boot, NAMES(boot_names))));
+    json_object_object_add(o, "size", json_object_new_int64((int64_t)rq->plan.size));
+    json_object_object_add(o, "align", json_object_new_int64((int64_t)rq->plan.align));
+    json_object_object_add(o, "copy", json_object_new_string(rq->copy_all ? "all" : "used"));
+    json_object_object_add(o, "no_msr", json_object_new_boolean(rq->plan.no_msr));
+    uint64_t esp = 0;
+    for (size_t i = 0; i < rq->plan.nextra; i++)
+        if (rq->plan.extra[i].role == PLAN_ROLE_ESP)
+            esp = rq->plan.extra[i].bytes;
+    json_object_object_add(o, "add_esp", json_object_new_int64((int64_t)esp));
+    json_object_object_add(o, "allow_dirty", json_object_new_boolean(rq->allow_dirty));
+    json_object_object_add(o, "verify", json_object_new_boolean(rq->verify));
+    json_object_object_add(o, "sector_size", json_object_new_int64(rq->sector_size));
+    return o;
+}
+
+static json_object *disk_json(const convert_disk *d)
+{
+    convert_planfile_disk id;
+    json_object *o = json_object_new_object();
+    disk_identity(d, &id);
+    json_object_object_add(o, "path", json_object_new_string(d->path));
+    json_object_object_add(o, "size", json_object_new_int64((int64_t)id.size));
+    json_object_object_add(o, "sector_size", json_object_new_int64(id.sector_size));
+    json_object_object_add(o, "table", json_object_new_string(ptable_type_str(id.table)));
+    json_object_object_add(o, "id", id.id[0] ? json_object_new_string(id.id) : NULL);
+    return o;
+}
+
+static json_object *sel_json(const convert_job *job, size_t i)
+{
+    const plan_sel *ps = &job->psel[i];
+    const convert_disk *d = job->src[ps->disk];
+    const ptable_part *p = ptable_find(d->pt, ps->number);
+    char type[64] = "";
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "disk", json_object_new_int64((int64_t)ps->disk));
+    json_object_object_add(o, "number", json_object_new_int64(ps->number));
+    if (p) {
+        part_type(d->pt, p, type, sizeof type);
+        json_object_object_add(o, "start", json_object_new_int64((int64_t)p->start));
+        json_object_object_add(o, "size", json_object_new_int64((int64_t)p->size));
+        json_object_object_add(o, "type", json_object_new_string(type));
+    }
+    json_object_object_add(o, "fstype", json_object_new_string(ps->fstype));
+    json_object_object_add(o, "label", json_object_new_string(ps->label));
+    return o;
+}
+
+static json_object *plan_json(const convert_job *job)
+{
+    const convert_request *rq = &job->rq;
+    json_object *root = json_object_new_object();
+    json_object_object_add(root, "p2v_plan", json_object_new_int(CONVERT_PLANFILE_VERSION));
+    json_object_object_add(root, "output", jstr_or_null(rq->output));
+    json_object_object_add(root, "options", options_json(rq));
+    json_object *disks = json_object_new_array();
+    for (size_t i = 0; i < job->nsrc; i++)
+        json_object_array_add(disks, disk_json(job->src[i]));
+    json_object_object_add(root, "disks", disks);
+    json_object *sels = json_object_new_array();
+    for (size_t i = 0; i < rq->nsels; i++)
+        json_object_array_add(sels, sel_json(job, i));
+    json_object_object_add(root, "selections", sels);
+    json_object_object_add(root, "active",
+                           rq->plan.active ? json_object_new_int64((int64_t)rq->plan.active - 1)
+                                           : NULL);
+    return root;
+}
+
+int convert_planfile_write(const convert_job *job, FILE *f, p2v_err *err)
+{
+    json_object *root = plan_json(job);
+    const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+                                                             JSON_C_TO_STRING_NOSLASHESCAPE);
+    int r = 0;
+    if (!s || fputs(s, f) < 0 || fputc('\n', f) < 0)
+        r = p2v_errf(err, -EIO, "writing the plan: %s", strerror(errno));
+    json_object_put(root);
+    return r;
+}
+
+int convert_planfile_save(const convert_job *job, const char *path, p2v_err *err)
+{
+    size_t len = strlen(path) + 16;
+    char *tmp = malloc(len);
+    if (!tmp)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    snprintf(tmp, len, "%s.p2vtmp", path);
+    int r, fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        r = p2v_errf(err, -errno, "%s: cannot create: %s", tmp, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        free(tmp);
+        return r;
+    }
+    r = convert_planfile_write(job, f, err);
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+        r = r < 0 ? r : p2v_errf(err, -errno, "%s: %s", tmp, strerror(errno));
+    if (fclose(f) != 0 && r == 0)
+        r = p2v_errf(err, -errno, "%s: %s", tmp, strerror(errno));
+    if (r == 0 && rename(tmp, path) < 0)
+        r = p2v_errf(err, -errno, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+    if (r < 0)
+        unlink(tmp);
+    free(tmp);
+    return r;
+}
+
+/* ---- parsing ---- */
+
+/* Field access that names what is wrong. */
+static int get(json_object *o, const char *key, json_type want, bool optional,
+               json_object **out, const char *where, p2v_err *err)
+{
+    static const char *const tn[] = { [json_type_null] = "null", [json_type_boolean] = "a boolean",
+                                       [json_type_double] = "a number", [json_type_int] = "an integer",
+                                       [json_type_object] = "an object", [json_type_array] = "an array",
+                                       [json_type_string] = "a string" };
+    *out = NULL;
+    if (!json_object_object_get_ex(o, key, out) || !*out ||
+        json_object_get_type(*out) == json_type_null) {
+        *out = NULL;
+        return optional ? 0 : p2v_errf(err, -EINVAL, "plan: %s: \"%s\" is missing", where, key);
+    }
+    if (json_object_get_type(*out) != want)
+        return p2v_errf(err, -EINVAL, "plan: %s: \"%s\" must be %s", where, key, tn[want]);
+    return 0;
+}
+
+static int get_u64(json_object *o, const char *key, bool optional, uint64_t max, uint64_t *v,
+                   const char *where, p2v_err *err)
+{
+    json_object *x;
+    int r = get(o, key, json_type_int, optional, &x, where, err);
+    if (r < 0 || !x)
+        return r;
+    errno = 0;
+    int64_t n = json_object_get_int64(x);
+    if (n < 0 || errno || (uint64_t)n > max)
+        return p2v_errf(err, -ERANGE, "plan: %s: \"%s\" is out of range", where, key);
+    *v = (uint64_t)n;
+    return 0;
+}
+
+static int get_str(json_object *o, const char *key, bool optional, const char **v,
+                   const char *where, p2v_err *err)
+{
+    json_object *x;
+    int r = get(o, key, json_type_string, optional, &x, where, err);
+    *v = x ? json_object_get_string(x) : NULL;
+    return r;
+}
+
+static int get_bool(json_object *o, const char *key, bool *v, const char *where, p2v_err *err)
+{
+    json_object *x;
+    int r = get(o, key, json_type_boolean, true, &x, where, err);
+    if (x)
+        *v = json_object_get_boolean(x);
+    return r;
+}
+
+/* An optional string that must be one of names[]; *v keeps its index. */
+static int get_enum(json_object *o, const char *key, const char *const *names, size_t n, int *v,
+                    p2v_err *err)
+{
+    const char *s;
+    int r = get_str(o, key, true, &s, "options", err);
+    if (r < 0 || !s)
+        return r;
+    for (size_t i = 0; i < n; i++)
+        if (names[i] && !strcmp(names[i], s)) {
+            *v = (int)i;
+            return 0;
+        }
+    return p2v_errf(err, -EINVAL, "plan: options: \"%s\": unknown value \"%s\"", key, s);
+}
+
+static int check_keys(json_object *o, const char *const *keys, const char *where, p2v_err *err)
+{
+    json_object_object_foreach(o, k, v) {
+        (void)v;
+        bool known = false;
+        for (size_t i = 0; keys[i] && !known; i++)
+            known = !strcmp(keys[i], k);
+        if (!known)
+            return p2v_errf(err, -EINVAL, "plan: %s: unknown field \"%s\"", where, k);
+    }
+    return 0;
+}
+
+static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
+{
+    static const char *const keys[] = { "format", "cluster_size", "compress", "table", "boot",
+                                        "size", "align", "copy", "no_msr", "add_esp",
+                                        "allow_dirty", "verify", "sector_size", NULL };
+    static const char *const formats[] = { [SINK_QCOW2] = "qcow2", [SINK_RAW] = "raw" };
+    static const char *const copies[] = { "used", "all" };
+    convert_request *rq = &pf->rq;
+    int fmt = SINK_QCOW2, comp = 0, table = 0, boot = 0, copy = 0, r;
+    uint64_t cluster = 0, esp = 0, ssz = 0;
+    if ((r = check_keys(o, keys, "options", err)) < 0 ||
+        (r = get_enum(o, "format", NAMES(formats), &fmt, err)) < 0 ||
+        (r = get_enum(o, "compress", NAMES(compress_names), &comp, err)) < 0 ||
+        (r = get_enum(o, "table", NAMES(table_names), &table, err)) < 0 ||
+        (r = get_enum(o, "boot", NAMES(boot_names), &boot, err)) < 0 ||
+        (r = get_enum(o, "copy", NAMES(copies), &copy, err)) < 0 ||
+        (r = get_u64(o, "cluster_size", true, 2u << 20, &cluster, "options", err)) < 0 ||
+        (r = get_u64(o, "size", true, PLAN_MAX_DISK_BYTES, &rq->plan.size, "options", err)) < 0 ||
+        (r = get_u64(o, "align", true, PLAN_MAX_ALIGN, &rq->plan.align, "options", err)) < 0 ||
+        (r = get_u64(o, "add_esp", true, PLAN_MAX_DISK_BYTES, &esp, "options", err)) < 0 ||
+        (r = get_u64(o, "sector_size", true, 4096, &ssz, "options", err)) < 0 ||
+        (r = get_bool(o, "no_msr", &rq->plan.no_msr, "options", err)) < 0 ||
+        (r = get_bool(o, "allow_dirty", &rq->allow_dirty, "options", err)) < 0 ||
+        (r = get_bool(o, "verify", &rq->verify, "options", err)) < 0)
+        return r;
+    if (cluster && (cluster < 512 || (cluster & (cluster - 1))))
+        return p2v_errf(err, -EINVAL, "plan: options: \"cluster_size\" must be a power of two "
+                                      "from 512 to 2M");
+    if (ssz && ssz != 512 && ssz != 4096)
+        return p2v_errf(err, -EINVAL, "plan: options: \"sector_size\" must be 512 or 4096");
+    rq->sink.format = (enum sink_format)fmt;
+    rq->sink.compression = (enum sink_compression)comp;
+    rq->sink.cluster_size = (uint32_t)cluster;
+    rq->plan.table = (enum ptable_type)table;
+    rq->plan.boot = (enum plan_firmware)boot;
+    rq->copy_all = copy == 1;
+    rq->sector_size = (uint32_t)ssz;
+    if (esp) {
+        pf->has_add_esp = true;
+        pf->add_esp = (plan_extra){ .before = 0, .kind = PLAN_PART_SYNTHETIC,
+                                    .role = PLAN_ROLE_ESP, .bytes = esp,
+                                    .gpt_type = GPT_TYPE_ESP, .mbr_type = 0xEF,
+                                    .name = "EFI system partition" };
+    }
+    return 0;
+}
+
+static int parse_disk(json_object *o, convert_planfile_disk *d, size_t i, p2v_err *err)
+{
+    static const char *const keys[] = { "path", "size", "sector_size", "table", "id", NULL };
+    static const char *const tables[] = { [PTABLE_NONE] = "none", [PTABLE_MBR] = "mbr",
+                                          [PTABLE_GPT] = "gpt" };
+    char where[48];
+    const char *path, *table, *id;
+    uint64_t ssz = 0;
+    int r;
+    snprintf(where, sizeof where, "disks[%zu]", i);
+    if (json_object_get_type(o) != json_type_object)
+        return p2v_errf(err, -EINVAL, "plan: %s must be an object", where);
+    if ((r = check_keys(o, keys, where, err)) < 0 ||
+        (r = get_str(o, "path", false, &path, where, err)) < 0 ||
+        (r = get_u64(o, "size", false, PLAN_MAX_DISK_BYTES, &d->size, where, err)) < 0 ||
+        (r = get_u64(o, "sector_size", false, 65536, &ssz, where, err)) < 0 ||
+        (r = get_str(o, "table", false, &table, where, err)) < 0 ||
+        (r = get_str(o, "id", true, &id, where, err)) < 0)
+        return r;
+    if (!bd_sector_size_valid(ssz))
+        return p2v_errf(err, -EINVAL, "plan: %s: \"sector_size\" %llu is not a sector size",
+                        where, (unsigned long long)ssz);
+    d->sector_size = (uint32_t)ssz;
+    int t = -1;
+    for (size_t k = 0; k < sizeof tables / sizeof tables[0]; k++)
+        if (!strcmp(tables[k], table))
+            t = (int)k;
+    if (t < 0)
+        return p2v_errf(err, -EINVAL, "plan: %s: \"table\" must be mbr, gpt or none", where);
+    d->table = (enum ptable_type)t;
+    if (snprintf(d->id, sizeof d->id, "%s", id ? id : "") >= (int)sizeof d->id)
+        return p2v_errf(err, -EINVAL, "plan: %s: \"id\" is too long", where);
+    if (!(d->path = strdup(path)))
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    return 0;
+}
+
+static int parse_sel(json_object *o, const convert_planfile *pf, convert_planfile_sel *s,
+                     size_t i, p2v_err *err)
+{
+    static const char *const keys[] = { "disk", "number", "start", "size", "type",
+                                        "fstype", "label", NULL };
+    char where[48];
+    uint64_t disk, number;
+    const char *type, *ignored;
+    int r;
+    snprintf(where, sizeof where, "selections[%zu]", i);
+    if (json_object_get_type(o) != json_type_object)
+        return p2v_errf(err, -EINVAL, "plan: %s must be an object", where);
+    if ((r = check_keys(o, keys, where, err)) < 0 ||
+        (r = get_u64(o, "disk", false, SIZE_MAX, &disk, where, err)) < 0 ||
+        (r = get_u64(o, "number", false, 1000000, &number, where, err)) < 0 ||
+        (r = get_u64(o, "start", false, UINT64_MAX >> 8, &s->start, where, err)) < 0 ||
+        (r = get_u64(o, "size", false, UINT64_MAX >> 8, &s->size, where, err)) < 0 ||
+        (r = get_str(o, "type", false, &type, where, err)) < 0 ||
+        (r = get_str(o, "fstype", true, &ignored, where, err)) < 0 ||
+        (r = get_str(o, "label", true, &ignored, where, err)) < 0)
+        return r;
+    if (disk >= pf->ndisks)
+        return p2v_errf(err, -EINVAL, "plan: %s: \"disk\" %llu: the plan has %zu disks", where,
+                        (unsigned long long)disk, pf->ndisks);
+    if (number == 0)
+        return p2v_errf(err, -EINVAL, "plan: %s: \"number\" must be 1 or more", where);
+    s->disk = (size_t)disk;
+    s->number = (unsigned)number;
+    snprintf(s->type, sizeof s->type, "%s", type);
+    return 0;
+}
+
+static int parse_array(json_object *root, const char *key, size_t *n, json_object **arr,
+                       p2v_err *err)
+{
+    int r = get(root, key, json_type_array, false, arr, "top level", err);
+    if (r < 0)
+        return r;
+    *n = json_object_array_length(*arr);
+    if (*n == 0)
+        return p2v_errf(err, -EINVAL, "plan: \"%s\" is empty", key);
+    if (*n > 4096)
+        return p2v_errf(err, -EINVAL, "plan: \"%s\" has %zu entries (at most 4096)", key, *n);
+    return 0;
+}
+
+static int parse_root(json_object *root, convert_planfile *pf, p2v_err *err)
+{
+    static const char *const keys[] = { "p2v_plan", "output", "options", "disks",
+                                        "selections", "active", NULL };
+    json_object *opts, *disks, *sels;
+    uint64_t version, active;
+    const char *output;
+    int r;
+    if (json_object_get_type(root) != json_type_object)
+        return p2v_errf(err, -EINVAL, "plan: not a JSON object");
+    if ((r = get_u64(root, "p2v_plan", false, UINT32_MAX, &version, "top level", err)) < 0)
+        return r;
+    if (version != CONVERT_PLANFILE_VERSION)
+        return p2v_errf(err, -ENOTSUP, "plan: version %llu; this p2v reads version %d",
+                        (unsigned long long)version, CONVERT_PLANFILE_VERSION);
+    if ((r = check_keys(root, keys, "top level", err)) < 0 ||
+        (r = get_str(root, "output", true, &output, "top level", err)) < 0 ||
+        (r = get(root, "options", json_type_object, false, &opts, "top level", err)) < 0 ||
+        (r = parse_options(opts, pf, err)) < 0 ||
+        (r = parse_array(root, "disks", &pf->ndisks, &disks, err)) < 0 ||
+        (r = parse_array(root, "selections", &pf->nsels, &sels, err)) < 0)
+        return r;
+    if (output && !(pf->output = strdup(output)))
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    pf->disks = calloc(pf->ndisks, sizeof *pf->disks);
+    pf->sels = calloc(pf->nsels, sizeof *pf->sels);
+    if (!pf->disks || !pf->sels)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < pf->ndisks; i++)
+        if ((r = parse_disk(json_object_array_get_idx(disks, i), &pf->disks[i], i, err)) < 0)
+            return r;
+    for (size_t i = 0; i < pf->nsels; i++)
+        if ((r = parse_sel(json_object_array_get_idx(sels, i), pf, &pf->sels[i], i, err)) < 0)
+            return r;
+    active = pf->nsels;
+    if ((r = get_u64(root, "active", true, pf->nsels - 1, &active, "top level", err)) < 0)
+        return r;
+    pf->has_active = active < pf->nsels;
+    pf->active = (size_t)active;
+    return 0;
+}
+
+int convert_planfile_parse(const char *buf, size_t len, convert_planfile **out, p2v_err *err)
+{
+    convert_planfile *pf = calloc(1, sizeof *pf);
+    json_tokener *tok = json_tokener_new();
+    json_object *root = NULL;
+    int r;
+    *out = NULL;
+    if (!pf || !tok || len > INT32_MAX) {
+        r = p2v_errf(err, len > INT32_MAX ? -EFBIG : -ENOMEM, "plan: cannot parse");
+        goto out;
+    }
+    root = json_tokener_parse_ex(tok, buf, (int)len);
+    enum json_tokener_error je = json_tokener_get_error(tok);
+    if (!root || je != json_tokener_success) {
+        r = p2v_errf(err, -EINVAL, "plan: not valid JSON at byte %zu: %s",
+                     json_tokener_get_parse_end(tok),
+                     json_tokener_error_desc(je == json_tokener_success ? json_tokener_continue
+                                                                        : je));
+        goto out;
+    }
+    if (json_tokener_get_parse_end(tok) < len) {
+        size_t end = json_tokener_get_parse_end(tok);
+        while (end < len && strchr(" \t\r\n", buf[end]))
+            end++;
+        if (end < len) {
+            r = p2v_errf(err, -EINVAL, "plan: text after the JSON object at byte %zu", end);
+            goto out;
+        }
+    }
+    if ((r = parse_root(root, pf, err)) == 0) {
+        *out = pf;
+        pf = NULL;
+    }
+out:
+    json_object_put(root);
+    if (tok)
+        json_tokener_free(tok);
+    convert_planfile_free(pf);
+    return r;
+}
+
+int convert_planfile_load(const char *path, convert_planfile **out, p2v_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    int r;
+    *out = NULL;
+    if (fd < 0)
+        return p2v_errf(err, -errno, "%s: %s", path, strerror(errno));
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (16 << 20)) {
+        r = p2v_errf(err, -EINVAL, "%s: not a plan file (a regular file of at most 16 MiB)",
+                     path);
+        close(fd);
+        return r;
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        close(fd);
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    }
+    ssize_t n = read(fd, buf, (size_t)st.st_size);
+    close(fd);
+    if (n != st.st_size) {
+        free(buf);
+        return p2v_errf(err, -EIO, "%s: short read", path);
+    }
+    r = convert_planfile_parse(buf, (size_t)n, out, err);
+    free(buf);
+    return r < 0 ? p2v_err_prefix(err, r, "%s", path) : 0;
+}
+
+/* ---- resolving disks ---- */
+
+static bool identity_matches(const convert_planfile_disk *want, const convert_disk *d)
+{
+    convert_planfile_disk have;
+    disk_identity(d, &have);
+    return have.size == want->size && have.sector_size == want->sector_size &&
+           have.table == want->table && !strcasecmp(have.id, want->id);
+}
+
+static void describe(const convert_planfile_disk *d, char *out, size_t len)
+{
+    snprintf(out, len, "%s %s%s%llu bytes", ptable_type_str(d->table), d->id,
+             d->id[0] ? ", " : "", (unsigned long long)d->size);
+}
+
+/* Open PATH the way the plan was made (its sector size) and compare. */
+static bool disk_at(const char *path, const convert_planfile_disk *want)
+{
+    convert_disk_opts o = { .sector_size = want->sector_size };
+    convert_disk *d;
+    p2v_err e;
+    struct stat st;
+    if (stat(path, &st) < 0 || convert_disk_open(path, &o, &d, &e) < 0)
+        return false;
+    bool ok = identity_matches(want, d);
+    convert_disk_free(d);
+    return ok;
+}
+
+static int find_elsewhere(convert_planfile *pf, size_t i, const char *const *cand, size_t ncand,
+                          const convert_events *ev, p2v_err *err)
+{
+    const convert_planfile_disk *want = &pf->disks[i];
+    char **machine = NULL, what[160];
+    size_t nmachine = 0, found = SIZE_MAX, nfound = 0;
+    int r;
+    describe(want, what, sizeof what);
+    if (!cand) {
+        if ((r = bd_list_machine_disks(&machine, &nmachine, err)) < 0)
+            return r;
+        cand = (const char *const *)machine;
+        ncand = nmachine;
+    }
+    for (size_t k = 0; k < ncand; k++)
+        if (strcmp(cand[k], want->path) && disk_at(cand[k], want)) {
+            found = found == SIZE_MAX ? k : found;
+            nfound++;
+        }
+    if (nfound == 1) {
+        pf->resolved[i] = strdup(cand[found]);
+        r = pf->resolved[i] ? 0 : p2v_errf(err, -ENOMEM, "out of memory");
+        if (r == 0)
+            convert_say(ev, CONVERT_NOTICE, "plan disk %zu (%s) was %s, is now %s", i + 1, what,
+                        want->path, cand[found]);
+    } else if (nfound == 0) {
+        r = p2v_errf(err, -ENOENT, "plan disk %zu (%s, was %s): no disk with this identity "
+                                   "found; it changed or is not connected", i + 1, what,
+                     want->path);
+    } else {
+        r = p2v_errf(err, -ENOTUNIQ, "plan disk %zu (%s, was %s): %zu disks have this "
+                                     "identity (%s, ...); connect only one", i + 1, what,
+                     want->path, nfound, cand[found]);
+    }
+    bd_list_free(machine, nmachine);
+    return r;
+}
+
+/* Each selected partition must be where the plan saw it. */
+static int check_partitions(const convert_planfile *pf, p2v_err *err)
+{
+    for (size_t i = 0; i < pf->nsels; i++) {
+        const convert_planfile_sel *s = &pf->sels[i];
+        const char *path = pf->resolved[s->disk];
+        convert_disk_opts o = { .sector_size = pf->disks[s->disk].sector_size };
+        convert_disk *d;
+        int r = convert_disk_open(path, &o, &d, err);
+        if (r < 0)
+            return r;
+        const ptable_part *p = ptable_find(d->pt, s->number);
+        char type[64] = "";
+        if (p)
+            part_type(d->pt, p, type, sizeof type);
+        if (!p || p->start != s->start || p->size != s->size || strcasecmp(type, s->type)) {
+            char now[160] = "no such partition";
+            if (p)
+                snprintf(now, sizeof now, "start %llu, %llu sectors, type %s",
+                         (unsigned long long)p->start, (unsigned long long)p->size, type);
+            r = p2v_errf(err, -ESTALE,
+                         "%s:%u: the partition changed since the plan was made (plan: start "
+                         "%llu, %llu sectors, type %s; now: %s)", path, s->number,
+                         (unsigned long long)s->start, (unsigned long long)s->size, s->type, now);
+        }
+        convert_disk_free(d);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+int convert_planfile_resolve(convert_planfile *pf, const char *const *candidates,
+                             size_t ncandidates, const convert_events *ev, p2v_err *err)
+{
+    int r;
+    if (!pf->resolved && !(pf->resolved = calloc(pf->ndisks, sizeof *pf->resolved)))
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < pf->ndisks; i++) {
+        free(pf->resolved[i]);
+        pf->resolved[i] = NULL;
+        if (disk_at(pf->disks[i].path, &pf->disks[i])) {
+            if (!(pf->resolved[i] = strdup(pf->disks[i].path)))
+                return p2v_errf(err, -ENOMEM, "out of memory");
+            continue;
+        }
+        if ((r = find_elsewhere(pf, i, candidates, ncandidates, ev, err)) < 0)
+            return r;
+    }
+    return check_partitions(pf, err);
+}
+
+const convert_request *convert_planfile_request(convert_planfile *pf)
+{
+    if (!pf->rq_sels && !(pf->rq_sels = calloc(pf->nsels, sizeof *pf->rq_sels)))
+        return NULL;
+    for (size_t i = 0; i < pf->nsels; i++) {
+        size_t d = pf->sels[i].disk;
+        pf->rq_sels[i] = (convert_sel){ .disk = pf->resolved && pf->resolved[d]
+                                                    ? pf->resolved[d] : pf->disks[d].path,
+                                        .number = pf->sels[i].number };
+    }
+    pf->rq.sels = pf->rq_sels;
+    pf->rq.nsels = pf->nsels;
+    pf->rq.output = pf->output;
+    if (pf->has_add_esp) {
+        pf->rq.plan.extra = &pf->add_esp;
+        pf->rq.plan.nextra = 1;
+    }
+    pf->rq_active = pf->has_active ? pf->rq_sels[pf->active] : (convert_sel){ 0 };
+    pf->rq.active = pf->has_active ? &pf->rq_active : NULL;
+    return &pf->rq;
+}
+
+void convert_planfile_free(convert_planfile *pf)
+{
+    if (!pf)
+        return;
+    for (size_t i = 0; pf->disks && i < pf->ndisks; i++) {
+        free(pf->disks[i].path);
+        if (pf->resolved)
+            free(pf->resolved[i]);
+    }
+    free(pf->disks);
+    free(pf->sels);
+    free(pf->resolved);
+    free(pf->output);
+    free(pf->rq_sels);
+    free(pf);
+}

@@ -1,0 +1,304 @@
+/* Writing a planned job: the new table's sectors and formatted ESPs (the
+ * "regions"), the selected partitions through the copy engine with their
+ * fixups, verify, then the file gets its name. All or nothing. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "boot/boot.h"
+#include "convert/convert_impl.h"
+#include "copy/copy.h"
+#include "fs/fsmap.h"
+#include "fs/relocate.h"
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* ---- table regions, written in offset order between partitions ---- */
+
+struct region {
+    uint64_t off;
+    size_t len;
+    uint8_t *data;
+};
+
+struct regions {
+    struct region *v;
+    size_t n, next;
+    sink *sink;
+};
+
+static int capture_region(void *ctx, uint64_t offset, const void *buf, size_t len, p2v_err *err)
+{
+    struct regions *rs = ctx;
+    struct region *n = realloc(rs->v, (rs->n + 1) * sizeof *n);
+    if (!n)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    rs->v = n;
+    if (!(n[rs->n].data = malloc(len)))
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    memcpy(n[rs->n].data, buf, len);
+    n[rs->n].off = offset;
+    n[rs->n].len = len;
+    rs->n++;
+    return 0;
+}
+
+static int cmp_region(const void *a, const void *b)
+{
+    const struct region *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static int flush_regions(struct regions *rs, uint64_t limit, p2v_err *err)
+{
+    for (; rs->next < rs->n && rs->v[rs->next].off < limit; rs->next++) {
+        int r = sink_write(rs->sink, rs->v[rs->next].off, rs->v[rs->next].data,
+                           rs->v[rs->next].len, err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static void regions_free(struct regions *rs)
+{
+    for (size_t i = 0; i < rs->n; i++)
+        free(rs->v[i].data);
+    free(rs->v);
+}
+
+/* New ESPs: their few non-zero sectors join the table regions. */
+static int format_new_esps(const plan *p, struct regions *rs, p2v_err *err)
+{
+    for (size_t i = 0; i < p->nparts; i++) {
+        const plan_part *pp = &p->parts[i];
+        if (pp->kind != PLAN_PART_SYNTHETIC || pp->role != PLAN_ROLE_ESP)
+            continue;
+        int r = boot_format_esp(pp->start, pp->sectors, p->sector_size, capture_region, rs, err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* ---- the copy job: one range per copied partition ---- */
+
+struct job_ranges {
+    copy_range *ranges;
+    size_t *part;               /* plan part index of each range */
+    fsmap *maps;
+    reloc_patches *patches;
+    char (*names)[300];
+    size_t n;
+};
+
+static void ranges_free(struct job_ranges *jb)
+{
+    for (size_t i = 0; i < jb->n; i++) {
+        fsmap_free(&jb->maps[i]);
+        reloc_patches_free(&jb->patches[i]);
+    }
+    free(jb->ranges);
+    free(jb->part);
+    free(jb->maps);
+    free(jb->patches);
+    free(jb->names);
+}
+
+/* fsmap names the disk ("DISK: partition at byte ..."): DISK:N replaces it
+ * rather than repeating it. */
+static int fsmap_error(const char *name, blockdev *bd, int rc, p2v_err *err)
+{
+    const char *path = bd_path(bd);
+    size_t pl = strlen(path);
+    if (!strncmp(err->msg, path, pl) && !strncmp(err->msg + pl, ": ", 2)) {
+        char rest[sizeof err->msg];
+        snprintf(rest, sizeof rest, "%s", err->msg + pl + 2);
+        return p2v_errf(err, rc, "%s: %s", name, rest);
+    }
+    return p2v_err_prefix(err, rc, "%s", name);
+}
+
+static int prepare_range(convert_job *job, const plan_part *pp, struct job_ranges *jb,
+                         const convert_events *ev, p2v_err *err)
+{
+    const plan *p = job->plan;
+    size_t k = jb->n++;
+    blockdev *bd = job->src[pp->disk]->bd;
+    copy_range *r = &jb->ranges[k];
+    convert_part_source_name(job, pp, jb->names[k], sizeof jb->names[k]);
+    *r = (copy_range){ .src = bd, .src_offset = pp->src_offset, .src_len = pp->src_bytes,
+                       .dst_offset = pp->start * p->sector_size,
+                       .dst_len = pp->sectors * p->sector_size, .what = jb->names[k] };
+    if (!job->rq.copy_all) {
+        fsmap_opts fo = { .allow_dirty = job->rq.allow_dirty };
+        int rc = fsmap_build(bd, pp->src_offset, pp->src_bytes, &fo, &jb->maps[k], err);
+        if (rc < 0)
+            return fsmap_error(jb->names[k], bd, rc, err);
+        if (!jb->maps[k].full)
+            r->used = &jb->maps[k].used;
+        else if (jb->maps[k].notice[0])
+            convert_say(ev, CONVERT_NOTICE, "%s: copying every sector: %s", jb->names[k],
+                        jb->maps[k].notice);
+    }
+    int rc = reloc_build(bd, pp->src_offset, pp->src_bytes, pp->start, r->dst_len,
+                         p->sector_size, jb->names[k], &jb->patches[k], err);
+    if (rc < 0)
+        return rc;
+    reloc_patches *rp = &jb->patches[k];
+    if (rp->hidden_too_big)
+        convert_say(ev, CONVERT_WARNING,
+                    "%s: starts beyond sector 2^32; its boot sector cannot record that "
+                    "position and is left as it was", jb->names[k]);
+    if (rp->backup_bad)
+        convert_say(ev, CONVERT_WARNING,
+                    "%s: the backup boot sector is not valid on the source; left as it was",
+                    jb->names[k]);
+    r->patches = rp;
+    return 0;
+}
+
+static int prepare_ranges(convert_job *job, struct job_ranges *jb, const convert_events *ev,
+                          p2v_err *err)
+{
+    size_t n = job->plan->nparts;
+    jb->ranges = calloc(n, sizeof *jb->ranges);
+    jb->part = calloc(n, sizeof *jb->part);
+    jb->maps = calloc(n, sizeof *jb->maps);
+    jb->patches = calloc(n, sizeof *jb->patches);
+    jb->names = calloc(n, sizeof *jb->names);
+    if (!jb->ranges || !jb->part || !jb->maps || !jb->patches || !jb->names)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (job->plan->parts[i].kind != PLAN_PART_COPY)
+            continue;
+        jb->part[jb->n] = i;
+        int r = prepare_range(job, &job->plan->parts[i], jb, ev, err);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* ---- progress ---- */
+
+struct run_state {
+    struct regions rs;
+    const struct job_ranges *jb;
+    const convert_events *ev;
+    convert_progress pr;
+};
+
+static void on_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    struct run_state *st = ctx;
+    if (done < st->pr.done)     /* the engine's counts only grow; say so to callers */
+        done = st->pr.done;
+    st->pr.done = done;
+    st->pr.total = total;
+    if (st->ev && st->ev->progress)
+        st->ev->progress(st->ev->ctx, &st->pr);
+}
+
+static int before_range(void *ctx, const copy_range *r, p2v_err *err)
+{
+    struct run_state *st = ctx;
+    st->pr.part = st->jb->part[(size_t)(r - st->jb->ranges)];
+    return flush_regions(&st->rs, r->dst_offset, err);
+}
+
+static int verify_image(convert_job *job, sink *sk, const struct job_ranges *jb,
+                        copy_opts *co, struct run_state *st, convert_result *res, p2v_err *err)
+{
+    blockdev *img = NULL;
+    int r;
+    st->pr = (convert_progress){ .phase = CONVERT_PHASE_VERIFY };
+    if ((r = bd_open(sink_temp_path(sk), &img, err)) < 0)
+        return p2v_err_prefix(err, r, "verify");
+    if (bd_size(img) != plan_disk_bytes(job->plan))
+        r = p2v_errf(err, -EIO, "verify: the image's virtual size is %llu, not %llu",
+                     (unsigned long long)bd_size(img),
+                     (unsigned long long)plan_disk_bytes(job->plan));
+    else
+        r = copy_verify(jb->ranges, jb->n, img, co, &res->verified, err);
+    bd_close(img);
+    if (r == 0)
+        res->verify_ok = true;
+    return r;
+}
+
+static int interrupted(volatile sig_atomic_t *cancel, p2v_err *err)
+{
+    return cancel && *cancel ? p2v_errf(err, -EINTR, "interrupted by a signal") : 0;
+}
+
+static int write_image(convert_job *job, sink *sk, const struct job_ranges *jb,
+                       const convert_events *ev, volatile sig_atomic_t *cancel,
+                       convert_result *res, p2v_err *err)
+{
+    int r;
+    struct run_state st = { .rs = { .sink = sk }, .jb = jb, .ev = ev };
+    ptable *t = NULL;
+
+    if ((r = plan_to_ptable(job->plan, &t, err)) < 0 ||
+        (r = ptable_serialize(t, capture_region, &st.rs, err)) < 0 ||
+        (r = format_new_esps(job->plan, &st.rs, err)) < 0)
+        goto out;
+    qsort(st.rs.v, st.rs.n, sizeof *st.rs.v, cmp_region);
+    copy_opts co = { .write = sink_write, .write_ctx = sk, .granularity = sink_granularity(sk),
+                     .progress = on_progress, .progress_ctx = &st, .cancel = cancel,
+                     .before_range = before_range, .before_ctx = &st };
+    copy_stats cs;
+    if ((r = copy_run(jb->ranges, jb->n, &co, &cs, err)) < 0 ||
+        (r = flush_regions(&st.rs, UINT64_MAX, err)) < 0 || (r = interrupted(cancel, err)) < 0 ||
+        (r = sink_finish(sk, err)) < 0)
+        goto out;
+    res->planned = cs.planned;
+    res->read = cs.read;
+    res->written = cs.written;
+    res->file_bytes = sink_file_bytes(sk);
+    if (job->rq.verify && (r = verify_image(job, sk, jb, &co, &st, res, err)) < 0)
+        goto out;
+    if ((r = interrupted(cancel, err)) < 0)
+        goto out;
+    r = sink_commit(sk, err);
+out:
+    regions_free(&st.rs);
+    plan_ptable_free(t);
+    return r;
+}
+
+int convert_run(convert_job *job, const convert_events *ev, volatile sig_atomic_t *cancel,
+                convert_result *res, p2v_err *err)
+{
+    struct job_ranges jb = { 0 };
+    sink *sk = NULL;
+    double t0 = now_s();
+    int r;
+    *res = (convert_result){ 0 };
+    if (!job->rq.output)
+        return p2v_errf(err, -EINVAL, "no OUTPUT to write");
+    if ((r = prepare_ranges(job, &jb, ev, err)) < 0 ||
+        (r = sink_create(job->write_path ? job->write_path : job->rq.output,
+                         plan_disk_bytes(job->plan), &job->rq.sink, &sk, err)) < 0 ||
+        (r = write_image(job, sk, &jb, ev, cancel, res, err)) < 0)
+        goto out;
+    res->done = true;
+    res->seconds = now_s() - t0;
+out:
+    /* A signal that broke a read or write shows as that error: say it was a signal. */
+    if (r < 0 && r != -EINTR && cancel && *cancel) {
+        char was[sizeof err->msg];
+        snprintf(was, sizeof was, "%s", err->msg);
+        r = p2v_errf(err, -EINTR, "interrupted by a signal (%s)", was);
+    }
+    sink_close(sk);
+    ranges_free(&jb);
+    return r;
+}
