@@ -11,7 +11,8 @@
 #   live_qemu FW LOG LIMIT SERIAL DRIVE...
 #                                  boot the ISO (bios: SeaBIOS, the ISO as a USB
 #                                  stick; bios-cd: SeaBIOS, as a CD; uefi: OVMF,
-#                                  as a CD), the story disks as SATA disks 1 and 2,
+#                                  as a CD), the story disks as SATA disks 1 and 2
+#                                  (LIVE_SOURCES="disk2.img": only that one),
 #                                  DRIVE... as extra -drive specs (virtio);
 #                                  SERIAL: "file" (log only) or a unix socket
 #                                  path (log and keys); runs in the background,
@@ -60,9 +61,12 @@ live_qemu() {
     shift 4
     iso=$(live_iso)
     local -a args=(-m 1024 -display none -monitor none -nodefaults -no-reboot
-        -device ahci,id=ahci
-        -drive "if=none,id=src1,format=raw,file=$WORK/disk1.img" -device ide-hd,drive=src1,bus=ahci.0
-        -drive "if=none,id=src2,format=raw,file=$WORK/disk2.img" -device ide-hd,drive=src2,bus=ahci.1)
+        -device ahci,id=ahci)
+    local src port=0
+    for src in ${LIVE_SOURCES:-disk1.img disk2.img}; do
+        args+=(-drive "if=none,id=src$port,format=raw,file=$WORK/$src" -device "ide-hd,drive=src$port,bus=ahci.$port")
+        port=$((port + 1))
+    done
     if [ "$fw" = bios-cd ]; then
         args+=(-drive "if=none,id=cd,media=cdrom,readonly=on,format=raw,file=$iso"
                -device ide-cd,drive=cd,bus=ahci.2,bootindex=0)
