@@ -16,12 +16,12 @@ live_out_disk "$WORK/out.img"
 sha256sum out.img >>sources.sum
 
 log=$WORK/serial.log sock=$WORK/serial.sock
-live_qemu bios-cd "$log" 900 "$sock" "if=virtio,format=raw,file=$WORK/out.img"
+live_qemu bios-cd "$log" 1500 "$sock" "if=virtio,format=raw,file=$WORK/out.img"
 trap 'kill "$LIVE_PID" 2>/dev/null || true; _p2v_cleanup' EXIT
 show_log() { _live_plain "$log" | grep -av '^ *$' | tail -n "${1:-40}" >&2; }
 
 # The launcher: the picking screen, or (a p2v without it) the fallback list.
-live_wait_text "$log" "holds no p2v-plan.json: interactive mode" 600 ||
+live_wait_text "$log" "holds no p2v-plan.json: interactive mode" 1200 ||
     { show_log; fail "the unattended runner did not see P2V-OUT without a plan"; }
 pass "P2V-OUT without a plan: interactive mode"
 tui=0

@@ -14,8 +14,8 @@ mkpc_setup
 live_save_plan "$WORK/plan.json"
 live_out_disk "$WORK/out.img" "$WORK/plan.json"
 log=$WORK/serial.log
-LIVE_SOURCES=disk2.img live_qemu bios "$log" 900 file "if=virtio,format=raw,file=$WORK/out.img"
-if ! live_wait_exit 900; then
+LIVE_SOURCES=disk2.img live_qemu bios "$log" 1500 file "if=virtio,format=raw,file=$WORK/out.img"
+if ! live_wait_exit 1500; then
     _live_plain "$log" | tail -n 60 >&2
     fail "p2v Live did not power off by itself after a failed plan"
 fi

@@ -60,7 +60,7 @@ live_qemu() {
     local fw=$1 log=$2 limit=$3 serial=$4 iso accel
     shift 4
     iso=$(live_iso)
-    local -a args=(-m 1024 -display none -monitor none -nodefaults -no-reboot
+    local -a args=(-m 1024 -smp 2 -display none -monitor none -nodefaults -no-reboot
         -device ahci,id=ahci)
     local src port=0
     for src in ${LIVE_SOURCES:-disk1.img disk2.img}; do
@@ -199,8 +199,8 @@ live_unattended() {
     mkpc_setup
     live_save_plan "$WORK/plan.json"
     live_out_disk "$WORK/out.img" "$WORK/plan.json"
-    live_qemu "$fw" "$log" 900 file "if=virtio,format=raw,file=$WORK/out.img"
-    if ! live_wait_exit 900; then
+    live_qemu "$fw" "$log" 1500 file "if=virtio,format=raw,file=$WORK/out.img"
+    if ! live_wait_exit 1500; then
         _live_plain "$log" | tail -n 60 >&2
         tail -n 20 "$log.qemu" >&2
         fail "p2v Live ($fw) did not power off by itself"
