@@ -23,7 +23,7 @@ grep -q "El Torito boot img :   1  BIOS" "$WORK/eltorito" || fail "no BIOS El To
 grep -q "El Torito boot img :   2  UEFI" "$WORK/eltorito" || fail "no UEFI El Torito image"
 sfdisk -l "$iso" >"$WORK/table" 2>&1 || true
 cat "$WORK/table"
-grep -q "EFI System" "$WORK/table" || fail "no EFI System partition for a stick"
+grep -qE "EFI System|EFI \(FAT" "$WORK/table" || fail "no EFI System partition (type 0xef) for a stick"
 check_eq "MBR boot signature" "55aa" "$(od -An -tx1 -j510 -N2 "$iso" | tr -d ' ')"
 check_eq "isohybrid MBR boot code" "$(head -c 432 /usr/lib/ISOLINUX/isohdpfx.bin | sha256sum)" \
     "$(head -c 432 "$iso" | sha256sum)"
