@@ -79,6 +79,18 @@ static int file_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err
     size_t done;
     int r = pread_full(fp->fd, buf, len, off, &done);
     off += done;
+    if (r < 0 && len - done > bd->sector_size) {
+        /* The failed read may span many sectors: name the first one that
+         * fails on its own, as for a block device. */
+        uint64_t end = off + (len - done), ss = bd->sector_size;
+        for (uint64_t p = off; p < end; p = (p / ss + 1) * ss) {
+            size_t n = (size_t)(((p / ss + 1) * ss < end ? (p / ss + 1) * ss : end) - p), got;
+            if (pread_full(fp->fd, (uint8_t *)buf + (p - (off - done)), n, p, &got) < 0) {
+                off = p;
+                break;
+            }
+        }
+    }
     if (r < 0)
         return p2v_errf(err, r, "%s: read error at offset %llu (sector %llu): %s", bd->path,
                         (unsigned long long)off, (unsigned long long)(off / bd->sector_size),

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "util/err.h"
+#include "util/extent.h"
 
 typedef struct blockdev blockdev;
 
@@ -62,6 +63,17 @@ int bd_open_raw(const char *path, blockdev **out, p2v_err *err);
 int bd_open_mem(const uint8_t *buf, size_t len, uint32_t sector_size, const char *name,
                 blockdev **out, p2v_err *err);
 
+/* Fault injection for tests: a blockdev reading through inner (which must
+ * outlive it) whose reads fail with -EIO, like a disk's bad sectors, whenever
+ * they touch a byte of bad (byte extents, copied). The message names the
+ * first bad byte's offset and sector. bd_faulty_reads counts its reads. */
+int bd_open_faulty(blockdev *inner, const extent_list *bad, blockdev **out, p2v_err *err);
+uint64_t bd_faulty_reads(const blockdev *bd);
+/* A blockdev reading through inner (which must outlive it) that returns zeros
+ * for the byte extents of `zeros` without reading them: a source seen as its
+ * copy will be once its bad sectors are written as zeros. */
+int bd_open_masked(blockdev *inner, const extent_list *zeros, blockdev **out, p2v_err *err);
+
 /* Read exactly len bytes at off. Reading past the end is an error naming the
  * device and offset; short reads and EINTR are retried. 0 or negative errno. */
 int bd_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err);
@@ -93,6 +105,45 @@ bool bd_sector_size_valid(uint64_t sector_size);
  * offsets equal disk offsets), else -1 (memory,
  * qcow2...). Read-only; for probes such as libblkid that want an fd. */
 int bd_raw_fd(const blockdev *bd);
+
+/* Where a disk's bytes are: a whole block device (is_blk, dev = its st_rdev)
+ * or a regular file (dev, ino), from offset, for size bytes (UINT64_MAX:
+ * to the end). Partition devices resolve to their disk plus their start,
+ * loop devices to their backing file (or device) plus their offset, through
+ * /sys/dev/block. */
+typedef struct bd_place {
+    bool is_blk;
+    dev_t dev;
+    ino_t ino;
+    uint64_t offset;
+    uint64_t size;
+} bd_place;
+void bd_place_of_rdev(dev_t rdev, bd_place *p);
+void bd_place_of(const blockdev *bd, bd_place *p);
+/* 0, or -errno (missing), -ENODEV (neither block device nor regular file). */
+int bd_place_of_path(const char *path, bd_place *p);
+/* Do [aoff, aoff + alen) of a and [boff, boff + blen) of b share a byte? */
+bool bd_place_overlap(const bd_place *a, uint64_t aoff, uint64_t alen, const bd_place *b,
+                      uint64_t boff, uint64_t blen);
+
+/* One line of /proc/self/mountinfo (proc(5)). */
+typedef struct bd_mountinfo {
+    unsigned major, minor;  /* st_dev of the mounted filesystem (0:N: no block device) */
+    char point[512];        /* mount point, \ooo escapes decoded */
+    char fstype[64];        /* "ext4", "fuseblk"... */
+    char source[512];       /* "/dev/sdb2", "/dev/loop0", an image file, or a name */
+    bool ro;                /* mounted read-only (mount or superblock option "ro") */
+} bd_mountinfo;
+/* The next entry of mountinfo text (text[*pos..len)): 1 and *e filled, 0 at
+ * the end. Lines that do not parse are skipped. Pure over untrusted bytes. */
+int bd_mountinfo_next(const char *text, size_t len, size_t *pos, bd_mountinfo *e);
+/* Is a filesystem mounted on bytes [off, off + len) of bd (a partition:
+ * off, len; the whole disk: 0, UINT64_MAX), or on the whole disk? Looks at
+ * /proc/self/mountinfo: each entry's device, and its source when that is a
+ * block device or a file (FUSE mounts such as ntfs-3g have no device of
+ * their own). 1 with *hit filled (a read-write mount first), 0 when none,
+ * or a negative code when mountinfo cannot be read. */
+int bd_find_mount(const blockdev *bd, uint64_t off, uint64_t len, bd_mountinfo *hit, p2v_err *err);
 
 void bd_close(blockdev *bd);
 

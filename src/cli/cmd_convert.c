@@ -65,6 +65,15 @@ static const char convert_usage[] =
     "      --allow-dirty                copy a dirty or hibernated filesystem anyway\n"
     "      --no-windows-fixups          leave Windows' boot stores (BCD), drive letters\n"
     "                                   (MountedDevices) and drivers as they are\n"
+    "      --bad-sectors fail|zero      unreadable source sectors (found exactly, after\n"
+    "                                   retries): fail (default) stops and lists them;\n"
+    "                                   zero writes zeros in their place, their map in\n"
+    "                                   OUTPUT.badmap (ddrescue format) and names the\n"
+    "                                   files that lost data\n"
+    "      --allow-mounted              copy a partition mounted read-write anyway (the\n"
+    "                                   copy may be inconsistent); without it such a\n"
+    "                                   partition is refused, naming the mount point.\n"
+    "                                   Mounted read-only is copied with a notice\n"
     "      --sector-size 512|4096       read image-file sources with this logical sector\n"
     "                                   size (default: detected; block devices report\n"
     "                                   their own)\n"
@@ -95,7 +104,10 @@ static const char convert_usage[] =
     "controller; the dry run lists every driver and registry value it sets.\n"
     "SIZE takes bytes or K/M/G/T suffixes (powers of 1024).\n"
     "The image is written under a temporary name beside OUTPUT and renamed at the end;\n"
-    "on an error or a signal (INT, TERM, HUP, PIPE, QUIT, USR1, USR2) it is removed.\n"
+    "on an error or a signal (INT, TERM, HUP, PIPE, QUIT, USR1, USR2) it is removed\n"
+    "(when it cannot be, the error names it). A temporary file of an interrupted\n"
+    "run to the same OUTPUT that no process has open is named, or removed with -f.\n"
+    "--dry-run also checks that OUTPUT's directory can take a new file.\n"
     "A partition type with no equivalent in the target table, a BIOS boot partition\n"
     "into MBR, LDM (dynamic disk) and Storage Spaces partitions are refused.\n"
     "Windows: every BCD device element (\\Boot\\BCD, \\EFI\\Microsoft\\Boot\\BCD on the\n"
@@ -118,9 +130,10 @@ struct convert_args {
     bool format_given;
     const char *active;         /* --active DISK:N */
     uint32_t sector_size;       /* --sector-size for image files; 0: detected */
-    bool verify, dry_run, json, progress, force, allow_dirty, no_windows_fixups;
+    bool verify, dry_run, json, progress, force, allow_dirty, no_windows_fixups, allow_mounted;
     const char *drivers;        /* --drivers DIR|ISO */
     int target_bus;             /* enum drv_bus; 0: not given */
+    enum salvage_policy bad_sectors;
     const char *plan_file;      /* --plan FILE */
     const char *save_plan;      /* --save-plan FILE */
     const char *layout_option;  /* the first option that shapes the layout (long name) */
@@ -173,7 +186,7 @@ static bool takes_next_word(const char *a)
     static const char *const opts[] = { "-o", "-O", "-t", "--output", "--output-format",
                                         "--table", "--boot", "--size", "--align", "--copy",
                                         "--cluster-size", "--add-esp", "--active",
-                                        "--plan", "--save-plan" };
+                                        "--bad-sectors", "--plan", "--save-plan" };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (!strcmp(a, opts[i]))
             return true;
@@ -242,7 +255,7 @@ enum {
     OPT_BOOT = 256, OPT_SIZE, OPT_ALIGN, OPT_COPY, OPT_CLUSTER, OPT_VERIFY, OPT_DRY_RUN,
     OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_NO_WINDOWS_FIXUPS, OPT_ADD_ESP, OPT_ACTIVE, OPT_SECTOR_SIZE,
     OPT_DRIVERS, OPT_TARGET_BUS,
-    OPT_PLAN, OPT_SAVE_PLAN,
+    OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_ALLOW_MOUNTED,
 };
 
 /* Options that shape the layout or the copy: with --plan they come from the
@@ -286,6 +299,8 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         { "target-bus", required_argument, NULL, OPT_TARGET_BUS },
         { "plan", required_argument, NULL, OPT_PLAN },
         { "save-plan", required_argument, NULL, OPT_SAVE_PLAN },
+        { "bad-sectors", required_argument, NULL, OPT_BAD_SECTORS },
+        { "allow-mounted", no_argument, NULL, OPT_ALLOW_MOUNTED },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -368,6 +383,15 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         case OPT_NO_MSR: a->plan.no_msr = true; break;
         case OPT_ALLOW_DIRTY: a->allow_dirty = true; break;
         case OPT_NO_WINDOWS_FIXUPS: a->no_windows_fixups = true; break;
+        case OPT_ALLOW_MOUNTED: a->allow_mounted = true; break;
+        case OPT_BAD_SECTORS:
+            if (!strcmp(optarg, "fail"))
+                a->bad_sectors = SALVAGE_FAIL;
+            else if (!strcmp(optarg, "zero"))
+                a->bad_sectors = SALVAGE_ZERO;
+            else
+                return usage_error("unknown --bad-sectors mode '%s' (fail or zero)", optarg);
+            break;
         case OPT_SECTOR_SIZE:
             if (size_parse(optarg, &v) < 0 || (v != 512 && v != 4096))
                 return usage_error("--sector-size must be 512 or 4096, not '%s'", optarg);
@@ -562,12 +586,13 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
                              .sector_size = a->sector_size, .copy_all = a->copy_all,
                              .allow_dirty = a->allow_dirty, .verify = a->verify,
                              .force = a->force, .no_windows_fixups = a->no_windows_fixups,
-                             .drivers = a->drivers, .target_bus = a->target_bus };
+                             .drivers = a->drivers, .target_bus = a->target_bus,
+                             .allow_mounted = a->allow_mounted, .bad_sectors = a->bad_sectors };
     return 0;
 }
 
 /* --plan FILE: the request from the file, its disks found again by identity;
- * -o, -f and --verify given here apply on top. */
+ * -o, -f, --verify, --bad-sectors and --allow-mounted given here apply on top. */
 static int load_plan(const struct convert_args *a, const convert_events *ev,
                      convert_planfile **pf, convert_request *rq)
 {
@@ -592,6 +617,8 @@ static int load_plan(const struct convert_args *a, const convert_events *ev,
     rq->no_windows_fixups = rq->no_windows_fixups || a->no_windows_fixups;
     rq->drivers = a->drivers; /* the driver options are not part of a plan file */
     rq->target_bus = a->target_bus;
+    rq->allow_mounted = a->allow_mounted;
+    rq->bad_sectors = a->bad_sectors;
     if (!rq->output && !a->dry_run && !a->save_plan)
         return usage_error("%s", "no OUTPUT given (-o OUTPUT; the plan names none)");
     return 0;

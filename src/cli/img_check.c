@@ -105,6 +105,17 @@ int img_check_main(int argc, char **argv)
         cli_error("%s", err.msg);
         return P2V_EXIT_FAIL;
     }
+    /* qemu-img opens the whole chain: a backing file that cannot be opened
+     * means no check at all (exit 1). */
+    if (qcow2_image_info(img)->backing_file[0]) {
+        blockdev *chain;
+        if (bd_open(path, &chain, &err) < 0) {
+            cli_error("%s", err.msg);
+            qcow2_image_close(img);
+            return P2V_EXIT_FAIL;
+        }
+        bd_close(chain);
+    }
     qcow2_check_result res;
     r = qcow2_check(img, &res, &err);
     for (size_t i = 0; i < res.messages.count; i++)

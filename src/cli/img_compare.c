@@ -17,7 +17,8 @@ static const char compare_usage[] =
     "backing "
     "chains followed). An image shorter than the other reads as zeros past its\n"
     "end. Prints 'Images are identical.' or the first differing offset.\n"
-    "Exit status: 0 equal, 1 different, 2 error.\n";
+    "Exit status: 0 equal, 1 different, 2 error opening an image, 3 error checking\n"
+    "what is allocated, 4 error reading (as qemu-img).\n";
 
 #define CHUNK (1u << 20)
 
@@ -95,16 +96,20 @@ int img_compare_main(int argc, char **argv)
             printf("Warning: Image size mismatch!\n");
         uint64_t end = off < common ? common : total;
         uint64_t len = end - off < CHUNK ? end - off : CHUNK, z0, z1;
-        if (known_zero(&s[0], off, len, &z0, &err) < 0 || known_zero(&s[1], off, len, &z1, &err) < 0)
+        if (known_zero(&s[0], off, len, &z0, &err) < 0 || known_zero(&s[1], off, len, &z1, &err) < 0) {
+            ret = 3; /* qemu-img: error checking the allocation */
             goto fail;
+        }
         uint64_t skip = z0 < z1 ? z0 : z1;
         if (skip) {
             off += skip;
             continue;
         }
         if (read_side(&s[0], buf[0], (size_t)len, off, &err) < 0 ||
-            read_side(&s[1], buf[1], (size_t)len, off, &err) < 0)
+            read_side(&s[1], buf[1], (size_t)len, off, &err) < 0) {
+            ret = 4; /* qemu-img: error reading */
             goto fail;
+        }
         uint64_t d = first_diff(buf[0], buf[1], (size_t)len);
         if (d < len) {
             /* qemu-img names the 512-byte sector holding the first difference. */
@@ -119,7 +124,6 @@ int img_compare_main(int argc, char **argv)
     goto out;
 fail:
     cli_error("%s", err.msg);
-    ret = 2;
 out:
     for (int i = 0; i < 2; i++) {
         img_status_close(s[i].st);

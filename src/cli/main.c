@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 
@@ -21,6 +22,9 @@ static const char usage_text[] =
     "  img map [--output=json] FILE    show where an image's data lives\n"
     "  img compare FILE1 FILE2         compare the contents of two images\n"
     "  img convert [OPTIONS] SRC DST   copy a raw or qcow2 image into a new qcow2\n"
+    "  tui [DISK...]                   the picking screen: pick, order, preview and\n"
+    "                                  write interactively ('p2v' alone on a\n"
+    "                                  terminal starts it)\n"
     "\n"
     "Run 'p2v COMMAND --help' for the options of a command.\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
@@ -32,6 +36,7 @@ static const struct {
     { "disks", cmd_disks },
     { "convert", cmd_convert },
     { "img", cmd_img },
+    { "tui", cmd_tui },
 };
 
 /* Output that could not be written (a full disk, a closed pipe) is a
@@ -47,6 +52,8 @@ static int finish_stdout(int status)
 
 int main(int argc, char **argv)
 {
+    if (argc < 2 && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+        return cmd_tui(1, (char *[]){ "tui", NULL });
     if (argc < 2) {
         fputs(usage_text, stderr);
         return P2V_EXIT_USAGE;

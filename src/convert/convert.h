@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "blockdev/blockdev.h"
+#include "copy/salvage.h"
 #include "fs/probe.h"
 #include "plan/plan.h"
 #include "ptable/ptable.h"
@@ -105,6 +106,14 @@ typedef struct convert_request {
     uint32_t sector_size;           /* image-file sources; 0: detected */
     bool copy_all;                  /* every sector, not only the used blocks */
     bool allow_dirty;
+    /* A selected partition mounted read-write is refused (naming the mount
+     * point) unless allow_mounted, then copied with a warning; mounted
+     * read-only it is copied with a notice. */
+    bool allow_mounted;
+    /* Unreadable source sectors: SALVAGE_FAIL stops naming them;
+     * SALVAGE_ZERO writes zeros, OUTPUT.badmap (ddrescue map) and names the
+     * files that lost data through ev->message. */
+    enum salvage_policy bad_sectors;
     bool verify;
     bool force;                     /* replace an existing OUTPUT */
     bool no_windows_fixups;         /* leave every Windows as it is: BCD stores,
@@ -135,6 +144,9 @@ typedef struct convert_result {
     uint64_t verified;              /* bytes compared by verify */
     bool verify_ok;
     double seconds;
+    uint64_t bad_bytes;             /* unreadable source bytes written as zeros */
+    uint64_t bad_sectors;           /* the same in sectors of their disks */
+    char badmap[1024];              /* the ddrescue map written ("" when none) */
 } convert_result;
 
 /* Open the selected disks, check OUTPUT against them (when given), and plan

@@ -73,6 +73,72 @@ static int job_source(convert_job *job, const char *path, const convert_events *
     return 0;
 }
 
+/* A selected partition (or its whole disk) with a filesystem mounted on it:
+ * read-write is refused unless allow_mounted, read-only gets a notice. */
+static int check_mounted(const convert_job *job, const convert_disk *d, const convert_part *cp,
+                         const convert_events *ev, p2v_err *err)
+{
+    bd_mountinfo m;
+    uint64_t ss = d->pt->sector_size;
+    p2v_err e;
+    int r = bd_find_mount(d->bd, cp->p->start * ss, cp->p->size * ss, &m, &e);
+    if (r < 0)
+        convert_say(ev, CONVERT_WARNING, "%s:%u: cannot tell whether it is mounted: %s",
+                    d->path, cp->p->number, e.msg);
+    if (r <= 0)
+        return 0;
+    if (m.ro) {
+        convert_say(ev, CONVERT_NOTICE, "%s:%u: mounted read-only on %s (%s); copying it as it is",
+                    d->path, cp->p->number, m.point, m.fstype);
+        return 0;
+    }
+    if (!job->rq.allow_mounted)
+        return p2v_errf(err, -EBUSY,
+                        "%s:%u: mounted read-write on %s (%s, %s); unmount it or remount it "
+                        "read-only, or pass --allow-mounted to copy it anyway",
+                        d->path, cp->p->number, m.point, m.fstype, m.source);
+    convert_say(ev, CONVERT_WARNING,
+                "%s:%u: mounted read-write on %s (%s); copying it anyway (--allow-mounted): "
+                "files changing meanwhile may be inconsistent in the copy",
+                d->path, cp->p->number, m.point, m.fstype);
+    return 0;
+}
+
+/* Two selections on different disks that are the same bytes (a loop device
+ * and its backing file, a partition device and its disk) are one partition
+ * selected twice; plan_build sees only disks opened under one name. */
+static int check_distinct(const convert_job *job, p2v_err *err)
+{
+    for (size_t i = 0; i < job->rq.nsels; i++) {
+        const convert_disk *di = job->src[job->psel[i].disk];
+        const convert_part *pi = convert_disk_part(di, job->psel[i].number);
+        bd_place a;
+        if (!pi)
+            continue;
+        bd_place_of(di->bd, &a);
+        if (!a.is_blk && !a.dev && !a.ino)
+            continue; /* a memory disk (tests): nothing else is the same */
+        for (size_t j = i + 1; j < job->rq.nsels; j++) {
+            const convert_disk *dj = job->src[job->psel[j].disk];
+            const convert_part *pj = convert_disk_part(dj, job->psel[j].number);
+            bd_place b;
+            if (!pj || dj == di)
+                continue;
+            bd_place_of(dj->bd, &b);
+            uint64_t ssi = di->pt->sector_size, ssj = dj->pt->sector_size;
+            if (bd_place_overlap(&a, pi->p->start * ssi, pi->p->size * ssi, &b,
+                                 pj->p->start * ssj, pj->p->size * ssj))
+                return p2v_errf(err, -EINVAL,
+                                "%s:%u and %s:%u are the same partition, selected twice "
+                                "(selections %zu and %zu: one disk is a loop device over the "
+                                "other, or the same device under two names)",
+                                di->path, job->psel[i].number, dj->path, job->psel[j].number,
+                                i + 1, j + 1);
+        }
+    }
+    return 0;
+}
+
 static int open_sources(convert_job *job, const convert_events *ev, p2v_err *err)
 {
     size_t n = job->rq.nsels;
@@ -89,12 +155,17 @@ static int open_sources(convert_job *job, const convert_events *ev, p2v_err *err
             return r;
         job->psel[i].number = sel->number;
         const convert_part *cp = convert_disk_part(job->src[job->psel[i].disk], sel->number);
+        if (cp && (r = check_mounted(job, job->src[job->psel[i].disk], cp, ev, err)) < 0)
+            return r;
         if (cp && cp->probed) {
             snprintf(job->psel[i].fstype, sizeof job->psel[i].fstype, "%s", cp->fs.type);
             snprintf(job->psel[i].label, sizeof job->psel[i].label, "%s", cp->fs.label);
             job->psel[i].bios_boot_code = cp->bios_boot_code;
         }
     }
+    int rc = check_distinct(job, err);
+    if (rc < 0)
+        return rc;
     for (size_t i = 0; i < job->nsrc; i++)
         job->psrc[i] = (plan_source){ .bd = job->src[i]->bd, .pt = job->src[i]->pt,
                                       .name = job->src[i]->path };
@@ -133,11 +204,23 @@ static int check_direct_output(convert_job *job, p2v_err *err)
     return 0;
 }
 
-/* OUTPUT must not be a source by any name; an existing OUTPUT needs force. */
-static int check_output(convert_job *job, p2v_err *err)
+/* OUTPUT must not be a source by any name; an existing OUTPUT needs force;
+ * its directory must take a new file; temporary files of interrupted runs
+ * to the same OUTPUT are named, or removed with force. Standard output and
+ * NBD exports have checks of their own. */
+static int check_output(convert_job *job, const convert_events *ev, p2v_err *err)
 {
-    if (sink_output_is_stream(job->rq.output) || sink_output_is_nbd(job->rq.output))
+    const char *out = job->rq.output;
+    if (sink_output_is_stream(out) || sink_output_is_nbd(out))
         return check_direct_output(job, err);
+    p2v_warnings said = { 0 };
+    int rc = sink_guard_output_dir(out, err);
+    if (rc < 0)
+        return rc;
+    sink_guard_stale_temps(out, job->rq.force, &said, err);
+    for (size_t i = 0; i < said.count; i++)
+        convert_say(ev, CONVERT_NOTICE, "%s", said.msgs[i]);
+    p2v_warnings_free(&said);
     sink_source *ss = calloc(job->nsrc ? job->nsrc : 1, sizeof *ss);
     if (!ss)
         return p2v_errf(err, -ENOMEM, "out of memory");
@@ -219,7 +302,7 @@ int convert_plan_from_request(const convert_request *rq, const convert_events *e
     if ((r = open_sources(job, ev, err)) < 0)
         goto fail;
     /* A dry run refuses what the real run would refuse; it writes nothing. */
-    if (rq->output && (r = check_output(job, err)) < 0)
+    if (rq->output && (r = check_output(job, ev, err)) < 0)
         goto fail;
     if (rq->active && !(job->rq.plan.active = find_active(job))) {
         r = p2v_errf(err, CONVERT_EUSAGE, "--active %s:%u: not one of the selected partitions",

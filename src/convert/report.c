@@ -192,6 +192,10 @@ void convert_layout_json(const convert_job *job, json_writer *j, const convert_r
         json_double(j, res->seconds);
         json_kbool(j, "verified", res->verify_ok);
         json_ku64(j, "verified_bytes", res->verified);
+        json_ku64(j, "bad_sectors", res->bad_sectors);
+        json_ku64(j, "bad_bytes", res->bad_bytes);
+        if (res->badmap[0])
+            json_kstr(j, "bad_sector_map", res->badmap);
     }
     json_obj_end(j);
     json_end(j);

@@ -5,13 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "blockdev/overlay.h"
 #include "boot/boot.h"
 #include "convert/convert_impl.h"
 #include "copy/copy.h"
+#include "copy/salvage.h"
 #include "fs/fsmap.h"
 #include "fs/relocate.h"
+#include "sink/guard.h"
 
 static double now_s(void)
 {
@@ -91,6 +94,7 @@ static int format_new_esps(const plan *p, struct regions *rs, p2v_err *err)
 /* ---- the copy job: one range per copied partition ---- */
 
 struct job_ranges {
+    salvage *salvage;
     copy_range *ranges;
     size_t *part;               /* plan part index of each range */
     fsmap *maps;
@@ -105,6 +109,7 @@ static void ranges_free(struct job_ranges *jb)
         fsmap_free(&jb->maps[i]);
         reloc_patches_free(&jb->patches[i]);
     }
+    salvage_free(jb->salvage);
     free(jb->ranges);
     free(jb->part);
     free(jb->maps);
@@ -158,10 +163,19 @@ static int prepare_range(convert_job *job, const plan_part *pp, struct job_range
     convert_part_source_name(job, pp, jb->names[k], sizeof jb->names[k]);
     *r = (copy_range){ .src = bd, .src_offset = src_off, .src_len = pp->src_bytes,
                        .dst_offset = pp->start * p->sector_size,
-                       .dst_len = pp->sectors * p->sector_size, .what = jb->names[k] };
+                       .dst_len = pp->sectors * p->sector_size, .what = jb->names[k],
+                       .salvage = jb->salvage };
     if (!job->rq.copy_all) {
         fsmap_opts fo = { .allow_dirty = job->rq.allow_dirty };
         int rc = fsmap_build(bd, src_off, pp->src_bytes, &fo, &jb->maps[k], err);
+        if (rc == -EIO && job->rq.bad_sectors == SALVAGE_ZERO) {
+            /* unreadable metadata: no map to trust; every readable sector is copied */
+            convert_say(ev, CONVERT_NOTICE, "%s: copying every sector: its filesystem's "
+                        "metadata cannot be read (%s)", jb->names[k], err->msg);
+            memset(&jb->maps[k], 0, sizeof jb->maps[k]);
+            jb->maps[k].full = true;
+            rc = 0;
+        }
         if (rc == 0 && ov)
             rc = add_overlay_blocks(ov, &jb->maps[k], err);
         if (rc < 0)
@@ -200,6 +214,9 @@ static int prepare_ranges(convert_job *job, struct job_ranges *jb, const convert
     jb->names = calloc(n, sizeof *jb->names);
     if (!jb->ranges || !jb->part || !jb->maps || !jb->patches || !jb->names)
         return p2v_errf(err, -ENOMEM, "out of memory");
+    int rc = salvage_new(job->rq.bad_sectors, &jb->salvage, err);
+    if (rc < 0)
+        return rc;
     for (size_t i = 0; i < n; i++) {
         if (job->plan->parts[i].kind != PLAN_PART_COPY)
             continue;
@@ -236,6 +253,137 @@ static int before_range(void *ctx, const copy_range *r, p2v_err *err)
     struct run_state *st = ctx;
     st->pr.part = st->jb->part[(size_t)(r - st->jb->ranges)];
     return flush_regions(&st->rs, r->dst_offset, err);
+}
+
+/* ---- bad sectors written as zeros: what they cost ---- */
+
+/* "sectors 2148-2149, 5048" of the runs of range k, in the disk's sectors. */
+static void runs_text(const salvage *sv, const char *what, char *out, size_t cap)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < salvage_count(sv) && used + 32 < cap; i++) {
+        const salvage_bad *b = salvage_get(sv, i);
+        if (strcmp(b->what, what))
+            continue;
+        uint64_t a = b->src_offset / b->sector_size;
+        uint64_t e = (b->src_offset + b->len - 1) / b->sector_size;
+        used += (size_t)snprintf(out + used, cap - used, used ? ", %llu" : "%llu",
+                                 (unsigned long long)a);
+        if (e != a && used < cap)
+            used += (size_t)snprintf(out + used, cap - used, "-%llu", (unsigned long long)e);
+    }
+    if (used + 32 >= cap)
+        snprintf(out + cap - 8, 8, ", ...");
+}
+
+/* The files of range k that hold bytes of `bad` (range-relative), said in
+ * one message: "sectors ...: /a, /b" or "no file affected (free space)". */
+static void say_files(convert_job *job, const struct job_ranges *jb, size_t k,
+                      const extent_list *bad, const char *sectors, const convert_events *ev)
+{
+    const copy_range *r = &jb->ranges[k];
+    const plan_part *pp = &job->plan->parts[jb->part[k]];
+    const char *fstype = jb->maps[k].fstype[0] ? jb->maps[k].fstype : pp->fstype;
+    extent_list abs = { 0 };
+    blockdev *masked = NULL;
+    fs_names names = { 0 };
+    p2v_err e;
+    int rc = 0;
+    /* the source as its copy now reads: known bad sectors as zeros, never re-read */
+    for (size_t i = 0; i < salvage_count(jb->salvage) && rc == 0; i++) {
+        const salvage_bad *b = salvage_get(jb->salvage, i);
+        if (!strcmp(b->what, r->what))
+            rc = extent_list_add(&abs, b->src_offset, b->len);
+    }
+    if (rc < 0 || (rc = bd_open_masked(r->src, &abs, &masked, &e)) < 0 ||
+        (rc = fs_files_at(masked, r->src_offset, r->src_len, fstype, bad, &names, &e)) < 0) {
+        convert_say(ev, CONVERT_WARNING, "%s: %s: cannot tell which files lost data: %s",
+                    r->what, sectors, rc == -ENOMEM ? "out of memory" : e.msg);
+    } else if (names.count == 0) {
+        convert_say(ev, CONVERT_WARNING, "%s: %s: no file affected (free space)",
+                    r->what, sectors);
+    } else {
+        char list[1000];
+        size_t used = 0;
+        list[0] = '\0';
+        for (size_t i = 0; i < names.count && used + 8 < sizeof list; i++)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
+                                     names.v[i]);
+        convert_say(ev, CONVERT_WARNING, "%s: %s: data lost in %s", r->what, sectors,
+                    list);
+    }
+    fs_names_free(&names);
+    bd_close(masked);
+    extent_list_free(&abs);
+}
+
+/* Say per range which sectors were zero-filled and which files they hit
+ * (each run on its own when there are few, else all at once). */
+static void say_range_losses(convert_job *job, const struct job_ranges *jb, size_t k,
+                             const convert_events *ev)
+{
+    extent_list bad = { 0 };
+    p2v_err e;
+    char sectors[400];
+    const char *what = jb->ranges[k].what;
+    if (salvage_extents_of(jb->salvage, what, &bad, &e) < 0 || bad.count == 0) {
+        extent_list_free(&bad);
+        return;
+    }
+    uint64_t ss = bd_sector_size(jb->ranges[k].src), off = jb->ranges[k].src_offset;
+    if (bad.count <= 16) {
+        for (size_t i = 0; i < bad.count; i++) {
+            extent_list one = { 0 };
+            uint64_t a = (off + bad.v[i].start) / ss, z = (off + bad.v[i].start + bad.v[i].len - 1) / ss;
+            if (a == z)
+                snprintf(sectors, sizeof sectors, "sector %llu", (unsigned long long)a);
+            else
+                snprintf(sectors, sizeof sectors, "sectors %llu-%llu", (unsigned long long)a,
+                         (unsigned long long)z);
+            if (extent_list_add(&one, bad.v[i].start, bad.v[i].len) == 0)
+                say_files(job, jb, k, &one, sectors, ev);
+            extent_list_free(&one);
+        }
+    } else {
+        memcpy(sectors, "sectors ", 8);
+        runs_text(jb->salvage, what, sectors + 8, sizeof sectors - 8);
+        say_files(job, jb, k, &bad, sectors, ev);
+    }
+    extent_list_free(&bad);
+}
+
+static int salvage_report(convert_job *job, const struct job_ranges *jb, const convert_events *ev,
+                          convert_result *res, p2v_err *err)
+{
+    const salvage *sv = jb->salvage;
+    if (salvage_count(sv) == 0)
+        return 0;
+    res->bad_bytes = salvage_bad_bytes(sv);
+    for (size_t i = 0; i < salvage_count(sv); i++) {
+        const salvage_bad *b = salvage_get(sv, i);
+        res->bad_sectors += (b->len + b->sector_size - 1) / b->sector_size;
+    }
+    snprintf(res->badmap, sizeof res->badmap, "%s.badmap", job->rq.output);
+    FILE *f = fopen(res->badmap, "w");
+    if (!f) {
+        int e = errno;
+        res->badmap[0] = '\0';
+        return p2v_errf(err, -e, "%s.badmap: cannot create the bad-sector map: %s",
+                        job->rq.output, strerror(e));
+    }
+    int r = salvage_write_map(sv, plan_disk_bytes(job->plan), f, err);
+    if (fclose(f) != 0 && r == 0)
+        r = p2v_errf(err, -EIO, "%s: %s", res->badmap, strerror(errno));
+    if (r < 0)
+        return r;
+    convert_say(ev, CONVERT_WARNING,
+                "%llu unreadable sectors (%llu bytes) were written as zeros; their map (ddrescue "
+                "format) is %s", (unsigned long long)res->bad_sectors,
+                (unsigned long long)res->bad_bytes, res->badmap);
+    for (size_t k = 0; k < jb->n; k++)
+        say_range_losses(job, jb, k, ev);
+    return 0;
 }
 
 static int verify_image(convert_job *job, sink *sk, const struct job_ranges *jb,
@@ -317,12 +465,18 @@ static int write_image(convert_job *job, sink *sk, const struct job_ranges *jb,
     res->read = cs.read;
     res->written = cs.written;
     res->file_bytes = sink_file_bytes(sk);
+    if ((r = salvage_report(job, jb, ev, res, err)) < 0)
+        goto out;
     if (job->rq.verify && (r = verify_image(job, sk, jb, &co, &st, res, err)) < 0)
         goto out;
     if ((r = interrupted(cancel, err)) < 0)
         goto out;
     r = sink_commit(sk, err);
 out:
+    if (r < 0 && res->badmap[0]) {
+        unlink(res->badmap);
+        res->badmap[0] = '\0';
+    }
     regions_free(&st.rs);
     plan_ptable_free(t);
     return r;
@@ -355,7 +509,14 @@ out:
         snprintf(was, sizeof was, "%s", err->msg);
         r = p2v_errf(err, -EINTR, "interrupted by a signal (%s)", was);
     }
+    char *temp = r < 0 && sk && sink_temp_path(sk) ? strdup(sink_temp_path(sk)) : NULL;
     sink_close(sk);
+    p2v_err terr;
+    if (temp && sink_guard_remove_temp(temp, &terr) < 0) {
+        size_t l = strlen(err->msg);
+        snprintf(err->msg + l, sizeof err->msg - l, "; %s", terr.msg);
+    }
+    free(temp);
     ranges_free(&jb);
     return r;
 }

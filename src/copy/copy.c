@@ -1,4 +1,5 @@
 #include "copy/copy.h"
+#include "copy/salvage.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -100,6 +101,8 @@ static int fill_block(const copy_range *r, uint8_t *buf, uint64_t rel, size_t le
         from_src = r->src_len - rel < len ? (size_t)(r->src_len - rel) : len;
     if (from_src) {
         int rc = bd_pread(r->src, buf, from_src, r->src_offset + rel, err);
+        if (rc == -EIO && r->salvage)
+            rc = salvage_read(r->salvage, r, buf, from_src, rel, err);
         if (rc < 0)
             return p2v_err_prefix(err, rc, "%s", r->what);
         *read += from_src;

@@ -27,6 +27,7 @@ typedef struct copy_range {
     const extent_list *used;        /* relative to src_offset, normalized; NULL: every byte */
     const reloc_patches *patches;   /* relative to dst_offset; NULL: none */
     const char *what;               /* "disk1:2", for messages */
+    struct salvage *salvage;        /* where a failed read goes (copy/salvage.h); NULL: it stops the copy */
 } copy_range;
 
 typedef void (*copy_progress_fn)(void *ctx, uint64_t done, uint64_t total);

@@ -23,6 +23,7 @@
 #pragma GCC diagnostic pop
 
 #include "fs/fsmap_impl.h"
+#include "util/endian.h"
 
 /* The channel's private data: the partition and the first read error. */
 struct bdio {
@@ -238,6 +239,53 @@ static int ext_check_shape(ext2_filsys fs, const fsmap_src *s, fsmap *out)
     return 0;
 }
 
+/* The fields of a superblock that every backup repeats (the counters and
+ * times are only kept current in the primary). */
+static const struct {
+    uint16_t off, len;
+    const char *name;
+} ext_sb_fixed[] = {
+    { 0, 4, "inode count" },         { 4, 4, "block count" },
+    { 20, 4, "first data block" },   { 24, 4, "block size" },
+    { 32, 4, "blocks per group" },   { 40, 4, "inodes per group" },
+    { 56, 2, "magic" },              { 76, 4, "revision" },
+    { 92, 4, "compatible features" }, { 100, 4, "read-only compatible features" },
+    { 104, 16, "UUID" },             { 0x150, 4, "block count (high)" },
+};
+
+/* The primary superblock against its first backup (group 1, or the first
+ * of sparse_super2's two): a disagreement in the fixed fields means one is
+ * damaged. 0, EXT_STOP (map full, notice names the field) or a read error. */
+static int ext_check_backup(ext2_filsys fs, const fsmap_src *s, fsmap *out, p2v_err *err)
+{
+    struct ext2_super_block *sb = fs->super;
+    uint8_t prim[1024], back[1024];
+    dgrp_t g = 1;
+    if (ext2fs_has_feature_sparse_super2(sb))
+        g = sb->s_backup_bgs[0];
+    if (fs->group_desc_count < 2 || g == 0 || g >= fs->group_desc_count)
+        return 0;
+    uint64_t blk = ext2fs_group_first_block2(fs, g), off;
+    if (__builtin_mul_overflow(blk, (uint64_t)fs->blocksize, &off) || off + 1024 > s->len)
+        return 0;
+    int r = fsmap_read(s, prim, sizeof prim, 1024, err);
+    if (r == 0)
+        r = fsmap_read(s, back, sizeof back, off, err);
+    if (r < 0)
+        return r;
+    uint32_t inc_p = get_le32(prim + 96) & ~(uint32_t)EXT3_FEATURE_INCOMPAT_RECOVER;
+    uint32_t inc_b = get_le32(back + 96) & ~(uint32_t)EXT3_FEATURE_INCOMPAT_RECOVER;
+    const char *field = inc_p != inc_b ? "incompatible features" : NULL;
+    for (size_t i = 0; !field && i < sizeof ext_sb_fixed / sizeof ext_sb_fixed[0]; i++)
+        if (memcmp(prim + ext_sb_fixed[i].off, back + ext_sb_fixed[i].off, ext_sb_fixed[i].len))
+            field = ext_sb_fixed[i].name;
+    if (!field)
+        return 0;
+    fsmap_set_full(out, "%s primary superblock and its backup in group %u disagree on the %s",
+                   out->fstype, g, field);
+    return EXT_STOP;
+}
+
 /* Needs recovery (refused unless allowed), errors recorded, bad group
  * descriptor checksums: the bitmaps cannot be trusted. */
 static int ext_check_state(ext2_filsys fs, const fsmap_src *s, const fsmap_opts *o, fsmap *out,
@@ -357,6 +405,7 @@ int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err
     }
     snprintf(out->fstype, sizeof out->fstype, "%s", ext_flavour(fs->super));
     if ((r = ext_check_shape(fs, s, out)) != 0 || (r = ext_check_state(fs, s, o, out, err)) != 0 ||
+        (r = ext_check_backup(fs, s, out, err)) != 0 ||
         (r = ext_map_blocks(fs, &b, s, out, err)) != 0 ||
         (r = ext_check_journal(fs, &b, out, err)) != 0)
         goto out;
@@ -370,4 +419,191 @@ out:
         ext2fs_close_free(&fs);
     set_com_err_hook(old_hook);
     return r < 0 ? r : 0;
+}
+
+/* ---- which files lie in given blocks ---- */
+
+struct ext_hits {
+    const extent_list *bad;
+    uint64_t blocksize;
+    bool hit;
+};
+
+static int ext_block_hit(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk64_t ref_blk,
+                         int ref_offset, void *priv)
+{
+    struct ext_hits *h = priv;
+    if (fs_extents_touch(h->bad, *blocknr * h->blocksize, h->blocksize)) {
+        h->hit = true;
+        return BLOCK_ABORT;
+    }
+    return 0;
+}
+
+/* Inode numbers in increasing order (the scan's order). */
+struct ino_list {
+    ext2_ino_t *v;
+    size_t count, cap;
+};
+
+static int ino_list_add(struct ino_list *l, ext2_ino_t ino)
+{
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        ext2_ino_t *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->count++] = ino;
+    return 0;
+}
+
+static bool ino_list_has(const struct ino_list *l, ext2_ino_t ino)
+{
+    size_t lo = 0, hi = l->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (l->v[mid] == ino)
+            return true;
+        if (l->v[mid] < ino)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+struct ext_walk {
+    ext2_filsys fs;
+    const struct ino_list *hit;
+    fs_names *out;
+    ext2_ino_t dir;
+    int rc;
+};
+
+/* Each directory entry naming a damaged inode: its path. */
+static int ext_dirent_hit(ext2_ino_t dir, int entry, struct ext2_dir_entry *d, int offset,
+                          int blocksize, char *buf,
+                          void *priv)
+{
+    struct ext_walk *w = priv;
+    int nlen = ext2fs_dirent_name_len(d);
+    if (!d->inode || !ino_list_has(w->hit, d->inode) || (nlen == 1 && d->name[0] == '.') ||
+        (nlen == 2 && !memcmp(d->name, "..", 2)))
+        return 0;
+    char *path = NULL;
+    if (ext2fs_get_pathname(w->fs, w->dir, d->inode, &path) == 0 && path) {
+        if (fs_names_add(w->out, path) < 0)
+            w->rc = -ENOMEM;
+        ext2fs_free_mem(&path);
+    }
+    return w->rc ? DIRENT_ABORT : 0;
+}
+
+/* The group metadata lying in bad: bitmaps and inode tables, named. */
+static int ext_metadata_hits(ext2_filsys fs, const extent_list *bad, fs_names *out)
+{
+    uint64_t bs = fs->blocksize, itable = (uint64_t)fs->inode_blocks_per_group * bs;
+    char name[96];
+    for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
+        const char *what = NULL;
+        if (fs_extents_touch(bad, ext2fs_block_bitmap_loc(fs, g) * bs, bs))
+            what = "block bitmap";
+        else if (fs_extents_touch(bad, ext2fs_inode_bitmap_loc(fs, g) * bs, bs))
+            what = "inode bitmap";
+        else if (fs_extents_touch(bad, ext2fs_inode_table_loc(fs, g) * bs, itable))
+            what = "inode table";
+        if (what) {
+            snprintf(name, sizeof name, "(%s of group %u)", what, g);
+            if (fs_names_add(out, name) < 0)
+                return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* In-use inodes with a block (data, index or indirect) in bad; directories
+ * into dirs. */
+static int ext_scan_inodes(ext2_filsys fs, const extent_list *bad, struct ino_list *hit,
+                           struct ino_list *dirs)
+{
+    ext2_inode_scan scan;
+    ext2_ino_t ino;
+    struct ext2_inode inode;
+    struct ext_hits h = { .bad = bad, .blocksize = fs->blocksize };
+    int rc = 0;
+    if (ext2fs_open_inode_scan(fs, 0, &scan))
+        return -EIO;
+    while (rc == 0) {
+        errcode_t e = ext2fs_get_next_inode(scan, &ino, &inode);
+        if (e == EXT2_ET_BAD_BLOCK_IN_INODE_TABLE)
+            continue;
+        if (e) {
+            rc = -EIO;
+            break;
+        }
+        if (!ino)
+            break;
+        if (!inode.i_links_count || inode.i_dtime)
+            continue;
+        if (LINUX_S_ISDIR(inode.i_mode) && ino_list_add(dirs, ino) < 0)
+            rc = -ENOMEM;
+        h.hit = false;
+        if (ext2fs_inode_has_valid_blocks2(fs, &inode))
+            ext2fs_block_iterate3(fs, ino, BLOCK_FLAG_READ_ONLY, NULL, ext_block_hit, &h);
+        if (h.hit && ino_list_add(hit, ino) < 0)
+            rc = -ENOMEM;
+    }
+    ext2fs_close_inode_scan(scan);
+    return rc;
+}
+
+int fs_files_ext(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v_err *err)
+{
+    struct bdio b = { .src = *s };
+    struct ino_list hit = { 0 }, dirs = { 0 };
+    char name[64];
+    ext2_filsys fs = NULL;
+    int rc = 0;
+
+    initialize_ext2_error_table();
+    void (*old_hook)(const char *, long, const char *, va_list) = set_com_err_hook(ext_quiet);
+    snprintf(name, sizeof name, "p2v-bdio:%p", (void *)&b);
+    errcode_t e = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, &bdio_manager, &fs);
+    if (e) {
+        fs = NULL;
+        rc = b.failed ? -EIO : p2v_errf(err, -EINVAL, "ext superblock could not be used (%s)",
+                                        error_message(e));
+        goto out;
+    }
+    if ((rc = ext_metadata_hits(fs, bad, out)) < 0 ||
+        (rc = ext_scan_inodes(fs, bad, &hit, &dirs)) < 0)
+        goto out;
+    for (size_t i = 0; i < dirs.count && rc == 0 && hit.count; i++) {
+        struct ext_walk w = { .fs = fs, .hit = &hit, .out = out, .dir = dirs.v[i] };
+        ext2fs_dir_iterate2(fs, dirs.v[i], 0, NULL, ext_dirent_hit, &w);
+        rc = w.rc;
+        if (rc == 0 && ino_list_has(&hit, dirs.v[i])) { /* the directory's own blocks */
+            char *path = NULL;
+            if (ext2fs_get_pathname(fs, dirs.v[i], 0, &path) == 0 && path) {
+                rc = fs_names_add(out, path);
+                ext2fs_free_mem(&path);
+            }
+        }
+    }
+    if (rc == -ENOMEM)
+        p2v_errf(err, rc, "out of memory");
+    else if (rc < 0 && !b.failed)
+        p2v_errf(err, rc, "%s inodes could not be scanned", ext_flavour(fs->super));
+out:
+    if (b.failed && rc < 0)
+        *err = b.err;
+    free(hit.v);
+    free(dirs.v);
+    if (fs)
+        ext2fs_close_free(&fs);
+    set_com_err_hook(old_hook);
+    return rc;
 }

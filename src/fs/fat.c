@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/bpb.h"
 #include "fs/fsmap_impl.h"
 #include "util/endian.h"
 
@@ -26,13 +27,15 @@ int fat_parse_boot(const uint8_t *bs, size_t len, fat_geom *g, char *why, size_t
         FAT_BAD_MSG("boot sector shorter than 512 bytes");
     if (bs[510] != 0x55 || bs[511] != 0xAA)
         FAT_BAD_MSG("boot sector signature 0x55AA missing");
-    g->bytes_per_sector = get_le16(bs + 11);
-    g->sectors_per_cluster = bs[13];
-    g->reserved_sectors = get_le16(bs + 14);
-    g->num_fats = bs[16];
-    g->root_entries = get_le16(bs + 17);
-    uint32_t tot16 = get_le16(bs + 19), tot32 = get_le32(bs + 32);
-    uint32_t fatsz16 = get_le16(bs + 22), fatsz32 = get_le32(bs + 36);
+    bpb b;
+    bpb_read(bs, len, &b);
+    g->bytes_per_sector = b.bytes_per_sector;
+    g->sectors_per_cluster = b.sectors_per_cluster;
+    g->reserved_sectors = b.reserved_sectors;
+    g->num_fats = b.num_fats;
+    g->root_entries = b.root_entries;
+    uint32_t tot16 = b.total_sectors_16, tot32 = b.total_sectors_32;
+    uint32_t fatsz16 = b.fat_size_16, fatsz32 = b.fat_size_32;
     uint32_t bps = g->bytes_per_sector, spc = g->sectors_per_cluster;
 
     if (bps < 512 || bps > 4096 || (bps & (bps - 1)))
@@ -58,7 +61,7 @@ int fat_parse_boot(const uint8_t *bs, size_t len, fat_geom *g, char *why, size_t
                     (unsigned long long)g->total_sectors);
     g->cluster_count = (g->total_sectors - g->first_data_sector) / spc;
     /* The FAT type follows from the cluster count alone (Microsoft's rule). */
-    g->bits = g->cluster_count < 4085 ? 12 : g->cluster_count < 65525 ? 16 : 32;
+    g->bits = bpb_fat_bits_for(g->cluster_count);
     if (g->bits == 32) {
         if (fatsz16 != 0 || g->root_entries != 0)
             FAT_BAD_MSG("FAT32 by cluster count (%llu) but BPB has FAT12/16 fields",
@@ -66,10 +69,10 @@ int fat_parse_boot(const uint8_t *bs, size_t len, fat_geom *g, char *why, size_t
         if (g->cluster_count > 0x0FFFFFF5)
             FAT_BAD_MSG("%llu clusters is too many for FAT32",
                         (unsigned long long)g->cluster_count);
-        g->root_cluster = get_le32(bs + 44);
-        g->fsinfo_sector = get_le16(bs + 48);
-        g->backup_boot_sector = get_le16(bs + 50);
-        uint16_t ext_flags = get_le16(bs + 40);
+        g->root_cluster = b.root_cluster;
+        g->fsinfo_sector = b.fsinfo_sector;
+        g->backup_boot_sector = b.backup_boot_sector;
+        uint32_t ext_flags = b.ext_flags;
         if (ext_flags & 0x80)
             g->active_fat = ext_flags & 0x0F;
         if (g->active_fat >= g->num_fats)
@@ -215,6 +218,45 @@ static int fat_read_entry(const fsmap_src *s, const fat_geom *g, uint64_t n, uin
     return 0;
 }
 
+/* Every FAT copy must equal the one in use (unless FAT32 mirroring is off):
+ * a copy that differs means one of them is damaged, and which one is right
+ * cannot be told. 0, 1 (they differ: map set full with a notice) or a read
+ * error. */
+static int fat_compare_copies(const fsmap_src *s, const fat_geom *g, bool mirrored, fsmap *out,
+                              p2v_err *err)
+{
+    uint64_t bps = g->bytes_per_sector, len = g->fat_sectors * bps;
+    uint64_t base = (uint64_t)g->reserved_sectors * bps;
+    uint8_t *a = malloc(FAT_CHUNK), *b = malloc(FAT_CHUNK);
+    int r = 0;
+    if (!a || !b) {
+        r = p2v_errf(err, -ENOMEM, "%s: out of memory", bd_path(s->bd));
+        goto out;
+    }
+    for (uint32_t i = 0; mirrored && i < g->num_fats && r == 0; i++) {
+        if (i == g->active_fat)
+            continue;
+        for (uint64_t pos = 0; pos < len && r == 0; pos += FAT_CHUNK) {
+            size_t n = len - pos < FAT_CHUNK ? (size_t)(len - pos) : FAT_CHUNK;
+            if ((r = fsmap_read(s, a, n, base + g->active_fat * len + pos, err)) < 0 ||
+                (r = fsmap_read(s, b, n, base + i * len + pos, err)) < 0)
+                break;
+            for (size_t k = 0; k < n; k++)
+                if (a[k] != b[k]) {
+                    fsmap_set_full(out, "FAT #%u and FAT #%u differ (first at byte %llu of the "
+                                   "FAT): one of them is damaged",
+                                   g->active_fat + 1, i + 1, (unsigned long long)(pos + k));
+                    r = 1;
+                    break;
+                }
+        }
+    }
+out:
+    free(a);
+    free(b);
+    return r;
+}
+
 int fsmap_build_fat(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err)
 {
     uint8_t bs[512];
@@ -262,6 +304,233 @@ int fsmap_build_fat(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err
         return r;
     if (r > 0)
         return 0; /* doubtful map: already full with a notice */
+    /* FAT32 with mirroring disabled (BPB flags bit 7) keeps only one FAT current. */
+    bpb b;
+    bpb_read(bs, sizeof bs, &b);
+    bool mirrored = !(g.bits == 32 && (b.ext_flags & 0x80));
+    if ((r = fat_compare_copies(s, &g, mirrored, out, err)) != 0)
+        return r < 0 ? r : 0;
     out->used_bytes = meta + used_clusters * g.sectors_per_cluster * g.bytes_per_sector;
     return 0;
+}
+
+/* ---- which files lie in given sectors ---- */
+
+struct fat_files {
+    const fsmap_src *s;
+    const fat_geom *g;
+    const extent_list *bad;
+    uint8_t *fat; /* the FAT in use, whole */
+    size_t fat_len;
+    uint64_t csize;
+    fs_names *out;
+    unsigned dirs_seen;
+};
+
+#define FAT_MAX_DEPTH 32
+#define FAT_MAX_DIRS 65536u
+#define FAT_MAX_DIR_BYTES (8u * 1024u * 1024u)
+
+static uint64_t fat_cluster_off(const struct fat_files *f, uint64_t n)
+{
+    return f->g->first_data_sector * f->g->bytes_per_sector + (n - 2) * f->csize;
+}
+
+static bool fat_valid_cluster(const struct fat_files *f, uint64_t n)
+{
+    return n >= 2 && n <= f->g->cluster_count + 1;
+}
+
+/* Does the chain from cluster first touch bad? (At most cluster_count steps.) */
+static bool fat_chain_hit(const struct fat_files *f, uint32_t first)
+{
+    uint64_t n = first;
+    for (uint64_t steps = 0; fat_valid_cluster(f, n) && steps <= f->g->cluster_count; steps++) {
+        if (fs_extents_touch(f->bad, fat_cluster_off(f, n), f->csize))
+            return true;
+        n = fat_entry(f->g, f->fat, f->fat_len, n);
+    }
+    return false;
+}
+
+/* The contents of a directory: the fixed FAT12/16 root (first 0) or a chain. */
+static int fat_read_dir(const struct fat_files *f, uint32_t first, uint8_t **buf, size_t *len,
+                        p2v_err *err)
+{
+    const fat_geom *g = f->g;
+    if (first == 0) {
+        *len = (size_t)(g->root_dir_sectors * g->bytes_per_sector);
+        *buf = malloc(*len ? *len : 1);
+        if (!*buf)
+            return p2v_errf(err, -ENOMEM, "out of memory");
+        uint64_t off = ((uint64_t)g->reserved_sectors + g->num_fats * g->fat_sectors) *
+                       g->bytes_per_sector;
+        return fsmap_read(f->s, *buf, *len, off, err);
+    }
+    *buf = NULL;
+    *len = 0;
+    uint64_t n = first;
+    while (fat_valid_cluster(f, n) && *len + f->csize <= FAT_MAX_DIR_BYTES) {
+        uint8_t *nb = realloc(*buf, *len + f->csize);
+        if (!nb)
+            return p2v_errf(err, -ENOMEM, "out of memory");
+        *buf = nb;
+        int r = fsmap_read(f->s, *buf + *len, (size_t)f->csize, fat_cluster_off(f, n), err);
+        if (r < 0)
+            return r;
+        *len += f->csize;
+        n = fat_entry(g, f->fat, f->fat_len, n);
+    }
+    return 0;
+}
+
+/* A long-name entry's 13 UTF-16 units (ASCII kept, others as '?') at the
+ * right place of name (LFN sequence numbers count from 1). */
+static void fat_lfn_piece(const uint8_t *e, char *name, size_t cap)
+{
+    static const uint8_t at[13] = { 1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30 };
+    unsigned seq = e[0] & 0x1F;
+    if (seq == 0)
+        return;
+    for (unsigned i = 0; i < 13; i++) {
+        size_t pos = (seq - 1) * 13 + i;
+        uint16_t c = get_le16(e + at[i]);
+        if (pos + 1 >= cap)
+            return;
+        if (c == 0 || c == 0xFFFF) {
+            if (e[0] & 0x40)
+                name[pos] = '\0';
+            return;
+        }
+        name[pos] = c < 0x80 ? (char)c : '?';
+        if (e[0] & 0x40)
+            name[pos + 1] = '\0';
+    }
+}
+
+static void fat_short_name(const uint8_t *e, char *name, size_t cap)
+{
+    char base[9], ext[4];
+    int bl = 8, el = 3;
+    memcpy(base, e, 8);
+    memcpy(ext, e + 8, 3);
+    while (bl > 0 && base[bl - 1] == ' ')
+        bl--;
+    while (el > 0 && ext[el - 1] == ' ')
+        el--;
+    base[bl] = ext[el] = '\0';
+    if ((uint8_t)base[0] == 0x05)
+        base[0] = (char)0xE5;
+    /* Windows NT's case bits: 0x08 base, 0x10 extension in lower case */
+    for (int i = 0; i < bl && (e[12] & 0x08); i++)
+        base[i] = (char)(base[i] >= 'A' && base[i] <= 'Z' ? base[i] + 32 : base[i]);
+    for (int i = 0; i < el && (e[12] & 0x10); i++)
+        ext[i] = (char)(ext[i] >= 'A' && ext[i] <= 'Z' ? ext[i] + 32 : ext[i]);
+    snprintf(name, cap, el ? "%s.%s" : "%s", base, ext);
+}
+
+static int fat_walk_dir(struct fat_files *f, uint32_t first, const char *path, int depth,
+                        p2v_err *err);
+
+/* One entry of a directory: name it if its chain is hit, descend into it. */
+static int fat_entry_hits(struct fat_files *f, const uint8_t *e, const char *name,
+                          const char *dirpath, int depth, p2v_err *err)
+{
+    char path[1024];
+    uint32_t first = get_le16(e + 26) | (f->g->bits == 32 ? (uint32_t)get_le16(e + 20) << 16 : 0);
+    snprintf(path, sizeof path, "%s/%s", dirpath, name);
+    if (first && fat_chain_hit(f, first) && fs_names_add(f->out, path) < 0)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    if ((e[11] & 0x10) && fat_valid_cluster(f, first))
+        return fat_walk_dir(f, first, path, depth + 1, err);
+    return 0;
+}
+
+static int fat_walk_dir(struct fat_files *f, uint32_t first, const char *path, int depth,
+                        p2v_err *err)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char lfn[256] = "";
+    if (depth > FAT_MAX_DEPTH || ++f->dirs_seen > FAT_MAX_DIRS)
+        return 0;
+    int r = fat_read_dir(f, first, &buf, &len, err);
+    for (size_t o = 0; r == 0 && o + 32 <= len; o += 32) {
+        const uint8_t *e = buf + o;
+        char name[256];
+        if (e[0] == 0x00)
+            break;
+        if (e[0] == 0xE5 || (e[11] & 0x3F) == 0x0F) {
+            if ((e[11] & 0x3F) == 0x0F && e[0] != 0xE5)
+                fat_lfn_piece(e, lfn, sizeof lfn);
+            continue;
+        }
+        if ((e[11] & 0x08) || e[0] == '.') { /* volume label, "." and ".." */
+            lfn[0] = '\0';
+            continue;
+        }
+        if (lfn[0])
+            snprintf(name, sizeof name, "%s", lfn);
+        else
+            fat_short_name(e, name, sizeof name);
+        lfn[0] = '\0';
+        r = fat_entry_hits(f, e, name, path, depth, err);
+    }
+    free(buf);
+    return r;
+}
+
+/* The reserved area, each FAT copy and the fixed root directory. */
+static int fat_metadata_hits(const struct fat_files *f)
+{
+    const fat_geom *g = f->g;
+    uint64_t bps = g->bytes_per_sector, fat0 = g->reserved_sectors * bps;
+    char name[64];
+    if (fs_extents_touch(f->bad, 0, fat0) && fs_names_add(f->out, "(boot sector and reserved sectors)") < 0)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < g->num_fats; i++) {
+        snprintf(name, sizeof name, "(FAT #%u)", i + 1);
+        if (fs_extents_touch(f->bad, fat0 + i * g->fat_sectors * bps, g->fat_sectors * bps) &&
+            fs_names_add(f->out, name) < 0)
+            return -ENOMEM;
+    }
+    uint64_t root = fat0 + g->num_fats * g->fat_sectors * bps;
+    if (g->root_dir_sectors && fs_extents_touch(f->bad, root, g->root_dir_sectors * bps) &&
+        fs_names_add(f->out, "(root directory)") < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+int fs_files_fat(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v_err *err)
+{
+    uint8_t bs[512];
+    fat_geom g;
+    char why[160];
+    int r = fsmap_read(s, bs, sizeof bs, 0, err);
+    if (r < 0)
+        return r;
+    if (fat_parse_boot(bs, sizeof bs, &g, why, sizeof why) < 0)
+        return p2v_errf(err, -EINVAL, "FAT boot sector: %s", why);
+    struct fat_files f = { .s = s, .g = &g, .bad = bad, .out = out,
+                           .csize = (uint64_t)g.sectors_per_cluster * g.bytes_per_sector };
+    uint64_t fat_len = g.fat_sectors * g.bytes_per_sector;
+    if (fat_len > 512u * 1024u * 1024u)
+        return p2v_errf(err, -EFBIG, "FAT of %llu bytes is too large to read",
+                        (unsigned long long)fat_len);
+    f.fat_len = (size_t)fat_len;
+    f.fat = malloc(f.fat_len + 1);
+    if (!f.fat)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    r = fsmap_read(s, f.fat, f.fat_len,
+                   ((uint64_t)g.reserved_sectors + (uint64_t)g.active_fat * g.fat_sectors) *
+                       g.bytes_per_sector, err);
+    if (r == 0 && fat_metadata_hits(&f) < 0)
+        r = p2v_errf(err, -ENOMEM, "out of memory");
+    if (r == 0 && g.bits == 32 && fat_chain_hit(&f, g.root_cluster) &&
+        fs_names_add(out, "/") < 0)
+        r = p2v_errf(err, -ENOMEM, "out of memory");
+    if (r == 0)
+        r = fat_walk_dir(&f, g.bits == 32 ? g.root_cluster : 0, "", 0, err);
+    free(f.fat);
+    return r;
 }

@@ -51,4 +51,26 @@ void fsmap_free(fsmap *m);
  * (not full) map? Binary search; the extents are normalized. */
 bool fsmap_covers(const fsmap *m, uint64_t start, uint64_t len);
 
+/* Names of files, each malloc'ed. */
+typedef struct fs_names {
+    char **v;
+    size_t count;
+} fs_names;
+int fs_names_add(fs_names *n, const char *name);
+void fs_names_free(fs_names *n);
+
+/* The files of the filesystem `fstype` (as in fsmap.fstype: "ntfs", "vfat",
+ * "ext2"/"ext3"/"ext4") of the partition [part_offset, part_offset +
+ * part_len) of bd that hold a byte of `bad` (partition-relative byte
+ * extents, normalized): paths from the root ("/Users/ann/thesis.docx"; a
+ * named NTFS stream "path:stream"; the filesystem's own metadata by its name,
+ * e.g. "/$MFT", "(FAT)", "(inode table of group 3)"); a file whose own record
+ * lies in a bad sector is named by its record ("MFT record 41"). Sorted, each
+ * once. 0 with out filled (none: no file affected, free space), -ENOTSUP for
+ * a filesystem p2v cannot look into, else a negative code and a message.
+ * Reads bd: give it the source masked (bd_open_masked) so its known bad
+ * sectors are not read again. Same log-hook caveat as fsmap_build. */
+int fs_files_at(blockdev *bd, uint64_t part_offset, uint64_t part_len, const char *fstype,
+                const extent_list *bad, fs_names *out, p2v_err *err);
+
 #endif

@@ -32,6 +32,14 @@ int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err
 int fsmap_build_fat(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err);
 int fsmap_build_swap(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err);
 
+/* fs_files_at per filesystem (names unsorted, may repeat). */
+int fs_files_ntfs(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v_err *err);
+int fs_files_ext(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v_err *err);
+int fs_files_fat(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v_err *err);
+
+/* Does [start, start + len) touch an extent of the normalized list? */
+bool fs_extents_touch(const extent_list *l, uint64_t start, uint64_t len);
+
 /* Scan a bitmap of n bits (bit i of byte i/8, LSB first, set = in use) that
  * covers units first_unit.. of unit_size bytes starting at byte base, and add
  * runs of set bits. Returns the number of set bits through *set_bits. */

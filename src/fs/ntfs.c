@@ -9,6 +9,7 @@
  * volume is copied whole, since Windows' journal replay may need clusters
  * that $Bitmap still shows free. */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdarg.h>
@@ -31,9 +32,11 @@
 #include <ntfs-3g/logfile.h>
 #include <ntfs-3g/logging.h>
 #include <ntfs-3g/runlist.h>
+#include <ntfs-3g/unistr.h>
 #include <ntfs-3g/volume.h>
 #pragma GCC diagnostic pop
 
+#include "fs/bpb.h"
 #include "fs/fsmap_impl.h"
 #include "fs/ntfs_dev.h"
 #include "util/endian.h"
@@ -165,8 +168,10 @@ int fsmap_build_ntfs(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_er
     r = fsmap_read(s, bs, sizeof bs, 0, err);
     if (r < 0)
         return r;
-    uint32_t bps = get_le16(bs + 0x0B);
-    uint64_t nsect = get_le64(bs + 0x28), vol_end;
+    bpb b;
+    bpb_read(bs, sizeof bs, &b);
+    uint32_t bps = b.bytes_per_sector;
+    uint64_t nsect = get_le64(bs + BPB_NTFS_TOTAL_SECTORS), vol_end;
     if (bps < 256 || bps > 4096 || (bps & (bps - 1)) ||
         __builtin_add_overflow(nsect, 1, &vol_end) ||
         __builtin_mul_overflow(vol_end, (uint64_t)bps, &vol_end))
@@ -255,4 +260,177 @@ out:
         ntfs_device_free(dev);
     }
     return r;
+}
+
+/* ---- which files lie in given clusters ---- */
+
+/* The volume of s read-only through d (which must stay in place while it is
+ * mounted). 0, or a negative code with a message. */
+static int ntfs_mount_ro(const fsmap_src *s, struct ntdev *d, ntfs_volume **vol, p2v_err *err)
+{
+    *d = (struct ntdev){ .bd = s->bd, .off = s->off, .len = s->len };
+    ntdev_capture_log();
+    struct ntfs_device *dev = ntdev_alloc(d);
+    if (!dev)
+        return p2v_errf(err, -ENOMEM, "%s: out of memory", bd_path(s->bd));
+    *vol = ntfs_device_mount(dev, NTFS_MNT_RDONLY);
+    if (*vol)
+        return 0;
+    if (NDevOpen(dev))
+        dev->d_ops->close(dev);
+    ntfs_device_free(dev);
+    if (d->failed) {
+        *err = d->err;
+        return -EIO;
+    }
+    return p2v_errf(err, -EINVAL, "NTFS metadata could not be read (%s)",
+                    ntdev_last_msg()[0] ? ntdev_last_msg() : "libntfs-3g refused the volume");
+}
+
+/* The name of record mref in its parent directory (a Win32 or POSIX name
+ * before a DOS 8.3 one), malloc'ed, and the parent's record number. */
+static char *ntfs_name_in_parent(ntfs_volume *vol, u64 mref, u64 *parent)
+{
+    char *name = NULL;
+    ntfs_inode *ni = ntfs_inode_open(vol, mref);
+    ntfs_attr_search_ctx *ctx = ni ? ntfs_attr_get_search_ctx(ni, NULL) : NULL;
+    while (ctx && !ntfs_attr_lookup(AT_FILE_NAME, AT_UNNAMED, 0, CASE_SENSITIVE, 0, NULL, 0, ctx)) {
+        ATTR_RECORD *a = ctx->attr;
+        if (a->non_resident || le32_to_cpu(a->value_length) < sizeof(FILE_NAME_ATTR))
+            continue;
+        FILE_NAME_ATTR *fn = (FILE_NAME_ATTR *)((u8 *)a + le16_to_cpu(a->value_offset));
+        if (name && fn->file_name_type == FILE_NAME_DOS)
+            continue;
+        char *mbs = NULL;
+        ntfschar uname[256]; /* the name, copied out of the packed record */
+        uint32_t vlen = le32_to_cpu(a->value_length), nlen = fn->file_name_length;
+        if (offsetof(FILE_NAME_ATTR, file_name) + nlen * sizeof(ntfschar) > vlen)
+            continue;
+        memcpy(uname, (const u8 *)fn + offsetof(FILE_NAME_ATTR, file_name), nlen * sizeof(ntfschar));
+        if (ntfs_ucstombs(uname, (int)nlen, &mbs, 0) < 0)
+            continue;
+        free(name);
+        name = mbs;
+        *parent = MREF_LE(fn->parent_directory);
+        if (fn->file_name_type != FILE_NAME_DOS)
+            break;
+    }
+    if (ctx)
+        ntfs_attr_put_search_ctx(ctx);
+    if (ni)
+        ntfs_inode_close(ni);
+    return name;
+}
+
+/* "/dir/file" of record mref into out; "MFT record N" when a record on the
+ * way cannot be read. */
+static void ntfs_path_of(ntfs_volume *vol, u64 mref, char *out, size_t cap)
+{
+    char *parts[64];
+    size_t n = 0, used = 0;
+    u64 cur = mref;
+    bool ok = true;
+    while (cur != FILE_root && ok) {
+        u64 parent = cur;
+        char *name = n < 64 ? ntfs_name_in_parent(vol, cur, &parent) : NULL;
+        ok = name && parent != cur;
+        if (name)
+            parts[n++] = name;
+        cur = parent;
+    }
+    if (!ok || n == 0)
+        snprintf(out, cap, mref == FILE_root ? "/" : "MFT record %llu", (unsigned long long)mref);
+    for (size_t i = n; ok && i-- > 0;)
+        used += (size_t)snprintf(out + used, used < cap ? cap - used : 0, "/%s", parts[i]);
+    for (size_t i = 0; i < n; i++)
+        free(parts[i]);
+}
+
+/* Does a run of the non-resident attribute a lie in bad? */
+static bool ntfs_attr_in(ntfs_volume *vol, ATTR_RECORD *a, const extent_list *bad)
+{
+    uint64_t cs = vol->cluster_size, start, len;
+    bool hit = false;
+    runlist_element *rl = ntfs_mapping_pairs_decompress(vol, a, NULL);
+    for (runlist_element *e = rl; e && e->length && !hit; e++)
+        if (e->lcn >= 0 && e->length > 0 &&
+            !__builtin_mul_overflow((uint64_t)e->lcn, cs, &start) &&
+            !__builtin_mul_overflow((uint64_t)e->length, cs, &len))
+            hit = fs_extents_touch(bad, start, len);
+    free(rl);
+    return hit;
+}
+
+/* Does MFT record mref itself lie in bad? */
+static bool ntfs_record_in(ntfs_volume *vol, u64 mref, const extent_list *bad)
+{
+    uint64_t cs = vol->cluster_size, rs = vol->mft_record_size;
+    for (uint64_t off = mref * rs, end = off + rs; off < end;) {
+        uint64_t piece = cs - off % cs < end - off ? cs - off % cs : end - off;
+        LCN lcn = ntfs_attr_vcn_to_lcn(vol->mft_na, (VCN)(off / cs));
+        if (lcn >= 0 && fs_extents_touch(bad, (uint64_t)lcn * cs + off % cs, piece))
+            return true;
+        off += piece;
+    }
+    return false;
+}
+
+/* Names of the attributes of inode ni that lie in bad, added to out. */
+static int ntfs_inode_hits(ntfs_volume *vol, ntfs_inode *ni, const extent_list *bad,
+                           fs_names *out)
+{
+    ntfs_attr_search_ctx *ctx = ntfs_attr_get_search_ctx(ni, NULL);
+    char path[1024], name[1200];
+    bool have_path = false;
+    int rc = ctx ? 0 : -ENOMEM;
+    while (ctx && rc == 0 && !ntfs_attrs_walk(ctx)) {
+        ATTR_RECORD *a = ctx->attr;
+        if (!a->non_resident || !ntfs_attr_in(vol, a, bad))
+            continue;
+        if (!have_path)
+            ntfs_path_of(vol, ni->mft_no, path, sizeof path);
+        have_path = true;
+        char *stream = NULL;
+        if (a->type == AT_DATA && a->name_length)
+            ntfs_ucstombs((ntfschar *)((u8 *)a + le16_to_cpu(a->name_offset)), a->name_length,
+                          &stream, 0);
+        snprintf(name, sizeof name, "%s%s%s", path, stream ? ":" : "", stream ? stream : "");
+        free(stream);
+        rc = fs_names_add(out, name);
+    }
+    if (ctx)
+        ntfs_attr_put_search_ctx(ctx);
+    return rc;
+}
+
+int fs_files_ntfs(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v_err *err)
+{
+    struct ntdev d;
+    ntfs_volume *vol = NULL;
+    int rc = ntfs_mount_ro(s, &d, &vol, err);
+    if (rc < 0)
+        return rc;
+    uint64_t nrec = (uint64_t)vol->mft_na->initialized_size >> vol->mft_record_size_bits;
+    for (u64 mref = 0; mref < nrec && rc == 0; mref++) {
+        if (ntfs_record_in(vol, mref, bad)) {
+            char name[64];
+            snprintf(name, sizeof name, "MFT record %llu", (unsigned long long)mref);
+            rc = fs_names_add(out, name);
+            continue;
+        }
+        ntfs_inode *ni = ntfs_inode_open(vol, mref);
+        if (!ni)
+            continue; /* not in use */
+        if (!ni->mrec->base_mft_record)
+            rc = ntfs_inode_hits(vol, ni, bad, out);
+        ntfs_inode_close(ni);
+    }
+    if (rc < 0)
+        rc = p2v_errf(err, rc, "out of memory");
+    else if (d.failed) {
+        *err = d.err;
+        rc = -EIO;
+    }
+    ntfs_umount(vol, FALSE);
+    return rc;
 }

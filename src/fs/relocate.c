@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/bpb.h"
 #include "util/endian.h"
 
-#define BS_HIDDEN_SECTORS 0x1C
 
 const char *reloc_fs_name(enum reloc_fs fs)
 {
@@ -19,79 +19,46 @@ const char *reloc_fs_name(enum reloc_fs fs)
     }
 }
 
-static bool pow2_in(uint32_t v, uint32_t lo, uint32_t hi)
+static bool probe_ntfs(const bpb *b, reloc_info *out)
 {
-    return v >= lo && v <= hi && (v & (v - 1)) == 0;
-}
-
-static bool probe_ntfs(const uint8_t *s, reloc_info *out)
-{
-    if (memcmp(s + 3, "NTFS    ", 8) != 0 || s[510] != 0x55 || s[511] != 0xAA)
-        return false;
-    uint32_t bps = get_le16(s + 0x0B);
-    if (!pow2_in(bps, 256, 4096) || s[0x0D] == 0)
+    if (b->kind != BPB_NTFS)
         return false;
     out->fs = RELOC_FS_NTFS;
-    out->bytes_per_sector = bps;
-    out->hidden_sectors = get_le32(s + BS_HIDDEN_SECTORS);
-    out->volume_sectors = get_le64(s + 0x28);
-    out->backup_sector = out->volume_sectors;
+    out->bytes_per_sector = b->bytes_per_sector;
+    out->hidden_sectors = b->hidden_sectors;
+    out->volume_sectors = b->total_sectors;
+    out->backup_sector = b->total_sectors;
     return true;
 }
 
-static bool probe_fat(const uint8_t *s, reloc_info *out)
+/* The type is the BPB's (by cluster count); the backup boot sector is where
+ * the FAT32 fields say, when the BPB has them. */
+static bool probe_fat(const bpb *b, reloc_info *out)
 {
-    if (!(s[0] == 0xEB && s[2] == 0x90) && s[0] != 0xE9)
+    if (b->kind != BPB_FAT || b->fat_bits == 0)
         return false;
-    uint32_t bps = get_le16(s + 0x0B), spc = s[0x0D], reserved = get_le16(s + 0x0E);
-    uint32_t nfats = s[0x10], root_entries = get_le16(s + 0x11);
-    uint64_t total = get_le16(s + 0x13);
-    uint64_t fatsz = get_le16(s + 0x16);
-    if (!pow2_in(bps, 512, 4096) || !pow2_in(spc, 1, 128) || reserved == 0 || nfats == 0 ||
-        nfats > 4)
-        return false;
-    if (total == 0)
-        total = get_le32(s + 0x20);
-    bool fat32_layout = fatsz == 0;
-    if (fat32_layout)
-        fatsz = get_le32(s + 0x24);
-    if (total == 0 || fatsz == 0)
-        return false;
-    uint64_t root_sectors = ((uint64_t)root_entries * 32 + bps - 1) / bps;
-    uint64_t meta = reserved + nfats * fatsz + root_sectors;
-    if (meta >= total)
-        return false;
-    uint64_t clusters = (total - meta) / spc;
-    out->bytes_per_sector = bps;
-    out->hidden_sectors = get_le32(s + BS_HIDDEN_SECTORS);
-    out->volume_sectors = total;
+    out->bytes_per_sector = b->bytes_per_sector;
+    out->hidden_sectors = b->hidden_sectors;
+    out->volume_sectors = b->total_sectors;
     out->backup_sector = 0;
-    if (fat32_layout) {
-        out->fs = RELOC_FS_FAT32;
-        uint32_t b = get_le16(s + 0x32);
-        if (b != 0 && b != 0xFFFF && b < reserved)
-            out->backup_sector = b;
-    } else {
-        out->fs = clusters < 4085 ? RELOC_FS_FAT12 : RELOC_FS_FAT16;
-    }
+    out->fs = b->fat_bits == 32 ? RELOC_FS_FAT32 : b->fat_bits == 16 ? RELOC_FS_FAT16
+                                                                     : RELOC_FS_FAT12;
+    uint32_t bk = b->backup_boot_sector;
+    if (b->fat32_layout && bk != 0 && bk != 0xFFFF && bk < b->reserved_sectors)
+        out->backup_sector = bk;
     return true;
 }
 
 void reloc_probe(const uint8_t *sector, size_t len, reloc_info *out)
 {
+    bpb b;
     memset(out, 0, sizeof *out);
-    if (len < 512)
-        return;
-    if (probe_ntfs(sector, out))
-        return;
-    memset(out, 0, sizeof *out);
-    if (memcmp(sector + 3, "EXFAT   ", 8) == 0 || memcmp(sector + 3, "NTFS", 4) == 0)
-        return;
-    if (!probe_fat(sector, out))
+    bpb_read(sector, len, &b);
+    if (!probe_ntfs(&b, out) && !probe_fat(&b, out))
         memset(out, 0, sizeof *out);
 }
 
-void reloc_set_hidden(uint8_t *sector, uint32_t hidden) { put_le32(sector + BS_HIDDEN_SECTORS, hidden); }
+void reloc_set_hidden(uint8_t *sector, uint32_t hidden) { put_le32(sector + BPB_HIDDEN_SECTORS, hidden); }
 
 static int add_patch(reloc_patches *p, uint64_t offset, const uint8_t *data, uint32_t len)
 {

@@ -451,12 +451,16 @@ static void place(plan *p, size_t ls, size_t le)
     uint64_t cur = p->first_usable;
     for (size_t i = 0; i < p->nparts; i++) {
         plan_part *pp = &p->parts[i];
-        if (i == ls)
-            p->ext_start = align_up_u64(cur, a);
         if (ls != SIZE_MAX && i >= ls && i <= le) {
+            /* The EBR goes right where the previous partition ends (in the
+             * gap alignment leaves, when there is one), so the partition is
+             * at most one unit after it. The first EBR starts the extended
+             * partition. */
             pp->logical = true;
-            pp->ebr_lba = align_up_u64(cur, a);
-            pp->start = pp->ebr_lba + a;
+            pp->ebr_lba = cur;
+            pp->start = align_up_u64(cur + 1, a);
+            if (i == ls)
+                p->ext_start = pp->ebr_lba;
         } else {
             pp->start = align_up_u64(cur, a);
         }
@@ -567,17 +571,17 @@ int plan_build(const plan_source *src, size_t nsrc, const plan_sel *sel, size_t 
     p->sector_size = ss;
     p->align = o->align ? o->align : 1ULL << 20;
     if (p->align % ss) {
-        r = p2v_errf(err, -EINVAL, "--align %llu is not a multiple of the %u-byte sector size",
+        r = p2v_errf(err, PLAN_EOPTION, "--align %llu is not a multiple of the %u-byte sector size",
                      (unsigned long long)p->align, ss);
         goto out;
     }
     if (p->align > PLAN_MAX_ALIGN) {
-        r = p2v_errf(err, -ERANGE, "--align %llu is larger than the 1 GiB p2v accepts",
+        r = p2v_errf(err, PLAN_EOPTION, "--align %llu is larger than the 1 GiB p2v accepts",
                      (unsigned long long)p->align);
         goto out;
     }
     if (o->size > PLAN_MAX_DISK_BYTES) {
-        r = p2v_errf(err, -ERANGE, "--size %llu is larger than the %llu bytes (64 PiB) p2v "
+        r = p2v_errf(err, PLAN_EOPTION, "--size %llu is larger than the %llu bytes (64 PiB) p2v "
                      "accepts", (unsigned long long)o->size,
                      (unsigned long long)PLAN_MAX_DISK_BYTES);
         goto out;

@@ -4,6 +4,7 @@
 #ifndef P2V_PLAN_H
 #define P2V_PLAN_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -120,8 +121,12 @@ typedef struct plan {
     p2v_warnings notes;         /* what the planner decided on its own, for the user */
 } plan;
 
+/* An option value out of its range (--align, --size): the caller reports a
+ * usage error. The same code as CONVERT_EUSAGE. */
+#define PLAN_EOPTION (-EDOM)
+
 /* Build the layout. Errors (-EINVAL, -ERANGE, -ENOENT) name the selection,
- * disk and sizes involved. */
+ * disk and sizes involved; PLAN_EOPTION an option value out of range. */
 int plan_build(const plan_source *src, size_t nsrc, const plan_sel *sel, size_t nsel,
                const plan_opts *opts, plan **out, p2v_err *err);
 void plan_free(plan *p);

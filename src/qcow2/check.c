@@ -152,8 +152,10 @@ static int check_l1(struct checker *ck, uint64_t l1_off, uint32_t l1_size, bool 
             MSG("ERROR found L1 entry with reserved bits set: %" PRIx64, e);
             ck->res->corruptions++;
         }
+        /* Like qemu-img: any bit set makes it an L2 table, even at offset 0
+         * (an entry holding only COPIED points into the header cluster). */
         uint64_t l2 = e & QCOW2_L1E_OFFSET_MASK;
-        if (!l2)
+        if (!e)
             continue;
         inc_refs(ck, l2, img->cs);
         if (l2 & (img->cs - 1)) {

@@ -194,7 +194,9 @@ static int validate_layout(qcow2_image *img, const uint8_t *c0, p2v_err *err)
     if (rt_bytes > QCOW2_MAX_REFTABLE_BYTES)
         return INVALID("%s: refcount table of %u clusters exceeds the 8 MiB limit", img->path,
                        in->refcount_table_clusters);
-    if (in->refcount_table_clusters == 0)
+    /* A check reports what such an image lacks (every cluster unreferenced),
+     * as qemu-img does; nothing else can use it. */
+    if (in->refcount_table_clusters == 0 && !img->lenient)
         return INVALID("%s: the image has no refcount table", img->path);
     if ((r = check_table(img, "refcount table", in->refcount_table_offset, rt_bytes, err)) < 0)
         return r;

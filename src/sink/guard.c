@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <libgen.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -144,3 +146,96 @@ int sink_guard_output(const char *output, const sink_source *src, size_t nsrc, b
     return 0;
 }
 
+
+/* The directory part and base name of a path, in caller buffers. */
+static void split_path(const char *path, char dir[PATH_MAX], char base[NAME_MAX + 1])
+{
+    char a[PATH_MAX], b[PATH_MAX];
+    snprintf(a, sizeof a, "%s", path);
+    snprintf(b, sizeof b, "%s", path);
+    snprintf(dir, PATH_MAX, "%s", dirname(a));
+    snprintf(base, NAME_MAX + 1, "%s", basename(b));
+}
+
+int sink_guard_output_dir(const char *output, p2v_err *err)
+{
+    char dir[PATH_MAX], base[NAME_MAX + 1];
+    split_path(output, dir, base);
+    if (access(dir, W_OK | X_OK) == 0)
+        return 0;
+    int e = errno;
+    return p2v_errf(err, -e, "%s: cannot write into its directory %s: %s", output, dir,
+                    strerror(e));
+}
+
+/* Does any process hold the file (dev, ino) open? Looks through /proc. */
+static bool open_by_a_process(dev_t dev, ino_t ino)
+{
+    DIR *proc = opendir("/proc");
+    struct dirent *p;
+    bool found = false;
+    while (proc && !found && (p = readdir(proc))) {
+        if (p->d_name[0] < '0' || p->d_name[0] > '9')
+            continue;
+        char fdp[300];
+        snprintf(fdp, sizeof fdp, "/proc/%s/fd", p->d_name);
+        DIR *fds = opendir(fdp);
+        struct dirent *f;
+        while (fds && !found && (f = readdir(fds))) {
+            char one[600];
+            struct stat st;
+            snprintf(one, sizeof one, "%s/%s", fdp, f->d_name);
+            found = f->d_name[0] != '.' && stat(one, &st) == 0 && st.st_dev == dev &&
+                    st.st_ino == ino;
+        }
+        if (fds)
+            closedir(fds);
+    }
+    if (proc)
+        closedir(proc);
+    return found;
+}
+
+int sink_guard_stale_temps(const char *output, bool remove, p2v_warnings *said, p2v_err *err)
+{
+    char dir[PATH_MAX], base[NAME_MAX + 1], prefix[NAME_MAX + 16];
+    split_path(output, dir, base);
+    /* as sink_create names it: "." + the name (cut to fit) + ".p2v-" + 6 characters */
+    int plen = snprintf(prefix, sizeof prefix, ".%.*s.p2v-", 255 - 12, base);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        struct stat st;
+        char path[PATH_MAX + NAME_MAX + 2];
+        if (strncmp(e->d_name, prefix, (size_t)plen) || strlen(e->d_name) != (size_t)plen + 6)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+            open_by_a_process(st.st_dev, st.st_ino))
+            continue;
+        if (!remove)
+            p2v_warn(said, "%s is the temporary file of an interrupted conversion to %s (no "
+                     "process has it open); remove it, or pass --force to have it removed",
+                     path, output);
+        else if (unlink(path) == 0)
+            p2v_warn(said, "removed %s, the temporary file of an interrupted conversion to %s",
+                     path, output);
+        else
+            p2v_warn(said, "%s, the temporary file of an interrupted conversion to %s, cannot "
+                     "be removed: %s", path, output, strerror(errno));
+    }
+    if (d)
+        closedir(d);
+    (void)err;
+    return 0;
+}
+
+int sink_guard_remove_temp(const char *temp, p2v_err *err)
+{
+    struct stat st;
+    if (lstat(temp, &st) != 0 || unlink(temp) == 0 || errno == ENOENT)
+        return 0;
+    int e = errno;
+    return p2v_errf(err, -e, "the temporary file %s cannot be removed (%s); remove it by hand",
+                    temp, strerror(e));
+}

@@ -26,4 +26,20 @@ bool sink_same_file(const struct stat *a, const struct stat *b);
 int sink_guard_output(const char *output, const sink_source *src, size_t nsrc, bool force,
                       char **write_path, p2v_err *err);
 
+/* The directory OUTPUT goes in must take a new file (a dry run checks it
+ * too): 0, or -errno with a message naming the directory. */
+int sink_guard_output_dir(const char *output, p2v_err *err);
+
+/* Temporary files of interrupted runs beside OUTPUT (".NAME.p2v-XXXXXX", the
+ * name sink_create gives, that no running process has open): removed when
+ * `remove`, else left; either way each is named in `said` (to show as a
+ * notice). A file some process has open (a run in progress) is left alone
+ * and not named. 0, or -ENOMEM. */
+int sink_guard_stale_temps(const char *output, bool remove, p2v_warnings *said, p2v_err *err);
+
+/* After a failed run: the temporary file at `temp`, if it is still there,
+ * is removed; 0 when it is gone, else -errno with a message naming it and
+ * why it stays (a read-only filesystem, an append-only directory...). */
+int sink_guard_remove_temp(const char *temp, p2v_err *err);
+
 #endif

@@ -29,10 +29,11 @@ sgdisk -v many.raw >sgdisk.out 2>&1 || { cat sgdisk.out >&2; fail "sgdisk -v fai
 grep -q "No problems found" sgdisk.out || { cat sgdisk.out >&2; fail "sgdisk -v found problems (--size)"; }
 pass "129 GPT partitions with --size 300M: sgdisk -v clean"
 
-# Sizes near 2^64 are refused before any arithmetic can wrap, in the dry run too.
-expect_exit 1 "$P2V" convert --dry-run --size 18446744073709551615 -O raw -o big.raw g128.img:1
+# Sizes near 2^64 are refused before any arithmetic can wrap, in the dry run
+# too, as usage errors (exit 2) like every option value out of its range.
+expect_exit 2 "$P2V" convert --dry-run --size 18446744073709551615 -O raw -o big.raw g128.img:1
 grep -q "is larger than the 72057594037927936 bytes (64 PiB) p2v accepts" "$WORK/last.err" || fail "huge --size: $(cat "$WORK/last.err")"
-expect_exit 1 "$P2V" convert --dry-run --align 8E -O raw -o big.raw g128.img:1
+expect_exit 2 "$P2V" convert --dry-run --align 8E -O raw -o big.raw g128.img:1
 grep -q "is larger than the 1 GiB p2v accepts" "$WORK/last.err" || fail "huge --align: $(cat "$WORK/last.err")"
 [ ! -e big.raw ] || fail "output left"
 pass "huge --size and --align refused"

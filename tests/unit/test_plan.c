@@ -338,7 +338,7 @@ static void test_refusals(void)
     CHECK(strstr(err.msg, "too small") != NULL);
     o.size = 0;
     o.align = 1000;
-    CHECK(plan_build(src, 1, s, 1, &o, &p, &err) == -EINVAL);
+    CHECK(plan_build(src, 1, s, 1, &o, &p, &err) == PLAN_EOPTION); /* an option value: a usage error */
     o.align = 0;
     CHECK(plan_build(src, 1, s, 0, &o, &p, &err) == -EINVAL);
     CHECK(p == NULL);
@@ -572,6 +572,49 @@ static void test_active(void)
     free_table(d);
 }
 
+/* Logical partitions after partitions whose size is not a multiple of the
+ * alignment: each EBR sits in the gap right after the partition before it,
+ * so no partition is more than one alignment unit from the previous one. */
+static void test_ebr_gap(void)
+{
+    ptable *d = mk_table(PTABLE_MBR, 512, 200000);
+    add_part(d, 1, 2048, 1000, 0x83, NULL);   /* 500 KiB */
+    add_part(d, 2, 4096, 3000, 0x83, NULL);
+    add_part(d, 3, 8192, 4096, 0x83, NULL);   /* 2 MiB: ends aligned */
+    add_part(d, 4, 14336, 1500, 0x83, NULL);
+    add_part(d, 5, 18432, 2048, 0x83, NULL);
+    plan_source src[1] = { { NULL, d, "d" } };
+    plan_sel s[5];
+    for (unsigned i = 0; i < 5; i++)
+        sel(&s[i], 0, i + 1, "ext4");
+    plan_opts o = { .table = PTABLE_MBR };
+    plan *p = NULL;
+    p2v_err err;
+    CHECK(plan_build(src, 1, s, 5, &o, &p, &err) == 0);
+    if (!p)
+        return;
+    CHECK(p->parts[3].logical && p->parts[4].logical);
+    for (size_t i = 1; i < p->nparts; i++) {
+        uint64_t prev_end = p->parts[i - 1].start + p->parts[i - 1].sectors;
+        CHECK_EQ_U64(p->parts[i].start % 2048, 0);
+        CHECK(p->parts[i].start > prev_end);
+        CHECK(p->parts[i].start - prev_end <= 2048); /* at most one unit */
+        if (p->parts[i].logical) {
+            CHECK_EQ_U64(p->parts[i].ebr_lba, prev_end); /* the EBR right after it */
+            CHECK(p->parts[i].ebr_lba < p->parts[i].start);
+        }
+    }
+    CHECK_EQ_U64(p->ext_start, p->parts[3].ebr_lba);
+    /* after a partition that ends aligned, as before: EBR one unit before */
+    CHECK_EQ_U64(p->parts[3].ebr_lba, 12288);
+    CHECK_EQ_U64(p->parts[3].start, 12288 + 2048);
+    /* after one of 1500 sectors: EBR at 15836, partition at 16384 (before: 16384, 18432) */
+    CHECK_EQ_U64(p->parts[4].ebr_lba, 14336 + 1500);
+    CHECK_EQ_U64(p->parts[4].start, 16384);
+    plan_free(p);
+    free_table(d);
+}
+
 int main(void)
 {
     test_story_mbr();
@@ -583,5 +626,6 @@ int main(void)
     test_msr_to_mbr_refused();
     test_type_refusals();
     test_active();
+    test_ebr_gap();
     return t_done("test_plan");
 }

@@ -1,0 +1,257 @@
+#include "copy/salvage.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* After a failed block, reads of this size find the bad region before the
+ * sector-by-sector pass; each read that fails is tried this many times. */
+#define SALVAGE_CHUNK (64u * 1024u)
+#define SALVAGE_TRIES 2
+
+struct salvage {
+    enum salvage_policy policy;
+    pthread_mutex_t lock;
+    salvage_bad *v;
+    size_t count, cap;
+    uint64_t bytes;
+};
+
+int salvage_new(enum salvage_policy policy, salvage **out, p2v_err *err)
+{
+    salvage *s = calloc(1, sizeof *s);
+    if (!s)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    s->policy = policy;
+    pthread_mutex_init(&s->lock, NULL);
+    *out = s;
+    return 0;
+}
+
+void salvage_free(salvage *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_destroy(&s->lock);
+    free(s->v);
+    free(s);
+}
+
+enum salvage_policy salvage_get_policy(const salvage *s) { return s->policy; }
+size_t salvage_count(const salvage *s) { return s->count; }
+const salvage_bad *salvage_get(const salvage *s, size_t i) { return &s->v[i]; }
+uint64_t salvage_bad_bytes(const salvage *s) { return s->bytes; }
+
+static int read_tries(blockdev *bd, uint8_t *buf, size_t len, uint64_t off)
+{
+    p2v_err ignored;
+    int rc = -EIO;
+    for (int t = 0; t < SALVAGE_TRIES && rc < 0; t++)
+        rc = bd_pread(bd, buf, len, off, &ignored);
+    return rc;
+}
+
+/* Does [rel, rel + len) touch the range's used map (or is there none)? */
+static bool used_touches(const copy_range *r, uint64_t rel, uint64_t len)
+{
+    const extent_list *u = r->used;
+    if (!u)
+        return true;
+    size_t lo = 0, hi = u->count;
+    while (lo < hi) { /* first extent ending after rel */
+        size_t mid = lo + (hi - lo) / 2;
+        if (u->v[mid].start + u->v[mid].len <= rel)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < u->count && u->v[lo].start < rel + len;
+}
+
+/* Sector by sector over [off, off + len) (absolute source offsets): zero
+ * what cannot be read and add the used ones to bad (range-relative). */
+static int scrape(const copy_range *r, uint8_t *buf, size_t len, uint64_t off, extent_list *bad)
+{
+    uint64_t ss = bd_sector_size(r->src), end = off + len;
+    for (uint64_t p = off; p < end;) {
+        uint64_t next = (p / ss + 1) * ss;
+        size_t n = (size_t)((next < end ? next : end) - p);
+        uint8_t *at = buf + (p - off);
+        if (read_tries(r->src, at, n, p) < 0) {
+            memset(at, 0, n);
+            uint64_t rel = p - r->src_offset;
+            if (used_touches(r, rel, n) && extent_list_add(bad, rel, n) < 0)
+                return -ENOMEM;
+        }
+        p += n;
+    }
+    return 0;
+}
+
+/* "2048, 2050-2053" into msg, as many as fit, then "and N more". */
+static void list_sectors(const copy_range *r, const extent_list *bad, char *msg, size_t cap)
+{
+    uint64_t ss = bd_sector_size(r->src);
+    size_t used = 0, shown = 0;
+    msg[0] = '\0';
+    for (size_t i = 0; i < bad->count; i++) {
+        uint64_t a = (r->src_offset + bad->v[i].start) / ss;
+        uint64_t b = (r->src_offset + bad->v[i].start + bad->v[i].len - 1) / ss;
+        char one[64];
+        int n = a == b ? snprintf(one, sizeof one, "%s%llu", i ? ", " : "", (unsigned long long)a)
+                       : snprintf(one, sizeof one, "%s%llu-%llu", i ? ", " : "",
+                                  (unsigned long long)a, (unsigned long long)b);
+        if (used + (size_t)n + 24 >= cap)
+            break;
+        memcpy(msg + used, one, (size_t)n + 1);
+        used += (size_t)n;
+        shown++;
+    }
+    if (shown < bad->count)
+        snprintf(msg + used, cap - used, " and %zu more runs", bad->count - shown);
+}
+
+static int record(salvage *s, const copy_range *r, const extent_list *bad)
+{
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < bad->count && rc == 0; i++) {
+        const extent *e = &bad->v[i];
+        salvage_bad *last = s->count ? &s->v[s->count - 1] : NULL;
+        s->bytes += e->len;
+        if (last && !strcmp(last->what, r->what ? r->what : "") &&
+            last->rel + last->len == e->start) {
+            last->len += e->len;
+            continue;
+        }
+        if (s->count == s->cap) {
+            size_t cap = s->cap ? s->cap * 2 : 16;
+            salvage_bad *v = realloc(s->v, cap * sizeof *v);
+            if (!v) {
+                rc = -ENOMEM;
+                break;
+            }
+            s->v = v;
+            s->cap = cap;
+        }
+        salvage_bad *b = &s->v[s->count++];
+        memset(b, 0, sizeof *b);
+        snprintf(b->what, sizeof b->what, "%s", r->what ? r->what : "");
+        snprintf(b->disk, sizeof b->disk, "%s", bd_path(r->src));
+        b->sector_size = bd_sector_size(r->src);
+        b->rel = e->start;
+        b->len = e->len;
+        b->src_offset = r->src_offset + e->start;
+        b->dst_offset = r->dst_offset + e->start;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int salvage_read(salvage *s, const copy_range *r, uint8_t *buf, size_t len, uint64_t rel,
+                 p2v_err *err)
+{
+    uint64_t off = r->src_offset + rel, end = off + len;
+    extent_list bad = { 0 };
+    int rc = 0;
+
+    if (read_tries(r->src, buf, len, off) == 0)
+        return 0;
+    for (uint64_t p = off; p < end && rc == 0;) {
+        uint64_t next = (p / SALVAGE_CHUNK + 1) * SALVAGE_CHUNK;
+        size_t n = (size_t)((next < end ? next : end) - p);
+        if (read_tries(r->src, buf + (p - off), n, p) < 0)
+            rc = scrape(r, buf + (p - off), n, p, &bad);
+        p += n;
+    }
+    if (rc < 0) {
+        rc = p2v_errf(err, rc, "out of memory");
+        goto out;
+    }
+    if (bad.count == 0)
+        goto out;
+    if (s->policy == SALVAGE_FAIL) {
+        char list[700];
+        list_sectors(r, &bad, list, sizeof list);
+        rc = p2v_errf(err, -EIO,
+                      "%s: unreadable sectors (%u bytes each): %s; --bad-sectors zero copies "
+                      "around them",
+                      bd_path(r->src), bd_sector_size(r->src), list);
+        goto out;
+    }
+    if (record(s, r, &bad) < 0)
+        rc = p2v_errf(err, -ENOMEM, "out of memory");
+out:
+    extent_list_free(&bad);
+    return rc;
+}
+
+int salvage_extents_of(const salvage *s, const char *what, extent_list *out, p2v_err *err)
+{
+    for (size_t i = 0; i < s->count; i++)
+        if (!strcmp(s->v[i].what, what) && extent_list_add(out, s->v[i].rel, s->v[i].len) < 0)
+            return p2v_errf(err, -ENOMEM, "out of memory");
+    extent_list_normalize(out);
+    return 0;
+}
+
+static int cmp_dst(const void *a, const void *b)
+{
+    const salvage_bad *x = *(salvage_bad *const *)a, *y = *(salvage_bad *const *)b;
+    return x->dst_offset < y->dst_offset ? -1 : x->dst_offset > y->dst_offset;
+}
+
+static void map_line(FILE *f, uint64_t pos, uint64_t len, char status)
+{
+    fprintf(f, "0x%08llX  0x%08llX  %c\n", (unsigned long long)pos, (unsigned long long)len,
+            status);
+}
+
+int salvage_write_map(const salvage *s, uint64_t image_size, FILE *f, p2v_err *err)
+{
+    const salvage_bad **v = calloc(s->count ? s->count : 1, sizeof *v);
+    if (!v)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < s->count; i++)
+        v[i] = &s->v[i];
+    qsort(v, s->count, sizeof *v, cmp_dst);
+    fprintf(f, "# Mapfile. Created by p2v %s\n"
+               "# Positions and sizes are bytes of the image; '-' marks sectors that could\n"
+               "# not be read from the source and were written as zeros.\n",
+            P2V_VERSION);
+    for (size_t i = 0; i < s->count; i++) {
+        uint64_t ss = v[i]->sector_size, a = v[i]->src_offset / ss;
+        uint64_t z = (v[i]->src_offset + v[i]->len - 1) / ss;
+        char sec[64];
+        if (a == z)
+            snprintf(sec, sizeof sec, "sector %llu", (unsigned long long)a);
+        else
+            snprintf(sec, sizeof sec, "sectors %llu-%llu", (unsigned long long)a,
+                     (unsigned long long)z);
+        fprintf(f, "# %s: %s %s (%u bytes each) at image byte %llu\n", v[i]->what, v[i]->disk,
+                sec, v[i]->sector_size, (unsigned long long)v[i]->dst_offset);
+    }
+    fprintf(f, "# current_pos  current_status  current_pass\n0x%08llX     +               1\n"
+               "#      pos        size  status\n",
+            (unsigned long long)(s->count ? v[s->count - 1]->dst_offset : 0));
+    uint64_t pos = 0;
+    for (size_t i = 0; i < s->count; i++) {
+        uint64_t a = v[i]->dst_offset, e = a + v[i]->len;
+        if (a < pos || e > image_size) {
+            free(v);
+            return p2v_errf(err, -EINVAL, "bad sector run at image byte %llu lies outside the "
+                            "image or overlaps another", (unsigned long long)a);
+        }
+        if (a > pos)
+            map_line(f, pos, a - pos, '+');
+        map_line(f, a, e - a, '-');
+        pos = e;
+    }
+    if (pos < image_size)
+        map_line(f, pos, image_size - pos, '+');
+    free(v);
+    if (fflush(f) != 0 || ferror(f))
+        return p2v_errf(err, -EIO, "cannot write the bad-sector map: %s", strerror(errno));
+    return 0;
+}

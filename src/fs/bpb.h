@@ -1,0 +1,75 @@
+/* The boot sector of FAT12/16/32 and NTFS volumes: the BIOS Parameter Block
+ * (Microsoft's FAT specification; NTFS keeps the same first fields), read
+ * in one place, field by field at named offsets. The FAT map, the NTFS
+ * checks and the hidden-sectors fixup all read it here, and the FAT type is
+ * decided by one rule: the cluster count, as Microsoft's specification says. */
+#ifndef P2V_FS_BPB_H
+#define P2V_FS_BPB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Field offsets (bytes into the boot sector). */
+enum {
+    BPB_JUMP = 0x00,               /* EB xx 90 or E9 xx xx */
+    BPB_OEM_NAME = 0x03,           /* 8 bytes: "NTFS    ", "EXFAT   ", "mkfs.fat"... */
+    BPB_BYTES_PER_SECTOR = 0x0B,   /* u16 */
+    BPB_SECTORS_PER_CLUSTER = 0x0D, /* u8 */
+    BPB_RESERVED_SECTORS = 0x0E,   /* u16 */
+    BPB_NUM_FATS = 0x10,           /* u8 */
+    BPB_ROOT_ENTRIES = 0x11,       /* u16, FAT12/16 */
+    BPB_TOTAL_SECTORS_16 = 0x13,   /* u16 */
+    BPB_MEDIA = 0x15,              /* u8 */
+    BPB_FAT_SIZE_16 = 0x16,        /* u16, 0 on FAT32 */
+    BPB_SECTORS_PER_TRACK = 0x18,  /* u16 */
+    BPB_HEADS = 0x1A,              /* u16 */
+    BPB_HIDDEN_SECTORS = 0x1C,     /* u32: sectors before the volume on its disk */
+    BPB_TOTAL_SECTORS_32 = 0x20,   /* u32 */
+    BPB_FAT32_FAT_SIZE = 0x24,     /* u32 */
+    BPB_FAT32_EXT_FLAGS = 0x28,    /* u16: bit 7 mirroring off, bits 0-3 active FAT */
+    BPB_FAT32_ROOT_CLUSTER = 0x2C, /* u32 */
+    BPB_FAT32_FSINFO = 0x30,       /* u16 */
+    BPB_FAT32_BACKUP_BOOT = 0x32,  /* u16 */
+    BPB_NTFS_TOTAL_SECTORS = 0x28, /* u64: volume sectors (the backup boot sector follows) */
+    BPB_NTFS_MFT_LCN = 0x30,       /* u64 */
+    BPB_NTFS_MFTMIRR_LCN = 0x38,   /* u64 */
+    BPB_SIGNATURE = 0x1FE,         /* 55 AA */
+};
+#define BPB_SECTOR 512 /* bytes bpb_read needs */
+
+enum bpb_kind { BPB_NONE = 0, BPB_NTFS, BPB_FAT };
+
+typedef struct bpb {
+    enum bpb_kind kind;
+    uint32_t bytes_per_sector;
+    uint32_t sectors_per_cluster;
+    uint32_t reserved_sectors;
+    uint32_t num_fats;
+    uint32_t root_entries;
+    uint32_t total_sectors_16, total_sectors_32;
+    uint32_t fat_size_16, fat_size_32;
+    uint32_t hidden_sectors;
+    uint64_t total_sectors;        /* FAT: the 16-bit count, else the 32-bit one; NTFS: 64-bit */
+    uint64_t fat_sectors;          /* per FAT copy: the 16-bit size, else the 32-bit one */
+    bool fat32_layout;             /* 16-bit FAT size 0: the FAT32 fields are present */
+    uint32_t ext_flags, root_cluster, fsinfo_sector, backup_boot_sector; /* FAT32 layout */
+    uint64_t mft_lcn, mftmirr_lcn; /* NTFS */
+    /* FAT geometry, when kind == BPB_FAT and the sizes leave data clusters: */
+    uint64_t root_dir_sectors, first_data_sector, cluster_count;
+    int fat_bits;                  /* 12, 16, 32 by cluster count; 0 when no data clusters */
+} bpb;
+
+/* Read the BPB of a boot sector (len >= BPB_SECTOR, else kind BPB_NONE).
+ * kind: NTFS for the "NTFS    " OEM name with 0x55AA, a sector size 256..4096
+ * (power of two) and a cluster size; FAT for a jump instruction, sector size
+ * 512..4096 and cluster size 1..128 (powers of two), reserved sectors, 1 to 4
+ * FATs, a sector count and a FAT size; exFAT and anything else: NONE. Only
+ * these sanity checks: what a consumer needs more, it checks itself. */
+void bpb_read(const uint8_t *sector, size_t len, bpb *out);
+
+/* Microsoft's rule: fewer than 4085 clusters FAT12, fewer than 65525 FAT16,
+ * else FAT32. */
+int bpb_fat_bits_for(uint64_t cluster_count);
+
+#endif

@@ -1,0 +1,84 @@
+/* Bad sectors in filesystem metadata, in process: a FAT's first FAT and an
+ * ext4's group descriptors made unreadable with bd_open_faulty. The used
+ * map cannot be built: fsmap_build fails with -EIO naming the disk and the
+ * exact sector (the convert library then copies every sector under
+ * --bad-sectors zero, which the bad_sectors integration test shows for NTFS). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs/fsmap.h"
+#include "t.h"
+
+static char dir[64];
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[1024], full[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    snprintf(full, sizeof full, "cd %s && (%s) >>log 2>&1", dir, cmd);
+    int st = system(full);
+    return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+}
+
+static uint8_t *slurp(const char *name, size_t *len)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "rb");
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    rewind(f);
+    uint8_t *b = malloc(*len);
+    CHECK(fread(b, 1, *len, f) == *len);
+    fclose(f);
+    return b;
+}
+
+/* fsmap_build over fs.img with byte `bad` unreadable: -EIO naming sector bad/512. */
+static void expect_eio(const char *what, uint64_t bad)
+{
+    size_t len;
+    uint8_t *img = slurp("fs.img", &len);
+    blockdev *mem = NULL, *bd = NULL;
+    extent_list ex = { 0 };
+    p2v_err err;
+    fsmap m;
+    char want[96];
+    CHECK(bd_open_mem(img, len, 512, "old.img", &mem, &err) == 0);
+    CHECK(fsmap_build(mem, 0, len, NULL, &m, &err) == 0 && !m.full);
+    fsmap_free(&m);
+    extent_list_add(&ex, bad, 1);
+    CHECK(bd_open_faulty(mem, &ex, &bd, &err) == 0);
+    CHECK(fsmap_build(bd, 0, len, NULL, &m, &err) == -EIO);
+    snprintf(want, sizeof want, "(sector %llu)", (unsigned long long)(bad / 512));
+    fprintf(stderr, "  %s: %s\n", what, err.msg);
+    CHECK(strstr(err.msg, "old.img") != NULL);
+    CHECK(strstr(err.msg, want) != NULL);
+    bd_close(bd);
+    bd_close(mem);
+    extent_list_free(&ex);
+    free(img);
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/p2v-badmeta-XXXXXX");
+    if (!mkdtemp(dir))
+        return 1;
+    /* FAT16: 4 reserved sectors, FAT #1 from sector 4: its second sector */
+    CHECK(sh("truncate -s 16M fs.img && mkfs.vfat -F 16 -R 4 fs.img") == 0);
+    expect_eio("FAT #1", 5 * 512 + 100);
+    /* ext4 with 1 KiB blocks: the group descriptors in block 2 */
+    CHECK(sh("rm fs.img && truncate -s 16M fs.img && mkfs.ext4 -q -F -b 1024 fs.img") == 0);
+    expect_eio("ext4 group descriptors", 2 * 1024);
+    if (t_failures == 0)
+        sh("cd / && rm -rf %s", dir);
+    return t_done("test_bad_metadata");
+}

@@ -1,0 +1,215 @@
+/* Copying a disk with bad sectors: the engine narrows a failed read to the
+ * exact sectors, stops naming them (fail) or zero-fills and records them
+ * (zero); the record is a ddrescue map that ddrescuelog reads back. */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "copy/copy.h"
+#include "copy/salvage.h"
+#include "fault.h"
+#include "t.h"
+
+#define MiB (1024u * 1024u)
+#define DISK (4 * MiB)
+#define PART_OFF (1 * MiB) /* sector 2048 */
+#define PART_LEN (3 * MiB)
+#define DST_OFF (2 * MiB)
+#define IMG (6 * MiB)
+
+static uint8_t *disk_bytes(void)
+{
+    uint8_t *d = malloc(DISK);
+    for (size_t i = 0; i < DISK; i++)
+        d[i] = (uint8_t)(i * 7 + i / 512 + 1) | 1; /* never zero */
+    return d;
+}
+
+/* Partition-relative sectors 100, 101 and 3000 (used) and 4500 (free). */
+static blockdev *faulty_disk(const uint8_t *d, blockdev **inner)
+{
+    extent_list bad = { 0 };
+    blockdev *bd = NULL;
+    p2v_err err;
+    CHECK(bd_open_mem(d, DISK, 512, "old.img", inner, &err) == 0);
+    extent_list_add(&bad, PART_OFF + 100 * 512, 2 * 512);
+    extent_list_add(&bad, PART_OFF + 3000 * 512, 512);
+    extent_list_add(&bad, PART_OFF + 4500 * 512 + 17, 1); /* one byte: still the whole sector */
+    CHECK(bd_open_faulty(*inner, &bad, &bd, &err) == 0);
+    extent_list_free(&bad);
+    return bd;
+}
+
+struct setup {
+    uint8_t *d;
+    blockdev *inner, *bd;
+    extent_list used;
+    copy_range r;
+    struct fault_target t;
+    copy_opts o;
+};
+
+static void setup(struct setup *s, salvage *sv)
+{
+    memset(s, 0, sizeof *s);
+    s->d = disk_bytes();
+    s->bd = faulty_disk(s->d, &s->inner);
+    extent_list_add(&s->used, 0, 2 * MiB); /* [2 MiB, 2.5 MiB) free: sectors 4096-5119 */
+    extent_list_add(&s->used, 2 * MiB + MiB / 2, MiB / 2);
+    s->r = (copy_range){ .src = s->bd, .src_offset = PART_OFF, .src_len = PART_LEN,
+                         .dst_offset = DST_OFF, .dst_len = PART_LEN, .used = &s->used,
+                         .what = "disk1:2", .salvage = sv };
+    s->t = (struct fault_target){ .b = calloc(1, IMG), .n = IMG, .fail_at = UINT64_MAX };
+    s->o = (copy_opts){ .write = fault_write, .write_ctx = &s->t, .granularity = 4096 };
+}
+
+static void teardown(struct setup *s)
+{
+    bd_close(s->bd);
+    bd_close(s->inner);
+    extent_list_free(&s->used);
+    free(s->t.b);
+    free(s->d);
+}
+
+static void test_without_salvage_stops(void)
+{
+    struct setup s;
+    copy_stats st = { 0 };
+    p2v_err err;
+    setup(&s, NULL);
+    CHECK(copy_run(&s.r, 1, &s.o, &st, &err) == -EIO);
+    CHECK_STR(err.msg, "disk1:2: old.img: read error at offset 1099776 (sector 2148): "
+                       "Input/output error");
+    teardown(&s);
+}
+
+static void test_fail_lists_exact_sectors(void)
+{
+    struct setup s;
+    copy_stats st = { 0 };
+    p2v_err err;
+    salvage *sv = NULL;
+    CHECK(salvage_new(SALVAGE_FAIL, &sv, &err) == 0);
+    setup(&s, sv);
+    CHECK(copy_run(&s.r, 1, &s.o, &st, &err) == -EIO);
+    /* 2048 + 100, 2048 + 3000; 2048 + 4500 is free space and not named */
+    CHECK_STR(err.msg, "disk1:2: old.img: unreadable sectors (512 bytes each): 2148-2149, 5048; "
+                       "--bad-sectors zero copies around them");
+    CHECK(salvage_count(sv) == 0);
+    /* narrowing costs little: two tries per failed piece, never the whole disk
+     * sector by sector */
+    CHECK(bd_faulty_reads(s.bd) < 600);
+    teardown(&s);
+    salvage_free(sv);
+}
+
+static void test_zero_fills_and_records(void)
+{
+    struct setup s;
+    copy_stats st = { 0 };
+    p2v_err err;
+    salvage *sv = NULL;
+    CHECK(salvage_new(SALVAGE_ZERO, &sv, &err) == 0);
+    setup(&s, sv);
+    CHECK(copy_run(&s.r, 1, &s.o, &st, &err) == 0);
+    CHECK_EQ_U64(salvage_count(sv), 2);
+    CHECK_EQ_U64(salvage_bad_bytes(sv), 3 * 512);
+    const salvage_bad *b0 = salvage_get(sv, 0), *b1 = salvage_get(sv, 1);
+    CHECK_STR(b0->what, "disk1:2");
+    CHECK_STR(b0->disk, "old.img");
+    CHECK_EQ_U64(b0->src_offset, PART_OFF + 100 * 512);
+    CHECK_EQ_U64(b0->dst_offset, DST_OFF + 100 * 512);
+    CHECK_EQ_U64(b0->len, 1024);
+    CHECK_EQ_U64(b1->rel, 3000 * 512);
+    /* every used byte but the bad sectors arrived; bad and free bytes are zeros */
+    int same = 1, zeros = 1;
+    for (uint64_t rel = 0; rel < PART_LEN; rel++) {
+        uint8_t got = s.t.b[DST_OFF + rel], want = s.d[PART_OFF + rel];
+        uint64_t sec = rel / 512;
+        bool is_bad = sec == 100 || sec == 101 || sec == 3000;
+        bool is_free = rel >= 2 * MiB && rel < 2 * MiB + MiB / 2;
+        if (is_bad || is_free)
+            zeros &= got == 0;
+        else
+            same &= got == want;
+    }
+    CHECK(same);
+    CHECK(zeros);
+    extent_list ex = { 0 };
+    CHECK(salvage_extents_of(sv, "disk1:2", &ex, &err) == 0);
+    CHECK(ex.count == 2 && ex.v[0].start == 51200 && ex.v[1].len == 512);
+    extent_list_free(&ex);
+
+    char *text = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&text, &n);
+    CHECK(salvage_write_map(sv, IMG, f, &err) == 0);
+    fclose(f);
+    CHECK(strstr(text, "# disk1:2: old.img sectors 2148-2149 (512 bytes each) at image byte "
+                       "2148352\n") != NULL);
+    CHECK(strstr(text, "#      pos        size  status\n"
+                       "0x00000000  0x0020C800  +\n"
+                       "0x0020C800  0x00000400  -\n"
+                       "0x0020CC00  0x0016A400  +\n"
+                       "0x00377000  0x00000200  -\n"
+                       "0x00377200  0x00288E00  +\n") != NULL);
+
+    /* ddrescuelog, the independent reader, sees the same bad sectors of the image */
+    char path[] = "/tmp/p2v-salvage-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+    close(fd);
+    char cmd[256], out[256] = "";
+    snprintf(cmd, sizeof cmd, "ddrescuelog -b512 -l- %s", path);
+    FILE *p = popen(cmd, "r");
+    size_t got = p ? fread(out, 1, sizeof out - 1, p) : 0;
+    out[got] = '\0';
+    CHECK(p && pclose(p) == 0);
+    CHECK_STR(out, "4196\n4197\n7096\n"); /* 4096 + 100, 4096 + 101, 4096 + 3000 */
+    unlink(path);
+    free(text);
+    teardown(&s);
+    salvage_free(sv);
+}
+
+static void test_failing_target_stops(void)
+{
+    struct setup s;
+    copy_stats st = { 0 };
+    p2v_err err;
+    salvage *sv = NULL;
+    CHECK(salvage_new(SALVAGE_ZERO, &sv, &err) == 0);
+    setup(&s, sv);
+    s.t.fail_at = DST_OFF + MiB;
+    s.t.fail_code = -ENOSPC;
+    CHECK(copy_run(&s.r, 1, &s.o, &st, &err) == -ENOSPC);
+    CHECK(strstr(err.msg, "No space left on device") != NULL);
+    teardown(&s);
+    salvage_free(sv);
+}
+
+static void test_empty_map(void)
+{
+    salvage *sv = NULL;
+    p2v_err err;
+    char *text = NULL;
+    size_t n = 0;
+    CHECK(salvage_new(SALVAGE_ZERO, &sv, &err) == 0);
+    FILE *f = open_memstream(&text, &n);
+    CHECK(salvage_write_map(sv, 4096, f, &err) == 0);
+    fclose(f);
+    CHECK(strstr(text, "size  status\n0x00000000  0x00001000  +\n") != NULL);
+    free(text);
+    salvage_free(sv);
+}
+
+int main(void)
+{
+    test_without_salvage_stops();
+    test_fail_lists_exact_sectors();
+    test_zero_fills_and_records();
+    test_failing_target_stops();
+    test_empty_map();
+    return t_done("test_salvage");
+}
