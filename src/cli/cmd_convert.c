@@ -30,7 +30,12 @@ static const char convert_usage[] =
     "(MBR logical partitions from 5). Sources are only read.\n"
     "\n"
     "Options:\n"
-    "  -o, --output OUTPUT              the image to create\n"
+    "  -o, --output OUTPUT              the image to create; '-' streams it to standard\n"
+    "                                   output (qcow2 laid out in advance, or -O raw; no\n"
+    "                                   -c, no --verify); nbd://HOST[:PORT]/EXPORT or\n"
+    "                                   nbd+unix:///EXPORT?socket=PATH writes the disk into\n"
+    "                                   an NBD export of at least the layout's size (raw;\n"
+    "                                   the disk takes the export's size)\n"
     "  -O, --output-format qcow2|raw    default: qcow2 (raw output is sparse)\n"
     "  -t, --table gpt|mbr              default: gpt for --boot uefi, mbr for --boot bios,\n"
     "                                   else the table type of the first SEL's disk\n"
@@ -97,6 +102,7 @@ struct convert_args {
     plan_extra add_esp;         /* --add-esp: plan.extra points here */
     bool copy_all;
     bool cluster_given;
+    bool format_given;
     const char *active;         /* --active DISK:N */
     uint32_t sector_size;       /* --sector-size for image files; 0: detected */
     bool verify, dry_run, json, progress, force, allow_dirty, no_windows_fixups;
@@ -279,6 +285,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         case OPT_PLAN: a->plan_file = optarg; break;
         case OPT_SAVE_PLAN: a->save_plan = optarg; break;
         case 'O':
+            a->format_given = true;
             if (!strcmp(optarg, "qcow2"))
                 a->sink.format = SINK_QCOW2;
             else if (!strcmp(optarg, "raw"))
@@ -374,6 +381,11 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
     }
     a->sels = argv + optind;
     a->nsels = argc - optind;
+    if (sink_output_is_stream(a->output) && a->json)
+        return usage_error("%s", "--json and -o - both want standard output");
+    /* An NBD export receives the disk itself. */
+    if (sink_output_is_nbd(a->output) && !a->format_given)
+        a->sink.format = SINK_RAW;
     if (a->plan_file) {
         if (a->nsels)
             return usage_error("--plan: the selections come from the plan file, not '%s'",
@@ -483,7 +495,10 @@ static int run(convert_job *job, const char *output, const struct convert_args *
         fputc('\n', stderr);
     if (r < 0) {
         cli_error("%s", err.msg);
-        cli_error("%s was not written", output);
+        if (sink_output_is_stream(output))
+            cli_error("the image on standard output is incomplete");
+        else if (!sink_output_is_nbd(output))
+            cli_error("%s was not written", output);
         return P2V_EXIT_FAIL;
     }
     if (a->json) {
@@ -492,10 +507,12 @@ static int run(convert_job *job, const char *output, const struct convert_args *
         convert_layout_json(job, &j, &res);
     }
     char h1[32], h2[32], h3[32];
-    cli_notice("%s written: %s virtual, %s copied, %s in the file, %.1f s%s", output,
+    bool direct = sink_output_is_stream(output) || sink_output_is_nbd(output);
+    cli_notice("%s written: %s virtual, %s copied, %s %s, %.1f s%s",
+               sink_output_is_stream(output) ? "standard output" : output,
                size_human(plan_disk_bytes(convert_job_plan(job)), h1, sizeof h1),
                size_human(res.read, h2, sizeof h2), size_human(res.file_bytes, h3, sizeof h3),
-               res.seconds, res.verify_ok ? ", verified" : "");
+               direct ? "sent" : "in the file", res.seconds, res.verify_ok ? ", verified" : "");
     return P2V_EXIT_OK;
 }
 
@@ -543,6 +560,8 @@ static int load_plan(const struct convert_args *a, const convert_events *ev,
     rq->force = rq->sink.force = a->force;
     rq->verify = rq->verify || a->verify;
     rq->no_windows_fixups = rq->no_windows_fixups || a->no_windows_fixups;
+    if (sink_output_is_nbd(rq->output))
+        rq->sink.format = SINK_RAW;   /* an NBD export receives the disk itself */
     if (!rq->output && !a->dry_run && !a->save_plan)
         return usage_error("%s", "no OUTPUT given (-o OUTPUT; the plan names none)");
     return 0;

@@ -27,6 +27,7 @@ struct convert_job {
     plan *plan;
     char *write_path;           /* a symlink OUTPUT: the file it names, else NULL */
     convert_winfix win;
+    uint64_t nbd_size;          /* OUTPUT is an NBD export of this size (0: not NBD) */
 };
 
 /* Make the Windows edits on overlays (unless rq.no_windows_fixups); refuse a

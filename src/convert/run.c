@@ -244,7 +244,7 @@ static int verify_image(convert_job *job, sink *sk, const struct job_ranges *jb,
     blockdev *img = NULL;
     int r;
     st->pr = (convert_progress){ .phase = CONVERT_PHASE_VERIFY };
-    if ((r = bd_open(sink_temp_path(sk), &img, err)) < 0)
+    if ((r = bd_open(sink_readback_path(sk), &img, err)) < 0)
         return p2v_err_prefix(err, r, "verify");
     if (bd_size(img) != plan_disk_bytes(job->plan))
         r = p2v_errf(err, -EIO, "verify: the image's virtual size is %llu, not %llu",
@@ -255,6 +255,33 @@ static int verify_image(convert_job *job, sink *sk, const struct job_ranges *jb,
     bd_close(img);
     if (r == 0)
         res->verify_ok = true;
+    return r;
+}
+
+/* Tell the sink every range that will be written (a stream plans its
+ * layout from it before the first byte). */
+static int announce_layout(sink *sk, const struct regions *rs, const struct job_ranges *jb,
+                           p2v_err *err)
+{
+    extent_list all = { 0 };
+    int r = 0;
+    for (size_t i = 0; i < rs->n && r == 0; i++)
+        r = extent_list_add(&all, rs->v[i].off, rs->v[i].len);
+    for (size_t i = 0; i < jb->n && r == 0; i++) {
+        extent_list l;
+        if ((r = copy_range_extents(&jb->ranges[i], sink_granularity(sk), &l)) < 0)
+            break;
+        for (size_t k = 0; k < l.count && r == 0; k++)
+            r = extent_list_add(&all, jb->ranges[i].dst_offset + l.v[k].start, l.v[k].len);
+        extent_list_free(&l);
+    }
+    if (r < 0) {
+        extent_list_free(&all);
+        return p2v_errf(err, r, "out of memory");
+    }
+    extent_list_normalize(&all);
+    r = sink_set_layout(sk, &all, err);
+    extent_list_free(&all);
     return r;
 }
 
@@ -276,6 +303,8 @@ static int write_image(convert_job *job, sink *sk, const struct job_ranges *jb,
         (r = format_new_esps(job->plan, &st.rs, err)) < 0)
         goto out;
     qsort(st.rs.v, st.rs.n, sizeof *st.rs.v, cmp_region);
+    if ((r = announce_layout(sk, &st.rs, jb, err)) < 0)
+        goto out;
     copy_opts co = { .write = sink_write, .write_ctx = sk, .granularity = sink_granularity(sk),
                      .progress = on_progress, .progress_ctx = &st, .cancel = cancel,
                      .before_range = before_range, .before_ctx = &st };
@@ -317,8 +346,11 @@ int convert_run(convert_job *job, const convert_events *ev, volatile sig_atomic_
     res->done = true;
     res->seconds = now_s() - t0;
 out:
+    if (r < 0 && sk && sink_output_is_nbd(job->rq.output) && !strstr(err->msg, "partly written"))
+        p2v_err_prefix(err, r, "%s: the export is partly written and is not a valid disk",
+                       job->rq.output);
     /* A signal that broke a read or write shows as that error: say it was a signal. */
-    if (r < 0 && r != -EINTR && cancel && *cancel) {
+    if (r < 0 && r != -EINTR && r != -EPIPE && cancel && *cancel) {
         char was[sizeof err->msg];
         snprintf(was, sizeof was, "%s", err->msg);
         r = p2v_errf(err, -EINTR, "interrupted by a signal (%s)", was);
