@@ -319,6 +319,8 @@ int bd_probe_path(const char *path, enum bd_fmt *fmt, const char **name, uint64_
 int bd_open(const char *path, blockdev **out, p2v_err *err)
 {
     blockdev *raw;
+    if (bd_path_is_nbd(path))
+        return bd_open_nbd(path, out, err);
     int r = bd_open_raw(path, &raw, err);
     if (r < 0)
         return r;

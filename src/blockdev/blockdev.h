@@ -52,6 +52,10 @@ int bd_probe_path(const char *path, enum bd_fmt *fmt, const char **name, uint64_
  * valid checksum; *disk_type (2 fixed, 3 dynamic, 4 differencing) and
  * *current_size are then set. */
 bool bd_vhd_footer_parse(const uint8_t footer[512], uint32_t *disk_type, uint64_t *current_size);
+/* An NBD export by URI (nbd://HOST[:PORT]/EXPORT, nbd+unix:///EXPORT?socket=
+ * PATH, and the TLS forms nbds://): bd_open takes these too. */
+bool bd_path_is_nbd(const char *path);
+int bd_open_nbd(const char *uri, blockdev **out, p2v_err *err);
 /* Open PATH read-only as raw bytes, whatever it contains. */
 int bd_open_raw(const char *path, blockdev **out, p2v_err *err);
 /* A blockdev over a caller-owned buffer (tests and fuzzers); the buffer must

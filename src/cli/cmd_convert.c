@@ -18,6 +18,7 @@
 #include "convert/planfile.h"
 #include "sink/sink.h"
 #include "util/json.h"
+#include "windows/drivers.h"
 #include "util/size.h"
 
 static const char convert_usage[] =
@@ -30,7 +31,12 @@ static const char convert_usage[] =
     "(MBR logical partitions from 5). Sources are only read.\n"
     "\n"
     "Options:\n"
-    "  -o, --output OUTPUT              the image to create\n"
+    "  -o, --output OUTPUT              the image to create; '-' streams it to standard\n"
+    "                                   output (qcow2 laid out in advance, or -O raw; no\n"
+    "                                   -c, no --verify); nbd://HOST[:PORT]/EXPORT or\n"
+    "                                   nbd+unix:///EXPORT?socket=PATH writes the disk into\n"
+    "                                   an NBD export of at least the layout's size (raw;\n"
+    "                                   the disk takes the export's size)\n"
     "  -O, --output-format qcow2|raw    default: qcow2 (raw output is sparse)\n"
     "  -t, --table gpt|mbr              default: gpt for --boot uefi, mbr for --boot bios,\n"
     "                                   else the table type of the first SEL's disk\n"
@@ -66,6 +72,8 @@ static const char convert_usage[] =
     "                                   copy may be inconsistent); without it such a\n"
     "                                   partition is refused, naming the mount point.\n"
     "                                   Mounted read-only is copied with a notice\n"
+    "      --no-windows-fixups          leave Windows' boot stores (BCD), drive letters\n"
+    "                                   (MountedDevices) and drivers as they are\n"
     "      --sector-size 512|4096       read image-file sources with this logical sector\n"
     "                                   size (default: detected; block devices report\n"
     "                                   their own)\n"
@@ -73,6 +81,15 @@ static const char convert_usage[] =
     "                                   (default: the one active on its disk; with bios\n"
     "                                   and none, one whose boot sector has boot code,\n"
     "                                   else the first; a notice says which)\n"
+    "      --drivers DIR|ISO            a virtio-win tree or ISO image: each selected\n"
+    "                                   Windows gets the virtio storage drivers (viostor,\n"
+    "                                   vioscsi) registered offline and the others\n"
+    "                                   (netkvm, balloon, vioserial, qemu-ga) staged for\n"
+    "                                   its first boot (docs/drivers.md)\n"
+    "      --target-bus virtio-blk|virtio-scsi|sata|ide\n"
+    "                                   the disk controller the image must boot on;\n"
+    "                                   virtio-blk/virtio-scsi need the driver from\n"
+    "                                   --drivers, else the conversion is refused\n"
     "      --save-plan FILE             write the validated selection and options as a plan\n"
     "                                   file (JSON, docs/plan-files.md); without -o only that\n"
     "      --plan FILE                  take the selections and options from a plan file;\n"
@@ -82,6 +99,9 @@ static const char convert_usage[] =
     "                                   --verify, --dry-run, --json and -p may be added\n"
     "  -h, --help                       this text\n"
     "\n"
+    "A selected Windows always gets its built-in AHCI and IDE drivers (storahci or\n"
+    "msahci, atapi, intelide, pciide) set to boot start, so it boots on a SATA or IDE\n"
+    "controller; the dry run lists every driver and registry value it sets.\n"
     "SIZE takes bytes or K/M/G/T suffixes (powers of 1024).\n"
     "The image is written under a temporary name beside OUTPUT and renamed at the end;\n"
     "on an error or a signal (INT, TERM, HUP, PIPE, QUIT, USR1, USR2) it is removed\n"
@@ -90,6 +110,14 @@ static const char convert_usage[] =
     "--dry-run also checks that OUTPUT's directory can take a new file.\n"
     "A partition type with no equivalent in the target table, a BIOS boot partition\n"
     "into MBR, LDM (dynamic disk) and Storage Spaces partitions are refused.\n"
+    "Windows: every BCD device element (\\Boot\\BCD, \\EFI\\Microsoft\\Boot\\BCD on the\n"
+    "selected NTFS and FAT partitions) and every MountedDevices value naming a\n"
+    "copied partition is rewritten to its new place, in a copy-on-write overlay\n"
+    "(the source is never written); the dry run and --json list each change.\n"
+    "Windows selected without any boot store (no BCD, no ESP, no BCD-Template) is\n"
+    "refused. A UEFI Windows moved to --boot bios gets bootmgr, \\Boot and a new\n"
+    "BCD (from BCD-Template) on the active partition.\n"
+    "See docs/windows.md.\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 struct convert_args {
@@ -99,10 +127,13 @@ struct convert_args {
     plan_extra add_esp;         /* --add-esp: plan.extra points here */
     bool copy_all;
     bool cluster_given;
+    bool format_given;
     const char *active;         /* --active DISK:N */
     uint32_t sector_size;       /* --sector-size for image files; 0: detected */
-    bool verify, dry_run, json, progress, force, allow_dirty, allow_mounted;
+    bool verify, dry_run, json, progress, force, allow_dirty, no_windows_fixups, allow_mounted;
     enum salvage_policy bad_sectors;
+    const char *drivers;        /* --drivers DIR|ISO */
+    int target_bus;             /* enum drv_bus; 0: not given */
     const char *plan_file;      /* --plan FILE */
     const char *save_plan;      /* --save-plan FILE */
     const char *layout_option;  /* the first option that shapes the layout (long name) */
@@ -222,7 +253,8 @@ static void free_joined_args(char **v, char **joined, int argc)
 
 enum {
     OPT_BOOT = 256, OPT_SIZE, OPT_ALIGN, OPT_COPY, OPT_CLUSTER, OPT_VERIFY, OPT_DRY_RUN,
-    OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_ADD_ESP, OPT_ACTIVE, OPT_SECTOR_SIZE,
+    OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_NO_WINDOWS_FIXUPS, OPT_ADD_ESP, OPT_ACTIVE, OPT_SECTOR_SIZE,
+    OPT_DRIVERS, OPT_TARGET_BUS,
     OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_ALLOW_MOUNTED,
 };
 
@@ -259,9 +291,12 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         { "force", no_argument, NULL, 'f' },
         { "no-msr", no_argument, NULL, OPT_NO_MSR },
         { "allow-dirty", no_argument, NULL, OPT_ALLOW_DIRTY },
+        { "no-windows-fixups", no_argument, NULL, OPT_NO_WINDOWS_FIXUPS },
         { "add-esp", required_argument, NULL, OPT_ADD_ESP },
         { "active", required_argument, NULL, OPT_ACTIVE },
         { "sector-size", required_argument, NULL, OPT_SECTOR_SIZE },
+        { "drivers", required_argument, NULL, OPT_DRIVERS },
+        { "target-bus", required_argument, NULL, OPT_TARGET_BUS },
         { "plan", required_argument, NULL, OPT_PLAN },
         { "save-plan", required_argument, NULL, OPT_SAVE_PLAN },
         { "bad-sectors", required_argument, NULL, OPT_BAD_SECTORS },
@@ -283,6 +318,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
         case OPT_PLAN: a->plan_file = optarg; break;
         case OPT_SAVE_PLAN: a->save_plan = optarg; break;
         case 'O':
+            a->format_given = true;
             if (!strcmp(optarg, "qcow2"))
                 a->sink.format = SINK_QCOW2;
             else if (!strcmp(optarg, "raw"))
@@ -355,6 +391,7 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
             else
                 return usage_error("unknown --bad-sectors mode '%s' (fail or zero)", optarg);
             break;
+        case OPT_NO_WINDOWS_FIXUPS: a->no_windows_fixups = true; break;
         case OPT_SECTOR_SIZE:
             if (size_parse(optarg, &v) < 0 || (v != 512 && v != 4096))
                 return usage_error("--sector-size must be 512 or 4096, not '%s'", optarg);
@@ -379,6 +416,15 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
             a->active = optarg;
             break;
         }
+        case OPT_DRIVERS: a->drivers = optarg; break;
+        case OPT_TARGET_BUS: {
+            enum drv_bus bus;
+            if (drv_bus_parse(optarg, &bus) < 0)
+                return usage_error("unknown --target-bus '%s' (virtio-blk, virtio-scsi, sata or ide)",
+                                   optarg);
+            a->target_bus = (int)bus;
+            break;
+        }
         case 'h': fputs(convert_usage, stdout); return -1;
         case ':': return usage_error("option '%s' needs an argument", argv[optind - 1]);
         default: return usage_error("unknown option '%s'", argv[optind - 1]);
@@ -386,6 +432,11 @@ static int parse_args(int argc, char **argv, struct convert_args *a)
     }
     a->sels = argv + optind;
     a->nsels = argc - optind;
+    if (sink_output_is_stream(a->output) && a->json)
+        return usage_error("%s", "--json and -o - both want standard output");
+    /* An NBD export receives the disk itself. */
+    if (sink_output_is_nbd(a->output) && !a->format_given)
+        a->sink.format = SINK_RAW;
     if (a->plan_file) {
         if (a->nsels)
             return usage_error("--plan: the selections come from the plan file, not '%s'",
@@ -495,7 +546,10 @@ static int run(convert_job *job, const char *output, const struct convert_args *
         fputc('\n', stderr);
     if (r < 0) {
         cli_error("%s", err.msg);
-        cli_error("%s was not written", output);
+        if (sink_output_is_stream(output))
+            cli_error("the image on standard output is incomplete");
+        else if (!sink_output_is_nbd(output))
+            cli_error("%s was not written", output);
         return P2V_EXIT_FAIL;
     }
     if (a->json) {
@@ -504,10 +558,12 @@ static int run(convert_job *job, const char *output, const struct convert_args *
         convert_layout_json(job, &j, &res);
     }
     char h1[32], h2[32], h3[32];
-    cli_notice("%s written: %s virtual, %s copied, %s in the file, %.1f s%s", output,
+    bool direct = sink_output_is_stream(output) || sink_output_is_nbd(output);
+    cli_notice("%s written: %s virtual, %s copied, %s %s, %.1f s%s",
+               sink_output_is_stream(output) ? "standard output" : output,
                size_human(plan_disk_bytes(convert_job_plan(job)), h1, sizeof h1),
                size_human(res.read, h2, sizeof h2), size_human(res.file_bytes, h3, sizeof h3),
-               res.seconds, res.verify_ok ? ", verified" : "");
+               direct ? "sent" : "in the file", res.seconds, res.verify_ok ? ", verified" : "");
     return P2V_EXIT_OK;
 }
 
@@ -530,7 +586,8 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
                              .sector_size = a->sector_size, .copy_all = a->copy_all,
                              .allow_dirty = a->allow_dirty, .verify = a->verify,
                              .allow_mounted = a->allow_mounted, .bad_sectors = a->bad_sectors,
-                             .force = a->force };
+                             .force = a->force, .no_windows_fixups = a->no_windows_fixups,
+                             .drivers = a->drivers, .target_bus = a->target_bus };
     return 0;
 }
 
@@ -557,6 +614,11 @@ static int load_plan(const struct convert_args *a, const convert_events *ev,
     rq->verify = rq->verify || a->verify;
     rq->allow_mounted = a->allow_mounted;
     rq->bad_sectors = a->bad_sectors;
+    if (sink_output_is_nbd(rq->output))
+        rq->sink.format = SINK_RAW;   /* an NBD export receives the disk itself */
+    rq->no_windows_fixups = rq->no_windows_fixups || a->no_windows_fixups;
+    rq->drivers = a->drivers; /* the driver options are not part of a plan file */
+    rq->target_bus = a->target_bus;
     if (!rq->output && !a->dry_run && !a->save_plan)
         return usage_error("%s", "no OUTPUT given (-o OUTPUT; the plan names none)");
     return 0;

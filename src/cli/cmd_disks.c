@@ -26,7 +26,10 @@ static const char disks_usage[] =
     "(Linux numbering: MBR logical partitions from 5), first and last sector, size,\n"
     "type (MBR byte or GPT type GUID) and its name, GPT name, flags, filesystem\n"
     "type, label and UUID (libblkid; BitLocker volumes show as \"bitlocker\"), and\n"
-    "used bytes when the filesystem is understood.\n"
+    "used bytes when the filesystem is understood. An NTFS partition holding\n"
+    "Windows shows its version, build and architecture (from its registry), and a\n"
+    "partition holding a Windows boot store (\\Boot\\BCD, \\EFI\\Microsoft\\Boot\\BCD)\n"
+    "says so, in the Windows column.\n"
     "\n"
     "Flags: active (MBR boot flag), extended (MBR container), logical, GPT\n"
     "attributes (required, no-block-io, legacy-boot, read-only, shadow, hidden,\n"
@@ -38,7 +41,9 @@ static const char disks_usage[] =
     "                       {\"disks\": [{path, size, sector_size, table, id,\n"
     "                       partitions: [{number, start, end, size, type, type_name,\n"
     "                       name, uuid, bootable, attrs, container, fstype, label,\n"
-    "                       fs_uuid, used}]}]}; start, end, size in sectors\n"
+    "                       fs_uuid, used, windows, boot_stores}]}]}; start, end,\n"
+    "                       size in sectors; windows: null or {product, build,\n"
+    "                       arch, installation_type}; boot_stores: BCD paths\n"
     "  --sector-size N      read image files with N-byte sectors (512 or 4096;\n"
     "                       block devices keep their own; image files default to\n"
     "                       512, or 4096 when the GPT header is at byte 4096 or\n"
@@ -126,6 +131,46 @@ static const char *type_name(const ptable *t, const ptable_part *p)
 
 static const char *or_null(const char *s) { return s && *s ? s : NULL; }
 
+/* Windows found on a partition, and the boot stores it holds. */
+static void print_json_windows(json_writer *j, const convert_part *v)
+{
+    const win_volume *w = &v->win;
+    if (v->win_probed && w->win.present) {
+        json_key(j, "windows");
+        json_obj_begin(j);
+        json_kstr(j, "product", or_null(w->win.product));
+        json_kstr(j, "build", or_null(w->win.build));
+        json_kstr(j, "arch", or_null(w->win.arch));
+        json_kstr(j, "installation_type", or_null(w->win.installation_type));
+        json_obj_end(j);
+    } else {
+        json_knull(j, "windows");
+    }
+    json_key(j, "boot_stores");
+    json_arr_begin(j);
+    if (v->win_probed && w->bcd_bios)
+        json_str(j, "\\Boot\\BCD");
+    if (v->win_probed && w->bcd_efi)
+        json_str(j, "\\EFI\\Microsoft\\Boot\\BCD");
+    json_arr_end(j);
+}
+
+/* The Windows column: "Windows 10 Pro (19045, x64)", boot stores after it. */
+static void windows_cell(const convert_part *v, char *out, size_t len)
+{
+    const win_volume *w = &v->win;
+    out[0] = '\0';
+    if (!v->win_probed)
+        return;
+    if (w->win.present)
+        win_install_summary(&w->win, out, len);
+    size_t o = strlen(out);
+    if (w->bcd_bios && o < len)
+        o += (size_t)snprintf(out + o, len - o, "%s\\Boot\\BCD", o ? ", " : "");
+    if (w->bcd_efi && o < len)
+        snprintf(out + o, len - o, "%s\\EFI\\Microsoft\\Boot\\BCD", o ? ", " : "");
+}
+
 static void print_json_disk(json_writer *j, blockdev *bd, const ptable *t,
                             const convert_part *v)
 {
@@ -179,6 +224,7 @@ static void print_json_disk(json_writer *j, blockdev *bd, const ptable *t,
             json_ku64(j, "used", v[i].used);
         else
             json_knull(j, "used");
+        print_json_windows(j, &v[i]);
         json_obj_end(j);
     }
     json_arr_end(j);
@@ -187,10 +233,13 @@ static void print_json_disk(json_writer *j, blockdev *bd, const ptable *t,
 
 /* ---- text table ---- */
 
-enum { C_NUM, C_START, C_END, C_SIZE, C_TYPE, C_NAME, C_FS, C_LABEL, C_USED, C_FLAGS, NCOLS };
+enum { C_NUM, C_START, C_END, C_SIZE, C_TYPE, C_NAME, C_FS, C_LABEL, C_USED, C_FLAGS, C_WIN,
+       NCOLS };
 static const char *const col_head[NCOLS] = { "#", "Start", "End", "Size", "Type", "Name",
-                                             "Filesystem", "Label", "Used", "Flags" };
-static const bool col_right[NCOLS] = { true, true, true, true, false, false, false, false, true, false };
+                                             "Filesystem", "Label", "Used", "Flags",
+                                             "Windows" };
+static const bool col_right[NCOLS] = { true, true, true, true, false, false, false, false, true,
+                                       false, false };
 
 struct cell {
     char s[160];
@@ -225,7 +274,7 @@ static void print_text_disk(blockdev *bd, const ptable *t, const convert_part *v
     bool show[NCOLS];
     size_t width[NCOLS];
     for (int c = 0; c < NCOLS; c++) {
-        show[c] = c != C_NAME && c != C_USED;
+        show[c] = c != C_NAME && c != C_USED && c != C_WIN;
         snprintf(cells[c].s, sizeof cells[c].s, "%s", col_head[c]);
     }
     show[C_NAME] = t->type == PTABLE_GPT;
@@ -249,6 +298,9 @@ static void print_text_disk(blockdev *bd, const ptable *t, const convert_part *v
             show[C_USED] = true;
         }
         part_flags(t, p, row[C_FLAGS].s, sizeof row[C_FLAGS].s);
+        windows_cell(&v[i], row[C_WIN].s, sizeof row[C_WIN].s);
+        if (row[C_WIN].s[0])
+            show[C_WIN] = true;
     }
     for (int c = 0; c < NCOLS; c++) {
         width[c] = 0;

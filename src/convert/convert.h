@@ -25,6 +25,7 @@
 #include "sink/sink.h"
 #include "util/err.h"
 #include "util/json.h"
+#include "windows/windows.h"
 
 /* ---- source disks ---- */
 
@@ -37,6 +38,8 @@ typedef struct convert_part {
     bool used_known;            /* convert_disk_opts.used and the filesystem is understood */
     uint64_t used;              /* bytes */
     bool bios_boot_code;        /* its NTFS/FAT boot sector carries BIOS boot code */
+    bool win_probed;            /* NTFS looked at for Windows (win valid) */
+    win_volume win;             /* Windows installed, boot stores held */
 } convert_part;
 
 typedef struct convert_disk {
@@ -113,6 +116,13 @@ typedef struct convert_request {
     enum salvage_policy bad_sectors;
     bool verify;
     bool force;                     /* replace an existing OUTPUT */
+    bool no_windows_fixups;         /* leave every Windows as it is: BCD stores,
+                                       MountedDevices, drivers */
+    /* Windows drivers (docs/drivers.md): a virtio-win tree or ISO (NULL:
+     * none) and the controller the image must boot on (enum drv_bus; 0:
+     * not said). */
+    const char *drivers;
+    int target_bus;
     /* Disks already open (tests: memory disks), matched by path == sel.disk;
      * they stay the caller's. */
     convert_disk *const *preopened;
@@ -162,7 +172,17 @@ int convert_run(convert_job *job, const convert_events *ev, volatile sig_atomic_
 
 void convert_job_free(convert_job *job);
 
+/* What the Windows step changed (BCD objects, drive letters) and could not
+ * change (warnings), one line each; empty without Windows or with
+ * no_windows_fixups. */
+const win_report *convert_job_windows(const convert_job *job);
+
 /* ---- reports ---- */
+
+/* The driver step of each Windows partition (what the dry run lists), as
+ * text; nothing when no Windows is selected. convert_layout_json carries
+ * the same under "windows_drivers". */
+void convert_drivers_text(const convert_job *job, FILE *f);
 
 /* The planned layout as the dry run prints it. */
 void convert_layout_text(const convert_job *job, FILE *f);

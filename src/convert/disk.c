@@ -53,6 +53,12 @@ static void probe_part(convert_disk *d, convert_part *v, const convert_disk_opts
     v->bios_boot_code = bios_boot_sector(d->bd, off, v->fs.type);
     if (o->used)
         part_used_bytes(d->bd, off, len, v);
+    /* Windows and its boot stores; a volume libntfs-3g cannot mount just
+     * shows none (the copy reports its state). */
+    if (!strcmp(v->fs.type, "ntfs"))
+        v->win_probed = win_detect_part(d->bd, off, len, &v->win, &err) == 0;
+    else if (!strcmp(v->fs.type, "vfat"))
+        v->win_probed = win_detect_fat(d->bd, off, len, &v->win, &err) == 0;
 }
 
 int convert_disk_from_bd(blockdev *bd, const convert_disk_opts *o, convert_disk **out,

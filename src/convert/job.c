@@ -8,6 +8,7 @@
 #include "boot/boot.h"
 #include "convert/convert_impl.h"
 #include "sink/guard.h"
+#include "sink/sink.h"
 #include "util/size.h"
 
 void convert_say(const convert_events *ev, enum convert_level level, const char *fmt, ...)
@@ -171,22 +172,53 @@ static int open_sources(convert_job *job, const convert_events *ev, p2v_err *err
     return 0;
 }
 
+/* Standard output and NBD exports: what they can and cannot do. An NBD
+ * export's size becomes the disk size. */
+static int check_direct_output(convert_job *job, p2v_err *err)
+{
+    convert_request *rq = &job->rq;
+    const char *o = rq->output;
+    if (sink_output_is_stream(o)) {
+        if (rq->verify)
+            return p2v_errf(err, CONVERT_EUSAGE, "--verify cannot read a stream back (-o -); "
+                                                 "compare the received file with p2v img compare");
+        if (rq->sink.compression && rq->sink.format == SINK_QCOW2)
+            return p2v_errf(err, CONVERT_EUSAGE, "-c: a compressed qcow2 cannot be streamed "
+                                                 "(-o -): its layout is not known in advance");
+        return 0;
+    }
+    if (rq->sink.format != SINK_RAW || rq->sink.compression)
+        return p2v_errf(err, CONVERT_EUSAGE, "%s: an NBD export receives the disk itself: use "
+                                             "-O raw (qemu-nbd or nbdkit in front of the "
+                                             "platform's storage provides its format)", o);
+    uint64_t size;
+    int r = sink_nbd_export_size(o, &size, err);
+    if (r < 0)
+        return r;
+    if (rq->plan.size && rq->plan.size != size)
+        return p2v_errf(err, CONVERT_EUSAGE, "--size %llu: the NBD export %s is %llu bytes; "
+                                             "the disk takes the export's size",
+                        (unsigned long long)rq->plan.size, o, (unsigned long long)size);
+    rq->plan.size = size;
+    job->nbd_size = size;
+    return 0;
+}
+
 /* OUTPUT must not be a source by any name; an existing OUTPUT needs force;
  * its directory must take a new file; temporary files of interrupted runs
  * to the same OUTPUT are named, or removed with force. */
 static int check_output(convert_job *job, const convert_events *ev, p2v_err *err)
 {
-    const char *out = job->rq.output;
-    if (strcmp(out, "-") && !strstr(out, "://")) {
-        p2v_warnings said = { 0 };
-        int rc = sink_guard_output_dir(out, err);
-        if (rc < 0)
-            return rc;
-        sink_guard_stale_temps(out, job->rq.force, &said, err);
-        for (size_t i = 0; i < said.count; i++)
-            convert_say(ev, CONVERT_NOTICE, "%s", said.msgs[i]);
-        p2v_warnings_free(&said);
-    }
+    if (sink_output_is_stream(job->rq.output) || sink_output_is_nbd(job->rq.output))
+        return check_direct_output(job, err);
+    p2v_warnings said = { 0 };
+    int rc = sink_guard_output_dir(job->rq.output, err);
+    if (rc < 0)
+        return rc;
+    sink_guard_stale_temps(job->rq.output, job->rq.force, &said, err);
+    for (size_t i = 0; i < said.count; i++)
+        convert_say(ev, CONVERT_NOTICE, "%s", said.msgs[i]);
+    p2v_warnings_free(&said);
     sink_source *ss = calloc(job->nsrc ? job->nsrc : 1, sizeof *ss);
     if (!ss)
         return p2v_errf(err, -ENOMEM, "out of memory");
@@ -276,11 +308,17 @@ int convert_plan_from_request(const convert_request *rq, const convert_events *e
         goto fail;
     }
     if ((r = plan_build(job->psrc, job->nsrc, job->psel, rq->nsels, &job->rq.plan, &job->plan,
-                        err)) < 0)
+                        err)) < 0) {
+        if (job->nbd_size)
+            p2v_err_prefix(err, r, "NBD export %s (%llu bytes)", rq->output,
+                           (unsigned long long)job->nbd_size);
         goto fail;
+    }
     for (size_t i = 0; i < job->plan->notes.count; i++)
         convert_say(ev, CONVERT_NOTICE, "%s", job->plan->notes.msgs[i]);
-    if ((r = check_esp(job, ev, err)) < 0)
+    if ((r = check_esp(job, ev, err)) < 0 || (r = convert_windows_prepare(job, ev, err)) < 0)
+        goto fail;
+    if ((r = convert_drivers_prepare(job, ev, err)) < 0)
         goto fail;
     *out = job;
     return 0;
@@ -292,6 +330,8 @@ fail:
 const plan *convert_job_plan(const convert_job *job) { return job->plan; }
 
 const convert_request *convert_job_request(const convert_job *job) { return &job->rq; }
+
+const win_report *convert_job_windows(const convert_job *job) { return &job->win.rep; }
 
 const convert_disk *convert_job_disk(const convert_job *job, const plan_part *pp)
 {
@@ -311,6 +351,8 @@ void convert_job_free(convert_job *job)
 {
     if (!job)
         return;
+    convert_drivers_free(job);
+    convert_winfix_free(&job->win); /* overlays read the sources: first */
     plan_free(job->plan);
     for (size_t i = 0; i < job->nsrc; i++)
         if (job->owned[i])

@@ -14,6 +14,45 @@ static void part_type_str(const plan *p, const plan_part *pp, char *out, size_t 
     }
 }
 
+/* What the Windows step changes in the image, one line each. */
+static void windows_text(const convert_job *job, FILE *f)
+{
+    const win_report *w = &job->win.rep;
+    if (job->rq.no_windows_fixups) {
+        fprintf(f, "\nWindows changes: none (--no-windows-fixups)\n");
+        return;
+    }
+    if (!w->changes.count && !w->warnings.count)
+        return;
+    fprintf(f, "\nWindows changes (%u BCD device elements, %u MountedDevices values):\n",
+            job->win.bcd_changed, job->win.md_changed);
+    for (size_t i = 0; i < w->changes.count; i++)
+        fprintf(f, "  %s\n", w->changes.msgs[i]);
+    for (size_t i = 0; i < w->warnings.count; i++)
+        fprintf(f, "  warning: %s\n", w->warnings.msgs[i]);
+}
+
+static void windows_json(const convert_job *job, json_writer *j)
+{
+    const win_report *w = &job->win.rep;
+    json_key(j, "windows");
+    json_obj_begin(j);
+    json_kbool(j, "fixups", !job->rq.no_windows_fixups);
+    json_ku64(j, "bcd_elements", job->win.bcd_changed);
+    json_ku64(j, "mounted_devices", job->win.md_changed);
+    json_key(j, "changes");
+    json_arr_begin(j);
+    for (size_t i = 0; i < w->changes.count; i++)
+        json_str(j, w->changes.msgs[i]);
+    json_arr_end(j);
+    json_key(j, "warnings");
+    json_arr_begin(j);
+    for (size_t i = 0; i < w->warnings.count; i++)
+        json_str(j, w->warnings.msgs[i]);
+    json_arr_end(j);
+    json_obj_end(j);
+}
+
 void convert_layout_text(const convert_job *job, FILE *f)
 {
     const plan *p = job->plan;
@@ -70,6 +109,8 @@ void convert_layout_text(const convert_job *job, FILE *f)
                 size_human(pp->sectors * p->sector_size, h, sizeof h), wtype, type, wfs,
                 pp->fstype[0] ? pp->fstype : "-", wlabel, pp->label[0] ? pp->label : "-", flags);
     }
+    windows_text(job, f);
+    convert_drivers_text(job, f);
 }
 
 
@@ -136,11 +177,13 @@ void convert_layout_json(const convert_job *job, json_writer *j, const convert_r
         json_obj_end(j);
     }
     json_arr_end(j);
+    convert_drivers_json(job, j);
     json_key(j, "notices");
     json_arr_begin(j);
     for (size_t i = 0; i < p->notes.count; i++)
         json_str(j, p->notes.msgs[i]);
     json_arr_end(j);
+    windows_json(job, j);
     if (res && res->done) {
         json_ku64(j, "copied_bytes", res->read);
         json_ku64(j, "written_bytes", res->written);

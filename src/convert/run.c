@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blockdev/overlay.h"
 #include "boot/boot.h"
 #include "convert/convert_impl.h"
 #include "copy/copy.h"
@@ -130,21 +131,43 @@ static int fsmap_error(const char *name, blockdev *bd, int rc, p2v_err *err)
     return p2v_err_prefix(err, rc, "%s", name);
 }
 
+/* The blocks an overlay changed are copied even where the edited
+ * filesystem's map would not name them. */
+static int add_overlay_blocks(blockdev *ov, fsmap *m, p2v_err *err)
+{
+    extent_list w;
+    int r = bd_overlay_written(ov, &w, err);
+    for (size_t i = 0; r == 0 && !m->full && i < w.count; i++)
+        if (extent_list_add(&m->used, w.v[i].start, w.v[i].len) < 0)
+            r = p2v_errf(err, -ENOMEM, "out of memory");
+    if (r == 0 && !m->full)
+        extent_list_normalize(&m->used);
+    extent_list_free(&w);
+    return r;
+}
+
 static int prepare_range(convert_job *job, const plan_part *pp, struct job_ranges *jb,
                          const convert_events *ev, p2v_err *err)
 {
     const plan *p = job->plan;
     size_t k = jb->n++;
     blockdev *bd = job->src[pp->disk]->bd;
+    uint64_t src_off = pp->src_offset;
+    /* A partition Windows fixups edited is read from its overlay. */
+    blockdev *ov = convert_windows_overlay(job, jb->part[k]);
+    if (ov) {
+        bd = ov;
+        src_off = 0;
+    }
     copy_range *r = &jb->ranges[k];
     convert_part_source_name(job, pp, jb->names[k], sizeof jb->names[k]);
-    *r = (copy_range){ .src = bd, .src_offset = pp->src_offset, .src_len = pp->src_bytes,
+    *r = (copy_range){ .src = bd, .src_offset = src_off, .src_len = pp->src_bytes,
                        .dst_offset = pp->start * p->sector_size,
                        .dst_len = pp->sectors * p->sector_size, .what = jb->names[k],
                        .salvage = jb->salvage };
     if (!job->rq.copy_all) {
         fsmap_opts fo = { .allow_dirty = job->rq.allow_dirty };
-        int rc = fsmap_build(bd, pp->src_offset, pp->src_bytes, &fo, &jb->maps[k], err);
+        int rc = fsmap_build(bd, src_off, pp->src_bytes, &fo, &jb->maps[k], err);
         if (rc == -EIO && job->rq.bad_sectors == SALVAGE_ZERO) {
             /* unreadable metadata: no map to trust; every readable sector is copied */
             convert_say(ev, CONVERT_NOTICE, "%s: copying every sector: its filesystem's "
@@ -153,6 +176,8 @@ static int prepare_range(convert_job *job, const plan_part *pp, struct job_range
             jb->maps[k].full = true;
             rc = 0;
         }
+        if (rc == 0 && ov)
+            rc = add_overlay_blocks(ov, &jb->maps[k], err);
         if (rc < 0)
             return fsmap_error(jb->names[k], bd, rc, err);
         if (!jb->maps[k].full)
@@ -161,7 +186,7 @@ static int prepare_range(convert_job *job, const plan_part *pp, struct job_range
             convert_say(ev, CONVERT_NOTICE, "%s: copying every sector: %s", jb->names[k],
                         jb->maps[k].notice);
     }
-    int rc = reloc_build(bd, pp->src_offset, pp->src_bytes, pp->start, r->dst_len,
+    int rc = reloc_build(bd, src_off, pp->src_bytes, pp->start, r->dst_len,
                          p->sector_size, jb->names[k], &jb->patches[k], err);
     if (rc < 0)
         return rc;
@@ -367,7 +392,7 @@ static int verify_image(convert_job *job, sink *sk, const struct job_ranges *jb,
     blockdev *img = NULL;
     int r;
     st->pr = (convert_progress){ .phase = CONVERT_PHASE_VERIFY };
-    if ((r = bd_open(sink_temp_path(sk), &img, err)) < 0)
+    if ((r = bd_open(sink_readback_path(sk), &img, err)) < 0)
         return p2v_err_prefix(err, r, "verify");
     if (bd_size(img) != plan_disk_bytes(job->plan))
         r = p2v_errf(err, -EIO, "verify: the image's virtual size is %llu, not %llu",
@@ -378,6 +403,33 @@ static int verify_image(convert_job *job, sink *sk, const struct job_ranges *jb,
     bd_close(img);
     if (r == 0)
         res->verify_ok = true;
+    return r;
+}
+
+/* Tell the sink every range that will be written (a stream plans its
+ * layout from it before the first byte). */
+static int announce_layout(sink *sk, const struct regions *rs, const struct job_ranges *jb,
+                           p2v_err *err)
+{
+    extent_list all = { 0 };
+    int r = 0;
+    for (size_t i = 0; i < rs->n && r == 0; i++)
+        r = extent_list_add(&all, rs->v[i].off, rs->v[i].len);
+    for (size_t i = 0; i < jb->n && r == 0; i++) {
+        extent_list l;
+        if ((r = copy_range_extents(&jb->ranges[i], sink_granularity(sk), &l)) < 0)
+            break;
+        for (size_t k = 0; k < l.count && r == 0; k++)
+            r = extent_list_add(&all, jb->ranges[i].dst_offset + l.v[k].start, l.v[k].len);
+        extent_list_free(&l);
+    }
+    if (r < 0) {
+        extent_list_free(&all);
+        return p2v_errf(err, r, "out of memory");
+    }
+    extent_list_normalize(&all);
+    r = sink_set_layout(sk, &all, err);
+    extent_list_free(&all);
     return r;
 }
 
@@ -399,6 +451,8 @@ static int write_image(convert_job *job, sink *sk, const struct job_ranges *jb,
         (r = format_new_esps(job->plan, &st.rs, err)) < 0)
         goto out;
     qsort(st.rs.v, st.rs.n, sizeof *st.rs.v, cmp_region);
+    if ((r = announce_layout(sk, &st.rs, jb, err)) < 0)
+        goto out;
     copy_opts co = { .write = sink_write, .write_ctx = sk, .granularity = sink_granularity(sk),
                      .progress = on_progress, .progress_ctx = &st, .cancel = cancel,
                      .before_range = before_range, .before_ctx = &st };
@@ -446,8 +500,11 @@ int convert_run(convert_job *job, const convert_events *ev, volatile sig_atomic_
     res->done = true;
     res->seconds = now_s() - t0;
 out:
+    if (r < 0 && sk && sink_output_is_nbd(job->rq.output) && !strstr(err->msg, "partly written"))
+        p2v_err_prefix(err, r, "%s: the export is partly written and is not a valid disk",
+                       job->rq.output);
     /* A signal that broke a read or write shows as that error: say it was a signal. */
-    if (r < 0 && r != -EINTR && cancel && *cancel) {
+    if (r < 0 && r != -EINTR && r != -EPIPE && cancel && *cancel) {
         char was[sizeof err->msg];
         snprintf(was, sizeof was, "%s", err->msg);
         r = p2v_errf(err, -EINTR, "interrupted by a signal (%s)", was);

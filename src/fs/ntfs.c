@@ -38,189 +38,10 @@
 
 #include "fs/bpb.h"
 #include "fs/fsmap_impl.h"
+#include "fs/ntfs_dev.h"
 #include "util/endian.h"
 
-/* ---- device operations over a partition of a blockdev ---- */
-
-struct ntdev {
-    fsmap_src src;
-    int64_t pos;
-    p2v_err err;
-    int failed;
-};
-
-static int ntdev_open(struct ntfs_device *dev, int flags)
-{
-    if ((flags & O_ACCMODE) != O_RDONLY) {
-        errno = EROFS;
-        return -1;
-    }
-    NDevSetOpen(dev);
-    NDevSetReadOnly(dev);
-    return 0;
-}
-
-static int ntdev_close(struct ntfs_device *dev)
-{
-    NDevClearOpen(dev);
-    return 0;
-}
-
-static s64 ntdev_seek(struct ntfs_device *dev, s64 offset, int whence)
-{
-    struct ntdev *d = dev->d_private;
-    int64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? d->pos : (int64_t)d->src.len;
-    int64_t np;
-    if ((whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END) ||
-        __builtin_add_overflow(base, offset, &np) || np < 0) {
-        errno = EINVAL;
-        return -1;
-    }
-    d->pos = np;
-    return np;
-}
-
-static s64 ntdev_pread(struct ntfs_device *dev, void *buf, s64 count, s64 offset)
-{
-    struct ntdev *d = dev->d_private;
-    p2v_err e;
-    if (count < 0 || offset < 0) {
-        errno = EINVAL;
-        return -1;
-    }
-    if ((uint64_t)offset >= d->src.len)
-        return 0;
-    if ((uint64_t)count > d->src.len - (uint64_t)offset)
-        count = (s64)(d->src.len - (uint64_t)offset); /* short read at the end, like a device */
-    if (count == 0)
-        return 0;
-    if (fsmap_read(&d->src, buf, (size_t)count, (uint64_t)offset, &e) < 0) {
-        if (!d->failed) {
-            d->err = e;
-            d->failed = 1;
-        }
-        errno = EIO;
-        return -1;
-    }
-    return count;
-}
-
-static s64 ntdev_read(struct ntfs_device *dev, void *buf, s64 count)
-{
-    struct ntdev *d = dev->d_private;
-    s64 n = ntdev_pread(dev, buf, count, d->pos);
-    if (n > 0)
-        d->pos += n;
-    return n;
-}
-
-static s64 ntdev_write(struct ntfs_device *dev, const void *buf, s64 count)
-{
-    errno = EROFS;
-    return -1;
-}
-
-static s64 ntdev_pwrite(struct ntfs_device *dev, const void *buf, s64 count, s64 offset)
-{
-    errno = EROFS;
-    return -1;
-}
-
-static int ntdev_sync(struct ntfs_device *dev) { return 0; }
-
-static int ntdev_stat(struct ntfs_device *dev, struct stat *st)
-{
-    struct ntdev *d = dev->d_private;
-    memset(st, 0, sizeof *st);
-    st->st_mode = S_IFREG | 0400;
-    st->st_size = (off_t)d->src.len;
-    return 0;
-}
-
-static int ntdev_ioctl(struct ntfs_device *dev, unsigned long request, void *argp)
-{
-    struct ntdev *d = dev->d_private;
-    if (request == BLKGETSIZE64) {
-        *(uint64_t *)argp = d->src.len;
-        return 0;
-    }
-    if (request == BLKSSZGET) {
-        *(int *)argp = (int)bd_sector_size(d->src.bd);
-        return 0;
-    }
-    errno = ENOTTY;
-    return -1;
-}
-
-static struct ntfs_device_operations ntdev_ops = {
-    .open = ntdev_open,
-    .close = ntdev_close,
-    .seek = ntdev_seek,
-    .read = ntdev_read,
-    .write = ntdev_write,
-    .pread = ntdev_pread,
-    .pwrite = ntdev_pwrite,
-    .sync = ntdev_sync,
-    .stat = ntdev_stat,
-    .ioctl = ntdev_ioctl,
-};
-
-/* libntfs-3g reports through a process-wide log handler; p2v keeps its
- * last error line (per thread) to explain a failed mount, and prints
- * nothing itself: only the CLI speaks. */
-static _Thread_local char ntfs_last_msg[200];
-
-static int ntfs_capture_log(const char *function, const char *file, int line, u32 level,
-                            void *data, const char *format, va_list args)
-{
-    if (level & (NTFS_LOG_LEVEL_ERROR | NTFS_LOG_LEVEL_PERROR | NTFS_LOG_LEVEL_CRITICAL)) {
-        vsnprintf(ntfs_last_msg, sizeof ntfs_last_msg, format, args);
-        size_t l = strlen(ntfs_last_msg);
-        while (l > 0 && (ntfs_last_msg[l - 1] == '\n' || ntfs_last_msg[l - 1] == '.'))
-            ntfs_last_msg[--l] = '\0';
-    }
-    return 0;
-}
-
 /* ---- checks ---- */
-
-/* Is hiberfil.sys in use ("hibr"/"HIBR" at its start)? */
-static bool ntfs_hibernated(ntfs_volume *vol)
-{
-    bool hib = false;
-    ntfs_inode *ni = ntfs_pathname_to_inode(vol, NULL, "hiberfil.sys");
-    if (!ni)
-        return false;
-    ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
-    if (na) {
-        char buf[4];
-        if (na->data_size >= 4 && ntfs_attr_pread(na, 0, 4, buf) == 4 &&
-            !strncasecmp(buf, "hibr", 4))
-            hib = true;
-        ntfs_attr_close(na);
-    }
-    ntfs_inode_close(ni);
-    return hib;
-}
-
-/* Does $LogFile hold unfinished transactions? Unreadable counts as unclean. */
-static bool ntfs_logfile_unclean(ntfs_volume *vol)
-{
-    bool unclean = true;
-    RESTART_PAGE_HEADER *rp = NULL;
-    ntfs_inode *ni = ntfs_inode_open(vol, FILE_LogFile);
-    if (!ni)
-        return true;
-    ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
-    if (na) {
-        if (ntfs_check_logfile(na, &rp) && ntfs_is_logfile_clean(na, rp))
-            unclean = false;
-        free(rp);
-        ntfs_attr_close(na);
-    }
-    ntfs_inode_close(ni);
-    return unclean;
-}
 
 #define NTFS_BITMAP_CHUNK (128u * 1024u)
 
@@ -276,7 +97,7 @@ static int ntfs_check_system_files(ntfs_volume *vol, fsmap *out)
             if (mref == FILE_MFT || mref == FILE_Bitmap || mref == FILE_LogFile ||
                 mref == FILE_MFTMirr || mref == FILE_root) {
                 fsmap_set_full(out, "NTFS system file %llu cannot be read (%s)",
-                               (unsigned long long)mref, ntfs_last_msg);
+                               (unsigned long long)mref, ntdev_last_msg());
                 return 1;
             }
             continue; /* reserved records 11..15 may be unused */
@@ -337,7 +158,7 @@ static int ntfs_check_system_files(ntfs_volume *vol, fsmap *out)
 
 int fsmap_build_ntfs(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err)
 {
-    struct ntdev d = { .src = *s };
+    struct ntdev d = { .bd = s->bd, .off = s->off, .len = s->len };
     struct ntfs_device *dev = NULL;
     ntfs_volume *vol = NULL;
     uint8_t bs[512];
@@ -362,9 +183,8 @@ int fsmap_build_ntfs(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_er
                               "larger than its partition (%llu bytes)",
                               (unsigned long long)vol_end, (unsigned long long)s->len);
 
-    ntfs_log_set_handler(ntfs_capture_log);
-    ntfs_last_msg[0] = '\0';
-    dev = ntfs_device_alloc(bd_path(s->bd), 0, &ntdev_ops, &d);
+    ntdev_capture_log();
+    dev = ntdev_alloc(&d);
     if (!dev)
         return p2v_errf(err, -ENOMEM, "%s: out of memory", bd_path(s->bd));
     vol = ntfs_device_mount(dev, NTFS_MNT_RDONLY);
@@ -374,19 +194,14 @@ int fsmap_build_ntfs(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_er
             r = -EIO;
         } else {
             fsmap_set_full(out, "NTFS metadata could not be read (%s)",
-                           ntfs_last_msg[0] ? ntfs_last_msg : "libntfs-3g refused the volume");
+                           ntdev_last_msg()[0] ? ntdev_last_msg()
+                                               : "libntfs-3g refused the volume");
         }
         goto out;
     }
     dev = NULL; /* the volume owns it now */
 
-    const char *dirty = NULL;
-    if (vol->flags & VOLUME_IS_DIRTY)
-        dirty = "is marked dirty (Windows did not shut it down cleanly)";
-    else if (ntfs_hibernated(vol))
-        dirty = "holds a hibernated Windows (hiberfil.sys in use: Fast Startup or hibernation)";
-    else if (ntfs_logfile_unclean(vol))
-        dirty = "has unfinished transactions in its journal ($LogFile)";
+    const char *dirty = ntdev_unclean_reason(vol);
     if (d.failed) {
         *err = d.err;
         r = -EIO;
@@ -453,10 +268,9 @@ out:
  * mounted). 0, or a negative code with a message. */
 static int ntfs_mount_ro(const fsmap_src *s, struct ntdev *d, ntfs_volume **vol, p2v_err *err)
 {
-    *d = (struct ntdev){ .src = *s };
-    ntfs_log_set_handler(ntfs_capture_log);
-    ntfs_last_msg[0] = '\0';
-    struct ntfs_device *dev = ntfs_device_alloc(bd_path(s->bd), 0, &ntdev_ops, d);
+    *d = (struct ntdev){ .bd = s->bd, .off = s->off, .len = s->len };
+    ntdev_capture_log();
+    struct ntfs_device *dev = ntdev_alloc(d);
     if (!dev)
         return p2v_errf(err, -ENOMEM, "%s: out of memory", bd_path(s->bd));
     *vol = ntfs_device_mount(dev, NTFS_MNT_RDONLY);
@@ -470,7 +284,7 @@ static int ntfs_mount_ro(const fsmap_src *s, struct ntdev *d, ntfs_volume **vol,
         return -EIO;
     }
     return p2v_errf(err, -EINVAL, "NTFS metadata could not be read (%s)",
-                    ntfs_last_msg[0] ? ntfs_last_msg : "libntfs-3g refused the volume");
+                    ntdev_last_msg()[0] ? ntdev_last_msg() : "libntfs-3g refused the volume");
 }
 
 /* The name of record mref in its parent directory (a Win32 or POSIX name

@@ -46,6 +46,29 @@ void qcow2_writer_free(qcow2_writer *w); /* does not close fd */
 /* Data bytes allocated so far (whole clusters, or compressed bytes). */
 uint64_t qcow2_writer_allocated_bytes(const qcow2_writer *w);
 
+/* ---- streamed writer (stream.c): front to back, never seeking ---- */
+
+#include "util/extent.h"
+
+typedef struct qcow2_stream qcow2_stream;
+/* Where the stream's bytes go, in order (a pipe, a socket...). */
+typedef int (*qcow2_emit_fn)(void *ctx, const void *buf, size_t len, p2v_err *err);
+
+/* Plan a qcow2 v3 image of virtual_size bytes whose data clusters are those
+ * the extents `alloc` touch (sorted; guest bytes), and emit its header and
+ * all metadata at once. Then qcow2_stream_write in increasing offset order,
+ * only inside `alloc`; qcow2_stream_finish sends what was never written as
+ * zeros. Writing behind data already sent, or outside alloc, is -EINVAL. */
+int qcow2_stream_create(uint64_t virtual_size, uint32_t cluster_size, const extent_list *alloc,
+                        qcow2_emit_fn emit, void *ctx, qcow2_stream **out, p2v_err *err);
+int qcow2_stream_write(qcow2_stream *s, const void *buf, size_t len, uint64_t offset,
+                       p2v_err *err);
+int qcow2_stream_finish(qcow2_stream *s, p2v_err *err);
+/* Bytes emitted so far, and the size of the whole stream. */
+uint64_t qcow2_stream_bytes(const qcow2_stream *s);
+uint64_t qcow2_stream_total_bytes(const qcow2_stream *s);
+void qcow2_stream_free(qcow2_stream *s);
+
 /* ---- parsed image, for `p2v img` ---- */
 
 typedef struct qcow2_image qcow2_image;

@@ -72,6 +72,27 @@ static inline uint64_t qcow2_coffset_mask(unsigned cluster_bits)
     return (1ULL << qcow2_csize_shift(cluster_bits)) - 1;
 }
 
+/* ---- header and table sizes (header.c), shared by the writers ---- */
+
+typedef struct qcow2_header_fields {
+    uint32_t version;           /* 2 or 3 */
+    uint32_t cluster_bits;
+    uint64_t size;              /* virtual bytes */
+    uint32_t l1_size;           /* entries */
+    uint64_t l1_offset;
+    uint64_t refcount_table_offset;
+    uint32_t refcount_table_clusters;
+    int compression_type;       /* v3: 0 deflate, 1 zstd */
+} qcow2_header_fields;
+
+/* Write the header fields into h (QH_V3_LENGTH bytes for v3, QH_V2_LENGTH
+ * for v2, zeroed by the caller): refcount order 4, no extensions, the
+ * compression-type bit set for zstd. */
+void qcow2_header_encode(uint8_t *h, const qcow2_header_fields *f);
+
+/* L1 entries for a disk of virtual_size bytes (at least 1, as QEMU writes). */
+uint64_t qcow2_l1_entries(uint64_t virtual_size, unsigned cluster_bits);
+
 /* ---- compression (compress.c) ---- */
 
 #include <stddef.h>

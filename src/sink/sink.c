@@ -25,11 +25,61 @@ static char *temp_name_for(const char *output)
     return t;
 }
 
+bool sink_output_is_stream(const char *output) { return output && !strcmp(output, "-"); }
+
+bool sink_output_is_nbd(const char *output)
+{
+    return output && (!strncmp(output, "nbd://", 6) || !strncmp(output, "nbd+unix://", 11) ||
+                      !strncmp(output, "nbds://", 7) || !strncmp(output, "nbds+unix://", 12));
+}
+
+/* A sink without a temporary file: stdout or an NBD export. */
+static int sink_create_direct(const char *output, uint64_t virtual_size, const sink_opts *o,
+                              sink **out, p2v_err *err)
+{
+    sink *s = calloc(1, sizeof *s);
+    int r;
+    if (!s)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    s->fd = -1;
+    if (sink_output_is_nbd(output))
+        s->be = &sink_nbd_backend;
+    else
+        s->be = o->format == SINK_RAW ? &sink_stream_raw_backend : &sink_stream_qcow2_backend;
+    s->virtual_size = virtual_size;
+    s->granularity = s->be->granularity;
+    if (!(s->output = strdup(output))) {
+        r = p2v_errf(err, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((r = s->be->open(s, virtual_size, o, err)) < 0)
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    sink_close(s);
+    return r;
+}
+
+int sink_set_layout(sink *s, const extent_list *will_write, p2v_err *err)
+{
+    return s->be->layout ? s->be->layout(s, will_write, err) : 0;
+}
+
+const char *sink_readback_path(const sink *s)
+{
+    if (s->be == &sink_nbd_backend)
+        return s->output;
+    return s->temp;
+}
+
 int sink_create(const char *output, uint64_t virtual_size, const sink_opts *o, sink **out,
                 p2v_err *err)
 {
     int r;
     struct stat st;
+    if (sink_output_is_stream(output) || sink_output_is_nbd(output))
+        return sink_create_direct(output, virtual_size, o, out, err);
     sink *s = calloc(1, sizeof *s);
     if (!s)
         return p2v_errf(err, -ENOMEM, "out of memory");
@@ -87,6 +137,8 @@ const char *sink_temp_path(const sink *s) { return s->temp; }
 uint64_t sink_file_bytes(const sink *s)
 {
     struct stat st;
+    if (s->be->bytes)
+        return s->be->bytes(s);
     if (s->fd < 0 || fstat(s->fd, &st) < 0)
         return 0;
     return (uint64_t)st.st_blocks * 512;
@@ -95,7 +147,7 @@ uint64_t sink_file_bytes(const sink *s)
 int sink_finish(sink *s, p2v_err *err)
 {
     int r = s->be->finish(s, err);
-    if (r < 0)
+    if (r < 0 || s->be->commit)
         return r;
     if (fsync(s->fd) < 0)
         return p2v_errf(err, -errno, "%s: %s", s->output, strerror(errno));
@@ -118,6 +170,11 @@ static void sync_dir_of(const char *path)
 int sink_commit(sink *s, p2v_err *err)
 {
     int r;
+    if (s->be->commit) {
+        if ((r = s->be->commit(s, err)) == 0)
+            s->committed = true;
+        return r;
+    }
     if (s->force)
         r = rename(s->temp, s->output);
     else

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "util/err.h"
+#include "util/extent.h"
 
 enum sink_format { SINK_QCOW2 = 0, SINK_RAW };
 enum sink_compression { SINK_COMPRESS_NONE = 0, SINK_COMPRESS_ZLIB, SINK_COMPRESS_ZSTD };
@@ -60,12 +61,32 @@ typedef struct sink_signals {
 void sink_catch_signals(sink_signals *ss, volatile sig_atomic_t *flag);
 void sink_restore_signals(sink_signals *ss);
 
-/* Backends (sink_raw.c, sink_qcow2.c). */
+/* OUTPUT "-" is standard output: the image is streamed front to back
+ * (sink_stream.c). OUTPUT "nbd://HOST[:PORT]/EXPORT" or "nbd+unix:///EXPORT?
+ * socket=PATH" is an NBD export written in place (sink_nbd.c). Neither has a
+ * temporary name: all or nothing becomes "complete, or reported as not". */
+bool sink_output_is_stream(const char *output);
+bool sink_output_is_nbd(const char *output);
+/* The size of an NBD export (to plan the layout for it). */
+int sink_nbd_export_size(const char *uri, uint64_t *size, p2v_err *err);
+
+/* Before the first write: every byte range of the disk that may be written
+ * (sorted). A stream plans its layout from it; file sinks ignore it. */
+int sink_set_layout(sink *s, const extent_list *will_write, p2v_err *err);
+/* Where the finished image can be read back (verify): the temporary file, the
+ * NBD URI; NULL for a stream. */
+const char *sink_readback_path(const sink *s);
+
+/* Backends (sink_raw.c, sink_qcow2.c, sink_stream.c, sink_nbd.c). */
 struct sink_backend {
     const char *name;
     int (*open)(sink *s, uint64_t virtual_size, const sink_opts *o, p2v_err *err);
+    int (*layout)(sink *s, const extent_list *will_write, p2v_err *err); /* optional */
     int (*write)(sink *s, uint64_t offset, const void *buf, size_t len, p2v_err *err);
     int (*finish)(sink *s, p2v_err *err);
+    /* No temporary file: commit replaces the rename, bytes the file size. */
+    int (*commit)(sink *s, p2v_err *err);
+    uint64_t (*bytes)(const sink *s);
     void (*free)(sink *s);
     uint32_t granularity;
 };
@@ -84,5 +105,8 @@ struct sink {
 
 extern const struct sink_backend sink_raw_backend;
 extern const struct sink_backend sink_qcow2_backend;
+extern const struct sink_backend sink_stream_qcow2_backend;
+extern const struct sink_backend sink_stream_raw_backend;
+extern const struct sink_backend sink_nbd_backend;
 
 #endif

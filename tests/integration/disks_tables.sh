@@ -29,7 +29,7 @@ check_eq "bootable partitions" 1 "$(jq -r '[.disks[0].partitions[] | select(.boo
 check_eq "containers" 3 "$(jq -r '[.disks[0].partitions[] | select(.container) | .number] | join(",")' <<<"$json")"
 check_eq "end of 5" 43007 "$(jq -r '.disks[0].partitions[] | select(.number == 5) | .end' <<<"$json")"
 check_eq "type name of 8" "Windows recovery (hidden NTFS)" "$(jq -r '.disks[0].partitions[] | select(.number == 8) | .type_name' <<<"$json")"
-check_eq "keys of a partition" "attrs,bootable,container,end,fs_uuid,fstype,label,name,number,size,start,type,type_name,used,uuid" \
+check_eq "keys of a partition" "attrs,boot_stores,bootable,container,end,fs_uuid,fstype,label,name,number,size,start,type,type_name,used,uuid,windows" \
     "$(jq -r '.disks[0].partitions[0] | keys | join(",")' <<<"$json")"
 check_eq "keys of a disk" "id,partitions,path,sector_size,size,table" "$(jq -r '.disks[0] | keys | join(",")' <<<"$json")"
 

@@ -1,0 +1,233 @@
+/* OUTPUT nbd://…: the image written straight into an NBD export (libnbd),
+ * e.g. qemu-nbd or nbdkit in front of the platform's storage. Writes arrive
+ * in increasing offset order; what lies between them is zeroed with
+ * NBD_CMD_WRITE_ZEROES (or written zeros when the server lacks it), so the
+ * export holds exactly the image whatever it held before. Several writes are
+ * in flight at once (asynchronous commands, each with its own buffer); the
+ * end is a flush. A failure leaves a partly written export, which the error
+ * says. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libnbd.h>
+
+#include "sink/sink.h"
+
+#define NBD_SLOTS 4
+#define NBD_CHUNK (4u << 20)            /* largest single request sent */
+#define ZERO_CHUNK (1u << 30)
+
+struct slot {
+    uint8_t *buf;
+    int64_t cookie;                     /* 0: free */
+    uint64_t off;
+};
+
+struct nbd_priv {
+    struct nbd_handle *h;
+    bool can_zero, can_flush;
+    uint64_t pos;                       /* everything before is written or zeroed */
+    uint64_t sent;                      /* data bytes written */
+    uint32_t chunk;
+    unsigned next_slot;
+    struct slot slots[NBD_SLOTS];
+    uint8_t *zeros;                     /* for servers without WRITE_ZEROES */
+};
+
+static int nbd_fail(sink *s, const char *what, uint64_t off, p2v_err *err)
+{
+    int e = nbd_get_errno();
+    return p2v_errf(err, e ? -e : -EIO, "%s: %s at offset %llu: %s; the export is partly "
+                                        "written and is not a valid disk", s->output, what,
+                    (unsigned long long)off, nbd_get_error());
+}
+
+int sink_nbd_export_size(const char *uri, uint64_t *size, p2v_err *err)
+{
+    struct nbd_handle *h = nbd_create();
+    int r = 0;
+    if (!h)
+        return p2v_errf(err, -ENOMEM, "%s: %s", uri, nbd_get_error());
+    int64_t n;
+    if (nbd_connect_uri(h, uri) == -1)
+        r = p2v_errf(err, -EIO, "%s: cannot connect: %s", uri, nbd_get_error());
+    else if ((n = nbd_get_size(h)) < 0)
+        r = p2v_errf(err, -EIO, "%s: %s", uri, nbd_get_error());
+    else
+        *size = (uint64_t)n;
+    if (r == 0)
+        nbd_shutdown(h, 0);
+    nbd_close(h);
+    return r;
+}
+
+static int nbd_open_sink(sink *s, uint64_t virtual_size, const sink_opts *o, p2v_err *err)
+{
+    (void)o;
+    struct nbd_priv *p = calloc(1, sizeof *p);
+    if (!p)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    s->priv = p;
+    if (!(p->h = nbd_create()))
+        return p2v_errf(err, -ENOMEM, "%s: %s", s->output, nbd_get_error());
+    if (nbd_connect_uri(p->h, s->output) == -1)
+        return p2v_errf(err, -EIO, "%s: cannot connect: %s", s->output, nbd_get_error());
+    int64_t size = nbd_get_size(p->h);
+    if (size < 0)
+        return p2v_errf(err, -EIO, "%s: %s", s->output, nbd_get_error());
+    if ((uint64_t)size != virtual_size)
+        return p2v_errf(err, (uint64_t)size < virtual_size ? -ENOSPC : -EINVAL,
+                        "%s: the export is %lld bytes, the image is %llu: %s", s->output,
+                        (long long)size, (unsigned long long)virtual_size,
+                        (uint64_t)size < virtual_size ? "too small"
+                                                      : "plan the image for the export's size "
+                                                        "(--size)");
+    if (nbd_is_read_only(p->h) == 1)
+        return p2v_errf(err, -EROFS, "%s: the export is read-only", s->output);
+    p->can_zero = nbd_can_zero(p->h) == 1;
+    p->can_flush = nbd_can_flush(p->h) == 1;
+    int64_t max = nbd_get_block_size(p->h, LIBNBD_SIZE_MAXIMUM);
+    p->chunk = max > 0 && max < NBD_CHUNK ? (uint32_t)max : NBD_CHUNK;
+    for (int i = 0; i < NBD_SLOTS; i++)
+        if (!(p->slots[i].buf = malloc(p->chunk)))
+            return p2v_errf(err, -ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Wait until slot i is free, reporting the command it held. */
+static int slot_wait(sink *s, struct slot *sl, p2v_err *err)
+{
+    struct nbd_priv *p = s->priv;
+    while (sl->cookie) {
+        int done = nbd_aio_command_completed(p->h, (uint64_t)sl->cookie);
+        if (done == -1) {
+            sl->cookie = 0;
+            return nbd_fail(s, "write error", sl->off, err);
+        }
+        if (done == 1) {
+            sl->cookie = 0;
+            break;
+        }
+        if (nbd_poll(p->h, -1) == -1)
+            return nbd_fail(s, "connection lost", sl->off, err);
+    }
+    return 0;
+}
+
+static int drain(sink *s, p2v_err *err)
+{
+    struct nbd_priv *p = s->priv;
+    int r = 0;
+    for (int i = 0; i < NBD_SLOTS; i++) {
+        int q = slot_wait(s, &p->slots[i], err);
+        r = r < 0 ? r : q;
+    }
+    return r;
+}
+
+static int write_chunk(sink *s, const void *buf, size_t len, uint64_t off, p2v_err *err)
+{
+    struct nbd_priv *p = s->priv;
+    struct slot *sl = &p->slots[p->next_slot++ % NBD_SLOTS];
+    int r = slot_wait(s, sl, err);
+    if (r < 0)
+        return r;
+    memcpy(sl->buf, buf, len);
+    sl->off = off;
+    sl->cookie = nbd_aio_pwrite(p->h, sl->buf, len, off, NBD_NULL_COMPLETION, 0);
+    if (sl->cookie == -1) {
+        sl->cookie = 0;
+        return nbd_fail(s, "write error", off, err);
+    }
+    p->sent += len;
+    return 0;
+}
+
+/* Everything in [pos, to) becomes zeros. */
+static int zero_to(sink *s, uint64_t to, p2v_err *err)
+{
+    struct nbd_priv *p = s->priv;
+    while (p->pos < to) {
+        uint64_t n = to - p->pos;
+        int r = 0;
+        if (p->can_zero) {
+            n = n < ZERO_CHUNK ? n : ZERO_CHUNK;
+            if (nbd_zero(p->h, n, p->pos, 0) == -1)
+                r = nbd_fail(s, "write-zeroes error", p->pos, err);
+        } else {
+            if (!p->zeros && !(p->zeros = calloc(1, p->chunk)))
+                return p2v_errf(err, -ENOMEM, "out of memory");
+            n = n < p->chunk ? n : p->chunk;
+            r = write_chunk(s, p->zeros, (size_t)n, p->pos, err);
+            p->sent -= r == 0 ? n : 0;
+        }
+        if (r < 0)
+            return r;
+        p->pos += n;
+    }
+    return 0;
+}
+
+static int nbd_sink_write(sink *s, uint64_t offset, const void *buf, size_t len, p2v_err *err)
+{
+    struct nbd_priv *p = s->priv;
+    const uint8_t *b = buf;
+    if (offset < p->pos)
+        return p2v_errf(err, -EINVAL, "%s: write at byte %llu is behind byte %llu already "
+                                      "written", s->output, (unsigned long long)offset,
+                        (unsigned long long)p->pos);
+    int r = zero_to(s, offset, err);
+    while (r == 0 && len) {
+        size_t n = len < p->chunk ? len : p->chunk;
+        if ((r = write_chunk(s, b, n, offset, err)) == 0) {
+            b += n;
+            offset += n;
+            len -= n;
+            p->pos = offset;
+        }
+    }
+    return r;
+}
+
+static int nbd_sink_finish(sink *s, p2v_err *err)
+{
+    struct nbd_priv *p = s->priv;
+    int r = zero_to(s, s->virtual_size, err);
+    if (r == 0)
+        r = drain(s, err);
+    if (r == 0 && p->can_flush && nbd_flush(p->h, 0) == -1)
+        r = nbd_fail(s, "flush error", s->virtual_size, err);
+    return r;
+}
+
+static int nbd_sink_commit(sink *s, p2v_err *err)
+{
+    (void)s;
+    (void)err;
+    return 0;
+}
+
+static uint64_t nbd_sink_bytes(const sink *s) { return ((struct nbd_priv *)s->priv)->sent; }
+
+static void nbd_sink_free(sink *s)
+{
+    struct nbd_priv *p = s->priv;
+    if (p->h) {
+        p2v_err ignored;
+        drain(s, &ignored);
+        nbd_shutdown(p->h, 0);
+        nbd_close(p->h);
+    }
+    for (int i = 0; i < NBD_SLOTS; i++)
+        free(p->slots[i].buf);
+    free(p->zeros);
+    free(p);
+    s->priv = NULL;
+}
+
+const struct sink_backend sink_nbd_backend = {
+    .name = "nbd", .open = nbd_open_sink, .write = nbd_sink_write, .finish = nbd_sink_finish,
+    .commit = nbd_sink_commit, .bytes = nbd_sink_bytes, .free = nbd_sink_free,
+    .granularity = 4096,
+};

@@ -1,0 +1,155 @@
+/* A new BIOS boot store made offline from BCD-Template, as bcdboot makes it:
+ * objects and elements written with hivex, device elements in the same
+ * encoding the rewrite reads (docs/windows.md). */
+#include <errno.h>
+#include <hivex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/endian.h"
+#include "windows/windows.h"
+
+#define BOOTMGR "{9dea862c-5cdd-4e70-acc1-f32b344d4795}"
+#define MEMDIAG "{b2721d73-1db4-4c62-bf78-c548a880142d}"
+/* bcdboot gives the loader and its resume object fresh GUIDs; p2v uses
+ * fixed ones so a store it makes is reproducible. */
+#define LOADER "{5a9a1e42-7a1c-4e0b-9a4e-70327640b001}"
+#define RESUME "{5a9a1e42-7a1c-4e0b-9a4e-70327640b002}"
+
+struct bcd_new {
+    hive_h *h;
+    const char *what;
+    p2v_err *err;
+};
+
+/* The child `name` of parent, made when missing. */
+static hive_node_h child(struct bcd_new *c, hive_node_h parent, const char *name)
+{
+    hive_node_h n = hivex_node_get_child(c->h, parent, name);
+    if (!n)
+        n = hivex_node_add_child(c->h, parent, name);
+    if (!n)
+        p2v_errf(c->err, -EIO, "%s: key %s cannot be made (%s)", c->what, name, strerror(errno));
+    return n;
+}
+
+static int set_value(struct bcd_new *c, hive_node_h node, const char *key, hive_type t,
+                     const void *data, size_t len)
+{
+    hive_set_value v = { .key = (char *)key, .t = t, .len = len, .value = (char *)data };
+    if (hivex_node_set_value(c->h, node, &v, 0) != 0)
+        return p2v_errf(c->err, -EIO, "%s: value %s cannot be set (%s)", c->what, key,
+                        strerror(errno));
+    return 0;
+}
+
+/* UTF-16LE of an ASCII string, with NUL (two for a multi-string). */
+static size_t utf16(const char *s, uint8_t *out, size_t cap, bool multi)
+{
+    size_t n = 0;
+    for (; *s && n + 6 <= cap; s++, n += 2)
+        put_le16(out + n, (uint16_t)(*s == '|' && multi ? 0 : (unsigned char)*s));
+    put_le16(out + n, 0);
+    n += 2;
+    if (multi) {
+        put_le16(out + n, 0);
+        n += 2;
+    }
+    return n;
+}
+
+static int element(struct bcd_new *c, hive_node_h obj, const char *type, hive_type t,
+                   const void *data, size_t len)
+{
+    hive_node_h els = child(c, obj, "Elements");
+    hive_node_h el = els ? child(c, els, type) : 0;
+    return el ? set_value(c, el, "Element", t, data, len) : -EIO;
+}
+
+static int el_string(struct bcd_new *c, hive_node_h obj, const char *type, const char *s,
+                     bool multi)
+{
+    uint8_t buf[600];
+    size_t n = utf16(s, buf, sizeof buf, multi);
+    return element(c, obj, type, multi ? hive_t_REG_MULTI_SZ : hive_t_REG_SZ, buf, n);
+}
+
+static int el_device(struct bcd_new *c, hive_node_h obj, const char *type, const win_part_id *id)
+{
+    uint8_t d[WIN_BCD_GUID_LEN + WIN_BCD_PART_BLOCK] = { 0 };
+    put_le32(d + WIN_BCD_GUID_LEN, 6);
+    put_le32(d + WIN_BCD_GUID_LEN + 8, WIN_BCD_PART_BLOCK);
+    win_bcd_device_set(d, WIN_BCD_GUID_LEN, id);
+    return element(c, obj, type, hive_t_REG_BINARY, d, sizeof d);
+}
+
+static int el_integer(struct bcd_new *c, hive_node_h obj, const char *type, uint64_t v)
+{
+    uint8_t b[8];
+    put_le64(b, v);
+    return element(c, obj, type, hive_t_REG_BINARY, b, sizeof b);
+}
+
+static hive_node_h object(struct bcd_new *c, hive_node_h objs, const char *guid, uint32_t type)
+{
+    hive_node_h o = child(c, objs, guid);
+    hive_node_h d = o ? child(c, o, "Description") : 0;
+    uint8_t t[4];
+    put_le32(t, type);
+    if (!d || set_value(c, d, "Type", hive_t_REG_DWORD, t, 4) < 0)
+        return 0;
+    return o;
+}
+
+int win_bcd_create_bios(win_hive *bcd, const win_bcd_bios *b, win_report *rep, p2v_err *err)
+{
+    struct bcd_new c = { .h = win_hive_h(bcd), .what = win_hive_what(bcd), .err = err };
+    const char *desc = b->description ? b->description : "Windows";
+    const char *loc = b->locale ? b->locale : "en-US";
+    hive_node_h objs = child(&c, hivex_root(c.h), "Objects");
+    hive_node_h bm = objs ? object(&c, objs, BOOTMGR, 0x10100002) : 0;
+    hive_node_h ld = bm ? object(&c, objs, LOADER, 0x10200003) : 0;
+    hive_node_h rs = ld ? object(&c, objs, RESUME, 0x10200004) : 0;
+    hive_node_h md = rs ? object(&c, objs, MEMDIAG, 0x10200005) : 0;
+    int r = md ? 0 : -EIO;
+    if (r == 0 && ((r = el_device(&c, bm, "11000001", &b->boot)) < 0 ||
+                   (r = el_string(&c, bm, "12000004", "Windows Boot Manager", false)) < 0 ||
+                   (r = el_string(&c, bm, "12000005", loc, false)) < 0 ||
+                   (r = el_string(&c, bm, "23000003", LOADER, false)) < 0 ||
+                   (r = el_string(&c, bm, "24000001", LOADER, true)) < 0 ||
+                   (r = el_string(&c, bm, "24000010", MEMDIAG, true)) < 0 ||
+                   (r = el_integer(&c, bm, "25000004", 30)) < 0))
+        return r;
+    if (r == 0 && ((r = el_device(&c, ld, "11000001", &b->os)) < 0 ||
+                   (r = el_string(&c, ld, "12000002", "\\Windows\\system32\\winload.exe", false)) < 0 ||
+                   (r = el_string(&c, ld, "12000004", desc, false)) < 0 ||
+                   (r = el_string(&c, ld, "12000005", loc, false)) < 0 ||
+                   (r = el_device(&c, ld, "21000001", &b->os)) < 0 ||
+                   (r = el_string(&c, ld, "22000002", "\\Windows", false)) < 0 ||
+                   (r = el_string(&c, ld, "23000003", RESUME, false)) < 0))
+        return r;
+    if (r == 0 && ((r = el_device(&c, rs, "11000001", &b->os)) < 0 ||
+                   (r = el_string(&c, rs, "12000002", "\\Windows\\system32\\winresume.exe", false)) < 0 ||
+                   (r = el_string(&c, rs, "12000004", "Windows Resume Application", false)) < 0 ||
+                   (r = el_device(&c, rs, "21000001", &b->os)) < 0 ||
+                   (r = el_string(&c, rs, "22000002", "\\hiberfil.sys", false)) < 0))
+        return r;
+    if (r == 0 && ((r = el_device(&c, md, "11000001", &b->boot)) < 0 ||
+                   (r = el_string(&c, md, "12000002", "\\boot\\memtest.exe", false)) < 0 ||
+                   (r = el_string(&c, md, "12000004", "Windows Memory Diagnostic", false)) < 0))
+        return r;
+    if (r < 0)
+        return r;
+    char bs[160], os[160];
+    win_part_id_format(&b->boot, bs, sizeof bs);
+    win_part_id_format(&b->os, os, sizeof os);
+    p2v_warn(&rep->changes, "%s: new \"Windows Boot Manager\" (%s) on %s", c.what, BOOTMGR, bs);
+    p2v_warn(&rep->changes, "%s: new \"%s\" (%s): \\Windows\\system32\\winload.exe on %s", c.what,
+             desc, LOADER, os);
+    p2v_warn(&rep->changes, "%s: new \"Windows Resume Application\" (%s) on %s", c.what, RESUME,
+             os);
+    p2v_warn(&rep->changes, "%s: new \"Windows Memory Diagnostic\" (%s) on %s", c.what, MEMDIAG,
+             bs);
+    return 0;
+}

@@ -1,0 +1,239 @@
+/* A virtio-win tree: the list of its files, from a directory or an ISO image,
+ * and reading one of them. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "blockdev/blockdev.h"
+#include "util/io.h"
+#include "windows/drivers_impl.h"
+#include "windows/iso.h"
+
+enum { TREE_MAX_DEPTH = 16, TREE_MAX_FILES = 100000 };
+#define TREE_MAX_FILE ((size_t)256 << 20)
+
+struct drv_tree {
+    char *name;       /* what the user gave */
+    char *dir;        /* directory backend: its path */
+    blockdev *bd;     /* ISO backend */
+    bool own_bd;
+    char **paths;
+    uint64_t *sizes;
+    size_t n, cap;
+};
+
+static int tree_add(drv_tree *t, const char *path, uint64_t size)
+{
+    if (t->n == TREE_MAX_FILES)
+        return -E2BIG;
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        char **np = realloc(t->paths, cap * sizeof *np);
+        if (!np)
+            return -ENOMEM;
+        t->paths = np;
+        uint64_t *ns = realloc(t->sizes, cap * sizeof *ns);
+        if (!ns)
+            return -ENOMEM;
+        t->sizes = ns;
+        t->cap = cap;
+    }
+    if (!(t->paths[t->n] = strdup(path)))
+        return -ENOMEM;
+    t->sizes[t->n++] = size;
+    return 0;
+}
+
+static int iso_add(void *ctx, const char *path, uint64_t size) { return tree_add(ctx, path, size); }
+
+/* Walk dir/rel recursively; symbolic links to directories are not followed. */
+static int walk_dir(drv_tree *t, const char *rel, int depth, p2v_err *err)
+{
+    char *full = *rel ? drv_strcat3(t->dir, "/", rel) : strdup(t->dir);
+    if (!full)
+        return -ENOMEM;
+    DIR *d = opendir(full);
+    int rc = 0;
+    if (!d)
+        rc = p2v_errf(err, -errno, "%s: cannot read the directory: %s", full, strerror(errno));
+    for (struct dirent *e; rc == 0 && (e = readdir(d));) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char *child = *rel ? drv_strcat3(rel, "/", e->d_name) : strdup(e->d_name);
+        char *cfull = child ? drv_strcat3(t->dir, "/", child) : NULL;
+        struct stat st;
+        if (!cfull)
+            rc = -ENOMEM;
+        else if (lstat(cfull, &st) == 0 && S_ISDIR(st.st_mode) && depth < TREE_MAX_DEPTH)
+            rc = walk_dir(t, child, depth + 1, err);
+        else if (stat(cfull, &st) == 0 && S_ISREG(st.st_mode))
+            rc = tree_add(t, child, (uint64_t)st.st_size);
+        free(child);
+        free(cfull);
+    }
+    if (d)
+        closedir(d);
+    free(full);
+    return rc;
+}
+
+typedef struct tree_ent {
+    char *path;
+    uint64_t size;
+} tree_ent;
+
+static int ent_cmp(const void *a, const void *b)
+{
+    return strcmp(((const tree_ent *)a)->path, ((const tree_ent *)b)->path);
+}
+
+/* Sort the list by path (sizes follow) so that choices do not depend on
+ * readdir or ISO order. */
+static int tree_sort(drv_tree *t)
+{
+    tree_ent *e = malloc((t->n ? t->n : 1) * sizeof *e);
+    if (!e)
+        return -ENOMEM;
+    for (size_t i = 0; i < t->n; i++)
+        e[i] = (tree_ent){t->paths[i], t->sizes[i]};
+    qsort(e, t->n, sizeof *e, ent_cmp);
+    for (size_t i = 0; i < t->n; i++) {
+        t->paths[i] = e[i].path;
+        t->sizes[i] = e[i].size;
+    }
+    free(e);
+    return 0;
+}
+
+static int tree_finish(drv_tree *t, int rc, drv_tree **out, p2v_err *err)
+{
+    if (rc == -ENOMEM)
+        p2v_errf(err, rc, "%s: out of memory listing the driver tree", t->name);
+    else if (rc == -E2BIG)
+        p2v_errf(err, rc, "%s: more than %d files: not a virtio-win tree", t->name, TREE_MAX_FILES);
+    if (rc == 0)
+        rc = tree_sort(t);
+    if (rc == 0 && t->n == 0)
+        rc = p2v_errf(err, -ENOENT, "%s: no files: not a virtio-win tree", t->name);
+    if (rc < 0) {
+        drv_tree_close(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+int drv_tree_open_dir(const char *dir, drv_tree **out, p2v_err *err)
+{
+    drv_tree *t = calloc(1, sizeof *t);
+    if (!t || !(t->name = strdup(dir)) || !(t->dir = strdup(dir))) {
+        drv_tree_close(t);
+        return p2v_errf(err, -ENOMEM, "%s: out of memory", dir);
+    }
+    return tree_finish(t, walk_dir(t, "", 0, err), out, err);
+}
+
+int drv_tree_open_iso(blockdev *bd, drv_tree **out, p2v_err *err)
+{
+    drv_tree *t = calloc(1, sizeof *t);
+    if (!t || !(t->name = strdup(bd_path(bd)))) {
+        free(t);
+        return p2v_errf(err, -ENOMEM, "%s: out of memory", bd_path(bd));
+    }
+    t->bd = bd;
+    return tree_finish(t, iso_walk(bd, iso_add, t, err), out, err);
+}
+
+int drv_tree_open(const char *path, drv_tree **out, p2v_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return p2v_errf(err, -errno, "%s: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return drv_tree_open_dir(path, out, err);
+    blockdev *bd;
+    int rc = bd_open_raw(path, &bd, err);
+    if (rc < 0)
+        return rc;
+    rc = drv_tree_open_iso(bd, out, err);
+    if (rc < 0)
+        bd_close(bd);
+    else
+        (*out)->own_bd = true;
+    return rc;
+}
+
+void drv_tree_close(drv_tree *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->n; i++)
+        free(t->paths[i]);
+    free(t->paths);
+    free(t->sizes);
+    if (t->own_bd)
+        bd_close(t->bd);
+    free(t->dir);
+    free(t->name);
+    free(t);
+}
+
+const char *drv_tree_name(const drv_tree *t) { return t->name; }
+size_t drv_tree_count(const drv_tree *t) { return t->n; }
+const char *drv_tree_path(const drv_tree *t, size_t i) { return i < t->n ? t->paths[i] : NULL; }
+
+uint64_t drv_tree_size(const drv_tree *t, size_t i) { return i < t->n ? t->sizes[i] : 0; }
+
+long drv_tree_find(const drv_tree *t, const char *path)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (strcasecmp(t->paths[i], path) == 0)
+            return (long)i;
+    return -1;
+}
+
+static int read_dir_file(const drv_tree *t, const char *rel, uint64_t size, uint8_t **buf,
+                         size_t *len, p2v_err *err)
+{
+    char *full = drv_strcat3(t->dir, "/", rel);
+    if (!full)
+        return p2v_errf(err, -ENOMEM, "%s: out of memory", t->name);
+    int rc = 0;
+    uint8_t *b = NULL;
+    size_t got = 0;
+    int fd = open(full, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        rc = p2v_errf(err, -errno, "%s: %s", full, strerror(errno));
+    else if (!(b = malloc(size ? (size_t)size : 1)))
+        rc = p2v_errf(err, -ENOMEM, "%s: out of memory", full);
+    else if (pread_full(fd, b, (size_t)size, 0, &got) < 0 || got != size)
+        rc = p2v_errf(err, -EIO, "%s: cannot read %llu bytes (the file changed while p2v read it?)",
+                      full, (unsigned long long)size);
+    if (fd >= 0)
+        close(fd);
+    free(full);
+    if (rc < 0) {
+        free(b);
+        return rc;
+    }
+    *buf = b;
+    *len = (size_t)size;
+    return 0;
+}
+
+int drv_tree_read(drv_tree *t, size_t i, uint8_t **buf, size_t *len, p2v_err *err)
+{
+    if (i >= t->n)
+        return p2v_errf(err, -EINVAL, "%s: no file number %zu", t->name, i);
+    if (t->sizes[i] > TREE_MAX_FILE)
+        return p2v_errf(err, -EFBIG, "%s: %s: %llu bytes, too large for a driver file", t->name,
+                        t->paths[i], (unsigned long long)t->sizes[i]);
+    if (t->dir)
+        return read_dir_file(t, t->paths[i], t->sizes[i], buf, len, err);
+    return iso_read_file(t->bd, t->paths[i], TREE_MAX_FILE, buf, len, err);
+}

@@ -1,0 +1,197 @@
+/* The driver step on one NTFS volume holding Windows: read its hives, plan,
+ * and carry the plan out through ntvol (over a copy-on-write overlay). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "fs/ntvol.h"
+#include "windows/drivers_edits.h"
+#include "windows/windows.h"
+
+#define HIVE_SYSTEM "/Windows/System32/config/SYSTEM"
+#define HIVE_SOFTWARE "/Windows/System32/config/SOFTWARE"
+#define HIVE_MAX ((size_t)1 << 30)
+#define CURRENT_VERSION "Microsoft\\Windows NT\\CurrentVersion"
+
+static int read_version(win_hive *software, drv_windows *w, p2v_err *err)
+{
+    uint32_t major = 0, minor = 0;
+    char cv[32] = "", build[32] = "", type[64] = "", product[128] = "";
+    if (win_hive_get_dword(software, CURRENT_VERSION, "CurrentMajorVersionNumber", &major) != 0 ||
+        win_hive_get_dword(software, CURRENT_VERSION, "CurrentMinorVersionNumber", &minor) != 0) {
+        unsigned a = 0, b = 0;
+        if (win_hive_get_string(software, CURRENT_VERSION, "CurrentVersion", cv, sizeof cv) != 0 ||
+            sscanf(cv, "%u.%u", &a, &b) != 2)
+            return p2v_errf(err, -ENOENT, "%s: no Windows version (CurrentVersion) in SOFTWARE",
+                            win_hive_what(software));
+        major = a;
+        minor = b;
+    }
+    if (win_hive_get_string(software, CURRENT_VERSION, "CurrentBuild", build, sizeof build) != 0)
+        win_hive_get_string(software, CURRENT_VERSION, "CurrentBuildNumber", build, sizeof build);
+    win_hive_get_string(software, CURRENT_VERSION, "InstallationType", type, sizeof type);
+    win_hive_get_string(software, CURRENT_VERSION, "ProductName", product, sizeof product);
+    w->major = major;
+    w->minor = minor;
+    w->build = (unsigned)strtoul(build, NULL, 10);
+    w->server = strncasecmp(type, "Server", 6) == 0 || strstr(product, "Server") != NULL;
+    return 0;
+}
+
+static int read_arch(win_hive *system, drv_windows *w, p2v_err *err)
+{
+    uint32_t cur = 0;
+    char key[128], arch[32] = "";
+    if (win_hive_get_dword(system, "Select", "Current", &cur) != 0)
+        return p2v_errf(err, -ENOENT, "%s: no Select\\Current in SYSTEM", win_hive_what(system));
+    snprintf(key, sizeof key, "ControlSet%03u\\Control\\Session Manager\\Environment", cur);
+    if (win_hive_get_string(system, key, "PROCESSOR_ARCHITECTURE", arch, sizeof arch) != 0)
+        return p2v_errf(err, -ENOENT, "%s: no %s\\PROCESSOR_ARCHITECTURE in SYSTEM",
+                        win_hive_what(system), key);
+    if (strcasecmp(arch, "AMD64") == 0)
+        w->arch = DRV_ARCH_AMD64;
+    else if (strcasecmp(arch, "x86") == 0)
+        w->arch = DRV_ARCH_X86;
+    else
+        return p2v_errf(err, -ENOTSUP, "%s: Windows for %s: p2v installs drivers for amd64 and x86 only",
+                        win_hive_what(system), arch);
+    return 0;
+}
+
+int drv_windows_from_hives(win_hive *system, win_hive *software, drv_windows *out, p2v_err *err)
+{
+    memset(out, 0, sizeof *out);
+    int rc = read_version(software, out, err);
+    return rc < 0 ? rc : read_arch(system, out, err);
+}
+
+static int open_hive(ntvol *v, const char *what, const char *path, bool writable, win_hive **out,
+                     p2v_err *err)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int rc = ntvol_read_file(v, path, HIVE_MAX, &data, &len, err);
+    if (rc == 0) {
+        char name[256];
+        snprintf(name, sizeof name, "%s %s", what, path);
+        rc = win_hive_open(data, len, writable, name, out, err);
+    }
+    free(data);
+    return rc;
+}
+
+int drv_job_prepare(ntvol *v, const char *what, drv_tree *tree, enum drv_bus bus, drv_job *out,
+                    p2v_err *err)
+{
+    memset(out, 0, sizeof *out);
+    win_hive *sys = NULL, *soft = NULL;
+    int rc = open_hive(v, what, HIVE_SYSTEM, false, &sys, err);
+    if (rc == 0)
+        rc = open_hive(v, what, HIVE_SOFTWARE, false, &soft, err);
+    if (rc == 0)
+        rc = drv_windows_from_hives(sys, soft, &out->win, err);
+    if (rc == 0 && tree) {
+        rc = drv_select(tree, &out->win, &out->sel, err);
+        out->has_sel = rc == 0;
+    }
+    if (rc == 0)
+        rc = drv_check_bus(bus, out->has_sel ? &out->sel : NULL, &out->win, err);
+    if (rc == 0)
+        rc = drv_plan_build(&out->win, out->has_sel ? &out->sel : NULL, tree, win_hive_h(sys),
+                            &out->plan, err);
+    win_hive_close(sys);
+    win_hive_close(soft);
+    if (rc < 0)
+        drv_job_free(out);
+    return rc;
+}
+
+void drv_job_free(drv_job *job)
+{
+    if (!job)
+        return;
+    if (job->has_sel)
+        drv_selection_free(&job->sel);
+    drv_plan_free(&job->plan);
+    job->has_sel = false;
+}
+
+/* "/Windows/p2v/drivers/netkvm/x.sys" from "Windows\p2v\drivers\netkvm\x.sys". */
+static char *volume_path(const char *dst)
+{
+    char *p = drv_strcat3("/", dst, "");
+    for (char *c = p; c && *c; c++)
+        if (*c == '\\')
+            *c = '/';
+    return p;
+}
+
+/* Make every directory above the file at path. */
+static int make_parents(ntvol *v, char *path, p2v_err *err)
+{
+    for (char *c = path + 1; *c; c++) {
+        if (*c != '/')
+            continue;
+        *c = '\0';
+        int rc = ntvol_mkdir(v, path, err);
+        *c = '/';
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int copy_one(ntvol *v, drv_tree *tree, const drv_copy *c, p2v_err *err)
+{
+    char *path = volume_path(c->dst);
+    uint8_t *buf = NULL;
+    size_t len = c->len;
+    int rc = path ? make_parents(v, path, err) : p2v_errf(err, -ENOMEM, "out of memory");
+    if (rc == 0 && c->src >= 0)
+        rc = tree ? drv_tree_read(tree, (size_t)c->src, &buf, &len, err)
+                  : p2v_errf(err, -EINVAL, "%s: no driver tree to copy from", c->dst);
+    if (rc == 0)
+        rc = ntvol_write_file(v, path, c->src >= 0 ? buf : c->data, len, err);
+    free(buf);
+    free(path);
+    return rc;
+}
+
+static int edit_hive(ntvol *v, const char *what, const char *path, const drv_job *job,
+                     enum drv_hive which, p2v_err *err)
+{
+    bool any = false;
+    for (size_t i = 0; i < job->plan.nedits; i++)
+        any |= job->plan.edits[i].hive == which;
+    if (!any)
+        return 0;
+    win_hive *h = NULL;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int rc = open_hive(v, what, path, true, &h, err);
+    if (rc == 0)
+        rc = drv_edits_apply(&job->plan, which, win_hive_h(h), err);
+    if (rc == 0)
+        rc = win_hive_save(h, &data, &len, err);
+    if (rc == 0)
+        rc = ntvol_write_file(v, path, data, len, err);
+    free(data);
+    win_hive_close(h);
+    if (rc < 0)
+        p2v_err_prefix(err, rc, "%s: %s", what, path);
+    return rc;
+}
+
+int drv_job_apply(ntvol *v, const char *what, drv_tree *tree, const drv_job *job, p2v_err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < job->plan.ncopies; i++)
+        rc = copy_one(v, tree, &job->plan.copies[i], err);
+    if (rc < 0)
+        return p2v_err_prefix(err, rc, "%s: writing the drivers", what);
+    rc = edit_hive(v, what, HIVE_SYSTEM, job, DRV_HIVE_SYSTEM, err);
+    if (rc == 0)
+        rc = edit_hive(v, what, HIVE_SOFTWARE, job, DRV_HIVE_SOFTWARE, err);
+    return rc;
+}

@@ -1,0 +1,53 @@
+#!/bin/bash
+# A UEFI Windows (GPT) moved to a BIOS image (--boot bios: MBR), WinRE then
+# C:, C: active: the offline bcdboot puts \bootmgr and \Windows\Boot\PCAT's
+# files in \Boot of C: and makes \Boot\BCD from BCD-Template, with {bootmgr}
+# and the OS loader (winload.exe) naming C: in MBR form (the image's new
+# signature and C:'s offset), read back with hivexget; MountedDevices names
+# C: in MBR form; ntfsfix -n is clean; the source is unchanged.
+set -euo pipefail
+source "$P2V_SRC/tests/lib/common.sh"
+source "$P2V_SRC/tests/lib/mkwin.sh"
+need sgdisk sfdisk jq mkntfs mkfs.vfat mcopy ntfs-3g ntfscat ntfsfix hivexget hivexregedit python3
+
+pc=$WORK/pc.img
+mkwin_gpt_uefi "$pc"
+before=$(sha256sum <"$pc")
+mkwin_part_img "$pc" 3 "$WORK/oldc"
+
+"$P2V" convert --dry-run --boot bios --active "$pc:3" -O raw -o "$WORK/out.img" "$pc:4" "$pc:3" >"$WORK/dry.txt"
+grep -q 'firmware switch to BIOS: \\bootmgr and 3 files in \\Boot' "$WORK/dry.txt" ||
+    fail "dry run does not list the firmware switch: $(cat "$WORK/dry.txt")"
+"$P2V" convert --boot bios --active "$pc:3" -O raw -o "$WORK/out.img" "$pc:4" "$pc:3" 2>/dev/null
+check_eq "table" dos "$(sfdisk --json "$WORK/out.img" | jq -r .partitiontable.label)"
+check_eq "C: active" true "$(sfdisk --json "$WORK/out.img" | jq '.partitiontable.partitions[1].bootable')"
+sig=$(sfdisk --json "$WORK/out.img" | jq -r .partitiontable.id)
+oc=$(mkwin_part_off "$WORK/out.img" 2)
+mkwin_part_img "$WORK/out.img" 2 "$WORK/c"
+ntfsfix -n "$WORK/c" >"$WORK/fix" 2>&1 || fail "ntfsfix -n: $(cat "$WORK/fix")"
+
+check_eq "\\bootmgr" "$(ntfscat "$WORK/oldc" /Windows/Boot/PCAT/bootmgr | sha256sum)" \
+    "$(ntfscat "$WORK/c" /bootmgr | sha256sum)"
+check_eq "\\Boot\\bootmgr" "$(ntfscat "$WORK/oldc" /Windows/Boot/PCAT/bootmgr | sha256sum)" \
+    "$(ntfscat "$WORK/c" /Boot/bootmgr | sha256sum)"
+
+ntfscat "$WORK/c" /Boot/BCD >"$WORK/bcd"
+el() { hivexget "$WORK/bcd" "\\Objects\\$1\\Elements\\$2" Element; }
+hexel() { el "$1" "$2" | od -An -tx1 -v | tr -d ' \n'; }
+dev=$(python3 -c "import struct,sys; s=int(sys.argv[1],0); o=int(sys.argv[2])
+print((bytes(16)+struct.pack('<IIIIQ8xII',6,0,0x48,0,o,0,1)+struct.pack('<I',s)+bytes(28)).hex())" "$sig" "$oc")
+BM='{9dea862c-5cdd-4e70-acc1-f32b344d4795}'
+LD='{5a9a1e42-7a1c-4e0b-9a4e-70327640b001}'
+check_eq "{bootmgr} device" "$dev" "$(hexel "$BM" 11000001)"
+check_eq "loader device" "$dev" "$(hexel "$LD" 11000001)"
+check_eq "loader osdevice" "$dev" "$(hexel "$LD" 21000001)"
+check_eq "loader path" '\Windows\system32\winload.exe' "$(el "$LD" 12000002)"
+check_eq "systemroot" '\Windows' "$(el "$LD" 22000002)"
+check_eq "default" "$LD" "$(el "$BM" 23000003)"
+check_eq "loader description" "Windows 10 Pro" "$(el "$LD" 12000004)"
+check_eq "loader type" 270532611 "$(hivexget "$WORK/bcd" "\\Objects\\$LD\\Description" Type)"
+
+ntfscat "$WORK/c" /Windows/System32/config/SYSTEM >"$WORK/sys"
+check_eq "MountedDevices C:" "$(python3 -c "import struct,sys; print(struct.pack('<IQ', int(sys.argv[1],0), int(sys.argv[2])).hex())" "$sig" "$oc")" \
+    "$(hivexget "$WORK/sys" '\MountedDevices' '\DosDevices\C:' | od -An -tx1 -v | tr -d ' \n')"
+check_eq "source unchanged" "$before" "$(sha256sum <"$pc")"

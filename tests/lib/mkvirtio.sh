@@ -1,0 +1,272 @@
+#!/bin/bash
+# Test data for the virtio driver injection, made at test time:
+#   mkvirtio.sh tree DIR [per-driver|flat]   a virtio-win-like tree: INF files in real
+#       INF syntax with the real virtio hardware IDs, .sys/.cat files whose content is a
+#       marker naming driver, OS and arch ("per-driver": <driver>/<os>/<arch>/ as in
+#       current virtio-win; "flat": <arch>/<os>/ as in older ISOs). OS directories:
+#       w7 (amd64, x86), w10 (amd64, x86), 2k19 (amd64); no 2k22, no w11, so those
+#       fall back. netkvm.inf is UTF-16LE with a BOM, the others ANSI with CRLF.
+#       Also guest-agent/qemu-ga-x86_64.msi (per-driver layout only).
+#   mkvirtio.sh iso DIR ISO                  an ISO 9660 image (Joliet + Rock Ridge) of DIR
+#   mkvirtio.sh hives OUTDIR win7|win10|2k19 SYSTEM and SOFTWARE hives of that Windows:
+#       ControlSet001/002, Select (Current 1, Default 1, LastKnownGood 2), the built-in
+#       storage services (storahci with StartOverride on 10/2019, msahci on 7), a
+#       DriverDatabase already holding oem1.inf (10/2019), CurrentVersion values,
+#       PROCESSOR_ARCHITECTURE=AMD64.
+#   mkvirtio.sh windisk FILE win7|win10|2k19  a 64 MiB MBR disk (signature 0x5eed0001):
+#       1 = "System Reserved" NTFS (8 MiB, active: \bootmgr and a BIOS \Boot\BCD naming
+#       partitions 1 and 2, from mkwin_reg.py), 2 = "Windows" NTFS (48 MiB) holding
+#       \Windows\System32\config\{SYSTEM,SOFTWARE} (the hives above),
+#       \Windows\System32\drivers\disk.sys and \Windows\INF; filled through an
+#       ntfs-3g mount (needs root and FUSE).
+# marker DRIVER OS ARCH FILE prints the marker content a file of the tree holds.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+marker() { printf 'p2v test file %s for %s/%s/%s\n' "$4" "$1" "$2" "$3"; }
+
+# driver table: dir service inf class classguid group hwid1 hwid2 desc
+drivers=(
+  "viostor|viostor|viostor|SCSIAdapter|{4D36E97B-E325-11CE-BFC1-08002BE10318}|SCSI miniport|PCI\\VEN_1AF4&DEV_1001&SUBSYS_00021AF4&REV_00|PCI\\VEN_1AF4&DEV_1042&SUBSYS_11001AF4&REV_01|Red Hat VirtIO SCSI controller"
+  "vioscsi|vioscsi|vioscsi|SCSIAdapter|{4D36E97B-E325-11CE-BFC1-08002BE10318}|SCSI miniport|PCI\\VEN_1AF4&DEV_1004&SUBSYS_00081AF4&REV_00|PCI\\VEN_1AF4&DEV_1048&SUBSYS_11001AF4&REV_01|Red Hat VirtIO SCSI pass-through controller"
+  "NetKVM|netkvm|netkvm|Net|{4D36E972-E325-11CE-BFC1-08002BE10318}|NDIS|PCI\\VEN_1AF4&DEV_1000&SUBSYS_00011AF4&REV_00|PCI\\VEN_1AF4&DEV_1041&SUBSYS_11001AF4&REV_01|Red Hat VirtIO Ethernet Adapter"
+  "Balloon|BALLOON|balloon|System|{4D36E97D-E325-11CE-BFC1-08002BE10318}||PCI\\VEN_1AF4&DEV_1002&SUBSYS_00051AF4&REV_00|PCI\\VEN_1AF4&DEV_1045&SUBSYS_11001AF4&REV_01|VirtIO Balloon Driver"
+  "vioserial|VirtioSerial|vioser|System|{4D36E97D-E325-11CE-BFC1-08002BE10318}||PCI\\VEN_1AF4&DEV_1003&SUBSYS_00031AF4&REV_00|PCI\\VEN_1AF4&DEV_1043&SUBSYS_11001AF4&REV_01|VirtIO Serial Driver"
+)
+
+# inf_text SERVICE INF CLASS GUID GROUP HWID1 HWID2 DESC OS ARCH
+inf_text() {
+    local svc=$1 inf=$2 class=$3 guid=$4 group=$5 h1=$6 h2=$7 desc=$8 os=$9 arch=${10}
+    local dec ver start=3 date=06/01/2023 version=100.94.104.24100
+    case $os in w7) ver=6.1;; *) ver=10.0;; esac
+    [ "$os" = w7 ] && version=62.94.104.24100
+    dec=NT$arch.$ver
+    [ "$class" = SCSIAdapter ] && start=0
+    cat <<EOF
+;-------------------------------------------------------------------------------
+; $inf.inf - test copy of a virtio-win driver package for $os/$arch
+;-------------------------------------------------------------------------------
+
+[Version]
+Signature="\$WINDOWS NT\$"
+Class=$class
+ClassGUID=$guid
+Provider=%VENDOR%
+DriverVer=$date,$version
+CatalogFile=$inf.cat
+DriverPackageType=PlugAndPlay
+PnpLockdown=1
+
+[DestinationDirs]
+DefaultDestDir = 12
+
+[SourceDisksNames]
+1 = %DiskId1%,,,""
+
+[SourceDisksFiles]
+$inf.sys = 1,,
+
+[Manufacturer]
+%VENDOR% = ${svc}_models, $dec
+
+[${svc}_models.$dec]
+%${svc}.DeviceDesc% = ${svc}_inst, $h1, \\
+    ${h1%%&SUBSYS*}
+%${svc}.DeviceDesc% = ${svc}_inst, $h2
+
+[${svc}_inst]
+CopyFiles = ${svc}_files
+
+[${svc}_files]
+$inf.sys,,,2
+
+[${svc}_inst.HW]
+AddReg = ${svc}_msi_addreg
+
+[${svc}_msi_addreg]
+HKR, "Interrupt Management\\MessageSignaledInterruptProperties", MSISupported, 0x00010001, 1
+
+[${svc}_inst.Services]
+AddService = $svc, 0x00000002, ${svc}_service_inst, ${svc}_eventlog   ; function driver
+
+[${svc}_service_inst]
+DisplayName    = %${svc}.ServiceDesc%
+ServiceType    = 1               ; SERVICE_KERNEL_DRIVER
+StartType      = $start
+ErrorControl   = 1               ; SERVICE_ERROR_NORMAL
+ServiceBinary  = %12%\\$inf.sys
+EOF
+    [ -n "$group" ] && echo "LoadOrderGroup = $group"
+    cat <<EOF
+
+[${svc}_eventlog]
+AddReg = ${svc}_eventlog_addreg
+
+[${svc}_eventlog_addreg]
+HKR,,EventMessageFile,0x00020000,"%%SystemRoot%%\\System32\\IoLogMsg.dll"
+
+[Strings]
+VENDOR = "Red Hat, Inc."
+DiskId1 = "VirtIO Installation Disk #1"
+${svc}.DeviceDesc = "$desc"
+${svc}.ServiceDesc = "$desc Service"
+EOF
+}
+
+# write_inf FILE TEXT-ON-STDIN: CRLF ANSI, or UTF-16LE + BOM for netkvm
+write_inf() {
+    local out=$1 crlf
+    crlf=$(sed 's/$/\r/')
+    if [[ $out == *netkvm.inf ]]; then
+        { printf '\xff\xfe'; printf '%s\n' "$crlf" | iconv -f utf-8 -t utf-16le; } >"$out"
+    else
+        printf '%s\n' "$crlf" >"$out"
+    fi
+}
+
+make_tree() {
+    local dir=$1 layout=${2:-per-driver} d os arch sub
+    mkdir -p "$dir"
+    for d in "${drivers[@]}"; do
+        IFS='|' read -r ddir svc inf class guid group h1 h2 desc <<<"$d"
+        for os in w7 w10 2k19; do
+            for arch in amd64 x86; do
+                [ "$os" = 2k19 ] && [ "$arch" = x86 ] && continue
+                if [ "$layout" = flat ]; then sub=$dir/$arch/$os; else sub=$dir/$ddir/$os/$arch; fi
+                mkdir -p "$sub"
+                inf_text "$svc" "$inf" "$class" "$guid" "$group" "$h1" "$h2" "$desc" "$os" "$arch" |
+                    write_inf "$sub/$inf.inf"
+                marker "$ddir" "$os" "$arch" "$inf.sys" >"$sub/$inf.sys"
+                marker "$ddir" "$os" "$arch" "$inf.cat" >"$sub/$inf.cat"
+                marker "$ddir" "$os" "$arch" "$inf.pdb" >"$sub/$inf.pdb"
+            done
+        done
+    done
+    if [ "$layout" != flat ]; then
+        mkdir -p "$dir/guest-agent"
+        marker guest-agent any amd64 qemu-ga-x86_64.msi >"$dir/guest-agent/qemu-ga-x86_64.msi"
+        marker guest-agent any x86 qemu-ga-i386.msi >"$dir/guest-agent/qemu-ga-i386.msi"
+    fi
+    # Things a real ISO also holds and p2v must pass over.
+    mkdir -p "$dir/viorng/w10/amd64" "$dir/cert"
+    printf '[Version]\r\nSignature="$WINDOWS NT$"\r\n' >"$dir/viorng/w10/amd64/viorng.inf"
+    echo "readme" >"$dir/cert/README.txt"
+}
+
+make_iso() {
+    xorriso -as mkisofs -quiet -J -R -V VIRTIO_TEST -o "$2" "$1" 2>/dev/null
+}
+
+# hive_reg WIN SYSTEM|SOFTWARE prints the .reg text (parents before children).
+hive_reg_system() {
+    local win=$1 cs
+    echo 'Windows Registry Editor Version 5.00'
+    echo
+    printf '[\\Select]\n"Current"=dword:00000001\n"Default"=dword:00000001\n"LastKnownGood"=dword:00000002\n"Failed"=dword:00000000\n\n'
+    for cs in ControlSet001 ControlSet002; do
+        printf '[\\%s]\n\n[\\%s\\Control]\n\n[\\%s\\Control\\CriticalDeviceDatabase]\n\n' "$cs" "$cs" "$cs"
+        printf '[\\%s\\Control\\Session Manager]\n\n[\\%s\\Control\\Session Manager\\Environment]\n"PROCESSOR_ARCHITECTURE"="AMD64"\n\n' "$cs" "$cs"
+        printf '[\\%s\\Services]\n\n' "$cs"
+        local svc
+        if [ "$win" = win7 ]; then
+            printf '[\\%s\\Services\\msahci]\n"Start"=dword:00000003\n"Type"=dword:00000001\n"ImagePath"=hex(2):73,00,79,00,73,00,74,00,65,00,6d,00,33,00,32,00,5c,00,64,00,72,00,69,00,76,00,65,00,72,00,73,00,5c,00,6d,00,73,00,61,00,68,00,63,00,69,00,2e,00,73,00,79,00,73,00,00,00\n\n' "$cs"
+        else
+            printf '[\\%s\\Services\\storahci]\n"Start"=dword:00000003\n"Type"=dword:00000001\n"ErrorControl"=dword:00000003\n\n' "$cs"
+            printf '[\\%s\\Services\\storahci\\StartOverride]\n"0"=dword:00000003\n\n' "$cs"
+        fi
+        for svc in atapi intelide pciide; do
+            printf '[\\%s\\Services\\%s]\n"Start"=dword:00000003\n"Type"=dword:00000001\n\n' "$cs" "$svc"
+        done
+        printf '[\\%s\\Services\\Tcpip]\n"Start"=dword:00000001\n\n' "$cs"
+    done
+    if [ "$win" != win7 ]; then
+        printf '[\\DriverDatabase]\n\n[\\DriverDatabase\\DriverInfFiles]\n\n'
+        printf '[\\DriverDatabase\\DriverInfFiles\\oem1.inf]\n"Active"="prnms001.inf_amd64_1111111111111111"\n\n'
+        printf '[\\DriverDatabase\\DriverPackages]\n\n[\\DriverDatabase\\DeviceIds]\n\n'
+    fi
+}
+
+hive_reg_software() {
+    local win=$1 name build type major minor
+    case $win in
+    win7) name="Windows 7 Professional" build=7601 type=Client major=6 minor=1 ;;
+    win10) name="Windows 10 Pro" build=19045 type=Client major=10 minor=0 ;;
+    2k19) name="Windows Server 2019 Standard" build=17763 type=Server major=10 minor=0 ;;
+    esac
+    echo 'Windows Registry Editor Version 5.00'
+    echo
+    printf '[\\Microsoft]\n\n[\\Microsoft\\Windows]\n\n[\\Microsoft\\Windows\\CurrentVersion]\n\n'
+    printf '[\\Microsoft\\Windows NT]\n\n[\\Microsoft\\Windows NT\\CurrentVersion]\n'
+    printf '"ProductName"="%s"\n"CurrentBuild"="%s"\n"InstallationType"="%s"\n"CurrentVersion"="%s.%s"\n' \
+        "$name" "$build" "$type" "$([ "$major" = 10 ] && echo 6 || echo "$major")" "$([ "$major" = 10 ] && echo 3 || echo "$minor")"
+    if [ "$major" = 10 ]; then
+        printf '"CurrentMajorVersionNumber"=dword:%08x\n"CurrentMinorVersionNumber"=dword:%08x\n' "$major" "$minor"
+    fi
+    echo
+}
+
+make_hives() {
+    local out=$1 win=$2
+    mkdir -p "$out"
+    python3 "$here/blank_hive.py" "$out/SYSTEM" SYSTEM
+    python3 "$here/blank_hive.py" "$out/SOFTWARE" SOFTWARE
+    hive_reg_system "$win" >"$out/system.reg"
+    hive_reg_software "$win" >"$out/software.reg"
+    hivexregedit --merge "$out/SYSTEM" "$out/system.reg"
+    hivexregedit --merge "$out/SOFTWARE" "$out/software.reg"
+    rm -f "$out/system.reg" "$out/software.reg"
+}
+
+make_windisk() {
+    local disk=$1 win=$2 tmp
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/mkvirtio.XXXXXX")
+    make_hives "$tmp/hives" "$win"
+    truncate -s 64M "$disk"
+    printf 'label: dos\nlabel-id: 0x5eed0001\n2048,16384,7,*\n18432,98304,7\n' | sfdisk -q "$disk"
+    truncate -s 8M "$tmp/p1.img"
+    mkntfs -q -F -Q -s 512 -p 2048 -H 255 -S 63 -L "System Reserved" "$tmp/p1.img" >/dev/null 2>&1
+    truncate -s 48M "$tmp/p2.img"
+    mkntfs -q -F -Q -s 512 -p 18432 -H 255 -S 63 -L Windows "$tmp/p2.img" >/dev/null 2>&1
+    mkdir "$tmp/m"
+    # System Reserved: bootmgr and a BIOS BCD naming itself and the Windows
+    # partition (tests/lib/mkwin_reg.py writes the BCD's objects).
+    python3 "$here/blank_hive.py" "$tmp/BCD"
+    python3 "$here/mkwin_reg.py" bcd --disk 0x5eed0001 --boot 1048576 --os 9437184 --recovery 9437184 >"$tmp/bcd.reg"
+    hivexregedit --merge "$tmp/BCD" "$tmp/bcd.reg"
+    if ! timeout 30 ntfs-3g "$tmp/p1.img" "$tmp/m"; then
+        rm -rf "$tmp"
+        echo "mkvirtio.sh: cannot mount NTFS with ntfs-3g (FUSE)" >&2
+        return 1
+    fi
+    mkdir -p "$tmp/m/Boot"
+    cp "$tmp/BCD" "$tmp/m/Boot/BCD"
+    head -c 50000 /dev/urandom >"$tmp/m/bootmgr"
+    umount "$tmp/m"
+    if ! timeout 30 ntfs-3g "$tmp/p2.img" "$tmp/m"; then
+        rm -rf "$tmp"
+        echo "mkvirtio.sh: cannot mount NTFS with ntfs-3g (FUSE)" >&2
+        return 1
+    fi
+    mkdir -p "$tmp/m/Windows/System32/config" "$tmp/m/Windows/System32/drivers" "$tmp/m/Windows/INF"
+    cp "$tmp/hives/SYSTEM" "$tmp/hives/SOFTWARE" "$tmp/m/Windows/System32/config/"
+    # A boot store for the Windows step to find (the BIOS BCD is not needed here).
+    python3 "$here/blank_hive.py" "$tmp/m/Windows/System32/config/BCD-Template" BCD00000000
+    echo "the disk driver that was there" >"$tmp/m/Windows/System32/drivers/disk.sys"
+    # What an offline bcdboot copies when the Windows partition is selected alone.
+    mkdir -p "$tmp/m/Windows/Boot/PCAT"
+    head -c 50000 /dev/urandom >"$tmp/m/Windows/Boot/PCAT/bootmgr"
+    head -c 300000 /dev/urandom >"$tmp/m/Windows/explorer.exe"
+    umount "$tmp/m"
+    dd if="$tmp/p1.img" of="$disk" bs=512 seek=2048 conv=notrunc status=none
+    dd if="$tmp/p2.img" of="$disk" bs=512 seek=18432 conv=notrunc status=none
+    rm -rf "$tmp"
+}
+
+case ${1:-} in
+windisk) make_windisk "$2" "$3" ;;
+tree) make_tree "$2" "${3:-per-driver}" ;;
+iso) make_iso "$2" "$3" ;;
+hives) make_hives "$2" "$3" ;;
+marker) marker "$2" "$3" "$4" "$5" ;;
+*) echo "usage: mkvirtio.sh tree DIR [per-driver|flat] | iso DIR ISO | hives OUTDIR win7|win10|2k19 | windisk FILE win7|win10|2k19 | marker DRIVER OS ARCH FILE" >&2; exit 2 ;;
+esac

@@ -1,0 +1,182 @@
+/* The driver step on a real NTFS volume (mkntfs, filled through ntfs-3g)
+ * holding a synthetic Windows 10: prepared and applied through ntvol over a
+ * copy-on-write overlay; the edited view checks clean with ntfsfix -n, the
+ * driver files read back with ntfscat hold the chosen bytes, the hive read
+ * back with hivexget holds the keys, and the source volume is unchanged. */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "blockdev/blockdev.h"
+#include "blockdev/overlay.h"
+#include "fs/ntvol.h"
+#include "t.h"
+#include "windows/drivers.h"
+
+#define PART_LEN (32u << 20)
+
+static char dir[512];
+static char lib[PATH_MAX];
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[8192], full[8800];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    snprintf(full, sizeof full, "cd '%s' && (%s) >>log 2>&1", dir, cmd);
+    int st = system(full);
+    return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+}
+
+/* Output of a command run in dir, trailing newline removed. */
+static char *out_of(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *out_of(const char *fmt, ...)
+{
+    char cmd[4096], full[4700];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    snprintf(full, sizeof full, "cd '%s' && %s 2>>log", dir, cmd);
+    FILE *p = popen(full, "r");
+    static char buf[8192];
+    size_t n = p ? fread(buf, 1, sizeof buf - 1, p) : 0;
+    if (p)
+        pclose(p);
+    buf[n] = '\0';
+    while (n && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    return buf;
+}
+
+static int make_volume(void)
+{
+    if (sh("bash '%s/mkvirtio.sh' tree tree && bash '%s/mkvirtio.sh' hives hives win10", lib, lib))
+        return -1;
+    if (sh("truncate -s %u part.img && mkntfs -F -Q -q -s 512 part.img && mkdir -p m", PART_LEN))
+        return -1;
+    if (sh("timeout 30 ntfs-3g part.img m && mkdir -p m/Windows/System32/config "
+           "m/Windows/System32/drivers m/Windows/INF && cp hives/SYSTEM hives/SOFTWARE "
+           "m/Windows/System32/config/ && echo keep >m/Windows/System32/drivers/disk.sys && "
+           "umount m") != 0) {
+        sh("umount m");
+        return -1;
+    }
+    return sh("sha256sum part.img >part.sum");
+}
+
+static int save_view(blockdev *ov)
+{
+    uint8_t *b = malloc(PART_LEN);
+    p2v_err err;
+    int rc = b ? bd_pread(ov, b, PART_LEN, 0, &err) : -ENOMEM;
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/view.img", dir);
+    FILE *f = rc == 0 ? fopen(path, "wb") : NULL;
+    if (f) {
+        rc = fwrite(b, 1, PART_LEN, f) == PART_LEN ? 0 : -EIO;
+        rc |= fclose(f);
+    } else {
+        rc = -EIO;
+    }
+    free(b);
+    return rc;
+}
+
+static void test_refusals(ntvol *v, drv_tree *tree)
+{
+    drv_job job;
+    p2v_err err = {{0}};
+    CHECK_EQ_U64(drv_job_prepare(v, "part.img", NULL, DRV_BUS_VIRTIO_BLK, &job, &err), (uint64_t)-ENOENT);
+    CHECK(strstr(err.msg, "virtio-blk needs the viostor driver for Windows 10 (10.0.19045) client amd64"));
+    CHECK_EQ_U64(drv_job_prepare(v, "part.img", NULL, DRV_BUS_SATA, &job, &err), 0);
+    CHECK(!job.has_sel && job.plan.ncopies == 0 && job.plan.nedits == 10); /* per ControlSet: 4 Start values, 1 StartOverride removed */
+    drv_job_free(&job);
+    CHECK_EQ_U64(drv_job_prepare(v, "part.img", tree, DRV_BUS_VIRTIO_SCSI, &job, &err), 0);
+    CHECK(job.has_sel && drv_selection_find(&job.sel, "vioscsi"));
+    drv_job_free(&job);
+}
+
+static void check_view(void)
+{
+    CHECK(sh("ntfsfix -n view.img") == 0);
+    CHECK(sh("sha256sum -c part.sum") == 0); /* the source is untouched */
+    CHECK_STR(out_of("ntfscat view.img /Windows/System32/drivers/viostor.sys"),
+              "p2v test file viostor.sys for viostor/w10/amd64");
+    CHECK_STR(out_of("ntfscat view.img /Windows/System32/drivers/vioscsi.sys"),
+              "p2v test file vioscsi.sys for vioscsi/w10/amd64");
+    CHECK_STR(out_of("ntfscat view.img /Windows/System32/drivers/disk.sys"), "keep");
+    CHECK(sh("ntfscat view.img /Windows/INF/oem2.inf | cmp - tree/viostor/w10/amd64/viostor.inf") == 0);
+    CHECK(sh("ntfscat view.img /Windows/p2v/drivers/netkvm/netkvm.sys | cmp - tree/NetKVM/w10/amd64/netkvm.sys") == 0);
+    CHECK(strstr(out_of("ntfscat view.img /Windows/p2v/firstboot.cmd"), "pnputil /add-driver") != NULL);
+    CHECK(sh("ntfsls -p /Windows/System32/DriverStore/FileRepository view.img | grep -q '^viostor.inf_amd64_'") == 0);
+    CHECK(sh("ntfscat view.img /Windows/System32/config/SYSTEM >SYSTEM.out && "
+             "ntfscat view.img /Windows/System32/config/SOFTWARE >SOFTWARE.out") == 0);
+    CHECK_STR(out_of("hivexget SYSTEM.out 'ControlSet001\\Services\\viostor' Start"), "0");
+    CHECK_STR(out_of("hivexget SYSTEM.out 'ControlSet002\\Services\\viostor' ImagePath"),
+              "system32\\drivers\\viostor.sys");
+    CHECK_STR(out_of("hivexget SYSTEM.out 'ControlSet001\\Services\\viostor' Group"), "SCSI miniport");
+    CHECK_STR(out_of("hivexget SYSTEM.out 'ControlSet001\\Services\\storahci' Start"), "0");
+    CHECK(sh("hivexget SYSTEM.out 'ControlSet001\\Services\\storahci\\StartOverride'") != 0);
+    CHECK_STR(out_of("hivexget SYSTEM.out 'DriverDatabase\\DriverInfFiles\\oem2.inf' Active | cut -c1-18"),
+              "viostor.inf_amd64_"); /* oem1.inf was taken */
+    CHECK_STR(out_of("hivexget SOFTWARE.out 'Microsoft\\Windows\\CurrentVersion\\RunOnce' p2v-drivers"),
+              "cmd.exe /c \"%SystemRoot%\\p2v\\firstboot.cmd\"");
+}
+
+int main(void)
+{
+    char src[PATH_MAX];
+    snprintf(src, sizeof src, "%s", __FILE__);
+    snprintf(lib, sizeof lib, "%s/../lib", dirname(src));
+    snprintf(dir, sizeof dir, "%s/p2v-drvvol.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(dir) || make_volume() != 0) {
+        fprintf(stderr, "could not build the test volume (see %s/log)\n", dir);
+        return 1;
+    }
+    char path[PATH_MAX + 32];
+    blockdev *bd = NULL, *ov = NULL;
+    ntvol *v = NULL;
+    drv_tree *tree = NULL;
+    p2v_err err = {{0}};
+    snprintf(path, sizeof path, "%s/part.img", dir);
+    CHECK(bd_open_raw(path, &bd, &err) == 0);
+    CHECK(bd && bd_overlay_open(bd, 0, 0, NULL, &ov, &err) == 0);
+    CHECK(ov && ntvol_open(ov, 0, bd_size(ov), NTVOL_WRITE, &v, &err) == 0);
+    snprintf(path, sizeof path, "%s/tree", dir);
+    CHECK(drv_tree_open(path, &tree, &err) == 0);
+    if (v && tree) {
+        test_refusals(v, tree);
+        drv_job job;
+        int rc = drv_job_prepare(v, "part.img", tree, DRV_BUS_VIRTIO_BLK, &job, &err);
+        CHECK_EQ_U64(rc, 0);
+        if (rc == 0) {
+            CHECK(job.win.major == 10 && job.win.build == 19045 && !job.win.server &&
+                  job.win.arch == DRV_ARCH_AMD64);
+            rc = drv_job_apply(v, "part.img", tree, &job, &err);
+            CHECK_EQ_U64(rc, 0);
+            drv_job_free(&job);
+        }
+        if (rc < 0)
+            fprintf(stderr, "%s\n", err.msg);
+    }
+    CHECK(ntvol_close(v, &err) == 0);
+    CHECK(ov && save_view(ov) == 0);
+    check_view();
+    drv_tree_close(tree);
+    bd_close(ov);
+    bd_close(bd);
+    if (t_failures == 0)
+        sh("cd / && rm -rf '%s'", dir);
+    else
+        fprintf(stderr, "kept %s\n", dir);
+    return t_done("test_drivers_volume");
+}

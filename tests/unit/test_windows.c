@@ -1,0 +1,373 @@
+/* Windows fixups as pure functions: the BCD device parser over hand-built
+ * bytes (partition, ramdisk, damaged lengths), and BCD / MountedDevices
+ * rewrites of hives built at test time (blank_hive.py + mkwin_reg.py +
+ * hivexregedit --merge). A rewritten hive must export (hivexregedit, not
+ * p2v) exactly like a hive generated directly with the new identities: every
+ * byte of every value is the expectation. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "t.h"
+#include "util/endian.h"
+#include "windows/windows.h"
+
+static char dir[256], lib[512];
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[4096], full[4700];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    snprintf(full, sizeof full, "cd %s && (%s) >>log 2>&1", dir, cmd);
+    int st = system(full);
+    return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+}
+
+static uint8_t *slurp(const char *name, size_t *len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
+    *len = fread(b, 1, (size_t)n, f);
+    fclose(f);
+    return b;
+}
+
+static int spill(const char *name, const uint8_t *b, size_t len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t w = fwrite(b, 1, len, f);
+    return fclose(f) == 0 && w == len ? 0 : -1;
+}
+
+/* A hive named out from mkwin_reg.py's arguments. */
+static int build_hive(const char *out, const char *args)
+{
+    return sh("python3 %s/blank_hive.py %s && python3 %s/mkwin_reg.py %s >%s.reg && "
+              "hivexregedit --merge %s %s.reg",
+              lib, out, lib, args, out, out, out);
+}
+
+/* ---- the device parser over bytes ---- */
+
+static void part_block(uint8_t *b, bool gpt, uint8_t fill)
+{
+    memset(b, 0, WIN_BCD_PART_BLOCK);
+    put_le32(b, 6);
+    put_le32(b + 8, WIN_BCD_PART_BLOCK);
+    memset(b + 16, fill, gpt ? 16 : 8);
+    put_le32(b + 36, gpt ? 0 : 1);
+    memset(b + 40, fill + 1, gpt ? 16 : 4);
+}
+
+/* options GUID + ramdisk block nesting a partition block and a path. */
+static size_t ramdisk_elem(uint8_t *e, bool gpt)
+{
+    const size_t path = 10, rec = WIN_BCD_FILE_HDR + WIN_BCD_PART_BLOCK + path;
+    size_t outer = WIN_BCD_BLOCK_HDR + WIN_BCD_RAMDISK_LOCAL + rec;
+    memset(e, 0, 16 + outer);
+    memset(e, 0x77, 16);
+    uint8_t *o = e + 16;
+    put_le32(o + 4, 1);
+    put_le32(o + 8, (uint32_t)outer);
+    put_le32(o + 16, 3);
+    uint8_t *r = o + WIN_BCD_BLOCK_HDR + WIN_BCD_RAMDISK_LOCAL;
+    put_le32(r, 1);
+    put_le32(r + 4, (uint32_t)rec);
+    put_le32(r + 8, 5);
+    part_block(r + WIN_BCD_FILE_HDR, gpt, 0x40);
+    memset(r + WIN_BCD_FILE_HDR + WIN_BCD_PART_BLOCK, 0x5c, path);
+    return 16 + outer;
+}
+
+static void test_parse(void)
+{
+    uint8_t e[512];
+    win_dev_ref refs[4];
+    size_t n;
+    char why[200];
+
+    memset(e, 0, 16);
+    part_block(e + 16, false, 0x11);
+    CHECK(win_bcd_device_parse(e, 88, refs, 4, &n, why, sizeof why) == 0);
+    CHECK_EQ_U64(n, 1);
+    CHECK_EQ_U64(refs[0].offset, 16);
+    CHECK(!refs[0].id.gpt && refs[0].id.mbr_offset == 0x1111111111111111ull &&
+          refs[0].id.mbr_signature == 0x12121212);
+
+    /* Set a GPT identity into the MBR block: the style changes with it. */
+    win_part_id g = { .gpt = true };
+    memset(g.part_guid.b, 0xAB, 16);
+    memset(g.disk_guid.b, 0xCD, 16);
+    win_bcd_device_set(e, 16, &g);
+    uint8_t want[88];
+    memset(want, 0, 16);
+    part_block(want + 16, true, 0);
+    memset(want + 32, 0xAB, 16);
+    memset(want + 56, 0xCD, 16);
+    CHECK(memcmp(e, want, 88) == 0);
+
+    size_t len = ramdisk_elem(e, true);
+    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == 0);
+    CHECK_EQ_U64(n, 1);
+    CHECK_EQ_U64(refs[0].offset, 16 + 16 + 32 + 12);
+    CHECK(refs[0].depth == 1 && refs[0].id.gpt && refs[0].id.part_guid.b[0] == 0x40 &&
+          refs[0].id.disk_guid.b[15] == 0x41);
+    /* Damaged lengths are refused with the offending values, never scanned. */
+    put_le32(e + 16 + 8, 4000);
+    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
+    CHECK(strstr(why, "device block at byte 16: length 4000") != NULL);
+    ramdisk_elem(e, true);
+    put_le32(e + 16 + 48 + 4, 9999);
+    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
+    CHECK(strstr(why, "image record of 9999 bytes") != NULL);
+    ramdisk_elem(e, true);
+    put_le32(e + 16 + 48 + 8, 4);
+    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
+    CHECK(strstr(why, "kind 4") != NULL);
+    ramdisk_elem(e, true);
+    put_le32(e + 16 + 48 + 12 + 8, 0x40); /* nested partition block too short */
+    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
+    CHECK(strstr(why, "partition device at byte 76: length 64") != NULL);
+    CHECK(win_bcd_device_parse(e, 20, refs, 4, &n, why, sizeof why) == -EINVAL);
+    /* Devices that name no partition ("boot", locate): no refs, no error. */
+    memset(e, 0, 40);
+    put_le32(e + 16, 1);
+    put_le32(e + 24, 24);
+    CHECK(win_bcd_device_parse(e, 40, refs, 4, &n, why, sizeof why) == 0 && n == 0);
+}
+
+static void test_md_forms(void)
+{
+    uint8_t v[24];
+    win_part_id id = { .mbr_signature = 0x1234abcd, .mbr_offset = 0x100000 }, back;
+    CHECK_EQ_U64(win_md_encode(&id, v), 12);
+    CHECK(memcmp(v, "\xcd\xab\x34\x12\x00\x00\x10\x00\x00\x00\x00\x00", 12) == 0);
+    CHECK(win_md_parse(v, 12, &back) && !back.gpt && back.mbr_offset == 0x100000);
+    id.gpt = true;
+    memset(id.part_guid.b, 0x5A, 16);
+    CHECK_EQ_U64(win_md_encode(&id, v), 24);
+    CHECK(memcmp(v, "DMIO:ID:", 8) == 0 && v[8] == 0x5A && v[23] == 0x5A);
+    CHECK(win_md_parse(v, 24, &back) && back.gpt && guid_equal(&back.part_guid, &id.part_guid));
+    CHECK(!win_md_parse(v, 23, &back));
+    v[0] = 'X';
+    CHECK(!win_md_parse(v, 24, &back));
+}
+
+/* ---- rewrites of real hives ---- */
+
+static win_part_id mbr(uint32_t sig, uint64_t off)
+{
+    return (win_part_id){ .mbr_signature = sig, .mbr_offset = off };
+}
+
+static win_part_id gpt(const char *disk, const char *part)
+{
+    win_part_id id = { .gpt = true };
+    CHECK(guid_parse(disk, &id.disk_guid) == 0 && guid_parse(part, &id.part_guid) == 0);
+    return id;
+}
+
+static bool has_line(const p2v_warnings *w, const char *a, const char *b)
+{
+    for (size_t i = 0; i < w->count; i++)
+        if (strstr(w->msgs[i], a) && (!b || strstr(w->msgs[i], b)))
+            return true;
+    return false;
+}
+
+/* Load name, run the rewrite, save to name.out. */
+static int rewrite(const char *name, bool bcd, const win_map *m, win_report *rep,
+                   unsigned *changed)
+{
+    size_t len = 0;
+    uint8_t *data = slurp(name, &len), *out = NULL;
+    win_hive *h = NULL;
+    p2v_err err;
+    int r = data ? win_hive_open(data, len, true, name, &h, &err) : -ENOENT;
+    free(data);
+    if (r == 0)
+        r = bcd ? win_bcd_rewrite(h, m, "\\Boot\\BCD", rep, changed, &err)
+                : win_md_rewrite(h, m, rep, changed, &err);
+    if (r == 0 && (r = win_hive_save(h, &out, &len, &err)) == 0) {
+        char o[600];
+        snprintf(o, sizeof o, "%s.out", name);
+        r = spill(o, out, len);
+    }
+    if (r < 0)
+        fprintf(stderr, "%s: %s\n", name, err.msg);
+    free(out);
+    win_hive_close(h);
+    return r;
+}
+
+/* The rewritten hive exports exactly as the expected one. */
+static int same_export(const char *got, const char *want)
+{
+    return sh("hivexregedit --export %s '\\' >%s.txt && hivexregedit --export %s '\\' >%s.txt "
+              "&& diff -u %s.txt %s.txt",
+              got, got, want, want, want, got);
+}
+
+#define OLDSIG 0x1234abcd
+#define NEWSIG 0x89abcdef
+
+/* BIOS Windows on MBR moved on MBR: C: last, a new signature. */
+static void test_bcd_mbr_moved(void)
+{
+    CHECK(build_hive("bcd1", "bcd --disk 0x1234abcd --boot 1048576 --os 105906176 "
+                             "--recovery 210763776") == 0);
+    CHECK(build_hive("bcd1.want", "bcd --disk 0x89abcdef --boot 1048576 --os 316669952 "
+                                  "--recovery 105906176") == 0);
+    win_move mv[] = {
+        { mbr(OLDSIG, 1048576), mbr(NEWSIG, 1048576), "pc.img:1" },
+        { mbr(OLDSIG, 105906176), mbr(NEWSIG, 316669952), "pc.img:2" },
+        { mbr(OLDSIG, 210763776), mbr(NEWSIG, 105906176), "pc.img:3" },
+    };
+    win_map m = { mv, 3 };
+    win_report rep = { 0 };
+    unsigned changed = 0;
+    CHECK(rewrite("bcd1", true, &m, &rep, &changed) == 0);
+    CHECK_EQ_U64(changed, 8);
+    CHECK_EQ_U64(rep.warnings.count, 0);
+    CHECK(same_export("bcd1.out", "bcd1.want") == 0);
+    CHECK(has_line(&rep.changes, "\"Windows Boot Manager\"", "MBR 0x1234abcd @ 1048576 -> MBR "
+                   "0x89abcdef @ 1048576 (pc.img:1)"));
+    CHECK(has_line(&rep.changes, "\"Windows Recovery Environment\"", "(ramdisk image)"));
+    win_report_free(&rep);
+}
+
+#define GDISK "11111111-2222-3333-4444-555555555555"
+#define GP1 "aaaaaaaa-0000-4000-8000-000000000001"
+#define GP2 "aaaaaaaa-0000-4000-8000-000000000002"
+#define GP3 "aaaaaaaa-0000-4000-8000-000000000003"
+
+/* UEFI Windows on GPT to MBR, the recovery partition left behind: its
+ * references stay and are warned about; FirmwareVariable goes. */
+static void test_bcd_gpt_to_mbr(void)
+{
+    CHECK(build_hive("bcd2", "bcd --style gpt --firmware efi --disk " GDISK " --boot " GP1
+                             " --os " GP2 " --recovery " GP3) == 0);
+    CHECK(build_hive("bcd2.want", "bcd --style mbr --firmware efi --no-fwvar --disk 0x89abcdef "
+                                  "--boot 1048576 --os 105906176 --recovery gpt:" GDISK
+                                  "@" GP3) == 0);
+    win_move mv[] = {
+        { gpt(GDISK, GP1), mbr(NEWSIG, 1048576), "pc.img:1" },
+        { gpt(GDISK, GP2), mbr(NEWSIG, 105906176), "pc.img:2" },
+    };
+    win_map m = { mv, 2 };
+    win_report rep = { 0 };
+    unsigned changed = 0;
+    CHECK(rewrite("bcd2", true, &m, &rep, &changed) == 0);
+    CHECK_EQ_U64(changed, 5);
+    CHECK(same_export("bcd2.out", "bcd2.want") == 0);
+    CHECK_EQ_U64(rep.warnings.count, 3);
+    CHECK(has_line(&rep.warnings, "\"Windows Recovery Environment\"",
+                   "points at a partition that is not in the image"));
+    CHECK(has_line(&rep.warnings, "\"Windows Recovery\"", GP3));
+    CHECK(has_line(&rep.changes, "FirmwareVariable dropped", "Windows Boot Manager"));
+    win_report_free(&rep);
+}
+
+#define NDISK "99999999-8888-4777-8666-555555555555"
+#define NP1 "bbbbbbbb-0000-4000-8000-000000000001"
+#define NP2 "bbbbbbbb-0000-4000-8000-000000000002"
+#define NP3 "bbbbbbbb-0000-4000-8000-000000000003"
+
+/* Drive letters of an MBR Windows moved to GPT: C:, D: and the volume names
+ * follow; E: (another disk) and the CD-ROM stay as they were. */
+static void test_mounted_mbr_to_gpt(void)
+{
+    CHECK(build_hive("sys1", "system --disk 0x1234abcd --mounted '"
+                             "\\DosDevices\\C:=105906176,\\DosDevices\\D:=210763776,"
+                             "\\DosDevices\\E:=0xdeadbeef@1048576,"
+                             "\\??\\Volume{c0000000-0000-4000-8000-000000000001}=105906176,"
+                             "\\??\\Volume{c0000000-0000-4000-8000-000000000002}=1048576'") == 0);
+    CHECK(build_hive("sys1.want", "system --style gpt --disk " NDISK " --mounted '"
+                                  "\\DosDevices\\C:=" NP2 ",\\DosDevices\\D:=" NP3 ","
+                                  "\\DosDevices\\E:=mbr:0xdeadbeef@1048576,"
+                                  "\\??\\Volume{c0000000-0000-4000-8000-000000000001}=" NP2 ","
+                                  "\\??\\Volume{c0000000-0000-4000-8000-000000000002}=" NP1 "'") == 0);
+    win_move mv[] = {
+        { mbr(OLDSIG, 1048576), gpt(NDISK, NP1), "pc.img:1" },
+        { mbr(OLDSIG, 105906176), gpt(NDISK, NP2), "pc.img:2" },
+        { mbr(OLDSIG, 210763776), gpt(NDISK, NP3), "pc.img:3" },
+    };
+    win_map m = { mv, 3 };
+    win_report rep = { 0 };
+    unsigned changed = 0;
+    CHECK(rewrite("sys1", false, &m, &rep, &changed) == 0);
+    CHECK_EQ_U64(changed, 4);
+    CHECK(same_export("sys1.out", "sys1.want") == 0);
+    CHECK(has_line(&rep.changes, "\\DosDevices\\C: kept", "(pc.img:2)"));
+    CHECK(has_line(&rep.changes, "\\DosDevices\\D: kept", NP3));
+    CHECK(!has_line(&rep.changes, "\\DosDevices\\E:", NULL));
+    win_report_free(&rep);
+}
+
+/* Not hives, or not a BCD: clear errors. */
+static void test_refusals(void)
+{
+    win_hive *h = NULL;
+    p2v_err err;
+    uint8_t junk[8192] = { 0 };
+    CHECK(win_hive_open(junk, sizeof junk, false, "x.img:1 \\Boot\\BCD", &h, &err) == -EINVAL);
+    CHECK(strstr(err.msg, "x.img:1 \\Boot\\BCD: not a registry hive") != NULL);
+    size_t len;
+    uint8_t *data = slurp("sys1", &len);
+    CHECK(data && win_hive_open(data, len, true, "SYSTEM", &h, &err) == 0);
+    free(data);
+    if (!h)
+        return;
+    win_report rep = { 0 };
+    unsigned changed;
+    CHECK(win_bcd_rewrite(h, NULL, "\\Boot\\BCD", &rep, &changed, &err) == -EINVAL);
+    CHECK(strstr(err.msg, "not a BCD store") != NULL);
+    char s[64];
+    CHECK(win_hive_get_string(h, "ControlSet001\\Control\\Session Manager\\environment",
+                              "PROCESSOR_ARCHITECTURE", s, sizeof s) == 0);
+    CHECK_STR(s, "AMD64");
+    uint32_t d = 0;
+    CHECK(win_hive_get_dword(h, "select", "Current", &d) == 0 && d == 1);
+    CHECK(win_hive_get_dword(h, "Select", "Missing", &d) == -ENOENT);
+    win_hive_close(h);
+    win_report_free(&rep);
+}
+
+int main(void)
+{
+    /* tests/lib, found from this file's own (absolute) path */
+    snprintf(lib, sizeof lib, "%s", __FILE__);
+    char *slash = strrchr(lib, '/');
+    snprintf(slash ? slash : lib, sizeof lib - (size_t)(slash ? slash - lib : 0), "/../lib");
+    snprintf(dir, sizeof dir, "%s/p2v-win.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(dir))
+        return 1;
+    test_parse();
+    test_md_forms();
+    test_bcd_mbr_moved();
+    test_bcd_gpt_to_mbr();
+    test_mounted_mbr_to_gpt();
+    test_refusals();
+    if (!t_failures)
+        sh("cd / && rm -rf %s", dir);
+    else
+        fprintf(stderr, "test_windows: files kept in %s\n", dir);
+    return t_done("test_windows");
+}
