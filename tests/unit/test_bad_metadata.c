@@ -10,42 +10,15 @@
 #include <unistd.h>
 
 #include "fs/fsmap.h"
+#include "sh_testlib.h"
 #include "t.h"
-
-static char dir[64];
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[1024], full[1200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof full, "cd %s && (%s) >>log 2>&1", dir, cmd);
-    int st = system(full);
-    return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
-}
-
-static uint8_t *slurp(const char *name, size_t *len)
-{
-    char p[256];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "rb");
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    rewind(f);
-    uint8_t *b = malloc(*len);
-    CHECK(fread(b, 1, *len, f) == *len);
-    fclose(f);
-    return b;
-}
 
 /* fsmap_build over fs.img with byte `bad` unreadable: -EIO naming sector bad/512. */
 static void expect_eio(const char *what, uint64_t bad)
 {
     size_t len;
     uint8_t *img = slurp("fs.img", &len);
+    CHECK(img != NULL && len > 0);
     blockdev *mem = NULL, *bd = NULL;
     extent_list ex = { 0 };
     p2v_err err;

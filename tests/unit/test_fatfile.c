@@ -10,53 +10,11 @@
 
 #include "blockdev/overlay.h"
 #include "fs/fatfile.h"
+#include "sh_testlib.h"
 #include "t.h"
 
 #define MiB (1024u * 1024u)
 #define PART_OFF MiB
-
-static char dir[256];
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[4096], full[4400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof full, "cd %s && (%s) >>log 2>&1", dir, cmd);
-    int st = system(full);
-    return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
-}
-
-static uint8_t *slurp(const char *name, size_t *len)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-    *len = fread(b, 1, (size_t)n, f);
-    fclose(f);
-    return b;
-}
-
-static int spill(const char *name, const uint8_t *b, size_t len)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    size_t w = fwrite(b, 1, len, f);
-    return fclose(f) == 0 && w == len ? 0 : -1;
-}
-
 
 /* A disk with 1 MiB of pattern, then a FAT volume of `bits` holding
  * EFI/Microsoft/Boot/BCD (40000 bytes), EFI/Boot/bootx64.efi and keep.bin. */

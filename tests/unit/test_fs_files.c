@@ -10,22 +10,8 @@
 #include <unistd.h>
 
 #include "fs/fsmap.h"
+#include "sh_testlib.h"
 #include "t.h"
-
-static char dir[64];
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[2048], full[2300];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof full, "cd %s && (%s) >>log 2>&1", dir, cmd);
-    int st = system(full);
-    return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
-}
 
 /* files/<name>: size bytes of "<tag>-<offset>" records, found again by tag. */
 static void make_file(const char *name, const char *tag, size_t size)
@@ -36,20 +22,6 @@ static void make_file(const char *name, const char *tag, size_t size)
     for (size_t o = 0; o < size; o += 16)
         fprintf(f, "%-8.8s%08zx", tag, o);
     fclose(f);
-}
-
-static uint8_t *slurp(const char *name, size_t *len)
-{
-    char p[256];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "rb");
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    rewind(f);
-    uint8_t *b = malloc(*len);
-    CHECK(fread(b, 1, *len, f) == *len);
-    fclose(f);
-    return b;
 }
 
 /* Byte offset in the image of the record "<tag><offset in file>". */
@@ -93,6 +65,7 @@ static void check_volume(const char *fstype, const char *want_a, const char *wan
 {
     size_t len;
     uint8_t *img = slurp("fs.img", &len);
+    CHECK(img != NULL && len > 0);
     blockdev *bd = NULL;
     p2v_err err;
     CHECK(bd_open_mem(img, len, 512, "fs.img", &bd, &err) == 0);

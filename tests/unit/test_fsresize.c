@@ -25,40 +25,10 @@
 #include "blockdev/remap.h"
 #include "blockdev/window.h"
 #include "fs/resize.h"
+#include "sh_testlib.h"
 #include "t.h"
 
 #define MiB (1024u * 1024u)
-
-static char dir[256];
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[2048], full[2400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof full, "cd %s && (%s) >>log 2>&1", dir, cmd);
-    int st = system(full);
-    return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
-}
-
-static uint8_t *slurp(const char *name, size_t *len)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-    *len = fread(b, 1, (size_t)n, f);
-    fclose(f);
-    return b;
-}
 
 /* Write bd's bytes to a file of the scratch directory. */
 static int dump(blockdev *bd, const char *name)

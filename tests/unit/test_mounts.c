@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "blockdev/blockdev.h"
+#include "sh_testlib.h"
 #include "t.h"
 
 static void test_parse(void)
@@ -35,21 +36,7 @@ static void test_parse(void)
     CHECK(bd_mountinfo_next(text, strlen(text), &pos, &e) == 0); /* truncated last line */
 }
 
-static char dir[64];
 static char loops[3][64]; /* the whole image, partition 1, partition 2 */
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[1024], full[1200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof full, "cd %s && (%s) >>log 2>&1", dir, cmd);
-    int st = system(full);
-    return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
-}
 
 static bool mounted_any;
 

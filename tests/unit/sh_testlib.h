@@ -1,0 +1,63 @@
+/* Helpers for unit tests that build their disks with real tools: a scratch
+ * directory, shell commands run in it (output appended to its "log"), and
+ * whole files read and written there. */
+#ifndef P2V_TEST_SH_TESTLIB_H
+#define P2V_TEST_SH_TESTLIB_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+/* The scratch directory (the test fills it, e.g. with mkdtemp). */
+static char dir[256];
+
+/* Run a shell command in dir; its exit status, or -1. */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
+static int sh(const char *fmt, ...)
+{
+    char cmd[4096], full[4400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    snprintf(full, sizeof full, "cd %s && (%s) >>log 2>&1", dir, cmd);
+    int st = system(full);
+    return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+}
+
+/* The whole file dir/name, malloc'ed; NULL if it cannot be read whole. */
+static __attribute__((unused)) uint8_t *slurp(const char *name, size_t *len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
+    *len = b ? fread(b, 1, (size_t)n, f) : 0;
+    fclose(f);
+    if (b && n > 0 && *len != (size_t)n) {
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+/* Write len bytes as dir/name; 0 or -1. */
+static __attribute__((unused)) int spill(const char *name, const uint8_t *b, size_t len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t w = fwrite(b, 1, len, f);
+    return fclose(f) == 0 && w == len ? 0 : -1;
+}
+
+#endif
