@@ -31,6 +31,7 @@ static int sh(const char *fmt, ...)
 static __attribute__((unused)) uint8_t *slurp(const char *name, size_t *len)
 {
     char path[1024];
+    *len = 0;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "rb");
     if (!f)
