@@ -16,7 +16,7 @@
 /* files/<name>: size bytes of "<tag>-<offset>" records, found again by tag. */
 static void make_file(const char *name, const char *tag, size_t size)
 {
-    char p[256];
+    char p[512];
     snprintf(p, sizeof p, "%s/files/%s", dir, name);
     FILE *f = fopen(p, "wb");
     for (size_t o = 0; o < size; o += 16)
