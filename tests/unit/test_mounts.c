@@ -60,7 +60,7 @@ static void cleanup(void)
 /* A loop device over disk.img (with options, e.g. an offset): its path. */
 static void attach(int i, const char *opts)
 {
-    char p[256];
+    char p[512];
     snprintf(p, sizeof p, "cd %s && losetup -f --show %s disk.img", dir, opts);
     FILE *f = popen(p, "r");
     CHECK(f && fgets(loops[i], sizeof loops[i], f));
@@ -91,7 +91,7 @@ static void test_real(const char *fs2, const char *mkfs2, const char *rw2, const
 {
     blockdev *img = NULL, *whole = NULL;
     p2v_err err;
-    char p[128];
+    char p[512];
     CHECK(sh("rm -f disk.img && truncate -s 40M disk.img && "
              "printf 'start=2048,size=32768,type=83\\nstart=34816,size=32768,type=7\\n' | "
              "sfdisk -q disk.img && mkdir -p m1 m2") == 0);
