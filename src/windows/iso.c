@@ -63,9 +63,100 @@ static la_int64_t src_skip(struct archive *a, void *ctx, la_int64_t n)
     return (la_int64_t)k;
 }
 
+/* ---- a check of the directory tree before libarchive reads it ----
+ * libarchive allocates a directory's recorded length at once: a hostile
+ * record claiming 4 GiB is a 4 GiB allocation. Every directory record of
+ * every volume descriptor must name an extent inside the image. */
+
+enum { ISO_SECTOR = 2048, ISO_MAX_DIRS = 4096, ISO_MAX_DIR_SECTORS = 1 << 16 };
+
+struct iso_dirq {
+    uint64_t lba[ISO_MAX_DIRS], len[ISO_MAX_DIRS];
+    size_t n, next;
+};
+
+static uint32_t le32_at(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Check the record at r (byte `at` of the image) and queue it if it is a
+ * directory. */
+static int iso_record(blockdev *bd, const uint8_t *r, uint64_t at, bool queue_dir,
+                      struct iso_dirq *q, p2v_err *err)
+{
+    uint64_t lba = le32_at(r + 2), len = le32_at(r + 10);
+    if (lba * ISO_SECTOR + len > bd_size(bd))
+        return p2v_errf(err, -EINVAL, "%s: damaged ISO 9660 image: the directory record at "
+                                      "byte %llu names %llu bytes at sector %llu, past the end "
+                                      "of the image (%llu bytes)", bd_path(bd),
+                        (unsigned long long)at, (unsigned long long)len,
+                        (unsigned long long)lba, (unsigned long long)bd_size(bd));
+    if (queue_dir && (r[25] & 2)) {
+        if (q->n == ISO_MAX_DIRS)
+            return p2v_errf(err, -EINVAL, "%s: more than %d directories: not a driver image",
+                            bd_path(bd), ISO_MAX_DIRS);
+        q->lba[q->n] = lba;
+        q->len[q->n++] = len;
+    }
+    return 0;
+}
+
+static int iso_check_dir(blockdev *bd, uint64_t lba, uint64_t len, struct iso_dirq *q,
+                         p2v_err *err)
+{
+    uint8_t sec[ISO_SECTOR];
+    uint64_t sectors = len / ISO_SECTOR + (len % ISO_SECTOR != 0);
+    if (sectors > ISO_MAX_DIR_SECTORS)
+        return p2v_errf(err, -EINVAL, "%s: a directory of %llu bytes: not a driver image",
+                        bd_path(bd), (unsigned long long)len);
+    for (uint64_t k = 0; k < sectors; k++) {
+        uint64_t at = (lba + k) * ISO_SECTOR;
+        int rc = bd_pread(bd, sec, sizeof sec, at, err);
+        if (rc < 0)
+            return rc;
+        for (size_t off = 0; off < ISO_SECTOR && sec[off];) {
+            size_t rl = sec[off];
+            if (rl < 34 || off + rl > ISO_SECTOR)
+                return p2v_errf(err, -EINVAL, "%s: damaged ISO 9660 image: a directory "
+                                              "record of %zu bytes at byte %llu", bd_path(bd),
+                                rl, (unsigned long long)(at + off));
+            /* "." and ".." (one-byte names 0 and 1) point back up: not queued */
+            bool self = sec[off + 32] == 1 && sec[off + 33] <= 1;
+            if ((rc = iso_record(bd, sec + off, at + off, !self, q, err)) < 0)
+                return rc;
+            off += rl;
+        }
+    }
+    return 0;
+}
+
+static int iso_check_tree(blockdev *bd, p2v_err *err)
+{
+    struct iso_dirq *q = calloc(1, sizeof *q);
+    uint8_t sec[ISO_SECTOR];
+    int rc = q ? 0 : p2v_errf(err, -ENOMEM, "out of memory");
+    for (uint64_t s = 16; rc == 0 && s < 48 && (s + 1) * ISO_SECTOR <= bd_size(bd); s++) {
+        if ((rc = bd_pread(bd, sec, sizeof sec, s * ISO_SECTOR, err)) < 0 ||
+            memcmp(sec + 1, "CD001", 5) != 0 || sec[0] == 255)
+            break;
+        if (sec[0] == 1 || sec[0] == 2)
+            rc = iso_record(bd, sec + 156, s * ISO_SECTOR + 156, true, q, err);
+    }
+    while (rc == 0 && q && q->next < q->n) {
+        size_t i = q->next++;
+        rc = iso_check_dir(bd, q->lba[i], q->len[i], q, err);
+    }
+    free(q);
+    return rc;
+}
+
 static int iso_open(blockdev *bd, iso_src *s, struct archive **out, p2v_err *err)
 {
     memset(s, 0, sizeof *s);
+    int rc0 = iso_check_tree(bd, err);
+    if (rc0 < 0)
+        return rc0;
     s->bd = bd;
     struct archive *a = archive_read_new();
     if (!a)
