@@ -1,6 +1,6 @@
 /* p2v convert: selected partitions of one or more disks into a new image with
- * a fresh partition table. Argument parsing, output and orchestration only:
- * the layout is plan/, the data path copy/ and sink/, the fixups fs/. */
+ * a fresh partition table. The run and its output; the arguments are parsed
+ * in convert_args.c, the work is src/convert/. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -24,7 +24,9 @@
 #include "windows/drivers.h"
 #include "util/size.h"
 
-static const char convert_usage[] =
+#include "cli/convert_args.h"
+
+const char convert_usage[] =
     "Usage: p2v convert [OPTIONS] -o OUTPUT SEL...\n"
     "       p2v convert --plan FILE [-o OUTPUT] [-f] [--verify] [--dry-run] [--json]\n"
     "\n"
@@ -139,414 +141,6 @@ static const char convert_usage[] =
     "BCD (from BCD-Template) on the active partition.\n"
     "See docs/windows.md.\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
-
-struct convert_args {
-    const char *output;
-    sink_opts sink;
-    plan_opts plan;
-    plan_extra add_esp;         /* --add-esp: plan.extra points here */
-    bool copy_all;
-    unsigned queue_depth;       /* --queue-depth; 0: the default */
-    bool cluster_given;
-    bool format_given;
-    const char *active;         /* --active DISK:N */
-    uint32_t sector_size;       /* --sector-size for image files; 0: detected */
-    uint64_t min_free;          /* --min-free SIZE */
-    bool verify, dry_run, json, progress, force, allow_dirty, no_windows_fixups, allow_mounted;
-    const char *drivers;        /* --drivers DIR|ISO */
-    int target_bus;             /* enum drv_bus; 0: not given */
-    enum salvage_policy bad_sectors;
-    bool boot_check;            /* --boot-check */
-    const char *plan_file;      /* --plan FILE */
-    const char *save_plan;      /* --save-plan FILE */
-    const char *layout_option;  /* the first option that shapes the layout (long name) */
-    char **sels;
-    int nsels;
-};
-
-/* ---- arguments ---- */
-
-static int usage_error(const char *fmt, const char *arg)
-{
-    fputs("p2v: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs("\n", stderr);
-    fputs(convert_usage, stderr);
-    return P2V_EXIT_USAGE;
-}
-
-/* SEL = DISK:N[=SIZE|=min], split at the last colon (a path may hold
- * colons). size/min may be NULL where no size is allowed (--active). */
-static int parse_sel_sized(const char *s, char **path, unsigned *number, uint64_t *size,
-                           bool *min)
-{
-    const char *colon = strrchr(s, ':');
-    if (!colon || colon == s || !colon[1])
-        return -EINVAL;
-    unsigned long n = 0;
-    const char *p = colon + 1;
-    for (; *p && *p != '='; p++) {
-        if (*p < '0' || *p > '9')
-            return -EINVAL;
-        n = n * 10 + (unsigned long)(*p - '0');
-        if (n > 1000000)
-            return -EINVAL;
-    }
-    if (n == 0 || (*p == '=' && !size))
-        return -EINVAL;
-    if (size) {
-        *size = 0;
-        *min = false;
-    }
-    if (*p == '=' && !strcmp(p + 1, "min"))
-        *min = true;
-    else if (*p == '=' && (size_parse(p + 1, size) < 0 || *size == 0))
-        return -EINVAL;
-    *path = strndup(s, (size_t)(colon - s));
-    *number = (unsigned)n;
-    return *path ? 0 : -ENOMEM;
-}
-
-static int parse_sel(const char *s, char **path, unsigned *number)
-{
-    return parse_sel_sized(s, path, number, NULL, NULL);
-}
-
-static int parse_size_opt(const char *name, const char *v, uint64_t *out)
-{
-    if (size_parse(v, out) < 0 || *out == 0)
-        return usage_error("invalid size for %s", name);
-    return 0;
-}
-
-/* -j N, --queue-depth N: a whole number from 1 to max. */
-static int parse_count_opt(const char *name, const char *v, unsigned max, unsigned *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long n = strtoul(v, &end, 10);
-    if (errno || end == v || *end || v[0] == '-' || n < 1 || n > max) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "%s must be a number from 1 to %u, not '%s'", name, max, v);
-        return usage_error("%s", msg);
-    }
-    *out = (unsigned)n;
-    return 0;
-}
-
-/* Options whose argument may be the next word (skipped by the join below). */
-static bool takes_next_word(const char *a)
-{
-    static const char *const opts[] = { "-o", "-O", "-t", "--output", "--output-format",
-                                        "--table", "--boot", "--size", "--align", "--copy",
-                                        "--cluster-size", "--add-esp", "--active",
-                                        "--bad-sectors", "--plan", "--save-plan", "-j",
-                                        "--threads", "--queue-depth" };
-    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
-        if (!strcmp(a, opts[i]))
-            return true;
-    return false;
-}
-
-/* "-c zstd" / "--compress zlib": getopt cannot take an optional argument in
- * the next word, so such pairs are joined first. The next word is the
- * compression name when it is zlib or zstd, or any word that is not a SEL
- * (no ':') and not an option; "-c lz4" then fails as an unknown compression.
- * "-c" before a SEL or an option means zlib. The joined words are in
- * *joined_out, freed with free_joined_args(). */
-static char **join_compress_args(int argc, char **argv, int *nargc, char ***joined_out)
-{
-    char **v = calloc((size_t)argc + 1, sizeof *v);
-    char **joined = calloc((size_t)argc + 1, sizeof *joined);
-    int n = 0;
-    if (!v || !joined) {
-        free(v);
-        free(joined);
-        return NULL;
-    }
-    for (int i = 0; i < argc; i++) {
-        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
-        if (i > 0 && !strcmp(argv[i], "--")) {
-            for (; i < argc; i++)
-                v[n++] = argv[i];
-            break;
-        }
-        if (i > 0 && (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--compress")) && next &&
-            next[0] != '-' &&
-            (!strncmp(next, "zlib", 4) || !strncmp(next, "zstd", 4) || !strchr(next, ':'))) {
-            size_t len = strlen(next) + sizeof "--compress=";
-            if (!(joined[n] = malloc(len))) {
-                for (int k = 0; k < argc; k++)
-                    free(joined[k]);
-                free(joined);
-                free(v);
-                return NULL;
-            }
-            snprintf(joined[n], len, "--compress=%s", next);
-            v[n] = joined[n];
-            n++;
-            i++;
-        } else if (i > 0 && takes_next_word(argv[i]) && next) {
-            v[n++] = argv[i];
-            v[n++] = argv[++i];
-        } else {
-            v[n++] = argv[i];
-        }
-    }
-    *joined_out = joined;
-    *nargc = n;
-    return v;
-}
-
-static void free_joined_args(char **v, char **joined, int argc)
-{
-    for (int k = 0; joined && k < argc; k++)
-        free(joined[k]);
-    free(joined);
-    free(v);
-}
-
-enum {
-    OPT_BOOT = 256, OPT_SIZE, OPT_ALIGN, OPT_COPY, OPT_CLUSTER, OPT_VERIFY, OPT_DRY_RUN,
-    OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_NO_WINDOWS_FIXUPS, OPT_ADD_ESP, OPT_ACTIVE, OPT_SECTOR_SIZE,
-    OPT_MIN_FREE,
-    OPT_DRIVERS, OPT_TARGET_BUS,
-    OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
-    OPT_QUEUE_DEPTH,
-};
-
-/* Options that shape the layout or the copy: with --plan they come from the
- * plan file, so giving one as well is a usage error. */
-static bool is_layout_option(int c)
-{
-    switch (c) {
-    case 'O': case 't': case 'c': case OPT_BOOT: case OPT_SIZE: case OPT_ALIGN: case OPT_COPY:
-    case OPT_CLUSTER: case OPT_NO_MSR: case OPT_ALLOW_DIRTY: case OPT_ADD_ESP: case OPT_ACTIVE:
-    case OPT_SECTOR_SIZE: case OPT_MIN_FREE:
-        return true;
-    default:
-        return false;
-    }
-}
-
-static int parse_args(int argc, char **argv, struct convert_args *a)
-{
-    static const struct option longopts[] = {
-        { "output", required_argument, NULL, 'o' },
-        { "output-format", required_argument, NULL, 'O' },
-        { "table", required_argument, NULL, 't' },
-        { "boot", required_argument, NULL, OPT_BOOT },
-        { "size", required_argument, NULL, OPT_SIZE },
-        { "align", required_argument, NULL, OPT_ALIGN },
-        { "copy", required_argument, NULL, OPT_COPY },
-        { "compress", optional_argument, NULL, 'c' },
-        { "cluster-size", required_argument, NULL, OPT_CLUSTER },
-        { "verify", no_argument, NULL, OPT_VERIFY },
-        { "dry-run", no_argument, NULL, OPT_DRY_RUN },
-        { "json", no_argument, NULL, OPT_JSON },
-        { "progress", no_argument, NULL, 'p' },
-        { "force", no_argument, NULL, 'f' },
-        { "no-msr", no_argument, NULL, OPT_NO_MSR },
-        { "allow-dirty", no_argument, NULL, OPT_ALLOW_DIRTY },
-        { "no-windows-fixups", no_argument, NULL, OPT_NO_WINDOWS_FIXUPS },
-        { "add-esp", required_argument, NULL, OPT_ADD_ESP },
-        { "active", required_argument, NULL, OPT_ACTIVE },
-        { "sector-size", required_argument, NULL, OPT_SECTOR_SIZE },
-        { "min-free", required_argument, NULL, OPT_MIN_FREE },
-        { "drivers", required_argument, NULL, OPT_DRIVERS },
-        { "target-bus", required_argument, NULL, OPT_TARGET_BUS },
-        { "plan", required_argument, NULL, OPT_PLAN },
-        { "save-plan", required_argument, NULL, OPT_SAVE_PLAN },
-        { "threads", required_argument, NULL, 'j' },
-        { "queue-depth", required_argument, NULL, OPT_QUEUE_DEPTH },
-        { "bad-sectors", required_argument, NULL, OPT_BAD_SECTORS },
-        { "allow-mounted", no_argument, NULL, OPT_ALLOW_MOUNTED },
-        { "boot-check", no_argument, NULL, OPT_BOOT_CHECK },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    uint64_t v;
-    int c, r;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":o:O:t:c::j:pfh", longopts, NULL)) != -1) {
-        if (is_layout_option(c) && !a->layout_option)
-            for (const struct option *lo = longopts; lo->name && !a->layout_option; lo++)
-                if (lo->val == c)
-                    a->layout_option = lo->name;
-        switch (c) {
-        case 'o': a->output = optarg; break;
-        case OPT_PLAN: a->plan_file = optarg; break;
-        case OPT_SAVE_PLAN: a->save_plan = optarg; break;
-        case OPT_BOOT_CHECK: a->boot_check = true; break;
-        case 'O':
-            a->format_given = true;
-            if (!strcmp(optarg, "qcow2"))
-                a->sink.format = SINK_QCOW2;
-            else if (!strcmp(optarg, "raw"))
-                a->sink.format = SINK_RAW;
-            else
-                return usage_error("unknown output format '%s' (qcow2 or raw)", optarg);
-            break;
-        case 't':
-            if (!strcmp(optarg, "gpt"))
-                a->plan.table = PTABLE_GPT;
-            else if (!strcmp(optarg, "mbr") || !strcmp(optarg, "dos"))
-                a->plan.table = PTABLE_MBR;
-            else
-                return usage_error("unknown table type '%s' (gpt or mbr)", optarg);
-            break;
-        case OPT_BOOT:
-            if (!strcmp(optarg, "uefi"))
-                a->plan.boot = PLAN_FW_UEFI;
-            else if (!strcmp(optarg, "bios"))
-                a->plan.boot = PLAN_FW_BIOS;
-            else
-                return usage_error("unknown firmware '%s' (uefi or bios)", optarg);
-            break;
-        case OPT_SIZE:
-            if ((r = parse_size_opt("--size", optarg, &a->plan.size)))
-                return r;
-            break;
-        case OPT_ALIGN:
-            if ((r = parse_size_opt("--align", optarg, &a->plan.align)))
-                return r;
-            break;
-        case OPT_COPY:
-            if (!strcmp(optarg, "used"))
-                a->copy_all = false;
-            else if (!strcmp(optarg, "all"))
-                a->copy_all = true;
-            else
-                return usage_error("unknown --copy mode '%s' (used or all)", optarg);
-            break;
-        case 'c': {
-            p2v_err e;
-            if (!optarg)
-                a->sink.compression = SINK_COMPRESS_ZLIB;
-            else if (sink_compression_parse(optarg, &a->sink.compression, &a->sink.level, &e) < 0)
-                return usage_error("%s", e.msg);
-            break;
-        }
-        case 'j':
-            if ((r = parse_count_opt("-j", optarg, QCOW2_MAX_THREADS, &a->sink.threads)))
-                return r;
-            break;
-        case OPT_QUEUE_DEPTH:
-            if ((r = parse_count_opt("--queue-depth", optarg, COPY_MAX_QUEUE_DEPTH,
-                                     &a->queue_depth)))
-                return r;
-            break;
-        case OPT_CLUSTER:
-            if ((r = parse_size_opt("--cluster-size", optarg, &v)))
-                return r;
-            if (v < 512 || v > (2u << 20) || (v & (v - 1)))
-                return usage_error("--cluster-size %s: must be a power of two from 512 to 2M",
-                                   optarg);
-            a->sink.cluster_size = (uint32_t)v;
-            a->cluster_given = true;
-            break;
-        case OPT_VERIFY: a->verify = true; break;
-        case OPT_DRY_RUN: a->dry_run = true; break;
-        case OPT_JSON: a->json = true; break;
-        case 'p': a->progress = true; break;
-        case 'f': a->force = a->sink.force = true; break;
-        case OPT_NO_MSR: a->plan.no_msr = true; break;
-        case OPT_ALLOW_DIRTY: a->allow_dirty = true; break;
-        case OPT_NO_WINDOWS_FIXUPS: a->no_windows_fixups = true; break;
-        case OPT_MIN_FREE:
-            if ((r = parse_size_opt("--min-free", optarg, &a->min_free)))
-                return r;
-            break;
-        case OPT_ALLOW_MOUNTED: a->allow_mounted = true; break;
-        case OPT_BAD_SECTORS:
-            if (!strcmp(optarg, "fail"))
-                a->bad_sectors = SALVAGE_FAIL;
-            else if (!strcmp(optarg, "zero"))
-                a->bad_sectors = SALVAGE_ZERO;
-            else
-                return usage_error("unknown --bad-sectors mode '%s' (fail or zero)", optarg);
-            break;
-        case OPT_SECTOR_SIZE:
-            if (size_parse(optarg, &v) < 0 || (v != 512 && v != 4096))
-                return usage_error("--sector-size must be 512 or 4096, not '%s'", optarg);
-            a->sector_size = (uint32_t)v;
-            break;
-        case OPT_ADD_ESP:
-            if ((r = parse_size_opt("--add-esp", optarg, &v)))
-                return r;
-            a->add_esp = (plan_extra){ .before = 0, .kind = PLAN_PART_SYNTHETIC,
-                                       .role = PLAN_ROLE_ESP, .bytes = v,
-                                       .gpt_type = GPT_TYPE_ESP, .mbr_type = 0xEF,
-                                       .name = "EFI system partition" };
-            a->plan.extra = &a->add_esp;
-            a->plan.nextra = 1;
-            break;
-        case OPT_ACTIVE: {
-            char *ap;
-            unsigned an;
-            if (parse_sel(optarg, &ap, &an) < 0)
-                return usage_error("--active '%s': not DISK:N (one of the SELs)", optarg);
-            free(ap);
-            a->active = optarg;
-            break;
-        }
-        case OPT_DRIVERS: a->drivers = optarg; break;
-        case OPT_TARGET_BUS: {
-            enum drv_bus bus;
-            if (drv_bus_parse(optarg, &bus) < 0)
-                return usage_error("unknown --target-bus '%s' (virtio-blk, virtio-scsi, sata or ide)",
-                                   optarg);
-            a->target_bus = (int)bus;
-            break;
-        }
-        case 'h': fputs(convert_usage, stdout); return -1;
-        case ':': return usage_error("option '%s' needs an argument", argv[optind - 1]);
-        default: return usage_error("unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    a->sels = argv + optind;
-    a->nsels = argc - optind;
-    if (a->boot_check && a->dry_run)
-        return usage_error("%s", "--boot-check boots the written image: not with --dry-run");
-    if (a->boot_check && (sink_output_is_stream(a->output) || sink_output_is_nbd(a->output)))
-        return usage_error("%s", "--boot-check boots an image file: not with -o - or an NBD target");
-    if (sink_output_is_stream(a->output) && a->json)
-        return usage_error("%s", "--json and -o - both want standard output");
-    /* An NBD export receives the disk itself. */
-    if (sink_output_is_nbd(a->output) && !a->format_given)
-        a->sink.format = SINK_RAW;
-    if (a->plan_file) {
-        if (a->nsels)
-            return usage_error("--plan: the selections come from the plan file, not '%s'",
-                               a->sels[0]);
-        if (a->layout_option)
-            return usage_error("--plan: --%s comes from the plan file; make a new plan to "
-                               "change it", a->layout_option);
-        return 0;
-    }
-    if (!a->output && !a->dry_run && !a->save_plan)
-        return usage_error("%s", "no OUTPUT given (-o OUTPUT)");
-    if (a->nsels == 0)
-        return usage_error("%s", "no partition selected (SEL = DISK:N)");
-    if (a->sink.compression && a->sink.format == SINK_RAW)
-        return usage_error("%s", "-c/--compress applies to qcow2 output only, not -O raw");
-    if (a->cluster_given && a->sink.format == SINK_RAW)
-        return usage_error("%s", "--cluster-size applies to qcow2 output only, not -O raw");
-    for (int i = 0; i < a->nsels; i++) {
-        char *p;
-        unsigned n;
-        uint64_t sz;
-        bool min;
-        if (parse_sel_sized(a->sels[i], &p, &n, &sz, &min) < 0)
-            return usage_error("'%s' is not a partition selection (DISK:N, DISK:N=SIZE or "
-                               "DISK:N=min, e.g. /dev/sda:2 or pc.img:3=60G)", a->sels[i]);
-        free(p);
-    }
-    return 0;
-}
-
-/* ---- progress and messages ---- */
 
 struct progress {
     bool on;
@@ -705,10 +299,10 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
         return -1;
     *sels = s;
     for (int i = 0; i < a->nsels; i++)
-        if (parse_sel_sized(a->sels[i], (char **)&s[i].disk, &s[i].number, &s[i].size,
+        if (convert_parse_sel_sized(a->sels[i], (char **)&s[i].disk, &s[i].number, &s[i].size,
                             &s[i].size_min) < 0)
             return -1;
-    if (a->active && parse_sel(a->active, (char **)&active->disk, &active->number) < 0)
+    if (a->active && convert_parse_sel(a->active, (char **)&active->disk, &active->number) < 0)
         return -1;
     *rq = (convert_request){ .output = a->output, .sink = a->sink, .plan = a->plan,
                              .sels = s, .nsels = (size_t)a->nsels,
@@ -754,7 +348,7 @@ static int load_plan(const struct convert_args *a, const convert_events *ev,
     rq->allow_mounted = a->allow_mounted;
     rq->bad_sectors = a->bad_sectors;
     if (!rq->output && !a->dry_run && !a->save_plan)
-        return usage_error("%s", "no OUTPUT given (-o OUTPUT; the plan names none)");
+        return convert_usage_error("%s", "no OUTPUT given (-o OUTPUT; the plan names none)");
     return 0;
 }
 
@@ -775,12 +369,12 @@ int cmd_convert(int argc, char **argv)
     convert_planfile *pf = NULL;
     int nargc, status = P2V_EXIT_FAIL;
     char **joined = NULL;
-    char **nargv = join_compress_args(argc, argv, &nargc, &joined);
+    char **nargv = convert_join_compress_args(argc, argv, &nargc, &joined);
     if (!nargv) {
         cli_error("out of memory");
         return P2V_EXIT_FAIL;
     }
-    int r = parse_args(nargc, nargv, &a);
+    int r = convert_parse_args(nargc, nargv, &a);
     if (r != 0) {
         status = r < 0 ? P2V_EXIT_OK : r;
         goto out;
@@ -799,7 +393,7 @@ int cmd_convert(int argc, char **argv)
     }
     if ((r = convert_plan_from_request(&rq, &ev, &job, &err)) < 0) {
         if (r == CONVERT_EUSAGE) {
-            status = usage_error("%s", err.msg);
+            status = convert_usage_error("%s", err.msg);
         } else {
             cli_error("%s", err.msg);
         }
@@ -834,6 +428,6 @@ out:
     convert_job_free(job);
     convert_planfile_free(pf);
     free_sels(sels, a.nsels, &active);
-    free_joined_args(nargv, joined, argc);
+    convert_free_joined_args(nargv, joined, argc);
     return status;
 }
