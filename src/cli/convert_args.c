@@ -58,9 +58,7 @@ int convert_parse_sel_sized(const char *s, char **path, unsigned *number, uint64
         *size = 0;
         *min = false;
     }
-    if (*p == '=' && !strcmp(p + 1, "min"))
-        *min = true;
-    else if (*p == '=' && (size_parse(p + 1, size) < 0 || *size == 0))
+    if (*p == '=' && convert_parse_new_size(p + 1, size, min) < 0)
         return -EINVAL;
     *path = strndup(s, (size_t)(colon - s));
     *number = (unsigned)n;

@@ -102,6 +102,11 @@ typedef struct convert_sel {
 /* DISK:N=min without --min-free: used space plus the larger of 10 % of it and 1 GiB. */
 #define CONVERT_MIN_FREE_FLOOR (1ULL << 30)
 
+/* The SIZE of a selection's own size, DISK:N=SIZE or DISK:N=min (what follows
+ * the '='), as `p2v convert` and the picking screen take it: "min", or bytes
+ * with K/M/G/T suffixes, not zero. 0, or -EINVAL. */
+int convert_parse_new_size(const char *text, uint64_t *size, bool *min);
+
 typedef struct convert_request {
     const char *output;             /* NULL: plan only */
     sink_opts sink;

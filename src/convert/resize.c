@@ -205,3 +205,16 @@ void convert_resize_free(convert_resize *rs)
     free(rs->parts);
     memset(rs, 0, sizeof *rs);
 }
+
+int convert_parse_new_size(const char *text, uint64_t *size, bool *min)
+{
+    *size = 0;
+    *min = !strcmp(text, "min");
+    if (*min)
+        return 0;
+    if (size_parse(text, size) < 0 || *size == 0) {
+        *size = 0;
+        return -EINVAL;
+    }
+    return 0;
+}

@@ -198,7 +198,63 @@ int tui_toggle(tui_state *s, size_t disk, unsigned number, p2v_err *err)
     s->picks = np;
     if (!(np[s->npicks].disk = strdup(path)))
         return p2v_errf(err, -ENOMEM, "out of memory");
-    np[s->npicks++].number = number;
+    np[s->npicks].number = number;
+    np[s->npicks].size = 0;
+    np[s->npicks++].size_min = false;
+    return 0;
+}
+
+int tui_set_pick_size(tui_state *s, const char *disk, unsigned number, const char *text,
+                      p2v_err *err)
+{
+    size_t pos = tui_pick_pos(s, disk, number);
+    uint64_t size = 0;
+    bool min = false;
+    if (!pos)
+        return p2v_errf(err, -ENOENT, "%s:%u is not picked: pick it first (Space)", disk,
+                        number);
+    if (text[0] && convert_parse_new_size(text, &size, &min) < 0)
+        return p2v_errf(err, -EINVAL, "%s:%u: '%s' is not a size (bytes or K/M/G/T, or min)",
+                        disk, number, text);
+    s->picks[pos - 1].size = size;
+    s->picks[pos - 1].size_min = min;
+    return 0;
+}
+
+/* A size as the command line writes it: the largest exact K/M/G suffix. */
+static void size_word(uint64_t v, char *num, size_t len)
+{
+    if (v % (1ULL << 30) == 0)
+        snprintf(num, len, "%lluG", (unsigned long long)(v >> 30));
+    else if (v % (1ULL << 20) == 0)
+        snprintf(num, len, "%lluM", (unsigned long long)(v >> 20));
+    else if (v % 1024 == 0)
+        snprintf(num, len, "%lluK", (unsigned long long)(v >> 10));
+    else
+        snprintf(num, len, "%llu", (unsigned long long)v);
+}
+
+void tui_pick_word(const tui_state *s, size_t pick, char *out, size_t len)
+{
+    const tui_pick *p = &s->picks[pick];
+    char num[32] = "";
+    if (p->size_min)
+        snprintf(num, sizeof num, "=min");
+    else if (p->size) {
+        num[0] = '=';
+        size_word(p->size, num + 1, sizeof num - 1);
+    }
+    snprintf(out, len, "%s:%u%s", p->disk, p->number, num);
+}
+
+uint64_t tui_pick_new_bytes(const tui_state *s, size_t pick)
+{
+    if (!s->valid || !s->job)
+        return 0;
+    const plan *p = convert_job_plan(s->job);
+    for (size_t i = 0; i < p->nparts; i++)
+        if (p->parts[i].kind == PLAN_PART_COPY && p->parts[i].sel == pick)
+            return p->parts[i].sectors * p->sector_size;
     return 0;
 }
 
@@ -365,7 +421,9 @@ static int build_request(const tui_state *s, struct tui_request *b)
     if (!b->sels || !b->pre)
         return -ENOMEM;
     for (size_t i = 0; i < s->npicks; i++)
-        b->sels[i] = (convert_sel){ .disk = s->picks[i].disk, .number = s->picks[i].number };
+        b->sels[i] = (convert_sel){ .disk = s->picks[i].disk, .number = s->picks[i].number,
+                                    .size = s->picks[i].size,
+                                    .size_min = s->picks[i].size_min };
     size_t np = 0;
     for (size_t i = 0; i < s->ndisks; i++)
         if (s->disks[i].d)
@@ -374,7 +432,7 @@ static int build_request(const tui_state *s, struct tui_request *b)
                                .sector_size = s->sector_size, .verify = t->verify,
                                .force = t->force, .copy_all = t->copy_all,
                                .allow_dirty = t->allow_dirty, .preopened = b->pre,
-                               .npreopened = np };
+                               .npreopened = np, .min_free = t->min_free };
     b->rq.sink = (sink_opts){ .format = t->format, .force = t->force,
                               .cluster_size = t->format == SINK_RAW ? 0 : t->cluster_size,
                               .compression = t->format == SINK_RAW ? SINK_COMPRESS_NONE
@@ -474,13 +532,7 @@ static void append_word(char *out, size_t len, size_t *o, const char *w)
 static void append_size(char *out, size_t len, size_t *o, const char *opt, uint64_t v)
 {
     char num[32];
-    snprintf(num, sizeof num, "%llu", (unsigned long long)v);
-    if (v % (1ULL << 30) == 0)
-        snprintf(num, sizeof num, "%lluG", (unsigned long long)(v >> 30));
-    else if (v % (1ULL << 20) == 0)
-        snprintf(num, sizeof num, "%lluM", (unsigned long long)(v >> 20));
-    else if (v % 1024 == 0)
-        snprintf(num, sizeof num, "%lluK", (unsigned long long)(v >> 10));
+    size_word(v, num, sizeof num);
     append_word(out, len, o, opt);
     append_word(out, len, o, num);
 }
@@ -509,6 +561,8 @@ void tui_command_line(const tui_state *s, char *out, size_t len)
         append(out, len, &o, " --copy all");
     if (t->allow_dirty)
         append(out, len, &o, " --allow-dirty");
+    if (t->min_free)
+        append_size(out, len, &o, "--min-free", t->min_free);
     if (t->active_disk && tui_pick_pos(s, t->active_disk, t->active_number)) {
         char sel[4200];
         snprintf(sel, sizeof sel, "%s:%u", t->active_disk, t->active_number);
@@ -531,7 +585,7 @@ void tui_command_line(const tui_state *s, char *out, size_t len)
     append_word(out, len, &o, t->output);
     for (size_t i = 0; i < s->npicks; i++) {
         char sel[4200];
-        snprintf(sel, sizeof sel, "%s:%u", s->picks[i].disk, s->picks[i].number);
+        tui_pick_word(s, i, sel, sizeof sel);
         append_word(out, len, &o, sel);
     }
 }

@@ -56,6 +56,7 @@ static void take_options(tui_state *s, const convert_request *rq)
     t->cluster_size = rq->sink.cluster_size;
     t->copy_all = rq->copy_all;
     t->allow_dirty = rq->allow_dirty;
+    t->min_free = rq->min_free;
     t->verify = rq->verify;
     t->force = rq->force;
     /* "-" would stream into this screen: the current output stays */
@@ -91,8 +92,14 @@ int tui_load_plan(tui_state *s, const char *path, const char *const *candidates,
         r = listed_disk(s, rq->sels[i].disk, &idx[i], err);
     if (r == 0) {
         tui_clear_picks(s);
-        for (size_t i = 0; i < rq->nsels && r == 0; i++)
+        for (size_t i = 0; i < rq->nsels && r == 0; i++) {
             r = tui_toggle(s, idx[i], rq->sels[i].number, err);
+            size_t pos = tui_pick_pos(s, s->disks[idx[i]].path, rq->sels[i].number);
+            if (r == 0 && pos) {    /* the plan's own sizes (selections[].new_size) */
+                s->picks[pos - 1].size = rq->sels[i].size;
+                s->picks[pos - 1].size_min = rq->sels[i].size_min;
+            }
+        }
         take_options(s, rq);
     }
     free(idx);

@@ -206,18 +206,38 @@ static void type_text(const convert_disk *d, const ptable_part *p, char *out, si
         snprintf(out, len, "%02x %s", p->mbr_type, ptable_mbr_type_name(p->mbr_type));
 }
 
+/* "-> 16.0 MiB" for a pick with a size of its own: the planned size when
+ * the plan is valid, else what was asked ("-> min" until it is planned). */
+static void new_size_text(const struct ui *u, size_t pos, char *out, size_t len)
+{
+    const tui_pick *pk = &u->s->picks[pos - 1];
+    uint64_t nb = tui_pick_new_bytes(u->s, pos - 1);
+    char h[32];
+    out[0] = '\0';
+    if (!pk->size && !pk->size_min)
+        return;
+    if (nb)
+        snprintf(out, len, "-> %s%s", size_human(nb, h, sizeof h), pk->size_min ? " (min)" : "");
+    else if (pk->size_min)
+        snprintf(out, len, "-> min");
+    else
+        snprintf(out, len, "-> %s", size_human(pk->size, h, sizeof h));
+}
+
 static void part_line(const struct ui *u, int y, const tui_row *r, bool cursor)
 {
     const convert_disk *d = u->s->disks[r->disk].d;
     const convert_part *cp = r->part;
     struct cols cw = col_widths();
-    char why[600], sel[32], size[32], used[32], type[128], flags[96], line[1400];
+    char why[600], sel[32], size[32], used[32], type[128], flags[96], line[1400], nsz[48] = "";
     bool refused = tui_part_refused(cp, why, sizeof why);
     size_t pos = tui_pick_pos(u->s, d->path, cp->p->number);
     if (refused)
         snprintf(sel, sizeof sel, " - ");
-    else if (pos)
+    else if (pos) {
         snprintf(sel, sizeof sel, "[%zu]", pos);
+        new_size_text(u, pos, nsz, sizeof nsz);
+    }
     else
         snprintf(sel, sizeof sel, "[ ]");
     size_human(cp->p->size * d->pt->sector_size, size, sizeof size);
@@ -231,10 +251,10 @@ static void part_line(const struct ui *u, int y, const tui_row *r, bool cursor)
         snprintf(line, sizeof line, "%c%-4s%2u %10s  %-*.*s  %s", cursor ? '>' : ' ', sel,
                  cp->p->number, size, cw.type, cw.type, type, why);
     else
-        snprintf(line, sizeof line, "%c%-4s%2u %10s  %-*.*s %-*.*s %-*.*s %10s  %s",
+        snprintf(line, sizeof line, "%c%-4s%2u %10s  %-*.*s %-*.*s %-*.*s %10s  %s%s%s",
                  cursor ? '>' : ' ', sel, cp->p->number, size, cw.type, cw.type, type, cw.fs,
                  cw.fs, cp->fs.type[0] ? cp->fs.type : "-", cw.label, cw.label, cp->fs.label, used,
-                 flags);
+                 nsz, nsz[0] && flags[0] ? "  " : "", flags);
     int c = refused ? C_GREY : pos ? C_SEL : C_NORMAL;
     if (cursor) {
         line_fill(u, y, C_CUR, line);
@@ -291,8 +311,9 @@ static void order_line(const struct ui *u, int y)
     char line[2048] = "Order:";
     size_t o = strlen(line);
     for (size_t i = 0; i < u->s->npicks && o < sizeof line - 1; i++) {
-        int k = snprintf(line + o, sizeof line - o, "%s%s:%u", i ? " > " : " ",
-                         u->s->picks[i].disk, u->s->picks[i].number);
+        char word[1024];
+        tui_pick_word(u->s, i, word, sizeof word);
+        int k = snprintf(line + o, sizeof line - o, "%s%s", i ? " > " : " ", word);
         if (k > 0)
             o += (size_t)k;
     }
@@ -540,7 +561,7 @@ static const char *const help_lines[] = {
     "  p or Enter         preview the new disk (layout, new identity), then write it",
     "  r                  rescan the disks (a disk plugged in later appears)",
     "  s / l              save the plan to a file / load one (p2v convert --plan runs it)",
-    "",
+    "  n                  the picked partition's own size: SIZE or min (NTFS fits it)",
     "Target (checked by the planner after every change; its error shows in the status line):",
     "  t  table: auto / MBR / GPT          b  firmware: auto / BIOS / UEFI",
     "  e  add an empty ESP of SIZE         z  disk size: larger grows the LAST partition",
@@ -551,7 +572,6 @@ static const char *const help_lines[] = {
     "Preview: g or Enter writes, b or Esc goes back.  Run: q or Esc asks to cancel;",
     "a cancelled or failed run leaves nothing under the output name.",
     "Grey rows cannot be copied; the reason is on the row.",
-    "",
     "Press any key to go back.",
 };
 
@@ -1013,6 +1033,35 @@ static void edit_field(struct ui *u, enum tui_field f)
     revalidate(u);
 }
 
+/* n: the picked partition under the cursor gets a size of its own
+ * (DISK:N=SIZE|min); the planner checks it like p2v convert does. */
+static void size_key(struct ui *u)
+{
+    const tui_row *r = u->nrows ? &u->rows[u->cur] : NULL;
+    char cur[64] = "", text[64], label[1200];
+    p2v_err err;
+    if (!r || !r->part)
+        return;
+    const char *path = u->s->disks[r->disk].path;
+    unsigned number = r->part->p->number;
+    size_t pos = tui_pick_pos(u->s, path, number);
+    if (!pos) {
+        set_msg(u, true, "pick the partition first (Space), then give it a size of its own");
+        return;
+    }
+    tui_pick_word(u->s, pos - 1, label, sizeof label);
+    const char *eq = strrchr(label, '=');
+    if (eq && strrchr(label, ':') < eq)
+        snprintf(cur, sizeof cur, "%s", eq + 1);
+    snprintf(label, sizeof label, "Size of %.1000s:%u: SIZE or min (empty: as the source)", path,
+             number);
+    if (!prompt(u, label, cur, text, sizeof text))
+        return;
+    if (tui_set_pick_size(u->s, path, number, text, &err) < 0)
+        set_msg(u, true, err.msg);
+    revalidate(u);
+}
+
 /* s: save the current plan; l: load one (docs/plan-files.md). */
 static void plan_file_key(struct ui *u, int ch)
 {
@@ -1110,6 +1159,7 @@ static int disks_key(struct ui *u, int ch)
         pick_key(u, ch);
         break;
     case 'x': tui_clear_picks(u->s); revalidate(u); break;
+    case 'n': size_key(u); break;
     case 's': case 'l': plan_file_key(u, ch); break;
     case 'r': return rescan(u);
     case '?': show_help(u); break;

@@ -23,10 +23,13 @@ typedef struct tui_disk {
     char error[1024];           /* why d is NULL */
 } tui_disk;
 
-/* One selected partition, by the path of its disk and its number. */
+/* One selected partition, by the path of its disk and its number, with the
+ * size of its own it may have (DISK:N=SIZE|min: its filesystem is fitted). */
 typedef struct tui_pick {
     char *disk;
     unsigned number;
+    uint64_t size;              /* bytes; 0: as the source (or min) */
+    bool size_min;
 } tui_pick;
 
 enum tui_field {
@@ -47,6 +50,7 @@ typedef struct tui_target {
     /* kept from a loaded plan file (no key on the screen; p2v convert's options) */
     uint64_t align;                     /* 0: 1 MiB */
     bool no_msr, copy_all, allow_dirty;
+    uint64_t min_free;                  /* what DISK:N=min leaves free; 0: the default */
     uint32_t cluster_size;              /* qcow2; 0: 64 KiB */
     char *active_disk;                  /* --active DISK:N; NULL: automatic */
     unsigned active_number;
@@ -95,6 +99,19 @@ int tui_toggle(tui_state *s, size_t disk, unsigned number, p2v_err *err);
  * returns its new 1-based position, 0 if it is not picked. */
 size_t tui_move(tui_state *s, const char *disk, unsigned number, int delta);
 void tui_clear_picks(tui_state *s);
+
+/* The picked partition's own size, from what the user typed: SIZE or "min"
+ * as `p2v convert DISK:N=SIZE|min` takes it (the library's parser), "" for
+ * the source's size. -ENOENT when it is not picked, -EINVAL with the reason
+ * for text that is not a size. The planner judges the size (tui_validate). */
+int tui_set_pick_size(tui_state *s, const char *disk, unsigned number, const char *text,
+                      p2v_err *err);
+/* The pick (0-based position) as a selection word: "DISK:N", "DISK:N=min",
+ * "DISK:N=60G". */
+void tui_pick_word(const tui_state *s, size_t pick, char *out, size_t len);
+/* The size the valid plan gives the pick (0-based position), in bytes; 0
+ * when there is no valid plan. */
+uint64_t tui_pick_new_bytes(const tui_state *s, size_t pick);
 
 /* Target options: cycle a choice field by dir (+1/-1); a text field takes
  * its value with tui_set_field (sizes as SIZE, "" or "0" meaning none/auto). */
