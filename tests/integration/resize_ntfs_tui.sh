@@ -21,9 +21,10 @@ mkntfs -q -F -Q -c 4096 -p 2048 -H 255 -S 63 -L C part.img >/dev/null 2>&1
 mkdir files
 for i in 1 2 3; do head -c $((i * 700000)) /dev/urandom >"files/f$i.bin"; done
 for f in files/*; do ntfscp -q part.img "$f" "$(basename "$f")" >/dev/null; done
-dd if=part.img of=pc.img bs=1M seek=1 conv=notrunc status=none
+dd if=part.img of=pc.img bs=1M seek=1 conv=notrunc,sparse status=none
 rm part.img
-sum=$(sha256sum <pc.img)
+# p2v opens its sources read-only: the image's modification time stays.
+stamp=$(stat -c %y pc.img)
 
 tui_start 120 30 NO_COLOR=1 -- tui -o t.qcow2 pc.img
 # wait_order TEXT: the order line is exactly TEXT.
@@ -98,11 +99,12 @@ qemu-img convert -O raw t.qcow2 t.raw
 start=$(sfdisk --json t.raw | jq '.partitiontable.partitions[0].start')
 size=$(sfdisk --json t.raw | jq '.partitiontable.partitions[0].size')
 check_eq "partition bytes" $((1 << 30)) $((size * 512))
-dd if=t.raw of=out.part bs=512 skip="$start" count="$size" status=none
+dd if=t.raw of=out.part bs=64K iflag=skip_bytes,count_bytes skip=$((start * 512)) \
+    count=$((size * 512)) conv=sparse status=none
 ntfsfix -n out.part >fix.out 2>&1 || { cat fix.out >&2; fail "ntfsfix -n"; }
 for f in files/*; do
     [ "$(ntfscat out.part "$(basename "$f")" | sha256sum)" = "$(sha256sum <"$f")" ] ||
         fail "$f differs"
 done
-check_eq "source unchanged" "$sum" "$(sha256sum <pc.img)"
+check_eq "source not written (mtime)" "$stamp" "$(stat -c %y pc.img)"
 pass "the screen's 1 GiB image: ntfsfix -n clean, 3 files equal"
