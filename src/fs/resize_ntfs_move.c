@@ -177,7 +177,18 @@ static int write_mapping_pairs(struct mv_ctx *c, MFT_RECORD *m, uint32_t aoff,
         return p2v_errf(err, -EIO, "%s: NTFS MFT record %llu: the new runlist cannot be "
                         "encoded", c->what, (unsigned long long)recno);
     uint32_t len = (mp + (uint32_t)size + 7) & ~7u;
-    if (len != le32_to_cpu(a->length) && ntfs_attr_record_resize(m, a, len) != 0)
+    bool fits = len == le32_to_cpu(a->length) || ntfs_attr_record_resize(m, a, len) == 0;
+    if (!fits && recno == FILE_MFT) {
+        size_t pieces = 0;
+        for (const runlist_element *e = rl; e->length; e++)
+            pieces += e->lcn >= 0;
+        return p2v_errf(err, -ENOSPC,
+                        "%s: NTFS: $MFT lies beyond the new end and cannot move below it: its "
+                        "new places (%zu pieces of free space) need a %d-byte runlist that MFT "
+                        "record 0 has no room for; this volume cannot be shrunk that far by p2v "
+                        "(a larger size, or a defragmented volume)", c->what, pieces, size);
+    }
+    if (!fits)
         return p2v_errf(err, -ENOSPC,
                         "%s: NTFS MFT record %llu (attribute type 0x%x) has no room for the "
                         "runlist of its moved clusters; this volume cannot be shrunk that far "

@@ -6,10 +6,12 @@
 # After each: ntfsfix -n clean, ntfsresize --info agreeing on the used
 # space, every file's sha256 equal to the source's, the boot sector's total
 # sectors filling the partition, the backup boot sector in its last sector,
-# hidden sectors = the new start. Refusals write nothing.
+# hidden sectors = the new start, ntfsinfo -m and ntfscluster --info agreeing
+# with the new size and with the source's user data. Refusals write nothing.
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
-need sfdisk jq mkntfs ntfscp ntfscat ntfsfix ntfsresize ntfsls qemu-img python3 sha256sum \
+source "$P2V_SRC/tests/lib/ntfs_fit.sh"
+need sfdisk jq mkntfs ntfscp ntfscat ntfsfix ntfsresize ntfsls ntfsinfo ntfscluster qemu-img python3 sha256sum \
     setfattr getfattr
 cd "$WORK"
 
@@ -119,12 +121,13 @@ check_part() {
     info=$(ntfsresize --info --no-action -f out.part 2>&1 || true)
     grep -q "Current volume size: $(( (size - 1) / spc * cs + 512 )) bytes" <<<"$info" ||
         fail "$name: ntfsresize --info volume size: $(grep Current <<<"$info")"
+    ntfs_tools_check "$name" out.part "$name.src" $(( (size - 1) / spc ))
     for f in $(cd "$name.files" && find . -type f | sed 's|^\./||'); do
         [ "$(ntfscat out.part "$f" 2>/dev/null | sha256sum)" = "$(sha256sum <"$name.files/$f")" ] ||
             fail "$name: $f differs"
     done
     [ "$(find "$name.files" -type f | wc -l)" -ge 9 ] || fail "$name: too few files checked"
-    pass "$name fitted to $want bytes: ntfsfix -n clean, used $got_used (source $src_used), $(find "$name.files" -type f | wc -l) files equal, boot sectors right"
+    pass "$name fitted to $want bytes: ntfsfix -n clean, used $got_used (source $src_used), ntfsinfo/ntfscluster agree, $(find "$name.files" -type f | wc -l) files equal, boot sectors right"
 }
 
 for cs in 512 4096 65536; do
