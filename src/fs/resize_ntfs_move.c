@@ -164,6 +164,18 @@ static int relocate_rl(struct mv_ctx *c, const runlist_element *rl, runlist_elem
     return 0;
 }
 
+/* The runlist decoded from a base extent of an attribute that has more
+ * extents ends in an unmapped element for the VCNs the other extents hold;
+ * the mapping pairs of this extent end after its highest VCN. */
+static void rl_cut(runlist_element *rl, VCN end)
+{
+    for (; rl->length; rl++)
+        if (rl->vcn >= end) {
+            rl->length = 0;
+            return;
+        }
+}
+
 /* Rebuild the mapping pairs of attribute record a (at offset aoff of the
  * record) from rl, resizing the attribute record within the MFT record. */
 static int write_mapping_pairs(struct mv_ctx *c, MFT_RECORD *m, uint32_t aoff,
@@ -270,6 +282,7 @@ static int relocate_record(struct mv_ctx *c, uint64_t recno, p2v_err *err)
             if (r == 0)
                 r = relocate_rl(c, rl, &nrl, &moved, err);
             if (r == 0 && moved) {
+                rl_cut(nrl, sle64_to_cpu(a->highest_vcn) + 1);
                 note_start(c, recno, a, nrl);
                 r = write_mapping_pairs(c, m, off, nrl, recno, err);
                 changed = true;

@@ -40,3 +40,36 @@ ntfs_tools_check() {
     check_eq "$name: free + metadata + user data (ntfscluster)" "$total" $((free + meta + user))
     check_eq "$name: user data clusters (ntfscluster, source)" "$(_ntfs_field "$src_cl" "clusters of user data")" "$user"
 }
+
+# ntfs_fit_check NAME RAW NUM SRC: partition NUM of the raw image RAW holds
+# the volume SRC (a partition image) fitted to the partition: ntfsfix -n
+# clean; total sectors = the partition's less one, the backup boot sector in
+# its last sector, hidden sectors = its start; ntfsresize --info: the volume
+# fills it, used space as the source's within the $Bitmap's own growth;
+# ntfs_tools_check. Leaves the partition in $NAME.out.
+ntfs_fit_check() {
+    local name=$1 raw=$2 num=$3 src=$4 start size bps spc cs info got_used src_used
+    start=$(sfdisk --json "$raw" | jq ".partitiontable.partitions[$((num - 1))].start")
+    size=$(sfdisk --json "$raw" | jq ".partitiontable.partitions[$((num - 1))].size")
+    dd if="$raw" of="$name.out" bs=64K iflag=skip_bytes,count_bytes skip=$((start * 512)) \
+        count=$((size * 512)) conv=sparse status=none
+    ntfsfix -n "$name.out" >"$name.fix" 2>&1 || { cat "$name.fix" >&2; fail "$name: ntfsfix -n"; }
+    ! grep -qiE 'bad|corrupt|error' "$name.fix" || { cat "$name.fix" >&2; fail "$name: ntfsfix -n complains"; }
+    check_eq "$name: total sectors" $((size - 1)) "$(ntfs_le "$name.out" 40 8)"
+    check_eq "$name: hidden sectors" "$start" "$(ntfs_le "$name.out" 28 4)"
+    cmp -s <(dd if="$name.out" bs=512 count=1 status=none) \
+        <(dd if="$name.out" bs=512 skip=$((size - 1)) count=1 status=none) ||
+        fail "$name: the backup boot sector differs from the primary"
+    bps=$(ntfs_le "$name.out" 11 2)
+    spc=$(ntfs_le "$name.out" 13 1)
+    cs=$((bps * spc))
+    info=$(ntfsresize --info --no-action -f "$name.out" 2>&1 || true)
+    grep -q "Current volume size: $(( (size - 1) / spc * cs + 512 )) bytes" <<<"$info" ||
+        fail "$name: ntfsresize --info volume size: $(grep Current <<<"$info")"
+    got_used=$(sed -n 's/^You might resize at \([0-9]*\) bytes.*/\1/p' <<<"$info")
+    src_used=$(ntfsresize --info --no-action -f "$src" 2>&1 | sed -n 's/^You might resize at \([0-9]*\) bytes.*/\1/p')
+    [ -n "$got_used" ] && [ "$got_used" -le $((src_used + 65536 + size * 512 / 4096)) ] &&
+        [ "$got_used" -ge $((src_used - 65536 - src_used / 64)) ] ||
+        fail "$name: ntfsresize --info says $got_used bytes used, the source $src_used"
+    ntfs_tools_check "$name" "$name.out" "$src" $(( (size - 1) / spc ))
+}
