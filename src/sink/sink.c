@@ -168,6 +168,7 @@ int sink_reopen_direct(const sink *s)
 }
 
 uint32_t sink_granularity(const sink *s) { return s->granularity; }
+unsigned sink_writers(const sink *s) { return s->writers ? s->writers : 1; }
 const char *sink_temp_path(const sink *s) { return s->temp; }
 
 uint64_t sink_file_bytes(const sink *s)

@@ -46,6 +46,10 @@ int sink_write(void *ctx, uint64_t offset, const void *buf, size_t len, p2v_err 
  * engine detects zeros on these boundaries. */
 uint32_t sink_granularity(const sink *s);
 
+/* How many sink_write calls may run at once, from different threads, on
+ * ranges that do not overlap (1: one at a time, in the caller's order). */
+unsigned sink_writers(const sink *s);
+
 /* Finish the image (qcow2 metadata, size) and flush it to disk. The file is
  * complete under sink_temp_path() afterwards, not yet under its name. */
 int sink_finish(sink *s, p2v_err *err);
@@ -109,6 +113,7 @@ struct sink {
     bool force;
     uint64_t virtual_size;
     uint32_t granularity;
+    unsigned writers; /* writes it takes at once from several threads; 0: one */
     void *priv;
 };
 

@@ -21,6 +21,10 @@ static int q_open(sink *s, uint64_t virtual_size, const sink_opts *o, p2v_err *e
         return r;
     s->priv = w;
     s->granularity = wo.cluster_size;
+    /* One write at a time, in the copy's order: host clusters are allocated
+     * in guest order, so the same disk gives the same file (qemu-img convert
+     * also writes in order unless told -W). */
+    s->writers = 1;
     return 0;
 }
 
