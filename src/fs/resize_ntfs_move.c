@@ -195,10 +195,10 @@ static int write_mapping_pairs(struct mv_ctx *c, MFT_RECORD *m, uint32_t aoff,
         for (const runlist_element *e = rl; e->length; e++)
             pieces += e->lcn >= 0;
         return p2v_errf(err, -ENOSPC,
-                        "%s: NTFS: $MFT lies beyond the new end and cannot move below it: its "
-                        "new places (%zu pieces of free space) need a %d-byte runlist that MFT "
-                        "record 0 has no room for; this volume cannot be shrunk that far by p2v "
-                        "(a larger size, or a defragmented volume)", c->what, pieces, size);
+                        "%s: NTFS: $MFT lies beyond the new end and cannot move below it: in "
+                        "the free space there its runlist (%zu runs, %d bytes) does not fit in "
+                        "MFT record 0; this volume cannot be shrunk that far by p2v (a larger "
+                        "size, or a defragmented volume)", c->what, pieces, size);
     }
     if (!fits)
         return p2v_errf(err, -ENOSPC,
