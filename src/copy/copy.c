@@ -245,6 +245,7 @@ struct copy_pipe {
     uint64_t read, reads, read_ns, read_wait_ns;
     size_t next_range;            /* ranges before this one have had before_range */
     uint64_t planned, done, written, write_ns, write_wait_ns;
+    unsigned nwriters;            /* writer threads asked for */
     int rc;                       /* the first writer's failure */
     p2v_err err;
 };
@@ -407,8 +408,16 @@ static int write_one(struct copy_pipe *p, struct copy_slot *s, p2v_err *err)
     }
     if ((rc = ranges_begin(p, s->range, err)) < 0 || (rc = cancelled(o, err)) < 0)
         return rc;
+    bool gather = o->gather && p->nwriters == 1;
     t0 = now_ns();
+    if (gather && (rc = o->gather(o->write_ctx, true, err)) < 0)
+        return rc;
     rc = write_nonzero(o, s->buf, s->len, p->r[s->range].dst_offset + s->rel, &written, err);
+    if (gather) {
+        int rg = o->gather(o->write_ctx, false, rc < 0 ? &(p2v_err){ 0 } : err);
+        if (rc == 0)
+            rc = rg;
+    }
     uint64_t took = now_ns() - t0;
     if (rc < 0)
         return rc;
@@ -500,7 +509,7 @@ int copy_run(const copy_range *r, size_t n, const copy_opts *o, copy_stats *st, 
         qd = COPY_MAX_QUEUE_DEPTH;
     if (nw > COPY_MAX_WRITERS)
         nw = COPY_MAX_WRITERS;
-    struct copy_pipe p = { .r = r, .n = n, .o = o, .nslots = qd + nw + 1,
+    struct copy_pipe p = { .r = r, .n = n, .o = o, .nslots = qd + nw + 1, .nwriters = nw,
                            .bs = o->block_size ? o->block_size : COPY_DEFAULT_BLOCK };
     pthread_t th[COPY_MAX_QUEUE_DEPTH];
     memset(st, 0, sizeof *st);
