@@ -27,7 +27,6 @@
 #define WC_BYTES (1u << 20)    /* write-combining buffer for compressed data */
 #define BATCH_BYTES (8u << 20) /* clusters compressed in parallel per batch */
 #define KICK_BYTES (32u << 20) /* start writeback every 32 MiB written */
-#define GATHER_MAX 64          /* runs gathered into one vectored write */
 #define DIRECT_ALIGN 4096u     /* buffer, offset and length of an O_DIRECT write */
 #define CODEC_BUDGET (24u << 20) /* codec memory of all compressing threads together */
 
@@ -40,7 +39,9 @@ struct pending {
 
 struct qcow2_writer {
     int fd;
-    int dfd; /* the same file opened O_DIRECT, or -1 */
+    int dfd;          /* the same file opened O_DIRECT, or -1 */
+    bool direct_gone; /* O_DIRECT refused by the file system (atomic: gathered
+                         writes may run in other threads) */
     char *name;
     uint64_t vsize;
     unsigned cbits;
@@ -73,9 +74,7 @@ struct qcow2_writer {
     /* Gathering (qcow2_writer_gather): runs that follow each other in the
      * file, written at once. */
     bool gather;
-    struct iovec giov[GATHER_MAX];
-    int ngiov;
-    uint64_t goff, glen;
+    qcow2_gathered g;
 
     struct pending pend[PENDING_MAX];
     unsigned npend;
@@ -88,19 +87,21 @@ struct qcow2_writer {
  * here surface at fdatasync. */
 static void kick_writeback(qcow2_writer *w, size_t just_written)
 {
-    w->unkicked += just_written;
-    if (w->unkicked < KICK_BYTES)
+    if (__atomic_add_fetch(&w->unkicked, just_written, __ATOMIC_RELAXED) < KICK_BYTES)
         return;
-    w->unkicked = 0;
+    __atomic_store_n(&w->unkicked, 0, __ATOMIC_RELAXED);
     (void)sync_file_range(w->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 }
+
+static void set_failed(qcow2_writer *w) { __atomic_store_n(&w->failed, true, __ATOMIC_RELAXED); }
+static bool has_failed(qcow2_writer *w) { return __atomic_load_n(&w->failed, __ATOMIC_RELAXED); }
 
 /* Aligned data goes around the page cache when the file allows O_DIRECT:
  * one copy less, and no dirty pages to flush at the end. */
 static bool direct_ok(const qcow2_writer *w, const void *buf, size_t len, uint64_t off)
 {
-    return w->dfd >= 0 && ((uintptr_t)buf % DIRECT_ALIGN | len % DIRECT_ALIGN |
-                           off % DIRECT_ALIGN) == 0;
+    return w->dfd >= 0 && !__atomic_load_n(&w->direct_gone, __ATOMIC_RELAXED) &&
+           ((uintptr_t)buf % DIRECT_ALIGN | len % DIRECT_ALIGN | off % DIRECT_ALIGN) == 0;
 }
 
 static int flush_gather(qcow2_writer *w, p2v_err *err);
@@ -110,14 +111,13 @@ static int write_at(qcow2_writer *w, const void *buf, size_t len, uint64_t off, 
     size_t done;
     int r;
     /* What is gathered lands first where this write overlaps it. */
-    if (w->ngiov && off < w->goff + w->glen && off + len > w->goff &&
+    if (w->g.n && off < w->g.off + w->g.len && off + len > w->g.off &&
         (r = flush_gather(w, err)) < 0)
         return r;
     if (direct_ok(w, buf, len, off)) {
         r = pwrite_full(w->dfd, buf, len, off, &done);
         if (r == -EINVAL && done == 0) { /* the file system wants other alignment */
-            close(w->dfd);
-            w->dfd = -1;
+            __atomic_store_n(&w->direct_gone, true, __ATOMIC_RELAXED);
             return write_at(w, buf, len, off, err);
         }
     } else {
@@ -125,45 +125,46 @@ static int write_at(qcow2_writer *w, const void *buf, size_t len, uint64_t off, 
         r = pwrite_full(w->fd, buf, len, off, &done);
     }
     if (r < 0) {
-        w->failed = true;
+        set_failed(w);
         return p2v_errf(err, r, "%s: write of %zu bytes at file offset %llu failed: %s", w->name,
                         len - done, (unsigned long long)(off + done), strerror(-r));
     }
     return 0;
 }
 
-/* The gathered runs in one pwritev (around the page cache when all is aligned). */
-static int flush_gather(qcow2_writer *w, p2v_err *err)
+int qcow2_writer_write_gathered(qcow2_writer *w, qcow2_gathered *g, p2v_err *err)
 {
-    if (!w->ngiov)
+    if (!g->n)
         return 0;
-    int n = w->ngiov, r;
+    int n = g->n, r;
     size_t done;
-    uintptr_t mis = w->goff % DIRECT_ALIGN;
+    uintptr_t mis = g->off % DIRECT_ALIGN;
     for (int i = 0; i < n; i++)
-        mis |= (uintptr_t)w->giov[i].iov_base % DIRECT_ALIGN | w->giov[i].iov_len % DIRECT_ALIGN;
-    w->ngiov = 0;
-    if (w->dfd >= 0 && mis == 0) {
-        struct iovec v[GATHER_MAX];
-        memcpy(v, w->giov, sizeof v[0] * (size_t)n); /* kept for a buffered retry */
-        r = pwritev_full(w->dfd, v, n, w->goff, &done);
-        if (r == -EINVAL && done == 0) { /* the file system wants other alignment */
-            close(w->dfd);
-            w->dfd = -1;
-        } else {
+        mis |= (uintptr_t)g->iov[i].iov_base % DIRECT_ALIGN | g->iov[i].iov_len % DIRECT_ALIGN;
+    g->n = 0;
+    if (w->dfd >= 0 && !__atomic_load_n(&w->direct_gone, __ATOMIC_RELAXED) && mis == 0) {
+        struct iovec v[QCOW2_GATHER_MAX];
+        memcpy(v, g->iov, sizeof v[0] * (size_t)n); /* kept for a buffered retry */
+        r = pwritev_full(w->dfd, v, n, g->off, &done);
+        if (r != -EINVAL || done != 0)
             goto out;
-        }
+        __atomic_store_n(&w->direct_gone, true, __ATOMIC_RELAXED); /* other alignment wanted */
     }
-    kick_writeback(w, (size_t)w->glen);
-    r = pwritev_full(w->fd, w->giov, n, w->goff, &done);
+    kick_writeback(w, (size_t)g->len);
+    r = pwritev_full(w->fd, g->iov, n, g->off, &done);
 out:
     if (r < 0) {
-        w->failed = true;
+        set_failed(w);
         return p2v_errf(err, r, "%s: write of %llu bytes at file offset %llu failed: %s",
-                        w->name, (unsigned long long)(w->glen - done),
-                        (unsigned long long)(w->goff + done), strerror(-r));
+                        w->name, (unsigned long long)(g->len - done),
+                        (unsigned long long)(g->off + done), strerror(-r));
     }
     return 0;
+}
+
+static int flush_gather(qcow2_writer *w, p2v_err *err)
+{
+    return qcow2_writer_write_gathered(w, &w->g, err);
 }
 
 /* The data of a run of whole clusters at host offset off: gathered while
@@ -173,15 +174,15 @@ static int write_data(qcow2_writer *w, const void *buf, size_t len, uint64_t off
     int r;
     if (!w->gather)
         return write_at(w, buf, len, off, err);
-    if (w->ngiov && (w->goff + w->glen != off || w->ngiov == GATHER_MAX) &&
+    if (w->g.n && (w->g.off + w->g.len != off || w->g.n == QCOW2_GATHER_MAX) &&
         (r = flush_gather(w, err)) < 0)
         return r;
-    if (!w->ngiov) {
-        w->goff = off;
-        w->glen = 0;
+    if (!w->g.n) {
+        w->g.off = off;
+        w->g.len = 0;
     }
-    w->giov[w->ngiov++] = (struct iovec){ .iov_base = (void *)buf, .iov_len = len };
-    w->glen += len;
+    w->g.iov[w->g.n++] = (struct iovec){ .iov_base = (void *)buf, .iov_len = len };
+    w->g.len += len;
     return 0;
 }
 
@@ -190,6 +191,13 @@ int qcow2_writer_gather(qcow2_writer *w, bool on, p2v_err *err)
     int r = flush_gather(w, err);
     w->gather = on && r == 0;
     return r;
+}
+
+void qcow2_writer_gather_take(qcow2_writer *w, qcow2_gathered *out)
+{
+    *out = w->g;
+    w->g.n = 0;
+    w->gather = false;
 }
 
 static int flush_combined(qcow2_writer *w, p2v_err *err)
@@ -561,7 +569,7 @@ int qcow2_writer_pwrite(qcow2_writer *w, const void *buf, size_t len, uint64_t o
 {
     const uint8_t *p = buf;
     uint64_t end;
-    if (w->failed || w->finished)
+    if (has_failed(w) || w->finished)
         return p2v_errf(err, -EINVAL, "%s: write after %s", w->name,
                         w->finished ? "finish" : "an earlier error");
     if (__builtin_add_overflow(offset, (uint64_t)len, &end) || end > w->vsize)
@@ -576,7 +584,7 @@ int qcow2_writer_pwrite(qcow2_writer *w, const void *buf, size_t len, uint64_t o
                             ? write_run(w, vc, p, len >> w->cbits, err)
                             : write_compressed_batch(w, vc, p, len >> w->cbits, err);
             if (done < 0) {
-                w->failed = true;
+                set_failed(w);
                 return (int)done;
             }
             if (done > 0) {
@@ -589,7 +597,7 @@ int qcow2_writer_pwrite(qcow2_writer *w, const void *buf, size_t len, uint64_t o
         }
         size_t n = w->cs - in < len ? (size_t)(w->cs - in) : len;
         if ((r = write_partial(w, vc, in, p, n, err)) < 0) {
-            w->failed = true;
+            set_failed(w);
             return r;
         }
         p += n;
@@ -756,7 +764,7 @@ static int sync_fd(qcow2_writer *w, p2v_err *err)
 {
     if (fdatasync(w->fd) < 0) {
         int e = errno;
-        w->failed = true;
+        set_failed(w);
         return p2v_errf(err, -e, "%s: fdatasync failed: %s", w->name, strerror(e));
     }
     return 0;
@@ -842,7 +850,7 @@ int qcow2_writer_finish(qcow2_writer *w, p2v_err *err)
     uint64_t *l1 = NULL;
     uint8_t *buf = NULL;
     int r;
-    if (w->failed || w->finished)
+    if (has_failed(w) || w->finished)
         return p2v_errf(err, -EINVAL, "%s: finish after %s", w->name,
                         w->finished ? "finish" : "an earlier error");
     w->gather = false;
@@ -883,7 +891,7 @@ int qcow2_writer_finish(qcow2_writer *w, p2v_err *err)
     w->finished = true;
 out:
     if (r < 0)
-        w->failed = true;
+        set_failed(w);
     free(l1);
     free(buf);
     return r;
