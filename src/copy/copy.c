@@ -209,6 +209,7 @@ enum slot_state { SLOT_FREE = 0, SLOT_READING, SLOT_FILLED, SLOT_WRITING };
 struct copy_slot {
     uint8_t *buf;
     enum slot_state state;
+    uint64_t seq; /* its place in the copy (set when a writer takes it) */
     size_t range;
     uint64_t rel;
     size_t len;
@@ -245,6 +246,9 @@ struct copy_pipe {
     uint64_t read, reads, read_ns, read_wait_ns;
     size_t next_range;            /* ranges before this one have had before_range */
     uint64_t planned, done, written, write_ns, write_wait_ns;
+    unsigned nwriters;            /* writer threads asked for */
+    bool ordered;                 /* blocks stored in order, their data written after */
+    uint64_t turn;                /* ordered: the block whose turn it is */
     int rc;                       /* the first writer's failure */
     p2v_err err;
 };
@@ -353,7 +357,7 @@ static struct copy_slot *pipe_take(struct copy_pipe *p)
             struct copy_slot *c = &p->slot[p->claimed % p->nslots];
             if (c->state == SLOT_FILLED) {
                 c->state = SLOT_WRITING;
-                p->claimed++;
+                c->seq = p->claimed++;
                 s = c;
                 break;
             }
@@ -396,6 +400,59 @@ static int ranges_begin(struct copy_pipe *p, size_t upto, p2v_err *err)
     return rc;
 }
 
+/* Ordered: wait until every earlier block is stored. false on failure. */
+static bool wait_turn(struct copy_pipe *p, uint64_t seq)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->turn != seq && !p->failed)
+        pthread_cond_wait(&p->cv, &p->mu);
+    bool ok = !p->failed;
+    pthread_mutex_unlock(&p->mu);
+    return ok;
+}
+
+static void next_turn(struct copy_pipe *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->turn++;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Hand the block to the sink: in ordered mode stored in its turn (gathered,
+ * before_range first) and its data written after the turn has passed on. */
+static int store_block(struct copy_pipe *p, struct copy_slot *s, uint64_t *written, p2v_err *err)
+{
+    const copy_opts *o = p->o;
+    bool gather = o->gather && (p->nwriters == 1 || p->ordered);
+    void *token = NULL;
+    p2v_err ignored;
+    int rc;
+    if (p->ordered && !wait_turn(p, s->seq))
+        return p2v_errf(err, -ECANCELED, "stopped"); /* the first failure is reported */
+    if ((rc = ranges_begin(p, s->range, err)) < 0 || (rc = cancelled(o, err)) < 0 ||
+        (gather && (rc = o->gather(o->write_ctx, true, err)) < 0))
+        return rc;
+    rc = write_nonzero(o, s->buf, s->len, p->r[s->range].dst_offset + s->rel, written, err);
+    if (p->ordered) {
+        int rt = o->gather_take(o->write_ctx, &token, rc < 0 ? &ignored : err);
+        if (rc == 0)
+            rc = rt;
+        if (rc == 0)
+            next_turn(p);
+        if (token) {
+            int rw = o->gather_write(o->write_ctx, token, rc < 0 ? &ignored : err);
+            if (rc == 0)
+                rc = rw;
+        }
+    } else if (gather) {
+        int rg = o->gather(o->write_ctx, false, rc < 0 ? &ignored : err);
+        if (rc == 0)
+            rc = rg;
+    }
+    return rc;
+}
+
 static int write_one(struct copy_pipe *p, struct copy_slot *s, p2v_err *err)
 {
     const copy_opts *o = p->o;
@@ -405,10 +462,8 @@ static int write_one(struct copy_pipe *p, struct copy_slot *s, p2v_err *err)
         memcpy(err, &s->err, sizeof *err);
         return s->rc;
     }
-    if ((rc = ranges_begin(p, s->range, err)) < 0 || (rc = cancelled(o, err)) < 0)
-        return rc;
     t0 = now_ns();
-    rc = write_nonzero(o, s->buf, s->len, p->r[s->range].dst_offset + s->rel, &written, err);
+    rc = store_block(p, s, &written, err);
     uint64_t took = now_ns() - t0;
     if (rc < 0)
         return rc;
@@ -500,7 +555,8 @@ int copy_run(const copy_range *r, size_t n, const copy_opts *o, copy_stats *st, 
         qd = COPY_MAX_QUEUE_DEPTH;
     if (nw > COPY_MAX_WRITERS)
         nw = COPY_MAX_WRITERS;
-    struct copy_pipe p = { .r = r, .n = n, .o = o, .nslots = qd + nw + 1,
+    struct copy_pipe p = { .r = r, .n = n, .o = o, .nslots = qd + nw + 1, .nwriters = nw,
+                           .ordered = nw > 1 && o->gather && o->gather_take && o->gather_write,
                            .bs = o->block_size ? o->block_size : COPY_DEFAULT_BLOCK };
     pthread_t th[COPY_MAX_QUEUE_DEPTH];
     memset(st, 0, sizeof *st);

@@ -6,6 +6,7 @@
 #define P2V_COPY_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,17 @@ typedef struct copy_opts {
      * progress are still called one at a time, before_range in range order
      * and before the first write of its range. */
     unsigned writers;
+    /* Optional, with one writer only: called with true before the writes of
+     * a block and with false after them (and before its buffer is reused),
+     * so that the sink may write them together. */
+    int (*gather)(void *ctx, bool on, p2v_err *err);
+    /* Optional, with gather and more than one writer: a sink whose writes
+     * must come in order. Each block is then written in order, gathering,
+     * and gather_take hands over what it gathered (*token; NULL: nothing),
+     * which gather_write writes (and frees) outside the order, in several
+     * threads at once, while the next blocks go on. */
+    int (*gather_take)(void *ctx, void **token, p2v_err *err);
+    int (*gather_write)(void *ctx, void *token, p2v_err *err);
     copy_progress_fn progress;
     void *progress_ctx;
     volatile sig_atomic_t *cancel;  /* set (by a signal handler) to stop */

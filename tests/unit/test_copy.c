@@ -119,6 +119,117 @@ static void test_writers(const copy_range *r, const uint8_t *want)
         }
 }
 
+/* An ordered sink (like qcow2): stores come in target order, one at a
+ * time; their data is held while gathering and written by gather_write in
+ * several threads at once. */
+struct piece {
+    uint64_t off;
+    const uint8_t *buf;
+    size_t len;
+};
+struct token {
+    struct piece v[256];
+    size_t n;
+};
+struct osink {
+    pthread_mutex_t mu;
+    uint8_t *buf;
+    uint64_t last_end;
+    bool out_of_order, storing, overlap_store, gathering, ungathered;
+    struct token *cur;
+    unsigned in_flight, most;
+    size_t tokens, fail_at;
+};
+
+static int osink_write(void *ctx, uint64_t off, const void *buf, size_t len, p2v_err *err)
+{
+    struct osink *t = ctx;
+    (void)err;
+    pthread_mutex_lock(&t->mu);
+    t->overlap_store |= t->storing;
+    t->storing = true;
+    pthread_mutex_unlock(&t->mu);
+    if (off < t->last_end)
+        t->out_of_order = true;
+    t->last_end = off + len;
+    if (!t->gathering || !t->cur || t->cur->n == 256)
+        t->ungathered = true;
+    else
+        t->cur->v[t->cur->n++] = (struct piece){ off, buf, len };
+    pthread_mutex_lock(&t->mu);
+    t->storing = false;
+    pthread_mutex_unlock(&t->mu);
+    return 0;
+}
+
+static int osink_gather(void *ctx, bool on, p2v_err *err)
+{
+    struct osink *t = ctx;
+    (void)err;
+    t->gathering = on;
+    if (on && !t->cur)
+        t->cur = calloc(1, sizeof *t->cur);
+    return 0;
+}
+
+static int osink_take(void *ctx, void **token, p2v_err *err)
+{
+    struct osink *t = ctx;
+    (void)err;
+    t->gathering = false;
+    *token = t->cur;
+    t->cur = NULL;
+    return 0;
+}
+
+static int osink_write_taken(void *ctx, void *token, p2v_err *err)
+{
+    struct osink *t = ctx;
+    struct token *k = token;
+    int rc = 0;
+    pthread_mutex_lock(&t->mu);
+    if (++t->tokens == t->fail_at)
+        rc = p2v_errf(err, -EIO, "disk gone");
+    if (++t->in_flight > t->most)
+        t->most = t->in_flight;
+    pthread_mutex_unlock(&t->mu);
+    for (size_t i = 0; i < k->n && rc == 0; i++)
+        memcpy(t->buf + k->v[i].off, k->v[i].buf, k->v[i].len);
+    usleep(300);
+    pthread_mutex_lock(&t->mu);
+    t->in_flight--;
+    pthread_mutex_unlock(&t->mu);
+    free(k);
+    return rc;
+}
+
+static void test_ordered(const copy_range *r, const uint8_t *want)
+{
+    for (size_t fail = 0; fail < 2; fail++) {
+        struct osink t = { .buf = calloc(1, TGT_BYTES), .fail_at = fail ? 5 : 0 };
+        pthread_mutex_init(&t.mu, NULL);
+        copy_opts o = { .write = osink_write, .write_ctx = &t, .granularity = 4096,
+                        .block_size = 65536, .queue_depth = 4, .writers = 4,
+                        .gather = osink_gather, .gather_take = osink_take,
+                        .gather_write = osink_write_taken };
+        copy_stats st;
+        p2v_err err;
+        int rc = copy_run(r, 2, &o, &st, &err);
+        if (fail) {
+            CHECK(rc == -EIO);
+            CHECK_STR(err.msg, "disk gone");
+        } else {
+            CHECK(rc == 0);
+            CHECK(memcmp(t.buf, want, TGT_BYTES) == 0);
+            CHECK(t.most > 1);
+        }
+        CHECK(!t.out_of_order && !t.overlap_store && !t.ungathered);
+        free(t.cur);
+        pthread_mutex_destroy(&t.mu);
+        free(t.buf);
+    }
+}
+
 static uint8_t *make_source(void)
 {
     uint8_t *s = malloc(SRC_BYTES);
@@ -246,6 +357,7 @@ int main(void)
     }
 
     test_writers(r, want);
+    test_ordered(r, want);
 
     /* Cancellation. */
     volatile sig_atomic_t cancel = 1;
