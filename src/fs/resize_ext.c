@@ -83,6 +83,28 @@ static int features_ok(const struct ext2_super_block *sb, const char *what, p2v_
     return not_clean(sb, what, err);
 }
 
+/* Shapes mke2fs never makes are left alone (libext2fs misreads some of
+ * them: a hostile first data block overflows its bitmap buffers). */
+static int shape_ok(ext2_filsys fs, uint64_t dev_bytes, const char *what, p2v_err *err)
+{
+    struct ext2_super_block *sb = fs->super;
+    uint32_t bits = fs->blocksize * 8;
+    uint64_t bytes;
+    bool first_ok = sb->s_first_data_block == 0 ||
+                    (sb->s_first_data_block == 1 && fs->blocksize == 1024);
+    if (first_ok && sb->s_blocks_per_group && sb->s_blocks_per_group % 8 == 0 &&
+        sb->s_blocks_per_group <= bits && sb->s_inodes_per_group &&
+        sb->s_inodes_per_group % 8 == 0 && sb->s_inodes_per_group <= bits &&
+        ext2fs_blocks_count(sb) > sb->s_first_data_block &&
+        !__builtin_mul_overflow(ext2fs_blocks_count(sb), (uint64_t)fs->blocksize, &bytes) &&
+        bytes <= dev_bytes)
+        return 0;
+    return p2v_errf(err, -ENOTSUP, "%s: its superblock has an unusual shape (first data block "
+                    "%u, %u blocks and %u inodes per group, %llu blocks of %u bytes)", what,
+                    sb->s_first_data_block, sb->s_blocks_per_group, sb->s_inodes_per_group,
+                    (unsigned long long)ext2fs_blocks_count(sb), fs->blocksize);
+}
+
 static void geom_of(ext2_filsys fs, fsresize_ext_geom *g)
 {
     struct ext2_super_block *sb = fs->super;
@@ -296,8 +318,8 @@ static int open_fs(struct fsresize_extio *x, const char *what, ext2_filsys *fs, 
     fsresize_extio_name(x, name, sizeof name);
     errcode_t ec = ext2fs_open2(name, NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0,
                                 (io_manager)fsresize_extio_manager(), fs);
-    if (ec == EXT2_ET_UNSUPP_FEATURE || ec == EXT2_ET_RO_UNSUPP_FEATURE)
-        return p2v_errf(err, -ENOTSUP, "%s: libext2fs cannot write this filesystem (%s)", what,
+    if (ec && !x->failed)   /* features, checksums, damage: not a read error */
+        return p2v_errf(err, -ENOTSUP, "%s: libext2fs cannot open it for writing (%s)", what,
                         error_message(ec));
     return ec ? lib_error(x, ec, what, "opening the ext filesystem", err) : 0;
 }
@@ -310,6 +332,8 @@ static int grow_opened(ext2_filsys fs, struct fsresize_extio *x, uint64_t new_by
     fsresize_ext_layout l;
     char why[200];
     int r = features_ok(fs->super, what, err);
+    if (r == 0)
+        r = shape_ok(fs, zeros_from, what, err);
     if (r < 0)
         return r;
     geom_of(fs, &g);
@@ -321,6 +345,9 @@ static int grow_opened(ext2_filsys fs, struct fsresize_extio *x, uint64_t new_by
     if (l.blocks == g.blocks_count)
         return 0;
     errcode_t ec = ext2fs_read_bitmaps(fs);
+    if (ec && !x->failed)   /* checksums, damage: nothing written yet */
+        return p2v_errf(err, -ENOTSUP, "%s: its bitmaps cannot be read (%s)", what,
+                        error_message(ec));
     if (ec)
         return lib_error(x, ec, what, "reading the ext bitmaps", err);
     if ((ec = grow(fs, &g, &l, zeros_from)))
