@@ -9,8 +9,9 @@
  * runlist through libntfs-3g), $BadClus:$Bad the new length, the boot sector
  * the new total sectors and a backup at the new end; clusters in use beyond
  * a new end get new places (their runlists rewritten, the data moved by a
- * remapped view that the copy reads). ext2/3/4 and FAT keep their size (the
- * caller tells the user); shrinking them below their size is refused. */
+ * remapped view that the copy reads). ext2/3/4 grows (new block groups,
+ * through libext2fs) where its features allow, else keeps its size like FAT
+ * (the caller tells the user); shrinking them below their size is refused. */
 #ifndef P2V_FS_RESIZE_H
 #define P2V_FS_RESIZE_H
 
