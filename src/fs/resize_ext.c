@@ -277,9 +277,9 @@ static errcode_t recount(ext2_filsys fs, dgrp_t old_groups, blk64_t used_before)
         errcode_t ec = count_used(fs, first, last, &used);
         if (ec)
             return ec;
-        blk64_t free = last - first + 1 - used;
-        ext2fs_bg_free_blocks_count_set(fs, g, (__u32)free);
-        total_free += free;
+        blk64_t nfree = last - first + 1 - used;
+        ext2fs_bg_free_blocks_count_set(fs, g, (__u32)nfree);
+        total_free += nfree;
     }
     ext2fs_free_blocks_count_set(sb, total_free);
     sb->s_free_inodes_count += (fs->group_desc_count - old_groups) * sb->s_inodes_per_group;
@@ -344,6 +344,8 @@ static int grow_opened(ext2_filsys fs, struct fsresize_extio *x, uint64_t new_by
                                   .block_size = g.block_size };
     if (l.blocks == g.blocks_count)
         return 0;
+    /* runs in a tree, not a bit per block: memory follows the extents */
+    fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
     errcode_t ec = ext2fs_read_bitmaps(fs);
     if (ec && !x->failed)   /* checksums, damage: nothing written yet */
         return p2v_errf(err, -ENOTSUP, "%s: its bitmaps cannot be read (%s)", what,
