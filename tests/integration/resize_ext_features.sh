@@ -57,6 +57,31 @@ e2fsck -fn kept.part >/dev/null 2>&1 || fail "kept: e2fsck -fn"
 check_eq "kept: block count" "$(ext_field nores.part "Block count")" "$(ext_field kept.part "Block count")"
 pass "not enough descriptor room: size kept with the notice"
 
+# A 24 MiB filesystem in a 32 MiB partition whose tail holds old random
+# bytes: the new groups' inode tables read as zeros wherever they fall (in
+# the old tail without flex_bg; packed into the old part with flex_bg).
+itables_zero() { # itables_zero WHAT PART FIRST-NEW-GROUP
+    local g t a z
+    dumpe2fs "$2" 2>/dev/null | awk '/^Group /{g=$2+0} /Inode table at/{print g, $4}' |
+    while read -r g t; do
+        [ "$g" -ge "$3" ] || continue
+        a=${t%-*} z=${t#*-}
+        [ "$(dd if="$2" bs=1024 skip="$a" count=$((z - a + 1)) status=none | tr -d '\0' | wc -c)" = 0 ] ||
+            fail "$1: inode table of new group $g ($t) is not zeros"
+    done
+    pass "$1: the new groups' inode tables are zeros"
+}
+for feat in ^flex_bg flex_bg; do
+    head -c $((32 << 20)) /dev/urandom >tail.part
+    mk short.part 24M -O "$feat"
+    dd if=short.part of=tail.part conv=notrunc status=none
+    rm -f tail.img
+    ext_disk tail.img tail.part
+    ext_convert_check "24 MiB in 32 MiB, $feat" 1 files tail.img:1=96M
+    itables_zero "24 MiB in 32 MiB, $feat" grown.part 3
+    ext_kernel_fill "24 MiB in 32 MiB, $feat" grown.part
+done
+
 # Not cleanly unmounted (state "not clean"): kept at its size, with the reason.
 cp uninit.part dirty.part
 debugfs -w -R "ssv state 0" dirty.part 2>/dev/null
