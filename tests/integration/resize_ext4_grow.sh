@@ -30,7 +30,7 @@ check_eq "dry run JSON fs_new_bytes" $((256 << 20)) \
     "$(jq '.partitions[] | select(.resize != null) | .resize.fs_new_bytes' "$WORK/last.out")"
 pass "dry run shows the grow"
 
-ext_convert_check "x2" 1 files pc.img:1=256M pc.img:2
+ext_convert_check "x2 (--verify)" 1 files --verify pc.img:1=256M pc.img:2
 check_eq "x2 partition" $((256 << 20)) "$(cat grown.bytes)"
 ext_convert_check "x4" 1 files pc.img:1=512M pc.img:2
 check_eq "x4 partition" $((512 << 20)) "$(cat grown.bytes)"
