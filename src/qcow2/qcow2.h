@@ -47,6 +47,13 @@ int qcow2_writer_create(int fd, const char *name_for_messages, uint64_t virtual_
  * come back as errors. */
 int qcow2_writer_pwrite(qcow2_writer *w, const void *buf, size_t len, uint64_t offset,
                         p2v_err *err);
+/* Gathering on: the data of whole uncompressed clusters is not written at
+ * once; runs that follow each other in the file are gathered (the caller's
+ * buffers, which must stay unchanged) and written with one pwritev when one
+ * does not follow, before anything is read back, and when gathering is
+ * turned off (on == false), which the caller does before it reuses a
+ * buffer. Off is the default. Turning it off returns the write's error. */
+int qcow2_writer_gather(qcow2_writer *w, bool on, p2v_err *err);
 /* Write L2 tables, refcounts, L1, refcount table; fdatasync; then the header;
  * fdatasync. */
 int qcow2_writer_finish(qcow2_writer *w, p2v_err *err);

@@ -27,6 +27,7 @@
 #define WC_BYTES (1u << 20)    /* write-combining buffer for compressed data */
 #define BATCH_BYTES (8u << 20) /* clusters compressed in parallel per batch */
 #define KICK_BYTES (32u << 20) /* start writeback every 32 MiB written */
+#define GATHER_MAX 64          /* runs gathered into one vectored write */
 #define DIRECT_ALIGN 4096u     /* buffer, offset and length of an O_DIRECT write */
 #define CODEC_BUDGET (24u << 20) /* codec memory of all compressing threads together */
 
@@ -69,6 +70,13 @@ struct qcow2_writer {
     uint8_t *cbuf; /* compressed output / compressed input, 2 clusters */
     uint8_t *tmp;  /* one cluster */
 
+    /* Gathering (qcow2_writer_gather): runs that follow each other in the
+     * file, written at once. */
+    bool gather;
+    struct iovec giov[GATHER_MAX];
+    int ngiov;
+    uint64_t goff, glen;
+
     struct pending pend[PENDING_MAX];
     unsigned npend;
     uint64_t tick;
@@ -95,10 +103,16 @@ static bool direct_ok(const qcow2_writer *w, const void *buf, size_t len, uint64
                            off % DIRECT_ALIGN) == 0;
 }
 
+static int flush_gather(qcow2_writer *w, p2v_err *err);
+
 static int write_at(qcow2_writer *w, const void *buf, size_t len, uint64_t off, p2v_err *err)
 {
     size_t done;
     int r;
+    /* What is gathered lands first where this write overlaps it. */
+    if (w->ngiov && off < w->goff + w->glen && off + len > w->goff &&
+        (r = flush_gather(w, err)) < 0)
+        return r;
     if (direct_ok(w, buf, len, off)) {
         r = pwrite_full(w->dfd, buf, len, off, &done);
         if (r == -EINVAL && done == 0) { /* the file system wants other alignment */
@@ -116,6 +130,66 @@ static int write_at(qcow2_writer *w, const void *buf, size_t len, uint64_t off, 
                         len - done, (unsigned long long)(off + done), strerror(-r));
     }
     return 0;
+}
+
+/* The gathered runs in one pwritev (around the page cache when all is aligned). */
+static int flush_gather(qcow2_writer *w, p2v_err *err)
+{
+    if (!w->ngiov)
+        return 0;
+    int n = w->ngiov, r;
+    size_t done;
+    uintptr_t mis = w->goff % DIRECT_ALIGN;
+    for (int i = 0; i < n; i++)
+        mis |= (uintptr_t)w->giov[i].iov_base % DIRECT_ALIGN | w->giov[i].iov_len % DIRECT_ALIGN;
+    w->ngiov = 0;
+    if (w->dfd >= 0 && mis == 0) {
+        struct iovec v[GATHER_MAX];
+        memcpy(v, w->giov, sizeof v[0] * (size_t)n); /* kept for a buffered retry */
+        r = pwritev_full(w->dfd, v, n, w->goff, &done);
+        if (r == -EINVAL && done == 0) { /* the file system wants other alignment */
+            close(w->dfd);
+            w->dfd = -1;
+        } else {
+            goto out;
+        }
+    }
+    kick_writeback(w, (size_t)w->glen);
+    r = pwritev_full(w->fd, w->giov, n, w->goff, &done);
+out:
+    if (r < 0) {
+        w->failed = true;
+        return p2v_errf(err, r, "%s: write of %llu bytes at file offset %llu failed: %s",
+                        w->name, (unsigned long long)(w->glen - done),
+                        (unsigned long long)(w->goff + done), strerror(-r));
+    }
+    return 0;
+}
+
+/* The data of a run of whole clusters at host offset off: gathered while
+ * gathering, else written now. */
+static int write_data(qcow2_writer *w, const void *buf, size_t len, uint64_t off, p2v_err *err)
+{
+    int r;
+    if (!w->gather)
+        return write_at(w, buf, len, off, err);
+    if (w->ngiov && (w->goff + w->glen != off || w->ngiov == GATHER_MAX) &&
+        (r = flush_gather(w, err)) < 0)
+        return r;
+    if (!w->ngiov) {
+        w->goff = off;
+        w->glen = 0;
+    }
+    w->giov[w->ngiov++] = (struct iovec){ .iov_base = (void *)buf, .iov_len = len };
+    w->glen += len;
+    return 0;
+}
+
+int qcow2_writer_gather(qcow2_writer *w, bool on, p2v_err *err)
+{
+    int r = flush_gather(w, err);
+    w->gather = on && r == 0;
+    return r;
 }
 
 static int flush_combined(qcow2_writer *w, p2v_err *err)
@@ -149,7 +223,7 @@ static int read_at(qcow2_writer *w, void *buf, size_t len, uint64_t off, p2v_err
 {
     size_t done;
     int r = flush_combined(w, err);
-    if (r < 0)
+    if (r < 0 || (r = flush_gather(w, err)) < 0)
         return r;
     if ((r = pread_full(w->fd, buf, len, off, &done)) < 0)
         return p2v_errf(err, r, "%s: read back at file offset %llu failed: %s", w->name,
@@ -442,7 +516,7 @@ static long write_run(qcow2_writer *w, uint64_t vc, const uint8_t *buf, size_t n
         *slot = (host + ((uint64_t)i << w->cbits)) | QCOW2_OFLAG_COPIED;
     }
     w->allocated += (uint64_t)n << w->cbits;
-    if ((r = write_at(w, buf, n << w->cbits, host, err)) < 0)
+    if ((r = write_data(w, buf, n << w->cbits, host, err)) < 0)
         return r;
     return (long)n;
 }
@@ -771,10 +845,11 @@ int qcow2_writer_finish(qcow2_writer *w, p2v_err *err)
     if (w->failed || w->finished)
         return p2v_errf(err, -EINVAL, "%s: finish after %s", w->name,
                         w->finished ? "finish" : "an earlier error");
+    w->gather = false;
     for (unsigned i = 0; i < PENDING_MAX; i++)
         if (w->pend[i].used && (r = flush_pending(w, &w->pend[i], err)) < 0)
             goto out;
-    if ((r = flush_combined(w, err)) < 0)
+    if ((r = flush_gather(w, err)) < 0 || (r = flush_combined(w, err)) < 0)
         goto out;
     l1 = calloc(w->l1_size, sizeof *l1);
     uint64_t l1_clusters = div_up((uint64_t)w->l1_size * 8, w->cs);

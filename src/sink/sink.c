@@ -168,6 +168,13 @@ int sink_reopen_direct(const sink *s)
 }
 
 uint32_t sink_granularity(const sink *s) { return s->granularity; }
+unsigned sink_writers(const sink *s) { return s->writers ? s->writers : 1; }
+
+int sink_gather(void *ctx, bool on, p2v_err *err)
+{
+    sink *s = ctx;
+    return s->be->gather ? s->be->gather(s, on, err) : 0;
+}
 const char *sink_temp_path(const sink *s) { return s->temp; }
 
 uint64_t sink_file_bytes(const sink *s)

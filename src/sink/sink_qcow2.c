@@ -21,12 +21,21 @@ static int q_open(sink *s, uint64_t virtual_size, const sink_opts *o, p2v_err *e
         return r;
     s->priv = w;
     s->granularity = wo.cluster_size;
+    /* One write at a time, in the copy's order: host clusters are allocated
+     * in guest order, so the same disk gives the same file (qemu-img convert
+     * also writes in order unless told -W). */
+    s->writers = 1;
     return 0;
 }
 
 static int q_write(sink *s, uint64_t offset, const void *buf, size_t len, p2v_err *err)
 {
     return qcow2_writer_pwrite(s->priv, buf, len, offset, err);
+}
+
+static int q_gather(sink *s, bool on, p2v_err *err)
+{
+    return qcow2_writer_gather(s->priv, on, err);
 }
 
 static int q_finish(sink *s, p2v_err *err) { return qcow2_writer_finish(s->priv, err); }
@@ -38,6 +47,7 @@ static void q_free(sink *s)
 }
 
 const struct sink_backend sink_qcow2_backend = {
-    .name = "qcow2", .open = q_open, .write = q_write, .finish = q_finish, .free = q_free,
+    .name = "qcow2", .open = q_open, .write = q_write, .gather = q_gather, .finish = q_finish,
+    .free = q_free,
     .granularity = 65536,
 };
