@@ -80,6 +80,17 @@ check_eq "source unchanged" "$before" "$(sha256sum <"$pc")"
 mkwin_part_img "$WORK/plain.img" 1 "$WORK/plain1"
 check_eq "--no-windows-fixups BCD" "$(ntfscat "$WORK/old1" /Boot/BCD | sha256sum)" \
     "$(ntfscat "$WORK/plain1" /Boot/BCD | sha256sum)"
+# ... and it is kept in a plan file: the plan's run leaves the BCD as well.
+"$P2V" convert --dry-run -O raw --no-windows-fixups --save-plan "$WORK/plain.json" \
+    "$pc:1" "$pc:4" "$pc:3" "$pc:2" >/dev/null 2>&1
+check_eq "plan file no_windows_fixups" true "$(jq .options.no_windows_fixups "$WORK/plain.json")"
+"$P2V" convert --plan "$WORK/plain.json" --json -o "$WORK/plain2.img" >"$WORK/plain2.json" 2>/dev/null
+check_eq "plan run: fixups" false "$(jq .windows.fixups "$WORK/plain2.json")"
+mkwin_part_img "$WORK/plain2.img" 1 "$WORK/plain2_1"
+check_eq "plan run: BCD as it was" "$(ntfscat "$WORK/old1" /Boot/BCD | sha256sum)" \
+    "$(ntfscat "$WORK/plain2_1" /Boot/BCD | sha256sum)"
+"$P2V" convert --dry-run --save-plan "$WORK/fix.json" "$pc:1" "$pc:4" >/dev/null 2>&1
+check_eq "plan file without the option" false "$(jq .options.no_windows_fixups "$WORK/fix.json")"
 
 # Windows without System Reserved and without BCD-Template: refused, nothing written.
 MKWIN_NO_TEMPLATE=1 mkwin_mbr_bios "$WORK/pc2.img"
