@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -424,12 +425,14 @@ int fatbuild_layout(fatbuild *t, uint32_t cluster_bytes, uint64_t max_clusters,
     t->nowners = 0;
     if (!(t->owners = calloc(t->count, sizeof *t->owners)))
         return p2v_errf(err, -ENOMEM, "out of memory");
+    for (size_t k = 1; k < t->count; k++) { /* names first: they size the directories */
+        int r = make_short_name(t, k, err);
+        if (r < 0)
+            return r;
+    }
     uint64_t next = 2;
     for (size_t k = 0; k < t->count; k++) {
         struct fb_node *nd = &t->n[k];
-        int r = k ? make_short_name(t, k, err) : 0;
-        if (r < 0)
-            return r;
         uint64_t bytes = nd->dir ? (uint64_t)dir_entries(t, k) * FATBUILD_DIRENT : nd->len;
         uint64_t nc = (bytes + cluster_bytes - 1) / cluster_bytes;
         if (nd->dir && nc == 0)
