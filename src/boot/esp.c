@@ -314,3 +314,15 @@ int boot_format_esp_tree(uint64_t start_lba, uint64_t sectors, uint32_t sector_s
     fatbuild_free(own);
     return rc;
 }
+
+int boot_esp_fit(uint64_t sectors, uint32_t sector_size, fatbuild *tree, p2v_err *err)
+{
+    esp_geom g;
+    uint32_t used;
+    if (!esp_sector_size_ok(sector_size) || sectors > UINT32_MAX ||
+        esp_choose(sectors, sector_size, &g) < 0)
+        return p2v_errf(err, -ERANGE, "an ESP of %" PRIu64 " sectors of %" PRIu32
+                        " bytes cannot be formatted FAT32", sectors, sector_size);
+    int rc = fatbuild_layout(tree, g.spc * g.sector_size, g.clusters, ESP_LABEL, 0, 0, &used, err);
+    return rc < 0 ? p2v_err_prefix(err, rc, "the new ESP") : 0;
+}

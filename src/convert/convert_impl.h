@@ -16,6 +16,9 @@ typedef struct convert_winfix {
     win_report rep;
     unsigned bcd_changed;       /* BCD device elements rewritten */
     unsigned md_changed;        /* MountedDevices values rewritten */
+    plan_extra auto_esp;        /* the ESP made for a BIOS Windows going UEFI */
+    struct fatbuild *esp_tree;  /* what the firmware switch puts in the new ESP */
+    size_t esp_part;            /* the plan part of that ESP */
 } convert_winfix;
 
 /* A copied partition whose size differs from its source (convert/resize.c):
@@ -69,6 +72,12 @@ void convert_resize_free(convert_resize *rs);
 /* Make the Windows edits on overlays (unless rq.no_windows_fixups); refuse a
  * Windows without a reachable boot store. Warnings go to ev. */
 int convert_windows_prepare(convert_job *job, const convert_events *ev, p2v_err *err);
+/* Before planning: --boot uefi with a Windows that has no ESP selected and
+ * no --add-esp gets one (rq.plan.extra), with a notice. */
+void convert_windows_auto_esp(convert_job *job, const convert_events *ev);
+/* The files the firmware switch put in the new ESP of plan part `part`
+ * (for boot_format_esp_tree), or NULL. */
+struct fatbuild *convert_windows_esp_tree(const convert_job *job, size_t part);
 /* The overlay plan part `part` is copied from, or NULL. */
 blockdev *convert_windows_overlay(const convert_job *job, size_t part);
 /* The overlay plan part i is edited in (Windows fixups, drivers): its resize

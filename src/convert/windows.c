@@ -7,8 +7,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "blockdev/overlay.h"
+#include "boot/boot.h"
+#include "fs/fatbuild.h"
 #include "fs/fatfile.h"
 #include "convert/convert_impl.h"
 
@@ -314,7 +317,7 @@ static int bios_boot_files(convert_job *job, size_t wi, size_t ai, ntvol *win, n
     snprintf(path, sizeof path, "%s \\Boot\\BCD", name);
     if (r == 0)
         r = win_hive_open(tmpl, tlen, true, path, &h, err);
-    win_bcd_bios b = { .boot = target_id(p, &p->parts[ai]), .os = target_id(p, &p->parts[wi]),
+    win_bcd_new b = { .boot = target_id(p, &p->parts[ai]), .os = target_id(p, &p->parts[wi]),
                        .description = wcp->win.win.product[0] ? wcp->win.win.product : NULL };
     if (r == 0)
         r = win_bcd_create_bios(h, &b, &job->win.rep, err);
@@ -391,6 +394,221 @@ static int maybe_bios_switch(convert_job *job, p2v_err *err)
     return bios_switch(job, wi, ai, err);
 }
 
+/* ---- firmware switch to UEFI: an offline bcdboot into the new ESP ---- */
+
+#define EFI_DEPTH_MAX 8
+#define EFI_FILE_MAX ((size_t)64 << 20)
+#define AUTO_ESP_BYTES ((uint64_t)100 << 20)
+
+struct names {
+    char **name;
+    bool *dir;
+    size_t n, cap;
+};
+
+static int names_add(void *ctx, const char *name, bool is_dir)
+{
+    struct names *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        char **nn = realloc(l->name, cap * sizeof *nn);
+        if (nn)
+            l->name = nn;
+        bool *nd = nn ? realloc(l->dir, cap * sizeof *nd) : NULL;
+        if (!nd)
+            return -ENOMEM;
+        l->dir = nd;
+        l->cap = cap;
+    }
+    if (!(l->name[l->n] = strdup(name)))
+        return -ENOMEM;
+    l->dir[l->n++] = is_dir;
+    return 0;
+}
+
+static void names_free(struct names *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->name[i]);
+    free(l->name);
+    free(l->dir);
+}
+
+/* Every file below src on the NTFS volume into dst of the ESP's tree,
+ * directories (language folders, Fonts) included. */
+static int copy_tree(ntvol *v, const char *src, const char *dst, fatbuild *t, int depth,
+                     size_t *files, p2v_err *err)
+{
+    struct names l = { 0 };
+    int r = ntvol_list(v, src, names_add, &l, err);
+    if (r == -ENOMEM)
+        r = p2v_errf(err, r, "out of memory");
+    for (size_t i = 0; r == 0 && i < l.n; i++) {
+        char s[1024], d[1024];
+        snprintf(s, sizeof s, "%s/%s", src, l.name[i]);
+        snprintf(d, sizeof d, "%s/%s", dst, l.name[i]);
+        if (l.dir[i] && depth >= EFI_DEPTH_MAX) {
+            r = p2v_errf(err, -ELOOP, "%s: more than %d directory levels", s, EFI_DEPTH_MAX);
+        } else if (l.dir[i]) {
+            if ((r = fatbuild_mkdir(t, d, err)) == 0)
+                r = copy_tree(v, s, d, t, depth + 1, files, err);
+        } else if (depth > 0 || strcasecmp(l.name[i], "BCD")) { /* a stray BCD: made anew */
+            uint8_t *data = NULL;
+            size_t len = 0;
+            if ((r = ntvol_read_file(v, s, EFI_FILE_MAX, &data, &len, err)) == 0 &&
+                (r = fatbuild_add_file(t, d, data, len, err)) == 0)
+                (*files)++;
+            free(data);
+        }
+    }
+    names_free(&l);
+    return r;
+}
+
+/* The new ESP's tree: \EFI\Microsoft\Boot from \Windows\Boot\EFI, the
+ * removable-media path \EFI\Boot\bootx64.efi, and a BCD from BCD-Template. */
+static int efi_boot_files(convert_job *job, size_t wi, size_t ei, ntvol *win, fatbuild *t,
+                          p2v_err *err)
+{
+    const plan *p = job->plan;
+    const convert_part *wcp = source_part(job, &p->parts[wi]);
+    uint8_t *boot = NULL, *tmpl = NULL, *out = NULL;
+    size_t blen = 0, tlen = 0, olen = 0, files = 0;
+    win_hive *h = NULL;
+    char wname[300];
+    convert_part_source_name(job, &p->parts[wi], wname, sizeof wname);
+    int r = fatbuild_mkdir(t, "/EFI/Microsoft/Boot", err);
+    if (r == 0)
+        r = copy_tree(win, "/Windows/Boot/EFI", "/EFI/Microsoft/Boot", t, 0, &files, err);
+    if (r == 0)
+        r = ntvol_read_file(win, "/Windows/Boot/EFI/bootmgfw.efi", EFI_FILE_MAX, &boot, &blen,
+                            err);
+    if (r == 0)
+        r = fatbuild_add_file(t, "/EFI/Boot/bootx64.efi", boot, blen, err);
+    if (r == 0)
+        r = ntvol_read_file(win, "/Windows/System32/config/BCD-Template", HIVE_MAX, &tmpl, &tlen,
+                            err);
+    if (r == 0)
+        r = win_hive_open(tmpl, tlen, true, "(new ESP) \\EFI\\Microsoft\\Boot\\BCD", &h, err);
+    win_bcd_new b = { .boot = target_id(p, &p->parts[ei]), .os = target_id(p, &p->parts[wi]),
+                      .description = wcp->win.win.product[0] ? wcp->win.win.product : NULL };
+    if (r == 0)
+        r = win_bcd_create_uefi(h, &b, &job->win.rep, err);
+    if (r == 0 && (r = win_hive_save(h, &out, &olen, err)) == 0)
+        r = fatbuild_add_file(t, "/EFI/Microsoft/Boot/BCD", out, olen, err);
+    if (r == 0)
+        p2v_warn(&job->win.rep.changes, "(new ESP): firmware switch to UEFI: %zu files in "
+                 "\\EFI\\Microsoft\\Boot from %s \\Windows\\Boot\\EFI, \\EFI\\Boot\\bootx64.efi "
+                 "(bootmgfw.efi), a new \\EFI\\Microsoft\\Boot\\BCD from BCD-Template", files,
+                 wname);
+    win_hive_close(h);
+    free(boot);
+    free(tmpl);
+    free(out);
+    return r;
+}
+
+static int uefi_switch(convert_job *job, size_t wi, size_t ei, p2v_err *err)
+{
+    const plan_part *ep = &job->plan->parts[ei];
+    char name[300];
+    convert_part_source_name(job, &job->plan->parts[wi], name, sizeof name);
+    ntvol *win = NULL;
+    int r = fatbuild_new(&job->win.esp_tree, err);
+    if (r == 0)
+        r = open_ro(job, wi, &win, err);
+    if (r == 0)
+        r = efi_boot_files(job, wi, ei, win, job->win.esp_tree, err);
+    p2v_err e2;
+    if (win)
+        ntvol_close(win, &e2);
+    /* the files must fit: the dry run says so, not the write */
+    if (r == 0)
+        r = boot_esp_fit(ep->sectors, job->plan->sector_size, job->win.esp_tree, err);
+    if (r < 0 && strncmp(err->msg, name, strlen(name)))
+        p2v_err_prefix(err, r, "%s: firmware switch to UEFI", name);
+    job->win.esp_part = ei;
+    return r;
+}
+
+/* UEFI target, Windows selected, no EFI boot store among the selection (it
+ * booted BIOS), and an ESP p2v makes (--add-esp, or the one made for it):
+ * fill that ESP as bcdboot would. */
+static int maybe_uefi_switch(convert_job *job, p2v_err *err)
+{
+    const plan *p = job->plan;
+    size_t wi = SIZE_MAX, ei = SIZE_MAX;
+    bool efi_store = false;
+    if (p->firmware != PLAN_FW_UEFI)
+        return 0;
+    for (size_t i = 0; i < p->nparts; i++) {
+        const plan_part *pp = &p->parts[i];
+        const convert_part *cp = pp->kind == PLAN_PART_COPY ? source_part(job, pp) : NULL;
+        if (pp->kind == PLAN_PART_SYNTHETIC && pp->role == PLAN_ROLE_ESP && ei == SIZE_MAX)
+            ei = i;
+        if (cp && cp->win_probed && cp->win.bcd_efi)
+            efi_store = true;
+        if (cp && cp->win_probed && cp->win.win.present && cp->win.win.bcd_template &&
+            wi == SIZE_MAX)
+            wi = i;
+    }
+    if (efi_store || wi == SIZE_MAX || ei == SIZE_MAX)
+        return 0;
+    return uefi_switch(job, wi, ei, err);
+}
+
+/* Is selection i an EFI System Partition on its source, or does it hold an
+ * EFI boot store? */
+static bool sel_is_esp(const convert_job *job, size_t i)
+{
+    const convert_disk *d = job->src[job->psel[i].disk];
+    const ptable_part *sp = ptable_find(d->pt, job->psel[i].number);
+    const convert_part *cp = convert_disk_part(d, job->psel[i].number);
+    p2v_guid esp;
+    guid_parse(GPT_TYPE_ESP, &esp);
+    if (cp && cp->win_probed && cp->win.bcd_efi)
+        return true;
+    return sp && (d->pt->type == PTABLE_GPT ? guid_equal(&sp->type_guid, &esp)
+                                            : sp->mbr_type == 0xEF);
+}
+
+void convert_windows_auto_esp(convert_job *job, const convert_events *ev)
+{
+    convert_request *rq = &job->rq;
+    bool windows = false;
+    if (rq->no_windows_fixups || rq->plan.boot != PLAN_FW_UEFI || rq->plan.nextra)
+        return;
+    for (size_t i = 0; i < rq->nsels; i++) {
+        const convert_part *cp =
+            convert_disk_part(job->src[job->psel[i].disk], job->psel[i].number);
+        if (sel_is_esp(job, i))
+            return;
+        windows = windows || (cp && cp->win_probed && cp->win.win.present &&
+                              cp->win.win.bcd_template);
+    }
+    if (!windows)
+        return;
+    uint32_t ss = rq->sector_size ? rq->sector_size
+                                  : job->src[job->psel[0].disk]->pt->sector_size;
+    uint64_t bytes = AUTO_ESP_BYTES, min = boot_esp_min_sectors(ss) * ss;
+    if (bytes < min)
+        bytes = (min + (1u << 20) - 1) / (1u << 20) * (1u << 20);
+    job->win.auto_esp = (plan_extra){ .before = 0, .kind = PLAN_PART_SYNTHETIC,
+                                      .role = PLAN_ROLE_ESP, .bytes = bytes,
+                                      .gpt_type = GPT_TYPE_ESP, .mbr_type = 0xEF,
+                                      .name = "EFI system partition" };
+    rq->plan.extra = &job->win.auto_esp;
+    rq->plan.nextra = 1;
+    convert_say(ev, CONVERT_NOTICE, "an EFI System Partition of %llu MiB is made for Windows' "
+                "UEFI boot files (--add-esp SIZE sets its size)",
+                (unsigned long long)(bytes >> 20));
+}
+
+fatbuild *convert_windows_esp_tree(const convert_job *job, size_t part)
+{
+    return job->win.esp_tree && part == job->win.esp_part ? job->win.esp_tree : NULL;
+}
+
 int convert_windows_prepare(convert_job *job, const convert_events *ev, p2v_err *err)
 {
     if (job->rq.no_windows_fixups)
@@ -413,6 +631,8 @@ int convert_windows_prepare(convert_job *job, const convert_events *ev, p2v_err 
     }
     if (r == 0)
         r = maybe_bios_switch(job, err);
+    if (r == 0)
+        r = maybe_uefi_switch(job, err);
     for (size_t i = 0; r == 0 && i < job->win.rep.warnings.count; i++)
         convert_say(ev, CONVERT_WARNING, "%s", job->win.rep.warnings.msgs[i]);
     return r;
@@ -429,6 +649,7 @@ void convert_winfix_free(convert_winfix *wf)
         bd_close(wf->overlays[i]);
     free(wf->overlays);
     free(wf->moves);
+    fatbuild_free(wf->esp_tree);
     win_report_free(&wf->rep);
     memset(wf, 0, sizeof *wf);
 }

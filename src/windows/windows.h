@@ -165,24 +165,31 @@ int win_bcd_rewrite(win_hive *bcd, const win_map *m, const char *store, win_repo
 
 /* ---- a new BCD (offline bcdboot) ---- */
 
-/* What a new BIOS boot store names: the partition holding bootmgr and
- * \Boot (boot), Windows' partition (os), and its boot-menu text. */
-typedef struct win_bcd_bios {
+/* What a new boot store names: the partition holding the boot manager
+ * (BIOS: the active partition with bootmgr and \Boot; UEFI: the ESP), and
+ * Windows' partition (os), and its boot-menu text. */
+typedef struct win_bcd_new {
     win_part_id boot;
     win_part_id os;
     const char *description;  /* "Windows 10 Pro"; NULL: "Windows" */
     const char *locale;       /* NULL: "en-US" */
-} win_bcd_bios;
+} win_bcd_new;
 
 /* Fill a hive (opened writable from \Windows\System32\config\BCD-Template,
  * whose inheritable objects it keeps) with the objects bcdboot makes for
- * BIOS: {bootmgr} (device = boot, default and display order = the loader,
- * timeout 30), an OS loader (device and osdevice = os,
+ * BIOS: {bootmgr} (device = boot, no path, default and display order = the
+ * loader, timeout 30), an OS loader (device and osdevice = os,
  * \Windows\system32\winload.exe, systemroot \Windows, resume object), its
  * resume loader (winresume.exe, \hiberfil.sys) and {memdiag}
  * (\boot\memtest.exe on boot). Objects already there with the same GUIDs
  * are replaced. One change line per object into rep. */
-int win_bcd_create_bios(win_hive *bcd, const win_bcd_bios *b, win_report *rep, p2v_err *err);
+int win_bcd_create_bios(win_hive *bcd, const win_bcd_new *b, win_report *rep, p2v_err *err);
+
+/* The same for UEFI: {bootmgr} with device = the ESP and path
+ * \EFI\Microsoft\Boot\bootmgfw.efi, the loader \Windows\system32\winload.efi,
+ * the resume loader winresume.efi, {memdiag} \EFI\Microsoft\Boot\memtest.efi
+ * on the ESP. */
+int win_bcd_create_uefi(win_hive *bcd, const win_bcd_new *b, win_report *rep, p2v_err *err);
 
 /* ---- MountedDevices ---- */
 

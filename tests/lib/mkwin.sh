@@ -68,9 +68,22 @@ mkwin_windows_tree() {
     mkwin_hive "$d/Windows/System32/config/SOFTWARE" software
     # MKWIN_NO_TEMPLATE=1: no BCD-Template (a Windows that cannot get a new BCD)
     [ -n "${MKWIN_NO_TEMPLATE:-}" ] ||
-        python3 "$MKWIN_LIB/blank_hive.py" "$d/Windows/System32/config/BCD-Template"
-    head -c 40000 /dev/urandom >"$d/Windows/Boot/EFI/bootmgfw.efi"
+        mkwin_hive "$d/Windows/System32/config/BCD-Template" template
+    # \Windows\Boot\EFI as bcdboot finds it: the boot manager, memtest, a
+    # language folder and Fonts. MKWIN_BOOTMGFW=FILE: that file as
+    # bootmgfw.efi (a generic EFI loader for a boot test), else random bytes.
+    mkdir -p "$d/Windows/Boot/EFI/en-US" "$d/Windows/Boot/EFI/Fonts"
+    if [ -n "${MKWIN_BOOTMGFW:-}" ]; then
+        cp "$MKWIN_BOOTMGFW" "$d/Windows/Boot/EFI/bootmgfw.efi"
+    else
+        head -c 40000 /dev/urandom >"$d/Windows/Boot/EFI/bootmgfw.efi"
+    fi
     head -c 30000 /dev/urandom >"$d/Windows/Boot/EFI/memtest.efi"
+    head -c 2000 /dev/urandom >"$d/Windows/Boot/EFI/bootmgr.efi"
+    head -c 3000 /dev/urandom >"$d/Windows/Boot/EFI/en-US/bootmgfw.efi.mui"
+    head -c 2500 /dev/urandom >"$d/Windows/Boot/EFI/en-US/memtest.efi.mui"
+    head -c 20000 /dev/urandom >"$d/Windows/Boot/EFI/Fonts/wgl4_boot.ttf"
+    head -c 15000 /dev/urandom >"$d/Windows/Boot/EFI/Fonts/segoe_slboot.ttf"
     head -c 50000 /dev/urandom >"$d/Windows/Boot/PCAT/bootmgr"
     head -c 20000 /dev/urandom >"$d/Windows/Boot/PCAT/memtest.exe"
     head -c 10000 /dev/urandom >"$d/Windows/Boot/PCAT/bootnxt"
