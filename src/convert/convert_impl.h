@@ -72,9 +72,12 @@ void convert_resize_free(convert_resize *rs);
 /* Make the Windows edits on overlays (unless rq.no_windows_fixups); refuse a
  * Windows without a reachable boot store. Warnings go to ev. */
 int convert_windows_prepare(convert_job *job, const convert_events *ev, p2v_err *err);
-/* Before planning: --boot uefi with a Windows that has no ESP selected and
- * no --add-esp gets one (rq.plan.extra), with a notice. */
-void convert_windows_auto_esp(convert_job *job, const convert_events *ev);
+/* Before planning, what a firmware switch of Windows needs (each with a
+ * notice): --boot uefi with a Windows that has no ESP selected and no
+ * --add-esp gets one (rq.plan.extra); --boot bios from a Windows without a
+ * BIOS boot store and without --active makes a selected System Reserved
+ * partition active, else Windows' partition (rq.plan.active). */
+void convert_windows_plan_options(convert_job *job, const convert_events *ev);
 /* The files the firmware switch put in the new ESP of plan part `part`
  * (for boot_format_esp_tree), or NULL. */
 struct fatbuild *convert_windows_esp_tree(const convert_job *job, size_t part);

@@ -343,8 +343,9 @@ static int bios_switch(convert_job *job, size_t wi, size_t ai, p2v_err *err)
     convert_part_source_name(job, ap, name, sizeof name);
     if (!acp || strcmp(acp->fs.type, "ntfs"))
         return p2v_errf(err, -EINVAL, "%s: the active partition must be NTFS to hold Windows' "
-                        "BIOS boot files (bootmgr, \\Boot); make Windows' partition active "
-                        "(--active)", name);
+                        "BIOS boot files (bootmgr, \\Boot): choose an NTFS partition with "
+                        "--active, or leave --active out and p2v makes System Reserved or "
+                        "Windows' partition active", name);
     ntvol *win = NULL, *act = NULL;
     blockdev *aov = NULL;
     int r = convert_part_overlay(job, ai, &aov, err);
@@ -572,7 +573,7 @@ static bool sel_is_esp(const convert_job *job, size_t i)
                                             : sp->mbr_type == 0xEF);
 }
 
-void convert_windows_auto_esp(convert_job *job, const convert_events *ev)
+static void auto_esp(convert_job *job, const convert_events *ev)
 {
     convert_request *rq = &job->rq;
     bool windows = false;
@@ -602,6 +603,45 @@ void convert_windows_auto_esp(convert_job *job, const convert_events *ev)
     convert_say(ev, CONVERT_NOTICE, "an EFI System Partition of %llu MiB is made for Windows' "
                 "UEFI boot files (--add-esp SIZE sets its size)",
                 (unsigned long long)(bytes >> 20));
+}
+
+/* --boot bios from a UEFI Windows (no BIOS boot store selected) without
+ * --active: the partition that gets bootmgr and \Boot is made active, a
+ * System Reserved partition when one is selected, else Windows' own. */
+static void auto_active(convert_job *job, const convert_events *ev)
+{
+    convert_request *rq = &job->rq;
+    size_t wi = SIZE_MAX, si = SIZE_MAX;
+    if (rq->no_windows_fixups || rq->plan.active || rq->plan.boot != PLAN_FW_BIOS ||
+        rq->plan.table == PTABLE_GPT)
+        return;
+    for (size_t i = 0; i < rq->nsels; i++) {
+        const convert_part *cp =
+            convert_disk_part(job->src[job->psel[i].disk], job->psel[i].number);
+        if (!cp || !cp->win_probed)
+            continue;
+        if (cp->win.bcd_bios)
+            return; /* it boots BIOS already: the planner keeps its active partition */
+        if (cp->win.win.present && cp->win.win.bcd_template && wi == SIZE_MAX)
+            wi = i;
+        if (!strcmp(cp->fs.type, "ntfs") && !strcasecmp(cp->fs.label, "System Reserved") &&
+            si == SIZE_MAX)
+            si = i;
+    }
+    if (wi == SIZE_MAX)
+        return;
+    size_t a = si != SIZE_MAX ? si : wi;
+    rq->plan.active = a + 1;
+    convert_say(ev, CONVERT_NOTICE, "%s:%u (%s) is made active to hold Windows' BIOS boot files "
+                "(--active DISK:N chooses another NTFS partition)",
+                job->src[job->psel[a].disk]->path, job->psel[a].number,
+                a == si ? "System Reserved" : "Windows");
+}
+
+void convert_windows_plan_options(convert_job *job, const convert_events *ev)
+{
+    auto_esp(job, ev);
+    auto_active(job, ev);
 }
 
 fatbuild *convert_windows_esp_tree(const convert_job *job, size_t part)
