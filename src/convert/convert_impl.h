@@ -16,6 +16,7 @@ typedef struct convert_winfix {
     win_report rep;
     unsigned bcd_changed;       /* BCD device elements rewritten */
     unsigned md_changed;        /* MountedDevices values rewritten */
+    unsigned reagent_changed;   /* ReAgent.xml locations rewritten */
     plan_extra auto_esp;        /* the ESP made for a BIOS Windows going UEFI */
     struct fatbuild *esp_tree;  /* what the firmware switch puts in the new ESP */
     size_t esp_part;            /* the plan part of that ESP */

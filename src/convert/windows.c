@@ -26,8 +26,8 @@ static win_part_id source_id(const convert_job *job, const plan_part *pp)
         id.part_guid = pp->src->uuid;
     } else {
         id.mbr_signature = t->mbr_signature;
-        id.mbr_offset = pp->src_offset;
     }
+    id.mbr_offset = pp->src_offset;
     return id;
 }
 
@@ -39,8 +39,8 @@ static win_part_id target_id(const plan *p, const plan_part *pp)
         id.part_guid = pp->uuid;
     } else {
         id.mbr_signature = p->mbr_signature;
-        id.mbr_offset = pp->start * p->sector_size;
     }
+    id.mbr_offset = pp->start * p->sector_size;
     return id;
 }
 
@@ -97,6 +97,31 @@ static int fix_hive(convert_job *job, ntvol *v, const char *name, const char *pa
     else
         wf->md_changed += changed;
     win_hive_close(h);
+    free(data);
+    return r;
+}
+
+#define REAGENT "\\Windows\\System32\\Recovery\\ReAgent.xml"
+#define REAGENT_MAX ((size_t)1 << 20)
+
+/* WinRE's ReAgent.xml, rewritten in memory when it names a moved
+ * partition (*out NULL otherwise, or when there is none). */
+static int fix_reagent(convert_job *job, ntvol *v, const char *name, uint8_t **out, size_t *olen,
+                       p2v_err *err)
+{
+    convert_winfix *wf = &job->win;
+    win_map m = { wf->moves, wf->nmoves };
+    uint8_t *data = NULL;
+    size_t len = 0;
+    unsigned changed = 0;
+    char what[600];
+    snprintf(what, sizeof what, "%s %s", name, REAGENT);
+    *out = NULL;
+    p2v_err e2;
+    if (ntvol_read_file(v, REAGENT, REAGENT_MAX, &data, &len, &e2) < 0)
+        return 0; /* no WinRE configured (or unreadable): nothing to keep right */
+    int r = win_reagent_rewrite(data, len, &m, what, out, olen, &wf->rep, &changed, err);
+    wf->reagent_changed += changed;
     free(data);
     return r;
 }
@@ -184,8 +209,9 @@ static int fix_part(convert_job *job, size_t i, const convert_part *cp, p2v_err 
     const plan_part *pp = &job->plan->parts[i];
     char name[300];
     ntvol *v = NULL;
-    struct hive_edit ed[2] = { { .path = "\\Boot\\BCD" },
-                               { .path = "\\Windows\\System32\\config\\SYSTEM" } };
+    struct hive_edit ed[3] = { { .path = "\\Boot\\BCD" },
+                               { .path = "\\Windows\\System32\\config\\SYSTEM" },
+                               { .path = REAGENT } };
     convert_part_source_name(job, pp, name, sizeof name);
     /* A resized partition is read (and edited) in its resized view. */
     blockdev *rov = convert_resize_overlay(job, i);
@@ -195,13 +221,15 @@ static int fix_part(convert_job *job, size_t i, const convert_part *cp, p2v_err 
         r = fix_hive(job, v, name, ed[0].path, true, &ed[0].data, &ed[0].len, err);
     if (r == 0 && cp->win.win.present)
         r = fix_hive(job, v, name, ed[1].path, false, &ed[1].data, &ed[1].len, err);
+    if (r == 0 && cp->win.win.present)
+        r = fix_reagent(job, v, name, &ed[2].data, &ed[2].len, err);
     p2v_err e2;
     if (v)
         ntvol_close(v, &e2);
-    if (r == 0 && (ed[0].data || ed[1].data))
-        r = write_edits(job, i, ed, 2, err);
-    free(ed[0].data);
-    free(ed[1].data);
+    if (r == 0 && (ed[0].data || ed[1].data || ed[2].data))
+        r = write_edits(job, i, ed, 3, err);
+    for (size_t k = 0; k < 3; k++)
+        free(ed[k].data);
     if (r < 0 && strncmp(err->msg, name, strlen(name)))
         p2v_err_prefix(err, r, "%s: Windows fixups", name);
     if (r == -EBUSY) {

@@ -90,7 +90,8 @@ void win_install_summary(const win_install *w, char *out, size_t cap);
 typedef struct win_part_id {
     bool gpt;
     uint32_t mbr_signature;
-    uint64_t mbr_offset;      /* bytes from the start of the disk */
+    uint64_t mbr_offset;      /* bytes from the start of the disk (set for GPT too:
+                               * ReAgent.xml names GPT partitions by offset) */
     p2v_guid disk_guid;
     p2v_guid part_guid;
 } win_part_id;
@@ -209,5 +210,20 @@ size_t win_md_encode(const win_part_id *id, uint8_t out[WIN_MD_GPT_LEN]);
  * rewritten. A hive without MountedDevices is no error (nothing to do). */
 int win_md_rewrite(win_hive *system, const win_map *m, win_report *rep, unsigned *changed,
                    p2v_err *err);
+
+/* ---- WinRE: ReAgent.xml ---- */
+
+/* Rewrite \Windows\System32\Recovery\ReAgent.xml (UTF-8 text, len
+ * bytes, untrusted): in every element whose name ends in "Location"
+ * (WinreLocation, ImageLocation, PBRImageLocation, ...) with a non-empty
+ * path, a reference to a moved partition (MBR: id = disk signature in
+ * decimal, guid all zeros; GPT: id 0, guid = disk GUID; offset = the
+ * partition's byte offset) names its new place in the target's style; all
+ * other bytes are kept. References to partitions not in the map are
+ * warned about and kept. *out (to free()) and *olen hold the new text, or
+ * *out is NULL when nothing changed; *changed counts the elements. */
+int win_reagent_rewrite(const uint8_t *xml, size_t len, const win_map *m, const char *what,
+                        uint8_t **out, size_t *olen, win_report *rep, unsigned *changed,
+                        p2v_err *err);
 
 #endif
