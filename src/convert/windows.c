@@ -465,28 +465,43 @@ static void names_free(struct names *l)
 
 /* Every file below src on the NTFS volume into dst of the ESP's tree,
  * directories (language folders, Fonts) included. */
-static int copy_tree(ntvol *v, const char *src, const char *dst, fatbuild *t, int depth,
-                     size_t *files, p2v_err *err)
+struct tree_copy {
+    ntvol *v;
+    fatbuild *t;
+    size_t files;
+    uint64_t budget;          /* bytes the ESP can still hold */
+};
+
+static int copy_tree(struct tree_copy *tc, const char *src, const char *dst, int depth,
+                     p2v_err *err)
 {
+    ntvol *v = tc->v;
     struct names l = { 0 };
     int r = ntvol_list(v, src, names_add, &l, err);
     if (r == -ENOMEM)
         r = p2v_errf(err, r, "out of memory");
     for (size_t i = 0; r == 0 && i < l.n; i++) {
         char s[1024], d[1024];
-        snprintf(s, sizeof s, "%s/%s", src, l.name[i]);
-        snprintf(d, sizeof d, "%s/%s", dst, l.name[i]);
-        if (l.dir[i] && depth >= EFI_DEPTH_MAX) {
+        int ns = snprintf(s, sizeof s, "%s/%s", src, l.name[i]);
+        int nd = snprintf(d, sizeof d, "%s/%s", dst, l.name[i]);
+        if (ns < 0 || nd < 0 || (size_t)ns >= sizeof s || (size_t)nd >= sizeof d) {
+            r = p2v_errf(err, -ENAMETOOLONG, "%s/%s: path too long", src, l.name[i]);
+        } else if (l.dir[i] && depth >= EFI_DEPTH_MAX) {
             r = p2v_errf(err, -ELOOP, "%s: more than %d directory levels", s, EFI_DEPTH_MAX);
         } else if (l.dir[i]) {
-            if ((r = fatbuild_mkdir(t, d, err)) == 0)
-                r = copy_tree(v, s, d, t, depth + 1, files, err);
+            if ((r = fatbuild_mkdir(tc->t, d, err)) == 0)
+                r = copy_tree(tc, s, d, depth + 1, err);
         } else if (depth > 0 || strcasecmp(l.name[i], "BCD")) { /* a stray BCD: made anew */
             uint8_t *data = NULL;
             size_t len = 0;
             if ((r = ntvol_read_file(v, s, EFI_FILE_MAX, &data, &len, err)) == 0 &&
-                (r = fatbuild_add_file(t, d, data, len, err)) == 0)
-                (*files)++;
+                len > tc->budget)
+                r = p2v_errf(err, -ENOSPC, "%s: the files of \\Windows\\Boot\\EFI do not fit "
+                             "in the new ESP (--add-esp SIZE makes a larger one)", s);
+            if (r == 0 && (r = fatbuild_add_file(tc->t, d, data, len, err)) == 0) {
+                tc->files++;
+                tc->budget -= len;
+            }
             free(data);
         }
     }
@@ -502,13 +517,15 @@ static int efi_boot_files(convert_job *job, size_t wi, size_t ei, ntvol *win, fa
     const plan *p = job->plan;
     const convert_part *wcp = source_part(job, &p->parts[wi]);
     uint8_t *boot = NULL, *tmpl = NULL, *out = NULL;
-    size_t blen = 0, tlen = 0, olen = 0, files = 0;
+    size_t blen = 0, tlen = 0, olen = 0;
     win_hive *h = NULL;
     char wname[300];
+    struct tree_copy tc = { .v = win, .t = t,
+                            .budget = p->parts[ei].sectors * p->sector_size };
     convert_part_source_name(job, &p->parts[wi], wname, sizeof wname);
     int r = fatbuild_mkdir(t, "/EFI/Microsoft/Boot", err);
     if (r == 0)
-        r = copy_tree(win, "/Windows/Boot/EFI", "/EFI/Microsoft/Boot", t, 0, &files, err);
+        r = copy_tree(&tc, "/Windows/Boot/EFI", "/EFI/Microsoft/Boot", 0, err);
     if (r == 0)
         r = ntvol_read_file(win, "/Windows/Boot/EFI/bootmgfw.efi", EFI_FILE_MAX, &boot, &blen,
                             err);
@@ -528,7 +545,7 @@ static int efi_boot_files(convert_job *job, size_t wi, size_t ei, ntvol *win, fa
     if (r == 0)
         p2v_warn(&job->win.rep.changes, "(new ESP): firmware switch to UEFI: %zu files in "
                  "\\EFI\\Microsoft\\Boot from %s \\Windows\\Boot\\EFI, \\EFI\\Boot\\bootx64.efi "
-                 "(bootmgfw.efi), a new \\EFI\\Microsoft\\Boot\\BCD from BCD-Template", files,
+                 "(bootmgfw.efi), a new \\EFI\\Microsoft\\Boot\\BCD from BCD-Template", tc.files,
                  wname);
     win_hive_close(h);
     free(boot);

@@ -14,6 +14,7 @@
 #include "fs/fatbuild.h"
 #include "sh_testlib.h"
 #include "t.h"
+#include "util/endian.h"
 
 typedef struct file_sink {
     int fd;
@@ -108,6 +109,72 @@ static void check_tree(const char *img, uint64_t sectors)
           0);
 }
 
+/* The on-disk layout of the entries fatbuild writes, field by field (FAT
+ * specification, "Directory Structure" and "Long File Name Implementation"):
+ * a root holding the label, "EFI" (an 8.3 name: no long entries) and
+ * "bootmgfw.efi" (a long name: one long entry before its short entry). */
+static void check_layout(void)
+{
+    p2v_err err = { 0 };
+    fatbuild *t = NULL;
+    uint8_t data[600] = { 1 };
+    uint32_t used = 0;
+    CHECK(fatbuild_new(&t, &err) == 0);
+    CHECK(fatbuild_mkdir(t, "EFI", &err) == 0);
+    CHECK(fatbuild_add_file(t, "bootmgfw.efi", data, sizeof data, &err) == 0);
+    CHECK(fatbuild_layout(t, 512, 1000, "EFI        ", 0x5a21, 0x6000, &used, &err) == 0);
+    CHECK_EQ_U64(used, 1 + 1 + 2); /* root, EFI, the file's two clusters */
+    uint8_t c[512];
+    fatbuild_cluster(t, 2, c);
+    /* 0: the volume label */
+    CHECK(!memcmp(c, "EFI        ", 11));
+    CHECK_EQ_U64(c[11], 0x08);
+    /* 32: EFI, a directory at cluster 3, with dates and times */
+    CHECK(!memcmp(c + 32, "EFI        ", 11));
+    CHECK_EQ_U64(c[32 + 11], 0x10);
+    CHECK_EQ_U64(get_le16(c + 32 + 14), 0x6000);   /* creation time */
+    CHECK_EQ_U64(get_le16(c + 32 + 16), 0x5a21);   /* creation date */
+    CHECK_EQ_U64(get_le16(c + 32 + 20), 0);        /* cluster, high half */
+    CHECK_EQ_U64(get_le16(c + 32 + 22), 0x6000);   /* write time */
+    CHECK_EQ_U64(get_le16(c + 32 + 24), 0x5a21);   /* write date */
+    CHECK_EQ_U64(get_le16(c + 32 + 26), 3);        /* cluster, low half */
+    CHECK_EQ_U64(get_le32(c + 32 + 28), 0);        /* size: 0 for a directory */
+    /* 64: the long entry of bootmgfw.efi: last (and only) part, attribute
+     * 0x0F, type 0, checksum of the short name, cluster 0, the 13 units at
+     * 1..10, 14..25, 28..31, then the short entry BOOTMGFW.EFI */
+    CHECK_EQ_U64(c[64], 0x41);
+    CHECK_EQ_U64(c[64 + 11], 0x0F);
+    CHECK_EQ_U64(c[64 + 12], 0);
+    CHECK_EQ_U64(c[64 + 13], fatbuild_lfn_checksum(c + 96));
+    CHECK_EQ_U64(get_le16(c + 64 + 26), 0);
+    CHECK_EQ_U64(get_le16(c + 64 + 1), 'b');
+    CHECK_EQ_U64(get_le16(c + 64 + 9), 'm');
+    CHECK_EQ_U64(get_le16(c + 64 + 14), 'g');
+    CHECK_EQ_U64(get_le16(c + 64 + 22), 'e');
+    CHECK_EQ_U64(get_le16(c + 64 + 24), 'f');
+    CHECK_EQ_U64(get_le16(c + 64 + 28), 'i');
+    CHECK_EQ_U64(get_le16(c + 64 + 30), 0);       /* 12 units: a NUL ends the name */
+    CHECK(!memcmp(c + 96, "BOOTMGFWEFI", 11));
+    CHECK_EQ_U64(c[96 + 11], 0x20);
+    CHECK_EQ_U64(get_le16(c + 96 + 26), 4);
+    CHECK_EQ_U64(get_le32(c + 96 + 28), sizeof data);
+    CHECK_EQ_U64(c[128], 0); /* end of directory */
+    /* EFI's "." and "..": itself, and 0 for the root */
+    fatbuild_cluster(t, 3, c);
+    CHECK(!memcmp(c, ".          ", 11) && get_le16(c + 26) == 3 && c[11] == 0x10);
+    CHECK(!memcmp(c + 32, "..         ", 11) && get_le16(c + 32 + 26) == 0);
+    /* the chains: root, EFI end at once; the file's 4 -> 5 -> end */
+    CHECK_EQ_U64(fatbuild_fat_entry(t, 2), FATBUILD_EOC);
+    CHECK_EQ_U64(fatbuild_fat_entry(t, 3), FATBUILD_EOC);
+    CHECK_EQ_U64(fatbuild_fat_entry(t, 4), 5);
+    CHECK_EQ_U64(fatbuild_fat_entry(t, 5), FATBUILD_EOC);
+    CHECK_EQ_U64(fatbuild_fat_entry(t, 6), 0);
+    fatbuild_cluster(t, 5, c);
+    CHECK(c[0] == 1 || c[0] == 0); /* the file's second part: data[512..600) then zeros */
+    CHECK_EQ_U64(c[600 - 512], 0);
+    fatbuild_free(t);
+}
+
 static void check_refusals(void)
 {
     p2v_err err = { 0 };
@@ -131,6 +198,11 @@ static void check_refusals(void)
     CHECK(z && fatbuild_add_file(t, "big", z, big, &err) == 0);
     CHECK(format_tree("small", boot_esp_min_sectors(512), t, &err) == -ENOSPC);
     CHECK(strstr(err.msg, "do not hold the files") != NULL);
+    /* the planner's question, before anything is written */
+    CHECK(boot_esp_fit(boot_esp_min_sectors(512), 512, t, &err) == -ENOSPC);
+    CHECK(strstr(err.msg, "the new ESP") != NULL);
+    CHECK(boot_esp_fit(100 * 2048, 512, t, &err) == 0);
+    CHECK(boot_esp_fit(1000, 512, t, &err) == -ERANGE);
     fatbuild_free(t);
     free(z);
 
@@ -151,6 +223,7 @@ int main(void)
     check_tree("esp100", 100 * 2048);   /* 512-byte clusters */
     check_tree("esp300", 300 * 2048);   /* 4 KiB clusters */
     check_refusals();
+    check_layout();
     if (t_failures == 0)
         sh("cd / && rm -rf %s", dir);
     else
