@@ -66,6 +66,7 @@ static json_object *options_json(const convert_request *rq)
     json_object_object_add(o, "cluster_size", json_object_new_int64(rq->sink.cluster_size));
     json_object_object_add(o, "compress",
                            jstr_or_null(enum_str(rq->sink.compression, NAMES(compress_names))));
+    json_object_object_add(o, "compress_level", json_object_new_int64(rq->sink.level));
     json_object_object_add(o, "table", jstr_or_null(enum_str(rq->plan.table, NAMES(table_names))));
     json_object_object_add(o, "boot", jstr_or_null(enum_str(rq->plan.boot, NAMES(boot_names))));
     json_object_object_add(o, "size", json_object_new_int64((int64_t)rq->plan.size));
@@ -273,12 +274,12 @@ static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
     static const char *const keys[] = { "format", "cluster_size", "compress", "table", "boot",
                                         "size", "align", "copy", "no_msr", "add_esp",
                                         "allow_dirty", "verify", "sector_size", "min_free",
-                                        "no_windows_fixups", NULL };
+                                        "compress_level", "no_windows_fixups", NULL };
     static const char *const formats[] = { [SINK_QCOW2] = "qcow2", [SINK_RAW] = "raw" };
     static const char *const copies[] = { "used", "all" };
     convert_request *rq = &pf->rq;
     int fmt = SINK_QCOW2, comp = 0, table = 0, boot = 0, copy = 0, r;
-    uint64_t cluster = 0, esp = 0, ssz = 0;
+    uint64_t cluster = 0, esp = 0, ssz = 0, level = 0;
     if ((r = check_keys(o, keys, "options", err)) < 0 ||
         (r = get_enum(o, "format", NAMES(formats), &fmt, err)) < 0 ||
         (r = get_enum(o, "compress", NAMES(compress_names), &comp, err)) < 0 ||
@@ -286,6 +287,7 @@ static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
         (r = get_enum(o, "boot", NAMES(boot_names), &boot, err)) < 0 ||
         (r = get_enum(o, "copy", NAMES(copies), &copy, err)) < 0 ||
         (r = get_u64(o, "cluster_size", true, 2u << 20, &cluster, "options", err)) < 0 ||
+        (r = get_u64(o, "compress_level", true, 19, &level, "options", err)) < 0 ||
         (r = get_u64(o, "size", true, PLAN_MAX_DISK_BYTES, &rq->plan.size, "options", err)) < 0 ||
         (r = get_u64(o, "align", true, PLAN_MAX_ALIGN, &rq->plan.align, "options", err)) < 0 ||
         (r = get_u64(o, "add_esp", true, PLAN_MAX_DISK_BYTES, &esp, "options", err)) < 0 ||
@@ -302,8 +304,14 @@ static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
                                       "from 512 to 2M");
     if (ssz && ssz != 512 && ssz != 4096)
         return p2v_errf(err, -EINVAL, "plan: options: \"sector_size\" must be 512 or 4096");
+    if (level && (comp == SINK_COMPRESS_NONE || (comp == SINK_COMPRESS_ZLIB && level > 9)))
+        return p2v_errf(err, -EINVAL,
+                        "plan: options: \"compress_level\" %llu needs \"compress\" zstd "
+                        "(1-19) or zlib (1-9)",
+                        (unsigned long long)level);
     rq->sink.format = (enum sink_format)fmt;
     rq->sink.compression = (enum sink_compression)comp;
+    rq->sink.level = (int)level;
     rq->sink.cluster_size = (uint32_t)cluster;
     rq->plan.table = (enum ptable_type)table;
     rq->plan.boot = (enum plan_firmware)boot;

@@ -176,7 +176,7 @@ static void test_planfile_round_trip(convert_disk *src)
     convert_request rq = { .sels = sels, .nsels = 2, .active = &active, .preopened = pre,
                            .npreopened = 1, .copy_all = true, .verify = true,
                            .sink = { .format = SINK_QCOW2, .compression = SINK_COMPRESS_ZSTD,
-                                     .cluster_size = 65536 },
+                                     .level = 7, .cluster_size = 65536 },
                            .plan = { .table = PTABLE_MBR, .boot = PLAN_FW_BIOS,
                                      .size = 256 * MiB, .align = 2 * MiB } };
     convert_job *job;
@@ -205,6 +205,7 @@ static void test_planfile_round_trip(convert_disk *src)
     const convert_request *back = convert_planfile_request(pf);
     CHECK(back->copy_all && back->verify);
     CHECK_EQ_U64(back->sink.compression, SINK_COMPRESS_ZSTD);
+    CHECK_EQ_U64(back->sink.level, 7);
     CHECK_EQ_U64(back->plan.table, PTABLE_MBR);
     CHECK_EQ_U64(back->plan.boot, PLAN_FW_BIOS);
     CHECK_EQ_U64(back->plan.size, 256 * MiB);
@@ -220,6 +221,19 @@ static void test_planfile_round_trip(convert_disk *src)
     }
     free(text);
     convert_job_free(job);
+    /* a level needs a codec, and zlib's stop at 9 */
+    static const char *const bad[] = {
+        "{\"p2v_plan\":1,\"options\":{\"compress_level\":3},\"disks\":[],\"selections\":[]}",
+        "{\"p2v_plan\":1,\"options\":{\"compress\":\"zlib\",\"compress_level\":12},"
+        "\"disks\":[],\"selections\":[]}",
+        "{\"p2v_plan\":1,\"options\":{\"compress\":\"zstd\",\"compress_level\":20},"
+        "\"disks\":[],\"selections\":[]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err.msg[0] = '\0';
+        CHECK(convert_planfile_parse(bad[i], strlen(bad[i]), &pf, &err) < 0);
+        CHECK(strstr(err.msg, "compress_level") != NULL);
+    }
 }
 
 int main(void)
