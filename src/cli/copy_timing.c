@@ -24,9 +24,9 @@ void cli_print_copy_timing(const copy_stats *st)
         return;
     fprintf(stderr,
             "p2v: timing: copy %.3f s; %u readers: %llu blocks, %.1f MiB read in %.3f s "
-            "(summed), waiting for a buffer %.3f s; writer: %.1f MiB written in %.3f s, "
-            "waiting for data %.3f s\n",
+            "(summed), waiting for a buffer %.3f s; %u writers: %.1f MiB written in %.3f s, "
+            "waiting for data %.3f s (summed)\n",
             sec(st->total_ns), st->queue_depth, (unsigned long long)st->reads,
             (double)st->read / 1048576.0, sec(st->read_ns), sec(st->read_wait_ns),
-            (double)st->written / 1048576.0, sec(st->write_ns), sec(st->write_wait_ns));
+            st->writers, (double)st->written / 1048576.0, sec(st->write_ns), sec(st->write_wait_ns));
 }

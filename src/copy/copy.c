@@ -197,17 +197,19 @@ static uint64_t now_ns(void)
 
 /* The copy is a pipeline: queue_depth reader threads take the next block in
  * target order, each into its own buffer of a ring, and read it (source
- * data, masked by the used map, patches laid over) while the calling thread
- * skips zero granules and writes the blocks in order. A reader waits only
- * when every buffer is full or being read; the writer waits only for the
- * next block in order. Only readers touch the sources (one at a time for a
- * source that is not a plain file or device), only the caller touches the
- * sink. */
-enum slot_state { SLOT_FREE = 0, SLOT_READING, SLOT_FILLED };
+ * data, masked by the used map, patches laid over); `writers` writer threads
+ * (the caller among them) take the read blocks in order, skip zero granules
+ * and hand the rest to the sink, several writes in flight where the sink
+ * allows it. A reader waits only when every buffer is full, being read or
+ * being written; a writer waits only for the next block in order. Only
+ * readers touch the sources (one at a time for a source that is not a plain
+ * file or device), only writers touch the sink. */
+enum slot_state { SLOT_FREE = 0, SLOT_READING, SLOT_FILLED, SLOT_WRITING };
 
 struct copy_slot {
     uint8_t *buf;
     enum slot_state state;
+    uint64_t seq; /* its place in the copy (set when a writer takes it) */
     size_t range;
     uint64_t rel;
     size_t len;
@@ -227,12 +229,14 @@ struct copy_cursor {
 struct copy_pipe {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    pthread_mutex_t src_mu; /* serializes reads of sources that need it */
+    pthread_mutex_t src_mu;   /* serializes reads of sources that need it */
+    pthread_mutex_t order_mu; /* before_range and progress, one at a time */
     struct copy_slot *slot;
     size_t nslots;
-    uint64_t handed, written_seq; /* blocks handed to readers; blocks written */
-    bool stop;                    /* the writer gave up: readers must end */
+    uint64_t handed, claimed;     /* blocks handed to readers; blocks taken by writers */
+    bool stop;                    /* the writers gave up: readers must end */
     bool exhausted;               /* every block handed out (or the cursor failed) */
+    bool failed;                  /* a writer failed: the others must end */
     unsigned running;             /* readers still running */
     struct copy_cursor cur;
     const copy_range *r;
@@ -240,6 +244,13 @@ struct copy_pipe {
     const copy_opts *o;
     size_t bs;
     uint64_t read, reads, read_ns, read_wait_ns;
+    size_t next_range;            /* ranges before this one have had before_range */
+    uint64_t planned, done, written, write_ns, write_wait_ns;
+    unsigned nwriters;            /* writer threads asked for */
+    bool ordered;                 /* blocks stored in order, their data written after */
+    uint64_t turn;                /* ordered: the block whose turn it is */
+    int rc;                       /* the first writer's failure */
+    p2v_err err;
 };
 
 /* Advance the cursor to the next block; false when none is left. A failure
@@ -334,76 +345,173 @@ static void *copy_reader(void *arg)
     return NULL;
 }
 
-/* The next block in order once it is read; NULL when there is none. */
-static struct copy_slot *pipe_next(struct copy_pipe *p, uint64_t *wait_ns)
+/* Take the next block in order once it is read; NULL when none is left or
+ * another writer failed. */
+static struct copy_slot *pipe_take(struct copy_pipe *p)
 {
-    struct copy_slot *s = &p->slot[p->written_seq % p->nslots];
+    struct copy_slot *s = NULL;
     uint64_t t0 = now_ns();
     pthread_mutex_lock(&p->mu);
-    while (p->written_seq < p->handed ? s->state != SLOT_FILLED
-                                      : !p->exhausted && p->running > 0)
+    while (!p->failed) {
+        if (p->claimed < p->handed) {
+            struct copy_slot *c = &p->slot[p->claimed % p->nslots];
+            if (c->state == SLOT_FILLED) {
+                c->state = SLOT_WRITING;
+                c->seq = p->claimed++;
+                s = c;
+                break;
+            }
+        } else if (p->exhausted || p->running == 0) {
+            break;
+        }
         pthread_cond_wait(&p->cv, &p->mu);
-    if (p->written_seq >= p->handed)
-        s = NULL;
+    }
+    p->write_wait_ns += now_ns() - t0;
     pthread_mutex_unlock(&p->mu);
-    *wait_ns += now_ns() - t0;
     return s;
 }
 
-static void pipe_pop(struct copy_pipe *p, struct copy_slot *s)
+/* A writer's failure: the first one is kept, everyone stops. */
+static void pipe_fail(struct copy_pipe *p, int rc, const p2v_err *err)
 {
     pthread_mutex_lock(&p->mu);
-    s->state = SLOT_FREE;
-    p->written_seq++;
+    if (!p->failed) {
+        p->failed = true;
+        p->rc = rc;
+        memcpy(&p->err, err, sizeof *err);
+    }
+    p->stop = true;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
 }
 
-static int write_slots(struct copy_pipe *p, copy_stats *st, p2v_err *err)
+/* before_range for every range up to and including `upto`, in order, once. */
+static int ranges_begin(struct copy_pipe *p, size_t upto, p2v_err *err)
 {
-    const copy_opts *o = p->o;
-    size_t next_range = 0; /* ranges before this one have had before_range */
-    uint64_t done = 0;
-    struct copy_slot *s;
-    int rc;
-    while ((s = pipe_next(p, &st->write_wait_ns))) {
-        if (s->rc < 0) {
-            memcpy(err, &s->err, sizeof *err);
-            return s->rc;
-        }
-        for (; next_range <= s->range; next_range++)
-            if (o->before_range && (rc = o->before_range(o->before_ctx, &p->r[next_range], err)) < 0)
-                return rc;
-        uint64_t t0 = now_ns();
-        if ((rc = cancelled(o, err)) < 0 ||
-            (rc = write_nonzero(o, s->buf, s->len, p->r[s->range].dst_offset + s->rel,
-                                &st->written, err)) < 0)
-            return rc;
-        st->write_ns += now_ns() - t0;
-        done += s->len;
-        pipe_pop(p, s);
-        if (o->progress)
-            o->progress(o->progress_ctx, done, st->planned);
+    int rc = 0;
+    if (!p->o->before_range)
+        return 0;
+    pthread_mutex_lock(&p->order_mu);
+    while (rc == 0 && p->next_range <= upto && p->next_range < p->n) {
+        rc = p->o->before_range(p->o->before_ctx, &p->r[p->next_range], err);
+        p->next_range++;
     }
-    for (; next_range < p->n; next_range++)
-        if (o->before_range && (rc = o->before_range(o->before_ctx, &p->r[next_range], err)) < 0)
-            return rc;
-    return cancelled(o, err);
+    pthread_mutex_unlock(&p->order_mu);
+    return rc;
 }
 
-/* Start the readers; returns how many started (at least one, or an error). */
-static int start_readers(struct copy_pipe *p, pthread_t *th, unsigned n, p2v_err *err)
+/* Ordered: wait until every earlier block is stored. false on failure. */
+static bool wait_turn(struct copy_pipe *p, uint64_t seq)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->turn != seq && !p->failed)
+        pthread_cond_wait(&p->cv, &p->mu);
+    bool ok = !p->failed;
+    pthread_mutex_unlock(&p->mu);
+    return ok;
+}
+
+static void next_turn(struct copy_pipe *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->turn++;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Hand the block to the sink: in ordered mode stored in its turn (gathered,
+ * before_range first) and its data written after the turn has passed on. */
+static int store_block(struct copy_pipe *p, struct copy_slot *s, uint64_t *written, p2v_err *err)
+{
+    const copy_opts *o = p->o;
+    bool gather = o->gather && (p->nwriters == 1 || p->ordered);
+    void *token = NULL;
+    p2v_err ignored;
+    int rc;
+    if (p->ordered && !wait_turn(p, s->seq))
+        return p2v_errf(err, -ECANCELED, "stopped"); /* the first failure is reported */
+    if ((rc = ranges_begin(p, s->range, err)) < 0 || (rc = cancelled(o, err)) < 0 ||
+        (gather && (rc = o->gather(o->write_ctx, true, err)) < 0))
+        return rc;
+    rc = write_nonzero(o, s->buf, s->len, p->r[s->range].dst_offset + s->rel, written, err);
+    if (p->ordered) {
+        int rt = o->gather_take(o->write_ctx, &token, rc < 0 ? &ignored : err);
+        if (rc == 0)
+            rc = rt;
+        if (rc == 0)
+            next_turn(p);
+        if (token) {
+            int rw = o->gather_write(o->write_ctx, token, rc < 0 ? &ignored : err);
+            if (rc == 0)
+                rc = rw;
+        }
+    } else if (gather) {
+        int rg = o->gather(o->write_ctx, false, rc < 0 ? &ignored : err);
+        if (rc == 0)
+            rc = rg;
+    }
+    return rc;
+}
+
+static int write_one(struct copy_pipe *p, struct copy_slot *s, p2v_err *err)
+{
+    const copy_opts *o = p->o;
+    uint64_t written = 0, t0;
+    int rc;
+    if (s->rc < 0) {
+        memcpy(err, &s->err, sizeof *err);
+        return s->rc;
+    }
+    t0 = now_ns();
+    rc = store_block(p, s, &written, err);
+    uint64_t took = now_ns() - t0;
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&p->order_mu);
+    p->written += written;
+    p->write_ns += took;
+    p->done += s->len;
+    if (o->progress)
+        o->progress(o->progress_ctx, p->done, p->planned);
+    pthread_mutex_unlock(&p->order_mu);
+    pthread_mutex_lock(&p->mu);
+    s->state = SLOT_FREE;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
+static void *copy_writer(void *arg)
+{
+    struct copy_pipe *p = arg;
+    struct copy_slot *s;
+    p2v_err err;
+    while ((s = pipe_take(p))) {
+        int rc = write_one(p, s, &err);
+        if (rc < 0) {
+            pipe_fail(p, rc, &err);
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* Start n threads running fn; returns how many started (at least one, or an error). */
+static int start_threads(struct copy_pipe *p, pthread_t *th, unsigned n, void *(*fn)(void *),
+                         const char *what, p2v_err *err)
 {
     for (unsigned i = 0; i < n; i++) {
-        int rc = pthread_create(&th[i], NULL, copy_reader, p);
+        int rc = pthread_create(&th[i], NULL, fn, p);
         if (rc != 0) {
             if (i > 0)
-                return (int)i; /* fewer readers is still correct */
-            return p2v_errf(err, -rc, "cannot start the reader thread: %s", strerror(rc));
+                return (int)i; /* fewer threads is still correct */
+            return p2v_errf(err, -rc, "cannot start the %s thread: %s", what, strerror(rc));
         }
-        pthread_mutex_lock(&p->mu);
-        p->running++;
-        pthread_mutex_unlock(&p->mu);
+        if (fn == copy_reader) {
+            pthread_mutex_lock(&p->mu);
+            p->running++;
+            pthread_mutex_unlock(&p->mu);
+        }
     }
     return (int)n;
 }
@@ -418,18 +526,43 @@ static void stop_readers(struct copy_pipe *p, pthread_t *th, unsigned n)
         pthread_join(th[i], NULL);
 }
 
+/* The writers, the caller among them; then what follows the last block. */
+static int run_writers(struct copy_pipe *p, unsigned nw, unsigned *ran, p2v_err *err)
+{
+    pthread_t th[COPY_MAX_WRITERS];
+    p2v_err terr;
+    int extra = nw > 1 ? start_threads(p, th, nw - 1, copy_writer, "writer", &terr) : 0;
+    if (extra < 0)
+        extra = 0; /* the caller alone is still correct */
+    *ran = (unsigned)extra + 1;
+    copy_writer(p);
+    for (int i = 0; i < extra; i++)
+        pthread_join(th[i], NULL);
+    if (p->failed) {
+        memcpy(err, &p->err, sizeof *err);
+        return p->rc;
+    }
+    int rc = ranges_begin(p, p->n, err);
+    return rc < 0 ? rc : cancelled(p->o, err);
+}
+
 int copy_run(const copy_range *r, size_t n, const copy_opts *o, copy_stats *st, p2v_err *err)
 {
     int rc;
     unsigned qd = o->queue_depth ? o->queue_depth : COPY_DEFAULT_QUEUE_DEPTH;
+    unsigned nw = o->writers ? o->writers : 1;
     if (qd > COPY_MAX_QUEUE_DEPTH)
         qd = COPY_MAX_QUEUE_DEPTH;
-    struct copy_pipe p = { .r = r, .n = n, .o = o, .nslots = qd + 2,
+    if (nw > COPY_MAX_WRITERS)
+        nw = COPY_MAX_WRITERS;
+    struct copy_pipe p = { .r = r, .n = n, .o = o, .nslots = qd + nw + 1, .nwriters = nw,
+                           .ordered = nw > 1 && o->gather && o->gather_take && o->gather_write,
                            .bs = o->block_size ? o->block_size : COPY_DEFAULT_BLOCK };
     pthread_t th[COPY_MAX_QUEUE_DEPTH];
     memset(st, 0, sizeof *st);
     if ((rc = copy_planned_bytes(r, n, o->granularity, &st->planned)) < 0)
         return p2v_errf(err, rc, "out of memory");
+    p.planned = st->planned;
     if (!(p.slot = calloc(p.nslots, sizeof *p.slot)))
         return p2v_errf(err, -ENOMEM, "out of memory");
     /* Page-aligned buffers: sinks may write them with O_DIRECT. */
@@ -441,22 +574,27 @@ int copy_run(const copy_range *r, size_t n, const copy_opts *o, copy_stats *st, 
         }
     pthread_mutex_init(&p.mu, NULL);
     pthread_mutex_init(&p.src_mu, NULL);
+    pthread_mutex_init(&p.order_mu, NULL);
     pthread_cond_init(&p.cv, NULL);
     uint64_t t0 = now_ns();
-    if ((rc = start_readers(&p, th, qd, err)) > 0) {
+    if ((rc = start_threads(&p, th, qd, copy_reader, "reader", err)) > 0) {
         unsigned started = (unsigned)rc;
-        rc = write_slots(&p, st, err);
+        rc = run_writers(&p, nw, &st->writers, err);
         stop_readers(&p, th, started);
         st->read = p.read;
         st->reads = p.reads;
         st->read_ns = p.read_ns;
         st->read_wait_ns = p.read_wait_ns;
+        st->written = p.written;
+        st->write_ns = p.write_ns;
+        st->write_wait_ns = p.write_wait_ns;
         st->queue_depth = started;
     }
     st->total_ns = now_ns() - t0;
     if (p.cur.have_ext)
         extent_list_free(&p.cur.ext);
     pthread_cond_destroy(&p.cv);
+    pthread_mutex_destroy(&p.order_mu);
     pthread_mutex_destroy(&p.src_mu);
     pthread_mutex_destroy(&p.mu);
 out:

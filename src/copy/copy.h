@@ -6,6 +6,7 @@
 #define P2V_COPY_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,8 @@ typedef struct copy_range {
  * docs/BENCHMARKS.md), and the most. */
 #define COPY_DEFAULT_QUEUE_DEPTH 4
 #define COPY_MAX_QUEUE_DEPTH 16
+/* Writes in flight at most (writer threads, the caller among them). */
+#define COPY_MAX_WRITERS 8
 
 typedef void (*copy_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 
@@ -43,6 +46,23 @@ typedef struct copy_opts {
     uint32_t granularity;           /* zero detection and extent rounding unit, power of two */
     size_t block_size;              /* bytes read at once; 0: 4 MiB */
     unsigned queue_depth;           /* reads in flight (reader threads), 1..16; 0: default */
+    /* Writes in flight (writer threads, the caller among them), 1..8; 0: one.
+     * Above one, write may be called from several threads at once, with
+     * ranges that never overlap and in no particular order; before_range and
+     * progress are still called one at a time, before_range in range order
+     * and before the first write of its range. */
+    unsigned writers;
+    /* Optional, with one writer only: called with true before the writes of
+     * a block and with false after them (and before its buffer is reused),
+     * so that the sink may write them together. */
+    int (*gather)(void *ctx, bool on, p2v_err *err);
+    /* Optional, with gather and more than one writer: a sink whose writes
+     * must come in order. Each block is then written in order, gathering,
+     * and gather_take hands over what it gathered (*token; NULL: nothing),
+     * which gather_write writes (and frees) outside the order, in several
+     * threads at once, while the next blocks go on. */
+    int (*gather_take)(void *ctx, void **token, p2v_err *err);
+    int (*gather_write)(void *ctx, void *token, p2v_err *err);
     copy_progress_fn progress;
     void *progress_ctx;
     volatile sig_atomic_t *cancel;  /* set (by a signal handler) to stop */
@@ -60,10 +80,11 @@ typedef struct copy_stats {
     uint64_t reads;                 /* blocks read */
     uint64_t read_ns;               /* readers filling blocks (summed over the readers) */
     uint64_t read_wait_ns;          /* readers waiting for a free buffer (summed) */
-    uint64_t write_ns;              /* the writer in the sink */
-    uint64_t write_wait_ns;         /* the writer waiting for the next block */
+    uint64_t write_ns;              /* the writers in the sink (summed) */
+    uint64_t write_wait_ns;         /* the writers waiting for the next block (summed) */
     uint64_t total_ns;              /* the whole copy */
     unsigned queue_depth;           /* reader threads that ran */
+    unsigned writers;               /* writer threads that ran (the caller among them) */
 } copy_stats;
 
 

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "blockdev/blockdev.h"
 #include "util/err.h"
@@ -47,6 +48,31 @@ int qcow2_writer_create(int fd, const char *name_for_messages, uint64_t virtual_
  * come back as errors. */
 int qcow2_writer_pwrite(qcow2_writer *w, const void *buf, size_t len, uint64_t offset,
                         p2v_err *err);
+/* Gathering on: the data of whole uncompressed clusters is not written at
+ * once; runs that follow each other in the file are gathered (the caller's
+ * buffers, which must stay unchanged) and written with one pwritev when one
+ * does not follow, before anything is read back, and when gathering is
+ * turned off (on == false), which the caller does before it reuses a
+ * buffer. Off is the default. Turning it off returns the write's error. */
+int qcow2_writer_gather(qcow2_writer *w, bool on, p2v_err *err);
+
+/* What is gathered and not yet written: one stretch of the file. */
+#define QCOW2_GATHER_MAX 64
+typedef struct qcow2_gathered {
+    struct iovec iov[QCOW2_GATHER_MAX];
+    int n;
+    uint64_t off, len;
+} qcow2_gathered;
+
+/* Gathering off without writing: what is gathered goes to *out, for
+ * qcow2_writer_write_gathered. Its clusters are allocated already, so the
+ * next qcow2_writer_pwrite may follow at once. */
+void qcow2_writer_gather_take(qcow2_writer *w, qcow2_gathered *out);
+/* Write what was taken (and empty it). Unlike every other call here, this
+ * one may run in other threads at the same time as the writer's other
+ * calls and as each other (the clusters are the caller's alone); not after
+ * qcow2_writer_finish has begun. */
+int qcow2_writer_write_gathered(qcow2_writer *w, qcow2_gathered *g, p2v_err *err);
 /* Write L2 tables, refcounts, L1, refcount table; fdatasync; then the header;
  * fdatasync. */
 int qcow2_writer_finish(qcow2_writer *w, p2v_err *err);

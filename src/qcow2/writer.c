@@ -39,7 +39,9 @@ struct pending {
 
 struct qcow2_writer {
     int fd;
-    int dfd; /* the same file opened O_DIRECT, or -1 */
+    int dfd;          /* the same file opened O_DIRECT, or -1 */
+    bool direct_gone; /* O_DIRECT refused by the file system (atomic: gathered
+                         writes may run in other threads) */
     char *name;
     uint64_t vsize;
     unsigned cbits;
@@ -69,6 +71,11 @@ struct qcow2_writer {
     uint8_t *cbuf; /* compressed output / compressed input, 2 clusters */
     uint8_t *tmp;  /* one cluster */
 
+    /* Gathering (qcow2_writer_gather): runs that follow each other in the
+     * file, written at once. */
+    bool gather;
+    qcow2_gathered g;
+
     struct pending pend[PENDING_MAX];
     unsigned npend;
     uint64_t tick;
@@ -80,30 +87,37 @@ struct qcow2_writer {
  * here surface at fdatasync. */
 static void kick_writeback(qcow2_writer *w, size_t just_written)
 {
-    w->unkicked += just_written;
-    if (w->unkicked < KICK_BYTES)
+    if (__atomic_add_fetch(&w->unkicked, just_written, __ATOMIC_RELAXED) < KICK_BYTES)
         return;
-    w->unkicked = 0;
+    __atomic_store_n(&w->unkicked, 0, __ATOMIC_RELAXED);
     (void)sync_file_range(w->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 }
+
+static void set_failed(qcow2_writer *w) { __atomic_store_n(&w->failed, true, __ATOMIC_RELAXED); }
+static bool has_failed(qcow2_writer *w) { return __atomic_load_n(&w->failed, __ATOMIC_RELAXED); }
 
 /* Aligned data goes around the page cache when the file allows O_DIRECT:
  * one copy less, and no dirty pages to flush at the end. */
 static bool direct_ok(const qcow2_writer *w, const void *buf, size_t len, uint64_t off)
 {
-    return w->dfd >= 0 && ((uintptr_t)buf % DIRECT_ALIGN | len % DIRECT_ALIGN |
-                           off % DIRECT_ALIGN) == 0;
+    return w->dfd >= 0 && !__atomic_load_n(&w->direct_gone, __ATOMIC_RELAXED) &&
+           ((uintptr_t)buf % DIRECT_ALIGN | len % DIRECT_ALIGN | off % DIRECT_ALIGN) == 0;
 }
+
+static int flush_gather(qcow2_writer *w, p2v_err *err);
 
 static int write_at(qcow2_writer *w, const void *buf, size_t len, uint64_t off, p2v_err *err)
 {
     size_t done;
     int r;
+    /* What is gathered lands first where this write overlaps it. */
+    if (w->g.n && off < w->g.off + w->g.len && off + len > w->g.off &&
+        (r = flush_gather(w, err)) < 0)
+        return r;
     if (direct_ok(w, buf, len, off)) {
         r = pwrite_full(w->dfd, buf, len, off, &done);
         if (r == -EINVAL && done == 0) { /* the file system wants other alignment */
-            close(w->dfd);
-            w->dfd = -1;
+            __atomic_store_n(&w->direct_gone, true, __ATOMIC_RELAXED);
             return write_at(w, buf, len, off, err);
         }
     } else {
@@ -111,11 +125,79 @@ static int write_at(qcow2_writer *w, const void *buf, size_t len, uint64_t off, 
         r = pwrite_full(w->fd, buf, len, off, &done);
     }
     if (r < 0) {
-        w->failed = true;
+        set_failed(w);
         return p2v_errf(err, r, "%s: write of %zu bytes at file offset %llu failed: %s", w->name,
                         len - done, (unsigned long long)(off + done), strerror(-r));
     }
     return 0;
+}
+
+int qcow2_writer_write_gathered(qcow2_writer *w, qcow2_gathered *g, p2v_err *err)
+{
+    if (!g->n)
+        return 0;
+    int n = g->n, r;
+    size_t done;
+    uintptr_t mis = g->off % DIRECT_ALIGN;
+    for (int i = 0; i < n; i++)
+        mis |= (uintptr_t)g->iov[i].iov_base % DIRECT_ALIGN | g->iov[i].iov_len % DIRECT_ALIGN;
+    g->n = 0;
+    if (w->dfd >= 0 && !__atomic_load_n(&w->direct_gone, __ATOMIC_RELAXED) && mis == 0) {
+        struct iovec v[QCOW2_GATHER_MAX];
+        memcpy(v, g->iov, sizeof v[0] * (size_t)n); /* kept for a buffered retry */
+        r = pwritev_full(w->dfd, v, n, g->off, &done);
+        if (r != -EINVAL || done != 0)
+            goto out;
+        __atomic_store_n(&w->direct_gone, true, __ATOMIC_RELAXED); /* other alignment wanted */
+    }
+    kick_writeback(w, (size_t)g->len);
+    r = pwritev_full(w->fd, g->iov, n, g->off, &done);
+out:
+    if (r < 0) {
+        set_failed(w);
+        return p2v_errf(err, r, "%s: write of %llu bytes at file offset %llu failed: %s",
+                        w->name, (unsigned long long)(g->len - done),
+                        (unsigned long long)(g->off + done), strerror(-r));
+    }
+    return 0;
+}
+
+static int flush_gather(qcow2_writer *w, p2v_err *err)
+{
+    return qcow2_writer_write_gathered(w, &w->g, err);
+}
+
+/* The data of a run of whole clusters at host offset off: gathered while
+ * gathering, else written now. */
+static int write_data(qcow2_writer *w, const void *buf, size_t len, uint64_t off, p2v_err *err)
+{
+    int r;
+    if (!w->gather)
+        return write_at(w, buf, len, off, err);
+    if (w->g.n && (w->g.off + w->g.len != off || w->g.n == QCOW2_GATHER_MAX) &&
+        (r = flush_gather(w, err)) < 0)
+        return r;
+    if (!w->g.n) {
+        w->g.off = off;
+        w->g.len = 0;
+    }
+    w->g.iov[w->g.n++] = (struct iovec){ .iov_base = (void *)buf, .iov_len = len };
+    w->g.len += len;
+    return 0;
+}
+
+int qcow2_writer_gather(qcow2_writer *w, bool on, p2v_err *err)
+{
+    int r = flush_gather(w, err);
+    w->gather = on && r == 0;
+    return r;
+}
+
+void qcow2_writer_gather_take(qcow2_writer *w, qcow2_gathered *out)
+{
+    *out = w->g;
+    w->g.n = 0;
+    w->gather = false;
 }
 
 static int flush_combined(qcow2_writer *w, p2v_err *err)
@@ -149,7 +231,7 @@ static int read_at(qcow2_writer *w, void *buf, size_t len, uint64_t off, p2v_err
 {
     size_t done;
     int r = flush_combined(w, err);
-    if (r < 0)
+    if (r < 0 || (r = flush_gather(w, err)) < 0)
         return r;
     if ((r = pread_full(w->fd, buf, len, off, &done)) < 0)
         return p2v_errf(err, r, "%s: read back at file offset %llu failed: %s", w->name,
@@ -442,7 +524,7 @@ static long write_run(qcow2_writer *w, uint64_t vc, const uint8_t *buf, size_t n
         *slot = (host + ((uint64_t)i << w->cbits)) | QCOW2_OFLAG_COPIED;
     }
     w->allocated += (uint64_t)n << w->cbits;
-    if ((r = write_at(w, buf, n << w->cbits, host, err)) < 0)
+    if ((r = write_data(w, buf, n << w->cbits, host, err)) < 0)
         return r;
     return (long)n;
 }
@@ -487,7 +569,7 @@ int qcow2_writer_pwrite(qcow2_writer *w, const void *buf, size_t len, uint64_t o
 {
     const uint8_t *p = buf;
     uint64_t end;
-    if (w->failed || w->finished)
+    if (has_failed(w) || w->finished)
         return p2v_errf(err, -EINVAL, "%s: write after %s", w->name,
                         w->finished ? "finish" : "an earlier error");
     if (__builtin_add_overflow(offset, (uint64_t)len, &end) || end > w->vsize)
@@ -502,7 +584,7 @@ int qcow2_writer_pwrite(qcow2_writer *w, const void *buf, size_t len, uint64_t o
                             ? write_run(w, vc, p, len >> w->cbits, err)
                             : write_compressed_batch(w, vc, p, len >> w->cbits, err);
             if (done < 0) {
-                w->failed = true;
+                set_failed(w);
                 return (int)done;
             }
             if (done > 0) {
@@ -515,7 +597,7 @@ int qcow2_writer_pwrite(qcow2_writer *w, const void *buf, size_t len, uint64_t o
         }
         size_t n = w->cs - in < len ? (size_t)(w->cs - in) : len;
         if ((r = write_partial(w, vc, in, p, n, err)) < 0) {
-            w->failed = true;
+            set_failed(w);
             return r;
         }
         p += n;
@@ -682,7 +764,7 @@ static int sync_fd(qcow2_writer *w, p2v_err *err)
 {
     if (fdatasync(w->fd) < 0) {
         int e = errno;
-        w->failed = true;
+        set_failed(w);
         return p2v_errf(err, -e, "%s: fdatasync failed: %s", w->name, strerror(e));
     }
     return 0;
@@ -768,13 +850,14 @@ int qcow2_writer_finish(qcow2_writer *w, p2v_err *err)
     uint64_t *l1 = NULL;
     uint8_t *buf = NULL;
     int r;
-    if (w->failed || w->finished)
+    if (has_failed(w) || w->finished)
         return p2v_errf(err, -EINVAL, "%s: finish after %s", w->name,
                         w->finished ? "finish" : "an earlier error");
+    w->gather = false;
     for (unsigned i = 0; i < PENDING_MAX; i++)
         if (w->pend[i].used && (r = flush_pending(w, &w->pend[i], err)) < 0)
             goto out;
-    if ((r = flush_combined(w, err)) < 0)
+    if ((r = flush_gather(w, err)) < 0 || (r = flush_combined(w, err)) < 0)
         goto out;
     l1 = calloc(w->l1_size, sizeof *l1);
     uint64_t l1_clusters = div_up((uint64_t)w->l1_size * 8, w->cs);
@@ -808,7 +891,7 @@ int qcow2_writer_finish(qcow2_writer *w, p2v_err *err)
     w->finished = true;
 out:
     if (r < 0)
-        w->failed = true;
+        set_failed(w);
     free(l1);
     free(buf);
     return r;

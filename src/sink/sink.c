@@ -168,6 +168,28 @@ int sink_reopen_direct(const sink *s)
 }
 
 uint32_t sink_granularity(const sink *s) { return s->granularity; }
+unsigned sink_writers(const sink *s) { return s->writers ? s->writers : 1; }
+
+bool sink_ordered(const sink *s) { return s->be->gather_take != NULL; }
+
+int sink_gather_take(void *ctx, void **token, p2v_err *err)
+{
+    sink *s = ctx;
+    *token = NULL;
+    return s->be->gather_take ? s->be->gather_take(s, token, err) : 0;
+}
+
+int sink_gather_write(void *ctx, void *token, p2v_err *err)
+{
+    sink *s = ctx;
+    return token && s->be->gather_write ? s->be->gather_write(s, token, err) : 0;
+}
+
+int sink_gather(void *ctx, bool on, p2v_err *err)
+{
+    sink *s = ctx;
+    return s->be->gather ? s->be->gather(s, on, err) : 0;
+}
 const char *sink_temp_path(const sink *s) { return s->temp; }
 
 uint64_t sink_file_bytes(const sink *s)

@@ -1,8 +1,11 @@
 /* qcow2 sink: the qcow2 writer over the temporary file. */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "qcow2/qcow2.h"
 #include "sink/sink.h"
+
+#define Q_WRITERS 4
 
 static int q_open(sink *s, uint64_t virtual_size, const sink_opts *o, p2v_err *err)
 {
@@ -21,12 +24,44 @@ static int q_open(sink *s, uint64_t virtual_size, const sink_opts *o, p2v_err *e
         return r;
     s->priv = w;
     s->granularity = wo.cluster_size;
+    /* Uncompressed: the blocks are stored one at a time in the copy's order
+     * (host clusters allocated in guest order, so the same disk gives the
+     * same file, as qemu-img convert without -W), and their data written in
+     * parallel afterwards (sink_gather_take). Compressed data is one stream
+     * with its own compressing threads. */
+    s->writers = wo.compression == QCOW2_COMPRESS_NONE ? Q_WRITERS : 1;
     return 0;
 }
 
 static int q_write(sink *s, uint64_t offset, const void *buf, size_t len, p2v_err *err)
 {
     return qcow2_writer_pwrite(s->priv, buf, len, offset, err);
+}
+
+static int q_gather(sink *s, bool on, p2v_err *err)
+{
+    return qcow2_writer_gather(s->priv, on, err);
+}
+
+static int q_take(sink *s, void **token, p2v_err *err)
+{
+    qcow2_gathered *g = malloc(sizeof *g);
+    if (!g)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    qcow2_writer_gather_take(s->priv, g);
+    if (!g->n) {
+        free(g);
+        g = NULL;
+    }
+    *token = g;
+    return 0;
+}
+
+static int q_write_taken(sink *s, void *token, p2v_err *err)
+{
+    int r = qcow2_writer_write_gathered(s->priv, token, err);
+    free(token);
+    return r;
 }
 
 static int q_finish(sink *s, p2v_err *err) { return qcow2_writer_finish(s->priv, err); }
@@ -38,6 +73,7 @@ static void q_free(sink *s)
 }
 
 const struct sink_backend sink_qcow2_backend = {
-    .name = "qcow2", .open = q_open, .write = q_write, .finish = q_finish, .free = q_free,
+    .name = "qcow2", .open = q_open, .write = q_write, .gather = q_gather,
+    .gather_take = q_take, .gather_write = q_write_taken, .finish = q_finish, .free = q_free,
     .granularity = 65536,
 };

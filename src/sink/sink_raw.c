@@ -1,5 +1,6 @@
 /* Raw sink: a sparse file of the virtual size; what is never written is a hole. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,12 @@
 /* Aligned data goes around the page cache when the file allows O_DIRECT. */
 #define DIRECT_ALIGN 4096u
 
+/* Writes in flight: pwrite on distinct ranges needs no lock. */
+#define RAW_WRITERS 4
+
 struct raw_priv {
-    int dfd; /* the temporary file opened O_DIRECT, or -1 */
+    int dfd;          /* the temporary file opened O_DIRECT, or -1 */
+    bool direct_gone; /* the file system refused an O_DIRECT write: page cache only */
 };
 
 static int raw_open(sink *s, uint64_t virtual_size, const sink_opts *o, p2v_err *err)
@@ -21,7 +26,9 @@ static int raw_open(sink *s, uint64_t virtual_size, const sink_opts *o, p2v_err 
     if (!rp)
         return p2v_errf(err, -ENOMEM, "out of memory");
     rp->dfd = o->buffered ? -1 : sink_reopen_direct(s);
+    rp->direct_gone = false;
     s->priv = rp;
+    s->writers = RAW_WRITERS;
     if (ftruncate(s->fd, (off_t)virtual_size) < 0)
         return p2v_errf(err, -errno, "%s: cannot size it to %llu bytes: %s", s->output,
                         (unsigned long long)virtual_size, strerror(errno));
@@ -32,12 +39,11 @@ static int raw_write(sink *s, uint64_t offset, const void *buf, size_t len, p2v_
 {
     struct raw_priv *rp = s->priv;
     size_t done;
-    bool direct = rp->dfd >= 0 && ((uintptr_t)buf % DIRECT_ALIGN | len % DIRECT_ALIGN |
-                                   offset % DIRECT_ALIGN) == 0;
+    bool direct = rp->dfd >= 0 && !__atomic_load_n(&rp->direct_gone, __ATOMIC_RELAXED) &&
+                  ((uintptr_t)buf % DIRECT_ALIGN | len % DIRECT_ALIGN | offset % DIRECT_ALIGN) == 0;
     int r = pwrite_full(direct ? rp->dfd : s->fd, buf, len, offset, &done);
     if (direct && r == -EINVAL && done == 0) { /* the file system wants other alignment */
-        close(rp->dfd);
-        rp->dfd = -1;
+        __atomic_store_n(&rp->direct_gone, true, __ATOMIC_RELAXED);
         r = pwrite_full(s->fd, buf, len, offset, &done);
     }
     if (r < 0)

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 int pread_full(int fd, void *buf, size_t len, uint64_t off, size_t *done)
@@ -18,6 +19,30 @@ int pread_full(int fd, void *buf, size_t len, uint64_t off, size_t *done)
         if (n == 0)
             break;
         *done += (size_t)n;
+    }
+    return 0;
+}
+
+int pwritev_full(int fd, struct iovec *iov, int cnt, uint64_t off, size_t *done)
+{
+    *done = 0;
+    while (cnt > 0) {
+        ssize_t n = pwritev(fd, iov, cnt, (off_t)(off + *done));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        *done += (size_t)n;
+        while (cnt > 0 && (size_t)n >= iov->iov_len) { /* drop what is written */
+            n -= (ssize_t)iov->iov_len;
+            iov++;
+            cnt--;
+        }
+        if (cnt > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + n;
+            iov->iov_len -= (size_t)n;
+        }
     }
     return 0;
 }

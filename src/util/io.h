@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "util/err.h"
 
@@ -16,5 +17,8 @@ typedef int (*p2v_write_fn)(void *ctx, uint64_t offset, const void *buf, size_t 
  * the end of the file). 0, or -errno of the call that failed. */
 int pread_full(int fd, void *buf, size_t len, uint64_t off, size_t *done);
 int pwrite_full(int fd, const void *buf, size_t len, uint64_t off, size_t *done);
+/* The same for a vector (pwritev until everything is written); iov is
+ * consumed (its entries are changed). */
+int pwritev_full(int fd, struct iovec *iov, int cnt, uint64_t off, size_t *done);
 
 #endif

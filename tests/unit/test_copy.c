@@ -2,8 +2,10 @@
  * writes arrive in target order, only used bytes are read (each once), and
  * errors and cancellation end the pipeline without hanging. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "copy/copy.h"
 #include "t.h"
@@ -31,6 +33,201 @@ static int target_write(void *ctx, uint64_t off, const void *buf, size_t len, p2
         return p2v_errf(err, -EINVAL, "past the end");
     memcpy(t->buf + off, buf, len);
     return 0;
+}
+
+/* A target for several writers: no byte written twice, before_range of a
+ * range seen before any write into it, and how many writes overlapped. */
+struct mtarget {
+    pthread_mutex_t mu;
+    uint8_t *buf, *seen;
+    const copy_range *r;
+    size_t n, begun; /* ranges whose before_range ran, in order */
+    bool overlap, early, out_of_range_order;
+    unsigned in_flight, most;
+    size_t writes, fail_at;
+};
+
+static int mtarget_write(void *ctx, uint64_t off, const void *buf, size_t len, p2v_err *err)
+{
+    struct mtarget *t = ctx;
+    int rc = 0;
+    pthread_mutex_lock(&t->mu);
+    if (++t->writes == t->fail_at)
+        rc = p2v_errf(err, -ENOSPC, "target full");
+    for (size_t k = 0; k < t->n; k++)
+        if (off < t->r[k].dst_offset + t->r[k].dst_len && off + len > t->r[k].dst_offset &&
+            k >= t->begun)
+            t->early = true;
+    for (size_t i = 0; i < len && rc == 0; i++)
+        t->overlap |= t->seen[off + i]++ != 0;
+    if (++t->in_flight > t->most)
+        t->most = t->in_flight;
+    pthread_mutex_unlock(&t->mu);
+    if (rc == 0) {
+        memcpy(t->buf + off, buf, len);
+        usleep(300); /* long enough for the other writers to come in */
+    }
+    pthread_mutex_lock(&t->mu);
+    t->in_flight--;
+    pthread_mutex_unlock(&t->mu);
+    return rc;
+}
+
+static int mtarget_begin(void *ctx, const copy_range *r, p2v_err *err)
+{
+    struct mtarget *t = ctx;
+    (void)err;
+    pthread_mutex_lock(&t->mu);
+    if (r != &t->r[t->begun])
+        t->out_of_range_order = true;
+    t->begun++;
+    pthread_mutex_unlock(&t->mu);
+    return 0;
+}
+
+/* Several writers at once: the same image, each byte once, before_range in
+ * order and first, writes really in flight together; a failing write stops
+ * everything and its error comes back. */
+static void test_writers(const copy_range *r, const uint8_t *want)
+{
+    static const unsigned writers[] = { 2, 3, 8 };
+    for (size_t w = 0; w < sizeof writers / sizeof *writers; w++)
+        for (size_t fail = 0; fail < 2; fail++) {
+            struct mtarget t = { .buf = calloc(1, TGT_BYTES), .seen = calloc(1, TGT_BYTES),
+                                 .r = r, .n = 2, .fail_at = fail ? 7 : 0 };
+            pthread_mutex_init(&t.mu, NULL);
+            copy_opts o = { .write = mtarget_write, .write_ctx = &t, .granularity = 4096,
+                            .block_size = 65536, .queue_depth = 4, .writers = writers[w],
+                            .before_range = mtarget_begin, .before_ctx = &t };
+            copy_stats st;
+            p2v_err err;
+            int rc = copy_run(r, 2, &o, &st, &err);
+            if (fail) {
+                CHECK(rc == -ENOSPC);
+                CHECK_STR(err.msg, "target full");
+            } else {
+                CHECK(rc == 0);
+                CHECK(memcmp(t.buf, want, TGT_BYTES) == 0);
+                CHECK_EQ_U64(t.begun, 2);
+                CHECK_EQ_U64(st.writers, writers[w]);
+                CHECK(t.most > 1);
+            }
+            CHECK(!t.overlap && !t.early && !t.out_of_range_order);
+            pthread_mutex_destroy(&t.mu);
+            free(t.buf);
+            free(t.seen);
+        }
+}
+
+/* An ordered sink (like qcow2): stores come in target order, one at a
+ * time; their data is held while gathering and written by gather_write in
+ * several threads at once. */
+struct piece {
+    uint64_t off;
+    const uint8_t *buf;
+    size_t len;
+};
+struct token {
+    struct piece v[256];
+    size_t n;
+};
+struct osink {
+    pthread_mutex_t mu;
+    uint8_t *buf;
+    uint64_t last_end;
+    bool out_of_order, storing, overlap_store, gathering, ungathered;
+    struct token *cur;
+    unsigned in_flight, most;
+    size_t tokens, fail_at;
+};
+
+static int osink_write(void *ctx, uint64_t off, const void *buf, size_t len, p2v_err *err)
+{
+    struct osink *t = ctx;
+    (void)err;
+    pthread_mutex_lock(&t->mu);
+    t->overlap_store |= t->storing;
+    t->storing = true;
+    pthread_mutex_unlock(&t->mu);
+    if (off < t->last_end)
+        t->out_of_order = true;
+    t->last_end = off + len;
+    if (!t->gathering || !t->cur || t->cur->n == 256)
+        t->ungathered = true;
+    else
+        t->cur->v[t->cur->n++] = (struct piece){ off, buf, len };
+    pthread_mutex_lock(&t->mu);
+    t->storing = false;
+    pthread_mutex_unlock(&t->mu);
+    return 0;
+}
+
+static int osink_gather(void *ctx, bool on, p2v_err *err)
+{
+    struct osink *t = ctx;
+    (void)err;
+    t->gathering = on;
+    if (on && !t->cur)
+        t->cur = calloc(1, sizeof *t->cur);
+    return 0;
+}
+
+static int osink_take(void *ctx, void **token, p2v_err *err)
+{
+    struct osink *t = ctx;
+    (void)err;
+    t->gathering = false;
+    *token = t->cur;
+    t->cur = NULL;
+    return 0;
+}
+
+static int osink_write_taken(void *ctx, void *token, p2v_err *err)
+{
+    struct osink *t = ctx;
+    struct token *k = token;
+    int rc = 0;
+    pthread_mutex_lock(&t->mu);
+    if (++t->tokens == t->fail_at)
+        rc = p2v_errf(err, -EIO, "disk gone");
+    if (++t->in_flight > t->most)
+        t->most = t->in_flight;
+    pthread_mutex_unlock(&t->mu);
+    for (size_t i = 0; i < k->n && rc == 0; i++)
+        memcpy(t->buf + k->v[i].off, k->v[i].buf, k->v[i].len);
+    usleep(300);
+    pthread_mutex_lock(&t->mu);
+    t->in_flight--;
+    pthread_mutex_unlock(&t->mu);
+    free(k);
+    return rc;
+}
+
+static void test_ordered(const copy_range *r, const uint8_t *want)
+{
+    for (size_t fail = 0; fail < 2; fail++) {
+        struct osink t = { .buf = calloc(1, TGT_BYTES), .fail_at = fail ? 5 : 0 };
+        pthread_mutex_init(&t.mu, NULL);
+        copy_opts o = { .write = osink_write, .write_ctx = &t, .granularity = 4096,
+                        .block_size = 65536, .queue_depth = 4, .writers = 4,
+                        .gather = osink_gather, .gather_take = osink_take,
+                        .gather_write = osink_write_taken };
+        copy_stats st;
+        p2v_err err;
+        int rc = copy_run(r, 2, &o, &st, &err);
+        if (fail) {
+            CHECK(rc == -EIO);
+            CHECK_STR(err.msg, "disk gone");
+        } else {
+            CHECK(rc == 0);
+            CHECK(memcmp(t.buf, want, TGT_BYTES) == 0);
+            CHECK(t.most > 1);
+        }
+        CHECK(!t.out_of_order && !t.overlap_store && !t.ungathered);
+        free(t.cur);
+        pthread_mutex_destroy(&t.mu);
+        free(t.buf);
+    }
 }
 
 static uint8_t *make_source(void)
@@ -158,6 +355,9 @@ int main(void)
         /* every whole block before the bad one was written */
         CHECK(memcmp(t.buf + bad.dst_offset, src + bad.src_offset, SRC_BYTES - (1u << 20)) == 0);
     }
+
+    test_writers(r, want);
+    test_ordered(r, want);
 
     /* Cancellation. */
     volatile sig_atomic_t cancel = 1;
