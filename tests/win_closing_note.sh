@@ -1,7 +1,10 @@
 #!/bin/bash
 # For the closing note of issue 9: an MBR/BIOS Windows PC (tests/lib/mkwin.sh)
-# converted to GPT/UEFI. Prints the dry run's list of Windows changes, then a
-# hivexsh dump of every BCD device element before (source) and after (image).
+# converted to GPT/UEFI (no ESP selected: p2v makes one and fills it as
+# bcdboot would). Prints the dry run's notices and list of Windows changes,
+# then a hivexsh dump of every BCD device element before (source \Boot\BCD)
+# and after (the image's rewritten \Boot\BCD and the new ESP's
+# \EFI\Microsoft\Boot\BCD), and the ESP's files.
 # usage: P2V=build/p2v tests/win_closing_note.sh
 set -euo pipefail
 P2V_SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,18 +12,20 @@ P2V_SRC=$(cd "$(dirname "$0")/.." && pwd)
 export P2V P2V_SRC
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/mkwin.sh"
-need sfdisk jq mkntfs ntfs-3g ntfscat hivexsh hivexregedit python3
+need sfdisk jq mkntfs ntfs-3g ntfscat hivexsh hivexregedit python3 mcopy mdir
 
 pc=$WORK/pc.img
-mkwin_mbr_bios "$pc" 2>/dev/null
+MKWIN_REAGENT=1 mkwin_mbr_bios "$pc" 2>/dev/null
 sels=("$pc:1" "$pc:4" "$pc:3" "$pc:2")
 
-echo "=== p2v convert --dry-run --boot uefi -O raw -o out.img pc.img:1 pc.img:4 pc.img:3 pc.img:2"
+echo "=== p2v convert --dry-run --boot uefi -t gpt -O raw -o out.img pc.img:1 pc.img:4 pc.img:3 pc.img:2"
 echo "    (identities are drawn afresh by each run: the real run below has its own)"
-"$P2V" convert --dry-run --boot uefi -O raw -o "$WORK/out.img" "${sels[@]}" 2>&1 |
-    sed -n '/^Windows changes/,$p' | sed "s|$WORK/||g"
+"$P2V" convert --dry-run --boot uefi -t gpt -O raw -o "$WORK/out.img" "${sels[@]}" \
+    >"$WORK/dry.out" 2>"$WORK/dry.err"
+sed "s|$WORK/||g" "$WORK/dry.err"
+sed -n '/^Windows changes/,$p' "$WORK/dry.out" | sed "s|$WORK/||g"
 
-"$P2V" convert --boot uefi -O raw --json -o "$WORK/out.img" "${sels[@]}" >"$WORK/res.json" 2>/dev/null
+"$P2V" convert --boot uefi -t gpt -O raw --json -o "$WORK/out.img" "${sels[@]}" >"$WORK/res.json" 2>/dev/null
 n=$(jq '.partitions[] | select(.source_number == 1) | .number' "$WORK/res.json")
 mkwin_part_img "$pc" 1 "$WORK/before.ntfs"
 mkwin_part_img "$WORK/out.img" "$n" "$WORK/after.ntfs"
@@ -46,3 +51,18 @@ dump "$WORK/before.bcd"
 echo
 echo "=== BCD device elements after (image partition $n \\Boot\\BCD)"
 dump "$WORK/after.bcd"
+esp=$(jq '.partitions[] | select(.role == "esp" or .source == null) | .number' "$WORK/res.json" | head -1)
+mkwin_part_img "$WORK/out.img" "${esp:-1}" "$WORK/esp.fat"
+MTOOLS_SKIP_CHECK=1 mcopy -n -i "$WORK/esp.fat" ::/EFI/Microsoft/Boot/BCD "$WORK/esp.bcd"
+echo
+echo "=== the new ESP (image partition ${esp:-1}): files"
+MTOOLS_SKIP_CHECK=1 mdir -/ -b -i "$WORK/esp.fat" ::/EFI
+echo
+echo "=== BCD device elements of the new ESP's \\EFI\\Microsoft\\Boot\\BCD"
+dump "$WORK/esp.bcd"
+echo
+echo "=== image partitions (GPT)"
+sfdisk --json "$WORK/out.img" | jq -r '.partitiontable.partitions[] | "\(.node | sub(".*out.img"; ""))  \(.type)  \(.uuid)"'
+echo "=== ReAgent.xml after"
+mkwin_part_img "$WORK/out.img" "$(jq '.partitions[] | select(.source_number == 2) | .number' "$WORK/res.json")" "$WORK/c.ntfs"
+ntfscat "$WORK/c.ntfs" /Windows/System32/Recovery/ReAgent.xml | tr -d '\r' | grep Location

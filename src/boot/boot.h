@@ -34,6 +34,19 @@ int boot_mbr_program(uint8_t code[BOOT_MBR_CODE_SIZE]);
 int boot_format_esp(uint64_t start_lba, uint64_t sectors, uint32_t sector_size, p2v_write_fn write,
                     void *ctx, p2v_err *err);
 
+/* boot_format_esp, with the directories and files of tree (laid out by
+ * fatbuild_layout here, in contiguous clusters after the root directory)
+ * written as well: the boot sectors, both FATs up to the last used
+ * cluster, and every used cluster. FSInfo counts the clusters left free.
+ * -ENOSPC when the files do not fit. tree NULL: an empty ESP. */
+struct fatbuild;
+int boot_format_esp_tree(uint64_t start_lba, uint64_t sectors, uint32_t sector_size,
+                         struct fatbuild *tree, p2v_write_fn write, void *ctx, p2v_err *err);
+
+/* Would tree fit in an ESP of `sectors` sectors? 0, or -ENOSPC (-ERANGE
+ * for a size FAT32 cannot take) with a message. */
+int boot_esp_fit(uint64_t sectors, uint32_t sector_size, struct fatbuild *tree, p2v_err *err);
+
 /* The smallest ESP, in sectors of sector_size, that boot_format_esp accepts:
  * FAT32 needs at least 65525 clusters (about 32.5 MiB with 512-byte sectors).
  * 0 for a sector size it does not support (512, 1024, 2048, 4096 are). */

@@ -6,7 +6,8 @@
  *   sectors 6, 7      backup boot sector and backup FSInfo
  *   sectors 0..31     reserved area
  *   then two FATs, then the data area whose first cluster (2) is the root
- *   directory, holding only the volume label entry "EFI".
+ *   directory: the volume label entry "EFI", then what a fatbuild tree
+ *   holds (nothing for an empty ESP), in contiguous clusters.
  * UEFI firmware decides FAT12/16/32 from the cluster count alone, so a FAT32
  * ESP needs at least 65525 clusters; the cluster size follows Microsoft's
  * table for FAT32 (512 bytes up to 260 MiB, 4 KiB up to 8 GiB, ...), halved
@@ -22,6 +23,7 @@
 
 #include "util/endian.h"
 #include "util/guid.h"
+#include "fs/fatbuild.h"
 
 #define FAT32_MIN_CLUSTERS 65525u
 #define FAT32_MAX_CLUSTERS 0x0FFFFFF5u /* cluster numbers 2..0x0FFFFFF6 */
@@ -174,43 +176,116 @@ static void esp_boot_sector(uint8_t *b, const esp_geom *g, uint64_t start_lba, u
     b[511] = 0xAA;
 }
 
-static void esp_fsinfo(uint8_t *b, const esp_geom *g)
+static void esp_fsinfo(uint8_t *b, const esp_geom *g, uint32_t used)
 {
     memset(b, 0, g->sector_size);
     put_le32(b + 0, 0x41615252);
     put_le32(b + 484, 0x61417272);
-    put_le32(b + 488, (uint32_t)(g->clusters - 1)); /* free: all but the root */
-    put_le32(b + 492, ESP_ROOT_CLUSTER + 1);        /* next free cluster hint */
+    put_le32(b + 488, (uint32_t)(g->clusters - used)); /* free clusters */
+    put_le32(b + 492, ESP_ROOT_CLUSTER + used);        /* next free cluster hint */
     put_le32(b + 508, 0xAA550000);
 }
 
-static void esp_fat_start(uint8_t *b, const esp_geom *g)
+typedef struct esp_out {
+    uint64_t base;            /* byte offset of the partition on the target */
+    p2v_write_fn write;
+    void *ctx;
+    uint64_t start_lba;
+} esp_out;
+
+static int esp_put(const esp_out *o, uint64_t off, const uint8_t *buf, size_t len, p2v_err *err)
 {
-    memset(b, 0, g->sector_size);
-    put_le32(b + 0, 0x0FFFFF00u | ESP_MEDIA);
-    put_le32(b + 4, 0x0FFFFFFFu); /* clean shutdown, no disk error */
-    put_le32(b + 8, 0x0FFFFFF8u); /* root directory: one cluster, end of chain */
+    int rc = o->write(o->ctx, o->base + off, buf, len, err);
+    return rc < 0 ? p2v_err_prefix(err, rc, "formatting the ESP at LBA %" PRIu64, o->start_lba)
+                  : 0;
 }
 
-static void esp_root_dir(uint8_t *b, const esp_geom *g)
+/* One FAT copy: entries 0 and 1, then the chains of the tree's clusters. */
+static int esp_fat(const esp_out *o, const esp_geom *g, const fatbuild *t, uint32_t used,
+                   uint64_t sector, uint8_t *buf, size_t cap, p2v_err *err)
+{
+    uint64_t entries = (uint64_t)used + ESP_ROOT_CLUSTER;
+    uint64_t per = cap / 4, off = sector * g->sector_size;
+    for (uint64_t e0 = 0; e0 < entries; e0 += per) {
+        uint64_t n = entries - e0 < per ? entries - e0 : per;
+        size_t bytes = (size_t)((n * 4 + g->sector_size - 1) / g->sector_size * g->sector_size);
+        memset(buf, 0, bytes);
+        for (uint64_t e = e0; e < e0 + n; e++)
+            put_le32(buf + (e - e0) * 4, e == 0   ? 0x0FFFFF00u | ESP_MEDIA
+                                         : e == 1 ? 0x0FFFFFFFu /* clean, no disk error */
+                                                  : fatbuild_fat_entry(t, (uint32_t)e));
+        int rc = esp_put(o, off + e0 * 4, buf, bytes, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* The data area: clusters 2 .. used + 1, in chunks of whole clusters. */
+static int esp_data(const esp_out *o, const esp_geom *g, const fatbuild *t, uint32_t used,
+                    uint64_t sector, uint8_t *buf, size_t cap, p2v_err *err)
+{
+    size_t cb = (size_t)g->spc * g->sector_size;
+    size_t per = cap / cb;
+    for (uint64_t c0 = 0; c0 < used; c0 += per) {
+        uint64_t n = used - c0 < per ? used - c0 : per;
+        for (uint64_t c = 0; c < n; c++)
+            fatbuild_cluster(t, (uint32_t)(ESP_ROOT_CLUSTER + c0 + c), buf + c * cb);
+        int rc = esp_put(o, sector * g->sector_size + c0 * cb, buf, (size_t)n * cb, err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+#define ESP_CHUNK ((size_t)1 << 20)
+
+static int esp_write_all(const esp_out *o, const esp_geom *g, fatbuild *t, uint32_t sectors,
+                         uint32_t serial, p2v_err *err)
 {
     uint16_t date, tim;
-    memset(b, 0, g->sector_size);
+    uint32_t used;
     esp_dos_time(&date, &tim);
-    memcpy(b, ESP_LABEL, 11);
-    b[11] = 0x08; /* volume label */
-    put_le16(b + 14, tim);
-    put_le16(b + 16, date);
-    put_le16(b + 18, date);
-    put_le16(b + 22, tim);
-    put_le16(b + 24, date);
+    int rc = fatbuild_layout(t, g->spc * g->sector_size, g->clusters, ESP_LABEL, date, tim,
+                             &used, err);
+    if (rc < 0)
+        return p2v_err_prefix(err, rc, "ESP at LBA %" PRIu64, o->start_lba);
+    /* a buffer of whole clusters (64 KiB at most) of at least 1 MiB */
+    uint8_t *buf = malloc(ESP_CHUNK);
+    if (!buf)
+        return p2v_errf(err, -ENOMEM, "ESP at LBA %" PRIu64 ": out of memory", o->start_lba);
+    const uint64_t fat1 = g->reserved, fat2 = fat1 + g->fat_sectors;
+    const uint64_t data = fat2 + g->fat_sectors; /* cluster 2 = first data sector */
+    const uint64_t ss = g->sector_size;
+    /* in offset order: boot sector 0, FSInfo 1, their backups 6 and 7 */
+    for (int k = 0; k < 4 && rc == 0; k++) {
+        if (k % 2 == 0)
+            esp_boot_sector(buf, g, o->start_lba, sectors, serial);
+        else
+            esp_fsinfo(buf, g, used);
+        uint64_t sec = (k < 2 ? 0 : ESP_BACKUP_SECTOR) + (uint64_t)(k % 2) * ESP_FSINFO_SECTOR;
+        rc = esp_put(o, sec * ss, buf, ss, err);
+    }
+    if (rc == 0)
+        rc = esp_fat(o, g, t, used, fat1, buf, ESP_CHUNK, err);
+    if (rc == 0)
+        rc = esp_fat(o, g, t, used, fat2, buf, ESP_CHUNK, err);
+    if (rc == 0)
+        rc = esp_data(o, g, t, used, data, buf, ESP_CHUNK, err);
+    free(buf);
+    return rc;
 }
 
 int boot_format_esp(uint64_t start_lba, uint64_t sectors, uint32_t sector_size, p2v_write_fn write,
                     void *ctx, p2v_err *err)
 {
+    return boot_format_esp_tree(start_lba, sectors, sector_size, NULL, write, ctx, err);
+}
+
+int boot_format_esp_tree(uint64_t start_lba, uint64_t sectors, uint32_t sector_size,
+                         fatbuild *tree, p2v_write_fn write, void *ctx, p2v_err *err)
+{
     esp_geom g;
-    uint8_t *buf = NULL;
     uint32_t serial;
     int rc;
 
@@ -228,43 +303,26 @@ int boot_format_esp(uint64_t start_lba, uint64_t sectors, uint32_t sector_size, 
                         " bytes is too small for FAT32 (at least %" PRIu64 " sectors)", start_lba,
                         sectors, sector_size, boot_esp_min_sectors(sector_size));
     rc = p2v_random_bytes(&serial, sizeof serial);
-    if (rc < 0) {
-        rc = p2v_errf(err, rc, "ESP at LBA %" PRIu64 ": no random volume serial", start_lba);
-        goto out;
-    }
-    buf = malloc(sector_size);
-    if (!buf) {
-        rc = p2v_errf(err, -ENOMEM, "ESP at LBA %" PRIu64 ": out of memory", start_lba);
-        goto out;
-    }
-
-    /* Sectors relative to the partition, in increasing order. */
-    const uint64_t fat1 = g.reserved;
-    const uint64_t fat2 = fat1 + g.fat_sectors;
-    const uint64_t root = fat2 + g.fat_sectors; /* cluster 2 = first data sector */
-    const struct {
-        uint64_t sector;
-        int kind;
-    } plan[] = {
-        {0, 0}, {ESP_FSINFO_SECTOR, 1}, {ESP_BACKUP_SECTOR, 0}, {ESP_BACKUP_SECTOR + 1, 1},
-        {fat1, 2}, {fat2, 2}, {root, 3},
-    };
-    for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {
-        switch (plan[i].kind) {
-        case 0: esp_boot_sector(buf, &g, start_lba, (uint32_t)sectors, serial); break;
-        case 1: esp_fsinfo(buf, &g); break;
-        case 2: esp_fat_start(buf, &g); break;
-        default: esp_root_dir(buf, &g); break;
-        }
-        uint64_t off = (start_lba + plan[i].sector) * sector_size;
-        rc = write(ctx, off, buf, sector_size, err);
-        if (rc < 0) {
-            rc = p2v_err_prefix(err, rc, "formatting the ESP at LBA %" PRIu64, start_lba);
-            goto out;
-        }
-    }
-    rc = 0;
-out:
-    free(buf);
+    if (rc < 0)
+        return p2v_errf(err, rc, "ESP at LBA %" PRIu64 ": no random volume serial", start_lba);
+    fatbuild *own = NULL;
+    if (!tree && (rc = fatbuild_new(&own, err)) < 0)
+        return rc;
+    esp_out o = { .base = start_lba * sector_size, .write = write, .ctx = ctx,
+                  .start_lba = start_lba };
+    rc = esp_write_all(&o, &g, tree ? tree : own, (uint32_t)sectors, serial, err);
+    fatbuild_free(own);
     return rc;
+}
+
+int boot_esp_fit(uint64_t sectors, uint32_t sector_size, fatbuild *tree, p2v_err *err)
+{
+    esp_geom g;
+    uint32_t used;
+    if (!esp_sector_size_ok(sector_size) || sectors > UINT32_MAX ||
+        esp_choose(sectors, sector_size, &g) < 0)
+        return p2v_errf(err, -ERANGE, "an ESP of %" PRIu64 " sectors of %" PRIu32
+                        " bytes cannot be formatted FAT32", sectors, sector_size);
+    int rc = fatbuild_layout(tree, g.spc * g.sector_size, g.clusters, ESP_LABEL, 0, 0, &used, err);
+    return rc < 0 ? p2v_err_prefix(err, rc, "the new ESP") : 0;
 }

@@ -16,6 +16,10 @@ typedef struct convert_winfix {
     win_report rep;
     unsigned bcd_changed;       /* BCD device elements rewritten */
     unsigned md_changed;        /* MountedDevices values rewritten */
+    unsigned reagent_changed;   /* ReAgent.xml locations rewritten */
+    plan_extra auto_esp;        /* the ESP made for a BIOS Windows going UEFI */
+    struct fatbuild *esp_tree;  /* what the firmware switch puts in the new ESP */
+    size_t esp_part;            /* the plan part of that ESP */
 } convert_winfix;
 
 /* A copied partition whose size differs from its source (convert/resize.c):
@@ -69,6 +73,31 @@ void convert_resize_free(convert_resize *rs);
 /* Make the Windows edits on overlays (unless rq.no_windows_fixups); refuse a
  * Windows without a reachable boot store. Warnings go to ev. */
 int convert_windows_prepare(convert_job *job, const convert_events *ev, p2v_err *err);
+/* Hives are read whole, up to this size. */
+#define CONVERT_HIVE_MAX ((size_t)1 << 30)
+/* Plan part pp as Windows will name it in the image (MBR: signature +
+ * offset; GPT: disk and partition GUIDs; the byte offset in both). */
+win_part_id convert_win_target_id(const plan *p, const plan_part *pp);
+/* The probed source partition of a copied plan part, or NULL. */
+const convert_part *convert_win_source_part(const convert_job *job, const plan_part *pp);
+
+/* The firmware switches (convert/bcdboot.c), run by convert_windows_prepare
+ * after the rewrites: BIOS target, Windows without a BIOS boot store in the
+ * selection: bootmgr, \Boot and a new BCD on the active partition; UEFI
+ * target, Windows without an EFI boot store, an ESP p2v formats: that ESP's
+ * files (job->win.esp_tree). 0 when there is nothing to switch. */
+int convert_bcdboot_bios(convert_job *job, p2v_err *err);
+int convert_bcdboot_uefi(convert_job *job, p2v_err *err);
+
+/* Before planning, what a firmware switch of Windows needs (each with a
+ * notice): --boot uefi with a Windows that has no ESP selected and no
+ * --add-esp gets one (rq.plan.extra); --boot bios from a Windows without a
+ * BIOS boot store and without --active makes a selected System Reserved
+ * partition active, else Windows' partition (rq.plan.active). */
+void convert_windows_plan_options(convert_job *job, const convert_events *ev);
+/* The files the firmware switch put in the new ESP of plan part `part`
+ * (for boot_format_esp_tree), or NULL. */
+struct fatbuild *convert_windows_esp_tree(const convert_job *job, size_t part);
 /* The overlay plan part `part` is copied from, or NULL. */
 blockdev *convert_windows_overlay(const convert_job *job, size_t part);
 /* The overlay plan part i is edited in (Windows fixups, drivers): its resize

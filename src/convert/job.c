@@ -309,6 +309,7 @@ int convert_plan_from_request(const convert_request *rq, const convert_events *e
                      rq->active->disk, rq->active->number);
         goto fail;
     }
+    convert_windows_plan_options(job, ev);
     if ((r = plan_build(job->psrc, job->nsrc, job->psel, rq->nsels, &job->rq.plan, &job->plan,
                         err)) < 0) {
         if (job->nbd_size)

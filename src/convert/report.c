@@ -24,8 +24,9 @@ static void windows_text(const convert_job *job, FILE *f)
     }
     if (!w->changes.count && !w->warnings.count)
         return;
-    fprintf(f, "\nWindows changes (%u BCD device elements, %u MountedDevices values):\n",
-            job->win.bcd_changed, job->win.md_changed);
+    fprintf(f, "\nWindows changes (%u BCD device elements, %u MountedDevices values, "
+               "%u ReAgent.xml locations):\n",
+            job->win.bcd_changed, job->win.md_changed, job->win.reagent_changed);
     for (size_t i = 0; i < w->changes.count; i++)
         fprintf(f, "  %s\n", w->changes.msgs[i]);
     for (size_t i = 0; i < w->warnings.count; i++)
@@ -40,6 +41,7 @@ static void windows_json(const convert_job *job, json_writer *j)
     json_kbool(j, "fixups", !job->rq.no_windows_fixups);
     json_ku64(j, "bcd_elements", job->win.bcd_changed);
     json_ku64(j, "mounted_devices", job->win.md_changed);
+    json_ku64(j, "reagent_locations", job->win.reagent_changed);
     json_key(j, "changes");
     json_arr_begin(j);
     for (size_t i = 0; i < w->changes.count; i++)

@@ -1,7 +1,8 @@
 /* Partitions of their own size (DISK:N=SIZE, DISK:N=min, the last one grown
  * by --size): sizes chosen before planning, and after planning each
- * filesystem fitted to its new partition on a copy-on-write overlay (NTFS)
- * or left at its size with a notice (ext2/3/4, FAT, others). The copy then
+ * filesystem fitted to its new partition on a copy-on-write overlay (NTFS;
+ * ext2/3/4 grown) or left at its size with a notice (ext2/3/4 that p2v
+ * cannot grow, FAT, others). The copy then
  * reads a resized partition from its overlay. */
 #include <errno.h>
 #include <stdlib.h>
@@ -110,7 +111,8 @@ static int resize_ntfs(convert_job *job, const plan_part *pp, convert_resize_par
     return r;
 }
 
-static void keep_fs(convert_resize_part *rp, const char *what, const convert_events *ev)
+static void keep_fs(convert_resize_part *rp, const char *what, const char *why,
+                    const convert_events *ev)
 {
     const fsresize_info *fi = &rp->fi;
     rp->fs_new = fi->fs_bytes;
@@ -121,12 +123,56 @@ static void keep_fs(convert_resize_part *rp, const char *what, const convert_eve
     }
     if (fi->kind == FSRESIZE_EXT)
         snprintf(rp->action, sizeof rp->action, "%s keeps its size; resize2fs in the guest "
-                 "grows it to fill the partition", fs_name(fi));
+                 "grows it to fill the partition%s%s%s", fs_name(fi), why ? " (" : "",
+                 why ? why : "", why ? ")" : "");
     else if (fi->kind == FSRESIZE_FAT)
         snprintf(rp->action, sizeof rp->action, "FAT keeps its size (FAT is not grown)");
     else
         snprintf(rp->action, sizeof rp->action, "%s contents keep their size", fs_name(fi));
     convert_say(ev, CONVERT_NOTICE, "%s: %s", what, rp->action);
+}
+
+/* An ext2/3/4 filesystem grown on an overlay of its source partition,
+ * zero-extended to the new size; the copy reads that overlay (its used map
+ * names the new metadata). Where p2v cannot grow it (features, not clean, no
+ * room for descriptors), the overlay goes and the filesystem keeps its size
+ * with the reason; 1 then, 0 when grown. */
+static int resize_ext(convert_job *job, const plan_part *pp, convert_resize_part *rp,
+                      const char *what, p2v_err *err)
+{
+    blockdev *bd = job->src[pp->disk]->bd;
+    fsresize_ext_result res;
+    int r = bd_window_open(bd, pp->src_offset, pp->src_bytes, rp->new_bytes, &rp->window, err);
+    if (r == 0)
+        r = bd_overlay_open(rp->window, 0, 0, NULL, &rp->overlay, err);
+    if (r == 0)
+        r = fsresize_ext_grow(rp->overlay, rp->new_bytes, pp->src_bytes, what, &res, err);
+    if (r == -ENOTSUP || (r == 0 && res.blocks == res.old_blocks)) {
+        bd_close(rp->overlay);
+        bd_close(rp->window);
+        rp->overlay = rp->window = NULL;
+        if (r == 0)
+            snprintf(err->msg, sizeof err->msg, "the new space is too small for another block "
+                     "group");
+        return 1;
+    }
+    if (r < 0)
+        return r;
+    char h[32];
+    rp->fs_new = res.blocks * res.block_size;
+    snprintf(rp->action, sizeof rp->action, "%s grown to %s (%llu blocks of %u bytes, %llu -> "
+             "%llu block groups)", fs_name(&rp->fi), size_human(rp->fs_new, h, sizeof h),
+             (unsigned long long)res.blocks, res.block_size, (unsigned long long)res.old_groups,
+             (unsigned long long)res.groups);
+    return 0;
+}
+
+/* err->msg without the "what: " that starts it. */
+static const char *reason_of(const p2v_err *err, const char *what)
+{
+    size_t n = strlen(what);
+    return strncmp(err->msg, what, n) || strncmp(err->msg + n, ": ", 2) ? err->msg
+                                                                         : err->msg + n + 2;
 }
 
 static int resize_part(convert_job *job, size_t i, const convert_events *ev, p2v_err *err)
@@ -165,7 +211,16 @@ static int resize_part(convert_job *job, size_t i, const convert_events *ev, p2v
             convert_say(ev, CONVERT_NOTICE, "%s: %s", what, rp->action);
         return r;
     }
-    keep_fs(rp, what, ev);
+    if (rp->fi.kind == FSRESIZE_EXT && rp->new_bytes > rp->old_bytes) {
+        r = resize_ext(job, pp, rp, what, err);
+        if (r == 0)
+            convert_say(ev, CONVERT_NOTICE, "%s: %s", what, rp->action);
+        if (r != 1)
+            return r;
+        keep_fs(rp, what, reason_of(err, what), ev);
+        return 0;
+    }
+    keep_fs(rp, what, NULL, ev);
     return 0;
 }
 

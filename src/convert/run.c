@@ -78,13 +78,15 @@ static void regions_free(struct regions *rs)
 }
 
 /* New ESPs: their few non-zero sectors join the table regions. */
-static int format_new_esps(const plan *p, struct regions *rs, p2v_err *err)
+static int format_new_esps(const convert_job *job, struct regions *rs, p2v_err *err)
 {
+    const plan *p = job->plan;
     for (size_t i = 0; i < p->nparts; i++) {
         const plan_part *pp = &p->parts[i];
         if (pp->kind != PLAN_PART_SYNTHETIC || pp->role != PLAN_ROLE_ESP)
             continue;
-        int r = boot_format_esp(pp->start, pp->sectors, p->sector_size, capture_region, rs, err);
+        int r = boot_format_esp_tree(pp->start, pp->sectors, p->sector_size,
+                                     convert_windows_esp_tree(job, i), capture_region, rs, err);
         if (r < 0)
             return r;
     }
@@ -454,7 +456,7 @@ static int write_image(convert_job *job, sink *sk, const struct job_ranges *jb,
 
     if ((r = plan_to_ptable(job->plan, &t, err)) < 0 ||
         (r = ptable_serialize(t, capture_region, &st.rs, err)) < 0 ||
-        (r = format_new_esps(job->plan, &st.rs, err)) < 0)
+        (r = format_new_esps(job, &st.rs, err)) < 0)
         goto out;
     qsort(st.rs.v, st.rs.n, sizeof *st.rs.v, cmp_region);
     if ((r = announce_layout(sk, &st.rs, jb, err)) < 0)

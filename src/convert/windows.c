@@ -9,10 +9,10 @@
 #include <string.h>
 
 #include "blockdev/overlay.h"
+#include "fs/fatbuild.h"
 #include "fs/fatfile.h"
 #include "convert/convert_impl.h"
 
-#define HIVE_MAX ((size_t)1 << 30)
 
 static win_part_id source_id(const convert_job *job, const plan_part *pp)
 {
@@ -23,12 +23,12 @@ static win_part_id source_id(const convert_job *job, const plan_part *pp)
         id.part_guid = pp->src->uuid;
     } else {
         id.mbr_signature = t->mbr_signature;
-        id.mbr_offset = pp->src_offset;
     }
+    id.mbr_offset = pp->src_offset;
     return id;
 }
 
-static win_part_id target_id(const plan *p, const plan_part *pp)
+win_part_id convert_win_target_id(const plan *p, const plan_part *pp)
 {
     win_part_id id = { .gpt = p->table == PTABLE_GPT };
     if (id.gpt) {
@@ -36,8 +36,8 @@ static win_part_id target_id(const plan *p, const plan_part *pp)
         id.part_guid = pp->uuid;
     } else {
         id.mbr_signature = p->mbr_signature;
-        id.mbr_offset = pp->start * p->sector_size;
     }
+    id.mbr_offset = pp->start * p->sector_size;
     return id;
 }
 
@@ -56,13 +56,13 @@ static int build_map(convert_job *job, p2v_err *err)
             continue;
         win_move *mv = &wf->moves[wf->nmoves++];
         mv->from = source_id(job, pp);
-        mv->to = target_id(p, pp);
+        mv->to = convert_win_target_id(p, pp);
         convert_part_source_name(job, pp, mv->what, sizeof mv->what);
     }
     return 0;
 }
 
-static const convert_part *source_part(const convert_job *job, const plan_part *pp)
+const convert_part *convert_win_source_part(const convert_job *job, const plan_part *pp)
 {
     return convert_disk_part(job->src[pp->disk], pp->src->number);
 }
@@ -81,7 +81,7 @@ static int fix_hive(convert_job *job, ntvol *v, const char *name, const char *pa
     char what[600];
     snprintf(what, sizeof what, "%s %s", name, path);
     *out = NULL;
-    int r = ntvol_read_file(v, path, HIVE_MAX, &data, &len, err);
+    int r = ntvol_read_file(v, path, CONVERT_HIVE_MAX, &data, &len, err);
     if (r == 0)
         r = win_hive_open(data, len, true, what, &h, err);
     if (r == 0)
@@ -94,6 +94,31 @@ static int fix_hive(convert_job *job, ntvol *v, const char *name, const char *pa
     else
         wf->md_changed += changed;
     win_hive_close(h);
+    free(data);
+    return r;
+}
+
+#define REAGENT "\\Windows\\System32\\Recovery\\ReAgent.xml"
+#define REAGENT_MAX ((size_t)1 << 20)
+
+/* WinRE's ReAgent.xml, rewritten in memory when it names a moved
+ * partition (*out NULL otherwise, or when there is none). */
+static int fix_reagent(convert_job *job, ntvol *v, const char *name, uint8_t **out, size_t *olen,
+                       p2v_err *err)
+{
+    convert_winfix *wf = &job->win;
+    win_map m = { wf->moves, wf->nmoves };
+    uint8_t *data = NULL;
+    size_t len = 0;
+    unsigned changed = 0;
+    char what[600];
+    snprintf(what, sizeof what, "%s %s", name, REAGENT);
+    *out = NULL;
+    p2v_err e2;
+    if (ntvol_read_file(v, REAGENT, REAGENT_MAX, &data, &len, &e2) < 0)
+        return 0; /* no WinRE configured (or unreadable): nothing to keep right */
+    int r = win_reagent_rewrite(data, len, &m, what, out, olen, &wf->rep, &changed, err);
+    wf->reagent_changed += changed;
     free(data);
     return r;
 }
@@ -136,7 +161,7 @@ static int fix_fat_bcd(convert_job *job, size_t i, const char *path, p2v_err *er
     if (r == 0)
         r = fatvol_open(ov, 0, bd_size(ov), true, &v, err);
     if (r == 0)
-        r = fatvol_read_file(v, path, HIVE_MAX, &data, &len, err);
+        r = fatvol_read_file(v, path, CONVERT_HIVE_MAX, &data, &len, err);
     if (r == 0)
         r = win_hive_open(data, len, true, what, &h, err);
     if (r == 0)
@@ -181,8 +206,9 @@ static int fix_part(convert_job *job, size_t i, const convert_part *cp, p2v_err 
     const plan_part *pp = &job->plan->parts[i];
     char name[300];
     ntvol *v = NULL;
-    struct hive_edit ed[2] = { { .path = "\\Boot\\BCD" },
-                               { .path = "\\Windows\\System32\\config\\SYSTEM" } };
+    struct hive_edit ed[3] = { { .path = "\\Boot\\BCD" },
+                               { .path = "\\Windows\\System32\\config\\SYSTEM" },
+                               { .path = REAGENT } };
     convert_part_source_name(job, pp, name, sizeof name);
     /* A resized partition is read (and edited) in its resized view. */
     blockdev *rov = convert_resize_overlay(job, i);
@@ -192,13 +218,15 @@ static int fix_part(convert_job *job, size_t i, const convert_part *cp, p2v_err 
         r = fix_hive(job, v, name, ed[0].path, true, &ed[0].data, &ed[0].len, err);
     if (r == 0 && cp->win.win.present)
         r = fix_hive(job, v, name, ed[1].path, false, &ed[1].data, &ed[1].len, err);
+    if (r == 0 && cp->win.win.present)
+        r = fix_reagent(job, v, name, &ed[2].data, &ed[2].len, err);
     p2v_err e2;
     if (v)
         ntvol_close(v, &e2);
-    if (r == 0 && (ed[0].data || ed[1].data))
-        r = write_edits(job, i, ed, 2, err);
-    free(ed[0].data);
-    free(ed[1].data);
+    if (r == 0 && (ed[0].data || ed[1].data || ed[2].data))
+        r = write_edits(job, i, ed, 3, err);
+    for (size_t k = 0; k < 3; k++)
+        free(ed[k].data);
     if (r < 0 && strncmp(err->msg, name, strlen(name)))
         p2v_err_prefix(err, r, "%s: Windows fixups", name);
     if (r == -EBUSY) {
@@ -220,7 +248,7 @@ static int check_boot_store(const convert_job *job, p2v_err *err)
     bool store = false;
     for (size_t i = 0; i < p->nparts; i++) {
         const plan_part *pp = &p->parts[i];
-        const convert_part *cp = pp->kind == PLAN_PART_COPY ? source_part(job, pp) : NULL;
+        const convert_part *cp = pp->kind == PLAN_PART_COPY ? convert_win_source_part(job, pp) : NULL;
         if (!cp)
             continue;
         if (cp->win_probed && (cp->win.bcd_bios || cp->win.bcd_efi || cp->win.win.bcd_template))
@@ -243,154 +271,6 @@ static int check_boot_store(const convert_job *job, p2v_err *err)
     return 0;
 }
 
-/* ---- firmware switch to BIOS: an offline bcdboot ---- */
-
-#define PCAT_MAX 64
-#define PCAT_FILE_MAX ((size_t)16 << 20)
-
-struct pcat {
-    char *name[PCAT_MAX];
-    size_t n;
-};
-
-static int pcat_add(void *ctx, const char *name, bool is_dir)
-{
-    struct pcat *p = ctx;
-    if (!is_dir && p->n < PCAT_MAX && !(p->name[p->n] = strdup(name)))
-        return -ENOMEM;
-    p->n += !is_dir && p->n < PCAT_MAX;
-    return 0;
-}
-
-/* A read-only look at plan part i: through its overlay when it has one. */
-static int open_ro(convert_job *job, size_t i, ntvol **v, p2v_err *err)
-{
-    const plan_part *pp = &job->plan->parts[i];
-    blockdev *ov = convert_resize_overlay(job, i);
-    if (!ov)
-        ov = job->win.overlays ? job->win.overlays[i] : NULL;
-    return ov ? ntvol_open(ov, 0, bd_size(ov), 0, v, err)
-              : ntvol_open(job->src[pp->disk]->bd, pp->src_offset, pp->src_bytes, 0, v, err);
-}
-
-static int copy_file(ntvol *from, ntvol *to, const char *src, const char *dst, p2v_err *err)
-{
-    uint8_t *d = NULL;
-    size_t len = 0;
-    int r = ntvol_read_file(from, src, PCAT_FILE_MAX, &d, &len, err);
-    if (r == 0)
-        r = ntvol_write_file(to, dst, d, len, err);
-    free(d);
-    return r;
-}
-
-/* bootmgr at the root and \Windows\Boot\PCAT's files in \Boot of the active
- * partition, and a \Boot\BCD made from BCD-Template. */
-static int bios_boot_files(convert_job *job, size_t wi, size_t ai, ntvol *win, ntvol *act,
-                           p2v_err *err)
-{
-    const plan *p = job->plan;
-    const convert_part *wcp = source_part(job, &p->parts[wi]);
-    struct pcat pc = { 0 };
-    uint8_t *tmpl = NULL, *out = NULL;
-    size_t tlen = 0, olen = 0;
-    win_hive *h = NULL;
-    char path[600], name[300];
-    convert_part_source_name(job, &p->parts[ai], name, sizeof name);
-    int r = ntvol_list(win, "/Windows/Boot/PCAT", pcat_add, &pc, err);
-    if (r == 0)
-        r = ntvol_mkdir(act, "/Boot", err);
-    if (r == 0)
-        r = copy_file(win, act, "/Windows/Boot/PCAT/bootmgr", "/bootmgr", err);
-    for (size_t i = 0; r == 0 && i < pc.n && i < PCAT_MAX; i++) {
-        snprintf(path, sizeof path, "/Windows/Boot/PCAT/%s", pc.name[i]);
-        char dst[600];
-        snprintf(dst, sizeof dst, "/Boot/%s", pc.name[i]);
-        r = copy_file(win, act, path, dst, err);
-    }
-    if (r == 0)
-        r = ntvol_read_file(win, "/Windows/System32/config/BCD-Template", HIVE_MAX, &tmpl, &tlen,
-                            err);
-    snprintf(path, sizeof path, "%s \\Boot\\BCD", name);
-    if (r == 0)
-        r = win_hive_open(tmpl, tlen, true, path, &h, err);
-    win_bcd_bios b = { .boot = target_id(p, &p->parts[ai]), .os = target_id(p, &p->parts[wi]),
-                       .description = wcp->win.win.product[0] ? wcp->win.win.product : NULL };
-    if (r == 0)
-        r = win_bcd_create_bios(h, &b, &job->win.rep, err);
-    if (r == 0 && (r = win_hive_save(h, &out, &olen, err)) == 0)
-        r = ntvol_write_file(act, "/Boot/BCD", out, olen, err);
-    if (r == 0)
-        p2v_warn(&job->win.rep.changes, "%s: firmware switch to BIOS: \\bootmgr and %zu files "
-                 "in \\Boot from \\Windows\\Boot\\PCAT, a new \\Boot\\BCD from BCD-Template",
-                 name, pc.n);
-    for (size_t i = 0; i < pc.n && i < PCAT_MAX; i++)
-        free(pc.name[i]);
-    win_hive_close(h);
-    free(tmpl);
-    free(out);
-    return r;
-}
-
-static int bios_switch(convert_job *job, size_t wi, size_t ai, p2v_err *err)
-{
-    const plan_part *ap = &job->plan->parts[ai];
-    const convert_part *acp = source_part(job, ap);
-    char name[300];
-    convert_part_source_name(job, ap, name, sizeof name);
-    if (!acp || strcmp(acp->fs.type, "ntfs"))
-        return p2v_errf(err, -EINVAL, "%s: the active partition must be NTFS to hold Windows' "
-                        "BIOS boot files (bootmgr, \\Boot); make Windows' partition active "
-                        "(--active)", name);
-    ntvol *win = NULL, *act = NULL;
-    blockdev *aov = NULL;
-    int r = convert_part_overlay(job, ai, &aov, err);
-    /* The Windows files are read first, from its overlay; the active
-     * partition may be the same volume, so it is opened for writing after. */
-    if (r == 0 && wi != ai)
-        r = open_ro(job, wi, &win, err);
-    if (r == 0)
-        r = ntvol_open(aov, 0, bd_size(aov), NTVOL_WRITE, &act, err);
-    if (r == 0)
-        r = bios_boot_files(job, wi, ai, win ? win : act, act, err);
-    p2v_err e2;
-    if (win)
-        ntvol_close(win, &e2);
-    int rc = act ? ntvol_close(act, r < 0 ? &e2 : err) : 0;
-    r = r < 0 ? r : rc;
-    if (r < 0 && strncmp(err->msg, name, strlen(name)))
-        p2v_err_prefix(err, r, "%s: firmware switch to BIOS", name);
-    return r;
-}
-
-/* BIOS target, Windows selected, and no BIOS boot store among the
- * selection (it booted UEFI): make one. */
-static int maybe_bios_switch(convert_job *job, p2v_err *err)
-{
-    const plan *p = job->plan;
-    size_t wi = SIZE_MAX, ai = SIZE_MAX;
-    bool bios_store = false;
-    if (p->firmware != PLAN_FW_BIOS)
-        return 0;
-    for (size_t i = 0; i < p->nparts; i++) {
-        const plan_part *pp = &p->parts[i];
-        const convert_part *cp = pp->kind == PLAN_PART_COPY ? source_part(job, pp) : NULL;
-        if (pp->bootable)
-            ai = i;
-        if (cp && cp->win_probed && cp->win.bcd_bios)
-            bios_store = true;
-        if (cp && cp->win_probed && cp->win.win.present && cp->win.win.bcd_template &&
-            wi == SIZE_MAX)
-            wi = i;
-    }
-    if (bios_store || wi == SIZE_MAX)
-        return 0;
-    if (ai == SIZE_MAX || p->parts[ai].kind != PLAN_PART_COPY)
-        return p2v_errf(err, -EINVAL, "firmware switch to BIOS: no selected partition is "
-                        "active to hold Windows' boot files (--active DISK:N)");
-    return bios_switch(job, wi, ai, err);
-}
-
 int convert_windows_prepare(convert_job *job, const convert_events *ev, p2v_err *err)
 {
     if (job->rq.no_windows_fixups)
@@ -400,7 +280,7 @@ int convert_windows_prepare(convert_job *job, const convert_events *ev, p2v_err 
         r = build_map(job, err);
     for (size_t i = 0; r == 0 && i < job->plan->nparts; i++) {
         const plan_part *pp = &job->plan->parts[i];
-        const convert_part *cp = pp->kind == PLAN_PART_COPY ? source_part(job, pp) : NULL;
+        const convert_part *cp = pp->kind == PLAN_PART_COPY ? convert_win_source_part(job, pp) : NULL;
         if (!cp || !cp->win_probed)
             continue;
         if (!strcmp(cp->fs.type, "vfat")) {
@@ -412,7 +292,9 @@ int convert_windows_prepare(convert_job *job, const convert_events *ev, p2v_err 
             r = fix_part(job, i, cp, err);
     }
     if (r == 0)
-        r = maybe_bios_switch(job, err);
+        r = convert_bcdboot_bios(job, err);
+    if (r == 0)
+        r = convert_bcdboot_uefi(job, err);
     for (size_t i = 0; r == 0 && i < job->win.rep.warnings.count; i++)
         convert_say(ev, CONVERT_WARNING, "%s", job->win.rep.warnings.msgs[i]);
     return r;
@@ -429,6 +311,7 @@ void convert_winfix_free(convert_winfix *wf)
         bd_close(wf->overlays[i]);
     free(wf->overlays);
     free(wf->moves);
+    fatbuild_free(wf->esp_tree);
     win_report_free(&wf->rep);
     memset(wf, 0, sizeof *wf);
 }

@@ -9,8 +9,9 @@
  * runlist through libntfs-3g), $BadClus:$Bad the new length, the boot sector
  * the new total sectors and a backup at the new end; clusters in use beyond
  * a new end get new places (their runlists rewritten, the data moved by a
- * remapped view that the copy reads). ext2/3/4 and FAT keep their size (the
- * caller tells the user); shrinking them below their size is refused. */
+ * remapped view that the copy reads). ext2/3/4 grows (new block groups,
+ * through libext2fs) where its features allow, else keeps its size like FAT
+ * (the caller tells the user); shrinking them below their size is refused. */
 #ifndef P2V_FS_RESIZE_H
 #define P2V_FS_RESIZE_H
 
@@ -92,5 +93,65 @@ void fsresize_ntfs_result_free(fsresize_ntfs_result *res);
  * last sector of the partition holds the backup boot sector) and clusters. */
 void fsresize_ntfs_geometry(uint64_t bytes, uint32_t bytes_per_sector, uint32_t cluster,
                             uint64_t *sectors, uint64_t *clusters);
+
+/* ext2/3/4 grow. The superblock numbers the new shape depends on. */
+typedef struct fsresize_ext_geom {
+    uint32_t block_size;
+    uint32_t first_data_block;
+    uint32_t blocks_per_group;
+    uint32_t inodes_per_group;
+    uint32_t inode_blocks_per_group;
+    uint32_t desc_size;             /* bytes per group descriptor (32 or 64) */
+    uint32_t reserved_gdt_blocks;   /* s_reserved_gdt_blocks */
+    uint32_t backup_bgs[2];         /* sparse_super2's backup groups */
+    uint64_t blocks_count;
+    uint64_t groups;
+    uint64_t desc_blocks;
+    bool is_64bit, meta_bg, sparse_super, sparse_super2;
+} fsresize_ext_geom;
+
+/* What the grown filesystem looks like. */
+typedef struct fsresize_ext_layout {
+    uint64_t blocks;                /* new s_blocks_count */
+    uint64_t groups;
+    uint64_t desc_blocks;           /* group descriptor blocks */
+    uint32_t reserved_gdt_blocks;   /* left after the new descriptor blocks took theirs */
+    uint32_t backup_bgs[2];         /* sparse_super2 */
+} fsresize_ext_layout;
+
+/* Does group `group` of a filesystem of ngroups groups hold a superblock
+ * backup (sparse_super: 0, 1 and powers of 3, 5, 7; sparse_super2: the two
+ * listed; else every group)? */
+bool fsresize_ext_group_has_super(const fsresize_ext_geom *g, uint64_t group, uint64_t ngroups);
+
+/* The shape of g grown into new_bytes: whole blocks up to new_bytes, a last
+ * group too small for its own metadata left out. out->blocks ==
+ * g->blocks_count when there is nothing to grow. -ENOTSUP with the reason
+ * in `reason` when it cannot be done without moving data: more descriptor
+ * blocks than reserved (and no meta_bg), more than 2^32 blocks without
+ * 64bit, more than 2^32 inodes, an impossible superblock. */
+int fsresize_ext_plan(const fsresize_ext_geom *g, uint64_t new_bytes, fsresize_ext_layout *out,
+                      char *reason, size_t reason_len);
+
+/* What an ext grow did. */
+typedef struct fsresize_ext_result {
+    uint64_t old_blocks, blocks;
+    uint64_t old_groups, groups;
+    uint32_t block_size;
+} fsresize_ext_result;
+
+/* Grow the ext2/3/4 filesystem at the start of overlay ov (bd_size(ov) >=
+ * new_bytes; ov reads as zeros from byte zeros_from on: the end of the
+ * source partition) to fill new_bytes, through
+ * libext2fs: the last group extended, new groups with their descriptors
+ * (in the existing descriptor blocks, in reserved ones — the resize inode
+ * rebuilt — or in meta_bg's own), bitmaps, inode tables (zeroed), backup
+ * superblocks and descriptors, counts. -ENOTSUP, with nothing written, when
+ * the filesystem does not allow it (err says why: features, not clean, no
+ * room for descriptors); other errors leave ov half-edited. res->blocks ==
+ * res->old_blocks: nothing to grow (less than a block, or a last group too
+ * small to hold its own metadata), nothing written. */
+int fsresize_ext_grow(blockdev *ov, uint64_t new_bytes, uint64_t zeros_from, const char *what,
+                      fsresize_ext_result *res, p2v_err *err);
 
 #endif

@@ -1,4 +1,5 @@
-/* A new BIOS boot store made offline from BCD-Template, as bcdboot makes it:
+/* A new boot store (BIOS or UEFI) made offline from BCD-Template, as
+ * bcdboot makes it:
  * objects and elements written with hivex, device elements in the same
  * encoding the rewrite reads (docs/windows.md). */
 #include <errno.h>
@@ -102,7 +103,75 @@ static hive_node_h object(struct bcd_new *c, hive_node_h objs, const char *guid,
     return o;
 }
 
-int win_bcd_create_bios(win_hive *bcd, const win_bcd_bios *b, win_report *rep, p2v_err *err)
+/* What differs between the firmware kinds: the boot manager's own file
+ * (none for BIOS: bootmgr sits at the root and the boot code loads it), the
+ * loaders' files. */
+struct bcd_paths {
+    const char *bootmgr;      /* NULL: no path element */
+    const char *winload;
+    const char *winresume;
+    const char *memtest;
+};
+
+static const struct bcd_paths paths_bios = {
+    .bootmgr = NULL,
+    .winload = "\\Windows\\system32\\winload.exe",
+    .winresume = "\\Windows\\system32\\winresume.exe",
+    .memtest = "\\boot\\memtest.exe",
+};
+
+static const struct bcd_paths paths_uefi = {
+    .bootmgr = "\\EFI\\Microsoft\\Boot\\bootmgfw.efi",
+    .winload = "\\Windows\\system32\\winload.efi",
+    .winresume = "\\Windows\\system32\\winresume.efi",
+    .memtest = "\\EFI\\Microsoft\\Boot\\memtest.efi",
+};
+
+static int make_bootmgr(struct bcd_new *c, hive_node_h bm, const win_bcd_new *b, const char *loc,
+                        const struct bcd_paths *f)
+{
+    int r;
+    if ((r = el_device(c, bm, "11000001", &b->boot)) < 0 ||
+        (f->bootmgr && (r = el_string(c, bm, "12000002", f->bootmgr, false)) < 0) ||
+        (r = el_string(c, bm, "12000004", "Windows Boot Manager", false)) < 0 ||
+        (r = el_string(c, bm, "12000005", loc, false)) < 0 ||
+        (r = el_string(c, bm, "23000003", LOADER, false)) < 0 ||
+        (r = el_string(c, bm, "24000001", LOADER, true)) < 0 ||
+        (r = el_string(c, bm, "24000010", MEMDIAG, true)) < 0 ||
+        (r = el_integer(c, bm, "25000004", 30)) < 0)
+        return r;
+    return 0;
+}
+
+static int make_loaders(struct bcd_new *c, hive_node_h ld, hive_node_h rs, hive_node_h md,
+                        const win_bcd_new *b, const char *desc, const char *loc,
+                        const struct bcd_paths *f)
+{
+    int r;
+    if ((r = el_device(c, ld, "11000001", &b->os)) < 0 ||
+        (r = el_string(c, ld, "12000002", f->winload, false)) < 0 ||
+        (r = el_string(c, ld, "12000004", desc, false)) < 0 ||
+        (r = el_string(c, ld, "12000005", loc, false)) < 0 ||
+        (r = el_device(c, ld, "21000001", &b->os)) < 0 ||
+        (r = el_string(c, ld, "22000002", "\\Windows", false)) < 0 ||
+        (r = el_string(c, ld, "23000003", RESUME, false)) < 0)
+        return r;
+    if ((r = el_device(c, rs, "11000001", &b->os)) < 0 ||
+        (r = el_string(c, rs, "12000002", f->winresume, false)) < 0 ||
+        (r = el_string(c, rs, "12000004", "Windows Resume Application", false)) < 0 ||
+        (r = el_device(c, rs, "21000001", &b->os)) < 0 ||
+        (r = el_string(c, rs, "22000002", "\\hiberfil.sys", false)) < 0)
+        return r;
+    if ((r = el_device(c, md, "11000001", &b->boot)) < 0 ||
+        (r = el_string(c, md, "12000002", f->memtest, false)) < 0 ||
+        (r = el_string(c, md, "12000004", "Windows Memory Diagnostic", false)) < 0)
+        return r;
+    return 0;
+}
+
+/* The objects bcdboot makes, for either firmware; one change line each. */
+static int create(win_hive *bcd, const win_bcd_new *b, const struct bcd_paths *f,
+                  win_report *rep, p2v_err *err)
 {
     struct bcd_new c = { .h = win_hive_h(bcd), .what = win_hive_what(bcd), .err = err };
     const char *desc = b->description ? b->description : "Windows";
@@ -113,43 +182,30 @@ int win_bcd_create_bios(win_hive *bcd, const win_bcd_bios *b, win_report *rep, p
     hive_node_h rs = ld ? object(&c, objs, RESUME, 0x10200004) : 0;
     hive_node_h md = rs ? object(&c, objs, MEMDIAG, 0x10200005) : 0;
     int r = md ? 0 : -EIO;
-    if (r == 0 && ((r = el_device(&c, bm, "11000001", &b->boot)) < 0 ||
-                   (r = el_string(&c, bm, "12000004", "Windows Boot Manager", false)) < 0 ||
-                   (r = el_string(&c, bm, "12000005", loc, false)) < 0 ||
-                   (r = el_string(&c, bm, "23000003", LOADER, false)) < 0 ||
-                   (r = el_string(&c, bm, "24000001", LOADER, true)) < 0 ||
-                   (r = el_string(&c, bm, "24000010", MEMDIAG, true)) < 0 ||
-                   (r = el_integer(&c, bm, "25000004", 30)) < 0))
-        return r;
-    if (r == 0 && ((r = el_device(&c, ld, "11000001", &b->os)) < 0 ||
-                   (r = el_string(&c, ld, "12000002", "\\Windows\\system32\\winload.exe", false)) < 0 ||
-                   (r = el_string(&c, ld, "12000004", desc, false)) < 0 ||
-                   (r = el_string(&c, ld, "12000005", loc, false)) < 0 ||
-                   (r = el_device(&c, ld, "21000001", &b->os)) < 0 ||
-                   (r = el_string(&c, ld, "22000002", "\\Windows", false)) < 0 ||
-                   (r = el_string(&c, ld, "23000003", RESUME, false)) < 0))
-        return r;
-    if (r == 0 && ((r = el_device(&c, rs, "11000001", &b->os)) < 0 ||
-                   (r = el_string(&c, rs, "12000002", "\\Windows\\system32\\winresume.exe", false)) < 0 ||
-                   (r = el_string(&c, rs, "12000004", "Windows Resume Application", false)) < 0 ||
-                   (r = el_device(&c, rs, "21000001", &b->os)) < 0 ||
-                   (r = el_string(&c, rs, "22000002", "\\hiberfil.sys", false)) < 0))
-        return r;
-    if (r == 0 && ((r = el_device(&c, md, "11000001", &b->boot)) < 0 ||
-                   (r = el_string(&c, md, "12000002", "\\boot\\memtest.exe", false)) < 0 ||
-                   (r = el_string(&c, md, "12000004", "Windows Memory Diagnostic", false)) < 0))
-        return r;
+    if (r == 0 && (r = make_bootmgr(&c, bm, b, loc, f)) == 0)
+        r = make_loaders(&c, ld, rs, md, b, desc, loc, f);
     if (r < 0)
         return r;
     char bs[160], os[160];
     win_part_id_format(&b->boot, bs, sizeof bs);
     win_part_id_format(&b->os, os, sizeof os);
-    p2v_warn(&rep->changes, "%s: new \"Windows Boot Manager\" (%s) on %s", c.what, BOOTMGR, bs);
-    p2v_warn(&rep->changes, "%s: new \"%s\" (%s): \\Windows\\system32\\winload.exe on %s", c.what,
-             desc, LOADER, os);
-    p2v_warn(&rep->changes, "%s: new \"Windows Resume Application\" (%s) on %s", c.what, RESUME,
+    p2v_warn(&rep->changes, "%s: new \"Windows Boot Manager\" (%s)%s%s on %s", c.what, BOOTMGR,
+             f->bootmgr ? ": " : "", f->bootmgr ? f->bootmgr : "", bs);
+    p2v_warn(&rep->changes, "%s: new \"%s\" (%s): %s on %s", c.what, desc, LOADER, f->winload,
              os);
-    p2v_warn(&rep->changes, "%s: new \"Windows Memory Diagnostic\" (%s) on %s", c.what, MEMDIAG,
-             bs);
+    p2v_warn(&rep->changes, "%s: new \"Windows Resume Application\" (%s): %s on %s", c.what,
+             RESUME, f->winresume, os);
+    p2v_warn(&rep->changes, "%s: new \"Windows Memory Diagnostic\" (%s): %s on %s", c.what,
+             MEMDIAG, f->memtest, bs);
     return 0;
+}
+
+int win_bcd_create_bios(win_hive *bcd, const win_bcd_new *b, win_report *rep, p2v_err *err)
+{
+    return create(bcd, b, &paths_bios, rep, err);
+}
+
+int win_bcd_create_uefi(win_hive *bcd, const win_bcd_new *b, win_report *rep, p2v_err *err)
+{
+    return create(bcd, b, &paths_uefi, rep, err);
 }

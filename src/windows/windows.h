@@ -90,7 +90,8 @@ void win_install_summary(const win_install *w, char *out, size_t cap);
 typedef struct win_part_id {
     bool gpt;
     uint32_t mbr_signature;
-    uint64_t mbr_offset;      /* bytes from the start of the disk */
+    uint64_t mbr_offset;      /* bytes from the start of the disk (set for GPT too:
+                               * ReAgent.xml names GPT partitions by offset) */
     p2v_guid disk_guid;
     p2v_guid part_guid;
 } win_part_id;
@@ -165,24 +166,31 @@ int win_bcd_rewrite(win_hive *bcd, const win_map *m, const char *store, win_repo
 
 /* ---- a new BCD (offline bcdboot) ---- */
 
-/* What a new BIOS boot store names: the partition holding bootmgr and
- * \Boot (boot), Windows' partition (os), and its boot-menu text. */
-typedef struct win_bcd_bios {
+/* What a new boot store names: the partition holding the boot manager
+ * (BIOS: the active partition with bootmgr and \Boot; UEFI: the ESP), and
+ * Windows' partition (os), and its boot-menu text. */
+typedef struct win_bcd_new {
     win_part_id boot;
     win_part_id os;
     const char *description;  /* "Windows 10 Pro"; NULL: "Windows" */
     const char *locale;       /* NULL: "en-US" */
-} win_bcd_bios;
+} win_bcd_new;
 
 /* Fill a hive (opened writable from \Windows\System32\config\BCD-Template,
  * whose inheritable objects it keeps) with the objects bcdboot makes for
- * BIOS: {bootmgr} (device = boot, default and display order = the loader,
- * timeout 30), an OS loader (device and osdevice = os,
+ * BIOS: {bootmgr} (device = boot, no path, default and display order = the
+ * loader, timeout 30), an OS loader (device and osdevice = os,
  * \Windows\system32\winload.exe, systemroot \Windows, resume object), its
  * resume loader (winresume.exe, \hiberfil.sys) and {memdiag}
  * (\boot\memtest.exe on boot). Objects already there with the same GUIDs
  * are replaced. One change line per object into rep. */
-int win_bcd_create_bios(win_hive *bcd, const win_bcd_bios *b, win_report *rep, p2v_err *err);
+int win_bcd_create_bios(win_hive *bcd, const win_bcd_new *b, win_report *rep, p2v_err *err);
+
+/* The same for UEFI: {bootmgr} with device = the ESP and path
+ * \EFI\Microsoft\Boot\bootmgfw.efi, the loader \Windows\system32\winload.efi,
+ * the resume loader winresume.efi, {memdiag} \EFI\Microsoft\Boot\memtest.efi
+ * on the ESP. */
+int win_bcd_create_uefi(win_hive *bcd, const win_bcd_new *b, win_report *rep, p2v_err *err);
 
 /* ---- MountedDevices ---- */
 
@@ -202,5 +210,20 @@ size_t win_md_encode(const win_part_id *id, uint8_t out[WIN_MD_GPT_LEN]);
  * rewritten. A hive without MountedDevices is no error (nothing to do). */
 int win_md_rewrite(win_hive *system, const win_map *m, win_report *rep, unsigned *changed,
                    p2v_err *err);
+
+/* ---- WinRE: ReAgent.xml ---- */
+
+/* Rewrite \Windows\System32\Recovery\ReAgent.xml (UTF-8 text, len
+ * bytes, untrusted): in every element whose name ends in "Location"
+ * (WinreLocation, ImageLocation, PBRImageLocation, ...) with a non-empty
+ * path, a reference to a moved partition (MBR: id = disk signature in
+ * decimal, guid all zeros; GPT: id 0, guid = disk GUID; offset = the
+ * partition's byte offset) names its new place in the target's style; all
+ * other bytes are kept. References to partitions not in the map are
+ * warned about and kept. *out (to free()) and *olen hold the new text, or
+ * *out is NULL when nothing changed; *changed counts the elements. */
+int win_reagent_rewrite(const uint8_t *xml, size_t len, const win_map *m, const char *what,
+                        uint8_t **out, size_t *olen, win_report *rep, unsigned *changed,
+                        p2v_err *err);
 
 #endif

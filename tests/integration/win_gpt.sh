@@ -7,7 +7,8 @@
 #  - GPT -> MBR (-t mbr, still UEFI): the BCD and MountedDevices take the
 #    MBR form with the new signature and offsets.
 # Expectations are hives generated with the new identities and compared
-# through hivex's own export, byte for byte. fsck.fat -n and ntfsfix -n are
+# through hivex's own export, byte for byte; WinRE's ReAgent.xml names the
+# recovery partition's new place (disk GUID / signature and offset). fsck.fat -n and ntfsfix -n are
 # clean, files outside the edited ones unchanged, the source unchanged.
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
@@ -15,7 +16,7 @@ source "$P2V_SRC/tests/lib/mkwin.sh"
 need sgdisk sfdisk jq mkntfs mkfs.vfat mcopy mtype fsck.fat ntfs-3g ntfscat ntfsfix hivexregedit python3
 
 pc=$WORK/pc.img
-mkwin_gpt_uefi "$pc"
+MKWIN_REAGENT=1 mkwin_gpt_uefi "$pc"
 before=$(sha256sum <"$pc")
 for n in 1 3 4; do mkwin_part_img "$pc" "$n" "$WORK/old$n"; done
 
@@ -39,6 +40,13 @@ check_eq "SYSTEM unchanged (GPT values name partition GUIDs)" \
 check_eq "MountedDevices values rewritten" 0 "$(jq .windows.mounted_devices "$WORK/g.json")"
 jq -r '.windows.changes[]' "$WORK/g.json" | grep -q '\\DosDevices\\C: kept: GPT partition {'"$MKWIN_GP3"'} unchanged' ||
     fail "no C: kept line: $(jq -r '.windows.changes[]' "$WORK/g.json")"
+# WinRE's ReAgent.xml names the recovery partition by the new disk GUID and
+# its new offset, byte for byte as reagentc writes it.
+python3 "$MKWIN_LIB/mkwin_reg.py" reagent --style gpt --disk "$guid" \
+    --recovery "$(mkwin_part_off "$WORK/g.img" 2)" >"$WORK/g.reagent.want"
+cmp "$WORK/g.reagent.want" <(ntfscat "$WORK/g3" /Windows/System32/Recovery/ReAgent.xml) ||
+    fail "ReAgent.xml differs: $(ntfscat "$WORK/g3" /Windows/System32/Recovery/ReAgent.xml)"
+check_eq "ReAgent.xml locations rewritten" 1 "$(jq .windows.reagent_locations "$WORK/g.json")"
 check_eq "bootx64.efi" "$(mtype -i "$WORK/old1" ::/EFI/Boot/bootx64.efi | sha256sum)" \
     "$(mtype -i "$WORK/g1" ::/EFI/Boot/bootx64.efi | sha256sum)"
 check_eq "report.docx" "$(ntfscat "$WORK/old3" /Users/staff/Documents/report.docx | sha256sum)" \
@@ -64,6 +72,10 @@ mounted+=",\\??\\Volume{${MKWIN_VOL}3}=$oc,\\??\\Volume{${MKWIN_VOL}4}=$orec"
 mkwin_hive "$WORK/m.syswant" system --disk "$sig" --mounted "$mounted"
 diff -u <(mkwin_export "$WORK/m.syswant") <(mkwin_export "$WORK/m.sys") || fail "MountedDevices differs"
 pass "MountedDevices in MBR form: C: kept"
+python3 "$MKWIN_LIB/mkwin_reg.py" reagent --disk "$sig" --recovery "$orec" >"$WORK/m.reagent.want"
+cmp "$WORK/m.reagent.want" <(ntfscat "$WORK/m3" /Windows/System32/Recovery/ReAgent.xml) ||
+    fail "ReAgent.xml (MBR form) differs: $(ntfscat "$WORK/m3" /Windows/System32/Recovery/ReAgent.xml)"
+pass "ReAgent.xml in MBR form: the new signature in decimal and the recovery partition's offset"
 check_eq "Winre.wim" "$(ntfscat "$WORK/old4" /Recovery/WindowsRE/Winre.wim | sha256sum)" \
     "$(ntfscat "$WORK/m2" /Recovery/WindowsRE/Winre.wim | sha256sum)"
 check_eq "source unchanged" "$before" "$(sha256sum <"$pc")"

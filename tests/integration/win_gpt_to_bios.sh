@@ -4,7 +4,9 @@
 # files in \Boot of C: and makes \Boot\BCD from BCD-Template, with {bootmgr}
 # and the OS loader (winload.exe) naming C: in MBR form (the image's new
 # signature and C:'s offset), read back with hivexget; MountedDevices names
-# C: in MBR form; ntfsfix -n is clean; the source is unchanged.
+# C: in MBR form; ntfsfix -n is clean; the source is unchanged. Without
+# --active (the ESP selected as well), p2v makes C: active itself; an
+# --active on the FAT ESP is refused.
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/mkwin.sh"
@@ -51,3 +53,30 @@ ntfscat "$WORK/c" /Windows/System32/config/SYSTEM >"$WORK/sys"
 check_eq "MountedDevices C:" "$(python3 -c "import struct,sys; print(struct.pack('<IQ', int(sys.argv[1],0), int(sys.argv[2])).hex())" "$sig" "$oc")" \
     "$(hivexget "$WORK/sys" '\MountedDevices' '\DosDevices\C:' | od -An -tx1 -v | tr -d ' \n')"
 check_eq "source unchanged" "$before" "$(sha256sum <"$pc")"
+
+# Without --active, and with the ESP selected too (which the planner could
+# make active): p2v makes Windows' partition active itself (no System
+# Reserved selected) and says so; its \bootmgr is there.
+"$P2V" convert --boot bios -O raw -o "$WORK/auto.img" "$pc:1" "$pc:4" "$pc:3" 2>"$WORK/auto.err" ||
+    fail "--boot bios without --active: $(cat "$WORK/auto.err")"
+grep -q "pc.img:3 (Windows) is made active to hold Windows' BIOS boot files" "$WORK/auto.err" ||
+    fail "no notice of the active choice: $(cat "$WORK/auto.err")"
+check_eq "active partitions (ESP, WinRE, C:)" "false false true" \
+    "$(sfdisk --json "$WORK/auto.img" | jq -r '.partitiontable.partitions | map(.bootable // false | tostring) | join(" ")')"
+mkwin_part_img "$WORK/auto.img" 3 "$WORK/autoc"
+ntfsfix -n "$WORK/autoc" >"$WORK/fix" 2>&1 || fail "ntfsfix -n: $(cat "$WORK/fix")"
+check_eq "\\bootmgr on the C: made active" "$(ntfscat "$WORK/oldc" /Windows/Boot/PCAT/bootmgr | sha256sum)" \
+    "$(ntfscat "$WORK/autoc" /bootmgr | sha256sum)"
+ntfscat "$WORK/autoc" /Boot/BCD >"$WORK/autobcd"
+sig=$(sfdisk --json "$WORK/auto.img" | jq -r .partitiontable.id)
+oc=$(mkwin_part_off "$WORK/auto.img" 3)
+dev=$(python3 -c "import struct,sys; s=int(sys.argv[1],0); o=int(sys.argv[2])
+print((bytes(16)+struct.pack('<IIIIQ8xII',6,0,0x48,0,o,0,1)+struct.pack('<I',s)+bytes(28)).hex())" "$sig" "$oc")
+check_eq "{bootmgr} device = the C: made active" "$dev" \
+    "$(hivexget "$WORK/autobcd" "\\Objects\\$BM\\Elements\\11000001" Element | od -An -tx1 -v | tr -d ' \n')"
+
+# --active on a partition that is not NTFS: refused before anything is written.
+expect_exit 1 "$P2V" convert --boot bios --active "$pc:1" -O raw -o "$WORK/bad.img" "$pc:1" "$pc:3"
+grep -q "the active partition must be NTFS" "$WORK/last.err" || fail "refusal: $(cat "$WORK/last.err")"
+[ ! -e "$WORK/bad.img" ] || fail "bad.img written"
+check_eq "source unchanged (after all runs)" "$before" "$(sha256sum <"$pc")"

@@ -5,7 +5,8 @@
 # every MountedDevices value names exactly the image's signature and new
 # offsets (the whole hives equal hives generated with the new identities,
 # byte for byte); values of partitions left behind stay; every volume passes
-# ntfsfix -n; files outside the edited hives are unchanged (sha256); the
+# ntfsfix -n; WinRE's ReAgent.xml names the recovery partition's new
+# offset and the new signature; files outside the edited ones are unchanged (sha256); the
 # source is unchanged. --no-windows-fixups leaves the BCD as it was, and a
 # Windows with no boot store in the selection is refused before anything is
 # written.
@@ -14,7 +15,7 @@ source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/mkwin.sh"
 need sfdisk jq mkntfs ntfs-3g ntfscat ntfsfix hivexregedit hivexget python3
 
-mkwin_mbr_bios "$WORK/pc.img"
+MKWIN_REAGENT=1 mkwin_mbr_bios "$WORK/pc.img"
 before=$(sha256sum <"$WORK/pc.img")
 pc=$WORK/pc.img
 
@@ -57,9 +58,17 @@ diff -u <(mkwin_export "$WORK/sys.want") <(mkwin_export "$WORK/sys.got") ||
     fail "MountedDevices differs from the expectation"
 pass "MountedDevices: C: and D: kept, the rest as it was"
 
+# WinRE's ReAgent.xml: the recovery partition at its new offset, the new
+# signature in decimal; the rest of the file as it was, byte for byte.
+python3 "$MKWIN_LIB/mkwin_reg.py" reagent --disk "$sig" --recovery "$offrec" >"$WORK/reagent.want"
+cmp "$WORK/reagent.want" <(ntfscat "$WORK/new4" /Windows/System32/Recovery/ReAgent.xml) ||
+    fail "ReAgent.xml differs: $(ntfscat "$WORK/new4" /Windows/System32/Recovery/ReAgent.xml)"
+pass "ReAgent.xml names the recovery partition's new place"
+
 # What the JSON report says.
 check_eq "BCD elements rewritten" 8 "$(jq .windows.bcd_elements "$WORK/res.json")"
 check_eq "MountedDevices values rewritten" 6 "$(jq .windows.mounted_devices "$WORK/res.json")"
+check_eq "ReAgent.xml locations rewritten" 1 "$(jq .windows.reagent_locations "$WORK/res.json")"
 jq -r '.windows.changes[]' "$WORK/res.json" | grep -q '\\DosDevices\\C: kept' || fail "no C: line"
 check_eq "warnings" 0 "$(jq '.windows.warnings | length' "$WORK/res.json")"
 
@@ -80,6 +89,17 @@ check_eq "source unchanged" "$before" "$(sha256sum <"$pc")"
 mkwin_part_img "$WORK/plain.img" 1 "$WORK/plain1"
 check_eq "--no-windows-fixups BCD" "$(ntfscat "$WORK/old1" /Boot/BCD | sha256sum)" \
     "$(ntfscat "$WORK/plain1" /Boot/BCD | sha256sum)"
+# ... and it is kept in a plan file: the plan's run leaves the BCD as well.
+"$P2V" convert --dry-run -O raw --no-windows-fixups --save-plan "$WORK/plain.json" \
+    "$pc:1" "$pc:4" "$pc:3" "$pc:2" >/dev/null 2>&1
+check_eq "plan file no_windows_fixups" true "$(jq .options.no_windows_fixups "$WORK/plain.json")"
+"$P2V" convert --plan "$WORK/plain.json" --json -o "$WORK/plain2.img" >"$WORK/plain2.json" 2>/dev/null
+check_eq "plan run: fixups" false "$(jq .windows.fixups "$WORK/plain2.json")"
+mkwin_part_img "$WORK/plain2.img" 1 "$WORK/plain2_1"
+check_eq "plan run: BCD as it was" "$(ntfscat "$WORK/old1" /Boot/BCD | sha256sum)" \
+    "$(ntfscat "$WORK/plain2_1" /Boot/BCD | sha256sum)"
+"$P2V" convert --dry-run --save-plan "$WORK/fix.json" "$pc:1" "$pc:4" >/dev/null 2>&1
+check_eq "plan file without the option" false "$(jq .options.no_windows_fixups "$WORK/fix.json")"
 
 # Windows without System Reserved and without BCD-Template: refused, nothing written.
 MKWIN_NO_TEMPLATE=1 mkwin_mbr_bios "$WORK/pc2.img"

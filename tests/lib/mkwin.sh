@@ -25,6 +25,8 @@
 #   FirmwareVariable) names 1, 3 and 4; MountedDevices has C: = 3 and a
 #   volume name for 1, 3 and 4, E: on another (MBR) disk and a CD-ROM.
 #
+#   MKWIN_REAGENT=1: C: also holds WinRE's ReAgent.xml naming partition 4.
+#
 #   mkwin_part_img DISK N OUT: partition N of DISK (sfdisk's view) into OUT.
 #   mkwin_export HIVE: the hive as hivexregedit exports it (hivex's reading).
 
@@ -68,9 +70,22 @@ mkwin_windows_tree() {
     mkwin_hive "$d/Windows/System32/config/SOFTWARE" software
     # MKWIN_NO_TEMPLATE=1: no BCD-Template (a Windows that cannot get a new BCD)
     [ -n "${MKWIN_NO_TEMPLATE:-}" ] ||
-        python3 "$MKWIN_LIB/blank_hive.py" "$d/Windows/System32/config/BCD-Template"
-    head -c 40000 /dev/urandom >"$d/Windows/Boot/EFI/bootmgfw.efi"
+        mkwin_hive "$d/Windows/System32/config/BCD-Template" template
+    # \Windows\Boot\EFI as bcdboot finds it: the boot manager, memtest, a
+    # language folder and Fonts. MKWIN_BOOTMGFW=FILE: that file as
+    # bootmgfw.efi (a generic EFI loader for a boot test), else random bytes.
+    mkdir -p "$d/Windows/Boot/EFI/en-US" "$d/Windows/Boot/EFI/Fonts"
+    if [ -n "${MKWIN_BOOTMGFW:-}" ]; then
+        cp "$MKWIN_BOOTMGFW" "$d/Windows/Boot/EFI/bootmgfw.efi"
+    else
+        head -c 40000 /dev/urandom >"$d/Windows/Boot/EFI/bootmgfw.efi"
+    fi
     head -c 30000 /dev/urandom >"$d/Windows/Boot/EFI/memtest.efi"
+    head -c 2000 /dev/urandom >"$d/Windows/Boot/EFI/bootmgr.efi"
+    head -c 3000 /dev/urandom >"$d/Windows/Boot/EFI/en-US/bootmgfw.efi.mui"
+    head -c 2500 /dev/urandom >"$d/Windows/Boot/EFI/en-US/memtest.efi.mui"
+    head -c 20000 /dev/urandom >"$d/Windows/Boot/EFI/Fonts/wgl4_boot.ttf"
+    head -c 15000 /dev/urandom >"$d/Windows/Boot/EFI/Fonts/segoe_slboot.ttf"
     head -c 50000 /dev/urandom >"$d/Windows/Boot/PCAT/bootmgr"
     head -c 20000 /dev/urandom >"$d/Windows/Boot/PCAT/memtest.exe"
     head -c 10000 /dev/urandom >"$d/Windows/Boot/PCAT/bootnxt"
@@ -79,6 +94,17 @@ mkwin_windows_tree() {
     head -c 300000 /dev/urandom >"$d/Users/staff/Documents/report.docx"
     head -c 5000 /dev/urandom >"$d/Windows/System32/ntoskrnl.exe"
     rm -f "$d"/Windows/System32/config/*.reg
+}
+
+# mkwin_reagent DIR ARGS...: with MKWIN_REAGENT=1, WinRE's
+# \Windows\System32\Recovery\ReAgent.xml from `mkwin_reg.py reagent ARGS...`
+# (WinreLocation = the recovery partition).
+mkwin_reagent() {
+    local d=$1
+    shift
+    [ "${MKWIN_REAGENT:-0}" = 1 ] || return 0
+    mkdir -p "$d/Windows/System32/Recovery"
+    python3 "$MKWIN_LIB/mkwin_reg.py" reagent "$@" >"$d/Windows/System32/Recovery/ReAgent.xml"
 }
 
 # mkwin_ntfs IMG MIB LABEL HIDDEN DIR: an NTFS image holding DIR's tree.
@@ -108,6 +134,7 @@ mkwin_mbr_bios() {
     rm -f "$t/sys/BCD.hive.reg"
     head -c 50000 /dev/urandom >"$t/sys/bootmgr"
     mkwin_windows_tree "$t/c" mbr "$MKWIN_SIG" "$(mkwin_mounted)"
+    mkwin_reagent "$t/c" --disk "$MKWIN_SIG" --recovery "$MKWIN_OFF_4"
     head -c 200000 /dev/urandom >"$t/d/data.bin"
     head -c 100000 /dev/urandom >"$t/rec/Recovery/WindowsRE/Winre.wim"
     head -c 3000 /dev/urandom >"$t/rec/Recovery/WindowsRE/boot.sdi"
@@ -165,6 +192,7 @@ mkwin_gpt_uefi() {
     mcopy -i "$t/p1" "$t/bootmgfw.efi" ::/EFI/Microsoft/Boot/bootmgfw.efi
     mcopy -i "$t/p1" "$t/bootmgfw.efi" ::/EFI/Boot/bootx64.efi
     mkwin_windows_tree "$t/c" gpt "$MKWIN_GDISK" "$(mkwin_gpt_mounted)"
+    mkwin_reagent "$t/c" --style gpt --disk "$MKWIN_GDISK" --recovery $((206848 * 512))
     head -c 100000 /dev/urandom >"$t/rec/Recovery/WindowsRE/Winre.wim"
     mkwin_ntfs "$t/p3" 48 "Windows" 108544 "$t/c"
     mkwin_ntfs "$t/p4" 16 "Recovery" 206848 "$t/rec"

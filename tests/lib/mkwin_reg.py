@@ -9,6 +9,8 @@ usage:
   mkwin_reg.py system --mounted NAME=PART[,NAME=PART...] [--style mbr|gpt]
                    [--disk ID] [--arch AMD64]
   mkwin_reg.py software [--product NAME] [--build N]
+  mkwin_reg.py template
+  mkwin_reg.py reagent --style mbr|gpt --disk ID --recovery OFFSET
 
 ID: MBR disk signature (0x...) or GPT disk GUID. PART: MBR byte offset or
 GPT partition GUID, optionally as [mbr:|gpt:][ID@]PART to give that one
@@ -148,6 +150,47 @@ def bcd(a):
     return reg.text()
 
 
+GLOBALSETTINGS = "{7ea2e1ac-2e61-4728-aaa3-896d9d0a9f0e}"
+BOOTLOADERSETTINGS = "{6efb52bf-1766-41db-a6b3-0ee5eff72bd7}"
+BADMEMORY = "{5189b25c-5558-4bf2-bca4-289b11bd29e2}"
+
+
+def template(a):
+    """A BCD-Template: the inheritable objects bcdboot copies into a new
+    store ({globalsettings}, {bootloadersettings}, {badmemory})."""
+    reg = Reg()
+    bcd_object(reg, GLOBALSETTINGS, 0x10100000, [
+        ("12000004", regstr("Global Settings")), ("12000005", regstr("en-US")),
+        ("14000006", objlist(BADMEMORY))])
+    bcd_object(reg, BOOTLOADERSETTINGS, 0x20200003, [
+        ("12000004", regstr("Boot Loader Settings")), ("14000006", objlist(GLOBALSETTINGS))])
+    bcd_object(reg, BADMEMORY, 0x20100000, [("12000004", regstr("Bad memory"))])
+    return reg.text()
+
+
+def reagent_text(style, disk, offset):
+    """WinRE's ReAgent.xml as reagentc writes it (UTF-8 with a BOM, CRLF):
+    WinreLocation on the partition at byte OFFSET of the disk (MBR: id =
+    the signature in decimal, guid zero; GPT: id 0, guid = the disk GUID)."""
+    if style == "gpt":
+        ident, guid = "0", "{%s}" % disk.strip("{}").lower()
+    else:
+        ident, guid = str(int(disk, 0)), "{00000000-0000-0000-0000-000000000000}"
+    zero = 'id="0" offset="0" guid="{00000000-0000-0000-0000-000000000000}"'
+    lines = [
+        "<?xml version='1.0' encoding='utf-8'?>", "",
+        '<WindowsRE version="2.0">',
+        '  <WinreBCD id="%s"/>' % WINRE,
+        '  <WinreLocation path="\\Recovery\\WindowsRE" id="%s" offset="%d" guid="%s"/>'
+        % (ident, int(offset), guid),
+        '  <ImageLocation path="" %s/>' % zero,
+        '  <PBRImageLocation path="" %s index="0"/>' % zero,
+        '  <InstallState state="1"/>',
+        '  <IsAutoRepairOn state="1"/>',
+        "</WindowsRE>", ""]
+    return ("\ufeff" + "\r\n".join(lines)).encode("utf-8")
+
+
 def md_value(style, disk, part):
     style, disk, part = spec(style, disk, part)
     if style == "gpt":
@@ -180,7 +223,7 @@ def software(a):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("what", choices=["bcd", "system", "software"])
+    p.add_argument("what", choices=["bcd", "system", "software", "template", "reagent"])
     p.add_argument("--style", default="mbr", choices=["mbr", "gpt"])
     p.add_argument("--disk", default="0x0")
     p.add_argument("--boot")
@@ -193,7 +236,11 @@ def main():
     p.add_argument("--product", default="Windows 10 Pro")
     p.add_argument("--build", default="19045")
     a = p.parse_args()
-    sys.stdout.write({"bcd": bcd, "system": system, "software": software}[a.what](a))
+    if a.what == "reagent":
+        sys.stdout.buffer.write(reagent_text(a.style, a.disk, a.recovery))
+        return
+    sys.stdout.write({"bcd": bcd, "system": system, "software": software,
+                      "template": template}[a.what](a))
 
 
 if __name__ == "__main__":

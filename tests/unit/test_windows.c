@@ -311,6 +311,89 @@ static void test_refusals(void)
     win_report_free(&rep);
 }
 
+/* ---- ReAgent.xml ---- */
+
+/* WinRE's file as reagentc writes it (a UTF-8 BOM, CRLF lines), for an MBR
+ * disk: WinreLocation on the recovery partition, the unused locations. */
+#define REAGENT_HEAD "\xef\xbb\xbf<?xml version='1.0' encoding='utf-8'?>\r\n\r\n<WindowsRE version=\"2.0\">\r\n" \
+    "  <WinreBCD id=\"{3b8f6f6a-5a8e-4b8a-9e55-6c1f0c7a0003}\"/>\r\n"
+#define REAGENT_TAIL "  <PBRImageLocation path=\"\" id=\"0\" offset=\"0\" guid=\"{00000000-0000-0000-0000-000000000000}\" index=\"0\"/>\r\n" \
+    "  <InstallState state=\"1\"/>\r\n  <OsBuildVersion path=\"19041.1.amd64fre.vb_release.191206-1406\"/>\r\n</WindowsRE>\r\n"
+
+static void check_reagent(const char *in, const char *want, const win_map *m, unsigned nchanged,
+                          size_t nwarn)
+{
+    win_report rep = { 0 };
+    p2v_err err = { 0 };
+    uint8_t *out = NULL;
+    size_t olen = 0;
+    unsigned changed = 99;
+    CHECK(win_reagent_rewrite((const uint8_t *)in, strlen(in), m, "C: ReAgent.xml", &out, &olen,
+                              &rep, &changed, &err) == 0);
+    CHECK_EQ_U64(changed, nchanged);
+    CHECK_EQ_U64(rep.warnings.count, nwarn);
+    if (want) {
+        CHECK(out != NULL && olen == strlen(want) && !memcmp(out, want, olen));
+        if (out && (olen != strlen(want) || memcmp(out, want, olen)))
+            fprintf(stderr, "got:\n%.*s\nwant:\n%s\n", (int)olen, (const char *)out, want);
+    } else {
+        CHECK(out == NULL);
+    }
+    free(out);
+    win_report_free(&rep);
+}
+
+static void test_reagent(void)
+{
+    /* MBR 0x1234abcd: recovery at 93323264 moves to 1048576 of 0xcafe0001 */
+    win_move mv[2] = { { .from = mbr(0x1234abcd, 93323264), .to = mbr(0xcafe0001, 1048576),
+                         .what = "pc.img:4" },
+                       { .from = mbr(0x1234abcd, 17825792), .to = mbr(0xcafe0001, 2097152),
+                         .what = "pc.img:2" } };
+    win_map m = { mv, 2 };
+    const char *in = REAGENT_HEAD
+        "  <WinreLocation path=\"\\Recovery\\WindowsRE\" id=\"305441741\" offset=\"93323264\" guid=\"{00000000-0000-0000-0000-000000000000}\"/>\r\n"
+        "  <ImageLocation path=\"\" id=\"0\" offset=\"0\" guid=\"{00000000-0000-0000-0000-000000000000}\"/>\r\n"
+        REAGENT_TAIL;
+    const char *want = REAGENT_HEAD
+        "  <WinreLocation path=\"\\Recovery\\WindowsRE\" id=\"3405643777\" offset=\"1048576\" guid=\"{00000000-0000-0000-0000-000000000000}\"/>\r\n"
+        "  <ImageLocation path=\"\" id=\"0\" offset=\"0\" guid=\"{00000000-0000-0000-0000-000000000000}\"/>\r\n"
+        REAGENT_TAIL;
+    check_reagent(in, want, &m, 1, 0);
+
+    /* MBR -> GPT: id 0 and the disk GUID, attributes in another order and quoted with ' */
+    win_move g = { .from = mbr(0x1234abcd, 93323264),
+                   .to = gpt("11111111-2222-4333-8444-555555555555",
+                             "aaaaaaaa-0000-4000-8000-000000000004"),
+                   .what = "pc.img:4" };
+    g.to.mbr_offset = 3145728;
+    win_map mg = { &g, 1 };
+    in = "<WindowsRE><WinreLocation guid='{00000000-0000-0000-0000-000000000000}' offset='93323264' "
+         "path='\\Recovery\\WindowsRE' id='305441741'></WinreLocation></WindowsRE>";
+    want = "<WindowsRE><WinreLocation guid='{11111111-2222-4333-8444-555555555555}' offset='3145728' "
+           "path='\\Recovery\\WindowsRE' id='0'></WinreLocation></WindowsRE>";
+    check_reagent(in, want, &mg, 1, 0);
+
+    /* GPT -> MBR: the disk GUID and offset name the source partition */
+    win_move b = { .from = gpt("11111111-2222-4333-8444-555555555555",
+                               "aaaaaaaa-0000-4000-8000-000000000004"),
+                   .to = mbr(0x00c0ffee, 40894464), .what = "pc.img:4" };
+    b.from.mbr_offset = 105906176;
+    win_map mb = { &b, 1 };
+    in = "<WinreLocation path=\"\\Recovery\\WindowsRE\" id=\"0\" offset=\"105906176\" guid=\"{11111111-2222-4333-8444-555555555555}\"/>";
+    want = "<WinreLocation path=\"\\Recovery\\WindowsRE\" id=\"12648430\" offset=\"40894464\" guid=\"{00000000-0000-0000-0000-000000000000}\"/>";
+    check_reagent(in, want, &mb, 1, 0);
+
+    /* a partition left behind, damaged values, a tag cut short, UTF-16:
+     * warned about (or ignored) and left as they are */
+    check_reagent("<WinreLocation path=\"\\R\" id=\"1\" offset=\"512\" guid=\"{00000000-0000-0000-0000-000000000000}\"/>",
+                  NULL, &m, 0, 1);
+    check_reagent("<WinreLocation path=\"\\R\" id=\"99999999999\" offset=\"-1\" guid=\"x\"/>", NULL,
+                  &m, 0, 1);
+    check_reagent("<WinreLocation path=\"\\R\" id=\"305441741\" offset=\"93323264", NULL, &m, 0, 0);
+    check_reagent("\xff\xfe<\0W\0", NULL, &m, 0, 1);
+}
+
 int main(void)
 {
     /* tests/lib, found from this file's own (absolute) path */
@@ -326,6 +409,7 @@ int main(void)
     test_bcd_gpt_to_mbr();
     test_mounted_mbr_to_gpt();
     test_refusals();
+    test_reagent();
     if (!t_failures)
         sh("cd / && rm -rf %s", dir);
     else
