@@ -507,13 +507,22 @@ static int start_threads(struct copy_pipe *p, pthread_t *th, unsigned n, void *(
                 return (int)i; /* fewer threads is still correct */
             return p2v_errf(err, -rc, "cannot start the %s thread: %s", what, strerror(rc));
         }
-        if (fn == copy_reader) {
-            pthread_mutex_lock(&p->mu);
-            p->running++;
-            pthread_mutex_unlock(&p->mu);
-        }
     }
     return (int)n;
+}
+
+/* The readers, counted as running before any of them can finish. */
+static int start_readers(struct copy_pipe *p, pthread_t *th, unsigned n, p2v_err *err)
+{
+    pthread_mutex_lock(&p->mu);
+    p->running = n;
+    pthread_mutex_unlock(&p->mu);
+    int started = start_threads(p, th, n, copy_reader, "reader", err);
+    pthread_mutex_lock(&p->mu);
+    p->running -= n - (started > 0 ? (unsigned)started : 0);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return started;
 }
 
 static void stop_readers(struct copy_pipe *p, pthread_t *th, unsigned n)
@@ -577,7 +586,7 @@ int copy_run(const copy_range *r, size_t n, const copy_opts *o, copy_stats *st, 
     pthread_mutex_init(&p.order_mu, NULL);
     pthread_cond_init(&p.cv, NULL);
     uint64_t t0 = now_ns();
-    if ((rc = start_threads(&p, th, qd, copy_reader, "reader", err)) > 0) {
+    if ((rc = start_readers(&p, th, qd, err)) > 0) {
         unsigned started = (unsigned)rc;
         rc = run_writers(&p, nw, &st->writers, err);
         stop_readers(&p, th, started);
