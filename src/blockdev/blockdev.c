@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -69,15 +70,40 @@ void bd_close(blockdev *bd)
 
 /* ---- file / block device backend ---- */
 
+/* Reads of at least this size go around the page cache where they can: a
+ * copy reads each byte once, so caching it only costs a memcpy per byte,
+ * evicts what the machine had cached, and makes the last close of a block
+ * device drop the cached pages (0.1 s per GiB measured). Smaller reads
+ * (metadata, short used extents) keep the kernel's caching and readahead. */
+#define DIRECT_MIN   (1u << 20)
+#define DIRECT_ALIGN 4096u /* buffer address; offsets and lengths: the sector size */
+
 struct file_priv {
     int fd;
+    int dfd;          /* the same file opened O_DIRECT, or -1 (tmpfs, FUSE...) */
+    bool direct_gone; /* an O_DIRECT read was refused: buffered reads only */
 };
+
+static bool file_direct_ok(blockdev *bd, const void *buf, size_t len, uint64_t off)
+{
+    struct file_priv *fp = bd->priv;
+    return fp->dfd >= 0 && len >= DIRECT_MIN &&
+           !__atomic_load_n(&fp->direct_gone, __ATOMIC_RELAXED) &&
+           ((uintptr_t)buf % DIRECT_ALIGN | len % bd->sector_size | off % bd->sector_size) == 0;
+}
 
 static int file_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err)
 {
     struct file_priv *fp = bd->priv;
-    size_t done;
-    int r = pread_full(fp->fd, buf, len, off, &done);
+    size_t done = 0;
+    int r = -EINVAL;
+    if (file_direct_ok(bd, buf, len, off)) {
+        r = pread_full(fp->dfd, buf, len, off, &done);
+        if (r == -EINVAL && done == 0) /* the file system wants other alignment */
+            __atomic_store_n(&fp->direct_gone, true, __ATOMIC_RELAXED);
+    }
+    if (r == -EINVAL && done == 0)
+        r = pread_full(fp->fd, buf, len, off, &done);
     off += done;
     if (r < 0 && len - done > bd->sector_size) {
         /* The failed read may span many sectors: name the first one that
@@ -106,6 +132,8 @@ static void file_close(blockdev *bd)
     struct file_priv *fp = bd->priv;
     if (fp) {
         close(fp->fd);
+        if (fp->dfd >= 0)
+            close(fp->dfd);
         free(fp);
     }
 }
@@ -166,6 +194,7 @@ int bd_open_raw(const char *path, blockdev **out, p2v_err *err)
         goto out;
     }
     fp->fd = fd;
+    fp->dfd = -1;
     bd->priv = fp;
     fd = -1;
     bd->st_dev = st.st_dev;
@@ -194,6 +223,9 @@ int bd_open_raw(const char *path, blockdev **out, p2v_err *err)
         bd->size = (uint64_t)st.st_size;
         bd->sector_size = 512;
     }
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fp->fd);
+    fp->dfd = open(self, O_RDONLY | O_DIRECT | O_CLOEXEC | O_NOCTTY);
     *out = bd;
     return 0;
 out:
