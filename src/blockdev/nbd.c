@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libnbd.h>
+#include "util/nbdlib.h"
 
 #include "blockdev/blockdev_impl.h"
 
@@ -24,10 +24,10 @@ static int nbd_bd_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_e
     uint8_t *p = buf;
     while (len) {
         size_t n = len < NBD_READ_MAX ? len : NBD_READ_MAX;
-        if (nbd_pread(h, p, n, off, 0) == -1)
-            return p2v_errf(err, nbd_get_errno() ? -nbd_get_errno() : -EIO,
+        if (nbdlib.f.nbd_pread(h, p, n, off, 0) == -1)
+            return p2v_errf(err, nbdlib.f.nbd_get_errno() ? -nbdlib.f.nbd_get_errno() : -EIO,
                             "%s: read error at offset %llu: %s", bd->path,
-                            (unsigned long long)off, nbd_get_error());
+                            (unsigned long long)off, nbdlib.f.nbd_get_error());
         p += n;
         off += n;
         len -= n;
@@ -39,8 +39,8 @@ static void nbd_bd_close(blockdev *bd)
 {
     struct nbd_handle *h = bd->priv;
     if (h) {
-        nbd_shutdown(h, 0);
-        nbd_close(h);
+        nbdlib.f.nbd_shutdown(h, 0);
+        nbdlib.f.nbd_close(h);
     }
 }
 
@@ -52,25 +52,27 @@ static const struct bd_ops nbd_ops = {
 
 int bd_open_nbd(const char *uri, blockdev **out, p2v_err *err)
 {
-    struct nbd_handle *h = nbd_create();
+    struct nbd_handle *h;
     int64_t size;
     int r;
     *out = NULL;
-    if (!h)
-        return p2v_errf(err, -ENOMEM, "%s: %s", uri, nbd_get_error());
-    if (nbd_connect_uri(h, uri) == -1) {
-        r = p2v_errf(err, -EIO, "%s: cannot connect: %s", uri, nbd_get_error());
-        nbd_close(h);
+    if ((r = nbdlib_load(err)) < 0)
+        return p2v_err_prefix(err, r, "%s", uri);
+    if (!(h = nbdlib.f.nbd_create()))
+        return p2v_errf(err, -ENOMEM, "%s: %s", uri, nbdlib.f.nbd_get_error());
+    if (nbdlib.f.nbd_connect_uri(h, uri) == -1) {
+        r = p2v_errf(err, -EIO, "%s: cannot connect: %s", uri, nbdlib.f.nbd_get_error());
+        nbdlib.f.nbd_close(h);
         return r;
     }
-    if ((size = nbd_get_size(h)) < 0) {
-        r = p2v_errf(err, -EIO, "%s: %s", uri, nbd_get_error());
-        nbd_close(h);
+    if ((size = nbdlib.f.nbd_get_size(h)) < 0) {
+        r = p2v_errf(err, -EIO, "%s: %s", uri, nbdlib.f.nbd_get_error());
+        nbdlib.f.nbd_close(h);
         return r;
     }
     blockdev *bd = bd_alloc(&nbd_ops, uri);
     if (!bd) {
-        nbd_close(h);
+        nbdlib.f.nbd_close(h);
         return p2v_errf(err, -ENOMEM, "out of memory");
     }
     bd->priv = h;

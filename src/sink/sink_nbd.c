@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libnbd.h>
+#include "util/nbdlib.h"
 
 #include "sink/sink.h"
 
@@ -37,28 +37,30 @@ struct nbd_priv {
 
 static int nbd_fail(sink *s, const char *what, uint64_t off, p2v_err *err)
 {
-    int e = nbd_get_errno();
+    int e = nbdlib.f.nbd_get_errno();
     return p2v_errf(err, e ? -e : -EIO, "%s: %s at offset %llu: %s; the export is partly "
                                         "written and is not a valid disk", s->output, what,
-                    (unsigned long long)off, nbd_get_error());
+                    (unsigned long long)off, nbdlib.f.nbd_get_error());
 }
 
 int sink_nbd_export_size(const char *uri, uint64_t *size, p2v_err *err)
 {
-    struct nbd_handle *h = nbd_create();
-    int r = 0;
-    if (!h)
-        return p2v_errf(err, -ENOMEM, "%s: %s", uri, nbd_get_error());
+    struct nbd_handle *h;
+    int r = nbdlib_load(err);
+    if (r < 0)
+        return p2v_err_prefix(err, r, "%s", uri);
+    if (!(h = nbdlib.f.nbd_create()))
+        return p2v_errf(err, -ENOMEM, "%s: %s", uri, nbdlib.f.nbd_get_error());
     int64_t n;
-    if (nbd_connect_uri(h, uri) == -1)
-        r = p2v_errf(err, -EIO, "%s: cannot connect: %s", uri, nbd_get_error());
-    else if ((n = nbd_get_size(h)) < 0)
-        r = p2v_errf(err, -EIO, "%s: %s", uri, nbd_get_error());
+    if (nbdlib.f.nbd_connect_uri(h, uri) == -1)
+        r = p2v_errf(err, -EIO, "%s: cannot connect: %s", uri, nbdlib.f.nbd_get_error());
+    else if ((n = nbdlib.f.nbd_get_size(h)) < 0)
+        r = p2v_errf(err, -EIO, "%s: %s", uri, nbdlib.f.nbd_get_error());
     else
         *size = (uint64_t)n;
     if (r == 0)
-        nbd_shutdown(h, 0);
-    nbd_close(h);
+        nbdlib.f.nbd_shutdown(h, 0);
+    nbdlib.f.nbd_close(h);
     return r;
 }
 
@@ -69,13 +71,16 @@ static int nbd_open_sink(sink *s, uint64_t virtual_size, const sink_opts *o, p2v
     if (!p)
         return p2v_errf(err, -ENOMEM, "out of memory");
     s->priv = p;
-    if (!(p->h = nbd_create()))
-        return p2v_errf(err, -ENOMEM, "%s: %s", s->output, nbd_get_error());
-    if (nbd_connect_uri(p->h, s->output) == -1)
-        return p2v_errf(err, -EIO, "%s: cannot connect: %s", s->output, nbd_get_error());
-    int64_t size = nbd_get_size(p->h);
+    int r = nbdlib_load(err);
+    if (r < 0)
+        return p2v_err_prefix(err, r, "%s", s->output);
+    if (!(p->h = nbdlib.f.nbd_create()))
+        return p2v_errf(err, -ENOMEM, "%s: %s", s->output, nbdlib.f.nbd_get_error());
+    if (nbdlib.f.nbd_connect_uri(p->h, s->output) == -1)
+        return p2v_errf(err, -EIO, "%s: cannot connect: %s", s->output, nbdlib.f.nbd_get_error());
+    int64_t size = nbdlib.f.nbd_get_size(p->h);
     if (size < 0)
-        return p2v_errf(err, -EIO, "%s: %s", s->output, nbd_get_error());
+        return p2v_errf(err, -EIO, "%s: %s", s->output, nbdlib.f.nbd_get_error());
     if ((uint64_t)size != virtual_size)
         return p2v_errf(err, (uint64_t)size < virtual_size ? -ENOSPC : -EINVAL,
                         "%s: the export is %lld bytes, the image is %llu: %s", s->output,
@@ -83,11 +88,11 @@ static int nbd_open_sink(sink *s, uint64_t virtual_size, const sink_opts *o, p2v
                         (uint64_t)size < virtual_size ? "too small"
                                                       : "plan the image for the export's size "
                                                         "(--size)");
-    if (nbd_is_read_only(p->h) == 1)
+    if (nbdlib.f.nbd_is_read_only(p->h) == 1)
         return p2v_errf(err, -EROFS, "%s: the export is read-only", s->output);
-    p->can_zero = nbd_can_zero(p->h) == 1;
-    p->can_flush = nbd_can_flush(p->h) == 1;
-    int64_t max = nbd_get_block_size(p->h, LIBNBD_SIZE_MAXIMUM);
+    p->can_zero = nbdlib.f.nbd_can_zero(p->h) == 1;
+    p->can_flush = nbdlib.f.nbd_can_flush(p->h) == 1;
+    int64_t max = nbdlib.f.nbd_get_block_size(p->h, LIBNBD_SIZE_MAXIMUM);
     p->chunk = max > 0 && max < NBD_CHUNK ? (uint32_t)max : NBD_CHUNK;
     for (int i = 0; i < NBD_SLOTS; i++)
         if (!(p->slots[i].buf = malloc(p->chunk)))
@@ -100,7 +105,7 @@ static int slot_wait(sink *s, struct slot *sl, p2v_err *err)
 {
     struct nbd_priv *p = s->priv;
     while (sl->cookie) {
-        int done = nbd_aio_command_completed(p->h, (uint64_t)sl->cookie);
+        int done = nbdlib.f.nbd_aio_command_completed(p->h, (uint64_t)sl->cookie);
         if (done == -1) {
             sl->cookie = 0;
             return nbd_fail(s, "write error", sl->off, err);
@@ -109,7 +114,7 @@ static int slot_wait(sink *s, struct slot *sl, p2v_err *err)
             sl->cookie = 0;
             break;
         }
-        if (nbd_poll(p->h, -1) == -1)
+        if (nbdlib.f.nbd_poll(p->h, -1) == -1)
             return nbd_fail(s, "connection lost", sl->off, err);
     }
     return 0;
@@ -135,7 +140,7 @@ static int write_chunk(sink *s, const void *buf, size_t len, uint64_t off, p2v_e
         return r;
     memcpy(sl->buf, buf, len);
     sl->off = off;
-    sl->cookie = nbd_aio_pwrite(p->h, sl->buf, len, off, NBD_NULL_COMPLETION, 0);
+    sl->cookie = nbdlib.f.nbd_aio_pwrite(p->h, sl->buf, len, off, NBD_NULL_COMPLETION, 0);
     if (sl->cookie == -1) {
         sl->cookie = 0;
         return nbd_fail(s, "write error", off, err);
@@ -153,7 +158,7 @@ static int zero_to(sink *s, uint64_t to, p2v_err *err)
         int r = 0;
         if (p->can_zero) {
             n = n < ZERO_CHUNK ? n : ZERO_CHUNK;
-            if (nbd_zero(p->h, n, p->pos, 0) == -1)
+            if (nbdlib.f.nbd_zero(p->h, n, p->pos, 0) == -1)
                 r = nbd_fail(s, "write-zeroes error", p->pos, err);
         } else {
             if (!p->zeros && !(p->zeros = calloc(1, p->chunk)))
@@ -196,7 +201,7 @@ static int nbd_sink_finish(sink *s, p2v_err *err)
     int r = zero_to(s, s->virtual_size, err);
     if (r == 0)
         r = drain(s, err);
-    if (r == 0 && p->can_flush && nbd_flush(p->h, 0) == -1)
+    if (r == 0 && p->can_flush && nbdlib.f.nbd_flush(p->h, 0) == -1)
         r = nbd_fail(s, "flush error", s->virtual_size, err);
     return r;
 }
@@ -216,8 +221,8 @@ static void nbd_sink_free(sink *s)
     if (p->h) {
         p2v_err ignored;
         drain(s, &ignored);
-        nbd_shutdown(p->h, 0);
-        nbd_close(p->h);
+        nbdlib.f.nbd_shutdown(p->h, 0);
+        nbdlib.f.nbd_close(p->h);
     }
     for (int i = 0; i < NBD_SLOTS; i++)
         free(p->slots[i].buf);

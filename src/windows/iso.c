@@ -9,6 +9,17 @@
 #include <string.h>
 
 #include "blockdev/blockdev.h"
+#include "util/optlib.h"
+
+/* libarchive is opened on first use (util/optlib.h) */
+#define LA_FNS(X)                                                                                  \
+    X(archive_read_new) X(archive_read_support_format_iso9660) X(archive_read_set_read_callback) \
+    X(archive_read_set_seek_callback) X(archive_read_set_skip_callback)                          \
+    X(archive_read_set_callback_data) X(archive_read_open1) X(archive_read_next_header)          \
+    X(archive_read_data) X(archive_read_free) X(archive_error_string) X(archive_set_error)       \
+    X(archive_entry_filetype) X(archive_entry_pathname) X(archive_entry_size)
+static OPTLIB_TABLE(la_fns, LA_FNS) la;
+OPTLIB(la_lib, P2V_SONAME_ARCHIVE, "reading ISO images", LA_FNS, la);
 
 enum { ISO_CHUNK = 64 * 1024 };
 
@@ -31,7 +42,7 @@ static la_ssize_t src_read(struct archive *a, void *ctx, const void **out)
     int rc = bd_pread(s->bd, s->buf, n, s->pos, &s->err);
     if (rc < 0) {
         s->failed = rc;
-        archive_set_error(a, -rc, "%s", s->err.msg);
+        la.f.archive_set_error(a, -rc, "%s", s->err.msg);
         return -1;
     }
     s->pos += n;
@@ -157,20 +168,22 @@ static int iso_open(blockdev *bd, iso_src *s, struct archive **out, p2v_err *err
     int rc0 = iso_check_tree(bd, err);
     if (rc0 < 0)
         return rc0;
+    if ((rc0 = optlib_load(&la_lib, err)) < 0)
+        return p2v_err_prefix(err, rc0, "%s", bd_path(bd));
     s->bd = bd;
-    struct archive *a = archive_read_new();
+    struct archive *a = la.f.archive_read_new();
     if (!a)
         return p2v_errf(err, -ENOMEM, "%s: out of memory opening the ISO image", bd_path(bd));
-    archive_read_support_format_iso9660(a);
-    archive_read_set_read_callback(a, src_read);
-    archive_read_set_seek_callback(a, src_seek);
-    archive_read_set_skip_callback(a, src_skip);
-    archive_read_set_callback_data(a, s);
-    if (archive_read_open1(a) != ARCHIVE_OK) {
+    la.f.archive_read_support_format_iso9660(a);
+    la.f.archive_read_set_read_callback(a, src_read);
+    la.f.archive_read_set_seek_callback(a, src_seek);
+    la.f.archive_read_set_skip_callback(a, src_skip);
+    la.f.archive_read_set_callback_data(a, s);
+    if (la.f.archive_read_open1(a) != ARCHIVE_OK) {
         int rc = s->failed ? s->failed : -EINVAL;
         p2v_errf(err, rc, "%s: not a readable ISO 9660 image (%s)", bd_path(bd),
-                 archive_error_string(a) ? archive_error_string(a) : "unknown format");
-        archive_read_free(a);
+                 la.f.archive_error_string(a) ? la.f.archive_error_string(a) : "unknown format");
+        la.f.archive_read_free(a);
         return rc;
     }
     *out = a;
@@ -190,15 +203,15 @@ static const char *clean_path(const char *p)
 static int next_file(struct archive *a, iso_src *s, struct archive_entry **e, p2v_err *err)
 {
     for (;;) {
-        int r = archive_read_next_header(a, e);
+        int r = la.f.archive_read_next_header(a, e);
         if (r == ARCHIVE_EOF)
             return 1;
         if (r < ARCHIVE_WARN) {
             int rc = s->failed ? s->failed : -EINVAL;
             return p2v_errf(err, rc, "%s: damaged ISO 9660 image (%s)", bd_path(s->bd),
-                            archive_error_string(a) ? archive_error_string(a) : "read error");
+                            la.f.archive_error_string(a) ? la.f.archive_error_string(a) : "read error");
         }
-        if (archive_entry_filetype(*e) == AE_IFREG && archive_entry_pathname(*e))
+        if (la.f.archive_entry_filetype(*e) == AE_IFREG && la.f.archive_entry_pathname(*e))
             return 0;
     }
 }
@@ -215,11 +228,11 @@ int iso_walk(blockdev *bd, iso_file_fn fn, void *ctx, p2v_err *err)
         rc = next_file(a, s, &e, err);
         if (rc != 0)
             break;
-        int64_t size = archive_entry_size(e);
-        rc = fn(ctx, clean_path(archive_entry_pathname(e)), size < 0 ? 0 : (uint64_t)size);
+        int64_t size = la.f.archive_entry_size(e);
+        rc = fn(ctx, clean_path(la.f.archive_entry_pathname(e)), size < 0 ? 0 : (uint64_t)size);
     }
     if (a)
-        archive_read_free(a);
+        la.f.archive_read_free(a);
     free(s);
     return rc < 0 ? rc : 0;
 }
@@ -235,12 +248,12 @@ static int read_data(struct archive *a, iso_src *s, const char *path, uint64_t s
         return p2v_errf(err, -ENOMEM, "%s: %s: out of memory", bd_path(s->bd), path);
     size_t got = 0;
     while (got < size) {
-        la_ssize_t n = archive_read_data(a, b + got, (size_t)size - got);
+        la_ssize_t n = la.f.archive_read_data(a, b + got, (size_t)size - got);
         if (n <= 0) {
             free(b);
             return p2v_errf(err, s->failed ? s->failed : -EIO, "%s: %s: cannot read (%s)",
                             bd_path(s->bd), path,
-                            n < 0 && archive_error_string(a) ? archive_error_string(a) : "short file");
+                            n < 0 && la.f.archive_error_string(a) ? la.f.archive_error_string(a) : "short file");
         }
         got += (size_t)n;
     }
@@ -264,14 +277,14 @@ int iso_read_file(blockdev *bd, const char *path, size_t max, uint8_t **buf, siz
             rc = p2v_errf(err, -ENOENT, "%s: %s: no such file in the image", bd_path(bd), path);
             break;
         }
-        if (rc == 0 && strcmp(clean_path(archive_entry_pathname(e)), path) == 0) {
-            int64_t size = archive_entry_size(e);
+        if (rc == 0 && strcmp(clean_path(la.f.archive_entry_pathname(e)), path) == 0) {
+            int64_t size = la.f.archive_entry_size(e);
             rc = read_data(a, s, path, size < 0 ? 0 : (uint64_t)size, max, buf, len, err);
             break;
         }
     }
     if (a)
-        archive_read_free(a);
+        la.f.archive_read_free(a);
     free(s);
     return rc;
 }

@@ -1,12 +1,15 @@
 /* Unit tests for src/util: sizes, GUIDs, extents, JSON. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
 
 #include "t.h"
 #include "util/endian.h"
 #include "util/extent.h"
 #include "util/guid.h"
 #include "util/json.h"
+#include "util/optlib.h"
 #include "util/size.h"
 
 static void test_size_parse(void)
@@ -125,6 +128,39 @@ static void test_json(void)
     free(buf);
 }
 
+/* util/optlib: a library opened on first use, its functions typed by its header. */
+#define Z_FNS(X) X(zlibVersion) X(crc32)
+static OPTLIB_TABLE(z_fns, Z_FNS) z;
+OPTLIB(z_lib, "libz.so.1", "checksums", Z_FNS, z);
+
+#define MISSING_FNS(X) X(zlibVersion) X(p2v_no_such_function)
+static void p2v_no_such_function(void) {}
+static OPTLIB_TABLE(missing_fns, MISSING_FNS) missing;
+OPTLIB(missing_lib, "libz.so.1", "a test", MISSING_FNS, missing);
+
+#define ABSENT_FNS(X) X(zlibVersion)
+static OPTLIB_TABLE(absent_fns, ABSENT_FNS) absent;
+OPTLIB(absent_lib, "libp2v-absent.so.9", "a test", ABSENT_FNS, absent);
+
+static void test_optlib(void)
+{
+    p2v_err err = { { 0 } };
+    CHECK(optlib_load(&z_lib, &err) == 0);
+    CHECK(optlib_load(&z_lib, &err) == 0); /* once loaded, stays loaded */
+    CHECK(strcmp(z.f.zlibVersion(), zlibVersion()) == 0);
+    CHECK(z.f.crc32(0, (const Bytef *)"p2v", 3) == crc32(0, (const Bytef *)"p2v", 3));
+
+    CHECK(optlib_load(&missing_lib, &err) == -ENOENT);
+    CHECK(strstr(err.msg, "a test needs p2v_no_such_function() from libz.so.1") != NULL);
+    (void)p2v_no_such_function;
+
+    CHECK(optlib_load(&absent_lib, &err) == -ENOENT);
+    CHECK(strstr(err.msg, "a test needs libp2v-absent.so.9, which cannot be loaded") != NULL);
+    memset(&err, 0, sizeof err);
+    CHECK(optlib_load(&absent_lib, &err) == -ENOENT); /* the first outcome, message and all */
+    CHECK(strstr(err.msg, "libp2v-absent.so.9") != NULL);
+}
+
 int main(void)
 {
     test_size_parse();
@@ -133,5 +169,6 @@ int main(void)
     test_extent();
     test_endian();
     test_json();
+    test_optlib();
     return t_done("test_util");
 }
