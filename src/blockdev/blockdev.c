@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -95,15 +94,13 @@ static bool file_direct_ok(blockdev *bd, const void *buf, size_t len, uint64_t o
 static int file_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err)
 {
     struct file_priv *fp = bd->priv;
-    size_t done = 0;
-    int r = -EINVAL;
-    if (file_direct_ok(bd, buf, len, off)) {
-        r = pread_full(fp->dfd, buf, len, off, &done);
-        if (r == -EINVAL && done == 0) /* the file system wants other alignment */
-            __atomic_store_n(&fp->direct_gone, true, __ATOMIC_RELAXED);
-    }
-    if (r == -EINVAL && done == 0)
+    size_t done;
+    bool direct = file_direct_ok(bd, buf, len, off);
+    int r = pread_full(direct ? fp->dfd : fp->fd, buf, len, off, &done);
+    if (direct && r == -EINVAL && done == 0) { /* the file system wants other alignment */
+        __atomic_store_n(&fp->direct_gone, true, __ATOMIC_RELAXED);
         r = pread_full(fp->fd, buf, len, off, &done);
+    }
     off += done;
     if (r < 0 && len - done > bd->sector_size) {
         /* The failed read may span many sectors: name the first one that
@@ -223,9 +220,7 @@ int bd_open_raw(const char *path, blockdev **out, p2v_err *err)
         bd->size = (uint64_t)st.st_size;
         bd->sector_size = 512;
     }
-    char self[64];
-    snprintf(self, sizeof self, "/proc/self/fd/%d", fp->fd);
-    fp->dfd = open(self, O_RDONLY | O_DIRECT | O_CLOEXEC | O_NOCTTY);
+    fp->dfd = reopen_fd(fp->fd, O_RDONLY | O_DIRECT | O_NOCTTY); /* -1: tmpfs, FUSE... */
     *out = bd;
     return 0;
 out:

@@ -711,11 +711,8 @@ int qcow2_writer_create(int fd, const char *name, uint64_t virtual_size,
         return p2v_errf(err, -ENOMEM, "%s: out of memory", name);
     w->fd = fd;
     w->dfd = -1;
-    if (o.direct) {
-        char path[64];
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-        w->dfd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC); /* -1: not here (tmpfs...) */
-    }
+    if (o.direct)
+        w->dfd = reopen_fd(fd, O_WRONLY | O_DIRECT); /* -1: not here (tmpfs...) */
     w->name = strdup(name);
     w->vsize = virtual_size;
     w->cbits = cbits;

@@ -160,13 +160,6 @@ int sink_compression_parse(const char *spec, enum sink_compression *c, int *leve
     return 0;
 }
 
-int sink_reopen_direct(const sink *s)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", s->fd);
-    return open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
-}
-
 uint32_t sink_granularity(const sink *s) { return s->granularity; }
 unsigned sink_writers(const sink *s) { return s->writers ? s->writers : 1; }
 

@@ -135,10 +135,6 @@ struct sink {
     void *priv;
 };
 
-/* The temporary file opened again with O_DIRECT (for aligned data writes),
- * or -1 where the file system does not allow it (tmpfs). */
-int sink_reopen_direct(const sink *s);
-
 extern const struct sink_backend sink_raw_backend;
 extern const struct sink_backend sink_qcow2_backend;
 extern const struct sink_backend sink_stream_qcow2_backend;

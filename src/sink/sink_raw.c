@@ -1,5 +1,6 @@
 /* Raw sink: a sparse file of the virtual size; what is never written is a hole. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@ static int raw_open(sink *s, uint64_t virtual_size, const sink_opts *o, p2v_err 
     struct raw_priv *rp = malloc(sizeof *rp);
     if (!rp)
         return p2v_errf(err, -ENOMEM, "out of memory");
-    rp->dfd = o->buffered ? -1 : sink_reopen_direct(s);
+    rp->dfd = o->buffered ? -1 : reopen_fd(s->fd, O_WRONLY | O_DIRECT); /* -1: tmpfs... */
     rp->direct_gone = false;
     s->priv = rp;
     s->writers = RAW_WRITERS;

@@ -1,6 +1,8 @@
 #include "util/io.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -61,4 +63,11 @@ int pwrite_full(int fd, const void *buf, size_t len, uint64_t off, size_t *done)
         *done += (size_t)n;
     }
     return 0;
+}
+
+int reopen_fd(int fd, int flags)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    return open(path, flags | O_CLOEXEC);
 }

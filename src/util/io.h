@@ -21,4 +21,10 @@ int pwrite_full(int fd, const void *buf, size_t len, uint64_t off, size_t *done)
  * consumed (its entries are changed). */
 int pwritev_full(int fd, struct iovec *iov, int cnt, uint64_t off, size_t *done);
 
+/* The same open file (not the same path, which may have been replaced) opened
+ * again through /proc/self/fd with flags, e.g. O_RDONLY | O_DIRECT for reads
+ * around the page cache; O_CLOEXEC is added. -1 where the file system refuses
+ * (tmpfs has no O_DIRECT). */
+int reopen_fd(int fd, int flags);
+
 #endif
