@@ -55,11 +55,8 @@ static int copy_all(blockdev *bd, sink *w, unsigned queue_depth, copy_stats *st,
 {
     copy_range r = { .src = bd, .src_len = bd_size(bd), .dst_len = bd_size(bd),
                      .what = bd_path(bd) };
-    copy_opts o = { .write = sink_write, .write_ctx = w, .granularity = sink_granularity(w),
-                    .queue_depth = queue_depth, .writers = sink_writers(w), .gather = sink_gather,
-                    .gather_take = sink_ordered(w) ? sink_gather_take : NULL,
-                    .gather_write = sink_gather_write,
-                    .cancel = &img_convert_cancel };
+    copy_opts o = { .queue_depth = queue_depth, .cancel = &img_convert_cancel };
+    sink_copy_opts(w, &o);
     return copy_run(&r, 1, &o, st, err);
 }
 

@@ -461,13 +461,10 @@ static int write_image(convert_job *job, sink *sk, const struct job_ranges *jb,
     qsort(st.rs.v, st.rs.n, sizeof *st.rs.v, cmp_region);
     if ((r = announce_layout(sk, &st.rs, jb, err)) < 0)
         goto out;
-    copy_opts co = { .write = sink_write, .write_ctx = sk, .granularity = sink_granularity(sk),
-                     .progress = on_progress, .progress_ctx = &st, .cancel = cancel,
+    copy_opts co = { .progress = on_progress, .progress_ctx = &st, .cancel = cancel,
                      .before_range = before_range, .before_ctx = &st,
-                     .queue_depth = job->rq.queue_depth, .writers = sink_writers(sk),
-                     .gather = sink_gather,
-                     .gather_take = sink_ordered(sk) ? sink_gather_take : NULL,
-                     .gather_write = sink_gather_write };
+                     .queue_depth = job->rq.queue_depth };
+    sink_copy_opts(sk, &co);
     copy_stats cs;
     if ((r = copy_run(jb->ranges, jb->n, &co, &cs, err)) < 0 ||
         (r = flush_regions(&st.rs, UINT64_MAX, err)) < 0 || (r = interrupted(cancel, err)) < 0 ||

@@ -1,5 +1,6 @@
 #include "sink/sink.h"
 
+#include "copy/copy.h"
 #include "qcow2/qcow2.h"
 
 #include <errno.h>
@@ -161,28 +162,37 @@ int sink_compression_parse(const char *spec, enum sink_compression *c, int *leve
 }
 
 uint32_t sink_granularity(const sink *s) { return s->granularity; }
-unsigned sink_writers(const sink *s) { return s->writers ? s->writers : 1; }
-
-bool sink_ordered(const sink *s) { return s->be->gather_take != NULL; }
-
-int sink_gather_take(void *ctx, void **token, p2v_err *err)
+static int sink_gather_take(void *ctx, void **token, p2v_err *err)
 {
     sink *s = ctx;
     *token = NULL;
-    return s->be->gather_take ? s->be->gather_take(s, token, err) : 0;
+    return s->be->gather_take(s, token, err);
 }
 
-int sink_gather_write(void *ctx, void *token, p2v_err *err)
+static int sink_gather_write(void *ctx, void *token, p2v_err *err)
 {
     sink *s = ctx;
-    return token && s->be->gather_write ? s->be->gather_write(s, token, err) : 0;
+    return token ? s->be->gather_write(s, token, err) : 0;
 }
 
-int sink_gather(void *ctx, bool on, p2v_err *err)
+static int sink_gather(void *ctx, bool on, p2v_err *err)
 {
     sink *s = ctx;
     return s->be->gather ? s->be->gather(s, on, err) : 0;
 }
+
+void sink_copy_opts(sink *s, copy_opts *o)
+{
+    o->write = sink_write;
+    o->write_ctx = s;
+    o->granularity = s->granularity;
+    o->writers = s->writers ? s->writers : 1;
+    o->gather = sink_gather;
+    /* writes that must stay in order: stored in turn, their data written by several */
+    o->gather_take = s->be->gather_take ? sink_gather_take : NULL;
+    o->gather_write = s->be->gather_take ? sink_gather_write : NULL;
+}
+
 const char *sink_temp_path(const sink *s) { return s->temp; }
 
 uint64_t sink_file_bytes(const sink *s)

@@ -46,24 +46,14 @@ int sink_write(void *ctx, uint64_t offset, const void *buf, size_t len, p2v_err 
  * engine detects zeros on these boundaries. */
 uint32_t sink_granularity(const sink *s);
 
-/* A copy_opts gather hook (ctx is the sink): between on and off, the sink
- * may hold on to the buffers passed to sink_write and write them together
- * (qcow2: runs that follow each other in the file in one pwritev); off
- * writes what is held. Sinks without gathering write at once. */
-int sink_gather(void *ctx, bool on, p2v_err *err);
-
-/* Several writers on a sink whose writes must stay in order (qcow2): each
- * block is written in order with gathering on, then sink_gather_take hands
- * over what was gathered (*token, NULL for nothing) and sink_gather_write
- * writes it, in any thread, while the next block goes on (and frees it).
- * sink_ordered says whether the sink works this way. */
-bool sink_ordered(const sink *s);
-int sink_gather_take(void *ctx, void **token, p2v_err *err);
-int sink_gather_write(void *ctx, void *token, p2v_err *err);
-
-/* How many sink_write calls may run at once, from different threads, on
- * ranges that do not overlap (1: one at a time, in the caller's order). */
-unsigned sink_writers(const sink *s);
+/* Drive the sink with the copy engine: fills o's write, write_ctx,
+ * granularity, writers (a raw file takes several writes at once) and the
+ * gathering hooks (qcow2: a block's runs that follow each other in the file
+ * go out as one pwritev; uncompressed, the blocks are stored in order and
+ * their gathered data written by several threads while the next ones are
+ * stored); the caller sets the rest. */
+struct copy_opts;
+void sink_copy_opts(sink *s, struct copy_opts *o);
 
 /* Finish the image (qcow2 metadata, size) and flush it to disk. The file is
  * complete under sink_temp_path() afterwards, not yet under its name. */
