@@ -26,8 +26,8 @@
 #define RUN_MAX 256 /* clusters per pwrite on the uncompressed fast path */
 #define WC_BYTES (1u << 20)    /* write-combining buffer for compressed data */
 #define BATCH_BYTES (8u << 20) /* clusters compressed in parallel per batch */
-#define KICK_BYTES (32u << 20) /* start writeback every 32 MiB written */
 #define DIRECT_ALIGN 4096u     /* buffer, offset and length of an O_DIRECT write */
+#define KICK_BYTES (32u << 20) /* start writeback every 32 MiB written */
 #define CODEC_BUDGET (24u << 20) /* codec memory of all compressing threads together */
 
 struct pending {
@@ -82,17 +82,6 @@ struct qcow2_writer {
     bool failed, finished;
 };
 
-/* Start writeback of what was written so far without waiting for it, so that
- * the fdatasync at finish has little left to do. Advisory: errors ignored
- * here surface at fdatasync. */
-static void kick_writeback(qcow2_writer *w, size_t just_written)
-{
-    if (__atomic_add_fetch(&w->unkicked, just_written, __ATOMIC_RELAXED) < KICK_BYTES)
-        return;
-    __atomic_store_n(&w->unkicked, 0, __ATOMIC_RELAXED);
-    (void)sync_file_range(w->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-}
-
 static void set_failed(qcow2_writer *w) { __atomic_store_n(&w->failed, true, __ATOMIC_RELAXED); }
 static bool has_failed(qcow2_writer *w) { return __atomic_load_n(&w->failed, __ATOMIC_RELAXED); }
 
@@ -121,7 +110,7 @@ static int write_at(qcow2_writer *w, const void *buf, size_t len, uint64_t off, 
             return write_at(w, buf, len, off, err);
         }
     } else {
-        kick_writeback(w, len);
+        writeback_kick(w->fd, &w->unkicked, len, KICK_BYTES);
         r = pwrite_full(w->fd, buf, len, off, &done);
     }
     if (r < 0) {
@@ -150,7 +139,7 @@ int qcow2_writer_write_gathered(qcow2_writer *w, qcow2_gathered *g, p2v_err *err
             goto out;
         __atomic_store_n(&w->direct_gone, true, __ATOMIC_RELAXED); /* other alignment wanted */
     }
-    kick_writeback(w, (size_t)g->len);
+    writeback_kick(w->fd, &w->unkicked, (size_t)g->len, KICK_BYTES);
     r = pwritev_full(w->fd, g->iov, n, g->off, &done);
 out:
     if (r < 0) {

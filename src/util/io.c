@@ -71,3 +71,11 @@ int reopen_fd(int fd, int flags)
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     return open(path, flags | O_CLOEXEC);
 }
+
+void writeback_kick(int fd, uint64_t *pending, size_t just_written, uint64_t every)
+{
+    if (__atomic_add_fetch(pending, just_written, __ATOMIC_RELAXED) < every)
+        return;
+    __atomic_store_n(pending, 0, __ATOMIC_RELAXED);
+    (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}

@@ -27,4 +27,10 @@ int pwritev_full(int fd, struct iovec *iov, int cnt, uint64_t off, size_t *done)
  * (tmpfs has no O_DIRECT). */
 int reopen_fd(int fd, int flags);
 
+/* Written through the page cache: start writeback (without waiting for it)
+ * each time another `every` bytes have been added to *pending, so that the
+ * final fdatasync has little left and the device writes while the copy
+ * reads. Thread-safe; advisory (errors surface at fdatasync). */
+void writeback_kick(int fd, uint64_t *pending, size_t just_written, uint64_t every);
+
 #endif
