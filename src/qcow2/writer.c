@@ -26,8 +26,8 @@
 #define RUN_MAX 256 /* clusters per pwrite on the uncompressed fast path */
 #define WC_BYTES (1u << 20)    /* write-combining buffer for compressed data */
 #define BATCH_BYTES (8u << 20) /* clusters compressed in parallel per batch */
-#define DIRECT_ALIGN 4096u     /* buffer, offset and length of an O_DIRECT write */
 #define KICK_BYTES (32u << 20) /* start writeback every 32 MiB written */
+#define DIRECT_ALIGN 4096u     /* buffer, offset and length of an O_DIRECT write */
 #define CODEC_BUDGET (24u << 20) /* codec memory of all compressing threads together */
 
 struct pending {

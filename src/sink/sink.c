@@ -162,6 +162,7 @@ int sink_compression_parse(const char *spec, enum sink_compression *c, int *leve
 }
 
 uint32_t sink_granularity(const sink *s) { return s->granularity; }
+
 static int sink_gather_take(void *ctx, void **token, p2v_err *err)
 {
     sink *s = ctx;
