@@ -1,6 +1,6 @@
 /* ext2/3/4 used-block map through libext2fs, reading through p2v's own
- * blockdev (so a qcow2 source works like a raw disk) with a small read-only
- * I/O manager. Used: the boot area before the first data block and every
+ * blockdev (so a qcow2 source works like a raw disk) with p2v's I/O manager
+ * (ext_io.c), read-only here. Used: the boot area before the first data block and every
  * block set in the block bitmaps (libext2fs computes the BLOCK_UNINIT groups;
  * the bitmaps cover superblocks, group descriptors, inode tables and the
  * internal journal). Cross-checks: group descriptor checksums, the bitmap's
@@ -22,127 +22,9 @@
 #include <ext2fs/ext2fs.h>
 #pragma GCC diagnostic pop
 
+#include "fs/ext_io.h"
 #include "fs/fsmap_impl.h"
 #include "util/endian.h"
-
-/* The channel's private data: the partition and the first read error. */
-struct bdio {
-    fsmap_src src;
-    p2v_err err;
-    int failed;
-};
-
-static struct struct_io_manager bdio_manager;
-
-/* libext2fs opens a channel by name only; the name carries the address of
- * the caller's struct bdio (it lives on the caller's stack during the open). */
-static errcode_t bdio_open(const char *name, int flags, io_channel *channel)
-{
-    struct bdio *b = NULL;
-    io_channel ch = NULL;
-    if (flags & IO_FLAG_RW)
-        return EXT2_ET_RO_FILSYS;
-    if (sscanf(name, "p2v-bdio:%p", (void **)&b) != 1 || !b)
-        return EXT2_ET_BAD_DEVICE_NAME;
-    ch = calloc(1, sizeof *ch);
-    if (!ch)
-        return EXT2_ET_NO_MEMORY;
-    ch->name = strdup(name);
-    if (!ch->name) {
-        free(ch);
-        return EXT2_ET_NO_MEMORY;
-    }
-    ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
-    ch->manager = &bdio_manager;
-    ch->block_size = 1024;
-    ch->refcount = 1;
-    ch->private_data = b;
-    *channel = ch;
-    return 0;
-}
-
-static errcode_t bdio_close(io_channel ch)
-{
-    if (--ch->refcount > 0)
-        return 0;
-    free(ch->name);
-    free(ch);
-    return 0;
-}
-
-static errcode_t bdio_set_blksize(io_channel ch, int blksize)
-{
-    if (blksize <= 0)
-        return EXT2_ET_INVALID_ARGUMENT;
-    ch->block_size = blksize;
-    return 0;
-}
-
-static errcode_t bdio_read64(io_channel ch, unsigned long long block, int count, void *data)
-{
-    struct bdio *b = ch->private_data;
-    uint64_t off, len;
-    /* A negative count is a byte count (libext2fs convention). */
-    len = count < 0 ? (uint64_t)(-(int64_t)count) : (uint64_t)count * (uint64_t)ch->block_size;
-    if (__builtin_mul_overflow((uint64_t)block, (uint64_t)ch->block_size, &off))
-        return EXT2_ET_LLSEEK_FAILED;
-    if (off >= b->src.len || len > b->src.len - off) {
-        /* Past the partition: zeros, as a short device would give an error. */
-        return EXT2_ET_SHORT_READ;
-    }
-    p2v_err e;
-    if (fsmap_read(&b->src, data, (size_t)len, off, &e) < 0) {
-        if (!b->failed) {
-            b->err = e;
-            b->failed = 1;
-        }
-        return EXT2_ET_SHORT_READ;
-    }
-    return 0;
-}
-
-static errcode_t bdio_read(io_channel ch, unsigned long block, int count, void *data)
-{
-    return bdio_read64(ch, block, count, data);
-}
-
-static errcode_t bdio_write64(io_channel ch, unsigned long long block, int count,
-                              const void *data)
-{
-    return EXT2_ET_RO_FILSYS;
-}
-
-static errcode_t bdio_write(io_channel ch, unsigned long block, int count, const void *data)
-{
-    return EXT2_ET_RO_FILSYS;
-}
-
-static errcode_t bdio_write_byte(io_channel ch, unsigned long off, int count, const void *data)
-{
-    return EXT2_ET_RO_FILSYS;
-}
-
-static errcode_t bdio_flush(io_channel ch) { return 0; }
-
-static errcode_t bdio_set_option(io_channel ch, const char *opt, const char *arg)
-{
-    return EXT2_ET_INVALID_ARGUMENT;
-}
-
-static struct struct_io_manager bdio_manager = {
-    .magic = EXT2_ET_MAGIC_IO_MANAGER,
-    .name = "p2v blockdev I/O manager",
-    .open = bdio_open,
-    .close = bdio_close,
-    .set_blksize = bdio_set_blksize,
-    .read_blk = bdio_read,
-    .write_blk = bdio_write,
-    .flush = bdio_flush,
-    .write_byte = bdio_write_byte,
-    .set_option = bdio_set_option,
-    .read_blk64 = bdio_read64,
-    .write_blk64 = bdio_write64,
-};
 
 static const char *ext_flavour(const struct ext2_super_block *sb)
 {
@@ -320,7 +202,7 @@ static int ext_check_state(ext2_filsys fs, const fsmap_src *s, const fsmap_opts 
 
 /* Read the block bitmaps and hand the used blocks over as runs; the count
  * must agree with the group descriptors' free counts. */
-static int ext_map_blocks(ext2_filsys fs, struct bdio *b, const fsmap_src *s, fsmap *out,
+static int ext_map_blocks(ext2_filsys fs, struct ext_io *b, const fsmap_src *s, fsmap *out,
                           p2v_err *err)
 {
     struct ext2_super_block *sb = fs->super;
@@ -359,7 +241,7 @@ static int ext_map_blocks(ext2_filsys fs, struct bdio *b, const fsmap_src *s, fs
 }
 
 /* Every block of the journal must be marked in use. */
-static int ext_check_journal(ext2_filsys fs, struct bdio *b, fsmap *out, p2v_err *err)
+static int ext_check_journal(ext2_filsys fs, struct ext_io *b, fsmap *out, p2v_err *err)
 {
     struct ext2_super_block *sb = fs->super;
     if (!(sb->s_feature_compat & EXT3_FEATURE_COMPAT_HAS_JOURNAL) || !sb->s_journal_inum)
@@ -384,15 +266,15 @@ static int ext_check_journal(ext2_filsys fs, struct bdio *b, fsmap *out, p2v_err
 
 int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err)
 {
-    struct bdio b = { .src = *s };
+    struct ext_io b = { .src = *s };
     char name[64];
     ext2_filsys fs = NULL;
     int r = 0;
 
     initialize_ext2_error_table();
     void (*old_hook)(const char *, long, const char *, va_list) = set_com_err_hook(ext_quiet);
-    snprintf(name, sizeof name, "p2v-bdio:%p", (void *)&b);
-    errcode_t e = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, &bdio_manager, &fs);
+    ext_io_name(&b, name, sizeof name);
+    errcode_t e = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, ext_io_manager(), &fs);
     if (e) {
         fs = NULL;
         if (b.failed) {
@@ -562,7 +444,7 @@ static int ext_scan_inodes(ext2_filsys fs, const extent_list *bad, struct ino_li
 
 int fs_files_ext(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v_err *err)
 {
-    struct bdio b = { .src = *s };
+    struct ext_io b = { .src = *s };
     struct ino_list hit = { 0 }, dirs = { 0 };
     char name[64];
     ext2_filsys fs = NULL;
@@ -570,8 +452,8 @@ int fs_files_ext(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v_
 
     initialize_ext2_error_table();
     void (*old_hook)(const char *, long, const char *, va_list) = set_com_err_hook(ext_quiet);
-    snprintf(name, sizeof name, "p2v-bdio:%p", (void *)&b);
-    errcode_t e = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, &bdio_manager, &fs);
+    ext_io_name(&b, name, sizeof name);
+    errcode_t e = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, ext_io_manager(), &fs);
     if (e) {
         fs = NULL;
         rc = b.failed ? -EIO : p2v_errf(err, -EINVAL, "ext superblock could not be used (%s)",

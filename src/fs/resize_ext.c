@@ -20,6 +20,7 @@
 #include <ext2fs/ext2fs.h>
 #pragma GCC diagnostic pop
 
+#include "fs/ext_io.h"
 #include "fs/resize_impl.h"
 
 /* The features whose on-disk meaning a grow keeps right; any other one
@@ -48,7 +49,7 @@
 static void grow_quiet(const char *whoami, long code, const char *fmt, va_list args) {}
 
 /* A libext2fs failure: the blockdev's own error when there was one. */
-static int lib_error(const struct fsresize_extio *x, errcode_t ec, const char *what,
+static int lib_error(const struct ext_io *x, errcode_t ec, const char *what,
                      const char *step, p2v_err *err)
 {
     if (x->failed)
@@ -312,19 +313,19 @@ static errcode_t grow(ext2_filsys fs, const fsresize_ext_geom *g, const fsresize
     return recount(fs, (dgrp_t)g->groups, used_before);
 }
 
-static int open_fs(struct fsresize_extio *x, const char *what, ext2_filsys *fs, p2v_err *err)
+static int open_fs(struct ext_io *x, const char *what, ext2_filsys *fs, p2v_err *err)
 {
     char name[64];
-    fsresize_extio_name(x, name, sizeof name);
+    ext_io_name(x, name, sizeof name);
     errcode_t ec = ext2fs_open2(name, NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0,
-                                (io_manager)fsresize_extio_manager(), fs);
+                                (io_manager)ext_io_manager(), fs);
     if (ec && !x->failed)   /* features, checksums, damage: not a read error */
         return p2v_errf(err, -ENOTSUP, "%s: libext2fs cannot open it for writing (%s)", what,
                         error_message(ec));
     return ec ? lib_error(x, ec, what, "opening the ext filesystem", err) : 0;
 }
 
-static int grow_opened(ext2_filsys fs, struct fsresize_extio *x, uint64_t new_bytes,
+static int grow_opened(ext2_filsys fs, struct ext_io *x, uint64_t new_bytes,
                        uint64_t zeros_from, const char *what, fsresize_ext_result *res,
                        p2v_err *err)
 {
@@ -360,7 +361,7 @@ static int grow_opened(ext2_filsys fs, struct fsresize_extio *x, uint64_t new_by
 int fsresize_ext_grow(blockdev *ov, uint64_t new_bytes, uint64_t zeros_from, const char *what,
                       fsresize_ext_result *res, p2v_err *err)
 {
-    struct fsresize_extio x = { .bd = ov };
+    struct ext_io x = { .src = { .bd = ov, .off = 0, .len = bd_size(ov) }, .writable = true };
     ext2_filsys fs = NULL;
     memset(res, 0, sizeof *res);
     void (*old_hook)(const char *, long, const char *, va_list) = set_com_err_hook(grow_quiet);

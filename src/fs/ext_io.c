@@ -1,6 +1,5 @@
-/* libext2fs's I/O on a p2v blockdev, writable when the blockdev is a
- * copy-on-write overlay: the ext grow reads the source partition and writes
- * only into the overlay. (ext.c has the read-only twin for the used map.) */
+#include "fs/ext_io.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,18 +14,17 @@
 #pragma GCC diagnostic pop
 
 #include "blockdev/overlay.h"
-#include "fs/resize_impl.h"
 
-static struct struct_io_manager extio_manager;
+static struct struct_io_manager ext_io_mgr;
 
-/* The channel is opened by name; the name carries the caller's struct
- * fsresize_extio, which outlives the filesystem handle. */
+/* libext2fs opens a channel by name only; the name carries the address of
+ * the caller's struct ext_io. */
 static errcode_t extio_open(const char *name, int flags, io_channel *channel)
 {
-    struct fsresize_extio *x = NULL;
-    if (sscanf(name, "p2v-extrw:%p", (void **)&x) != 1 || !x)
+    struct ext_io *x = NULL;
+    if (sscanf(name, "p2v-extio:%p", (void **)&x) != 1 || !x)
         return EXT2_ET_BAD_DEVICE_NAME;
-    if ((flags & IO_FLAG_RW) && !bd_is_overlay(x->bd))
+    if ((flags & IO_FLAG_RW) && !(x->writable && bd_is_overlay(x->src.bd)))
         return EXT2_ET_RO_FILSYS;
     io_channel ch = calloc(1, sizeof *ch);
     if (!ch)
@@ -37,7 +35,7 @@ static errcode_t extio_open(const char *name, int flags, io_channel *channel)
         return EXT2_ET_NO_MEMORY;
     }
     ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
-    ch->manager = &extio_manager;
+    ch->manager = &ext_io_mgr;
     ch->block_size = 1024;
     ch->refcount = 1;
     ch->private_data = x;
@@ -63,20 +61,21 @@ static errcode_t extio_set_blksize(io_channel ch, int blksize)
 }
 
 /* The byte range of `count` blocks at `block` (a negative count is a byte
- * count, libext2fs's convention), inside the device. */
+ * count, libext2fs's convention), inside the partition. */
 static errcode_t extio_range(io_channel ch, unsigned long long block, int count, uint64_t *off,
                              uint64_t *len)
 {
-    struct fsresize_extio *x = ch->private_data;
+    struct ext_io *x = ch->private_data;
     *len = count < 0 ? (uint64_t)(-(int64_t)count) : (uint64_t)count * (uint64_t)ch->block_size;
     if (__builtin_mul_overflow((uint64_t)block, (uint64_t)ch->block_size, off))
         return EXT2_ET_LLSEEK_FAILED;
-    if (*off > bd_size(x->bd) || *len > bd_size(x->bd) - *off)
+    /* past the partition: an error, as a short device would give */
+    if (*off > x->src.len || *len > x->src.len - *off)
         return EXT2_ET_SHORT_READ;
     return 0;
 }
 
-static void extio_fail(struct fsresize_extio *x, const p2v_err *e)
+static void extio_fail(struct ext_io *x, const p2v_err *e)
 {
     if (!x->failed) {
         x->err = *e;
@@ -86,13 +85,13 @@ static void extio_fail(struct fsresize_extio *x, const p2v_err *e)
 
 static errcode_t extio_read64(io_channel ch, unsigned long long block, int count, void *data)
 {
-    struct fsresize_extio *x = ch->private_data;
+    struct ext_io *x = ch->private_data;
     uint64_t off, len;
     errcode_t ec = extio_range(ch, block, count, &off, &len);
     if (ec)
         return ec;
     p2v_err e;
-    if (bd_pread(x->bd, data, (size_t)len, off, &e) < 0) {
+    if (fsmap_read(&x->src, data, (size_t)len, off, &e) < 0) {
         extio_fail(x, &e);
         return EXT2_ET_SHORT_READ;
     }
@@ -106,9 +105,11 @@ static errcode_t extio_read(io_channel ch, unsigned long block, int count, void 
 
 static errcode_t extio_pwrite(io_channel ch, uint64_t off, uint64_t len, const void *data)
 {
-    struct fsresize_extio *x = ch->private_data;
+    struct ext_io *x = ch->private_data;
     p2v_err e;
-    if (bd_overlay_pwrite(x->bd, data, (size_t)len, off, &e) < 0) {
+    if (!x->writable)
+        return EXT2_ET_RO_FILSYS;
+    if (bd_overlay_pwrite(x->src.bd, data, (size_t)len, x->src.off + off, &e) < 0) {
         extio_fail(x, &e);
         return EXT2_ET_SHORT_WRITE;
     }
@@ -130,8 +131,8 @@ static errcode_t extio_write(io_channel ch, unsigned long block, int count, cons
 
 static errcode_t extio_write_byte(io_channel ch, unsigned long off, int count, const void *data)
 {
-    struct fsresize_extio *x = ch->private_data;
-    if (count < 0 || off > bd_size(x->bd) || (uint64_t)count > bd_size(x->bd) - off)
+    struct ext_io *x = ch->private_data;
+    if (count < 0 || off > x->src.len || (uint64_t)count > x->src.len - off)
         return EXT2_ET_SHORT_WRITE;
     return extio_pwrite(ch, off, (uint64_t)count, data);
 }
@@ -143,9 +144,9 @@ static errcode_t extio_set_option(io_channel ch, const char *opt, const char *ar
     return EXT2_ET_INVALID_ARGUMENT;
 }
 
-static struct struct_io_manager extio_manager = {
+static struct struct_io_manager ext_io_mgr = {
     .magic = EXT2_ET_MAGIC_IO_MANAGER,
-    .name = "p2v overlay I/O manager",
+    .name = "p2v blockdev I/O manager",
     .open = extio_open,
     .close = extio_close,
     .set_blksize = extio_set_blksize,
@@ -158,9 +159,9 @@ static struct struct_io_manager extio_manager = {
     .write_blk64 = extio_write64,
 };
 
-void *fsresize_extio_manager(void) { return &extio_manager; }
+void *ext_io_manager(void) { return &ext_io_mgr; }
 
-void fsresize_extio_name(struct fsresize_extio *x, char *buf, size_t len)
+void ext_io_name(struct ext_io *x, char *buf, size_t len)
 {
-    snprintf(buf, len, "p2v-extrw:%p", (void *)x);
+    snprintf(buf, len, "p2v-extio:%p", (void *)x);
 }

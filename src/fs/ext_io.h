@@ -1,0 +1,26 @@
+/* libext2fs's I/O on a partition of a p2v blockdev (ext_io.c): one I/O
+ * manager for the used map and file lookup (read-only, ext.c) and for the
+ * ext grow (writable, resize_ext.c: the blockdev is then a copy-on-write
+ * overlay, and only the overlay is written). A qcow2 source works like a
+ * raw disk. */
+#ifndef P2V_FS_EXT_IO_H
+#define P2V_FS_EXT_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fs/fsmap_impl.h"
+
+/* ext_io_name() gives the name to pass to ext2fs_open2 with ext_io_manager();
+ * x must outlive the filesystem handle. Opening for writing is refused
+ * unless writable is set and the blockdev is an overlay. */
+struct ext_io {
+    fsmap_src src;  /* the filesystem's bytes */
+    bool writable;
+    p2v_err err;    /* the first blockdev error */
+    int failed;
+};
+void *ext_io_manager(void); /* an io_manager */
+void ext_io_name(struct ext_io *x, char *buf, size_t len);
+
+#endif
