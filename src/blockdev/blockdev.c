@@ -74,8 +74,7 @@ void bd_close(blockdev *bd)
  * evicts what the machine had cached, and makes the last close of a block
  * device drop the cached pages (0.1 s per GiB measured). Smaller reads
  * (metadata, short used extents) keep the kernel's caching and readahead. */
-#define DIRECT_MIN   (1u << 20)
-#define DIRECT_ALIGN 4096u /* buffer address; offsets and lengths: the sector size */
+#define DIRECT_MIN (1u << 20)
 
 struct file_priv {
     int fd;
@@ -88,7 +87,7 @@ static bool file_direct_ok(blockdev *bd, const void *buf, size_t len, uint64_t o
     struct file_priv *fp = bd->priv;
     return fp->dfd >= 0 && len >= DIRECT_MIN &&
            !__atomic_load_n(&fp->direct_gone, __ATOMIC_RELAXED) &&
-           ((uintptr_t)buf % DIRECT_ALIGN | len % bd->sector_size | off % bd->sector_size) == 0;
+           io_direct_aligned(buf, len, off, bd->sector_size);
 }
 
 static int file_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err)

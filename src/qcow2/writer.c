@@ -90,7 +90,7 @@ static bool has_failed(qcow2_writer *w) { return __atomic_load_n(&w->failed, __A
 static bool direct_ok(const qcow2_writer *w, const void *buf, size_t len, uint64_t off)
 {
     return w->dfd >= 0 && !__atomic_load_n(&w->direct_gone, __ATOMIC_RELAXED) &&
-           ((uintptr_t)buf % DIRECT_ALIGN | len % DIRECT_ALIGN | off % DIRECT_ALIGN) == 0;
+           io_direct_aligned(buf, len, off, DIRECT_ALIGN);
 }
 
 static int flush_gather(qcow2_writer *w, p2v_err *err);

@@ -51,7 +51,7 @@ static int raw_write(sink *s, uint64_t offset, const void *buf, size_t len, p2v_
     size_t done;
     bool direct = rp->dfd >= 0 && len >= DIRECT_MIN &&
                   !__atomic_load_n(&rp->direct_gone, __ATOMIC_RELAXED) &&
-                  ((uintptr_t)buf % DIRECT_ALIGN | len % DIRECT_ALIGN | offset % DIRECT_ALIGN) == 0;
+                  io_direct_aligned(buf, len, offset, DIRECT_ALIGN);
     int r = pwrite_full(direct ? rp->dfd : s->fd, buf, len, offset, &done);
     if (direct && r == -EINVAL && done == 0) { /* the file system wants other alignment */
         __atomic_store_n(&rp->direct_gone, true, __ATOMIC_RELAXED);

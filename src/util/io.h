@@ -4,6 +4,7 @@
 #ifndef P2V_UTIL_IO_H
 #define P2V_UTIL_IO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -26,6 +27,16 @@ int pwritev_full(int fd, struct iovec *iov, int cnt, uint64_t off, size_t *done)
  * around the page cache; O_CLOEXEC is added. -1 where the file system refuses
  * (tmpfs has no O_DIRECT). */
 int reopen_fd(int fd, int flags);
+
+/* The buffer address O_DIRECT transfers need here (a page). */
+#define IO_DIRECT_MEM_ALIGN 4096u
+
+/* Whether an O_DIRECT transfer may take buf, len and off as they are: the
+ * buffer on a page, offset and length multiples of io_align. */
+static inline bool io_direct_aligned(const void *buf, size_t len, uint64_t off, uint32_t io_align)
+{
+    return ((uintptr_t)buf % IO_DIRECT_MEM_ALIGN | len % io_align | off % io_align) == 0;
+}
 
 /* Written through the page cache: start writeback (without waiting for it)
  * each time another `every` bytes have been added to *pending, so that the
