@@ -249,7 +249,8 @@ struct copy_pipe {
     unsigned nwriters;            /* writer threads asked for */
     bool ordered;                 /* blocks stored in order, their data written after */
     uint64_t turn;                /* ordered: the block whose turn it is */
-    int rc;                       /* the first writer's failure */
+    int rc;                       /* the failure of the earliest block in copy order */
+    uint64_t fail_seq;            /* that block's place */
     p2v_err err;
 };
 
@@ -371,13 +372,17 @@ static struct copy_slot *pipe_take(struct copy_pipe *p)
     return s;
 }
 
-/* A writer's failure: the first one is kept, everyone stops. */
-static void pipe_fail(struct copy_pipe *p, int rc, const p2v_err *err)
+/* A writer's failure with block seq; everyone stops. With several writers
+ * a later block may fail first: the earliest block's failure is the one
+ * reported, as with one writer. -ECANCELED only follows another failure
+ * (a block told to stop) and never replaces it. */
+static void pipe_fail(struct copy_pipe *p, uint64_t seq, int rc, const p2v_err *err)
 {
     pthread_mutex_lock(&p->mu);
-    if (!p->failed) {
+    if (!p->failed || (rc != -ECANCELED && (p->rc == -ECANCELED || seq < p->fail_seq))) {
         p->failed = true;
         p->rc = rc;
+        p->fail_seq = seq;
         memcpy(&p->err, err, sizeof *err);
     }
     p->stop = true;
@@ -489,7 +494,7 @@ static void *copy_writer(void *arg)
     while ((s = pipe_take(p))) {
         int rc = write_one(p, s, &err);
         if (rc < 0) {
-            pipe_fail(p, rc, &err);
+            pipe_fail(p, s->seq, rc, &err);
             break;
         }
     }
