@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "copy/copy.h"
@@ -117,6 +118,61 @@ static void test_writers(const copy_range *r, const uint8_t *want)
             free(t.buf);
             free(t.seen);
         }
+}
+
+/* Two failures at once: the write of the first block is held until a later
+ * block's write has failed, then fails too. The error reported is the first
+ * block's (the one a one-writer copy would have met), whichever writer
+ * reached the pipeline's failure first. */
+struct esink {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t first_end; /* writes below this are the first block's */
+    bool late_failed;
+    size_t early, late;
+};
+
+static int esink_write(void *ctx, uint64_t off, const void *buf, size_t len, p2v_err *err)
+{
+    struct esink *t = ctx;
+    (void)buf;
+    (void)len;
+    pthread_mutex_lock(&t->mu);
+    if (off < t->first_end) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 10;
+        while (!t->late_failed && pthread_cond_timedwait(&t->cv, &t->mu, &until) == 0)
+            ;
+        t->early++;
+        pthread_mutex_unlock(&t->mu);
+        return p2v_errf(err, -EIO, "first block: write error");
+    }
+    t->late_failed = true;
+    t->late++;
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    return p2v_errf(err, -ENOSPC, "later block: target full");
+}
+
+static void test_error_order(const copy_range *whole)
+{
+    static const unsigned writers[] = { 2, 4 };
+    for (size_t w = 0; w < sizeof writers / sizeof *writers; w++) {
+        struct esink t = { .first_end = whole->dst_offset + 65536 };
+        pthread_mutex_init(&t.mu, NULL);
+        pthread_cond_init(&t.cv, NULL);
+        copy_opts o = { .write = esink_write, .write_ctx = &t, .granularity = 4096,
+                        .block_size = 65536, .queue_depth = 4, .writers = writers[w] };
+        copy_stats st;
+        p2v_err err;
+        CHECK(copy_run(whole, 1, &o, &st, &err) == -EIO);
+        CHECK_STR(err.msg, "first block: write error");
+        CHECK(t.late_failed);   /* the race really happened: a later block failed first */
+        CHECK_EQ_U64(t.early, 1);
+        pthread_cond_destroy(&t.cv);
+        pthread_mutex_destroy(&t.mu);
+    }
 }
 
 /* An ordered sink (like qcow2): stores come in target order, one at a
@@ -358,6 +414,7 @@ int main(void)
 
     test_writers(r, want);
     test_ordered(r, want);
+    test_error_order(&r[1]);
 
     /* Cancellation. */
     volatile sig_atomic_t cancel = 1;
