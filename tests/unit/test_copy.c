@@ -129,7 +129,7 @@ struct esink {
     pthread_cond_t cv;
     uint64_t first_end; /* writes below this are the first block's */
     bool late_failed;
-    size_t early, late;
+    size_t early;
 };
 
 static int esink_write(void *ctx, uint64_t off, const void *buf, size_t len, p2v_err *err)
@@ -149,7 +149,6 @@ static int esink_write(void *ctx, uint64_t off, const void *buf, size_t len, p2v
         return p2v_errf(err, -EIO, "first block: write error");
     }
     t->late_failed = true;
-    t->late++;
     pthread_cond_broadcast(&t->cv);
     pthread_mutex_unlock(&t->mu);
     return p2v_errf(err, -ENOSPC, "later block: target full");
