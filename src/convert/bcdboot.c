@@ -135,28 +135,42 @@ static int bios_switch(convert_job *job, size_t wi, size_t ai, p2v_err *err)
     return r;
 }
 
+/* The first copied Windows with a BCD-Template (SIZE_MAX: none), and in
+ * *store whether a copied partition already holds the boot store of the
+ * target firmware (`efi`: \EFI\Microsoft\Boot\BCD, else \Boot\BCD), in which
+ * case there is nothing to switch. */
+static size_t windows_to_switch(const convert_job *job, bool efi, bool *store)
+{
+    const plan *p = job->plan;
+    size_t wi = SIZE_MAX;
+    *store = false;
+    for (size_t i = 0; i < p->nparts; i++) {
+        const convert_part *cp = convert_win_source_part(job, &p->parts[i]);
+        if (!cp || !cp->win_probed)
+            continue;
+        if (efi ? cp->win.bcd_efi : cp->win.bcd_bios)
+            *store = true;
+        if (cp->win.win.present && cp->win.win.bcd_template && wi == SIZE_MAX)
+            wi = i;
+    }
+    return wi;
+}
+
 /* BIOS target, Windows selected, and no BIOS boot store among the
  * selection (it booted UEFI): make one. */
 int convert_bcdboot_bios(convert_job *job, p2v_err *err)
 {
     const plan *p = job->plan;
-    size_t wi = SIZE_MAX, ai = SIZE_MAX;
-    bool bios_store = false;
+    size_t ai = SIZE_MAX;
+    bool bios_store;
     if (p->firmware != PLAN_FW_BIOS)
         return 0;
-    for (size_t i = 0; i < p->nparts; i++) {
-        const plan_part *pp = &p->parts[i];
-        const convert_part *cp = pp->kind == PLAN_PART_COPY ? convert_win_source_part(job, pp) : NULL;
-        if (pp->bootable)
-            ai = i;
-        if (cp && cp->win_probed && cp->win.bcd_bios)
-            bios_store = true;
-        if (cp && cp->win_probed && cp->win.win.present && cp->win.win.bcd_template &&
-            wi == SIZE_MAX)
-            wi = i;
-    }
+    size_t wi = windows_to_switch(job, false, &bios_store);
     if (bios_store || wi == SIZE_MAX)
         return 0;
+    for (size_t i = 0; i < p->nparts; i++)
+        if (p->parts[i].bootable)
+            ai = i;
     if (ai == SIZE_MAX || p->parts[ai].kind != PLAN_PART_COPY)
         return p2v_errf(err, -EINVAL, "firmware switch to BIOS: no selected partition is "
                         "active to hold Windows' boot files (--active DISK:N)");
@@ -323,21 +337,14 @@ static int uefi_switch(convert_job *job, size_t wi, size_t ei, p2v_err *err)
 int convert_bcdboot_uefi(convert_job *job, p2v_err *err)
 {
     const plan *p = job->plan;
-    size_t wi = SIZE_MAX, ei = SIZE_MAX;
-    bool efi_store = false;
+    size_t ei = SIZE_MAX;
+    bool efi_store;
     if (p->firmware != PLAN_FW_UEFI)
         return 0;
-    for (size_t i = 0; i < p->nparts; i++) {
-        const plan_part *pp = &p->parts[i];
-        const convert_part *cp = pp->kind == PLAN_PART_COPY ? convert_win_source_part(job, pp) : NULL;
-        if (pp->kind == PLAN_PART_SYNTHETIC && pp->role == PLAN_ROLE_ESP && ei == SIZE_MAX)
+    size_t wi = windows_to_switch(job, true, &efi_store);
+    for (size_t i = 0; i < p->nparts && ei == SIZE_MAX; i++)
+        if (p->parts[i].kind == PLAN_PART_SYNTHETIC && p->parts[i].role == PLAN_ROLE_ESP)
             ei = i;
-        if (cp && cp->win_probed && cp->win.bcd_efi)
-            efi_store = true;
-        if (cp && cp->win_probed && cp->win.win.present && cp->win.win.bcd_template &&
-            wi == SIZE_MAX)
-            wi = i;
-    }
     if (efi_store || wi == SIZE_MAX || ei == SIZE_MAX)
         return 0;
     return uefi_switch(job, wi, ei, err);

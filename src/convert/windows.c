@@ -64,6 +64,8 @@ static int build_map(convert_job *job, p2v_err *err)
 
 const convert_part *convert_win_source_part(const convert_job *job, const plan_part *pp)
 {
+    if (pp->kind != PLAN_PART_COPY)
+        return NULL;
     return convert_disk_part(job->src[pp->disk], pp->src->number);
 }
 
@@ -248,7 +250,7 @@ static int check_boot_store(const convert_job *job, p2v_err *err)
     bool store = false;
     for (size_t i = 0; i < p->nparts; i++) {
         const plan_part *pp = &p->parts[i];
-        const convert_part *cp = pp->kind == PLAN_PART_COPY ? convert_win_source_part(job, pp) : NULL;
+        const convert_part *cp = convert_win_source_part(job, pp);
         if (!cp)
             continue;
         if (cp->win_probed && (cp->win.bcd_bios || cp->win.bcd_efi || cp->win.win.bcd_template))
@@ -280,7 +282,7 @@ int convert_windows_prepare(convert_job *job, const convert_events *ev, p2v_err 
         r = build_map(job, err);
     for (size_t i = 0; r == 0 && i < job->plan->nparts; i++) {
         const plan_part *pp = &job->plan->parts[i];
-        const convert_part *cp = pp->kind == PLAN_PART_COPY ? convert_win_source_part(job, pp) : NULL;
+        const convert_part *cp = convert_win_source_part(job, pp);
         if (!cp || !cp->win_probed)
             continue;
         if (!strcmp(cp->fs.type, "vfat")) {
