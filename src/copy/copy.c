@@ -322,7 +322,7 @@ static void *copy_reader(void *arg)
         uint64_t read = 0, t0 = now_ns();
         if (s->len) {
             const copy_range *r = &p->r[s->range];
-            bool lock = bd_raw_fd(r->src) < 0 || r->salvage; /* salvage keeps one record */
+            bool lock = bd_raw_fd(r->src) < 0;
             if (lock)
                 pthread_mutex_lock(&p->src_mu);
             s->rc = fill_block(r, s->buf, s->rel, s->len, &read, &s->err);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,17 +113,44 @@ static void list_sectors(const copy_range *r, const extent_list *bad, char *msg,
         snprintf(msg + used, cap - used, " and %zu more runs", bad->count - shown);
 }
 
+/* Do run a end where run b (of the same range) begins? */
+static bool joins(const salvage_bad *a, const salvage_bad *b)
+{
+    return !strcmp(a->what, b->what) && a->rel + a->len == b->rel;
+}
+
+/* Add the runs of bad in image order (readers find them in any order),
+ * joined with a run of the same range that ends where one begins or begins
+ * where one ends. */
 static int record(salvage *s, const copy_range *r, const extent_list *bad)
 {
     int rc = 0;
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < bad->count && rc == 0; i++) {
         const extent *e = &bad->v[i];
-        salvage_bad *last = s->count ? &s->v[s->count - 1] : NULL;
+        salvage_bad nb = { .sector_size = bd_sector_size(r->src), .rel = e->start,
+                           .len = e->len, .src_offset = r->src_offset + e->start,
+                           .dst_offset = r->dst_offset + e->start };
+        snprintf(nb.what, sizeof nb.what, "%s", r->what ? r->what : "");
+        snprintf(nb.disk, sizeof nb.disk, "%s", bd_path(r->src));
+        size_t at = s->count; /* first run after nb */
+        while (at > 0 && s->v[at - 1].dst_offset > nb.dst_offset)
+            at--;
         s->bytes += e->len;
-        if (last && !strcmp(last->what, r->what ? r->what : "") &&
-            last->rel + last->len == e->start) {
-            last->len += e->len;
+        if (at > 0 && joins(&s->v[at - 1], &nb)) {
+            s->v[at - 1].len += nb.len;
+            if (at < s->count && joins(&s->v[at - 1], &s->v[at])) {
+                s->v[at - 1].len += s->v[at].len;
+                memmove(&s->v[at], &s->v[at + 1], (s->count - at - 1) * sizeof *s->v);
+                s->count--;
+            }
+            continue;
+        }
+        if (at < s->count && joins(&nb, &s->v[at])) {
+            s->v[at].rel = nb.rel;
+            s->v[at].src_offset = nb.src_offset;
+            s->v[at].dst_offset = nb.dst_offset;
+            s->v[at].len += nb.len;
             continue;
         }
         if (s->count == s->cap) {
@@ -135,15 +163,9 @@ static int record(salvage *s, const copy_range *r, const extent_list *bad)
             s->v = v;
             s->cap = cap;
         }
-        salvage_bad *b = &s->v[s->count++];
-        memset(b, 0, sizeof *b);
-        snprintf(b->what, sizeof b->what, "%s", r->what ? r->what : "");
-        snprintf(b->disk, sizeof b->disk, "%s", bd_path(r->src));
-        b->sector_size = bd_sector_size(r->src);
-        b->rel = e->start;
-        b->len = e->len;
-        b->src_offset = r->src_offset + e->start;
-        b->dst_offset = r->dst_offset + e->start;
+        memmove(&s->v[at + 1], &s->v[at], (s->count - at) * sizeof *s->v);
+        s->v[at] = nb;
+        s->count++;
     }
     pthread_mutex_unlock(&s->lock);
     return rc;

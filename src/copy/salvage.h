@@ -45,7 +45,8 @@ enum salvage_policy salvage_get_policy(const salvage *s);
 int salvage_read(salvage *s, const copy_range *r, uint8_t *buf, size_t len, uint64_t rel,
                  p2v_err *err);
 
-/* The runs recorded so far, in the order they were found. */
+/* The runs recorded so far, in image order (adjacent runs of a range joined,
+ * whatever order the readers found them in). */
 size_t salvage_count(const salvage *s);
 const salvage_bad *salvage_get(const salvage *s, size_t i);
 /* Sum of the runs' lengths in bytes. */

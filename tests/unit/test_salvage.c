@@ -173,6 +173,43 @@ static void test_zero_fills_and_records(void)
     salvage_free(sv);
 }
 
+/* Readers run in parallel, so runs are found in any order: the record keeps
+ * image order and joins a run with the one before it, after it, or both. */
+static void test_out_of_order(void)
+{
+    uint8_t *d = disk_bytes();
+    blockdev *inner = NULL, *bd = NULL;
+    extent_list bad = { 0 };
+    p2v_err err;
+    CHECK(bd_open_mem(d, DISK, 512, "old.img", &inner, &err) == 0);
+    extent_list_add(&bad, PART_OFF + 10 * 512, 3 * 512); /* sectors 10-12 */
+    extent_list_add(&bad, PART_OFF + 40 * 512, 2 * 512); /* sectors 40-41 */
+    CHECK(bd_open_faulty(inner, &bad, &bd, &err) == 0);
+    copy_range r = { .src = bd, .src_offset = PART_OFF, .src_len = PART_LEN,
+                     .dst_offset = DST_OFF, .dst_len = PART_LEN, .what = "disk1:2" };
+    salvage *sv = NULL;
+    CHECK(salvage_new(SALVAGE_ZERO, &sv, &err) == 0);
+    uint8_t buf[512];
+    static const unsigned order[] = { 41, 12, 10, 40, 11 }; /* 11 bridges 10 and 12 */
+    for (size_t i = 0; i < sizeof order / sizeof *order; i++)
+        CHECK(salvage_read(sv, &r, buf, 512, order[i] * 512u, &err) == 0);
+    CHECK_EQ_U64(salvage_count(sv), 2);
+    CHECK_EQ_U64(salvage_bad_bytes(sv), 5 * 512);
+    const salvage_bad *b0 = salvage_get(sv, 0), *b1 = salvage_get(sv, 1);
+    CHECK_EQ_U64(b0->rel, 10 * 512);
+    CHECK_EQ_U64(b0->len, 3 * 512);
+    CHECK_EQ_U64(b0->src_offset, PART_OFF + 10 * 512);
+    CHECK_EQ_U64(b0->dst_offset, DST_OFF + 10 * 512);
+    CHECK_EQ_U64(b1->rel, 40 * 512);
+    CHECK_EQ_U64(b1->len, 2 * 512);
+    CHECK_EQ_U64(b1->dst_offset, DST_OFF + 40 * 512);
+    salvage_free(sv);
+    extent_list_free(&bad);
+    bd_close(bd);
+    bd_close(inner);
+    free(d);
+}
+
 static void test_failing_target_stops(void)
 {
     struct setup s;
@@ -209,6 +246,7 @@ int main(void)
     test_without_salvage_stops();
     test_fail_lists_exact_sectors();
     test_zero_fills_and_records();
+    test_out_of_order();
     test_failing_target_stops();
     test_empty_map();
     return t_done("test_salvage");
