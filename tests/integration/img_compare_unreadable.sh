@@ -21,6 +21,9 @@ grep -q "ff/disk.img: read error at offset 2097152 (sector 4096)" "$WORK/last.er
 pass "p2v img compare: exit 4, naming the image and sector"
 cp a.raw b.raw
 expect_exit 0 "$P2V" img compare a.raw b.raw
-printf x | dd of=b.raw bs=1 seek=3000000 conv=notrunc status=none
+# the complement of the byte there: a fixed byte equals the random one 1 time in 256
+old=$(od -An -tu1 -j3000000 -N1 a.raw | tr -d ' ')
+printf "\\$(printf %o $((255 - old)))" | dd of=b.raw bs=1 seek=3000000 conv=notrunc status=none
+cmp -s a.raw b.raw && fail "b.raw still equals a.raw"
 expect_exit 1 "$P2V" img compare a.raw b.raw
 fusermount3 -u ff
