@@ -218,12 +218,6 @@ int salvage_extents_of(const salvage *s, const char *what, extent_list *out, p2v
     return 0;
 }
 
-static int cmp_dst(const void *a, const void *b)
-{
-    const salvage_bad *x = *(salvage_bad *const *)a, *y = *(salvage_bad *const *)b;
-    return x->dst_offset < y->dst_offset ? -1 : x->dst_offset > y->dst_offset;
-}
-
 static void map_line(FILE *f, uint64_t pos, uint64_t len, char status)
 {
     fprintf(f, "0x%08llX  0x%08llX  %c\n", (unsigned long long)pos, (unsigned long long)len,
@@ -232,39 +226,32 @@ static void map_line(FILE *f, uint64_t pos, uint64_t len, char status)
 
 int salvage_write_map(const salvage *s, uint64_t image_size, FILE *f, p2v_err *err)
 {
-    const salvage_bad **v = calloc(s->count ? s->count : 1, sizeof *v);
-    if (!v)
-        return p2v_errf(err, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < s->count; i++)
-        v[i] = &s->v[i];
-    qsort(v, s->count, sizeof *v, cmp_dst);
+    const salvage_bad *v = s->v; /* in image order (record) */
     fprintf(f, "# Mapfile. Created by p2v %s\n"
                "# Positions and sizes are bytes of the image; '-' marks sectors that could\n"
                "# not be read from the source and were written as zeros.\n",
             P2V_VERSION);
     for (size_t i = 0; i < s->count; i++) {
-        uint64_t ss = v[i]->sector_size, a = v[i]->src_offset / ss;
-        uint64_t z = (v[i]->src_offset + v[i]->len - 1) / ss;
+        uint64_t ss = v[i].sector_size, a = v[i].src_offset / ss;
+        uint64_t z = (v[i].src_offset + v[i].len - 1) / ss;
         char sec[64];
         if (a == z)
             snprintf(sec, sizeof sec, "sector %llu", (unsigned long long)a);
         else
             snprintf(sec, sizeof sec, "sectors %llu-%llu", (unsigned long long)a,
                      (unsigned long long)z);
-        fprintf(f, "# %s: %s %s (%u bytes each) at image byte %llu\n", v[i]->what, v[i]->disk,
-                sec, v[i]->sector_size, (unsigned long long)v[i]->dst_offset);
+        fprintf(f, "# %s: %s %s (%u bytes each) at image byte %llu\n", v[i].what, v[i].disk,
+                sec, v[i].sector_size, (unsigned long long)v[i].dst_offset);
     }
     fprintf(f, "# current_pos  current_status  current_pass\n0x%08llX     +               1\n"
                "#      pos        size  status\n",
-            (unsigned long long)(s->count ? v[s->count - 1]->dst_offset : 0));
+            (unsigned long long)(s->count ? v[s->count - 1].dst_offset : 0));
     uint64_t pos = 0;
     for (size_t i = 0; i < s->count; i++) {
-        uint64_t a = v[i]->dst_offset, e = a + v[i]->len;
-        if (a < pos || e > image_size) {
-            free(v);
+        uint64_t a = v[i].dst_offset, e = a + v[i].len;
+        if (a < pos || e > image_size)
             return p2v_errf(err, -EINVAL, "bad sector run at image byte %llu lies outside the "
                             "image or overlaps another", (unsigned long long)a);
-        }
         if (a > pos)
             map_line(f, pos, a - pos, '+');
         map_line(f, a, e - a, '-');
@@ -272,7 +259,6 @@ int salvage_write_map(const salvage *s, uint64_t image_size, FILE *f, p2v_err *e
     }
     if (pos < image_size)
         map_line(f, pos, image_size - pos, '+');
-    free(v);
     if (fflush(f) != 0 || ferror(f))
         return p2v_errf(err, -EIO, "cannot write the bad-sector map: %s", strerror(errno));
     return 0;
