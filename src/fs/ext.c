@@ -79,10 +79,6 @@ static int ext_add_runs(ext2_filsys fs, const fsmap_src *s, fsmap *out, uint64_t
     return 0;
 }
 
-/* libext2fs complains about hostile metadata through com_err, which prints
- * to stderr; p2v's CLI alone speaks, and what matters reaches the notice. */
-static void ext_quiet(const char *whoami, long code, const char *fmt, va_list args) {}
-
 /* The steps below return 0 to go on, EXT_STOP when they decided (a full
  * copy with a notice, or a finished map), or a negative error. */
 #define EXT_STOP 1
@@ -271,8 +267,7 @@ int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err
     ext2_filsys fs = NULL;
     int r = 0;
 
-    initialize_ext2_error_table();
-    void (*old_hook)(const char *, long, const char *, va_list) = set_com_err_hook(ext_quiet);
+    ext_io_hook old_hook = ext_io_quiet();
     ext_io_name(&b, name, sizeof name);
     errcode_t e = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, ext_io_manager(), &fs);
     if (e) {
@@ -450,8 +445,7 @@ int fs_files_ext(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v_
     ext2_filsys fs = NULL;
     int rc = 0;
 
-    initialize_ext2_error_table();
-    void (*old_hook)(const char *, long, const char *, va_list) = set_com_err_hook(ext_quiet);
+    ext_io_hook old_hook = ext_io_quiet();
     ext_io_name(&b, name, sizeof name);
     errcode_t e = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, ext_io_manager(), &fs);
     if (e) {

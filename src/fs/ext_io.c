@@ -165,3 +165,11 @@ void ext_io_name(struct ext_io *x, char *buf, size_t len)
 {
     snprintf(buf, len, "p2v-extio:%p", (void *)x);
 }
+
+static void quiet(const char *whoami, long code, const char *fmt, va_list args) {}
+
+ext_io_hook ext_io_quiet(void)
+{
+    initialize_ext2_error_table();
+    return set_com_err_hook(quiet);
+}

@@ -6,6 +6,7 @@
 #ifndef P2V_FS_EXT_IO_H
 #define P2V_FS_EXT_IO_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -22,5 +23,13 @@ struct ext_io {
 };
 void *ext_io_manager(void); /* an io_manager */
 void ext_io_name(struct ext_io *x, char *buf, size_t len);
+
+/* libext2fs complains about hostile metadata through com_err, which prints
+ * to stderr; p2v's CLI alone speaks, and what matters reaches the notice or
+ * the error. ext_io_quiet() loads libext2fs's error table and silences
+ * com_err; it returns the hook to put back with set_com_err_hook() when the
+ * filesystem work is done. */
+typedef void (*ext_io_hook)(const char *, long, const char *, va_list);
+ext_io_hook ext_io_quiet(void);
 
 #endif

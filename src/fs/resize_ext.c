@@ -46,8 +46,6 @@
      EXT4_FEATURE_RO_COMPAT_QUOTA | EXT4_FEATURE_RO_COMPAT_METADATA_CSUM |                 \
      EXT4_FEATURE_RO_COMPAT_PROJECT | EXT4_FEATURE_RO_COMPAT_VERITY)
 
-static void grow_quiet(const char *whoami, long code, const char *fmt, va_list args) {}
-
 /* A libext2fs failure: the blockdev's own error when there was one. */
 static int lib_error(const struct ext_io *x, errcode_t ec, const char *what,
                      const char *step, p2v_err *err)
@@ -364,7 +362,7 @@ int fsresize_ext_grow(blockdev *ov, uint64_t new_bytes, uint64_t zeros_from, con
     struct ext_io x = { .src = { .bd = ov, .off = 0, .len = bd_size(ov) }, .writable = true };
     ext2_filsys fs = NULL;
     memset(res, 0, sizeof *res);
-    void (*old_hook)(const char *, long, const char *, va_list) = set_com_err_hook(grow_quiet);
+    ext_io_hook old_hook = ext_io_quiet();
     int r = open_fs(&x, what, &fs, err);
     if (r == 0)
         r = grow_opened(fs, &x, new_bytes, zeros_from, what, res, err);
