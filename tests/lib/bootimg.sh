@@ -208,7 +208,12 @@ bootimg_accel() {
 _bootimg_run() {
     local accel=$1 limit=$2 log=$3 pid start now rc=0
     shift 3
+    # Both logs are emptied here, before qemu starts: the redirection below
+    # happens in the child, and the loop's first look at "$log.qemu" can come
+    # before it; a KVM try's "emulation failure" left in it then ended the
+    # TCG retry at once (status 3 after 0.0 s; CI met it in boot_uefi).
     : >"$log"
+    : >"$log.qemu"
     start=$(date +%s.%N)
     # timeout bounds qemu's life even if this shell dies before it can kill it
     timeout -k 5 $((limit + 5)) qemu-system-x86_64 -accel "$accel" "$@" -serial "file:$log" \
