@@ -90,6 +90,7 @@ live_qemu() {
     fi
     accel=$(bootimg_accel)
     : >"$log"
+    : >"$log.qemu" # the KVM check below may read it before qemu's redirection empties it
     LIVE_START=$(date +%s)
     LIVE_ACCEL=$accel
     timeout -k 5 $((limit + 5)) qemu-system-x86_64 -accel "$accel" "${args[@]}" >"$log.qemu" 2>&1 &
