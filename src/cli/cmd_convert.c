@@ -253,6 +253,8 @@ static int run(convert_job *job, const char *output, const struct convert_args *
     convert_events ev = { .message = on_message, .progress = on_progress, .ctx = &pr };
     convert_result res;
     p2v_err err = { { 0 } };
+    struct sink_target_info ti;
+    sink_target_info(output, &ti);
     /* Every signal that would kill us mid-copy cancels instead, so that the
      * temporary file is removed: Ctrl-C, kill, a dropped ssh session (HUP),
      * a closed pipe, Ctrl-\ and the user signals. */
@@ -264,17 +266,17 @@ static int run(convert_job *job, const char *output, const struct convert_args *
         fputc('\n', stderr);
     if (r < 0) {
         cli_error("%s", err.msg);
-        if (sink_output_is_stream(output))
+        if (ti.to_stdout)
             cli_error("the image on standard output is incomplete");
-        else if (!sink_output_is_nbd(output))
+        else if (!ti.direct)
             cli_error("%s was not written", output);
         return P2V_EXIT_FAIL;
     }
     cli_print_copy_timing(&res.copy);
     char h1[32], h2[32], h3[32];
-    bool direct = sink_output_is_stream(output) || sink_output_is_nbd(output);
+    bool direct = ti.direct;
     cli_notice("%s written: %s virtual, %s copied, %s %s, %.1f s%s",
-               sink_output_is_stream(output) ? "standard output" : output,
+               ti.to_stdout ? ti.what : output,
                size_human(plan_disk_bytes(convert_job_plan(job)), h1, sizeof h1),
                size_human(res.read, h2, sizeof h2), size_human(res.file_bytes, h3, sizeof h3),
                direct ? "sent" : "in the file", res.seconds, res.verify_ok ? ", verified" : "");
@@ -350,7 +352,9 @@ static int load_plan(const struct convert_args *a, const convert_events *ev,
     rq->verify = rq->verify || a->verify;
     rq->sink.threads = a->sink.threads;
     rq->queue_depth = a->queue_depth;
-    if (sink_output_is_nbd(rq->output))
+    struct sink_target_info ti;
+    sink_target_info(rq->output, &ti);
+    if (ti.raw_only)
         rq->sink.format = SINK_RAW;   /* an NBD export receives the disk itself */
     rq->no_windows_fixups = rq->no_windows_fixups || a->no_windows_fixups;
     rq->drivers = a->drivers; /* the driver options are not part of a plan file */

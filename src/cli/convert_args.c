@@ -367,12 +367,14 @@ int convert_parse_args(int argc, char **argv, struct convert_args *a)
     a->nsels = argc - optind;
     if (a->boot_check && a->dry_run)
         return convert_usage_error("%s", "--boot-check boots the written image: not with --dry-run");
-    if (a->boot_check && (sink_output_is_stream(a->output) || sink_output_is_nbd(a->output)))
+    struct sink_target_info ti;
+    sink_target_info(a->output, &ti);
+    if (a->boot_check && !ti.is_file)
         return convert_usage_error("%s", "--boot-check boots an image file: not with -o - or an NBD target");
-    if (sink_output_is_stream(a->output) && a->json)
+    if (ti.to_stdout && a->json)
         return convert_usage_error("%s", "--json and -o - both want standard output");
     /* An NBD export receives the disk itself. */
-    if (sink_output_is_nbd(a->output) && !a->format_given)
+    if (ti.raw_only && !a->format_given)
         a->sink.format = SINK_RAW;
     if (a->plan_file) {
         if (a->nsels)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "blockdev/blockdev.h"
+#include "source/source.h"
 #include "cli/commands.h"
 #include "cli/img_ops.h"
 
@@ -53,15 +54,14 @@ void img_unsupported(const char *path, const char *name)
 
 bool img_refuse_unsupported(const char *path)
 {
-    enum bd_fmt fmt;
-    const char *name;
+    const struct source_format *fmt;
     p2v_err err = { { 0 } };
-    if (bd_probe_path(path, &fmt, &name, NULL, &err) < 0) {
+    if (source_probe_path(path, &fmt, NULL, &err) < 0) {
         cli_error("%s", err.msg);
         return true;
     }
-    if (fmt == BD_FMT_UNSUPPORTED) {
-        img_unsupported(path, name);
+    if (!fmt->open) {
+        img_unsupported(path, fmt->name);
         return true;
     }
     return false;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "blockdev/blockdev.h"
+#include "source/source.h"
 #include "cli/commands.h"
 #include "cli/img_ops.h"
 #include "qcow2/qcow2.h"
@@ -79,7 +80,7 @@ int img_compare_main(int argc, char **argv)
         if (img_refuse_unsupported(argv[1 + i]))
             return 2;
     for (int i = 0; i < 2; i++)
-        if (bd_open(argv[1 + i], &s[i].bd, &err) < 0 || img_status_open(s[i].bd, &s[i].st, &err) < 0)
+        if (source_open(argv[1 + i], NULL, &s[i].bd, &err) < 0 || img_status_open(s[i].bd, &s[i].st, &err) < 0)
             goto fail;
     buf[0] = malloc(CHUNK);
     buf[1] = malloc(CHUNK);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "blockdev/blockdev.h"
+#include "source/source.h"
 #include "cli/commands.h"
 #include "cli/copy_timing.h"
 #include "cli/img_ops.h"
@@ -163,7 +164,7 @@ int img_convert_main(int argc, char **argv)
         cli_error("%s: %s", src, strerror(errno));
         goto out;
     }
-    if (bd_open(src, &bd, &err) < 0) {
+    if (source_open(src, NULL, &bd, &err) < 0) {
         cli_error("%s", err.msg);
         goto out;
     }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "blockdev/blockdev.h"
+#include "source/source.h"
 #include "cli/commands.h"
 #include "cli/img_ops.h"
 #include "qcow2/qcow2.h"
@@ -71,7 +72,7 @@ int img_map_main(int argc, char **argv)
     int ret = P2V_EXIT_FAIL;
     if (img_refuse_unsupported(path))
         return P2V_EXIT_FAIL;
-    if (bd_open(path, &bd, &err) < 0 || img_status_open(bd, &st, &err) < 0)
+    if (source_open(path, NULL, &bd, &err) < 0 || img_status_open(bd, &st, &err) < 0)
         goto fail;
     for (blockdev *b = bd; b && m.nlayers < 64; b = qcow2_bd_backing(b))
         layers[m.nlayers++] = b;

@@ -24,7 +24,7 @@ int img_parse_output_args(int argc, char **argv, const char *usage, int *json,
 char *img_size_str(uint64_t bytes, char *out, size_t outlen);
 
 /* Print the one-line refusal of an image format p2v does not read
- * (BD_FMT_UNSUPPORTED from bd_probe_path; name: "VHDX", "VMDK"...). */
+ * (a source_format without open; name: "VHDX", "VMDK"...). */
 void img_unsupported(const char *path, const char *name);
 /* Probe PATH: true (after printing the refusal, or the error opening it)
  * when it is missing, unreadable or in an unsupported format. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "boot/boot.h"
+#include "source/source.h"
 #include "convert/convert.h"
 #include "fs/fsmap.h"
 
@@ -106,7 +107,8 @@ int convert_disk_open(const char *path, const convert_disk_opts *o, convert_disk
     struct stat st;
     int r;
     *out = NULL;
-    if ((r = bd_open(path, &bd, err)) < 0)
+    source_opts so = { .io_timeout = o ? o->io_timeout : 0 };
+    if ((r = source_open(path, &so, &bd, err)) < 0)
         return r;
     if (stat(path, &st) < 0) {
         r = p2v_errf(err, -errno, "%s: %s", path, strerror(errno));
