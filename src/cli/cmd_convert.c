@@ -68,6 +68,10 @@ const char convert_usage[] =
     "                                   the image is the same for every N; high zstd levels\n"
     "                                   use fewer threads (codec memory at most 24 MiB)\n"
     "      --queue-depth N              source reads in flight, 1-16 (default 4)\n"
+    "      --io-timeout SECONDS         an NBD server (source or -o nbd://...) that\n"
+    "                                   neither sends nor takes a byte for this long\n"
+    "                                   while p2v waits for it fails the run, naming\n"
+    "                                   it (default 60, at most 86400)\n"
     "      --cluster-size SIZE          qcow2 cluster size, default 64K (-c and\n"
     "                                   --cluster-size: qcow2 only)\n"
     "      --verify                     read the image back and compare with the sources\n"
@@ -325,7 +329,7 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
                              .min_free = a->min_free,
                              .drivers = a->drivers, .target_bus = a->target_bus,
                              .allow_mounted = a->allow_mounted, .bad_sectors = a->bad_sectors,
-                             .queue_depth = a->queue_depth };
+                             .queue_depth = a->queue_depth, .io_timeout = a->io_timeout };
     return 0;
 }
 
@@ -352,6 +356,7 @@ static int load_plan(const struct convert_args *a, const convert_events *ev,
     rq->verify = rq->verify || a->verify;
     rq->sink.threads = a->sink.threads;
     rq->queue_depth = a->queue_depth;
+    rq->io_timeout = a->io_timeout;
     struct sink_target_info ti;
     sink_target_info(rq->output, &ti);
     if (ti.raw_only)

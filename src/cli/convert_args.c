@@ -99,7 +99,7 @@ static bool takes_next_word(const char *a)
                                         "--table", "--boot", "--size", "--align", "--copy",
                                         "--cluster-size", "--add-esp", "--active",
                                         "--bad-sectors", "--plan", "--save-plan", "-j",
-                                        "--threads", "--queue-depth" };
+                                        "--threads", "--queue-depth", "--io-timeout" };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (!strcmp(a, opts[i]))
             return true;
@@ -170,7 +170,7 @@ enum {
     OPT_MIN_FREE,
     OPT_DRIVERS, OPT_TARGET_BUS,
     OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
-    OPT_QUEUE_DEPTH,
+    OPT_QUEUE_DEPTH, OPT_IO_TIMEOUT,
 };
 
 /* Options that shape the layout or the copy: with --plan they come from the
@@ -217,6 +217,7 @@ int convert_parse_args(int argc, char **argv, struct convert_args *a)
         { "save-plan", required_argument, NULL, OPT_SAVE_PLAN },
         { "threads", required_argument, NULL, 'j' },
         { "queue-depth", required_argument, NULL, OPT_QUEUE_DEPTH },
+        { "io-timeout", required_argument, NULL, OPT_IO_TIMEOUT },
         { "bad-sectors", required_argument, NULL, OPT_BAD_SECTORS },
         { "allow-mounted", no_argument, NULL, OPT_ALLOW_MOUNTED },
         { "boot-check", no_argument, NULL, OPT_BOOT_CHECK },
@@ -293,6 +294,11 @@ int convert_parse_args(int argc, char **argv, struct convert_args *a)
         case OPT_QUEUE_DEPTH:
             if ((r = parse_count_opt("--queue-depth", optarg, COPY_MAX_QUEUE_DEPTH,
                                      &a->queue_depth)))
+                return r;
+            break;
+        case OPT_IO_TIMEOUT:
+            if ((r = parse_count_opt("--io-timeout", optarg, CONVERT_IO_TIMEOUT_MAX,
+                                     &a->io_timeout)))
                 return r;
             break;
         case OPT_CLUSTER:

@@ -98,7 +98,7 @@ int img_info_main(int argc, char **argv)
 {
     int json;
     const char *path;
-    int r = img_parse_output_args(argc, argv, info_usage, &json, &path);
+    int r = img_parse_output_args(argc, argv, info_usage, &json, NULL, &path);
     if (r)
         return r < 0 ? P2V_EXIT_OK : r;
     p2v_err err = { { 0 } };

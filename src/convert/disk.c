@@ -110,11 +110,9 @@ int convert_disk_open(const char *path, const convert_disk_opts *o, convert_disk
     source_opts so = { .io_timeout = o ? o->io_timeout : 0 };
     if ((r = source_open(path, &so, &bd, err)) < 0)
         return r;
-    if (stat(path, &st) < 0) {
-        r = p2v_errf(err, -errno, "%s: %s", path, strerror(errno));
-        bd_close(bd);
-        return r;
-    }
+    /* A source that is no file (an NBD export) has no stat: only files and
+     * devices are compared with OUTPUT. */
+    bool has_st = stat(path, &st) == 0;
     if ((r = convert_disk_from_bd(bd, o, out, err)) < 0)
         return r;
     /* the name the user gave, which bd_path may have resolved */
@@ -126,8 +124,9 @@ int convert_disk_open(const char *path, const convert_disk_opts *o, convert_disk
     }
     free((*out)->path);
     (*out)->path = p;
-    (*out)->st = st;
-    (*out)->has_st = true;
+    if (has_st)
+        (*out)->st = st;
+    (*out)->has_st = has_st;
     return 0;
 }
 

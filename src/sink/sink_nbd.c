@@ -30,7 +30,8 @@ struct slot {
 struct nbd_priv {
     struct nbd_handle *h;
     bool can_zero, can_flush;
-    bool broken;                        /* a wait timed out or was interrupted */
+    int broken;                         /* a wait timed out or was interrupted: */
+    p2v_err why;                        /* no more I/O, every call fails so */
     uint64_t pos;                       /* everything before is written or zeroed */
     uint64_t sent;                      /* data bytes written */
     uint32_t chunk;
@@ -45,13 +46,19 @@ static int nbd_wait(sink *s, int64_t cookie, const char *what, uint64_t len, uin
 {
     struct nbd_priv *p = s->priv;
     char desc[96];
-    snprintf(desc, sizeof desc, "a %s of %" PRIu64 " bytes at offset %" PRIu64, what, len, off);
+    if (len)
+        snprintf(desc, sizeof desc, "a %s of %" PRIu64 " bytes at offset %" PRIu64, what, len,
+                 off);
+    else
+        snprintf(desc, sizeof desc, "a %s", what);
     if (p->broken)
-        return p2v_errf(err, -EIO, "%s: %s: the connection was given up", s->output, desc);
-    int r = cookie == -1 ? -EIO : nbdlib_wait(p->h, s->output, cookie, s->io_timeout, desc, err);
+        return p2v_errf(err, p->broken, "%s", p->why.msg);
+    p2v_err why;
+    int r = cookie == -1 ? -EIO : nbdlib_wait(p->h, s->output, cookie, s->io_timeout, desc, &why);
     if (r == -ETIMEDOUT || r == -EINTR) {
-        p->broken = true;
-        return r;
+        p->broken = r;
+        p->why = why;
+        return p2v_errf(err, r, "%s", why.msg);
     }
     if (r < 0) {
         int e = nbdlib.f.nbd_get_errno();

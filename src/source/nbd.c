@@ -22,7 +22,11 @@ struct nbd_src {
     /* One read on the wire at a time, as libnbd's blocking nbd_pread did:
      * the reader threads would otherwise poll one socket together. */
     pthread_mutex_t lock;
-    bool broken;    /* a wait timed out or was interrupted: no more I/O */
+    /* A wait timed out or was interrupted: no more I/O. Later reads (other
+     * reader threads) fail the same way, not as a read error that the
+     * bad-sector salvage would take for unreadable sectors. */
+    int broken;
+    p2v_err why;
 };
 
 static int read_one(blockdev *bd, struct nbd_src *s, void *buf, size_t n, uint64_t off,
@@ -31,17 +35,21 @@ static int read_one(blockdev *bd, struct nbd_src *s, void *buf, size_t n, uint64
     char what[96];
     snprintf(what, sizeof what, "a read of %zu bytes at offset %" PRIu64, n, off);
     if (s->broken)
-        return p2v_errf(err, -EIO, "%s: %s: the connection was given up", bd->path, what);
+        return p2v_errf(err, s->broken, "%s", s->why.msg);
     int64_t c = nbdlib.f.nbd_aio_pread(s->h, buf, n, off, NBD_NULL_COMPLETION, 0);
-    int r = c == -1 ? -EIO : nbdlib_wait(s->h, bd->path, c, s->timeout, what, err);
+    p2v_err why;
+    int r = c == -1 ? -EIO : nbdlib_wait(s->h, bd->path, c, s->timeout, what, &why);
     if (c == -1 || (r < 0 && r != -ETIMEDOUT && r != -EINTR)) {
         int e = nbdlib.f.nbd_get_errno();
         return p2v_errf(err, e ? -e : -EIO, "%s: read error at offset %llu: %s", bd->path,
                         (unsigned long long)off, nbdlib.f.nbd_get_error());
     }
-    if (r < 0)
-        s->broken = true;
-    return r;
+    if (r < 0) {
+        s->broken = r;
+        s->why = why;
+        return p2v_errf(err, r, "%s", why.msg);
+    }
+    return 0;
 }
 
 static int nbd_src_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err)
