@@ -167,12 +167,14 @@ int img_convert_main(int argc, char **argv)
 
     img_convert_cancel = 0;
     sink_catch_signals(&sigs, &img_convert_cancel);
-    if (stat(src, &source.st) < 0) {
-        cli_error("%s: %s", src, strerror(errno));
-        goto out;
-    }
     if (source_open(src, &(source_opts){ .io_timeout = opts.io_timeout }, &bd, &err) < 0) {
         cli_error("%s", err.msg);
+        goto out;
+    }
+    /* A source that is no file (an NBD export) has no stat (left zero): no
+     * file to keep DST off, beyond its name. */
+    if (stat(src, &source.st) < 0 && errno != ENOENT) {
+        cli_error("%s: %s", src, strerror(errno));
         goto out;
     }
     source.bd = bd;

@@ -11,7 +11,8 @@ need sfdisk nbdkit
 
 cd "$WORK"
 # --io-timeout is documented and takes a number of seconds.
-"$P2V" convert --help | grep -q -- '--io-timeout SECONDS' || fail "--io-timeout not in convert --help"
+"$P2V" convert --help >help.txt
+grep -q -- '--io-timeout SECONDS' help.txt || fail "--io-timeout not in convert --help"
 expect_exit 2 "$P2V" convert --io-timeout 0 -o out.qcow2 x.img:1
 grep -q -- "--io-timeout must be a number from 1 to 86400, not '0'" "$WORK/last.err" ||
     fail "bad --io-timeout: $(cat "$WORK/last.err")"
@@ -112,6 +113,18 @@ grep -qF "$(src_uri): no answer from the NBD server for 2 s while waiting for th
 nothing_left "connect"
 echo "stalled before the handshake, --io-timeout 2: failed after $t s: $(grep -m1 "no answer" "$WORK/last.err")"
 pass "a server silent at connect fails after --io-timeout"
+# the img commands that read NBD exports take it too
+t0=$(now)
+expect_exit 2 "$P2V" img compare --io-timeout 2 "$(src_uri)" src.img
+t=$(elapsed "$t0" "$(now)")
+within 1.5 8 "$t" || fail "img compare timed out after $t s"
+grep -qF "$(src_uri): no answer from the NBD server for 2 s" "$WORK/last.err" ||
+    fail "img compare: $(cat "$WORK/last.err")"
+expect_exit 1 "$P2V" img convert --io-timeout 2 "$(src_uri)" out.qcow2
+grep -qF "$(src_uri): no answer from the NBD server for 2 s" "$WORK/last.err" ||
+    fail "img convert: $(cat "$WORK/last.err")"
+nothing_left "img convert"
+pass "img compare and img convert: --io-timeout on a silent server"
 kill -9 "$srv"
 
 # --- a target that stalls mid-copy: the write wait times out, then a signal
