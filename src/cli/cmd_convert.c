@@ -28,7 +28,7 @@
 
 const char convert_usage[] =
     "Usage: p2v convert [OPTIONS] -o OUTPUT SEL...\n"
-    "       p2v convert --plan FILE [-o OUTPUT] [-f] [--verify] [--dry-run] [--json]\n"
+    "       p2v convert --plan FILE [-o OUTPUT] [--drivers DIR|ISO] [-f] [--verify] [--dry-run] [--json]\n"
     "\n"
     "Write the selected partitions, in the order given, into a new disk image with\n"
     "a new partition table (fresh MBR signature or GPT disk GUID). SEL is DISK:N,\n"
@@ -119,8 +119,12 @@ const char convert_usage[] =
     "      --plan FILE                  take the selections and options from a plan file;\n"
     "                                   its disks are found by identity (table, signature or\n"
     "                                   GUID, size) if their device names changed, and a\n"
-    "                                   disk or partition that changed is refused. -o, -f,\n"
-    "                                   --verify, --dry-run, --json and -p may be added\n"
+    "                                   disk or partition that changed is refused. What\n"
+    "                                   shapes the result comes from the plan only; -o and\n"
+    "                                   --drivers (paths on this machine) replace the plan's,\n"
+    "                                   and -f, --verify, -j, --queue-depth, --allow-mounted,\n"
+    "                                   --boot-check, --dry-run, --json, -p and --save-plan\n"
+    "                                   may be added\n"
     "      --boot-check                 after writing, boot the image in qemu as\n"
     "                                   'p2v boot-check' does (firmware from the plan,\n"
     "                                   SATA disk); the image is kept either way, and\n"
@@ -327,8 +331,11 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
     return 0;
 }
 
-/* --plan FILE: the request from the file, its disks found again by identity;
- * -o, -f, --verify, --bad-sectors and --allow-mounted given here apply on top. */
+/* --plan FILE: the request from the file, its disks found again by identity.
+ * What shapes the result comes from the file (convert_args.c refuses it
+ * here); where and how this run happens may be given on top: -o and
+ * --drivers replace the plan's paths, -f, --verify, -j, --queue-depth and
+ * --allow-mounted apply (docs/plan-files.md). */
 static int load_plan(const struct convert_args *a, const convert_events *ev,
                      convert_planfile **pf, convert_request *rq)
 {
@@ -352,11 +359,9 @@ static int load_plan(const struct convert_args *a, const convert_events *ev,
     rq->queue_depth = a->queue_depth;
     if (sink_output_is_nbd(rq->output))
         rq->sink.format = SINK_RAW;   /* an NBD export receives the disk itself */
-    rq->no_windows_fixups = rq->no_windows_fixups || a->no_windows_fixups;
-    rq->drivers = a->drivers; /* the driver options are not part of a plan file */
-    rq->target_bus = a->target_bus;
+    if (a->drivers)
+        rq->drivers = a->drivers;   /* where the tree is on this machine */
     rq->allow_mounted = a->allow_mounted;
-    rq->bad_sectors = a->bad_sectors;
     if (!rq->output && !a->dry_run && !a->save_plan)
         return convert_usage_error("%s", "no OUTPUT given (-o OUTPUT; the plan names none)");
     return 0;

@@ -173,14 +173,17 @@ enum {
     OPT_QUEUE_DEPTH,
 };
 
-/* Options that shape the layout or the copy: with --plan they come from the
- * plan file, so giving one as well is a usage error. */
+/* Options that shape the result (layout, copy, Windows edits): with --plan
+ * they come from the plan file, so giving one as well is a usage error
+ * (docs/plan-files.md; --drivers, a path on this machine, may replace the
+ * plan's, like -o). */
 static bool is_layout_option(int c)
 {
     switch (c) {
     case 'O': case 't': case 'c': case OPT_BOOT: case OPT_SIZE: case OPT_ALIGN: case OPT_COPY:
     case OPT_CLUSTER: case OPT_NO_MSR: case OPT_ALLOW_DIRTY: case OPT_ADD_ESP: case OPT_ACTIVE:
-    case OPT_SECTOR_SIZE: case OPT_MIN_FREE:
+    case OPT_SECTOR_SIZE: case OPT_MIN_FREE: case OPT_TARGET_BUS: case OPT_BAD_SECTORS:
+    case OPT_NO_WINDOWS_FIXUPS:
         return true;
     default:
         return false;

@@ -14,7 +14,7 @@
 # docs/bad-sectors.md shows.
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
-need sfdisk mkntfs ntfs-3g ntfscat ddrescuelog python3 fusermount3 cmp
+need sfdisk mkntfs ntfs-3g ntfscat ddrescuelog python3 fusermount3 cmp jq
 : "${P2V_FAULTFS:?P2V_FAULTFS must point at the faultfs test tool (ctest sets it)}"
 [ -e /dev/fuse ] || { echo "SKIP: no /dev/fuse" >&2; exit 77; }
 
@@ -125,6 +125,17 @@ expect_exit 0 "$P2V" convert -O raw --bad-sectors zero -o used.raw "$src:1"
 grep -q "warning: 2 unreadable sectors" "$WORK/last.err" || { cat "$WORK/last.err"; fail "used copy: not 2 bad sectors"; }
 grep -q "no file affected" "$WORK/last.err" && fail "used copy read free space"
 check_eq "used copy: map" "$d_thesis $d_photo" "$(ddrescuelog -b512 -l- used.raw.badmap | tr '\n' ' ' | sed 's/ $//')"
+
+# --- a plan keeps --bad-sectors (issue 25 item 4): its replay zeroes as the
+# run that made it did, and the mode cannot be changed on top of it ---
+expect_exit 0 "$P2V" convert --dry-run -O raw --bad-sectors zero --save-plan zero.json "$src:1"
+check_eq "plan: options.bad_sectors" zero "$(jq -r .options.bad_sectors zero.json)"
+expect_exit 0 "$P2V" convert --plan zero.json -o plan.raw
+check_eq "plan replay: map" "$d_thesis $d_photo" "$(ddrescuelog -b512 -l- plan.raw.badmap | tr '\n' ' ' | sed 's/ $//')"
+cmp -i 512 used.raw plan.raw || fail "the plan's replay differs from the run it was saved from (after the MBR, whose signature is new each run)"
+expect_exit 2 "$P2V" convert --plan zero.json --bad-sectors fail -o never.raw
+grep -q -- "--bad-sectors comes from the plan file" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+pass "--bad-sectors zero saved in the plan and replayed"
 
 # --- a bad sector only in free space never stops a used copy (default fail) ---
 serve "$s_free"

@@ -85,3 +85,20 @@ rm -f in.raw in-win.img
 ln -s tree treelink
 expect_exit 0 "$P2V" convert --dry-run --drivers treelink --target-bus virtio-blk pc10.img:2
 pass "the tree named through a link"
+
+# A plan keeps --drivers and --target-bus (issue 25 item 4): its replay gets
+# the same drivers and the same bus check, and --drivers on top replaces the
+# tree's path (where the tree is on this machine).
+expect_exit 0 "$P2V" convert --dry-run --save-plan drv.json --drivers tree --target-bus virtio-blk pc10.img:2
+check_eq "plan: drivers, target_bus" '["tree","virtio-blk"]' "$(jq -c '.options | [.drivers, .target_bus]' drv.json)"
+expect_exit 0 "$P2V" convert --dry-run --json --plan drv.json
+check_eq "replay: viostor from the plan's tree" "viostor/w10/amd64/viostor.inf" \
+    "$(jq -r '.windows_drivers[0].changes.drivers[] | select(.service=="viostor") | .inf' "$WORK/last.out")"
+jq '.options.drivers = null' drv.json >nodrv.json
+refused 1 "virtio-blk needs the viostor driver for Windows 10 (10.0.19045) client amd64" --plan nodrv.json -o out.qcow2
+mv tree moved-tree
+refused 1 "--drivers: tree: No such file or directory" --plan drv.json -o out.qcow2
+expect_exit 0 "$P2V" convert --dry-run --plan drv.json --drivers moved-tree
+pass "--drivers on top of a plan replaces its tree"
+refused 2 "--plan: --target-bus comes from the plan file" --plan drv.json --target-bus sata -o out.qcow2
+mv moved-tree tree
