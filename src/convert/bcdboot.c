@@ -138,22 +138,43 @@ static int bios_switch(convert_job *job, size_t wi, size_t ai, p2v_err *err)
 /* The first copied Windows with a BCD-Template (SIZE_MAX: none), and in
  * *store whether a copied partition already holds the boot store of the
  * target firmware (`efi`: \EFI\Microsoft\Boot\BCD, else \Boot\BCD), in which
- * case there is nothing to switch. */
-static size_t windows_to_switch(const convert_job *job, bool efi, bool *store)
+ * case there is nothing to switch. *any: the first copied Windows at all. */
+static size_t windows_to_switch(const convert_job *job, bool efi, bool *store, size_t *any)
 {
     const plan *p = job->plan;
     size_t wi = SIZE_MAX;
     *store = false;
+    *any = SIZE_MAX;
     for (size_t i = 0; i < p->nparts; i++) {
         const convert_part *cp = convert_win_source_part(job, &p->parts[i]);
         if (!cp || !cp->win_probed)
             continue;
         if (efi ? cp->win.bcd_efi : cp->win.bcd_bios)
             *store = true;
+        if (cp->win.win.present && *any == SIZE_MAX)
+            *any = i;
         if (cp->win.win.present && cp->win.win.bcd_template && wi == SIZE_MAX)
             wi = i;
     }
     return wi;
+}
+
+/* A firmware switch that cannot make the new firmware's boot store (no
+ * selected partition holds one, the Windows has no BCD-Template to make one
+ * from) would write an image that does not boot: refused before anything
+ * is written, as a missing \Windows\Boot\EFI is. */
+static int no_template(convert_job *job, size_t wi, bool efi, p2v_err *err)
+{
+    char name[300];
+    convert_part_source_name(job, &job->plan->parts[wi], name, sizeof name);
+    return p2v_errf(err, -ENOENT,
+                    "%s: firmware switch to %s: Windows has no "
+                    "\\Windows\\System32\\config\\BCD-Template to make %s from, and no selected "
+                    "partition holds one: the image would not boot. Select the partition "
+                    "that holds it, keep --boot %s, or pass --no-windows-fixups to copy "
+                    "Windows unchanged",
+                    name, efi ? "UEFI" : "BIOS",
+                    efi ? "\\EFI\\Microsoft\\Boot\\BCD" : "\\Boot\\BCD", efi ? "bios" : "uefi");
 }
 
 /* BIOS target, Windows selected, and no BIOS boot store among the
@@ -161,13 +182,15 @@ static size_t windows_to_switch(const convert_job *job, bool efi, bool *store)
 int convert_bcdboot_bios(convert_job *job, p2v_err *err)
 {
     const plan *p = job->plan;
-    size_t ai = SIZE_MAX;
+    size_t ai = SIZE_MAX, any;
     bool bios_store;
     if (p->firmware != PLAN_FW_BIOS)
         return 0;
-    size_t wi = windows_to_switch(job, false, &bios_store);
-    if (bios_store || wi == SIZE_MAX)
+    size_t wi = windows_to_switch(job, false, &bios_store, &any);
+    if (bios_store || any == SIZE_MAX)
         return 0;
+    if (wi == SIZE_MAX)
+        return no_template(job, any, false, err);
     for (size_t i = 0; i < p->nparts; i++)
         if (p->parts[i].bootable)
             ai = i;
@@ -337,11 +360,13 @@ static int uefi_switch(convert_job *job, size_t wi, size_t ei, p2v_err *err)
 int convert_bcdboot_uefi(convert_job *job, p2v_err *err)
 {
     const plan *p = job->plan;
-    size_t ei = SIZE_MAX;
+    size_t ei = SIZE_MAX, any;
     bool efi_store;
     if (p->firmware != PLAN_FW_UEFI)
         return 0;
-    size_t wi = windows_to_switch(job, true, &efi_store);
+    size_t wi = windows_to_switch(job, true, &efi_store, &any);
+    if (!efi_store && any != SIZE_MAX && wi == SIZE_MAX)
+        return no_template(job, any, true, err);
     for (size_t i = 0; i < p->nparts && ei == SIZE_MAX; i++)
         if (p->parts[i].kind == PLAN_PART_SYNTHETIC && p->parts[i].role == PLAN_ROLE_ESP)
             ei = i;
