@@ -43,7 +43,8 @@ const char convert_usage[] =
     "Options:\n"
     "  -o, --output OUTPUT              the image to create; '-' streams it to standard\n"
     "                                   output (qcow2 laid out in advance, or -O raw; no\n"
-    "                                   -c, no --verify); nbd://HOST[:PORT]/EXPORT or\n"
+    "                                   -c, no --verify; refused when standard output is a\n"
+    "                                   terminal); nbd://HOST[:PORT]/EXPORT or\n"
     "                                   nbd+unix:///EXPORT?socket=PATH writes the disk into\n"
     "                                   an NBD export of at least the layout's size (raw;\n"
     "                                   the disk takes the export's size)\n"
@@ -404,6 +405,12 @@ int cmd_convert(int argc, char **argv)
         }
     } else if (make_request(&a, &rq, &sels, &active) < 0) {
         cli_error("out of memory");
+        goto out;
+    }
+    /* As gzip does: an image is never useful on a terminal, and would wreck it. */
+    if (!a.dry_run && sink_output_is_stream(rq.output) && isatty(STDOUT_FILENO)) {
+        cli_error("-o -: standard output is a terminal; not writing a disk image to it "
+                  "(redirect it to a file or pipe it into a program)");
         goto out;
     }
     if ((r = convert_plan_from_request(&rq, &ev, &job, &err)) < 0) {
