@@ -93,6 +93,9 @@ const char convert_usage[] =
     "                                   zero writes zeros in their place, their map in\n"
     "                                   OUTPUT.badmap (ddrescue format) and names the\n"
     "                                   files that lost data\n"
+    "      --bad-sectors-map FILE       with --bad-sectors zero: the map's path instead\n"
+    "                                   of OUTPUT.badmap; needed with -o - and NBD\n"
+    "                                   targets (checked before the copy starts)\n"
     "      --allow-mounted              copy a partition mounted read-write anyway (the\n"
     "                                   copy may be inconsistent); without it such a\n"
     "                                   partition is refused, naming the mount point.\n"
@@ -121,8 +124,9 @@ const char convert_usage[] =
     "                                   its disks are found by identity (table, signature or\n"
     "                                   GUID, size) if their device names changed, and a\n"
     "                                   disk or partition that changed is refused. What\n"
-    "                                   shapes the result comes from the plan only; -o and\n"
-    "                                   --drivers (paths on this machine) replace the plan's,\n"
+    "                                   shapes the result comes from the plan only; -o,\n"
+    "                                   --drivers and --bad-sectors-map (paths on this\n"
+    "                                   machine) replace the plan's,\n"
     "                                   and -f, --verify, -j, --queue-depth, --allow-mounted,\n"
     "                                   --boot-check, --dry-run, --json, -p and --save-plan\n"
     "                                   may be added\n"
@@ -328,14 +332,15 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
                              .min_free = a->min_free,
                              .drivers = a->drivers, .target_bus = a->target_bus,
                              .allow_mounted = a->allow_mounted, .bad_sectors = a->bad_sectors,
+                             .bad_sectors_map = a->bad_sectors_map,
                              .queue_depth = a->queue_depth };
     return 0;
 }
 
 /* --plan FILE: the request from the file, its disks found again by identity.
  * What shapes the result comes from the file (convert_args.c refuses it
- * here); where and how this run happens may be given on top: -o and
- * --drivers replace the plan's paths, -f, --verify, -j, --queue-depth and
+ * here); where and how this run happens may be given on top: -o, --drivers
+ * and --bad-sectors-map replace the plan's paths, -f, --verify, -j, --queue-depth and
  * --allow-mounted apply (docs/plan-files.md). */
 static int load_plan(const struct convert_args *a, const convert_events *ev,
                      convert_planfile **pf, convert_request *rq)
@@ -362,6 +367,8 @@ static int load_plan(const struct convert_args *a, const convert_events *ev,
         rq->sink.format = SINK_RAW;   /* an NBD export receives the disk itself */
     if (a->drivers)
         rq->drivers = a->drivers;   /* where the tree is on this machine */
+    if (a->bad_sectors_map)
+        rq->bad_sectors_map = a->bad_sectors_map;
     rq->allow_mounted = a->allow_mounted;
     if (!rq->output && !a->dry_run && !a->save_plan)
         return convert_usage_error("%s", "no OUTPUT given (-o OUTPUT; the plan names none)");

@@ -98,7 +98,7 @@ static bool takes_next_word(const char *a)
     static const char *const opts[] = { "-o", "-O", "-t", "--output", "--output-format",
                                         "--table", "--boot", "--size", "--align", "--copy",
                                         "--cluster-size", "--add-esp", "--active",
-                                        "--bad-sectors", "--plan", "--save-plan", "-j",
+                                        "--bad-sectors", "--bad-sectors-map", "--plan", "--save-plan", "-j",
                                         "--threads", "--queue-depth" };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (!strcmp(a, opts[i]))
@@ -169,7 +169,7 @@ enum {
     OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_NO_WINDOWS_FIXUPS, OPT_ADD_ESP, OPT_ACTIVE, OPT_SECTOR_SIZE,
     OPT_MIN_FREE,
     OPT_DRIVERS, OPT_TARGET_BUS,
-    OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
+    OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_BAD_SECTORS_MAP, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
     OPT_QUEUE_DEPTH,
 };
 
@@ -221,6 +221,7 @@ int convert_parse_args(int argc, char **argv, struct convert_args *a)
         { "threads", required_argument, NULL, 'j' },
         { "queue-depth", required_argument, NULL, OPT_QUEUE_DEPTH },
         { "bad-sectors", required_argument, NULL, OPT_BAD_SECTORS },
+        { "bad-sectors-map", required_argument, NULL, OPT_BAD_SECTORS_MAP },
         { "allow-mounted", no_argument, NULL, OPT_ALLOW_MOUNTED },
         { "boot-check", no_argument, NULL, OPT_BOOT_CHECK },
         { "help", no_argument, NULL, 'h' },
@@ -328,6 +329,7 @@ int convert_parse_args(int argc, char **argv, struct convert_args *a)
             else
                 return convert_usage_error("unknown --bad-sectors mode '%s' (fail or zero)", optarg);
             break;
+        case OPT_BAD_SECTORS_MAP: a->bad_sectors_map = optarg; break;
         case OPT_SECTOR_SIZE:
             if (size_parse(optarg, &v) < 0 || (v != 512 && v != 4096))
                 return convert_usage_error("--sector-size must be 512 or 4096, not '%s'", optarg);

@@ -57,7 +57,15 @@ struct convert_job {
     struct drv_tree *drv_tree;  /* --drivers, opened */
     struct drv_job **drv;       /* per plan part: the driver step of a Windows, else NULL */
     convert_resize rs;
+    char badmap[1024];          /* --bad-sectors zero: where the map goes ("" : none) */
 };
+
+/* --bad-sectors zero: the map's path (rq.bad_sectors_map, else OUTPUT.badmap
+ * for a file OUTPUT; a stream or NBD OUTPUT needs it given) into job->badmap,
+ * checked before anything is copied: never a source, OUTPUT or a non-regular
+ * file, in a directory p2v can write. CONVERT_EUSAGE for a contradiction
+ * (a map without zero mode, a stream without a map). */
+int convert_badmap_prepare(convert_job *job, p2v_err *err);
 
 /* Before planning: the byte sizes of DISK:N=SIZE and DISK:N=min selections
  * (into psel[].bytes), refusing a size the filesystem cannot take. */

@@ -302,7 +302,8 @@ int convert_plan_from_request(const convert_request *rq, const convert_events *e
     if ((r = open_sources(job, ev, err)) < 0 || (r = convert_resize_sizes(job, ev, err)) < 0)
         goto fail;
     /* A dry run refuses what the real run would refuse; it writes nothing. */
-    if (rq->output && (r = check_output(job, ev, err)) < 0)
+    if ((r = convert_badmap_prepare(job, err)) < 0 ||
+        (rq->output && (r = check_output(job, ev, err)) < 0))
         goto fail;
     if (rq->active && !(job->rq.plan.active = find_active(job))) {
         r = p2v_errf(err, CONVERT_EUSAGE, "--active %s:%u: not one of the selected partitions",

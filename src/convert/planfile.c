@@ -91,6 +91,7 @@ static json_object *options_json(const convert_request *rq)
                            jstr_or_null(rq->target_bus ? drv_bus_name(rq->target_bus) : NULL));
     json_object_object_add(o, "bad_sectors",
                            json_object_new_string(enum_str(rq->bad_sectors, NAMES(bad_names))));
+    json_object_object_add(o, "bad_sectors_map", jstr_or_null(rq->bad_sectors_map));
     return o;
 }
 
@@ -276,14 +277,22 @@ static int check_keys(json_object *o, const char *const *keys, const char *where
     return 0;
 }
 
-/* "drivers" (the virtio-win tree or ISO, as it was named) and "target_bus". */
-static int parse_windows_options(json_object *o, convert_planfile *pf, p2v_err *err)
+/* The paths a plan names besides OUTPUT: "drivers" (the virtio-win tree or
+ * ISO) and "bad_sectors_map", as they were given; and "target_bus". */
+static int parse_path_options(json_object *o, convert_planfile *pf, p2v_err *err)
 {
-    const char *drivers, *bus;
+    const char *drivers, *bus, *map;
     int r;
     if ((r = get_str(o, "drivers", true, &drivers, "options", err)) < 0 ||
-        (r = get_str(o, "target_bus", true, &bus, "options", err)) < 0)
+        (r = get_str(o, "target_bus", true, &bus, "options", err)) < 0 ||
+        (r = get_str(o, "bad_sectors_map", true, &map, "options", err)) < 0)
         return r;
+    if (map && !*map)
+        return p2v_errf(err, -EINVAL, "plan: options: \"bad_sectors_map\" is empty (null for "
+                        "OUTPUT.badmap)");
+    if (map && !(pf->bad_sectors_map = strdup(map)))
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    pf->rq.bad_sectors_map = pf->bad_sectors_map;
     enum drv_bus b = DRV_BUS_NONE;
     if (bus && drv_bus_parse(bus, &b) < 0)
         return p2v_errf(err, -EINVAL, "plan: options: \"target_bus\": unknown value \"%s\" "
@@ -303,7 +312,7 @@ static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
                                         "size", "align", "copy", "no_msr", "add_esp",
                                         "allow_dirty", "verify", "sector_size", "min_free",
                                         "compress_level", "no_windows_fixups", "drivers",
-                                        "target_bus", "bad_sectors", NULL };
+                                        "target_bus", "bad_sectors", "bad_sectors_map", NULL };
     static const char *const formats[] = { [SINK_QCOW2] = "qcow2", [SINK_RAW] = "raw" };
     static const char *const copies[] = { "used", "all" };
     convert_request *rq = &pf->rq;
@@ -327,7 +336,7 @@ static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
         (r = get_bool(o, "allow_dirty", &rq->allow_dirty, "options", err)) < 0 ||
         (r = get_bool(o, "no_windows_fixups", &rq->no_windows_fixups, "options", err)) < 0 ||
         (r = get_bool(o, "verify", &rq->verify, "options", err)) < 0 ||
-        (r = parse_windows_options(o, pf, err)) < 0 ||
+        (r = parse_path_options(o, pf, err)) < 0 ||
         (r = get_enum(o, "bad_sectors", NAMES(bad_names), &bad, err)) < 0)
         return r;
     if (cluster && (cluster < 512 || (cluster & (cluster - 1))))
@@ -544,6 +553,7 @@ void convert_planfile_free(convert_planfile *pf)
     free(pf->resolved);
     free(pf->output);
     free(pf->drivers);
+    free(pf->bad_sectors_map);
     free(pf->rq_sels);
     free(pf);
 }

@@ -372,13 +372,13 @@ static int salvage_report(convert_job *job, const struct job_ranges *jb, const c
         const salvage_bad *b = salvage_get(sv, i);
         res->bad_sectors += (b->len + b->sector_size - 1) / b->sector_size;
     }
-    snprintf(res->badmap, sizeof res->badmap, "%s.badmap", job->rq.output);
-    FILE *f = fopen(res->badmap, "w");
+    snprintf(res->badmap, sizeof res->badmap, "%s", job->badmap);
+    FILE *f = job->badmap[0] ? fopen(res->badmap, "w") : NULL;
     if (!f) {
-        int e = errno;
+        int e = job->badmap[0] ? errno : EINVAL;
         res->badmap[0] = '\0';
-        return p2v_errf(err, -e, "%s.badmap: cannot create the bad-sector map: %s",
-                        job->rq.output, strerror(e));
+        return p2v_errf(err, -e, "%s: cannot create the bad-sector map: %s", job->badmap,
+                        strerror(e));
     }
     int r = salvage_write_map(sv, plan_disk_bytes(job->plan), f, err);
     if (fclose(f) != 0 && r == 0)

@@ -137,6 +137,29 @@ expect_exit 2 "$P2V" convert --plan zero.json --bad-sectors fail -o never.raw
 grep -q -- "--bad-sectors comes from the plan file" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
 pass "--bad-sectors zero saved in the plan and replayed"
 
+# --- where the map goes (issue 25 item 6): --bad-sectors-map FILE, needed for
+# a stream or an NBD target, checked before the copy starts ---
+expect_exit 2 "$P2V" convert -O raw --bad-sectors zero -o - "$src:1"
+grep -q -- "--bad-sectors zero with -o - needs --bad-sectors-map FILE" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+expect_exit 2 "$P2V" convert --bad-sectors zero -o "nbd+unix:///x?socket=$WORK/none.sock" "$src:1"
+grep -q -- "needs --bad-sectors-map FILE: OUTPUT is not a file the map can go beside" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+"$P2V" convert -O raw --bad-sectors zero --bad-sectors-map stream.map -o - "$src:1" 2>stream.err >stream.raw ||
+    fail "stream with a map: $(cat stream.err)"
+grep -q "their map (ddrescue format) is stream.map" stream.err || fail "stream: $(cat stream.err)"
+check_eq "stream: map" "$d_thesis $d_photo" "$(ddrescuelog -b512 -l- stream.map | tr '\n' ' ' | sed 's/ $//')"
+[ ! -e ./-.badmap ] || fail "a map named -.badmap"
+cmp -i 512 used.raw stream.raw || fail "the streamed image differs"
+expect_exit 1 "$P2V" convert -O raw --bad-sectors zero --bad-sectors-map nodir/m1 -o m1.raw "$src:1"
+grep -q -- "--bad-sectors-map nodir/m1: no directory nodir to create it in" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+[ ! -e m1.raw ] || fail "m1.raw written although the map could not be made"
+expect_exit 2 "$P2V" convert -O raw --bad-sectors zero --bad-sectors-map "$src" -o m1.raw "$src:1"
+grep -q -- "that is the source $src, which p2v never writes" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+expect_exit 2 "$P2V" convert -O raw --bad-sectors-map m1.map -o m1.raw "$src:1"
+grep -q -- "--bad-sectors-map goes with --bad-sectors zero" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+expect_exit 0 "$P2V" convert --dry-run -O raw --bad-sectors zero --bad-sectors-map keep.map --save-plan map.json "$src:1"
+check_eq "plan: options.bad_sectors_map" keep.map "$(jq -r .options.bad_sectors_map map.json)"
+pass "--bad-sectors-map: required for streams and NBD, checked before the copy, saved in plans"
+
 # --- a bad sector only in free space never stops a used copy (default fail) ---
 serve "$s_free"
 expect_exit 0 "$P2V" convert -O raw -o free.raw "$src:1"

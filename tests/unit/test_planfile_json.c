@@ -144,7 +144,8 @@ static void test_parse(void)
     /* Without the duplicate it parses; with a bus, a tree and a bad-sector mode. */
     static const char fixed[] =
         "{\"p2v_plan\": 1, \"output\": \"out.qcow2\", \"options\": {\"format\": \"qcow2\", "
-        "\"target_bus\": \"virtio-scsi\", \"drivers\": \"/v.iso\", \"bad_sectors\": \"zero\"}, "
+        "\"target_bus\": \"virtio-scsi\", \"drivers\": \"/v.iso\", \"bad_sectors\": \"zero\", "
+        "\"bad_sectors_map\": \"/var/log/pc.map\"}, "
         "\"disks\": [{\"path\": \"d.img\", \"size\": 1048576, "
         "\"sector_size\": 512, \"table\": \"mbr\", \"id\": \"0x00000001\"}], "
         "\"selections\": [{\"disk\": 0, \"number\": 1, \"start\": 2048, \"size\": 8, "
@@ -158,6 +159,7 @@ static void test_parse(void)
         CHECK_STR(rq->drivers, "/v.iso");
         CHECK_EQ_U64(rq->target_bus, 2); /* DRV_BUS_VIRTIO_SCSI */
         CHECK_EQ_U64(rq->bad_sectors, SALVAGE_ZERO);
+        CHECK_STR(rq->bad_sectors_map, "/var/log/pc.map");
         CHECK_STR(rq->output, "out.qcow2");
         convert_planfile_free(pf);
     }
