@@ -69,6 +69,17 @@ const convert_part *convert_win_source_part(const convert_job *job, const plan_p
     return convert_disk_part(job->src[pp->disk], pp->src->number);
 }
 
+/* A hive or BCD p2v cannot read or edit stops the conversion; the user
+ * hears the way out: copy Windows unchanged. */
+static int with_way_out(int r, p2v_err *err)
+{
+    size_t l = strlen(err->msg);
+    if (r < 0 && r != -ENOMEM && !strstr(err->msg, "--no-windows-fixups"))
+        snprintf(err->msg + l, sizeof err->msg - l, "; --no-windows-fixups copies Windows "
+                 "unchanged (its boot references then still name the old disk)");
+    return r;
+}
+
 /* Read a hive file of the volume and rewrite it in memory: *out holds the
  * new bytes, or stays NULL when nothing changed. */
 static int fix_hive(convert_job *job, ntvol *v, const char *name, const char *path, bool bcd,
@@ -97,7 +108,7 @@ static int fix_hive(convert_job *job, ntvol *v, const char *name, const char *pa
         wf->md_changed += changed;
     win_hive_close(h);
     free(data);
-    return r;
+    return with_way_out(r, err);
 }
 
 #define REAGENT "\\Windows\\System32\\Recovery\\ReAgent.xml"
@@ -165,9 +176,9 @@ static int fix_fat_bcd(convert_job *job, size_t i, const char *path, p2v_err *er
     if (r == 0)
         r = fatvol_read_file(v, path, CONVERT_HIVE_MAX, &data, &len, err);
     if (r == 0)
-        r = win_hive_open(data, len, true, what, &h, err);
+        r = with_way_out(win_hive_open(data, len, true, what, &h, err), err);
     if (r == 0)
-        r = win_bcd_rewrite(h, &m, what, &wf->rep, &changed, err);
+        r = with_way_out(win_bcd_rewrite(h, &m, what, &wf->rep, &changed, err), err);
     if (r == 0 && changed && (r = win_hive_save(h, &out, &olen, err)) == 0)
         r = fatvol_replace_file(v, path, out, olen, err);
     wf->bcd_changed += changed;

@@ -56,8 +56,15 @@ int win_hive_open(const uint8_t *data, size_t len, bool writable, const char *wh
     int e = errno;
     close(fd); /* hivex has read or mapped it */
     if (!wh->h) {
-        r = p2v_errf(err, -EINVAL, "%s: not a registry hive hivex can read (%s)", what,
-                     e ? strerror(e) : "refused");
+        /* hivex says ENOTSUP for a structure it does not recognise and
+         * EINVAL for a wrong checksum, size or offset: both mean damaged,
+         * which strerror ("Operation not supported") does not say. */
+        const char *why = e == ENOTSUP ? "its header or blocks are not a registry hive's"
+                        : e == EINVAL  ? "a checksum, size or offset in it is wrong"
+                        : e == ENOMEM  ? "out of memory"
+                        : e            ? strerror(e) : "hivex refused it";
+        r = p2v_errf(err, e == ENOMEM ? -ENOMEM : -EBADMSG,
+                     "%s: not a registry hive hivex can read: damaged (%s)", what, why);
         free(wh);
         return r;
     }

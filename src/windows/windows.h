@@ -24,8 +24,8 @@ struct hive_h; /* hivex's handle */
 
 /* Open a hive from len bytes (copied; data need not outlive it). what names
  * it in messages ("disk.img:2 \Boot\BCD"). writable: changes are allowed and
- * win_hive_save returns them. -EINVAL with a message when hivex refuses the
- * bytes (not a hive, damaged). */
+ * win_hive_save returns them. -EBADMSG with a message saying "damaged" and
+ * why when hivex refuses the bytes (not a hive, a structure it rejects). */
 int win_hive_open(const uint8_t *data, size_t len, bool writable, const char *what,
                   win_hive **out, p2v_err *err);
 /* hivex's handle, for direct hivex calls (hivex.h). Owned by h. */
