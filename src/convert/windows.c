@@ -128,8 +128,16 @@ static int fix_reagent(convert_job *job, ntvol *v, const char *name, uint8_t **o
     snprintf(what, sizeof what, "%s %s", name, REAGENT);
     *out = NULL;
     p2v_err e2;
-    if (ntvol_read_file(v, REAGENT, REAGENT_MAX, &data, &len, &e2) < 0)
-        return 0; /* no WinRE configured (or unreadable): nothing to keep right */
+    int rc = ntvol_read_file(v, REAGENT, REAGENT_MAX, &data, &len, &e2);
+    if (rc == -ENOENT)
+        return 0; /* no WinRE configured: nothing to keep right */
+    if (rc < 0) {
+        /* There but not readable as one (over 1 MiB, a directory, damaged):
+         * the user must hear that WinRE is not kept right. */
+        p2v_warn(&wf->rep.warnings, "%s: not rewritten (%s); WinRE shows as disabled until "
+                 "reagentc /enable", what, e2.msg);
+        return rc == -ENOMEM ? p2v_errf(err, rc, "out of memory") : 0;
+    }
     int r = win_reagent_rewrite(data, len, &m, what, out, olen, &wf->rep, &changed, err);
     wf->reagent_changed += changed;
     free(data);

@@ -220,7 +220,9 @@ int win_md_rewrite(win_hive *system, const win_map *m, win_report *rep, unsigned
  * decimal, guid all zeros; GPT: id 0, guid = disk GUID; offset = the
  * partition's byte offset) names its new place in the target's style; all
  * other bytes are kept. References to partitions not in the map are
- * warned about and kept. *out (to free()) and *olen hold the new text, or
+ * warned about and kept; so is a text p2v does not understand (UTF-16 with
+ * or without a BOM, no *Location element at all), with a warning. *out
+ * (to free()) and *olen hold the new text, or
  * *out is NULL when nothing changed; *changed counts the elements. */
 int win_reagent_rewrite(const uint8_t *xml, size_t len, const win_map *m, const char *what,
                         uint8_t **out, size_t *olen, win_report *rep, unsigned *changed,
