@@ -192,7 +192,7 @@ static int escape(jreader *r, char **buf, size_t *n, size_t *cap)
         return put(buf, n, cap, &to[k - from], 1);
     if (c != 'u')
         return jfail(r, at, "\\%c is not a JSON escape", c > 0x20 && c < 0x7f ? c : '?');
-    uint32_t cp;
+    uint32_t cp = 0;
     char u[4];
     int e = unicode_escape(r, &cp);
     return e < 0 ? e : put(buf, n, cap, u, utf8_encode(cp, u));
