@@ -6,6 +6,9 @@
 
 #include "windows/drivers_impl.h"
 
+/* Length of a DriverPackages\<pkg> Version value. */
+#define DRV_DDB_VERSION_LEN 48
+
 int drv_edit_dword(drv_plan *p, enum drv_hive hive, const char *key, const char *name, uint32_t v);
 /* type REG_SZ or REG_EXPAND_SZ; stored as UTF-16LE with its NUL. */
 int drv_edit_string(drv_plan *p, enum drv_hive hive, const char *key, const char *name,
