@@ -230,6 +230,23 @@ int drv_plan_build(const drv_windows *w, const drv_selection *sel, drv_tree *tre
                    hive_h *system, hive_h *drivers, drv_plan *out, p2v_err *err);
 void drv_plan_free(drv_plan *p);
 
+/* Whether the file at a volume path ("/Windows/System32/drivers/x.sys",
+ * looked up without regard to case) exists: 1, 0, or a negative errno with
+ * err filled. */
+typedef int (*drv_file_exists_fn)(void *ctx, const char *path, p2v_err *err);
+
+/* Add to p (whose controlsets are set) the edits that clear the old PC's
+ * leftovers, in every ControlSet of p: in the UpperFilters/LowerFilters of
+ * the disk, IDE/ATA, SCSI/RAID and volume classes (Control\Class\{...}),
+ * filters whose service is missing or whose binary (ImagePath, else
+ * System32\drivers\<name>.sys) exists says is missing are removed, and,
+ * unless keep_services, filters of hardware a VM lacks (a table) too; unless
+ * keep_services, the services in a table of other virtualisers' guest tools
+ * and vendor storage managers that exist are disabled (Start=4). Each edit's
+ * shown text says why. docs/windows.md lists both tables. */
+int drv_leftovers_plan(hive_h *system, drv_file_exists_fn exists, void *ctx, bool keep_services,
+                       drv_plan *p, p2v_err *err);
+
 /* Apply the edits for hive (SYSTEM, SOFTWARE or DRIVERS) to h, in order: keys are made
  * as needed, values replaced, DELETE_KEY of a missing key is no edit. The
  * caller commits (hivex_commit) or discards. */
@@ -264,10 +281,13 @@ typedef struct drv_job {
  * --drivers: built-in controllers only), refuse a bus it cannot boot on
  * (drv_check_bus), and plan. A Windows whose version cannot be told gets
  * the built-in controllers only; asking drivers for it (a tree, or a
- * virtio bus) is refused (-ENOENT). Nothing is written. what names the
- * volume in messages ("disk.img:2"). */
-int drv_job_prepare(ntvol *v, const char *what, drv_tree *tree, enum drv_bus bus, drv_job *out,
-                    p2v_err *err);
+ * virtio bus) is refused (-ENOENT). The old PC's leftovers are planned
+ * too (drv_leftovers_plan; flags DRV_JOB_KEEP_SERVICES keeps the services
+ * and the table's filters). Nothing is written. what names the volume in
+ * messages ("disk.img:2"). */
+#define DRV_JOB_KEEP_SERVICES 1u /* drv_leftovers_plan's keep_services */
+int drv_job_prepare(ntvol *v, const char *what, drv_tree *tree, enum drv_bus bus, unsigned flags,
+                    drv_job *out, p2v_err *err);
 /* drv_job_prepare on hives already open (drivers may be NULL). */
 int drv_job_prepare_hives(win_hive *system, win_hive *software, win_hive *drivers,
                           drv_tree *tree, enum drv_bus bus, drv_job *out, p2v_err *err);

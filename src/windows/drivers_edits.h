@@ -17,6 +17,8 @@ int drv_edit_multi(drv_plan *p, enum drv_hive hive, const char *key, const char 
                    const char *const *v, size_t n);
 int drv_edit_binary(drv_plan *p, enum drv_hive hive, const char *key, const char *name,
                     const uint8_t *v, size_t len);
+/* Append "  (note)" to the shown text of the last edit: why p2v makes it. */
+int drv_edit_note(drv_plan *p, const char *note);
 int drv_edit_delete_key(drv_plan *p, enum drv_hive hive, const char *key);
 /* A file copy; data (owned by the plan afterwards) is the content when src is -1. */
 int drv_copy_add(drv_plan *p, long src, uint8_t *data, size_t len, const char *dst);

@@ -141,8 +141,15 @@ int drv_job_prepare_hives(win_hive *system, win_hive *software, win_hive *driver
     return rc;
 }
 
-int drv_job_prepare(ntvol *v, const char *what, drv_tree *tree, enum drv_bus bus, drv_job *out,
-                    p2v_err *err)
+static int volume_has(void *ctx, const char *path, p2v_err *err)
+{
+    bool exists = false, isdir = false;
+    int rc = ntvol_stat(ctx, path, &exists, &isdir, NULL, err);
+    return rc < 0 ? rc : exists && !isdir;
+}
+
+int drv_job_prepare(ntvol *v, const char *what, drv_tree *tree, enum drv_bus bus, unsigned flags,
+                    drv_job *out, p2v_err *err)
 {
     memset(out, 0, sizeof *out);
     win_hive *sys = NULL, *soft = NULL, *drivers = NULL;
@@ -156,6 +163,12 @@ int drv_job_prepare(ntvol *v, const char *what, drv_tree *tree, enum drv_bus bus
         rc = open_hive(v, what, HIVE_DRIVERS, false, &drivers, err);
     if (rc == 0)
         rc = drv_job_prepare_hives(sys, soft, drivers, tree, bus, out, err);
+    if (rc == 0) {
+        rc = drv_leftovers_plan(win_hive_h(sys), volume_has, v, flags & DRV_JOB_KEEP_SERVICES,
+                                &out->plan, err);
+        if (rc < 0)
+            drv_job_free(out);
+    }
     win_hive_close(sys);
     win_hive_close(soft);
     win_hive_close(drivers);

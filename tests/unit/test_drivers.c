@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "blockdev/blockdev.h"
@@ -776,6 +777,161 @@ static void test_versions(drv_tree *t)
     win_hive_close(sys);
 }
 
+/* ---- the old PC's leftovers ---- */
+
+/* "a,b" as a .reg REG_MULTI_SZ: hex(7):61,00,00,00,62,00,00,00,00,00 */
+static void reg_multi(FILE *f, const char *name, const char *csv)
+{
+    fprintf(f, "\"%s\"=hex(7):", name);
+    for (const char *c = csv; *c; c++)
+        fprintf(f, "%02x,00,", *c == ',' ? 0 : (unsigned char)*c);
+    fprintf(f, "00,00,00,00\n");
+}
+
+/* Files the fake volume holds (compared without regard to case). */
+static const char *const present[] = {
+    "/Windows/System32/drivers/EhStorClass.sys", "/Windows/System32/drivers/iaStorF.sys",
+    "/Windows/System32/drivers/volsnap.sys", "/Windows/System32/drivers/rdyboost.sys",
+};
+static unsigned exists_calls;
+
+static int fake_exists(void *ctx, const char *path, p2v_err *err)
+{
+    (void)ctx;
+    (void)err;
+    exists_calls++;
+    for (size_t i = 0; i < sizeof present / sizeof present[0]; i++)
+        if (strcasecmp(present[i], path) == 0)
+            return 1;
+    return 0;
+}
+
+/* win10's SYSTEM with class filters and services of an old PC. */
+static int leftover_hive(void)
+{
+    char path[PATH_MAX + 64], cmd[3 * PATH_MAX + 200];
+    snprintf(path, sizeof path, "%s/leftovers.reg", work);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    const char *cls = "ControlSet001\\Control\\Class";
+    fprintf(f, "Windows Registry Editor Version 5.00\n\n[\\%s]\n\n", cls);
+    fprintf(f, "[\\%s\\{4D36E967-E325-11CE-BFC1-08002BE10318}]\n", cls);
+    reg_multi(f, "UpperFilters", "EhStorClass");
+    reg_multi(f, "LowerFilters", "iaStorF,oldfilt");
+    fprintf(f, "\n[\\%s\\{71A27CDD-812A-11D0-BEC7-08002BE2092F}]\n", cls);
+    reg_multi(f, "UpperFilters", "volsnap,gonefilt,rdyboost");
+    fprintf(f, "\n[\\%s\\{4D36E97B-E325-11CE-BFC1-08002BE10318}]\n", cls);
+    reg_multi(f, "UpperFilters", "otherdrive");
+    static const char *const svcs[][2] = {
+        {"EhStorClass", "\"ImagePath\"=\"\\\\SystemRoot\\\\System32\\\\drivers\\\\EhStorClass.sys\""},
+        {"iaStorF", "\"ImagePath\"=\"system32\\\\drivers\\\\iaStorF.sys\""},
+        {"volsnap", "\"Start\"=dword:00000000"},
+        {"rdyboost", "\"ImagePath\"=\"System32\\\\drivers\\\\rdyboost.sys\""},
+        {"gonefilt", "\"ImagePath\"=\"system32\\\\drivers\\\\gonefilt.sys\""},
+        {"otherdrive", "\"ImagePath\"=\"\\\\??\\\\D:\\\\drv\\\\otherdrive.sys\""},
+        {"VMTools", "\"Start\"=dword:00000002"},
+        {"VBoxService", "\"Start\"=dword:00000004"},
+    };
+    for (size_t i = 0; i < sizeof svcs / sizeof svcs[0]; i++)
+        fprintf(f, "\n[\\ControlSet001\\Services\\%s]\n%s\n", svcs[i][0], svcs[i][1]);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/leftovers' && cp '%s/win10/SYSTEM' '%s/leftovers/SYSTEM' && "
+             "hivexregedit --merge '%s/leftovers/SYSTEM' '%s'", work, work, work, work, path);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void expect_multi(hive_h *h, const char *key, const char *name, const char *csv)
+{
+    uint8_t b[256];
+    size_t n = 0;
+    for (const char *c = csv; *c; c++, n += 2)
+        put_le16(b + n, *c == ',' ? 0 : (uint8_t)*c);
+    if (*csv) {
+        put_le16(b + n, 0);
+        n += 2;
+    }
+    put_le16(b + n, 0);
+    expect_raw(h, key, name, hive_t_REG_MULTI_SZ, b, n + 2);
+}
+
+static const drv_edit *find_edit(const drv_plan *p, const char *key_end, const char *name)
+{
+    for (size_t i = 0; i < p->nedits; i++) {
+        const drv_edit *e = &p->edits[i];
+        size_t kl = strlen(e->key), el = strlen(key_end);
+        if (kl >= el && strcasecmp(e->key + kl - el, key_end) == 0 && e->name &&
+            strcmp(e->name, name) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+/* Filters that cannot load leave the boot classes' lists (the others stay,
+ * in order); VMware Tools is disabled; --keep-services keeps the services
+ * and the table's filter, not a filter whose driver is gone. */
+static void test_leftovers(bool keep)
+{
+    drv_plan plan;
+    p2v_err err = {{0}};
+    hive_h *ro = hive_open("leftovers", "SYSTEM", 0);
+    if (!ro)
+        return;
+    CHECK(drv_plan_build(&win10, NULL, NULL, ro, NULL, &plan, &err) == 0);
+    size_t before = plan.nedits;
+    exists_calls = 0;
+    CHECK(drv_leftovers_plan(ro, fake_exists, NULL, keep, &plan, &err) == 0);
+    hivex_close(ro);
+    CHECK(exists_calls > 0);
+    CHECK_EQ_U64(plan.nedits - before, keep ? 2 : 3);
+    const drv_edit *low = find_edit(&plan, "{4d36e967-e325-11ce-bfc1-08002be10318}", "LowerFilters");
+    CHECK(low && strstr(low->shown, "removed oldfilt: no service oldfilt") != NULL);
+    CHECK(low && (strstr(low->shown, "removed iaStorF: Intel Rapid Storage Technology filter") != NULL) == !keep);
+    const drv_edit *vol = find_edit(&plan, "{71a27cdd-812a-11d0-bec7-08002be2092f}", "UpperFilters");
+    CHECK(vol && strstr(vol->shown, "volsnap; rdyboost  (removed gonefilt: /Windows/system32/drivers/gonefilt.sys missing)"));
+    const drv_edit *vmt = find_edit(&plan, "Services\\VMTools", "Start");
+    CHECK((vmt != NULL) == !keep);
+    CHECK(!vmt || strstr(vmt->shown, "disabled: VMware Tools service") != NULL);
+    CHECK(find_edit(&plan, "Services\\VBoxService", "Start") == NULL); /* already disabled */
+    CHECK(find_edit(&plan, "{4d36e967-e325-11ce-bfc1-08002be10318}", "UpperFilters") == NULL);
+    CHECK(find_edit(&plan, "{4d36e97b-e325-11ce-bfc1-08002be10318}", "UpperFilters") == NULL);
+
+    hive_h *h = hive_open("leftovers", "SYSTEM", HIVEX_OPEN_WRITE);
+    char dst[PATH_MAX + 64];
+    snprintf(dst, sizeof dst, "%s/leftovers/SYSTEM.%s", work, keep ? "keep" : "new");
+    CHECK(h && drv_edits_apply(&plan, DRV_HIVE_SYSTEM, h, &err) == 0 && hivex_commit(h, dst, 0) == 0);
+    if (h)
+        hivex_close(h);
+    h = hivex_open(dst, 0);
+    CHECK(h != NULL);
+    if (h) {
+        const char *cls = "ControlSet001\\Control\\Class\\";
+        char key[160];
+        snprintf(key, sizeof key, "%s{4D36E967-E325-11CE-BFC1-08002BE10318}", cls);
+        expect_multi(h, key, "UpperFilters", "EhStorClass");
+        expect_multi(h, key, "LowerFilters", keep ? "iaStorF" : "");
+        snprintf(key, sizeof key, "%s{71A27CDD-812A-11D0-BEC7-08002BE2092F}", cls);
+        expect_multi(h, key, "UpperFilters", "volsnap,rdyboost");
+        snprintf(key, sizeof key, "%s{4D36E97B-E325-11CE-BFC1-08002BE10318}", cls);
+        expect_multi(h, key, "UpperFilters", "otherdrive");
+        expect_dword(h, "ControlSet001\\Services\\VMTools", "Start", keep ? 2 : 4);
+        expect_dword(h, "ControlSet001\\Services\\VBoxService", "Start", 4);
+        expect_dword(h, "ControlSet001\\Services\\storahci", "Start", 0);
+        hivex_close(h);
+    }
+    if (!keep) {
+        char *txt = NULL;
+        size_t tl = 0;
+        FILE *f = open_memstream(&txt, &tl);
+        drv_report_text(&win10, NULL, NULL, &plan, f);
+        fclose(f);
+        CHECK(strstr(txt, "SYSTEM\\ControlSet001\\Services\\VMTools  Start = REG_DWORD "
+                          "0x00000004 (4)  (disabled: VMware Tools service)") != NULL);
+        free(txt);
+    }
+    drv_plan_free(&plan);
+}
+
 int main(void)
 {
     setup();
@@ -797,6 +953,12 @@ int main(void)
     test_no_drivers("win7", &win7, true);
     test_no_drivers("win10", &win10, false);
     test_ddb_place();
+    if (leftover_hive() == 0) {
+        test_leftovers(false);
+        test_leftovers(true);
+    } else {
+        CHECK(!"leftover hive built");
+    }
     cleanup();
     return t_done("test_drivers");
 }
