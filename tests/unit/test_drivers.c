@@ -679,7 +679,7 @@ static win_hive *hive_bytes(const char *path)
 /* A SOFTWARE hive whose Windows NT\CurrentVersion holds values (.reg lines). */
 static win_hive *software_with(const char *name, const char *values)
 {
-    char path[PATH_MAX + 64], lib[PATH_MAX], cmd[3 * PATH_MAX + 256];
+    char path[PATH_MAX + 64], lib[PATH_MAX], cmd[4 * PATH_MAX + 512];
     snprintf(lib, sizeof lib, "%s", mkvirtio);
     *strrchr(lib, '/') = '\0';
     snprintf(path, sizeof path, "%s/%s", work, name);
