@@ -83,6 +83,7 @@ static json_object *options_json(const convert_request *rq)
     json_object_object_add(o, "allow_dirty", json_object_new_boolean(rq->allow_dirty));
     json_object_object_add(o, "no_windows_fixups",
                            json_object_new_boolean(rq->no_windows_fixups));
+    json_object_object_add(o, "keep_services", json_object_new_boolean(rq->keep_services));
     json_object_object_add(o, "verify", json_object_new_boolean(rq->verify));
     json_object_object_add(o, "sector_size", json_object_new_int64(rq->sector_size));
     json_object_object_add(o, "min_free", json_object_new_int64((int64_t)rq->min_free));
@@ -312,7 +313,8 @@ static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
                                         "size", "align", "copy", "no_msr", "add_esp",
                                         "allow_dirty", "verify", "sector_size", "min_free",
                                         "compress_level", "no_windows_fixups", "drivers",
-                                        "target_bus", "bad_sectors", "bad_sectors_map", NULL };
+                                        "target_bus", "bad_sectors", "bad_sectors_map",
+                                        "keep_services", NULL };
     static const char *const formats[] = { [SINK_QCOW2] = "qcow2", [SINK_RAW] = "raw" };
     static const char *const copies[] = { "used", "all" };
     convert_request *rq = &pf->rq;
@@ -335,6 +337,7 @@ static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
         (r = get_bool(o, "no_msr", &rq->plan.no_msr, "options", err)) < 0 ||
         (r = get_bool(o, "allow_dirty", &rq->allow_dirty, "options", err)) < 0 ||
         (r = get_bool(o, "no_windows_fixups", &rq->no_windows_fixups, "options", err)) < 0 ||
+        (r = get_bool(o, "keep_services", &rq->keep_services, "options", err)) < 0 ||
         (r = get_bool(o, "verify", &rq->verify, "options", err)) < 0 ||
         (r = parse_path_options(o, pf, err)) < 0 ||
         (r = get_enum(o, "bad_sectors", NAMES(bad_names), &bad, err)) < 0)

@@ -28,8 +28,8 @@ check_eq "add_esp" 41943040 "$(jq .options.add_esp story.json)"
 check_eq "table" gpt "$(jq -r .options.table story.json)"
 
 # Every option that shapes the result is saved (issue 25 item 4), with its default here.
-check_eq "saved defaults" '[null,null,"fail",false]' \
-    "$(jq -c '.options | [.drivers, .target_bus, .bad_sectors, .no_windows_fixups]' story.json)"
+check_eq "saved defaults" '[null,null,"fail",null,false,false]' \
+    "$(jq -c '.options | [.drivers, .target_bus, .bad_sectors, .bad_sectors_map, .no_windows_fixups, .keep_services]' story.json)"
 expect_exit 0 "$P2V" convert --dry-run --json --plan story.json
 jq -e '.table == "gpt" and .firmware == "uefi"' "$WORK/last.out" >/dev/null || fail "replayed options"
 check_eq "replayed layout" "(new ESP)|disk1.img:1|disk1.img:5|disk2.img:1|disk1.img:2|disk1.img:3" \
@@ -58,7 +58,7 @@ expect_exit 2 "$P2V" convert --plan story.json -o x.qcow2 --size 1G
 grep -q -- "--size comes from the plan file" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
 expect_exit 2 "$P2V" convert --plan story.json -o x.qcow2 disk1.img:1
 expect_exit 2 "$P2V" convert --plan story.json
-for opt in "--target-bus sata" "--bad-sectors zero" "--no-windows-fixups" "--copy all"; do
+for opt in "--target-bus sata" "--bad-sectors zero" "--no-windows-fixups" "--keep-services" "--copy all"; do
     # shellcheck disable=SC2086
     expect_exit 2 "$P2V" convert --plan story.json -o x.qcow2 $opt
     grep -q -- "--plan: ${opt%% *} comes from the plan file; make a new plan to change it" "$WORK/last.err" ||
