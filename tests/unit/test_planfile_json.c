@@ -130,7 +130,7 @@ static void test_refused(void)
 /* Through the whole parser: the messages reach the caller with "plan:". */
 static void test_parse(void)
 {
-    static const char plan[] =
+    static const char plan_text[] =
         "{\"p2v_plan\": 1, \"output\": \"out.qcow2\", \"options\": {\"format\": \"qcow2\", "
         "\"format\": \"raw\"}, \"disks\": [{\"path\": \"d.img\", \"size\": 1048576, "
         "\"sector_size\": 512, \"table\": \"mbr\", \"id\": \"0x00000001\"}], "
@@ -138,7 +138,7 @@ static void test_parse(void)
         "\"type\": \"0x83\"}]}";
     convert_planfile *pf = NULL;
     p2v_err err = { { 0 } };
-    CHECK(convert_planfile_parse(plan, sizeof plan - 1, &pf, &err) == -EINVAL);
+    CHECK(convert_planfile_parse(plan_text, sizeof plan_text - 1, &pf, &err) == -EINVAL);
     CHECK(pf == NULL);
     CHECK(strstr(err.msg, "plan: not valid JSON at byte 70: the key \"format\" again (first at byte 51)") != NULL);
     /* Without the duplicate it parses; with a bus, a tree and a bad-sector mode. */
@@ -165,7 +165,7 @@ static void test_parse(void)
     }
     CHECK(convert_planfile_parse("", 0, &pf, &err) == -EINVAL);
     CHECK_STR(err.msg, "plan: the file is empty (no JSON in it)");
-    CHECK(convert_planfile_parse(plan, 40, &pf, &err) == -EINVAL);
+    CHECK(convert_planfile_parse(plan_text, 40, &pf, &err) == -EINVAL);
     CHECK(strstr(err.msg, "plan: not valid JSON at byte 39: the text ends inside the string") != NULL);
 }
 
