@@ -5,6 +5,7 @@
 #include <hivex.h>
 
 #include "windows/drivers_impl.h"
+#include "windows/windows.h"
 
 int drv_edit_dword(drv_plan *p, enum drv_hive hive, const char *key, const char *name, uint32_t v);
 /* type REG_SZ or REG_EXPAND_SZ; stored as UTF-16LE with its NUL. */
@@ -17,9 +18,5 @@ int drv_edit_binary(drv_plan *p, enum drv_hive hive, const char *key, const char
 int drv_edit_delete_key(drv_plan *p, enum drv_hive hive, const char *key);
 /* A file copy; data (owned by the plan afterwards) is the content when src is -1. */
 int drv_copy_add(drv_plan *p, long src, uint8_t *data, size_t len, const char *dst);
-
-/* The node at a '\'-separated path from the root, or 0; create makes the
- * missing keys. */
-hive_node_h drv_hive_node(hive_h *h, const char *path, bool create);
 
 #endif
