@@ -4,14 +4,16 @@
  * ESP p2v formats filled with \EFI\Microsoft\Boot, \EFI\Boot\bootx64.efi
  * and a new BCD (a fatbuild tree the run formats with the ESP). Before
  * planning, what each switch needs from the layout: an ESP, an active
- * partition. See docs/windows.md. */
+ * partition. The two switches are job rows of the Windows fixes
+ * (convert/winfix.h). See docs/windows.md. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "boot/boot.h"
-#include "convert/convert_impl.h"
+#include "convert/steps.h"
+#include "convert/winfix.h"
 #include "fs/fatbuild.h"
 
 /* ---- firmware switch to BIOS ---- */
@@ -33,17 +35,6 @@ static int pcat_add(void *ctx, const char *name, bool is_dir)
     return 0;
 }
 
-/* A read-only look at plan part i: through its overlay when it has one. */
-static int open_ro(convert_job *job, size_t i, ntvol **v, p2v_err *err)
-{
-    const plan_part *pp = &job->plan->parts[i];
-    blockdev *ov = convert_resize_overlay(job, i);
-    if (!ov)
-        ov = job->win.overlays ? job->win.overlays[i] : NULL;
-    return ov ? ntvol_open(ov, 0, bd_size(ov), 0, v, err)
-              : ntvol_open(job->src[pp->disk]->bd, pp->src_offset, pp->src_bytes, 0, v, err);
-}
-
 static int copy_file(ntvol *from, ntvol *to, const char *src, const char *dst, p2v_err *err)
 {
     uint8_t *d = NULL;
@@ -61,7 +52,7 @@ static int bios_boot_files(convert_job *job, size_t wi, size_t ai, ntvol *win, n
                            p2v_err *err)
 {
     const plan *p = job->plan;
-    const convert_part *wcp = convert_win_source_part(job, &p->parts[wi]);
+    const convert_part *wcp = convert_part_source(job, &p->parts[wi]);
     struct pcat pc = { 0 };
     uint8_t *tmpl = NULL, *out = NULL;
     size_t tlen = 0, olen = 0;
@@ -106,7 +97,7 @@ static int bios_boot_files(convert_job *job, size_t wi, size_t ai, ntvol *win, n
 static int bios_switch(convert_job *job, size_t wi, size_t ai, p2v_err *err)
 {
     const plan_part *ap = &job->plan->parts[ai];
-    const convert_part *acp = convert_win_source_part(job, ap);
+    const convert_part *acp = convert_part_source(job, ap);
     char name[300];
     convert_part_source_name(job, ap, name, sizeof name);
     if (!acp || strcmp(acp->fs.type, "ntfs"))
@@ -116,11 +107,11 @@ static int bios_switch(convert_job *job, size_t wi, size_t ai, p2v_err *err)
                         "Windows' partition active", name);
     ntvol *win = NULL, *act = NULL;
     blockdev *aov = NULL;
-    int r = convert_part_overlay(job, ai, &aov, err);
+    int r = convert_part_edit(job, ai, &aov, err);
     /* The Windows files are read first, from its overlay; the active
      * partition may be the same volume, so it is opened for writing after. */
     if (r == 0 && wi != ai)
-        r = open_ro(job, wi, &win, err);
+        r = convert_part_ntvol(job, wi, false, &win, err);
     if (r == 0)
         r = ntvol_open(aov, 0, bd_size(aov), NTVOL_WRITE, &act, err);
     if (r == 0)
@@ -146,7 +137,7 @@ static size_t windows_to_switch(const convert_job *job, bool efi, bool *store, s
     *store = false;
     *any = SIZE_MAX;
     for (size_t i = 0; i < p->nparts; i++) {
-        const convert_part *cp = convert_win_source_part(job, &p->parts[i]);
+        const convert_part *cp = convert_part_source(job, &p->parts[i]);
         if (!cp || !cp->win_probed)
             continue;
         if (efi ? cp->win.bcd_efi : cp->win.bcd_bios)
@@ -179,7 +170,7 @@ static int no_template(convert_job *job, size_t wi, bool efi, p2v_err *err)
 
 /* BIOS target, Windows selected, and no BIOS boot store among the
  * selection (it booted UEFI): make one. */
-int convert_bcdboot_bios(convert_job *job, p2v_err *err)
+static int bcdboot_bios(convert_job *job, unsigned *changed, p2v_err *err)
 {
     const plan *p = job->plan;
     size_t ai = SIZE_MAX, any;
@@ -292,7 +283,7 @@ static int efi_boot_files(convert_job *job, size_t wi, size_t ei, ntvol *win, fa
                           p2v_err *err)
 {
     const plan *p = job->plan;
-    const convert_part *wcp = convert_win_source_part(job, &p->parts[wi]);
+    const convert_part *wcp = convert_part_source(job, &p->parts[wi]);
     uint8_t *boot = NULL, *tmpl = NULL, *out = NULL;
     size_t blen = 0, tlen = 0, olen = 0;
     win_hive *h = NULL;
@@ -339,7 +330,7 @@ static int uefi_switch(convert_job *job, size_t wi, size_t ei, p2v_err *err)
     ntvol *win = NULL;
     int r = fatbuild_new(&job->win.esp_tree, err);
     if (r == 0)
-        r = open_ro(job, wi, &win, err);
+        r = convert_part_ntvol(job, wi, false, &win, err);
     if (r == 0)
         r = efi_boot_files(job, wi, ei, win, job->win.esp_tree, err);
     p2v_err e2;
@@ -357,7 +348,7 @@ static int uefi_switch(convert_job *job, size_t wi, size_t ei, p2v_err *err)
 /* UEFI target, Windows selected, no EFI boot store among the selection (it
  * booted BIOS), and an ESP p2v makes (--add-esp, or the one made for it):
  * fill that ESP as bcdboot would. */
-int convert_bcdboot_uefi(convert_job *job, p2v_err *err)
+static int bcdboot_uefi(convert_job *job, unsigned *changed, p2v_err *err)
 {
     const plan *p = job->plan;
     size_t ei = SIZE_MAX, any;
@@ -374,6 +365,18 @@ int convert_bcdboot_uefi(convert_job *job, p2v_err *err)
         return 0;
     return uefi_switch(job, wi, ei, err);
 }
+
+const convert_winfix convert_winfix_firmware_bios = {
+    .name = "firmware switch to BIOS",
+    .run_job = bcdboot_bios,
+};
+
+const convert_winfix convert_winfix_firmware_uefi = {
+    .name = "firmware switch to UEFI",
+    .run_job = bcdboot_uefi,
+};
+
+/* ---- before planning: what the switches need from the layout ---- */
 
 /* Is selection i an EFI System Partition on its source, or does it hold an
  * EFI boot store? */

@@ -35,8 +35,14 @@ const char *win_hive_what(const win_hive *h);
 int win_hive_save(win_hive *h, uint8_t **data, size_t *len, p2v_err *err);
 void win_hive_close(win_hive *h);
 
-/* The node at a '\'-separated path below the root ("Objects\{...}\Elements"),
- * looked up without regard to case; 0 when missing. */
+/* The one registry path walker: the key at a '\'-separated path below the
+ * key `from` (0: the root), each name looked up without regard to case;
+ * empty names (doubled, leading or trailing '\') are skipped. With create,
+ * keys missing on the way are made. 0 when missing or not made (errno says
+ * why when hivex failed). Takes hivex's handle, so callers holding only a
+ * hive_h (the driver edits) walk the same way. */
+size_t win_hive_walk(struct hive_h *h, size_t from, const char *path, bool create);
+/* win_hive_walk(win_hive_h(h), 0, path, false). */
 size_t win_hive_node(win_hive *h, const char *path);
 /* A REG_SZ / REG_EXPAND_SZ value of a node as UTF-8 (truncated to cap), or
  * a REG_DWORD value. 0, or -ENOENT when the node or value is missing or
