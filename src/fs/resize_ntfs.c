@@ -150,11 +150,31 @@ void fsresize_ntfs_geometry(uint64_t bytes, uint32_t bytes_per_sector, uint32_t 
     *clusters = *sectors / (cluster / bytes_per_sector);
 }
 
+/* The volume's own sectors (boot sector field total sectors, the backup
+ * boot sector not counted) must lie inside the partition entry. */
+static int rz_check_entry(blockdev *bd, uint64_t off, uint64_t len, const char *what,
+                          p2v_err *err)
+{
+    uint8_t bs[512];
+    uint64_t bytes;
+    if (len < sizeof bs)
+        return 0;
+    int r = bd_pread(bd, bs, sizeof bs, off, err);
+    if (r < 0)
+        return r;
+    uint64_t bps = get_le16(bs + 0x0B), sectors = get_le64(bs + FSRESIZE_NTFS_BOOT_TOTAL_SECTORS);
+    if (bps == 0 || __builtin_mul_overflow(sectors, bps, &bytes))
+        bytes = UINT64_MAX;
+    return fsresize_entry_check("NTFS", bytes, "from its boot sector", len, what, err);
+}
+
 int fsresize_ntfs_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
                         fsresize_info *fi, p2v_err *err)
 {
     struct rz_vol v = { .d = { .off = off } };
-    int r = rz_mount(&v, bd, len, false, what, err);
+    int r = rz_check_entry(bd, off, len, what, err);
+    if (r == 0)
+        r = rz_mount(&v, bd, len, false, what, err);
     if (r < 0)
         return r;
     ntfs_volume *vol = v.vol;
