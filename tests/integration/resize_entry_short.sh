@@ -8,7 +8,7 @@
 #   naming both sizes in bytes, nothing left in the output directory (no
 #   OUTPUT, no temporary file), the dry run alike. Before, a grow returned 0
 #   and every file past 48 MiB read as zeros.
-# - A plain copy still copies the entry whole with a notice, and the file
+# - A plain copy still copies the entry whole with a notice, and the files
 #   inside the entry reads back identical (the output's partition, padded
 #   with zeros to the filesystem's size, read by ntfscat / debugfs).
 set -euo pipefail
@@ -93,3 +93,14 @@ check_eq "ntfs: $nt_low from the plain copy" "$(sha256sum <"$nt_low")" \
 check_eq "ext4: low.bin from the plain copy" "$(sha256sum <low.bin)" \
     "$(debugfs -R "cat /low.bin" ex.out 2>/dev/null | sha256sum)"
 pass "plain copies keep the entry whole, low.bin verifies"
+
+# The other way round: a 64 MiB NTFS in a 96 MiB entry given 80 MiB. The
+# partition shrinks, the volume grows: the dry run says what happens to the
+# volume ("grown to 80.0 MiB", not "shrunk").
+truncate -s 98M wide.img
+echo "start=2048, size=$((96 * 2048)), type=7" | sfdisk -q wide.img
+dd if=nt.part of=wide.img bs=1M seek=1 conv=notrunc,sparse status=none
+expect_exit 0 "$P2V" convert --dry-run -o out/w.raw wide.img:1=80M
+grep -q "wide.img:1: 96.0 MiB -> 80.0 MiB; NTFS grown to 80.0 MiB" "$WORK/last.out" ||
+    fail "64 MiB volume in 96 MiB, =80M: $(cat "$WORK/last.out" "$WORK/last.err")"
+pass "a volume growing in a shrinking partition is reported grown"

@@ -53,7 +53,7 @@ pass "ext4 grown and FAT kept in larger partitions, check clean"
 
 # Smaller than the filesystem: refused, nothing written.
 expect_exit 1 "$P2V" convert -O raw -o no.raw pc.img:1=16M
-grep -q "pc.img:1: 16.0 MiB is smaller than its ext4 filesystem (32.0 MiB); shrinking ext2/3/4 is not supported" \
+grep -q "pc.img:1: 16.0 MiB (16777216 bytes) is smaller than its ext4 filesystem (32.0 MiB, 33554432 bytes); shrinking ext2/3/4 is not supported" \
     "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
 [ ! -e no.raw ] || fail "refused ext4 shrink wrote OUTPUT"
 expect_exit 1 "$P2V" convert -O raw -o no.raw pc.img:2=10M
