@@ -2,7 +2,7 @@
 # A filesystem longer than its partition entry (what a table-only shrink or
 # an interrupted partition editor leaves): an NTFS whose boot sector says
 # 64 MiB and an ext4 of 64 MiB, each in a 48 MiB MBR entry, with files
-# lying past 48 MiB and below it.
+# lying past 48 MiB and below it (and a 64 MiB FAT32, refused alike).
 # - A resize (DISK:N=SIZE growing or shrinking, =min, and --size growing the
 #   last partition) is refused before anything is written: exit 1, one line
 #   naming both sizes in bytes, nothing left in the output directory (no
@@ -13,7 +13,7 @@
 #   with zeros to the filesystem's size, read by ntfscat / debugfs).
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
-need sfdisk mkntfs ntfscp ntfscat ntfscluster mkfs.ext4 debugfs python3 sha256sum
+need sfdisk mkntfs ntfscp ntfscat ntfscluster mkfs.ext4 debugfs mkfs.fat python3 sha256sum
 cd "$WORK"
 
 head -c 3M /dev/urandom >low.bin
@@ -78,6 +78,13 @@ for fs in nt ex; do
     refused "$fs: =min" "$fs.img:1: the .*$sizes" --min-free 1M "$fs.img:1=min"
     refused "$fs: --size grows the last partition" "$sizes" --size 200M "$fs.img:1"
 done
+
+# FAT32 the same way (it is never resized, but its partition is: the grown
+# partition would still cut the filesystem at the entry's end).
+truncate -s 64M fa.part
+mkfs.fat -F 32 fa.part >/dev/null
+todisk fa c
+refused "fat: grown (=80M)" "fa.img:1: the vfat filesystem is 67108864 bytes (64.0 MiB, from its boot sector) but its partition entry only 50331648 bytes (48.0 MiB): it cannot be resized" fa.img:1=80M
 
 # The plain copy: whole, with the notice, and low.bin intact.
 # check_low FS CAT: the output partition padded to 64 MiB; CAT prints low.bin.
