@@ -166,10 +166,15 @@ static int resize_ext(convert_job *job, const plan_part *pp, convert_resize_part
         bd_close(rp->overlay);
         bd_close(rp->window);
         rp->overlay = rp->window = NULL;
-        if (r == 0)
-            snprintf(err->msg, sizeof err->msg, "the new space is too small for another block "
-                     "group");
-        return 1;
+        if (r < 0)
+            return 1;
+        /* Not a job left for the guest either: resize2fs would find
+         * nothing to do. */
+        rp->fs_new = rp->fi.fs_bytes;
+        snprintf(rp->action, sizeof rp->action, "%s keeps its size (the new space is too small "
+                 "for another block group; resize2fs would not grow it either)",
+                 fs_name(&rp->fi));
+        return 0;
     }
     if (r < 0)
         return r;

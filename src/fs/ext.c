@@ -264,16 +264,31 @@ static int ext_check_journal(ext2_filsys fs, struct ext_io *b, fsmap *out, p2v_e
 
 struct inode_blocks {
     ext2fs_block_bitmap bm;
-    blk64_t missing;    /* first block in use that the bitmap marks free, or 0 */
+    blk64_t missing;    /* first block in use that the bitmap marks free */
+    bool miss;          /* missing is set */
+    uint64_t seen;      /* blocks named so far */
+    uint64_t budget;    /* more than this: block maps that share or loop */
+    bool over;
 };
 
-/* Is every block of [first, first + n) marked in use? Else note the first. */
+/* Is every block of [first, first + n) marked in use? Else note the first.
+ * False too once the inodes have named more blocks than a sound
+ * filesystem can (each block once, plus slack): hostile block maps must
+ * not make the check run for ever. */
 static bool blocks_marked(struct inode_blocks *ib, blk64_t first, blk64_t n)
 {
     blk64_t zero;
-    if (n == 0 || ext2fs_find_first_zero_block_bitmap2(ib->bm, first, first + n - 1, &zero))
-        return true;    /* ENOENT: no free bit in the range */
-    ib->missing = zero;
+    if (__builtin_add_overflow(ib->seen, n, &ib->seen) || ib->seen > ib->budget) {
+        ib->over = true;
+        return false;
+    }
+    if (n == 0)
+        return true;
+    errcode_t e = ext2fs_find_first_zero_block_bitmap2(ib->bm, first, first + n - 1, &zero);
+    if (e == ENOENT)
+        return true;    /* no free bit in the range */
+    ib->missing = e ? first : zero;    /* else the range leaves the filesystem */
+    ib->miss = true;
     return false;
 }
 
@@ -293,7 +308,7 @@ static errcode_t extent_blocks(ext2_filsys fs, ext2_ino_t ino, struct ext2_inode
     errcode_t e = ext2fs_extent_open2(fs, ino, inode, &h);
     if (e)
         return e;
-    for (e = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &ex); !e && !ib->missing;
+    for (e = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &ex); !e && !ib->miss && !ib->over;
          e = ext2fs_extent_get(h, EXT2_EXTENT_NEXT, &ex)) {
         if (ex.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT)
             continue;
@@ -310,8 +325,11 @@ static errcode_t inode_blocks_of(ext2_filsys fs, ext2_ino_t ino, struct ext2_ino
                                  struct inode_blocks *ib)
 {
     blk64_t acl = ext2fs_file_acl_block(fs, inode);
-    if (acl && !blocks_marked(ib, acl, 1))
+    if (acl && !ext2fs_test_block_bitmap2(ib->bm, acl)) {  /* shared: not counted */
+        ib->missing = acl;
+        ib->miss = true;
         return 0;
+    }
     if (!ext2fs_inode_has_valid_blocks2(fs, inode))
         return 0;   /* inline data, fast symlink, device */
     if (inode->i_flags & EXT4_EXTENTS_FL)
@@ -321,14 +339,15 @@ static errcode_t inode_blocks_of(ext2_filsys fs, ext2_ino_t ino, struct ext2_ino
 
 int ext_check_inode_blocks(ext2_filsys fs, char *why, size_t cap)
 {
-    struct inode_blocks ib = { .bm = fs->block_map };
+    struct inode_blocks ib = { .bm = fs->block_map,
+                               .budget = 2 * ext2fs_blocks_count(fs->super) + 65536 };
     ext2_inode_scan scan;
     ext2_ino_t ino = 0;
     struct ext2_inode inode;
     const char *flavour = ext_flavour(fs->super);
     errcode_t e = ext2fs_open_inode_scan(fs, 0, &scan);
     bool opened = !e;
-    while (!e && !ib.missing) {
+    while (!e && !ib.miss && !ib.over) {
         e = ext2fs_get_next_inode(scan, &ino, &inode);
         if (e || !ino)
             break;
@@ -337,7 +356,12 @@ int ext_check_inode_blocks(ext2_filsys fs, char *why, size_t cap)
     }
     if (opened)
         ext2fs_close_inode_scan(scan);
-    if (ib.missing) {
+    if (ib.over) {
+        snprintf(why, cap, "%s inodes name more blocks than the filesystem holds (block maps "
+                 "that share or loop, up to inode %u); run e2fsck -f", flavour, ino);
+        return 1;
+    }
+    if (ib.miss) {
         snprintf(why, cap, "%s block bitmap says block %llu is free but inode %u uses it; run "
                  "e2fsck -f", flavour, (unsigned long long)ib.missing, ino);
         return 1;

@@ -189,6 +189,7 @@ int ntruns_check(ntfs_volume *vol, const extent_list *used, uint64_t *skipped, c
         uint64_t n = nrec - first < per ? nrec - first : per;
         bool whole = ntfs_attr_pread(vol->mft_na, (s64)(first * size), (s64)(n * size), buf) ==
                      (s64)(n * size);
+        uint64_t unread = *skipped;
         for (uint64_t i = 0; r == 0 && i < n; i++) {
             /* Around a read error, record by record: an unreadable record
              * is skipped (its file is damaged whatever the bitmap says; the
@@ -199,6 +200,13 @@ int ntruns_check(ntfs_volume *vol, const extent_list *used, uint64_t *skipped, c
                 continue;
             }
             r = check_record(&c, first + i, buf + i * size);
+        }
+        if (*skipped - unread == n) {
+            /* Not one record of the piece could be read: the rest of $MFT
+             * lies on a dead stretch or past the device, not worth a read
+             * per record; what follows stays unverified. */
+            *skipped += nrec - first - n;
+            break;
         }
     }
     free(buf);

@@ -25,8 +25,9 @@ int ntruns_bitmap_extents(struct _ntfs_volume *vol, extent_list *out);
  * record 64 uses it (attribute type 0x80); run chkdsk /f"), or when an
  * in-use record or runlist cannot be decoded; -ENOMEM (why says so).
  * Records that cannot be read (bad sectors) are skipped and counted in
- * *skipped: the device's read error is then recorded (ntdev failed), and
- * the caller decides whether it stands. */
+ * *skipped (after a 1 MiB piece of which none can be read, all the rest):
+ * the device's read error is then recorded (ntdev failed), and the caller
+ * decides whether it stands. */
 int ntruns_check(struct _ntfs_volume *vol, const extent_list *used, uint64_t *skipped,
                  char *why, size_t cap);
 
