@@ -4,9 +4,10 @@
  * block set in the block bitmaps (libext2fs computes the BLOCK_UNINIT groups;
  * the bitmaps cover superblocks, group descriptors, inode tables and the
  * internal journal). Cross-checks: group descriptor checksums, the bitmap's
- * used count against the group descriptors' free counts, and the journal's
- * blocks against the bitmap. A filesystem whose state records errors is
- * never mapped. Any doubt: every sector is copied. */
+ * used count against the group descriptors' free counts, the journal's
+ * blocks against the bitmap, and every block of every inode in use. A
+ * filesystem whose state records errors is never mapped. Any doubt: every
+ * sector is copied. */
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>

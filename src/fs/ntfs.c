@@ -3,8 +3,9 @@
  * every cluster set in $Bitmap, the boot sector, and what lies past the last
  * whole cluster: the rest of the volume and its backup boot sector, and the
  * partition's last sector. Cross-checks: $Bitmap's size against the cluster
- * count, and every cluster of the system files (MFT records 0-15) must be
- * marked in use. A dirty volume, an unclean $LogFile or a hibernation file in
+ * count, every cluster of the system files (MFT records 0-15) must be
+ * marked in use, and so must every run of every MFT record in use
+ * (ntfs_runs.c). A dirty volume, an unclean $LogFile or a hibernation file in
  * use (Windows Fast Startup) stops the copy unless allow_dirty; with it the
  * volume is copied whole, since Windows' journal replay may need clusters
  * that $Bitmap still shows free. */
