@@ -168,7 +168,7 @@ enum {
     OPT_BOOT = 256, OPT_SIZE, OPT_ALIGN, OPT_COPY, OPT_CLUSTER, OPT_VERIFY, OPT_DRY_RUN,
     OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_NO_WINDOWS_FIXUPS, OPT_ADD_ESP, OPT_ACTIVE, OPT_SECTOR_SIZE,
     OPT_MIN_FREE,
-    OPT_DRIVERS, OPT_TARGET_BUS,
+    OPT_DRIVERS, OPT_TARGET_BUS, OPT_KEEP_SERVICES,
     OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
     OPT_QUEUE_DEPTH,
 };
@@ -213,6 +213,7 @@ int convert_parse_args(int argc, char **argv, struct convert_args *a)
         { "min-free", required_argument, NULL, OPT_MIN_FREE },
         { "drivers", required_argument, NULL, OPT_DRIVERS },
         { "target-bus", required_argument, NULL, OPT_TARGET_BUS },
+        { "keep-services", no_argument, NULL, OPT_KEEP_SERVICES },
         { "plan", required_argument, NULL, OPT_PLAN },
         { "save-plan", required_argument, NULL, OPT_SAVE_PLAN },
         { "threads", required_argument, NULL, 'j' },
@@ -350,6 +351,7 @@ int convert_parse_args(int argc, char **argv, struct convert_args *a)
             break;
         }
         case OPT_DRIVERS: a->drivers = optarg; break;
+        case OPT_KEEP_SERVICES: a->keep_services = true; break;
         case OPT_TARGET_BUS: {
             enum drv_bus bus;
             if (drv_bus_parse(optarg, &bus) < 0)
