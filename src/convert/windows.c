@@ -255,7 +255,7 @@ static int check_boot_store(const convert_job *job, p2v_err *err)
             continue;
         if (cp->win_probed && (cp->win.bcd_bios || cp->win.bcd_efi || cp->win.win.bcd_template))
             store = true;
-        if (!strcmp(cp->fs.type, "vfat") && pp->role == PLAN_ROLE_ESP)
+        if (cp->fs.kind == FS_FAT && pp->role == PLAN_ROLE_ESP)
             store = true;
         if (cp->win_probed && cp->win.win.present && !win_name) {
             convert_part_source_name(job, pp, name, sizeof name);
@@ -285,12 +285,12 @@ int convert_windows_prepare(convert_job *job, const convert_events *ev, p2v_err 
         const convert_part *cp = convert_win_source_part(job, pp);
         if (!cp || !cp->win_probed)
             continue;
-        if (!strcmp(cp->fs.type, "vfat")) {
+        if (cp->fs.kind == FS_FAT) {
             if (cp->win.bcd_efi)
                 r = fix_fat_bcd(job, i, "\\EFI\\Microsoft\\Boot\\BCD", err);
             if (r == 0 && cp->win.bcd_bios)
                 r = fix_fat_bcd(job, i, "\\Boot\\BCD", err);
-        } else if (!strcmp(cp->fs.type, "ntfs") && (cp->win.win.present || cp->win.bcd_bios))
+        } else if (cp->fs.kind == FS_NTFS && (cp->win.win.present || cp->win.bcd_bios))
             r = fix_part(job, i, cp, err);
     }
     if (r == 0)
