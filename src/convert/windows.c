@@ -10,7 +10,7 @@
 
 #include "blockdev/overlay.h"
 #include "fs/fatbuild.h"
-#include "fs/fatfile.h"
+#include "fs/vol.h"
 #include "convert/convert_impl.h"
 
 
@@ -151,7 +151,7 @@ static int fix_fat_bcd(convert_job *job, size_t i, const char *path, p2v_err *er
     convert_winfix *wf = &job->win;
     win_map m = { wf->moves, wf->nmoves };
     char name[300], what[600];
-    fatvol *v = NULL;
+    fs_vol *v = NULL;
     win_hive *h = NULL;
     uint8_t *data = NULL, *out = NULL;
     size_t len = 0, olen = 0;
@@ -161,18 +161,21 @@ static int fix_fat_bcd(convert_job *job, size_t i, const char *path, p2v_err *er
     blockdev *ov = NULL;
     int r = convert_part_overlay(job, i, &ov, err);
     if (r == 0)
-        r = fatvol_open(ov, 0, bd_size(ov), true, &v, err);
+        r = fs_vol_open(FS_FAT, ov, 0, bd_size(ov), FS_VOL_WRITE, &v, err);
     if (r == 0)
-        r = fatvol_read_file(v, path, CONVERT_HIVE_MAX, &data, &len, err);
+        r = fs_vol_read_file(v, path, CONVERT_HIVE_MAX, &data, &len, err);
     if (r == 0)
         r = win_hive_open(data, len, true, what, &h, err);
     if (r == 0)
         r = win_bcd_rewrite(h, &m, what, &wf->rep, &changed, err);
     if (r == 0 && changed && (r = win_hive_save(h, &out, &olen, err)) == 0)
-        r = fatvol_replace_file(v, path, out, olen, err);
+        r = fs_vol_write_file(v, path, out, olen, err);
     wf->bcd_changed += changed;
     win_hive_close(h);
-    fatvol_close(v);
+    p2v_err e2;
+    int rc = fs_vol_close(v, r < 0 ? &e2 : err);
+    if (r == 0)
+        r = rc;
     free(data);
     free(out);
     if (r < 0 && strncmp(err->msg, name, strlen(name)))

@@ -20,6 +20,20 @@
  * superblock magic. */
 #define FS_PROBE_LEN (0x10000 + 0x1000)
 
+/* Files by path (fs/vol.h), for the filesystems p2v edits. */
+struct fs_vol_ops {
+    int (*open)(blockdev *bd, uint64_t off, uint64_t len, bool writable, void **out,
+                p2v_err *err);
+    int (*stat)(void *v, const char *path, bool *exists, bool *is_dir, uint64_t *size,
+                p2v_err *err);
+    int (*read_file)(void *v, const char *path, size_t max, uint8_t **data, size_t *len,
+                     p2v_err *err);
+    int (*write_file)(void *v, const char *path, const uint8_t *data, size_t len,
+                      p2v_err *err);
+    int (*close)(void *v, p2v_err *err);
+};
+extern const struct fs_vol_ops fs_vol_ops_ntfs, fs_vol_ops_fat; /* ntvol.c, fatfile.c */
+
 struct fs_driver {
     const char *name;        /* fsmap's fstype ("ntfs", "vfat", "ext2", "swap"), or NULL */
     enum fs_kind kind;
@@ -40,6 +54,8 @@ struct fs_driver {
      * fill the sizes (fsresize_fixed_size for one that keeps its size). */
     int (*resize_check)(blockdev *bd, uint64_t off, uint64_t len, const char *what,
                         fsresize_info *out, p2v_err *err);
+    /* Files by path (fs_vol_open). */
+    const struct fs_vol_ops *vol;
 };
 
 extern const struct fs_driver fs_driver_ntfs, fs_driver_fat, fs_driver_ext, fs_driver_swap;

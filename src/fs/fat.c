@@ -559,4 +559,5 @@ const struct fs_driver fs_driver_fat = {
     .map = fsmap_build_fat,
     .files_at = fs_files_fat,
     .resize_check = fsresize_fat_check,
+    .vol = &fs_vol_ops_fat,
 };

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "blockdev/overlay.h"
+#include "fs/driver.h"
 #include "fs/fat.h"
 #include "fs/fatdir.h"
 #include "util/endian.h"
@@ -499,3 +500,46 @@ int fatvol_replace_file(fatvol *v, const char *path, const uint8_t *data, size_t
     free(c);
     return r;
 }
+
+/* The volume operations of the FAT driver row (fs/vol.h). */
+static int vol_open(blockdev *bd, uint64_t off, uint64_t len, bool writable, void **out,
+                    p2v_err *err)
+{
+    fatvol *v = NULL;
+    int r = fatvol_open(bd, off, len, writable, &v, err);
+    *out = v;
+    return r;
+}
+
+static int vol_stat(void *v, const char *path, bool *exists, bool *is_dir, uint64_t *size,
+                    p2v_err *err)
+{
+    return fatvol_stat(v, path, exists, is_dir, size, err);
+}
+
+static int vol_read(void *v, const char *path, size_t max, uint8_t **data, size_t *len,
+                    p2v_err *err)
+{
+    return fatvol_read_file(v, path, max, data, len, err);
+}
+
+static int vol_write(void *v, const char *path, const uint8_t *data, size_t len, p2v_err *err)
+{
+    return fatvol_replace_file(v, path, data, len, err);
+}
+
+/* Every write has gone to the overlay already. */
+static int vol_close(void *v, p2v_err *err)
+{
+    (void)err;
+    fatvol_close(v);
+    return 0;
+}
+
+const struct fs_vol_ops fs_vol_ops_fat = {
+    .open = vol_open,
+    .stat = vol_stat,
+    .read_file = vol_read,
+    .write_file = vol_write,
+    .close = vol_close,
+};

@@ -450,4 +450,5 @@ const struct fs_driver fs_driver_ntfs = {
     .map = fsmap_build_ntfs,
     .files_at = fs_files_ntfs,
     .resize_check = fsresize_ntfs_check,
+    .vol = &fs_vol_ops_ntfs,
 };
