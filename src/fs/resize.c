@@ -39,22 +39,26 @@ int fsresize_fits(const fsresize_info *fi, uint64_t new_bytes, const char *what,
     switch (fi->kind) {
     case FSRESIZE_NTFS:
         return p2v_errf(err, -ERANGE,
-                        "%s: %s is smaller than the %llu bytes the NTFS volume uses (at least "
-                        "%s, %llu bytes)", what, h1, (unsigned long long)fi->used_bytes, h2,
+                        "%s: %s (%llu bytes) is smaller than the %llu bytes the NTFS volume "
+                        "uses (at least %s, %llu bytes)", what, h1,
+                        (unsigned long long)new_bytes, (unsigned long long)fi->used_bytes, h2,
                         (unsigned long long)fi->min_bytes);
     case FSRESIZE_EXT:
         return p2v_errf(err, -ERANGE,
-                        "%s: %s is smaller than its %s filesystem (%s); shrinking ext2/3/4 "
-                        "is not supported: shrink it with resize2fs first", what, h1,
-                        fi->fstype, h2);
+                        "%s: %s (%llu bytes) is smaller than its %s filesystem (%s, %llu "
+                        "bytes); shrinking ext2/3/4 is not supported: shrink it with resize2fs "
+                        "first", what, h1, (unsigned long long)new_bytes, fi->fstype, h2,
+                        (unsigned long long)fi->min_bytes);
     case FSRESIZE_FAT:
         return p2v_errf(err, -ERANGE,
-                        "%s: %s is smaller than its FAT filesystem (%s); FAT keeps its size",
-                        what, h1, h2);
+                        "%s: %s (%llu bytes) is smaller than its FAT filesystem (%s, %llu "
+                        "bytes); FAT keeps its size", what, h1, (unsigned long long)new_bytes, h2,
+                        (unsigned long long)fi->min_bytes);
     default:
         return p2v_errf(err, -ERANGE,
-                        "%s: %s is smaller than the source partition (%s) and its contents "
-                        "(%s) cannot be shrunk", what, h1, h2,
+                        "%s: %s (%llu bytes) is smaller than the source partition (%s, %llu "
+                        "bytes) and its contents (%s) cannot be shrunk", what, h1,
+                        (unsigned long long)new_bytes, h2, (unsigned long long)fi->min_bytes,
                         fi->fstype[0] ? fi->fstype : "not understood");
     }
 }

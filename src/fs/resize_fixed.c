@@ -1,13 +1,15 @@
 /* The resize checks of the filesystems whose size a check takes from their
  * own fields and that p2v does not shrink: ext2/3/4 (the superblock; its
- * grow is resize_ext.c's) and FAT (the BPB; FAT keeps its size). Their
- * driver rows point here. */
+ * grow is resize_ext.c's) and FAT (the BPB; FAT keeps its size); their
+ * driver rows point here. And the partition-entry check every resize hook
+ * shares. */
 #include <errno.h>
 #include <string.h>
 
 #include "fs/relocate.h"
 #include "fs/resize_impl.h"
 #include "util/endian.h"
+#include "util/size.h"
 
 #define EXT_SB_OFFSET 1024
 #define EXT_SB_LEN 1024
@@ -49,20 +51,43 @@ static int fat_size(blockdev *bd, uint64_t off, uint64_t len, uint64_t *bytes, p
     return 0;
 }
 
+int fsresize_entry_check(const char *fstype, uint64_t fs_bytes, const char *from, uint64_t len,
+                         const char *what, p2v_err *err)
+{
+    char h1[32], h2[32];
+    if (fs_bytes <= len)
+        return 0;
+    /* The copy reads the partition as its entry bounds it: a resized one is
+     * zero-extended from the entry's end, so every file beyond it would
+     * read as zeros in a filesystem told it is whole. */
+    return p2v_errf(err, -ERANGE,
+                    "%s: the %s filesystem is %llu bytes (%s, %s) but its partition entry only "
+                    "%llu bytes (%s): it cannot be resized, what lies past the entry's end would "
+                    "be lost; copy the partition at its size, or first make the entry cover the "
+                    "whole filesystem (or shrink the filesystem to the entry)", what,
+                    fstype[0] ? fstype : "unrecognised", (unsigned long long)fs_bytes,
+                    size_human(fs_bytes, h1, sizeof h1), from, (unsigned long long)len,
+                    size_human(len, h2, sizeof h2));
+}
+
 int fsresize_ext_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
                        fsresize_info *out, p2v_err *err)
 {
-    (void)what;
     int r = ext_size(bd, off, len, &out->fs_bytes, err);
     fsresize_fixed_size(out, len);
+    if (r == 0)
+        r = fsresize_entry_check(out->fstype, out->fs_bytes, "from its superblock", len, what,
+                                 err);
     return r;
 }
 
 int fsresize_fat_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
                        fsresize_info *out, p2v_err *err)
 {
-    (void)what;
     int r = fat_size(bd, off, len, &out->fs_bytes, err);
     fsresize_fixed_size(out, len);
+    if (r == 0)
+        r = fsresize_entry_check(out->fstype, out->fs_bytes, "from its boot sector", len, what,
+                                 err);
     return r;
 }

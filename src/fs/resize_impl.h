@@ -21,6 +21,12 @@ static inline void fsresize_fixed_size(fsresize_info *fi, uint64_t len)
     fi->data_end = fi->min_bytes;
 }
 
+/* A filesystem of fs_bytes (its own size, read `from` its superblock or
+ * boot sector) in a partition entry of len bytes: 0 when it fits, else
+ * -ERANGE naming both sizes (a resize would zero what lies past the entry). */
+int fsresize_entry_check(const char *fstype, uint64_t fs_bytes, const char *from, uint64_t len,
+                         const char *what, p2v_err *err);
+
 struct _ntfs_volume;
 /* Give every cluster at or beyond new_nr that a runlist names a place below
  * it: MFT records rewritten (and mirrored) straight into ov at the places
