@@ -96,7 +96,7 @@ bool bd_place_overlap(const bd_place *a, uint64_t aoff, uint64_t alen, const bd_
 typedef struct bd_mountinfo {
     unsigned major, minor;  /* st_dev of the mounted filesystem (0:N: no block device) */
     char point[512];        /* mount point, \ooo escapes decoded */
-    char fstype[64];        /* "ext4", "fuseblk"... */
+    char fstype[64];        /* the kernel's name: ext4, fuseblk... */
     char source[512];       /* "/dev/sdb2", "/dev/loop0", an image file, or a name */
     bool ro;                /* mounted read-only (mount or superblock option "ro") */
 } bd_mountinfo;

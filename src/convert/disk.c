@@ -27,11 +27,11 @@ static void part_used_bytes(blockdev *bd, uint64_t off, uint64_t len, convert_pa
 }
 
 /* Does the NTFS/FAT boot sector at `off` carry BIOS boot code? */
-static bool bios_boot_sector(blockdev *bd, uint64_t off, const char *fstype)
+static bool bios_boot_sector(blockdev *bd, uint64_t off, enum fs_kind kind)
 {
     uint8_t b[512];
     p2v_err e;
-    return bd_pread(bd, b, sizeof b, off, &e) == 0 && boot_vbr_has_code(b, fstype);
+    return bd_pread(bd, b, sizeof b, off, &e) == 0 && boot_vbr_has_code(b, kind);
 }
 
 static void probe_part(convert_disk *d, convert_part *v, const convert_disk_opts *o)
@@ -51,14 +51,14 @@ static void probe_part(convert_disk *d, convert_part *v, const convert_disk_opts
         return;
     }
     v->probed = true;
-    v->bios_boot_code = bios_boot_sector(d->bd, off, v->fs.type);
+    v->bios_boot_code = bios_boot_sector(d->bd, off, v->fs.kind);
     if (o->used)
         part_used_bytes(d->bd, off, len, v);
     /* Windows and its boot stores; a volume libntfs-3g cannot mount just
      * shows none (the copy reports its state). */
-    if (!strcmp(v->fs.type, "ntfs"))
+    if (v->fs.kind == FS_NTFS)
         v->win_probed = win_detect_part(d->bd, off, len, &v->win, &err) == 0;
-    else if (!strcmp(v->fs.type, "vfat"))
+    else if (v->fs.kind == FS_FAT)
         v->win_probed = win_detect_fat(d->bd, off, len, &v->win, &err) == 0;
 }
 

@@ -254,7 +254,7 @@ static int check_esp(convert_job *job, const convert_events *ev, p2v_err *err)
         plan_part *pp = &p->parts[i];
         if (pp->kind == PLAN_PART_SYNTHETIC && pp->role == PLAN_ROLE_ESP) {
             /* what the layout table and JSON show for it */
-            snprintf(pp->fstype, sizeof pp->fstype, "vfat");
+            snprintf(pp->fstype, sizeof pp->fstype, "%s", fs_kind_name(FS_FAT));
             snprintf(pp->label, sizeof pp->label, "EFI");
             uint64_t min = boot_esp_min_sectors(p->sector_size);
             if (pp->sectors < min) {
