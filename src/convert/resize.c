@@ -152,8 +152,7 @@ static int resize_ext(convert_job *job, const plan_part *pp, convert_resize_part
         bd_close(rp->window);
         rp->overlay = rp->window = NULL;
         if (r == 0)
-            snprintf(err->msg, sizeof err->msg, "the new space is too small for another block "
-                     "group");
+            p2v_errf(err, 0, "the new space is too small for another block group");
         return 1;
     }
     if (r < 0)

@@ -175,8 +175,8 @@ static int fix_fat_bcd(convert_job *job, size_t i, const char *path, p2v_err *er
     fatvol_close(v);
     free(data);
     free(out);
-    if (r < 0 && strncmp(err->msg, name, strlen(name)))
-        p2v_err_prefix(err, r, "%s: Windows fixups", name);
+    if (r < 0) /* named here unless a lower layer named this partition */
+        p2v_err_at(err, r, name, "Windows fixups");
     return r;
 }
 
@@ -229,8 +229,8 @@ static int fix_part(convert_job *job, size_t i, const convert_part *cp, p2v_err 
         r = write_edits(job, i, ed, 3, err);
     for (size_t k = 0; k < 3; k++)
         free(ed[k].data);
-    if (r < 0 && strncmp(err->msg, name, strlen(name)))
-        p2v_err_prefix(err, r, "%s: Windows fixups", name);
+    if (r < 0) /* named here unless a lower layer named this partition */
+        p2v_err_at(err, r, name, "Windows fixups");
     if (r == -EBUSY) {
         size_t l = strlen(err->msg);
         snprintf(err->msg + l, sizeof err->msg - l, "; shut Windows down fully, or pass "
