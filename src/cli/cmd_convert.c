@@ -252,7 +252,7 @@ static int run(convert_job *job, const char *output, const struct convert_args *
     struct progress pr = { .on = a->progress };
     convert_events ev = { .message = on_message, .progress = on_progress, .ctx = &pr };
     convert_result res;
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
     /* Every signal that would kill us mid-copy cancels instead, so that the
      * temporary file is removed: Ctrl-C, kill, a dropped ssh session (HUP),
      * a closed pipe, Ctrl-\ and the user signals. */

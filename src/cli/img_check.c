@@ -80,7 +80,7 @@ int img_check_main(int argc, char **argv)
     int r = img_parse_output_args(argc, argv, check_usage, &json, &path);
     if (r)
         return r < 0 ? P2V_EXIT_OK : r;
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
     enum bd_fmt fmt;
     const char *fname;
     if (bd_probe_path(path, &fmt, &fname, NULL, &err) < 0) {

@@ -55,7 +55,7 @@ bool img_refuse_unsupported(const char *path)
 {
     enum bd_fmt fmt;
     const char *name;
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
     if (bd_probe_path(path, &fmt, &name, NULL, &err) < 0) {
         cli_error("%s", err.msg);
         return true;

@@ -73,7 +73,7 @@ int img_compare_main(int argc, char **argv)
     }
     struct side s[2] = { { 0 } };
     uint8_t *buf[2] = { NULL, NULL };
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
     int ret = 2;
     for (int i = 0; i < 2; i++)
         if (img_refuse_unsupported(argv[1 + i]))

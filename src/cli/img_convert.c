@@ -89,7 +89,7 @@ int img_convert_main(int argc, char **argv)
     bool force = false;
     unsigned queue_depth = 0;
     int c;
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
     while ((c = getopt_long(argc, argv, "c::fhj:", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':

@@ -100,7 +100,7 @@ int img_info_main(int argc, char **argv)
     int r = img_parse_output_args(argc, argv, info_usage, &json, &path);
     if (r)
         return r < 0 ? P2V_EXIT_OK : r;
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
     struct stat st;
     if (stat(path, &st) < 0) {
         cli_error("%s: %s", path, strerror(errno));

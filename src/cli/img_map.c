@@ -63,7 +63,7 @@ int img_map_main(int argc, char **argv)
     int r = img_parse_output_args(argc, argv, map_usage, &json, &path);
     if (r)
         return r < 0 ? P2V_EXIT_OK : r;
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
     blockdev *bd = NULL;
     img_status_ctx *st = NULL;
     blockdev *layers[64];

@@ -470,7 +470,7 @@ static void describe_plan(tui_state *s)
 
 int tui_validate(tui_state *s)
 {
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
     int r;
     drop_job(s);
     if (s->npicks == 0) {

@@ -244,7 +244,7 @@ int ui_run(struct ui *u)
     }
     convert_events ev = { .message = on_run_message, .progress = on_run_progress, .ctx = &ru };
     convert_result res;
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
     sink_signals sigs;
     nodelay(stdscr, TRUE);
     draw_run(&ru);

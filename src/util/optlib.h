@@ -49,7 +49,7 @@ struct optlib {
 #define OPTLIB(var, soname, purpose, FNS, table)                                                   \
     static const char *const var##_names[] = { FNS(OPTLIB_NAME) NULL };                            \
     static struct optlib var = { soname, purpose, var##_names, (table).slot,                       \
-                                 PTHREAD_MUTEX_INITIALIZER, false, 0, { 0 } }
+                                 PTHREAD_MUTEX_INITIALIZER, false, 0, { { 0 } } }
 
 /* Open the library and resolve every name, once (thread-safe); later calls
  * return the first outcome. -ENOENT with a message naming the library and

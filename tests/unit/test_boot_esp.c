@@ -86,7 +86,7 @@ static void check_esp(const char *name, uint64_t start_lba, uint64_t sectors, ui
 {
     char path[512], cmd[2048];
     uint8_t bs[4096], backup[4096], fsinfo[4096];
-    p2v_err err = { 0 };
+    p2v_err err = {{0}};
     int writes = 0;
     snprintf(path, sizeof path, "%s/%s.img", tmpdir, name);
     int rc = format_into(path, start_lba, sectors, ss, &err, &writes);
@@ -132,7 +132,7 @@ static void check_esp(const char *name, uint64_t start_lba, uint64_t sectors, ui
 static void check_mtools(void)
 {
     char path[512], cmd[4096];
-    p2v_err err = { 0 };
+    p2v_err err = {{0}};
     snprintf(path, sizeof path, "%s/mtools.img", tmpdir);
     CHECK_EQ_U64(format_into(path, 2048, 100 * 2048, 512, &err, NULL), 0);
     snprintf(cmd, sizeof cmd,
@@ -148,7 +148,7 @@ static void check_mtools(void)
 static void check_limits(void)
 {
     char path[512];
-    p2v_err err = { 0 };
+    p2v_err err = {{0}};
     int writes = -1;
     uint64_t min = boot_esp_min_sectors(512);
     CHECK(min > 65525 && min < 70000);

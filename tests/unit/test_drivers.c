@@ -73,7 +73,7 @@ static drv_tree *open_tree(const char *name)
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/%s", work, name);
     drv_tree *t = NULL;
-    p2v_err err = { 0 };
+    p2v_err err = {{0}};
     int rc = drv_tree_open(path, &t, &err);
     if (rc < 0)
         fprintf(stderr, "drv_tree_open %s: %s\n", path, err.msg);
@@ -91,7 +91,7 @@ static void check_choice(drv_tree *t, const drv_windows *w, bool flat, const cha
                          const char *arch, bool fallback, bool agent)
 {
     drv_selection sel;
-    p2v_err err = { 0 };
+    p2v_err err = {{0}};
     int rc = drv_select(t, w, &sel, &err);
     CHECK_EQ_U64(rc, 0);
     if (rc < 0) {
@@ -174,7 +174,7 @@ static void test_select(const char *name, bool flat)
     check_choice(t, &win81, flat, "w7", "amd64", true, agent);       /* nearest older */
     check_choice(t, &srv2012r2, flat, "w7", "amd64", true, agent);   /* other edition */
     drv_selection sel;
-    p2v_err err = { 0 };
+    p2v_err err = {{0}};
     CHECK_EQ_U64(drv_select(t, &winxp, &sel, &err), (uint64_t)-ENOENT);
     CHECK(strstr(err.msg, "Windows XP (5.1.2600) client x86") != NULL);
     CHECK(strstr(err.msg, name) != NULL);
@@ -191,7 +191,7 @@ static void test_damaged_inf(void)
     CHECK(system(cmd) == 0);
     drv_tree *t = open_tree("broken");
     drv_selection sel;
-    p2v_err err = { 0 };
+    p2v_err err = {{0}};
     if (t && drv_select(t, &win10, &sel, &err) == 0) {
         const drv_choice *vs = drv_selection_find(&sel, "viostor");
         CHECK(vs && strcmp(vs->os_dir, "w7") == 0 && vs->fallback);
@@ -207,7 +207,7 @@ static void test_damaged_inf(void)
 static void test_tree_errors(void)
 {
     drv_tree *t = NULL;
-    p2v_err err = { 0 };
+    p2v_err err = {{0}};
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/missing.iso", work);
     CHECK(drv_tree_open(path, &t, &err) < 0);
@@ -237,7 +237,7 @@ static void test_bus(void)
     CHECK(drv_bus_parse("sata", &b) == 0 && b == DRV_BUS_SATA);
     CHECK(drv_bus_parse("ide", &b) == 0 && b == DRV_BUS_IDE);
     CHECK(drv_bus_parse("scsi", &b) == -EINVAL);
-    p2v_err err = { 0 };
+    p2v_err err = {{0}};
     CHECK(drv_check_bus(DRV_BUS_SATA, NULL, &win10, &err) == 0);
     CHECK(drv_check_bus(DRV_BUS_IDE, NULL, &win7, &err) == 0);
     CHECK_EQ_U64(drv_check_bus(DRV_BUS_VIRTIO_BLK, NULL, &win10, &err), (uint64_t)-ENOENT);
@@ -333,7 +333,7 @@ static const drv_copy *find_copy(const drv_plan *p, const char *dst)
 static int plan_and_apply(const char *win, const drv_windows *w, drv_tree *t, bool with_drivers,
                           drv_selection *sel, drv_plan *plan, hive_h **sys, hive_h **soft)
 {
-    p2v_err err = { 0 };
+    p2v_err err = {{0}};
     int rc = 0;
     if (with_drivers)
         rc = drv_select(t, w, sel, &err);

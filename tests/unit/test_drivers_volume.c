@@ -94,7 +94,7 @@ static int save_view(blockdev *ov)
 static void test_refusals(ntvol *v, drv_tree *tree)
 {
     drv_job job;
-    p2v_err err = { 0 };
+    p2v_err err = {{0}};
     CHECK_EQ_U64(drv_job_prepare(v, "part.img", NULL, DRV_BUS_VIRTIO_BLK, &job, &err), (uint64_t)-ENOENT);
     CHECK(strstr(err.msg, "virtio-blk needs the viostor driver for Windows 10 (10.0.19045) client amd64"));
     CHECK_EQ_U64(drv_job_prepare(v, "part.img", NULL, DRV_BUS_SATA, &job, &err), 0);
@@ -146,7 +146,7 @@ int main(void)
     blockdev *bd = NULL, *ov = NULL;
     ntvol *v = NULL;
     drv_tree *tree = NULL;
-    p2v_err err = { 0 };
+    p2v_err err = {{0}};
     snprintf(path, sizeof path, "%s/part.img", dir);
     CHECK(bd_open_raw(path, &bd, &err) == 0);
     CHECK(bd && bd_overlay_open(bd, 0, 0, NULL, &ov, &err) == 0);

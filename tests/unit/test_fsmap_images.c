@@ -260,7 +260,7 @@ static uint64_t ext_oracle_used_bytes(void)
 static void ext_case(const char *label, const char *mkfs, uint64_t size)
 {
     fsmap m;
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
 
     char out[256];
 
@@ -349,7 +349,7 @@ static void test_ext(void)
 static void test_ext_dirty(void)
 {
     fsmap m;
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
     make_files(3, 1000);
     write_garbage("fs.img", 16 * MiB);
     CHECK(sh("mkfs.ext4 -q -F -d files fs.img && debugfs -w -R 'feature needs_recovery' fs.img") == 0);
@@ -369,7 +369,7 @@ static void test_ext_dirty(void)
 static void test_ext_errors(void)
 {
     fsmap m;
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
     make_files(3, 1000);
     write_garbage("fs.img", 16 * MiB);
     CHECK(sh("mkfs.ext4 -q -F -d files fs.img && debugfs -w -R 'ssv state 2' fs.img") == 0);
@@ -396,7 +396,7 @@ static void test_ext_errors(void)
 static void test_ext_bad_gd_csum(void)
 {
     fsmap m;
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
     make_files(3, 1000);
     write_garbage("fs.img", 16 * MiB);
     CHECK(sh("mkfs.ext4 -q -F -b 4096 -d files fs.img") == 0);
@@ -421,7 +421,7 @@ static void test_ext_bad_gd_csum(void)
 static void test_ext_bitmap_bit_cleared(void)
 {
     fsmap m;
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
     char out[256];
     make_files(4, 50000);
     write_garbage("fs.img", 16 * MiB);
@@ -457,7 +457,7 @@ static void test_ext_bitmap_bit_cleared(void)
 static void fat_case(const char *label, int bits, uint64_t size, const char *extra)
 {
     fsmap m;
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
     char out[512];
 
     fprintf(stderr, "-- %s\n", label);
@@ -532,7 +532,7 @@ static void test_fat(void)
 static void test_fat_out_of_range(void)
 {
     fsmap m;
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
     make_files(3, 5000);
     write_garbage("fs.img", 40 * MiB);
     CHECK(sh("mkfs.fat -F 32 -s 1 fs.img && mcopy -s -i fs.img files/* ::/") == 0);
@@ -557,7 +557,7 @@ static void test_fat_out_of_range(void)
 static void test_fat32_active_fat(void)
 {
     fsmap m;
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
     char chain[1024];
     make_files(3, 100000);
     write_garbage("fs.img", 40 * MiB);
@@ -601,7 +601,7 @@ static void ntfs_populate(void)
 static void ntfs_case(uint64_t cs, uint64_t ss)
 {
     fsmap m;
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
     char out[256];
     uint64_t size = 24 * MiB;
 
@@ -701,7 +701,7 @@ static void test_ntfs_bad_bitmap_runlist(void)
 {
     for (int variant = 0; variant < 2; variant++) {
         fsmap m;
-        p2v_err err = { 0 };
+        p2v_err err = { { 0 } };
         write_garbage("fs.img", 16 * MiB);
         CHECK(sh("mkfs.ntfs -q -F -Q -c 4096 fs.img") == 0);
         int fd = open(path("fs.img"), O_RDWR);
@@ -744,7 +744,7 @@ static void test_ntfs_bad_bitmap_runlist(void)
 static void test_ntfs_dirty(void)
 {
     fsmap m;
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
 
     /* Hibernated: hiberfil.sys starting with HIBR. */
     write_garbage("fs.img", 16 * MiB);
@@ -804,7 +804,7 @@ static void test_ntfs_dirty(void)
 static void test_swap(void)
 {
     fsmap m;
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
     char a[128], b[128];
     write_garbage("fs.img", 8 * MiB);
     CHECK(sh("mkswap -L p2vswap fs.img") == 0);
@@ -826,7 +826,7 @@ static void test_swap(void)
 static void test_unknown(void)
 {
     fsmap m;
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
     write_garbage("fs.img", 4 * MiB);
     make_disk();
     CHECK(map_disk(4 * MiB, false, &m, &err) == 0);

@@ -90,7 +90,7 @@ static void check_sample(const inf *f)
 static void test_ansi(void)
 {
     inf *f = NULL;
-    p2v_err err = { 0 };
+    p2v_err err = {{0}};
     int rc = inf_parse((const uint8_t *)sample, strlen(sample), "sample.inf", &f, &err);
     CHECK_EQ_U64(rc, 0);
     if (rc == 0)
@@ -117,7 +117,7 @@ static void test_utf16(void)
         buf[len++] = (uint8_t)(extra[i] >> 8);
     }
     inf *f = NULL;
-    p2v_err err = { 0 };
+    p2v_err err = {{0}};
     int rc = inf_parse(buf, len, "utf16.inf", &f, &err);
     CHECK_EQ_U64(rc, 0);
     if (rc == 0) {
@@ -132,7 +132,7 @@ static void test_latin1(void)
 {
     const char txt[] = "[Version]\nSignature=\"$Chicago$\"\n[Strings]\nA=caf\xE9\n";
     inf *f = NULL;
-    p2v_err err = { 0 };
+    p2v_err err = {{0}};
     CHECK_EQ_U64(inf_parse((const uint8_t *)txt, strlen(txt), "l1.inf", &f, &err), 0);
     if (f)
         CHECK_STR(inf_string(f, "A"), "caf\xC3\xA9");
@@ -142,7 +142,7 @@ static void test_latin1(void)
 static void test_refusals(void)
 {
     inf *f = NULL;
-    p2v_err err = { 0 };
+    p2v_err err = {{0}};
     const char *no_version = "[Strings]\nA=1\n";
     CHECK_EQ_U64(inf_parse((const uint8_t *)no_version, strlen(no_version), "x.inf", &f, &err),
                  (uint64_t)-EINVAL);
@@ -165,7 +165,7 @@ static void test_edges(void)
 {
     const char txt[] = "[Version]\nSignature=\"$Windows NT$\nA=%x\nB=\"%%\"\\";
     inf *f = NULL;
-    p2v_err err = { 0 };
+    p2v_err err = {{0}};
     CHECK_EQ_U64(inf_parse((const uint8_t *)txt, strlen(txt), "edge.inf", &f, &err), 0);
     if (f) {
         CHECK_STR(inf_value(f, "Version", "Signature"), "$Windows NT$");

@@ -464,7 +464,7 @@ static void expect_refused(uint8_t *file, size_t len, const char *needle)
 {
     blockdev *bd;
     qcow2_image *img = NULL;
-    p2v_err err = { 0 };
+    p2v_err err = { { 0 } };
     CHECK(bd_open_mem(file, len, 512, "hostile", &bd, &err) == 0);
     int r = qcow2_image_open_bd(bd, 0, &img, &err);
     CHECK(r < 0);
