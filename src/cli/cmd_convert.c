@@ -114,6 +114,11 @@ const char convert_usage[] =
     "                                   the disk controller the image must boot on;\n"
     "                                   virtio-blk/virtio-scsi need the driver from\n"
     "                                   --drivers, else the conversion is refused\n"
+    "      --keep-services              leave the old PC's services (VMware Tools,\n"
+    "                                   VirtualBox additions, Intel RST manager) and the\n"
+    "                                   storage filters of hardware a VM lacks as they\n"
+    "                                   are; filters whose driver is missing are still\n"
+    "                                   removed (docs/windows.md)\n"
     "      --save-plan FILE             write the validated selection and options as a plan\n"
     "                                   file (JSON, docs/plan-files.md); without -o only that\n"
     "      --plan FILE                  take the selections and options from a plan file;\n"
@@ -130,7 +135,9 @@ const char convert_usage[] =
     "\n"
     "A selected Windows always gets its built-in AHCI and IDE drivers (storahci or\n"
     "msahci, atapi, intelide, pciide) set to boot start, so it boots on a SATA or IDE\n"
-    "controller; the dry run lists every driver and registry value it sets.\n"
+    "controller; storage and volume filter drivers that cannot load are removed and\n"
+    "other virtualisers' guest services disabled; the dry run lists every driver\n"
+    "and registry value it sets, and why.\n"
     "SIZE takes bytes or K/M/G/T suffixes (powers of 1024).\n"
     "The image is written under a temporary name beside OUTPUT and renamed at the end;\n"
     "on an error or a signal (INT, TERM, HUP, PIPE, QUIT, USR1, USR2) it is removed\n"
@@ -322,6 +329,7 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
                              .force = a->force, .no_windows_fixups = a->no_windows_fixups,
                              .min_free = a->min_free,
                              .drivers = a->drivers, .target_bus = a->target_bus,
+                             .keep_services = a->keep_services,
                              .allow_mounted = a->allow_mounted, .bad_sectors = a->bad_sectors,
                              .queue_depth = a->queue_depth };
     return 0;
@@ -355,6 +363,7 @@ static int load_plan(const struct convert_args *a, const convert_events *ev,
     rq->no_windows_fixups = rq->no_windows_fixups || a->no_windows_fixups;
     rq->drivers = a->drivers; /* the driver options are not part of a plan file */
     rq->target_bus = a->target_bus;
+    rq->keep_services = a->keep_services;
     rq->allow_mounted = a->allow_mounted;
     rq->bad_sectors = a->bad_sectors;
     if (!rq->output && !a->dry_run && !a->save_plan)

@@ -171,7 +171,7 @@ enum {
     OPT_BOOT = 256, OPT_SIZE, OPT_ALIGN, OPT_COPY, OPT_CLUSTER, OPT_VERIFY, OPT_DRY_RUN,
     OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_NO_WINDOWS_FIXUPS, OPT_ADD_ESP, OPT_ACTIVE, OPT_SECTOR_SIZE,
     OPT_MIN_FREE,
-    OPT_DRIVERS, OPT_TARGET_BUS,
+    OPT_DRIVERS, OPT_TARGET_BUS, OPT_KEEP_SERVICES,
     OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
     OPT_QUEUE_DEPTH,
 };
@@ -202,6 +202,7 @@ static const struct option longopts[] = {
     { "min-free", required_argument, NULL, OPT_MIN_FREE },
     { "drivers", required_argument, NULL, OPT_DRIVERS },
     { "target-bus", required_argument, NULL, OPT_TARGET_BUS },
+    { "keep-services", no_argument, NULL, OPT_KEEP_SERVICES },
     { "plan", required_argument, NULL, OPT_PLAN },
     { "save-plan", required_argument, NULL, OPT_SAVE_PLAN },
     { "threads", required_argument, NULL, 'j' },
@@ -407,6 +408,7 @@ static int apply_option(struct convert_args *a, int c, const char *v, char **arg
     case OPT_ALLOW_MOUNTED: a->allow_mounted = true; return 0;
     case OPT_BAD_SECTORS: return parse_bad_sectors(a, v);
     case OPT_DRIVERS: a->drivers = v; return 0;
+    case OPT_KEEP_SERVICES: a->keep_services = true; return 0;
     case OPT_TARGET_BUS: return parse_target_bus(a, v);
     case 'h': fputs(convert_usage, stdout); return -1;
     case ':': return convert_usage_error("option '%s' needs an argument", argv[optind - 1]);

@@ -25,6 +25,7 @@ struct convert_args {
     bool verify, dry_run, json, progress, force, allow_dirty, no_windows_fixups, allow_mounted;
     const char *drivers;        /* --drivers DIR|ISO */
     int target_bus;             /* enum drv_bus; 0: not given */
+    bool keep_services;         /* --keep-services */
     enum salvage_policy bad_sectors;
     bool boot_check;            /* --boot-check */
     const char *plan_file;      /* --plan FILE */

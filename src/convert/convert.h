@@ -135,6 +135,8 @@ typedef struct convert_request {
      * not said). */
     const char *drivers;
     int target_bus;
+    bool keep_services;             /* leave the old PC's services and known-bad
+                                       filters (docs/windows.md, leftovers) */
     uint64_t min_free;              /* free space DISK:N=min leaves; 0: the default margin */
     /* Disks already open (tests: memory disks), matched by path == sel.disk;
      * they stay the caller's. */

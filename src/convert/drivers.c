@@ -48,7 +48,8 @@ static int plan_windows(convert_job *job, size_t i, const char *what, const conv
     if (rc < 0)
         return p2v_err_prefix(err, rc, "%s", what);
     drv_job *dj = calloc(1, sizeof *dj);
-    rc = dj ? drv_job_prepare(v, what, job->drv_tree, (enum drv_bus)job->rq.target_bus, dj, err)
+    rc = dj ? drv_job_prepare(v, what, job->drv_tree, (enum drv_bus)job->rq.target_bus,
+                              job->rq.keep_services ? DRV_JOB_KEEP_SERVICES : 0, dj, err)
             : p2v_errf(err, -ENOMEM, "out of memory");
     p2v_err ignored;
     ntvol_close(v, &ignored);

@@ -162,7 +162,7 @@ static int configure(const struct rbd_target *t, unsigned timeout_s, struct rbd_
 int rbdlib_connect(const struct rbd_target *t, unsigned timeout_s, struct rbd_conn *c,
                    p2v_err *err)
 {
-    char name[RBD_NAME_MAX * 3];
+    char name[RBD_FULLNAME_MAX];
     int r;
     memset(c, 0, sizeof *c);
     rbdlib_name(t, name, sizeof name);

@@ -38,6 +38,8 @@ int rbdlib_load(p2v_err *err);
 
 #define RBD_NAME_MAX 256
 #define RBD_PATH_MAX 1024
+/* "POOL/NS/IMAGE@SNAP": four names and their separators */
+#define RBD_FULLNAME_MAX (4 * RBD_NAME_MAX + 4)
 
 struct rbd_target {
     char pool[RBD_NAME_MAX];

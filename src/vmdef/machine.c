@@ -45,7 +45,7 @@ static int cmp_str(const void *a, const void *b)
 /* Wired NICs with a device behind them (not lo, bridges, tunnels, wireless). */
 static void read_macs(const char *root, struct vm_machine *m)
 {
-    char dir[1024], p[1200];
+    char dir[1024], p[1400];
     snprintf(dir, sizeof dir, "%s/sys/class/net", root);
     DIR *d = opendir(dir);
     char *names[64];

@@ -82,7 +82,7 @@ int drv_edit_multi(drv_plan *p, enum drv_hive hive, const char *key, const char 
         shown_len += strlen(v[i]) + 2;
     }
     uint8_t *d = calloc(units, 2);
-    char *shown = calloc(1, shown_len);
+    char *shown = n ? calloc(1, shown_len) : strdup("(empty list)");
     if (d && shown) {
         size_t at = 0;
         for (size_t i = 0; i < n; i++) {
@@ -117,6 +117,17 @@ int drv_edit_binary(drv_plan *p, enum drv_hive hive, const char *key, const char
         return -ENOMEM;
     }
     return set_data(e, DRV_REG_BINARY, d, len, shown);
+}
+
+int drv_edit_note(drv_plan *p, const char *note)
+{
+    drv_edit *e = p->nedits ? &p->edits[p->nedits - 1] : NULL;
+    char *shown = e ? drv_strf("%s  (%s)", e->shown ? e->shown : "", note) : NULL;
+    if (!shown)
+        return -ENOMEM;
+    free(e->shown);
+    e->shown = shown;
+    return 0;
 }
 
 int drv_edit_delete_key(drv_plan *p, enum drv_hive hive, const char *key)

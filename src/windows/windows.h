@@ -128,11 +128,14 @@ void win_report_free(win_report *r);
 /* Sizes of the device encodings (docs/windows.md): an element = 16-byte
  * options GUID + a device block; a partition block is 0x48 bytes; a ramdisk
  * block nests a file record (12 bytes + a device block + a UTF-16 path)
- * after its 32-byte local-device part. */
+ * after its local-device part: 24 bytes as Windows writes it (u32 kind 3,
+ * u64 image base, u64 image size, u32 image offset, packed), or 32 (the
+ * same padded to 8-byte alignment, as p2v's earlier test stores had it). */
 #define WIN_BCD_GUID_LEN 16
 #define WIN_BCD_BLOCK_HDR 16
 #define WIN_BCD_PART_BLOCK 0x48
-#define WIN_BCD_RAMDISK_LOCAL 32
+#define WIN_BCD_RAMDISK_LOCAL 24
+#define WIN_BCD_RAMDISK_LOCAL_PADDED 32
 #define WIN_BCD_FILE_HDR 12
 
 /* One partition reference found inside a device element's bytes. */

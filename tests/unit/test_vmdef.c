@@ -14,7 +14,7 @@ static char root[] = "/tmp/p2v-vmdef-XXXXXX";
 
 static void put(const char *rel, const char *text)
 {
-    char path[1024], dir[1024];
+    char path[1024], dir[1100];
     snprintf(path, sizeof path, "%s/%s", root, rel);
     snprintf(dir, sizeof dir, "mkdir -p \"$(dirname '%s')\"", path);
     CHECK(system(dir) == 0);

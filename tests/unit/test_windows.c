@@ -37,24 +37,95 @@ static void part_block(uint8_t *b, bool gpt, uint8_t fill)
     memset(b + 40, fill + 1, gpt ? 16 : 4);
 }
 
-/* options GUID + ramdisk block nesting a partition block and a path. */
-static size_t ramdisk_elem(uint8_t *e, bool gpt)
+/* options GUID + ramdisk block nesting a partition block and a path, with a
+ * local part of local bytes (24 as Windows writes it, 32 padded). */
+static size_t ramdisk_elem(uint8_t *e, bool gpt, size_t local)
 {
     const size_t path = 10, rec = WIN_BCD_FILE_HDR + WIN_BCD_PART_BLOCK + path;
-    size_t outer = WIN_BCD_BLOCK_HDR + WIN_BCD_RAMDISK_LOCAL + rec;
+    size_t outer = WIN_BCD_BLOCK_HDR + local + rec;
     memset(e, 0, 16 + outer);
     memset(e, 0x77, 16);
     uint8_t *o = e + 16;
     put_le32(o + 4, 1);
     put_le32(o + 8, (uint32_t)outer);
     put_le32(o + 16, 3);
-    uint8_t *r = o + WIN_BCD_BLOCK_HDR + WIN_BCD_RAMDISK_LOCAL;
+    uint8_t *r = o + WIN_BCD_BLOCK_HDR + local;
     put_le32(r, 1);
     put_le32(r + 4, (uint32_t)rec);
     put_le32(r + 8, 5);
     part_block(r + WIN_BCD_FILE_HDR, gpt, 0x40);
     memset(r + WIN_BCD_FILE_HDR + WIN_BCD_PART_BLOCK, 0x5c, path);
     return 16 + outer;
+}
+
+/* Both ramdisk layouts: the container found where its lengths say, read and
+ * rewritten in place; damaged lengths refused with the offending values,
+ * never scanned for. */
+static void test_parse_ramdisk(size_t local)
+{
+    uint8_t e[512];
+    win_dev_ref refs[4];
+    size_t n, rec = 16 + 16 + local, part = rec + 12;
+    char why[200], msg[120];
+
+    size_t len = ramdisk_elem(e, true, local);
+    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == 0);
+    CHECK_EQ_U64(n, 1);
+    CHECK_EQ_U64(refs[0].offset, part);
+    CHECK(refs[0].depth == 1 && refs[0].id.gpt && refs[0].id.part_guid.b[0] == 0x40 &&
+          refs[0].id.disk_guid.b[15] == 0x41);
+    /* A move rewrites the container's identity and nothing else. */
+    uint8_t want[512];
+    memcpy(want, e, len);
+    win_part_id m = { .mbr_signature = 0x89abcdef, .mbr_offset = 0x200000 };
+    win_bcd_device_set(e, refs[0].offset, &m);
+    memset(want + part + 16, 0, 40);
+    put_le64(want + part + 16, 0x200000);
+    put_le32(want + part + 36, 1);
+    put_le32(want + part + 40, 0x89abcdef);
+    CHECK(memcmp(e, want, len) == 0);
+    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == 0 && n == 1 &&
+          !refs[0].id.gpt && refs[0].id.mbr_offset == 0x200000);
+
+    ramdisk_elem(e, true, local);
+    put_le32(e + 16 + 8, 4000);
+    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
+    CHECK(strstr(why, "device block at byte 16: length 4000") != NULL);
+    ramdisk_elem(e, true, local);
+    put_le32(e + rec + 4, 9999);
+    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
+    snprintf(msg, sizeof msg, "image record of 9999 bytes, but %zu are left", len - rec);
+    CHECK(strstr(why, msg) != NULL);
+    /* The record one byte shorter than the block: lengths that do not add up. */
+    ramdisk_elem(e, true, local);
+    put_le32(e + rec + 4, (uint32_t)(len - rec - 1));
+    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
+    ramdisk_elem(e, true, local);
+    put_le32(e + rec + 8, 4);
+    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
+    CHECK(strstr(why, "version 1 kind 4") != NULL);
+    ramdisk_elem(e, true, local);
+    put_le32(e + part + 8, 0x40); /* nested partition block too short */
+    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
+    snprintf(msg, sizeof msg, "partition device at byte %zu: length 64", part);
+    CHECK(strstr(why, msg) != NULL);
+    ramdisk_elem(e, true, local);
+    put_le32(e + part + 8, 0x49); /* the path would be an odd number of bytes */
+    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
+    CHECK(strstr(why, "container block of 73 bytes") != NULL);
+    /* The other layout's offsets read as this one: the lengths do not add up. */
+    len = ramdisk_elem(e, true, local);
+    size_t other = local == WIN_BCD_RAMDISK_LOCAL ? WIN_BCD_RAMDISK_LOCAL_PADDED
+                                                   : WIN_BCD_RAMDISK_LOCAL;
+    memmove(e + 32 + other, e + rec, len - rec);
+    memset(e + 36, 0, other - 4);
+    put_le32(e + 16 + 8, (uint32_t)(len - rec + 16 + other));
+    CHECK(win_bcd_device_parse(e, len - rec + 32 + other, refs, 4, &n, why, sizeof why) == 0 &&
+          n == 1 && refs[0].offset == 32 + other + 12);
+    put_le32(e + 16 + 8, (uint32_t)(len - rec + 16 + other + 2)); /* 2 bytes more than the record */
+    memset(e + len - rec + 32 + other, 0, 2);
+    CHECK(win_bcd_device_parse(e, len - rec + 32 + other + 2, refs, 4, &n, why, sizeof why) ==
+          -EINVAL);
 }
 
 static void test_parse(void)
@@ -84,28 +155,10 @@ static void test_parse(void)
     memset(want + 56, 0xCD, 16);
     CHECK(memcmp(e, want, 88) == 0);
 
-    size_t len = ramdisk_elem(e, true);
-    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == 0);
-    CHECK_EQ_U64(n, 1);
-    CHECK_EQ_U64(refs[0].offset, 16 + 16 + 32 + 12);
-    CHECK(refs[0].depth == 1 && refs[0].id.gpt && refs[0].id.part_guid.b[0] == 0x40 &&
-          refs[0].id.disk_guid.b[15] == 0x41);
-    /* Damaged lengths are refused with the offending values, never scanned. */
-    put_le32(e + 16 + 8, 4000);
-    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
-    CHECK(strstr(why, "device block at byte 16: length 4000") != NULL);
-    ramdisk_elem(e, true);
-    put_le32(e + 16 + 48 + 4, 9999);
-    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
-    CHECK(strstr(why, "image record of 9999 bytes") != NULL);
-    ramdisk_elem(e, true);
-    put_le32(e + 16 + 48 + 8, 4);
-    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
-    CHECK(strstr(why, "kind 4") != NULL);
-    ramdisk_elem(e, true);
-    put_le32(e + 16 + 48 + 12 + 8, 0x40); /* nested partition block too short */
-    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
-    CHECK(strstr(why, "partition device at byte 76: length 64") != NULL);
+    /* Windows' layout: the container at 0x34 of the ramdisk block. */
+    CHECK_EQ_U64(16 + WIN_BCD_RAMDISK_LOCAL + WIN_BCD_FILE_HDR, 0x34);
+    test_parse_ramdisk(WIN_BCD_RAMDISK_LOCAL);
+    test_parse_ramdisk(WIN_BCD_RAMDISK_LOCAL_PADDED);
     CHECK(win_bcd_device_parse(e, 20, refs, 4, &n, why, sizeof why) == -EINVAL);
     /* Devices that name no partition ("boot", locate): no refs, no error. */
     memset(e, 0, 40);
