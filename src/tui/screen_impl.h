@@ -7,7 +7,9 @@
  *   view_run.c      progress while writing, the result and the failure views
  *   keys.c          the disk view's keys and the help that lists them
  *
- * The views use only the model (tui/tui.h, over src/convert/) and src/util/. */
+ * The views include only the model (tui/tui.h, over src/convert/) and
+ * src/util/; what they need of a disk or of the written image comes from
+ * convert_ calls (convert/check.c). */
 #ifndef P2V_TUI_SCREEN_IMPL_H
 #define P2V_TUI_SCREEN_IMPL_H
 
