@@ -99,7 +99,7 @@ static bool takes_next_word(const char *a)
     static const char *const opts[] = { "-o", "-O", "-t", "--output", "--output-format",
                                         "--table", "--boot", "--size", "--align", "--copy",
                                         "--cluster-size", "--add-esp", "--active",
-                                        "--bad-sectors", "--plan", "--save-plan", "-j",
+                                        "--bad-sectors", "--bad-sectors-map", "--plan", "--save-plan", "-j",
                                         "--threads", "--queue-depth" };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (!strcmp(a, opts[i]))
@@ -172,7 +172,7 @@ enum {
     OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_NO_WINDOWS_FIXUPS, OPT_ADD_ESP, OPT_ACTIVE, OPT_SECTOR_SIZE,
     OPT_MIN_FREE,
     OPT_DRIVERS, OPT_TARGET_BUS, OPT_KEEP_SERVICES,
-    OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
+    OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_BAD_SECTORS_MAP, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
     OPT_QUEUE_DEPTH,
 };
 
@@ -208,20 +208,24 @@ static const struct option longopts[] = {
     { "threads", required_argument, NULL, 'j' },
     { "queue-depth", required_argument, NULL, OPT_QUEUE_DEPTH },
     { "bad-sectors", required_argument, NULL, OPT_BAD_SECTORS },
+    { "bad-sectors-map", required_argument, NULL, OPT_BAD_SECTORS_MAP },
     { "allow-mounted", no_argument, NULL, OPT_ALLOW_MOUNTED },
     { "boot-check", no_argument, NULL, OPT_BOOT_CHECK },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
 
-/* Options that shape the layout or the copy: with --plan they come from the
- * plan file, so giving one as well is a usage error. */
+/* Options that shape the result (layout, copy, Windows edits): with --plan
+ * they come from the plan file, so giving one as well is a usage error
+ * (docs/plan-files.md; --drivers, a path on this machine, may replace the
+ * plan's, like -o). */
 static bool is_layout_option(int c)
 {
     switch (c) {
     case 'O': case 't': case 'c': case OPT_BOOT: case OPT_SIZE: case OPT_ALIGN: case OPT_COPY:
     case OPT_CLUSTER: case OPT_NO_MSR: case OPT_ALLOW_DIRTY: case OPT_ADD_ESP: case OPT_ACTIVE:
-    case OPT_SECTOR_SIZE: case OPT_MIN_FREE:
+    case OPT_SECTOR_SIZE: case OPT_MIN_FREE: case OPT_TARGET_BUS: case OPT_BAD_SECTORS:
+    case OPT_NO_WINDOWS_FIXUPS: case OPT_KEEP_SERVICES:
         return true;
     default:
         return false;
@@ -365,8 +369,8 @@ static int parse_target_bus(struct convert_args *a, const char *v)
     return 0;
 }
 
-/* Options that shape the layout or the copy (is_layout_option). */
-static int apply_layout_option(struct convert_args *a, int c, const char *v)
+/* Options that shape the result (is_layout_option), and the unknown ones. */
+static int apply_layout_option(struct convert_args *a, int c, const char *v, char **argv)
 {
     switch (c) {
     case 'O': return parse_output_format(a, v);
@@ -382,15 +386,19 @@ static int apply_layout_option(struct convert_args *a, int c, const char *v)
     case OPT_MIN_FREE: return parse_size_opt("--min-free", v, &a->min_free);
     case OPT_SECTOR_SIZE: return parse_sector_size(a, v);
     case OPT_ADD_ESP: return parse_add_esp(a, v);
-    default: return parse_active(a, v); /* OPT_ACTIVE */
+    case OPT_ACTIVE: return parse_active(a, v);
+    case OPT_TARGET_BUS: return parse_target_bus(a, v);
+    case OPT_BAD_SECTORS: return parse_bad_sectors(a, v);
+    case OPT_NO_WINDOWS_FIXUPS: a->no_windows_fixups = true; return 0;
+    case OPT_KEEP_SERVICES: a->keep_services = true; return 0;
+    case ':': return convert_usage_error("option '%s' needs an argument", argv[optind - 1]);
+    default: return convert_usage_error("unknown option '%s'", argv[optind - 1]);
     }
 }
 
-/* Every other option; -1 after --help. */
+/* Options of this run only (where to, how, what to show); -1 after --help. */
 static int apply_option(struct convert_args *a, int c, const char *v, char **argv)
 {
-    if (is_layout_option(c))
-        return apply_layout_option(a, c, v);
     switch (c) {
     case 'o': a->output = v; return 0;
     case OPT_PLAN: a->plan_file = v; return 0;
@@ -404,15 +412,11 @@ static int apply_option(struct convert_args *a, int c, const char *v, char **arg
     case OPT_JSON: a->json = true; return 0;
     case 'p': a->progress = true; return 0;
     case 'f': a->force = a->sink.force = true; return 0;
-    case OPT_NO_WINDOWS_FIXUPS: a->no_windows_fixups = true; return 0;
     case OPT_ALLOW_MOUNTED: a->allow_mounted = true; return 0;
-    case OPT_BAD_SECTORS: return parse_bad_sectors(a, v);
+    case OPT_BAD_SECTORS_MAP: a->bad_sectors_map = v; return 0;
     case OPT_DRIVERS: a->drivers = v; return 0;
-    case OPT_KEEP_SERVICES: a->keep_services = true; return 0;
-    case OPT_TARGET_BUS: return parse_target_bus(a, v);
     case 'h': fputs(convert_usage, stdout); return -1;
-    case ':': return convert_usage_error("option '%s' needs an argument", argv[optind - 1]);
-    default: return convert_usage_error("unknown option '%s'", argv[optind - 1]);
+    default: return apply_layout_option(a, c, v, argv);
     }
 }
 
