@@ -126,11 +126,10 @@ static void ranges_free(struct job_ranges *jb)
 static int fsmap_error(const char *name, blockdev *bd, int rc, p2v_err *err)
 {
     const char *path = bd_path(bd);
-    size_t pl = strlen(path);
-    if (!strncmp(err->msg, path, pl) && !strncmp(err->msg + pl, ": ", 2)) {
+    if (!strcmp(err->where, path)) {
         char rest[sizeof err->msg];
-        snprintf(rest, sizeof rest, "%s", err->msg + pl + 2);
-        return p2v_errf(err, rc, "%s: %s", name, rest);
+        snprintf(rest, sizeof rest, "%s", err->msg + strlen(path) + 2);
+        return p2v_errf_at(err, rc, name, "%s", rest);
     }
     return p2v_err_prefix(err, rc, "%s", name);
 }
