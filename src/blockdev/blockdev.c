@@ -12,6 +12,7 @@
 #include "qcow2/qcow2.h"
 #include "util/endian.h"
 #include "util/io.h"
+#include "vdisk/vdisk.h"
 
 blockdev *bd_alloc(const struct bd_ops *ops, const char *path)
 {
@@ -272,6 +273,11 @@ enum bd_fmt bd_probe_format(const uint8_t *first, size_t n, const uint8_t *last5
         *name = "qcow2";
         return BD_FMT_QCOW2;
     }
+    const struct vdisk_format *vf = vdisk_match(first, n);
+    if (vf) {
+        *name = vf->name;
+        return BD_FMT_VDISK;
+    }
     *name = NULL;
     if (magic_at(first, n, 0, "QED\0", 4))
         *name = "QED";
@@ -369,6 +375,8 @@ int bd_open(const char *path, blockdev **out, p2v_err *err)
         raw->ops = &vpc_fixed_ops;
         raw->size = data_size;
         break;
+    case BD_FMT_VDISK:
+        return vdisk_find(name)->open(raw, out, err);
     case BD_FMT_UNSUPPORTED:
         bd_close(raw);
         return p2v_errf(err, -ENOTSUP,
