@@ -12,7 +12,8 @@
 static const char map_usage[] =
     "Usage: p2v img map [--output=json|human] FILE\n"
     "\n"
-    "List the extents of a qcow2, raw or fixed VHD image (backing chain followed):\n"
+    "List the extents of a qcow2, raw, VHD, VHDX or VMDK image (backing chain or\n"
+    "parents followed):\n"
     "for "
     "each, whether it is allocated (present), reads as zero, holds data, at\n"
     "which depth of the chain, and at which offset of that layer's file.\n"
@@ -73,7 +74,7 @@ int img_map_main(int argc, char **argv)
         return P2V_EXIT_FAIL;
     if (bd_open(path, &bd, &err) < 0 || img_status_open(bd, &st, &err) < 0)
         goto fail;
-    for (blockdev *b = bd; b && m.nlayers < 64; b = qcow2_bd_backing(b))
+    for (blockdev *b = bd; b && m.nlayers < 64; b = (blockdev *)bd_backing(b))
         layers[m.nlayers++] = b;
     uint64_t size = bd_size(bd);
     size = qcow2_bd_image(bd) ? size & ~511ULL : (size + 511) & ~511ULL;

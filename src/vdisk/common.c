@@ -140,6 +140,12 @@ uint64_t vdisk_cluster_size(const blockdev *bd)
     return vdisk_is(bd) ? ((const struct vdisk *)bd->priv)->cluster_size : 0;
 }
 
+uint64_t vdisk_extra_file_bytes(const blockdev *bd)
+{
+    const struct vdisk *v = vdisk_is(bd) ? bd->priv : NULL;
+    return v && v->ops->extra_file_bytes ? v->ops->extra_file_bytes(v) : 0;
+}
+
 /* ---- chains of files ---- */
 
 void vdisk_chain_init(struct vdisk_chain *ch, const struct vdisk_opts *o, const blockdev *file)

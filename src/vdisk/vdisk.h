@@ -73,6 +73,10 @@ int vdisk_status(const blockdev *bd, uint64_t off, uint64_t max_len, vdisk_exten
 /* The cluster (VHD/VHDX block, VMDK grain) size, for `img info`. */
 uint64_t vdisk_cluster_size(const blockdev *bd);
 
+/* Disk space (st_blocks) of the files this image reads besides its own
+ * (VMDK extents), which qemu-img info counts in actual-size; parents not. */
+uint64_t vdisk_extra_file_bytes(const blockdev *bd);
+
 /* Little helpers the formats share, exposed for unit tests. */
 uint32_t vdisk_crc32c(uint32_t crc, const uint8_t *buf, size_t len);
 /* UTF-16 (big_endian or little) of n bytes to UTF-8 in out (NUL-terminated):

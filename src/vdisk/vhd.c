@@ -105,7 +105,8 @@ static int vhd_map(const struct vdisk *v, uint64_t off, uint64_t max_len, vdisk_
     uint64_t len = h->block_size - in < max_len ? h->block_size - in : max_len;
     uint32_t ent = h->bat[i];
     if (ent == VHD_BAT_FREE) {
-        e->kind = VDISK_UNALLOCATED;
+        /* qemu's vpc says zero (allocated) for a hole of a disk without parent */
+        e->kind = v->parent ? VDISK_UNALLOCATED : VDISK_ZERO;
         e->len = len;
         return 0;
     }
@@ -338,8 +339,8 @@ static int open_parent(blockdev *file, const uint8_t *hd, struct vdisk_chain *ch
     }
     for (unsigned i = 0; i < nc; i++) {
         int r = vdisk_open_parent(ch, path, cand[i], vhd_open_chain, out, err);
-        if (r != -ENOENT)
-            return r < 0 ? p2v_err_prefix(err, r, "%s: VHD parent", path) : r;
+        if (r != -ENOENT) /* the message names the file in the chain that failed */
+            return r;
         size_t t = strlen(tried);
         snprintf(tried + t, sizeof tried - t, "%s%s", t ? ", " : "", cand[i]);
     }
