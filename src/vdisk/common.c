@@ -11,8 +11,6 @@
 
 const struct vdisk_format vdisk_formats[] = {
     { "vpc", vhd_probe, vhd_open },
-    { "vhdx", vhdx_probe, vhdx_open },
-    { "vmdk", vmdk_probe, vmdk_open },
 };
 const size_t vdisk_format_count = sizeof vdisk_formats / sizeof vdisk_formats[0];
 
