@@ -12,7 +12,7 @@
 static const char map_usage[] =
     "Usage: p2v img map [--output=json|human] FILE\n"
     "\n"
-    "List the extents of a qcow2, raw or VHD image (backing chain or VHD\n"
+    "List the extents of a qcow2, raw, VHD or VHDX image (backing chain or\n"
     "parents followed):\n"
     "for "
     "each, whether it is allocated (present), reads as zero, holds data, at\n"

@@ -11,6 +11,7 @@
 
 const struct vdisk_format vdisk_formats[] = {
     { "vpc", vhd_probe, vhd_open },
+    { "vhdx", vhdx_probe, vhdx_open },
 };
 const size_t vdisk_format_count = sizeof vdisk_formats / sizeof vdisk_formats[0];
 

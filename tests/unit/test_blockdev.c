@@ -103,7 +103,7 @@ static void test_probe_format(void)
     static const struct { const char *magic; size_t off, len; const char *name; } m[] = {
         { "QFI\xfb", 0, 4, "qcow2" },
         { "QED\0", 0, 4, "QED" },
-        { "vhdxfile", 0, 8, "VHDX" },
+        { "vhdxfile", 0, 8, "vhdx" },
         { "KDMV", 0, 4, "VMDK" },
         { "# Disk DescriptorFile", 0, 21, "VMDK" },
         { "\x7f\x10\xda\xbe", 0x40, 4, "VDI" },
@@ -115,7 +115,7 @@ static void test_probe_format(void)
         memcpy(head + m[i].off, m[i].magic, m[i].len);
         enum bd_fmt f = bd_probe_format(head, sizeof head, NULL, 1 << 20, &name, &sz);
         /* qcow2; VHD with its footer copy at byte 0 (src/vdisk reads it); the rest refused */
-        CHECK(f == (i == 0 ? BD_FMT_QCOW2 : !strcmp(m[i].name, "vpc") ? BD_FMT_VDISK
+        CHECK(f == (i == 0 ? BD_FMT_QCOW2 : !strcmp(m[i].name, "vpc") || !strcmp(m[i].name, "vhdx") ? BD_FMT_VDISK
                                                                        : BD_FMT_UNSUPPORTED));
         CHECK_STR(name, m[i].name);
         /* A file too short to hold the whole signature is raw. */
@@ -172,10 +172,10 @@ static void test_probe_format(void)
         CHECK(bd_pread(bd, b, 1, sizeof data, &err) < 0); /* the footer is not disk data */
         bd_close(bd);
     }
-    /* A VHDX file is refused with one line naming the path and the format. */
-    snprintf(path, sizeof path, "%s/disk.vhdx", dir);
+    /* A VDI file is refused with one line naming the path and the format. */
+    snprintf(path, sizeof path, "%s/disk.vdi", dir);
     memset(data, 0, sizeof data);
-    memcpy(data, "vhdxfile", 8);
+    memcpy(data + 0x40, "\x7f\x10\xda\xbe", 4);
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     CHECK(fd >= 0 && write(fd, data, sizeof data) == (ssize_t)sizeof data);
     close(fd);
@@ -183,13 +183,26 @@ static void test_probe_format(void)
     CHECK(bd_open(path, &bd, &err) == -ENOTSUP && bd == NULL);
     char want[256];
     snprintf(want, sizeof want,
-             "%s: VHDX image: not supported as a source; convert it to raw or qcow2 with "
+             "%s: VDI image: not supported as a source; convert it to raw or qcow2 with "
              "qemu-img first", path);
     CHECK_STR(err.msg, want);
     /* bd_probe_path says the same without opening it as a source. */
     enum bd_fmt fmt;
     CHECK(bd_probe_path(path, &fmt, &name, NULL, &err) == 0 && fmt == BD_FMT_UNSUPPORTED);
-    CHECK_STR(name, "VHDX");
+    CHECK_STR(name, "VDI");
+    /* A VHDX goes to its reader, which names what is wrong with this one. */
+    snprintf(path, sizeof path, "%s/disk.vhdx", dir);
+    memset(data, 0, sizeof data);
+    memcpy(data, "vhdxfile", 8);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(fd >= 0 && write(fd, data, sizeof data) == (ssize_t)sizeof data);
+    close(fd);
+    CHECK(bd_probe_path(path, &fmt, &name, NULL, &err) == 0 && fmt == BD_FMT_VDISK);
+    CHECK_STR(name, "vhdx");
+    CHECK(bd_open(path, &bd, &err) == -EINVAL);
+    snprintf(want, sizeof want, "%s: VHDX: file of 4096 bytes is too small for the headers",
+             path);
+    CHECK_STR(err.msg, want);
     snprintf(path, sizeof path, "%s/fixed.vhd", dir);
     sz = 0;
     CHECK(bd_probe_path(path, &fmt, &name, &sz, &err) == 0 && fmt == BD_FMT_VPC_FIXED);
