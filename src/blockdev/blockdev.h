@@ -17,8 +17,9 @@ typedef struct blockdev blockdev;
 /* Open PATH read-only, detecting the format of an image file by its
  * signature (bd_probe_format): qcow2, a fixed VHD (the data without its
  * footer, format "vpc"), a dynamic or differencing VHD (src/vdisk, "vpc"),
- * a VHDX ("vhdx"), else raw. Other image formats (VMDK, VDI, QED, Parallels)
- * are refused with -ENOTSUP: "<path>: VMDK image: not supported as a source;
+ * a VHDX ("vhdx"), a VMDK ("vmdk"), else raw. Other image formats (VDI, QED,
+ * Parallels, VMDK 3 "COWD") are refused with -ENOTSUP: "<path>: VDI image:
+ * not supported as a source;
  * convert it to raw or qcow2 with qemu-img first". Block devices are always raw.
  * Errors name the path: missing, directory, character device, not readable. */
 int bd_open(const char *path, blockdev **out, p2v_err *err);
@@ -29,7 +30,7 @@ enum bd_fmt {
     BD_FMT_QCOW2,       /* "QFI\xfb" at byte 0 */
     BD_FMT_VPC_FIXED,   /* fixed VHD: raw data followed by a valid 512-byte footer */
     BD_FMT_UNSUPPORTED, /* an image format p2v cannot read (name says which) */
-    BD_FMT_VDISK,       /* VHD (dynamic, differencing), VHDX: src/vdisk reads it */
+    BD_FMT_VDISK,       /* VHD (dynamic, differencing), VHDX, VMDK: src/vdisk reads it */
 };
 /* Bytes of the start of a file that bd_probe_format looks at. */
 #define BD_PROBE_HEAD 512
@@ -37,9 +38,9 @@ enum bd_fmt {
  * BD_PROBE_HEAD for a small file) and its last 512 bytes (last512, NULL when
  * the file is smaller than 1024 bytes); file_size is its size in bytes.
  * *name: "raw", "qcow2", "vpc" (fixed VHD), for BD_FMT_VDISK qemu's name of
- * the format (a row of vdisk_formats: "vpc", "vhdx"), or for BD_FMT_UNSUPPORTED a
+ * the format (a row of vdisk_formats: "vpc", "vhdx", "vmdk"), or for BD_FMT_UNSUPPORTED a
  * display name ("VHD (dynamic)" for a dynamic VHD with no footer copy at
- * byte 0, which qemu does not detect either, "VMDK", "VDI", "QED",
+ * byte 0, which qemu does not detect either, "VMDK" (version 3), "VDI", "QED",
  * "Parallels"). For BD_FMT_VPC_FIXED, *data_size (if not NULL) is the
  * disk size from the footer (current size, which fits before the footer).
  * Pure function over untrusted bytes: every read is bounds-checked. */
@@ -84,7 +85,7 @@ int bd_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err);
 uint64_t bd_size(const blockdev *bd);
 uint32_t bd_sector_size(const blockdev *bd);
 const char *bd_path(const blockdev *bd);
-/* "raw", "qcow2", "vpc" (VHD: fixed, dynamic, differencing) or "vhdx" */
+/* "raw", "qcow2", "vpc" (VHD: fixed, dynamic, differencing), "vhdx" or "vmdk" */
 const char *bd_format(const blockdev *bd);
 /* Identity of the underlying file or device, to refuse writing over a source. */
 bool bd_is_block_device(const blockdev *bd);

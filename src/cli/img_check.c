@@ -18,9 +18,9 @@ static const char check_usage[] =
     "and leaks (clusters counted but unused). Nothing is repaired.\n"
     "Exit status (as qemu-img): 0 clean, 1 the check could not be done,\n"
     "2 corruptions found, 3 only leaks found, 63 the format (raw, vpc) has no\n"
-    "checks. A VHDX is checked as qemu-img does, by opening it (headers, CRCs,\n"
-    "tables, every entry in bounds, parents): 0, or 1 with the problem.\n"
-    "VMDK, VDI, QED...: refused (exit 1).\n";
+    "checks. A VHDX or VMDK is checked as qemu-img does, by opening it (headers,\n"
+    "CRCs, tables, every entry in bounds, parents, extents): 0, or 1 with the\n"
+    "problem. VDI, QED...: refused (exit 1).\n";
 
 static void check_json(const char *path, const qcow2_check_result *r)
 {
@@ -75,8 +75,9 @@ static void check_human(const qcow2_check_result *r)
         printf("Image end offset: %" PRIu64 "\n", r->image_end_offset);
 }
 
-/* VHDX: qemu-img's check of it is its open (headers, tables, every table
- * entry in bounds), which bd_open does too, parents included. A VHD has no
+/* VHDX, VMDK: qemu-img's check of them is their open (headers, tables,
+ * every table entry in bounds), which bd_open does too, parents and extents
+ * included. A VHD has no
  * check in qemu-img (exit 63, as for raw). */
 static int check_vdisk(const char *path, const char *fname, int json)
 {

@@ -16,7 +16,7 @@
 static const char info_usage[] =
     "Usage: p2v img info [--output=json|human] FILE\n"
     "\n"
-    "Describe a qcow2, raw, VHD (vpc) or VHDX image: format, virtual size (in whole 512-byte\n"
+    "Describe a qcow2, raw, VHD (vpc), VHDX or VMDK image: format, virtual size (in whole 512-byte\n"
     "sectors, as qemu-img reports it), disk usage, cluster size, backing file\n"
     "and the qcow2 options (compat, compression type, refcount bits, lazy\n"
     "refcounts, corrupt flag, extended L2). JSON field names are qemu-img's.\n";

@@ -12,8 +12,8 @@
 static const char map_usage[] =
     "Usage: p2v img map [--output=json|human] FILE\n"
     "\n"
-    "List the extents of a qcow2, raw, VHD or VHDX image (backing chain or\n"
-    "parents followed):\n"
+    "List the extents of a qcow2, raw, VHD, VHDX or VMDK image (backing chain\n"
+    "or parents followed; a VMDK's data named by its extent file):\n"
     "for "
     "each, whether it is allocated (present), reads as zero, holds data, at\n"
     "which depth of the chain, and at which offset of that layer's file.\n"
@@ -29,7 +29,8 @@ struct map_out {
 
 static bool mergeable(const img_extent *a, const img_extent *b)
 {
-    return a->depth == b->depth && a->present == b->present && a->zero == b->zero &&
+    return a->depth == b->depth && a->file == b->file && a->present == b->present &&
+           a->zero == b->zero &&
            a->data == b->data && a->has_offset == b->has_offset &&
            (!a->has_offset || a->offset + a->length == b->offset);
 }
@@ -49,7 +50,9 @@ static int emit(struct map_out *m, const img_extent *e)
     } else if (e->data && !e->has_offset) {
         return -1;
     } else if (e->data && !e->zero) {
-        const char *file = e->depth < m->nlayers ? bd_path(m->layers[e->depth]) : "";
+        const char *file = e->file                  ? e->file
+                           : e->depth < m->nlayers ? bd_path(m->layers[e->depth])
+                                                   : "";
         printf("%#-16" PRIx64 "%#-16" PRIx64 "%#-16" PRIx64 "%s\n", e->start, e->length,
                e->offset, file);
     }

@@ -65,6 +65,7 @@ static void set(img_extent *e, unsigned depth, bool present, bool zero, bool dat
     e->data = data;
     e->has_offset = false;
     e->offset = 0;
+    e->file = NULL;
 }
 
 static int raw_status(struct layer *l, unsigned depth, uint64_t off, uint64_t len, img_extent *e)
@@ -124,9 +125,11 @@ static int vdisk_layer_status(img_status_ctx *c, unsigned i, uint64_t off, uint6
     e->length = v.len;
     switch (v.kind) {
     case VDISK_DATA:
-        set(e, i, true, false, true);
+        set(e, i, true, v.hole, true);
         e->has_offset = v.has_off;
         e->offset = v.host_off;
+        if (v.file && strcmp(v.file, bd_path(c->layers[i].bd)) != 0)
+            e->file = v.file;
         return 0;
     case VDISK_COMPRESSED:
         set(e, i, true, false, true);

@@ -12,6 +12,7 @@
 const struct vdisk_format vdisk_formats[] = {
     { "vpc", vhd_probe, vhd_open },
     { "vhdx", vhdx_probe, vhdx_open },
+    { "vmdk", vmdk_probe, vmdk_open },
 };
 const size_t vdisk_format_count = sizeof vdisk_formats / sizeof vdisk_formats[0];
 
@@ -131,7 +132,9 @@ int vdisk_status(const blockdev *bd, uint64_t off, uint64_t max_len, vdisk_exten
     if (max_len > bd->size - off)
         max_len = bd->size - off;
     memset(e, 0, sizeof *e);
-    return v->ops->map(v, off, max_len, e, &f, err);
+    int r = v->ops->map(v, off, max_len, e, &f, err);
+    e->file = f ? bd_path(f) : NULL;
+    return r;
 }
 
 uint64_t vdisk_cluster_size(const blockdev *bd)

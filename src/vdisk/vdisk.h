@@ -1,7 +1,8 @@
 /* Virtual disk files of other hypervisors read as sources: VHD (dynamic and
- * differencing; fixed as a parent) and VHDX (incl. differencing). Each format
- * is one file (vhd.c, vhdx.c; VMDK to come the same way) with the same two
- * entry points, so that it is one row of a format table:
+ * differencing; fixed as a parent), VHDX (incl. differencing) and VMDK
+ * (sparse, streamOptimized, flat, split, snapshots). Each format is one file
+ * (vhd.c, vhdx.c, vmdk.c) with the same two entry points, so that it is one
+ * row of a format table:
  *
  *   probe(buf, len)        does the start of a file (len bytes, any length,
  *                          BD_PROBE_HEAD is enough) carry the format's mark?
@@ -27,8 +28,10 @@ bool vhd_probe(const uint8_t *buf, size_t len);
 int vhd_open(blockdev *file, blockdev **out, p2v_err *err);
 bool vhdx_probe(const uint8_t *buf, size_t len);
 int vhdx_open(blockdev *file, blockdev **out, p2v_err *err);
+bool vmdk_probe(const uint8_t *buf, size_t len);
+int vmdk_open(blockdev *file, blockdev **out, p2v_err *err);
 
-/* The formats as rows: name is qemu's format name ("vpc", "vhdx"). */
+/* The formats as rows: name is qemu's format name ("vpc", "vhdx", "vmdk"). */
 struct vdisk_format {
     const char *name;
     bool (*probe)(const uint8_t *buf, size_t len);
@@ -50,6 +53,7 @@ struct vdisk_opts {
 };
 int vhd_open_opts(blockdev *file, const struct vdisk_opts *o, blockdev **out, p2v_err *err);
 int vhdx_open_opts(blockdev *file, const struct vdisk_opts *o, blockdev **out, p2v_err *err);
+int vmdk_open_opts(blockdev *file, const struct vdisk_opts *o, blockdev **out, p2v_err *err);
 
 /* Is bd one of these images (then vdisk_status answers for it)? */
 bool vdisk_is(const blockdev *bd);
@@ -64,10 +68,13 @@ typedef struct vdisk_extent {
     uint64_t len;
     bool has_off;
     uint64_t host_off;
+    bool hole; /* VDISK_DATA in a hole of a sparse file: reads as zeros (qemu: zero and data) */
+    const char *file; /* VDISK_DATA: the path of the file holding it (a VMDK extent's) */
 } vdisk_extent;
 int vdisk_status(const blockdev *bd, uint64_t off, uint64_t max_len, vdisk_extent *e,
                  p2v_err *err);
-/* The cluster (VHD/VHDX block) size, for `img info`; 0 for a fixed VHD. */
+/* The cluster (VHD/VHDX block, VMDK grain) size, for `img info`; 0 when
+ * there is none (fixed VHD, flat VMDK). */
 uint64_t vdisk_cluster_size(const blockdev *bd);
 
 /* Disk space (st_blocks) of the files this image reads besides its own

@@ -67,5 +67,6 @@ int vdisk_open_parent(struct vdisk_chain *ch, const char *child, const char *pat
 
 int vhd_open_chain(blockdev *file, struct vdisk_chain *ch, blockdev **out, p2v_err *err);
 int vhdx_open_chain(blockdev *file, struct vdisk_chain *ch, blockdev **out, p2v_err *err);
+int vmdk_open_chain(blockdev *file, struct vdisk_chain *ch, blockdev **out, p2v_err *err);
 
 #endif

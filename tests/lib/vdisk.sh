@@ -16,7 +16,9 @@ vdisk_same_as_raw() {
     fi
     [ ! -s "$WORK/last.err" ] || fail "$img: disks printed: $(cat "$WORK/last.err")"
     expect_exit 0 "$P2V" img compare "$img" "$raw"
-    qemu-img compare -q "$img" "$raw" || fail "$img: qemu-img says it differs from $raw"
+    # (VD_NO_QEMU=1: a file qemu-img does not read as VMware does)
+    [ -n "${VD_NO_QEMU:-}" ] || qemu-img compare -q "$img" "$raw" ||
+        fail "$img: qemu-img says it differs from $raw"
     rm -f "$WORK/vd-raw.qcow2" "$WORK/vd-img.qcow2"
     [ -e "$WORK/vd-raw-$part.qcow2" ] ||
         "$P2V" convert -o "$WORK/vd-raw-$part.qcow2" "$raw:$part" >/dev/null 2>&1
@@ -50,6 +52,7 @@ _vd_range() {
 vdisk_info_like_qemu() {
     local img=$1 f
     shift
+    sync # a fresh file's st_blocks (actual-size) settles with writeback
     expect_exit 0 "$P2V" img info --output=json "$img"
     qemu-img info --output=json "$img" >"$WORK/q-info.json"
     for f in "$@"; do
@@ -59,12 +62,13 @@ vdisk_info_like_qemu() {
     pass "$(basename "$img"): img info $* as qemu-img"
 }
 
-# vdisk_map_like_qemu IMG: p2v img map (JSON and human) prints what qemu-img map prints.
+# vdisk_map_like_qemu IMG: p2v img map (JSON and human) prints what qemu-img
+# map prints, with its exit status (human output of compressed data: 1).
 vdisk_map_like_qemu() {
-    local img=$1 out
+    local img=$1 out qrc
     for out in json human; do
-        qemu-img map --output=$out "$img" >"$WORK/q.map"
-        expect_exit 0 "$P2V" img map --output=$out "$img"
+        qemu-img map --output=$out "$img" >"$WORK/q.map" 2>/dev/null && qrc=0 || qrc=$?
+        expect_exit $qrc "$P2V" img map --output=$out "$img"
         cmp -s "$WORK/q.map" "$WORK/last.out" ||
             { diff "$WORK/q.map" "$WORK/last.out" >&2 || true; fail "$img: map --output=$out"; }
     done

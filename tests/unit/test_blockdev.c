@@ -104,8 +104,8 @@ static void test_probe_format(void)
         { "QFI\xfb", 0, 4, "qcow2" },
         { "QED\0", 0, 4, "QED" },
         { "vhdxfile", 0, 8, "vhdx" },
-        { "KDMV", 0, 4, "VMDK" },
-        { "# Disk DescriptorFile", 0, 21, "VMDK" },
+        { "KDMV", 0, 4, "vmdk" },
+        { "# Disk DescriptorFile", 0, 21, "vmdk" },
         { "\x7f\x10\xda\xbe", 0x40, 4, "VDI" },
         { "WithoutFreeSpace", 0, 16, "Parallels" },
         { "conectix", 0, 8, "vpc" },
@@ -115,7 +115,9 @@ static void test_probe_format(void)
         memcpy(head + m[i].off, m[i].magic, m[i].len);
         enum bd_fmt f = bd_probe_format(head, sizeof head, NULL, 1 << 20, &name, &sz);
         /* qcow2; VHD with its footer copy at byte 0 (src/vdisk reads it); the rest refused */
-        CHECK(f == (i == 0 ? BD_FMT_QCOW2 : !strcmp(m[i].name, "vpc") || !strcmp(m[i].name, "vhdx") ? BD_FMT_VDISK
+        CHECK(f == (i == 0 ? BD_FMT_QCOW2 : !strcmp(m[i].name, "vpc") || !strcmp(m[i].name, "vhdx") ||
+                                                          !strcmp(m[i].name, "vmdk")
+                                                      ? BD_FMT_VDISK
                                                                        : BD_FMT_UNSUPPORTED));
         CHECK_STR(name, m[i].name);
         /* A file too short to hold the whole signature is raw. */
