@@ -146,8 +146,7 @@ p = sys.argv[1]
 f = bytearray(open(p, "rb").read())
 i = f.find(b'parentFileNameHint="')
 j = f.find(b'"', i + 20)
-f[i + 20:j] = b"loop.vmdk".ljust(j - i - 20, b" ")[: j - i - 20] if j - i - 20 >= 9 else b"loop.vmdk"
+f[i + 20:j + 1] = b'loop.vmdk"'.ljust(j + 1 - i - 20, b" ")  # same length: the descriptor is fixed
 open(p, "wb").write(f)
 PY
-grep -a 'parentFileNameHint' loop.vmdk | head -1
-vdisk_refused "a VMDK that is its own parent" loop.vmdk "parent chain loops|parent .* not found"
+vdisk_refused "a VMDK that is its own parent" loop.vmdk "loop.vmdk: parent chain loops: parent loop.vmdk is already in the chain"
