@@ -3,7 +3,7 @@
 qemu-img and tests/lib/mkvhdx.py, stored as sparse inputs (the format of
 fuzz/sparse_input.h: only the non-zero 4 KiB chunks), so that a 4 MiB VHDX
 is a seed of a few tens of KiB.
-usage: fuzz/make-vdisk-seeds.py   (needs qemu-img; writes fuzz/corpus/fuzz_vhdx)
+usage: fuzz/make-vdisk-seeds.py   (needs qemu-img; writes fuzz/corpus/fuzz_vhdx, fuzz_vmdk)
 """
 import os
 import struct
@@ -65,6 +65,39 @@ def main():
         for name, img in seeds.items():
             with open(os.path.join(out, name), "wb") as f:
                 f.write(sparse(img, data_from=4 << 20))
+        vmdk_seeds(t, raw)
+
+
+DESCRIPTOR = """# Disk DescriptorFile
+version=1
+CID=12345678
+parentCID=87654321
+createType="monolithicFlat"
+parentFileNameHint="p.vmdk"
+
+RW 2048 FLAT "x-flat.vmdk" 1
+RW 2048 ZERO
+RW 2048 SPARSE "x-s001.vmdk"
+"""
+
+
+def vmdk_seeds(t, raw):
+    """fuzz_vmdk: the sparse subformats qemu-img writes (a 3 MiB disk), and a
+    descriptor with a flat, a zero and a sparse extent and a parent (each of
+    which the harness opens as the descriptor itself)."""
+    out = os.path.join(HERE, "corpus", "fuzz_vmdk")
+    os.makedirs(out, exist_ok=True)
+    for sf in ("monolithicSparse", "streamOptimized"):
+        img = os.path.join(t, sf + ".vmdk")
+        subprocess.run(["qemu-img", "convert", "-O", "vmdk", "-o", "subformat=" + sf, raw, img],
+                       check=True)
+        with open(os.path.join(out, sf), "wb") as f:
+            f.write(sparse(img))
+    desc = os.path.join(t, "desc.vmdk")
+    with open(desc, "w") as f:
+        f.write(DESCRIPTOR)
+    with open(os.path.join(out, "descriptor"), "wb") as f:
+        f.write(sparse(desc))
 
 
 if __name__ == "__main__":
