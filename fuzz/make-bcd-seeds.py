@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the seed corpus of fuzz_bcd: BCD device elements as mkwin_reg.py
 (the tests' Windows generator) encodes them: MBR and GPT partition devices,
-a WinRE ramdisk device, and the two MountedDevices forms.
+a WinRE ramdisk device (as Windows lays it out, and padded), and the two MountedDevices forms.
 usage: fuzz/make-bcd-seeds.py   (writes fuzz/corpus/fuzz_bcd)"""
 import os
 import struct
@@ -19,6 +19,11 @@ seeds = {
     "ramdisk_mbr": w.ramdisk("mbr", "0x1234abcd", "93323264", "\\Recovery\\WindowsRE\\Winre.wim",
                              w.RAMOPTS),
     "ramdisk_gpt": w.ramdisk("gpt", GDISK, GPART, "\\Recovery\\WindowsRE\\Winre.wim", w.RAMOPTS),
+    # the padded 32-byte local part p2v's earlier test stores had
+    "ramdisk_mbr_padded": w.ramdisk("mbr", "0x1234abcd", "93323264",
+                                    "\\Recovery\\WindowsRE\\Winre.wim", w.RAMOPTS, 32),
+    "ramdisk_gpt_padded": w.ramdisk("gpt", GDISK, GPART, "\\Recovery\\WindowsRE\\Winre.wim",
+                                    w.RAMOPTS, 32),
     "boot_device": bytes(16) + struct.pack("<IIII", 1, 0, 24, 0) + bytes(8),
     "md_mbr": w.md_value("mbr", "0x1234abcd", "1048576"),
     "md_gpt": w.md_value("gpt", GDISK, GPART),

@@ -25,7 +25,9 @@ struct convert_args {
     bool verify, dry_run, json, progress, force, allow_dirty, no_windows_fixups, allow_mounted;
     const char *drivers;        /* --drivers DIR|ISO */
     int target_bus;             /* enum drv_bus; 0: not given */
+    bool keep_services;         /* --keep-services */
     enum salvage_policy bad_sectors;
+    const char *bad_sectors_map;    /* --bad-sectors-map FILE */
     bool boot_check;            /* --boot-check */
     const char *plan_file;      /* --plan FILE */
     const char *save_plan;      /* --save-plan FILE */

@@ -28,7 +28,8 @@ static const char usage_text[] =
     "  boot-check [OPTIONS] IMAGE      boot an image in qemu (never writing it) and\n"
     "                                  say whether it comes up\n"
     "\n"
-    "Run 'p2v COMMAND --help' for the options of a command.\n"
+    "Run 'p2v COMMAND --help' for the options of a command; 'p2v --version'\n"
+    "(or -V) prints the version.\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 static const struct {

@@ -125,6 +125,9 @@ typedef struct convert_request {
      * SALVAGE_ZERO writes zeros, OUTPUT.badmap (ddrescue map) and names the
      * files that lost data through ev->message. */
     enum salvage_policy bad_sectors;
+    /* SALVAGE_ZERO: the map's path; NULL: OUTPUT.badmap (required when
+     * OUTPUT is a stream or an NBD export). */
+    const char *bad_sectors_map;
     bool verify;
     bool force;                     /* replace an existing OUTPUT */
     unsigned queue_depth;           /* source reads in flight; 0: COPY_DEFAULT_QUEUE_DEPTH */
@@ -135,6 +138,8 @@ typedef struct convert_request {
      * not said). */
     const char *drivers;
     int target_bus;
+    bool keep_services;             /* leave the old PC's services and known-bad
+                                       filters (docs/windows.md, leftovers) */
     uint64_t min_free;              /* free space DISK:N=min leaves; 0: the default margin */
     /* Disks already open (tests: memory disks), matched by path == sel.disk;
      * they stay the caller's. */

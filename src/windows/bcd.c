@@ -65,23 +65,58 @@ static int bad(struct dev_walk *w, const char *fmt, size_t a, size_t b, size_t c
 
 static int parse_block(struct dev_walk *w, size_t off, size_t end, int depth);
 
-/* A ramdisk: its 32-byte local part, then a file record naming the image
- * (version 1, length, kind 5, a device block, the UTF-16 path). */
-static int parse_ramdisk(struct dev_walk *w, size_t off, size_t end)
+/* Where a ramdisk's image record would start if its local part is local
+ * bytes long, and whether every length then adds up: the record (u32 1,
+ * u32 length, u32 5) runs exactly to the end of the ramdisk block, and the
+ * container block it nests fits in it, leaving a whole number of UTF-16
+ * units for the path. 0 and *nested_end, or -EINVAL with why. */
+static int ramdisk_layout(struct dev_walk *w, size_t off, size_t end, size_t local,
+                          size_t *rec_out, size_t *nested_end)
 {
-    size_t rec = off + WIN_BCD_BLOCK_HDR + WIN_BCD_RAMDISK_LOCAL;
-    if (rec + WIN_BCD_FILE_HDR > end)
+    size_t rec = off + WIN_BCD_BLOCK_HDR + local;
+    if (rec + WIN_BCD_FILE_HDR + WIN_BCD_BLOCK_HDR > end)
         return bad(w, "ramdisk device at byte %zu: %zu bytes leave no room for its image "
-                   "record (need %zu)", off, end - off, rec + WIN_BCD_FILE_HDR - off);
+                   "record (need %zu)", off, end - off,
+                   rec + WIN_BCD_FILE_HDR + WIN_BCD_BLOCK_HDR - off);
     uint32_t ver = get_le32(w->e + rec), len = get_le32(w->e + rec + 4);
     uint32_t kind = get_le32(w->e + rec + 8);
     if (ver != FILE_REC_VERSION || kind != FILE_REC_PATH)
         return bad(w, "ramdisk device at byte %zu: image record is version %zu kind %zu, "
                    "expected version 1 kind 5", off, ver, kind);
-    if (len < WIN_BCD_FILE_HDR + WIN_BCD_BLOCK_HDR || len > end - rec)
-        return bad(w, "ramdisk device at byte %zu: image record of %zu bytes does not fit the "
-                   "%zu left", off, len, end - rec);
-    return parse_block(w, rec + WIN_BCD_FILE_HDR, rec + len, 1);
+    if (len != end - rec)
+        return bad(w, "ramdisk device at byte %zu: image record of %zu bytes, but %zu are "
+                   "left in the block", off, len, end - rec);
+    size_t nested = rec + WIN_BCD_FILE_HDR;
+    uint32_t nsize = get_le32(w->e + nested + 8);
+    if (nsize < WIN_BCD_BLOCK_HDR || nsize > end - nested || (end - nested - nsize) % 2)
+        return bad(w, "ramdisk device at byte %zu: its container block of %zu bytes does "
+                   "not fit the image record's %zu", off, nsize, end - nested);
+    *rec_out = rec;
+    *nested_end = nested + nsize;
+    return 0;
+}
+
+/* A ramdisk: its local part, then an image record naming the .wim (version
+ * 1, length, kind 5, the container device block, the UTF-16 path). Windows
+ * writes the local part packed, 24 bytes (DiscUtils reads the container at
+ * 0x34 of the block); p2v's earlier test stores padded it to 32. Only a
+ * layout whose lengths all add up is taken (the two cannot both: one needs
+ * 1 where the other needs 5), else the reason the Windows layout fails,
+ * or the padded one's when its record starts with a 1. */
+static int parse_ramdisk(struct dev_walk *w, size_t off, size_t end)
+{
+    size_t rec, nested_end;
+    char first[200];
+    if (ramdisk_layout(w, off, end, WIN_BCD_RAMDISK_LOCAL, &rec, &nested_end) == 0)
+        return parse_block(w, rec + WIN_BCD_FILE_HDR, nested_end, 1);
+    snprintf(first, sizeof first, "%s", w->why);
+    if (ramdisk_layout(w, off, end, WIN_BCD_RAMDISK_LOCAL_PADDED, &rec, &nested_end) == 0)
+        return parse_block(w, rec + WIN_BCD_FILE_HDR, nested_end, 1);
+    size_t padded = off + WIN_BCD_BLOCK_HDR + WIN_BCD_RAMDISK_LOCAL_PADDED;
+    /* A 1 there is no kind 5 of Windows' layout: the padded one was meant. */
+    if (padded + 4 > end || get_le32(w->e + padded) != FILE_REC_VERSION)
+        snprintf(w->why, w->whylen, "%s", first);
+    return -EINVAL;
 }
 
 static int parse_block(struct dev_walk *w, size_t off, size_t end, int depth)
@@ -145,8 +180,7 @@ struct bcd_ctx {
 static void object_desc(struct bcd_ctx *c, hive_node_h obj, const char *key, char *out,
                         size_t cap)
 {
-    hive_node_h els = hivex_node_get_child(c->h, obj, "Elements");
-    hive_node_h d = els ? hivex_node_get_child(c->h, els, "12000004") : 0;
+    hive_node_h d = win_hive_walk(c->h, obj, "Elements\\12000004", false);
     hive_value_h v = d ? hivex_node_get_value(c->h, d, "Element") : 0;
     char *s = v ? hivex_value_string(c->h, v) : NULL;
     snprintf(out, cap, "%s", s ? s : key);
@@ -224,7 +258,7 @@ out:
 static int drop_firmware_variable(struct bcd_ctx *c, hive_node_h obj, const char *objname,
                                   const char *desc)
 {
-    hive_node_h d = hivex_node_get_child(c->h, obj, "Description");
+    hive_node_h d = win_hive_walk(c->h, obj, "Description", false);
     hive_value_h fv = d ? hivex_node_get_value(c->h, d, "FirmwareVariable") : 0;
     if (!fv)
         return 0;
@@ -264,7 +298,7 @@ static int fix_object(struct bcd_ctx *c, hive_node_h obj)
     if (!key)
         return p2v_errf(c->err, -EIO, "%s: unreadable object key", win_hive_what(c->bcd));
     object_desc(c, obj, key, desc, sizeof desc);
-    hive_node_h els = hivex_node_get_child(c->h, obj, "Elements");
+    hive_node_h els = win_hive_walk(c->h, obj, "Elements", false);
     hive_node_h *kids = els ? hivex_node_children(c->h, els) : NULL;
     int r = 0;
     for (size_t i = 0; kids && kids[i] && r == 0; i++) {
@@ -287,7 +321,7 @@ int win_bcd_rewrite(win_hive *bcd, const win_map *m, const char *store, win_repo
     struct bcd_ctx c = { .bcd = bcd, .h = win_hive_h(bcd), .m = m, .store = store, .rep = rep,
                          .err = err };
     *changed = 0;
-    hive_node_h objs = hivex_node_get_child(c.h, hivex_root(c.h), "Objects");
+    hive_node_h objs = win_hive_node(bcd, "Objects");
     if (!objs)
         return p2v_errf(err, -EINVAL, "%s: not a BCD store (no Objects key)",
                         win_hive_what(bcd));

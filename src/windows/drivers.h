@@ -29,6 +29,9 @@ typedef struct drv_windows {
     unsigned major, minor, build; /* 6.1.7601, 10.0.19045 ... (CurrentMajorVersionNumber...) */
     bool server;                  /* InstallationType "Server" (or "Server Core") */
     enum drv_arch arch;
+    bool version_unknown;         /* SOFTWARE names no version nor build: major.minor
+                                   * are 0; drivers cannot be chosen, the built-in
+                                   * controllers are still set */
 } drv_windows;
 
 /* "Windows 10 (10.0.19045) client amd64" for messages. */
@@ -163,7 +166,9 @@ int drv_check_bus(enum drv_bus bus, const drv_selection *sel, const drv_windows 
 
 /* ---- registry edits as data ---- */
 
-enum drv_hive { DRV_HIVE_SYSTEM, DRV_HIVE_SOFTWARE };
+/* DRIVERS: \Windows\System32\config\DRIVERS, where Windows 10 keeps the
+ * DriverDatabase (SYSTEM's DriverDatabase is then a registry link to it). */
+enum drv_hive { DRV_HIVE_SYSTEM, DRV_HIVE_SOFTWARE, DRV_HIVE_DRIVERS };
 enum drv_op { DRV_OP_SET, DRV_OP_DELETE_KEY };
 
 /* Registry value types as hivex and Windows number them. */
@@ -196,6 +201,7 @@ typedef struct drv_plan {
     size_t ncopies;
     unsigned controlsets[3]; /* the distinct ControlSet numbers edited */
     size_t ncontrolsets;
+    enum drv_hive ddb_hive;  /* where the DriverDatabase edits go (drv_ddb_hive) */
 } drv_plan;
 
 typedef struct hive_h hive_h;
@@ -204,19 +210,44 @@ typedef struct hive_h hive_h;
  * existing ones only). -ENOENT when Select\Current is missing. */
 int drv_controlsets(hive_h *system, unsigned out[3], size_t *n, p2v_err *err);
 
-/* The whole plan, read against the SYSTEM hive (opened read-only is enough):
- * built-in controllers (storahci, msahci, atapi, intelide, pciide that exist:
- * Start=0, StartOverride removed) always; with sel (may be NULL) the boot
- * drivers (files, Services\<svc>, CriticalDeviceDatabase before Windows 8,
- * DriverDatabase and DriverStore from 8 on) and the first-boot staging (files
- * under Windows\p2v\, the script, a RunOnce value in SOFTWARE), in every
- * ControlSet that Select names. tree is where sel's files are (NULL with sel
- * NULL). */
+/* Which hive holds the DriverDatabase p2v writes: DRIVERS when there is a
+ * DRIVERS hive (drivers not NULL) and SYSTEM's DriverDatabase is missing or
+ * a registry link into it (a SymbolicLinkValue of type REG_LINK naming
+ * \Registry\Machine\DRIVERS\...); else SYSTEM, as virt-v2v does. */
+enum drv_hive drv_ddb_hive(hive_h *system, hive_h *drivers);
+
+/* The whole plan, read against the SYSTEM hive (opened read-only is enough)
+ * and the DRIVERS hive (NULL when there is none): built-in controllers
+ * (storahci, msahci, atapi, intelide, pciide that exist: Start=0,
+ * StartOverride removed) always; with sel (may be NULL) the boot drivers
+ * (files, Services\<svc>, CriticalDeviceDatabase before Windows 8,
+ * DriverDatabase, with each package's Version, and DriverStore from 8 on, in
+ * the hive drv_ddb_hive names) and the first-boot staging (files under
+ * Windows\p2v\, the script, a RunOnce value in SOFTWARE), in every
+ * ControlSet that Select names. tree is where sel's files are (NULL with
+ * sel NULL). */
 int drv_plan_build(const drv_windows *w, const drv_selection *sel, drv_tree *tree,
-                   hive_h *system, drv_plan *out, p2v_err *err);
+                   hive_h *system, hive_h *drivers, drv_plan *out, p2v_err *err);
 void drv_plan_free(drv_plan *p);
 
-/* Apply the edits for hive (SYSTEM or SOFTWARE) to h, in order: keys are made
+/* Whether the file at a volume path ("/Windows/System32/drivers/x.sys",
+ * looked up without regard to case) exists: 1, 0, or a negative errno with
+ * err filled. */
+typedef int (*drv_file_exists_fn)(void *ctx, const char *path, p2v_err *err);
+
+/* Add to p (whose controlsets are set) the edits that clear the old PC's
+ * leftovers, in every ControlSet of p: in the UpperFilters/LowerFilters of
+ * the disk, IDE/ATA, SCSI/RAID and volume classes (Control\Class\{...}),
+ * filters whose service is missing or whose binary (ImagePath, else
+ * System32\drivers\<name>.sys) exists says is missing are removed, and,
+ * unless keep_services, filters of hardware a VM lacks (a table) too; unless
+ * keep_services, the services in a table of other virtualisers' guest tools
+ * and vendor storage managers that exist are disabled (Start=4). Each edit's
+ * shown text says why. docs/windows.md lists both tables. */
+int drv_leftovers_plan(hive_h *system, drv_file_exists_fn exists, void *ctx, bool keep_services,
+                       drv_plan *p, p2v_err *err);
+
+/* Apply the edits for hive (SYSTEM, SOFTWARE or DRIVERS) to h, in order: keys are made
  * as needed, values replaced, DELETE_KEY of a missing key is no edit. The
  * caller commits (hivex_commit) or discards. */
 int drv_edits_apply(const drv_plan *p, enum drv_hive hive, hive_h *h, p2v_err *err);
@@ -227,11 +258,14 @@ typedef struct ntvol ntvol;
 typedef struct win_hive win_hive;
 
 /* The Windows whose hives these are: major.minor from SOFTWARE
- * CurrentMajorVersionNumber/CurrentMinorVersionNumber (Windows 10+) or
- * CurrentVersion ("6.1"), CurrentBuild (or CurrentBuildNumber), server when
- * InstallationType or ProductName says so; arch from SYSTEM's
- * PROCESSOR_ARCHITECTURE in the current ControlSet (AMD64, x86). -ENOENT
- * naming what is missing; -ENOTSUP for another arch (ARM64). */
+ * CurrentMajorVersionNumber (Windows 10+; with CurrentMinorVersionNumber,
+ * else the minor of a CurrentVersion of the same major, else 0), else
+ * CurrentVersion ("6.1"), else the release CurrentBuild falls in; the build
+ * from CurrentBuild (or CurrentBuildNumber); server when InstallationType
+ * or ProductName says so; arch from SYSTEM's PROCESSOR_ARCHITECTURE in the
+ * current ControlSet (AMD64, x86). No version at all is no error
+ * (version_unknown). -ENOENT naming a missing arch; -ENOTSUP for another
+ * arch (ARM64). */
 int drv_windows_from_hives(win_hive *system, win_hive *software, drv_windows *out, p2v_err *err);
 
 /* What the driver step will do to one Windows volume. */
@@ -242,15 +276,24 @@ typedef struct drv_job {
     drv_plan plan;
 } drv_job;
 
-/* Read the Windows on v (\Windows\System32\config\SYSTEM and SOFTWARE),
- * choose its drivers from tree (NULL: no --drivers: built-in controllers
- * only), refuse a bus it cannot boot on (drv_check_bus), and plan. Nothing
- * is written. what names the volume in messages ("disk.img:2"). */
-int drv_job_prepare(ntvol *v, const char *what, drv_tree *tree, enum drv_bus bus, drv_job *out,
-                    p2v_err *err);
+/* Read the Windows on v (\Windows\System32\config\SYSTEM and SOFTWARE,
+ * and DRIVERS where it exists), choose its drivers from tree (NULL: no
+ * --drivers: built-in controllers only), refuse a bus it cannot boot on
+ * (drv_check_bus), and plan. A Windows whose version cannot be told gets
+ * the built-in controllers only; asking drivers for it (a tree, or a
+ * virtio bus) is refused (-ENOENT). The old PC's leftovers are planned
+ * too (drv_leftovers_plan; flags DRV_JOB_KEEP_SERVICES keeps the services
+ * and the table's filters). Nothing is written. what names the volume in
+ * messages ("disk.img:2"). */
+#define DRV_JOB_KEEP_SERVICES 1u /* drv_leftovers_plan's keep_services */
+int drv_job_prepare(ntvol *v, const char *what, drv_tree *tree, enum drv_bus bus, unsigned flags,
+                    drv_job *out, p2v_err *err);
+/* drv_job_prepare on hives already open (drivers may be NULL). */
+int drv_job_prepare_hives(win_hive *system, win_hive *software, win_hive *drivers,
+                          drv_tree *tree, enum drv_bus bus, drv_job *out, p2v_err *err);
 /* Carry the plan out on v (opened with NTVOL_WRITE over an overlay): every
- * file (directories made as needed), then the SYSTEM and SOFTWARE hives
- * edited and written back. */
+ * file (directories made as needed), then the SYSTEM, SOFTWARE and DRIVERS
+ * hives that have edits, edited and written back. */
 int drv_job_apply(ntvol *v, const char *what, drv_tree *tree, const drv_job *job, p2v_err *err);
 void drv_job_free(drv_job *job);
 

@@ -82,7 +82,7 @@ int drv_edit_multi(drv_plan *p, enum drv_hive hive, const char *key, const char 
         shown_len += strlen(v[i]) + 2;
     }
     uint8_t *d = calloc(units, 2);
-    char *shown = calloc(1, shown_len);
+    char *shown = n ? calloc(1, shown_len) : strdup("(empty list)");
     if (d && shown) {
         size_t at = 0;
         for (size_t i = 0; i < n; i++) {
@@ -117,6 +117,17 @@ int drv_edit_binary(drv_plan *p, enum drv_hive hive, const char *key, const char
         return -ENOMEM;
     }
     return set_data(e, DRV_REG_BINARY, d, len, shown);
+}
+
+int drv_edit_note(drv_plan *p, const char *note)
+{
+    drv_edit *e = p->nedits ? &p->edits[p->nedits - 1] : NULL;
+    char *shown = e ? drv_strf("%s  (%s)", e->shown ? e->shown : "", note) : NULL;
+    if (!shown)
+        return -ENOMEM;
+    free(e->shown);
+    e->shown = shown;
+    return 0;
 }
 
 int drv_edit_delete_key(drv_plan *p, enum drv_hive hive, const char *key)
@@ -161,38 +172,16 @@ void drv_plan_free(drv_plan *p)
 
 /* ---- reading and writing a hive ---- */
 
-/* The node at path ('\'-separated, from the root), or 0; with create, the
- * missing keys are made on the way. */
-hive_node_h drv_hive_node(hive_h *h, const char *path, bool create)
-{
-    hive_node_h node = hivex_root(h);
-    char *copy = strdup(path);
-    if (!copy || !node) {
-        free(copy);
-        return 0;
-    }
-    char *save = NULL;
-    for (char *part = strtok_r(copy, "\\", &save); part && node; part = strtok_r(NULL, "\\", &save)) {
-        errno = 0;
-        hive_node_h child = hivex_node_get_child(h, node, part);
-        if (!child && create && errno == 0)
-            child = hivex_node_add_child(h, node, part);
-        node = child;
-    }
-    free(copy);
-    return node;
-}
-
 static int apply_one(const drv_edit *e, hive_h *h, p2v_err *err)
 {
     if (e->op == DRV_OP_DELETE_KEY) {
-        hive_node_h n = drv_hive_node(h, e->key, false);
+        hive_node_h n = win_hive_walk(h, 0, e->key, false);
         if (n && hivex_node_delete_child(h, n) < 0)
             return p2v_errf(err, -errno ? -errno : -EIO, "registry: cannot delete %s: %s", e->key,
                             strerror(errno));
         return 0;
     }
-    hive_node_h n = drv_hive_node(h, e->key, true);
+    hive_node_h n = win_hive_walk(h, 0, e->key, true);
     if (!n)
         return p2v_errf(err, -errno ? -errno : -EIO, "registry: cannot create key %s: %s", e->key,
                         strerror(errno));

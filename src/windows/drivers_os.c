@@ -79,6 +79,11 @@ static const char *product_name(const drv_windows *w)
 
 void drv_windows_describe(const drv_windows *w, char *buf, size_t len)
 {
+    if (w->version_unknown) {
+        snprintf(buf, len, "Windows (version unknown) %s %s", w->server ? "server" : "client",
+                 w->arch == DRV_ARCH_AMD64 ? "amd64" : "x86");
+        return;
+    }
     snprintf(buf, len, "%s (%u.%u.%u) %s %s", product_name(w), w->major, w->minor, w->build,
              w->server ? "server" : "client", w->arch == DRV_ARCH_AMD64 ? "amd64" : "x86");
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/guid.h"
 #include "windows/drivers_edits.h"
 
 #define SYS DRV_HIVE_SYSTEM
@@ -35,12 +36,12 @@ static bool controlset_exists(hive_h *h, unsigned n)
 {
     char key[32];
     snprintf(key, sizeof key, "ControlSet%03u", n);
-    return drv_hive_node(h, key, false) != 0;
+    return win_hive_walk(h, 0, key, false) != 0;
 }
 
 int drv_controlsets(hive_h *system, unsigned out[3], size_t *n, p2v_err *err)
 {
-    hive_node_h sel = drv_hive_node(system, "Select", false);
+    hive_node_h sel = win_hive_walk(system, 0, "Select", false);
     unsigned v[3];
     static const char *const names[3] = {"Current", "Default", "LastKnownGood"};
     *n = 0;
@@ -69,9 +70,9 @@ static int builtin(drv_plan *p, hive_h *system, unsigned cs)
         char *key = drv_strf("ControlSet%03u\\Services\\%s", cs, builtin_controllers[i]);
         char *ovr = key ? drv_strcat3(key, "\\StartOverride", "") : NULL;
         int rc = ovr ? 0 : -ENOMEM;
-        if (rc == 0 && drv_hive_node(system, key, false)) {
+        if (rc == 0 && win_hive_walk(system, 0, key, false)) {
             rc = drv_edit_dword(p, SYS, key, "Start", 0);
-            if (rc == 0 && drv_hive_node(system, ovr, false))
+            if (rc == 0 && win_hive_walk(system, 0, ovr, false))
                 rc = drv_edit_delete_key(p, SYS, ovr);
         }
         free(key);
@@ -141,13 +142,14 @@ static uint64_t fnv1a(const uint8_t *b, size_t n)
     return h;
 }
 
-/* The first oemN.inf that neither the DriverDatabase nor this plan uses. */
-static unsigned free_oem_number(hive_h *system, const drv_plan *p)
+/* The first oemN.inf that neither the DriverDatabase (in ddb, the hive that
+ * holds it) nor this plan uses. */
+static unsigned free_oem_number(hive_h *ddb, const drv_plan *p)
 {
     for (unsigned n = 1;; n++) {
         char key[80];
         snprintf(key, sizeof key, "DriverDatabase\\DriverInfFiles\\oem%u.inf", n);
-        bool used = drv_hive_node(system, key, false) != 0;
+        bool used = win_hive_walk(ddb, 0, key, false) != 0;
         for (size_t i = 0; !used && i < p->nedits; i++)
             used = strcasecmp(p->edits[i].key, key) == 0;
         if (!used)
@@ -163,6 +165,7 @@ typedef struct ddb_names {
 
 static int ddb_describe(drv_plan *p, const drv_package *pkg, const ddb_names *nm)
 {
+    const enum drv_hive hive = p->ddb_hive;
     char *key = drv_strcat3("DriverDatabase\\DriverPackages\\", nm->label, "");
     int rc = key ? 0 : -ENOMEM;
     for (size_t i = 0; rc == 0 && i < pkg->ndevices; i++) {
@@ -171,18 +174,18 @@ static int ddb_describe(drv_plan *p, const drv_package *pkg, const ddb_names *nm
         char *conf = drv_strf("%s\\Configurations\\%s", key, d->install);
         rc = desc && conf ? 0 : -ENOMEM;
         if (rc == 0)
-            rc = drv_edit_string(p, SYS, desc, "Configuration", DRV_REG_SZ, d->install);
+            rc = drv_edit_string(p, hive, desc, "Configuration", DRV_REG_SZ, d->install);
         if (rc == 0)
-            rc = drv_edit_string(p, SYS, desc, "Description", DRV_REG_SZ, d->description);
+            rc = drv_edit_string(p, hive, desc, "Description", DRV_REG_SZ, d->description);
         if (rc == 0 && pkg->manufacturer)
-            rc = drv_edit_string(p, SYS, desc, "Manufacturer", DRV_REG_SZ, pkg->manufacturer);
+            rc = drv_edit_string(p, hive, desc, "Manufacturer", DRV_REG_SZ, pkg->manufacturer);
         bool first = true; /* one Configurations key per install section */
         for (size_t k = 0; k < i; k++)
             first &= strcmp(pkg->devices[k].install, d->install) != 0;
         if (rc == 0 && first)
-            rc = drv_edit_dword(p, SYS, conf, "ConfigFlags", 0);
+            rc = drv_edit_dword(p, hive, conf, "ConfigFlags", 0);
         if (rc == 0 && first)
-            rc = drv_edit_string(p, SYS, conf, "Service", DRV_REG_SZ, pkg->service.name);
+            rc = drv_edit_string(p, hive, conf, "Service", DRV_REG_SZ, pkg->service.name);
         free(desc);
         free(conf);
     }
@@ -190,24 +193,46 @@ static int ddb_describe(drv_plan *p, const drv_package *pkg, const ddb_names *nm
     return rc;
 }
 
+/* The SCSI adapter class, for a package whose INF names no ClassGuid (p2v
+ * registers storage drivers only). */
+#define SCSI_ADAPTER_CLASS "{4D36E97B-E325-11CE-BFC1-08002BE10318}"
+
+/* DriverPackages\<pkg> Version, as virt-v2v writes it ("necessary for
+ * Windows-Kernel-Pnp in w10/w2k16"): 00 ff 09 00 00 00 00 00, the class
+ * GUID in its little-endian byte order, then 24 zero bytes where Windows
+ * keeps fields (believed to be the driver's date and version) whose layout
+ * no public source describes. */
+static int ddb_version(drv_plan *p, const drv_package *pkg, const char *pkg_key)
+{
+    uint8_t v[DRV_DDB_VERSION_LEN] = {0x00, 0xff, 0x09};
+    p2v_guid g;
+    if (!pkg->class_guid || guid_parse(pkg->class_guid, &g) < 0)
+        guid_parse(SCSI_ADAPTER_CLASS, &g);
+    memcpy(v + 8, g.b, 16);
+    return drv_edit_binary(p, p->ddb_hive, pkg_key, "Version", v, sizeof v);
+}
+
 static int ddb_package(drv_plan *p, const drv_package *pkg, const ddb_names *nm)
 {
+    const enum drv_hive hive = p->ddb_hive;
     char *inf_key = drv_strf("DriverDatabase\\DriverInfFiles\\%s", nm->oem);
     char *pkg_key = drv_strcat3("DriverDatabase\\DriverPackages\\", nm->label, "");
     const char *label = nm->label, *install = pkg->devices[0].install;
     int rc = inf_key && pkg_key ? 0 : -ENOMEM;
     if (rc == 0)
-        rc = drv_edit_multi(p, SYS, inf_key, "", &label, 1);
+        rc = drv_edit_multi(p, hive, inf_key, "", &label, 1);
     if (rc == 0)
-        rc = drv_edit_string(p, SYS, inf_key, "Active", DRV_REG_SZ, nm->label);
+        rc = drv_edit_string(p, hive, inf_key, "Active", DRV_REG_SZ, nm->label);
     if (rc == 0)
-        rc = drv_edit_multi(p, SYS, inf_key, "Configurations", &install, 1);
+        rc = drv_edit_multi(p, hive, inf_key, "Configurations", &install, 1);
     if (rc == 0)
-        rc = drv_edit_string(p, SYS, pkg_key, "", DRV_REG_SZ, nm->oem);
+        rc = drv_edit_string(p, hive, pkg_key, "", DRV_REG_SZ, nm->oem);
     if (rc == 0)
-        rc = drv_edit_string(p, SYS, pkg_key, "InfName", DRV_REG_SZ, pkg->inf_name);
+        rc = drv_edit_string(p, hive, pkg_key, "InfName", DRV_REG_SZ, pkg->inf_name);
     if (rc == 0 && pkg->provider)
-        rc = drv_edit_string(p, SYS, pkg_key, "Provider", DRV_REG_SZ, pkg->provider);
+        rc = drv_edit_string(p, hive, pkg_key, "Provider", DRV_REG_SZ, pkg->provider);
+    if (rc == 0)
+        rc = ddb_version(p, pkg, pkg_key);
     if (rc == 0)
         rc = ddb_describe(p, pkg, nm);
     free(inf_key);
@@ -221,7 +246,7 @@ static int ddb_device_ids(drv_plan *p, const drv_package *pkg, const ddb_names *
     static const uint8_t rank[4] = {0x01, 0xff, 0x00, 0x00};
     for (size_t i = 0; i < pkg->ndevices; i++) {
         char *key = drv_strcat3("DriverDatabase\\DeviceIds\\", pkg->devices[i].hwid, "");
-        int rc = key ? drv_edit_binary(p, SYS, key, nm->oem, rank, sizeof rank) : -ENOMEM;
+        int rc = key ? drv_edit_binary(p, p->ddb_hive, key, nm->oem, rank, sizeof rank) : -ENOMEM;
         free(key);
         if (rc < 0)
             return rc;
@@ -264,7 +289,7 @@ static int copy_package(drv_plan *p, const drv_tree *t, const drv_package *pkg, 
     return 0;
 }
 
-static int ddb_names_make(drv_tree *t, const drv_package *pkg, const drv_windows *w, hive_h *system,
+static int ddb_names_make(drv_tree *t, const drv_package *pkg, const drv_windows *w, hive_h *ddb,
                           const drv_plan *p, ddb_names *nm, p2v_err *err)
 {
     long idx = drv_tree_find(t, pkg->inf_path);
@@ -276,7 +301,7 @@ static int ddb_names_make(drv_tree *t, const drv_package *pkg, const drv_windows
         return rc;
     uint64_t h = fnv1a(buf, len);
     free(buf);
-    snprintf(nm->oem, sizeof nm->oem, "oem%u.inf", free_oem_number(system, p));
+    snprintf(nm->oem, sizeof nm->oem, "oem%u.inf", free_oem_number(ddb, p));
     char lower[256];
     snprintf(lower, sizeof lower, "%s", pkg->inf_name);
     for (char *c = lower; *c; c++)
@@ -289,10 +314,10 @@ static int ddb_names_make(drv_tree *t, const drv_package *pkg, const drv_windows
 }
 
 static int driver_database(drv_plan *p, drv_tree *t, const drv_package *pkg, const drv_windows *w,
-                           hive_h *system, p2v_err *err)
+                           hive_h *ddb, p2v_err *err)
 {
     ddb_names nm = {{0}, NULL, NULL};
-    int rc = ddb_names_make(t, pkg, w, system, p, &nm, err);
+    int rc = ddb_names_make(t, pkg, w, ddb, p, &nm, err);
     if (rc == 0)
         rc = ddb_package(p, pkg, &nm);
     if (rc == 0)
@@ -310,7 +335,7 @@ static int driver_database(drv_plan *p, drv_tree *t, const drv_package *pkg, con
 }
 
 static int boot_driver(drv_plan *p, drv_tree *t, const drv_package *pkg, const drv_windows *w,
-                       hive_h *system, p2v_err *err)
+                       hive_h *ddb, p2v_err *err)
 {
     long bin = package_file(t, pkg, pkg->service.binary, err);
     if (bin < 0)
@@ -324,7 +349,7 @@ static int boot_driver(drv_plan *p, drv_tree *t, const drv_package *pkg, const d
             rc = critical_devices(p, p->controlsets[i], pkg);
     }
     if (rc == 0 && drv_windows_has_driver_database(w))
-        rc = driver_database(p, t, pkg, w, system, err);
+        rc = driver_database(p, t, pkg, w, ddb, err);
     return rc;
 }
 
@@ -391,16 +416,52 @@ static int firstboot(drv_plan *p, drv_tree *t, const drv_selection *sel, p2v_err
     return rc;
 }
 
+/* "\Registry\Machine\DRIVERS" and what follows it, as a REG_LINK value holds
+ * it (UTF-16LE, no NUL); the comparison ignores case, as Windows does. */
+static bool links_to_drivers(const char *raw, size_t len)
+{
+    static const char want[] = "\\registry\\machine\\drivers";
+    size_t n = sizeof want - 1;
+    if (len < 2 * n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = (uint8_t)raw[2 * i] | (unsigned)(uint8_t)raw[2 * i + 1] << 8;
+        if (c >= 'A' && c <= 'Z')
+            c += 32;
+        if (c != (unsigned char)want[i])
+            return false;
+    }
+    return len == 2 * n || (raw[2 * n] == '\\' && raw[2 * n + 1] == 0);
+}
+
+enum drv_hive drv_ddb_hive(hive_h *system, hive_h *drivers)
+{
+    if (!drivers)
+        return DRV_HIVE_SYSTEM;
+    hive_node_h ddb = win_hive_walk(system, 0, "DriverDatabase", false);
+    if (!ddb)
+        return DRV_HIVE_DRIVERS;
+    hive_value_h v = hivex_node_get_value(system, ddb, "SymbolicLinkValue");
+    hive_type t;
+    size_t len = 0;
+    char *raw = v ? hivex_value_value(system, v, &t, &len) : NULL;
+    bool link = raw && t == hive_t_REG_LINK && links_to_drivers(raw, len);
+    free(raw);
+    return link ? DRV_HIVE_DRIVERS : DRV_HIVE_SYSTEM;
+}
+
 int drv_plan_build(const drv_windows *w, const drv_selection *sel, drv_tree *tree,
-                   hive_h *system, drv_plan *out, p2v_err *err)
+                   hive_h *system, hive_h *drivers, drv_plan *out, p2v_err *err)
 {
     memset(out, 0, sizeof *out);
+    out->ddb_hive = drv_ddb_hive(system, drivers);
+    hive_h *ddb = out->ddb_hive == DRV_HIVE_DRIVERS ? drivers : system;
     int rc = drv_controlsets(system, out->controlsets, &out->ncontrolsets, err);
     for (size_t i = 0; rc == 0 && i < out->ncontrolsets; i++)
         rc = builtin(out, system, out->controlsets[i]);
     for (size_t i = 0; rc == 0 && sel && i < sel->n; i++)
         if (sel->v[i].role == DRV_ROLE_BOOT)
-            rc = boot_driver(out, tree, &sel->v[i].pkg, w, system, err);
+            rc = boot_driver(out, tree, &sel->v[i].pkg, w, ddb, err);
     if (rc == 0 && sel)
         rc = firstboot(out, tree, sel, err);
     if (rc == -ENOMEM)

@@ -4,7 +4,10 @@
 #include "util/json.h"
 #include "windows/drivers_impl.h"
 
-static const char *hive_name(enum drv_hive h) { return h == DRV_HIVE_SYSTEM ? "SYSTEM" : "SOFTWARE"; }
+static const char *hive_name(enum drv_hive h)
+{
+    return h == DRV_HIVE_SYSTEM ? "SYSTEM" : h == DRV_HIVE_SOFTWARE ? "SOFTWARE" : "DRIVERS";
+}
 
 static const char *type_name(uint32_t t)
 {
@@ -81,6 +84,7 @@ static void json_windows(const drv_windows *w, json_writer *j)
     json_ku64(j, "major", w->major);
     json_ku64(j, "minor", w->minor);
     json_ku64(j, "build", w->build);
+    json_kbool(j, "version_known", !w->version_unknown);
     json_kbool(j, "server", w->server);
     json_kstr(j, "arch", w->arch == DRV_ARCH_AMD64 ? "amd64" : "x86");
     json_obj_end(j);

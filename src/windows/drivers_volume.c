@@ -11,32 +11,59 @@
 
 #define HIVE_SYSTEM "/Windows/System32/config/SYSTEM"
 #define HIVE_SOFTWARE "/Windows/System32/config/SOFTWARE"
+#define HIVE_DRIVERS "/Windows/System32/config/DRIVERS"
 #define HIVE_MAX ((size_t)1 << 30)
 #define CURRENT_VERSION "Microsoft\\Windows NT\\CurrentVersion"
 
-static int read_version(win_hive *software, drv_windows *w, p2v_err *err)
+/* Releases by their first build, for a SOFTWARE hive that names nothing
+ * but its build (newest first). */
+static const struct { unsigned build, major, minor; } release_builds[] = {
+    {10240, 10, 0}, {9600, 6, 3}, {9200, 6, 2}, {7600, 6, 1}, {6000, 6, 0}, {3790, 5, 2},
+    {2600, 5, 1},
+};
+
+static bool version_from_build(unsigned build, drv_windows *w)
+{
+    for (size_t i = 0; i < sizeof release_builds / sizeof release_builds[0]; i++)
+        if (build >= release_builds[i].build) {
+            w->major = release_builds[i].major;
+            w->minor = release_builds[i].minor;
+            return true;
+        }
+    return false;
+}
+
+/* Whatever SOFTWARE tells: CurrentMajorVersionNumber (Windows 10+; its
+ * minor from CurrentMinorVersionNumber, or from CurrentVersion when that
+ * names the same major, else 0), else CurrentVersion ("6.1"; Windows 10
+ * keeps "6.3" there for old programs, so it comes second), else the build
+ * alone. None of them: version_unknown, which only the choice of drivers
+ * needs. */
+static void read_version(win_hive *software, drv_windows *w)
 {
     uint32_t major = 0, minor = 0;
+    unsigned a = 0, b = 0;
     char cv[32] = "", build[32] = "", type[64] = "", product[128] = "";
-    if (win_hive_get_dword(software, CURRENT_VERSION, "CurrentMajorVersionNumber", &major) != 0 ||
-        win_hive_get_dword(software, CURRENT_VERSION, "CurrentMinorVersionNumber", &minor) != 0) {
-        unsigned a = 0, b = 0;
-        if (win_hive_get_string(software, CURRENT_VERSION, "CurrentVersion", cv, sizeof cv) != 0 ||
-            sscanf(cv, "%u.%u", &a, &b) != 2)
-            return p2v_errf(err, -ENOENT, "%s: no Windows version (CurrentVersion) in SOFTWARE",
-                            win_hive_what(software));
-        major = a;
-        minor = b;
-    }
+    bool has_cv = win_hive_get_string(software, CURRENT_VERSION, "CurrentVersion", cv,
+                                      sizeof cv) == 0 && sscanf(cv, "%u.%u", &a, &b) == 2;
     if (win_hive_get_string(software, CURRENT_VERSION, "CurrentBuild", build, sizeof build) != 0)
         win_hive_get_string(software, CURRENT_VERSION, "CurrentBuildNumber", build, sizeof build);
     win_hive_get_string(software, CURRENT_VERSION, "InstallationType", type, sizeof type);
     win_hive_get_string(software, CURRENT_VERSION, "ProductName", product, sizeof product);
-    w->major = major;
-    w->minor = minor;
     w->build = (unsigned)strtoul(build, NULL, 10);
     w->server = strncasecmp(type, "Server", 6) == 0 || strstr(product, "Server") != NULL;
-    return 0;
+    if (win_hive_get_dword(software, CURRENT_VERSION, "CurrentMajorVersionNumber", &major) == 0) {
+        w->major = major;
+        if (win_hive_get_dword(software, CURRENT_VERSION, "CurrentMinorVersionNumber", &minor) == 0)
+            w->minor = minor;
+        else
+            w->minor = has_cv && a == major ? b : 0;
+    } else if (has_cv) {
+        w->major = a;
+        w->minor = b;
+    } else if (!version_from_build(w->build, w)) {
+        w->version_unknown = true;
+    }
 }
 
 static int read_arch(win_hive *system, drv_windows *w, p2v_err *err)
@@ -62,8 +89,8 @@ static int read_arch(win_hive *system, drv_windows *w, p2v_err *err)
 int drv_windows_from_hives(win_hive *system, win_hive *software, drv_windows *out, p2v_err *err)
 {
     memset(out, 0, sizeof *out);
-    int rc = read_version(software, out, err);
-    return rc < 0 ? rc : read_arch(system, out, err);
+    read_version(software, out);
+    return read_arch(system, out, err);
 }
 
 static int open_hive(ntvol *v, const char *what, const char *path, bool writable, win_hive **out,
@@ -81,16 +108,25 @@ static int open_hive(ntvol *v, const char *what, const char *path, bool writable
     return rc;
 }
 
-int drv_job_prepare(ntvol *v, const char *what, drv_tree *tree, enum drv_bus bus, drv_job *out,
-                    p2v_err *err)
+/* A Windows whose version cannot be told gets the built-in controllers
+ * only: choosing drivers needs the version. */
+static int refuse_unknown(const drv_windows *w, drv_tree *tree, enum drv_bus bus,
+                          const char *what, p2v_err *err)
+{
+    if (!w->version_unknown || (!tree && !drv_bus_service(bus)))
+        return 0;
+    return p2v_errf(err, -ENOENT, "%s: the Windows version cannot be told (SOFTWARE has no "
+                    "CurrentMajorVersionNumber, CurrentVersion or CurrentBuild): p2v cannot "
+                    "choose %s for it", what, tree ? "drivers from --drivers" : "a virtio driver");
+}
+
+int drv_job_prepare_hives(win_hive *system, win_hive *software, win_hive *drivers,
+                          drv_tree *tree, enum drv_bus bus, drv_job *out, p2v_err *err)
 {
     memset(out, 0, sizeof *out);
-    win_hive *sys = NULL, *soft = NULL;
-    int rc = open_hive(v, what, HIVE_SYSTEM, false, &sys, err);
+    int rc = drv_windows_from_hives(system, software, &out->win, err);
     if (rc == 0)
-        rc = open_hive(v, what, HIVE_SOFTWARE, false, &soft, err);
-    if (rc == 0)
-        rc = drv_windows_from_hives(sys, soft, &out->win, err);
+        rc = refuse_unknown(&out->win, tree, bus, win_hive_what(software), err);
     if (rc == 0 && tree) {
         rc = drv_select(tree, &out->win, &out->sel, err);
         out->has_sel = rc == 0;
@@ -98,12 +134,44 @@ int drv_job_prepare(ntvol *v, const char *what, drv_tree *tree, enum drv_bus bus
     if (rc == 0)
         rc = drv_check_bus(bus, out->has_sel ? &out->sel : NULL, &out->win, err);
     if (rc == 0)
-        rc = drv_plan_build(&out->win, out->has_sel ? &out->sel : NULL, tree, win_hive_h(sys),
-                            &out->plan, err);
-    win_hive_close(sys);
-    win_hive_close(soft);
+        rc = drv_plan_build(&out->win, out->has_sel ? &out->sel : NULL, tree, win_hive_h(system),
+                            drivers ? win_hive_h(drivers) : NULL, &out->plan, err);
     if (rc < 0)
         drv_job_free(out);
+    return rc;
+}
+
+static int volume_has(void *ctx, const char *path, p2v_err *err)
+{
+    bool exists = false, isdir = false;
+    int rc = ntvol_stat(ctx, path, &exists, &isdir, NULL, err);
+    return rc < 0 ? rc : exists && !isdir;
+}
+
+int drv_job_prepare(ntvol *v, const char *what, drv_tree *tree, enum drv_bus bus, unsigned flags,
+                    drv_job *out, p2v_err *err)
+{
+    memset(out, 0, sizeof *out);
+    win_hive *sys = NULL, *soft = NULL, *drivers = NULL;
+    bool has_drivers = false, isdir = false;
+    int rc = open_hive(v, what, HIVE_SYSTEM, false, &sys, err);
+    if (rc == 0)
+        rc = open_hive(v, what, HIVE_SOFTWARE, false, &soft, err);
+    if (rc == 0)
+        rc = ntvol_stat(v, HIVE_DRIVERS, &has_drivers, &isdir, NULL, err);
+    if (rc == 0 && has_drivers && !isdir)
+        rc = open_hive(v, what, HIVE_DRIVERS, false, &drivers, err);
+    if (rc == 0)
+        rc = drv_job_prepare_hives(sys, soft, drivers, tree, bus, out, err);
+    if (rc == 0) {
+        rc = drv_leftovers_plan(win_hive_h(sys), volume_has, v, flags & DRV_JOB_KEEP_SERVICES,
+                                &out->plan, err);
+        if (rc < 0)
+            drv_job_free(out);
+    }
+    win_hive_close(sys);
+    win_hive_close(soft);
+    win_hive_close(drivers);
     return rc;
 }
 
@@ -193,5 +261,7 @@ int drv_job_apply(ntvol *v, const char *what, drv_tree *tree, const drv_job *job
     rc = edit_hive(v, what, HIVE_SYSTEM, job, DRV_HIVE_SYSTEM, err);
     if (rc == 0)
         rc = edit_hive(v, what, HIVE_SOFTWARE, job, DRV_HIVE_SOFTWARE, err);
+    if (rc == 0)
+        rc = edit_hive(v, what, HIVE_DRIVERS, job, DRV_HIVE_DRIVERS, err);
     return rc;
 }

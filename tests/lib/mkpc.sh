@@ -23,6 +23,9 @@ MKPC_SS=${MKPC_SS:-512}
 MKPC_SCALE=${MKPC_SCALE:-1}
 MKPC_FILES=${MKPC_FILES:-5}
 MKPC_FILE_KB=${MKPC_FILE_KB:-3000}
+# MKPC_SEED=N seeds bash's RANDOM, so the files (and every size p2v prints of
+# them) are the same at each run: scripts/demo and the documented examples use it.
+if [ -n "${MKPC_SEED:-}" ]; then RANDOM=$MKPC_SEED; fi
 
 # mkpc_files DIR SEED: a few files of random content (1 KiB to 3 MiB).
 mkpc_files() {

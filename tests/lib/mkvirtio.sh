@@ -8,12 +8,17 @@
 #       fall back. netkvm.inf is UTF-16LE with a BOM, the others ANSI with CRLF.
 #       Also guest-agent/qemu-ga-x86_64.msi (per-driver layout only).
 #   mkvirtio.sh iso DIR ISO                  an ISO 9660 image (Joliet + Rock Ridge) of DIR
-#   mkvirtio.sh hives OUTDIR win7|win10|2k19 SYSTEM and SOFTWARE hives of that Windows:
-#       ControlSet001/002, Select (Current 1, Default 1, LastKnownGood 2), the built-in
-#       storage services (storahci with StartOverride on 10/2019, msahci on 7), a
+#   mkvirtio.sh hives OUTDIR win7|win10|win10link|2k19 SYSTEM and SOFTWARE hives of that
+#       Windows: ControlSet001/002, Select (Current 1, Default 1, LastKnownGood 2), the
+#       built-in storage services (storahci with StartOverride on 10/2019, msahci on 7), a
 #       DriverDatabase already holding oem1.inf (10/2019), CurrentVersion values,
-#       PROCESSOR_ARCHITECTURE=AMD64.
-#   mkvirtio.sh windisk FILE win7|win10|2k19  a 64 MiB MBR disk (signature 0x5eed0001):
+#       PROCESSOR_ARCHITECTURE=AMD64. win10link: Windows 10 whose DriverDatabase (with
+#       oem1.inf) is in a DRIVERS hive, SYSTEM's DriverDatabase a link to it.
+#   mkvirtio.sh hives OUTDIR win10old   win10link and an old PC's leftovers in each
+#       ControlSet: disk-class filters EhStorClass (upper) and iaStorF (lower), volume
+#       filters volsnap, acmefilt (its .sys absent from windisk) and nosuchsvc (no
+#       service), VMTools started automatically.
+#   mkvirtio.sh windisk FILE win7|win10|win10link|win10old|2k19  a 64 MiB MBR disk (signature 0x5eed0001):
 #       1 = "System Reserved" NTFS (8 MiB, active: \bootmgr and a BIOS \Boot\BCD naming
 #       partitions 1 and 2, from mkwin_reg.py), 2 = "Windows" NTFS (48 MiB) holding
 #       \Windows\System32\config\{SYSTEM,SOFTWARE} (the hives above),
@@ -178,19 +183,53 @@ hive_reg_system() {
             printf '[\\%s\\Services\\%s]\n"Start"=dword:00000003\n"Type"=dword:00000001\n\n' "$cs" "$svc"
         done
         printf '[\\%s\\Services\\Tcpip]\n"Start"=dword:00000001\n\n' "$cs"
+        [ "$win" != win10old ] || hive_reg_leftovers "$cs"
     done
-    if [ "$win" != win7 ]; then
-        printf '[\\DriverDatabase]\n\n[\\DriverDatabase\\DriverInfFiles]\n\n'
-        printf '[\\DriverDatabase\\DriverInfFiles\\oem1.inf]\n"Active"="prnms001.inf_amd64_1111111111111111"\n\n'
-        printf '[\\DriverDatabase\\DriverPackages]\n\n[\\DriverDatabase\\DeviceIds]\n\n'
+    if [ "$win" = win10link ] || [ "$win" = win10old ]; then
+        # Windows 10 keeps the DriverDatabase in the DRIVERS hive; SYSTEM's is a
+        # registry link to it (REG_LINK, UTF-16LE without a NUL).
+        printf '[\\DriverDatabase]\n"SymbolicLinkValue"=hex(6):%s\n\n' \
+            "$(python3 -c 'print(",".join("%02x" % b for b in "\\Registry\\Machine\\DRIVERS\\DriverDatabase".encode("utf-16-le")))')"
+    elif [ "$win" != win7 ]; then
+        hive_reg_ddb
     fi
+}
+
+# multi_sz A,B: a REG_MULTI_SZ in .reg form.
+multi_sz() {
+    python3 -c 'import sys; print("hex(7):" + ",".join("%02x" % b for b in ("\0".join(sys.argv[1].split(",")) + "\0\0").encode("utf-16-le")))' "$1"
+}
+
+# What an old PC leaves in a ControlSet: a disk-class lower filter of Intel
+# RST (its driver present), a volume filter whose driver is gone, a filter
+# with no service at all, VMware Tools running.
+hive_reg_leftovers() {
+    local cs=$1 cls
+    cls="$cs\\Control\\Class"
+    printf '[\\%s]\n\n' "$cls"
+    printf '[\\%s\\{4D36E967-E325-11CE-BFC1-08002BE10318}]\n"UpperFilters"=%s\n"LowerFilters"=%s\n\n' \
+        "$cls" "$(multi_sz EhStorClass)" "$(multi_sz iaStorF)"
+    printf '[\\%s\\{71A27CDD-812A-11D0-BEC7-08002BE2092F}]\n"UpperFilters"=%s\n\n' \
+        "$cls" "$(multi_sz volsnap,acmefilt,nosuchsvc)"
+    printf '[\\%s\\Services\\EhStorClass]\n"Start"=dword:00000000\n\n' "$cs"
+    printf '[\\%s\\Services\\volsnap]\n"Start"=dword:00000000\n\n' "$cs"
+    printf '[\\%s\\Services\\iaStorF]\n"Start"=dword:00000000\n"ImagePath"="system32\\\\drivers\\\\iaStorF.sys"\n\n' "$cs"
+    printf '[\\%s\\Services\\acmefilt]\n"Start"=dword:00000000\n"ImagePath"="\\\\SystemRoot\\\\System32\\\\drivers\\\\acmefilt.sys"\n\n' "$cs"
+    printf '[\\%s\\Services\\VMTools]\n"Start"=dword:00000002\n\n' "$cs"
+}
+
+# The DriverDatabase of a Windows 8+ (in SYSTEM, or in DRIVERS for win10link).
+hive_reg_ddb() {
+    printf '[\\DriverDatabase]\n\n[\\DriverDatabase\\DriverInfFiles]\n\n'
+    printf '[\\DriverDatabase\\DriverInfFiles\\oem1.inf]\n"Active"="prnms001.inf_amd64_1111111111111111"\n\n'
+    printf '[\\DriverDatabase\\DriverPackages]\n\n[\\DriverDatabase\\DeviceIds]\n\n'
 }
 
 hive_reg_software() {
     local win=$1 name build type major minor
     case $win in
     win7) name="Windows 7 Professional" build=7601 type=Client major=6 minor=1 ;;
-    win10) name="Windows 10 Pro" build=19045 type=Client major=10 minor=0 ;;
+    win10 | win10link | win10old) name="Windows 10 Pro" build=19045 type=Client major=10 minor=0 ;;
     2k19) name="Windows Server 2019 Standard" build=17763 type=Server major=10 minor=0 ;;
     esac
     echo 'Windows Registry Editor Version 5.00'
@@ -215,6 +254,12 @@ make_hives() {
     hivexregedit --merge "$out/SYSTEM" "$out/system.reg"
     hivexregedit --merge "$out/SOFTWARE" "$out/software.reg"
     rm -f "$out/system.reg" "$out/software.reg"
+    if [ "$win" = win10link ] || [ "$win" = win10old ]; then
+        python3 "$here/blank_hive.py" "$out/DRIVERS" ROOT
+        { echo 'Windows Registry Editor Version 5.00'; echo; hive_reg_ddb; } >"$out/drivers.reg"
+        hivexregedit --merge "$out/DRIVERS" "$out/drivers.reg"
+        rm -f "$out/drivers.reg"
+    fi
 }
 
 make_windisk() {
@@ -248,7 +293,13 @@ make_windisk() {
         return 1
     fi
     mkdir -p "$tmp/m/Windows/System32/config" "$tmp/m/Windows/System32/drivers" "$tmp/m/Windows/INF"
-    cp "$tmp/hives/SYSTEM" "$tmp/hives/SOFTWARE" "$tmp/m/Windows/System32/config/"
+    cp "$tmp/hives/"* "$tmp/m/Windows/System32/config/"
+    if [ "$win" = win10old ]; then
+        # the filters' drivers that are there (acmefilt.sys is not)
+        for f in EhStorClass volsnap iaStorF; do
+            echo "$f" >"$tmp/m/Windows/System32/drivers/$f.sys"
+        done
+    fi
     # A boot store for the Windows step to find (the BIOS BCD is not needed here).
     python3 "$here/blank_hive.py" "$tmp/m/Windows/System32/config/BCD-Template" BCD00000000
     echo "the disk driver that was there" >"$tmp/m/Windows/System32/drivers/disk.sys"
@@ -268,5 +319,5 @@ tree) make_tree "$2" "${3:-per-driver}" ;;
 iso) make_iso "$2" "$3" ;;
 hives) make_hives "$2" "$3" ;;
 marker) marker "$2" "$3" "$4" "$5" ;;
-*) echo "usage: mkvirtio.sh tree DIR [per-driver|flat] | iso DIR ISO | hives OUTDIR win7|win10|2k19 | windisk FILE win7|win10|2k19 | marker DRIVER OS ARCH FILE" >&2; exit 2 ;;
+*) echo "usage: mkvirtio.sh tree DIR [per-driver|flat] | iso DIR ISO | hives OUTDIR win7|win10|win10link|2k19 | windisk FILE win7|win10|2k19 | marker DRIVER OS ARCH FILE" >&2; exit 2 ;;
 esac

@@ -62,11 +62,17 @@ def device(style, disk, part):
     return bytes(16) + part_block(*spec(style, disk, part))
 
 
-def ramdisk(style, disk, part, path, opts):
+def ramdisk(style, disk, part, path, opts, local_len=24):
+    """A ramdisk device: header, the local part (u32 3 = ramdisk, then image
+    base u64, size u64, offset u32: 24 bytes packed as Windows writes it, so
+    the container starts at 0x34 of the block as DiscUtils reads it;
+    local_len=32 gives the padded form p2v's earlier stores had), then the
+    image record: u32 1, u32 length, u32 5, the container's partition
+    block, the path in UTF-16 with its NUL."""
     p = (path + "\0").encode("utf-16-le")
     rec = part_block(*spec(style, disk, part))
     rec = struct.pack("<III", 1, 12 + len(rec) + len(p), 5) + rec + p
-    local = struct.pack("<I", 3) + bytes(28)
+    local = struct.pack("<I", 3) + bytes(local_len - 4)
     outer = struct.pack("<IIII", 0, 1, 16 + len(local) + len(rec), 0) + local + rec
     return guid_bytes(opts) + outer
 

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "blockdev/blockdev.h"
@@ -15,6 +16,7 @@
 #include "util/endian.h"
 #include "util/json.h"
 #include "windows/drivers.h"
+#include "windows/windows.h"
 
 static char work[512];
 static char mkvirtio[PATH_MAX];
@@ -43,8 +45,8 @@ static void setup(void)
     CHECK(sh("bash %s tree %s %s", b, "flat") == 0);
     snprintf(b, sizeof b, "%s/virtio.iso", work);
     CHECK(sh("bash %s iso %s %s", a, b) == 0);
-    static const char *wins[] = {"win7", "win10", "2k19"};
-    for (size_t i = 0; i < 3; i++) {
+    static const char *wins[] = {"win7", "win10", "2k19", "win10link"};
+    for (size_t i = 0; i < 4; i++) {
         snprintf(a, sizeof a, "%s/%s", work, wins[i]);
         CHECK(sh("bash %s hives %s %s", a, wins[i]) == 0);
     }
@@ -58,15 +60,15 @@ static void cleanup(void)
         fprintf(stderr, "could not remove %s\n", work);
 }
 
-static const drv_windows win7 = {6, 1, 7601, false, DRV_ARCH_AMD64};
-static const drv_windows win7_x86 = {6, 1, 7601, false, DRV_ARCH_X86};
-static const drv_windows win10 = {10, 0, 19045, false, DRV_ARCH_AMD64};
-static const drv_windows win11 = {10, 0, 22631, false, DRV_ARCH_AMD64};
-static const drv_windows win81 = {6, 3, 9600, false, DRV_ARCH_AMD64};
-static const drv_windows srv2012r2 = {6, 3, 9600, true, DRV_ARCH_AMD64};
-static const drv_windows srv2019 = {10, 0, 17763, true, DRV_ARCH_AMD64};
-static const drv_windows srv2022 = {10, 0, 20348, true, DRV_ARCH_AMD64};
-static const drv_windows winxp = {5, 1, 2600, false, DRV_ARCH_X86};
+static const drv_windows win7 = {6, 1, 7601, false, DRV_ARCH_AMD64, false};
+static const drv_windows win7_x86 = {6, 1, 7601, false, DRV_ARCH_X86, false};
+static const drv_windows win10 = {10, 0, 19045, false, DRV_ARCH_AMD64, false};
+static const drv_windows win11 = {10, 0, 22631, false, DRV_ARCH_AMD64, false};
+static const drv_windows win81 = {6, 3, 9600, false, DRV_ARCH_AMD64, false};
+static const drv_windows srv2012r2 = {6, 3, 9600, true, DRV_ARCH_AMD64, false};
+static const drv_windows srv2019 = {10, 0, 17763, true, DRV_ARCH_AMD64, false};
+static const drv_windows srv2022 = {10, 0, 20348, true, DRV_ARCH_AMD64, false};
+static const drv_windows winxp = {5, 1, 2600, false, DRV_ARCH_X86, false};
 
 static drv_tree *open_tree(const char *name)
 {
@@ -229,6 +231,31 @@ static void test_tree_errors(void)
         CHECK(strstr(err.msg, "short.iso") != NULL);
 }
 
+/* A file swapped for a link out of the tree between listing and reading (or
+ * for a named pipe) is refused when read, not followed. */
+static void test_tree_swapped(void)
+{
+    char cmd[4 * PATH_MAX];
+    snprintf(cmd, sizeof cmd, "cp -r '%s/per' '%s/swap' && echo host >'%s/host'", work, work, work);
+    CHECK(system(cmd) == 0);
+    drv_tree *t = open_tree("swap");
+    long i = drv_tree_find(t, "viostor/w10/amd64/viostor.sys");
+    long j = drv_tree_find(t, "viostor/w10/amd64/viostor.cat");
+    CHECK(i >= 0 && j >= 0);
+    snprintf(cmd, sizeof cmd, "ln -sf '%s/host' '%s/swap/viostor/w10/amd64/viostor.sys' && "
+             "rm '%s/swap/viostor/w10/amd64/viostor.cat' && mkfifo '%s/swap/viostor/w10/amd64/viostor.cat'",
+             work, work, work, work);
+    CHECK(system(cmd) == 0);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    p2v_err err = {{0}};
+    CHECK_EQ_U64(drv_tree_read(t, (size_t)i, &buf, &len, &err), (uint64_t)-EXDEV);
+    CHECK(strstr(err.msg, "viostor.sys") && strstr(err.msg, "outside the driver tree"));
+    CHECK(drv_tree_read(t, (size_t)j, &buf, &len, &err) < 0);
+    CHECK(strstr(err.msg, "viostor.cat") && strstr(err.msg, "regular file"));
+    drv_tree_close(t);
+}
+
 static void test_bus(void)
 {
     enum drv_bus b;
@@ -329,33 +356,49 @@ static const drv_copy *find_copy(const drv_plan *p, const char *dst)
     return NULL;
 }
 
-/* Build the plan against the hive, apply it to a writable copy, commit, reopen. */
+/* A hive of work/win/name, or NULL when the file is not there. */
+static hive_h *hive_open_if(const char *win, const char *name, int flags)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/%s/%s", work, win, name);
+    return access(path, F_OK) == 0 ? hive_open(win, name, flags) : NULL;
+}
+
+/* Build the plan against the hives, apply it to writable copies, commit,
+ * reopen (*drivers NULL when that Windows has no DRIVERS hive). */
 static int plan_and_apply(const char *win, const drv_windows *w, drv_tree *t, bool with_drivers,
-                          drv_selection *sel, drv_plan *plan, hive_h **sys, hive_h **soft)
+                          drv_selection *sel, drv_plan *plan, hive_h **sys, hive_h **soft,
+                          hive_h **drivers)
 {
     p2v_err err = {{0}};
     int rc = 0;
     if (with_drivers)
         rc = drv_select(t, w, sel, &err);
-    hive_h *ro = hive_open(win, "SYSTEM", 0);
+    hive_h *ro = hive_open(win, "SYSTEM", 0), *ro_drv = hive_open_if(win, "DRIVERS", 0);
     if (rc == 0 && ro)
-        rc = drv_plan_build(w, with_drivers ? sel : NULL, t, ro, plan, &err);
+        rc = drv_plan_build(w, with_drivers ? sel : NULL, t, ro, ro_drv, plan, &err);
     if (ro)
         hivex_close(ro);
+    if (ro_drv)
+        hivex_close(ro_drv);
     if (rc < 0) {
         fprintf(stderr, "plan %s: %s\n", win, err.msg);
         return rc;
     }
-    static const char *names[2] = {"SYSTEM", "SOFTWARE"};
-    hive_h **out[2] = {sys, soft};
-    for (int i = 0; i < 2; i++) {
-        hive_h *h = hive_open(win, names[i], HIVEX_OPEN_WRITE);
+    static const char *names[3] = {"SYSTEM", "SOFTWARE", "DRIVERS"};
+    static const enum drv_hive which[3] = {DRV_HIVE_SYSTEM, DRV_HIVE_SOFTWARE, DRV_HIVE_DRIVERS};
+    hive_h **out[3] = {sys, soft, drivers};
+    for (int i = 0; i < 3; i++) {
+        hive_h *h = hive_open_if(win, names[i], HIVEX_OPEN_WRITE);
+        *out[i] = NULL;
+        CHECK(h || i == 2);
+        if (!h)
+            continue;
         char dst[PATH_MAX + 64];
         snprintf(dst, sizeof dst, "%s/%s/%s.new", work, win, names[i]);
-        CHECK(h && drv_edits_apply(plan, i == 0 ? DRV_HIVE_SYSTEM : DRV_HIVE_SOFTWARE, h, &err) == 0);
-        CHECK(h && hivex_commit(h, dst, 0) == 0);
-        if (h)
-            hivex_close(h);
+        CHECK(drv_edits_apply(plan, which[i], h, &err) == 0);
+        CHECK(hivex_commit(h, dst, 0) == 0);
+        hivex_close(h);
         *out[i] = hivex_open(dst, 0);
         CHECK(*out[i] != NULL);
     }
@@ -419,8 +462,10 @@ static void test_win7(drv_tree *t)
     drv_selection sel;
     drv_plan plan;
     hive_h *sys = NULL, *soft = NULL;
-    if (plan_and_apply("win7", &win7, t, true, &sel, &plan, &sys, &soft) < 0)
+    hive_h *drivers = NULL;
+    if (plan_and_apply("win7", &win7, t, true, &sel, &plan, &sys, &soft, &drivers) < 0)
         return;
+    CHECK(drivers == NULL);
     CHECK_EQ_U64(plan.ncontrolsets, 2);
     for (int cs = 1; cs <= 2; cs++) {
         char name[32], key[256];
@@ -476,6 +521,12 @@ static void expect_ddb(hive_h *sys, const drv_plan *p, drv_tree *t, const char *
     snprintf(inf_file, sizeof inf_file, "%s.inf", svc);
     expect_str(sys, key, "InfName", hive_t_REG_SZ, inf_file);
     expect_str(sys, key, "Provider", hive_t_REG_SZ, "Red Hat, Inc.");
+    /* Version: 00 ff 09 00 00 00 00 00, the INF's ClassGuid (SCSIAdapter)
+     * little-endian, 24 zero bytes, as virt-v2v writes it. */
+    static const uint8_t version[48] = {0x00, 0xff, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                        0x7b, 0xe9, 0x36, 0x4d, 0x25, 0xe3, 0xce, 0x11,
+                                        0xbf, 0xc1, 0x08, 0x00, 0x2b, 0xe1, 0x03, 0x18};
+    expect_raw(sys, key, "Version", hive_t_REG_BINARY, version, sizeof version);
     snprintf(key, sizeof key, "DriverDatabase\\DriverPackages\\%s\\Configurations\\%s_inst", label, svc);
     expect_str(sys, key, "Service", hive_t_REG_SZ, svc);
     expect_dword(sys, key, "ConfigFlags", 0);
@@ -544,8 +595,8 @@ static void test_win8plus(drv_tree *t, const char *win, const drv_windows *w, co
 {
     drv_selection sel;
     drv_plan plan;
-    hive_h *sys = NULL, *soft = NULL;
-    if (plan_and_apply(win, w, t, true, &sel, &plan, &sys, &soft) < 0)
+    hive_h *sys = NULL, *soft = NULL, *drivers = NULL;
+    if (plan_and_apply(win, w, t, true, &sel, &plan, &sys, &soft, &drivers) < 0)
         return;
     for (int cs = 1; cs <= 2; cs++) {
         char name[32], key[128];
@@ -556,32 +607,69 @@ static void test_win8plus(drv_tree *t, const char *win, const drv_windows *w, co
         snprintf(key, sizeof key, "%s\\Control\\CriticalDeviceDatabase\\pci#ven_1af4&dev_1001&subsys_00021af4&rev_00", name);
         CHECK(!key_exists(sys, key));
     }
+    /* The DriverDatabase: in DRIVERS where SYSTEM's is a link to it, and
+     * SYSTEM's link key then gets nothing. */
+    hive_h *ddb = drivers ? drivers : sys;
+    CHECK_EQ_U64(plan.ddb_hive, drivers ? DRV_HIVE_DRIVERS : DRV_HIVE_SYSTEM);
+    if (drivers) {
+        hive_node_h link = node_at(sys, "DriverDatabase");
+        hive_node_h *kids = link ? hivex_node_children(sys, link) : NULL;
+        CHECK(kids && kids[0] == 0);
+        free(kids);
+    }
     /* oem1.inf was taken already: viostor gets oem2, vioscsi oem3; oem1 untouched */
-    expect_ddb(sys, &plan, t, "oem2.inf", "viostor", os, "PCI\\VEN_1AF4&DEV_1042&SUBSYS_11001AF4&REV_01");
-    expect_ddb(sys, &plan, t, "oem3.inf", "vioscsi", os, "PCI\\VEN_1AF4&DEV_1004&SUBSYS_00081AF4&REV_00");
-    expect_str(sys, "DriverDatabase\\DriverInfFiles\\oem1.inf", "Active", hive_t_REG_SZ,
+    expect_ddb(ddb, &plan, t, "oem2.inf", "viostor", os, "PCI\\VEN_1AF4&DEV_1042&SUBSYS_11001AF4&REV_01");
+    expect_ddb(ddb, &plan, t, "oem3.inf", "vioscsi", os, "PCI\\VEN_1AF4&DEV_1004&SUBSYS_00081AF4&REV_00");
+    expect_str(ddb, "DriverDatabase\\DriverInfFiles\\oem1.inf", "Active", hive_t_REG_SZ,
                "prnms001.inf_amd64_1111111111111111");
     expect_firstboot(&plan, soft, os, true);
     /* what the dry run shows for a value */
-    bool shown = false;
-    for (size_t i = 0; i < plan.nedits; i++)
-        if (strcmp(plan.edits[i].key, "ControlSet001\\Services\\viostor") == 0 &&
-            strcmp(plan.edits[i].name, "ImagePath") == 0)
-            shown = strcmp(plan.edits[i].shown, "system32\\drivers\\viostor.sys") == 0;
-    CHECK(shown);
+    bool shown = false, version_shown = false;
+    for (size_t i = 0; i < plan.nedits; i++) {
+        const drv_edit *e = &plan.edits[i];
+        if (strcmp(e->key, "ControlSet001\\Services\\viostor") == 0 &&
+            strcmp(e->name, "ImagePath") == 0)
+            shown = strcmp(e->shown, "system32\\drivers\\viostor.sys") == 0;
+        if (e->name && strcmp(e->name, "Version") == 0)
+            version_shown = e->hive == plan.ddb_hive &&
+                            strncmp(e->shown, "00 ff 09 00 00 00 00 00 7b e9 36 4d", 35) == 0;
+    }
+    CHECK(shown && version_shown);
     check_reports(w, &sel, t, &plan);
     hivex_close(sys);
     hivex_close(soft);
+    if (drivers)
+        hivex_close(drivers);
     drv_plan_free(&plan);
     drv_selection_free(&sel);
+}
+
+/* Where the DriverDatabase goes: SYSTEM without a DRIVERS hive or when
+ * SYSTEM's is a key of its own; DRIVERS when SYSTEM's links there or
+ * SYSTEM has none. */
+static void test_ddb_place(void)
+{
+    hive_h *s10 = hive_open("win10", "SYSTEM", 0), *s7 = hive_open("win7", "SYSTEM", 0);
+    hive_h *slink = hive_open("win10link", "SYSTEM", 0), *drv = hive_open("win10link", "DRIVERS", 0);
+    if (!s10 || !s7 || !slink || !drv)
+        return;
+    CHECK_EQ_U64(drv_ddb_hive(s10, NULL), DRV_HIVE_SYSTEM);
+    CHECK_EQ_U64(drv_ddb_hive(slink, NULL), DRV_HIVE_SYSTEM);
+    CHECK_EQ_U64(drv_ddb_hive(s10, drv), DRV_HIVE_SYSTEM);
+    CHECK_EQ_U64(drv_ddb_hive(slink, drv), DRV_HIVE_DRIVERS);
+    CHECK_EQ_U64(drv_ddb_hive(s7, drv), DRV_HIVE_DRIVERS);
+    hivex_close(s10);
+    hivex_close(s7);
+    hivex_close(slink);
+    hivex_close(drv);
 }
 
 /* Without --drivers: the built-in controllers only, nothing virtio. */
 static void test_no_drivers(const char *win, const drv_windows *w, bool is7)
 {
     drv_plan plan;
-    hive_h *sys = NULL, *soft = NULL;
-    if (plan_and_apply(win, w, NULL, false, NULL, &plan, &sys, &soft) < 0)
+    hive_h *sys = NULL, *soft = NULL, *drivers = NULL;
+    if (plan_and_apply(win, w, NULL, false, NULL, &plan, &sys, &soft, &drivers) < 0)
         return;
     expect_builtins(sys, "ControlSet001", is7);
     expect_builtins(sys, "ControlSet002", is7);
@@ -589,10 +677,283 @@ static void test_no_drivers(const char *win, const drv_windows *w, bool is7)
     CHECK(!key_exists(sys, "ControlSet001\\Services\\vioscsi"));
     CHECK(!key_exists(soft, "Microsoft\\Windows\\CurrentVersion\\RunOnce"));
     CHECK_EQ_U64(plan.ncopies, 0);
+    if (drivers)
+        hivex_close(drivers);
     for (size_t i = 0; i < plan.nedits; i++)
         CHECK(plan.edits[i].hive == DRV_HIVE_SYSTEM && strstr(plan.edits[i].key, "vio") == NULL);
     hivex_close(sys);
     hivex_close(soft);
+    drv_plan_free(&plan);
+}
+
+/* ---- the Windows version, as much as SOFTWARE tells ---- */
+
+static win_hive *hive_bytes(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    static uint8_t buf[1 << 20];
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f)
+        fclose(f);
+    win_hive *h = NULL;
+    p2v_err err = {{0}};
+    CHECK(n > 0 && win_hive_open(buf, n, false, path, &h, &err) == 0);
+    return h;
+}
+
+/* A SOFTWARE hive whose Windows NT\CurrentVersion holds values (.reg lines). */
+static win_hive *software_with(const char *name, const char *values)
+{
+    char path[PATH_MAX + 64], lib[PATH_MAX], cmd[4 * PATH_MAX + 512];
+    snprintf(lib, sizeof lib, "%s", mkvirtio);
+    *strrchr(lib, '/') = '\0';
+    snprintf(path, sizeof path, "%s/%s", work, name);
+    char reg[PATH_MAX + 80];
+    snprintf(reg, sizeof reg, "%s.reg", path);
+    FILE *f = fopen(reg, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return NULL;
+    fprintf(f, "Windows Registry Editor Version 5.00\n\n[\\Microsoft]\n\n"
+               "[\\Microsoft\\Windows NT]\n\n[\\Microsoft\\Windows NT\\CurrentVersion]\n%s\n",
+            values);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "python3 '%s/blank_hive.py' '%s' SOFTWARE && "
+             "hivexregedit --merge '%s' '%s'", lib, path, path, reg);
+    CHECK(system(cmd) == 0);
+    return hive_bytes(path);
+}
+
+static void expect_version(win_hive *sys, const char *name, const char *values, unsigned major,
+                           unsigned minor, unsigned build, bool server)
+{
+    win_hive *soft = software_with(name, values);
+    drv_windows w;
+    p2v_err err = {{0}};
+    if (!soft)
+        return;
+    CHECK(drv_windows_from_hives(sys, soft, &w, &err) == 0);
+    if (w.major != major || w.minor != minor || w.build != build || w.server != server ||
+        w.version_unknown)
+        fprintf(stderr, "%s: got %u.%u.%u server %d unknown %d\n", name, w.major, w.minor,
+                w.build, w.server, w.version_unknown);
+    CHECK(w.major == major && w.minor == minor && w.build == build && w.server == server &&
+          !w.version_unknown);
+    win_hive_close(soft);
+}
+
+/* A version from whatever is there; none at all: the built-in controllers
+ * still set, drivers refused with the reason. */
+static void test_versions(drv_tree *t)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/win10/SYSTEM", work);
+    win_hive *sys = hive_bytes(path);
+    if (!sys)
+        return;
+    expect_version(sys, "major-only", "\"CurrentMajorVersionNumber\"=dword:0000000a\n"
+                   "\"CurrentVersion\"=\"6.3\"\n\"CurrentBuild\"=\"19045\"", 10, 0, 19045, false);
+    expect_version(sys, "major-build-number", "\"CurrentMajorVersionNumber\"=dword:0000000a\n"
+                   "\"CurrentBuildNumber\"=\"22631\"", 10, 0, 22631, false);
+    expect_version(sys, "major-cv-minor", "\"CurrentMajorVersionNumber\"=dword:00000006\n"
+                   "\"CurrentVersion\"=\"6.3\"\n\"CurrentBuild\"=\"9600\"", 6, 3, 9600, false);
+    expect_version(sys, "major-minor", "\"CurrentMajorVersionNumber\"=dword:0000000a\n"
+                   "\"CurrentMinorVersionNumber\"=dword:00000000\n\"CurrentVersion\"=\"6.3\"",
+                   10, 0, 0, false);
+    expect_version(sys, "cv-only", "\"CurrentVersion\"=\"6.1\"\n\"CurrentBuild\"=\"7601\"",
+                   6, 1, 7601, false);
+    expect_version(sys, "build-only", "\"CurrentBuild\"=\"9600\"", 6, 3, 9600, false);
+    expect_version(sys, "build-number-server", "\"CurrentBuildNumber\"=\"17763\"\n"
+                   "\"InstallationType\"=\"Server\"", 10, 0, 17763, true);
+    expect_version(sys, "build-7600", "\"CurrentBuild\"=\"7600\"", 6, 1, 7600, false);
+
+    win_hive *soft = software_with("no-version", "\"ProductName\"=\"Windows\"");
+    drv_windows w;
+    drv_job job;
+    p2v_err err = {{0}};
+    CHECK(soft && drv_windows_from_hives(sys, soft, &w, &err) == 0 && w.version_unknown);
+    char desc[96];
+    drv_windows_describe(&w, desc, sizeof desc);
+    CHECK_STR(desc, "Windows (version unknown) client amd64");
+    CHECK_EQ_U64(drv_job_prepare_hives(sys, soft, NULL, NULL, DRV_BUS_SATA, &job, &err), 0);
+    CHECK(!job.has_sel && job.plan.ncopies == 0 && job.plan.nedits == 10);
+    hive_h *h = hive_open("win10", "SYSTEM", HIVEX_OPEN_WRITE);
+    snprintf(path, sizeof path, "%s/win10/SYSTEM.builtin", work);
+    CHECK(h && drv_edits_apply(&job.plan, DRV_HIVE_SYSTEM, h, &err) == 0 &&
+          hivex_commit(h, path, 0) == 0);
+    if (h)
+        hivex_close(h);
+    h = hivex_open(path, 0);
+    CHECK(h != NULL);
+    if (h) {
+        expect_builtins(h, "ControlSet001", false);
+        expect_builtins(h, "ControlSet002", false);
+        hivex_close(h);
+    }
+    drv_job_free(&job);
+    CHECK_EQ_U64(drv_job_prepare_hives(sys, soft, NULL, t, DRV_BUS_NONE, &job, &err),
+                 (uint64_t)-ENOENT);
+    CHECK(strstr(err.msg, "no-version: the Windows version cannot be told") &&
+          strstr(err.msg, "drivers from --drivers"));
+    CHECK_EQ_U64(drv_job_prepare_hives(sys, soft, NULL, NULL, DRV_BUS_VIRTIO_BLK, &job, &err),
+                 (uint64_t)-ENOENT);
+    CHECK(strstr(err.msg, "cannot choose a virtio driver") != NULL);
+    win_hive_close(soft);
+    win_hive_close(sys);
+}
+
+/* ---- the old PC's leftovers ---- */
+
+/* "a,b" as a .reg REG_MULTI_SZ: hex(7):61,00,00,00,62,00,00,00,00,00 */
+static void reg_multi(FILE *f, const char *name, const char *csv)
+{
+    fprintf(f, "\"%s\"=hex(7):", name);
+    for (const char *c = csv; *c; c++)
+        fprintf(f, "%02x,00,", *c == ',' ? 0 : (unsigned char)*c);
+    fprintf(f, "00,00,00,00\n");
+}
+
+/* Files the fake volume holds (compared without regard to case). */
+static const char *const present[] = {
+    "/Windows/System32/drivers/EhStorClass.sys", "/Windows/System32/drivers/iaStorF.sys",
+    "/Windows/System32/drivers/volsnap.sys", "/Windows/System32/drivers/rdyboost.sys",
+};
+static unsigned exists_calls;
+
+static int fake_exists(void *ctx, const char *path, p2v_err *err)
+{
+    (void)ctx;
+    (void)err;
+    exists_calls++;
+    for (size_t i = 0; i < sizeof present / sizeof present[0]; i++)
+        if (strcasecmp(present[i], path) == 0)
+            return 1;
+    return 0;
+}
+
+/* win10's SYSTEM with class filters and services of an old PC. */
+static int leftover_hive(void)
+{
+    char path[PATH_MAX + 64], cmd[3 * PATH_MAX + 200];
+    snprintf(path, sizeof path, "%s/leftovers.reg", work);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    const char *cls = "ControlSet001\\Control\\Class";
+    fprintf(f, "Windows Registry Editor Version 5.00\n\n[\\%s]\n\n", cls);
+    fprintf(f, "[\\%s\\{4D36E967-E325-11CE-BFC1-08002BE10318}]\n", cls);
+    reg_multi(f, "UpperFilters", "EhStorClass");
+    reg_multi(f, "LowerFilters", "iaStorF,oldfilt");
+    fprintf(f, "\n[\\%s\\{71A27CDD-812A-11D0-BEC7-08002BE2092F}]\n", cls);
+    reg_multi(f, "UpperFilters", "volsnap,gonefilt,rdyboost");
+    fprintf(f, "\n[\\%s\\{4D36E97B-E325-11CE-BFC1-08002BE10318}]\n", cls);
+    reg_multi(f, "UpperFilters", "otherdrive");
+    static const char *const svcs[][2] = {
+        {"EhStorClass", "\"ImagePath\"=\"\\\\SystemRoot\\\\System32\\\\drivers\\\\EhStorClass.sys\""},
+        {"iaStorF", "\"ImagePath\"=\"system32\\\\drivers\\\\iaStorF.sys\""},
+        {"volsnap", "\"Start\"=dword:00000000"},
+        {"rdyboost", "\"ImagePath\"=\"System32\\\\drivers\\\\rdyboost.sys\""},
+        {"gonefilt", "\"ImagePath\"=\"system32\\\\drivers\\\\gonefilt.sys\""},
+        {"otherdrive", "\"ImagePath\"=\"\\\\??\\\\D:\\\\drv\\\\otherdrive.sys\""},
+        {"VMTools", "\"Start\"=dword:00000002"},
+        {"VBoxService", "\"Start\"=dword:00000004"},
+    };
+    for (size_t i = 0; i < sizeof svcs / sizeof svcs[0]; i++)
+        fprintf(f, "\n[\\ControlSet001\\Services\\%s]\n%s\n", svcs[i][0], svcs[i][1]);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/leftovers' && cp '%s/win10/SYSTEM' '%s/leftovers/SYSTEM' && "
+             "hivexregedit --merge '%s/leftovers/SYSTEM' '%s'", work, work, work, work, path);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void expect_multi(hive_h *h, const char *key, const char *name, const char *csv)
+{
+    uint8_t b[256];
+    size_t n = 0;
+    for (const char *c = csv; *c; c++, n += 2)
+        put_le16(b + n, *c == ',' ? 0 : (uint8_t)*c);
+    if (*csv) {
+        put_le16(b + n, 0);
+        n += 2;
+    }
+    put_le16(b + n, 0);
+    expect_raw(h, key, name, hive_t_REG_MULTI_SZ, b, n + 2);
+}
+
+static const drv_edit *find_edit(const drv_plan *p, const char *key_end, const char *name)
+{
+    for (size_t i = 0; i < p->nedits; i++) {
+        const drv_edit *e = &p->edits[i];
+        size_t kl = strlen(e->key), el = strlen(key_end);
+        if (kl >= el && strcasecmp(e->key + kl - el, key_end) == 0 && e->name &&
+            strcmp(e->name, name) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+/* Filters that cannot load leave the boot classes' lists (the others stay,
+ * in order); VMware Tools is disabled; --keep-services keeps the services
+ * and the table's filter, not a filter whose driver is gone. */
+static void test_leftovers(bool keep)
+{
+    drv_plan plan;
+    p2v_err err = {{0}};
+    hive_h *ro = hive_open("leftovers", "SYSTEM", 0);
+    if (!ro)
+        return;
+    CHECK(drv_plan_build(&win10, NULL, NULL, ro, NULL, &plan, &err) == 0);
+    size_t before = plan.nedits;
+    exists_calls = 0;
+    CHECK(drv_leftovers_plan(ro, fake_exists, NULL, keep, &plan, &err) == 0);
+    hivex_close(ro);
+    CHECK(exists_calls > 0);
+    CHECK_EQ_U64(plan.nedits - before, keep ? 2 : 3);
+    const drv_edit *low = find_edit(&plan, "{4d36e967-e325-11ce-bfc1-08002be10318}", "LowerFilters");
+    CHECK(low && strstr(low->shown, "removed oldfilt: no service oldfilt") != NULL);
+    CHECK(low && (strstr(low->shown, "removed iaStorF: Intel Rapid Storage Technology filter") != NULL) == !keep);
+    const drv_edit *vol = find_edit(&plan, "{71a27cdd-812a-11d0-bec7-08002be2092f}", "UpperFilters");
+    CHECK(vol && strstr(vol->shown, "volsnap; rdyboost  (removed gonefilt: /Windows/system32/drivers/gonefilt.sys missing)"));
+    const drv_edit *vmt = find_edit(&plan, "Services\\VMTools", "Start");
+    CHECK((vmt != NULL) == !keep);
+    CHECK(!vmt || strstr(vmt->shown, "disabled: VMware Tools service") != NULL);
+    CHECK(find_edit(&plan, "Services\\VBoxService", "Start") == NULL); /* already disabled */
+    CHECK(find_edit(&plan, "{4d36e967-e325-11ce-bfc1-08002be10318}", "UpperFilters") == NULL);
+    CHECK(find_edit(&plan, "{4d36e97b-e325-11ce-bfc1-08002be10318}", "UpperFilters") == NULL);
+
+    hive_h *h = hive_open("leftovers", "SYSTEM", HIVEX_OPEN_WRITE);
+    char dst[PATH_MAX + 64];
+    snprintf(dst, sizeof dst, "%s/leftovers/SYSTEM.%s", work, keep ? "keep" : "new");
+    CHECK(h && drv_edits_apply(&plan, DRV_HIVE_SYSTEM, h, &err) == 0 && hivex_commit(h, dst, 0) == 0);
+    if (h)
+        hivex_close(h);
+    h = hivex_open(dst, 0);
+    CHECK(h != NULL);
+    if (h) {
+        const char *cls = "ControlSet001\\Control\\Class\\";
+        char key[160];
+        snprintf(key, sizeof key, "%s{4D36E967-E325-11CE-BFC1-08002BE10318}", cls);
+        expect_multi(h, key, "UpperFilters", "EhStorClass");
+        expect_multi(h, key, "LowerFilters", keep ? "iaStorF" : "");
+        snprintf(key, sizeof key, "%s{71A27CDD-812A-11D0-BEC7-08002BE2092F}", cls);
+        expect_multi(h, key, "UpperFilters", "volsnap,rdyboost");
+        snprintf(key, sizeof key, "%s{4D36E97B-E325-11CE-BFC1-08002BE10318}", cls);
+        expect_multi(h, key, "UpperFilters", "otherdrive");
+        expect_dword(h, "ControlSet001\\Services\\VMTools", "Start", keep ? 2 : 4);
+        expect_dword(h, "ControlSet001\\Services\\VBoxService", "Start", 4);
+        expect_dword(h, "ControlSet001\\Services\\storahci", "Start", 0);
+        hivex_close(h);
+    }
+    if (!keep) {
+        char *txt = NULL;
+        size_t tl = 0;
+        FILE *f = open_memstream(&txt, &tl);
+        drv_report_text(&win10, NULL, NULL, &plan, f);
+        fclose(f);
+        CHECK(strstr(txt, "SYSTEM\\ControlSet001\\Services\\VMTools  Start = REG_DWORD "
+                          "0x00000004 (4)  (disabled: VMware Tools service)") != NULL);
+        free(txt);
+    }
     drv_plan_free(&plan);
 }
 
@@ -603,6 +964,7 @@ int main(void)
     test_select("flat", true);
     test_select("virtio.iso", false);
     test_tree_errors();
+    test_tree_swapped();
     test_damaged_inf();
     test_bus();
     drv_tree *t = open_tree("per");
@@ -610,10 +972,19 @@ int main(void)
         test_win7(t);
         test_win8plus(t, "win10", &win10, "w10");
         test_win8plus(t, "2k19", &srv2019, "2k19");
+        test_win8plus(t, "win10link", &win10, "w10");
+        test_versions(t);
         drv_tree_close(t);
     }
     test_no_drivers("win7", &win7, true);
     test_no_drivers("win10", &win10, false);
+    test_ddb_place();
+    if (leftover_hive() == 0) {
+        test_leftovers(false);
+        test_leftovers(true);
+    } else {
+        CHECK(!"leftover hive built");
+    }
     cleanup();
     return t_done("test_drivers");
 }

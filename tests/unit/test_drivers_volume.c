@@ -2,7 +2,9 @@
  * holding a synthetic Windows 10: prepared and applied through ntvol over a
  * copy-on-write overlay; the edited view checks clean with ntfsfix -n, the
  * driver files read back with ntfscat hold the chosen bytes, the hive read
- * back with hivexget holds the keys, and the source volume is unchanged. */
+ * back with hivexget holds the keys, and the source volume is unchanged. A
+ * second volume keeps its DriverDatabase in a DRIVERS hive (SYSTEM's a link
+ * to it): the packages land there. */
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -57,29 +59,32 @@ static char *out_of(const char *fmt, ...)
     return buf;
 }
 
-static int make_volume(void)
+/* part.img (Windows 10, DriverDatabase in SYSTEM) and link.img (Windows 10
+ * whose DriverDatabase is in the DRIVERS hive, SYSTEM's a link to it). */
+static int make_volume(const char *img, const char *win)
 {
-    if (sh("bash '%s/mkvirtio.sh' tree tree && bash '%s/mkvirtio.sh' hives hives win10", lib, lib))
+    if (sh("test -d tree || bash '%s/mkvirtio.sh' tree tree", lib) ||
+        sh("bash '%s/mkvirtio.sh' hives hives-%s %s", lib, win, win))
         return -1;
-    if (sh("truncate -s %u part.img && mkntfs -F -Q -q -s 512 part.img && mkdir -p m", PART_LEN))
+    if (sh("truncate -s %u %s && mkntfs -F -Q -q -s 512 %s && mkdir -p m", PART_LEN, img, img))
         return -1;
-    if (sh("timeout 30 ntfs-3g part.img m && mkdir -p m/Windows/System32/config "
-           "m/Windows/System32/drivers m/Windows/INF && cp hives/SYSTEM hives/SOFTWARE "
+    if (sh("timeout 30 ntfs-3g %s m && mkdir -p m/Windows/System32/config "
+           "m/Windows/System32/drivers m/Windows/INF && cp hives-%s/* "
            "m/Windows/System32/config/ && echo keep >m/Windows/System32/drivers/disk.sys && "
-           "umount m") != 0) {
+           "umount m", img, win) != 0) {
         sh("umount m");
         return -1;
     }
-    return sh("sha256sum part.img >part.sum");
+    return sh("sha256sum %s >%s.sum", img, img);
 }
 
-static int save_view(blockdev *ov)
+static int save_view(blockdev *ov, const char *name)
 {
     uint8_t *b = malloc(PART_LEN);
     p2v_err err;
     int rc = b ? bd_pread(ov, b, PART_LEN, 0, &err) : -ENOMEM;
     char path[PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/view.img", dir);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = rc == 0 ? fopen(path, "wb") : NULL;
     if (f) {
         rc = fwrite(b, 1, PART_LEN, f) == PART_LEN ? 0 : -EIO;
@@ -95,12 +100,12 @@ static void test_refusals(ntvol *v, drv_tree *tree)
 {
     drv_job job;
     p2v_err err = {{0}};
-    CHECK_EQ_U64(drv_job_prepare(v, "part.img", NULL, DRV_BUS_VIRTIO_BLK, &job, &err), (uint64_t)-ENOENT);
+    CHECK_EQ_U64(drv_job_prepare(v, "part.img", NULL, DRV_BUS_VIRTIO_BLK, 0, &job, &err), (uint64_t)-ENOENT);
     CHECK(strstr(err.msg, "virtio-blk needs the viostor driver for Windows 10 (10.0.19045) client amd64"));
-    CHECK_EQ_U64(drv_job_prepare(v, "part.img", NULL, DRV_BUS_SATA, &job, &err), 0);
+    CHECK_EQ_U64(drv_job_prepare(v, "part.img", NULL, DRV_BUS_SATA, 0, &job, &err), 0);
     CHECK(!job.has_sel && job.plan.ncopies == 0 && job.plan.nedits == 10); /* per ControlSet: 4 Start values, 1 StartOverride removed */
     drv_job_free(&job);
-    CHECK_EQ_U64(drv_job_prepare(v, "part.img", tree, DRV_BUS_VIRTIO_SCSI, &job, &err), 0);
+    CHECK_EQ_U64(drv_job_prepare(v, "part.img", tree, DRV_BUS_VIRTIO_SCSI, 0, &job, &err), 0);
     CHECK(job.has_sel && drv_selection_find(&job.sel, "vioscsi"));
     drv_job_free(&job);
 }
@@ -108,7 +113,7 @@ static void test_refusals(ntvol *v, drv_tree *tree)
 static void check_view(void)
 {
     CHECK(sh("ntfsfix -n view.img") == 0);
-    CHECK(sh("sha256sum -c part.sum") == 0); /* the source is untouched */
+    CHECK(sh("sha256sum -c part.img.sum") == 0); /* the source is untouched */
     CHECK_STR(out_of("ntfscat view.img /Windows/System32/drivers/viostor.sys"),
               "p2v test file viostor.sys for viostor/w10/amd64");
     CHECK_STR(out_of("ntfscat view.img /Windows/System32/drivers/vioscsi.sys"),
@@ -132,13 +137,55 @@ static void check_view(void)
               "cmd.exe /c \"%SystemRoot%\\p2v\\firstboot.cmd\"");
 }
 
+/* A DRIVERS hive with SYSTEM's DriverDatabase linking to it: the package
+ * goes there, Version included, and SYSTEM's link key stays empty. */
+static void test_drivers_hive(drv_tree *tree)
+{
+    char path[PATH_MAX + 32];
+    blockdev *bd = NULL, *ov = NULL;
+    ntvol *v = NULL;
+    drv_job job;
+    p2v_err err = {{0}};
+    snprintf(path, sizeof path, "%s/link.img", dir);
+    CHECK(bd_open_raw(path, &bd, &err) == 0);
+    CHECK(bd && bd_overlay_open(bd, 0, 0, NULL, &ov, &err) == 0);
+    CHECK(ov && ntvol_open(ov, 0, bd_size(ov), NTVOL_WRITE, &v, &err) == 0);
+    int rc = v && tree ? drv_job_prepare(v, "link.img", tree, DRV_BUS_VIRTIO_BLK, 0, &job, &err) : -1;
+    CHECK_EQ_U64(rc, 0);
+    if (rc == 0) {
+        CHECK_EQ_U64(job.plan.ddb_hive, DRV_HIVE_DRIVERS);
+        CHECK_EQ_U64(drv_job_apply(v, "link.img", tree, &job, &err), 0);
+        drv_job_free(&job);
+    } else {
+        fprintf(stderr, "%s\n", err.msg);
+    }
+    CHECK(v && ntvol_close(v, &err) == 0);
+    CHECK(ov && save_view(ov, "link-view.img") == 0);
+    bd_close(ov);
+    bd_close(bd);
+    CHECK(sh("ntfsfix -n link-view.img && sha256sum -c link.img.sum") == 0);
+    CHECK(sh("ntfscat link-view.img /Windows/System32/config/DRIVERS >DRIVERS.out && "
+             "ntfscat link-view.img /Windows/System32/config/SYSTEM >SYSTEM-link.out") == 0);
+    char *active = out_of("hivexget DRIVERS.out 'DriverDatabase\\DriverInfFiles\\oem2.inf' Active");
+    CHECK(strncmp(active, "viostor.inf_amd64_", 18) == 0);
+    char key[256];
+    snprintf(key, sizeof key, "DriverDatabase\\DriverPackages\\%s", active);
+    CHECK_STR(out_of("hivexregedit --export DRIVERS.out '%s' | tr -d '\\\\ \\n' | "
+                     "grep -o '\"Version\"=hex(3):[0-9a-f,]*'", key),
+              "\"Version\"=hex(3):00,ff,09,00,00,00,00,00,7b,e9,36,4d,25,e3,ce,11,bf,c1,08,00,2b,e1,03,"
+              "18,00,00,00,00,00,00,00,00,00,00,00,00,00,00,00,00,00,00,00,00,00,00,00,00");
+    CHECK(sh("hivexget SYSTEM-link.out 'DriverDatabase\\DriverInfFiles'") != 0);
+    CHECK_STR(out_of("hivexget SYSTEM-link.out 'ControlSet001\\Services\\viostor' Start"), "0");
+}
+
 int main(void)
 {
     char src[PATH_MAX];
     snprintf(src, sizeof src, "%s", __FILE__);
     snprintf(lib, sizeof lib, "%s/../lib", dirname(src));
     snprintf(dir, sizeof dir, "%s/p2v-drvvol.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir) || make_volume() != 0) {
+    if (!mkdtemp(dir) || make_volume("part.img", "win10") != 0 ||
+        make_volume("link.img", "win10link") != 0) {
         fprintf(stderr, "could not build the test volume (see %s/log)\n", dir);
         return 1;
     }
@@ -156,7 +203,7 @@ int main(void)
     if (v && tree) {
         test_refusals(v, tree);
         drv_job job;
-        int rc = drv_job_prepare(v, "part.img", tree, DRV_BUS_VIRTIO_BLK, &job, &err);
+        int rc = drv_job_prepare(v, "part.img", tree, DRV_BUS_VIRTIO_BLK, 0, &job, &err);
         CHECK_EQ_U64(rc, 0);
         if (rc == 0) {
             CHECK(job.win.major == 10 && job.win.build == 19045 && !job.win.server &&
@@ -169,11 +216,12 @@ int main(void)
             fprintf(stderr, "%s\n", err.msg);
     }
     CHECK(ntvol_close(v, &err) == 0);
-    CHECK(ov && save_view(ov) == 0);
+    CHECK(ov && save_view(ov, "view.img") == 0);
     check_view();
-    drv_tree_close(tree);
     bd_close(ov);
     bd_close(bd);
+    test_drivers_hive(tree);
+    drv_tree_close(tree);
     if (t_failures == 0)
         sh("cd / && rm -rf '%s'", dir);
     else

@@ -37,24 +37,95 @@ static void part_block(uint8_t *b, bool gpt, uint8_t fill)
     memset(b + 40, fill + 1, gpt ? 16 : 4);
 }
 
-/* options GUID + ramdisk block nesting a partition block and a path. */
-static size_t ramdisk_elem(uint8_t *e, bool gpt)
+/* options GUID + ramdisk block nesting a partition block and a path, with a
+ * local part of local bytes (24 as Windows writes it, 32 padded). */
+static size_t ramdisk_elem(uint8_t *e, bool gpt, size_t local)
 {
     const size_t path = 10, rec = WIN_BCD_FILE_HDR + WIN_BCD_PART_BLOCK + path;
-    size_t outer = WIN_BCD_BLOCK_HDR + WIN_BCD_RAMDISK_LOCAL + rec;
+    size_t outer = WIN_BCD_BLOCK_HDR + local + rec;
     memset(e, 0, 16 + outer);
     memset(e, 0x77, 16);
     uint8_t *o = e + 16;
     put_le32(o + 4, 1);
     put_le32(o + 8, (uint32_t)outer);
     put_le32(o + 16, 3);
-    uint8_t *r = o + WIN_BCD_BLOCK_HDR + WIN_BCD_RAMDISK_LOCAL;
+    uint8_t *r = o + WIN_BCD_BLOCK_HDR + local;
     put_le32(r, 1);
     put_le32(r + 4, (uint32_t)rec);
     put_le32(r + 8, 5);
     part_block(r + WIN_BCD_FILE_HDR, gpt, 0x40);
     memset(r + WIN_BCD_FILE_HDR + WIN_BCD_PART_BLOCK, 0x5c, path);
     return 16 + outer;
+}
+
+/* Both ramdisk layouts: the container found where its lengths say, read and
+ * rewritten in place; damaged lengths refused with the offending values,
+ * never scanned for. */
+static void test_parse_ramdisk(size_t local)
+{
+    uint8_t e[512];
+    win_dev_ref refs[4];
+    size_t n, rec = 16 + 16 + local, part = rec + 12;
+    char why[200], msg[120];
+
+    size_t len = ramdisk_elem(e, true, local);
+    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == 0);
+    CHECK_EQ_U64(n, 1);
+    CHECK_EQ_U64(refs[0].offset, part);
+    CHECK(refs[0].depth == 1 && refs[0].id.gpt && refs[0].id.part_guid.b[0] == 0x40 &&
+          refs[0].id.disk_guid.b[15] == 0x41);
+    /* A move rewrites the container's identity and nothing else. */
+    uint8_t want[512];
+    memcpy(want, e, len);
+    win_part_id m = { .mbr_signature = 0x89abcdef, .mbr_offset = 0x200000 };
+    win_bcd_device_set(e, refs[0].offset, &m);
+    memset(want + part + 16, 0, 40);
+    put_le64(want + part + 16, 0x200000);
+    put_le32(want + part + 36, 1);
+    put_le32(want + part + 40, 0x89abcdef);
+    CHECK(memcmp(e, want, len) == 0);
+    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == 0 && n == 1 &&
+          !refs[0].id.gpt && refs[0].id.mbr_offset == 0x200000);
+
+    ramdisk_elem(e, true, local);
+    put_le32(e + 16 + 8, 4000);
+    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
+    CHECK(strstr(why, "device block at byte 16: length 4000") != NULL);
+    ramdisk_elem(e, true, local);
+    put_le32(e + rec + 4, 9999);
+    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
+    snprintf(msg, sizeof msg, "image record of 9999 bytes, but %zu are left", len - rec);
+    CHECK(strstr(why, msg) != NULL);
+    /* The record one byte shorter than the block: lengths that do not add up. */
+    ramdisk_elem(e, true, local);
+    put_le32(e + rec + 4, (uint32_t)(len - rec - 1));
+    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
+    ramdisk_elem(e, true, local);
+    put_le32(e + rec + 8, 4);
+    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
+    CHECK(strstr(why, "version 1 kind 4") != NULL);
+    ramdisk_elem(e, true, local);
+    put_le32(e + part + 8, 0x40); /* nested partition block too short */
+    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
+    snprintf(msg, sizeof msg, "partition device at byte %zu: length 64", part);
+    CHECK(strstr(why, msg) != NULL);
+    ramdisk_elem(e, true, local);
+    put_le32(e + part + 8, 0x49); /* the path would be an odd number of bytes */
+    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
+    CHECK(strstr(why, "container block of 73 bytes") != NULL);
+    /* The other layout's offsets read as this one: the lengths do not add up. */
+    len = ramdisk_elem(e, true, local);
+    size_t other = local == WIN_BCD_RAMDISK_LOCAL ? WIN_BCD_RAMDISK_LOCAL_PADDED
+                                                   : WIN_BCD_RAMDISK_LOCAL;
+    memmove(e + 32 + other, e + rec, len - rec);
+    memset(e + 36, 0, other - 4);
+    put_le32(e + 16 + 8, (uint32_t)(len - rec + 16 + other));
+    CHECK(win_bcd_device_parse(e, len - rec + 32 + other, refs, 4, &n, why, sizeof why) == 0 &&
+          n == 1 && refs[0].offset == 32 + other + 12);
+    put_le32(e + 16 + 8, (uint32_t)(len - rec + 16 + other + 2)); /* 2 bytes more than the record */
+    memset(e + len - rec + 32 + other, 0, 2);
+    CHECK(win_bcd_device_parse(e, len - rec + 32 + other + 2, refs, 4, &n, why, sizeof why) ==
+          -EINVAL);
 }
 
 static void test_parse(void)
@@ -84,28 +155,10 @@ static void test_parse(void)
     memset(want + 56, 0xCD, 16);
     CHECK(memcmp(e, want, 88) == 0);
 
-    size_t len = ramdisk_elem(e, true);
-    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == 0);
-    CHECK_EQ_U64(n, 1);
-    CHECK_EQ_U64(refs[0].offset, 16 + 16 + 32 + 12);
-    CHECK(refs[0].depth == 1 && refs[0].id.gpt && refs[0].id.part_guid.b[0] == 0x40 &&
-          refs[0].id.disk_guid.b[15] == 0x41);
-    /* Damaged lengths are refused with the offending values, never scanned. */
-    put_le32(e + 16 + 8, 4000);
-    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
-    CHECK(strstr(why, "device block at byte 16: length 4000") != NULL);
-    ramdisk_elem(e, true);
-    put_le32(e + 16 + 48 + 4, 9999);
-    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
-    CHECK(strstr(why, "image record of 9999 bytes") != NULL);
-    ramdisk_elem(e, true);
-    put_le32(e + 16 + 48 + 8, 4);
-    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
-    CHECK(strstr(why, "kind 4") != NULL);
-    ramdisk_elem(e, true);
-    put_le32(e + 16 + 48 + 12 + 8, 0x40); /* nested partition block too short */
-    CHECK(win_bcd_device_parse(e, len, refs, 4, &n, why, sizeof why) == -EINVAL);
-    CHECK(strstr(why, "partition device at byte 76: length 64") != NULL);
+    /* Windows' layout: the container at 0x34 of the ramdisk block. */
+    CHECK_EQ_U64(16 + WIN_BCD_RAMDISK_LOCAL + WIN_BCD_FILE_HDR, 0x34);
+    test_parse_ramdisk(WIN_BCD_RAMDISK_LOCAL);
+    test_parse_ramdisk(WIN_BCD_RAMDISK_LOCAL_PADDED);
     CHECK(win_bcd_device_parse(e, 20, refs, 4, &n, why, sizeof why) == -EINVAL);
     /* Devices that name no partition ("boot", locate): no refs, no error. */
     memset(e, 0, 40);
@@ -288,8 +341,9 @@ static void test_refusals(void)
     win_hive *h = NULL;
     p2v_err err;
     uint8_t junk[8192] = { 0 };
-    CHECK(win_hive_open(junk, sizeof junk, false, "x.img:1 \\Boot\\BCD", &h, &err) == -EINVAL);
-    CHECK(strstr(err.msg, "x.img:1 \\Boot\\BCD: not a registry hive") != NULL);
+    CHECK(win_hive_open(junk, sizeof junk, false, "x.img:1 \\Boot\\BCD", &h, &err) == -EBADMSG);
+    CHECK(strstr(err.msg, "x.img:1 \\Boot\\BCD: not a registry hive hivex can read: damaged (") != NULL);
+    CHECK(strstr(err.msg, "Operation not supported") == NULL);
     size_t len;
     uint8_t *data = slurp("sys1", &len);
     CHECK(data && win_hive_open(data, len, true, "SYSTEM", &h, &err) == 0);
@@ -320,18 +374,23 @@ static void test_refusals(void)
 #define REAGENT_TAIL "  <PBRImageLocation path=\"\" id=\"0\" offset=\"0\" guid=\"{00000000-0000-0000-0000-000000000000}\" index=\"0\"/>\r\n" \
     "  <InstallState state=\"1\"/>\r\n  <OsBuildVersion path=\"19041.1.amd64fre.vb_release.191206-1406\"/>\r\n</WindowsRE>\r\n"
 
-static void check_reagent(const char *in, const char *want, const win_map *m, unsigned nchanged,
-                          size_t nwarn)
+static void check_reagent_n(const char *in, size_t len, const char *want, const win_map *m,
+                            unsigned nchanged, size_t nwarn, const char *warning)
 {
     win_report rep = { 0 };
     p2v_err err = { 0 };
     uint8_t *out = NULL;
     size_t olen = 0;
     unsigned changed = 99;
-    CHECK(win_reagent_rewrite((const uint8_t *)in, strlen(in), m, "C: ReAgent.xml", &out, &olen,
+    CHECK(win_reagent_rewrite((const uint8_t *)in, len, m, "C: ReAgent.xml", &out, &olen,
                               &rep, &changed, &err) == 0);
     CHECK_EQ_U64(changed, nchanged);
     CHECK_EQ_U64(rep.warnings.count, nwarn);
+    if (warning) {
+        CHECK(rep.warnings.count && strstr(rep.warnings.msgs[0], warning));
+        if (rep.warnings.count && !strstr(rep.warnings.msgs[0], warning))
+            fprintf(stderr, "warning: %s\nwanted: %s\n", rep.warnings.msgs[0], warning);
+    }
     if (want) {
         CHECK(out != NULL && olen == strlen(want) && !memcmp(out, want, olen));
         if (out && (olen != strlen(want) || memcmp(out, want, olen)))
@@ -341,6 +400,12 @@ static void check_reagent(const char *in, const char *want, const win_map *m, un
     }
     free(out);
     win_report_free(&rep);
+}
+
+static void check_reagent(const char *in, const char *want, const win_map *m, unsigned nchanged,
+                          size_t nwarn)
+{
+    check_reagent_n(in, strlen(in), want, m, nchanged, nwarn, NULL);
 }
 
 static void test_reagent(void)
@@ -390,8 +455,16 @@ static void test_reagent(void)
                   NULL, &m, 0, 1);
     check_reagent("<WinreLocation path=\"\\R\" id=\"99999999999\" offset=\"-1\" guid=\"x\"/>", NULL,
                   &m, 0, 1);
-    check_reagent("<WinreLocation path=\"\\R\" id=\"305441741\" offset=\"93323264", NULL, &m, 0, 0);
-    check_reagent("\xff\xfe<\0W\0", NULL, &m, 0, 1);
+    /* not understood (issue 25 item 9): a cut tag, another format, UTF-16
+     * with or without a BOM: warned about, never silently left */
+    const char *cut = "<WinreLocation path=\"\\R\" id=\"305441741\" offset=\"93323264";
+    check_reagent_n(cut, strlen(cut), NULL, &m, 0, 1,
+                    "C: ReAgent.xml: no WinreLocation (or other *Location) element");
+    check_reagent_n("{\"WinreLocation\": 1}", 20, NULL, &m, 0, 1, "damaged, cut short or another format");
+    check_reagent_n("\xff\xfe<\0W\0", 6, NULL, &m, 0, 1, "UTF-16 text, which p2v does not rewrite");
+    static const char u16[] = "<\0W\0i\0n\0r\0e\0L\0o\0c\0a\0t\0i\0o\0n\0 \0";
+    check_reagent_n(u16, sizeof u16 - 1, NULL, &m, 0, 1,
+                    "NUL bytes in it (UTF-16 without a byte order mark, or not text)");
 }
 
 int main(void)

@@ -1,0 +1,82 @@
+/* Ceph RBD through librados and librbd, opened on first use (util/optlib.h):
+ * RBD sources and outputs. Also the one parser of the target spelling that
+ * qemu and the rbd tool use:
+ *
+ *     rbd:POOL/IMAGE  rbd:POOL/NAMESPACE/IMAGE  [@SNAP]  [:conf=FILE][:id=USER][:keyring=FILE]
+ *
+ * (a ':' or '@' inside a value is written '\:' or '\@'). */
+#ifndef P2V_UTIL_RBDLIB_H
+#define P2V_UTIL_RBDLIB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rados/librados.h>
+#include <rbd/librbd.h>
+
+#include "util/optlib.h"
+
+#define RADOSLIB_FNS(X)                                                                            \
+    X(rados_create) X(rados_conf_read_file) X(rados_conf_set) X(rados_conf_parse_env)             \
+    X(rados_connect) X(rados_shutdown) X(rados_ioctx_create) X(rados_ioctx_destroy)               \
+    X(rados_ioctx_set_namespace) X(rados_cluster_fsid)
+
+#define RBDLIB_FNS(X)                                                                              \
+    X(rbd_create4) X(rbd_remove) X(rbd_rename) X(rbd_open) X(rbd_open_read_only) X(rbd_close)     \
+    X(rbd_get_size) X(rbd_get_features) X(rbd_read2) X(rbd_aio_write) X(rbd_aio_create_completion) \
+    X(rbd_aio_wait_for_complete) X(rbd_aio_get_return_value) X(rbd_aio_release) X(rbd_flush)      \
+    X(rbd_image_options_create) X(rbd_image_options_destroy) X(rbd_image_options_set_uint64)      \
+    X(rbd_diff_iterate2)
+
+OPTLIB_TABLE(radoslib_fns, RADOSLIB_FNS);
+OPTLIB_TABLE(rbdlib_fns, RBDLIB_FNS);
+extern union radoslib_fns radoslib;
+extern union rbdlib_fns rbdlib;
+
+/* Load librados and librbd before the first call; -ENOENT with a message if absent. */
+int rbdlib_load(p2v_err *err);
+
+#define RBD_NAME_MAX 256
+#define RBD_PATH_MAX 1024
+/* "POOL/NS/IMAGE@SNAP": four names and their separators */
+#define RBD_FULLNAME_MAX (4 * RBD_NAME_MAX + 4)
+
+struct rbd_target {
+    char pool[RBD_NAME_MAX];
+    char ns[RBD_NAME_MAX];       /* "" for the default namespace */
+    char image[RBD_NAME_MAX];
+    char snap[RBD_NAME_MAX];     /* "" for the image itself */
+    char conf[RBD_PATH_MAX];     /* "" for Ceph's default search (CEPH_CONF, /etc/ceph) */
+    char id[RBD_NAME_MAX];       /* "" for "admin" */
+    char keyring[RBD_PATH_MAX];
+};
+
+/* Whether s is spelled as an RBD image ("rbd:..."). */
+bool rbdlib_is_target(const char *s);
+
+/* Parse an rbd: spelling; -EINVAL with a message naming what is wrong. */
+int rbdlib_parse(const char *spec, struct rbd_target *t, p2v_err *err);
+
+/* "POOL/[NS/]IMAGE[@SNAP]" of t, for messages. */
+const char *rbdlib_name(const struct rbd_target *t, char *buf, size_t len);
+
+/* A connected cluster handle and an I/O context on t's pool and namespace.
+ * timeout_s bounds the monitor connection and every monitor and OSD operation
+ * (client_mount_timeout, rados_mon_op_timeout, rados_osd_op_timeout), so a
+ * dead cluster gives -ETIMEDOUT instead of a hang. */
+struct rbd_conn {
+    rados_t cluster;
+    rados_ioctx_t io;
+    char fsid[64];
+};
+int rbdlib_connect(const struct rbd_target *t, unsigned timeout_s, struct rbd_conn *c,
+                   p2v_err *err);
+void rbdlib_disconnect(struct rbd_conn *c);
+
+/* The name a new image is written under until it is complete. */
+#define RBD_PARTIAL_SUFFIX ".p2v-partial"
+
+/* Default bound on waiting for the cluster (--rbd-timeout). */
+#define RBD_TIMEOUT_DEFAULT 30
+
+#endif
