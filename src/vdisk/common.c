@@ -197,6 +197,16 @@ int vdisk_open_parent(struct vdisk_chain *ch, const char *child, const char *pat
 
 /* ---- helpers ---- */
 
+void vdisk_list_add(char *list, size_t size, const char *item)
+{
+    size_t t = strlen(list);
+    const char *parts[2] = { t ? ", " : "", item };
+    for (int i = 0; i < 2; i++)
+        for (const char *c = parts[i]; *c && t + 1 < size; c++)
+            list[t++] = *c;
+    list[t] = '\0';
+}
+
 uint32_t vdisk_crc32c(uint32_t crc, const uint8_t *buf, size_t len)
 {
     static uint32_t table[256];

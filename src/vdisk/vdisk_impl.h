@@ -69,4 +69,7 @@ int vhd_open_chain(blockdev *file, struct vdisk_chain *ch, blockdev **out, p2v_e
 int vhdx_open_chain(blockdev *file, struct vdisk_chain *ch, blockdev **out, p2v_err *err);
 int vmdk_open_chain(blockdev *file, struct vdisk_chain *ch, blockdev **out, p2v_err *err);
 
+/* Append ", item" (or item, first) to the NUL-terminated list, cut at size. */
+void vdisk_list_add(char *list, size_t size, const char *item);
+
 #endif

@@ -341,8 +341,7 @@ static int open_parent(blockdev *file, const uint8_t *hd, struct vdisk_chain *ch
         int r = vdisk_open_parent(ch, path, cand[i], vhd_open_chain, out, err);
         if (r != -ENOENT) /* the message names the file in the chain that failed */
             return r;
-        size_t t = strlen(tried);
-        snprintf(tried + t, sizeof tried - t, "%s%s", t ? ", " : "", cand[i]);
+        vdisk_list_add(tried, sizeof tried, cand[i]);
     }
     return p2v_errf(err, -ENOENT, "%s: VHD: parent not found (looked for %s)", path, tried);
 }

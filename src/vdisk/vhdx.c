@@ -536,8 +536,7 @@ static int open_parent(blockdev *file, const struct md *m, struct vdisk_chain *c
     for (unsigned i = 0; i < nc; i++) {
         int r = vdisk_open_parent(ch, path, cand[i], vhdx_open_chain, out, err);
         if (r == -ENOENT) {
-            size_t t = strlen(tried);
-            snprintf(tried + t, sizeof tried - t, "%s%s", t ? ", " : "", cand[i]);
+            vdisk_list_add(tried, sizeof tried, cand[i]);
             continue;
         }
         if (r < 0)

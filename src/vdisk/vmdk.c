@@ -469,15 +469,14 @@ static int parse_descriptor(struct vmdk *k, blockdev *file, struct vdisk_chain *
         char *nl = strchr(line, '\n');
         if (nl)
             *nl = '\0';
-        if (desc_value(line, "createType", val, sizeof val))
-            snprintf(d->create_type, sizeof d->create_type, "%s", val);
-        else if (desc_value(line, "CID", val, sizeof val))
+        if (desc_value(line, "createType", d->create_type, sizeof d->create_type)) {
+            /* checked by the caller for a descriptor file */
+        } else if (desc_value(line, "CID", val, sizeof val)) {
             k->cid = d->cid = (uint32_t)strtoul(val, NULL, 16);
-        else if (desc_value(line, "parentCID", val, sizeof val))
+        } else if (desc_value(line, "parentCID", val, sizeof val)) {
             d->parent_cid = (uint32_t)strtoul(val, NULL, 16);
-        else if (desc_value(line, "parentFileNameHint", val, sizeof val)) {
+        } else if (desc_value(line, "parentFileNameHint", d->parent, sizeof d->parent)) {
             d->has_parent = true;
-            snprintf(d->parent, sizeof d->parent, "%s", val);
         } else if (extents && (!strncmp(line, "RW ", 3) || !strncmp(line, "RDONLY ", 7) ||
                                !strncmp(line, "NOACCESS ", 9))) {
             int r = extent_line(k, file, ch, line, &pos, err);
