@@ -1,6 +1,6 @@
 /* libFuzzer harness for the VHDX reader (src/vdisk/vhdx.c): the input is a
  * sparse file (fuzz/sparse_input.h); a differencing disk's parent is the
- * same file again. Open, read at spread offsets, walk the block status. */
+ * same bytes again, as another file: one level, then a loop. Open, read at spread offsets, walk the block status. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -11,7 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int open_same(void *opaque, const char *path, blockdev **out, p2v_err *err)
 {
-    *out = sparse_open(opaque, path);
+    /* every file named is "file 2": one parent level reads, the next is a loop */
+    *out = sparse_open(opaque, path, 2);
     return *out ? 0 : p2v_errf(err, -12, "out of memory");
 }
 
@@ -19,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct sparse_input in = { data, size };
     struct vdisk_opts o = { open_same, &in };
-    blockdev *file = sparse_open(&in, "dir/fuzz.vhdx"), *bd;
+    blockdev *file = sparse_open(&in, "dir/fuzz.vhdx", 1), *bd;
     p2v_err err;
     if (!file)
         return 0;

@@ -1,6 +1,7 @@
 /* libFuzzer harness for the VMDK reader (src/vdisk/vmdk.c): the input is a
  * sparse file (fuzz/sparse_input.h) holding a sparse extent or a descriptor;
- * every extent and parent file it names is the same file again. Open, read
+ * every extent and parent file it names is the same bytes again, as another
+ * file (one parent level, then a loop). Open, read
  * at spread offsets (compressed grains inflate), walk the block status. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,7 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int open_same(void *opaque, const char *path, blockdev **out, p2v_err *err)
 {
-    *out = sparse_open(opaque, path);
+    /* every file named is "file 2": one parent level reads, the next is a loop */
+    *out = sparse_open(opaque, path, 2);
     return *out ? 0 : p2v_errf(err, -12, "out of memory");
 }
 
@@ -20,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct sparse_input in = { data, size };
     struct vdisk_opts o = { open_same, &in };
-    blockdev *file = sparse_open(&in, "dir/fuzz.vmdk"), *bd;
+    blockdev *file = sparse_open(&in, "dir/fuzz.vmdk", 1), *bd;
     p2v_err err;
     if (!file)
         return 0;

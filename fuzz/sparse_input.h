@@ -41,8 +41,9 @@ static int sparse_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_e
 
 static const struct bd_ops sparse_ops = { .format = "raw", .pread = sparse_pread, .close = NULL };
 
-/* A blockdev over the sparse file (in must outlive it); NULL if too short. */
-static blockdev *sparse_open(const struct sparse_input *in, const char *path)
+/* A blockdev over the sparse file (in must outlive it); NULL if too short.
+ * ino is the identity the parent-loop check sees (device 1). */
+static blockdev *sparse_open(const struct sparse_input *in, const char *path, ino_t ino)
 {
     if (in->size < 4)
         return NULL;
@@ -51,6 +52,8 @@ static blockdev *sparse_open(const struct sparse_input *in, const char *path)
         return NULL;
     bd->priv = (void *)in;
     bd->size = (uint64_t)(sparse_le32(in->data) & 0xFFFFFFu) * SPARSE_CHUNK;
+    bd->st_dev = 1;
+    bd->st_ino = ino;
     return bd;
 }
 
