@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "blockdev/blockdev.h"
+#include "source/source.h"
 #include "cli/commands.h"
 #include "cli/img_ops.h"
 #include "qcow2/qcow2.h"
@@ -76,14 +77,13 @@ static void check_human(const qcow2_check_result *r)
 }
 
 /* VHDX, VMDK: qemu-img's check of them is their open (headers, tables,
- * every table entry in bounds), which bd_open does too, parents and extents
- * included. A VHD has no
- * check in qemu-img (exit 63, as for raw). */
+ * every table entry in bounds), which source_open does too, parents and
+ * extents included. A VHD has no check in qemu-img (exit 63, as for raw). */
 static int check_vdisk(const char *path, const char *fname, int json)
 {
     p2v_err err = { { 0 } };
     blockdev *bd;
-    if (bd_open(path, &bd, &err) < 0) {
+    if (source_open(path, NULL, &bd, &err) < 0) {
         cli_error("%s", err.msg);
         return P2V_EXIT_FAIL;
     }
@@ -107,24 +107,23 @@ int img_check_main(int argc, char **argv)
 {
     int json;
     const char *path;
-    int r = img_parse_output_args(argc, argv, check_usage, &json, &path);
+    int r = img_parse_output_args(argc, argv, check_usage, &json, NULL, &path);
     if (r)
         return r < 0 ? P2V_EXIT_OK : r;
     p2v_err err = { { 0 } };
-    enum bd_fmt fmt;
-    const char *fname;
-    if (bd_probe_path(path, &fmt, &fname, NULL, &err) < 0) {
+    const struct source_format *fmt;
+    if (source_probe_path(path, &fmt, NULL, &err) < 0) {
         cli_error("%s", err.msg);
         return P2V_EXIT_FAIL;
     }
-    if (fmt == BD_FMT_UNSUPPORTED) {
-        img_unsupported(path, fname);
+    if (!fmt->open) {
+        img_unsupported(path, fmt->name);
         return P2V_EXIT_FAIL;
     }
-    if (fmt == BD_FMT_VDISK && strcmp(fname, "vpc") != 0)
-        return check_vdisk(path, fname, json);
-    if (fmt != BD_FMT_QCOW2) {
-        cli_error("%s: this image format (%s) does not support checks", path, fname);
+    if (source_is_vdisk(fmt) && fmt != &source_vdisk_vhd)
+        return check_vdisk(path, fmt->name, json);
+    if (fmt != &source_qcow2) {
+        cli_error("%s: this image format (%s) does not support checks", path, fmt->name);
         return 63;
     }
     blockdev *raw;
@@ -141,7 +140,7 @@ int img_check_main(int argc, char **argv)
      * means no check at all (exit 1). */
     if (qcow2_image_info(img)->backing_file[0]) {
         blockdev *chain;
-        if (bd_open(path, &chain, &err) < 0) {
+        if (source_open(path, NULL, &chain, &err) < 0) {
             cli_error("%s", err.msg);
             qcow2_image_close(img);
             return P2V_EXIT_FAIL;

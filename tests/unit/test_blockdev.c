@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "blockdev/blockdev.h"
+#include "source/source.h"
 #include "util/endian.h"
 #include "t.h"
 
@@ -17,15 +18,15 @@ static void test_refusals(void)
     p2v_err err;
     char path[128];
     snprintf(path, sizeof path, "%s/missing.img", dir);
-    CHECK(bd_open(path, &bd, &err) == -ENOENT);
+    CHECK(source_open(path, NULL, &bd, &err) == -ENOENT);
     CHECK(strstr(err.msg, path) && strstr(err.msg, "No such file or directory"));
-    CHECK(bd_open(dir, &bd, &err) == -EISDIR);
+    CHECK(source_open(dir, NULL, &bd, &err) == -EISDIR);
     CHECK(strstr(err.msg, "is a directory, not a disk or image file") != NULL);
-    CHECK(bd_open("/dev/null", &bd, &err) == -ENODEV);
+    CHECK(source_open("/dev/null", NULL, &bd, &err) == -ENODEV);
     CHECK_STR(err.msg, "/dev/null: is a character device, not a block device or image file");
     snprintf(path, sizeof path, "%s/fifo", dir);
     CHECK(mkfifo(path, 0600) == 0);
-    CHECK(bd_open(path, &bd, &err) == -ENODEV);
+    CHECK(source_open(path, NULL, &bd, &err) == -ENODEV);
     CHECK(strstr(err.msg, "not a regular file or block device") != NULL);
 }
 
@@ -42,7 +43,7 @@ static void test_file(void)
 
     blockdev *bd = NULL;
     p2v_err err;
-    CHECK(bd_open(path, &bd, &err) == 0);
+    CHECK(source_open(path, NULL, &bd, &err) == 0);
     if (!bd)
         return;
     CHECK_EQ_U64(bd_size(bd), 10000);
@@ -92,20 +93,31 @@ static void vhd_footer(uint8_t f[512], uint64_t current_size, uint32_t disk_type
     put_be32(f + 64, ~sum);
 }
 
+/* The registry's answer for these bytes; *name its row's name. */
+static const struct source_format *probe(const uint8_t *head, size_t n, const uint8_t *tail,
+                                         uint64_t size, const char **name, uint64_t *sz)
+{
+    source_probe p = { .head = head, .n = n, .tail = tail, .size = size };
+    const struct source_format *f = source_probe_bytes(&p, sz);
+    *name = f->name;
+    return f;
+}
+
 static void test_probe_format(void)
 {
     uint8_t head[512] = { 0 }, tail[512];
     const char *name = NULL;
     uint64_t sz = 0;
-    CHECK(bd_probe_format(head, sizeof head, NULL, 1 << 20, &name, &sz) == BD_FMT_RAW);
+    CHECK(probe(head, sizeof head, NULL, 1 << 20, &name, &sz) == &source_raw);
     CHECK_STR(name, "raw");
-    CHECK(bd_probe_format(head, 0, NULL, 0, &name, &sz) == BD_FMT_RAW); /* empty file */
+    CHECK(probe(head, 0, NULL, 0, &name, &sz) == &source_raw); /* empty file */
     static const struct { const char *magic; size_t off, len; const char *name; } m[] = {
         { "QFI\xfb", 0, 4, "qcow2" },
         { "QED\0", 0, 4, "QED" },
         { "vhdxfile", 0, 8, "vhdx" },
         { "KDMV", 0, 4, "vmdk" },
         { "# Disk DescriptorFile", 0, 21, "vmdk" },
+        { "COWD", 0, 4, "VMDK" },
         { "\x7f\x10\xda\xbe", 0x40, 4, "VDI" },
         { "WithoutFreeSpace", 0, 16, "Parallels" },
         { "conectix", 0, 8, "vpc" },
@@ -113,20 +125,18 @@ static void test_probe_format(void)
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
         memset(head, 0, sizeof head);
         memcpy(head + m[i].off, m[i].magic, m[i].len);
-        enum bd_fmt f = bd_probe_format(head, sizeof head, NULL, 1 << 20, &name, &sz);
-        /* qcow2; VHD with its footer copy at byte 0 (src/vdisk reads it); the rest refused */
-        CHECK(f == (i == 0 ? BD_FMT_QCOW2 : !strcmp(m[i].name, "vpc") || !strcmp(m[i].name, "vhdx") ||
-                                                          !strcmp(m[i].name, "vmdk")
-                                                      ? BD_FMT_VDISK
-                                                                       : BD_FMT_UNSUPPORTED));
+        const struct source_format *f = probe(head, sizeof head, NULL, 1 << 20, &name, &sz);
+        /* qcow2; VHD (footer copy at byte 0), VHDX and VMDK read by src/vdisk; the rest refused */
+        CHECK(i == 0 ? f == &source_qcow2 : source_is_vdisk(f) ? f->open != NULL : f->open == NULL);
+        CHECK((i == 2 || i == 3 || i == 4 || i == 8) == source_is_vdisk(f));
         CHECK_STR(name, m[i].name);
         /* A file too short to hold the whole signature is raw. */
-        CHECK(bd_probe_format(head, m[i].off + m[i].len - 1, NULL, m[i].off + m[i].len - 1,
-                              &name, &sz) == BD_FMT_RAW);
+        CHECK(probe(head, m[i].off + m[i].len - 1, NULL, m[i].off + m[i].len - 1,
+                              &name, &sz) == &source_raw);
     }
     /* A differencing VHD: the footer copy at byte 0 says type 4; read by src/vdisk. */
     vhd_footer(head, 1 << 20, 4);
-    CHECK(bd_probe_format(head, sizeof head, NULL, 4096, &name, &sz) == BD_FMT_VDISK);
+    CHECK(probe(head, sizeof head, NULL, 4096, &name, &sz) == &source_vdisk_vhd);
     CHECK_STR(name, "vpc");
 
     /* Fixed VHD: footer only at the end, checksum valid, current size fits. */
@@ -134,23 +144,23 @@ static void test_probe_format(void)
     uint32_t type = 0;
     uint64_t cur = 0;
     vhd_footer(tail, 1 << 20, 2);
-    CHECK(bd_vhd_footer_parse(tail, &type, &cur) && type == 2 && cur == 1 << 20);
-    CHECK(bd_probe_format(head, sizeof head, tail, (1 << 20) + 512, &name, &sz) == BD_FMT_VPC_FIXED);
+    CHECK(source_vhd_footer_parse(tail, &type, &cur) && type == 2 && cur == 1 << 20);
+    CHECK(probe(head, sizeof head, tail, (1 << 20) + 512, &name, &sz) == &source_vpc);
     CHECK_STR(name, "vpc");
     CHECK_EQ_U64(sz, 1 << 20);
     /* current size larger than the data before the footer: raw */
-    CHECK(bd_probe_format(head, sizeof head, tail, (1 << 20), &name, &sz) == BD_FMT_RAW);
+    CHECK(probe(head, sizeof head, tail, (1 << 20), &name, &sz) == &source_raw);
     /* a bad checksum: not a footer, raw */
     tail[100] ^= 1;
-    CHECK(!bd_vhd_footer_parse(tail, &type, &cur));
-    CHECK(bd_probe_format(head, sizeof head, tail, (1 << 20) + 512, &name, &sz) == BD_FMT_RAW);
+    CHECK(!source_vhd_footer_parse(tail, &type, &cur));
+    CHECK(probe(head, sizeof head, tail, (1 << 20) + 512, &name, &sz) == &source_raw);
     /* a dynamic footer at the end without its copy at 0: refused (qemu does
      * not detect it either) */
     vhd_footer(tail, 1 << 20, 3);
-    CHECK(bd_probe_format(head, sizeof head, tail, 8192, &name, &sz) == BD_FMT_UNSUPPORTED);
+    CHECK(probe(head, sizeof head, tail, 8192, &name, &sz)->open == NULL);
     CHECK_STR(name, "VHD (dynamic)");
 
-    /* Through bd_open: a fixed VHD file reads as its data, format "vpc". */
+    /* Through source_open: a fixed VHD file reads as its data, format "vpc". */
     char path[128];
     snprintf(path, sizeof path, "%s/fixed.vhd", dir);
     uint8_t data[4096];
@@ -163,7 +173,7 @@ static void test_probe_format(void)
     close(fd);
     blockdev *bd = NULL;
     p2v_err err;
-    CHECK(bd_open(path, &bd, &err) == 0);
+    CHECK(source_open(path, NULL, &bd, &err) == 0);
     if (bd) {
         CHECK_STR(bd_format(bd), "vpc");
         CHECK_EQ_U64(bd_size(bd), sizeof data);
@@ -182,16 +192,16 @@ static void test_probe_format(void)
     CHECK(fd >= 0 && write(fd, data, sizeof data) == (ssize_t)sizeof data);
     close(fd);
     bd = NULL;
-    CHECK(bd_open(path, &bd, &err) == -ENOTSUP && bd == NULL);
+    CHECK(source_open(path, NULL, &bd, &err) == -ENOTSUP && bd == NULL);
     char want[256];
     snprintf(want, sizeof want,
              "%s: VDI image: not supported as a source; convert it to raw or qcow2 with "
              "qemu-img first", path);
     CHECK_STR(err.msg, want);
-    /* bd_probe_path says the same without opening it as a source. */
-    enum bd_fmt fmt;
-    CHECK(bd_probe_path(path, &fmt, &name, NULL, &err) == 0 && fmt == BD_FMT_UNSUPPORTED);
-    CHECK_STR(name, "VDI");
+    /* source_probe_path says the same without opening it as a source. */
+    const struct source_format *fmt = NULL;
+    CHECK(source_probe_path(path, &fmt, NULL, &err) == 0 && fmt && fmt->open == NULL);
+    CHECK_STR(fmt ? fmt->name : "", "VDI");
     /* A VHDX goes to its reader, which names what is wrong with this one. */
     snprintf(path, sizeof path, "%s/disk.vhdx", dir);
     memset(data, 0, sizeof data);
@@ -199,19 +209,18 @@ static void test_probe_format(void)
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     CHECK(fd >= 0 && write(fd, data, sizeof data) == (ssize_t)sizeof data);
     close(fd);
-    CHECK(bd_probe_path(path, &fmt, &name, NULL, &err) == 0 && fmt == BD_FMT_VDISK);
-    CHECK_STR(name, "vhdx");
-    CHECK(bd_open(path, &bd, &err) == -EINVAL);
+    CHECK(source_probe_path(path, &fmt, NULL, &err) == 0 && fmt == &source_vdisk_vhdx);
+    CHECK(source_open(path, NULL, &bd, &err) == -EINVAL);
     snprintf(want, sizeof want, "%s: VHDX: file of 4096 bytes is too small for the headers",
              path);
     CHECK_STR(err.msg, want);
     snprintf(path, sizeof path, "%s/fixed.vhd", dir);
     sz = 0;
-    CHECK(bd_probe_path(path, &fmt, &name, &sz, &err) == 0 && fmt == BD_FMT_VPC_FIXED);
-    CHECK_STR(name, "vpc");
+    CHECK(source_probe_path(path, &fmt, &sz, &err) == 0 && fmt == &source_vpc);
+    CHECK_STR(fmt->name, "vpc");
     CHECK_EQ_U64(sz, 4096);
     snprintf(path, sizeof path, "%s/nonexistent", dir);
-    CHECK(bd_probe_path(path, &fmt, &name, &sz, &err) == -ENOENT);
+    CHECK(source_probe_path(path, &fmt, &sz, &err) == -ENOENT);
     snprintf(path, sizeof path, "%s/disk.vhdx", dir);
     /* bd_open_raw still opens it as bytes. */
     CHECK(bd_open_raw(path, &bd, &err) == 0);
