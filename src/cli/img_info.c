@@ -97,6 +97,36 @@ static void info_human(const char *path, const char *fmt, const qcow2_info *qi, 
     }
 }
 
+/* A source named by a URI (an NBD export, an RBD image): the disk it holds,
+ * as qemu-img shows such a disk (raw, no size on a local disk). */
+static int info_by_name(const char *path, int json)
+{
+    blockdev *bd;
+    p2v_err err = { { 0 } };
+    if (source_open(path, NULL, &bd, &err) < 0) {
+        cli_error("%s", err.msg);
+        return P2V_EXIT_FAIL;
+    }
+    uint64_t vsize = bd_size(bd);
+    char a[32];
+    bd_close(bd);
+    if (json) {
+        json_writer j;
+        json_init(&j, stdout);
+        json_obj_begin(&j);
+        json_ku64(&j, "virtual-size", vsize);
+        json_kstr(&j, "filename", path);
+        json_kstr(&j, "format", "raw");
+        json_kbool(&j, "dirty-flag", false);
+        json_obj_end(&j);
+        json_end(&j);
+    } else {
+        printf("image: %s\nfile format: raw\nvirtual size: %s (%" PRIu64 " bytes)\n"
+               "disk size: unavailable\n", path, img_size_str(vsize, a, sizeof a), vsize);
+    }
+    return P2V_EXIT_OK;
+}
+
 int img_info_main(int argc, char **argv)
 {
     int json;
@@ -105,6 +135,9 @@ int img_info_main(int argc, char **argv)
     if (r)
         return r < 0 ? P2V_EXIT_OK : r;
     p2v_err err = { { 0 } };
+    const struct source_format *net;
+    if (source_probe_path(path, &net, NULL, &err) == 0 && net->match && net->match(path))
+        return info_by_name(path, json);
     struct stat st;
     if (stat(path, &st) < 0) {
         cli_error("%s: %s", path, strerror(errno));

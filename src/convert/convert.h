@@ -174,6 +174,9 @@ typedef struct convert_result {
     uint64_t bad_bytes;             /* unreadable source bytes written as zeros */
     uint64_t bad_sectors;           /* the same in sectors of their disks */
     char badmap[1024];              /* the ddrescue map written ("" when none) */
+    char target[1024];              /* where the image went, when not a file: the
+                                       target's own words (an RBD image: its cluster,
+                                       pool, features); "" for a file */
 } convert_result;
 
 /* Open the selected disks, check OUTPUT against them (when given), and plan

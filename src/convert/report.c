@@ -256,5 +256,16 @@ void convert_layout_json_open(const convert_job *job, json_writer *j, const conv
         if (res->badmap[0])
             json_kstr(j, "bad_sector_map", res->badmap);
     }
+    if (res && res->done && job->rq.output) {
+        struct sink_target_info ti;
+        sink_target_info(job->rq.output, &ti);
+        json_key(j, "output_target");
+        json_obj_begin(j);
+        json_kstr(j, "name", ti.name);
+        json_kstr(j, "what", ti.what);
+        if (res->target[0])
+            json_kstr(j, "description", res->target);
+        json_obj_end(j);
+    }
 }
 

@@ -507,6 +507,7 @@ int convert_run(convert_job *job, const convert_events *ev, volatile sig_atomic_
                          plan_disk_bytes(job->plan), &so, &sk, err)) < 0)
         goto out;
     sink_describe(sk, where, sizeof where);
+    snprintf(res->target, sizeof res->target, "%s", where);
     if (where[0])
         convert_say(ev, CONVERT_NOTICE, "%s: %s", job->rq.output, where);
     if ((r = write_image(job, sk, &jb, ev, cancel, res, err)) < 0)
