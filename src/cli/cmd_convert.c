@@ -60,6 +60,10 @@ const char convert_usage[] =
     "      --copy used|all              used (default): only blocks the filesystem uses\n"
     "                                   where it is understood; all: every sector.\n"
     "                                   Zero blocks are never written.\n"
+    "      --copy-system-files          copy pagefile.sys, swapfile.sys and hiberfil.sys\n"
+    "                                   too; without it their clusters read as zeros in\n"
+    "                                   the image (Windows recreates them; size and place\n"
+    "                                   kept; a notice names the bytes saved)\n"
     "  -c, --compress [zlib|zstd][:LEVEL]\n"
     "                                   compressed qcow2 clusters (default zlib; -c before\n"
     "                                   a SEL or an option means zlib); LEVEL zlib 1-9\n"
@@ -325,6 +329,7 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
                              .sels = s, .nsels = (size_t)a->nsels,
                              .active = a->active ? active : NULL,
                              .sector_size = a->sector_size, .copy_all = a->copy_all,
+                             .copy_system_files = a->copy_system_files,
                              .allow_dirty = a->allow_dirty, .verify = a->verify,
                              .force = a->force, .no_windows_fixups = a->no_windows_fixups,
                              .min_free = a->min_free,

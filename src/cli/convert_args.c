@@ -170,7 +170,7 @@ enum {
     OPT_MIN_FREE,
     OPT_DRIVERS, OPT_TARGET_BUS, OPT_KEEP_SERVICES,
     OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
-    OPT_QUEUE_DEPTH,
+    OPT_QUEUE_DEPTH, OPT_COPY_SYSTEM_FILES,
 };
 
 /* Options that shape the layout or the copy: with --plan they come from the
@@ -180,7 +180,7 @@ static bool is_layout_option(int c)
     switch (c) {
     case 'O': case 't': case 'c': case OPT_BOOT: case OPT_SIZE: case OPT_ALIGN: case OPT_COPY:
     case OPT_CLUSTER: case OPT_NO_MSR: case OPT_ALLOW_DIRTY: case OPT_ADD_ESP: case OPT_ACTIVE:
-    case OPT_SECTOR_SIZE: case OPT_MIN_FREE:
+    case OPT_SECTOR_SIZE: case OPT_MIN_FREE: case OPT_COPY_SYSTEM_FILES:
         return true;
     default:
         return false;
@@ -206,6 +206,7 @@ int convert_parse_args(int argc, char **argv, struct convert_args *a)
         { "force", no_argument, NULL, 'f' },
         { "no-msr", no_argument, NULL, OPT_NO_MSR },
         { "allow-dirty", no_argument, NULL, OPT_ALLOW_DIRTY },
+        { "copy-system-files", no_argument, NULL, OPT_COPY_SYSTEM_FILES },
         { "no-windows-fixups", no_argument, NULL, OPT_NO_WINDOWS_FIXUPS },
         { "add-esp", required_argument, NULL, OPT_ADD_ESP },
         { "active", required_argument, NULL, OPT_ACTIVE },
@@ -312,6 +313,7 @@ int convert_parse_args(int argc, char **argv, struct convert_args *a)
         case 'f': a->force = a->sink.force = true; break;
         case OPT_NO_MSR: a->plan.no_msr = true; break;
         case OPT_ALLOW_DIRTY: a->allow_dirty = true; break;
+        case OPT_COPY_SYSTEM_FILES: a->copy_system_files = true; break;
         case OPT_NO_WINDOWS_FIXUPS: a->no_windows_fixups = true; break;
         case OPT_MIN_FREE:
             if ((r = parse_size_opt("--min-free", optarg, &a->min_free)))

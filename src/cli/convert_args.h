@@ -16,6 +16,7 @@ struct convert_args {
     plan_opts plan;
     plan_extra add_esp;         /* --add-esp: plan.extra points here */
     bool copy_all;
+    bool copy_system_files;     /* --copy-system-files */
     unsigned queue_depth;       /* --queue-depth; 0: the default */
     bool cluster_given;
     bool format_given;

@@ -3,6 +3,7 @@
 #define P2V_CONVERT_IMPL_H
 
 #include "convert/convert.h"
+#include "fs/fsmap.h"
 #include "fs/resize.h"
 
 /* The Windows step (convert/windows.c): per plan part the overlay holding
@@ -57,6 +58,7 @@ struct convert_job {
     struct drv_tree *drv_tree;  /* --drivers, opened */
     struct drv_job **drv;       /* per plan part: the driver step of a Windows, else NULL */
     convert_resize rs;
+    fs_sysfiles *sysfiles;      /* per plan part: Windows' page/swap/hibernation files */
 };
 
 /* Before planning: the byte sizes of DISK:N=SIZE and DISK:N=min selections
@@ -112,6 +114,14 @@ void convert_winfix_free(convert_winfix *wf);
 int convert_drivers_prepare(convert_job *job, const convert_events *ev, p2v_err *err);
 void convert_drivers_free(convert_job *job);
 void convert_drivers_json(const convert_job *job, json_writer *j);
+
+/* Windows' page, swap and hibernation files of each copied NTFS partition
+ * (convert/sysfiles.c), looked up after the driver step on the view the copy
+ * reads; the dry run's list and each partition's "system_files" in JSON. */
+int convert_sysfiles_prepare(convert_job *job, const convert_events *ev, p2v_err *err);
+void convert_sysfiles_text(const convert_job *job, FILE *f);
+void convert_sysfiles_json(const convert_job *job, json_writer *j, size_t part);
+void convert_sysfiles_free(convert_job *job);
 
 void convert_say(const convert_events *ev, enum convert_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

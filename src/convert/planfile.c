@@ -79,6 +79,8 @@ static json_object *options_json(const convert_request *rq)
             esp = rq->plan.extra[i].bytes;
     json_object_object_add(o, "add_esp", json_object_new_int64((int64_t)esp));
     json_object_object_add(o, "allow_dirty", json_object_new_boolean(rq->allow_dirty));
+    json_object_object_add(o, "copy_system_files",
+                           json_object_new_boolean(rq->copy_system_files));
     json_object_object_add(o, "no_windows_fixups",
                            json_object_new_boolean(rq->no_windows_fixups));
     json_object_object_add(o, "verify", json_object_new_boolean(rq->verify));
@@ -274,7 +276,8 @@ static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
     static const char *const keys[] = { "format", "cluster_size", "compress", "table", "boot",
                                         "size", "align", "copy", "no_msr", "add_esp",
                                         "allow_dirty", "verify", "sector_size", "min_free",
-                                        "compress_level", "no_windows_fixups", NULL };
+                                        "compress_level", "no_windows_fixups",
+                                        "copy_system_files", NULL };
     static const char *const formats[] = { [SINK_QCOW2] = "qcow2", [SINK_RAW] = "raw" };
     static const char *const copies[] = { "used", "all" };
     convert_request *rq = &pf->rq;
@@ -296,6 +299,7 @@ static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
                      err)) < 0 ||
         (r = get_bool(o, "no_msr", &rq->plan.no_msr, "options", err)) < 0 ||
         (r = get_bool(o, "allow_dirty", &rq->allow_dirty, "options", err)) < 0 ||
+        (r = get_bool(o, "copy_system_files", &rq->copy_system_files, "options", err)) < 0 ||
         (r = get_bool(o, "no_windows_fixups", &rq->no_windows_fixups, "options", err)) < 0 ||
         (r = get_bool(o, "verify", &rq->verify, "options", err)) < 0)
         return r;
