@@ -202,7 +202,18 @@ typedef struct drv_plan {
     unsigned controlsets[3]; /* the distinct ControlSet numbers edited */
     size_t ncontrolsets;
     enum drv_hive ddb_hive;  /* where the DriverDatabase edits go (drv_ddb_hive) */
+    char *firstboot;         /* the first-boot script's step commands so far, or NULL */
+    bool firstboot_retry;    /* a step may fail: the script tries again (drv_firstboot_add) */
 } drv_plan;
+
+/* Add cmd.exe commands (CRLF-terminated lines) to the one first-boot script
+ * \Windows\p2v\firstboot.cmd, made on first use with its RunOnce value
+ * (SOFTWARE ...\RunOnce p2v-drivers): it logs to
+ * %SystemRoot%\p2v-firstboot.log, runs the steps in the order added, and
+ * removes \Windows\p2v with itself. retry: the commands may `goto retry`,
+ * which has the script run again at the next logon, three runs at most.
+ * 0 or -ENOMEM. */
+int drv_firstboot_add(drv_plan *p, const char *commands, bool retry);
 
 typedef struct hive_h hive_h;
 
