@@ -10,6 +10,7 @@
 
 #include "bootcheck/bootcheck.h"
 #include "cli/commands.h"
+#include "sink/sink.h"
 #include "util/json.h"
 #include "util/size.h"
 
@@ -65,12 +66,6 @@ static const char bootcheck_usage[] =
     "are named) or the check could not run, 2 usage error.\n";
 
 static volatile sig_atomic_t bootcheck_cancel;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    bootcheck_cancel = 1;
-}
 
 struct bootcheck_args {
     bootcheck_opts o;
@@ -281,12 +276,13 @@ int cmd_bootcheck(int argc, char **argv)
         a.o.notice = NULL;
     bootcheck_cancel = 0;
     a.o.cancel = &bootcheck_cancel;
-    struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    /* Every signal that would kill us cancels instead, as in convert (a
+     * dropped ssh session's HUP too), so that qemu is stopped and the
+     * temporary directories are removed. */
+    sink_signals sigs;
+    sink_catch_signals(&sigs, &bootcheck_cancel);
     rc = bootcheck_run(&a.o, &res, &err);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    sink_restore_signals(&sigs);
     if (rc < 0) {
         cli_error("boot-check %s: %s", a.o.image, err.msg);
         return P2V_EXIT_FAIL;

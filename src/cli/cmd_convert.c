@@ -28,7 +28,7 @@
 
 const char convert_usage[] =
     "Usage: p2v convert [OPTIONS] -o OUTPUT SEL...\n"
-    "       p2v convert --plan FILE [-o OUTPUT] [-f] [--verify] [--dry-run] [--json]\n"
+    "       p2v convert --plan FILE [-o OUTPUT] [--drivers DIR|ISO] [-f] [--verify] [--dry-run] [--json]\n"
     "\n"
     "Write the selected partitions, in the order given, into a new disk image with\n"
     "a new partition table (fresh MBR signature or GPT disk GUID). SEL is DISK:N,\n"
@@ -43,7 +43,8 @@ const char convert_usage[] =
     "Options:\n"
     "  -o, --output OUTPUT              the image to create; '-' streams it to standard\n"
     "                                   output (qcow2 laid out in advance, or -O raw; no\n"
-    "                                   -c, no --verify); nbd://HOST[:PORT]/EXPORT or\n"
+    "                                   -c, no --verify; refused when standard output is a\n"
+    "                                   terminal); nbd://HOST[:PORT]/EXPORT or\n"
     "                                   nbd+unix:///EXPORT?socket=PATH writes the disk into\n"
     "                                   an NBD export of at least the layout's size (raw;\n"
     "                                   the disk takes the export's size)\n"
@@ -96,6 +97,9 @@ const char convert_usage[] =
     "                                   zero writes zeros in their place, their map in\n"
     "                                   OUTPUT.badmap (ddrescue format) and names the\n"
     "                                   files that lost data\n"
+    "      --bad-sectors-map FILE       with --bad-sectors zero: the map's path instead\n"
+    "                                   of OUTPUT.badmap; needed with -o - and NBD\n"
+    "                                   targets (checked before the copy starts)\n"
     "      --allow-mounted              copy a partition mounted read-write anyway (the\n"
     "                                   copy may be inconsistent); without it such a\n"
     "                                   partition is refused, naming the mount point.\n"
@@ -128,8 +132,13 @@ const char convert_usage[] =
     "      --plan FILE                  take the selections and options from a plan file;\n"
     "                                   its disks are found by identity (table, signature or\n"
     "                                   GUID, size) if their device names changed, and a\n"
-    "                                   disk or partition that changed is refused. -o, -f,\n"
-    "                                   --verify, --dry-run, --json and -p may be added\n"
+    "                                   disk or partition that changed is refused. What\n"
+    "                                   shapes the result comes from the plan only; -o,\n"
+    "                                   --drivers and --bad-sectors-map (paths on this\n"
+    "                                   machine) replace the plan's,\n"
+    "                                   and -f, --verify, -j, --queue-depth, --allow-mounted,\n"
+    "                                   --boot-check, --dry-run, --json, -p and --save-plan\n"
+    "                                   may be added\n"
     "      --boot-check                 after writing, boot the image in qemu as\n"
     "                                   'p2v boot-check' does (firmware from the plan,\n"
     "                                   SATA disk); the image is kept either way, and\n"
@@ -336,12 +345,16 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
                              .drivers = a->drivers, .target_bus = a->target_bus,
                              .keep_services = a->keep_services,
                              .allow_mounted = a->allow_mounted, .bad_sectors = a->bad_sectors,
+                             .bad_sectors_map = a->bad_sectors_map,
                              .queue_depth = a->queue_depth };
     return 0;
 }
 
-/* --plan FILE: the request from the file, its disks found again by identity;
- * -o, -f, --verify, --bad-sectors and --allow-mounted given here apply on top. */
+/* --plan FILE: the request from the file, its disks found again by identity.
+ * What shapes the result comes from the file (convert_args.c refuses it
+ * here); where and how this run happens may be given on top: -o, --drivers
+ * and --bad-sectors-map replace the plan's paths, -f, --verify, -j, --queue-depth and
+ * --allow-mounted apply (docs/plan-files.md). */
 static int load_plan(const struct convert_args *a, const convert_events *ev,
                      convert_planfile **pf, convert_request *rq)
 {
@@ -365,12 +378,11 @@ static int load_plan(const struct convert_args *a, const convert_events *ev,
     rq->queue_depth = a->queue_depth;
     if (sink_output_is_nbd(rq->output))
         rq->sink.format = SINK_RAW;   /* an NBD export receives the disk itself */
-    rq->no_windows_fixups = rq->no_windows_fixups || a->no_windows_fixups;
-    rq->drivers = a->drivers; /* the driver options are not part of a plan file */
-    rq->target_bus = a->target_bus;
-    rq->keep_services = a->keep_services;
+    if (a->drivers)
+        rq->drivers = a->drivers;   /* where the tree is on this machine */
+    if (a->bad_sectors_map)
+        rq->bad_sectors_map = a->bad_sectors_map;
     rq->allow_mounted = a->allow_mounted;
-    rq->bad_sectors = a->bad_sectors;
     if (!rq->output && !a->dry_run && !a->save_plan)
         return convert_usage_error("%s", "no OUTPUT given (-o OUTPUT; the plan names none)");
     return 0;
@@ -413,6 +425,12 @@ int cmd_convert(int argc, char **argv)
         }
     } else if (make_request(&a, &rq, &sels, &active) < 0) {
         cli_error("out of memory");
+        goto out;
+    }
+    /* As gzip does: an image is never useful on a terminal, and would wreck it. */
+    if (!a.dry_run && sink_output_is_stream(rq.output) && isatty(STDOUT_FILENO)) {
+        cli_error("-o -: standard output is a terminal; not writing a disk image to it "
+                  "(redirect it to a file or pipe it into a program)");
         goto out;
     }
     if ((r = convert_plan_from_request(&rq, &ev, &job, &err)) < 0) {

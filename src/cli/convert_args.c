@@ -98,7 +98,7 @@ static bool takes_next_word(const char *a)
     static const char *const opts[] = { "-o", "-O", "-t", "--output", "--output-format",
                                         "--table", "--boot", "--size", "--align", "--copy",
                                         "--cluster-size", "--add-esp", "--active",
-                                        "--bad-sectors", "--plan", "--save-plan", "-j",
+                                        "--bad-sectors", "--bad-sectors-map", "--plan", "--save-plan", "-j",
                                         "--threads", "--queue-depth" };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (!strcmp(a, opts[i]))
@@ -169,18 +169,21 @@ enum {
     OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_NO_WINDOWS_FIXUPS, OPT_ADD_ESP, OPT_ACTIVE, OPT_SECTOR_SIZE,
     OPT_MIN_FREE,
     OPT_DRIVERS, OPT_TARGET_BUS, OPT_KEEP_SERVICES,
-    OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
+    OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_BAD_SECTORS_MAP, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
     OPT_QUEUE_DEPTH, OPT_COPY_SYSTEM_FILES,
 };
 
-/* Options that shape the layout or the copy: with --plan they come from the
- * plan file, so giving one as well is a usage error. */
+/* Options that shape the result (layout, copy, Windows edits): with --plan
+ * they come from the plan file, so giving one as well is a usage error
+ * (docs/plan-files.md; --drivers, a path on this machine, may replace the
+ * plan's, like -o). */
 static bool is_layout_option(int c)
 {
     switch (c) {
     case 'O': case 't': case 'c': case OPT_BOOT: case OPT_SIZE: case OPT_ALIGN: case OPT_COPY:
     case OPT_CLUSTER: case OPT_NO_MSR: case OPT_ALLOW_DIRTY: case OPT_ADD_ESP: case OPT_ACTIVE:
-    case OPT_SECTOR_SIZE: case OPT_MIN_FREE: case OPT_COPY_SYSTEM_FILES:
+    case OPT_SECTOR_SIZE: case OPT_MIN_FREE: case OPT_TARGET_BUS: case OPT_BAD_SECTORS:
+    case OPT_NO_WINDOWS_FIXUPS: case OPT_KEEP_SERVICES: case OPT_COPY_SYSTEM_FILES:
         return true;
     default:
         return false;
@@ -220,6 +223,7 @@ int convert_parse_args(int argc, char **argv, struct convert_args *a)
         { "threads", required_argument, NULL, 'j' },
         { "queue-depth", required_argument, NULL, OPT_QUEUE_DEPTH },
         { "bad-sectors", required_argument, NULL, OPT_BAD_SECTORS },
+        { "bad-sectors-map", required_argument, NULL, OPT_BAD_SECTORS_MAP },
         { "allow-mounted", no_argument, NULL, OPT_ALLOW_MOUNTED },
         { "boot-check", no_argument, NULL, OPT_BOOT_CHECK },
         { "help", no_argument, NULL, 'h' },
@@ -328,6 +332,7 @@ int convert_parse_args(int argc, char **argv, struct convert_args *a)
             else
                 return convert_usage_error("unknown --bad-sectors mode '%s' (fail or zero)", optarg);
             break;
+        case OPT_BAD_SECTORS_MAP: a->bad_sectors_map = optarg; break;
         case OPT_SECTOR_SIZE:
             if (size_parse(optarg, &v) < 0 || (v != 512 && v != 4096))
                 return convert_usage_error("--sector-size must be 512 or 4096, not '%s'", optarg);

@@ -28,6 +28,7 @@ struct convert_args {
     int target_bus;             /* enum drv_bus; 0: not given */
     bool keep_services;         /* --keep-services */
     enum salvage_policy bad_sectors;
+    const char *bad_sectors_map;    /* --bad-sectors-map FILE */
     bool boot_check;            /* --boot-check */
     const char *plan_file;      /* --plan FILE */
     const char *save_plan;      /* --save-plan FILE */

@@ -4,14 +4,16 @@
  * ESP p2v formats filled with \EFI\Microsoft\Boot, \EFI\Boot\bootx64.efi
  * and a new BCD (a fatbuild tree the run formats with the ESP). Before
  * planning, what each switch needs from the layout: an ESP, an active
- * partition. See docs/windows.md. */
+ * partition. The two switches are job rows of the Windows fixes
+ * (convert/winfix.h). See docs/windows.md. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "boot/boot.h"
-#include "convert/convert_impl.h"
+#include "convert/steps.h"
+#include "convert/winfix.h"
 #include "fs/fatbuild.h"
 
 /* ---- firmware switch to BIOS ---- */
@@ -33,17 +35,6 @@ static int pcat_add(void *ctx, const char *name, bool is_dir)
     return 0;
 }
 
-/* A read-only look at plan part i: through its overlay when it has one. */
-static int open_ro(convert_job *job, size_t i, ntvol **v, p2v_err *err)
-{
-    const plan_part *pp = &job->plan->parts[i];
-    blockdev *ov = convert_resize_overlay(job, i);
-    if (!ov)
-        ov = job->win.overlays ? job->win.overlays[i] : NULL;
-    return ov ? ntvol_open(ov, 0, bd_size(ov), 0, v, err)
-              : ntvol_open(job->src[pp->disk]->bd, pp->src_offset, pp->src_bytes, 0, v, err);
-}
-
 static int copy_file(ntvol *from, ntvol *to, const char *src, const char *dst, p2v_err *err)
 {
     uint8_t *d = NULL;
@@ -61,7 +52,7 @@ static int bios_boot_files(convert_job *job, size_t wi, size_t ai, ntvol *win, n
                            p2v_err *err)
 {
     const plan *p = job->plan;
-    const convert_part *wcp = convert_win_source_part(job, &p->parts[wi]);
+    const convert_part *wcp = convert_part_source(job, &p->parts[wi]);
     struct pcat pc = { 0 };
     uint8_t *tmpl = NULL, *out = NULL;
     size_t tlen = 0, olen = 0;
@@ -106,7 +97,7 @@ static int bios_boot_files(convert_job *job, size_t wi, size_t ai, ntvol *win, n
 static int bios_switch(convert_job *job, size_t wi, size_t ai, p2v_err *err)
 {
     const plan_part *ap = &job->plan->parts[ai];
-    const convert_part *acp = convert_win_source_part(job, ap);
+    const convert_part *acp = convert_part_source(job, ap);
     char name[300];
     convert_part_source_name(job, ap, name, sizeof name);
     if (!acp || strcmp(acp->fs.type, "ntfs"))
@@ -116,11 +107,11 @@ static int bios_switch(convert_job *job, size_t wi, size_t ai, p2v_err *err)
                         "Windows' partition active", name);
     ntvol *win = NULL, *act = NULL;
     blockdev *aov = NULL;
-    int r = convert_part_overlay(job, ai, &aov, err);
+    int r = convert_part_edit(job, ai, &aov, err);
     /* The Windows files are read first, from its overlay; the active
      * partition may be the same volume, so it is opened for writing after. */
     if (r == 0 && wi != ai)
-        r = open_ro(job, wi, &win, err);
+        r = convert_part_ntvol(job, wi, false, &win, err);
     if (r == 0)
         r = ntvol_open(aov, 0, bd_size(aov), NTVOL_WRITE, &act, err);
     if (r == 0)
@@ -138,36 +129,59 @@ static int bios_switch(convert_job *job, size_t wi, size_t ai, p2v_err *err)
 /* The first copied Windows with a BCD-Template (SIZE_MAX: none), and in
  * *store whether a copied partition already holds the boot store of the
  * target firmware (`efi`: \EFI\Microsoft\Boot\BCD, else \Boot\BCD), in which
- * case there is nothing to switch. */
-static size_t windows_to_switch(const convert_job *job, bool efi, bool *store)
+ * case there is nothing to switch. *any: the first copied Windows at all. */
+static size_t windows_to_switch(const convert_job *job, bool efi, bool *store, size_t *any)
 {
     const plan *p = job->plan;
     size_t wi = SIZE_MAX;
     *store = false;
+    *any = SIZE_MAX;
     for (size_t i = 0; i < p->nparts; i++) {
-        const convert_part *cp = convert_win_source_part(job, &p->parts[i]);
+        const convert_part *cp = convert_part_source(job, &p->parts[i]);
         if (!cp || !cp->win_probed)
             continue;
         if (efi ? cp->win.bcd_efi : cp->win.bcd_bios)
             *store = true;
+        if (cp->win.win.present && *any == SIZE_MAX)
+            *any = i;
         if (cp->win.win.present && cp->win.win.bcd_template && wi == SIZE_MAX)
             wi = i;
     }
     return wi;
 }
 
+/* A firmware switch that cannot make the new firmware's boot store (no
+ * selected partition holds one, the Windows has no BCD-Template to make one
+ * from) would write an image that does not boot: refused before anything
+ * is written, as a missing \Windows\Boot\EFI is. */
+static int no_template(convert_job *job, size_t wi, bool efi, p2v_err *err)
+{
+    char name[300];
+    convert_part_source_name(job, &job->plan->parts[wi], name, sizeof name);
+    return p2v_errf(err, -ENOENT,
+                    "%s: firmware switch to %s: Windows has no "
+                    "\\Windows\\System32\\config\\BCD-Template to make %s from, and no selected "
+                    "partition holds one: the image would not boot. Select the partition "
+                    "that holds it, keep --boot %s, or pass --no-windows-fixups to copy "
+                    "Windows unchanged",
+                    name, efi ? "UEFI" : "BIOS",
+                    efi ? "\\EFI\\Microsoft\\Boot\\BCD" : "\\Boot\\BCD", efi ? "bios" : "uefi");
+}
+
 /* BIOS target, Windows selected, and no BIOS boot store among the
  * selection (it booted UEFI): make one. */
-int convert_bcdboot_bios(convert_job *job, p2v_err *err)
+static int bcdboot_bios(convert_job *job, unsigned *changed, p2v_err *err)
 {
     const plan *p = job->plan;
-    size_t ai = SIZE_MAX;
+    size_t ai = SIZE_MAX, any;
     bool bios_store;
     if (p->firmware != PLAN_FW_BIOS)
         return 0;
-    size_t wi = windows_to_switch(job, false, &bios_store);
-    if (bios_store || wi == SIZE_MAX)
+    size_t wi = windows_to_switch(job, false, &bios_store, &any);
+    if (bios_store || any == SIZE_MAX)
         return 0;
+    if (wi == SIZE_MAX)
+        return no_template(job, any, false, err);
     for (size_t i = 0; i < p->nparts; i++)
         if (p->parts[i].bootable)
             ai = i;
@@ -269,7 +283,7 @@ static int efi_boot_files(convert_job *job, size_t wi, size_t ei, ntvol *win, fa
                           p2v_err *err)
 {
     const plan *p = job->plan;
-    const convert_part *wcp = convert_win_source_part(job, &p->parts[wi]);
+    const convert_part *wcp = convert_part_source(job, &p->parts[wi]);
     uint8_t *boot = NULL, *tmpl = NULL, *out = NULL;
     size_t blen = 0, tlen = 0, olen = 0;
     win_hive *h = NULL;
@@ -316,7 +330,7 @@ static int uefi_switch(convert_job *job, size_t wi, size_t ei, p2v_err *err)
     ntvol *win = NULL;
     int r = fatbuild_new(&job->win.esp_tree, err);
     if (r == 0)
-        r = open_ro(job, wi, &win, err);
+        r = convert_part_ntvol(job, wi, false, &win, err);
     if (r == 0)
         r = efi_boot_files(job, wi, ei, win, job->win.esp_tree, err);
     p2v_err e2;
@@ -334,14 +348,16 @@ static int uefi_switch(convert_job *job, size_t wi, size_t ei, p2v_err *err)
 /* UEFI target, Windows selected, no EFI boot store among the selection (it
  * booted BIOS), and an ESP p2v makes (--add-esp, or the one made for it):
  * fill that ESP as bcdboot would. */
-int convert_bcdboot_uefi(convert_job *job, p2v_err *err)
+static int bcdboot_uefi(convert_job *job, unsigned *changed, p2v_err *err)
 {
     const plan *p = job->plan;
-    size_t ei = SIZE_MAX;
+    size_t ei = SIZE_MAX, any;
     bool efi_store;
     if (p->firmware != PLAN_FW_UEFI)
         return 0;
-    size_t wi = windows_to_switch(job, true, &efi_store);
+    size_t wi = windows_to_switch(job, true, &efi_store, &any);
+    if (!efi_store && any != SIZE_MAX && wi == SIZE_MAX)
+        return no_template(job, any, true, err);
     for (size_t i = 0; i < p->nparts && ei == SIZE_MAX; i++)
         if (p->parts[i].kind == PLAN_PART_SYNTHETIC && p->parts[i].role == PLAN_ROLE_ESP)
             ei = i;
@@ -349,6 +365,18 @@ int convert_bcdboot_uefi(convert_job *job, p2v_err *err)
         return 0;
     return uefi_switch(job, wi, ei, err);
 }
+
+const convert_winfix convert_winfix_firmware_bios = {
+    .name = "firmware switch to BIOS",
+    .run_job = bcdboot_bios,
+};
+
+const convert_winfix convert_winfix_firmware_uefi = {
+    .name = "firmware switch to UEFI",
+    .run_job = bcdboot_uefi,
+};
+
+/* ---- before planning: what the switches need from the layout ---- */
 
 /* Is selection i an EFI System Partition on its source, or does it hold an
  * EFI boot store? */

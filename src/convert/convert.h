@@ -128,6 +128,9 @@ typedef struct convert_request {
      * SALVAGE_ZERO writes zeros, OUTPUT.badmap (ddrescue map) and names the
      * files that lost data through ev->message. */
     enum salvage_policy bad_sectors;
+    /* SALVAGE_ZERO: the map's path; NULL: OUTPUT.badmap (required when
+     * OUTPUT is a stream or an NBD export). */
+    const char *bad_sectors_map;
     bool verify;
     bool force;                     /* replace an existing OUTPUT */
     unsigned queue_depth;           /* source reads in flight; 0: COPY_DEFAULT_QUEUE_DEPTH */

@@ -1,4 +1,9 @@
-/* Inside the convert module: the job a request becomes. */
+/* Inside the convert module: the job a request becomes, as data. Every
+ * file of the module reads it; none of it is job.c's. Who does what:
+ * job.c orchestrates (convert/steps.h: the steps it calls in order), each
+ * step fills its own part of the state, layers.c decides what each
+ * partition is read from and edited in (convert/layers.h), the Windows
+ * fixes are rows (convert/winfix.h). */
 #ifndef P2V_CONVERT_IMPL_H
 #define P2V_CONVERT_IMPL_H
 
@@ -6,22 +11,27 @@
 #include "fs/fsmap.h"
 #include "fs/resize.h"
 
-/* The Windows step (convert/windows.c): per plan part the overlay holding
- * its edits (NULL: read from the source as it is), the identity map, and
- * what was changed. */
-typedef struct convert_winfix {
-    blockdev **overlays;
-    size_t noverlays;
+/* What the Windows step (convert/windows.c) made: the identity map, what
+ * each fix (a row of convert_winfixes[], convert/winfix.h) changed, and
+ * the new ESP's files of a firmware switch. */
+#define CONVERT_WINFIX_MAX 16
+typedef struct convert_winstate {
     win_move *moves;
     size_t nmoves;
     win_report rep;
-    unsigned bcd_changed;       /* BCD device elements rewritten */
-    unsigned md_changed;        /* MountedDevices values rewritten */
-    unsigned reagent_changed;   /* ReAgent.xml locations rewritten */
+    unsigned changed[CONVERT_WINFIX_MAX]; /* per row of convert_winfixes[] */
     plan_extra auto_esp;        /* the ESP made for a BIOS Windows going UEFI */
     struct fatbuild *esp_tree;  /* what the firmware switch puts in the new ESP */
     size_t esp_part;            /* the plan part of that ESP */
-} convert_winfix;
+} convert_winstate;
+
+/* The layer stack's own layer (convert/layers.c): per plan part the
+ * overlay the Windows fixes and the drivers edit in when the resize step
+ * made none (NULL until first used). */
+typedef struct convert_layers {
+    blockdev **edit;
+    size_t n;
+} convert_layers;
 
 /* A copied partition whose size differs from its source (convert/resize.c):
  * what its filesystem allows and what is done to it. */
@@ -54,74 +64,19 @@ struct convert_job {
     plan *plan;
     char *write_path;           /* a symlink OUTPUT: the file it names, else NULL */
     uint64_t nbd_size;          /* OUTPUT is an NBD export of this size (0: not NBD) */
-    convert_winfix win;
+    convert_winstate win;
     struct drv_tree *drv_tree;  /* --drivers, opened */
     struct drv_job **drv;       /* per plan part: the driver step of a Windows, else NULL */
     convert_resize rs;
+    char badmap[1024];          /* --bad-sectors zero: where the map goes ("" : none) */
+    convert_layers layers;
     fs_sysfiles *sysfiles;      /* per plan part: Windows' page/swap/hibernation files */
 };
 
-/* Before planning: the byte sizes of DISK:N=SIZE and DISK:N=min selections
- * (into psel[].bytes), refusing a size the filesystem cannot take. */
-int convert_resize_sizes(convert_job *job, const convert_events *ev, p2v_err *err);
-/* After planning: every copied partition of another size than its source
- * gets its filesystem fitted on an overlay (NTFS) or a notice (others). */
-int convert_resize_prepare(convert_job *job, const convert_events *ev, p2v_err *err);
-/* The overlay plan part `part` is copied from after a resize, or NULL. */
-blockdev *convert_resize_overlay(const convert_job *job, size_t part);
-const convert_resize_part *convert_resize_part_of(const convert_job *job, size_t part);
-void convert_resize_free(convert_resize *rs);
-
-/* Make the Windows edits on overlays (unless rq.no_windows_fixups); refuse a
- * Windows without a reachable boot store. Warnings go to ev. */
-int convert_windows_prepare(convert_job *job, const convert_events *ev, p2v_err *err);
 /* Hives are read whole, up to this size. */
 #define CONVERT_HIVE_MAX ((size_t)1 << 30)
-/* Plan part pp as Windows will name it in the image (MBR: signature +
- * offset; GPT: disk and partition GUIDs; the byte offset in both). */
-win_part_id convert_win_target_id(const plan *p, const plan_part *pp);
-/* The probed source partition of a copied plan part, or NULL. */
-const convert_part *convert_win_source_part(const convert_job *job, const plan_part *pp);
 
-/* The firmware switches (convert/bcdboot.c), run by convert_windows_prepare
- * after the rewrites: BIOS target, Windows without a BIOS boot store in the
- * selection: bootmgr, \Boot and a new BCD on the active partition; UEFI
- * target, Windows without an EFI boot store, an ESP p2v formats: that ESP's
- * files (job->win.esp_tree). 0 when there is nothing to switch. */
-int convert_bcdboot_bios(convert_job *job, p2v_err *err);
-int convert_bcdboot_uefi(convert_job *job, p2v_err *err);
-
-/* Before planning, what a firmware switch of Windows needs (each with a
- * notice): --boot uefi with a Windows that has no ESP selected and no
- * --add-esp gets one (rq.plan.extra); --boot bios from a Windows without a
- * BIOS boot store and without --active makes a selected System Reserved
- * partition active, else Windows' partition (rq.plan.active). */
-void convert_windows_plan_options(convert_job *job, const convert_events *ev);
-/* The files the firmware switch put in the new ESP of plan part `part`
- * (for boot_format_esp_tree), or NULL. */
-struct fatbuild *convert_windows_esp_tree(const convert_job *job, size_t part);
-/* The overlay plan part `part` is copied from, or NULL. */
-blockdev *convert_windows_overlay(const convert_job *job, size_t part);
-/* The overlay plan part i is edited in (Windows fixups, drivers): its resize
- * overlay when it was resized (the resize step owns it), else the Windows
- * step's own (job->win.overlays[i]), made on first use. */
-int convert_part_overlay(convert_job *job, size_t i, blockdev **ov, p2v_err *err);
-void convert_winfix_free(convert_winfix *wf);
-
-/* The driver step (convert/drivers.c), after convert_windows_prepare: for
- * every selected Windows, planned from its hives and carried out on the
- * overlay the copy reads (made here when the Windows step made none). */
-int convert_drivers_prepare(convert_job *job, const convert_events *ev, p2v_err *err);
-void convert_drivers_free(convert_job *job);
-void convert_drivers_json(const convert_job *job, json_writer *j);
-
-/* Windows' page, swap and hibernation files of each copied NTFS partition
- * (convert/sysfiles.c), looked up after the driver step on the view the copy
- * reads; the dry run's list and each partition's "system_files" in JSON. */
-int convert_sysfiles_prepare(convert_job *job, const convert_events *ev, p2v_err *err);
-void convert_sysfiles_text(const convert_job *job, FILE *f);
-void convert_sysfiles_json(const convert_job *job, json_writer *j, size_t part);
-void convert_sysfiles_free(convert_job *job);
+/* ---- services every file of the module shares (convert/services.c) ---- */
 
 void convert_say(const convert_events *ev, enum convert_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -1,15 +1,14 @@
 /* The Windows driver step of a conversion (docs/drivers.md): for each
  * selected partition holding Windows, the built-in AHCI/IDE drivers at boot
  * start, and with --drivers the virtio drivers; planned from the volume as
- * the Windows step (convert/windows.c) left it, carried out on the same
- * copy-on-write overlay, which the copy then reads. */
+ * the Windows step (convert/windows.c) left it, carried out on the
+ * partition's edit layer (convert/layers.h), which the copy then reads. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "blockdev/overlay.h"
-#include "convert/convert_impl.h"
-#include "fs/ntvol.h"
+#include "convert/layers.h"
+#include "convert/steps.h"
 #include "windows/drivers.h"
 
 static bool needs_virtio(const convert_request *rq)
@@ -38,13 +37,8 @@ static void say_job(const convert_events *ev, const char *what, const drv_job *d
 static int plan_windows(convert_job *job, size_t i, const char *what, const convert_events *ev,
                      drv_job **out, p2v_err *err)
 {
-    const plan_part *pp = &job->plan->parts[i];
-    blockdev *ov = convert_windows_overlay(job, i);
     ntvol *v = NULL;
-    if (!ov)    /* a resized partition: its resized view */
-        ov = convert_resize_overlay(job, i);
-    int rc = ov ? ntvol_open(ov, 0, bd_size(ov), 0, &v, err)
-                : ntvol_open(job->src[pp->disk]->bd, pp->src_offset, pp->src_bytes, 0, &v, err);
+    int rc = convert_part_ntvol(job, i, false, &v, err);
     if (rc < 0)
         return p2v_err_prefix(err, rc, "%s", what);
     drv_job *dj = calloc(1, sizeof *dj);
@@ -66,14 +60,13 @@ static int plan_windows(convert_job *job, size_t i, const char *what, const conv
     return rc;
 }
 
-/* Carry the plan out on the part's overlay (made here if the Windows step
- * made none; convert_windows_overlay then hands it to the copy). */
+/* Carry the plan out on the part's edit layer (made here if the Windows
+ * step made none; the copy then reads it). */
 static int apply_part(convert_job *job, size_t i, const char *what, const drv_job *dj, p2v_err *err)
 {
-    blockdev *ov = NULL;
     ntvol *v = NULL;
-    int rc = convert_part_overlay(job, i, &ov, err);
-    if (rc == 0 && (rc = ntvol_open(ov, 0, bd_size(ov), NTVOL_WRITE, &v, err)) == -EBUSY)
+    int rc = convert_part_ntvol(job, i, true, &v, err);
+    if (rc == -EBUSY)
         p2v_err_prefix(err, rc, "%s: the Windows volume is not clean (shut Windows down fully, "
                        "or give --no-windows-fixups to copy it unchanged)", what);
     if (rc == 0)
@@ -103,7 +96,7 @@ static bool holds_windows(const convert_job *job, const plan_part *pp)
 {
     if (pp->kind != PLAN_PART_COPY || strcmp(pp->fstype, "ntfs") != 0)
         return false;
-    const convert_part *cp = convert_disk_part(job->src[pp->disk], pp->src->number);
+    const convert_part *cp = convert_part_source(job, pp);
     return cp && cp->win_probed && cp->win.win.present;
 }
 
@@ -121,7 +114,7 @@ int convert_drivers_prepare(convert_job *job, const convert_events *ev, p2v_err 
         return p2v_err_prefix(err, rc, "--drivers");
     size_t n = job->plan->nparts;
     job->drv = calloc(n ? n : 1, sizeof *job->drv);
-    if (!job->drv || !job->win.overlays || job->win.noverlays < n)
+    if (!job->drv)
         return p2v_errf(err, -ENOMEM, "out of memory");
     bool found = false;
     for (size_t i = 0; i < n; i++) {

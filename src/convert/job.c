@@ -1,27 +1,17 @@
 /* From a request to a planned job: the selected disks opened once each,
- * OUTPUT checked against every source, the layout planned and checked. */
+ * OUTPUT checked against every source, the layout planned and checked, then
+ * the steps (convert/steps.h) run in order. This file only orchestrates:
+ * no step calls back into it. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "boot/boot.h"
-#include "convert/convert_impl.h"
+#include "convert/layers.h"
+#include "convert/steps.h"
 #include "sink/guard.h"
 #include "sink/sink.h"
 #include "util/size.h"
-
-void convert_say(const convert_events *ev, enum convert_level level, const char *fmt, ...)
-{
-    if (!ev || !ev->message)
-        return;
-    char msg[1200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    ev->message(ev->ctx, level, msg);
-}
 
 static bool same_disk(const convert_disk *d, const char *path, const struct stat *st)
 {
@@ -302,7 +292,8 @@ int convert_plan_from_request(const convert_request *rq, const convert_events *e
     if ((r = open_sources(job, ev, err)) < 0 || (r = convert_resize_sizes(job, ev, err)) < 0)
         goto fail;
     /* A dry run refuses what the real run would refuse; it writes nothing. */
-    if (rq->output && (r = check_output(job, ev, err)) < 0)
+    if ((r = convert_badmap_prepare(job, err)) < 0 ||
+        (rq->output && (r = check_output(job, ev, err)) < 0))
         goto fail;
     if (rq->active && !(job->rq.plan.active = find_active(job))) {
         r = p2v_errf(err, CONVERT_EUSAGE, "--active %s:%u: not one of the selected partitions",
@@ -343,22 +334,14 @@ const convert_disk *convert_job_disk(const convert_job *job, const plan_part *pp
     return pp->kind == PLAN_PART_COPY ? job->src[pp->disk] : NULL;
 }
 
-void convert_part_source_name(const convert_job *job, const plan_part *pp, char *out, size_t len)
-{
-    if (pp->kind == PLAN_PART_COPY)
-        snprintf(out, len, "%s:%u", job->src[pp->disk]->path, pp->src->number);
-    else
-        snprintf(out, len, "(new %s)", pp->kind == PLAN_PART_MSR ? "MSR"
-                                       : pp->role == PLAN_ROLE_ESP ? "ESP" : "partition");
-}
-
 void convert_job_free(convert_job *job)
 {
     if (!job)
         return;
     convert_drivers_free(job);
     convert_sysfiles_free(job);
-    convert_winfix_free(&job->win); /* overlays read the sources: first */
+    convert_winstate_free(&job->win);
+    convert_layers_free(job); /* overlays read the sources: first */
     convert_resize_free(&job->rs);
     plan_free(job->plan);
     for (size_t i = 0; i < job->nsrc; i++)

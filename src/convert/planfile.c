@@ -1,4 +1,5 @@
-/* Plan files: write, parse (untrusted JSON through json-c) and resolve. */
+/* Plan files: writing, and the fields of a parsed plan (the bytes checked by
+ * planfile_json.c, the tree built by json-c). Resolving: planfile_resolve.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -9,8 +10,8 @@
 
 #include <json-c/json.h>
 
-#include "convert/convert_impl.h"
-#include "convert/planfile.h"
+#include "convert/planfile_impl.h"
+#include "windows/drivers.h"
 
 /* ---- identity of an open disk ---- */
 
@@ -24,7 +25,7 @@ static void table_id(const ptable *t, char *out, size_t len)
         out[0] = '\0';
 }
 
-static void disk_identity(const convert_disk *d, convert_planfile_disk *out)
+void planfile_disk_identity(const convert_disk *d, convert_planfile_disk *out)
 {
     out->size = bd_size(d->bd);
     out->sector_size = d->pt->sector_size;
@@ -32,7 +33,7 @@ static void disk_identity(const convert_disk *d, convert_planfile_disk *out)
     table_id(d->pt, out->id, sizeof out->id);
 }
 
-static void part_type(const ptable *t, const ptable_part *p, char *out, size_t len)
+void planfile_part_type(const ptable *t, const ptable_part *p, char *out, size_t len)
 {
     if (t->type == PTABLE_GPT)
         guid_format(&p->type_guid, out);
@@ -54,6 +55,7 @@ static const char *const boot_names[] = { [PLAN_FW_NONE] = NULL, [PLAN_FW_BIOS] 
 static const char *const compress_names[] = { [SINK_COMPRESS_NONE] = NULL,
                                               [SINK_COMPRESS_ZLIB] = "zlib",
                                               [SINK_COMPRESS_ZSTD] = "zstd" };
+static const char *const bad_names[] = { [SALVAGE_FAIL] = "fail", [SALVAGE_ZERO] = "zero" };
 #define NAMES(a) a, sizeof a / sizeof a[0]
 
 static json_object *jstr_or_null(const char *s) { return s ? json_object_new_string(s) : NULL; }
@@ -83,9 +85,16 @@ static json_object *options_json(const convert_request *rq)
                            json_object_new_boolean(rq->copy_system_files));
     json_object_object_add(o, "no_windows_fixups",
                            json_object_new_boolean(rq->no_windows_fixups));
+    json_object_object_add(o, "keep_services", json_object_new_boolean(rq->keep_services));
     json_object_object_add(o, "verify", json_object_new_boolean(rq->verify));
     json_object_object_add(o, "sector_size", json_object_new_int64(rq->sector_size));
     json_object_object_add(o, "min_free", json_object_new_int64((int64_t)rq->min_free));
+    json_object_object_add(o, "drivers", jstr_or_null(rq->drivers));
+    json_object_object_add(o, "target_bus",
+                           jstr_or_null(rq->target_bus ? drv_bus_name(rq->target_bus) : NULL));
+    json_object_object_add(o, "bad_sectors",
+                           json_object_new_string(enum_str(rq->bad_sectors, NAMES(bad_names))));
+    json_object_object_add(o, "bad_sectors_map", jstr_or_null(rq->bad_sectors_map));
     return o;
 }
 
@@ -93,7 +102,7 @@ static json_object *disk_json(const convert_disk *d)
 {
     convert_planfile_disk id;
     json_object *o = json_object_new_object();
-    disk_identity(d, &id);
+    planfile_disk_identity(d, &id);
     json_object_object_add(o, "path", json_object_new_string(d->path));
     json_object_object_add(o, "size", json_object_new_int64((int64_t)id.size));
     json_object_object_add(o, "sector_size", json_object_new_int64(id.sector_size));
@@ -112,7 +121,7 @@ static json_object *sel_json(const convert_job *job, size_t i)
     json_object_object_add(o, "disk", json_object_new_int64((int64_t)ps->disk));
     json_object_object_add(o, "number", json_object_new_int64(ps->number));
     if (p) {
-        part_type(d->pt, p, type, sizeof type);
+        planfile_part_type(d->pt, p, type, sizeof type);
         json_object_object_add(o, "start", json_object_new_int64((int64_t)p->start));
         json_object_object_add(o, "size", json_object_new_int64((int64_t)p->size));
         json_object_object_add(o, "type", json_object_new_string(type));
@@ -271,17 +280,47 @@ static int check_keys(json_object *o, const char *const *keys, const char *where
     return 0;
 }
 
+/* The paths a plan names besides OUTPUT: "drivers" (the virtio-win tree or
+ * ISO) and "bad_sectors_map", as they were given; and "target_bus". */
+static int parse_path_options(json_object *o, convert_planfile *pf, p2v_err *err)
+{
+    const char *drivers, *bus, *map;
+    int r;
+    if ((r = get_str(o, "drivers", true, &drivers, "options", err)) < 0 ||
+        (r = get_str(o, "target_bus", true, &bus, "options", err)) < 0 ||
+        (r = get_str(o, "bad_sectors_map", true, &map, "options", err)) < 0)
+        return r;
+    if (map && !*map)
+        return p2v_errf(err, -EINVAL, "plan: options: \"bad_sectors_map\" is empty (null for "
+                        "OUTPUT.badmap)");
+    if (map && !(pf->bad_sectors_map = strdup(map)))
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    pf->rq.bad_sectors_map = pf->bad_sectors_map;
+    enum drv_bus b = DRV_BUS_NONE;
+    if (bus && drv_bus_parse(bus, &b) < 0)
+        return p2v_errf(err, -EINVAL, "plan: options: \"target_bus\": unknown value \"%s\" "
+                        "(virtio-blk, virtio-scsi, sata or ide)", bus);
+    pf->rq.target_bus = (int)b;
+    if (drivers && !*drivers)
+        return p2v_errf(err, -EINVAL, "plan: options: \"drivers\" is empty (null for none)");
+    if (drivers && !(pf->drivers = strdup(drivers)))
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    pf->rq.drivers = pf->drivers;
+    return 0;
+}
+
 static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
 {
     static const char *const keys[] = { "format", "cluster_size", "compress", "table", "boot",
                                         "size", "align", "copy", "no_msr", "add_esp",
                                         "allow_dirty", "verify", "sector_size", "min_free",
-                                        "compress_level", "no_windows_fixups",
-                                        "copy_system_files", NULL };
+                                        "compress_level", "no_windows_fixups", "drivers",
+                                        "target_bus", "bad_sectors", "bad_sectors_map",
+                                        "keep_services", "copy_system_files", NULL };
     static const char *const formats[] = { [SINK_QCOW2] = "qcow2", [SINK_RAW] = "raw" };
     static const char *const copies[] = { "used", "all" };
     convert_request *rq = &pf->rq;
-    int fmt = SINK_QCOW2, comp = 0, table = 0, boot = 0, copy = 0, r;
+    int fmt = SINK_QCOW2, comp = 0, table = 0, boot = 0, copy = 0, bad = SALVAGE_FAIL, r;
     uint64_t cluster = 0, esp = 0, ssz = 0, level = 0;
     if ((r = check_keys(o, keys, "options", err)) < 0 ||
         (r = get_enum(o, "format", NAMES(formats), &fmt, err)) < 0 ||
@@ -301,7 +340,10 @@ static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
         (r = get_bool(o, "allow_dirty", &rq->allow_dirty, "options", err)) < 0 ||
         (r = get_bool(o, "copy_system_files", &rq->copy_system_files, "options", err)) < 0 ||
         (r = get_bool(o, "no_windows_fixups", &rq->no_windows_fixups, "options", err)) < 0 ||
-        (r = get_bool(o, "verify", &rq->verify, "options", err)) < 0)
+        (r = get_bool(o, "keep_services", &rq->keep_services, "options", err)) < 0 ||
+        (r = get_bool(o, "verify", &rq->verify, "options", err)) < 0 ||
+        (r = parse_path_options(o, pf, err)) < 0 ||
+        (r = get_enum(o, "bad_sectors", NAMES(bad_names), &bad, err)) < 0)
         return r;
     if (cluster && (cluster < 512 || (cluster & (cluster - 1))))
         return p2v_errf(err, -EINVAL, "plan: options: \"cluster_size\" must be a power of two "
@@ -321,6 +363,7 @@ static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
     rq->plan.boot = (enum plan_firmware)boot;
     rq->copy_all = copy == 1;
     rq->sector_size = (uint32_t)ssz;
+    rq->bad_sectors = (enum salvage_policy)bad;
     if (esp) {
         pf->has_add_esp = true;
         pf->add_esp = (plan_extra){ .before = 0, .kind = PLAN_PART_SYNTHETIC,
@@ -436,7 +479,7 @@ static int parse_array(json_object *root, const char *key, size_t *n, json_objec
     return 0;
 }
 
-static int parse_root(json_object *root, convert_planfile *pf, p2v_err *err)
+int planfile_parse_root(json_object *root, convert_planfile *pf, p2v_err *err)
 {
     static const char *const keys[] = { "p2v_plan", "output", "options", "disks",
                                         "selections", "active", NULL };
@@ -478,197 +521,6 @@ static int parse_root(json_object *root, convert_planfile *pf, p2v_err *err)
     return 0;
 }
 
-int convert_planfile_parse(const char *buf, size_t len, convert_planfile **out, p2v_err *err)
-{
-    convert_planfile *pf = calloc(1, sizeof *pf);
-    json_tokener *tok = json_tokener_new();
-    json_object *root = NULL;
-    int r;
-    *out = NULL;
-    if (!pf || !tok || len > INT32_MAX) {
-        r = p2v_errf(err, len > INT32_MAX ? -EFBIG : -ENOMEM, "plan: cannot parse");
-        goto out;
-    }
-    root = json_tokener_parse_ex(tok, buf, (int)len);
-    enum json_tokener_error je = json_tokener_get_error(tok);
-    if (!root || je != json_tokener_success) {
-        r = p2v_errf(err, -EINVAL, "plan: not valid JSON at byte %zu: %s",
-                     json_tokener_get_parse_end(tok),
-                     json_tokener_error_desc(je == json_tokener_success ? json_tokener_continue
-                                                                        : je));
-        goto out;
-    }
-    if (json_tokener_get_parse_end(tok) < len) {
-        size_t end = json_tokener_get_parse_end(tok);
-        while (end < len && strchr(" \t\r\n", buf[end]))
-            end++;
-        if (end < len) {
-            r = p2v_errf(err, -EINVAL, "plan: text after the JSON object at byte %zu", end);
-            goto out;
-        }
-    }
-    if ((r = parse_root(root, pf, err)) == 0) {
-        *out = pf;
-        pf = NULL;
-    }
-out:
-    json_object_put(root);
-    if (tok)
-        json_tokener_free(tok);
-    convert_planfile_free(pf);
-    return r;
-}
-
-int convert_planfile_load(const char *path, convert_planfile **out, p2v_err *err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    int r;
-    *out = NULL;
-    if (fd < 0)
-        return p2v_errf(err, -errno, "%s: %s", path, strerror(errno));
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (16 << 20)) {
-        r = p2v_errf(err, -EINVAL, "%s: not a plan file (a regular file of at most 16 MiB)",
-                     path);
-        close(fd);
-        return r;
-    }
-    char *buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        close(fd);
-        return p2v_errf(err, -ENOMEM, "out of memory");
-    }
-    ssize_t n = read(fd, buf, (size_t)st.st_size);
-    close(fd);
-    if (n != st.st_size) {
-        free(buf);
-        return p2v_errf(err, -EIO, "%s: short read", path);
-    }
-    r = convert_planfile_parse(buf, (size_t)n, out, err);
-    free(buf);
-    return r < 0 ? p2v_err_prefix(err, r, "%s", path) : 0;
-}
-
-/* ---- resolving disks ---- */
-
-static bool identity_matches(const convert_planfile_disk *want, const convert_disk *d)
-{
-    convert_planfile_disk have;
-    disk_identity(d, &have);
-    return have.size == want->size && have.sector_size == want->sector_size &&
-           have.table == want->table && !strcasecmp(have.id, want->id);
-}
-
-static void describe(const convert_planfile_disk *d, char *out, size_t len)
-{
-    snprintf(out, len, "%s %s%s%llu bytes", ptable_type_str(d->table), d->id,
-             d->id[0] ? ", " : "", (unsigned long long)d->size);
-}
-
-/* Open PATH the way the plan was made (its sector size) and compare. */
-static bool disk_at(const char *path, const convert_planfile_disk *want)
-{
-    convert_disk_opts o = { .sector_size = want->sector_size };
-    convert_disk *d;
-    p2v_err e;
-    struct stat st;
-    if (stat(path, &st) < 0 || convert_disk_open(path, &o, &d, &e) < 0)
-        return false;
-    bool ok = identity_matches(want, d);
-    convert_disk_free(d);
-    return ok;
-}
-
-static int find_elsewhere(convert_planfile *pf, size_t i, const char *const *cand, size_t ncand,
-                          const convert_events *ev, p2v_err *err)
-{
-    const convert_planfile_disk *want = &pf->disks[i];
-    char **machine = NULL, what[160];
-    size_t nmachine = 0, found = SIZE_MAX, nfound = 0;
-    int r;
-    describe(want, what, sizeof what);
-    if (!cand) {
-        if ((r = bd_list_machine_disks(&machine, &nmachine, err)) < 0)
-            return r;
-        cand = (const char *const *)machine;
-        ncand = nmachine;
-    }
-    for (size_t k = 0; k < ncand; k++)
-        if (strcmp(cand[k], want->path) && disk_at(cand[k], want)) {
-            found = found == SIZE_MAX ? k : found;
-            nfound++;
-        }
-    if (nfound == 1) {
-        pf->resolved[i] = strdup(cand[found]);
-        r = pf->resolved[i] ? 0 : p2v_errf(err, -ENOMEM, "out of memory");
-        if (r == 0)
-            convert_say(ev, CONVERT_NOTICE, "plan disk %zu (%s) was %s, is now %s", i + 1, what,
-                        want->path, cand[found]);
-    } else if (nfound == 0) {
-        r = p2v_errf(err, -ENOENT, "plan disk %zu (%s, was %s): no disk with this identity "
-                                   "found; it changed or is not connected", i + 1, what,
-                     want->path);
-    } else {
-        r = p2v_errf(err, -ENOTUNIQ, "plan disk %zu (%s, was %s): %zu disks have this "
-                                     "identity (%s, ...); connect only one", i + 1, what,
-                     want->path, nfound, cand[found]);
-    }
-    bd_list_free(machine, nmachine);
-    return r;
-}
-
-/* Each selected partition must be where the plan saw it. */
-static int check_partitions(const convert_planfile *pf, p2v_err *err)
-{
-    for (size_t i = 0; i < pf->nsels; i++) {
-        const convert_planfile_sel *s = &pf->sels[i];
-        const char *path = pf->resolved[s->disk];
-        convert_disk_opts o = { .sector_size = pf->disks[s->disk].sector_size };
-        convert_disk *d;
-        int r = convert_disk_open(path, &o, &d, err);
-        if (r < 0)
-            return r;
-        const ptable_part *p = ptable_find(d->pt, s->number);
-        char type[64] = "";
-        if (p)
-            part_type(d->pt, p, type, sizeof type);
-        if (!p || p->start != s->start || p->size != s->size || strcasecmp(type, s->type)) {
-            char now[160] = "no such partition";
-            if (p)
-                snprintf(now, sizeof now, "start %llu, %llu sectors, type %s",
-                         (unsigned long long)p->start, (unsigned long long)p->size, type);
-            r = p2v_errf(err, -ESTALE,
-                         "%s:%u: the partition changed since the plan was made (plan: start "
-                         "%llu, %llu sectors, type %s; now: %s)", path, s->number,
-                         (unsigned long long)s->start, (unsigned long long)s->size, s->type, now);
-        }
-        convert_disk_free(d);
-        if (r < 0)
-            return r;
-    }
-    return 0;
-}
-
-int convert_planfile_resolve(convert_planfile *pf, const char *const *candidates,
-                             size_t ncandidates, const convert_events *ev, p2v_err *err)
-{
-    int r;
-    if (!pf->resolved && !(pf->resolved = calloc(pf->ndisks, sizeof *pf->resolved)))
-        return p2v_errf(err, -ENOMEM, "out of memory");
-    for (size_t i = 0; i < pf->ndisks; i++) {
-        free(pf->resolved[i]);
-        pf->resolved[i] = NULL;
-        if (disk_at(pf->disks[i].path, &pf->disks[i])) {
-            if (!(pf->resolved[i] = strdup(pf->disks[i].path)))
-                return p2v_errf(err, -ENOMEM, "out of memory");
-            continue;
-        }
-        if ((r = find_elsewhere(pf, i, candidates, ncandidates, ev, err)) < 0)
-            return r;
-    }
-    return check_partitions(pf, err);
-}
-
 const convert_request *convert_planfile_request(convert_planfile *pf)
 {
     if (!pf->rq_sels && !(pf->rq_sels = calloc(pf->nsels, sizeof *pf->rq_sels)))
@@ -706,6 +558,8 @@ void convert_planfile_free(convert_planfile *pf)
     free(pf->sels);
     free(pf->resolved);
     free(pf->output);
+    free(pf->drivers);
+    free(pf->bad_sectors_map);
     free(pf->rq_sels);
     free(pf);
 }

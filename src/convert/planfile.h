@@ -43,6 +43,8 @@ typedef struct convert_planfile {
     bool has_active;
     size_t active;              /* index into sels */
     char *output;               /* NULL when the plan names none */
+    char *drivers;              /* options.drivers: the virtio-win tree or ISO, or NULL */
+    char *bad_sectors_map;      /* options.bad_sectors_map, or NULL */
     /* options (the request's layout and copy settings) */
     convert_request rq;         /* sels/active/output/preopened filled by _request() */
     plan_extra add_esp;

@@ -2,7 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "convert/convert_impl.h"
+#include "convert/steps.h"
+#include "convert/winfix.h"
 #include "util/size.h"
 
 static void part_type_str(const plan *p, const plan_part *pp, char *out, size_t len)
@@ -14,7 +15,8 @@ static void part_type_str(const plan *p, const plan_part *pp, char *out, size_t 
     }
 }
 
-/* What the Windows step changes in the image, one line each. */
+/* What the Windows step changes in the image, one line each, after the
+ * count of every fix that counts (the rows of convert_winfixes[]). */
 static void windows_text(const convert_job *job, FILE *f)
 {
     const win_report *w = &job->win.rep;
@@ -24,9 +26,14 @@ static void windows_text(const convert_job *job, FILE *f)
     }
     if (!w->changes.count && !w->warnings.count)
         return;
-    fprintf(f, "\nWindows changes (%u BCD device elements, %u MountedDevices values, "
-               "%u ReAgent.xml locations):\n",
-            job->win.bcd_changed, job->win.md_changed, job->win.reagent_changed);
+    fprintf(f, "\nWindows changes (");
+    const char *sep = "";
+    for (size_t k = 0; k < convert_nwinfixes; k++)
+        if (convert_winfixes[k]->count_text) {
+            fprintf(f, "%s%u %s", sep, job->win.changed[k], convert_winfixes[k]->count_text);
+            sep = ", ";
+        }
+    fprintf(f, "):\n");
     for (size_t i = 0; i < w->changes.count; i++)
         fprintf(f, "  %s\n", w->changes.msgs[i]);
     for (size_t i = 0; i < w->warnings.count; i++)
@@ -39,9 +46,9 @@ static void windows_json(const convert_job *job, json_writer *j)
     json_key(j, "windows");
     json_obj_begin(j);
     json_kbool(j, "fixups", !job->rq.no_windows_fixups);
-    json_ku64(j, "bcd_elements", job->win.bcd_changed);
-    json_ku64(j, "mounted_devices", job->win.md_changed);
-    json_ku64(j, "reagent_locations", job->win.reagent_changed);
+    for (size_t k = 0; k < convert_nwinfixes; k++)
+        if (convert_winfixes[k]->count_json)
+            json_ku64(j, convert_winfixes[k]->count_json, job->win.changed[k]);
     json_key(j, "changes");
     json_arr_begin(j);
     for (size_t i = 0; i < w->changes.count; i++)

@@ -14,9 +14,14 @@
 #include "convert/convert_impl.h"
 #include "util/size.h"
 
+/* v rounded up to a multiple of unit; UINT64_MAX where that overflows (a
+ * size no disk has, which the planner refuses by name). */
 static uint64_t round_up(uint64_t v, uint64_t unit)
 {
-    return unit && v % unit ? v + (unit - v % unit) : v;
+    uint64_t r;
+    if (!unit || v % unit == 0)
+        return v;
+    return __builtin_add_overflow(v, unit - v % unit, &r) ? UINT64_MAX : r;
 }
 
 /* DISK:N=min: used + margin for NTFS (never below the last used cluster),
@@ -61,6 +66,12 @@ int convert_resize_sizes(convert_job *job, const convert_events *ev, p2v_err *er
         snprintf(what, sizeof what, "%s:%u", sel->disk, sel->number);
         fsresize_info fi;
         int r = fsresize_check(d->bd, off, len, what, &fi, err);
+        if (r == -EBUSY && job->rq.allow_dirty && !sel->size_min && round_up(sel->size, ss) > len) {
+            /* As with --size: a volume that is not clean grows its partition
+             * only, copied as it is (resize_part says so). */
+            job->psel[i].bytes = round_up(sel->size, ss);
+            continue;
+        }
         if (r < 0)
             return r;
         uint64_t want = sel->size_min ? min_size(job, &fi, len, what, ev)
@@ -102,8 +113,12 @@ static int resize_ntfs(convert_job *job, const plan_part *pp, convert_resize_par
         char h[32];
         rp->relocated = res.relocated;
         rp->fs_new = (res.sectors + 1) * res.bytes_per_sector;
-        snprintf(rp->action, sizeof rp->action, "NTFS %s to %s (%llu clusters of %u bytes)",
-                 rp->new_bytes > rp->old_bytes ? "grown" : "shrunk",
+        /* What happens to the volume, which may differ from what happens
+         * to its partition (a volume shorter than its partition may grow
+         * in a partition that shrinks). */
+        const char *how = rp->fs_new > rp->fi.fs_bytes ? "grown to"
+                          : rp->fs_new < rp->fi.fs_bytes ? "shrunk to" : "kept at";
+        snprintf(rp->action, sizeof rp->action, "NTFS %s %s (%llu clusters of %u bytes)", how,
                  size_human(rp->fs_new, h, sizeof h), (unsigned long long)res.clusters,
                  res.cluster);
     }
@@ -151,10 +166,15 @@ static int resize_ext(convert_job *job, const plan_part *pp, convert_resize_part
         bd_close(rp->overlay);
         bd_close(rp->window);
         rp->overlay = rp->window = NULL;
-        if (r == 0)
-            snprintf(err->msg, sizeof err->msg, "the new space is too small for another block "
-                     "group");
-        return 1;
+        if (r < 0)
+            return 1;
+        /* Not a job left for the guest either: resize2fs would find
+         * nothing to do. */
+        rp->fs_new = rp->fi.fs_bytes;
+        snprintf(rp->action, sizeof rp->action, "%s keeps its size (the new space is too small "
+                 "for another block group; resize2fs would not grow it either)",
+                 fs_name(&rp->fi));
+        return 0;
     }
     if (r < 0)
         return r;

@@ -10,7 +10,8 @@
 
 #include "blockdev/overlay.h"
 #include "boot/boot.h"
-#include "convert/convert_impl.h"
+#include "convert/layers.h"
+#include "convert/steps.h"
 #include "copy/copy.h"
 #include "copy/salvage.h"
 #include "fs/fsmap.h"
@@ -168,20 +169,15 @@ static int prepare_range(convert_job *job, const plan_part *pp, struct job_range
 {
     const plan *p = job->plan;
     size_t k = jb->n++;
-    blockdev *bd = job->src[pp->disk]->bd;
-    uint64_t src_off = pp->src_offset;
-    /* A partition Windows fixups edited is read from its overlay. */
-    blockdev *ov = convert_windows_overlay(job, jb->part[k]);
-    if (!ov)    /* a resized filesystem is read from its resize overlay */
-        ov = convert_resize_overlay(job, jb->part[k]);
+    /* The top of the partition's stack: the source, or the overlay the
+     * resize step or the Windows fixes edited it in. */
+    convert_view view;
+    convert_part_view(job, jb->part[k], &view);
+    blockdev *bd = view.bd;
+    uint64_t src_off = view.off;
     uint64_t dst_len = pp->sectors * p->sector_size;
     /* A partition made smaller than its source (its filesystem fits) ends there. */
-    uint64_t src_len = pp->src_bytes < dst_len ? pp->src_bytes : dst_len;
-    if (ov) {
-        bd = ov;
-        src_off = 0;
-        src_len = bd_size(ov) < dst_len ? bd_size(ov) : dst_len;
-    }
+    uint64_t src_len = view.len < dst_len ? view.len : dst_len;
     copy_range *r = &jb->ranges[k];
     convert_part_source_name(job, pp, jb->names[k], sizeof jb->names[k]);
     *r = (copy_range){ .src = bd, .src_offset = src_off, .src_len = src_len,
@@ -200,8 +196,8 @@ static int prepare_range(convert_job *job, const plan_part *pp, struct job_range
             jb->maps[k].full = true;
             rc = 0;
         }
-        if (rc == 0 && ov)
-            rc = add_overlay_blocks(ov, &jb->maps[k], err);
+        if (rc == 0 && view.overlay)
+            rc = add_overlay_blocks(view.bd, &jb->maps[k], err);
         if (rc < 0)
             return fsmap_error(jb->names[k], bd, rc, err);
         if (!jb->maps[k].full && jb->maps[k].skipped.n)
@@ -390,13 +386,13 @@ static int salvage_report(convert_job *job, const struct job_ranges *jb, const c
         const salvage_bad *b = salvage_get(sv, i);
         res->bad_sectors += (b->len + b->sector_size - 1) / b->sector_size;
     }
-    snprintf(res->badmap, sizeof res->badmap, "%s.badmap", job->rq.output);
-    FILE *f = fopen(res->badmap, "w");
+    snprintf(res->badmap, sizeof res->badmap, "%s", job->badmap);
+    FILE *f = job->badmap[0] ? fopen(res->badmap, "w") : NULL;
     if (!f) {
-        int e = errno;
+        int e = job->badmap[0] ? errno : EINVAL;
         res->badmap[0] = '\0';
-        return p2v_errf(err, -e, "%s.badmap: cannot create the bad-sector map: %s",
-                        job->rq.output, strerror(e));
+        return p2v_errf(err, -e, "%s: cannot create the bad-sector map: %s", job->badmap,
+                        strerror(e));
     }
     int r = salvage_write_map(sv, plan_disk_bytes(job->plan), f, err);
     if (fclose(f) != 0 && r == 0)

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "convert/convert_impl.h"
+#include "convert/layers.h"
+#include "convert/steps.h"
 #include "util/size.h"
 
 static bool copies_them(const convert_job *job)
@@ -19,17 +20,12 @@ static bool copies_them(const convert_job *job)
  * warning and no list: the copy meets the same error and reports it. */
 static void lookup_part(convert_job *job, size_t i, const convert_events *ev)
 {
-    const plan_part *pp = &job->plan->parts[i];
-    blockdev *ov = convert_windows_overlay(job, i);
-    if (!ov)
-        ov = convert_resize_overlay(job, i);
+    convert_view v;
     p2v_err err;
-    int rc = ov ? fs_ntfs_system_files(ov, 0, bd_size(ov), &job->sysfiles[i], &err)
-                : fs_ntfs_system_files(job->src[pp->disk]->bd, pp->src_offset, pp->src_bytes,
-                                       &job->sysfiles[i], &err);
-    if (rc < 0) {
+    convert_part_view(job, i, &v);
+    if (fs_ntfs_system_files(v.bd, v.off, v.len, &job->sysfiles[i], &err) < 0) {
         char name[300];
-        convert_part_source_name(job, pp, name, sizeof name);
+        convert_part_source_name(job, &job->plan->parts[i], name, sizeof name);
         convert_say(ev, CONVERT_WARNING, "%s: Windows' page and hibernation files not looked "
                     "up: %s", name, err.msg);
     }

@@ -4,9 +4,10 @@
  * block set in the block bitmaps (libext2fs computes the BLOCK_UNINIT groups;
  * the bitmaps cover superblocks, group descriptors, inode tables and the
  * internal journal). Cross-checks: group descriptor checksums, the bitmap's
- * used count against the group descriptors' free counts, and the journal's
- * blocks against the bitmap. A filesystem whose state records errors is
- * never mapped. Any doubt: every sector is copied. */
+ * used count against the group descriptors' free counts, the journal's
+ * blocks against the bitmap, and every block of every inode in use. A
+ * filesystem whose state records errors is never mapped. Any doubt: every
+ * sector is copied. */
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -260,6 +261,145 @@ static int ext_check_journal(ext2_filsys fs, struct ext_io *b, fsmap *out, p2v_e
     return EXT_STOP;
 }
 
+/* ---- block bitmap against the inodes ---- */
+
+struct inode_blocks {
+    ext2fs_block_bitmap bm;
+    blk64_t missing;    /* first block in use that the bitmap marks free */
+    bool miss;          /* missing is set */
+    uint64_t seen;      /* blocks named so far */
+    uint64_t budget;    /* more than this: block maps that share or loop */
+    bool over;
+};
+
+/* Is every block of [first, first + n) marked in use? Else note the first.
+ * False too once the inodes have named more blocks than a sound
+ * filesystem can (each block once, plus slack): hostile block maps must
+ * not make the check run for ever. */
+static bool blocks_marked(struct inode_blocks *ib, blk64_t first, blk64_t n)
+{
+    blk64_t zero;
+    if (__builtin_add_overflow(ib->seen, n, &ib->seen) || ib->seen > ib->budget) {
+        ib->over = true;
+        return false;
+    }
+    if (n == 0)
+        return true;
+    errcode_t e = ext2fs_find_first_zero_block_bitmap2(ib->bm, first, first + n - 1, &zero);
+    if (e == ENOENT)
+        return true;    /* no free bit in the range */
+    ib->missing = e ? first : zero;    /* else the range leaves the filesystem */
+    ib->miss = true;
+    return false;
+}
+
+static int inode_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk64_t ref,
+                       int ref_offset, void *priv)
+{
+    return *blocknr && !blocks_marked(priv, *blocknr, 1) ? BLOCK_ABORT : 0;
+}
+
+/* An extent-mapped inode: each leaf extent and each tree block, one range
+ * test each (not one per block). */
+static errcode_t extent_blocks(ext2_filsys fs, ext2_ino_t ino, struct ext2_inode *inode,
+                               struct inode_blocks *ib)
+{
+    ext2_extent_handle_t h;
+    struct ext2fs_extent ex;
+    errcode_t e = ext2fs_extent_open2(fs, ino, inode, &h);
+    if (e)
+        return e;
+    for (e = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &ex); !e && !ib->miss && !ib->over;
+         e = ext2fs_extent_get(h, EXT2_EXTENT_NEXT, &ex)) {
+        if (ex.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT)
+            continue;
+        if (ex.e_flags & EXT2_EXTENT_FLAGS_LEAF)
+            blocks_marked(ib, ex.e_pblk, ex.e_len);
+        else
+            blocks_marked(ib, ex.e_pblk, 1);    /* the next level's tree block */
+    }
+    ext2fs_extent_free(h);
+    return e == EXT2_ET_EXTENT_NO_NEXT ? 0 : e;
+}
+
+static errcode_t inode_blocks_of(ext2_filsys fs, ext2_ino_t ino, struct ext2_inode *inode,
+                                 struct inode_blocks *ib)
+{
+    blk64_t acl = ext2fs_file_acl_block(fs, inode);
+    if (acl && !ext2fs_test_block_bitmap2(ib->bm, acl)) {  /* shared: not counted */
+        ib->missing = acl;
+        ib->miss = true;
+        return 0;
+    }
+    if (!ext2fs_inode_has_valid_blocks2(fs, inode))
+        return 0;   /* inline data, fast symlink, device */
+    if (inode->i_flags & EXT4_EXTENTS_FL)
+        return extent_blocks(fs, ino, inode, ib);
+    return ext2fs_block_iterate3(fs, ino, BLOCK_FLAG_READ_ONLY, NULL, inode_block, ib);
+}
+
+int ext_check_inode_blocks(ext2_filsys fs, char *why, size_t cap)
+{
+    struct inode_blocks ib = { .bm = fs->block_map,
+                               .budget = 2 * ext2fs_blocks_count(fs->super) + 65536 };
+    ext2_inode_scan scan;
+    ext2_ino_t ino = 0;
+    struct ext2_inode inode;
+    const char *flavour = ext_flavour(fs->super);
+    errcode_t e = ext2fs_open_inode_scan(fs, 0, &scan);
+    bool opened = !e;
+    while (!e && !ib.miss && !ib.over) {
+        e = ext2fs_get_next_inode(scan, &ino, &inode);
+        if (e || !ino)
+            break;
+        if (inode.i_links_count && !inode.i_dtime)
+            e = inode_blocks_of(fs, ino, &inode, &ib);
+    }
+    if (opened)
+        ext2fs_close_inode_scan(scan);
+    if (ib.over) {
+        snprintf(why, cap, "%s inodes name more blocks than the filesystem holds (block maps "
+                 "that share or loop, up to inode %u); run e2fsck -f", flavour, ino);
+        return 1;
+    }
+    if (ib.miss) {
+        snprintf(why, cap, "%s block bitmap says block %llu is free but inode %u uses it; run "
+                 "e2fsck -f", flavour, (unsigned long long)ib.missing, ino);
+        return 1;
+    }
+    if (e) {
+        snprintf(why, cap, "%s inode %u cannot be checked against the block bitmap (%s); run "
+                 "e2fsck -f", flavour, ino, error_message(e));
+        return 2;
+    }
+    return 0;
+}
+
+/* Every block an inode in use names must be marked in use: a bitmap that
+ * lost a file's blocks (a crash, a broken tool; e2fsck repairs it) would
+ * leave the file out of the copy. EXT_STOP (map full) on a mismatch. */
+static int ext_check_inodes(ext2_filsys fs, struct ext_io *b, fsmap *out, p2v_err *err)
+{
+    char why[sizeof out->notice];
+    int failed = b->failed;
+    int r = ext_check_inode_blocks(fs, why, sizeof why);
+    if (r == 2 && b->failed && !failed) {
+        /* A bad sector in an inode table or extent block ends the check
+         * there; the map stands (the used copy reads those blocks too and
+         * meets the bad sector, where --bad-sectors decides). */
+        b->failed = 0;
+        return 0;
+    }
+    if (r == 0)
+        return 0;
+    if (b->failed) {
+        *err = b->err;
+        return -EIO;
+    }
+    fsmap_set_full(out, "%s", why);
+    return EXT_STOP;
+}
+
 int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err)
 {
     struct ext_io b = { .src = *s };
@@ -284,7 +424,8 @@ int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err
     if ((r = ext_check_shape(fs, s, out)) != 0 || (r = ext_check_state(fs, s, o, out, err)) != 0 ||
         (r = ext_check_backup(fs, s, out, err)) != 0 ||
         (r = ext_map_blocks(fs, &b, s, out, err)) != 0 ||
-        (r = ext_check_journal(fs, &b, out, err)) != 0)
+        (r = ext_check_journal(fs, &b, out, err)) != 0 ||
+        (r = ext_check_inodes(fs, &b, out, err)) != 0)
         goto out;
     if (out->dirty) {
         /* Replaying the journal may allocate blocks the bitmaps still show

@@ -32,4 +32,14 @@ void ext_io_name(struct ext_io *x, char *buf, size_t len);
 typedef void (*ext_io_hook)(const char *, long, const char *, va_list);
 ext_io_hook ext_io_quiet(void);
 
+/* Every block that an inode in use names (data, extent tree or indirect
+ * blocks, its extended attribute block) against fs's block bitmap, read
+ * already: 0 when all are marked in use; 1 with the reason in why ("ext4
+ * block bitmap says block 1234 is free but inode 12 uses it; run e2fsck
+ * -f"); 2 with the reason when an inode or its tree cannot be read or
+ * walked (a read error, damage). Reads every inode table (the
+ * unused parts of uninit_bg groups skipped) and extent tree blocks (ext.c). */
+struct struct_ext2_filsys;
+int ext_check_inode_blocks(struct struct_ext2_filsys *fs, char *why, size_t cap);
+
 #endif

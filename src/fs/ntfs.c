@@ -3,8 +3,9 @@
  * every cluster set in $Bitmap, the boot sector, and what lies past the last
  * whole cluster: the rest of the volume and its backup boot sector, and the
  * partition's last sector. Cross-checks: $Bitmap's size against the cluster
- * count, and every cluster of the system files (MFT records 0-15) must be
- * marked in use. A dirty volume, an unclean $LogFile or a hibernation file in
+ * count, every cluster of the system files (MFT records 0-15) must be
+ * marked in use, and so must every run of every MFT record in use
+ * (ntfs_runs.c). A dirty volume, an unclean $LogFile or a hibernation file in
  * use (Windows Fast Startup) stops the copy unless allow_dirty; with it the
  * volume is copied whole, since Windows' journal replay may need clusters
  * that $Bitmap still shows free. With skip_system_files, the data clusters
@@ -41,6 +42,7 @@
 #include "fs/bpb.h"
 #include "fs/fsmap_impl.h"
 #include "fs/ntfs_dev.h"
+#include "fs/ntfs_runs.h"
 #include "util/endian.h"
 
 /* ---- checks ---- */
@@ -291,6 +293,26 @@ static int ntfs_skip_system_files(ntfs_volume *vol, const fsmap_src *s, fsmap *o
     return 0;
 }
 
+/* Every runlist of every MFT record in use must lie in the map: $Bitmap
+ * alone may have lost a file's clusters (a crash, a broken tool), and a map
+ * taken from it would copy that file as zeros. 0, or 1 (notice set). An
+ * MFT record on a bad sector is skipped: the map stands (the used copy
+ * reads that record too and meets the bad sector there, where
+ * --bad-sectors decides), so the read error is forgotten here. */
+static int ntfs_check_runlists(ntfs_volume *vol, struct ntdev *d, fsmap *out)
+{
+    char why[sizeof out->notice];
+    uint64_t skipped = 0;
+    int failed = d->failed;
+    int r = ntruns_check(vol, &out->used, &skipped, why, sizeof why);
+    if (!failed)    /* a failed large read is retried record by record */
+        d->failed = 0;
+    if (r == 0)
+        return 0;
+    fsmap_set_full(out, "%s", why);
+    return 1;
+}
+
 int fsmap_build_ntfs(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err)
 {
     struct ntdev d = { .bd = s->bd, .off = s->off, .len = s->len };
@@ -366,6 +388,8 @@ int fsmap_build_ntfs(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_er
     if (r == 0 && !d.failed) {
         extent_list_normalize(&out->used);
         r = ntfs_check_system_files(vol, out);
+        if (r == 0 && !d.failed)
+            r = ntfs_check_runlists(vol, &d, out);
     }
     if (d.failed) {
         *err = d.err;

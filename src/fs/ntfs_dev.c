@@ -214,7 +214,9 @@ const char *ntdev_last_msg(void) { return ntfs_last_msg; }
 
 /* ---- is the volume clean? ---- */
 
-/* Is hiberfil.sys in use ("hibr"/"HIBR" at its start)? */
+/* Is hiberfil.sys in use? "hibr"/"HIBR" at its start: a hibernated
+ * Windows (or Fast Startup); "rstr"/"RSTR": a resume from it was in
+ * progress, so the image is still needed as much. */
 static bool ntdev_hibernated(ntfs_volume *vol)
 {
     bool hib = false;
@@ -225,7 +227,7 @@ static bool ntdev_hibernated(ntfs_volume *vol)
     if (na) {
         char buf[4];
         if (na->data_size >= 4 && ntfs_attr_pread(na, 0, 4, buf) == 4 &&
-            !strncasecmp(buf, "hibr", 4))
+            (!strncasecmp(buf, "hibr", 4) || !strncasecmp(buf, "rstr", 4)))
             hib = true;
         ntfs_attr_close(na);
     }

@@ -50,6 +50,25 @@ static int fat_size(blockdev *bd, uint64_t off, uint64_t len, uint64_t *bytes, p
     return 0;
 }
 
+int fsresize_entry_check(const char *fstype, uint64_t fs_bytes, const char *from, uint64_t len,
+                         const char *what, p2v_err *err)
+{
+    char h1[32], h2[32];
+    if (fs_bytes <= len)
+        return 0;
+    /* The copy reads the partition as its entry bounds it: a resized one is
+     * zero-extended from the entry's end, so every file beyond it would
+     * read as zeros in a filesystem told it is whole. */
+    return p2v_errf(err, -ERANGE,
+                    "%s: the %s filesystem is %llu bytes (%s, %s) but its partition entry only "
+                    "%llu bytes (%s): it cannot be resized, what lies past the entry's end would "
+                    "be lost; copy the partition at its size, or first make the entry cover the "
+                    "whole filesystem (or shrink the filesystem to the entry)", what,
+                    fstype[0] ? fstype : "unrecognised", (unsigned long long)fs_bytes,
+                    size_human(fs_bytes, h1, sizeof h1), from, (unsigned long long)len,
+                    size_human(len, h2, sizeof h2));
+}
+
 int fsresize_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
                    fsresize_info *out, p2v_err *err)
 {
@@ -72,6 +91,11 @@ int fsresize_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
      * smaller than the filesystem (or, not understood, than the source). */
     out->min_bytes = out->fs_bytes ? out->fs_bytes : len;
     out->data_end = out->min_bytes;
+    if (r == 0)
+        r = fsresize_entry_check(out->fstype, out->fs_bytes,
+                                 out->kind == FSRESIZE_EXT ? "from its superblock"
+                                                           : "from its boot sector", len, what,
+                                 err);
     return r;
 }
 
@@ -85,22 +109,26 @@ int fsresize_fits(const fsresize_info *fi, uint64_t new_bytes, const char *what,
     switch (fi->kind) {
     case FSRESIZE_NTFS:
         return p2v_errf(err, -ERANGE,
-                        "%s: %s is smaller than the %llu bytes the NTFS volume uses (at least "
-                        "%s, %llu bytes)", what, h1, (unsigned long long)fi->used_bytes, h2,
+                        "%s: %s (%llu bytes) is smaller than the %llu bytes the NTFS volume "
+                        "uses (at least %s, %llu bytes)", what, h1,
+                        (unsigned long long)new_bytes, (unsigned long long)fi->used_bytes, h2,
                         (unsigned long long)fi->min_bytes);
     case FSRESIZE_EXT:
         return p2v_errf(err, -ERANGE,
-                        "%s: %s is smaller than its %s filesystem (%s); shrinking ext2/3/4 "
-                        "is not supported: shrink it with resize2fs first", what, h1,
-                        fi->fstype, h2);
+                        "%s: %s (%llu bytes) is smaller than its %s filesystem (%s, %llu "
+                        "bytes); shrinking ext2/3/4 is not supported: shrink it with resize2fs "
+                        "first", what, h1, (unsigned long long)new_bytes, fi->fstype, h2,
+                        (unsigned long long)fi->min_bytes);
     case FSRESIZE_FAT:
         return p2v_errf(err, -ERANGE,
-                        "%s: %s is smaller than its FAT filesystem (%s); FAT keeps its size",
-                        what, h1, h2);
+                        "%s: %s (%llu bytes) is smaller than its FAT filesystem (%s, %llu "
+                        "bytes); FAT keeps its size", what, h1, (unsigned long long)new_bytes, h2,
+                        (unsigned long long)fi->min_bytes);
     default:
         return p2v_errf(err, -ERANGE,
-                        "%s: %s is smaller than the source partition (%s) and its contents "
-                        "(%s) cannot be shrunk", what, h1, h2,
+                        "%s: %s (%llu bytes) is smaller than the source partition (%s, %llu "
+                        "bytes) and its contents (%s) cannot be shrunk", what, h1,
+                        (unsigned long long)new_bytes, h2, (unsigned long long)fi->min_bytes,
                         fi->fstype[0] ? fi->fstype : "not understood");
     }
 }

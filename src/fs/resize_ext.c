@@ -351,6 +351,11 @@ static int grow_opened(ext2_filsys fs, struct ext_io *x, uint64_t new_bytes,
                         error_message(ec));
     if (ec)
         return lib_error(x, ec, what, "reading the ext bitmaps", err);
+    /* New metadata goes where the bitmap says blocks are free: it must not
+     * say so of a block a file uses. */
+    if (ext_check_inode_blocks(fs, why, sizeof why) != 0)
+        return x->failed ? lib_error(x, EXT2_ET_SHORT_READ, what, "reading the inodes", err)
+                         : p2v_errf(err, -EUCLEAN, "%s: %s: it cannot be resized", what, why);
     if ((ec = grow(fs, &g, &l, zeros_from)))
         return lib_error(x, ec, what, "growing the ext filesystem", err);
     return 1;   /* changed: to be written */

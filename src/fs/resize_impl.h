@@ -7,6 +7,12 @@
 int fsresize_ntfs_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
                         fsresize_info *fi, p2v_err *err);
 
+/* A filesystem of fs_bytes (its own size, read `from` its superblock or
+ * boot sector) in a partition entry of len bytes: 0 when it fits, else
+ * -ERANGE naming both sizes (a resize would zero what lies past the entry). */
+int fsresize_entry_check(const char *fstype, uint64_t fs_bytes, const char *from, uint64_t len,
+                         const char *what, p2v_err *err);
+
 struct _ntfs_volume;
 /* Give every cluster at or beyond new_nr that a runlist names a place below
  * it: MFT records rewritten (and mirrored) straight into ov at the places

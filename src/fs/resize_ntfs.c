@@ -27,6 +27,7 @@
 
 #include "blockdev/overlay.h"
 #include "fs/ntfs_dev.h"
+#include "fs/ntfs_runs.h"
 #include "fs/resize.h"
 #include "fs/resize_impl.h"
 #include "util/endian.h"
@@ -150,11 +151,49 @@ void fsresize_ntfs_geometry(uint64_t bytes, uint32_t bytes_per_sector, uint32_t 
     *clusters = *sectors / (cluster / bytes_per_sector);
 }
 
+/* $Bitmap against the runlists of every MFT record: a cluster in use that
+ * $Bitmap marks free would be handed out to a moved run or new metadata,
+ * or left out of the copy. ntfsresize refuses such a volume too. */
+static int rz_check_runlists(ntfs_volume *vol, const char *what, p2v_err *err)
+{
+    extent_list used = { 0 };
+    char why[400];
+    uint64_t skipped = 0;
+    int r = ntruns_bitmap_extents(vol, &used);
+    if (r < 0)
+        r = p2v_errf(err, r, "%s: NTFS $Bitmap cannot be read%s", what,
+                     r == -ENOMEM ? " (out of memory)" : "");
+    else if ((r = ntruns_check(vol, &used, &skipped, why, sizeof why)) != 0)
+        r = p2v_errf(err, r < 0 ? r : -EUCLEAN, "%s: %s: it cannot be resized", what, why);
+    extent_list_free(&used);
+    return r;
+}
+
+/* The volume's own sectors (boot sector field total sectors, the backup
+ * boot sector not counted) must lie inside the partition entry. */
+static int rz_check_entry(blockdev *bd, uint64_t off, uint64_t len, const char *what,
+                          p2v_err *err)
+{
+    uint8_t bs[512];
+    uint64_t bytes;
+    if (len < sizeof bs)
+        return 0;
+    int r = bd_pread(bd, bs, sizeof bs, off, err);
+    if (r < 0)
+        return r;
+    uint64_t bps = get_le16(bs + 0x0B), sectors = get_le64(bs + FSRESIZE_NTFS_BOOT_TOTAL_SECTORS);
+    if (bps == 0 || __builtin_mul_overflow(sectors, bps, &bytes))
+        bytes = UINT64_MAX;
+    return fsresize_entry_check("NTFS", bytes, "from its boot sector", len, what, err);
+}
+
 int fsresize_ntfs_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
                         fsresize_info *fi, p2v_err *err)
 {
     struct rz_vol v = { .d = { .off = off } };
-    int r = rz_mount(&v, bd, len, false, what, err);
+    int r = rz_check_entry(bd, off, len, what, err);
+    if (r == 0)
+        r = rz_mount(&v, bd, len, false, what, err);
     if (r < 0)
         return r;
     ntfs_volume *vol = v.vol;
@@ -165,6 +204,8 @@ int fsresize_ntfs_check(blockdev *bd, uint64_t off, uint64_t len, const char *wh
         r = p2v_errf(err, -EBUSY, "%s: NTFS volume %s: it cannot be resized", what, why);
     if (r == 0)
         r = rz_check_badclus(vol, what, err);
+    if (r == 0)
+        r = rz_check_runlists(vol, what, err);
     if (r == 0)
         r = rz_scan_bitmap(vol, &used, &last, what, err);
     if (r == 0) {

@@ -1,5 +1,6 @@
 /* GPT: header and entry-array validation, primary/backup choice, writing. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,52 +33,56 @@ static void set_why(char *why, size_t whylen, const char *msg)
 
 static uint64_t div_round_up(uint64_t a, uint64_t b) { return a / b + (a % b != 0); }
 
-/* Read and validate the header at lba and its entry array. On failure,
- * return -EINVAL with the reason in why (no path, no LBA: the caller says). */
-static int gpt_load(blockdev *bd, uint32_t ss, uint64_t disk_sectors, uint64_t lba,
-                    struct gpt_hdr *h, char *why, size_t whylen)
-{
-    uint8_t *s = NULL;
-    int r = -EINVAL;
-    p2v_err rerr;
+/* Why a header was refused, cut to fit the caller's buffer; the return
+ * value is the error code, so checks read as `return why_fail(...)`. */
+struct why {
+    char *buf;
+    size_t len;
+};
 
-    memset(h, 0, sizeof *h);
-    if (lba >= disk_sectors) {
-        snprintf(why, whylen, "it lies past the end of the disk (%llu sectors)",
-                 (unsigned long long)disk_sectors);
-        goto out;
-    }
-    if (!(s = malloc(ss))) {
-        snprintf(why, whylen, "out of memory");
-        r = -ENOMEM;
-        goto out;
-    }
+static int why_fail(struct why *w, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int why_fail(struct why *w, int r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->buf, w->len, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* The header sector at lba, its signature, revision, size and CRC checked
+ * (s: ss bytes, the header CRC field zeroed by the check). */
+static int gpt_header_read(blockdev *bd, uint32_t ss, uint64_t disk_sectors, uint64_t lba,
+                           uint8_t *s, struct why *w)
+{
+    p2v_err rerr;
+    if (lba >= disk_sectors)
+        return why_fail(w, -EINVAL, "it lies past the end of the disk (%llu sectors)",
+                        (unsigned long long)disk_sectors);
     if (bd_pread(bd, s, ss, lba * ss, &rerr) < 0) {
-        set_why(why, whylen, rerr.msg);
-        r = -EIO;
-        goto out;
+        set_why(w->buf, w->len, rerr.msg);
+        return -EIO;
     }
-    if (memcmp(s + GPTH_SIGNATURE, GPT_SIGNATURE, 8) != 0) {
-        snprintf(why, whylen, "no \"EFI PART\" signature");
-        goto out;
-    }
+    if (memcmp(s + GPTH_SIGNATURE, GPT_SIGNATURE, 8) != 0)
+        return why_fail(w, -EINVAL, "no \"EFI PART\" signature");
     uint32_t rev = get_le32(s + GPTH_REVISION);
-    if (rev != GPT_REVISION_1_0) {
-        snprintf(why, whylen, "revision 0x%08x, expected 0x%08x", rev, GPT_REVISION_1_0);
-        goto out;
-    }
+    if (rev != GPT_REVISION_1_0)
+        return why_fail(w, -EINVAL, "revision 0x%08x, expected 0x%08x", rev, GPT_REVISION_1_0);
     uint32_t hsize = get_le32(s + GPTH_HEADER_SIZE);
-    if (hsize < GPT_HEADER_SIZE || hsize > ss) {
-        snprintf(why, whylen, "header size %u, must be %d to %u", hsize, GPT_HEADER_SIZE, ss);
-        goto out;
-    }
+    if (hsize < GPT_HEADER_SIZE || hsize > ss)
+        return why_fail(w, -EINVAL, "header size %u, must be %d to %u", hsize, GPT_HEADER_SIZE,
+                        ss);
     uint32_t stored = get_le32(s + GPTH_HEADER_CRC);
     put_le32(s + GPTH_HEADER_CRC, 0);
     uint32_t computed = ptable_crc32(s, hsize);
-    if (stored != computed) {
-        snprintf(why, whylen, "bad header CRC (stored 0x%08x, computed 0x%08x)", stored, computed);
-        goto out;
-    }
+    if (stored != computed)
+        return why_fail(w, -EINVAL, "bad header CRC (stored 0x%08x, computed 0x%08x)", stored,
+                        computed);
+    return 0;
+}
+
+static void gpt_header_parse(const uint8_t *s, struct gpt_hdr *h)
+{
     h->my_lba = get_le64(s + GPTH_MY_LBA);
     h->alternate_lba = get_le64(s + GPTH_ALTERNATE_LBA);
     h->first_usable = get_le64(s + GPTH_FIRST_USABLE);
@@ -87,77 +92,100 @@ static int gpt_load(blockdev *bd, uint32_t ss, uint64_t disk_sectors, uint64_t l
     h->entry_size = get_le32(s + GPTH_ENTRY_SIZE);
     h->entries_crc = get_le32(s + GPTH_ENTRIES_CRC);
     memcpy(h->disk_guid.b, s + GPTH_DISK_GUID, 16);
-    if (h->my_lba != lba) {
-        snprintf(why, whylen, "my_lba is %llu, expected %llu", (unsigned long long)h->my_lba,
-                 (unsigned long long)lba);
-        goto out;
-    }
-    if (h->alternate_lba == lba) {
-        snprintf(why, whylen, "alternate_lba points at the header itself (%llu)",
-                 (unsigned long long)lba);
-        goto out;
-    }
+}
+
+/* The header's own fields: where it says it is, where its twin is, the
+ * usable area and the entry array's shape. */
+static int gpt_header_check_fields(const struct gpt_hdr *h, uint64_t lba, struct why *w)
+{
+    if (h->my_lba != lba)
+        return why_fail(w, -EINVAL, "my_lba is %llu, expected %llu",
+                        (unsigned long long)h->my_lba, (unsigned long long)lba);
+    if (h->alternate_lba == lba)
+        return why_fail(w, -EINVAL, "alternate_lba points at the header itself (%llu)",
+                        (unsigned long long)lba);
     if (h->first_usable <= h->last_usable && h->alternate_lba >= h->first_usable &&
-        h->alternate_lba <= h->last_usable) {
-        snprintf(why, whylen, "alternate_lba %llu lies inside the usable area LBA %llu-%llu",
-                 (unsigned long long)h->alternate_lba, (unsigned long long)h->first_usable,
-                 (unsigned long long)h->last_usable);
-        goto out;
-    }
-    if (h->entry_size < GPT_ENTRY_SIZE || (h->entry_size & (h->entry_size - 1)) != 0) {
-        snprintf(why, whylen, "entry size %u, must be 128 times a power of two", h->entry_size);
-        goto out;
-    }
+        h->alternate_lba <= h->last_usable)
+        return why_fail(w, -EINVAL, "alternate_lba %llu lies inside the usable area LBA %llu-%llu",
+                        (unsigned long long)h->alternate_lba,
+                        (unsigned long long)h->first_usable, (unsigned long long)h->last_usable);
+    if (h->entry_size < GPT_ENTRY_SIZE || (h->entry_size & (h->entry_size - 1)) != 0)
+        return why_fail(w, -EINVAL, "entry size %u, must be 128 times a power of two",
+                        h->entry_size);
     uint64_t array_bytes = (uint64_t)h->nentries * h->entry_size;
-    if (h->nentries == 0 || array_bytes > GPT_MAX_ARRAY_BYTES) {
-        snprintf(why, whylen, "%u entries of %u bytes: the entry array must be 1 byte to %u MiB",
-                 h->nentries, h->entry_size, GPT_MAX_ARRAY_BYTES >> 20);
-        goto out;
-    }
-    if (h->first_usable > h->last_usable) {
-        snprintf(why, whylen, "first usable LBA %llu is after last usable LBA %llu",
-                 (unsigned long long)h->first_usable, (unsigned long long)h->last_usable);
-        goto out;
-    }
-    /* The headers and arrays must sit outside the usable area. */
+    if (h->nentries == 0 || array_bytes > GPT_MAX_ARRAY_BYTES)
+        return why_fail(w, -EINVAL,
+                        "%u entries of %u bytes: the entry array must be 1 byte to %u MiB",
+                        h->nentries, h->entry_size, GPT_MAX_ARRAY_BYTES >> 20);
+    if (h->first_usable > h->last_usable)
+        return why_fail(w, -EINVAL, "first usable LBA %llu is after last usable LBA %llu",
+                        (unsigned long long)h->first_usable, (unsigned long long)h->last_usable);
+    return 0;
+}
+
+/* The headers and arrays must sit outside the usable area and on the disk. */
+static int gpt_header_check_places(const struct gpt_hdr *h, uint32_t ss, uint64_t disk_sectors,
+                                   struct why *w)
+{
+    uint64_t array_bytes = (uint64_t)h->nentries * h->entry_size;
     uint64_t array_sectors = div_round_up(array_bytes, ss), array_end;
     if (__builtin_add_overflow(h->entries_lba, array_sectors, &array_end) || h->entries_lba < 1 ||
         (h->entries_lba <= h->my_lba && array_end > h->my_lba) ||
         (h->entries_lba <= h->last_usable && array_end > h->first_usable) ||
-        (h->my_lba >= h->first_usable && h->my_lba <= h->last_usable)) {
-        snprintf(why, whylen,
-                 "header at LBA %llu, entry array at LBA %llu-%llu and usable area LBA %llu-%llu "
-                 "overlap",
-                 (unsigned long long)h->my_lba, (unsigned long long)h->entries_lba,
-                 (unsigned long long)(array_end - 1), (unsigned long long)h->first_usable,
-                 (unsigned long long)h->last_usable);
-        goto out;
-    }
-    if (array_end > disk_sectors) {
-        snprintf(why, whylen, "entry array at LBA %llu-%llu runs past the end of the disk (%llu "
-                 "sectors)", (unsigned long long)h->entries_lba,
-                 (unsigned long long)(array_end - 1), (unsigned long long)disk_sectors);
-        goto out;
-    }
-    if (!(h->entries = malloc(array_bytes))) {
-        snprintf(why, whylen, "out of memory for %llu bytes of entries",
-                 (unsigned long long)array_bytes);
-        r = -ENOMEM;
-        goto out;
-    }
+        (h->my_lba >= h->first_usable && h->my_lba <= h->last_usable))
+        return why_fail(w, -EINVAL,
+                        "header at LBA %llu, entry array at LBA %llu-%llu and usable area LBA "
+                        "%llu-%llu overlap",
+                        (unsigned long long)h->my_lba, (unsigned long long)h->entries_lba,
+                        (unsigned long long)(array_end - 1), (unsigned long long)h->first_usable,
+                        (unsigned long long)h->last_usable);
+    if (array_end > disk_sectors)
+        return why_fail(w, -EINVAL,
+                        "entry array at LBA %llu-%llu runs past the end of the disk (%llu "
+                        "sectors)",
+                        (unsigned long long)h->entries_lba, (unsigned long long)(array_end - 1),
+                        (unsigned long long)disk_sectors);
+    return 0;
+}
+
+/* The entry array the header names, read into h->entries and its CRC checked. */
+static int gpt_entries_read(blockdev *bd, uint32_t ss, struct gpt_hdr *h, struct why *w)
+{
+    uint64_t array_bytes = (uint64_t)h->nentries * h->entry_size;
+    p2v_err rerr;
+    if (!(h->entries = malloc(array_bytes)))
+        return why_fail(w, -ENOMEM, "out of memory for %llu bytes of entries",
+                        (unsigned long long)array_bytes);
     if (bd_pread(bd, h->entries, array_bytes, h->entries_lba * ss, &rerr) < 0) {
-        set_why(why, whylen, rerr.msg);
-        r = -EIO;
-        goto out;
+        set_why(w->buf, w->len, rerr.msg);
+        return -EIO;
     }
-    computed = ptable_crc32(h->entries, array_bytes);
-    if (computed != h->entries_crc) {
-        snprintf(why, whylen, "bad entry array CRC (stored 0x%08x, computed 0x%08x)",
-                 h->entries_crc, computed);
-        goto out;
+    uint32_t computed = ptable_crc32(h->entries, array_bytes);
+    if (computed != h->entries_crc)
+        return why_fail(w, -EINVAL, "bad entry array CRC (stored 0x%08x, computed 0x%08x)",
+                        h->entries_crc, computed);
+    return 0;
+}
+
+/* Read and validate the header at lba and its entry array. On failure,
+ * return -EINVAL with the reason in why (no path, no LBA: the caller says). */
+static int gpt_load(blockdev *bd, uint32_t ss, uint64_t disk_sectors, uint64_t lba,
+                    struct gpt_hdr *h, char *why, size_t whylen)
+{
+    struct why w = { why, whylen };
+    memset(h, 0, sizeof *h);
+    uint8_t *s = lba < disk_sectors ? malloc(ss) : NULL;
+    if (lba < disk_sectors && !s)
+        return why_fail(&w, -ENOMEM, "out of memory");
+    int r = gpt_header_read(bd, ss, disk_sectors, lba, s, &w);
+    if (r == 0) {
+        gpt_header_parse(s, h);
+        r = gpt_header_check_fields(h, lba, &w);
     }
-    r = 0;
-out:
+    if (r == 0)
+        r = gpt_header_check_places(h, ss, disk_sectors, &w);
+    if (r == 0)
+        r = gpt_entries_read(bd, ss, h, &w);
     free(s);
     if (r < 0)
         gpt_hdr_free(h);
@@ -306,6 +334,47 @@ static void gpt_compare(const char *path, ptable *t, const struct gpt_hdr *p, co
                  path, (unsigned long long)b->my_lba);
 }
 
+/* Where the backup header is looked for, from a valid primary: where the
+ * primary says, unless that is past the end (*truncated: not looked for);
+ * either case other than the last LBA gets a warning. */
+static uint64_t gpt_backup_lba(const char *path, ptable *t, const struct gpt_hdr *ph,
+                               bool *truncated)
+{
+    const uint64_t last = t->disk_sectors ? t->disk_sectors - 1 : 0;
+    if (ph->alternate_lba == last)
+        return last;
+    if (ph->alternate_lba > last) {
+        *truncated = true;
+        ptable_warn(t,
+                 "%s: the GPT places its backup header at LBA %llu but the disk has only "
+                 "%llu sectors: the image looks truncated",
+                 path, (unsigned long long)ph->alternate_lba,
+                 (unsigned long long)t->disk_sectors);
+        return last;
+    }
+    ptable_warn(t,
+             "%s: the backup GPT header is at LBA %llu, not at the last LBA %llu (was "
+             "the disk enlarged?)",
+             path, (unsigned long long)ph->alternate_lba, (unsigned long long)last);
+    return ph->alternate_lba;
+}
+
+/* A protective MBR that also lists other partitions (a hybrid MBR): noted. */
+static void gpt_note_hybrid(const char *path, ptable *t, const uint8_t s0[MBR_SIZE])
+{
+    unsigned others = 0;
+    for (int i = 0; i < 4; i++) {
+        const uint8_t *e = s0 + MBR_ENTRIES_OFF + i * MBR_ENTRY_SIZE;
+        if (e[MBRE_TYPE] != 0 && e[MBRE_TYPE] != 0xee)
+            others++;
+    }
+    if (others) {
+        t->hybrid_mbr = true;
+        p2v_warn(&t->notices, "%s: hybrid MBR: the MBR also lists %u partition%s; the GPT is used",
+                 path, others, others == 1 ? "" : "s");
+    }
+}
+
 int gpt_read(blockdev *bd, ptable *t, const uint8_t s0[MBR_SIZE], p2v_err *err)
 {
     const char *path = bd_path(bd);
@@ -324,24 +393,8 @@ int gpt_read(blockdev *bd, ptable *t, const uint8_t s0[MBR_SIZE], p2v_err *err)
     int rp = gpt_load(bd, ss, t->disk_sectors, 1, &ph, pwhy, sizeof pwhy);
     if (rp == -ENOMEM)
         return p2v_errf(err, rp, "%s: primary GPT: %s", path, pwhy);
-    uint64_t blba = last;
     bool truncated = false;
-    if (rp == 0 && ph.alternate_lba != last) {
-        if (ph.alternate_lba > last) {
-            truncated = true;
-            ptable_warn(t,
-                     "%s: the GPT places its backup header at LBA %llu but the disk has only "
-                     "%llu sectors: the image looks truncated",
-                     path, (unsigned long long)ph.alternate_lba,
-                     (unsigned long long)t->disk_sectors);
-        } else {
-            blba = ph.alternate_lba;
-            ptable_warn(t,
-                     "%s: the backup GPT header is at LBA %llu, not at the last LBA %llu (was "
-                     "the disk enlarged?)",
-                     path, (unsigned long long)blba, (unsigned long long)last);
-        }
-    }
+    uint64_t blba = rp == 0 ? gpt_backup_lba(path, t, &ph, &truncated) : last;
     int rb = -EINVAL;
     if (!truncated)
         rb = gpt_load(bd, ss, t->disk_sectors, blba, &bh, bwhy, sizeof bwhy);
@@ -368,17 +421,7 @@ int gpt_read(blockdev *bd, ptable *t, const uint8_t s0[MBR_SIZE], p2v_err *err)
 
     r = gpt_parts_from(bd, t, rp == 0 ? &ph : &bh, err);
 
-    unsigned others = 0;
-    for (int i = 0; i < 4; i++) {
-        const uint8_t *e = s0 + MBR_ENTRIES_OFF + i * MBR_ENTRY_SIZE;
-        if (e[MBRE_TYPE] != 0 && e[MBRE_TYPE] != 0xee)
-            others++;
-    }
-    if (others) {
-        t->hybrid_mbr = true;
-        p2v_warn(&t->notices, "%s: hybrid MBR: the MBR also lists %u partition%s; the GPT is used",
-                 path, others, others == 1 ? "" : "s");
-    }
+    gpt_note_hybrid(path, t, s0);
     if (rp == 0)
         gpt_hdr_free(&ph);
     if (rb == 0)

@@ -1,81 +1,12 @@
-/* Which table a disk has, and the checks common to MBR and GPT. */
+/* Which table a disk has (the MBR/GPT dispatch), the sector-size guesses
+ * for image files, and the layout checks common to MBR and GPT. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "ptable/ptable_impl.h"
 #include "util/endian.h"
-
-uint32_t ptable_crc32(const uint8_t *buf, size_t len)
-{
-    uLong c = crc32(0L, Z_NULL, 0);
-    while (len > 0) { /* zlib takes uInt lengths */
-        uInt chunk = len > (1u << 30) ? (1u << 30) : (uInt)len;
-        c = crc32(c, buf, chunk);
-        buf += chunk;
-        len -= chunk;
-    }
-    return (uint32_t)c;
-}
-
-void ptable_warn(ptable *t, const char *fmt, ...)
-{
-    if (t->warnings.count >= PTABLE_MAX_WARNINGS) {
-        t->warnings_dropped++;
-        return;
-    }
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    p2v_warn(&t->warnings, "%s", buf);
-}
-
-const char *ptable_type_str(enum ptable_type type)
-{
-    switch (type) {
-    case PTABLE_MBR:
-        return "mbr";
-    case PTABLE_GPT:
-        return "gpt";
-    default:
-        return "none";
-    }
-}
-
-uint64_t ptable_part_end(const ptable_part *p) { return p->size ? p->start + p->size - 1 : p->start; }
-
-const ptable_part *ptable_find(const ptable *t, unsigned number)
-{
-    for (size_t i = 0; i < t->nparts; i++)
-        if (t->parts[i].number == number)
-            return &t->parts[i];
-    return NULL;
-}
-
-int ptable_add_part(ptable *t, const ptable_part *p, p2v_err *err)
-{
-    ptable_part *n = realloc(t->parts, (t->nparts + 1) * sizeof *n);
-    if (!n)
-        return p2v_errf(err, -ENOMEM, "out of memory");
-    t->parts = n;
-    t->parts[t->nparts++] = *p;
-    return 0;
-}
-
-void ptable_free(ptable *t)
-{
-    if (!t)
-        return;
-    free(t->parts);
-    p2v_warnings_free(&t->warnings);
-    p2v_warnings_free(&t->notices);
-    free(t);
-}
 
 /* ---- checks common to both labels ---- */
 

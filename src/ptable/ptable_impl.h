@@ -53,7 +53,7 @@
 /* Longest EBR chain we follow. */
 #define MBR_MAX_LOGICALS    1024
 
-/* What sector 0 looks like. */
+/* What sector 0 looks like (mbr.c). */
 struct mbr_info {
     bool magic;         /* 0x55 0xAA */
     bool valid_status;  /* every status byte is 0x00 or 0x80 */
@@ -63,6 +63,8 @@ struct mbr_info {
 };
 void mbr_inspect(const uint8_t sector0[MBR_SIZE], struct mbr_info *info);
 
+/* ---- shared by the label parsers (ptable_util.c) ---- */
+
 /* Add a warning to t->warnings; past PTABLE_MAX_WARNINGS they are only
  * counted (a hostile GPT can have 131072 bad entries), and ptable_read adds
  * one line saying how many were left out. */
@@ -71,6 +73,11 @@ void ptable_warn(ptable *t, const char *fmt, ...) __attribute__((format(printf, 
 
 /* Append a copy of p to t->parts. 0 or -ENOMEM. */
 int ptable_add_part(ptable *t, const ptable_part *p, p2v_err *err);
+
+/* zlib crc32 over a buffer of any size. */
+uint32_t ptable_crc32(const uint8_t *buf, size_t len);
+
+/* ---- the labels (mbr.c, gpt.c), called by ptable.c ---- */
 
 /* Fill t (type, parts, identity) from the disk; t->sector_size and
  * t->disk_sectors are set. sector0 is the first 512 bytes of LBA 0. */
@@ -86,7 +93,5 @@ void mbr_entry_put(uint8_t *e, uint8_t status, uint8_t type, uint64_t lba, uint6
 int mbr_serialize(const ptable *t, p2v_write_fn write, void *ctx, p2v_err *err);
 int gpt_serialize(const ptable *t, p2v_write_fn write, void *ctx, p2v_err *err);
 
-/* zlib crc32 over a buffer of any size. */
-uint32_t ptable_crc32(const uint8_t *buf, size_t len);
 
 #endif

@@ -180,8 +180,7 @@ struct bcd_ctx {
 static void object_desc(struct bcd_ctx *c, hive_node_h obj, const char *key, char *out,
                         size_t cap)
 {
-    hive_node_h els = hivex_node_get_child(c->h, obj, "Elements");
-    hive_node_h d = els ? hivex_node_get_child(c->h, els, "12000004") : 0;
+    hive_node_h d = win_hive_walk(c->h, obj, "Elements\\12000004", false);
     hive_value_h v = d ? hivex_node_get_value(c->h, d, "Element") : 0;
     char *s = v ? hivex_value_string(c->h, v) : NULL;
     snprintf(out, cap, "%s", s ? s : key);
@@ -259,7 +258,7 @@ out:
 static int drop_firmware_variable(struct bcd_ctx *c, hive_node_h obj, const char *objname,
                                   const char *desc)
 {
-    hive_node_h d = hivex_node_get_child(c->h, obj, "Description");
+    hive_node_h d = win_hive_walk(c->h, obj, "Description", false);
     hive_value_h fv = d ? hivex_node_get_value(c->h, d, "FirmwareVariable") : 0;
     if (!fv)
         return 0;
@@ -299,7 +298,7 @@ static int fix_object(struct bcd_ctx *c, hive_node_h obj)
     if (!key)
         return p2v_errf(c->err, -EIO, "%s: unreadable object key", win_hive_what(c->bcd));
     object_desc(c, obj, key, desc, sizeof desc);
-    hive_node_h els = hivex_node_get_child(c->h, obj, "Elements");
+    hive_node_h els = win_hive_walk(c->h, obj, "Elements", false);
     hive_node_h *kids = els ? hivex_node_children(c->h, els) : NULL;
     int r = 0;
     for (size_t i = 0; kids && kids[i] && r == 0; i++) {
@@ -322,7 +321,7 @@ int win_bcd_rewrite(win_hive *bcd, const win_map *m, const char *store, win_repo
     struct bcd_ctx c = { .bcd = bcd, .h = win_hive_h(bcd), .m = m, .store = store, .rep = rep,
                          .err = err };
     *changed = 0;
-    hive_node_h objs = hivex_node_get_child(c.h, hivex_root(c.h), "Objects");
+    hive_node_h objs = win_hive_node(bcd, "Objects");
     if (!objs)
         return p2v_errf(err, -EINVAL, "%s: not a BCD store (no Objects key)",
                         win_hive_what(bcd));

@@ -24,12 +24,10 @@ struct bcd_new {
     p2v_err *err;
 };
 
-/* The child `name` of parent, made when missing. */
+/* The child `name` of parent (0: the root), made when missing. */
 static hive_node_h child(struct bcd_new *c, hive_node_h parent, const char *name)
 {
-    hive_node_h n = hivex_node_get_child(c->h, parent, name);
-    if (!n)
-        n = hivex_node_add_child(c->h, parent, name);
+    hive_node_h n = win_hive_walk(c->h, parent, name, true);
     if (!n)
         p2v_errf(c->err, -EIO, "%s: key %s cannot be made (%s)", c->what, name, strerror(errno));
     return n;
@@ -176,7 +174,7 @@ static int create(win_hive *bcd, const win_bcd_new *b, const struct bcd_paths *f
     struct bcd_new c = { .h = win_hive_h(bcd), .what = win_hive_what(bcd), .err = err };
     const char *desc = b->description ? b->description : "Windows";
     const char *loc = b->locale ? b->locale : "en-US";
-    hive_node_h objs = child(&c, hivex_root(c.h), "Objects");
+    hive_node_h objs = child(&c, 0, "Objects");
     hive_node_h bm = objs ? object(&c, objs, BOOTMGR, 0x10100002) : 0;
     hive_node_h ld = bm ? object(&c, objs, LOADER, 0x10200003) : 0;
     hive_node_h rs = ld ? object(&c, objs, RESUME, 0x10200004) : 0;

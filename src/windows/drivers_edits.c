@@ -173,38 +173,16 @@ void drv_plan_free(drv_plan *p)
 
 /* ---- reading and writing a hive ---- */
 
-/* The node at path ('\'-separated, from the root), or 0; with create, the
- * missing keys are made on the way. */
-hive_node_h drv_hive_node(hive_h *h, const char *path, bool create)
-{
-    hive_node_h node = hivex_root(h);
-    char *copy = strdup(path);
-    if (!copy || !node) {
-        free(copy);
-        return 0;
-    }
-    char *save = NULL;
-    for (char *part = strtok_r(copy, "\\", &save); part && node; part = strtok_r(NULL, "\\", &save)) {
-        errno = 0;
-        hive_node_h child = hivex_node_get_child(h, node, part);
-        if (!child && create && errno == 0)
-            child = hivex_node_add_child(h, node, part);
-        node = child;
-    }
-    free(copy);
-    return node;
-}
-
 static int apply_one(const drv_edit *e, hive_h *h, p2v_err *err)
 {
     if (e->op == DRV_OP_DELETE_KEY) {
-        hive_node_h n = drv_hive_node(h, e->key, false);
+        hive_node_h n = win_hive_walk(h, 0, e->key, false);
         if (n && hivex_node_delete_child(h, n) < 0)
             return p2v_errf(err, -errno ? -errno : -EIO, "registry: cannot delete %s: %s", e->key,
                             strerror(errno));
         return 0;
     }
-    hive_node_h n = drv_hive_node(h, e->key, true);
+    hive_node_h n = win_hive_walk(h, 0, e->key, true);
     if (!n)
         return p2v_errf(err, -errno ? -errno : -EIO, "registry: cannot create key %s: %s", e->key,
                         strerror(errno));

@@ -5,6 +5,7 @@
 #include <hivex.h>
 
 #include "windows/drivers_impl.h"
+#include "windows/windows.h"
 
 /* Length of a DriverPackages\<pkg> Version value. */
 #define DRV_DDB_VERSION_LEN 48
@@ -22,9 +23,5 @@ int drv_edit_note(drv_plan *p, const char *note);
 int drv_edit_delete_key(drv_plan *p, enum drv_hive hive, const char *key);
 /* A file copy; data (owned by the plan afterwards) is the content when src is -1. */
 int drv_copy_add(drv_plan *p, long src, uint8_t *data, size_t len, const char *dst);
-
-/* The node at a '\'-separated path from the root, or 0; create makes the
- * missing keys. */
-hive_node_h drv_hive_node(hive_h *h, const char *path, bool create);
 
 #endif

@@ -97,7 +97,7 @@ static int filter_verdict(lo_ctx *c, unsigned cs, const char *filter, char *why,
         return 0;
     }
     char *key = drv_strf("ControlSet%03u\\Services\\%s", cs, filter);
-    hive_node_h svc = key ? drv_hive_node(c->h, key, false) : 0;
+    hive_node_h svc = key ? win_hive_walk(c->h, 0, key, false) : 0;
     free(key);
     if (!svc) {
         snprintf(why, cap, "no service %s", filter);
@@ -120,7 +120,7 @@ static int filter_verdict(lo_ctx *c, unsigned cs, const char *filter, char *why,
 static int fix_filter_list(lo_ctx *c, unsigned cs, const char *cls, const char *name)
 {
     char *key = drv_strf("ControlSet%03u\\Control\\Class\\%s", cs, cls);
-    hive_node_h n = key ? drv_hive_node(c->h, key, false) : 0;
+    hive_node_h n = key ? win_hive_walk(c->h, 0, key, false) : 0;
     hive_value_h v = n ? hivex_node_get_value(c->h, n, name) : 0;
     char **list = v ? hivex_value_multiple_strings(c->h, v) : NULL;
     size_t count = 0, kept = 0, named = 0;
@@ -159,7 +159,7 @@ static int disable_services(lo_ctx *c, unsigned cs)
         char *key = drv_strf("ControlSet%03u\\Services\\%s", cs, vm_lacks[i].service);
         int r = key ? 0 : -ENOMEM;
         uint32_t start = 0;
-        hive_node_h n = key ? drv_hive_node(c->h, key, false) : 0;
+        hive_node_h n = key ? win_hive_walk(c->h, 0, key, false) : 0;
         hive_value_h v = n ? hivex_node_get_value(c->h, n, "Start") : 0;
         if (v)
             start = (uint32_t)hivex_value_dword(c->h, v);

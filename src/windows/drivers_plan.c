@@ -36,12 +36,12 @@ static bool controlset_exists(hive_h *h, unsigned n)
 {
     char key[32];
     snprintf(key, sizeof key, "ControlSet%03u", n);
-    return drv_hive_node(h, key, false) != 0;
+    return win_hive_walk(h, 0, key, false) != 0;
 }
 
 int drv_controlsets(hive_h *system, unsigned out[3], size_t *n, p2v_err *err)
 {
-    hive_node_h sel = drv_hive_node(system, "Select", false);
+    hive_node_h sel = win_hive_walk(system, 0, "Select", false);
     unsigned v[3];
     static const char *const names[3] = {"Current", "Default", "LastKnownGood"};
     *n = 0;
@@ -70,9 +70,9 @@ static int builtin(drv_plan *p, hive_h *system, unsigned cs)
         char *key = drv_strf("ControlSet%03u\\Services\\%s", cs, builtin_controllers[i]);
         char *ovr = key ? drv_strcat3(key, "\\StartOverride", "") : NULL;
         int rc = ovr ? 0 : -ENOMEM;
-        if (rc == 0 && drv_hive_node(system, key, false)) {
+        if (rc == 0 && win_hive_walk(system, 0, key, false)) {
             rc = drv_edit_dword(p, SYS, key, "Start", 0);
-            if (rc == 0 && drv_hive_node(system, ovr, false))
+            if (rc == 0 && win_hive_walk(system, 0, ovr, false))
                 rc = drv_edit_delete_key(p, SYS, ovr);
         }
         free(key);
@@ -149,7 +149,7 @@ static unsigned free_oem_number(hive_h *ddb, const drv_plan *p)
     for (unsigned n = 1;; n++) {
         char key[80];
         snprintf(key, sizeof key, "DriverDatabase\\DriverInfFiles\\oem%u.inf", n);
-        bool used = drv_hive_node(ddb, key, false) != 0;
+        bool used = win_hive_walk(ddb, 0, key, false) != 0;
         for (size_t i = 0; !used && i < p->nedits; i++)
             used = strcasecmp(p->edits[i].key, key) == 0;
         if (!used)
@@ -481,7 +481,7 @@ enum drv_hive drv_ddb_hive(hive_h *system, hive_h *drivers)
 {
     if (!drivers)
         return DRV_HIVE_SYSTEM;
-    hive_node_h ddb = drv_hive_node(system, "DriverDatabase", false);
+    hive_node_h ddb = win_hive_walk(system, 0, "DriverDatabase", false);
     if (!ddb)
         return DRV_HIVE_DRIVERS;
     hive_value_h v = hivex_node_get_value(system, ddb, "SymbolicLinkValue");

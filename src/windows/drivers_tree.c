@@ -20,6 +20,7 @@ enum { TREE_MAX_DEPTH = 16, TREE_MAX_FILES = 100000 };
 struct drv_tree {
     char *name;       /* what the user gave */
     char *dir;        /* directory backend: its path */
+    char *root;       /* directory backend: its path resolved (realpath) */
     blockdev *bd;     /* ISO backend */
     bool own_bd;
     char **paths;
@@ -51,7 +52,61 @@ static int tree_add(drv_tree *t, const char *path, uint64_t size)
 
 static int iso_add(void *ctx, const char *path, uint64_t size) { return tree_add(ctx, path, size); }
 
-/* Walk dir/rel recursively; symbolic links to directories are not followed. */
+/* The tree's root as the kernel resolves it, computed once per tree: every
+ * file p2v reads must resolve to a path below it. */
+static int tree_root(drv_tree *t, p2v_err *err)
+{
+    if (t->root)
+        return 0;
+    if (!(t->root = realpath(t->dir, NULL)))
+        return p2v_errf(err, -errno, "%s: %s", t->dir, strerror(errno));
+    return 0;
+}
+
+/* Whether the resolved path real lies inside the tree (the root itself is not
+ * a file of it). */
+static bool tree_contains(const drv_tree *t, const char *real)
+{
+    size_t n = strlen(t->root);
+    if (strcmp(t->root, "/") == 0)
+        return real[1] != 0;
+    return strncmp(real, t->root, n) == 0 && real[n] == '/';
+}
+
+/* A symbolic link met in the walk: one to a regular file inside the tree is
+ * listed (it is read through its target, see read_dir_file); one that leaves
+ * the tree is refused, whatever it names, so that no file of the host can end
+ * up in a guest; one to a directory is not followed (no loops); a dangling one
+ * names nothing and is skipped. */
+static int walk_link(drv_tree *t, const char *child, const char *cfull, p2v_err *err)
+{
+    char *real = realpath(cfull, NULL);
+    if (!real)
+        return errno == ENOENT || errno == ENOTDIR ? 0 : p2v_errf(err, -errno, "%s: %s", cfull, strerror(errno));
+    int rc = 0;
+    struct stat st;
+    if (!tree_contains(t, real))
+        rc = p2v_errf(err, -EXDEV,
+                      "%s: a symbolic link to %s, outside the driver tree %s: refused (copy the "
+                      "file into the tree if it is meant)",
+                      cfull, real, t->root);
+    else if (stat(real, &st) == 0 && S_ISREG(st.st_mode))
+        rc = tree_add(t, child, (uint64_t)st.st_size);
+    free(real);
+    return rc;
+}
+
+static const char *file_kind(mode_t m)
+{
+    return S_ISFIFO(m) ? "a named pipe" : S_ISSOCK(m) ? "a socket" : S_ISCHR(m) ? "a character device"
+         : S_ISBLK(m) ? "a block device" : "not a regular file";
+}
+
+/* One entry of a directory, by what lstat says it is: directories are walked,
+ * regular files listed, links checked (walk_link), anything else refused. */
+static int walk_entry(drv_tree *t, const char *child, const char *cfull, int depth, p2v_err *err);
+
+/* Walk dir/rel recursively. */
 static int walk_dir(drv_tree *t, const char *rel, int depth, p2v_err *err)
 {
     char *full = *rel ? drv_strcat3(t->dir, "/", rel) : strdup(t->dir);
@@ -66,13 +121,7 @@ static int walk_dir(drv_tree *t, const char *rel, int depth, p2v_err *err)
             continue;
         char *child = *rel ? drv_strcat3(rel, "/", e->d_name) : strdup(e->d_name);
         char *cfull = child ? drv_strcat3(t->dir, "/", child) : NULL;
-        struct stat st;
-        if (!cfull)
-            rc = -ENOMEM;
-        else if (lstat(cfull, &st) == 0 && S_ISDIR(st.st_mode) && depth < TREE_MAX_DEPTH)
-            rc = walk_dir(t, child, depth + 1, err);
-        else if (stat(cfull, &st) == 0 && S_ISREG(st.st_mode))
-            rc = tree_add(t, child, (uint64_t)st.st_size);
+        rc = cfull ? walk_entry(t, child, cfull, depth, err) : -ENOMEM;
         free(child);
         free(cfull);
     }
@@ -80,6 +129,21 @@ static int walk_dir(drv_tree *t, const char *rel, int depth, p2v_err *err)
         closedir(d);
     free(full);
     return rc;
+}
+
+static int walk_entry(drv_tree *t, const char *child, const char *cfull, int depth, p2v_err *err)
+{
+    struct stat st;
+    if (lstat(cfull, &st) < 0)
+        return errno == ENOENT ? 0 : p2v_errf(err, -errno, "%s: %s", cfull, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return depth < TREE_MAX_DEPTH ? walk_dir(t, child, depth + 1, err) : 0;
+    if (S_ISREG(st.st_mode))
+        return tree_add(t, child, (uint64_t)st.st_size);
+    if (S_ISLNK(st.st_mode))
+        return walk_link(t, child, cfull, err);
+    return p2v_errf(err, -EINVAL, "%s: %s, not a file a driver tree holds: refused", cfull,
+                    file_kind(st.st_mode));
 }
 
 typedef struct tree_ent {
@@ -135,7 +199,8 @@ int drv_tree_open_dir(const char *dir, drv_tree **out, p2v_err *err)
         drv_tree_close(t);
         return p2v_errf(err, -ENOMEM, "%s: out of memory", dir);
     }
-    return tree_finish(t, walk_dir(t, "", 0, err), out, err);
+    int rc = tree_root(t, err);
+    return tree_finish(t, rc < 0 ? rc : walk_dir(t, "", 0, err), out, err);
 }
 
 int drv_tree_open_iso(blockdev *bd, drv_tree **out, p2v_err *err)
@@ -179,6 +244,7 @@ void drv_tree_close(drv_tree *t)
     if (t->own_bd)
         bd_close(t->bd);
     free(t->dir);
+    free(t->root);
     free(t->name);
     free(t);
 }
@@ -197,6 +263,33 @@ long drv_tree_find(const drv_tree *t, const char *path)
     return -1;
 }
 
+/* Open a listed file of a directory tree for reading, checking again what the
+ * walk checked (the tree may have changed since): the path must resolve inside
+ * the tree and name a regular file of the listed size. */
+static int open_dir_file(const drv_tree *t, const char *full, uint64_t size, p2v_err *err)
+{
+    char *real = realpath(full, NULL);
+    if (!real)
+        return p2v_errf(err, -errno, "%s: %s", full, strerror(errno));
+    int fd = -1, rc = 0;
+    struct stat st;
+    if (!tree_contains(t, real))
+        rc = p2v_errf(err, -EXDEV, "%s: resolves to %s, outside the driver tree %s: refused", full,
+                      real, t->root);
+    else if ((fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0)
+        rc = p2v_errf(err, -errno, "%s: %s", full, strerror(errno));
+    else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)
+        rc = p2v_errf(err, -EIO, "%s: no longer the regular file of %llu bytes p2v listed: refused",
+                      full, (unsigned long long)size);
+    free(real);
+    if (rc < 0) {
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    return fd;
+}
+
 static int read_dir_file(const drv_tree *t, const char *rel, uint64_t size, uint8_t **buf,
                          size_t *len, p2v_err *err)
 {
@@ -206,9 +299,9 @@ static int read_dir_file(const drv_tree *t, const char *rel, uint64_t size, uint
     int rc = 0;
     uint8_t *b = NULL;
     size_t got = 0;
-    int fd = open(full, O_RDONLY | O_CLOEXEC);
+    int fd = open_dir_file(t, full, size, err);
     if (fd < 0)
-        rc = p2v_errf(err, -errno, "%s: %s", full, strerror(errno));
+        rc = fd;
     else if (!(b = malloc(size ? (size_t)size : 1)))
         rc = p2v_errf(err, -ENOMEM, "%s: out of memory", full);
     else if (pread_full(fd, b, (size_t)size, 0, &got) < 0 || got != size)

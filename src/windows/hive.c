@@ -56,8 +56,15 @@ int win_hive_open(const uint8_t *data, size_t len, bool writable, const char *wh
     int e = errno;
     close(fd); /* hivex has read or mapped it */
     if (!wh->h) {
-        r = p2v_errf(err, -EINVAL, "%s: not a registry hive hivex can read (%s)", what,
-                     e ? strerror(e) : "refused");
+        /* hivex says ENOTSUP for a structure it does not recognise and
+         * EINVAL for a wrong checksum, size or offset: both mean damaged,
+         * which strerror ("Operation not supported") does not say. */
+        const char *why = e == ENOTSUP ? "its header or blocks are not a registry hive's"
+                        : e == EINVAL  ? "a checksum, size or offset in it is wrong"
+                        : e == ENOMEM  ? "out of memory"
+                        : e            ? strerror(e) : "hivex refused it";
+        r = p2v_errf(err, e == ENOMEM ? -ENOMEM : -EBADMSG,
+                     "%s: not a registry hive hivex can read: damaged (%s)", what, why);
         free(wh);
         return r;
     }
@@ -114,23 +121,32 @@ void win_hive_close(win_hive *h)
     free(h);
 }
 
-size_t win_hive_node(win_hive *h, const char *path)
+size_t win_hive_walk(hive_h *h, size_t from, const char *path, bool create)
 {
-    hive_node_h node = hivex_root(h->h);
-    char part[256];
+    hive_node_h node = from ? from : hivex_root(h);
+    char part[256]; /* a registry key name has at most 255 characters */
     while (node && *path) {
         const char *sep = strchr(path, '\\');
         size_t n = sep ? (size_t)(sep - path) : strlen(path);
-        if (n >= sizeof part)
+        if (n >= sizeof part) {
+            errno = ENAMETOOLONG;
             return 0;
+        }
         memcpy(part, path, n);
         part[n] = '\0';
-        if (n)
-            node = hivex_node_get_child(h->h, node, part); /* case-insensitive */
         path += n + (sep != NULL);
+        if (!n)
+            continue; /* "a\\b", a leading or a trailing '\' */
+        errno = 0;
+        hive_node_h child = hivex_node_get_child(h, node, part); /* case-insensitive */
+        if (!child && create && errno == 0)
+            child = hivex_node_add_child(h, node, part);
+        node = child;
     }
     return node;
 }
+
+size_t win_hive_node(win_hive *h, const char *path) { return win_hive_walk(h->h, 0, path, false); }
 
 static hive_value_h value_of(win_hive *h, const char *path, const char *value,
                              hive_type *type)

@@ -88,7 +88,7 @@ int win_md_rewrite(win_hive *system, const win_map *m, win_report *rep, unsigned
 {
     hive_h *h = win_hive_h(system);
     *changed = 0;
-    hive_node_h md = hivex_node_get_child(h, hivex_root(h), "MountedDevices");
+    hive_node_h md = win_hive_node(system, "MountedDevices");
     if (!md)
         return 0;
     hive_value_h *vals = hivex_node_values(h, md);

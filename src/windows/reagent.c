@@ -170,6 +170,7 @@ struct loc_ctx {
     const char *what;
     win_report *rep;
     unsigned changed;
+    unsigned seen;              /* *Location elements met, in use or not */
     struct outbuf o;
 };
 
@@ -249,16 +250,28 @@ int win_reagent_rewrite(const uint8_t *xml, size_t len, const win_map *m, const 
                  "disabled until reagentc /enable", what);
         return 0;
     }
+    /* XML in UTF-8 or ANSI has no NUL byte; UTF-16 without a BOM has many. */
+    if (memchr(xml, 0, len)) {
+        p2v_warn(&rep->warnings, "%s: NUL bytes in it (UTF-16 without a byte order mark, or not "
+                 "text), which p2v does not rewrite; WinRE shows as disabled until reagentc "
+                 "/enable", what);
+        return 0;
+    }
     for (size_t i = 0; i < len; i++) {
         struct tag t;
         if (xml[i] != '<' || !parse_tag(xml, len, i, &t))
             continue;
+        c.seen += ends_with(xml, t.name, "Location");
         if (ends_with(xml, t.name, "Location") && do_location(&c, &t) < 0) {
             free(c.o.b);
             return p2v_errf(err, -ENOMEM, "out of memory");
         }
         i = t.end - 1;
     }
+    if (c.seen == 0)
+        p2v_warn(&rep->warnings, "%s: no WinreLocation (or other *Location) element p2v can read (damaged, cut short "
+                 "or another format), so it is not rewritten; WinRE may show as disabled until "
+                 "reagentc /enable", what);
     if (c.changed == 0) {
         free(c.o.b);
         return 0;

@@ -24,8 +24,8 @@ struct hive_h; /* hivex's handle */
 
 /* Open a hive from len bytes (copied; data need not outlive it). what names
  * it in messages ("disk.img:2 \Boot\BCD"). writable: changes are allowed and
- * win_hive_save returns them. -EINVAL with a message when hivex refuses the
- * bytes (not a hive, damaged). */
+ * win_hive_save returns them. -EBADMSG with a message saying "damaged" and
+ * why when hivex refuses the bytes (not a hive, a structure it rejects). */
 int win_hive_open(const uint8_t *data, size_t len, bool writable, const char *what,
                   win_hive **out, p2v_err *err);
 /* hivex's handle, for direct hivex calls (hivex.h). Owned by h. */
@@ -35,8 +35,14 @@ const char *win_hive_what(const win_hive *h);
 int win_hive_save(win_hive *h, uint8_t **data, size_t *len, p2v_err *err);
 void win_hive_close(win_hive *h);
 
-/* The node at a '\'-separated path below the root ("Objects\{...}\Elements"),
- * looked up without regard to case; 0 when missing. */
+/* The one registry path walker: the key at a '\'-separated path below the
+ * key `from` (0: the root), each name looked up without regard to case;
+ * empty names (doubled, leading or trailing '\') are skipped. With create,
+ * keys missing on the way are made. 0 when missing or not made (errno says
+ * why when hivex failed). Takes hivex's handle, so callers holding only a
+ * hive_h (the driver edits) walk the same way. */
+size_t win_hive_walk(struct hive_h *h, size_t from, const char *path, bool create);
+/* win_hive_walk(win_hive_h(h), 0, path, false). */
 size_t win_hive_node(win_hive *h, const char *path);
 /* A REG_SZ / REG_EXPAND_SZ value of a node as UTF-8 (truncated to cap), or
  * a REG_DWORD value. 0, or -ENOENT when the node or value is missing or
@@ -223,7 +229,9 @@ int win_md_rewrite(win_hive *system, const win_map *m, win_report *rep, unsigned
  * decimal, guid all zeros; GPT: id 0, guid = disk GUID; offset = the
  * partition's byte offset) names its new place in the target's style; all
  * other bytes are kept. References to partitions not in the map are
- * warned about and kept. *out (to free()) and *olen hold the new text, or
+ * warned about and kept; so is a text p2v does not understand (UTF-16 with
+ * or without a BOM, no *Location element at all), with a warning. *out
+ * (to free()) and *olen hold the new text, or
  * *out is NULL when nothing changed; *changed counts the elements. */
 int win_reagent_rewrite(const uint8_t *xml, size_t len, const win_map *m, const char *what,
                         uint8_t **out, size_t *olen, win_report *rep, unsigned *changed,

@@ -14,7 +14,7 @@
 # docs/bad-sectors.md shows.
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
-need sfdisk mkntfs ntfs-3g ntfscat ddrescuelog python3 fusermount3 cmp
+need sfdisk mkntfs ntfs-3g ntfscat ddrescuelog python3 fusermount3 cmp jq
 : "${P2V_FAULTFS:?P2V_FAULTFS must point at the faultfs test tool (ctest sets it)}"
 [ -e /dev/fuse ] || { echo "SKIP: no /dev/fuse" >&2; exit 77; }
 
@@ -125,6 +125,40 @@ expect_exit 0 "$P2V" convert -O raw --bad-sectors zero -o used.raw "$src:1"
 grep -q "warning: 2 unreadable sectors" "$WORK/last.err" || { cat "$WORK/last.err"; fail "used copy: not 2 bad sectors"; }
 grep -q "no file affected" "$WORK/last.err" && fail "used copy read free space"
 check_eq "used copy: map" "$d_thesis $d_photo" "$(ddrescuelog -b512 -l- used.raw.badmap | tr '\n' ' ' | sed 's/ $//')"
+
+# --- a plan keeps --bad-sectors (issue 25 item 4): its replay zeroes as the
+# run that made it did, and the mode cannot be changed on top of it ---
+expect_exit 0 "$P2V" convert --dry-run -O raw --bad-sectors zero --save-plan zero.json "$src:1"
+check_eq "plan: options.bad_sectors" zero "$(jq -r .options.bad_sectors zero.json)"
+expect_exit 0 "$P2V" convert --plan zero.json -o plan.raw
+check_eq "plan replay: map" "$d_thesis $d_photo" "$(ddrescuelog -b512 -l- plan.raw.badmap | tr '\n' ' ' | sed 's/ $//')"
+cmp -i 512 used.raw plan.raw || fail "the plan's replay differs from the run it was saved from (after the MBR, whose signature is new each run)"
+expect_exit 2 "$P2V" convert --plan zero.json --bad-sectors fail -o never.raw
+grep -q -- "--bad-sectors comes from the plan file" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+pass "--bad-sectors zero saved in the plan and replayed"
+
+# --- where the map goes (issue 25 item 6): --bad-sectors-map FILE, needed for
+# a stream or an NBD target, checked before the copy starts ---
+expect_exit 2 "$P2V" convert -O raw --bad-sectors zero -o - "$src:1"
+grep -q -- "--bad-sectors zero with -o - needs --bad-sectors-map FILE" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+expect_exit 2 "$P2V" convert --bad-sectors zero -o "nbd+unix:///x?socket=$WORK/none.sock" "$src:1"
+grep -q -- "needs --bad-sectors-map FILE: OUTPUT is not a file the map can go beside" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+"$P2V" convert -O raw --bad-sectors zero --bad-sectors-map stream.map -o - "$src:1" 2>stream.err >stream.raw ||
+    fail "stream with a map: $(cat stream.err)"
+grep -q "their map (ddrescue format) is stream.map" stream.err || fail "stream: $(cat stream.err)"
+check_eq "stream: map" "$d_thesis $d_photo" "$(ddrescuelog -b512 -l- stream.map | tr '\n' ' ' | sed 's/ $//')"
+[ ! -e ./-.badmap ] || fail "a map named -.badmap"
+cmp -i 512 used.raw stream.raw || fail "the streamed image differs"
+expect_exit 1 "$P2V" convert -O raw --bad-sectors zero --bad-sectors-map nodir/m1 -o m1.raw "$src:1"
+grep -q -- "--bad-sectors-map nodir/m1: no directory nodir to create it in" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+[ ! -e m1.raw ] || fail "m1.raw written although the map could not be made"
+expect_exit 2 "$P2V" convert -O raw --bad-sectors zero --bad-sectors-map "$src" -o m1.raw "$src:1"
+grep -q -- "that is the source $src, which p2v never writes" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+expect_exit 2 "$P2V" convert -O raw --bad-sectors-map m1.map -o m1.raw "$src:1"
+grep -q -- "--bad-sectors-map goes with --bad-sectors zero" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+expect_exit 0 "$P2V" convert --dry-run -O raw --bad-sectors zero --bad-sectors-map keep.map --save-plan map.json "$src:1"
+check_eq "plan: options.bad_sectors_map" keep.map "$(jq -r .options.bad_sectors_map map.json)"
+pass "--bad-sectors-map: required for streams and NBD, checked before the copy, saved in plans"
 
 # --- a bad sector only in free space never stops a used copy (default fail) ---
 serve "$s_free"

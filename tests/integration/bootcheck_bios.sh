@@ -70,3 +70,26 @@ grep -q "^Boot check of $WORK/wiped.img: did not boot (firmware)" "$WORK/last.ou
 grep -q "last screenshot: $WORK/text/shot-" "$WORK/last.out" || fail "text report names no screenshot"
 [ ! -s "$WORK/last.err" ] || grep -q "did not boot" "$WORK/last.err" || fail "-q printed notices"
 pass "text report: $(head -n 2 "$WORK/last.out" | tr '\n' ' ')"
+
+# ---- interrupted (issue 25 item 11): INT, TERM and a dropped session's HUP
+# each stop qemu and end the check with exit 1, removing both temporary
+# directories (the run directory and the evidence directory) ----
+for sig in HUP TERM INT; do
+    mkdir -p "$WORK/tmp-$sig"
+    TMPDIR=$WORK/tmp-$sig "$P2V" boot-check --memory 256 --timeout 400 "$WORK/pc.img" \
+        >"$WORK/sig.out" 2>"$WORK/sig.err" &
+    pid=$!
+    # wait until qemu runs (its run directory exists), then signal p2v
+    for _ in $(seq 100); do
+        [ -n "$(ls -A "$WORK/tmp-$sig")" ] && break
+        sleep 0.1
+    done
+    sleep 1
+    kill -s "$sig" "$pid"
+    code=0
+    wait "$pid" || code=$?
+    check_eq "boot-check on SIG$sig: exit status" 1 "$code"
+    grep -q "interrupted" "$WORK/sig.err" || fail "SIG$sig: no message: $(cat "$WORK/sig.err")"
+    check_eq "boot-check on SIG$sig: temporary directories left" "" "$(ls -A "$WORK/tmp-$sig")"
+done
+check_eq "image unchanged after the interrupted checks" "$sum" "$(bc_sha "$WORK/pc.img")"

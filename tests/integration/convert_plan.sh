@@ -27,6 +27,9 @@ check_eq "selection order" "1 5 1 2 3" "$(jq -r '[.selections[].number] | join("
 check_eq "add_esp" 41943040 "$(jq .options.add_esp story.json)"
 check_eq "table" gpt "$(jq -r .options.table story.json)"
 
+# Every option that shapes the result is saved (issue 25 item 4), with its default here.
+check_eq "saved defaults" '[null,null,"fail",null,false,false]' \
+    "$(jq -c '.options | [.drivers, .target_bus, .bad_sectors, .bad_sectors_map, .no_windows_fixups, .keep_services]' story.json)"
 expect_exit 0 "$P2V" convert --dry-run --json --plan story.json
 jq -e '.table == "gpt" and .firmware == "uefi"' "$WORK/last.out" >/dev/null || fail "replayed options"
 check_eq "replayed layout" "(new ESP)|disk1.img:1|disk1.img:5|disk2.img:1|disk1.img:2|disk1.img:3" \
@@ -55,7 +58,16 @@ expect_exit 2 "$P2V" convert --plan story.json -o x.qcow2 --size 1G
 grep -q -- "--size comes from the plan file" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
 expect_exit 2 "$P2V" convert --plan story.json -o x.qcow2 disk1.img:1
 expect_exit 2 "$P2V" convert --plan story.json
-[ ! -e x.qcow2 ] || fail "x.qcow2 written"
+for opt in "--target-bus sata" "--bad-sectors zero" "--no-windows-fixups" "--keep-services" "--copy all"; do
+    # shellcheck disable=SC2086
+    expect_exit 2 "$P2V" convert --plan story.json -o x.qcow2 $opt
+    grep -q -- "--plan: ${opt%% *} comes from the plan file; make a new plan to change it" "$WORK/last.err" ||
+        fail "$opt with --plan: $(cat "$WORK/last.err")"
+done
+# What says where and how this run happens may be added (docs/plan-files.md).
+expect_exit 0 "$P2V" convert --plan story.json --dry-run -o y.qcow2 -f --verify -j 2 --queue-depth 2 --allow-mounted
+[ ! -e x.qcow2 ] && [ ! -e y.qcow2 ] || fail "x.qcow2 written"
+pass "--plan: options that shape the result refused on top, run options taken"
 
 # --- loop devices re-created under other names
 L1=$(losetup_attach -r disk1.img) || { echo "SKIP: no loop devices" >&2; exit 77; }
@@ -108,7 +120,41 @@ expect_exit 1 "$P2V" convert --plan bad.json -o e.qcow2
 grep -q 'unknown field "colour"' "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
 head -c 100 story.json >cut.json
 expect_exit 1 "$P2V" convert --plan cut.json -o e.qcow2
-grep -q "not valid JSON" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+grep -q "not valid JSON at byte [0-9]*: the text ends" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
 [ ! -e e.qcow2 ] || fail "e.qcow2 written"
+
+# --- plan files that are not JSON (issue 25 item 10): refused with offset and reason
+# strict NAME PATTERN: plan NAME refused with PATTERN, nothing written.
+strict() {
+    expect_exit 1 "$P2V" convert --plan "$1" -o e.qcow2
+    grep -q -- "$2" "$WORK/last.err" || fail "$1: expected '$2' in: $(cat "$WORK/last.err")"
+    [ ! -e e.qcow2 ] || fail "$1: e.qcow2 written"
+    pass "$1 refused: $(cat "$WORK/last.err")"
+}
+: >nothing.json
+strict nothing.json "nothing.json: plan: the file is empty (no JSON in it)"
+sed '0,/"format": *"qcow2"/s//"format": "qcow2", "format": "raw"/' story.json >dup.json
+grep -q '"format": "raw"' dup.json || fail "dup.json not made"
+strict dup.json 'not valid JSON at byte [0-9]*: the key "format" again (first at byte [0-9]*): a plan names each field once'
+sed '0,/"options"/s//\/\/ made by hand\n  "options"/' story.json >comment.json
+strict comment.json "not valid JSON at byte [0-9]*: a comment, where a key in double quotes should be"
+sed "0,/\"copy\": *\"used\"/s//\"copy\": 'used'/" story.json >quote.json
+strict quote.json "a single quote, where a value should be"
+sed '0,/"size": *0,/s//"size": 00,/' story.json >zero.json
+strict zero.json "a number with a leading zero"
+mkdir -p out
+jq '.output = "out/plXan.qcow2"' story.json | sed 's/plXan/pl\\u0000an/' >nul.json
+grep -q 'pl\\u0000an' nul.json || fail "nul.json not made"
+strict nul.json '\\u0000 (a NUL character) in a string'
+[ -z "$(ls out)" ] || fail "something written under out/: $(ls out)"
+jq '.options.boot = "uefiXX"' story.json | sed 's/XX/\\uD800/' >surrogate.json
+strict surrogate.json 'a lone high surrogate \\uD800'
+jq '.disks[0].path = "dXX"' story.json | sed "s/XX/$(printf '\t')/" >tab.json
+strict tab.json 'a raw tab in a string'
+jq '.disks[0].path = "dXX"' story.json | sed "s/XX/$(printf '\xff')/" >latin1.json
+strict latin1.json 'byte 0xff: not UTF-8'
+printf '\xef\xbb\xbf' | cat - story.json >bom.json
+expect_exit 0 "$P2V" convert --plan bom.json --dry-run
+pass "a plan with a UTF-8 byte order mark is read"
 
 check_eq "sources unchanged" "$sum1 $sum2" "$(sha256sum <disk1.img) $(sha256sum <disk2.img)"

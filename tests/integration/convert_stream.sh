@@ -64,3 +64,21 @@ set -e
 check_eq "exit status when the reader goes away" 1 "$st"
 grep -q "Broken pipe (the reader went away)" broken.err || fail "$(cat broken.err)"
 grep -q "the image on standard output is incomplete" broken.err || fail "$(cat broken.err)"
+
+# -o - with standard output on a terminal (issue 25 item 13): refused before
+# anything is read or written, as gzip refuses; the terminal (a pty made by
+# script) gets the one line and no image bytes. Redirected, the same runs.
+if command -v script >/dev/null; then
+    code=0
+    script -qec "$(printf '%q ' "$P2V" convert -O raw -o - "${sels[@]}")" tty.log </dev/null >/dev/null || code=$?
+    check_eq "exit status on a terminal" 1 "$code"
+    grep -q "p2v: -o -: standard output is a terminal; not writing a disk image to it" tty.log ||
+        fail "no refusal on the terminal: $(head -c 500 tty.log | cat -v)"
+    [ "$(stat -c %s tty.log)" -lt 2048 ] || fail "image bytes reached the terminal ($(stat -c %s tty.log) bytes)"
+    code=0
+    script -qec "$(printf '%q ' "$P2V" convert --dry-run -O raw -o - "${sels[@]}")" tty2.log </dev/null >/dev/null || code=$?
+    check_eq "a dry run on a terminal" 0 "$code"
+    pass "-o - onto a terminal refused"
+else
+    echo "note: no script(1): terminal check skipped" >&2
+fi

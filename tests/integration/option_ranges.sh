@@ -29,3 +29,11 @@ pass "out-of-range --align, --size, --cluster-size, --bad-sectors, --sector-size
 expect_exit 1 "$P2V" convert -O raw -o out.raw --size 2M d.img:1
 grep -q -- "--size 2.0 MiB is too small" "$WORK/last.err" || { cat "$WORK/last.err"; fail "too small"; }
 pass "--size too small for the layout: exit 1"
+# A partition's own size that wraps when rounded up to whole sectors is
+# refused by its size, not reported as "0 B is smaller than ..." (exit 1,
+# like a DISK:N=SIZE above 64 PiB).
+expect_exit 1 "$P2V" convert -O raw -o out.raw d.img:1=18446744073709551615
+grep -q "d.img:1=18446744073709551615 is larger than the 72057594037927936 bytes p2v accepts" \
+    "$WORK/last.err" || { cat "$WORK/last.err"; fail "=2^64-1"; }
+[ ! -e out.raw ] || fail "=2^64-1: output written"
+pass "=18446744073709551615 refused by its size"

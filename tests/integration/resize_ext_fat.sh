@@ -6,7 +6,7 @@
 # longer than its ext4 filesystem is cut down to it.
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
-need sfdisk jq mkfs.ext4 e2fsck dumpe2fs debugfs mkfs.vfat fsck.vfat mcopy mtype sha256sum
+need sfdisk jq mkfs.ext4 e2fsck resize2fs dumpe2fs debugfs mkfs.vfat fsck.vfat mcopy mtype sha256sum
 cd "$WORK"
 
 truncate -s 100M pc.img
@@ -53,7 +53,7 @@ pass "ext4 grown and FAT kept in larger partitions, check clean"
 
 # Smaller than the filesystem: refused, nothing written.
 expect_exit 1 "$P2V" convert -O raw -o no.raw pc.img:1=16M
-grep -q "pc.img:1: 16.0 MiB is smaller than its ext4 filesystem (32.0 MiB); shrinking ext2/3/4 is not supported" \
+grep -q "pc.img:1: 16.0 MiB (16777216 bytes) is smaller than its ext4 filesystem (32.0 MiB, 33554432 bytes); shrinking ext2/3/4 is not supported" \
     "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
 [ ! -e no.raw ] || fail "refused ext4 shrink wrote OUTPUT"
 expect_exit 1 "$P2V" convert -O raw -o no.raw pc.img:2=10M
@@ -77,3 +77,26 @@ expect_exit 2 "$P2V" convert -O raw -o no.raw pc.img:1=lots
 grep -q "not a partition selection" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
 expect_exit 2 "$P2V" convert -O raw -o no.raw --min-free 0 pc.img:1=min
 pass "bad sizes refused as usage errors"
+
+# Grown by less than another block group needs (255 blocks of 1 KiB after 8
+# full groups): nothing for p2v to grow, and nothing for resize2fs either
+# ("Nothing to do!"), so the notice does not send the user to resize2fs.
+truncate -s 65537K small.part
+mkfs.ext4 -q -F -b 1024 small.part 65537
+truncate -s 66M small.img
+echo "start=2048, size=131074, type=83" | sfdisk -q small.img
+dd if=small.part of=small.img bs=1M seek=1 conv=notrunc,sparse status=none
+cp small.part r2fs.part
+truncate -s 65792K r2fs.part
+resize2fs r2fs.part >r2fs.out 2>&1 || true
+grep -q "Nothing to do" r2fs.out || fail "resize2fs would grow it: $(cat r2fs.out)"
+# (--align 256K: the last partition would otherwise end at the next MiB)
+expect_exit 0 "$P2V" convert -O raw --align 256K -o small.raw small.img:1=65792K
+grep -q "small.img:1: ext4 keeps its size (the new space is too small for another block group; resize2fs would not grow it either)" \
+    "$WORK/last.err" || fail "less than a group: $(cat "$WORK/last.err")"
+! grep -q "resize2fs in the guest" "$WORK/last.err" || fail "sends the user to resize2fs: $(cat "$WORK/last.err")"
+dd if=small.raw of=small.out bs=256K skip=1 count=257 status=none
+e2fsck -fn small.out >/dev/null 2>&1 || fail "less than a group: e2fsck -fn of the output"
+check_eq "less than a group: block count" 65537 \
+    "$(dumpe2fs -h small.out 2>/dev/null | sed -n 's/^Block count: *//p')"
+pass "grown by less than a group: kept, and the notice says resize2fs would not grow it either"

@@ -228,6 +228,23 @@ grep -q "marked dirty.*cannot be resized" "$WORK/last.err" || fail "$(cat "$WORK
 [ ! -e no.raw ] || fail "a refused shrink of a dirty volume wrote OUTPUT"
 pass "dirty volume refused"
 
+# With --allow-dirty a grow by DISK:N=SIZE is what a grow by --size is: the
+# partition grows, the volume keeps its size and is copied whole as it is,
+# with a warning; a shrink stays refused.
+for how in "dirty.img:1=48M" "--size 50M dirty.img:1"; do
+    # shellcheck disable=SC2086
+    expect_exit 0 "$P2V" convert -O raw --allow-dirty -o ad.raw $how
+    grep -q "marked dirty.*keeps its size (--allow-dirty)" "$WORK/last.err" ||
+        fail "allow-dirty grow ($how): $(cat "$WORK/last.err")"
+    cmp -s dirty.part <(dd if=ad.raw bs=1M skip=1 count=32 status=none) ||
+        fail "allow-dirty grow ($how): the volume is not copied as it is"
+    rm -f ad.raw
+done
+expect_exit 1 "$P2V" convert -O raw --allow-dirty -o ad.raw dirty.img:1=16M
+grep -q "marked dirty.*cannot be resized" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+[ ! -e ad.raw ] || fail "a refused shrink of a dirty volume wrote OUTPUT"
+pass "--allow-dirty: DISK:N=SIZE grows like --size, a shrink is refused"
+
 # The plan file keeps the sizes.
 expect_exit 0 "$P2V" convert --save-plan p.json --min-free 3M c4096.img:1=min
 check_eq "plan new_size" '"min"' "$(jq -c '.selections[0].new_size' p.json)"

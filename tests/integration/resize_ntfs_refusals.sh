@@ -5,7 +5,8 @@
 # - bad clusters listed in $BadClus:$Bad (as chkdsk /b leaves them;
 #   ntfsresize refuses the same volume), for a shrink and a grow;
 # - a hibernated volume whose hiberfil.sys starts with "hibr" (lower case;
-#   "HIBR" and a dirty volume are in resize_ntfs.sh);
+#   "HIBR" and a dirty volume are in resize_ntfs.sh), or with "RSTR" (a
+#   resume in progress), the latter refused for a plain copy too;
 # - $MFT near the end of the volume, beyond the new end, with the free space
 #   below the end in single clusters: its new runlist cannot fit in MFT
 #   record 0. The same volume with its free space in one piece shrinks, and
@@ -68,6 +69,18 @@ printf 'hibr%04092d' 0 >hiberfil.sys
 ntfscp -q hib.part hiberfil.sys hiberfil.sys >/dev/null
 todisk hib 32
 refused "hibernated (hibr)" "hibernated.*cannot be resized" hib.img:1=16M
+
+# A resume from hibernation in progress: hiberfil.sys starts with "RSTR";
+# the volume is as hibernated as with "hibr", for a resize and a plain copy.
+mkvol rst 32 4096
+printf 'RSTR%04092d' 0 >hiberfil.sys
+ntfscp -q rst.part hiberfil.sys hiberfil.sys >/dev/null
+todisk rst 32
+refused "hibernated (RSTR: resume in progress)" "hibernated.*cannot be resized" rst.img:1=16M
+expect_exit 1 "$P2V" convert -O raw -o out/rst.raw rst.img:1
+grep -q "hibernated" "$WORK/last.err" || fail "RSTR, plain copy: $(cat "$WORK/last.err")"
+[ -z "$(ls -A out)" ] || fail "RSTR, plain copy: the refusal left $(ls -A out)"
+pass "RSTR, plain copy refused: $(cat "$WORK/last.err")"
 
 # $MFT at the end (1200 of 131071 clusters of 512 bytes, from LCN 129863 on).
 mkvol far 64 512

@@ -80,3 +80,19 @@ expect_exit 1 "$P2V" convert --boot bios --active "$pc:1" -O raw -o "$WORK/bad.i
 grep -q "the active partition must be NTFS" "$WORK/last.err" || fail "refusal: $(cat "$WORK/last.err")"
 [ ! -e "$WORK/bad.img" ] || fail "bad.img written"
 check_eq "source unchanged (after all runs)" "$before" "$(sha256sum <"$pc")"
+
+# A UEFI Windows without \Windows\System32\config\BCD-Template (issue 25 item
+# 5): no \Boot\BCD can be made, so --boot bios is refused before anything is
+# written, naming the template; --no-windows-fixups copies it unchanged.
+MKWIN_NO_TEMPLATE=1 mkwin_gpt_uefi "$WORK/nt.img"
+for dry in --dry-run ""; do
+    # shellcheck disable=SC2086
+    expect_exit 1 "$P2V" convert $dry --boot bios -O raw -o "$WORK/nt.raw" "$WORK/nt.img:1" "$WORK/nt.img:4" "$WORK/nt.img:3"
+    grep -q 'nt.img:3: firmware switch to BIOS: Windows has no \\Windows\\System32\\config\\BCD-Template to make \\Boot\\BCD from' "$WORK/last.err" ||
+        fail "no BCD-Template: $(cat "$WORK/last.err")"
+    grep -q -- "--no-windows-fixups to copy Windows unchanged" "$WORK/last.err" || fail "no way out named"
+    [ ! -e "$WORK/nt.raw" ] || fail "nt.raw written"
+done
+pass "UEFI Windows without BCD-Template: --boot bios refused: $(cat "$WORK/last.err")"
+expect_exit 0 "$P2V" convert --no-windows-fixups --boot bios -O raw -o "$WORK/nt.raw" "$WORK/nt.img:1" "$WORK/nt.img:4" "$WORK/nt.img:3"
+pass "--no-windows-fixups copies it unchanged"

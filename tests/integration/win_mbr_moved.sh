@@ -109,3 +109,86 @@ grep -q "pc2.img:2 holds Windows, but no selected partition holds a boot store" 
 [ ! -e "$WORK/no.img" ] || fail "no.img written"
 expect_exit 0 "$P2V" convert -O raw --dry-run --no-windows-fixups -o "$WORK/no.img" "$WORK/pc2.img:2"
 pass "Windows without a boot store refused; --no-windows-fixups lets it through"
+
+# A damaged SYSTEM hive, then a damaged \Boot\BCD (issue 25 item 12): refused
+# before anything is written, saying the hive is damaged (not "Operation not
+# supported") and naming --no-windows-fixups, which then copies them as they are.
+# damage IMG N PATH: break the first hbin block of the hive PATH in partition N.
+damage() {
+    local img=$1 n=$2 path=$3 part mnt
+    part=$WORK/damage.part
+    mkwin_part_img "$img" "$n" "$part"
+    mnt=$(mktemp -d "$WORK/mnt.XXXXXX")
+    timeout 60 ntfs-3g "$part" "$mnt" || fail "ntfs-3g cannot mount partition $n"
+    track_mount "$mnt"
+    python3 - "$mnt$path" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(4096)
+    assert f.read(4) == b"hbin", "no hbin at 4096"
+    f.seek(4096)
+    f.write(b"\xde\xad\xbe\xef" * 8)
+PY
+    umount "$mnt"
+    rmdir "$mnt"
+    mkwin_put "$img" "$part" $(( $(mkwin_part_off "$img" "$n") / 512 ))
+}
+for what in SYSTEM BCD; do
+    cp --sparse=always "$pc" "$WORK/dmg.img"
+    if [ $what = SYSTEM ]; then
+        damage "$WORK/dmg.img" 2 /Windows/System32/config/SYSTEM
+        where='dmg.img:2 \\Windows\\System32\\config\\SYSTEM'
+    else
+        damage "$WORK/dmg.img" 1 /Boot/BCD
+        where='dmg.img:1 \\Boot\\BCD'
+    fi
+    expect_exit 1 "$P2V" convert -O raw -o "$WORK/dmg.raw" "$WORK/dmg.img:1" "$WORK/dmg.img:2"
+    grep -q "$where: not a registry hive hivex can read: damaged (" "$WORK/last.err" ||
+        fail "damaged $what: $(cat "$WORK/last.err")"
+    grep -q -- "; --no-windows-fixups copies Windows unchanged" "$WORK/last.err" || fail "damaged $what: no way out named"
+    grep -q "Operation not supported" "$WORK/last.err" && fail "damaged $what: strerror(ENOTSUP) shown"
+    [ ! -e "$WORK/dmg.raw" ] || fail "dmg.raw written"
+    pass "damaged $what refused: $(cat "$WORK/last.err")"
+    expect_exit 0 "$P2V" convert -O raw --no-windows-fixups -o "$WORK/dmg.raw" "$WORK/dmg.img:1" "$WORK/dmg.img:2"
+    rm -f "$WORK/dmg.raw"
+done
+
+# A ReAgent.xml p2v does not understand (issue 25 item 9): over 1 MiB, or
+# UTF-16 without a byte order mark: the conversion goes on, with a warning
+# that WinRE is not kept right, never silently.
+# reagent_as IMG HOW: rewrite C:'s ReAgent.xml (partition 2) as HOW says.
+reagent_as() {
+    local img=$1 how=$2 part=$WORK/reagent.part mnt
+    mkwin_part_img "$img" 2 "$part"
+    mnt=$(mktemp -d "$WORK/mnt.XXXXXX")
+    timeout 60 ntfs-3g "$part" "$mnt" || fail "ntfs-3g cannot mount partition 2"
+    track_mount "$mnt"
+    python3 - "$mnt/Windows/System32/Recovery/ReAgent.xml" "$how" <<'PY'
+import sys
+path, how = sys.argv[1], sys.argv[2]
+text = open(path, "rb").read()
+assert b"WinreLocation" in text
+if text.startswith(b"\xef\xbb\xbf"):
+    text = text[3:]
+if how == "big":
+    text = text + b" " * (1 << 20)
+else:
+    text = text.decode("utf-8").encode("utf-16-le")
+open(path, "wb").write(text)
+PY
+    umount "$mnt"
+    rmdir "$mnt"
+    mkwin_put "$img" "$part" $(( $(mkwin_part_off "$img" 2) / 512 ))
+}
+for how in big utf16; do
+    cp --sparse=always "$pc" "$WORK/re.img"
+    reagent_as "$WORK/re.img" $how
+    expect_exit 0 "$P2V" convert -O raw -o "$WORK/re.raw" "$WORK/re.img:1" "$WORK/re.img:4" "$WORK/re.img:2"
+    case $how in
+    big) want='re.img:2 \\Windows\\System32\\Recovery\\ReAgent.xml: not rewritten (.*more than the 1048576 expected); WinRE shows as disabled until reagentc /enable' ;;
+    utf16) want='re.img:2 \\Windows\\System32\\Recovery\\ReAgent.xml: NUL bytes in it (UTF-16 without a byte order mark, or not text), which p2v does not rewrite' ;;
+    esac
+    grep -q "warning: .*$want" "$WORK/last.err" || fail "ReAgent.xml $how: no warning: $(cat "$WORK/last.err")"
+    pass "ReAgent.xml $how: $(grep -o "$want" "$WORK/last.err" | head -1)"
+    rm -f "$WORK/re.raw"
+done

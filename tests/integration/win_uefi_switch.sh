@@ -136,3 +136,13 @@ bootimg_boot "$WORK/out.img" raw uefi "$marker" "$WORK/boot.log" ||
     fail "OVMF does not boot \\EFI\\Boot\\bootx64.efi from the ESP p2v built"
 bootimg_report "BIOS Windows -> UEFI, \\EFI\\Boot\\bootx64.efi on p2v's ESP" "$WORK/boot.log"
 pass "OVMF boots the generic loader p2v placed at \\EFI\\Boot\\bootx64.efi"
+
+# A BIOS Windows without \Windows\System32\config\BCD-Template (issue 25 item
+# 5): no ESP can be filled, so --boot uefi is refused before anything is
+# written, naming the template, instead of a GPT with no ESP.
+MKWIN_NO_TEMPLATE=1 mkwin_mbr_bios "$WORK/nt.img"
+expect_exit 1 "$P2V" convert --boot uefi -t gpt -O raw -o "$WORK/nt.raw" "$WORK/nt.img:1" "$WORK/nt.img:2"
+grep -q 'nt.img:2: firmware switch to UEFI: Windows has no \\Windows\\System32\\config\\BCD-Template to make \\EFI\\Microsoft\\Boot\\BCD from' "$WORK/last.err" ||
+    fail "no BCD-Template: $(cat "$WORK/last.err")"
+[ ! -e "$WORK/nt.raw" ] || fail "nt.raw written"
+pass "BIOS Windows without BCD-Template: --boot uefi refused: $(cat "$WORK/last.err")"

@@ -11,6 +11,10 @@ tool makes (test code, written from the on-disk format, no libntfs-3g):
       records it holds copied to their start, the rest unused); with
       FRAG_BELOW, mark every other free cluster below that LCN in use, so
       that the free space there is single clusters
+  ntfsedit.py bitmap-clear IMG NAME
+      mark the clusters of the unnamed $DATA of the file called NAME free in
+      $Bitmap, and nothing else (what a crash or a broken tool may leave,
+      and chkdsk /f repairs); prints each cleared run as LCN+COUNT
   ntfsedit.py info IMG
       the cluster size, cluster count and $MFT's runs, one per line
 
@@ -262,6 +266,39 @@ def cmd_mft_far(v, clusters, frag_below):
     v.attr_write(runs, bm)
 
 
+AT_FILE_NAME = 0x30
+
+
+def record_name(rec):
+    """The first $FILE_NAME of a record in use, or None."""
+    if rec[:4] != b"FILE" or not struct.unpack_from("<H", rec, 0x16)[0] & 1:
+        return None
+    for a in attrs(rec):
+        if a.type == AT_FILE_NAME and not a.nonres:
+            v = a.off + struct.unpack_from("<H", rec, a.off + 0x14)[0]
+            n = rec[v + 0x40]
+            return bytes(rec[v + 0x42:v + 0x42 + 2 * n]).decode("utf-16-le")
+    return None
+
+
+def cmd_bitmap_clear(v, name):
+    size = struct.unpack_from("<q", v.record(0), find_attr(v.record(0), AT_DATA).off + 0x30)[0]
+    for n in range(size // v.rsz):
+        rec = v.record(n)
+        if record_name(rec) != name:
+            continue
+        runs, bm = v.bitmap()
+        for lcn, count in find_attr(rec, AT_DATA).runs():
+            if lcn is None:
+                continue
+            for c in range(lcn, lcn + count):
+                set_bit(bm, c, 0)
+            print("%d+%d" % (lcn, count))
+        v.attr_write(runs, bm)
+        return
+    raise SystemExit("ntfsedit: no file called %s" % name)
+
+
 def main(argv):
     if len(argv) < 3:
         raise SystemExit(__doc__)
@@ -270,6 +307,8 @@ def main(argv):
         cmd_badclus(v, int(argv[3]))
     elif argv[1] == "mft-far":
         cmd_mft_far(v, int(argv[3]), int(argv[4]) if len(argv) > 4 else 0)
+    elif argv[1] == "bitmap-clear":
+        cmd_bitmap_clear(v, argv[3])
     elif argv[1] == "info":
         print("cluster", v.cs)
         print("clusters", v.nr)

@@ -175,6 +175,7 @@ static void test_planfile_round_trip(convert_disk *src)
     convert_sel sels[] = { { .disk = "mem1", .number = 2 }, { .disk = "mem1", .number = 1 } }, active = { .disk = "mem1", .number = 1 };
     convert_request rq = { .sels = sels, .nsels = 2, .active = &active, .preopened = pre,
                            .npreopened = 1, .copy_all = true, .verify = true,
+                           .bad_sectors = SALVAGE_ZERO, .keep_services = true,
                            .sink = { .format = SINK_QCOW2, .compression = SINK_COMPRESS_ZSTD,
                                      .level = 7, .cluster_size = 65536 },
                            .plan = { .table = PTABLE_MBR, .boot = PLAN_FW_BIOS,
@@ -204,6 +205,9 @@ static void test_planfile_round_trip(convert_disk *src)
     CHECK_STR(pf->sels[0].type, "0x83");
     const convert_request *back = convert_planfile_request(pf);
     CHECK(back->copy_all && back->verify);
+    CHECK_EQ_U64(back->bad_sectors, SALVAGE_ZERO);
+    CHECK(back->keep_services);
+    CHECK(back->drivers == NULL && back->target_bus == 0);
     CHECK_EQ_U64(back->sink.compression, SINK_COMPRESS_ZSTD);
     CHECK_EQ_U64(back->sink.level, 7);
     CHECK_EQ_U64(back->plan.table, PTABLE_MBR);
@@ -214,7 +218,7 @@ static void test_planfile_round_trip(convert_disk *src)
     CHECK(back->nsels == 2 && back->sels[1].number == 1);
     convert_planfile_free(pf);
     /* damaged: every prefix of the file is refused with a message, none crashes */
-    for (size_t cut = 0; cut < len; cut += 7) {
+    for (size_t cut = 0; cut < len - 1; cut += 7) { /* text[len - 1] is the newline */
         err.msg[0] = '\0';
         CHECK(convert_planfile_parse(text, cut, &pf, &err) < 0);
         CHECK(err.msg[0] != '\0');

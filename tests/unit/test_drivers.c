@@ -231,6 +231,31 @@ static void test_tree_errors(void)
         CHECK(strstr(err.msg, "short.iso") != NULL);
 }
 
+/* A file swapped for a link out of the tree between listing and reading (or
+ * for a named pipe) is refused when read, not followed. */
+static void test_tree_swapped(void)
+{
+    char cmd[4 * PATH_MAX];
+    snprintf(cmd, sizeof cmd, "cp -r '%s/per' '%s/swap' && echo host >'%s/host'", work, work, work);
+    CHECK(system(cmd) == 0);
+    drv_tree *t = open_tree("swap");
+    long i = drv_tree_find(t, "viostor/w10/amd64/viostor.sys");
+    long j = drv_tree_find(t, "viostor/w10/amd64/viostor.cat");
+    CHECK(i >= 0 && j >= 0);
+    snprintf(cmd, sizeof cmd, "ln -sf '%s/host' '%s/swap/viostor/w10/amd64/viostor.sys' && "
+             "rm '%s/swap/viostor/w10/amd64/viostor.cat' && mkfifo '%s/swap/viostor/w10/amd64/viostor.cat'",
+             work, work, work, work);
+    CHECK(system(cmd) == 0);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    p2v_err err = {{0}};
+    CHECK_EQ_U64(drv_tree_read(t, (size_t)i, &buf, &len, &err), (uint64_t)-EXDEV);
+    CHECK(strstr(err.msg, "viostor.sys") && strstr(err.msg, "outside the driver tree"));
+    CHECK(drv_tree_read(t, (size_t)j, &buf, &len, &err) < 0);
+    CHECK(strstr(err.msg, "viostor.cat") && strstr(err.msg, "regular file"));
+    drv_tree_close(t);
+}
+
 static void test_bus(void)
 {
     enum drv_bus b;
@@ -939,6 +964,7 @@ int main(void)
     test_select("flat", true);
     test_select("virtio.iso", false);
     test_tree_errors();
+    test_tree_swapped();
     test_damaged_inf();
     test_bus();
     drv_tree *t = open_tree("per");

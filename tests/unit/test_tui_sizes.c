@@ -75,7 +75,7 @@ static void test_pick_sizes(void)
     CHECK(tui_set_pick_size(&s, "d.img", 2, "2M", &err) == 0);
     CHECK(tui_validate(&s) < 0);
     CHECK(!s.valid);
-    CHECK(strstr(s.status, "d.img:2: 2.0 MiB is smaller than the source partition") != NULL);
+    CHECK(strstr(s.status, "d.img:2: 2.0 MiB (2097152 bytes) is smaller than the source partition") != NULL);
     CHECK_EQ_U64(tui_pick_new_bytes(&s, 1), 0);
 
     /* "" gives the source's size back; dropped and picked again: no size */
