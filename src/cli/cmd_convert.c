@@ -127,6 +127,12 @@ const char convert_usage[] =
     "                                   storage filters of hardware a VM lacks as they\n"
     "                                   are; filters whose driver is missing are still\n"
     "                                   removed (docs/windows.md)\n"
+    "      --network keep|dhcp          the old PC's network settings (listed in the dry\n"
+    "                                   run): keep (default) re-applies static addresses,\n"
+    "                                   gateways, DNS servers and suffixes to the new\n"
+    "                                   adapter at the first boot and removes the old\n"
+    "                                   adapters (Windows 8 and later); dhcp leaves\n"
+    "                                   the new adapter to DHCP\n"
     "      --save-plan FILE             write the validated selection and options as a plan\n"
     "                                   file (JSON, docs/plan-files.md); without -o only that\n"
     "      --plan FILE                  take the selections and options from a plan file;\n"
@@ -344,6 +350,7 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
                              .min_free = a->min_free,
                              .drivers = a->drivers, .target_bus = a->target_bus,
                              .keep_services = a->keep_services,
+                             .network_dhcp = a->network_dhcp,
                              .allow_mounted = a->allow_mounted, .bad_sectors = a->bad_sectors,
                              .bad_sectors_map = a->bad_sectors_map,
                              .queue_depth = a->queue_depth };

@@ -170,7 +170,7 @@ enum {
     OPT_MIN_FREE,
     OPT_DRIVERS, OPT_TARGET_BUS, OPT_KEEP_SERVICES,
     OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_BAD_SECTORS_MAP, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
-    OPT_QUEUE_DEPTH, OPT_COPY_SYSTEM_FILES,
+    OPT_QUEUE_DEPTH, OPT_COPY_SYSTEM_FILES, OPT_NETWORK,
 };
 
 /* Options that shape the result (layout, copy, Windows edits): with --plan
@@ -184,6 +184,7 @@ static bool is_layout_option(int c)
     case OPT_CLUSTER: case OPT_NO_MSR: case OPT_ALLOW_DIRTY: case OPT_ADD_ESP: case OPT_ACTIVE:
     case OPT_SECTOR_SIZE: case OPT_MIN_FREE: case OPT_TARGET_BUS: case OPT_BAD_SECTORS:
     case OPT_NO_WINDOWS_FIXUPS: case OPT_KEEP_SERVICES: case OPT_COPY_SYSTEM_FILES:
+    case OPT_NETWORK:
         return true;
     default:
         return false;
@@ -218,6 +219,7 @@ int convert_parse_args(int argc, char **argv, struct convert_args *a)
         { "drivers", required_argument, NULL, OPT_DRIVERS },
         { "target-bus", required_argument, NULL, OPT_TARGET_BUS },
         { "keep-services", no_argument, NULL, OPT_KEEP_SERVICES },
+        { "network", required_argument, NULL, OPT_NETWORK },
         { "plan", required_argument, NULL, OPT_PLAN },
         { "save-plan", required_argument, NULL, OPT_SAVE_PLAN },
         { "threads", required_argument, NULL, 'j' },
@@ -359,6 +361,11 @@ int convert_parse_args(int argc, char **argv, struct convert_args *a)
         }
         case OPT_DRIVERS: a->drivers = optarg; break;
         case OPT_KEEP_SERVICES: a->keep_services = true; break;
+        case OPT_NETWORK:
+            if (strcmp(optarg, "keep") && strcmp(optarg, "dhcp"))
+                return convert_usage_error("unknown --network '%s' (keep or dhcp)", optarg);
+            a->network_dhcp = !strcmp(optarg, "dhcp");
+            break;
         case OPT_TARGET_BUS: {
             enum drv_bus bus;
             if (drv_bus_parse(optarg, &bus) < 0)

@@ -27,6 +27,7 @@ struct convert_args {
     const char *drivers;        /* --drivers DIR|ISO */
     int target_bus;             /* enum drv_bus; 0: not given */
     bool keep_services;         /* --keep-services */
+    bool network_dhcp;          /* --network dhcp (keep: false) */
     enum salvage_policy bad_sectors;
     const char *bad_sectors_map;    /* --bad-sectors-map FILE */
     bool boot_check;            /* --boot-check */

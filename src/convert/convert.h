@@ -141,6 +141,8 @@ typedef struct convert_request {
      * not said). */
     const char *drivers;
     int target_bus;
+    bool network_dhcp;              /* --network dhcp: the old PC's static network
+                                       settings listed, not re-applied at first boot */
     bool keep_services;             /* leave the old PC's services and known-bad
                                        filters (docs/windows.md, leftovers) */
     uint64_t min_free;              /* free space DISK:N=min leaves; 0: the default margin */
