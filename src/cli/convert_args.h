@@ -18,6 +18,7 @@ struct convert_args {
     bool copy_all;
     bool copy_system_files;     /* --copy-system-files */
     unsigned queue_depth;       /* --queue-depth; 0: the default */
+    unsigned io_timeout;        /* --io-timeout SECONDS; 0: the default (60) */
     bool cluster_given;
     bool format_given;
     const char *active;         /* --active DISK:N */
