@@ -65,6 +65,10 @@ const char convert_usage[] =
     "      --copy used|all              used (default): only blocks the filesystem uses\n"
     "                                   where it is understood; all: every sector.\n"
     "                                   Zero blocks are never written.\n"
+    "      --copy-system-files          copy pagefile.sys, swapfile.sys and hiberfil.sys\n"
+    "                                   too; without it their clusters read as zeros in\n"
+    "                                   the image (Windows recreates them; size and place\n"
+    "                                   kept; a notice names the bytes saved)\n"
     "  -c, --compress [zlib|zstd][:LEVEL]\n"
     "                                   compressed qcow2 clusters (default zlib; -c before\n"
     "                                   a SEL or an option means zlib); LEVEL zlib 1-9\n"
@@ -136,6 +140,12 @@ const char convert_usage[] =
     "                                   storage filters of hardware a VM lacks as they\n"
     "                                   are; filters whose driver is missing are still\n"
     "                                   removed (docs/windows.md)\n"
+    "      --network keep|dhcp          the old PC's network settings (listed in the dry\n"
+    "                                   run): keep (default) re-applies static addresses,\n"
+    "                                   gateways, DNS servers and suffixes to the new\n"
+    "                                   adapter at the first boot and removes the old\n"
+    "                                   adapters (Windows 8 and later); dhcp leaves\n"
+    "                                   the new adapter to DHCP\n"
     "      --save-plan FILE             write the validated selection and options as a plan\n"
     "                                   file (JSON, docs/plan-files.md); without -o only that\n"
     "      --plan FILE                  take the selections and options from a plan file;\n"
@@ -349,11 +359,13 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
                              .sels = s, .nsels = (size_t)a->nsels,
                              .active = a->active ? active : NULL,
                              .sector_size = a->sector_size, .copy_all = a->copy_all,
+                             .copy_system_files = a->copy_system_files,
                              .allow_dirty = a->allow_dirty, .verify = a->verify,
                              .force = a->force, .no_windows_fixups = a->no_windows_fixups,
                              .min_free = a->min_free,
                              .drivers = a->drivers, .target_bus = a->target_bus,
                              .keep_services = a->keep_services,
+                             .network_dhcp = a->network_dhcp,
                              .allow_mounted = a->allow_mounted, .bad_sectors = a->bad_sectors,
                              .bad_sectors_map = a->bad_sectors_map,
                              .queue_depth = a->queue_depth, .io_timeout = a->io_timeout };

@@ -175,7 +175,8 @@ enum {
     OPT_MIN_FREE,
     OPT_DRIVERS, OPT_TARGET_BUS, OPT_KEEP_SERVICES,
     OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_BAD_SECTORS_MAP, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
-    OPT_QUEUE_DEPTH, OPT_IO_TIMEOUT, OPT_RBD_TIMEOUT, OPT_RBD_FEATURES,
+    OPT_QUEUE_DEPTH, OPT_IO_TIMEOUT, OPT_RBD_TIMEOUT, OPT_RBD_FEATURES, OPT_COPY_SYSTEM_FILES,
+    OPT_NETWORK,
 };
 
 #define SHORT_OPTS ":o:O:t:c::j:pfh"
@@ -197,6 +198,7 @@ static const struct option longopts[] = {
     { "force", no_argument, NULL, 'f' },
     { "no-msr", no_argument, NULL, OPT_NO_MSR },
     { "allow-dirty", no_argument, NULL, OPT_ALLOW_DIRTY },
+    { "copy-system-files", no_argument, NULL, OPT_COPY_SYSTEM_FILES },
     { "no-windows-fixups", no_argument, NULL, OPT_NO_WINDOWS_FIXUPS },
     { "add-esp", required_argument, NULL, OPT_ADD_ESP },
     { "active", required_argument, NULL, OPT_ACTIVE },
@@ -205,6 +207,7 @@ static const struct option longopts[] = {
     { "drivers", required_argument, NULL, OPT_DRIVERS },
     { "target-bus", required_argument, NULL, OPT_TARGET_BUS },
     { "keep-services", no_argument, NULL, OPT_KEEP_SERVICES },
+    { "network", required_argument, NULL, OPT_NETWORK },
     { "plan", required_argument, NULL, OPT_PLAN },
     { "save-plan", required_argument, NULL, OPT_SAVE_PLAN },
     { "threads", required_argument, NULL, 'j' },
@@ -230,7 +233,8 @@ static bool is_layout_option(int c)
     case 'O': case 't': case 'c': case OPT_BOOT: case OPT_SIZE: case OPT_ALIGN: case OPT_COPY:
     case OPT_CLUSTER: case OPT_NO_MSR: case OPT_ALLOW_DIRTY: case OPT_ADD_ESP: case OPT_ACTIVE:
     case OPT_SECTOR_SIZE: case OPT_MIN_FREE: case OPT_TARGET_BUS: case OPT_BAD_SECTORS:
-    case OPT_NO_WINDOWS_FIXUPS: case OPT_KEEP_SERVICES:
+    case OPT_NO_WINDOWS_FIXUPS: case OPT_KEEP_SERVICES: case OPT_COPY_SYSTEM_FILES:
+    case OPT_NETWORK:
         return true;
     default:
         return false;
@@ -374,6 +378,15 @@ static int parse_target_bus(struct convert_args *a, const char *v)
     return 0;
 }
 
+/* --network keep|dhcp */
+static int parse_network(struct convert_args *a, const char *v)
+{
+    if (strcmp(v, "keep") && strcmp(v, "dhcp"))
+        return convert_usage_error("unknown --network '%s' (keep or dhcp)", v);
+    a->network_dhcp = !strcmp(v, "dhcp");
+    return 0;
+}
+
 /* Options that shape the result (is_layout_option), and the unknown ones. */
 static int apply_layout_option(struct convert_args *a, int c, const char *v, char **argv)
 {
@@ -396,6 +409,8 @@ static int apply_layout_option(struct convert_args *a, int c, const char *v, cha
     case OPT_BAD_SECTORS: return parse_bad_sectors(a, v);
     case OPT_NO_WINDOWS_FIXUPS: a->no_windows_fixups = true; return 0;
     case OPT_KEEP_SERVICES: a->keep_services = true; return 0;
+    case OPT_COPY_SYSTEM_FILES: a->copy_system_files = true; return 0;
+    case OPT_NETWORK: return parse_network(a, v);
     case ':': return convert_usage_error("option '%s' needs an argument", argv[optind - 1]);
     default: return convert_usage_error("unknown option '%s'", argv[optind - 1]);
     }

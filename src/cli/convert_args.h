@@ -16,6 +16,7 @@ struct convert_args {
     plan_opts plan;
     plan_extra add_esp;         /* --add-esp: plan.extra points here */
     bool copy_all;
+    bool copy_system_files;     /* --copy-system-files */
     unsigned queue_depth;       /* --queue-depth; 0: the default */
     unsigned io_timeout;        /* --io-timeout SECONDS; 0: the default (60) */
     bool cluster_given;
@@ -27,6 +28,7 @@ struct convert_args {
     const char *drivers;        /* --drivers DIR|ISO */
     int target_bus;             /* enum drv_bus; 0: not given */
     bool keep_services;         /* --keep-services */
+    bool network_dhcp;          /* --network dhcp (keep: false) */
     enum salvage_policy bad_sectors;
     const char *bad_sectors_map;    /* --bad-sectors-map FILE */
     bool boot_check;            /* --boot-check */

@@ -119,6 +119,9 @@ typedef struct convert_request {
     uint32_t sector_size;           /* image-file sources; 0: detected */
     bool copy_all;                  /* every sector, not only the used blocks */
     bool allow_dirty;
+    /* Copy pagefile.sys, swapfile.sys and hiberfil.sys of NTFS volumes'
+     * roots too; without it their clusters read as zeros (docs/fsmap.md). */
+    bool copy_system_files;
     /* A selected partition mounted read-write is refused (naming the mount
      * point) unless allow_mounted, then copied with a warning; mounted
      * read-only it is copied with a notice. */
@@ -143,6 +146,8 @@ typedef struct convert_request {
      * not said). */
     const char *drivers;
     int target_bus;
+    bool network_dhcp;              /* --network dhcp: the old PC's static network
+                                       settings listed, not re-applied at first boot */
     bool keep_services;             /* leave the old PC's services and known-bad
                                        filters (docs/windows.md, leftovers) */
     uint64_t min_free;              /* free space DISK:N=min leaves; 0: the default margin */
@@ -168,6 +173,7 @@ typedef struct convert_result {
     uint64_t written;               /* bytes handed to the image (zeros excluded) */
     uint64_t file_bytes;            /* bytes the image file takes on disk */
     uint64_t verified;              /* bytes compared by verify */
+    uint64_t system_files_bytes;    /* page/swap/hibernation file bytes not copied */
     bool verify_ok;
     double seconds;
     copy_stats copy;                /* the copy engine's figures and timers */

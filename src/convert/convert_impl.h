@@ -8,6 +8,7 @@
 #define P2V_CONVERT_IMPL_H
 
 #include "convert/convert.h"
+#include "fs/fsmap.h"
 #include "fs/resize.h"
 
 /* What the Windows step (convert/windows.c) made: the identity map, what
@@ -69,6 +70,7 @@ struct convert_job {
     convert_resize rs;
     char badmap[1024];          /* --bad-sectors zero: where the map goes ("" : none) */
     convert_layers layers;
+    fs_sysfiles *sysfiles;      /* per plan part: Windows' page/swap/hibernation files */
 };
 
 /* Hives are read whole, up to this size. */

@@ -10,6 +10,7 @@
 #include "convert/layers.h"
 #include "convert/steps.h"
 #include "windows/drivers.h"
+#include "windows/network.h"
 
 static bool needs_virtio(const convert_request *rq)
 {
@@ -43,7 +44,9 @@ static int plan_windows(convert_job *job, size_t i, const char *what, const conv
         return p2v_err_prefix(err, rc, "%s", what);
     drv_job *dj = calloc(1, sizeof *dj);
     rc = dj ? drv_job_prepare(v, what, job->drv_tree, (enum drv_bus)job->rq.target_bus,
-                              job->rq.keep_services ? DRV_JOB_KEEP_SERVICES : 0, dj, err)
+                              (job->rq.keep_services ? DRV_JOB_KEEP_SERVICES : 0) |
+                                  (job->rq.network_dhcp ? DRV_JOB_NETWORK_DHCP : 0),
+                              dj, err)
             : p2v_errf(err, -ENOMEM, "out of memory");
     p2v_err ignored;
     ntvol_close(v, &ignored);
@@ -152,6 +155,8 @@ void convert_drivers_text(const convert_job *job, FILE *f)
         convert_part_source_name(job, &job->plan->parts[i], what, sizeof what);
         fprintf(f, "\n%s: ", what);
         drv_report_text(&dj->win, dj->has_sel ? &dj->sel : NULL, job->drv_tree, &dj->plan, f);
+        if (dj->net)
+            net_report_text(dj->net, &dj->win, dj->net_keep, f);
     }
 }
 
@@ -170,6 +175,8 @@ void convert_drivers_json(const convert_job *job, json_writer *j)
         json_ku64(j, "number", job->plan->parts[i].number);
         json_key(j, "changes");
         drv_report_json(&dj->win, dj->has_sel ? &dj->sel : NULL, job->drv_tree, &dj->plan, j);
+        if (dj->net)
+            net_report_json(dj->net, &dj->win, dj->net_keep, j);
         json_obj_end(j);
     }
     json_arr_end(j);

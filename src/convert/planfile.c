@@ -56,6 +56,7 @@ static const char *const compress_names[] = { [SINK_COMPRESS_NONE] = NULL,
                                               [SINK_COMPRESS_ZLIB] = "zlib",
                                               [SINK_COMPRESS_ZSTD] = "zstd" };
 static const char *const bad_names[] = { [SALVAGE_FAIL] = "fail", [SALVAGE_ZERO] = "zero" };
+static const char *const network_names[] = { "keep", "dhcp" };
 #define NAMES(a) a, sizeof a / sizeof a[0]
 
 static json_object *jstr_or_null(const char *s) { return s ? json_object_new_string(s) : NULL; }
@@ -81,9 +82,13 @@ static json_object *options_json(const convert_request *rq)
             esp = rq->plan.extra[i].bytes;
     json_object_object_add(o, "add_esp", json_object_new_int64((int64_t)esp));
     json_object_object_add(o, "allow_dirty", json_object_new_boolean(rq->allow_dirty));
+    json_object_object_add(o, "copy_system_files",
+                           json_object_new_boolean(rq->copy_system_files));
     json_object_object_add(o, "no_windows_fixups",
                            json_object_new_boolean(rq->no_windows_fixups));
     json_object_object_add(o, "keep_services", json_object_new_boolean(rq->keep_services));
+    json_object_object_add(o, "network", json_object_new_string(rq->network_dhcp ? "dhcp"
+                                                                                  : "keep"));
     json_object_object_add(o, "verify", json_object_new_boolean(rq->verify));
     json_object_object_add(o, "sector_size", json_object_new_int64(rq->sector_size));
     json_object_object_add(o, "min_free", json_object_new_int64((int64_t)rq->min_free));
@@ -314,11 +319,12 @@ static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
                                         "allow_dirty", "verify", "sector_size", "min_free",
                                         "compress_level", "no_windows_fixups", "drivers",
                                         "target_bus", "bad_sectors", "bad_sectors_map",
-                                        "keep_services", NULL };
+                                        "keep_services", "copy_system_files", "network",
+                                        NULL };
     static const char *const formats[] = { [SINK_QCOW2] = "qcow2", [SINK_RAW] = "raw" };
     static const char *const copies[] = { "used", "all" };
     convert_request *rq = &pf->rq;
-    int fmt = SINK_QCOW2, comp = 0, table = 0, boot = 0, copy = 0, bad = SALVAGE_FAIL, r;
+    int fmt = SINK_QCOW2, comp = 0, table = 0, boot = 0, copy = 0, bad = SALVAGE_FAIL, net = 0, r;
     uint64_t cluster = 0, esp = 0, ssz = 0, level = 0;
     if ((r = check_keys(o, keys, "options", err)) < 0 ||
         (r = get_enum(o, "format", NAMES(formats), &fmt, err)) < 0 ||
@@ -336,8 +342,10 @@ static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
                      err)) < 0 ||
         (r = get_bool(o, "no_msr", &rq->plan.no_msr, "options", err)) < 0 ||
         (r = get_bool(o, "allow_dirty", &rq->allow_dirty, "options", err)) < 0 ||
+        (r = get_bool(o, "copy_system_files", &rq->copy_system_files, "options", err)) < 0 ||
         (r = get_bool(o, "no_windows_fixups", &rq->no_windows_fixups, "options", err)) < 0 ||
         (r = get_bool(o, "keep_services", &rq->keep_services, "options", err)) < 0 ||
+        (r = get_enum(o, "network", NAMES(network_names), &net, err)) < 0 ||
         (r = get_bool(o, "verify", &rq->verify, "options", err)) < 0 ||
         (r = parse_path_options(o, pf, err)) < 0 ||
         (r = get_enum(o, "bad_sectors", NAMES(bad_names), &bad, err)) < 0)
@@ -359,6 +367,7 @@ static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
     rq->plan.table = (enum ptable_type)table;
     rq->plan.boot = (enum plan_firmware)boot;
     rq->copy_all = copy == 1;
+    rq->network_dhcp = net == 1;
     rq->sector_size = (uint32_t)ssz;
     rq->bad_sectors = (enum salvage_policy)bad;
     if (esp) {

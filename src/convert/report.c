@@ -159,6 +159,7 @@ void convert_layout_text(const convert_job *job, FILE *f)
                 pp->fstype[0] ? pp->fstype : "-", wlabel, pp->label[0] ? pp->label : "-", flags);
     }
     resize_text(job, f);
+    convert_sysfiles_text(job, f);
     windows_text(job, f);
     convert_drivers_text(job, f);
 }
@@ -231,8 +232,10 @@ void convert_layout_json_open(const convert_job *job, json_writer *j, const conv
         }
         json_kstr(j, "fstype", pp->fstype[0] ? pp->fstype : NULL);
         json_kstr(j, "label", pp->label[0] ? pp->label : NULL);
-        if (pp->kind == PLAN_PART_COPY)
+        if (pp->kind == PLAN_PART_COPY) {
             resize_json(job, j, i);
+            convert_sysfiles_json(job, j, i);
+        }
         json_obj_end(j);
     }
     json_arr_end(j);
@@ -246,6 +249,7 @@ void convert_layout_json_open(const convert_job *job, json_writer *j, const conv
     if (res && res->done) {
         json_ku64(j, "copied_bytes", res->read);
         json_ku64(j, "written_bytes", res->written);
+        json_ku64(j, "system_files_bytes", res->system_files_bytes);
         json_ku64(j, "image_bytes", res->file_bytes);
         json_key(j, "seconds");
         json_double(j, res->seconds);

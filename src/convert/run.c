@@ -2,6 +2,7 @@
  * "regions"), the selected partitions through the copy engine with their
  * fixups, verify, then the file gets its name. All or nothing. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 #include "fs/fsmap.h"
 #include "fs/relocate.h"
 #include "sink/guard.h"
+#include "util/size.h"
 
 static double now_s(void)
 {
@@ -149,6 +151,19 @@ static int add_overlay_blocks(blockdev *ov, fsmap *m, p2v_err *err)
     return r;
 }
 
+/* The notice of Windows' page, swap and hibernation files left out of a map. */
+static void say_system_files(const char *name, const fs_sysfiles *sf, const convert_events *ev)
+{
+    char list[160] = "", h[32];
+    for (size_t i = 0; i < sf->n; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                 sf->v[i].name);
+    convert_say(ev, CONVERT_NOTICE, "%s: %s not copied (%s saved): %s as zeros, Windows "
+                "recreates %s (--copy-system-files copies %s)", name, list,
+                size_human(sf->bytes, h, sizeof h), sf->n > 1 ? "they read" : "it reads",
+                sf->n > 1 ? "them" : "it", sf->n > 1 ? "them" : "it");
+}
+
 static int prepare_range(convert_job *job, const plan_part *pp, struct job_ranges *jb,
                          const convert_events *ev, p2v_err *err)
 {
@@ -170,7 +185,8 @@ static int prepare_range(convert_job *job, const plan_part *pp, struct job_range
                        .dst_len = dst_len, .what = jb->names[k],
                        .salvage = jb->salvage };
     if (!job->rq.copy_all) {
-        fsmap_opts fo = { .allow_dirty = job->rq.allow_dirty };
+        fsmap_opts fo = { .allow_dirty = job->rq.allow_dirty,
+                          .skip_system_files = !job->rq.copy_system_files };
         int rc = fsmap_build(bd, src_off, src_len, &fo, &jb->maps[k], err);
         if (rc == -EIO && job->rq.bad_sectors == SALVAGE_ZERO) {
             /* unreadable metadata: no map to trust; every readable sector is copied */
@@ -184,6 +200,8 @@ static int prepare_range(convert_job *job, const plan_part *pp, struct job_range
             rc = add_overlay_blocks(view.bd, &jb->maps[k], err);
         if (rc < 0)
             return fsmap_error(jb->names[k], bd, rc, err);
+        if (!jb->maps[k].full && jb->maps[k].skipped.n)
+            say_system_files(jb->names[k], &jb->maps[k].skipped, ev);
         if (!jb->maps[k].full)
             r->used = &jb->maps[k].used;
         else if (jb->maps[k].notice[0])
@@ -466,6 +484,9 @@ static int write_image(convert_job *job, sink *sk, const struct job_ranges *jb,
         (r = flush_regions(&st.rs, UINT64_MAX, err)) < 0 || (r = interrupted(cancel, err)) < 0 ||
         (r = sink_finish(sk, err)) < 0)
         goto out;
+    for (size_t i = 0; i < jb->n; i++)
+        if (!jb->maps[i].full)
+            res->system_files_bytes += jb->maps[i].skipped.bytes;
     res->planned = cs.planned;
     res->read = cs.read;
     res->written = cs.written;

@@ -55,4 +55,15 @@ int convert_drivers_prepare(convert_job *job, const convert_events *ev, p2v_err 
 void convert_drivers_free(convert_job *job);
 void convert_drivers_json(const convert_job *job, json_writer *j);
 
+/* ---- Windows' page, swap and hibernation files (convert/sysfiles.c) ---- */
+
+/* After the driver step: which of them each copied NTFS partition holds, on
+ * the view the copy reads (the copy leaves them out through its used map,
+ * fsmap_opts.skip_system_files); the dry run's list and each partition's
+ * "system_files" in JSON. */
+int convert_sysfiles_prepare(convert_job *job, const convert_events *ev, p2v_err *err);
+void convert_sysfiles_text(const convert_job *job, FILE *f);
+void convert_sysfiles_json(const convert_job *job, json_writer *j, size_t part);
+void convert_sysfiles_free(convert_job *job);
+
 #endif

@@ -27,6 +27,7 @@ int fsmap_set_full(fsmap *m, const char *fmt, ...)
 {
     va_list ap;
     extent_list_free(&m->used);
+    memset(&m->skipped, 0, sizeof m->skipped); /* nothing is left out of a full copy */
     m->full = true;
     va_start(ap, fmt);
     vsnprintf(m->notice, sizeof m->notice, fmt, ap);

@@ -14,7 +14,25 @@
 
 typedef struct fsmap_opts {
     bool allow_dirty; /* copy a dirty / hibernated / needs_recovery volume anyway */
+    /* Leave out the clusters of Windows' page, swap and hibernation files in
+     * the root of an NTFS volume (they read as zeros; Windows recreates them). */
+    bool skip_system_files;
 } fsmap_opts;
+
+/* pagefile.sys, swapfile.sys and hiberfil.sys in the root of an NTFS volume:
+ * their record, directory entry and size stay; with skip_system_files only
+ * their data clusters are left out of the map. */
+#define FS_SYSFILES_MAX 3
+typedef struct fs_sysfile {
+    char name[16];       /* "pagefile.sys", "swapfile.sys", "hiberfil.sys" */
+    uint64_t size;       /* the file's size in bytes */
+    uint64_t bytes;      /* its clusters' bytes: what is not read (reads as zeros) */
+} fs_sysfile;
+typedef struct fs_sysfiles {
+    fs_sysfile v[FS_SYSFILES_MAX];
+    size_t n;
+    uint64_t bytes;      /* the sum of v[].bytes */
+} fs_sysfiles;
 
 typedef struct fsmap {
     char fstype[16];     /* the driver's name (fs_kind_name), or "" when unknown */
@@ -27,6 +45,8 @@ typedef struct fsmap {
     bool dirty;          /* dirty / hibernated / needs recovery, accepted only because
                             allow_dirty was given: then full is true as well, since a
                             journal replay may need blocks the bitmaps show free */
+    fs_sysfiles skipped; /* skip_system_files: the files left out of used (bytes: what
+                            they took out of it); used_bytes still counts them */
 } fsmap;
 
 /* Every error message of fsmap_build and fs_probe (for a partition) has this
@@ -52,6 +72,15 @@ void fsmap_free(fsmap *m);
 /* Is [start, start + len) entirely inside the used extents of a mapped
  * (not full) map? Binary search; the extents are normalized. */
 bool fsmap_covers(const fsmap *m, uint64_t start, uint64_t len);
+
+/* Which of Windows' page, swap and hibernation files the root of the NTFS
+ * volume [part_offset, part_offset + part_len) of bd holds, and their sizes
+ * (what a map with skip_system_files leaves out of a clean volume). 0 with
+ * out filled (n 0: none, or not a volume libntfs-3g mounts), or a negative
+ * code with a message (read error, no memory). Same log-hook caveat as
+ * fsmap_build. */
+int fs_ntfs_system_files(blockdev *bd, uint64_t part_offset, uint64_t part_len,
+                         fs_sysfiles *out, p2v_err *err);
 
 /* Names of files, each malloc'ed. */
 typedef struct fs_names {

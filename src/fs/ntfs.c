@@ -8,7 +8,9 @@
  * (ntfs_runs.c). A dirty volume, an unclean $LogFile or a hibernation file in
  * use (Windows Fast Startup) stops the copy unless allow_dirty; with it the
  * volume is copied whole, since Windows' journal replay may need clusters
- * that $Bitmap still shows free. */
+ * that $Bitmap still shows free. With skip_system_files, the data clusters
+ * of pagefile.sys, swapfile.sys and hiberfil.sys in the root are left out
+ * (never a cluster of the system files, MFT records 0-15). */
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
@@ -160,6 +162,139 @@ static int ntfs_check_system_files(ntfs_volume *vol, fsmap *out)
     return 0;
 }
 
+/* ---- Windows' page, swap and hibernation files ---- */
+
+/* Windows recreates these at boot (docs/fsmap.md); their contents are of no
+ * use in the image. */
+static const char *const ntfs_sysfile_names[FS_SYSFILES_MAX] = { "pagefile.sys",
+                                                                  "swapfile.sys",
+                                                                  "hiberfil.sys" };
+
+/* The clusters of run list rl, as bytes, into l. 0; 1 when a run leaves the
+ * volume (the run list is not to be trusted); -ENOMEM. */
+static int ntfs_runs_add(ntfs_volume *vol, const runlist_element *rl, extent_list *l)
+{
+    uint64_t cs = vol->cluster_size, start, len;
+    for (const runlist_element *e = rl; e && e->length; e++) {
+        if (e->lcn < 0)
+            continue; /* sparse or unmapped */
+        if (e->length < 0 || e->lcn > vol->nr_clusters || e->length > vol->nr_clusters - e->lcn ||
+            __builtin_mul_overflow((uint64_t)e->lcn, cs, &start) ||
+            __builtin_mul_overflow((uint64_t)e->length, cs, &len))
+            return 1;
+        if (extent_list_add(l, start, len) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Every cluster of every non-resident attribute of MFT records 0-15 ($MFT,
+ * $LogFile, $Bitmap, the root index…) into l: never left out, whatever a
+ * damaged run list of another file claims. 0 or -ENOMEM. */
+static int ntfs_metadata_runs(ntfs_volume *vol, extent_list *l)
+{
+    int r = 0;
+    for (u64 mref = 0; mref < FILE_first_user && r >= 0; mref++) {
+        ntfs_inode *ni = ntfs_inode_open(vol, mref);
+        ntfs_attr_search_ctx *ctx = ni ? ntfs_attr_get_search_ctx(ni, NULL) : NULL;
+        while (ctx && r >= 0 && !ntfs_attrs_walk(ctx)) {
+            if (!ctx->attr->non_resident)
+                continue;
+            runlist_element *rl = ntfs_mapping_pairs_decompress(vol, ctx->attr, NULL);
+            r = ntfs_runs_add(vol, rl, l);
+            free(rl);
+        }
+        if (ctx)
+            ntfs_attr_put_search_ctx(ctx);
+        if (ni)
+            ntfs_inode_close(ni);
+    }
+    return r < 0 ? r : 0;
+}
+
+/* The clusters (bytes) of the unnamed data stream of the root's file `name`
+ * into l, and its size. 0 found (l stays empty for resident data); 1 when it
+ * is not there, not a plain file, or its run list cannot be trusted (then
+ * it is copied like any file); -ENOMEM. */
+static int ntfs_sysfile_runs(ntfs_volume *vol, const char *name, extent_list *l, uint64_t *size)
+{
+    ntfs_inode *ni = ntfs_pathname_to_inode(vol, NULL, name);
+    ntfs_attr *na = NULL;
+    int r = 1;
+    if (!ni)
+        return 1;
+    if ((ni->mrec->flags & MFT_RECORD_IS_DIRECTORY) || (ni->flags & FILE_ATTR_REPARSE_POINT) ||
+        ni->mrec->base_mft_record)
+        goto out;
+    na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0);
+    if (!na || na->data_size < 0)
+        goto out;
+    *size = (uint64_t)na->data_size;
+    r = 0;
+    if (NAttrNonResident(na))
+        r = ntfs_attr_map_whole_runlist(na) ? 1 : ntfs_runs_add(vol, na->rl, l);
+out:
+    if (na)
+        ntfs_attr_close(na);
+    ntfs_inode_close(ni);
+    if (r == 1)
+        extent_list_free(l);
+    return r;
+}
+
+/* The page, swap and hibernation files of vol's root into out, their
+ * clusters (bytes, normalized, without any metadata cluster) into cut.
+ * 0 or -ENOMEM. */
+static int ntfs_find_sysfiles(ntfs_volume *vol, fs_sysfiles *out, extent_list *cut)
+{
+    extent_list keep = { 0 };
+    int r = ntfs_metadata_runs(vol, &keep);
+    memset(out, 0, sizeof *out);
+    extent_list_normalize(&keep);
+    for (size_t i = 0; r >= 0 && i < FS_SYSFILES_MAX; i++) {
+        extent_list l = { 0 };
+        uint64_t size = 0;
+        r = ntfs_sysfile_runs(vol, ntfs_sysfile_names[i], &l, &size);
+        if (r == 0) {
+            extent_list_normalize(&l);
+            r = extent_list_subtract(&l, &keep);
+        }
+        if (r == 0) {
+            fs_sysfile *f = &out->v[out->n++];
+            snprintf(f->name, sizeof f->name, "%s", ntfs_sysfile_names[i]);
+            f->size = size;
+            f->bytes = extent_list_bytes(&l);
+            out->bytes += f->bytes;
+            for (size_t k = 0; k < l.count && r == 0; k++)
+                r = extent_list_add(cut, l.v[k].start, l.v[k].len);
+        }
+        extent_list_free(&l);
+        r = r == 1 ? 0 : r;
+    }
+    extent_list_free(&keep);
+    extent_list_normalize(cut);
+    return r;
+}
+
+/* Leave the page, swap and hibernation files' clusters out of the map (which
+ * is normalized); out->skipped says which and how many bytes went. 0, or
+ * -ENOMEM with a message. */
+static int ntfs_skip_system_files(ntfs_volume *vol, const fsmap_src *s, fsmap *out, p2v_err *err)
+{
+    extent_list cut = { 0 };
+    int r = ntfs_find_sysfiles(vol, &out->skipped, &cut);
+    uint64_t before = extent_list_bytes(&out->used);
+    if (r == 0)
+        r = extent_list_subtract(&out->used, &cut);
+    extent_list_free(&cut);
+    if (r < 0) {
+        memset(&out->skipped, 0, sizeof out->skipped);
+        return p2v_errf(err, r, "%s: out of memory", bd_path(s->bd));
+    }
+    out->skipped.bytes = before - extent_list_bytes(&out->used);
+    return 0;
+}
+
 /* Every runlist of every MFT record in use must lie in the map: $Bitmap
  * alone may have lost a file's clusters (a crash, a broken tool), and a map
  * taken from it would copy that file as zeros. 0, or 1 (notice set). An
@@ -276,6 +411,13 @@ static int fsmap_build_ntfs(const fsmap_src *s, const fsmap_opts *o, fsmap *out,
         r = fsmap_add(out, s, s->len - ss, ss, err);
     if (r == 0 && dirty) {
         fsmap_set_full(out, "NTFS volume %s (--allow-dirty)", dirty);
+    } else if (r == 0 && o->skip_system_files) {
+        extent_list_normalize(&out->used);
+        r = ntfs_skip_system_files(vol, s, out, err);
+        if (r == 0 && d.failed) {
+            *err = d.err;
+            r = -EIO;
+        }
     }
 out:
     if (vol)
@@ -457,6 +599,33 @@ static int fs_files_ntfs(const fsmap_src *s, const extent_list *bad, fs_names *o
         *err = d.err;
         rc = -EIO;
     }
+    ntfs_umount(vol, FALSE);
+    return rc;
+}
+
+int fs_ntfs_system_files(blockdev *bd, uint64_t part_offset, uint64_t part_len,
+                         fs_sysfiles *out, p2v_err *err)
+{
+    fsmap_src s = { .bd = bd, .off = part_offset, .len = part_len };
+    struct ntdev d;
+    ntfs_volume *vol = NULL;
+    extent_list cut = { 0 };
+    memset(out, 0, sizeof *out);
+    int rc = ntfs_mount_ro(&s, &d, &vol, err);
+    if (rc < 0)
+        return rc == -EINVAL ? 0 : rc; /* not mountable: its map copies it whole */
+    /* An unclean volume is refused or copied whole: nothing is left out. */
+    if (!ntdev_unclean_reason(vol))
+        rc = ntfs_find_sysfiles(vol, out, &cut);
+    extent_list_free(&cut);
+    if (rc < 0)
+        rc = p2v_errf(err, rc, "%s: out of memory", bd_path(bd));
+    else if (d.failed) {
+        *err = d.err;
+        rc = -EIO;
+    }
+    if (rc < 0)
+        memset(out, 0, sizeof *out);
     ntfs_umount(vol, FALSE);
     return rc;
 }

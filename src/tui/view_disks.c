@@ -60,7 +60,12 @@ static void part_flags(const convert_disk *d, const convert_part *cp, char *out,
     FLAG(p->bootable, "active");
     FLAG(p->logical, "logical");
     FLAG(d->pt->type == PTABLE_GPT ? guid_equal(&p->type_guid, &esp) : p->mbr_type == 0xEF, "ESP");
-    FLAG(plan_is_windows_part(d->pt, p, cp->fs.type), "win");
+    /* what p2v disks knows: the Windows installed here, a boot store */
+    char winver[96] = "";
+    if (cp->win_probed && cp->win.win.present)
+        win_install_short(&cp->win.win, winver, sizeof winver);
+    FLAG(winver[0], winver);
+    FLAG(cp->win_probed && (cp->win.bcd_bios || cp->win.bcd_efi), "boot store");
     FLAG(cp->bios_boot_code, "bootcode");
     FLAG(cp->fs.bitlocker, "bitlocker");
 #undef FLAG

@@ -81,6 +81,33 @@ void extent_list_clip(extent_list *l, uint64_t limit)
     l->count = o;
 }
 
+int extent_list_subtract(extent_list *l, const extent_list *cut)
+{
+    extent_list o = { 0 };
+    size_t j = 0;
+    for (size_t i = 0; i < l->count; i++) {
+        uint64_t pos = l->v[i].start, end = pos + l->v[i].len;
+        while (j < cut->count && cut->v[j].start + cut->v[j].len <= pos)
+            j++;
+        /* the cuts overlapping [pos, end), in order; the last may reach on */
+        for (size_t k = j; k < cut->count && cut->v[k].start < end; k++) {
+            uint64_t cs = cut->v[k].start, ce = cs + cut->v[k].len;
+            if (cs > pos && extent_list_add(&o, pos, cs - pos) < 0)
+                goto nomem;
+            if (ce > pos)
+                pos = ce;
+        }
+        if (pos < end && extent_list_add(&o, pos, end - pos) < 0)
+            goto nomem;
+    }
+    extent_list_free(l);
+    *l = o;
+    return 0;
+nomem:
+    extent_list_free(&o);
+    return -ENOMEM;
+}
+
 void extent_list_free(extent_list *l)
 {
     free(l->v);

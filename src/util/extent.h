@@ -26,6 +26,9 @@ void extent_list_normalize(extent_list *l);
 uint64_t extent_list_bytes(const extent_list *l);
 /* Drop everything at or past limit, cutting an extent that straddles it. */
 void extent_list_clip(extent_list *l, uint64_t limit);
+/* Take every byte of cut (normalized) out of l (normalized); l stays
+ * normalized. 0, or -ENOMEM with l unchanged. */
+int extent_list_subtract(extent_list *l, const extent_list *cut);
 void extent_list_free(extent_list *l);
 
 /* In a normalized list: the index of the first extent ending after x (the

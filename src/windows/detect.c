@@ -119,6 +119,27 @@ int win_detect_fat(blockdev *bd, uint64_t off, uint64_t len, win_volume *out, p2
     return r;
 }
 
+void win_install_short(const win_install *w, char *out, size_t cap)
+{
+    char name[sizeof w->product] = "Windows";
+    const char *p = w->product;
+    size_t n = 0;
+    /* words up to and including the first that starts with a digit */
+    while (p[n] && !(n > 0 && p[n - 1] == ' ' && p[n] >= '0' && p[n] <= '9'))
+        n++;
+    while (p[n] && p[n] != ' ')
+        n++;
+    if (p[0] && n < sizeof name)
+        snprintf(name, sizeof name, "%.*s", (int)n, p);
+    unsigned long build = strtoul(w->build, NULL, 10);
+    if (!strcmp(name, "Windows 10") && build >= 22000)
+        snprintf(name, sizeof name, "Windows 11");
+    if (w->build[0])
+        snprintf(out, cap, "%s (%s)", name, w->build);
+    else
+        snprintf(out, cap, "%s", name);
+}
+
 void win_install_summary(const win_install *w, char *out, size_t cap)
 {
     const char *name = w->product[0] ? w->product : "Windows";

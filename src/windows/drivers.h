@@ -202,7 +202,18 @@ typedef struct drv_plan {
     unsigned controlsets[3]; /* the distinct ControlSet numbers edited */
     size_t ncontrolsets;
     enum drv_hive ddb_hive;  /* where the DriverDatabase edits go (drv_ddb_hive) */
+    char *firstboot;         /* the first-boot script's step commands so far, or NULL */
+    bool firstboot_retry;    /* a step may fail: the script tries again (drv_firstboot_add) */
 } drv_plan;
+
+/* Add cmd.exe commands (CRLF-terminated lines) to the one first-boot script
+ * \Windows\p2v\firstboot.cmd, made on first use with its RunOnce value
+ * (SOFTWARE ...\RunOnce p2v-drivers): it logs to
+ * %SystemRoot%\p2v-firstboot.log, runs the steps in the order added, and
+ * removes \Windows\p2v with itself. retry: the commands may `goto retry`,
+ * which has the script run again at the next logon, three runs at most.
+ * 0 or -ENOMEM. */
+int drv_firstboot_add(drv_plan *p, const char *commands, bool retry);
 
 typedef struct hive_h hive_h;
 
@@ -274,6 +285,8 @@ typedef struct drv_job {
     bool has_sel;         /* a tree was given and had drivers for win */
     drv_selection sel;
     drv_plan plan;
+    struct net_config *net; /* the old PC's network settings (windows/network.h), or NULL */
+    bool net_keep;          /* --network keep: static ones re-applied at first boot */
 } drv_job;
 
 /* Read the Windows on v (\Windows\System32\config\SYSTEM and SOFTWARE,
@@ -283,9 +296,12 @@ typedef struct drv_job {
  * the built-in controllers only; asking drivers for it (a tree, or a
  * virtio bus) is refused (-ENOENT). The old PC's leftovers are planned
  * too (drv_leftovers_plan; flags DRV_JOB_KEEP_SERVICES keeps the services
- * and the table's filters). Nothing is written. what names the volume in
+ * and the table's filters), and the network settings read (net_read) and,
+ * unless DRV_JOB_NETWORK_DHCP, the static ones staged for the first boot
+ * (net_plan). Nothing is written. what names the volume in
  * messages ("disk.img:2"). */
 #define DRV_JOB_KEEP_SERVICES 1u /* drv_leftovers_plan's keep_services */
+#define DRV_JOB_NETWORK_DHCP 2u  /* --network dhcp: network settings listed, not re-applied */
 int drv_job_prepare(ntvol *v, const char *what, drv_tree *tree, enum drv_bus bus, unsigned flags,
                     drv_job *out, p2v_err *err);
 /* drv_job_prepare on hives already open (drivers may be NULL). */

@@ -167,6 +167,7 @@ void drv_plan_free(drv_plan *p)
         free(p->copies[i].dst);
     }
     free(p->copies);
+    free(p->firstboot);
     memset(p, 0, sizeof *p);
 }
 

@@ -358,8 +358,9 @@ static int boot_driver(drv_plan *p, drv_tree *t, const drv_package *pkg, const d
 #define STAGE "Windows\\p2v"
 
 /* pnputil learnt /add-driver ... /subdirs /install in Windows 10 1607 (build
- * 14393); before, -i -a installs one INF at a time. */
-static char *firstboot_script(const drv_windows *w, const char *agent)
+ * 14393); before, -i -a installs one INF at a time. The commands of the
+ * driver part of the first-boot script. */
+static char *firstboot_drivers(const drv_windows *w, const char *agent)
 {
     bool modern = w->major >= 10 && w->build >= 14393;
     const char *install = modern
@@ -368,18 +369,64 @@ static char *firstboot_script(const drv_windows *w, const char *agent)
     char *ga = agent ? drv_strf("msiexec /i \"%%SystemRoot%%\\p2v\\%s\" /qn /norestart >> \"%%LOG%%\" 2>&1\r\n",
                                 agent)
                      : strdup("");
-    char *s = ga ? drv_strf("@echo off\r\n"
-                            "rem Written by p2v: install the virtio drivers staged offline, then\r\n"
-                            "rem remove the staging (this script included). Started once by RunOnce.\r\n"
-                            "set LOG=%%SystemRoot%%\\p2v-firstboot.log\r\n"
-                            "echo p2v first boot %%DATE%% %%TIME%% >> \"%%LOG%%\"\r\n"
-                            "%s%s"
-                            "cd /d \"%%SystemRoot%%\"\r\n"
-                            "(goto) 2>nul & rd /s /q \"%%SystemRoot%%\\p2v\"\r\n",
-                            install, ga)
-                 : NULL;
+    char *s = ga ? drv_strcat3(install, ga, "") : NULL;
     free(ga);
     return s;
+}
+
+/* The script around the steps' commands: a log, then the removal of the
+ * staging (the script included; "(goto)" lets cmd delete the file it runs).
+ * A step that fails jumps to :retry, which starts the script again at the
+ * next logon: three runs at most, then the staging goes all the same. */
+static const char firstboot_head[] =
+    "@echo off\r\n"
+    "rem Written by p2v: what the image needs at its first boot (drivers staged\r\n"
+    "rem offline, network settings), then remove the staging (this script\r\n"
+    "rem included). Started by RunOnce.\r\n"
+    "set LOG=%SystemRoot%\\p2v-firstboot.log\r\n"
+    "echo p2v first boot %DATE% %TIME% >> \"%LOG%\"\r\n";
+static const char firstboot_tail[] =
+    "cd /d \"%SystemRoot%\"\r\n"
+    "(goto) 2>nul & rd /s /q \"%SystemRoot%\\p2v\"\r\n";
+static const char firstboot_retry[] =
+    ":retry\r\n"
+    "if exist \"%SystemRoot%\\p2v\\try2\" goto giveup\r\n"
+    "if exist \"%SystemRoot%\\p2v\\try1\" (type nul > \"%SystemRoot%\\p2v\\try2\") else (type nul > \"%SystemRoot%\\p2v\\try1\")\r\n"
+    "echo p2v: a step failed; trying again at the next logon >> \"%LOG%\"\r\n"
+    "reg add \"HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\RunOnce\" /v p2v-drivers /t REG_EXPAND_SZ /d \"cmd.exe /c \\\"%%SystemRoot%%\\p2v\\firstboot.cmd\\\"\" /f >> \"%LOG%\" 2>&1\r\n"
+    "exit /b 1\r\n"
+    ":giveup\r\n"
+    "echo p2v: a step failed three times; giving up >> \"%LOG%\"\r\n"
+    "cd /d \"%SystemRoot%\"\r\n"
+    "(goto) 2>nul & rd /s /q \"%SystemRoot%\\p2v\"\r\n";
+
+#define FIRSTBOOT_PATH STAGE "\\firstboot.cmd"
+
+int drv_firstboot_add(drv_plan *p, const char *commands, bool retry)
+{
+    char *body = drv_strcat3(p->firstboot ? p->firstboot : "", commands, "");
+    if (!body)
+        return -ENOMEM;
+    free(p->firstboot);
+    p->firstboot = body;
+    p->firstboot_retry |= retry;
+    char *head = drv_strcat3(firstboot_head, body, firstboot_tail);
+    char *script = head ? drv_strcat3(head, p->firstboot_retry ? firstboot_retry : "", "") : NULL;
+    free(head);
+    if (!script)
+        return -ENOMEM;
+    for (size_t i = 0; i < p->ncopies; i++)
+        if (p->copies[i].src == -1 && !strcmp(p->copies[i].dst, FIRSTBOOT_PATH)) {
+            free(p->copies[i].data);
+            p->copies[i].data = (uint8_t *)script;
+            p->copies[i].len = strlen(script);
+            return 0;
+        }
+    int rc = drv_copy_add(p, -1, (uint8_t *)script, strlen(script), FIRSTBOOT_PATH);
+    if (rc == 0)
+        rc = drv_edit_string(p, SOFT, "Microsoft\\Windows\\CurrentVersion\\RunOnce", "p2v-drivers",
+                             DRV_REG_EXPAND_SZ, "cmd.exe /c \"%SystemRoot%\\p2v\\firstboot.cmd\"");
+    return rc;
 }
 
 static int firstboot(drv_plan *p, drv_tree *t, const drv_selection *sel, p2v_err *err)
@@ -405,14 +452,10 @@ static int firstboot(drv_plan *p, drv_tree *t, const drv_selection *sel, p2v_err
         rc = dst ? drv_copy_add(p, sel->agent, NULL, 0, dst) : -ENOMEM;
         free(dst);
     }
-    char *script = rc == 0 ? firstboot_script(&sel->win, agent) : NULL;
-    if (rc == 0 && !script)
-        rc = -ENOMEM;
+    char *cmds = rc == 0 ? firstboot_drivers(&sel->win, agent) : NULL;
     if (rc == 0)
-        rc = drv_copy_add(p, -1, (uint8_t *)script, strlen(script), STAGE "\\firstboot.cmd");
-    if (rc == 0)
-        rc = drv_edit_string(p, SOFT, "Microsoft\\Windows\\CurrentVersion\\RunOnce", "p2v-drivers",
-                             DRV_REG_EXPAND_SZ, "cmd.exe /c \"%SystemRoot%\\p2v\\firstboot.cmd\"");
+        rc = cmds ? drv_firstboot_add(p, cmds, false) : -ENOMEM;
+    free(cmds);
     return rc;
 }
 

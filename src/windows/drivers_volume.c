@@ -7,6 +7,7 @@
 
 #include "fs/ntvol.h"
 #include "windows/drivers_edits.h"
+#include "windows/network.h"
 #include "windows/windows.h"
 
 #define HIVE_SYSTEM "/Windows/System32/config/SYSTEM"
@@ -141,6 +142,17 @@ int drv_job_prepare_hives(win_hive *system, win_hive *software, win_hive *driver
     return rc;
 }
 
+/* The old PC's network settings, and with keep their first-boot step. */
+static int network_step(hive_h *system, bool keep, drv_job *out, p2v_err *err)
+{
+    out->net = calloc(1, sizeof *out->net);
+    if (!out->net)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    out->net_keep = keep;
+    int rc = net_read(system, out->net, err);
+    return rc < 0 ? rc : net_plan(out->net, &out->win, keep, &out->plan, err);
+}
+
 static int volume_has(void *ctx, const char *path, p2v_err *err)
 {
     bool exists = false, isdir = false;
@@ -166,6 +178,8 @@ int drv_job_prepare(ntvol *v, const char *what, drv_tree *tree, enum drv_bus bus
     if (rc == 0) {
         rc = drv_leftovers_plan(win_hive_h(sys), volume_has, v, flags & DRV_JOB_KEEP_SERVICES,
                                 &out->plan, err);
+        if (rc == 0)
+            rc = network_step(win_hive_h(sys), !(flags & DRV_JOB_NETWORK_DHCP), out, err);
         if (rc < 0)
             drv_job_free(out);
     }
@@ -182,6 +196,10 @@ void drv_job_free(drv_job *job)
     if (job->has_sel)
         drv_selection_free(&job->sel);
     drv_plan_free(&job->plan);
+    if (job->net)
+        net_config_free(job->net);
+    free(job->net);
+    job->net = NULL;
     job->has_sel = false;
 }
 

@@ -88,6 +88,11 @@ int win_detect_fat(blockdev *bd, uint64_t off, uint64_t len, win_volume *out, p2
 
 /* "Windows 10 Pro (19045, x64)"-style summary of an installation into out. */
 void win_install_summary(const win_install *w, char *out, size_t cap);
+/* "Windows 10 (19045)": the release without its edition (the ProductName up
+ * to its first word that starts with a digit; Windows 11, which still calls
+ * itself Windows 10 there, from its build, 22000 on) and the build; for the
+ * picking screen's flags. */
+void win_install_short(const win_install *w, char *out, size_t cap);
 
 /* ---- partition identities and the mapping old -> new ---- */
 

@@ -184,6 +184,7 @@ hive_reg_system() {
         done
         printf '[\\%s\\Services\\Tcpip]\n"Start"=dword:00000001\n\n' "$cs"
         [ "$win" != win10old ] || hive_reg_leftovers "$cs"
+        [ -z "${MKVIRTIO_NET:-}" ] || hive_reg_network "$cs"
     done
     if [ "$win" = win10link ] || [ "$win" = win10old ]; then
         # Windows 10 keeps the DriverDatabase in the DRIVERS hive; SYSTEM's is a
@@ -216,6 +217,29 @@ hive_reg_leftovers() {
     printf '[\\%s\\Services\\iaStorF]\n"Start"=dword:00000000\n"ImagePath"="system32\\\\drivers\\\\iaStorF.sys"\n\n' "$cs"
     printf '[\\%s\\Services\\acmefilt]\n"Start"=dword:00000000\n"ImagePath"="\\\\SystemRoot\\\\System32\\\\drivers\\\\acmefilt.sys"\n\n' "$cs"
     printf '[\\%s\\Services\\VMTools]\n"Start"=dword:00000002\n\n' "$cs"
+}
+
+# MKVIRTIO_NET=1: the PC's network in each ControlSet: "Ethernet" static
+# (192.168.10.20/24 and 10.1.0.5/16, gateway 192.168.10.1, DNS 192.168.10.2
+# and 192.168.10.3, suffix corp.example, IPv6 DNS 2001:db8::53 in Tcpip6) and
+# "Wi-Fi" on DHCP.
+NET_ETH={3C1B6D2E-0A4F-4E55-9D61-7B2A90C4E111}
+NET_WIFI={8F0E2A44-51C3-4B7D-A2E9-0D6C3B5F7222}
+hive_reg_network() {
+    local cs=$1 t n
+    t="$cs\\Services\\Tcpip\\Parameters\\Interfaces"
+    n="$cs\\Control\\Network\\{4D36E972-E325-11CE-BFC1-08002BE10318}"
+    printf '[\\%s\\Services\\Tcpip\\Parameters]\n\n[\\%s]\n\n' "$cs" "$t"
+    printf '[\\%s\\%s]\n"EnableDHCP"=dword:00000000\n"IPAddress"=%s\n"SubnetMask"=%s\n"DefaultGateway"=%s\n"NameServer"="192.168.10.2,192.168.10.3"\n"Domain"="corp.example"\n\n' \
+        "$t" "$NET_ETH" "$(multi_sz 192.168.10.20,10.1.0.5)" "$(multi_sz 255.255.255.0,255.255.0.0)" \
+        "$(multi_sz 192.168.10.1)"
+    printf '[\\%s\\%s]\n"EnableDHCP"=dword:00000001\n"IPAddress"=%s\n"NameServer"=""\n\n' \
+        "$t" "$NET_WIFI" "$(multi_sz 0.0.0.0)"
+    printf '[\\%s\\Services\\Tcpip6]\n\n[\\%s\\Services\\Tcpip6\\Parameters]\n\n[\\%s\\Services\\Tcpip6\\Parameters\\Interfaces]\n\n' "$cs" "$cs" "$cs"
+    printf '[\\%s\\Services\\Tcpip6\\Parameters\\Interfaces\\%s]\n"NameServer"="2001:db8::53"\n\n' "$cs" "$NET_ETH"
+    printf '[\\%s\\Control\\Network]\n\n[\\%s]\n\n' "$cs" "$n"
+    printf '[\\%s\\%s]\n\n[\\%s\\%s\\Connection]\n"Name"="Ethernet"\n\n' "$n" "$NET_ETH" "$n" "$NET_ETH"
+    printf '[\\%s\\%s]\n\n[\\%s\\%s\\Connection]\n"Name"="Wi-Fi"\n\n' "$n" "$NET_WIFI" "$n" "$NET_WIFI"
 }
 
 # The DriverDatabase of a Windows 8+ (in SYSTEM, or in DRIVERS for win10link).

@@ -88,6 +88,41 @@ static void test_extent(void)
     extent_list_free(&l);
 }
 
+/* extent_list_subtract against a byte map, on random lists of a small space. */
+static void test_extent_subtract(void)
+{
+    unsigned seed = 12345;
+    for (int round = 0; round < 500; round++) {
+        uint8_t in[300] = { 0 }, cutmap[300] = { 0 };
+        extent_list l = { 0 }, cut = { 0 };
+        for (int k = 0; k < 2; k++) {
+            extent_list *dst = k ? &cut : &l;
+            uint8_t *map = k ? cutmap : in;
+            int n = (int)(rand_r(&seed) % 8);
+            for (int e = 0; e < n; e++) {
+                uint64_t st = rand_r(&seed) % 256, len = 1 + rand_r(&seed) % 40;
+                CHECK(extent_list_add(dst, st, len) == 0);
+                for (uint64_t b = st; b < st + len; b++)
+                    map[b] = 1;
+            }
+            extent_list_normalize(dst);
+        }
+        CHECK(extent_list_subtract(&l, &cut) == 0);
+        uint8_t got[300] = { 0 };
+        for (size_t i = 0; i < l.count; i++) {
+            CHECK(l.v[i].len > 0);
+            if (i)  /* still normalized: sorted, apart */
+                CHECK(l.v[i].start > l.v[i - 1].start + l.v[i - 1].len);
+            for (uint64_t b = l.v[i].start; b < l.v[i].start + l.v[i].len; b++)
+                got[b] = 1;
+        }
+        for (int b = 0; b < 300; b++)
+            CHECK(got[b] == (in[b] && !cutmap[b]));
+        extent_list_free(&l);
+        extent_list_free(&cut);
+    }
+}
+
 static void test_endian(void)
 {
     uint8_t b[8];
@@ -198,6 +233,7 @@ int main(void)
     test_size_human();
     test_guid();
     test_extent();
+    test_extent_subtract();
     test_endian();
     test_json();
     test_optlib();

@@ -467,6 +467,30 @@ static void test_reagent(void)
                     "NUL bytes in it (UTF-16 without a byte order mark, or not text)");
 }
 
+/* The picking screen's flag: the release without its edition, and the build. */
+static void test_install_short(void)
+{
+    static const struct { const char *product, *build, *want; } cases[] = {
+        { "Windows 10 Pro", "19045", "Windows 10 (19045)" },
+        { "Windows 10 Pro", "22631", "Windows 11 (22631)" }, /* 11 keeps 10's ProductName */
+        { "Windows Server 2019 Standard", "17763", "Windows Server 2019 (17763)" },
+        { "Windows 7 Professional", "7601", "Windows 7 (7601)" },
+        { "Windows 8.1 Pro", "9600", "Windows 8.1 (9600)" },
+        { "", "19045", "Windows (19045)" },
+        { "Windows 10 Enterprise", "", "Windows 10" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        win_install w;
+        memset(&w, 0, sizeof w);
+        w.present = true;
+        snprintf(w.product, sizeof w.product, "%s", cases[i].product);
+        snprintf(w.build, sizeof w.build, "%s", cases[i].build);
+        char out[96];
+        win_install_short(&w, out, sizeof out);
+        CHECK_STR(out, cases[i].want);
+    }
+}
+
 int main(void)
 {
     /* tests/lib, found from this file's own (absolute) path */
@@ -477,6 +501,7 @@ int main(void)
     if (!mkdtemp(dir))
         return 1;
     test_parse();
+    test_install_short();
     test_md_forms();
     test_bcd_mbr_moved();
     test_bcd_gpt_to_mbr();
