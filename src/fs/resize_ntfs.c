@@ -216,9 +216,10 @@ int fsresize_ntfs_check(blockdev *bd, uint64_t off, uint64_t len, const char *wh
         fi->fs_bytes = ((uint64_t)vol->nr_clusters * cl / bps + 1) * bps;
         fi->used_bytes = used * cl;
         fi->data_end = (uint64_t)(last + 1) * cl;
-        /* Every used cluster (moved below the end where needed), a cluster
-         * for the rounding of $Bitmap's tail, the backup boot sector. */
-        fi->min_bytes = fi->used_bytes + cl + bps;
+        /* Every used cluster (moved below the end where needed) and the
+         * backup boot sector, as ntfsresize counts: a shrink's $Bitmap is
+         * never larger than the one counted in the used clusters. */
+        fi->min_bytes = fi->used_bytes + bps;
         fi->bytes_per_sector = (uint32_t)bps;
         fi->nr_clusters = (uint64_t)vol->nr_clusters;
     }

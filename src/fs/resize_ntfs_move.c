@@ -33,6 +33,10 @@
 #include "blockdev/overlay.h"
 #include "fs/resize_impl.h"
 
+struct mv_free {
+    uint64_t lcn, len;
+};
+
 struct mv_ctx {
     ntfs_volume *vol;
     blockdev *ov;
@@ -41,7 +45,8 @@ struct mv_ctx {
     uint8_t *bm;            /* $Bitmap of the clusters below new_nr */
     uint64_t bm_bytes;
     bool bm_changed;
-    uint64_t hint;          /* where the next free-cluster search starts */
+    struct mv_free *fx;     /* free extents below new_nr, as they shrink */
+    size_t nfx;
     fsresize_ntfs_result *res;
     uint8_t *rec;           /* one MFT record */
     uint8_t *out;           /* the same with its fixups, for writing */
@@ -57,27 +62,60 @@ static void bm_set(struct mv_ctx *c, uint64_t lcn)
     c->bm[lcn / 8] |= (uint8_t)(1u << (lcn % 8));
 }
 
-/* A run of up to want free clusters below new_nr (first fit from the hint,
- * once around). -ENOSPC when there is none. */
+/* The free extents below new_nr, from the bitmap, once: the allocator
+ * picks among them. */
+static int load_free_extents(struct mv_ctx *c)
+{
+    size_t cap = 0;
+    for (uint64_t i = 0; i < c->new_nr;) {
+        if (bm_get(c, i)) {
+            i++;
+            continue;
+        }
+        uint64_t n = 1;
+        while (i + n < c->new_nr && !bm_get(c, i + n))
+            n++;
+        if (c->nfx == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            struct mv_free *x = realloc(c->fx, nc * sizeof *x);
+            if (!x)
+                return -ENOMEM;
+            c->fx = x;
+            cap = nc;
+        }
+        c->fx[c->nfx++] = (struct mv_free){ .lcn = i, .len = n };
+        i += n;
+    }
+    return 0;
+}
+
+/* Up to want free clusters below new_nr, as one run: the smallest free
+ * extent that holds the whole run, else the largest there is (so that a
+ * moved run becomes as few runs as can be and the runlist stays short
+ * enough for its MFT record, as ntfsresize places them). -ENOSPC when
+ * nothing is free. */
 static int alloc_run(struct mv_ctx *c, uint64_t want, uint64_t *lcn, uint64_t *got)
 {
-    for (uint64_t seen = 0, i = c->hint; seen < c->new_nr; seen++, i++) {
-        if (i >= c->new_nr)
-            i = 0;
-        if (bm_get(c, i))
-            continue;
-        uint64_t n = 0;
-        while (n < want && i + n < c->new_nr && !bm_get(c, i + n)) {
-            bm_set(c, i + n);
-            n++;
-        }
-        *lcn = i;
-        *got = n;
-        c->hint = i + n;
-        c->bm_changed = true;
-        return 0;
+    size_t best = SIZE_MAX, big = SIZE_MAX;
+    for (size_t i = 0; i < c->nfx; i++) {
+        uint64_t len = c->fx[i].len;
+        if (len >= want && (best == SIZE_MAX || len < c->fx[best].len))
+            best = i;
+        if (len && (big == SIZE_MAX || len > c->fx[big].len))
+            big = i;
     }
-    return -ENOSPC;
+    size_t i = best != SIZE_MAX ? best : big;
+    if (i == SIZE_MAX)
+        return -ENOSPC;
+    uint64_t n = c->fx[i].len < want ? c->fx[i].len : want;
+    *lcn = c->fx[i].lcn;
+    *got = n;
+    c->fx[i].lcn += n;
+    c->fx[i].len -= n;
+    for (uint64_t k = 0; k < n; k++)
+        bm_set(c, *lcn + k);
+    c->bm_changed = true;
+    return 0;
 }
 
 static int add_move(struct mv_ctx *c, uint64_t dst_lcn, uint64_t src_lcn, uint64_t n,
@@ -105,6 +143,13 @@ static int add_move(struct mv_ctx *c, uint64_t dst_lcn, uint64_t src_lcn, uint64
 /* Append one runlist element to a growing array. */
 static int rl_push(runlist_element **rl, size_t *n, size_t *cap, VCN vcn, LCN lcn, s64 len)
 {
+    runlist_element *last = *n ? &(*rl)[*n - 1] : NULL;
+    /* A piece that continues the previous one on disk joins it: one run. */
+    if (last && len && last->lcn >= 0 && lcn >= 0 && last->vcn + last->length == vcn &&
+        last->lcn + last->length == lcn) {
+        last->length += len;
+        return 0;
+    }
     if (*n == *cap) {
         size_t nc = *cap ? *cap * 2 : 16;
         runlist_element *x = realloc(*rl, nc * sizeof *x);
@@ -349,6 +394,8 @@ int fsresize_ntfs_relocate(ntfs_volume *vol, blockdev *ov, uint64_t new_nr, cons
         r = p2v_errf(err, -ENOMEM, "out of memory");
     if (r == 0)
         r = load_bitmap(&c, err);
+    if (r == 0 && load_free_extents(&c) < 0)
+        r = p2v_errf(err, -ENOMEM, "out of memory");
     for (uint64_t i = 0; r == 0 && i < nrec; i++) {
         bool in_use;
         r = read_record(&c, i, &in_use, err);
@@ -359,6 +406,7 @@ int fsresize_ntfs_relocate(ntfs_volume *vol, blockdev *ov, uint64_t new_nr, cons
     if (r == 0 && c.bm_changed)
         r = rl_write(&c, vol->lcnbmp_na->rl, 0, c.bm, c.bm_bytes, err);
     free(c.bm);
+    free(c.fx);
     free(c.rec);
     free(c.out);
     return r;
