@@ -37,6 +37,11 @@ struct mv_free {
     uint64_t lcn, len;
 };
 
+struct mv_fclass {
+    struct mv_free *e;
+    size_t n, cap;
+};
+
 struct mv_ctx {
     ntfs_volume *vol;
     blockdev *ov;
@@ -45,8 +50,7 @@ struct mv_ctx {
     uint8_t *bm;            /* $Bitmap of the clusters below new_nr */
     uint64_t bm_bytes;
     bool bm_changed;
-    struct mv_free *fx;     /* free extents below new_nr, as they shrink */
-    size_t nfx;
+    struct mv_fclass fx[64]; /* free extents below new_nr, as they shrink */
     fsresize_ntfs_result *res;
     uint8_t *rec;           /* one MFT record */
     uint8_t *out;           /* the same with its fixups, for writing */
@@ -62,11 +66,31 @@ static void bm_set(struct mv_ctx *c, uint64_t lcn)
     c->bm[lcn / 8] |= (uint8_t)(1u << (lcn % 8));
 }
 
+/* Free extents by size class: class k holds lengths in [2^k, 2^(k+1)). */
+static unsigned fx_class(uint64_t len)
+{
+    return 63u - (unsigned)__builtin_clzll(len);
+}
+
+static int fx_add(struct mv_ctx *c, uint64_t lcn, uint64_t len)
+{
+    struct mv_fclass *k = &c->fx[fx_class(len)];
+    if (k->n == k->cap) {
+        size_t nc = k->cap ? k->cap * 2 : 16;
+        struct mv_free *x = realloc(k->e, nc * sizeof *x);
+        if (!x)
+            return -ENOMEM;
+        k->e = x;
+        k->cap = nc;
+    }
+    k->e[k->n++] = (struct mv_free){ .lcn = lcn, .len = len };
+    return 0;
+}
+
 /* The free extents below new_nr, from the bitmap, once: the allocator
  * picks among them. */
 static int load_free_extents(struct mv_ctx *c)
 {
-    size_t cap = 0;
     for (uint64_t i = 0; i < c->new_nr;) {
         if (bm_get(c, i)) {
             i++;
@@ -75,46 +99,62 @@ static int load_free_extents(struct mv_ctx *c)
         uint64_t n = 1;
         while (i + n < c->new_nr && !bm_get(c, i + n))
             n++;
-        if (c->nfx == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            struct mv_free *x = realloc(c->fx, nc * sizeof *x);
-            if (!x)
-                return -ENOMEM;
-            c->fx = x;
-            cap = nc;
-        }
-        c->fx[c->nfx++] = (struct mv_free){ .lcn = i, .len = n };
+        if (fx_add(c, i, n) < 0)
+            return -ENOMEM;
         i += n;
     }
     return 0;
 }
 
-/* Up to want free clusters below new_nr, as one run: the smallest free
- * extent that holds the whole run, else the largest there is (so that a
- * moved run becomes as few runs as can be and the runlist stays short
- * enough for its MFT record, as ntfsresize places them). -ENOSPC when
- * nothing is free. */
+/* Which free extent a run of want clusters goes to: one that holds it
+ * whole, the smallest size class that does first (a look at the first
+ * entries of want's own class, then any of a larger class), else one of the
+ * largest class there is. Constant time per run however fragmented the
+ * free space, and a moved run becomes as few runs as can be, so runlists
+ * stay short enough for their MFT records (as ntfsresize places them).
+ * false when nothing is free. */
+static bool fx_pick(struct mv_ctx *c, uint64_t want, unsigned *cls, size_t *idx)
+{
+    unsigned k = fx_class(want);
+    for (size_t i = 0; i < c->fx[k].n && i < 256; i++)
+        if (c->fx[k].e[i].len >= want) {
+            *cls = k;
+            *idx = i;
+            return true;
+        }
+    for (unsigned j = k + 1; j < 64; j++)
+        if (c->fx[j].n) {
+            *cls = j;
+            *idx = c->fx[j].n - 1;
+            return true;
+        }
+    for (unsigned j = k + 1; j-- > 0;)
+        if (c->fx[j].n) {
+            *cls = j;
+            *idx = c->fx[j].n - 1;
+            return true;
+        }
+    return false;
+}
+
+/* Up to want free clusters below new_nr, as one run. -ENOSPC when nothing
+ * is free, -ENOMEM. */
 static int alloc_run(struct mv_ctx *c, uint64_t want, uint64_t *lcn, uint64_t *got)
 {
-    size_t best = SIZE_MAX, big = SIZE_MAX;
-    for (size_t i = 0; i < c->nfx; i++) {
-        uint64_t len = c->fx[i].len;
-        if (len >= want && (best == SIZE_MAX || len < c->fx[best].len))
-            best = i;
-        if (len && (big == SIZE_MAX || len > c->fx[big].len))
-            big = i;
-    }
-    size_t i = best != SIZE_MAX ? best : big;
-    if (i == SIZE_MAX)
+    unsigned k;
+    size_t i;
+    if (!fx_pick(c, want, &k, &i))
         return -ENOSPC;
-    uint64_t n = c->fx[i].len < want ? c->fx[i].len : want;
-    *lcn = c->fx[i].lcn;
+    struct mv_free f = c->fx[k].e[i];
+    c->fx[k].e[i] = c->fx[k].e[--c->fx[k].n];
+    uint64_t n = f.len < want ? f.len : want;
+    *lcn = f.lcn;
     *got = n;
-    c->fx[i].lcn += n;
-    c->fx[i].len -= n;
-    for (uint64_t k = 0; k < n; k++)
-        bm_set(c, *lcn + k);
+    for (uint64_t x = 0; x < n; x++)
+        bm_set(c, f.lcn + x);
     c->bm_changed = true;
+    if (f.len > n && fx_add(c, f.lcn + n, f.len - n) < 0)
+        return -ENOMEM;
     return 0;
 }
 
@@ -184,7 +224,12 @@ static int relocate_rl(struct mv_ctx *c, const runlist_element *rl, runlist_elem
         }
         while (r == 0 && done < len) {
             uint64_t lcn, got;
-            if (alloc_run(c, len - done, &lcn, &got) < 0) {
+            int a = alloc_run(c, len - done, &lcn, &got);
+            if (a == -ENOMEM) {
+                r = a;      /* said below */
+                break;
+            }
+            if (a < 0) {
                 r = p2v_errf(err, -ENOSPC, "%s: NTFS: no free clusters left below the new end "
                              "(cluster %llu) for the data beyond it", c->what,
                              (unsigned long long)c->new_nr);
@@ -406,7 +451,8 @@ int fsresize_ntfs_relocate(ntfs_volume *vol, blockdev *ov, uint64_t new_nr, cons
     if (r == 0 && c.bm_changed)
         r = rl_write(&c, vol->lcnbmp_na->rl, 0, c.bm, c.bm_bytes, err);
     free(c.bm);
-    free(c.fx);
+    for (unsigned k = 0; k < 64; k++)
+        free(c.fx[k].e);
     free(c.rec);
     free(c.out);
     return r;
