@@ -57,6 +57,7 @@ const char convert_usage[] =
     "                                   (an NTFS or ext2/3/4 filesystem in it grows\n"
     "                                   with it)\n"
     "      --min-free SIZE              free space DISK:N=min leaves in the filesystem\n"
+    "                                   (0: none, the used space only)\n"
     "      --align SIZE                 partition alignment, default 1M\n"
     "      --copy used|all              used (default): only blocks the filesystem uses\n"
     "                                   where it is understood; all: every sector.\n"
@@ -336,7 +337,7 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
                              .sector_size = a->sector_size, .copy_all = a->copy_all,
                              .allow_dirty = a->allow_dirty, .verify = a->verify,
                              .force = a->force, .no_windows_fixups = a->no_windows_fixups,
-                             .min_free = a->min_free,
+                             .min_free = a->min_free, .min_free_set = a->min_free_set,
                              .drivers = a->drivers, .target_bus = a->target_bus,
                              .keep_services = a->keep_services,
                              .allow_mounted = a->allow_mounted, .bad_sectors = a->bad_sectors,

@@ -318,8 +318,10 @@ int convert_parse_args(int argc, char **argv, struct convert_args *a)
         case OPT_ALLOW_DIRTY: a->allow_dirty = true; break;
         case OPT_NO_WINDOWS_FIXUPS: a->no_windows_fixups = true; break;
         case OPT_MIN_FREE:
-            if ((r = parse_size_opt("--min-free", optarg, &a->min_free)))
-                return r;
+            /* 0 is a margin like any other (=min then leaves no free space) */
+            if (size_parse(optarg, &a->min_free) < 0)
+                return convert_usage_error("invalid size for %s", "--min-free");
+            a->min_free_set = true;
             break;
         case OPT_ALLOW_MOUNTED: a->allow_mounted = true; break;
         case OPT_BAD_SECTORS:
