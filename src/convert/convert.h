@@ -57,6 +57,8 @@ typedef struct convert_disk_opts {
     uint32_t sector_size;       /* image files: read with this sector size; 0: detected */
     bool used;                  /* compute used bytes (builds each filesystem's map) */
     bool whole;                 /* no table: probe the whole disk for a filesystem */
+    unsigned io_timeout;        /* network sources (NBD): seconds of silence before a
+                                   wait fails; 0: the default (60) */
 } convert_disk_opts;
 
 /* Open PATH read-only, read its partition table and probe every partition's
@@ -131,6 +133,9 @@ typedef struct convert_request {
     bool verify;
     bool force;                     /* replace an existing OUTPUT */
     unsigned queue_depth;           /* source reads in flight; 0: COPY_DEFAULT_QUEUE_DEPTH */
+    unsigned io_timeout;            /* NBD sources and targets: seconds a server may stay
+                                       silent while p2v waits for it; 0: the default (60),
+                                       at most CONVERT_IO_TIMEOUT_MAX */
     bool no_windows_fixups;         /* leave every Windows as it is: BCD stores,
                                        MountedDevices, drivers */
     /* Windows drivers (docs/drivers.md): a virtio-win tree or ISO (NULL:
@@ -152,6 +157,9 @@ typedef struct convert_request {
 /* The request itself is wrong (an --active that is not selected, an ESP too
  * small): front ends report it as a usage error. */
 #define CONVERT_EUSAGE (-EDOM)
+
+/* The largest --io-timeout: a day. */
+#define CONVERT_IO_TIMEOUT_MAX 86400u
 
 typedef struct convert_job convert_job;
 
@@ -197,6 +205,29 @@ void convert_job_free(convert_job *job);
  * change (warnings), one line each; empty without Windows or with
  * no_windows_fixups. */
 const win_report *convert_job_windows(const convert_job *job);
+
+/* ---- for front ends that list and check ---- */
+
+/* The machine's disks (block devices), to free with convert_machine_disks_free. */
+int convert_machine_disks(char ***paths, size_t *count, p2v_err *err);
+void convert_machine_disks_free(char **paths, size_t count);
+/* The size of an opened disk in bytes. */
+uint64_t convert_disk_bytes(const convert_disk *d);
+
+/* What was checked of a written OUTPUT (`qemu-img check` for a qcow2). */
+/* NOT_FILE: written into a target that is no image file (an NBD export...) */
+enum convert_checked { CONVERT_CHECKED_NOT_FILE = 0, CONVERT_CHECKED_RAW, CONVERT_CHECKED_QCOW2 };
+typedef struct convert_output_check {
+    enum convert_checked kind;          /* not a file, raw: no metadata, the counts are 0 */
+    char what[64];                      /* the target, for a NOT_FILE ("NBD export") */
+    uint64_t corruptions, leaks, check_errors;
+    uint64_t allocated_clusters, total_clusters;
+} convert_output_check;
+
+/* Check the image convert_run wrote under OUTPUT (a qcow2's refcounts and
+ * tables). Errors: it could not be opened or read, with nothing counted. */
+int convert_check_output(const char *output, enum sink_format format, convert_output_check *c,
+                         p2v_err *err);
 
 /* ---- reports ---- */
 
