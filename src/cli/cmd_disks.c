@@ -19,7 +19,7 @@ static const char disks_usage[] =
     "Usage: p2v disks [--json] [--sector-size 512|4096] [DISK...]\n"
     "\n"
     "List disks and their partitions. DISK is a block device or an image file\n"
-    "(raw; qcow2 where supported). With no DISK, every block device of the machine:\n"
+    "(raw, qcow2, VHD, VHDX or VMDK). With no DISK, every block device of the machine:\n"
     "whole disks, and loop devices that have a backing file.\n"
     "\n"
     "For each disk: size, logical sector size, table type (mbr, gpt or none) and\n"

@@ -20,6 +20,7 @@
 #include "qcow2/qcow2.h"
 #include "sink/sink.h"
 #include "util/json.h"
+#include "util/rbdlib.h"
 #include "windows/drivers.h"
 #include "util/size.h"
 
@@ -100,7 +101,8 @@ static bool takes_next_word(const char *a)
                                         "--table", "--boot", "--size", "--align", "--copy",
                                         "--cluster-size", "--add-esp", "--active",
                                         "--bad-sectors", "--bad-sectors-map", "--plan", "--save-plan", "-j",
-                                        "--threads", "--queue-depth", "--io-timeout" };
+                                        "--threads", "--queue-depth", "--io-timeout",
+                                        "--rbd-timeout", "--rbd-features" };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (!strcmp(a, opts[i]))
             return true;
@@ -173,7 +175,7 @@ enum {
     OPT_MIN_FREE,
     OPT_DRIVERS, OPT_TARGET_BUS, OPT_KEEP_SERVICES,
     OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_BAD_SECTORS_MAP, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
-    OPT_QUEUE_DEPTH, OPT_IO_TIMEOUT,
+    OPT_QUEUE_DEPTH, OPT_IO_TIMEOUT, OPT_RBD_TIMEOUT, OPT_RBD_FEATURES,
 };
 
 #define SHORT_OPTS ":o:O:t:c::j:pfh"
@@ -208,6 +210,8 @@ static const struct option longopts[] = {
     { "threads", required_argument, NULL, 'j' },
     { "queue-depth", required_argument, NULL, OPT_QUEUE_DEPTH },
     { "io-timeout", required_argument, NULL, OPT_IO_TIMEOUT },
+    { "rbd-timeout", required_argument, NULL, OPT_RBD_TIMEOUT },
+    { "rbd-features", required_argument, NULL, OPT_RBD_FEATURES },
     { "bad-sectors", required_argument, NULL, OPT_BAD_SECTORS },
     { "bad-sectors-map", required_argument, NULL, OPT_BAD_SECTORS_MAP },
     { "allow-mounted", no_argument, NULL, OPT_ALLOW_MOUNTED },
@@ -419,6 +423,14 @@ static int apply_option(struct convert_args *a, int c, const char *v, char **arg
         return parse_count_opt("--queue-depth", v, COPY_MAX_QUEUE_DEPTH, &a->queue_depth);
     case OPT_IO_TIMEOUT:
         return parse_count_opt("--io-timeout", v, CONVERT_IO_TIMEOUT_MAX, &a->io_timeout);
+    case OPT_RBD_TIMEOUT:
+        return parse_count_opt("--rbd-timeout", v, CONVERT_IO_TIMEOUT_MAX, &a->sink.rbd_timeout);
+    case OPT_RBD_FEATURES: {
+        p2v_err e;
+        if (rbdlib_features_parse(v, &a->sink.rbd_features, &e) < 0)
+            return convert_usage_error("%s", e.msg);
+        return 0;
+    }
     case OPT_VERIFY: a->verify = true; return 0;
     case OPT_DRY_RUN: a->dry_run = true; return 0;
     case OPT_JSON: a->json = true; return 0;

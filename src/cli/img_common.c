@@ -73,7 +73,7 @@ int img_parse_output_args(int argc, char **argv, const char *usage, int *json,
 
 void img_unsupported(const char *path, const char *name)
 {
-    cli_error("%s: %s image: not supported; p2v reads qcow2, raw and fixed VHD images "
+    cli_error("%s: %s image: not supported; p2v reads qcow2, raw, VHD, VHDX and VMDK images "
               "(convert it to raw or qcow2 with qemu-img first)", path, name);
 }
 

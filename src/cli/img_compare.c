@@ -14,7 +14,7 @@
 static const char compare_usage[] =
     "Usage: p2v img compare [--io-timeout SECONDS] FILE1 FILE2\n"
     "\n"
-    "Compare the guest-visible content of two images (raw, qcow2 or fixed VHD,\n"
+    "Compare the guest-visible content of two images (raw, qcow2, VHD, VHDX, VMDK,\n"
     "backing "
     "chains followed). An image shorter than the other reads as zeros past its\n"
     "end. Prints 'Images are identical.' or the first differing offset.\n"

@@ -12,18 +12,19 @@
 #include "qcow2/qcow2.h"
 #include "util/json.h"
 #include "util/size.h"
+#include "vdisk/vdisk.h"
 
 static const char info_usage[] =
     "Usage: p2v img info [--output=json|human] FILE\n"
     "\n"
-    "Describe a qcow2, raw or fixed VHD (vpc) image: format, virtual size (in whole 512-byte\n"
+    "Describe a qcow2, raw, VHD (vpc), VHDX or VMDK image: format, virtual size (in whole 512-byte\n"
     "sectors, as qemu-img reports it), disk usage, cluster size, backing file\n"
     "and the qcow2 options (compat, compression type, refcount bits, lazy\n"
     "refcounts, corrupt flag, extended L2). JSON field names are qemu-img's.\n";
 
 /* fmt: "qcow2" (qi set), "raw" or "vpc" (a fixed VHD). */
 static void info_json(const char *path, const char *fmt, const qcow2_info *qi, uint64_t vsize,
-                      uint64_t actual, const char *full_backing)
+                      uint64_t actual, const char *full_backing, uint64_t cluster)
 {
     json_writer j;
     json_init(&j, stdout);
@@ -32,8 +33,8 @@ static void info_json(const char *path, const char *fmt, const qcow2_info *qi, u
         json_kstr(&j, "backing-filename-format", qi->backing_format);
     json_ku64(&j, "virtual-size", vsize);
     json_kstr(&j, "filename", path);
-    if (qi)
-        json_ku64(&j, "cluster-size", qi->cluster_size);
+    if (qi || cluster)
+        json_ku64(&j, "cluster-size", qi ? qi->cluster_size : cluster);
     json_kstr(&j, "format", fmt);
     json_ku64(&j, "actual-size", actual);
     if (qi) {
@@ -64,13 +65,15 @@ static void info_json(const char *path, const char *fmt, const qcow2_info *qi, u
 }
 
 static void info_human(const char *path, const char *fmt, const qcow2_info *qi, uint64_t vsize,
-                       uint64_t actual, const char *full_backing)
+                       uint64_t actual, const char *full_backing, uint64_t cluster)
 {
     char a[32], b[32];
     printf("image: %s\n", path);
     printf("file format: %s\n", fmt);
     printf("virtual size: %s (%" PRIu64 " bytes)\n", img_size_str(vsize, a, sizeof a), vsize);
     printf("disk size: %s\n", img_size_str(actual, b, sizeof b));
+    if (!qi && cluster)
+        printf("cluster_size: %" PRIu64 "\n", cluster);
     if (!qi)
         return;
     printf("cluster_size: %" PRIu64 "\n", qi->cluster_size);
@@ -131,15 +134,26 @@ int img_info_main(int argc, char **argv)
         if (qi->backing_file[0])
             qcow2_backing_path(path, qi->backing_file, full, sizeof full);
         if (json)
-            info_json(path, "qcow2", qi, vsize, actual, full);
+            info_json(path, "qcow2", qi, vsize, actual, full, 0);
         else
-            info_human(path, "qcow2", qi, vsize, actual, full);
+            info_human(path, "qcow2", qi, vsize, actual, full, 0);
         qcow2_image_close(img);
         return P2V_EXIT_OK;
     }
-    uint64_t vsize;
+    uint64_t vsize, cluster = 0;
     if (fmt == &source_vpc) {
         vsize = data_size & ~511ULL; /* the footer's current size, whole sectors */
+    } else if (source_is_vdisk(fmt)) {
+        /* VHD, VHDX, VMDK: opened whole (parents, extents), as qemu-img does */
+        blockdev *bd;
+        if (source_open(path, NULL, &bd, &err) < 0) {
+            cli_error("%s", err.msg);
+            return P2V_EXIT_FAIL;
+        }
+        vsize = bd_size(bd) & ~511ULL;
+        cluster = vdisk_cluster_size(bd);
+        actual += vdisk_extra_file_bytes(bd);
+        bd_close(bd);
     } else {
         blockdev *bd;
         if (bd_open_raw(path, &bd, &err) < 0) {
@@ -150,8 +164,8 @@ int img_info_main(int argc, char **argv)
         bd_close(bd);
     }
     if (json)
-        info_json(path, fname, NULL, vsize, actual, NULL);
+        info_json(path, fname, NULL, vsize, actual, NULL, cluster);
     else
-        info_human(path, fname, NULL, vsize, actual, NULL);
+        info_human(path, fname, NULL, vsize, actual, NULL, cluster);
     return P2V_EXIT_OK;
 }

@@ -13,7 +13,8 @@
 static const char map_usage[] =
     "Usage: p2v img map [--output=json|human] [--io-timeout SECONDS] FILE\n"
     "\n"
-    "List the extents of a qcow2, raw or fixed VHD image (backing chain followed):\n"
+    "List the extents of a qcow2, raw, VHD, VHDX or VMDK image (backing chain\n"
+    "or parents followed; a VMDK's data named by its extent file):\n"
     "for "
     "each, whether it is allocated (present), reads as zero, holds data, at\n"
     "which depth of the chain, and at which offset of that layer's file.\n"
@@ -31,7 +32,8 @@ struct map_out {
 
 static bool mergeable(const img_extent *a, const img_extent *b)
 {
-    return a->depth == b->depth && a->present == b->present && a->zero == b->zero &&
+    return a->depth == b->depth && a->file == b->file && a->present == b->present &&
+           a->zero == b->zero &&
            a->data == b->data && a->has_offset == b->has_offset &&
            (!a->has_offset || a->offset + a->length == b->offset);
 }
@@ -51,7 +53,9 @@ static int emit(struct map_out *m, const img_extent *e)
     } else if (e->data && !e->has_offset) {
         return -1;
     } else if (e->data && !e->zero) {
-        const char *file = e->depth < m->nlayers ? bd_path(m->layers[e->depth]) : "";
+        const char *file = e->file                  ? e->file
+                           : e->depth < m->nlayers ? bd_path(m->layers[e->depth])
+                                                   : "";
         printf("%#-16" PRIx64 "%#-16" PRIx64 "%#-16" PRIx64 "%s\n", e->start, e->length,
                e->offset, file);
     }
@@ -77,7 +81,7 @@ int img_map_main(int argc, char **argv)
         return P2V_EXIT_FAIL;
     if (source_open(path, &so, &bd, &err) < 0 || img_status_open(bd, &st, &err) < 0)
         goto fail;
-    for (blockdev *b = bd; b && m.nlayers < 64; b = qcow2_bd_backing(b))
+    for (blockdev *b = bd; b && m.nlayers < 64; b = (blockdev *)bd_backing(b))
         layers[m.nlayers++] = b;
     uint64_t size = bd_size(bd);
     size = qcow2_bd_image(bd) ? size & ~511ULL : (size + 511) & ~511ULL;

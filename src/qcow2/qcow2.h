@@ -175,6 +175,7 @@ typedef struct img_extent {
     bool compressed;
     bool has_offset;
     uint64_t offset;  /* host offset in that layer's file */
+    const char *file; /* that file when it is not the layer's own (a VMDK extent), else NULL */
 } img_extent;
 
 /* Status of any blockdev (raw or qcow2 with its chain); bd must outlive ctx. */

@@ -8,12 +8,14 @@
 
 #include "qcow2/qcow2.h"
 #include "qcow2/qcow2_image.h"
+#include "vdisk/vdisk.h"
 
 struct layer {
     blockdev *bd;
     qcow2_image *img; /* NULL for raw */
     int fd;           /* the raw layer's file for lseek (not ours), -1 if none */
     bool vpc;         /* a fixed VHD: holes are zero but still data, as QEMU's vpc says */
+    bool vdisk;       /* VHD, VHDX, VMDK: their own block status (src/vdisk) */
 };
 
 struct img_status_ctx {
@@ -26,7 +28,8 @@ int img_status_open(blockdev *bd, img_status_ctx **out, p2v_err *err)
     img_status_ctx *c = calloc(1, sizeof *c);
     if (!c)
         return p2v_errf(err, -ENOMEM, "out of memory");
-    for (blockdev *b = bd; b; b = qcow2_bd_backing(b)) {
+    /* bd_backing: a qcow2 backing file or a VHD/VHDX/VMDK parent alike */
+    for (blockdev *b = bd; b; b = (blockdev *)bd_backing(b)) {
         struct layer *l = realloc(c->layers, (c->n + 1) * sizeof *l);
         if (!l) {
             img_status_close(c);
@@ -36,8 +39,9 @@ int img_status_open(blockdev *bd, img_status_ctx **out, p2v_err *err)
         l[c->n].bd = b;
         l[c->n].img = qcow2_bd_image(b);
         l[c->n].fd = -1;
-        l[c->n].vpc = !strcmp(bd_format(b), "vpc");
-        if (!l[c->n].img && !bd_is_block_device(b))
+        l[c->n].vdisk = vdisk_is(b);
+        l[c->n].vpc = !strcmp(bd_format(b), "vpc") && !l[c->n].vdisk;
+        if (!l[c->n].img && !l[c->n].vdisk && !bd_is_block_device(b))
             l[c->n].fd = bd_raw_fd(b);
         c->n++;
     }
@@ -61,6 +65,7 @@ static void set(img_extent *e, unsigned depth, bool present, bool zero, bool dat
     e->data = data;
     e->has_offset = false;
     e->offset = 0;
+    e->file = NULL;
 }
 
 static int raw_status(struct layer *l, unsigned depth, uint64_t off, uint64_t len, img_extent *e)
@@ -92,9 +97,59 @@ static int raw_status(struct layer *l, unsigned depth, uint64_t off, uint64_t le
 }
 
 static int layer_status(img_status_ctx *c, unsigned i, uint64_t off, uint64_t len, img_extent *e,
+                        p2v_err *err);
+
+/* The layer below answers for [off, off + e->length), or zeros past its end. */
+static int below(img_status_ctx *c, unsigned i, uint64_t off, img_extent *e, p2v_err *err)
+{
+    if (i + 1 < c->n) {
+        blockdev *b = c->layers[i + 1].bd;
+        if (off < bd_size(b)) {
+            uint64_t n = e->length;
+            if (n > bd_size(b) - off)
+                n = bd_size(b) - off;
+            return layer_status(c, i + 1, off, n, e, err);
+        }
+    }
+    set(e, i, false, true, false);
+    return 0;
+}
+
+static int vdisk_layer_status(img_status_ctx *c, unsigned i, uint64_t off, uint64_t len,
+                              img_extent *e, p2v_err *err)
+{
+    vdisk_extent v;
+    int r = vdisk_status(c->layers[i].bd, off, len, &v, err);
+    if (r < 0)
+        return r;
+    e->length = v.len;
+    switch (v.kind) {
+    case VDISK_DATA:
+        set(e, i, true, v.hole, true);
+        e->has_offset = v.has_off;
+        e->offset = v.host_off;
+        if (v.file && strcmp(v.file, bd_path(c->layers[i].bd)) != 0)
+            e->file = v.file;
+        return 0;
+    case VDISK_COMPRESSED:
+        set(e, i, true, false, true);
+        e->compressed = true;
+        return 0;
+    case VDISK_ZERO:
+        set(e, i, true, true, false);
+        return 0;
+    case VDISK_UNALLOCATED:
+        break;
+    }
+    return below(c, i, off, e, err);
+}
+
+static int layer_status(img_status_ctx *c, unsigned i, uint64_t off, uint64_t len, img_extent *e,
                         p2v_err *err)
 {
     struct layer *l = &c->layers[i];
+    if (l->vdisk)
+        return vdisk_layer_status(c, i, off, len, e, err);
     if (!l->img)
         return raw_status(l, i, off, len, e);
     qcow2_image *img = l->img;
@@ -133,17 +188,7 @@ static int layer_status(img_status_ctx *c, unsigned i, uint64_t off, uint64_t le
     default:
         break;
     }
-    if (i + 1 < c->n) {
-        blockdev *b = c->layers[i + 1].bd;
-        if (off < bd_size(b)) {
-            uint64_t n = e->length;
-            if (n > bd_size(b) - off)
-                n = bd_size(b) - off;
-            return layer_status(c, i + 1, off, n, e, err);
-        }
-    }
-    set(e, i, false, true, false);
-    return 0;
+    return below(c, i, off, e, err);
 }
 
 int img_status_get(img_status_ctx *c, uint64_t off, uint64_t max_len, img_extent *e,

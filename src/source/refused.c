@@ -1,5 +1,5 @@
 /* Image formats p2v recognises but does not read: a source in one of them is
- * refused by name ("VHDX image: not supported as a source...") instead of
+ * refused by name ("VDI image: not supported as a source...") instead of
  * being copied as raw bytes. A reader for one of them replaces its row here
  * by a file of its own (source.c lists the rows). */
 #include "source/source_impl.h"
@@ -10,17 +10,10 @@ static bool qed_probe(const source_probe *p, uint64_t *d)
     return source_magic_at(p, 0, "QED\0", 4);
 }
 
-static bool vhdx_probe(const source_probe *p, uint64_t *d)
-{
-    (void)d;
-    return source_magic_at(p, 0, "vhdxfile", 8);
-}
-
 static bool vmdk_probe(const source_probe *p, uint64_t *d)
 {
     (void)d;
-    return source_magic_at(p, 0, "KDMV", 4) || source_magic_at(p, 0, "COWD", 4) ||
-           source_magic_at(p, 0, "# Disk DescriptorFile", 21);
+    return source_magic_at(p, 0, "COWD", 4); /* version 3; the others: vdisk.c */
 }
 
 static bool vdi_probe(const source_probe *p, uint64_t *d)
@@ -52,7 +45,6 @@ static bool vhd_diff_probe(const source_probe *p, uint64_t *d)
 }
 
 const struct source_format source_qed = { .name = "QED", .probe = qed_probe };
-const struct source_format source_vhdx = { .name = "VHDX", .probe = vhdx_probe };
 const struct source_format source_vmdk = { .name = "VMDK", .probe = vmdk_probe };
 const struct source_format source_vdi = { .name = "VDI", .probe = vdi_probe };
 const struct source_format source_parallels = { .name = "Parallels", .probe = parallels_probe };

@@ -12,10 +12,13 @@
  * footer that happens to validate at the end, as they always did. */
 static const struct source_format *const source_formats[] = {
     &source_nbd,       /* nbd.c: nbd://, nbd+unix://, nbds:// URIs */
+    &source_rbd,       /* rbd.c: rbd:POOL/IMAGE */
     &source_qcow2,     /* qcow2.c */
+    &source_vdisk_vhd, /* vdisk.c: VHD with its footer copy at byte 0 (dynamic, differencing) */
+    &source_vdisk_vhdx, /* vdisk.c: VHDX */
+    &source_vdisk_vmdk, /* vdisk.c: VMDK (sparse, streamOptimized, descriptors) */
     &source_qed,       /* refused.c, from here to source_vhd_diff */
-    &source_vhdx,
-    &source_vmdk,
+    &source_vmdk,      /* VMDK 3 ("COWD") */
     &source_vdi,
     &source_parallels,
     &source_vhd_dynamic,

@@ -22,6 +22,8 @@ typedef struct source_opts {
      * seconds while p2v waits for it fails the wait (-ETIMEDOUT, naming the
      * peer and what was waited for); 0: SOURCE_IO_TIMEOUT_DEFAULT. */
     unsigned io_timeout;
+    /* Seconds to reach a Ceph cluster's monitors (RBD); 0: 30. */
+    unsigned rbd_timeout;
 } source_opts;
 
 /* Bytes of the start of a file that the probes look at. */
@@ -57,13 +59,16 @@ struct source_format {
 };
 
 /* Rows that callers compare a probe's answer with. */
-extern const struct source_format source_raw, source_qcow2, source_vpc, source_nbd;
+extern const struct source_format source_raw, source_qcow2, source_vpc, source_nbd, source_rbd;
+/* The rows of src/vdisk's readers ("vpc" dynamic/differencing, "vhdx", "vmdk"). */
+extern const struct source_format source_vdisk_vhd, source_vdisk_vhdx, source_vdisk_vmdk;
+bool source_is_vdisk(const struct source_format *f);
 
 /* Open PATH read-only as a disk: a format matched by name (an NBD URI), else
  * the file or device with its format detected from its bytes (qcow2, fixed
- * VHD, else raw; a block device is always raw). A recognised format p2v
- * cannot read (VHD dynamic or differencing, VHDX, VMDK, VDI, QED, Parallels)
- * is refused with -ENOTSUP: "<path>: VHDX image: not supported as a source;
+ * VHD, VHD dynamic or differencing, VHDX, VMDK, else raw; a block device is
+ * always raw). A recognised format p2v cannot read (VMDK 3, VDI, QED,
+ * Parallels) is refused with -ENOTSUP: "<path>: VDI image: not supported as a source;
  * convert it to raw or qcow2 with qemu-img first". o may be NULL (defaults).
  * Errors name the path: missing, directory, character device, unreadable. */
 int source_open(const char *path, const source_opts *o, blockdev **out, p2v_err *err);

@@ -20,7 +20,7 @@ static inline bool source_magic_at(const source_probe *p, size_t off, const void
 uint32_t source_vhd_type(const source_probe *p, uint64_t *current_size);
 
 /* Formats p2v recognises and refuses (refused.c): no open. */
-extern const struct source_format source_qed, source_vhdx, source_vmdk, source_vdi,
+extern const struct source_format source_qed, source_vmdk, source_vdi,
     source_parallels, source_vhd_dynamic, source_vhd_diff;
 
 #endif

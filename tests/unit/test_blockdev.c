@@ -114,27 +114,30 @@ static void test_probe_format(void)
     static const struct { const char *magic; size_t off, len; const char *name; } m[] = {
         { "QFI\xfb", 0, 4, "qcow2" },
         { "QED\0", 0, 4, "QED" },
-        { "vhdxfile", 0, 8, "VHDX" },
-        { "KDMV", 0, 4, "VMDK" },
-        { "# Disk DescriptorFile", 0, 21, "VMDK" },
+        { "vhdxfile", 0, 8, "vhdx" },
+        { "KDMV", 0, 4, "vmdk" },
+        { "# Disk DescriptorFile", 0, 21, "vmdk" },
+        { "COWD", 0, 4, "VMDK" },
         { "\x7f\x10\xda\xbe", 0x40, 4, "VDI" },
         { "WithoutFreeSpace", 0, 16, "Parallels" },
-        { "conectix", 0, 8, "VHD (dynamic)" },
+        { "conectix", 0, 8, "vpc" },
     };
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
         memset(head, 0, sizeof head);
         memcpy(head + m[i].off, m[i].magic, m[i].len);
         const struct source_format *f = probe(head, sizeof head, NULL, 1 << 20, &name, &sz);
-        CHECK(i == 0 ? f == &source_qcow2 : f->open == NULL);
+        /* qcow2; VHD (footer copy at byte 0), VHDX and VMDK read by src/vdisk; the rest refused */
+        CHECK(i == 0 ? f == &source_qcow2 : source_is_vdisk(f) ? f->open != NULL : f->open == NULL);
+        CHECK((i == 2 || i == 3 || i == 4 || i == 8) == source_is_vdisk(f));
         CHECK_STR(name, m[i].name);
         /* A file too short to hold the whole signature is raw. */
         CHECK(probe(head, m[i].off + m[i].len - 1, NULL, m[i].off + m[i].len - 1,
                               &name, &sz) == &source_raw);
     }
-    /* A differencing VHD: the footer copy at byte 0 says type 4. */
+    /* A differencing VHD: the footer copy at byte 0 says type 4; read by src/vdisk. */
     vhd_footer(head, 1 << 20, 4);
-    CHECK(probe(head, sizeof head, NULL, 4096, &name, &sz)->open == NULL);
-    CHECK_STR(name, "VHD (differencing)");
+    CHECK(probe(head, sizeof head, NULL, 4096, &name, &sz) == &source_vdisk_vhd);
+    CHECK_STR(name, "vpc");
 
     /* Fixed VHD: footer only at the end, checksum valid, current size fits. */
     memset(head, 0, sizeof head);
@@ -151,7 +154,8 @@ static void test_probe_format(void)
     tail[100] ^= 1;
     CHECK(!source_vhd_footer_parse(tail, &type, &cur));
     CHECK(probe(head, sizeof head, tail, (1 << 20) + 512, &name, &sz) == &source_raw);
-    /* a dynamic footer at the end without its copy at 0: refused */
+    /* a dynamic footer at the end without its copy at 0: refused (qemu does
+     * not detect it either) */
     vhd_footer(tail, 1 << 20, 3);
     CHECK(probe(head, sizeof head, tail, 8192, &name, &sz)->open == NULL);
     CHECK_STR(name, "VHD (dynamic)");
@@ -180,10 +184,10 @@ static void test_probe_format(void)
         CHECK(bd_pread(bd, b, 1, sizeof data, &err) < 0); /* the footer is not disk data */
         bd_close(bd);
     }
-    /* A VHDX file is refused with one line naming the path and the format. */
-    snprintf(path, sizeof path, "%s/disk.vhdx", dir);
+    /* A VDI file is refused with one line naming the path and the format. */
+    snprintf(path, sizeof path, "%s/disk.vdi", dir);
     memset(data, 0, sizeof data);
-    memcpy(data, "vhdxfile", 8);
+    memcpy(data + 0x40, "\x7f\x10\xda\xbe", 4);
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     CHECK(fd >= 0 && write(fd, data, sizeof data) == (ssize_t)sizeof data);
     close(fd);
@@ -191,13 +195,25 @@ static void test_probe_format(void)
     CHECK(source_open(path, NULL, &bd, &err) == -ENOTSUP && bd == NULL);
     char want[256];
     snprintf(want, sizeof want,
-             "%s: VHDX image: not supported as a source; convert it to raw or qcow2 with "
+             "%s: VDI image: not supported as a source; convert it to raw or qcow2 with "
              "qemu-img first", path);
     CHECK_STR(err.msg, want);
     /* source_probe_path says the same without opening it as a source. */
     const struct source_format *fmt = NULL;
     CHECK(source_probe_path(path, &fmt, NULL, &err) == 0 && fmt && fmt->open == NULL);
-    CHECK_STR(fmt ? fmt->name : "", "VHDX");
+    CHECK_STR(fmt ? fmt->name : "", "VDI");
+    /* A VHDX goes to its reader, which names what is wrong with this one. */
+    snprintf(path, sizeof path, "%s/disk.vhdx", dir);
+    memset(data, 0, sizeof data);
+    memcpy(data, "vhdxfile", 8);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(fd >= 0 && write(fd, data, sizeof data) == (ssize_t)sizeof data);
+    close(fd);
+    CHECK(source_probe_path(path, &fmt, NULL, &err) == 0 && fmt == &source_vdisk_vhdx);
+    CHECK(source_open(path, NULL, &bd, &err) == -EINVAL);
+    snprintf(want, sizeof want, "%s: VHDX: file of 4096 bytes is too small for the headers",
+             path);
+    CHECK_STR(err.msg, want);
     snprintf(path, sizeof path, "%s/fixed.vhd", dir);
     sz = 0;
     CHECK(source_probe_path(path, &fmt, &sz, &err) == 0 && fmt == &source_vpc);

@@ -12,6 +12,7 @@
 
 #include "blockdev/overlay.h"
 #include "fs/vol.h"
+#include "source/source.h"
 #include "sh_testlib.h"
 #include "t.h"
 
@@ -66,7 +67,7 @@ static void test_kind(enum fs_kind kind, const char *bcd_path)
     blockdev *src = NULL, *ov = NULL;
     fs_vol *v = NULL;
     p2v_err err;
-    CHECK(bd_open_raw(path, &src, &err) == 0);
+    CHECK(source_open(path, NULL, &src, &err) == 0);
     if (!src)
         return;
     size_t bcd_len = 0, got_len = 0;
