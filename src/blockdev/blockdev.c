@@ -72,6 +72,18 @@ dev_t bd_st_dev(const blockdev *bd) { return bd->st_dev; }
 ino_t bd_st_ino(const blockdev *bd) { return bd->st_ino; }
 dev_t bd_st_rdev(const blockdev *bd) { return bd->st_rdev; }
 const blockdev *bd_backing(const blockdev *bd) { return bd->backing; }
+
+void bd_origin(const blockdev *bd, uint64_t off, const blockdev **disk, uint64_t *disk_off)
+{
+    const blockdev *base;
+    uint64_t at;
+    while (bd->ops->origin && bd->ops->origin(bd, off, &base, &at)) {
+        bd = base;
+        off = at;
+    }
+    *disk = bd;
+    *disk_off = off;
+}
 void bd_set_sector_size(blockdev *bd, uint32_t sector_size)
 {
     bd->sector_size = sector_size;

@@ -58,6 +58,12 @@ dev_t bd_st_rdev(const blockdev *bd);
  * blockdev whose bd_st_dev/bd_st_ino/bd_path are those of the file opened),
  * else NULL. Walk it to list every file a source reads from. */
 const blockdev *bd_backing(const blockdev *bd);
+/* Where byte off of a view (window, overlay, remap, stacked) is read from:
+ * the lowest blockdev it reaches (the source disk for a byte that comes
+ * from it) and the offset there. A byte that comes from no disk (zero
+ * extension, data written in an overlay) stops at the view that makes it.
+ * So a read error of a view can be named in the disk's own sectors. */
+void bd_origin(const blockdev *bd, uint64_t off, const blockdev **disk, uint64_t *disk_off);
 /* Override the logical sector size (e.g. an image of a 4Kn disk); call it
  * before ptable_read. The caller checks bd_sector_size_valid() first. After
  * it, bd_sector_size_is_default() is false, so ptable_read does not guess. */

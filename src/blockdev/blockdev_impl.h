@@ -9,6 +9,10 @@ struct bd_ops {
     /* Read exactly len bytes at off; off + len <= size is checked by the caller. */
     int (*pread)(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err);
     void (*close)(blockdev *bd);
+    /* Views over another blockdev (window, overlay, remap): where byte off
+     * comes from in the layer beneath. false: from none (zeros past the
+     * data, a block written in the overlay). NULL for a disk itself. */
+    bool (*origin)(const blockdev *bd, uint64_t off, const blockdev **base, uint64_t *base_off);
 };
 
 struct blockdev {

@@ -287,10 +287,20 @@ static void ov_close(blockdev *bd)
     free(o);
 }
 
+static bool ov_origin(const blockdev *bd, uint64_t off, const blockdev **base,
+                      uint64_t *base_off)
+{
+    const struct overlay *o = bd->priv;
+    *base = o->base;
+    *base_off = o->off + off;
+    return !(o->nblocks && ov_find(o, off / OV_BS)->block_plus1);
+}
+
 static const struct bd_ops overlay_ops = {
     .format = "raw",
     .pread = ov_pread,
     .close = ov_close,
+    .origin = ov_origin,
 };
 
 int bd_overlay_open(blockdev *base, uint64_t off, uint64_t len, const bd_overlay_opts *opts,

@@ -63,10 +63,22 @@ static void remap_close(blockdev *bd)
     free(m);
 }
 
+static bool remap_origin(const blockdev *bd, uint64_t off, const blockdev **base,
+                         uint64_t *base_off)
+{
+    const struct remap *m = bd->priv;
+    size_t i = first_move(m, off);
+    *base = m->base;
+    *base_off = i < m->n && m->moves[i].dst <= off ? m->moves[i].src + (off - m->moves[i].dst)
+                                                   : off;
+    return true;
+}
+
 static const struct bd_ops remap_ops = {
     .format = "raw",
     .pread = remap_pread,
     .close = remap_close,
+    .origin = remap_origin,
 };
 
 static int cmp_move(const void *a, const void *b)

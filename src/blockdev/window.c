@@ -27,6 +27,15 @@ static int win_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err 
     return 0;
 }
 
+static bool win_origin(const blockdev *bd, uint64_t off, const blockdev **base,
+                       uint64_t *base_off)
+{
+    const struct window *w = bd->priv;
+    *base = w->base;
+    *base_off = w->off + off;
+    return off < w->data;
+}
+
 static void win_close(blockdev *bd)
 {
     free(bd->priv);
@@ -36,6 +45,7 @@ static const struct bd_ops window_ops = {
     .format = "raw",
     .pread = win_pread,
     .close = win_close,
+    .origin = win_origin,
 };
 
 int bd_window_open(blockdev *base, uint64_t off, uint64_t len, uint64_t size, blockdev **out,

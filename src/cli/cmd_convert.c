@@ -61,6 +61,7 @@ const char convert_usage[] =
     "                                   (an NTFS or ext2/3/4 filesystem in it grows\n"
     "                                   with it)\n"
     "      --min-free SIZE              free space DISK:N=min leaves in the filesystem\n"
+    "                                   (0: none, the used space only)\n"
     "      --align SIZE                 partition alignment, default 1M\n"
     "      --copy used|all              used (default): only blocks the filesystem uses\n"
     "                                   where it is understood; all: every sector.\n"
@@ -362,7 +363,7 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
                              .copy_system_files = a->copy_system_files,
                              .allow_dirty = a->allow_dirty, .verify = a->verify,
                              .force = a->force, .no_windows_fixups = a->no_windows_fixups,
-                             .min_free = a->min_free,
+                             .min_free = a->min_free, .min_free_set = a->min_free_set,
                              .drivers = a->drivers, .target_bus = a->target_bus,
                              .keep_services = a->keep_services,
                              .network_dhcp = a->network_dhcp,

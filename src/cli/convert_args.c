@@ -368,6 +368,15 @@ static int parse_active(struct convert_args *a, const char *v)
     return 0;
 }
 
+/* --min-free: 0 is a margin like any other (=min then leaves no free space). */
+static int parse_min_free(struct convert_args *a, const char *v)
+{
+    if (size_parse(v, &a->min_free) < 0)
+        return convert_usage_error("invalid size for %s", "--min-free");
+    a->min_free_set = true;
+    return 0;
+}
+
 static int parse_target_bus(struct convert_args *a, const char *v)
 {
     enum drv_bus bus;
@@ -401,7 +410,7 @@ static int apply_layout_option(struct convert_args *a, int c, const char *v, cha
     case OPT_CLUSTER: return parse_cluster_size(a, v);
     case OPT_NO_MSR: a->plan.no_msr = true; return 0;
     case OPT_ALLOW_DIRTY: a->allow_dirty = true; return 0;
-    case OPT_MIN_FREE: return parse_size_opt("--min-free", v, &a->min_free);
+    case OPT_MIN_FREE: return parse_min_free(a, v);
     case OPT_SECTOR_SIZE: return parse_sector_size(a, v);
     case OPT_ADD_ESP: return parse_add_esp(a, v);
     case OPT_ACTIVE: return parse_active(a, v);

@@ -24,6 +24,7 @@ struct convert_args {
     const char *active;         /* --active DISK:N */
     uint32_t sector_size;       /* --sector-size for image files; 0: detected */
     uint64_t min_free;          /* --min-free SIZE */
+    bool min_free_set;          /* --min-free given (0 included) */
     bool verify, dry_run, json, progress, force, allow_dirty, no_windows_fixups, allow_mounted;
     const char *drivers;        /* --drivers DIR|ISO */
     int target_bus;             /* enum drv_bus; 0: not given */

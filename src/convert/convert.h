@@ -150,7 +150,9 @@ typedef struct convert_request {
                                        settings listed, not re-applied at first boot */
     bool keep_services;             /* leave the old PC's services and known-bad
                                        filters (docs/windows.md, leftovers) */
-    uint64_t min_free;              /* free space DISK:N=min leaves; 0: the default margin */
+    uint64_t min_free;              /* free space DISK:N=min leaves; 0 and !min_free_set:
+                                       the default margin */
+    bool min_free_set;              /* min_free given, 0 included (--min-free 0) */
     /* Disks already open (tests: memory disks), matched by path == sel.disk;
      * they stay the caller's. */
     convert_disk *const *preopened;

@@ -92,6 +92,11 @@ static json_object *options_json(const convert_request *rq)
     json_object_object_add(o, "verify", json_object_new_boolean(rq->verify));
     json_object_object_add(o, "sector_size", json_object_new_int64(rq->sector_size));
     json_object_object_add(o, "min_free", json_object_new_int64((int64_t)rq->min_free));
+    /* 0 alone is the default margin (as in plans before this key); an
+     * explicit zero says so. Written only then, so other plans stay as
+     * they were. */
+    if (rq->min_free_set && !rq->min_free)
+        json_object_object_add(o, "min_free_set", json_object_new_boolean(true));
     json_object_object_add(o, "drivers", jstr_or_null(rq->drivers));
     json_object_object_add(o, "target_bus",
                            jstr_or_null(rq->target_bus ? drv_bus_name(rq->target_bus) : NULL));
@@ -320,7 +325,7 @@ static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
                                         "compress_level", "no_windows_fixups", "drivers",
                                         "target_bus", "bad_sectors", "bad_sectors_map",
                                         "keep_services", "copy_system_files", "network",
-                                        NULL };
+                                        "min_free_set", NULL };
     static const char *const formats[] = { [SINK_QCOW2] = "qcow2", [SINK_RAW] = "raw" };
     static const char *const copies[] = { "used", "all" };
     convert_request *rq = &pf->rq;
@@ -340,6 +345,7 @@ static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
         (r = get_u64(o, "sector_size", true, 4096, &ssz, "options", err)) < 0 ||
         (r = get_u64(o, "min_free", true, PLAN_MAX_DISK_BYTES, &rq->min_free, "options",
                      err)) < 0 ||
+        (r = get_bool(o, "min_free_set", &rq->min_free_set, "options", err)) < 0 ||
         (r = get_bool(o, "no_msr", &rq->plan.no_msr, "options", err)) < 0 ||
         (r = get_bool(o, "allow_dirty", &rq->allow_dirty, "options", err)) < 0 ||
         (r = get_bool(o, "copy_system_files", &rq->copy_system_files, "options", err)) < 0 ||

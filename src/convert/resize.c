@@ -34,7 +34,7 @@ static uint64_t min_size(const convert_job *job, const fsresize_info *fi, uint64
     char h1[32];
     if (fi->kind == FSRESIZE_NTFS) {
         uint64_t margin = job->rq.min_free;
-        if (!margin)
+        if (!margin && !job->rq.min_free_set)
             margin = fi->used_bytes / 10 > CONVERT_MIN_FREE_FLOOR ? fi->used_bytes / 10
                                                                   : CONVERT_MIN_FREE_FLOOR;
         uint64_t room = fi->used_bytes + margin + fi->bytes_per_sector;

@@ -288,8 +288,8 @@ static void runs_text(const salvage *sv, const char *what, char *out, size_t cap
         const salvage_bad *b = salvage_get(sv, i);
         if (strcmp(b->what, what))
             continue;
-        uint64_t a = b->src_offset / b->sector_size;
-        uint64_t e = (b->src_offset + b->len - 1) / b->sector_size;
+        uint64_t a = b->disk_offset / b->sector_size;
+        uint64_t e = (b->disk_offset + b->len - 1) / b->sector_size;
         used += (size_t)snprintf(out + used, cap - used, used ? ", %llu" : "%llu",
                                  (unsigned long long)a);
         if (e != a && used < cap)
@@ -353,17 +353,24 @@ static void say_range_losses(convert_job *job, const struct job_ranges *jb, size
         extent_list_free(&bad);
         return;
     }
-    uint64_t ss = bd_sector_size(jb->ranges[k].src), off = jb->ranges[k].src_offset;
-    if (bad.count <= 16) {
-        for (size_t i = 0; i < bad.count; i++) {
+    size_t runs = 0;
+    for (size_t i = 0; i < salvage_count(jb->salvage); i++)
+        runs += !strcmp(salvage_get(jb->salvage, i)->what, what);
+    if (runs <= 16) {
+        /* each run on its own, named in the source disk's sectors */
+        for (size_t i = 0; i < salvage_count(jb->salvage); i++) {
+            const salvage_bad *b = salvage_get(jb->salvage, i);
+            if (strcmp(b->what, what))
+                continue;
             extent_list one = { 0 };
-            uint64_t a = (off + bad.v[i].start) / ss, z = (off + bad.v[i].start + bad.v[i].len - 1) / ss;
+            uint64_t a = b->disk_offset / b->sector_size;
+            uint64_t z = (b->disk_offset + b->len - 1) / b->sector_size;
             if (a == z)
                 snprintf(sectors, sizeof sectors, "sector %llu", (unsigned long long)a);
             else
                 snprintf(sectors, sizeof sectors, "sectors %llu-%llu", (unsigned long long)a,
                          (unsigned long long)z);
-            if (extent_list_add(&one, bad.v[i].start, bad.v[i].len) == 0)
+            if (extent_list_add(&one, b->rel, b->len) == 0)
                 say_files(job, jb, k, &one, sectors, ev);
             extent_list_free(&one);
         }

@@ -82,15 +82,58 @@ static int scrape(const copy_range *r, uint8_t *buf, size_t len, uint64_t off, e
     return 0;
 }
 
-/* "2048, 2050-2053" into msg, as many as fit, then "and N more". */
-static void list_sectors(const copy_range *r, const extent_list *bad, char *msg, size_t cap)
+/* The bad extents (range-relative) as runs named on the source disk: a
+ * resized partition is read through views (window, overlay, remap), so its
+ * bytes are translated back (bd_origin) sector by sector, and a run is cut
+ * where the disk's sectors stop being consecutive. *out: malloc'd. */
+static int disk_runs(const copy_range *r, const extent_list *bad, salvage_bad **out, size_t *n)
 {
     uint64_t ss = bd_sector_size(r->src);
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    for (size_t i = 0; i < bad->count; i++) {
+        uint64_t end = bad->v[i].start + bad->v[i].len;
+        for (uint64_t p = bad->v[i].start; p < end;) {
+            uint64_t next = ((r->src_offset + p) / ss + 1) * ss - r->src_offset;
+            uint64_t len = (next < end ? next : end) - p, doff;
+            const blockdev *disk;
+            bd_origin(r->src, r->src_offset + p, &disk, &doff);
+            salvage_bad *last = *n ? &(*out)[*n - 1] : NULL;
+            if (last && last->rel + last->len == p && last->disk_offset + last->len == doff &&
+                !strcmp(last->disk, bd_path(disk))) {
+                last->len += len;
+            } else {
+                if (*n == cap) {
+                    size_t nc = cap ? cap * 2 : 8;
+                    salvage_bad *v = realloc(*out, nc * sizeof *v);
+                    if (!v)
+                        return -ENOMEM;
+                    *out = v;
+                    cap = nc;
+                }
+                salvage_bad nb = { .sector_size = (uint32_t)ss, .rel = p, .len = len,
+                                   .src_offset = r->src_offset + p,
+                                   .dst_offset = r->dst_offset + p, .disk_offset = doff };
+                snprintf(nb.what, sizeof nb.what, "%s", r->what ? r->what : "");
+                snprintf(nb.disk, sizeof nb.disk, "%s", bd_path(disk));
+                (*out)[(*n)++] = nb;
+            }
+            p += len;
+        }
+    }
+    return 0;
+}
+
+/* "2048, 2050-2053" (the disk's sectors) into msg, as many as fit, then
+ * "and N more". */
+static void list_sectors(const salvage_bad *v, size_t count, char *msg, size_t cap)
+{
     size_t used = 0, shown = 0;
     msg[0] = '\0';
-    for (size_t i = 0; i < bad->count; i++) {
-        uint64_t a = (r->src_offset + bad->v[i].start) / ss;
-        uint64_t b = (r->src_offset + bad->v[i].start + bad->v[i].len - 1) / ss;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t ss = v[i].sector_size, a = v[i].disk_offset / ss;
+        uint64_t b = (v[i].disk_offset + v[i].len - 1) / ss;
         char one[64];
         int n = a == b ? snprintf(one, sizeof one, "%s%llu", i ? ", " : "", (unsigned long long)a)
                        : snprintf(one, sizeof one, "%s%llu-%llu", i ? ", " : "",
@@ -101,34 +144,30 @@ static void list_sectors(const copy_range *r, const extent_list *bad, char *msg,
         used += (size_t)n;
         shown++;
     }
-    if (shown < bad->count)
-        snprintf(msg + used, cap - used, " and %zu more runs", bad->count - shown);
+    if (shown < count)
+        snprintf(msg + used, cap - used, " and %zu more runs", count - shown);
 }
 
-/* Do run a end where run b (of the same range) begins? */
+/* Do run a end where run b (of the same range) begins, on the disk too? */
 static bool joins(const salvage_bad *a, const salvage_bad *b)
 {
-    return !strcmp(a->what, b->what) && a->rel + a->len == b->rel;
+    return !strcmp(a->what, b->what) && a->rel + a->len == b->rel && !strcmp(a->disk, b->disk) &&
+           a->disk_offset + a->len == b->disk_offset;
 }
 
-/* Add the runs of bad in image order (readers find them in any order),
- * joined with a run of the same range that ends where one begins or begins
- * where one ends. */
-static int record(salvage *s, const copy_range *r, const extent_list *bad)
+/* Add the runs in image order (readers find them in any order), joined
+ * with a run of the same range that ends where one begins or begins where
+ * one ends. */
+static int record(salvage *s, const salvage_bad *runs, size_t count)
 {
     int rc = 0;
     pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < bad->count && rc == 0; i++) {
-        const extent *e = &bad->v[i];
-        salvage_bad nb = { .sector_size = bd_sector_size(r->src), .rel = e->start,
-                           .len = e->len, .src_offset = r->src_offset + e->start,
-                           .dst_offset = r->dst_offset + e->start };
-        snprintf(nb.what, sizeof nb.what, "%s", r->what ? r->what : "");
-        snprintf(nb.disk, sizeof nb.disk, "%s", bd_path(r->src));
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        salvage_bad nb = runs[i];
         size_t at = s->count; /* first run after nb */
         while (at > 0 && s->v[at - 1].dst_offset > nb.dst_offset)
             at--;
-        s->bytes += e->len;
+        s->bytes += nb.len;
         if (at > 0 && joins(&s->v[at - 1], &nb)) {
             s->v[at - 1].len += nb.len;
             if (at < s->count && joins(&s->v[at - 1], &s->v[at])) {
@@ -142,6 +181,7 @@ static int record(salvage *s, const copy_range *r, const extent_list *bad)
             s->v[at].rel = nb.rel;
             s->v[at].src_offset = nb.src_offset;
             s->v[at].dst_offset = nb.dst_offset;
+            s->v[at].disk_offset = nb.disk_offset;
             s->v[at].len += nb.len;
             continue;
         }
@@ -185,17 +225,21 @@ int salvage_read(salvage *s, const copy_range *r, uint8_t *buf, size_t len, uint
     }
     if (bad.count == 0)
         goto out;
-    if (s->policy == SALVAGE_FAIL) {
+    salvage_bad *runs = NULL;
+    size_t nruns = 0;
+    if (disk_runs(r, &bad, &runs, &nruns) < 0) {
+        rc = p2v_errf(err, -ENOMEM, "out of memory");
+    } else if (s->policy == SALVAGE_FAIL) {
         char list[700];
-        list_sectors(r, &bad, list, sizeof list);
+        list_sectors(runs, nruns, list, sizeof list);
         rc = p2v_errf(err, -EIO,
                       "%s: unreadable sectors (%u bytes each): %s; --bad-sectors zero copies "
                       "around them",
-                      bd_path(r->src), bd_sector_size(r->src), list);
-        goto out;
-    }
-    if (record(s, r, &bad) < 0)
+                      nruns ? runs[0].disk : bd_path(r->src), bd_sector_size(r->src), list);
+    } else if (record(s, runs, nruns) < 0) {
         rc = p2v_errf(err, -ENOMEM, "out of memory");
+    }
+    free(runs);
 out:
     extent_list_free(&bad);
     return rc;
@@ -224,8 +268,8 @@ int salvage_write_map(const salvage *s, uint64_t image_size, FILE *f, p2v_err *e
                "# not be read from the source and were written as zeros.\n",
             P2V_VERSION);
     for (size_t i = 0; i < s->count; i++) {
-        uint64_t ss = v[i].sector_size, a = v[i].src_offset / ss;
-        uint64_t z = (v[i].src_offset + v[i].len - 1) / ss;
+        uint64_t ss = v[i].sector_size, a = v[i].disk_offset / ss;
+        uint64_t z = (v[i].disk_offset + v[i].len - 1) / ss;
         char sec[64];
         if (a == z)
             snprintf(sec, sizeof sec, "sector %llu", (unsigned long long)a);

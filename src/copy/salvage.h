@@ -23,9 +23,11 @@ enum salvage_policy {
 /* One run of consecutive unreadable sectors of one copied range. */
 typedef struct salvage_bad {
     char what[64];      /* the range's name ("disk1:2") */
-    char disk[256];     /* the source's path */
+    char disk[256];     /* the source disk's path (beneath any resize view) */
     uint32_t sector_size;
-    uint64_t src_offset; /* bytes on the source disk (sector-aligned) */
+    uint64_t src_offset; /* bytes on the range's source (the view a resized
+                            partition is read through, else the disk) */
+    uint64_t disk_offset; /* the same bytes on the disk `disk` (bd_origin) */
     uint64_t dst_offset; /* bytes on the target image */
     uint64_t rel;        /* bytes from the start of the range (partition) */
     uint64_t len;        /* bytes: whole sectors, except at the end of a range */

@@ -216,9 +216,10 @@ int fsresize_ntfs_check(blockdev *bd, uint64_t off, uint64_t len, const char *wh
         fi->fs_bytes = ((uint64_t)vol->nr_clusters * cl / bps + 1) * bps;
         fi->used_bytes = used * cl;
         fi->data_end = (uint64_t)(last + 1) * cl;
-        /* Every used cluster (moved below the end where needed), a cluster
-         * for the rounding of $Bitmap's tail, the backup boot sector. */
-        fi->min_bytes = fi->used_bytes + cl + bps;
+        /* Every used cluster (moved below the end where needed) and the
+         * backup boot sector, as ntfsresize counts: a shrink's $Bitmap is
+         * never larger than the one counted in the used clusters. */
+        fi->min_bytes = fi->used_bytes + bps;
         fi->bytes_per_sector = (uint32_t)bps;
         fi->nr_clusters = (uint64_t)vol->nr_clusters;
     }
@@ -232,7 +233,8 @@ int fsresize_ntfs_check(blockdev *bd, uint64_t off, uint64_t len, const char *wh
  * clusters are free, and the bits past the last cluster are set (as mkntfs
  * and ntfsresize leave them). */
 static int rz_write_bitmap_tail(ntfs_attr *na, uint64_t old_nr, uint64_t new_nr,
-                                const char *what, p2v_err *err)
+                                uint64_t own_lcn, uint64_t own_n, const char *what,
+                                p2v_err *err)
 {
     uint64_t keep = old_nr < new_nr ? old_nr : new_nr;
     uint64_t from = keep / 8, size = (uint64_t)na->data_size, len = size - from;
@@ -245,7 +247,8 @@ static int rz_write_bitmap_tail(ntfs_attr *na, uint64_t old_nr, uint64_t new_nr,
     for (uint64_t bit = keep; r == 0 && bit < size * 8; bit++) {
         uint64_t i = bit / 8 - from;
         uint8_t m = (uint8_t)(1u << (bit % 8));
-        buf[i] = bit < new_nr ? (uint8_t)(buf[i] & ~m) : (uint8_t)(buf[i] | m);
+        bool set = bit >= new_nr || (bit >= own_lcn && bit - own_lcn < own_n);
+        buf[i] = set ? (uint8_t)(buf[i] | m) : (uint8_t)(buf[i] & ~m);
     }
     if (r == 0 && ntfs_attr_pwrite(na, (s64)from, (s64)len, buf) != (s64)len)
         r = p2v_errf(err, -EIO, "%s: NTFS $Bitmap cannot be written (%s)", what,
@@ -254,15 +257,57 @@ static int rz_write_bitmap_tail(ntfs_attr *na, uint64_t old_nr, uint64_t new_nr,
     return r;
 }
 
+/* A grow's new $Bitmap can need more clusters than the old volume has free
+ * (a nearly full volume moved to a far larger disk). Like ntfsresize, the
+ * missing clusters are taken from the new space, the first clusters past
+ * the old end, which nothing uses yet: they are appended to $Bitmap's
+ * runlist by hand because libntfs-3g's allocator only knows the clusters
+ * the old $Bitmap covers. *lcn and *n: the run taken (n 0 when none). */
+static int rz_bitmap_grow_alloc(ntfs_volume *vol, uint64_t bytes, uint64_t new_nr,
+                                uint64_t *lcn, uint64_t *n, const char *what, p2v_err *err)
+{
+    ntfs_attr *na = vol->lcnbmp_na;
+    uint64_t cs = vol->cluster_size, old_nr = (uint64_t)vol->nr_clusters;
+    uint64_t have = (uint64_t)na->allocated_size / cs, want = (bytes + cs - 1) / cs;
+    *lcn = old_nr;
+    *n = 0;
+    if (want <= have || new_nr <= old_nr || new_nr - old_nr < want - have)
+        return 0;
+    if (ntfs_attr_map_whole_runlist(na) != 0)
+        return p2v_errf(err, -EIO, "%s: NTFS $Bitmap's runlist cannot be read", what);
+    runlist_element *add = calloc(2, sizeof *add);
+    if (!add)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    add[0] = (runlist_element){ .vcn = (VCN)have, .lcn = (LCN)old_nr, .length = (s64)(want - have) };
+    add[1] = (runlist_element){ .vcn = (VCN)want, .lcn = LCN_ENOENT, .length = 0 };
+    runlist_element *rl = ntfs_runlists_merge(na->rl, add);
+    if (!rl) {
+        free(add);
+        return p2v_errf(err, -EIO, "%s: NTFS $Bitmap's runlist cannot be extended (%s)", what,
+                        ntdev_last_msg()[0] ? ntdev_last_msg() : strerror(errno));
+    }
+    na->rl = rl;
+    na->allocated_size = (s64)(want * cs);
+    if (ntfs_attr_update_mapping_pairs(na, 0) != 0)
+        return p2v_errf(err, -EIO, "%s: NTFS $Bitmap's runlist cannot be written (%s)", what,
+                        ntdev_last_msg()[0] ? ntdev_last_msg() : strerror(errno));
+    *n = want - have;
+    return 0;
+}
+
 static int rz_resize_bitmap(ntfs_volume *vol, uint64_t new_nr, const char *what, p2v_err *err)
 {
     ntfs_attr *na = vol->lcnbmp_na;
-    uint64_t bytes = ((new_nr + 7) / 8 + 7) & ~(uint64_t)7;
+    uint64_t bytes = ((new_nr + 7) / 8 + 7) & ~(uint64_t)7, own_lcn, own_n;
+    int r = rz_bitmap_grow_alloc(vol, bytes, new_nr, &own_lcn, &own_n, what, err);
+    if (r < 0)
+        return r;
     if ((uint64_t)na->data_size != bytes && ntfs_attr_truncate_solid(na, (s64)bytes) != 0)
         return p2v_errf(err, -EIO, "%s: NTFS $Bitmap cannot be resized to %llu bytes (%s)", what,
                         (unsigned long long)bytes,
                         ntdev_last_msg()[0] ? ntdev_last_msg() : strerror(errno));
-    return rz_write_bitmap_tail(na, (uint64_t)vol->nr_clusters, new_nr, what, err);
+    return rz_write_bitmap_tail(na, (uint64_t)vol->nr_clusters, new_nr, own_lcn, own_n, what,
+                                err);
 }
 
 static int rz_resize_badclus(ntfs_volume *vol, uint64_t new_nr, const char *what, p2v_err *err)

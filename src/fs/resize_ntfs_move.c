@@ -33,6 +33,15 @@
 #include "blockdev/overlay.h"
 #include "fs/resize_impl.h"
 
+struct mv_free {
+    uint64_t lcn, len;
+};
+
+struct mv_fclass {
+    struct mv_free *e;
+    size_t n, cap;
+};
+
 struct mv_ctx {
     ntfs_volume *vol;
     blockdev *ov;
@@ -41,7 +50,7 @@ struct mv_ctx {
     uint8_t *bm;            /* $Bitmap of the clusters below new_nr */
     uint64_t bm_bytes;
     bool bm_changed;
-    uint64_t hint;          /* where the next free-cluster search starts */
+    struct mv_fclass fx[64]; /* free extents below new_nr, as they shrink */
     fsresize_ntfs_result *res;
     uint8_t *rec;           /* one MFT record */
     uint8_t *out;           /* the same with its fixups, for writing */
@@ -57,27 +66,96 @@ static void bm_set(struct mv_ctx *c, uint64_t lcn)
     c->bm[lcn / 8] |= (uint8_t)(1u << (lcn % 8));
 }
 
-/* A run of up to want free clusters below new_nr (first fit from the hint,
- * once around). -ENOSPC when there is none. */
+/* Free extents by size class: class k holds lengths in [2^k, 2^(k+1)). */
+static unsigned fx_class(uint64_t len)
+{
+    return 63u - (unsigned)__builtin_clzll(len);
+}
+
+static int fx_add(struct mv_ctx *c, uint64_t lcn, uint64_t len)
+{
+    struct mv_fclass *k = &c->fx[fx_class(len)];
+    if (k->n == k->cap) {
+        size_t nc = k->cap ? k->cap * 2 : 16;
+        struct mv_free *x = realloc(k->e, nc * sizeof *x);
+        if (!x)
+            return -ENOMEM;
+        k->e = x;
+        k->cap = nc;
+    }
+    k->e[k->n++] = (struct mv_free){ .lcn = lcn, .len = len };
+    return 0;
+}
+
+/* The free extents below new_nr, from the bitmap, once: the allocator
+ * picks among them. */
+static int load_free_extents(struct mv_ctx *c)
+{
+    for (uint64_t i = 0; i < c->new_nr;) {
+        if (bm_get(c, i)) {
+            i++;
+            continue;
+        }
+        uint64_t n = 1;
+        while (i + n < c->new_nr && !bm_get(c, i + n))
+            n++;
+        if (fx_add(c, i, n) < 0)
+            return -ENOMEM;
+        i += n;
+    }
+    return 0;
+}
+
+/* Which free extent a run of want clusters goes to: one that holds it
+ * whole, the smallest size class that does first (a look at the first
+ * entries of want's own class, then any of a larger class), else one of the
+ * largest class there is. Constant time per run however fragmented the
+ * free space, and a moved run becomes as few runs as can be, so runlists
+ * stay short enough for their MFT records (as ntfsresize places them).
+ * false when nothing is free. */
+static bool fx_pick(struct mv_ctx *c, uint64_t want, unsigned *cls, size_t *idx)
+{
+    unsigned k = fx_class(want);
+    for (size_t i = 0; i < c->fx[k].n && i < 256; i++)
+        if (c->fx[k].e[i].len >= want) {
+            *cls = k;
+            *idx = i;
+            return true;
+        }
+    for (unsigned j = k + 1; j < 64; j++)
+        if (c->fx[j].n) {
+            *cls = j;
+            *idx = c->fx[j].n - 1;
+            return true;
+        }
+    for (unsigned j = k + 1; j-- > 0;)
+        if (c->fx[j].n) {
+            *cls = j;
+            *idx = c->fx[j].n - 1;
+            return true;
+        }
+    return false;
+}
+
+/* Up to want free clusters below new_nr, as one run. -ENOSPC when nothing
+ * is free, -ENOMEM. */
 static int alloc_run(struct mv_ctx *c, uint64_t want, uint64_t *lcn, uint64_t *got)
 {
-    for (uint64_t seen = 0, i = c->hint; seen < c->new_nr; seen++, i++) {
-        if (i >= c->new_nr)
-            i = 0;
-        if (bm_get(c, i))
-            continue;
-        uint64_t n = 0;
-        while (n < want && i + n < c->new_nr && !bm_get(c, i + n)) {
-            bm_set(c, i + n);
-            n++;
-        }
-        *lcn = i;
-        *got = n;
-        c->hint = i + n;
-        c->bm_changed = true;
-        return 0;
-    }
-    return -ENOSPC;
+    unsigned k;
+    size_t i;
+    if (!fx_pick(c, want, &k, &i))
+        return -ENOSPC;
+    struct mv_free f = c->fx[k].e[i];
+    c->fx[k].e[i] = c->fx[k].e[--c->fx[k].n];
+    uint64_t n = f.len < want ? f.len : want;
+    *lcn = f.lcn;
+    *got = n;
+    for (uint64_t x = 0; x < n; x++)
+        bm_set(c, f.lcn + x);
+    c->bm_changed = true;
+    if (f.len > n && fx_add(c, f.lcn + n, f.len - n) < 0)
+        return -ENOMEM;
+    return 0;
 }
 
 static int add_move(struct mv_ctx *c, uint64_t dst_lcn, uint64_t src_lcn, uint64_t n,
@@ -105,6 +183,13 @@ static int add_move(struct mv_ctx *c, uint64_t dst_lcn, uint64_t src_lcn, uint64
 /* Append one runlist element to a growing array. */
 static int rl_push(runlist_element **rl, size_t *n, size_t *cap, VCN vcn, LCN lcn, s64 len)
 {
+    runlist_element *last = *n ? &(*rl)[*n - 1] : NULL;
+    /* A piece that continues the previous one on disk joins it: one run. */
+    if (last && len && last->lcn >= 0 && lcn >= 0 && last->vcn + last->length == vcn &&
+        last->lcn + last->length == lcn) {
+        last->length += len;
+        return 0;
+    }
     if (*n == *cap) {
         size_t nc = *cap ? *cap * 2 : 16;
         runlist_element *x = realloc(*rl, nc * sizeof *x);
@@ -139,7 +224,12 @@ static int relocate_rl(struct mv_ctx *c, const runlist_element *rl, runlist_elem
         }
         while (r == 0 && done < len) {
             uint64_t lcn, got;
-            if (alloc_run(c, len - done, &lcn, &got) < 0) {
+            int a = alloc_run(c, len - done, &lcn, &got);
+            if (a == -ENOMEM) {
+                r = a;      /* said below */
+                break;
+            }
+            if (a < 0) {
                 r = p2v_errf(err, -ENOSPC, "%s: NTFS: no free clusters left below the new end "
                              "(cluster %llu) for the data beyond it", c->what,
                              (unsigned long long)c->new_nr);
@@ -349,6 +439,8 @@ int fsresize_ntfs_relocate(ntfs_volume *vol, blockdev *ov, uint64_t new_nr, cons
         r = p2v_errf(err, -ENOMEM, "out of memory");
     if (r == 0)
         r = load_bitmap(&c, err);
+    if (r == 0 && load_free_extents(&c) < 0)
+        r = p2v_errf(err, -ENOMEM, "out of memory");
     for (uint64_t i = 0; r == 0 && i < nrec; i++) {
         bool in_use;
         r = read_record(&c, i, &in_use, err);
@@ -359,6 +451,8 @@ int fsresize_ntfs_relocate(ntfs_volume *vol, blockdev *ov, uint64_t new_nr, cons
     if (r == 0 && c.bm_changed)
         r = rl_write(&c, vol->lcnbmp_na->rl, 0, c.bm, c.bm_bytes, err);
     free(c.bm);
+    for (unsigned k = 0; k < 64; k++)
+        free(c.fx[k].e);
     free(c.rec);
     free(c.out);
     return r;

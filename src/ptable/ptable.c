@@ -141,8 +141,12 @@ static bool volume_matches(const uint8_t *b, size_t n, uint32_t ss)
             (p.num_fats == 1 || p.num_fats == 2))
             return true; /* FAT12/16/32 BPB */
     }
-    if (n >= 1024 + 58 && b[1024 + 56] == 0x53 && b[1024 + 57] == 0xef)
-        return true; /* ext2/3/4 superblock magic 0xEF53 */
+    /* ext2/3/4 superblock magic 0xEF53, and block group 0's: the backup
+     * superblocks record their group (s_block_group_nr), and with 1 KiB
+     * blocks one can sit where the volume would start at the other sector
+     * size (group 7 of 1024 blocks at 8 MiB + 1 KiB for a volume at 1 MiB). */
+    if (n >= 1024 + 92 && b[1024 + 56] == 0x53 && b[1024 + 57] == 0xef)
+        return get_le16(b + 1024 + 90) == 0;
     if (n >= 4 && !memcmp(b, "XFSB", 4))
         return true;
     if (n >= 6 && !memcmp(b, "LUKS\xba\xbe", 6))

@@ -224,7 +224,9 @@ int tui_set_pick_size(tui_state *s, const char *disk, unsigned number, const cha
 /* A size as the command line writes it: the largest exact K/M/G suffix. */
 static void size_word(uint64_t v, char *num, size_t len)
 {
-    if (v % (1ULL << 30) == 0)
+    if (v == 0)
+        snprintf(num, len, "0");
+    else if (v % (1ULL << 30) == 0)
         snprintf(num, len, "%lluG", (unsigned long long)(v >> 30));
     else if (v % (1ULL << 20) == 0)
         snprintf(num, len, "%lluM", (unsigned long long)(v >> 20));
@@ -434,7 +436,8 @@ static int build_request(const tui_state *s, struct tui_request *b)
                                .sector_size = s->sector_size, .verify = t->verify,
                                .force = t->force, .copy_all = t->copy_all,
                                .allow_dirty = t->allow_dirty, .preopened = b->pre,
-                               .npreopened = np, .min_free = t->min_free };
+                               .npreopened = np, .min_free = t->min_free,
+                               .min_free_set = t->min_free_set };
     b->rq.sink = (sink_opts){ .format = t->format, .force = t->force,
                               .cluster_size = t->format == SINK_RAW ? 0 : t->cluster_size,
                               .compression = t->format == SINK_RAW ? SINK_COMPRESS_NONE
@@ -563,7 +566,7 @@ void tui_command_line(const tui_state *s, char *out, size_t len)
         append(out, len, &o, " --copy all");
     if (t->allow_dirty)
         append(out, len, &o, " --allow-dirty");
-    if (t->min_free)
+    if (t->min_free || t->min_free_set)
         append_size(out, len, &o, "--min-free", t->min_free);
     if (t->active_disk && tui_pick_pos(s, t->active_disk, t->active_number)) {
         char sel[4200];

@@ -57,6 +57,7 @@ static void take_options(tui_state *s, const convert_request *rq)
     t->copy_all = rq->copy_all;
     t->allow_dirty = rq->allow_dirty;
     t->min_free = rq->min_free;
+    t->min_free_set = rq->min_free_set;
     t->verify = rq->verify;
     t->force = rq->force;
     /* "-" would stream into this screen: the current output stays */

@@ -53,6 +53,7 @@ typedef struct tui_target {
     uint64_t align;                     /* 0: 1 MiB */
     bool no_msr, copy_all, allow_dirty;
     uint64_t min_free;                  /* what DISK:N=min leaves free; 0: the default */
+    bool min_free_set;                  /* ... unless this says 0 was given */
     uint32_t cluster_size;              /* qcow2; 0: 64 KiB */
     char *active_disk;                  /* --active DISK:N; NULL: automatic */
     unsigned active_number;

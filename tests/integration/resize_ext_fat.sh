@@ -75,7 +75,10 @@ pass "=min on ext4"
 # Bad sizes are usage errors.
 expect_exit 2 "$P2V" convert -O raw -o no.raw pc.img:1=lots
 grep -q "not a partition selection" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
-expect_exit 2 "$P2V" convert -O raw -o no.raw --min-free 0 pc.img:1=min
+# (--min-free 0 is a margin of its own now: resize_min_free_zero.sh)
+expect_exit 2 "$P2V" convert -O raw -o no.raw --min-free lots pc.img:1=min
+grep -q "invalid size for --min-free" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+[ ! -e no.raw ] || fail "a usage error wrote OUTPUT"
 pass "bad sizes refused as usage errors"
 
 # Grown by less than another block group needs (255 blocks of 1 KiB after 8

@@ -378,6 +378,28 @@ static void test_4kn_mbr_image(void)
     ptable_free(t);
     memset(d.buf + 256ull * 512, 0, 512);
 
+    /* A backup ext superblock (s_block_group_nr 7) where a volume would
+     * start at the other sector size does not count (issue 24 item 11: an
+     * ext4 of 1 KiB blocks and 1024 blocks per group at 1 MiB has one at
+     * 8 MiB + 1 KiB), beside the primary superblock at 256*512. */
+    memset(d.buf + 5000ull * 4096, 0, 4096);
+    d.buf[256ull * 512 + 1024 + 56] = 0x53;
+    d.buf[256ull * 512 + 1024 + 57] = 0xef;
+    d.buf[256ull * 4096 + 1024 + 56] = 0x53;
+    d.buf[256ull * 4096 + 1024 + 57] = 0xef;
+    d.buf[256ull * 4096 + 1024 + 90] = 7;
+    t = memdisk_read(&d, d.len, 0, &err);
+    CHECK(t && t->sector_size == 512 && !t->sector_size_detected && t->warnings.count == 0);
+    ptable_free(t);
+    d.buf[256ull * 4096 + 1024 + 90] = 0;    /* a primary there: unclear again */
+    t = memdisk_read(&d, d.len, 0, &err);
+    CHECK(t && t->sector_size == 512 && warnings_contain(&t->warnings, "sector size unclear"));
+    ptable_free(t);
+    memset(d.buf + 256ull * 512, 0, 2048);
+    memset(d.buf + 256ull * 4096, 0, 2048);
+    d.buf[5000ull * 4096 + 1024 + 56] = 0x53;
+    d.buf[5000ull * 4096 + 1024 + 57] = 0xef;
+
     /* Does not fit at 4096 (entry 2 grown past 64 MiB / 4096): 512 and a warning. */
     mbr_entry_put(d.buf + 446 + 16, 0, 0x07, 5000, 20000);
     t = memdisk_read(&d, d.len, 0, &err);

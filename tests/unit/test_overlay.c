@@ -4,6 +4,8 @@
 #include <stdlib.h>
 
 #include "blockdev/overlay.h"
+#include "blockdev/remap.h"
+#include "blockdev/window.h"
 #include "t.h"
 
 #define DISK (1u << 20)
@@ -135,8 +137,47 @@ static void test_bounds(void)
     free(disk);
 }
 
+/* bd_origin through the stack a resized partition is read through: a
+ * window (zero-extended) of the disk, an overlay with a written block, a
+ * remap with a move: each byte named on the disk, or at the view that
+ * makes it. */
+static void test_origin(void)
+{
+    uint8_t *disk = make_disk();
+    blockdev *src = NULL, *win = NULL, *ov = NULL, *rm = NULL;
+    const blockdev *at;
+    uint64_t off;
+    p2v_err err;
+    CHECK(bd_open_mem(disk, DISK, 512, "d", &src, &err) == 0);
+    CHECK(bd_window_open(src, 65536, 262144, 524288, &win, &err) == 0);
+    CHECK(win && bd_overlay_open(win, 0, 0, NULL, &ov, &err) == 0);
+    uint8_t b[4] = { 9, 9, 9, 9 };
+    CHECK(ov && bd_overlay_pwrite(ov, b, 4, 8192, &err) == 0);
+    bd_move mv = { .dst = 4096, .src = 200704, .len = 4096 };
+    CHECK(ov && bd_remap_open(ov, 524288, &mv, 1, &rm, &err) == 0);
+    if (!rm)
+        goto out;
+    bd_origin(rm, 100, &at, &off);           /* unmoved, unwritten */
+    CHECK(at == src && off == 65536 + 100);
+    bd_origin(rm, 4096 + 513, &at, &off);    /* moved */
+    CHECK(at == src && off == 65536 + 200704 + 513);
+    bd_origin(rm, 8192 + 1, &at, &off);      /* written in the overlay */
+    CHECK(at == ov && off == 8193);
+    bd_origin(rm, 300000, &at, &off);        /* past the window's data: zeros */
+    CHECK(at == win && off == 300000);
+    bd_origin(src, 7, &at, &off);            /* a disk is its own origin */
+    CHECK(at == src && off == 7);
+out:
+    bd_close(rm);
+    bd_close(ov);
+    bd_close(win);
+    bd_close(src);
+    free(disk);
+}
+
 int main(void)
 {
+    test_origin();
     edit_and_check(NULL, false);
     /* Two blocks in memory, the rest in the temporary file. */
     bd_overlay_opts spill = { .mem_limit = 2 * 4096 };

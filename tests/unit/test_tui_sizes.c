@@ -70,6 +70,14 @@ static void test_pick_sizes(void)
     tui_command_line(&s, cmd, sizeof cmd);
     CHECK(strstr(cmd, " --min-free 3M ") != NULL);
     CHECK(strstr(cmd, " d.img:1=6M d.img:2=min") != NULL);
+    /* an explicit zero (from a loaded plan) is said; the default is not */
+    s.target.min_free = 0;
+    s.target.min_free_set = true;
+    tui_command_line(&s, cmd, sizeof cmd);
+    CHECK(strstr(cmd, " --min-free 0 ") != NULL);
+    s.target.min_free_set = false;
+    tui_command_line(&s, cmd, sizeof cmd);
+    CHECK(strstr(cmd, "--min-free") == NULL);
 
     /* smaller than contents p2v cannot shrink: the planner's refusal */
     CHECK(tui_set_pick_size(&s, "d.img", 2, "2M", &err) == 0);
