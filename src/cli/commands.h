@@ -19,6 +19,8 @@ int cmd_bootcheck(int argc, char **argv);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The text of the first cli_error ("" before any): the reason a failed report gives. */
+const char *cli_first_error(void);
 
 /* The boot-check report, shared by boot-check and convert --boot-check. */
 struct bootcheck_result;

@@ -170,7 +170,7 @@ enum {
     OPT_MIN_FREE,
     OPT_DRIVERS, OPT_TARGET_BUS, OPT_KEEP_SERVICES,
     OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_BAD_SECTORS_MAP, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
-    OPT_QUEUE_DEPTH,
+    OPT_QUEUE_DEPTH, OPT_REPORT_URL, OPT_REPORT_TOKEN_FILE,
 };
 
 /* Options that shape the result (layout, copy, Windows edits): with --plan
@@ -225,6 +225,8 @@ int convert_parse_args(int argc, char **argv, struct convert_args *a)
         { "bad-sectors-map", required_argument, NULL, OPT_BAD_SECTORS_MAP },
         { "allow-mounted", no_argument, NULL, OPT_ALLOW_MOUNTED },
         { "boot-check", no_argument, NULL, OPT_BOOT_CHECK },
+        { "report-url", required_argument, NULL, OPT_REPORT_URL },
+        { "report-token-file", required_argument, NULL, OPT_REPORT_TOKEN_FILE },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -242,6 +244,8 @@ int convert_parse_args(int argc, char **argv, struct convert_args *a)
         case OPT_PLAN: a->plan_file = optarg; break;
         case OPT_SAVE_PLAN: a->save_plan = optarg; break;
         case OPT_BOOT_CHECK: a->boot_check = true; break;
+        case OPT_REPORT_URL: a->report_url = optarg; break;
+        case OPT_REPORT_TOKEN_FILE: a->report_token_file = optarg; break;
         case 'O':
             a->format_given = true;
             if (!strcmp(optarg, "qcow2"))
@@ -376,6 +380,10 @@ int convert_parse_args(int argc, char **argv, struct convert_args *a)
         return convert_usage_error("%s", "--boot-check boots the written image: not with --dry-run");
     if (a->boot_check && (sink_output_is_stream(a->output) || sink_output_is_nbd(a->output)))
         return convert_usage_error("%s", "--boot-check boots an image file: not with -o - or an NBD target");
+    if (a->report_url && a->dry_run)
+        return convert_usage_error("%s", "--report-url reports a conversion: not with --dry-run");
+    if (a->report_token_file && !a->report_url)
+        return convert_usage_error("%s", "--report-token-file goes with --report-url");
     if (sink_output_is_stream(a->output) && a->json)
         return convert_usage_error("%s", "--json and -o - both want standard output");
     /* An NBD export receives the disk itself. */
