@@ -5,7 +5,9 @@
 # (a sysfs tree given with P2V_MACHINE_ROOT); a bad token refused at start,
 # nothing written; a selection that does not exist -> a failed report with
 # the reason, no image; a receiver that is not there -> retried, then the run
-# fails before writing; the options' refusals.
+# fails before writing; a receiver that goes away mid-run -> progress dropped
+# with one warning, the finish retried, exit 1, the image kept; a slow
+# receiver that does not slow the copy; the options' refusals.
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/mkpc.sh"
@@ -103,6 +105,28 @@ grep -q "start report to $url not delivered after 5 attempts: HTTP 503" "$WORK/l
     fail "no retry message: $(cat "$WORK/last.err")"
 [ "$t" -ge 14 ] && [ "$t" -le 40 ] || fail "5 attempts took ${t}s, expected about 15"
 [ ! -e busy.qcow2 ] || fail "an image was written without a receiver"
+
+# --- the receiver goes away after the start: progress dropped with one
+# warning, the finish retried, then exit 1 with the reason; the image is kept
+start_sink gone --exit-after 1
+expect_exit 1 "$P2V" convert --report-url "$url" -o gone.qcow2 disk1.img:1 disk1.img:3
+check_eq "events before it went" start "$(jq -r .body.event gone.log)"
+check_eq "progress warnings" 1 "$(grep -c "warning: progress report to $url not delivered" "$WORK/last.err")"
+grep -q "finish report to $url not delivered after 5 attempts: .*(the image is written)" \
+    "$WORK/last.err" || fail "no finish failure: $(cat "$WORK/last.err")"
+qemu-img check -q gone.qcow2 || fail "the image written before the finish failed is damaged"
+
+# --- a slow receiver (5 s per progress event) does not hold up the copy:
+# the copy's own time (convert's "written" line) stays under the first wait
+start_sink slow --slow 5
+expect_exit 0 "$P2V" convert --report-url "$url" -o slow.qcow2 disk1.img:1 disk1.img:3
+secs=$(sed -n 's/.*slow.qcow2 written: .*, \([0-9.]*\) s$/\1/p' "$WORK/last.err")
+[ -n "$secs" ] || fail "no written line: $(cat "$WORK/last.err")"
+awk -v s="$secs" 'BEGIN { exit !(s < 4) }' || fail "the copy took ${secs}s behind a slow receiver"
+check_eq "slow receiver's events" "start progress finish" \
+    "$(jq -r .body.event slow.log | uniq | tr '\n' ' ' | sed 's/ $//')"
+jq -e -s '[.[].body | select(.event == "progress") | .progress] | last |
+          .bytes_done == .bytes_total' slow.log >/dev/null || fail "slow receiver missed the end"
 
 # --- refusals
 expect_exit 2 "$P2V" convert --report-token-file token -o x.qcow2 disk1.img:1

@@ -7,11 +7,14 @@ usage: report_sink.py PORTFILE LOG [--status CODE] [--token TOKEN] [--slow SECON
   --status  answer every POST with CODE (e.g. 503) instead of storing it
   --token   answer 401 unless "Authorization: Bearer TOKEN"
   --slow    sleep this long before answering progress events
+  --exit-after N  stop listening (exit) once N events are stored: a receiver
+            that goes away in the middle of a run
 """
 import argparse
 import http.server
 import json
-import sys
+import os
+import threading
 import time
 
 ap = argparse.ArgumentParser()
@@ -20,6 +23,7 @@ ap.add_argument("log")
 ap.add_argument("--status", type=int, default=0)
 ap.add_argument("--token")
 ap.add_argument("--slow", type=float, default=0)
+ap.add_argument("--exit-after", type=int, default=0)
 args = ap.parse_args()
 
 
@@ -48,18 +52,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.answer(400, "malformed JSON: %s" % e)
         if args.slow and body.get("event") == "progress":
             time.sleep(args.slow)
-        with open(args.log, "a") as f:
-            f.write(json.dumps({"auth": auth, "ctype": self.headers.get("Content-Type"),
-                                "body": body}) + "\n")
+        with lock:
+            with open(args.log, "a") as f:
+                f.write(json.dumps({"auth": auth, "ctype": self.headers.get("Content-Type"),
+                                    "body": body}) + "\n")
+            stored[0] += 1
+            last = stored[0] == args.exit_after
         self.answer(200, "stored")
+        if last:
+            self.wfile.flush()
+            os._exit(0)
 
     def log_message(self, fmt, *a):
         pass
 
 
+lock = threading.Lock()
+stored = [0]
 srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 with open(args.portfile + ".tmp", "w") as f:
     f.write(str(srv.server_address[1]))
-import os
 os.rename(args.portfile + ".tmp", args.portfile)
 srv.serve_forever()
