@@ -30,8 +30,8 @@ enum fleet_kind { FLEET_START, FLEET_PROGRESS, FLEET_FINISH, FLEET_FAILED };
 
 /* Who is being converted: the SMBIOS identity and first wired MAC. */
 typedef struct fleet_pc {
-    char serial[128], uuid[128], vendor[128], model[128], mac[18];
-    char computername[128];             /* Windows' ComputerName; "" unknown */
+    char serial[VM_STR], uuid[VM_STR], vendor[VM_STR], model[VM_STR], mac[18];
+    char computername[VM_STR];          /* Windows' ComputerName; "" unknown */
 } fleet_pc;
 
 typedef struct fleet_progress {
