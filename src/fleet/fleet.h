@@ -113,4 +113,8 @@ int fleet_report_finish(fleet_reporter *r, void (*result)(json_writer *j, void *
 int fleet_report_failed(fleet_reporter *r, const char *error, p2v_err *err);
 bool fleet_reporter_ended(const fleet_reporter *r);
 
+/* GET url (http/https) into *body (malloc'd, NUL-terminated): for `p2v fleet
+ * status`. Non-2xx answers are errors naming the status. */
+int fleet_http_get(const char *url, unsigned io_timeout, char **body, size_t *len, p2v_err *err);
+
 #endif

@@ -338,10 +338,10 @@ static void make_run_id(char *out)
 static int check_url(const char *url, p2v_err *err)
 {
     if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
-        return p2v_errf(err, -EINVAL, "--report-url %s: not an http:// or https:// URL", url);
+        return p2v_errf(err, -EINVAL, "%s: not an http:// or https:// URL", url);
     for (const unsigned char *p = (const unsigned char *)url; *p; p++)
         if (*p <= 0x20 || *p == 0x7f)
-            return p2v_errf(err, -EINVAL, "--report-url: a blank or control character in the URL");
+            return p2v_errf(err, -EINVAL, "%s: a blank or control character in the URL", url);
     return 0;
 }
 
@@ -415,4 +415,63 @@ void fleet_reporter_free(fleet_reporter *r)
     free(r->output);
     free(r->url);
     free(r);
+}
+
+/* ---- GET ---- */
+
+struct grow {
+    char *buf;
+    size_t len;
+    bool oom;
+};
+
+static size_t on_get(char *data, size_t size, size_t n, void *ctx)
+{
+    struct grow *g = ctx;
+    size_t len = size * n;
+    char *nb = g->len + len < (64u << 20) ? realloc(g->buf, g->len + len + 1) : NULL;
+    if (!nb) {
+        g->oom = true;
+        return 0;
+    }
+    memcpy(nb + g->len, data, len);
+    g->buf = nb;
+    g->len += len;
+    g->buf[g->len] = 0;
+    return len;
+}
+
+int fleet_http_get(const char *url, unsigned io_timeout, char **body, size_t *len, p2v_err *err)
+{
+    int rc = check_url(url, err);
+    if (rc < 0 || (rc = load_curl(err)) < 0)
+        return rc;
+    CURL *c = curl.f.curl_easy_init();
+    if (!c)
+        return p2v_errf(err, -ENOMEM, "cannot start an HTTP request");
+    struct grow g = { NULL, 0, false };
+    char cerr[CURL_ERROR_SIZE] = "";
+    long t = io_timeout ? (long)io_timeout : FLEET_IO_TIMEOUT_DEFAULT;
+    curl.f.curl_easy_setopt(c, CURLOPT_URL, url);
+    curl.f.curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl.f.curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl.f.curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, t);
+    curl.f.curl_easy_setopt(c, CURLOPT_TIMEOUT, t);
+    curl.f.curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_get);
+    curl.f.curl_easy_setopt(c, CURLOPT_WRITEDATA, &g);
+    curl.f.curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+    CURLcode cc = curl.f.curl_easy_perform(c);
+    long status = 0;
+    curl.f.curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl.f.curl_easy_cleanup(c);
+    if (cc != CURLE_OK || status < 200 || status >= 300 || !g.buf) {
+        free(g.buf);
+        if (cc != CURLE_OK)
+            return p2v_errf(err, -EIO, "%s: %s", url,
+                            g.oom ? "answer too large" : cerr[0] ? cerr : curl.f.curl_easy_strerror(cc));
+        return p2v_errf(err, -EIO, "%s: HTTP %ld", url, status);
+    }
+    *body = g.buf;
+    *len = g.len;
+    return 0;
 }
