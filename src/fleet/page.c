@@ -60,7 +60,11 @@ static void progress_cell(FILE *out, const fleet_pc_row *p)
         pct = 100;
     char a[32], b[32], r[32];
     fprintf(out, "<td><div class=\"bar\"><div style=\"width:%d%%\"></div></div>", pct);
-    if (p->bytes_total > 0) {
+    if (p->status && !strcmp(p->status, "done")) {
+        /* the result's figure: progress events may have been dropped on the way */
+        if (p->copied_bytes >= 0)
+            fprintf(out, "%s copied", size_human((uint64_t)p->copied_bytes, a, sizeof a));
+    } else if (p->bytes_total > 0) {
         fprintf(out, "%d%% &middot; %s of %s", pct, size_human((uint64_t)p->bytes_done, a, sizeof a),
                 size_human((uint64_t)p->bytes_total, b, sizeof b));
         if (p->status && !strcmp(p->status, "converting")) {
