@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "blockdev/blockdev.h"
+#include "source/source.h"
 #include "fs/fsmap.h"
 #include "ptable/ptable.h"
 
@@ -34,7 +35,7 @@ int main(int argc, char **argv)
     blockdev *bd;
     ptable *t;
     p2v_err err;
-    if (bd_open(argv[1], &bd, &err) < 0 || ptable_read(bd, &t, &err) < 0) {
+    if (source_open(argv[1], NULL, &bd, &err) < 0 || ptable_read(bd, &t, &err) < 0) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "fs/fat.h"
-#include "fs/fsmap_impl.h"
+#include "fs/driver.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     fsmap_src s = { .bd = bd, .off = 0, .len = size };
     memset(&m, 0, sizeof m);
-    if (fsmap_build_fat(&s, &(fsmap_opts){ .allow_dirty = false }, &m, &err) == 0 && !m.full) {
+    if (fs_driver_fat.map(&s, &(fsmap_opts){ .allow_dirty = false }, &m, &err) == 0 && !m.full) {
         extent_list_normalize(&m.used);
         /* A map never leaves the volume. */
         for (size_t i = 0; i < m.used.count; i++)

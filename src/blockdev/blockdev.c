@@ -9,8 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "qcow2/qcow2.h"
-#include "util/endian.h"
 #include "util/io.h"
 
 blockdev *bd_alloc(const struct bd_ops *ops, const char *path)
@@ -28,6 +26,31 @@ blockdev *bd_alloc(const struct bd_ops *ops, const char *path)
     return bd;
 }
 
+int bd_view_new(const struct bd_ops *ops, const blockdev *base, const char *name, uint64_t size,
+                size_t priv_size, unsigned flags, blockdev **out, p2v_err *err)
+{
+    void *priv = calloc(1, priv_size ? priv_size : 1);
+    blockdev *bd = priv ? bd_alloc(ops, name ? name : base->path) : NULL;
+    if (!bd) {
+        free(priv);
+        return p2v_errf(err, -ENOMEM, "%s: out of memory", base->path);
+    }
+    bd->priv = priv;
+    bd->size = size;
+    bd->sector_size = base->sector_size;
+    bd->sector_size_set = base->sector_size_set;
+    if (flags & BD_VIEW_BACKING)
+        bd->backing = base;
+    if (flags & BD_VIEW_IDENTITY) {
+        bd->is_blockdev = base->is_blockdev;
+        bd->st_dev = base->st_dev;
+        bd->st_ino = base->st_ino;
+        bd->st_rdev = base->st_rdev;
+    }
+    *out = bd;
+    return 0;
+}
+
 int bd_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err)
 {
     uint64_t end;
@@ -43,7 +66,7 @@ int bd_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err)
 uint64_t bd_size(const blockdev *bd) { return bd->size; }
 uint32_t bd_sector_size(const blockdev *bd) { return bd->sector_size; }
 const char *bd_path(const blockdev *bd) { return bd->path; }
-const char *bd_format(const blockdev *bd) { return bd->ops->format; }
+const char *bd_format(const blockdev *bd) { return bd->format ? bd->format : bd->ops->format; }
 bool bd_is_block_device(const blockdev *bd) { return bd->is_blockdev; }
 dev_t bd_st_dev(const blockdev *bd) { return bd->st_dev; }
 ino_t bd_st_ino(const blockdev *bd) { return bd->st_ino; }
@@ -140,18 +163,21 @@ static const struct bd_ops file_ops = {
     .close = file_close,
 };
 
-/* A fixed VHD: the same file read up to the footer (bd->size = current size). */
-static const struct bd_ops vpc_fixed_ops = {
-    .format = "vpc",
-    .pread = file_pread,
-    .close = file_close,
-};
-
 int bd_raw_fd(const blockdev *bd)
 {
-    if (bd->ops != &file_ops && bd->ops != &vpc_fixed_ops)
+    if (bd->ops != &file_ops)
         return -1;
     return ((const struct file_priv *)bd->priv)->fd;
+}
+
+int bd_limit(blockdev *bd, uint64_t size, const char *format, p2v_err *err)
+{
+    if (bd->ops != &file_ops || size == 0 || size > bd->size)
+        return p2v_errf(err, -EINVAL, "%s: cannot limit to %llu bytes (%llu bytes)", bd->path,
+                        (unsigned long long)size, (unsigned long long)bd->size);
+    bd->size = size;
+    bd->format = format;
+    return 0;
 }
 
 int bd_open_raw(const char *path, blockdev **out, p2v_err *err)
@@ -227,159 +253,6 @@ out:
         close(fd);
     bd_close(bd);
     return r;
-}
-
-/* ---- image format detection ---- */
-
-/* VHD footer (Virtual Hard Disk Image Format Specification): big-endian. */
-#define VHD_COOKIE         "conectix"
-#define VHD_FOOTER_SIZE    512
-#define VHDF_CURRENT_SIZE  48
-#define VHDF_DISK_TYPE     60
-#define VHDF_CHECKSUM      64
-#define VHD_TYPE_FIXED     2
-#define VHD_TYPE_DYNAMIC   3
-#define VHD_TYPE_DIFF      4
-
-bool bd_vhd_footer_parse(const uint8_t f[512], uint32_t *disk_type, uint64_t *current_size)
-{
-    if (memcmp(f, VHD_COOKIE, 8) != 0)
-        return false;
-    /* One's complement of the sum of all bytes, the checksum field counted as zero. */
-    uint32_t sum = 0;
-    for (size_t i = 0; i < VHD_FOOTER_SIZE; i++)
-        if (i < VHDF_CHECKSUM || i >= VHDF_CHECKSUM + 4)
-            sum += f[i];
-    if (~sum != get_be32(f + VHDF_CHECKSUM))
-        return false;
-    *disk_type = get_be32(f + VHDF_DISK_TYPE);
-    *current_size = get_be64(f + VHDF_CURRENT_SIZE);
-    return true;
-}
-
-static bool magic_at(const uint8_t *buf, size_t n, size_t off, const void *magic, size_t len)
-{
-    return off <= n && len <= n - off && memcmp(buf + off, magic, len) == 0;
-}
-
-enum bd_fmt bd_probe_format(const uint8_t *first, size_t n, const uint8_t *last512,
-                            uint64_t file_size, const char **name, uint64_t *data_size)
-{
-    static const uint8_t vdi_sig[4] = { 0x7f, 0x10, 0xda, 0xbe }; /* 0xbeda107f LE at 0x40 */
-    uint32_t type;
-    uint64_t cur;
-    if (magic_at(first, n, 0, QCOW2_MAGIC, 4)) {
-        *name = "qcow2";
-        return BD_FMT_QCOW2;
-    }
-    *name = NULL;
-    if (magic_at(first, n, 0, "QED\0", 4))
-        *name = "QED";
-    else if (magic_at(first, n, 0, "vhdxfile", 8))
-        *name = "VHDX";
-    else if (magic_at(first, n, 0, "KDMV", 4) || magic_at(first, n, 0, "COWD", 4) ||
-             magic_at(first, n, 0, "# Disk DescriptorFile", 21))
-        *name = "VMDK";
-    else if (magic_at(first, n, 0x40, vdi_sig, 4))
-        *name = "VDI";
-    else if (magic_at(first, n, 0, "WithoutFreeSpace", 16) ||
-             magic_at(first, n, 0, "WithouFreSpacExt", 16))
-        *name = "Parallels";
-    else if (magic_at(first, n, 0, VHD_COOKIE, 8)) {
-        /* The footer copy at byte 0 is only written for dynamic and differencing disks. */
-        bool ok = n >= VHD_FOOTER_SIZE && bd_vhd_footer_parse(first, &type, &cur);
-        *name = ok && type == VHD_TYPE_DIFF ? "VHD (differencing)" : "VHD (dynamic)";
-    }
-    if (*name)
-        return BD_FMT_UNSUPPORTED;
-    /* A fixed VHD: a footer only at the end, with a valid checksum. A footer
-     * that does not validate is left alone: the file is read as raw. */
-    if (last512 && file_size >= 2 * VHD_FOOTER_SIZE && bd_vhd_footer_parse(last512, &type, &cur)) {
-        if (type == VHD_TYPE_FIXED && cur > 0 && cur <= file_size - VHD_FOOTER_SIZE) {
-            if (data_size)
-                *data_size = cur;
-            *name = "vpc";
-            return BD_FMT_VPC_FIXED;
-        }
-        if (type == VHD_TYPE_DYNAMIC || type == VHD_TYPE_DIFF) {
-            *name = type == VHD_TYPE_DIFF ? "VHD (differencing)" : "VHD (dynamic)";
-            return BD_FMT_UNSUPPORTED;
-        }
-    }
-    *name = "raw";
-    return BD_FMT_RAW;
-}
-
-/* Probe an open raw file: its head and its last 512 bytes. */
-static int probe_raw(blockdev *raw, enum bd_fmt *fmt, const char **name, uint64_t *data_size,
-                     p2v_err *err)
-{
-    uint8_t head[BD_PROBE_HEAD], tail[VHD_FOOTER_SIZE];
-    size_t n = raw->size < sizeof head ? (size_t)raw->size : sizeof head;
-    bool have_tail = raw->size >= 2 * VHD_FOOTER_SIZE;
-    int r;
-    if ((r = bd_pread(raw, head, n, 0, err)) < 0 ||
-        (have_tail && (r = bd_pread(raw, tail, sizeof tail, raw->size - sizeof tail, err)) < 0))
-        return r;
-    *fmt = bd_probe_format(head, n, have_tail ? tail : NULL, raw->size, name, data_size);
-    return 0;
-}
-
-int bd_probe_path(const char *path, enum bd_fmt *fmt, const char **name, uint64_t *data_size,
-                  p2v_err *err)
-{
-    blockdev *raw;
-    int r = bd_open_raw(path, &raw, err);
-    if (r < 0)
-        return r;
-    if (raw->is_blockdev) {
-        *fmt = BD_FMT_RAW;
-        *name = "raw";
-    } else {
-        r = probe_raw(raw, fmt, name, data_size, err);
-    }
-    bd_close(raw);
-    return r;
-}
-
-int bd_open(const char *path, blockdev **out, p2v_err *err)
-{
-    blockdev *raw;
-    if (bd_path_is_nbd(path))
-        return bd_open_nbd(path, out, err);
-    int r = bd_open_raw(path, &raw, err);
-    if (r < 0)
-        return r;
-    if (raw->is_blockdev) {
-        *out = raw;
-        return 0;
-    }
-    enum bd_fmt fmt;
-    const char *name;
-    uint64_t data_size = 0;
-    if ((r = probe_raw(raw, &fmt, &name, &data_size, err)) < 0) {
-        bd_close(raw);
-        return r;
-    }
-    switch (fmt) {
-    case BD_FMT_QCOW2:
-        bd_close(raw);
-        return qcow2_bd_open(path, out, err);
-    case BD_FMT_VPC_FIXED:
-        raw->ops = &vpc_fixed_ops;
-        raw->size = data_size;
-        break;
-    case BD_FMT_UNSUPPORTED:
-        bd_close(raw);
-        return p2v_errf(err, -ENOTSUP,
-                        "%s: %s image: not supported as a source; convert it to raw or qcow2 "
-                        "with qemu-img first",
-                        path, name);
-    case BD_FMT_RAW:
-        break;
-    }
-    *out = raw;
-    return 0;
 }
 
 /* ---- memory backend ---- */

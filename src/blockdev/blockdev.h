@@ -1,6 +1,7 @@
 /* The read-only source interface. A blockdev is a disk seen as bytes: a block
- * device, a raw image file, or (through its own backend) a qcow2 image.
- * Nothing here ever opens a source for writing. */
+ * device, a raw image file, memory, a view over another blockdev, or
+ * (through backends registered above this layer, src/source/) an image
+ * format or a network export. Nothing here ever opens a source for writing. */
 #ifndef P2V_BLOCKDEV_H
 #define P2V_BLOCKDEV_H
 
@@ -14,50 +15,15 @@
 
 typedef struct blockdev blockdev;
 
-/* Open PATH read-only, detecting the format of an image file by its
- * signature (bd_probe_format): qcow2, a fixed VHD (the data without its
- * footer, format "vpc"), else raw. Other image formats (VHD dynamic or
- * differencing, VHDX, VMDK, VDI, QED, Parallels) are refused with -ENOTSUP:
- * "<path>: VHDX image: not supported as a source; convert it to raw or qcow2
- * with qemu-img first". Block devices are always raw.
- * Errors name the path: missing, directory, character device, not readable. */
-int bd_open(const char *path, blockdev **out, p2v_err *err);
-
-/* What an image file is, from its signatures. */
-enum bd_fmt {
-    BD_FMT_RAW = 0,     /* no known signature */
-    BD_FMT_QCOW2,       /* "QFI\xfb" at byte 0 */
-    BD_FMT_VPC_FIXED,   /* fixed VHD: raw data followed by a valid 512-byte footer */
-    BD_FMT_UNSUPPORTED, /* an image format p2v cannot read (name says which) */
-};
-/* Bytes of the start of a file that bd_probe_format looks at. */
-#define BD_PROBE_HEAD 512
-/* Identify an image file from its first n bytes (first; n may be less than
- * BD_PROBE_HEAD for a small file) and its last 512 bytes (last512, NULL when
- * the file is smaller than 1024 bytes); file_size is its size in bytes.
- * *name: "raw", "qcow2", "vpc" (fixed VHD), or for BD_FMT_UNSUPPORTED a
- * display name ("VHD (dynamic)", "VHD (differencing)", "VHDX", "VMDK", "VDI",
- * "QED", "Parallels"). For BD_FMT_VPC_FIXED, *data_size (if not NULL) is the
- * disk size from the footer (current size, which fits before the footer).
- * Pure function over untrusted bytes: every read is bounds-checked. */
-enum bd_fmt bd_probe_format(const uint8_t *first, size_t n, const uint8_t *last512,
-                            uint64_t file_size, const char **name, uint64_t *data_size);
-/* bd_probe_format on the file at PATH (opened read-only, then closed): for
- * `p2v img info` and the like. A block device is BD_FMT_RAW. 0, or a negative
- * code with a message naming the path (missing, unreadable...). data_size
- * may be NULL. */
-int bd_probe_path(const char *path, enum bd_fmt *fmt, const char **name, uint64_t *data_size,
-                  p2v_err *err);
-/* Parse a 512-byte VHD footer: true when it has the "conectix" cookie and a
- * valid checksum; *disk_type (2 fixed, 3 dynamic, 4 differencing) and
- * *current_size are then set. */
-bool bd_vhd_footer_parse(const uint8_t footer[512], uint32_t *disk_type, uint64_t *current_size);
-/* An NBD export by URI (nbd://HOST[:PORT]/EXPORT, nbd+unix:///EXPORT?socket=
- * PATH, and the TLS forms nbds://): bd_open takes these too. */
-bool bd_path_is_nbd(const char *path);
-int bd_open_nbd(const char *uri, blockdev **out, p2v_err *err);
-/* Open PATH read-only as raw bytes, whatever it contains. */
+/* Open PATH read-only as raw bytes, whatever it contains. Errors name the
+ * path: missing, directory, character device, not readable. Image formats
+ * (qcow2, VHD, NBD exports...) are opened through src/source/
+ * (source_open), which detects them and uses this for the file itself. */
 int bd_open_raw(const char *path, blockdev **out, p2v_err *err);
+/* Show only the first size bytes of a raw file or device and report format
+ * as its bd_format (a static string): a fixed VHD is its data before the
+ * footer. -EINVAL when size is 0 or larger than the device. */
+int bd_limit(blockdev *bd, uint64_t size, const char *format, p2v_err *err);
 /* A blockdev over a caller-owned buffer (tests and fuzzers); the buffer must
  * outlive the blockdev. sector_size is what bd_sector_size() will report. */
 int bd_open_mem(const uint8_t *buf, size_t len, uint32_t sector_size, const char *name,
@@ -81,7 +47,7 @@ int bd_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err);
 uint64_t bd_size(const blockdev *bd);
 uint32_t bd_sector_size(const blockdev *bd);
 const char *bd_path(const blockdev *bd);
-/* "raw", "qcow2" or "vpc" (fixed VHD) */
+/* "raw", or the format of the backend ("qcow2", "vpc" for a fixed VHD, "nbd") */
 const char *bd_format(const blockdev *bd);
 /* Identity of the underlying file or device, to refuse writing over a source. */
 bool bd_is_block_device(const blockdev *bd);
@@ -130,7 +96,7 @@ bool bd_place_overlap(const bd_place *a, uint64_t aoff, uint64_t alen, const bd_
 typedef struct bd_mountinfo {
     unsigned major, minor;  /* st_dev of the mounted filesystem (0:N: no block device) */
     char point[512];        /* mount point, \ooo escapes decoded */
-    char fstype[64];        /* "ext4", "fuseblk"... */
+    char fstype[64];        /* the kernel's name: ext4, fuseblk... */
     char source[512];       /* "/dev/sdb2", "/dev/loop0", an image file, or a name */
     bool ro;                /* mounted read-only (mount or superblock option "ro") */
 } bd_mountinfo;

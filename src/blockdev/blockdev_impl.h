@@ -22,10 +22,24 @@ struct blockdev {
     ino_t st_ino;
     dev_t st_rdev;
     const blockdev *backing; /* next layer of a backing chain (owned by the backend), or NULL */
+    const char *format;      /* bd_format when not ops->format (bd_limit), or NULL */
     void *priv;
 };
 
 /* Allocate a blockdev with a copy of path; NULL on ENOMEM. */
 blockdev *bd_alloc(const struct bd_ops *ops, const char *path);
+
+/* What a view (bd_view_new) takes over from the blockdev it reads through. */
+enum {
+    BD_VIEW_BACKING = 1u << 0,  /* bd_backing() is base: the chain walk sees through it */
+    BD_VIEW_IDENTITY = 1u << 1, /* base's file identity (st_dev, st_ino, block device) */
+};
+/* The one constructor of views over another blockdev (window, remap,
+ * overlay, faulty, masked): named name (NULL: base's path), size bytes,
+ * base's logical sector size, and priv_size zeroed bytes in bd->priv that
+ * ops->close frees (also when the caller's setup fails and it calls
+ * bd_close). 0, or -ENOMEM with a message. */
+int bd_view_new(const struct bd_ops *ops, const blockdev *base, const char *name, uint64_t size,
+                size_t priv_size, unsigned flags, blockdev **out, p2v_err *err);
 
 #endif

@@ -83,30 +83,22 @@ static const struct bd_ops faulty_ops = {
 static int open_over(blockdev *inner, const extent_list *bad, bool zeros, blockdev **out,
                      p2v_err *err)
 {
-    struct faulty_priv *fp = calloc(1, sizeof *fp);
-    blockdev *bd = bd_alloc(&faulty_ops, bd_path(inner));
-    if (!fp || !bd)
-        goto nomem;
+    blockdev *bd;
+    int r = bd_view_new(&faulty_ops, inner, NULL, bd_size(inner), sizeof(struct faulty_priv), 0,
+                        &bd, err);
+    if (r < 0)
+        return r;
+    struct faulty_priv *fp = bd->priv;
     fp->inner = inner;
     fp->zeros = zeros;
     for (size_t i = 0; i < bad->count; i++)
-        if (extent_list_add(&fp->bad, bad->v[i].start, bad->v[i].len) < 0)
-            goto nomem;
+        if (extent_list_add(&fp->bad, bad->v[i].start, bad->v[i].len) < 0) {
+            bd_close(bd);
+            return p2v_errf(err, -ENOMEM, "out of memory");
+        }
     extent_list_normalize(&fp->bad);
-    bd->priv = fp;
-    bd->size = bd_size(inner);
-    bd->sector_size = bd_sector_size(inner);
-    bd->sector_size_set = !bd_sector_size_is_default(inner);
     *out = bd;
     return 0;
-nomem:
-    if (fp)
-        extent_list_free(&fp->bad);
-    free(fp);
-    if (bd)
-        bd->priv = NULL;
-    bd_close(bd);
-    return p2v_errf(err, -ENOMEM, "out of memory");
 }
 
 uint64_t bd_faulty_reads(const blockdev *bd)

@@ -305,12 +305,12 @@ int bd_overlay_open(blockdev *base, uint64_t off, uint64_t len, const bd_overlay
                         (unsigned long long)off, (unsigned long long)bd_size(base));
     char name[4096];
     snprintf(name, sizeof name, "%s@%llu", bd_path(base), (unsigned long long)off);
-    struct overlay *o = calloc(1, sizeof *o);
-    blockdev *bd = o ? bd_alloc(&overlay_ops, name) : NULL;
-    if (!bd) {
-        free(o);
-        return p2v_errf(err, -ENOMEM, "out of memory");
-    }
+    blockdev *bd;
+    int r = bd_view_new(&overlay_ops, base, name, len, sizeof(struct overlay),
+                        BD_VIEW_BACKING | BD_VIEW_IDENTITY, &bd, err);
+    if (r < 0)
+        return r;
+    struct overlay *o = bd->priv;
     const char *tmp = opts && opts->tmpdir ? opts->tmpdir : getenv("TMPDIR");
     snprintf(o->tmpdir, sizeof o->tmpdir, "%s", tmp && *tmp ? tmp : "/tmp");
     size_t mem = opts && opts->mem_limit ? opts->mem_limit : OV_DEFAULT_MEM;
@@ -318,15 +318,6 @@ int bd_overlay_open(blockdev *base, uint64_t off, uint64_t len, const bd_overlay
     o->spill_fd = -1;
     o->base = base;
     o->off = off;
-    bd->priv = o;
-    bd->size = len;
-    bd->sector_size = bd_sector_size(base);
-    bd->sector_size_set = !bd_sector_size_is_default(base);
-    bd->is_blockdev = bd_is_block_device(base);
-    bd->st_dev = bd_st_dev(base);
-    bd->st_ino = bd_st_ino(base);
-    bd->st_rdev = bd_st_rdev(base);
-    bd->backing = base;
     *out = bd;
     return 0;
 }

@@ -98,16 +98,14 @@ int bd_remap_open(blockdev *base, uint64_t size, const bd_move *moves, size_t nm
         return p2v_errf(err, -EINVAL, "%s: a view of %llu bytes does not fit the device (%llu "
                         "bytes)", bd_path(base), (unsigned long long)size,
                         (unsigned long long)bd_size(base));
-    struct remap *m = calloc(1, sizeof *m);
-    if (m && nmoves && !(m->moves = malloc(nmoves * sizeof *moves))) {
-        free(m);
-        m = NULL;
-    }
-    blockdev *bd = m ? bd_alloc(&remap_ops, bd_path(base)) : NULL;
-    if (!bd) {
-        if (m)
-            free(m->moves);
-        free(m);
+    blockdev *bd;
+    int r = bd_view_new(&remap_ops, base, NULL, size, sizeof(struct remap), BD_VIEW_BACKING,
+                        &bd, err);
+    if (r < 0)
+        return r;
+    struct remap *m = bd->priv;
+    if (nmoves && !(m->moves = malloc(nmoves * sizeof *moves))) {
+        bd_close(bd);
         return p2v_errf(err, -ENOMEM, "out of memory");
     }
     m->base = base;
@@ -116,12 +114,7 @@ int bd_remap_open(blockdev *base, uint64_t size, const bd_move *moves, size_t nm
         memcpy(m->moves, moves, nmoves * sizeof *moves);
     if (m->n)
         qsort(m->moves, m->n, sizeof *m->moves, cmp_move);
-    bd->priv = m;
-    bd->size = size;
-    bd->sector_size = bd_sector_size(base);
-    bd->sector_size_set = !bd_sector_size_is_default(base);
-    bd->backing = base;
-    int r = check_moves(base, size, m->moves, m->n, err);
+    r = check_moves(base, size, m->moves, m->n, err);
     if (r < 0) {
         bd_close(bd);
         return r;

@@ -49,18 +49,12 @@ int bd_window_open(blockdev *base, uint64_t off, uint64_t len, uint64_t size, bl
                         (unsigned long long)off, (unsigned long long)bd_size(base));
     char name[300];
     snprintf(name, sizeof name, "%s@%llu", bd_path(base), (unsigned long long)off);
-    struct window *w = calloc(1, sizeof *w);
-    blockdev *bd = w ? bd_alloc(&window_ops, name) : NULL;
-    if (!bd) {
-        free(w);
-        return p2v_errf(err, -ENOMEM, "out of memory");
-    }
-    *w = (struct window){ .base = base, .off = off, .data = data };
-    bd->priv = w;
-    bd->size = size;
-    bd->sector_size = bd_sector_size(base);
-    bd->sector_size_set = !bd_sector_size_is_default(base);
-    bd->backing = base;
+    blockdev *bd;
+    int r = bd_view_new(&window_ops, base, name, size, sizeof(struct window), BD_VIEW_BACKING,
+                        &bd, err);
+    if (r < 0)
+        return r;
+    *(struct window *)bd->priv = (struct window){ .base = base, .off = off, .data = data };
     *out = bd;
     return 0;
 }

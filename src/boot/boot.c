@@ -2,6 +2,8 @@
  * (cmake/boot.cmake) and linked in as an array. */
 #include "boot/boot.h"
 
+#include "fs/bpb.h"
+
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
@@ -21,15 +23,15 @@ int boot_mbr_program(uint8_t code[BOOT_MBR_CODE_SIZE])
     return 0;
 }
 
-bool boot_vbr_has_code(const uint8_t sector[512], const char *fstype)
+bool boot_vbr_has_code(const uint8_t sector[512], enum fs_kind kind)
 {
     size_t code;
-    if (sector[510] != 0x55 || sector[511] != 0xAA)
+    if (!bpb_has_signature(sector))
         return false;
-    if (!strcmp(fstype, "ntfs"))
+    if (kind == FS_NTFS)
         code = 0x54;
-    else if (!strcmp(fstype, "vfat"))
-        code = !memcmp(sector + 0x52, "FAT32   ", 8) ? 0x5A : 0x3E;
+    else if (kind == FS_FAT)
+        code = bpb_has_fat_type(sector, true) ? BPB_FAT32_CODE : BPB_FAT16_FS_TYPE + 8;
     else
         return false;
     static const char stub[] = "This is not a bootable disk";

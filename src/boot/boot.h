@@ -5,15 +5,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fs/kind.h"
 #include "util/err.h"
 #include "util/io.h"
 
 #define BOOT_MBR_CODE_SIZE 440
 
-/* Does this NTFS ("ntfs") or FAT ("vfat") boot sector look bootable for
+/* Does this NTFS or FAT (kind) boot sector look bootable for
  * BIOS: 0x55AA and boot code after the BPB that is not all zeros (nor
  * mkfs.fat's "This is not a bootable disk" stub)? */
-bool boot_vbr_has_code(const uint8_t sector[512], const char *fstype);
+bool boot_vbr_has_code(const uint8_t sector[512], enum fs_kind kind);
 
 /* Copy p2v's own MBR boot program (bytes 0..439 of LBA 0) into code.
  * 0, or -ENOTSUP if this build has none. The program (src/boot/mbr.asm,

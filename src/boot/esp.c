@@ -23,6 +23,7 @@
 
 #include "util/endian.h"
 #include "util/guid.h"
+#include "fs/bpb.h"
 #include "fs/fatbuild.h"
 
 #define FAT32_MIN_CLUSTERS 65525u
@@ -140,40 +141,35 @@ static void esp_dos_time(uint16_t *date, uint16_t *tim)
 static void esp_boot_sector(uint8_t *b, const esp_geom *g, uint64_t start_lba, uint32_t total,
                             uint32_t serial)
 {
+    /* The 16-bit root entries, total sectors and FAT size, the ext flags
+     * (FATs mirrored) and the version stay 0 on FAT32. */
+    bpb f = {
+        .bytes_per_sector = g->sector_size,
+        .sectors_per_cluster = g->spc,
+        .reserved_sectors = g->reserved,
+        .num_fats = ESP_NFATS,
+        .media = ESP_MEDIA,
+        .sectors_per_track = 63, /* informative only */
+        .heads = 255,
+        /* Hidden sectors: the partition start, where it fits in 32 bits. */
+        .hidden_sectors = start_lba <= UINT32_MAX ? (uint32_t)start_lba : 0,
+        .total_sectors_32 = total,
+        .fat_size_32 = g->fat_sectors,
+        .fat32_layout = true,
+        .root_cluster = ESP_ROOT_CLUSTER,
+        .fsinfo_sector = ESP_FSINFO_SECTOR,
+        .backup_boot_sector = ESP_BACKUP_SECTOR,
+    };
     memset(b, 0, g->sector_size);
-    b[0] = 0xEB; /* jmp short 0x5A; nop */
-    b[1] = 0x58;
-    b[2] = 0x90;
-    memcpy(b + 3, "MSWIN4.1", 8); /* the OEM name the FAT specification recommends */
-    put_le16(b + 11, (uint16_t)g->sector_size);
-    b[13] = (uint8_t)g->spc;
-    put_le16(b + 14, (uint16_t)g->reserved);
-    b[16] = ESP_NFATS;
-    /* 17 root entries, 19 total sectors (16-bit), 22 FAT size (16-bit): 0 on FAT32 */
-    b[21] = ESP_MEDIA;
-    put_le16(b + 24, 63);  /* sectors per track: informative only */
-    put_le16(b + 26, 255); /* heads */
-    /* Hidden sectors: the partition start, where it fits in 32 bits. */
-    put_le32(b + 28, start_lba <= UINT32_MAX ? (uint32_t)start_lba : 0);
-    put_le32(b + 32, total);
-    put_le32(b + 36, g->fat_sectors);
-    /* 40 ext flags 0 (FATs mirrored), 42 version 0.0 */
-    put_le32(b + 44, ESP_ROOT_CLUSTER);
-    put_le16(b + 48, ESP_FSINFO_SECTOR);
-    put_le16(b + 50, ESP_BACKUP_SECTOR);
-    b[64] = 0x80; /* drive number */
-    b[66] = 0x29; /* extended boot signature: serial, label and type follow */
-    put_le32(b + 67, serial);
-    memcpy(b + 71, ESP_LABEL, 11);
-    memcpy(b + 82, "FAT32   ", 8);
+    /* The OEM name the FAT specification recommends. */
+    bpb_write(b, &f, "MSWIN4.1");
+    bpb_write_fat32_ebr(b, serial, ESP_LABEL);
     /* Not a bootable volume for a BIOS: INT 18h ("boot failed"), then halt. */
-    b[90] = 0xCD;
-    b[91] = 0x18;
-    b[92] = 0xF4; /* hlt */
-    b[93] = 0xEB; /* jmp back to hlt */
-    b[94] = 0xFD;
-    b[510] = 0x55;
-    b[511] = 0xAA;
+    b[BPB_FAT32_CODE] = 0xCD;
+    b[BPB_FAT32_CODE + 1] = 0x18;
+    b[BPB_FAT32_CODE + 2] = 0xF4; /* hlt */
+    b[BPB_FAT32_CODE + 3] = 0xEB; /* jmp back to hlt */
+    b[BPB_FAT32_CODE + 4] = 0xFD;
 }
 
 static void esp_fsinfo(uint8_t *b, const esp_geom *g, uint32_t used)

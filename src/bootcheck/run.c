@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "blockdev/blockdev.h"
+#include "source/source.h"
 #include "bootcheck/bootcheck_impl.h"
 #include "util/io.h"
 
@@ -499,7 +500,7 @@ static int open_image(run *r, p2v_err *err)
     blockdev *bd = NULL;
     ptable *t = NULL;
     p2v_err terr;
-    int rc = bd_open(r->o->image, &bd, err);
+    int rc = source_open(r->o->image, NULL, &bd, err);
     if (rc < 0)
         return rc;
     snprintf(r->res->format, sizeof r->res->format, "%s", bd_format(bd));

@@ -70,6 +70,10 @@ const char convert_usage[] =
     "                                   the image is the same for every N; high zstd levels\n"
     "                                   use fewer threads (codec memory at most 24 MiB)\n"
     "      --queue-depth N              source reads in flight, 1-16 (default 4)\n"
+    "      --io-timeout SECONDS         an NBD server (source or -o nbd://...) that\n"
+    "                                   neither sends nor takes a byte for this long\n"
+    "                                   while p2v waits for it fails the run, naming\n"
+    "                                   it (default 60, at most 86400)\n"
     "      --cluster-size SIZE          qcow2 cluster size, default 64K (-c and\n"
     "                                   --cluster-size: qcow2 only)\n"
     "      --verify                     read the image back and compare with the sources\n"
@@ -145,7 +149,8 @@ const char convert_usage[] =
     "                                   seconds, finish or failed) as JSON to URL by\n"
     "                                   HTTP POST (docs/fleet.md); a start or finish\n"
     "                                   the receiver does not take after 5 tries fails\n"
-    "                                   the run, progress events are dropped instead\n"
+    "                                   the run, progress events are dropped instead;\n"
+    "                                   each try bounded by --io-timeout\n"
     "      --report-token-file FILE     send the token in FILE's first line with each\n"
     "                                   event (Authorization: Bearer)\n"
     "  -h, --help                       this text\n"
@@ -281,6 +286,8 @@ static int run(convert_job *job, const char *output, const struct convert_args *
     convert_events ev = { .message = on_message, .progress = on_progress, .ctx = &pr };
     convert_result res;
     p2v_err err = { { 0 } };
+    struct sink_target_info ti;
+    sink_target_info(output, &ti);
     /* Every signal that would kill us mid-copy cancels instead, so that the
      * temporary file is removed: Ctrl-C, kill, a dropped ssh session (HUP),
      * a closed pipe, Ctrl-\ and the user signals. */
@@ -292,17 +299,17 @@ static int run(convert_job *job, const char *output, const struct convert_args *
         fputc('\n', stderr);
     if (r < 0) {
         cli_error("%s", err.msg);
-        if (sink_output_is_stream(output))
+        if (ti.to_stdout)
             cli_error("the image on standard output is incomplete");
-        else if (!sink_output_is_nbd(output))
+        else if (!ti.direct)
             cli_error("%s was not written", output);
         return P2V_EXIT_FAIL;
     }
     cli_print_copy_timing(&res.copy);
     char h1[32], h2[32], h3[32];
-    bool direct = sink_output_is_stream(output) || sink_output_is_nbd(output);
+    bool direct = ti.direct;
     cli_notice("%s written: %s virtual, %s copied, %s %s, %.1f s%s",
-               sink_output_is_stream(output) ? "standard output" : output,
+               ti.to_stdout ? ti.what : output,
                size_human(plan_disk_bytes(convert_job_plan(job)), h1, sizeof h1),
                size_human(res.read, h2, sizeof h2), size_human(res.file_bytes, h3, sizeof h3),
                direct ? "sent" : "in the file", res.seconds, res.verify_ok ? ", verified" : "");
@@ -355,7 +362,7 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
                              .keep_services = a->keep_services,
                              .allow_mounted = a->allow_mounted, .bad_sectors = a->bad_sectors,
                              .bad_sectors_map = a->bad_sectors_map,
-                             .queue_depth = a->queue_depth };
+                             .queue_depth = a->queue_depth, .io_timeout = a->io_timeout };
     return 0;
 }
 
@@ -385,7 +392,10 @@ static int load_plan(const struct convert_args *a, const convert_events *ev,
     rq->verify = rq->verify || a->verify;
     rq->sink.threads = a->sink.threads;
     rq->queue_depth = a->queue_depth;
-    if (sink_output_is_nbd(rq->output))
+    rq->io_timeout = a->io_timeout;
+    struct sink_target_info ti;
+    sink_target_info(rq->output, &ti);
+    if (ti.raw_only)
         rq->sink.format = SINK_RAW;   /* an NBD export receives the disk itself */
     if (a->drivers)
         rq->drivers = a->drivers;   /* where the tree is on this machine */
@@ -428,7 +438,7 @@ int cmd_convert(int argc, char **argv)
     a.progress = a.progress || isatty(STDERR_FILENO);
     convert_events ev = { .message = on_message };
     p2v_err err;
-    if ((status = cli_report_open(&report, a.report_url, a.report_token_file, 0)) != 0)
+    if ((status = cli_report_open(&report, a.report_url, a.report_token_file, a.io_timeout)) != 0)
         goto out;
     status = P2V_EXIT_FAIL;
     if (a.plan_file) {
@@ -441,7 +451,9 @@ int cmd_convert(int argc, char **argv)
         goto out;
     }
     /* As gzip does: an image is never useful on a terminal, and would wreck it. */
-    if (!a.dry_run && sink_output_is_stream(rq.output) && isatty(STDOUT_FILENO)) {
+    struct sink_target_info ti;
+    sink_target_info(rq.output, &ti);
+    if (!a.dry_run && ti.to_stdout && isatty(STDOUT_FILENO)) {
         cli_error("-o -: standard output is a terminal; not writing a disk image to it "
                   "(redirect it to a file or pipe it into a program)");
         goto out;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "blockdev/blockdev.h"
+#include "source/source.h"
 #include "cli/commands.h"
 #include "convert/convert.h"
 #include "ptable/ptable.h"
@@ -342,7 +343,7 @@ static int show_disk(const char *path, const struct disks_opts *o, json_writer *
     convert_disk *d = NULL;
     p2v_err err;
 
-    if (bd_open(path, &bd, &err) < 0) {
+    if (source_open(path, NULL, &bd, &err) < 0) {
         if (quiet_open) {
             cli_warning("%s; skipped", err.msg);
             return P2V_EXIT_OK;

@@ -68,7 +68,9 @@ int cmd_tui(int argc, char **argv)
             return P2V_EXIT_USAGE;
         }
     }
-    if (o.output && (!o.output[0] || sink_output_is_stream(o.output))) {
+    struct sink_target_info ti;
+    sink_target_info(o.output, &ti);
+    if (o.output && (!o.output[0] || ti.to_stdout)) {
         cli_error("tui: -o needs a file name (to stream, use p2v convert -o -)");
         return P2V_EXIT_USAGE;
     }

@@ -99,7 +99,7 @@ static bool takes_next_word(const char *a)
                                         "--table", "--boot", "--size", "--align", "--copy",
                                         "--cluster-size", "--add-esp", "--active",
                                         "--bad-sectors", "--bad-sectors-map", "--plan", "--save-plan", "-j",
-                                        "--threads", "--queue-depth" };
+                                        "--threads", "--queue-depth", "--io-timeout" };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (!strcmp(a, opts[i]))
             return true;
@@ -170,7 +170,7 @@ enum {
     OPT_MIN_FREE,
     OPT_DRIVERS, OPT_TARGET_BUS, OPT_KEEP_SERVICES,
     OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_BAD_SECTORS_MAP, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
-    OPT_QUEUE_DEPTH, OPT_REPORT_URL, OPT_REPORT_TOKEN_FILE,
+    OPT_QUEUE_DEPTH, OPT_IO_TIMEOUT, OPT_REPORT_URL, OPT_REPORT_TOKEN_FILE,
 };
 
 /* Options that shape the result (layout, copy, Windows edits): with --plan
@@ -221,6 +221,7 @@ int convert_parse_args(int argc, char **argv, struct convert_args *a)
         { "save-plan", required_argument, NULL, OPT_SAVE_PLAN },
         { "threads", required_argument, NULL, 'j' },
         { "queue-depth", required_argument, NULL, OPT_QUEUE_DEPTH },
+        { "io-timeout", required_argument, NULL, OPT_IO_TIMEOUT },
         { "bad-sectors", required_argument, NULL, OPT_BAD_SECTORS },
         { "bad-sectors-map", required_argument, NULL, OPT_BAD_SECTORS_MAP },
         { "allow-mounted", no_argument, NULL, OPT_ALLOW_MOUNTED },
@@ -304,6 +305,11 @@ int convert_parse_args(int argc, char **argv, struct convert_args *a)
                                      &a->queue_depth)))
                 return r;
             break;
+        case OPT_IO_TIMEOUT:
+            if ((r = parse_count_opt("--io-timeout", optarg, CONVERT_IO_TIMEOUT_MAX,
+                                     &a->io_timeout)))
+                return r;
+            break;
         case OPT_CLUSTER:
             if ((r = parse_size_opt("--cluster-size", optarg, &v)))
                 return r;
@@ -378,16 +384,18 @@ int convert_parse_args(int argc, char **argv, struct convert_args *a)
     a->nsels = argc - optind;
     if (a->boot_check && a->dry_run)
         return convert_usage_error("%s", "--boot-check boots the written image: not with --dry-run");
-    if (a->boot_check && (sink_output_is_stream(a->output) || sink_output_is_nbd(a->output)))
+    struct sink_target_info ti;
+    sink_target_info(a->output, &ti);
+    if (a->boot_check && !ti.is_file)
         return convert_usage_error("%s", "--boot-check boots an image file: not with -o - or an NBD target");
     if (a->report_url && a->dry_run)
         return convert_usage_error("%s", "--report-url reports a conversion: not with --dry-run");
     if (a->report_token_file && !a->report_url)
         return convert_usage_error("%s", "--report-token-file goes with --report-url");
-    if (sink_output_is_stream(a->output) && a->json)
+    if (ti.to_stdout && a->json)
         return convert_usage_error("%s", "--json and -o - both want standard output");
     /* An NBD export receives the disk itself. */
-    if (sink_output_is_nbd(a->output) && !a->format_given)
+    if (ti.raw_only && !a->format_given)
         a->sink.format = SINK_RAW;
     if (a->plan_file) {
         if (a->nsels)

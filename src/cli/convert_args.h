@@ -17,6 +17,7 @@ struct convert_args {
     plan_extra add_esp;         /* --add-esp: plan.extra points here */
     bool copy_all;
     unsigned queue_depth;       /* --queue-depth; 0: the default */
+    unsigned io_timeout;        /* --io-timeout SECONDS; 0: the default (60) */
     bool cluster_given;
     bool format_given;
     const char *active;         /* --active DISK:N */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "blockdev/blockdev.h"
+#include "source/source.h"
 #include "cli/commands.h"
 #include "cli/img_ops.h"
 #include "qcow2/qcow2.h"
@@ -77,22 +78,21 @@ int img_check_main(int argc, char **argv)
 {
     int json;
     const char *path;
-    int r = img_parse_output_args(argc, argv, check_usage, &json, &path);
+    int r = img_parse_output_args(argc, argv, check_usage, &json, NULL, &path);
     if (r)
         return r < 0 ? P2V_EXIT_OK : r;
     p2v_err err = { { 0 } };
-    enum bd_fmt fmt;
-    const char *fname;
-    if (bd_probe_path(path, &fmt, &fname, NULL, &err) < 0) {
+    const struct source_format *fmt;
+    if (source_probe_path(path, &fmt, NULL, &err) < 0) {
         cli_error("%s", err.msg);
         return P2V_EXIT_FAIL;
     }
-    if (fmt == BD_FMT_UNSUPPORTED) {
-        img_unsupported(path, fname);
+    if (!fmt->open) {
+        img_unsupported(path, fmt->name);
         return P2V_EXIT_FAIL;
     }
-    if (fmt != BD_FMT_QCOW2) {
-        cli_error("%s: this image format (%s) does not support checks", path, fname);
+    if (fmt != &source_qcow2) {
+        cli_error("%s: this image format (%s) does not support checks", path, fmt->name);
         return 63;
     }
     blockdev *raw;
@@ -109,7 +109,7 @@ int img_check_main(int argc, char **argv)
      * means no check at all (exit 1). */
     if (qcow2_image_info(img)->backing_file[0]) {
         blockdev *chain;
-        if (bd_open(path, &chain, &err) < 0) {
+        if (source_open(path, NULL, &chain, &err) < 0) {
             cli_error("%s", err.msg);
             qcow2_image_close(img);
             return P2V_EXIT_FAIL;

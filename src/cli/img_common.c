@@ -1,17 +1,35 @@
 /* Argument parsing shared by `p2v img info|check|map`. */
+#include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "blockdev/blockdev.h"
+#include "source/source.h"
 #include "cli/commands.h"
 #include "cli/img_ops.h"
 
+int img_parse_io_timeout(const char *cmd, const char *arg, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (errno || end == arg || *end || arg[0] == '-' || v < 1 || v > IMG_IO_TIMEOUT_MAX) {
+        cli_error("img %s: --io-timeout must be a number of seconds from 1 to %u, not '%s'", cmd,
+                  IMG_IO_TIMEOUT_MAX, arg);
+        return -1;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
 int img_parse_output_args(int argc, char **argv, const char *usage, int *json,
-                          const char **file)
+                          unsigned *io_timeout, const char **file)
 {
     static const struct option longopts[] = {
         { "output", required_argument, NULL, 'o' },
+        { "io-timeout", required_argument, NULL, 'T' },
         { "help", no_argument, NULL, 'h' },
         { 0, 0, 0, 0 },
     };
@@ -19,6 +37,14 @@ int img_parse_output_args(int argc, char **argv, const char *usage, int *json,
     *json = 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
+        case 'T':
+            if (!io_timeout) {
+                fputs(usage, stderr);
+                return P2V_EXIT_USAGE;
+            }
+            if (img_parse_io_timeout(argv[0], optarg, io_timeout) < 0)
+                return P2V_EXIT_USAGE;
+            break;
         case 'o':
             if (!strcmp(optarg, "json"))
                 *json = 1;
@@ -53,15 +79,14 @@ void img_unsupported(const char *path, const char *name)
 
 bool img_refuse_unsupported(const char *path)
 {
-    enum bd_fmt fmt;
-    const char *name;
+    const struct source_format *fmt;
     p2v_err err = { { 0 } };
-    if (bd_probe_path(path, &fmt, &name, NULL, &err) < 0) {
+    if (source_probe_path(path, &fmt, NULL, &err) < 0) {
         cli_error("%s", err.msg);
         return true;
     }
-    if (fmt == BD_FMT_UNSUPPORTED) {
-        img_unsupported(path, name);
+    if (!fmt->open) {
+        img_unsupported(path, fmt->name);
         return true;
     }
     return false;

@@ -6,19 +6,23 @@
 #include <string.h>
 
 #include "blockdev/blockdev.h"
+#include "source/source.h"
 #include "cli/commands.h"
 #include "cli/img_ops.h"
 #include "qcow2/qcow2.h"
 
 static const char compare_usage[] =
-    "Usage: p2v img compare FILE1 FILE2\n"
+    "Usage: p2v img compare [--io-timeout SECONDS] FILE1 FILE2\n"
     "\n"
     "Compare the guest-visible content of two images (raw, qcow2 or fixed VHD,\n"
     "backing "
     "chains followed). An image shorter than the other reads as zeros past its\n"
     "end. Prints 'Images are identical.' or the first differing offset.\n"
     "Exit status: 0 equal, 1 different, 2 error opening an image, 3 error checking\n"
-    "what is allocated, 4 error reading (as qemu-img).\n";
+    "what is allocated, 4 error reading (as qemu-img).\n"
+    "FILE may be an NBD URI (nbd://HOST[:PORT]/EXPORT, nbd+unix:///EXPORT?socket=\n"
+    "PATH); --io-timeout SECONDS (default 60) fails the command when the server\n"
+    "stays silent that long.\n";
 
 #define CHUNK (1u << 20)
 
@@ -67,6 +71,13 @@ int img_compare_main(int argc, char **argv)
         fputs(compare_usage, stdout);
         return P2V_EXIT_OK;
     }
+    source_opts so = { 0 };
+    if (argc == 5 && !strcmp(argv[1], "--io-timeout")) {
+        if (img_parse_io_timeout("compare", argv[2], &so.io_timeout) < 0)
+            return 2;
+        argv += 2;
+        argc -= 2;
+    }
     if (argc != 3 || argv[1][0] == '-' || argv[2][0] == '-') {
         fputs(compare_usage, stderr);
         return 2;
@@ -79,7 +90,7 @@ int img_compare_main(int argc, char **argv)
         if (img_refuse_unsupported(argv[1 + i]))
             return 2;
     for (int i = 0; i < 2; i++)
-        if (bd_open(argv[1 + i], &s[i].bd, &err) < 0 || img_status_open(s[i].bd, &s[i].st, &err) < 0)
+        if (source_open(argv[1 + i], &so, &s[i].bd, &err) < 0 || img_status_open(s[i].bd, &s[i].st, &err) < 0)
             goto fail;
     buf[0] = malloc(CHUNK);
     buf[1] = malloc(CHUNK);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "blockdev/blockdev.h"
+#include "source/source.h"
 #include "cli/commands.h"
 #include "cli/copy_timing.h"
 #include "cli/img_ops.h"
@@ -36,6 +37,8 @@ static const char convert_usage[] =
     "                              the image is the same for every N; high zstd levels\n"
     "                              use fewer threads (codec memory at most 24 MiB)\n"
     "      --queue-depth N         source reads in flight, 1-16 (default 4)\n"
+    "      --io-timeout SECONDS    an NBD source (SRC nbd://...) silent this long\n"
+    "                              fails the command (default 60)\n"
     "      --cluster-size SIZE     512 to 2M, default 64K\n"
     "      --compat 0.10|1.1       qcow2 version 2 or 3 (default 1.1)\n"
     "  -f, --force                 overwrite an existing DST (never SRC, a file of\n"
@@ -82,6 +85,7 @@ int img_convert_main(int argc, char **argv)
         { "force", no_argument, NULL, 'f' },
         { "threads", required_argument, NULL, 'j' },
         { "queue-depth", required_argument, NULL, 'Q' },
+        { "io-timeout", required_argument, NULL, 'T' },
         { "help", no_argument, NULL, 'h' },
         { 0, 0, 0, 0 },
     };
@@ -111,6 +115,10 @@ int img_convert_main(int argc, char **argv)
             break;
         case 'Q':
             if (parse_count("--queue-depth", optarg, COPY_MAX_QUEUE_DEPTH, &queue_depth) < 0)
+                return P2V_EXIT_USAGE;
+            break;
+        case 'T':
+            if (img_parse_io_timeout("convert", optarg, &opts.io_timeout) < 0)
                 return P2V_EXIT_USAGE;
             break;
         case 'C': {
@@ -159,12 +167,14 @@ int img_convert_main(int argc, char **argv)
 
     img_convert_cancel = 0;
     sink_catch_signals(&sigs, &img_convert_cancel);
-    if (stat(src, &source.st) < 0) {
-        cli_error("%s: %s", src, strerror(errno));
+    if (source_open(src, &(source_opts){ .io_timeout = opts.io_timeout }, &bd, &err) < 0) {
+        cli_error("%s", err.msg);
         goto out;
     }
-    if (bd_open(src, &bd, &err) < 0) {
-        cli_error("%s", err.msg);
+    /* A source that is no file (an NBD export) has no stat (left zero): no
+     * file to keep DST off, beyond its name. */
+    if (stat(src, &source.st) < 0 && errno != ENOENT) {
+        cli_error("%s: %s", src, strerror(errno));
         goto out;
     }
     source.bd = bd;

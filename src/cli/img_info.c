@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "blockdev/blockdev.h"
+#include "source/source.h"
 #include "cli/commands.h"
 #include "cli/img_ops.h"
 #include "qcow2/qcow2.h"
@@ -97,7 +98,7 @@ int img_info_main(int argc, char **argv)
 {
     int json;
     const char *path;
-    int r = img_parse_output_args(argc, argv, info_usage, &json, &path);
+    int r = img_parse_output_args(argc, argv, info_usage, &json, NULL, &path);
     if (r)
         return r < 0 ? P2V_EXIT_OK : r;
     p2v_err err = { { 0 } };
@@ -108,18 +109,18 @@ int img_info_main(int argc, char **argv)
     }
     uint64_t actual = (uint64_t)st.st_blocks * 512;
     char full[4096] = "";
-    enum bd_fmt fmt;
-    const char *fname;
+    const struct source_format *fmt;
     uint64_t data_size = 0;
-    if (bd_probe_path(path, &fmt, &fname, &data_size, &err) < 0) {
+    if (source_probe_path(path, &fmt, &data_size, &err) < 0) {
         cli_error("%s", err.msg);
         return P2V_EXIT_FAIL;
     }
-    if (fmt == BD_FMT_UNSUPPORTED) {
+    const char *fname = fmt->name;
+    if (!fmt->open) {
         img_unsupported(path, fname);
         return P2V_EXIT_FAIL;
     }
-    if (fmt == BD_FMT_QCOW2) {
+    if (fmt == &source_qcow2) {
         qcow2_image *img;
         if (qcow2_image_open(path, 0, &img, &err) < 0) {
             cli_error("%s", err.msg);
@@ -137,7 +138,7 @@ int img_info_main(int argc, char **argv)
         return P2V_EXIT_OK;
     }
     uint64_t vsize;
-    if (fmt == BD_FMT_VPC_FIXED) {
+    if (fmt == &source_vpc) {
         vsize = data_size & ~511ULL; /* the footer's current size, whole sectors */
     } else {
         blockdev *bd;

@@ -5,12 +5,13 @@
 #include <string.h>
 
 #include "blockdev/blockdev.h"
+#include "source/source.h"
 #include "cli/commands.h"
 #include "cli/img_ops.h"
 #include "qcow2/qcow2.h"
 
 static const char map_usage[] =
-    "Usage: p2v img map [--output=json|human] FILE\n"
+    "Usage: p2v img map [--output=json|human] [--io-timeout SECONDS] FILE\n"
     "\n"
     "List the extents of a qcow2, raw or fixed VHD image (backing chain followed):\n"
     "for "
@@ -18,7 +19,9 @@ static const char map_usage[] =
     "which depth of the chain, and at which offset of that layer's file.\n"
     "Human output lists the data extents with their file, as qemu-img map;\n"
     "like qemu-img, it stops with an error (exit 1) at compressed data, which\n"
-    "has no offset in the file (--output=json shows it without an offset).\n";
+    "has no offset in the file (--output=json shows it without an offset).\n"
+    "FILE may be an NBD URI; --io-timeout SECONDS (default 60) fails the command\n"
+    "when the server stays silent that long.\n";
 
 struct map_out {
     bool json, first;
@@ -60,7 +63,8 @@ int img_map_main(int argc, char **argv)
 {
     int json;
     const char *path;
-    int r = img_parse_output_args(argc, argv, map_usage, &json, &path);
+    source_opts so = { 0 };
+    int r = img_parse_output_args(argc, argv, map_usage, &json, &so.io_timeout, &path);
     if (r)
         return r < 0 ? P2V_EXIT_OK : r;
     p2v_err err = { { 0 } };
@@ -71,7 +75,7 @@ int img_map_main(int argc, char **argv)
     int ret = P2V_EXIT_FAIL;
     if (img_refuse_unsupported(path))
         return P2V_EXIT_FAIL;
-    if (bd_open(path, &bd, &err) < 0 || img_status_open(bd, &st, &err) < 0)
+    if (source_open(path, &so, &bd, &err) < 0 || img_status_open(bd, &st, &err) < 0)
         goto fail;
     for (blockdev *b = bd; b && m.nlayers < 64; b = qcow2_bd_backing(b))
         layers[m.nlayers++] = b;

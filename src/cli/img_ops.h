@@ -12,11 +12,16 @@ int img_map_main(int argc, char **argv);
 int img_compare_main(int argc, char **argv);
 int img_convert_main(int argc, char **argv);
 
-/* Parse "--output=json|human" style options shared by info/check/map.
- * Returns 0 and sets *json, or prints the usage error and returns 2;
- * returns -1 after printing help. *file gets the single FILE argument. */
+/* Parse "--output=json|human" style options shared by info/check/map, and
+ * --io-timeout SECONDS where io_timeout is not NULL (commands that read NBD
+ * exports). Returns 0 and sets *json, or prints the usage error and returns
+ * 2; returns -1 after printing help. *file gets the single FILE argument. */
 int img_parse_output_args(int argc, char **argv, const char *usage, int *json,
-                          const char **file);
+                          unsigned *io_timeout, const char **file);
+/* --io-timeout SECONDS of `p2v img CMD`: 1 to IMG_IO_TIMEOUT_MAX; -1 after
+ * printing the usage error. */
+#define IMG_IO_TIMEOUT_MAX 86400u
+int img_parse_io_timeout(const char *cmd, const char *arg, unsigned *out);
 
 /* A size as qemu-img prints it in human output: the unit (B, KiB, MiB...)
  * in which the value is below 1000, three significant digits, trailing
@@ -24,7 +29,7 @@ int img_parse_output_args(int argc, char **argv, const char *usage, int *json,
 char *img_size_str(uint64_t bytes, char *out, size_t outlen);
 
 /* Print the one-line refusal of an image format p2v does not read
- * (BD_FMT_UNSUPPORTED from bd_probe_path; name: "VHDX", "VMDK"...). */
+ * (a source_format without open; name: "VHDX", "VMDK"...). */
 void img_unsupported(const char *path, const char *name);
 /* Probe PATH: true (after printing the refusal, or the error opening it)
  * when it is missing, unreadable or in an unsupported format. */

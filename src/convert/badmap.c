@@ -59,7 +59,9 @@ int convert_badmap_prepare(convert_job *job, p2v_err *err)
     }
     if (!out && !rq->bad_sectors_map)
         return 0; /* a dry run without OUTPUT: nothing to place */
-    if (!rq->bad_sectors_map && (sink_output_is_stream(out) || sink_output_is_nbd(out)))
+    struct sink_target_info ti;
+    sink_target_info(out, &ti);
+    if (!rq->bad_sectors_map && !ti.is_file)
         return p2v_errf(err, CONVERT_EUSAGE, "--bad-sectors zero with -o %s needs "
                         "--bad-sectors-map FILE: OUTPUT is not a file the map can go beside",
                         out);

@@ -100,7 +100,7 @@ static int bios_switch(convert_job *job, size_t wi, size_t ai, p2v_err *err)
     const convert_part *acp = convert_part_source(job, ap);
     char name[300];
     convert_part_source_name(job, ap, name, sizeof name);
-    if (!acp || strcmp(acp->fs.type, "ntfs"))
+    if (!acp || acp->fs.kind != FS_NTFS)
         return p2v_errf(err, -EINVAL, "%s: the active partition must be NTFS to hold Windows' "
                         "BIOS boot files (bootmgr, \\Boot): choose an NTFS partition with "
                         "--active, or leave --active out and p2v makes System Reserved or "
@@ -444,7 +444,7 @@ static void auto_active(convert_job *job, const convert_events *ev)
             return; /* it boots BIOS already: the planner keeps its active partition */
         if (cp->win.win.present && cp->win.win.bcd_template && wi == SIZE_MAX)
             wi = i;
-        if (!strcmp(cp->fs.type, "ntfs") && !strcasecmp(cp->fs.label, "System Reserved") &&
+        if (cp->fs.kind == FS_NTFS && !strcasecmp(cp->fs.label, "System Reserved") &&
             si == SIZE_MAX)
             si = i;
     }

@@ -57,6 +57,8 @@ typedef struct convert_disk_opts {
     uint32_t sector_size;       /* image files: read with this sector size; 0: detected */
     bool used;                  /* compute used bytes (builds each filesystem's map) */
     bool whole;                 /* no table: probe the whole disk for a filesystem */
+    unsigned io_timeout;        /* network sources (NBD): seconds of silence before a
+                                   wait fails; 0: the default (60) */
 } convert_disk_opts;
 
 /* Open PATH read-only, read its partition table and probe every partition's
@@ -131,6 +133,9 @@ typedef struct convert_request {
     bool verify;
     bool force;                     /* replace an existing OUTPUT */
     unsigned queue_depth;           /* source reads in flight; 0: COPY_DEFAULT_QUEUE_DEPTH */
+    unsigned io_timeout;            /* NBD sources and targets: seconds a server may stay
+                                       silent while p2v waits for it; 0: the default (60),
+                                       at most CONVERT_IO_TIMEOUT_MAX */
     bool no_windows_fixups;         /* leave every Windows as it is: BCD stores,
                                        MountedDevices, drivers */
     /* Windows drivers (docs/drivers.md): a virtio-win tree or ISO (NULL:
@@ -150,6 +155,9 @@ typedef struct convert_request {
 /* The request itself is wrong (an --active that is not selected, an ESP too
  * small): front ends report it as a usage error. */
 #define CONVERT_EUSAGE (-EDOM)
+
+/* The largest --io-timeout: a day. */
+#define CONVERT_IO_TIMEOUT_MAX 86400u
 
 typedef struct convert_job convert_job;
 

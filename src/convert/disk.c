@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "boot/boot.h"
+#include "source/source.h"
 #include "convert/convert.h"
 #include "fs/fsmap.h"
 
@@ -26,11 +27,11 @@ static void part_used_bytes(blockdev *bd, uint64_t off, uint64_t len, convert_pa
 }
 
 /* Does the NTFS/FAT boot sector at `off` carry BIOS boot code? */
-static bool bios_boot_sector(blockdev *bd, uint64_t off, const char *fstype)
+static bool bios_boot_sector(blockdev *bd, uint64_t off, enum fs_kind kind)
 {
     uint8_t b[512];
     p2v_err e;
-    return bd_pread(bd, b, sizeof b, off, &e) == 0 && boot_vbr_has_code(b, fstype);
+    return bd_pread(bd, b, sizeof b, off, &e) == 0 && boot_vbr_has_code(b, kind);
 }
 
 static void probe_part(convert_disk *d, convert_part *v, const convert_disk_opts *o)
@@ -50,14 +51,14 @@ static void probe_part(convert_disk *d, convert_part *v, const convert_disk_opts
         return;
     }
     v->probed = true;
-    v->bios_boot_code = bios_boot_sector(d->bd, off, v->fs.type);
+    v->bios_boot_code = bios_boot_sector(d->bd, off, v->fs.kind);
     if (o->used)
         part_used_bytes(d->bd, off, len, v);
     /* Windows and its boot stores; a volume libntfs-3g cannot mount just
      * shows none (the copy reports its state). */
-    if (!strcmp(v->fs.type, "ntfs"))
+    if (v->fs.kind == FS_NTFS)
         v->win_probed = win_detect_part(d->bd, off, len, &v->win, &err) == 0;
-    else if (!strcmp(v->fs.type, "vfat"))
+    else if (v->fs.kind == FS_FAT)
         v->win_probed = win_detect_fat(d->bd, off, len, &v->win, &err) == 0;
 }
 
@@ -106,13 +107,12 @@ int convert_disk_open(const char *path, const convert_disk_opts *o, convert_disk
     struct stat st;
     int r;
     *out = NULL;
-    if ((r = bd_open(path, &bd, err)) < 0)
+    source_opts so = { .io_timeout = o ? o->io_timeout : 0 };
+    if ((r = source_open(path, &so, &bd, err)) < 0)
         return r;
-    if (stat(path, &st) < 0) {
-        r = p2v_errf(err, -errno, "%s: %s", path, strerror(errno));
-        bd_close(bd);
-        return r;
-    }
+    /* A source that is no file (an NBD export) has no stat: only files and
+     * devices are compared with OUTPUT. */
+    bool has_st = stat(path, &st) == 0;
     if ((r = convert_disk_from_bd(bd, o, out, err)) < 0)
         return r;
     /* the name the user gave, which bd_path may have resolved */
@@ -124,8 +124,9 @@ int convert_disk_open(const char *path, const convert_disk_opts *o, convert_disk
     }
     free((*out)->path);
     (*out)->path = p;
-    (*out)->st = st;
-    (*out)->has_st = true;
+    if (has_st)
+        (*out)->st = st;
+    (*out)->has_st = has_st;
     return 0;
 }
 

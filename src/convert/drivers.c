@@ -94,7 +94,7 @@ static int prepare_part(convert_job *job, size_t i, const convert_events *ev, p2
 
 static bool holds_windows(const convert_job *job, const plan_part *pp)
 {
-    if (pp->kind != PLAN_PART_COPY || strcmp(pp->fstype, "ntfs") != 0)
+    if (pp->kind != PLAN_PART_COPY || fs_kind_of(pp->fstype) != FS_NTFS)
         return false;
     const convert_part *cp = convert_part_source(job, pp);
     return cp && cp->win_probed && cp->win.win.present;

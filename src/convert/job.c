@@ -51,7 +51,8 @@ static int job_source(convert_job *job, const char *path, const convert_events *
     if (d) {
         job->owned[job->nsrc] = false;
     } else {
-        convert_disk_opts o = { .sector_size = job->rq.sector_size };
+        convert_disk_opts o = { .sector_size = job->rq.sector_size,
+                                .io_timeout = job->rq.io_timeout };
         int r = convert_disk_open(path, &o, &d, err);
         if (r < 0)
             return r;
@@ -168,21 +169,24 @@ static int check_direct_output(convert_job *job, p2v_err *err)
 {
     convert_request *rq = &job->rq;
     const char *o = rq->output;
-    if (sink_output_is_stream(o)) {
-        if (rq->verify)
-            return p2v_errf(err, CONVERT_EUSAGE, "--verify cannot read a stream back (-o -); "
-                                                 "compare the received file with p2v img compare");
-        if (rq->sink.compression && rq->sink.format == SINK_QCOW2)
-            return p2v_errf(err, CONVERT_EUSAGE, "-c: a compressed qcow2 cannot be streamed "
-                                                 "(-o -): its layout is not known in advance");
-        return 0;
-    }
-    if (rq->sink.format != SINK_RAW || rq->sink.compression)
+    struct sink_target_info ti;
+    sink_target_info(o, &ti);
+    if (rq->verify && !ti.readback)
+        return p2v_errf(err, CONVERT_EUSAGE, "--verify cannot read a stream back (-o -); "
+                                             "compare the received file with p2v img compare");
+    if (ti.in_order && rq->sink.compression && rq->sink.format == SINK_QCOW2)
+        return p2v_errf(err, CONVERT_EUSAGE, "-c: a compressed qcow2 cannot be streamed "
+                                             "(-o -): its layout is not known in advance");
+    if (ti.raw_only && (rq->sink.format != SINK_RAW || rq->sink.compression))
         return p2v_errf(err, CONVERT_EUSAGE, "%s: an NBD export receives the disk itself: use "
                                              "-O raw (qemu-nbd or nbdkit in front of the "
                                              "platform's storage provides its format)", o);
+    if (!ti.sized)
+        return 0;
     uint64_t size;
-    int r = sink_nbd_export_size(o, &size, err);
+    sink_opts so = rq->sink;
+    so.io_timeout = rq->io_timeout;
+    int r = sink_target_size(o, &so, &size, err);
     if (r < 0)
         return r;
     if (rq->plan.size && rq->plan.size != size)
@@ -201,7 +205,9 @@ static int check_direct_output(convert_job *job, p2v_err *err)
 static int check_output(convert_job *job, const convert_events *ev, p2v_err *err)
 {
     const char *out = job->rq.output;
-    if (sink_output_is_stream(out) || sink_output_is_nbd(out))
+    struct sink_target_info ti;
+    sink_target_info(out, &ti);
+    if (ti.direct)
         return check_direct_output(job, err);
     p2v_warnings said = { 0 };
     int rc = sink_guard_output_dir(out, err);
@@ -248,7 +254,7 @@ static int check_esp(convert_job *job, const convert_events *ev, p2v_err *err)
         plan_part *pp = &p->parts[i];
         if (pp->kind == PLAN_PART_SYNTHETIC && pp->role == PLAN_ROLE_ESP) {
             /* what the layout table and JSON show for it */
-            snprintf(pp->fstype, sizeof pp->fstype, "vfat");
+            snprintf(pp->fstype, sizeof pp->fstype, "%s", fs_kind_name(FS_FAT));
             snprintf(pp->label, sizeof pp->label, "EFI");
             uint64_t min = boot_esp_min_sectors(p->sector_size);
             if (pp->sectors < min) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "blockdev/overlay.h"
+#include "source/source.h"
 #include "boot/boot.h"
 #include "convert/layers.h"
 #include "convert/steps.h"
@@ -396,7 +397,7 @@ static int verify_image(convert_job *job, sink *sk, const struct job_ranges *jb,
     blockdev *img = NULL;
     int r;
     st->pr = (convert_progress){ .phase = CONVERT_PHASE_VERIFY };
-    if ((r = bd_open(sink_readback_path(sk), &img, err)) < 0)
+    if ((r = sink_readback_open(sk, &img, err)) < 0)
         return p2v_err_prefix(err, r, "verify");
     if (bd_size(img) != plan_disk_bytes(job->plan))
         r = p2v_errf(err, -EIO, "verify: the image's virtual size is %llu, not %llu",
@@ -498,17 +499,20 @@ int convert_run(convert_job *job, const convert_events *ev, volatile sig_atomic_
     *res = (convert_result){ 0 };
     if (!job->rq.output)
         return p2v_errf(err, -EINVAL, "no OUTPUT to write");
+    sink_opts so = job->rq.sink;
+    so.io_timeout = job->rq.io_timeout;
     if ((r = prepare_ranges(job, &jb, ev, err)) < 0 ||
         (r = sink_create(job->write_path ? job->write_path : job->rq.output,
-                         plan_disk_bytes(job->plan), &job->rq.sink, &sk, err)) < 0 ||
+                         plan_disk_bytes(job->plan), &so, &sk, err)) < 0 ||
         (r = write_image(job, sk, &jb, ev, cancel, res, err)) < 0)
         goto out;
     res->done = true;
     res->seconds = now_s() - t0;
-out:
-    if (r < 0 && sk && sink_output_is_nbd(job->rq.output) && !strstr(err->msg, "partly written"))
-        p2v_err_prefix(err, r, "%s: the export is partly written and is not a valid disk",
-                       job->rq.output);
+out:;
+    struct sink_target_info ti;
+    sink_target_info(job->rq.output, &ti);
+    if (r < 0 && sk && ti.partial)
+        p2v_err_prefix(err, r, "%s: %s", job->rq.output, ti.partial);
     /* A signal that broke a read or write shows as that error: say it was a signal. */
     if (r < 0 && r != -EINTR && r != -EPIPE && cancel && *cancel) {
         char was[sizeof err->msg];

@@ -67,7 +67,7 @@ static int fix_part(convert_job *job, size_t i, const convert_part *cp, p2v_err 
     if (!any)
         return 0;
     convert_part_source_name(job, &job->plan->parts[i], name, sizeof name);
-    bool ntfs = !strcmp(cp->fs.type, "ntfs");
+    bool ntfs = cp->fs.kind == FS_NTFS;
     int r = ntfs ? convert_part_ntvol(job, i, false, &vol.v, err) : 0;
     for (size_t k = 0; r == 0 && k < convert_nwinfixes; k++)
         if (part_fix_applies(convert_winfixes[k], job, cp))
@@ -105,7 +105,7 @@ static int check_boot_store(const convert_job *job, p2v_err *err)
             continue;
         if (cp->win_probed && (cp->win.bcd_bios || cp->win.bcd_efi || cp->win.win.bcd_template))
             store = true;
-        if (!strcmp(cp->fs.type, "vfat") && pp->role == PLAN_ROLE_ESP)
+        if (cp->fs.kind == FS_FAT && pp->role == PLAN_ROLE_ESP)
             store = true;
         if (cp->win_probed && cp->win.win.present && !win_name) {
             convert_part_source_name(job, pp, name, sizeof name);

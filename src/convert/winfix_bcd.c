@@ -8,13 +8,13 @@
 #include <string.h>
 
 #include "convert/winfix.h"
-#include "fs/fatfile.h"
+#include "fs/vol.h"
 
 static bool applies(const convert_job *job, const convert_part *cp)
 {
-    if (!strcmp(cp->fs.type, "vfat"))
+    if (cp->fs.kind == FS_FAT)
         return cp->win.bcd_efi || cp->win.bcd_bios;
-    return !strcmp(cp->fs.type, "ntfs") && cp->win.bcd_bios;
+    return cp->fs.kind == FS_NTFS && cp->win.bcd_bios;
 }
 
 /* A BCD on a FAT volume, rewritten in place. */
@@ -23,7 +23,7 @@ static int fix_fat_bcd(convert_winvol *vol, const char *path, unsigned *changed,
     convert_winstate *ws = &vol->job->win;
     win_map m = { ws->moves, ws->nmoves };
     char what[600];
-    fatvol *v = NULL;
+    fs_vol *v = NULL;
     win_hive *h = NULL;
     uint8_t *data = NULL, *out = NULL;
     size_t len = 0, olen = 0;
@@ -32,18 +32,21 @@ static int fix_fat_bcd(convert_winvol *vol, const char *path, unsigned *changed,
     blockdev *ov = NULL;
     int r = convert_part_edit(vol->job, vol->part, &ov, err);
     if (r == 0)
-        r = fatvol_open(ov, 0, bd_size(ov), true, &v, err);
+        r = fs_vol_open(FS_FAT, ov, 0, bd_size(ov), FS_VOL_WRITE, &v, err);
     if (r == 0)
-        r = fatvol_read_file(v, path, CONVERT_HIVE_MAX, &data, &len, err);
+        r = fs_vol_read_file(v, path, CONVERT_HIVE_MAX, &data, &len, err);
     if (r == 0)
         r = convert_win_way_out(win_hive_open(data, len, true, what, &h, err), err);
     if (r == 0)
         r = convert_win_way_out(win_bcd_rewrite(h, &m, what, &ws->rep, &n, err), err);
     if (r == 0 && n && (r = win_hive_save(h, &out, &olen, err)) == 0)
-        r = fatvol_replace_file(v, path, out, olen, err);
+        r = fs_vol_write_file(v, path, out, olen, err);
     *changed += n;
     win_hive_close(h);
-    fatvol_close(v);
+    p2v_err e2;
+    int rc = fs_vol_close(v, r < 0 ? &e2 : err);
+    if (r == 0)
+        r = rc;
     free(data);
     free(out);
     return r;
@@ -53,7 +56,7 @@ static int run_part(convert_winvol *vol, unsigned *changed, p2v_err *err)
 {
     const win_volume *w = &vol->cp->win;
     int r = 0;
-    if (!strcmp(vol->cp->fs.type, "vfat")) {
+    if (vol->cp->fs.kind == FS_FAT) {
         if (w->bcd_efi)
             r = fix_fat_bcd(vol, "\\EFI\\Microsoft\\Boot\\BCD", changed, err);
         if (r == 0 && w->bcd_bios)

@@ -6,7 +6,7 @@
 
 static bool applies(const convert_job *job, const convert_part *cp)
 {
-    return !strcmp(cp->fs.type, "ntfs") && cp->win.win.present;
+    return cp->fs.kind == FS_NTFS && cp->win.win.present;
 }
 
 static int rewrite(win_hive *h, const win_map *m, const char *what, win_report *rep,

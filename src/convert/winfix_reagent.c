@@ -11,7 +11,7 @@
 
 static bool applies(const convert_job *job, const convert_part *cp)
 {
-    return !strcmp(cp->fs.type, "ntfs") && cp->win.win.present;
+    return cp->fs.kind == FS_NTFS && cp->win.win.present;
 }
 
 static int run_part(convert_winvol *vol, unsigned *changed, p2v_err *err)

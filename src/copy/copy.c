@@ -79,20 +79,6 @@ static int read_source(const copy_range *r, uint8_t *buf, uint64_t rel, size_t n
     return 0;
 }
 
-/* First used extent that ends after rel (binary search: the map is normalized). */
-static size_t first_used_after(const extent_list *u, uint64_t rel)
-{
-    size_t lo = 0, hi = u->count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (u->v[mid].start + u->v[mid].len <= rel)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /* Source bytes [rel, rel + n) into buf where the used map names them, zeros
  * elsewhere: only used bytes are read (rounding extents out to the
  * granularity must neither cost reads nor carry free space, the leftovers of
@@ -102,7 +88,7 @@ static int read_used(const copy_range *r, uint8_t *buf, uint64_t rel, size_t n, 
 {
     const extent_list *u = r->used;
     uint64_t pos = rel, end = rel + n;
-    for (size_t i = first_used_after(u, rel); i < u->count && pos < end; i++) {
+    for (size_t i = extent_list_first_after(u, rel); i < u->count && pos < end; i++) {
         uint64_t s = u->v[i].start, e = s + u->v[i].len;
         if (s >= end)
             break;

@@ -59,15 +59,7 @@ static bool used_touches(const copy_range *r, uint64_t rel, uint64_t len)
     const extent_list *u = r->used;
     if (!u)
         return true;
-    size_t lo = 0, hi = u->count;
-    while (lo < hi) { /* first extent ending after rel */
-        size_t mid = lo + (hi - lo) / 2;
-        if (u->v[mid].start + u->v[mid].len <= rel)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < u->count && u->v[lo].start < rel + len;
+    return extent_list_touches(u, rel, len);
 }
 
 /* Sector by sector over [off, off + len) (absolute source offsets): zero

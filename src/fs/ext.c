@@ -23,8 +23,10 @@
 #include <ext2fs/ext2fs.h>
 #pragma GCC diagnostic pop
 
+#include "fs/driver.h"
 #include "fs/ext_io.h"
 #include "fs/fsmap_impl.h"
+#include "fs/resize_impl.h"
 #include "util/endian.h"
 
 static const char *ext_flavour(const struct ext2_super_block *sb)
@@ -400,7 +402,7 @@ static int ext_check_inodes(ext2_filsys fs, struct ext_io *b, fsmap *out, p2v_er
     return EXT_STOP;
 }
 
-int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err)
+static int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err)
 {
     struct ext_io b = { .src = *s };
     char name[64];
@@ -578,7 +580,7 @@ static int ext_scan_inodes(ext2_filsys fs, const extent_list *bad, struct ino_li
     return rc;
 }
 
-int fs_files_ext(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v_err *err)
+static int fs_files_ext(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v_err *err)
 {
     struct ext_io b = { .src = *s };
     struct ino_list hit = { 0 }, dirs = { 0 };
@@ -624,3 +626,20 @@ out:
     set_com_err_hook(old_hook);
     return rc;
 }
+
+/* The superblock magic 0xEF53. */
+static bool ext_probe(const uint8_t *b, size_t n)
+{
+    return n >= 1024 + 58 && get_le16(b + 1024 + 56) == 0xEF53;
+}
+
+const struct fs_driver fs_driver_ext = {
+    .name = "ext2",
+    .kind = FS_EXT,
+    .blkid_type = "ext", /* ext2, ext3, ext4, ext4dev */
+    .blkid_prefix = true,
+    .probe = ext_probe,
+    .map = fsmap_build_ext,
+    .files_at = fs_files_ext,
+    .resize_check = fsresize_ext_check,
+};

@@ -11,7 +11,10 @@
 #include <string.h>
 
 #include "fs/bpb.h"
+#include "fs/driver.h"
+#include "fs/fatdir.h"
 #include "fs/fsmap_impl.h"
+#include "fs/resize_impl.h"
 #include "util/endian.h"
 
 #define FAT_BAD_MSG(...)                                                                   \
@@ -257,7 +260,7 @@ out:
     return r;
 }
 
-int fsmap_build_fat(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err)
+static int fsmap_build_fat(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err)
 {
     uint8_t bs[512];
     char why[200];
@@ -388,22 +391,21 @@ static int fat_read_dir(const struct fat_files *f, uint32_t first, uint8_t **buf
  * right place of name (LFN sequence numbers count from 1). */
 static void fat_lfn_piece(const uint8_t *e, char *name, size_t cap)
 {
-    static const uint8_t at[13] = { 1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30 };
-    unsigned seq = e[0] & 0x1F;
+    unsigned seq = e[FAT_LFN_ORD] & FAT_LFN_SEQ_MASK;
     if (seq == 0)
         return;
-    for (unsigned i = 0; i < 13; i++) {
-        size_t pos = (seq - 1) * 13 + i;
-        uint16_t c = get_le16(e + at[i]);
+    for (unsigned i = 0; i < FAT_LFN_UNITS; i++) {
+        size_t pos = (seq - 1) * FAT_LFN_UNITS + i;
+        uint16_t c = get_le16(e + fat_lfn_unit_at(i));
         if (pos + 1 >= cap)
             return;
         if (c == 0 || c == 0xFFFF) {
-            if (e[0] & 0x40)
+            if (e[FAT_LFN_ORD] & FAT_LFN_LAST)
                 name[pos] = '\0';
             return;
         }
         name[pos] = c < 0x80 ? (char)c : '?';
-        if (e[0] & 0x40)
+        if (e[FAT_LFN_ORD] & FAT_LFN_LAST)
             name[pos + 1] = '\0';
     }
 }
@@ -412,19 +414,19 @@ static void fat_short_name(const uint8_t *e, char *name, size_t cap)
 {
     char base[9], ext[4];
     int bl = 8, el = 3;
-    memcpy(base, e, 8);
-    memcpy(ext, e + 8, 3);
+    memcpy(base, e + FAT_DIR_NAME, 8);
+    memcpy(ext, e + FAT_DIR_EXT, 3);
     while (bl > 0 && base[bl - 1] == ' ')
         bl--;
     while (el > 0 && ext[el - 1] == ' ')
         el--;
     base[bl] = ext[el] = '\0';
-    if ((uint8_t)base[0] == 0x05)
-        base[0] = (char)0xE5;
-    /* Windows NT's case bits: 0x08 base, 0x10 extension in lower case */
-    for (int i = 0; i < bl && (e[12] & 0x08); i++)
+    if ((uint8_t)base[0] == FAT_DIR_KANJI_E5)
+        base[0] = (char)FAT_DIR_FREE;
+    /* Windows NT's case bits: base, extension in lower case */
+    for (int i = 0; i < bl && (e[FAT_DIR_NTRES] & FAT_NTRES_LOWER_BASE); i++)
         base[i] = (char)(base[i] >= 'A' && base[i] <= 'Z' ? base[i] + 32 : base[i]);
-    for (int i = 0; i < el && (e[12] & 0x10); i++)
+    for (int i = 0; i < el && (e[FAT_DIR_NTRES] & FAT_NTRES_LOWER_EXT); i++)
         ext[i] = (char)(ext[i] >= 'A' && ext[i] <= 'Z' ? ext[i] + 32 : ext[i]);
     snprintf(name, cap, el ? "%s.%s" : "%s", base, ext);
 }
@@ -437,11 +439,11 @@ static int fat_entry_hits(struct fat_files *f, const uint8_t *e, const char *nam
                           const char *dirpath, int depth, p2v_err *err)
 {
     char path[1024];
-    uint32_t first = get_le16(e + 26) | (f->g->bits == 32 ? (uint32_t)get_le16(e + 20) << 16 : 0);
+    uint32_t first = fat_dirent_cluster(e, f->g->bits == 32);
     snprintf(path, sizeof path, "%s/%s", dirpath, name);
     if (first && fat_chain_hit(f, first) && fs_names_add(f->out, path) < 0)
         return p2v_errf(err, -ENOMEM, "out of memory");
-    if ((e[11] & 0x10) && fat_valid_cluster(f, first))
+    if ((e[FAT_DIR_ATTR] & FAT_ATTR_DIR) && fat_valid_cluster(f, first))
         return fat_walk_dir(f, first, path, depth + 1, err);
     return 0;
 }
@@ -455,17 +457,17 @@ static int fat_walk_dir(struct fat_files *f, uint32_t first, const char *path, i
     if (depth > FAT_MAX_DEPTH || ++f->dirs_seen > FAT_MAX_DIRS)
         return 0;
     int r = fat_read_dir(f, first, &buf, &len, err);
-    for (size_t o = 0; r == 0 && o + 32 <= len; o += 32) {
+    for (size_t o = 0; r == 0 && o + FAT_DIRENT <= len; o += FAT_DIRENT) {
         const uint8_t *e = buf + o;
         char name[256];
-        if (e[0] == 0x00)
+        if (e[FAT_DIR_NAME] == FAT_DIR_END)
             break;
-        if (e[0] == 0xE5 || (e[11] & 0x3F) == 0x0F) {
-            if ((e[11] & 0x3F) == 0x0F && e[0] != 0xE5)
+        if (e[FAT_DIR_NAME] == FAT_DIR_FREE || fat_dirent_is_lfn(e)) {
+            if (fat_dirent_is_lfn(e) && e[FAT_DIR_NAME] != FAT_DIR_FREE)
                 fat_lfn_piece(e, lfn, sizeof lfn);
             continue;
         }
-        if ((e[11] & 0x08) || e[0] == '.') { /* volume label, "." and ".." */
+        if ((e[FAT_DIR_ATTR] & FAT_ATTR_VOLUME) || e[FAT_DIR_NAME] == '.') { /* volume label, "." and ".." */
             lfn[0] = '\0';
             continue;
         }
@@ -501,7 +503,7 @@ static int fat_metadata_hits(const struct fat_files *f)
     return 0;
 }
 
-int fs_files_fat(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v_err *err)
+static int fs_files_fat(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v_err *err)
 {
     uint8_t bs[512];
     fat_geom g;
@@ -534,3 +536,28 @@ int fs_files_fat(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v_
     free(f.fat);
     return r;
 }
+
+/* A FAT boot sector: jump instruction, sane BPB basics, 0x55AA. The full
+ * validation is the map's; this only decides whose job it is. */
+static bool fat_probe(const uint8_t *s, size_t n)
+{
+    if (n < BPB_SECTOR || !bpb_has_jump(s, true) || !bpb_has_signature(s))
+        return false;
+    bpb b;
+    bpb_read(s, n, &b);
+    uint32_t bps = b.bytes_per_sector, spc = b.sectors_per_cluster;
+    if (bps < 512 || bps > 4096 || (bps & (bps - 1)) || spc == 0 || (spc & (spc - 1)))
+        return false;
+    return b.reserved_sectors != 0 && b.num_fats != 0;
+}
+
+const struct fs_driver fs_driver_fat = {
+    .name = "vfat",
+    .kind = FS_FAT,
+    .blkid_type = "vfat",
+    .probe = fat_probe,
+    .map = fsmap_build_fat,
+    .files_at = fs_files_fat,
+    .resize_check = fsresize_fat_check,
+    .vol = &fs_vol_ops_fat,
+};

@@ -13,15 +13,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fs/fatdir.h"
 #include "util/endian.h"
 
 #define NAME_MAX_UNITS 255
-#define LFN_UNITS 13
-#define ATTR_DIR 0x10
-#define ATTR_ARCHIVE 0x20
-#define ATTR_LABEL 0x08
-#define ATTR_LFN 0x0F
-#define LFN_LAST 0x40
 #define FILE_MAX 0xFFFFFFFFull
 
 struct fb_node {
@@ -328,7 +323,7 @@ uint8_t fatbuild_lfn_checksum(const uint8_t name[11])
 
 static size_t lfn_entries(const struct fb_node *nd)
 {
-    return nd->lfn ? (nd->ulen + LFN_UNITS - 1) / LFN_UNITS : 0;
+    return nd->lfn ? (nd->ulen + FAT_LFN_UNITS - 1) / FAT_LFN_UNITS : 0;
 }
 
 static size_t dir_entries(const fatbuild *t, size_t d)
@@ -347,36 +342,34 @@ struct stamp {
 static void put_entry(uint8_t *e, const uint8_t name[11], uint8_t attr, uint32_t cluster,
                       uint32_t size, struct stamp s)
 {
-    memset(e, 0, FATBUILD_DIRENT);
-    memcpy(e, name, 11);
-    e[11] = attr;
-    put_le16(e + 14, s.time);
-    put_le16(e + 16, s.date);
-    put_le16(e + 18, s.date);
-    put_le16(e + 20, (uint16_t)(cluster >> 16));
-    put_le16(e + 22, s.time);
-    put_le16(e + 24, s.date);
-    put_le16(e + 26, (uint16_t)(cluster & 0xFFFF));
-    put_le32(e + 28, size);
+    memset(e, 0, FAT_DIRENT);
+    memcpy(e + FAT_DIR_NAME, name, 11);
+    e[FAT_DIR_ATTR] = attr;
+    put_le16(e + FAT_DIR_CRT_TIME, s.time);
+    put_le16(e + FAT_DIR_CRT_DATE, s.date);
+    put_le16(e + FAT_DIR_ACC_DATE, s.date);
+    put_le16(e + FAT_DIR_WRT_TIME, s.time);
+    put_le16(e + FAT_DIR_WRT_DATE, s.date);
+    fat_dirent_set_cluster(e, cluster);
+    put_le32(e + FAT_DIR_SIZE, size);
 }
 
 /* The long-name entries of nd, last part first, at e; returns how many. */
 static size_t put_lfn(uint8_t *e, const struct fb_node *nd)
 {
-    static const uint8_t pos[LFN_UNITS] = { 1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30 };
     size_t n = lfn_entries(nd);
     uint8_t sum = fatbuild_lfn_checksum(nd->shortname);
     for (size_t k = 0; k < n; k++) {
         size_t part = n - 1 - k; /* entries hold parts n..1 in this order */
-        uint8_t *x = e + k * FATBUILD_DIRENT;
-        memset(x, 0, FATBUILD_DIRENT);
-        x[0] = (uint8_t)((part + 1) | (k == 0 ? LFN_LAST : 0));
-        x[11] = ATTR_LFN;
-        x[13] = sum;
-        for (size_t j = 0; j < LFN_UNITS; j++) {
-            size_t u = part * LFN_UNITS + j;
+        uint8_t *x = e + k * FAT_DIRENT;
+        memset(x, 0, FAT_DIRENT);
+        x[FAT_LFN_ORD] = (uint8_t)((part + 1) | (k == 0 ? FAT_LFN_LAST : 0));
+        x[FAT_DIR_ATTR] = FAT_ATTR_LFN;
+        x[FAT_LFN_CHECKSUM] = sum;
+        for (unsigned j = 0; j < FAT_LFN_UNITS; j++) {
+            size_t u = part * FAT_LFN_UNITS + j;
             uint16_t v = u < nd->ulen ? nd->uname[u] : u == nd->ulen ? 0 : 0xFFFF;
-            put_le16(x + pos[j], v);
+            put_le16(x + fat_lfn_unit_at(j), v);
         }
     }
     return n;
@@ -391,20 +384,20 @@ static int build_dir(fatbuild *t, size_t d, const char label[11], struct stamp s
         return p2v_errf(err, -ENOMEM, "out of memory");
     size_t at = 0;
     if (d == 0) {
-        put_entry(b, (const uint8_t *)label, ATTR_LABEL, 0, 0, s);
+        put_entry(b, (const uint8_t *)label, FAT_ATTR_VOLUME, 0, 0, s);
         at = 1;
     } else {
         uint32_t up = nd->parent ? t->n[nd->parent].first : 0;
-        put_entry(b, (const uint8_t *)".          ", ATTR_DIR, nd->first, 0, s);
-        put_entry(b + FATBUILD_DIRENT, (const uint8_t *)"..         ", ATTR_DIR, up, 0, s);
+        put_entry(b, (const uint8_t *)".          ", FAT_ATTR_DIR, nd->first, 0, s);
+        put_entry(b + FAT_DIRENT, (const uint8_t *)"..         ", FAT_ATTR_DIR, up, 0, s);
         at = 2;
     }
     for (size_t i = d + 1; i < t->count; i++) {
         const struct fb_node *c = &t->n[i];
         if (c->parent != d)
             continue;
-        at += put_lfn(b + at * FATBUILD_DIRENT, c);
-        put_entry(b + at * FATBUILD_DIRENT, c->shortname, c->dir ? ATTR_DIR : ATTR_ARCHIVE,
+        at += put_lfn(b + at * FAT_DIRENT, c);
+        put_entry(b + at * FAT_DIRENT, c->shortname, c->dir ? FAT_ATTR_DIR : FAT_ATTR_ARCHIVE,
                   c->first, c->dir ? 0 : (uint32_t)c->len, s);
         at++;
     }
@@ -418,7 +411,7 @@ int fatbuild_layout(fatbuild *t, uint32_t cluster_bytes, uint64_t max_clusters,
                     const char label[11], uint16_t date, uint16_t time, uint32_t *used,
                     p2v_err *err)
 {
-    if (cluster_bytes < 512 || cluster_bytes % FATBUILD_DIRENT)
+    if (cluster_bytes < 512 || cluster_bytes % FAT_DIRENT)
         return p2v_errf(err, -EINVAL, "cluster size %u", cluster_bytes);
     t->cluster_bytes = cluster_bytes;
     free(t->owners);
@@ -433,7 +426,7 @@ int fatbuild_layout(fatbuild *t, uint32_t cluster_bytes, uint64_t max_clusters,
     uint64_t next = 2;
     for (size_t k = 0; k < t->count; k++) {
         struct fb_node *nd = &t->n[k];
-        uint64_t bytes = nd->dir ? (uint64_t)dir_entries(t, k) * FATBUILD_DIRENT : nd->len;
+        uint64_t bytes = nd->dir ? (uint64_t)dir_entries(t, k) * FAT_DIRENT : nd->len;
         uint64_t nc = (bytes + cluster_bytes - 1) / cluster_bytes;
         if (nd->dir && nc == 0)
             nc = 1;

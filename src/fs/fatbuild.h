@@ -18,7 +18,6 @@ typedef struct fatbuild fatbuild;
 
 /* FAT32 entry values */
 #define FATBUILD_EOC 0x0FFFFFFFu
-#define FATBUILD_DIRENT 32
 
 int fatbuild_new(fatbuild **out, p2v_err *err);
 void fatbuild_free(fatbuild *t);

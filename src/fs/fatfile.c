@@ -9,14 +9,13 @@
 #include <strings.h>
 
 #include "blockdev/overlay.h"
+#include "fs/driver.h"
 #include "fs/fat.h"
+#include "fs/fatdir.h"
 #include "util/endian.h"
 
 #define FAT_MAX_BYTES (64u << 20)   /* one FAT copy held in memory */
 #define DIR_MAX_BYTES (8u << 20)
-#define ATTR_DIR 0x10
-#define ATTR_VOLUME 0x08
-#define ATTR_LFN 0x0F
 
 struct fatvol {
     blockdev *bd;
@@ -31,8 +30,8 @@ struct fatvol {
 
 /* A directory entry found by a lookup: its bytes and where they are. */
 struct fat_dirent {
-    uint64_t off;      /* byte offset of the 32-byte entry in the volume */
-    uint8_t e[32];
+    uint64_t off;      /* byte offset of the entry in the volume */
+    uint8_t e[FAT_DIRENT];
     bool root;         /* the root directory itself (no entry) */
 };
 
@@ -174,7 +173,7 @@ static int dir_extents(fatvol *v, const struct fat_dirent *d, uint64_t **offs, u
                        size_t *n, p2v_err *err)
 {
     uint32_t first = d->root ? (v->g.bits == 32 ? v->g.root_cluster : 0)
-                             : ((uint32_t)get_le16(d->e + 20) << 16) | get_le16(d->e + 26);
+                             : fat_dirent_cluster(d->e, true);
     if (first == 0 && (d->root || v->g.bits != 32)) {
         *offs = malloc(sizeof **offs);
         if (!*offs)
@@ -205,11 +204,11 @@ static int dir_extents(fatvol *v, const struct fat_dirent *d, uint64_t **offs, u
 static void short_name(const uint8_t *e, char out[13])
 {
     size_t o = 0;
-    for (int i = 0; i < 8 && e[i] != ' '; i++)
-        out[o++] = (char)(i == 0 && e[i] == 0x05 ? 0xE5 : e[i]);
-    if (e[8] != ' ') {
+    for (int i = 0; i < 8 && e[FAT_DIR_NAME + i] != ' '; i++)
+        out[o++] = (char)(i == 0 && e[i] == FAT_DIR_KANJI_E5 ? FAT_DIR_FREE : e[i]);
+    if (e[FAT_DIR_EXT] != ' ') {
         out[o++] = '.';
-        for (int i = 8; i < 11 && e[i] != ' '; i++)
+        for (int i = FAT_DIR_EXT; i < FAT_DIR_EXT + 3 && e[i] != ' '; i++)
             out[o++] = (char)e[i];
     }
     out[o] = '\0';
@@ -218,9 +217,8 @@ static void short_name(const uint8_t *e, char out[13])
 /* Gather one long-name entry's 13 characters (ASCII; others as '?'). */
 static void lfn_add(const uint8_t *e, char lfn[261], bool *valid)
 {
-    static const int pos[13] = { 1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30 };
-    unsigned seq = e[0] & 0x1F;
-    if (e[0] & 0x40) {
+    unsigned seq = e[FAT_LFN_ORD] & FAT_LFN_SEQ_MASK;
+    if (e[FAT_LFN_ORD] & FAT_LFN_LAST) {
         memset(lfn, 0, 261);
         *valid = true;
     }
@@ -228,9 +226,9 @@ static void lfn_add(const uint8_t *e, char lfn[261], bool *valid)
         *valid = false;
         return;
     }
-    for (int k = 0; k < 13; k++) {
-        uint16_t ch = get_le16(e + pos[k]);
-        size_t at = (seq - 1) * 13 + (size_t)k;
+    for (unsigned k = 0; k < FAT_LFN_UNITS; k++) {
+        uint16_t ch = get_le16(e + fat_lfn_unit_at(k));
+        size_t at = (seq - 1) * FAT_LFN_UNITS + k;
         if (ch == 0 || ch == 0xFFFF)
             break;
         lfn[at] = ch < 0x80 ? (char)ch : '?';
@@ -247,32 +245,32 @@ static int find_entry(fatvol *v, const struct fat_dirent *dir, const char *want,
         return r;
     char lfn[261] = "", sn[13];
     bool lfn_ok = false;
-    uint8_t e[32];
+    uint8_t e[FAT_DIRENT];
     r = -ENOENT;
     for (size_t s = 0; s < n && r == -ENOENT; s++) {
-        for (uint64_t o = 0; o + 32 <= seg && r == -ENOENT; o += 32) {
-            int rr = vread(v, e, 32, offs[s] + o, err);
+        for (uint64_t o = 0; o + FAT_DIRENT <= seg && r == -ENOENT; o += FAT_DIRENT) {
+            int rr = vread(v, e, FAT_DIRENT, offs[s] + o, err);
             if (rr < 0) {
                 r = rr;
                 break;
             }
-            if (e[0] == 0x00)
+            if (e[FAT_DIR_NAME] == FAT_DIR_END)
                 goto done;
-            if (e[0] == 0xE5) {
+            if (e[FAT_DIR_NAME] == FAT_DIR_FREE) {
                 lfn_ok = false;
                 continue;
             }
-            if ((e[11] & 0x3F) == ATTR_LFN) {
+            if (fat_dirent_is_lfn(e)) {
                 lfn_add(e, lfn, &lfn_ok);
                 continue;
             }
             short_name(e, sn);
-            bool match = !(e[11] & ATTR_VOLUME) &&
+            bool match = !(e[FAT_DIR_ATTR] & FAT_ATTR_VOLUME) &&
                          ((lfn_ok && !strcasecmp(lfn, want)) || !strcasecmp(sn, want));
             lfn_ok = false;
             if (match) {
                 out->off = offs[s] + o;
-                memcpy(out->e, e, 32);
+                memcpy(out->e, e, FAT_DIRENT);
                 out->root = false;
                 r = 0;
             }
@@ -300,7 +298,7 @@ static int lookup(fatvol *v, const char *path, struct fat_dirent *out, p2v_err *
         memcpy(comp, p, l);
         comp[l] = '\0';
         p += l;
-        if (!cur.root && !(cur.e[11] & ATTR_DIR))
+        if (!cur.root && !(cur.e[FAT_DIR_ATTR] & FAT_ATTR_DIR))
             return -ENOENT;
         struct fat_dirent next;
         int r = find_entry(v, &cur, comp, &next, err);
@@ -320,17 +318,17 @@ int fatvol_stat(fatvol *v, const char *path, bool *exists, bool *is_dir, uint64_
     *exists = r == 0;
     if (r < 0)
         return r == -ENOENT ? 0 : r;
-    bool dir = d.root || (d.e[11] & ATTR_DIR);
+    bool dir = d.root || (d.e[FAT_DIR_ATTR] & FAT_ATTR_DIR);
     if (is_dir)
         *is_dir = dir;
     if (size)
-        *size = dir ? 0 : get_le32(d.e + 28);
+        *size = dir ? 0 : get_le32(d.e + FAT_DIR_SIZE);
     return 0;
 }
 
 static uint32_t first_cluster(const struct fat_dirent *d)
 {
-    return ((uint32_t)get_le16(d->e + 20) << 16) | get_le16(d->e + 26);
+    return fat_dirent_cluster(d->e, true);
 }
 
 /* An existing regular file: its entry and cluster chain. */
@@ -342,7 +340,7 @@ static int open_file(fatvol *v, const char *path, struct fat_dirent *d, uint32_t
         return p2v_errf(err, r, "%s: %s: no such file", v->name, path);
     if (r < 0)
         return r;
-    if (d->root || (d->e[11] & ATTR_DIR))
+    if (d->root || (d->e[FAT_DIR_ATTR] & FAT_ATTR_DIR))
         return p2v_errf(err, -EISDIR, "%s: %s is a directory", v->name, path);
     uint32_t first = first_cluster(d);
     *c = NULL;
@@ -350,10 +348,10 @@ static int open_file(fatvol *v, const char *path, struct fat_dirent *d, uint32_t
     if (first == 0)
         return 0;
     r = chain(v, first, c, n, err);
-    if (r == 0 && (uint64_t)*n * v->csize < get_le32(d->e + 28)) {
+    if (r == 0 && (uint64_t)*n * v->csize < get_le32(d->e + FAT_DIR_SIZE)) {
         free(*c);
         r = p2v_errf(err, -EINVAL, "%s: %s: %u bytes in a chain of %zu clusters", v->name, path,
-                     get_le32(d->e + 28), *n);
+                     get_le32(d->e + FAT_DIR_SIZE), *n);
     }
     return r;
 }
@@ -367,7 +365,7 @@ int fatvol_read_file(fatvol *v, const char *path, size_t max, uint8_t **data, si
     int r = open_file(v, path, &d, &c, &n, err);
     if (r < 0)
         return r;
-    size_t size = get_le32(d.e + 28);
+    size_t size = get_le32(d.e + FAT_DIR_SIZE);
     uint8_t *buf = NULL;
     if (size > max)
         r = p2v_errf(err, -EFBIG, "%s: %s: %zu bytes, more than the %zu expected", v->name, path,
@@ -495,11 +493,53 @@ int fatvol_replace_file(fatvol *v, const char *path, const uint8_t *data, size_t
         (r = write_clusters(v, c, data, len, err)) == 0 && (r = write_fats(v, err)) == 0 &&
         (r = fix_fsinfo(v, freed, err)) == 0) {
         uint32_t first = need ? c[0] : 0;
-        put_le16(d.e + 20, (uint16_t)(first >> 16));
-        put_le16(d.e + 26, (uint16_t)first);
-        put_le32(d.e + 28, (uint32_t)len);
+        fat_dirent_set_cluster(d.e, first);
+        put_le32(d.e + FAT_DIR_SIZE, (uint32_t)len);
         r = vwrite(v, d.e, 32, d.off, err);
     }
     free(c);
     return r;
 }
+
+/* The volume operations of the FAT driver row (fs/vol.h). */
+static int vol_open(blockdev *bd, uint64_t off, uint64_t len, bool writable, void **out,
+                    p2v_err *err)
+{
+    fatvol *v = NULL;
+    int r = fatvol_open(bd, off, len, writable, &v, err);
+    *out = v;
+    return r;
+}
+
+static int vol_stat(void *v, const char *path, bool *exists, bool *is_dir, uint64_t *size,
+                    p2v_err *err)
+{
+    return fatvol_stat(v, path, exists, is_dir, size, err);
+}
+
+static int vol_read(void *v, const char *path, size_t max, uint8_t **data, size_t *len,
+                    p2v_err *err)
+{
+    return fatvol_read_file(v, path, max, data, len, err);
+}
+
+static int vol_write(void *v, const char *path, const uint8_t *data, size_t len, p2v_err *err)
+{
+    return fatvol_replace_file(v, path, data, len, err);
+}
+
+/* Every write has gone to the overlay already. */
+static int vol_close(void *v, p2v_err *err)
+{
+    (void)err;
+    fatvol_close(v);
+    return 0;
+}
+
+const struct fs_vol_ops fs_vol_ops_fat = {
+    .open = vol_open,
+    .stat = vol_stat,
+    .read_file = vol_read,
+    .write_file = vol_write,
+    .close = vol_close,
+};

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "blockdev/blockdev.h"
+#include "fs/kind.h"
 #include "util/err.h"
 #include "util/extent.h"
 
@@ -16,7 +17,8 @@ typedef struct fsmap_opts {
 } fsmap_opts;
 
 typedef struct fsmap {
-    char fstype[16];     /* "ntfs", "vfat", "ext2"/"ext3"/"ext4", "swap", or "" when unknown */
+    char fstype[16];     /* the driver's name (fs_kind_name), or "" when unknown */
+    enum fs_kind kind;   /* FS_UNKNOWN when no filesystem was recognised */
     bool full;           /* copy every sector of the partition */
     char notice[256];    /* one line saying why full (the reason only, e.g. "ext4 group
                             descriptor 0 has a bad checksum"), or "" */
@@ -59,8 +61,8 @@ typedef struct fs_names {
 int fs_names_add(fs_names *n, const char *name);
 void fs_names_free(fs_names *n);
 
-/* The files of the filesystem `fstype` (as in fsmap.fstype: "ntfs", "vfat",
- * "ext2"/"ext3"/"ext4") of the partition [part_offset, part_offset +
+/* The files of the filesystem `fstype` (fsmap.fstype or fs_identity.type,
+ * e.g. "ntfs", "vfat", "ext4") of the partition [part_offset, part_offset +
  * part_len) of bd that hold a byte of `bad` (partition-relative byte
  * extents, normalized): paths from the root ("/Users/ann/thesis.docx"; a
  * named NTFS stream "path:stream"; the filesystem's own metadata by its name,

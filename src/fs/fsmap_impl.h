@@ -1,5 +1,6 @@
-/* For the filesystem map builders only: the partition being mapped and the
- * helpers every builder shares. */
+/* Inside src/fs: the partition a filesystem driver reads and the helpers
+ * every driver shares (fsmap.c). The drivers themselves are reached only
+ * through their rows (fs/driver.h). */
 #ifndef P2V_FS_FSMAP_IMPL_H
 #define P2V_FS_FSMAP_IMPL_H
 
@@ -24,21 +25,11 @@ int fsmap_set_full(fsmap *m, const char *fmt, ...) __attribute__((format(printf,
  * 0 or -ENOMEM / -ERANGE with a message. */
 int fsmap_add(fsmap *m, const fsmap_src *s, uint64_t start, uint64_t len, p2v_err *err);
 
-/* Each builder: 0 with *out filled (mapped, or full with a notice), or a
- * negative code and a message for what must stop the copy (read error,
- * dirty volume without allow_dirty). out->fstype is set by the caller. */
-int fsmap_build_ntfs(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err);
-int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err);
-int fsmap_build_fat(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err);
-int fsmap_build_swap(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err);
-
-/* fs_files_at per filesystem (names unsorted, may repeat). */
-int fs_files_ntfs(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v_err *err);
-int fs_files_ext(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v_err *err);
-int fs_files_fat(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v_err *err);
-
 /* Does [start, start + len) touch an extent of the normalized list? */
-bool fs_extents_touch(const extent_list *l, uint64_t start, uint64_t len);
+static inline bool fs_extents_touch(const extent_list *l, uint64_t start, uint64_t len)
+{
+    return extent_list_touches(l, start, len);
+}
 
 /* Scan a bitmap of n bits (bit i of byte i/8, LSB first, set = in use) that
  * covers units first_unit.. of unit_size bytes starting at byte base, and add

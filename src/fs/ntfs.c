@@ -38,9 +38,11 @@
 #pragma GCC diagnostic pop
 
 #include "fs/bpb.h"
+#include "fs/driver.h"
 #include "fs/fsmap_impl.h"
 #include "fs/ntfs_dev.h"
 #include "fs/ntfs_runs.h"
+#include "fs/resize_impl.h"
 #include "util/endian.h"
 
 /* ---- checks ---- */
@@ -178,7 +180,7 @@ static int ntfs_check_runlists(ntfs_volume *vol, struct ntdev *d, fsmap *out)
     return 1;
 }
 
-int fsmap_build_ntfs(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err)
+static int fsmap_build_ntfs(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err)
 {
     struct ntdev d = { .bd = s->bd, .off = s->off, .len = s->len };
     struct ntfs_device *dev = NULL;
@@ -193,7 +195,7 @@ int fsmap_build_ntfs(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_er
     bpb b;
     bpb_read(bs, sizeof bs, &b);
     uint32_t bps = b.bytes_per_sector;
-    uint64_t nsect = get_le64(bs + BPB_NTFS_TOTAL_SECTORS), vol_end;
+    uint64_t nsect = b.total_sectors, vol_end;
     if (bps < 256 || bps > 4096 || (bps & (bps - 1)) ||
         __builtin_add_overflow(nsect, 1, &vol_end) ||
         __builtin_mul_overflow(vol_end, (uint64_t)bps, &vol_end))
@@ -427,7 +429,7 @@ static int ntfs_inode_hits(ntfs_volume *vol, ntfs_inode *ni, const extent_list *
     return rc;
 }
 
-int fs_files_ntfs(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v_err *err)
+static int fs_files_ntfs(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v_err *err)
 {
     struct ntdev d;
     ntfs_volume *vol = NULL;
@@ -458,3 +460,19 @@ int fs_files_ntfs(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v
     ntfs_umount(vol, FALSE);
     return rc;
 }
+
+static bool ntfs_probe(const uint8_t *head, size_t n)
+{
+    return n >= BPB_SECTOR && bpb_oem_is(head, BPB_OEM_NTFS);
+}
+
+const struct fs_driver fs_driver_ntfs = {
+    .name = "ntfs",
+    .kind = FS_NTFS,
+    .blkid_type = "ntfs",
+    .probe = ntfs_probe,
+    .map = fsmap_build_ntfs,
+    .files_at = fs_files_ntfs,
+    .resize_check = fsresize_ntfs_check,
+    .vol = &fs_vol_ops_ntfs,
+};

@@ -69,20 +69,10 @@ int ntruns_bitmap_extents(ntfs_volume *vol, extent_list *out)
  * UINT64_MAX when it covers all of it. */
 static uint64_t first_uncovered(const extent_list *used, uint64_t start, uint64_t len)
 {
-    size_t lo = 0, hi = used->count;
-    while (lo < hi) {   /* the last extent starting at or before start */
-        size_t mid = lo + (hi - lo) / 2;
-        if (used->v[mid].start <= start)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == 0)
-        return start;
-    const extent *e = &used->v[lo - 1];
-    uint64_t end = e->start + e->len;
-    if (end <= start)
-        return start;
+    size_t i = extent_list_first_after(used, start);
+    if (i == used->count || used->v[i].start > start)
+        return start;   /* no extent holds start */
+    uint64_t end = used->v[i].start + used->v[i].len;
     return end >= start + len ? UINT64_MAX : end;
 }
 

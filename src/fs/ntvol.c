@@ -24,6 +24,7 @@
 #pragma GCC diagnostic pop
 
 #include "blockdev/overlay.h"
+#include "fs/driver.h"
 #include "fs/ntfs_dev.h"
 
 struct ntvol {
@@ -391,3 +392,40 @@ int ntvol_list(ntvol *v, const char *path, ntvol_dir_fn fn, void *ctx, p2v_err *
     ntfs_inode_close(ni);
     return r < 0 ? r : c.stop;
 }
+
+/* The volume operations of the NTFS driver row (fs/vol.h). */
+static int vol_open(blockdev *bd, uint64_t off, uint64_t len, bool writable, void **out,
+                    p2v_err *err)
+{
+    ntvol *v = NULL;
+    int r = ntvol_open(bd, off, len, writable ? NTVOL_WRITE : 0, &v, err);
+    *out = v;
+    return r;
+}
+
+static int vol_stat(void *v, const char *path, bool *exists, bool *is_dir, uint64_t *size,
+                    p2v_err *err)
+{
+    return ntvol_stat(v, path, exists, is_dir, size, err);
+}
+
+static int vol_read(void *v, const char *path, size_t max, uint8_t **data, size_t *len,
+                    p2v_err *err)
+{
+    return ntvol_read_file(v, path, max, data, len, err);
+}
+
+static int vol_write(void *v, const char *path, const uint8_t *data, size_t len, p2v_err *err)
+{
+    return ntvol_write_file(v, path, data, len, err);
+}
+
+static int vol_close(void *v, p2v_err *err) { return ntvol_close(v, err); }
+
+const struct fs_vol_ops fs_vol_ops_ntfs = {
+    .open = vol_open,
+    .stat = vol_stat,
+    .read_file = vol_read,
+    .write_file = vol_write,
+    .close = vol_close,
+};

@@ -8,12 +8,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fs/bpb.h"
 #include "fs/fsmap.h"
 #include "util/io.h"
 
 #define PROBE_HEAD (8u << 20)
 #define PROBE_TAIL (1u << 20)
-#define BITLOCKER_SIGNATURE "-FVE-FS-"
 
 /* Copy [off + from, off + from + n) of bd into fd at from. */
 static int copy_to_memfd(blockdev *bd, int fd, uint64_t off, uint64_t from, uint64_t n, p2v_err *err)
@@ -76,13 +76,13 @@ static int probe_range(blockdev *bd, uint64_t off, uint64_t len, struct fs_ident
 {
     blkid_probe pr = NULL;
     int memfd = -1, r;
-    uint8_t head[16];
+    uint8_t head[16]; /* enough for the OEM name */
 
     memset(out, 0, sizeof *out);
     if (len >= sizeof head) {
         if ((r = bd_pread(bd, head, sizeof head, off, err)) < 0)
             return r;
-        if (!memcmp(head + 3, BITLOCKER_SIGNATURE, 8)) {
+        if (bpb_oem_is(head, BPB_OEM_BITLOCKER)) {
             out->bitlocker = true;
             snprintf(out->type, sizeof out->type, "bitlocker");
             return 0;
@@ -133,6 +133,8 @@ out:
 int fs_probe(blockdev *bd, uint64_t off, uint64_t len, struct fs_identity *out, p2v_err *err)
 {
     int r = probe_range(bd, off, len, out, err);
+    if (r == 0)
+        out->kind = fs_kind_of(out->type);
     if (r < 0 && err) {
         if (off == 0 && len == bd_size(bd)) {
             /* The whole disk: "<path>: <what>". */

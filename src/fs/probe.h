@@ -7,10 +7,12 @@
 #include <stdint.h>
 
 #include "blockdev/blockdev.h"
+#include "fs/kind.h"
 #include "util/err.h"
 
 struct fs_identity {
     char type[32];   /* libblkid TYPE ("ntfs", "vfat", "ext4", "swap", ...), "bitlocker", or "" */
+    enum fs_kind kind; /* of type (fs_kind_of): what callers compare */
     char label[256]; /* "" when none */
     char uuid[64];   /* "" when none */
     bool bitlocker;  /* a BitLocker-encrypted volume: its contents cannot be read offline */

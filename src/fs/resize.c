@@ -1,73 +1,14 @@
 /* What a filesystem allows when its partition changes size: the checks that
- * come before any edit, per filesystem. */
+ * come before any edit, each filesystem's through the resize_check of its
+ * row in the driver table. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "fs/driver.h"
 #include "fs/probe.h"
-#include "fs/relocate.h"
 #include "fs/resize_impl.h"
-#include "util/endian.h"
 #include "util/size.h"
-
-#define EXT_SB_OFFSET 1024
-#define EXT_SB_LEN 1024
-#define EXT_MAGIC 0xEF53
-#define EXT_INCOMPAT_64BIT 0x80
-
-/* ext2/3/4 size from the superblock: blocks count times block size. */
-static int ext_size(blockdev *bd, uint64_t off, uint64_t len, uint64_t *bytes, p2v_err *err)
-{
-    uint8_t sb[EXT_SB_LEN];
-    *bytes = 0;
-    if (len < EXT_SB_OFFSET + EXT_SB_LEN)
-        return 0;
-    int r = bd_pread(bd, sb, sizeof sb, off + EXT_SB_OFFSET, err);
-    if (r < 0 || get_le16(sb + 0x38) != EXT_MAGIC)
-        return r;
-    uint32_t log = get_le32(sb + 0x18);
-    uint64_t blocks = get_le32(sb + 0x04);
-    if (get_le32(sb + 0x60) & EXT_INCOMPAT_64BIT)
-        blocks |= (uint64_t)get_le32(sb + 0x150) << 32;
-    if (log <= 6 && blocks <= (UINT64_MAX >> (10 + log)))
-        *bytes = blocks << (10 + log);
-    return 0;
-}
-
-static int fat_size(blockdev *bd, uint64_t off, uint64_t len, uint64_t *bytes, p2v_err *err)
-{
-    uint8_t bs[512];
-    reloc_info ri;
-    *bytes = 0;
-    if (len < sizeof bs)
-        return 0;
-    int r = bd_pread(bd, bs, sizeof bs, off, err);
-    if (r < 0)
-        return r;
-    reloc_probe(bs, sizeof bs, &ri);
-    if (ri.fs == RELOC_FS_FAT12 || ri.fs == RELOC_FS_FAT16 || ri.fs == RELOC_FS_FAT32)
-        *bytes = ri.volume_sectors * ri.bytes_per_sector;
-    return 0;
-}
-
-int fsresize_entry_check(const char *fstype, uint64_t fs_bytes, const char *from, uint64_t len,
-                         const char *what, p2v_err *err)
-{
-    char h1[32], h2[32];
-    if (fs_bytes <= len)
-        return 0;
-    /* The copy reads the partition as its entry bounds it: a resized one is
-     * zero-extended from the entry's end, so every file beyond it would
-     * read as zeros in a filesystem told it is whole. */
-    return p2v_errf(err, -ERANGE,
-                    "%s: the %s filesystem is %llu bytes (%s, %s) but its partition entry only "
-                    "%llu bytes (%s): it cannot be resized, what lies past the entry's end would "
-                    "be lost; copy the partition at its size, or first make the entry cover the "
-                    "whole filesystem (or shrink the filesystem to the entry)", what,
-                    fstype[0] ? fstype : "unrecognised", (unsigned long long)fs_bytes,
-                    size_human(fs_bytes, h1, sizeof h1), from, (unsigned long long)len,
-                    size_human(len, h2, sizeof h2));
-}
 
 int fsresize_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
                    fsresize_info *out, p2v_err *err)
@@ -78,25 +19,14 @@ int fsresize_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
     if (r < 0)
         return r;
     snprintf(out->fstype, sizeof out->fstype, "%s", id.type);
-    if (!strcmp(id.type, "ntfs"))
-        return fsresize_ntfs_check(bd, off, len, what, out, err);
-    if (!strncmp(id.type, "ext", 3)) {
-        out->kind = FSRESIZE_EXT;
-        r = ext_size(bd, off, len, &out->fs_bytes, err);
-    } else if (!strcmp(id.type, "vfat")) {
-        out->kind = FSRESIZE_FAT;
-        r = fat_size(bd, off, len, &out->fs_bytes, err);
+    const struct fs_driver *d = fs_driver_of_kind(id.kind);
+    if (d && d->resize_check) {
+        out->kind = (enum fsresize_kind)d->kind;
+        return d->resize_check(bd, off, len, what, out, err);
     }
-    /* What p2v cannot resize keeps its bytes: the partition may not be
-     * smaller than the filesystem (or, not understood, than the source). */
-    out->min_bytes = out->fs_bytes ? out->fs_bytes : len;
-    out->data_end = out->min_bytes;
-    if (r == 0)
-        r = fsresize_entry_check(out->fstype, out->fs_bytes,
-                                 out->kind == FSRESIZE_EXT ? "from its superblock"
-                                                           : "from its boot sector", len, what,
-                                 err);
-    return r;
+    /* Not understood: the contents keep their bytes. */
+    fsresize_fixed_size(out, len);
+    return 0;
 }
 
 int fsresize_fits(const fsresize_info *fi, uint64_t new_bytes, const char *what, p2v_err *err)

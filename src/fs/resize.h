@@ -20,18 +20,23 @@
 
 #include "blockdev/blockdev.h"
 #include "blockdev/remap.h"
+#include "fs/bpb.h"
+#include "fs/kind.h"
 #include "util/err.h"
 
-/* NTFS boot sector fields a resize rewrites (little-endian 64-bit). */
-#define FSRESIZE_NTFS_BOOT_TOTAL_SECTORS 0x28
-#define FSRESIZE_NTFS_BOOT_MFT_LCN 0x30
-#define FSRESIZE_NTFS_BOOT_MFTMIRR_LCN 0x38
+/* NTFS boot sector fields a resize rewrites (little-endian 64-bit; bpb.h's). */
+#define FSRESIZE_NTFS_BOOT_TOTAL_SECTORS BPB_NTFS_TOTAL_SECTORS
+#define FSRESIZE_NTFS_BOOT_MFT_LCN BPB_NTFS_MFT_LCN
+#define FSRESIZE_NTFS_BOOT_MFTMIRR_LCN BPB_NTFS_MFTMIRR_LCN
 
+/* The kinds a resize tells apart: the driver table's kinds (fs/kind.h) of
+ * the filesystems with a resize check; any other is FSRESIZE_OTHER, not
+ * understood: the partition is resized, the contents kept. */
 enum fsresize_kind {
-    FSRESIZE_OTHER = 0,     /* not understood: the partition is resized, the contents kept */
-    FSRESIZE_NTFS,
-    FSRESIZE_EXT,
-    FSRESIZE_FAT,
+    FSRESIZE_OTHER = FS_UNKNOWN,
+    FSRESIZE_NTFS = FS_NTFS, /* grows and shrinks */
+    FSRESIZE_EXT = FS_EXT,   /* grows where its features allow */
+    FSRESIZE_FAT = FS_FAT,   /* keeps its size */
 };
 
 typedef struct fsresize_info {

@@ -4,8 +4,22 @@
 
 #include "fs/resize.h"
 
+/* The resize_check hooks of the driver rows (fsresize_check's contract;
+ * fi->kind and fi->fstype already set). */
 int fsresize_ntfs_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
                         fsresize_info *fi, p2v_err *err);
+int fsresize_ext_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
+                       fsresize_info *fi, p2v_err *err);
+int fsresize_fat_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
+                       fsresize_info *fi, p2v_err *err);
+
+/* A filesystem p2v does not shrink keeps its bytes: the partition may not be
+ * smaller than the filesystem (or, its size unknown, than the source). */
+static inline void fsresize_fixed_size(fsresize_info *fi, uint64_t len)
+{
+    fi->min_bytes = fi->fs_bytes ? fi->fs_bytes : len;
+    fi->data_end = fi->min_bytes;
+}
 
 /* A filesystem of fs_bytes (its own size, read `from` its superblock or
  * boot sector) in a partition entry of len bytes: 0 when it fits, else

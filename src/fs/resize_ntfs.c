@@ -296,9 +296,7 @@ int fsresize_ntfs_finish(blockdev *view, const fsresize_ntfs_result *res, p2v_er
         return p2v_errf(err, -ENOMEM, "out of memory");
     int r = bd_pread(view, bs, bps, 0, err);
     if (r == 0) {
-        put_le64(bs + FSRESIZE_NTFS_BOOT_TOTAL_SECTORS, res->sectors);
-        put_le64(bs + FSRESIZE_NTFS_BOOT_MFT_LCN, (uint64_t)res->mft_lcn);
-        put_le64(bs + FSRESIZE_NTFS_BOOT_MFTMIRR_LCN, (uint64_t)res->mftmirr_lcn);
+        bpb_write_ntfs(bs, res->sectors, (uint64_t)res->mft_lcn, (uint64_t)res->mftmirr_lcn);
         r = bd_overlay_pwrite(view, bs, bps, 0, err);
     }
     if (r == 0)

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/fsmap_impl.h"
+#include "fs/driver.h"
 
-int fsmap_build_swap(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err)
+static int fsmap_build_swap(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err)
 {
     static const char *const hibernated[] = { "S1SUSPEND", "S2SUSPEND", "ULSUSPEND", "LINHIB0001" };
     uint8_t *page = NULL;
@@ -44,3 +44,26 @@ out:
     free(page);
     return r;
 }
+
+/* The signature at the end of the header page, for every page size. */
+static bool swap_probe(const uint8_t *b, size_t n)
+{
+    for (size_t ps = 4096; ps <= 65536; ps *= 2) {
+        if (n < ps)
+            break;
+        const uint8_t *sig = b + ps - 10;
+        if (!memcmp(sig, "SWAPSPACE2", 10) || !memcmp(sig, "SWAP-SPACE", 10) ||
+            !memcmp(sig, "S1SUSPEND", 9) || !memcmp(sig, "S2SUSPEND", 9) ||
+            !memcmp(sig, "ULSUSPEND", 9) || !memcmp(sig, "LINHIB0001", 10))
+            return true;
+    }
+    return false;
+}
+
+const struct fs_driver fs_driver_swap = {
+    .name = "swap",
+    .kind = FS_SWAP,
+    .blkid_type = "swap",
+    .probe = swap_probe,
+    .map = fsmap_build_swap,
+};

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "boot/boot.h"
+#include "fs/kind.h"
 #include "util/size.h"
 
 #define GPT_ATTR_PLATFORM_REQUIRED 0x1ULL
@@ -33,7 +34,7 @@ static bool guid_is(const p2v_guid *g, const char *s)
 
 bool plan_is_windows_part(const ptable *pt, const ptable_part *pp, const char *fstype)
 {
-    if (fstype && !strcmp(fstype, "ntfs"))
+    if (fs_kind_of(fstype) == FS_NTFS)
         return true;
     if (pt->type == PTABLE_GPT)
         return guid_is(&pp->type_guid, GPT_TYPE_BASIC_DATA) ||

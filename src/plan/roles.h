@@ -29,7 +29,7 @@ struct role_part {
     unsigned disk;        /* index of its disk among the disks given */
     unsigned number;      /* partition number */
     const char *what;     /* "DISK:N" for messages */
-    const char *fs;       /* filesystem type as p2v disks shows it ("ntfs", "vfat", ...) or "" */
+    const char *fs;       /* filesystem type as p2v disks shows it (ntfs, vfat, ...) or "" */
     const char *label;    /* "" when none */
     uint64_t size;        /* bytes */
     bool esp, active, boot_store, windows, winre, oem, swap, linux_fs, has_files;

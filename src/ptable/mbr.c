@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/bpb.h"
 #include "ptable/ptable_impl.h"
 #include "util/endian.h"
 
@@ -22,9 +23,9 @@ void mbr_inspect(const uint8_t s[MBR_SIZE], struct mbr_info *info)
     }
     /* A filesystem written over the whole disk: the jump instruction and the
      * OEM name (NTFS, exFAT) or the FAT type string of a FAT12/16/32 BPB. */
-    bool jump = s[0] == 0xeb || s[0] == 0xe9;
-    info->fs_boot = jump && (!memcmp(s + 3, "NTFS    ", 8) || !memcmp(s + 3, "EXFAT   ", 8) ||
-                             !memcmp(s + 0x36, "FAT", 3) || !memcmp(s + 0x52, "FAT32   ", 8));
+    info->fs_boot = bpb_has_jump(s, false) &&
+                    (bpb_oem_is(s, BPB_OEM_NTFS) || bpb_oem_is(s, BPB_OEM_EXFAT) ||
+                     bpb_has_fat_type(s, false));
 }
 
 void mbr_chs_encode(uint64_t lba, uint8_t out[3])

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/bpb.h"
 #include "ptable/ptable_impl.h"
 #include "util/endian.h"
 
@@ -127,16 +128,17 @@ static void gpt_sector_size_hint(blockdev *bd, uint32_t ss, p2v_err *err)
  * XFS, swap, LUKS) do not depend on it: they count for any ss. */
 static bool volume_matches(const uint8_t *b, size_t n, uint32_t ss)
 {
-    if (n >= 512 && b[510] == 0x55 && b[511] == 0xaa) {
-        uint16_t bps = get_le16(b + 11);
-        if (!memcmp(b + 3, "NTFS    ", 8))
-            return bps == ss;
-        if (!memcmp(b + 3, "EXFAT   ", 8))
-            return b[108] < 32 && (1u << b[108]) == ss;
-        uint8_t spc = b[13];
-        bool jump = b[0] == 0xeb || b[0] == 0xe9;
-        if (jump && bps == ss && spc != 0 && (spc & (spc - 1)) == 0 && get_le16(b + 14) != 0 &&
-            (b[16] == 1 || b[16] == 2))
+    if (n >= BPB_SECTOR && bpb_has_signature(b)) {
+        bpb p;
+        bpb_read(b, n, &p);
+        if (bpb_oem_is(b, BPB_OEM_NTFS))
+            return p.bytes_per_sector == ss;
+        if (bpb_oem_is(b, BPB_OEM_EXFAT))
+            return bpb_exfat_sector_size(b) == ss;
+        uint32_t spc = p.sectors_per_cluster;
+        if (bpb_has_jump(b, false) && p.bytes_per_sector == ss && spc != 0 &&
+            (spc & (spc - 1)) == 0 && p.reserved_sectors != 0 &&
+            (p.num_fats == 1 || p.num_fats == 2))
             return true; /* FAT12/16/32 BPB */
     }
     if (n >= 1024 + 58 && b[1024 + 56] == 0x53 && b[1024 + 57] == 0xef)

@@ -101,8 +101,8 @@ const char *ptable_gpt_type_name(const p2v_guid *type);
 int ptable_mbr_to_gpt_type(uint8_t mbr_type, p2v_guid *out);
 int ptable_gpt_to_mbr_type(const p2v_guid *type, uint8_t *out);
 /* As ptable_gpt_to_mbr_type, but a Microsoft basic data partition whose
- * filesystem (libblkid name) is known gets the best byte for it: "vfat" 0x0C,
- * "ntfs"/"exfat" 0x07. fstype may be NULL. */
+ * filesystem (libblkid name) is known gets the best byte for it: FAT 0x0C,
+ * NTFS and exFAT 0x07. fstype may be NULL. */
 int ptable_gpt_to_mbr_type_fs(const p2v_guid *type, const char *fstype, uint8_t *out);
 
 /* Well-known GPT type GUIDs (strings, parse with guid_parse). */

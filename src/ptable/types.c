@@ -4,6 +4,8 @@
 
 #include "ptable/ptable.h"
 
+#include "fs/kind.h"
+
 struct mbr_type_name {
     uint8_t type;
     const char *name;
@@ -198,7 +200,7 @@ int ptable_gpt_to_mbr_type_fs(const p2v_guid *type, const char *fstype, uint8_t 
         return r;
     p2v_guid basic;
     guid_parse(GPT_TYPE_BASIC_DATA, &basic);
-    if (guid_equal(type, &basic) && !strcmp(fstype, "vfat"))
+    if (guid_equal(type, &basic) && fs_kind_of(fstype) == FS_FAT)
         *out = 0x0c;
     return 0;
 }

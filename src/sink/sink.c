@@ -1,7 +1,9 @@
-#include "sink/sink.h"
+#include "sink/sink_impl.h"
 
 #include "copy/copy.h"
 #include "qcow2/qcow2.h"
+#include "source/source.h"
+#include "util/cancel.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,27 +30,67 @@ static char *temp_name_for(const char *output)
     return t;
 }
 
-bool sink_output_is_stream(const char *output) { return output && !strcmp(output, "-"); }
-
-bool sink_output_is_nbd(const char *output)
+static const struct sink_backend *file_backend(const sink_opts *o)
 {
-    return output && (!strncmp(output, "nbd://", 6) || !strncmp(output, "nbd+unix://", 11) ||
-                      !strncmp(output, "nbds://", 7) || !strncmp(output, "nbds+unix://", 12));
+    return o->format == SINK_RAW ? &sink_raw_backend : &sink_qcow2_backend;
+}
+
+/* Any OUTPUT no other target takes: an image file, written under a
+ * temporary name beside it and renamed when complete. */
+const struct sink_target sink_target_file = {
+    .info = { .name = "file", .what = "image file", .readback = true, .is_file = true },
+    .backend = file_backend,
+};
+
+/* The targets, asked in turn; the file takes what the others do not. To add
+ * a target: one file with its row and its backend, one line here
+ * (docs/architecture.md). */
+static const struct sink_target *const sink_targets[] = {
+    &sink_target_stream, /* sink_stream.c: "-" */
+    &sink_target_nbd,    /* sink_nbd.c: nbd://, nbd+unix://, nbds:// */
+    &sink_target_file,   /* last: any other OUTPUT */
+};
+
+static const struct sink_target *target_of(const char *output)
+{
+    for (size_t i = 0; i < sizeof sink_targets / sizeof *sink_targets; i++)
+        if (!sink_targets[i]->match || (output && sink_targets[i]->match(output)))
+            return sink_targets[i];
+    return &sink_target_file;
+}
+
+void sink_target_info(const char *output, struct sink_target_info *info)
+{
+    *info = target_of(output)->info;
+}
+
+static unsigned io_timeout_of(const sink_opts *o)
+{
+    return o && o->io_timeout ? o->io_timeout : SINK_IO_TIMEOUT_DEFAULT;
+}
+
+int sink_target_size(const char *output, const sink_opts *o, uint64_t *size, p2v_err *err)
+{
+    const struct sink_target *t = target_of(output);
+    if (!t->size)
+        return p2v_errf(err, -ENOTSUP, "%s: a %s has no size of its own", output, t->info.what);
+    sink_opts d = o ? *o : (sink_opts){ 0 };
+    d.io_timeout = io_timeout_of(o);
+    return t->size(output, &d, size, err);
 }
 
 /* A sink without a temporary file: stdout or an NBD export. */
-static int sink_create_direct(const char *output, uint64_t virtual_size, const sink_opts *o,
-                              sink **out, p2v_err *err)
+static int sink_create_direct(const struct sink_target *t, const char *output,
+                              uint64_t virtual_size, const sink_opts *o, sink **out, p2v_err *err)
 {
     sink *s = calloc(1, sizeof *s);
     int r;
     if (!s)
         return p2v_errf(err, -ENOMEM, "out of memory");
     s->fd = -1;
-    if (sink_output_is_nbd(output))
-        s->be = &sink_nbd_backend;
-    else
-        s->be = o->format == SINK_RAW ? &sink_stream_raw_backend : &sink_stream_qcow2_backend;
+    s->target = t;
+    s->be = t->backend(o);
+    s->io_timeout = io_timeout_of(o);
     s->virtual_size = virtual_size;
     s->granularity = s->be->granularity;
     if (!(s->output = strdup(output))) {
@@ -69,11 +111,14 @@ int sink_set_layout(sink *s, const extent_list *will_write, p2v_err *err)
     return s->be->layout ? s->be->layout(s, will_write, err) : 0;
 }
 
-const char *sink_readback_path(const sink *s)
+int sink_readback_open(const sink *s, blockdev **out, p2v_err *err)
 {
-    if (s->be == &sink_nbd_backend)
-        return s->output;
-    return s->temp;
+    *out = NULL;
+    if (!s->target->info.readback)
+        return p2v_errf(err, -ENOTSUP, "%s: a %s cannot be read back", s->output,
+                        s->target->info.what);
+    source_opts so = { .io_timeout = s->io_timeout };
+    return source_open(s->target->info.direct ? s->output : s->temp, &so, out, err);
 }
 
 int sink_create(const char *output, uint64_t virtual_size, const sink_opts *o, sink **out,
@@ -81,13 +126,16 @@ int sink_create(const char *output, uint64_t virtual_size, const sink_opts *o, s
 {
     int r;
     struct stat st;
-    if (sink_output_is_stream(output) || sink_output_is_nbd(output))
-        return sink_create_direct(output, virtual_size, o, out, err);
+    const struct sink_target *t = target_of(output);
+    if (t->info.direct)
+        return sink_create_direct(t, output, virtual_size, o, out, err);
     sink *s = calloc(1, sizeof *s);
     if (!s)
         return p2v_errf(err, -ENOMEM, "out of memory");
     s->fd = -1;
-    s->be = o->format == SINK_RAW ? &sink_raw_backend : &sink_qcow2_backend;
+    s->target = t;
+    s->be = t->backend(o);
+    s->io_timeout = io_timeout_of(o);
     s->force = o->force;
     s->virtual_size = virtual_size;
     s->granularity = s->be->granularity;
@@ -291,12 +339,14 @@ void sink_catch_signals(sink_signals *ss, volatile sig_atomic_t *flag)
     struct sigaction sa = { .sa_handler = sink_on_signal };
     sigemptyset(&sa.sa_mask);
     sink_signal_flag = flag;
+    p2v_cancel_watch(flag); /* waits on a silent server end at the signal too */
     for (size_t i = 0; i < SINK_NSIGNALS; i++)
         sigaction(sink_signal_list[i], &sa, &ss->old[i]);
 }
 
 void sink_restore_signals(sink_signals *ss)
 {
+    p2v_cancel_watch(NULL);
     for (size_t i = 0; i < SINK_NSIGNALS; i++)
         sigaction(sink_signal_list[i], &ss->old[i], NULL);
 }

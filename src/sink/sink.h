@@ -1,6 +1,9 @@
-/* Where the new image is written: a file created under a temporary name beside
- * OUTPUT, renamed to OUTPUT only when everything succeeded, removed otherwise.
- * Backends: sparse raw (holes for what is never written) and qcow2. */
+/* Where the new image is written. A target is chosen by OUTPUT (each says
+ * which OUTPUT it takes and what it is: sink_target_info): a file created
+ * under a temporary name beside OUTPUT, renamed to OUTPUT only when
+ * everything succeeded, removed otherwise (sparse raw or qcow2); standard
+ * output ("-"); an NBD export (nbd://...) written in place. The backends
+ * live behind sink_impl.h. */
 #ifndef P2V_SINK_H
 #define P2V_SINK_H
 
@@ -9,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blockdev/blockdev.h"
 #include "util/err.h"
 #include "util/extent.h"
 
@@ -26,7 +30,38 @@ typedef struct sink_opts {
     bool buffered;                       /* never O_DIRECT (default: aligned data
                                             goes around the page cache where the
                                             file system allows it) */
+    unsigned io_timeout;                 /* a network target (NBD) silent this many
+                                            seconds while p2v waits for it fails
+                                            the run; 0: SINK_IO_TIMEOUT_DEFAULT */
 } sink_opts;
+
+#define SINK_IO_TIMEOUT_DEFAULT 60
+
+/* What an OUTPUT is, from the target that takes it. */
+struct sink_target_info {
+    const char *name;     /* the target: "file", "stream", "nbd" */
+    const char *what;     /* for messages: "image file", "standard output", "NBD export" */
+    bool direct;          /* written in place: no temporary name, no rename, nothing
+                             removed on failure */
+    bool to_stdout;       /* standard output: nothing else may write there (--json) */
+    bool in_order;        /* written front to back, never seeking: its layout must be
+                             known in advance (no compressed qcow2) */
+    bool raw_only;        /* receives the disk itself: -O raw only */
+    bool sized;           /* has a size of its own, which the disk takes
+                             (sink_target_size) */
+    bool readback;        /* --verify can read it back (sink_readback_open) */
+    bool is_file;         /* an image file under OUTPUT once done (--boot-check, img check) */
+    const char *partial;  /* what a failed run leaves in an export it opened, said
+                             with the error; NULL: nothing to say (a temporary file
+                             is removed; a stream's reader sees it cut short) */
+};
+
+/* Ask the targets in turn which one takes OUTPUT (an image file when no
+ * other does) and fill *info. */
+void sink_target_info(const char *output, struct sink_target_info *info);
+/* The size of a sized target (an NBD export: to plan the layout for it),
+ * connecting with o's I/O timeout (o may be NULL). -ENOTSUP for others. */
+int sink_target_size(const char *output, const sink_opts *o, uint64_t *size, p2v_err *err);
 
 typedef struct sink sink;
 
@@ -79,56 +114,11 @@ typedef struct sink_signals {
 void sink_catch_signals(sink_signals *ss, volatile sig_atomic_t *flag);
 void sink_restore_signals(sink_signals *ss);
 
-/* OUTPUT "-" is standard output: the image is streamed front to back
- * (sink_stream.c). OUTPUT "nbd://HOST[:PORT]/EXPORT" or "nbd+unix:///EXPORT?
- * socket=PATH" is an NBD export written in place (sink_nbd.c). Neither has a
- * temporary name: all or nothing becomes "complete, or reported as not". */
-bool sink_output_is_stream(const char *output);
-bool sink_output_is_nbd(const char *output);
-/* The size of an NBD export (to plan the layout for it). */
-int sink_nbd_export_size(const char *uri, uint64_t *size, p2v_err *err);
-
 /* Before the first write: every byte range of the disk that may be written
  * (sorted). A stream plans its layout from it; file sinks ignore it. */
 int sink_set_layout(sink *s, const extent_list *will_write, p2v_err *err);
-/* Where the finished image can be read back (verify): the temporary file, the
- * NBD URI; NULL for a stream. */
-const char *sink_readback_path(const sink *s);
-
-/* Backends (sink_raw.c, sink_qcow2.c, sink_stream.c, sink_nbd.c). */
-struct sink_backend {
-    const char *name;
-    int (*open)(sink *s, uint64_t virtual_size, const sink_opts *o, p2v_err *err);
-    int (*layout)(sink *s, const extent_list *will_write, p2v_err *err); /* optional */
-    int (*write)(sink *s, uint64_t offset, const void *buf, size_t len, p2v_err *err);
-    int (*gather)(sink *s, bool on, p2v_err *err); /* optional */
-    int (*gather_take)(sink *s, void **token, p2v_err *err);  /* optional */
-    int (*gather_write)(sink *s, void *token, p2v_err *err); /* with gather_take */
-    int (*finish)(sink *s, p2v_err *err);
-    /* No temporary file: commit replaces the rename, bytes the file size. */
-    int (*commit)(sink *s, p2v_err *err);
-    uint64_t (*bytes)(const sink *s);
-    void (*free)(sink *s);
-    uint32_t granularity;
-};
-
-struct sink {
-    const struct sink_backend *be;
-    char *output;
-    char *temp;
-    int fd;
-    bool committed;
-    bool force;
-    uint64_t virtual_size;
-    uint32_t granularity;
-    unsigned writers; /* writes it takes at once from several threads; 0: one */
-    void *priv;
-};
-
-extern const struct sink_backend sink_raw_backend;
-extern const struct sink_backend sink_qcow2_backend;
-extern const struct sink_backend sink_stream_qcow2_backend;
-extern const struct sink_backend sink_stream_raw_backend;
-extern const struct sink_backend sink_nbd_backend;
+/* Open the finished image for reading back (verify): the temporary file, or
+ * the NBD export again (with the I/O timeout); -ENOTSUP for a stream. */
+int sink_readback_open(const sink *s, blockdev **out, p2v_err *err);
 
 #endif

@@ -4,15 +4,18 @@
  * NBD_CMD_WRITE_ZEROES (or written zeros when the server lacks it), so the
  * export holds exactly the image whatever it held before. Several writes are
  * in flight at once (asynchronous commands, each with its own buffer); the
- * end is a flush. A failure leaves a partly written export, which the error
- * says. */
+ * end is a flush. A failure leaves a partly written export, which the run
+ * says (sink_target_nbd.info.partial). Every wait has the I/O timeout and ends
+ * at a signal (util/nbdlib.c). */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/nbdlib.h"
 
-#include "sink/sink.h"
+#include "sink/sink_impl.h"
 
 #define NBD_SLOTS 4
 #define NBD_CHUNK (4u << 20)            /* largest single request sent */
@@ -21,12 +24,14 @@
 struct slot {
     uint8_t *buf;
     int64_t cookie;                     /* 0: free */
-    uint64_t off;
+    uint64_t off, len;
 };
 
 struct nbd_priv {
     struct nbd_handle *h;
     bool can_zero, can_flush;
+    int broken;                         /* a wait timed out or was interrupted: */
+    p2v_err why;                        /* no more I/O, every call fails so */
     uint64_t pos;                       /* everything before is written or zeroed */
     uint64_t sent;                      /* data bytes written */
     uint32_t chunk;
@@ -35,32 +40,46 @@ struct nbd_priv {
     uint8_t *zeros;                     /* for servers without WRITE_ZEROES */
 };
 
-static int nbd_fail(sink *s, const char *what, uint64_t off, p2v_err *err)
+/* Wait for the command cookie that does what (at off); a failure says so. */
+static int nbd_wait(sink *s, int64_t cookie, const char *what, uint64_t len, uint64_t off,
+                    p2v_err *err)
 {
-    int e = nbdlib.f.nbd_get_errno();
-    return p2v_errf(err, e ? -e : -EIO, "%s: %s at offset %llu: %s; the export is partly "
-                                        "written and is not a valid disk", s->output, what,
-                    (unsigned long long)off, nbdlib.f.nbd_get_error());
+    struct nbd_priv *p = s->priv;
+    char desc[96];
+    if (len)
+        snprintf(desc, sizeof desc, "a %s of %" PRIu64 " bytes at offset %" PRIu64, what, len,
+                 off);
+    else
+        snprintf(desc, sizeof desc, "a %s", what);
+    if (p->broken)
+        return p2v_errf(err, p->broken, "%s", p->why.msg);
+    p2v_err why;
+    int r = cookie == -1 ? -EIO : nbdlib_wait(p->h, s->output, cookie, s->io_timeout, desc, &why);
+    if (r == -ETIMEDOUT || r == -EINTR) {
+        p->broken = r;
+        p->why = why;
+        return p2v_errf(err, r, "%s", why.msg);
+    }
+    if (r < 0) {
+        int e = nbdlib.f.nbd_get_errno();
+        return p2v_errf(err, e ? -e : -EIO, "%s: %s error at offset %llu: %s", s->output, what,
+                        (unsigned long long)off, nbdlib.f.nbd_get_error());
+    }
+    return 0;
 }
 
-int sink_nbd_export_size(const char *uri, uint64_t *size, p2v_err *err)
+static int nbd_export_size(const char *uri, const sink_opts *o, uint64_t *size, p2v_err *err)
 {
     struct nbd_handle *h;
-    int r = nbdlib_load(err);
+    int r = nbdlib_connect(uri, o->io_timeout, &h, err);
     if (r < 0)
-        return p2v_err_prefix(err, r, "%s", uri);
-    if (!(h = nbdlib.f.nbd_create()))
-        return p2v_errf(err, -ENOMEM, "%s: %s", uri, nbdlib.f.nbd_get_error());
-    int64_t n;
-    if (nbdlib.f.nbd_connect_uri(h, uri) == -1)
-        r = p2v_errf(err, -EIO, "%s: cannot connect: %s", uri, nbdlib.f.nbd_get_error());
-    else if ((n = nbdlib.f.nbd_get_size(h)) < 0)
+        return r;
+    int64_t n = nbdlib.f.nbd_get_size(h);
+    if (n < 0)
         r = p2v_errf(err, -EIO, "%s: %s", uri, nbdlib.f.nbd_get_error());
     else
         *size = (uint64_t)n;
-    if (r == 0)
-        nbdlib.f.nbd_shutdown(h, 0);
-    nbdlib.f.nbd_close(h);
+    nbdlib_close(h, r == 0, o->io_timeout);
     return r;
 }
 
@@ -71,13 +90,9 @@ static int nbd_open_sink(sink *s, uint64_t virtual_size, const sink_opts *o, p2v
     if (!p)
         return p2v_errf(err, -ENOMEM, "out of memory");
     s->priv = p;
-    int r = nbdlib_load(err);
+    int r = nbdlib_connect(s->output, s->io_timeout, &p->h, err);
     if (r < 0)
-        return p2v_err_prefix(err, r, "%s", s->output);
-    if (!(p->h = nbdlib.f.nbd_create()))
-        return p2v_errf(err, -ENOMEM, "%s: %s", s->output, nbdlib.f.nbd_get_error());
-    if (nbdlib.f.nbd_connect_uri(p->h, s->output) == -1)
-        return p2v_errf(err, -EIO, "%s: cannot connect: %s", s->output, nbdlib.f.nbd_get_error());
+        return r;
     int64_t size = nbdlib.f.nbd_get_size(p->h);
     if (size < 0)
         return p2v_errf(err, -EIO, "%s: %s", s->output, nbdlib.f.nbd_get_error());
@@ -100,24 +115,14 @@ static int nbd_open_sink(sink *s, uint64_t virtual_size, const sink_opts *o, p2v
     return 0;
 }
 
-/* Wait until slot i is free, reporting the command it held. */
+/* Wait until slot sl is free, reporting the command it held. */
 static int slot_wait(sink *s, struct slot *sl, p2v_err *err)
 {
-    struct nbd_priv *p = s->priv;
-    while (sl->cookie) {
-        int done = nbdlib.f.nbd_aio_command_completed(p->h, (uint64_t)sl->cookie);
-        if (done == -1) {
-            sl->cookie = 0;
-            return nbd_fail(s, "write error", sl->off, err);
-        }
-        if (done == 1) {
-            sl->cookie = 0;
-            break;
-        }
-        if (nbdlib.f.nbd_poll(p->h, -1) == -1)
-            return nbd_fail(s, "connection lost", sl->off, err);
-    }
-    return 0;
+    if (!sl->cookie)
+        return 0;
+    int64_t c = sl->cookie;
+    sl->cookie = 0;
+    return nbd_wait(s, c, "write", sl->len, sl->off, err);
 }
 
 static int drain(sink *s, p2v_err *err)
@@ -140,11 +145,11 @@ static int write_chunk(sink *s, const void *buf, size_t len, uint64_t off, p2v_e
         return r;
     memcpy(sl->buf, buf, len);
     sl->off = off;
-    sl->cookie = nbdlib.f.nbd_aio_pwrite(p->h, sl->buf, len, off, NBD_NULL_COMPLETION, 0);
-    if (sl->cookie == -1) {
-        sl->cookie = 0;
-        return nbd_fail(s, "write error", off, err);
-    }
+    sl->len = len;
+    int64_t c = nbdlib.f.nbd_aio_pwrite(p->h, sl->buf, len, off, NBD_NULL_COMPLETION, 0);
+    if (c == -1)
+        return nbd_wait(s, -1, "write", len, off, err);
+    sl->cookie = c;
     p->sent += len;
     return 0;
 }
@@ -158,8 +163,8 @@ static int zero_to(sink *s, uint64_t to, p2v_err *err)
         int r = 0;
         if (p->can_zero) {
             n = n < ZERO_CHUNK ? n : ZERO_CHUNK;
-            if (nbdlib.f.nbd_zero(p->h, n, p->pos, 0) == -1)
-                r = nbd_fail(s, "write-zeroes error", p->pos, err);
+            r = nbd_wait(s, nbdlib.f.nbd_aio_zero(p->h, n, p->pos, NBD_NULL_COMPLETION, 0),
+                         "write-zeroes", n, p->pos, err);
         } else {
             if (!p->zeros && !(p->zeros = calloc(1, p->chunk)))
                 return p2v_errf(err, -ENOMEM, "out of memory");
@@ -201,8 +206,9 @@ static int nbd_sink_finish(sink *s, p2v_err *err)
     int r = zero_to(s, s->virtual_size, err);
     if (r == 0)
         r = drain(s, err);
-    if (r == 0 && p->can_flush && nbdlib.f.nbd_flush(p->h, 0) == -1)
-        r = nbd_fail(s, "flush error", s->virtual_size, err);
+    if (r == 0 && p->can_flush)
+        r = nbd_wait(s, nbdlib.f.nbd_aio_flush(p->h, NBD_NULL_COMPLETION, 0), "flush", 0,
+                     s->virtual_size, err);
     return r;
 }
 
@@ -219,10 +225,10 @@ static void nbd_sink_free(sink *s)
 {
     struct nbd_priv *p = s->priv;
     if (p->h) {
+        /* A server that stopped answering is not waited for again. */
         p2v_err ignored;
-        drain(s, &ignored);
-        nbdlib.f.nbd_shutdown(p->h, 0);
-        nbdlib.f.nbd_close(p->h);
+        bool healthy = !p->broken && drain(s, &ignored) == 0;
+        nbdlib_close(p->h, healthy, s->io_timeout);
     }
     for (int i = 0; i < NBD_SLOTS; i++)
         free(p->slots[i].buf);
@@ -235,4 +241,20 @@ const struct sink_backend sink_nbd_backend = {
     .name = "nbd", .open = nbd_open_sink, .write = nbd_sink_write, .finish = nbd_sink_finish,
     .commit = nbd_sink_commit, .bytes = nbd_sink_bytes, .free = nbd_sink_free,
     .granularity = 4096,
+};
+
+static const struct sink_backend *nbd_backend(const sink_opts *o)
+{
+    (void)o;
+    return &sink_nbd_backend;
+}
+
+/* OUTPUT nbd://...: an NBD export, written in place; it has its own size. */
+const struct sink_target sink_target_nbd = {
+    .info = { .name = "nbd", .what = "NBD export", .direct = true, .raw_only = true,
+              .sized = true, .readback = true,
+              .partial = "the export is partly written and is not a valid disk" },
+    .match = nbdlib_is_uri,
+    .backend = nbd_backend,
+    .size = nbd_export_size,
 };

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "qcow2/qcow2.h"
-#include "sink/sink.h"
+#include "sink/sink_impl.h"
 
 #define Q_WRITERS 4
 

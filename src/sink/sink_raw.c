@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sink/sink.h"
+#include "sink/sink_impl.h"
 #include "util/io.h"
 
 /* Aligned data of 1 MiB or more goes around the page cache when the file

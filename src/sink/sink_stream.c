@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "qcow2/qcow2.h"
-#include "sink/sink.h"
+#include "sink/sink_impl.h"
 
 #define ZERO_CHUNK (1u << 20)
 
@@ -143,4 +143,19 @@ const struct sink_backend sink_stream_raw_backend = {
     .name = "raw stream", .open = stream_open, .layout = stream_layout, .write = raw_write,
     .finish = raw_finish, .commit = stream_commit, .bytes = stream_bytes, .free = stream_free,
     .granularity = 4096,
+};
+
+static bool stream_match(const char *output) { return !strcmp(output, "-"); }
+
+static const struct sink_backend *stream_backend(const sink_opts *o)
+{
+    return o->format == SINK_RAW ? &sink_stream_raw_backend : &sink_stream_qcow2_backend;
+}
+
+/* OUTPUT "-": the image streamed front to back to standard output. */
+const struct sink_target sink_target_stream = {
+    .info = { .name = "stream", .what = "standard output", .direct = true, .to_stdout = true,
+              .in_order = true },
+    .match = stream_match,
+    .backend = stream_backend,
 };

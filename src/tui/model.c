@@ -344,7 +344,9 @@ int tui_set_field(tui_state *s, enum tui_field f, const char *text, p2v_err *err
     case TUI_F_OUTPUT:
         if (!text[0])
             return p2v_errf(err, -EINVAL, "output: no file name given");
-        if (sink_output_is_stream(text))
+        struct sink_target_info ti;
+        sink_target_info(text, &ti);
+        if (ti.to_stdout)
             return p2v_errf(err, -EINVAL, "output: '-' (standard output) is this screen; "
                                           "stream with p2v convert -o - instead");
         if (strlen(text) >= sizeof s->target.output)

@@ -60,7 +60,9 @@ static void take_options(tui_state *s, const convert_request *rq)
     t->verify = rq->verify;
     t->force = rq->force;
     /* "-" would stream into this screen: the current output stays */
-    if (rq->output && !sink_output_is_stream(rq->output) && strlen(rq->output) < sizeof t->output)
+    struct sink_target_info ti;
+    sink_target_info(rq->output, &ti);
+    if (rq->output && !ti.to_stdout && strlen(rq->output) < sizeof t->output)
         snprintf(t->output, sizeof t->output, "%s", rq->output);
     if (rq->active && (t->active_disk = strdup(rq->active->disk)))
         t->active_number = rq->active->number;

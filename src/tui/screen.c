@@ -867,8 +867,10 @@ static void on_run_message(void *ctx, enum convert_level level, const char *msg)
 
 static void check_text(const tui_state *s, char *out, size_t len)
 {
-    if (sink_output_is_nbd(s->target.output)) {
-        snprintf(out, len, "written into the NBD export: nothing to check here");
+    struct sink_target_info ti;
+    sink_target_info(s->target.output, &ti);
+    if (!ti.is_file) {
+        snprintf(out, len, "written into the %s: nothing to check here", ti.what);
         return;
     }
     if (s->target.format == SINK_RAW) {

@@ -87,3 +87,30 @@ void extent_list_free(extent_list *l)
     l->v = NULL;
     l->count = l->cap = 0;
 }
+
+size_t extent_list_first_after(const extent_list *l, uint64_t x)
+{
+    size_t lo = 0, hi = l->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (l->v[mid].start + l->v[mid].len <= x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+bool extent_list_touches(const extent_list *l, uint64_t start, uint64_t len)
+{
+    size_t i = extent_list_first_after(l, start);
+    return i < l->count && l->v[i].start < start + len;
+}
+
+bool extent_list_covers(const extent_list *l, uint64_t start, uint64_t len)
+{
+    if (len == 0)
+        return true;
+    size_t i = extent_list_first_after(l, start);
+    return i < l->count && l->v[i].start <= start && len <= l->v[i].start + l->v[i].len - start;
+}

@@ -2,6 +2,7 @@
 #ifndef P2V_UTIL_EXTENT_H
 #define P2V_UTIL_EXTENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,5 +27,15 @@ uint64_t extent_list_bytes(const extent_list *l);
 /* Drop everything at or past limit, cutting an extent that straddles it. */
 void extent_list_clip(extent_list *l, uint64_t limit);
 void extent_list_free(extent_list *l);
+
+/* In a normalized list: the index of the first extent ending after x (the
+ * one holding x, or the next one past it); l->count when there is none.
+ * Binary search, the one every "where am I in the map" walk shares. */
+size_t extent_list_first_after(const extent_list *l, uint64_t x);
+/* Does [start, start + len) touch an extent of the normalized list? */
+bool extent_list_touches(const extent_list *l, uint64_t start, uint64_t len);
+/* Is [start, start + len) entirely inside one extent of the normalized
+ * list? (len 0: always.) */
+bool extent_list_covers(const extent_list *l, uint64_t start, uint64_t len);
 
 #endif

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "blockdev/blockdev.h"
+#include "source/source.h"
 #include "util/endian.h"
 #include "t.h"
 
@@ -17,15 +18,15 @@ static void test_refusals(void)
     p2v_err err;
     char path[128];
     snprintf(path, sizeof path, "%s/missing.img", dir);
-    CHECK(bd_open(path, &bd, &err) == -ENOENT);
+    CHECK(source_open(path, NULL, &bd, &err) == -ENOENT);
     CHECK(strstr(err.msg, path) && strstr(err.msg, "No such file or directory"));
-    CHECK(bd_open(dir, &bd, &err) == -EISDIR);
+    CHECK(source_open(dir, NULL, &bd, &err) == -EISDIR);
     CHECK(strstr(err.msg, "is a directory, not a disk or image file") != NULL);
-    CHECK(bd_open("/dev/null", &bd, &err) == -ENODEV);
+    CHECK(source_open("/dev/null", NULL, &bd, &err) == -ENODEV);
     CHECK_STR(err.msg, "/dev/null: is a character device, not a block device or image file");
     snprintf(path, sizeof path, "%s/fifo", dir);
     CHECK(mkfifo(path, 0600) == 0);
-    CHECK(bd_open(path, &bd, &err) == -ENODEV);
+    CHECK(source_open(path, NULL, &bd, &err) == -ENODEV);
     CHECK(strstr(err.msg, "not a regular file or block device") != NULL);
 }
 
@@ -42,7 +43,7 @@ static void test_file(void)
 
     blockdev *bd = NULL;
     p2v_err err;
-    CHECK(bd_open(path, &bd, &err) == 0);
+    CHECK(source_open(path, NULL, &bd, &err) == 0);
     if (!bd)
         return;
     CHECK_EQ_U64(bd_size(bd), 10000);
@@ -92,14 +93,24 @@ static void vhd_footer(uint8_t f[512], uint64_t current_size, uint32_t disk_type
     put_be32(f + 64, ~sum);
 }
 
+/* The registry's answer for these bytes; *name its row's name. */
+static const struct source_format *probe(const uint8_t *head, size_t n, const uint8_t *tail,
+                                         uint64_t size, const char **name, uint64_t *sz)
+{
+    source_probe p = { .head = head, .n = n, .tail = tail, .size = size };
+    const struct source_format *f = source_probe_bytes(&p, sz);
+    *name = f->name;
+    return f;
+}
+
 static void test_probe_format(void)
 {
     uint8_t head[512] = { 0 }, tail[512];
     const char *name = NULL;
     uint64_t sz = 0;
-    CHECK(bd_probe_format(head, sizeof head, NULL, 1 << 20, &name, &sz) == BD_FMT_RAW);
+    CHECK(probe(head, sizeof head, NULL, 1 << 20, &name, &sz) == &source_raw);
     CHECK_STR(name, "raw");
-    CHECK(bd_probe_format(head, 0, NULL, 0, &name, &sz) == BD_FMT_RAW); /* empty file */
+    CHECK(probe(head, 0, NULL, 0, &name, &sz) == &source_raw); /* empty file */
     static const struct { const char *magic; size_t off, len; const char *name; } m[] = {
         { "QFI\xfb", 0, 4, "qcow2" },
         { "QED\0", 0, 4, "QED" },
@@ -113,16 +124,16 @@ static void test_probe_format(void)
     for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
         memset(head, 0, sizeof head);
         memcpy(head + m[i].off, m[i].magic, m[i].len);
-        enum bd_fmt f = bd_probe_format(head, sizeof head, NULL, 1 << 20, &name, &sz);
-        CHECK(f == (i == 0 ? BD_FMT_QCOW2 : BD_FMT_UNSUPPORTED));
+        const struct source_format *f = probe(head, sizeof head, NULL, 1 << 20, &name, &sz);
+        CHECK(i == 0 ? f == &source_qcow2 : f->open == NULL);
         CHECK_STR(name, m[i].name);
         /* A file too short to hold the whole signature is raw. */
-        CHECK(bd_probe_format(head, m[i].off + m[i].len - 1, NULL, m[i].off + m[i].len - 1,
-                              &name, &sz) == BD_FMT_RAW);
+        CHECK(probe(head, m[i].off + m[i].len - 1, NULL, m[i].off + m[i].len - 1,
+                              &name, &sz) == &source_raw);
     }
     /* A differencing VHD: the footer copy at byte 0 says type 4. */
     vhd_footer(head, 1 << 20, 4);
-    CHECK(bd_probe_format(head, sizeof head, NULL, 4096, &name, &sz) == BD_FMT_UNSUPPORTED);
+    CHECK(probe(head, sizeof head, NULL, 4096, &name, &sz)->open == NULL);
     CHECK_STR(name, "VHD (differencing)");
 
     /* Fixed VHD: footer only at the end, checksum valid, current size fits. */
@@ -130,22 +141,22 @@ static void test_probe_format(void)
     uint32_t type = 0;
     uint64_t cur = 0;
     vhd_footer(tail, 1 << 20, 2);
-    CHECK(bd_vhd_footer_parse(tail, &type, &cur) && type == 2 && cur == 1 << 20);
-    CHECK(bd_probe_format(head, sizeof head, tail, (1 << 20) + 512, &name, &sz) == BD_FMT_VPC_FIXED);
+    CHECK(source_vhd_footer_parse(tail, &type, &cur) && type == 2 && cur == 1 << 20);
+    CHECK(probe(head, sizeof head, tail, (1 << 20) + 512, &name, &sz) == &source_vpc);
     CHECK_STR(name, "vpc");
     CHECK_EQ_U64(sz, 1 << 20);
     /* current size larger than the data before the footer: raw */
-    CHECK(bd_probe_format(head, sizeof head, tail, (1 << 20), &name, &sz) == BD_FMT_RAW);
+    CHECK(probe(head, sizeof head, tail, (1 << 20), &name, &sz) == &source_raw);
     /* a bad checksum: not a footer, raw */
     tail[100] ^= 1;
-    CHECK(!bd_vhd_footer_parse(tail, &type, &cur));
-    CHECK(bd_probe_format(head, sizeof head, tail, (1 << 20) + 512, &name, &sz) == BD_FMT_RAW);
+    CHECK(!source_vhd_footer_parse(tail, &type, &cur));
+    CHECK(probe(head, sizeof head, tail, (1 << 20) + 512, &name, &sz) == &source_raw);
     /* a dynamic footer at the end without its copy at 0: refused */
     vhd_footer(tail, 1 << 20, 3);
-    CHECK(bd_probe_format(head, sizeof head, tail, 8192, &name, &sz) == BD_FMT_UNSUPPORTED);
+    CHECK(probe(head, sizeof head, tail, 8192, &name, &sz)->open == NULL);
     CHECK_STR(name, "VHD (dynamic)");
 
-    /* Through bd_open: a fixed VHD file reads as its data, format "vpc". */
+    /* Through source_open: a fixed VHD file reads as its data, format "vpc". */
     char path[128];
     snprintf(path, sizeof path, "%s/fixed.vhd", dir);
     uint8_t data[4096];
@@ -158,7 +169,7 @@ static void test_probe_format(void)
     close(fd);
     blockdev *bd = NULL;
     p2v_err err;
-    CHECK(bd_open(path, &bd, &err) == 0);
+    CHECK(source_open(path, NULL, &bd, &err) == 0);
     if (bd) {
         CHECK_STR(bd_format(bd), "vpc");
         CHECK_EQ_U64(bd_size(bd), sizeof data);
@@ -177,23 +188,23 @@ static void test_probe_format(void)
     CHECK(fd >= 0 && write(fd, data, sizeof data) == (ssize_t)sizeof data);
     close(fd);
     bd = NULL;
-    CHECK(bd_open(path, &bd, &err) == -ENOTSUP && bd == NULL);
+    CHECK(source_open(path, NULL, &bd, &err) == -ENOTSUP && bd == NULL);
     char want[256];
     snprintf(want, sizeof want,
              "%s: VHDX image: not supported as a source; convert it to raw or qcow2 with "
              "qemu-img first", path);
     CHECK_STR(err.msg, want);
-    /* bd_probe_path says the same without opening it as a source. */
-    enum bd_fmt fmt;
-    CHECK(bd_probe_path(path, &fmt, &name, NULL, &err) == 0 && fmt == BD_FMT_UNSUPPORTED);
-    CHECK_STR(name, "VHDX");
+    /* source_probe_path says the same without opening it as a source. */
+    const struct source_format *fmt = NULL;
+    CHECK(source_probe_path(path, &fmt, NULL, &err) == 0 && fmt && fmt->open == NULL);
+    CHECK_STR(fmt ? fmt->name : "", "VHDX");
     snprintf(path, sizeof path, "%s/fixed.vhd", dir);
     sz = 0;
-    CHECK(bd_probe_path(path, &fmt, &name, &sz, &err) == 0 && fmt == BD_FMT_VPC_FIXED);
-    CHECK_STR(name, "vpc");
+    CHECK(source_probe_path(path, &fmt, &sz, &err) == 0 && fmt == &source_vpc);
+    CHECK_STR(fmt->name, "vpc");
     CHECK_EQ_U64(sz, 4096);
     snprintf(path, sizeof path, "%s/nonexistent", dir);
-    CHECK(bd_probe_path(path, &fmt, &name, &sz, &err) == -ENOENT);
+    CHECK(source_probe_path(path, &fmt, &sz, &err) == -ENOENT);
     snprintf(path, sizeof path, "%s/disk.vhdx", dir);
     /* bd_open_raw still opens it as bytes. */
     CHECK(bd_open_raw(path, &bd, &err) == 0);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "blockdev/overlay.h"
+#include "source/source.h"
 #include "fs/fatfile.h"
 #include "sh_testlib.h"
 #include "t.h"
@@ -51,7 +52,7 @@ static void test_fat(int bits, unsigned mib)
     blockdev *src = NULL, *ov = NULL;
     fatvol *v = NULL;
     p2v_err err;
-    CHECK(bd_open(path, &src, &err) == 0);
+    CHECK(source_open(path, NULL, &src, &err) == 0);
     if (!src)
         return;
     CHECK(fatvol_open(src, PART_OFF, len, true, &v, &err) == -EROFS);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "blockdev/blockdev.h"
+#include "source/source.h"
 #include "fs/probe.h"
 #include "t.h"
 
@@ -29,7 +30,7 @@ int main(void)
     blockdev *bd = NULL, *mem = NULL;
     p2v_err err;
     struct fs_identity a, b;
-    CHECK(bd_open(path, &bd, &err) == 0);
+    CHECK(source_open(path, NULL, &bd, &err) == 0);
     if (bd) {
         CHECK(fs_probe(bd, PART_OFF, PART_LEN, &a, &err) == 0);
         CHECK_STR(a.type, "ext4");

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fs/fsmap.h"
+#include "source/source.h"
 #include "t.h"
 #include "util/endian.h"
 
@@ -126,7 +127,7 @@ static int map_disk(uint64_t part_len, bool allow_dirty, fsmap *m, p2v_err *err)
 {
     blockdev *bd = NULL;
     fsmap_opts o = { .allow_dirty = allow_dirty };
-    int r = bd_open(path("disk.img"), &bd, err);
+    int r = source_open(path("disk.img"), NULL, &bd, err);
     if (r < 0)
         return r;
     r = fsmap_build(bd, PART_OFF, part_len, &o, m, err);

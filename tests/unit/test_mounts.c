@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "blockdev/blockdev.h"
+#include "source/source.h"
 #include "sh_testlib.h"
 #include "t.h"
 
@@ -101,8 +102,8 @@ static void test_real(const char *fs2, const char *mkfs2, const char *rw2, const
     attach(2, "-o 17MiB --sizelimit 16MiB");
     CHECK(sh("mkfs.ext4 -q -F %s && %s %s", loops[1], mkfs2, loops[2]) == 0);
     snprintf(p, sizeof p, "%s/disk.img", dir);
-    CHECK(bd_open(p, &img, &err) == 0);
-    CHECK(bd_open(loops[0], &whole, &err) == 0);
+    CHECK(source_open(p, NULL, &img, &err) == 0);
+    CHECK(source_open(loops[0], NULL, &whole, &err) == 0);
 
     expect(img, 1, 0, false, "");
     CHECK(sh("mount -o rw %s m1 && D=%s && %s", loops[1], loops[2], rw2) == 0);

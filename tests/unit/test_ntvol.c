@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "blockdev/overlay.h"
+#include "source/source.h"
 #include "fs/ntvol.h"
 #include "sh_testlib.h"
 #include "t.h"
@@ -159,7 +160,7 @@ static void test_refuse_hibernated(void)
     ntvol *v = NULL;
     char path[512];
     snprintf(path, sizeof path, "%s/disk.img", dir);
-    CHECK(bd_open(path, &src, &err) == 0);
+    CHECK(source_open(path, NULL, &src, &err) == 0);
     CHECK(src && bd_overlay_open(src, PART_OFF, PART_LEN, NULL, &ov, &err) == 0);
     if (!ov)
         return;
@@ -185,7 +186,7 @@ int main(void)
     snprintf(path, sizeof path, "%s/disk.img", dir);
     blockdev *src = NULL;
     p2v_err err;
-    CHECK(bd_open(path, &src, &err) == 0);
+    CHECK(source_open(path, NULL, &src, &err) == 0);
     if (src) {
         test_edit(src);
         bd_close(src);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ptable_testlib.h"
+#include "source/source.h"
 #include "t.h"
 
 static char workdir[64];
@@ -113,7 +114,7 @@ static void check_readback(const char *path, const ptable *want, uint32_t ss)
     blockdev *bd;
     ptable *t = NULL;
     p2v_err err;
-    CHECK(bd_open(path, &bd, &err) == 0);
+    CHECK(source_open(path, NULL, &bd, &err) == 0);
     if (ss != 512)
         bd_set_sector_size(bd, ss);
     CHECK(ptable_read(bd, &t, &err) == 0);

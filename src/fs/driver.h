@@ -1,0 +1,73 @@
+/* Inside src/fs: the filesystem driver table. One row per filesystem, kept
+ * in the file of that filesystem (ntfs.c, fat.c, ext.c, swap.c; the ones
+ * p2v recognises but cannot read in unmapped.c), listed once in drivers.c.
+ * The dispatchers (fsmap_build, fs_files_at, fsresize_check, fs_kind_of)
+ * reach a filesystem only through its row; a hook a filesystem lacks is
+ * NULL. Adding a filesystem: one file with its row, one line in
+ * drivers.c (docs/architecture.md). */
+#ifndef P2V_FS_DRIVER_H
+#define P2V_FS_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fs/fsmap_impl.h"
+#include "fs/kind.h"
+#include "fs/resize.h"
+
+/* Bytes of a partition's start that the probes see: 64 KiB + the btrfs
+ * superblock magic. */
+#define FS_PROBE_LEN (0x10000 + 0x1000)
+
+/* Files by path (fs/vol.h), for the filesystems p2v edits. */
+struct fs_vol_ops {
+    int (*open)(blockdev *bd, uint64_t off, uint64_t len, bool writable, void **out,
+                p2v_err *err);
+    int (*stat)(void *v, const char *path, bool *exists, bool *is_dir, uint64_t *size,
+                p2v_err *err);
+    int (*read_file)(void *v, const char *path, size_t max, uint8_t **data, size_t *len,
+                     p2v_err *err);
+    int (*write_file)(void *v, const char *path, const uint8_t *data, size_t len,
+                      p2v_err *err);
+    int (*close)(void *v, p2v_err *err);
+};
+extern const struct fs_vol_ops fs_vol_ops_ntfs, fs_vol_ops_fat; /* ntvol.c, fatfile.c */
+
+struct fs_driver {
+    const char *name;        /* fsmap's fstype ("ntfs", "vfat", "ext2", "swap"), or NULL */
+    enum fs_kind kind;
+    const char *blkid_type;  /* the libblkid TYPE it answers to (a prefix if blkid_prefix) */
+    bool blkid_prefix;
+    /* Does the partition's start (n bytes, n >= 512) carry this filesystem?
+     * Only decides whose job it is; the full validation is the map's. */
+    bool (*probe)(const uint8_t *head, size_t n);
+    /* Recognised but not mapped: the notice of a full copy ("LUKS-encrypted
+     * volume"). */
+    const char *unmappable;
+    /* The used-block map (fsmap_build's contract; out->fstype is set). */
+    int (*map)(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err);
+    /* The files holding bytes of bad (fs_files_at's contract; names
+     * unsorted, may repeat). */
+    int (*files_at)(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v_err *err);
+    /* fsresize_check for this filesystem: out->fstype and out->kind are set;
+     * fill the sizes (fsresize_fixed_size for one that keeps its size). */
+    int (*resize_check)(blockdev *bd, uint64_t off, uint64_t len, const char *what,
+                        fsresize_info *out, p2v_err *err);
+    /* Files by path (fs_vol_open). */
+    const struct fs_vol_ops *vol;
+};
+
+extern const struct fs_driver fs_driver_ntfs, fs_driver_fat, fs_driver_ext, fs_driver_swap;
+extern const struct fs_driver fs_driver_bitlocker, fs_driver_exfat, fs_driver_xfs,
+    fs_driver_luks, fs_driver_btrfs, fs_driver_lvm;
+
+/* The table in probe order (the unmappable signatures first), NULL-ended. */
+extern const struct fs_driver *const fs_drivers[];
+
+/* The row of a kind (the first; FS_UNKNOWN and FS_OTHER have none), or NULL. */
+const struct fs_driver *fs_driver_of_kind(enum fs_kind kind);
+/* The row whose name or libblkid TYPE is type, or NULL. */
+const struct fs_driver *fs_driver_of_type(const char *type);
+
+#endif
