@@ -66,7 +66,7 @@ static void test_kind(enum fs_kind kind, const char *bcd_path)
     blockdev *src = NULL, *ov = NULL;
     fs_vol *v = NULL;
     p2v_err err;
-    CHECK(bd_open(path, &src, &err) == 0);
+    CHECK(bd_open_raw(path, &src, &err) == 0);
     if (!src)
         return;
     size_t bcd_len = 0, got_len = 0;
