@@ -308,7 +308,8 @@ static int update_state(fleet_store *s, const struct report *r, p2v_err *err)
         " image_bytes = coalesce(?13, CASE WHEN run IS ?1 THEN image_bytes END),"
         " copied_bytes = coalesce(?14, CASE WHEN run IS ?1 THEN copied_bytes END)"
         " WHERE id = (SELECT pc FROM runs WHERE run = ?1)"
-        " AND (run IS NULL OR run = ?1 OR (SELECT started FROM runs WHERE run = ?1) >= started)",
+        " AND (run IS NULL OR run = ?1 OR (SELECT started FROM runs WHERE run = ?1) >= started)"
+        " AND NOT (?6 IS NOT NULL AND (SELECT status FROM runs WHERE run = ?1) != 'converting')",
         &st, err);
     if (rc)
         return rc;
