@@ -14,6 +14,7 @@
 
 static const char fleet_usage[] =
     "Usage: p2v fleet serve --dir DIR --token-file FILE [--listen ADDR:PORT]\n"
+    "                       [--live ISO|DIR] [--plan PLAN] [--output TEMPLATE]\n"
     "       p2v fleet status [--json] URL\n"
     "\n"
     "serve: receive the reports that 'p2v convert --report-url URL/api/report'\n"
@@ -26,6 +27,14 @@ static const char fleet_usage[] =
     "  --listen ADDR:PORT     IPv4 address and port to listen on (default\n"
     "                         127.0.0.1:8080; PORT 0 picks a free one, named on\n"
     "                         standard error)\n"
+    "  --live ISO|DIR         serve p2v Live for network boot: /boot.ipxe (an\n"
+    "                         iPXE script) and /live/vmlinuz, /live/initrd.img,\n"
+    "                         /live/filesystem.squashfs from the ISO or a folder\n"
+    "                         holding them (directly or under live/)\n"
+    "  --plan PLAN            a plan file, served as /plan.json and named in the\n"
+    "                         script's p2v.plan=\n"
+    "  --output TEMPLATE      the script's p2v.output= (e.g.\n"
+    "                         nbd://10.1.1.5:10809/{serial})\n"
     "status: print the PCs of the server at URL (http://HOST:PORT) as a table.\n"
     "  --json                 the server's /api/pcs as it is\n"
     "  -h, --help             this text\n"
@@ -66,6 +75,9 @@ static int serve(int argc, char **argv)
     static const struct option lo[] = { { "dir", required_argument, NULL, 'd' },
                                         { "listen", required_argument, NULL, 'l' },
                                         { "token-file", required_argument, NULL, 't' },
+                                        { "live", required_argument, NULL, 'L' },
+                                        { "plan", required_argument, NULL, 'P' },
+                                        { "output", required_argument, NULL, 'o' },
                                         { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
     fleet_serve_opts o = { .ready = on_ready, .log = on_log, .stop = &g_stop };
@@ -77,6 +89,9 @@ static int serve(int argc, char **argv)
         case 'd': o.dir = optarg; break;
         case 'l': o.listen = optarg; break;
         case 't': o.token_file = optarg; break;
+        case 'L': o.live_dir = optarg; break;
+        case 'P': o.plan = optarg; break;
+        case 'o': o.output = optarg; break;
         case 'h': fputs(fleet_usage, stdout); return P2V_EXIT_OK;
         case ':': return usage("option '%s' needs an argument", argv[optind - 1]);
         default: return usage("unknown option '%s'", argv[optind - 1]);
@@ -92,11 +107,30 @@ static int serve(int argc, char **argv)
         cli_error("%s: %s", o.dir, strerror(errno));
         return P2V_EXIT_FAIL;
     }
+    if ((o.plan || o.output) && !o.live_dir)
+        return usage("%s", "--plan and --output go into the boot script: they need --live");
+    struct stat st;
+    char files[4096];
+    p2v_err err;
+    if (o.live_dir && stat(o.live_dir, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (fleet_live_from_iso(o.live_dir, o.dir, &err) < 0) {
+            cli_error("fleet serve: %s", err.msg);
+            return P2V_EXIT_FAIL;
+        }
+        snprintf(files, sizeof files, "%s/live-files", o.dir);
+        o.live_dir = files;
+    } else if (o.live_dir && (stat(o.live_dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
+        cli_error("fleet serve: --live %s: not an ISO image or a folder", o.live_dir);
+        return P2V_EXIT_FAIL;
+    }
+    if (o.plan && (stat(o.plan, &st) < 0 || !S_ISREG(st.st_mode))) {
+        cli_error("fleet serve: --plan %s: not a file", o.plan);
+        return P2V_EXIT_FAIL;
+    }
     struct sigaction sa = { .sa_handler = on_signal };
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    p2v_err err;
     if (fleet_serve(&o, &err) < 0) {
         cli_error("fleet serve: %s", err.msg);
         return P2V_EXIT_FAIL;

@@ -9,6 +9,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -21,7 +23,7 @@
 #define MHD_FNS(X)                                                                                 \
     X(MHD_start_daemon) X(MHD_stop_daemon) X(MHD_create_response_from_buffer)                      \
     X(MHD_add_response_header) X(MHD_queue_response) X(MHD_destroy_response)                       \
-    X(MHD_lookup_connection_value) X(MHD_get_daemon_info)
+    X(MHD_lookup_connection_value) X(MHD_get_daemon_info) X(MHD_create_response_from_fd)
 static OPTLIB_TABLE(mhd_fns, MHD_FNS) mhd;
 OPTLIB(mhd_lib, P2V_SONAME_MHD, "p2v fleet serve (libmicrohttpd)", MHD_FNS, mhd);
 
@@ -30,6 +32,7 @@ struct server {
     char token[FLEET_TOKEN_MAX + 1];
     atomic_int inflight;
     const fleet_serve_opts *o;
+    char listen[64];                /* ADDR:PORT as bound */
 };
 
 struct req {
@@ -84,8 +87,80 @@ static bool token_ok(const struct server *sv, const char *auth)
     return d == 0;
 }
 
+/* One of the files the server was told about (never a name from the URL). */
+static enum MHD_Result send_file(struct MHD_Connection *c, const char *path, const char *type)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        return reply_text(c, MHD_HTTP_NOT_FOUND, "not found");
+    }
+    struct MHD_Response *r = mhd.f.MHD_create_response_from_fd((size_t)st.st_size, fd);
+    if (!r) {
+        close(fd);
+        return MHD_NO;
+    }
+    mhd.f.MHD_add_response_header(r, "Content-Type", type);
+    enum MHD_Result rc = mhd.f.MHD_queue_response(c, MHD_HTTP_OK, r);
+    mhd.f.MHD_destroy_response(r);
+    return rc;
+}
+
+/* The live file called name: DIR/name or DIR/live/name. */
+static enum MHD_Result live_file(struct server *sv, struct MHD_Connection *c, const char *name)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", sv->o->live_dir, name);
+    if (stat(path, &st) < 0)
+        snprintf(path, sizeof path, "%s/live/%s", sv->o->live_dir, name);
+    return send_file(c, path, "application/octet-stream");
+}
+
+/* http://HOST as the client named the server, when it is a plain host[:port];
+ * else the address it listens on. */
+static void base_url(struct server *sv, struct MHD_Connection *c, char *out, size_t len)
+{
+    const char *h = mhd.f.MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    if (h && *h && strlen(h) < 200 &&
+        strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == strlen(h))
+        snprintf(out, len, "http://%s", h);
+    else
+        snprintf(out, len, "http://%s", sv->listen);
+}
+
+static enum MHD_Result boot_files(struct server *sv, struct MHD_Connection *c, const char *url)
+{
+    static const char *const live[] = { "/live/vmlinuz", "/live/initrd.img",
+                                        "/live/filesystem.squashfs" };
+    if (!strcmp(url, "/boot.ipxe")) {
+        char base[256], *b = NULL;
+        size_t n = 0;
+        base_url(sv, c, base, sizeof base);
+        FILE *f = open_memstream(&b, &n);
+        if (!f)
+            return MHD_NO;
+        fleet_ipxe_script(sv->o, base, sv->token, f);
+        fclose(f);
+        return reply(c, MHD_HTTP_OK, "text/plain; charset=utf-8", b, n);
+    }
+    if (!strcmp(url, "/plan.json") && sv->o->plan)
+        return send_file(c, sv->o->plan, "application/json");
+    for (size_t i = 0; i < 3; i++)
+        if (!strcmp(url, live[i]))
+            return live_file(sv, c, live[i] + 6);
+    return reply_text(c, MHD_HTTP_NOT_FOUND, "not found");
+}
+
 static enum MHD_Result get(struct server *sv, struct MHD_Connection *c, const char *url)
 {
+    if (sv->o->live_dir && (!strcmp(url, "/boot.ipxe") || !strcmp(url, "/plan.json") ||
+                            !strncmp(url, "/live/", 6)))
+        return boot_files(sv, c, url);
+    if (sv->o->plan && !strcmp(url, "/plan.json"))
+        return boot_files(sv, c, url);
     char *b = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&b, &n);
@@ -251,8 +326,10 @@ int fleet_serve(const fleet_serve_opts *o, p2v_err *err)
     const union MHD_DaemonInfo *info = mhd.f.MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     char host[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, &addr.sin_addr, host, sizeof host);
+    unsigned port = info ? info->port : ntohs(addr.sin_port);
+    snprintf(sv.listen, sizeof sv.listen, "%s:%u", host, port);
     if (o->ready)
-        o->ready(o->ctx, host, info ? info->port : ntohs(addr.sin_port));
+        o->ready(o->ctx, host, port);
     while (!*o->stop)
         usleep(100000);
     mhd.f.MHD_stop_daemon(d);

@@ -47,6 +47,11 @@ typedef struct fleet_serve_opts {
     const char *listen;             /* ADDR:PORT; NULL: 127.0.0.1:8080 */
     const char *token_file;
     unsigned io_timeout;            /* seconds a client may take; 0: 60 */
+    /* the network boot (/boot.ipxe and the files it names); NULL: none */
+    const char *live_dir;           /* holds vmlinuz, initrd.img, filesystem.squashfs
+                                       (directly or under live/) */
+    const char *plan;               /* a plan file, served as /plan.json */
+    const char *output;             /* p2v.output=TEMPLATE */
     /* called when listening, with the port (0 in ADDR:0 picks one) */
     void (*ready)(void *ctx, const char *addr, unsigned port);
     void (*log)(void *ctx, const char *msg);
@@ -55,5 +60,12 @@ typedef struct fleet_serve_opts {
 } fleet_serve_opts;
 
 int fleet_serve(const fleet_serve_opts *o, p2v_err *err);
+
+/* The iPXE script for a client that reached the server as base
+ * (http://HOST:PORT): kernel, initrd and the kernel command line with
+ * p2v.plan, p2v.output, p2v.report and p2v.token. */
+void fleet_ipxe_script(const fleet_serve_opts *o, const char *base, const char *token, FILE *out);
+/* Copy the ISO's /live into DIR/live-files (xorriso), for --live ISO. */
+int fleet_live_from_iso(const char *iso, const char *dir, p2v_err *err);
 
 #endif
