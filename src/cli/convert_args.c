@@ -1,4 +1,5 @@
-/* p2v convert: the usage text and the option parser. */
+/* p2v convert: the option parser, by concern: the option table, one parser
+ * per value, the checks of the whole command line. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -19,6 +20,7 @@
 #include "qcow2/qcow2.h"
 #include "sink/sink.h"
 #include "util/json.h"
+#include "util/rbdlib.h"
 #include "windows/drivers.h"
 #include "util/size.h"
 
@@ -99,7 +101,8 @@ static bool takes_next_word(const char *a)
                                         "--table", "--boot", "--size", "--align", "--copy",
                                         "--cluster-size", "--add-esp", "--active",
                                         "--bad-sectors", "--bad-sectors-map", "--plan", "--save-plan", "-j",
-                                        "--threads", "--queue-depth", "--io-timeout" };
+                                        "--threads", "--queue-depth", "--io-timeout",
+                                        "--rbd-timeout", "--rbd-features" };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (!strcmp(a, opts[i]))
             return true;
@@ -164,13 +167,60 @@ void convert_free_joined_args(char **v, char **joined, int argc)
     free(v);
 }
 
+/* ---- the option table ---- */
+
 enum {
     OPT_BOOT = 256, OPT_SIZE, OPT_ALIGN, OPT_COPY, OPT_CLUSTER, OPT_VERIFY, OPT_DRY_RUN,
     OPT_JSON, OPT_NO_MSR, OPT_ALLOW_DIRTY, OPT_NO_WINDOWS_FIXUPS, OPT_ADD_ESP, OPT_ACTIVE, OPT_SECTOR_SIZE,
     OPT_MIN_FREE,
     OPT_DRIVERS, OPT_TARGET_BUS, OPT_KEEP_SERVICES,
     OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_BAD_SECTORS_MAP, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
-    OPT_QUEUE_DEPTH, OPT_IO_TIMEOUT, OPT_REPORT_URL, OPT_REPORT_TOKEN_FILE,
+    OPT_QUEUE_DEPTH, OPT_IO_TIMEOUT, OPT_RBD_TIMEOUT, OPT_RBD_FEATURES,
+    OPT_REPORT_URL, OPT_REPORT_TOKEN_FILE,
+};
+
+#define SHORT_OPTS ":o:O:t:c::j:pfh"
+
+static const struct option longopts[] = {
+    { "output", required_argument, NULL, 'o' },
+    { "output-format", required_argument, NULL, 'O' },
+    { "table", required_argument, NULL, 't' },
+    { "boot", required_argument, NULL, OPT_BOOT },
+    { "size", required_argument, NULL, OPT_SIZE },
+    { "align", required_argument, NULL, OPT_ALIGN },
+    { "copy", required_argument, NULL, OPT_COPY },
+    { "compress", optional_argument, NULL, 'c' },
+    { "cluster-size", required_argument, NULL, OPT_CLUSTER },
+    { "verify", no_argument, NULL, OPT_VERIFY },
+    { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+    { "json", no_argument, NULL, OPT_JSON },
+    { "progress", no_argument, NULL, 'p' },
+    { "force", no_argument, NULL, 'f' },
+    { "no-msr", no_argument, NULL, OPT_NO_MSR },
+    { "allow-dirty", no_argument, NULL, OPT_ALLOW_DIRTY },
+    { "no-windows-fixups", no_argument, NULL, OPT_NO_WINDOWS_FIXUPS },
+    { "add-esp", required_argument, NULL, OPT_ADD_ESP },
+    { "active", required_argument, NULL, OPT_ACTIVE },
+    { "sector-size", required_argument, NULL, OPT_SECTOR_SIZE },
+    { "min-free", required_argument, NULL, OPT_MIN_FREE },
+    { "drivers", required_argument, NULL, OPT_DRIVERS },
+    { "target-bus", required_argument, NULL, OPT_TARGET_BUS },
+    { "keep-services", no_argument, NULL, OPT_KEEP_SERVICES },
+    { "plan", required_argument, NULL, OPT_PLAN },
+    { "save-plan", required_argument, NULL, OPT_SAVE_PLAN },
+    { "threads", required_argument, NULL, 'j' },
+    { "queue-depth", required_argument, NULL, OPT_QUEUE_DEPTH },
+    { "io-timeout", required_argument, NULL, OPT_IO_TIMEOUT },
+    { "rbd-timeout", required_argument, NULL, OPT_RBD_TIMEOUT },
+    { "rbd-features", required_argument, NULL, OPT_RBD_FEATURES },
+    { "bad-sectors", required_argument, NULL, OPT_BAD_SECTORS },
+    { "bad-sectors-map", required_argument, NULL, OPT_BAD_SECTORS_MAP },
+    { "allow-mounted", no_argument, NULL, OPT_ALLOW_MOUNTED },
+    { "boot-check", no_argument, NULL, OPT_BOOT_CHECK },
+    { "report-url", required_argument, NULL, OPT_REPORT_URL },
+    { "report-token-file", required_argument, NULL, OPT_REPORT_TOKEN_FILE },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
 };
 
 /* Options that shape the result (layout, copy, Windows edits): with --plan
@@ -190,222 +240,244 @@ static bool is_layout_option(int c)
     }
 }
 
-int convert_parse_args(int argc, char **argv, struct convert_args *a)
+/* Remember the long name of the first layout option given (for --plan's error). */
+static void note_layout_option(struct convert_args *a, int c)
 {
-    static const struct option longopts[] = {
-        { "output", required_argument, NULL, 'o' },
-        { "output-format", required_argument, NULL, 'O' },
-        { "table", required_argument, NULL, 't' },
-        { "boot", required_argument, NULL, OPT_BOOT },
-        { "size", required_argument, NULL, OPT_SIZE },
-        { "align", required_argument, NULL, OPT_ALIGN },
-        { "copy", required_argument, NULL, OPT_COPY },
-        { "compress", optional_argument, NULL, 'c' },
-        { "cluster-size", required_argument, NULL, OPT_CLUSTER },
-        { "verify", no_argument, NULL, OPT_VERIFY },
-        { "dry-run", no_argument, NULL, OPT_DRY_RUN },
-        { "json", no_argument, NULL, OPT_JSON },
-        { "progress", no_argument, NULL, 'p' },
-        { "force", no_argument, NULL, 'f' },
-        { "no-msr", no_argument, NULL, OPT_NO_MSR },
-        { "allow-dirty", no_argument, NULL, OPT_ALLOW_DIRTY },
-        { "no-windows-fixups", no_argument, NULL, OPT_NO_WINDOWS_FIXUPS },
-        { "add-esp", required_argument, NULL, OPT_ADD_ESP },
-        { "active", required_argument, NULL, OPT_ACTIVE },
-        { "sector-size", required_argument, NULL, OPT_SECTOR_SIZE },
-        { "min-free", required_argument, NULL, OPT_MIN_FREE },
-        { "drivers", required_argument, NULL, OPT_DRIVERS },
-        { "target-bus", required_argument, NULL, OPT_TARGET_BUS },
-        { "keep-services", no_argument, NULL, OPT_KEEP_SERVICES },
-        { "plan", required_argument, NULL, OPT_PLAN },
-        { "save-plan", required_argument, NULL, OPT_SAVE_PLAN },
-        { "threads", required_argument, NULL, 'j' },
-        { "queue-depth", required_argument, NULL, OPT_QUEUE_DEPTH },
-        { "io-timeout", required_argument, NULL, OPT_IO_TIMEOUT },
-        { "bad-sectors", required_argument, NULL, OPT_BAD_SECTORS },
-        { "bad-sectors-map", required_argument, NULL, OPT_BAD_SECTORS_MAP },
-        { "allow-mounted", no_argument, NULL, OPT_ALLOW_MOUNTED },
-        { "boot-check", no_argument, NULL, OPT_BOOT_CHECK },
-        { "report-url", required_argument, NULL, OPT_REPORT_URL },
-        { "report-token-file", required_argument, NULL, OPT_REPORT_TOKEN_FILE },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    uint64_t v;
-    int c, r;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":o:O:t:c::j:pfh", longopts, NULL)) != -1) {
-        if (is_layout_option(c) && !a->layout_option)
-            for (const struct option *lo = longopts; lo->name && !a->layout_option; lo++)
-                if (lo->val == c)
-                    a->layout_option = lo->name;
-        switch (c) {
-        case 'o': a->output = optarg; break;
-        case OPT_PLAN: a->plan_file = optarg; break;
-        case OPT_SAVE_PLAN: a->save_plan = optarg; break;
-        case OPT_BOOT_CHECK: a->boot_check = true; break;
-        case OPT_REPORT_URL: a->report_url = optarg; break;
-        case OPT_REPORT_TOKEN_FILE: a->report_token_file = optarg; break;
-        case 'O':
-            a->format_given = true;
-            if (!strcmp(optarg, "qcow2"))
-                a->sink.format = SINK_QCOW2;
-            else if (!strcmp(optarg, "raw"))
-                a->sink.format = SINK_RAW;
-            else
-                return convert_usage_error("unknown output format '%s' (qcow2 or raw)", optarg);
-            break;
-        case 't':
-            if (!strcmp(optarg, "gpt"))
-                a->plan.table = PTABLE_GPT;
-            else if (!strcmp(optarg, "mbr") || !strcmp(optarg, "dos"))
-                a->plan.table = PTABLE_MBR;
-            else
-                return convert_usage_error("unknown table type '%s' (gpt or mbr)", optarg);
-            break;
-        case OPT_BOOT:
-            if (!strcmp(optarg, "uefi"))
-                a->plan.boot = PLAN_FW_UEFI;
-            else if (!strcmp(optarg, "bios"))
-                a->plan.boot = PLAN_FW_BIOS;
-            else
-                return convert_usage_error("unknown firmware '%s' (uefi or bios)", optarg);
-            break;
-        case OPT_SIZE:
-            if ((r = parse_size_opt("--size", optarg, &a->plan.size)))
-                return r;
-            break;
-        case OPT_ALIGN:
-            if ((r = parse_size_opt("--align", optarg, &a->plan.align)))
-                return r;
-            break;
-        case OPT_COPY:
-            if (!strcmp(optarg, "used"))
-                a->copy_all = false;
-            else if (!strcmp(optarg, "all"))
-                a->copy_all = true;
-            else
-                return convert_usage_error("unknown --copy mode '%s' (used or all)", optarg);
-            break;
-        case 'c': {
-            p2v_err e;
-            if (!optarg)
-                a->sink.compression = SINK_COMPRESS_ZLIB;
-            else if (sink_compression_parse(optarg, &a->sink.compression, &a->sink.level, &e) < 0)
-                return convert_usage_error("%s", e.msg);
-            break;
-        }
-        case 'j':
-            if ((r = parse_count_opt("-j", optarg, QCOW2_MAX_THREADS, &a->sink.threads)))
-                return r;
-            break;
-        case OPT_QUEUE_DEPTH:
-            if ((r = parse_count_opt("--queue-depth", optarg, COPY_MAX_QUEUE_DEPTH,
-                                     &a->queue_depth)))
-                return r;
-            break;
-        case OPT_IO_TIMEOUT:
-            if ((r = parse_count_opt("--io-timeout", optarg, CONVERT_IO_TIMEOUT_MAX,
-                                     &a->io_timeout)))
-                return r;
-            break;
-        case OPT_CLUSTER:
-            if ((r = parse_size_opt("--cluster-size", optarg, &v)))
-                return r;
-            if (v < 512 || v > (2u << 20) || (v & (v - 1)))
-                return convert_usage_error("--cluster-size %s: must be a power of two from 512 to 2M",
-                                   optarg);
-            a->sink.cluster_size = (uint32_t)v;
-            a->cluster_given = true;
-            break;
-        case OPT_VERIFY: a->verify = true; break;
-        case OPT_DRY_RUN: a->dry_run = true; break;
-        case OPT_JSON: a->json = true; break;
-        case 'p': a->progress = true; break;
-        case 'f': a->force = a->sink.force = true; break;
-        case OPT_NO_MSR: a->plan.no_msr = true; break;
-        case OPT_ALLOW_DIRTY: a->allow_dirty = true; break;
-        case OPT_NO_WINDOWS_FIXUPS: a->no_windows_fixups = true; break;
-        case OPT_MIN_FREE:
-            if ((r = parse_size_opt("--min-free", optarg, &a->min_free)))
-                return r;
-            break;
-        case OPT_ALLOW_MOUNTED: a->allow_mounted = true; break;
-        case OPT_BAD_SECTORS:
-            if (!strcmp(optarg, "fail"))
-                a->bad_sectors = SALVAGE_FAIL;
-            else if (!strcmp(optarg, "zero"))
-                a->bad_sectors = SALVAGE_ZERO;
-            else
-                return convert_usage_error("unknown --bad-sectors mode '%s' (fail or zero)", optarg);
-            break;
-        case OPT_BAD_SECTORS_MAP: a->bad_sectors_map = optarg; break;
-        case OPT_SECTOR_SIZE:
-            if (size_parse(optarg, &v) < 0 || (v != 512 && v != 4096))
-                return convert_usage_error("--sector-size must be 512 or 4096, not '%s'", optarg);
-            a->sector_size = (uint32_t)v;
-            break;
-        case OPT_ADD_ESP:
-            if ((r = parse_size_opt("--add-esp", optarg, &v)))
-                return r;
-            a->add_esp = (plan_extra){ .before = 0, .kind = PLAN_PART_SYNTHETIC,
-                                       .role = PLAN_ROLE_ESP, .bytes = v,
-                                       .gpt_type = GPT_TYPE_ESP, .mbr_type = 0xEF,
-                                       .name = "EFI system partition" };
-            a->plan.extra = &a->add_esp;
-            a->plan.nextra = 1;
-            break;
-        case OPT_ACTIVE: {
-            char *ap;
-            unsigned an;
-            if (convert_parse_sel(optarg, &ap, &an) < 0)
-                return convert_usage_error("--active '%s': not DISK:N (one of the SELs)", optarg);
-            free(ap);
-            a->active = optarg;
-            break;
-        }
-        case OPT_DRIVERS: a->drivers = optarg; break;
-        case OPT_KEEP_SERVICES: a->keep_services = true; break;
-        case OPT_TARGET_BUS: {
-            enum drv_bus bus;
-            if (drv_bus_parse(optarg, &bus) < 0)
-                return convert_usage_error("unknown --target-bus '%s' (virtio-blk, virtio-scsi, sata or ide)",
-                                   optarg);
-            a->target_bus = (int)bus;
-            break;
-        }
-        case 'h': fputs(convert_usage, stdout); return -1;
-        case ':': return convert_usage_error("option '%s' needs an argument", argv[optind - 1]);
-        default: return convert_usage_error("unknown option '%s'", argv[optind - 1]);
-        }
+    if (!is_layout_option(c) || a->layout_option)
+        return;
+    for (const struct option *lo = longopts; lo->name && !a->layout_option; lo++)
+        if (lo->val == c)
+            a->layout_option = lo->name;
+}
+
+/* ---- value parsers: 0, or a usage exit status ---- */
+
+static int parse_output_format(struct convert_args *a, const char *v)
+{
+    a->format_given = true;
+    if (!strcmp(v, "qcow2"))
+        a->sink.format = SINK_QCOW2;
+    else if (!strcmp(v, "raw"))
+        a->sink.format = SINK_RAW;
+    else
+        return convert_usage_error("unknown output format '%s' (qcow2 or raw)", v);
+    return 0;
+}
+
+static int parse_table(struct convert_args *a, const char *v)
+{
+    if (!strcmp(v, "gpt"))
+        a->plan.table = PTABLE_GPT;
+    else if (!strcmp(v, "mbr") || !strcmp(v, "dos"))
+        a->plan.table = PTABLE_MBR;
+    else
+        return convert_usage_error("unknown table type '%s' (gpt or mbr)", v);
+    return 0;
+}
+
+static int parse_boot(struct convert_args *a, const char *v)
+{
+    if (!strcmp(v, "uefi"))
+        a->plan.boot = PLAN_FW_UEFI;
+    else if (!strcmp(v, "bios"))
+        a->plan.boot = PLAN_FW_BIOS;
+    else
+        return convert_usage_error("unknown firmware '%s' (uefi or bios)", v);
+    return 0;
+}
+
+static int parse_copy_mode(struct convert_args *a, const char *v)
+{
+    if (!strcmp(v, "used"))
+        a->copy_all = false;
+    else if (!strcmp(v, "all"))
+        a->copy_all = true;
+    else
+        return convert_usage_error("unknown --copy mode '%s' (used or all)", v);
+    return 0;
+}
+
+/* -c with no word: zlib; -c NAME[:LEVEL] (joined by convert_join_compress_args). */
+static int parse_compress(struct convert_args *a, const char *v)
+{
+    p2v_err e;
+    if (!v)
+        a->sink.compression = SINK_COMPRESS_ZLIB;
+    else if (sink_compression_parse(v, &a->sink.compression, &a->sink.level, &e) < 0)
+        return convert_usage_error("%s", e.msg);
+    return 0;
+}
+
+static int parse_cluster_size(struct convert_args *a, const char *v)
+{
+    uint64_t n;
+    int r;
+    if ((r = parse_size_opt("--cluster-size", v, &n)))
+        return r;
+    if (n < 512 || n > (2u << 20) || (n & (n - 1)))
+        return convert_usage_error("--cluster-size %s: must be a power of two from 512 to 2M", v);
+    a->sink.cluster_size = (uint32_t)n;
+    a->cluster_given = true;
+    return 0;
+}
+
+static int parse_bad_sectors(struct convert_args *a, const char *v)
+{
+    if (!strcmp(v, "fail"))
+        a->bad_sectors = SALVAGE_FAIL;
+    else if (!strcmp(v, "zero"))
+        a->bad_sectors = SALVAGE_ZERO;
+    else
+        return convert_usage_error("unknown --bad-sectors mode '%s' (fail or zero)", v);
+    return 0;
+}
+
+static int parse_sector_size(struct convert_args *a, const char *v)
+{
+    uint64_t n;
+    if (size_parse(v, &n) < 0 || (n != 512 && n != 4096))
+        return convert_usage_error("--sector-size must be 512 or 4096, not '%s'", v);
+    a->sector_size = (uint32_t)n;
+    return 0;
+}
+
+static int parse_add_esp(struct convert_args *a, const char *v)
+{
+    uint64_t n;
+    int r;
+    if ((r = parse_size_opt("--add-esp", v, &n)))
+        return r;
+    a->add_esp = (plan_extra){ .before = 0, .kind = PLAN_PART_SYNTHETIC,
+                               .role = PLAN_ROLE_ESP, .bytes = n,
+                               .gpt_type = GPT_TYPE_ESP, .mbr_type = 0xEF,
+                               .name = "EFI system partition" };
+    a->plan.extra = &a->add_esp;
+    a->plan.nextra = 1;
+    return 0;
+}
+
+static int parse_active(struct convert_args *a, const char *v)
+{
+    char *ap;
+    unsigned an;
+    if (convert_parse_sel(v, &ap, &an) < 0)
+        return convert_usage_error("--active '%s': not DISK:N (one of the SELs)", v);
+    free(ap);
+    a->active = v;
+    return 0;
+}
+
+static int parse_target_bus(struct convert_args *a, const char *v)
+{
+    enum drv_bus bus;
+    if (drv_bus_parse(v, &bus) < 0)
+        return convert_usage_error("unknown --target-bus '%s' (virtio-blk, virtio-scsi, sata or ide)",
+                                   v);
+    a->target_bus = (int)bus;
+    return 0;
+}
+
+/* Options that shape the result (is_layout_option), and the unknown ones. */
+static int apply_layout_option(struct convert_args *a, int c, const char *v, char **argv)
+{
+    switch (c) {
+    case 'O': return parse_output_format(a, v);
+    case 't': return parse_table(a, v);
+    case OPT_BOOT: return parse_boot(a, v);
+    case OPT_SIZE: return parse_size_opt("--size", v, &a->plan.size);
+    case OPT_ALIGN: return parse_size_opt("--align", v, &a->plan.align);
+    case OPT_COPY: return parse_copy_mode(a, v);
+    case 'c': return parse_compress(a, v);
+    case OPT_CLUSTER: return parse_cluster_size(a, v);
+    case OPT_NO_MSR: a->plan.no_msr = true; return 0;
+    case OPT_ALLOW_DIRTY: a->allow_dirty = true; return 0;
+    case OPT_MIN_FREE: return parse_size_opt("--min-free", v, &a->min_free);
+    case OPT_SECTOR_SIZE: return parse_sector_size(a, v);
+    case OPT_ADD_ESP: return parse_add_esp(a, v);
+    case OPT_ACTIVE: return parse_active(a, v);
+    case OPT_TARGET_BUS: return parse_target_bus(a, v);
+    case OPT_BAD_SECTORS: return parse_bad_sectors(a, v);
+    case OPT_NO_WINDOWS_FIXUPS: a->no_windows_fixups = true; return 0;
+    case OPT_KEEP_SERVICES: a->keep_services = true; return 0;
+    case ':': return convert_usage_error("option '%s' needs an argument", argv[optind - 1]);
+    default: return convert_usage_error("unknown option '%s'", argv[optind - 1]);
     }
-    a->sels = argv + optind;
-    a->nsels = argc - optind;
+}
+
+/* Options of this run only (where to, how, what to show); -1 after --help. */
+static int apply_option(struct convert_args *a, int c, const char *v, char **argv)
+{
+    switch (c) {
+    case 'o': a->output = v; return 0;
+    case OPT_PLAN: a->plan_file = v; return 0;
+    case OPT_SAVE_PLAN: a->save_plan = v; return 0;
+    case OPT_BOOT_CHECK: a->boot_check = true; return 0;
+    case OPT_REPORT_URL: a->report_url = v; return 0;
+    case OPT_REPORT_TOKEN_FILE: a->report_token_file = v; return 0;
+    case 'j': return parse_count_opt("-j", v, QCOW2_MAX_THREADS, &a->sink.threads);
+    case OPT_QUEUE_DEPTH:
+        return parse_count_opt("--queue-depth", v, COPY_MAX_QUEUE_DEPTH, &a->queue_depth);
+    case OPT_IO_TIMEOUT:
+        return parse_count_opt("--io-timeout", v, CONVERT_IO_TIMEOUT_MAX, &a->io_timeout);
+    case OPT_RBD_TIMEOUT:
+        return parse_count_opt("--rbd-timeout", v, CONVERT_IO_TIMEOUT_MAX, &a->sink.rbd_timeout);
+    case OPT_RBD_FEATURES: {
+        p2v_err e;
+        if (rbdlib_features_parse(v, &a->sink.rbd_features, &e) < 0)
+            return convert_usage_error("%s", e.msg);
+        return 0;
+    }
+    case OPT_VERIFY: a->verify = true; return 0;
+    case OPT_DRY_RUN: a->dry_run = true; return 0;
+    case OPT_JSON: a->json = true; return 0;
+    case 'p': a->progress = true; return 0;
+    case 'f': a->force = a->sink.force = true; return 0;
+    case OPT_ALLOW_MOUNTED: a->allow_mounted = true; return 0;
+    case OPT_BAD_SECTORS_MAP: a->bad_sectors_map = v; return 0;
+    case OPT_DRIVERS: a->drivers = v; return 0;
+    case 'h': fputs(convert_usage, stdout); return -1;
+    default: return apply_layout_option(a, c, v, argv);
+    }
+}
+
+/* ---- checks of the whole command line ---- */
+
+/* Options that exclude each other, whatever else is given. */
+static int check_combinations(struct convert_args *a)
+{
     if (a->boot_check && a->dry_run)
         return convert_usage_error("%s", "--boot-check boots the written image: not with --dry-run");
-    struct sink_target_info ti;
-    sink_target_info(a->output, &ti);
-    if (a->boot_check && !ti.is_file)
-        return convert_usage_error("%s", "--boot-check boots an image file: not with -o - or an NBD target");
     if (a->report_url && a->dry_run)
         return convert_usage_error("%s", "--report-url reports a conversion: not with --dry-run");
     if (a->report_token_file && !a->report_url)
         return convert_usage_error("%s", "--report-token-file goes with --report-url");
+    struct sink_target_info ti;
+    sink_target_info(a->output, &ti);
+    if (a->boot_check && !ti.is_file)
+        return convert_usage_error("%s", "--boot-check boots an image file: not with -o - or an NBD target");
     if (ti.to_stdout && a->json)
         return convert_usage_error("%s", "--json and -o - both want standard output");
     /* An NBD export receives the disk itself. */
     if (ti.raw_only && !a->format_given)
         a->sink.format = SINK_RAW;
-    if (a->plan_file) {
-        if (a->nsels)
-            return convert_usage_error("--plan: the selections come from the plan file, not '%s'",
-                               a->sels[0]);
-        if (a->layout_option)
-            return convert_usage_error("--plan: --%s comes from the plan file; make a new plan to "
-                               "change it", a->layout_option);
-        return 0;
-    }
+    return 0;
+}
+
+/* With --plan the selections and the layout come from the plan file. */
+static int check_plan_args(const struct convert_args *a)
+{
+    if (a->nsels)
+        return convert_usage_error("--plan: the selections come from the plan file, not '%s'",
+                                   a->sels[0]);
+    if (a->layout_option)
+        return convert_usage_error("--plan: --%s comes from the plan file; make a new plan to "
+                                   "change it", a->layout_option);
+    return 0;
+}
+
+/* Without --plan: an OUTPUT, selections that parse, options that fit the format. */
+static int check_command_line(const struct convert_args *a)
+{
     if (!a->output && !a->dry_run && !a->save_plan)
         return convert_usage_error("%s", "no OUTPUT given (-o OUTPUT)");
     if (a->nsels == 0)
@@ -421,10 +493,25 @@ int convert_parse_args(int argc, char **argv, struct convert_args *a)
         bool min;
         if (convert_parse_sel_sized(a->sels[i], &p, &n, &sz, &min) < 0)
             return convert_usage_error("'%s' is not a partition selection (DISK:N, DISK:N=SIZE or "
-                               "DISK:N=min, e.g. /dev/sda:2 or pc.img:3=60G)", a->sels[i]);
+                                       "DISK:N=min, e.g. /dev/sda:2 or pc.img:3=60G)", a->sels[i]);
         free(p);
     }
     return 0;
 }
 
-/* ---- progress and messages ---- */
+int convert_parse_args(int argc, char **argv, struct convert_args *a)
+{
+    int c, r;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, SHORT_OPTS, longopts, NULL)) != -1) {
+        note_layout_option(a, c);
+        if ((r = apply_option(a, c, optarg, argv)))
+            return r;
+    }
+    a->sels = argv + optind;
+    a->nsels = argc - optind;
+    if ((r = check_combinations(a)))
+        return r;
+    return a->plan_file ? check_plan_args(a) : check_command_line(a);
+}

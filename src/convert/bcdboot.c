@@ -101,10 +101,10 @@ static int bios_switch(convert_job *job, size_t wi, size_t ai, p2v_err *err)
     char name[300];
     convert_part_source_name(job, ap, name, sizeof name);
     if (!acp || acp->fs.kind != FS_NTFS)
-        return p2v_errf(err, -EINVAL, "%s: the active partition must be NTFS to hold Windows' "
-                        "BIOS boot files (bootmgr, \\Boot): choose an NTFS partition with "
-                        "--active, or leave --active out and p2v makes System Reserved or "
-                        "Windows' partition active", name);
+        return p2v_errf_at(err, -EINVAL, name, "the active partition must be NTFS to hold Windows' "
+                           "BIOS boot files (bootmgr, \\Boot): choose an NTFS partition with "
+                           "--active, or leave --active out and p2v makes System Reserved or "
+                           "Windows' partition active");
     ntvol *win = NULL, *act = NULL;
     blockdev *aov = NULL;
     int r = convert_part_edit(job, ai, &aov, err);
@@ -121,8 +121,8 @@ static int bios_switch(convert_job *job, size_t wi, size_t ai, p2v_err *err)
         ntvol_close(win, &e2);
     int rc = act ? ntvol_close(act, r < 0 ? &e2 : err) : 0;
     r = r < 0 ? r : rc;
-    if (r < 0 && strncmp(err->msg, name, strlen(name)))
-        p2v_err_prefix(err, r, "%s: firmware switch to BIOS", name);
+    if (r < 0) /* named here unless a lower layer named this partition */
+        p2v_err_at(err, r, name, "firmware switch to BIOS");
     return r;
 }
 
@@ -339,8 +339,8 @@ static int uefi_switch(convert_job *job, size_t wi, size_t ei, p2v_err *err)
     /* the files must fit: the dry run says so, not the write */
     if (r == 0)
         r = boot_esp_fit(ep->sectors, job->plan->sector_size, job->win.esp_tree, err);
-    if (r < 0 && strncmp(err->msg, name, strlen(name)))
-        p2v_err_prefix(err, r, "%s: firmware switch to UEFI", name);
+    if (r < 0) /* named here unless a lower layer named this partition */
+        p2v_err_at(err, r, name, "firmware switch to UEFI");
     job->win.esp_part = ei;
     return r;
 }

@@ -204,6 +204,29 @@ void convert_job_free(convert_job *job);
  * no_windows_fixups. */
 const win_report *convert_job_windows(const convert_job *job);
 
+/* ---- for front ends that list and check ---- */
+
+/* The machine's disks (block devices), to free with convert_machine_disks_free. */
+int convert_machine_disks(char ***paths, size_t *count, p2v_err *err);
+void convert_machine_disks_free(char **paths, size_t count);
+/* The size of an opened disk in bytes. */
+uint64_t convert_disk_bytes(const convert_disk *d);
+
+/* What was checked of a written OUTPUT (`qemu-img check` for a qcow2). */
+/* NOT_FILE: written into a target that is no image file (an NBD export...) */
+enum convert_checked { CONVERT_CHECKED_NOT_FILE = 0, CONVERT_CHECKED_RAW, CONVERT_CHECKED_QCOW2 };
+typedef struct convert_output_check {
+    enum convert_checked kind;          /* not a file, raw: no metadata, the counts are 0 */
+    char what[64];                      /* the target, for a NOT_FILE ("NBD export") */
+    uint64_t corruptions, leaks, check_errors;
+    uint64_t allocated_clusters, total_clusters;
+} convert_output_check;
+
+/* Check the image convert_run wrote under OUTPUT (a qcow2's refcounts and
+ * tables). Errors: it could not be opened or read, with nothing counted. */
+int convert_check_output(const char *output, enum sink_format format, convert_output_check *c,
+                         p2v_err *err);
+
 /* ---- reports ---- */
 
 /* The driver step of each Windows partition (what the dry run lists), as

@@ -178,9 +178,9 @@ static int check_direct_output(convert_job *job, p2v_err *err)
         return p2v_errf(err, CONVERT_EUSAGE, "-c: a compressed qcow2 cannot be streamed "
                                              "(-o -): its layout is not known in advance");
     if (ti.raw_only && (rq->sink.format != SINK_RAW || rq->sink.compression))
-        return p2v_errf(err, CONVERT_EUSAGE, "%s: an NBD export receives the disk itself: use "
-                                             "-O raw (qemu-nbd or nbdkit in front of the "
-                                             "platform's storage provides its format)", o);
+        return p2v_errf(err, CONVERT_EUSAGE, "%s: an %s receives the disk itself: use -O raw "
+                                             "(the platform's storage behind it provides its "
+                                             "format)", o, ti.what);
     if (!ti.sized)
         return 0;
     uint64_t size;

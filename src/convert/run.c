@@ -126,11 +126,10 @@ static void ranges_free(struct job_ranges *jb)
 static int fsmap_error(const char *name, blockdev *bd, int rc, p2v_err *err)
 {
     const char *path = bd_path(bd);
-    size_t pl = strlen(path);
-    if (!strncmp(err->msg, path, pl) && !strncmp(err->msg + pl, ": ", 2)) {
+    if (!strcmp(err->where, path)) {
         char rest[sizeof err->msg];
-        snprintf(rest, sizeof rest, "%s", err->msg + pl + 2);
-        return p2v_errf(err, rc, "%s: %s", name, rest);
+        snprintf(rest, sizeof rest, "%s", err->msg + strlen(path) + 2);
+        return p2v_errf_at(err, rc, name, "%s", rest);
     }
     return p2v_err_prefix(err, rc, "%s", name);
 }
@@ -501,10 +500,16 @@ int convert_run(convert_job *job, const convert_events *ev, volatile sig_atomic_
         return p2v_errf(err, -EINVAL, "no OUTPUT to write");
     sink_opts so = job->rq.sink;
     so.io_timeout = job->rq.io_timeout;
+    so.queue_depth = job->rq.queue_depth;
+    char where[1024];
     if ((r = prepare_ranges(job, &jb, ev, err)) < 0 ||
         (r = sink_create(job->write_path ? job->write_path : job->rq.output,
-                         plan_disk_bytes(job->plan), &so, &sk, err)) < 0 ||
-        (r = write_image(job, sk, &jb, ev, cancel, res, err)) < 0)
+                         plan_disk_bytes(job->plan), &so, &sk, err)) < 0)
+        goto out;
+    sink_describe(sk, where, sizeof where);
+    if (where[0])
+        convert_say(ev, CONVERT_NOTICE, "%s: %s", job->rq.output, where);
+    if ((r = write_image(job, sk, &jb, ev, cancel, res, err)) < 0)
         goto out;
     res->done = true;
     res->seconds = now_s() - t0;
@@ -518,6 +523,11 @@ out:;
         char was[sizeof err->msg];
         snprintf(was, sizeof was, "%s", err->msg);
         r = p2v_errf(err, -EINTR, "interrupted by a signal (%s)", was);
+    }
+    p2v_err derr;
+    if (r < 0 && sk && sink_discard(sk, &derr) < 0) {
+        size_t l = strlen(err->msg);
+        snprintf(err->msg + l, sizeof err->msg - l, "; %s", derr.msg);
     }
     char *temp = r < 0 && sk && sink_temp_path(sk) ? strdup(sink_temp_path(sk)) : NULL;
     sink_close(sk);

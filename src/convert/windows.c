@@ -79,8 +79,8 @@ static int fix_part(convert_job *job, size_t i, const convert_part *cp, p2v_err 
     if (r == 0)
         r = convert_winvol_write(&vol, err);
     convert_winvol_free(&vol);
-    if (r < 0 && strncmp(err->msg, name, strlen(name)))
-        p2v_err_prefix(err, r, "%s: Windows fixups", name);
+    if (r < 0) /* named here unless a lower layer named this partition */
+        p2v_err_at(err, r, name, "Windows fixups");
     if (r == -EBUSY && ntfs) {
         size_t l = strlen(err->msg);
         snprintf(err->msg + l, sizeof err->msg - l, "; shut Windows down fully, or pass "

@@ -43,8 +43,8 @@ int convert_winvol_add(convert_winvol *vol, const char *path, uint8_t *data, siz
         return 0;
     if (vol->nedits == CONVERT_WINVOL_EDITS) {
         free(data);
-        return p2v_errf(err, -E2BIG, "%s: more than %d files rewritten", vol->name,
-                        CONVERT_WINVOL_EDITS);
+        return p2v_errf_at(err, -E2BIG, vol->name, "more than %d files rewritten",
+                           CONVERT_WINVOL_EDITS);
     }
     vol->edits[vol->nedits++] = (convert_file_edit){ .path = path, .data = data, .len = len };
     return 0;

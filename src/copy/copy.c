@@ -1,185 +1,10 @@
-#include "copy/copy.h"
-#include "copy/salvage.h"
+#include "copy/copy_impl.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include "util/size.h"
-#include "util/zero.h"
-
-#define COPY_DEFAULT_BLOCK (4u << 20)
-
-/* Round [start, start + len) of the range outward to granularity boundaries
- * of the target disk, clipped to [0, limit). */
-static int add_rounded(extent_list *l, const copy_range *r, uint64_t start, uint64_t len,
-                       uint32_t g, uint64_t limit)
-{
-    if (start >= limit || len == 0)
-        return 0;
-    if (len > limit - start)
-        len = limit - start;
-    uint64_t abs_start = r->dst_offset + start, abs_end = abs_start + len;
-    uint64_t a = align_down_u64(abs_start, g), b = align_up_u64(abs_end, g);
-    uint64_t s = a < r->dst_offset ? 0 : a - r->dst_offset;
-    uint64_t e = b - r->dst_offset;
-    if (e > limit)
-        e = limit;
-    return extent_list_add(l, s, e - s);
-}
-
-int copy_range_extents(const copy_range *r, uint32_t g, extent_list *out)
-{
-    int rc = 0;
-    memset(out, 0, sizeof *out);
-    if (r->used) {
-        for (size_t i = 0; i < r->used->count && rc == 0; i++)
-            rc = add_rounded(out, r, r->used->v[i].start, r->used->v[i].len, g, r->src_len);
-    } else {
-        rc = add_rounded(out, r, 0, r->src_len, g, r->src_len);
-    }
-    for (size_t i = 0; r->patches && i < r->patches->count && rc == 0; i++)
-        rc = add_rounded(out, r, r->patches->v[i].offset, r->patches->v[i].len, g, r->dst_len);
-    if (rc < 0) {
-        extent_list_free(out);
-        return rc;
-    }
-    extent_list_normalize(out);
-    return 0;
-}
-
-int copy_planned_bytes(const copy_range *r, size_t n, uint32_t g, uint64_t *out)
-{
-    *out = 0;
-    for (size_t i = 0; i < n; i++) {
-        extent_list l;
-        int rc = copy_range_extents(&r[i], g, &l);
-        if (rc < 0)
-            return rc;
-        *out += extent_list_bytes(&l);
-        extent_list_free(&l);
-    }
-    return 0;
-}
-
-/* Read the source bytes [rel, rel + n) of the range into buf. The one place
- * the engine reads a source: a failed read is handled here. */
-static int read_source(const copy_range *r, uint8_t *buf, uint64_t rel, size_t n, uint64_t *read,
-                       p2v_err *err)
-{
-    int rc = bd_pread(r->src, buf, n, r->src_offset + rel, err);
-    if (rc == -EIO && r->salvage)
-        rc = salvage_read(r->salvage, r, buf, n, rel, err);
-    if (rc < 0)
-        return p2v_err_prefix(err, rc, "%s", r->what);
-    *read += n;
-    return 0;
-}
-
-/* Source bytes [rel, rel + n) into buf where the used map names them, zeros
- * elsewhere: only used bytes are read (rounding extents out to the
- * granularity must neither cost reads nor carry free space, the leftovers of
- * deleted files, into the image). */
-static int read_used(const copy_range *r, uint8_t *buf, uint64_t rel, size_t n, uint64_t *read,
-                     p2v_err *err)
-{
-    const extent_list *u = r->used;
-    uint64_t pos = rel, end = rel + n;
-    for (size_t i = extent_list_first_after(u, rel); i < u->count && pos < end; i++) {
-        uint64_t s = u->v[i].start, e = s + u->v[i].len;
-        if (s >= end)
-            break;
-        if (s > pos)
-            memset(buf + (pos - rel), 0, (size_t)(s - pos));
-        else
-            s = pos;
-        if (e > end)
-            e = end;
-        int rc = read_source(r, buf + (s - rel), s, (size_t)(e - s), read, err);
-        if (rc < 0)
-            return rc;
-        pos = e;
-    }
-    if (pos < end)
-        memset(buf + (pos - rel), 0, (size_t)(end - pos));
-    return 0;
-}
-
-/* The target's bytes [rel, rel + len) of the range: source data (zeros past
- * src_len, and where a used map does not name it) with the patches laid over it. */
-static int fill_block(const copy_range *r, uint8_t *buf, uint64_t rel, size_t len, uint64_t *read,
-                      p2v_err *err)
-{
-    size_t from_src = 0;
-    if (rel < r->src_len)
-        from_src = r->src_len - rel < len ? (size_t)(r->src_len - rel) : len;
-    if (from_src) {
-        int rc = r->used ? read_used(r, buf, rel, from_src, read, err)
-                         : read_source(r, buf, rel, from_src, read, err);
-        if (rc < 0)
-            return rc;
-    }
-    memset(buf + from_src, 0, len - from_src);
-    for (size_t i = 0; r->patches && i < r->patches->count; i++) {
-        const reloc_patch *p = &r->patches->v[i];
-        uint64_t ps = p->offset, pe = p->offset + p->len;
-        uint64_t s = ps > rel ? ps : rel, e = pe < rel + len ? pe : rel + len;
-        if (s < e)
-            memcpy(buf + (s - rel), p->data + (s - ps), (size_t)(e - s));
-    }
-    return 0;
-}
-
-/* Write the non-zero granules of buf (target offset abs) as runs. */
-static int write_nonzero(const copy_opts *o, const uint8_t *buf, size_t len, uint64_t abs,
-                         uint64_t *written, p2v_err *err)
-{
-    size_t pos = 0, run = 0;
-    bool in_run = false;
-    while (pos < len) {
-        /* Granule boundaries are on the target disk, not on the buffer. */
-        size_t glen = (size_t)(align_down_u64(abs + pos, o->granularity) + o->granularity -
-                               (abs + pos));
-        if (glen > len - pos)
-            glen = len - pos;
-        bool zero = buf_is_zero(buf + pos, glen);
-        if (!zero && !in_run) {
-            run = pos;
-            in_run = true;
-        } else if (zero && in_run) {
-            int rc = o->write(o->write_ctx, abs + run, buf + run, pos - run, err);
-            if (rc < 0)
-                return rc;
-            *written += pos - run;
-            in_run = false;
-        }
-        pos += glen;
-    }
-    if (in_run) {
-        int rc = o->write(o->write_ctx, abs + run, buf + run, len - run, err);
-        if (rc < 0)
-            return rc;
-        *written += len - run;
-    }
-    return 0;
-}
-
-static int cancelled(const copy_opts *o, p2v_err *err)
-{
-    if (o->cancel && *o->cancel)
-        return p2v_errf(err, -EINTR, "interrupted by a signal");
-    return 0;
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
 
 /* The copy is a pipeline: queue_depth reader threads take the next block in
  * target order, each into its own buffer of a ring, and read it (source
@@ -280,7 +105,7 @@ static bool cursor_next(struct copy_pipe *p, struct copy_slot *s)
 static struct copy_slot *pipe_claim(struct copy_pipe *p)
 {
     struct copy_slot *s = NULL;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = cp_now_ns();
     pthread_mutex_lock(&p->mu);
     while (!p->stop && !p->exhausted && p->slot[p->handed % p->nslots].state != SLOT_FREE)
         pthread_cond_wait(&p->cv, &p->mu);
@@ -295,7 +120,7 @@ static struct copy_slot *pipe_claim(struct copy_pipe *p)
             s = NULL;
         }
     }
-    p->read_wait_ns += now_ns() - t0;
+    p->read_wait_ns += cp_now_ns() - t0;
     pthread_mutex_unlock(&p->mu);
     return s;
 }
@@ -305,18 +130,18 @@ static void *copy_reader(void *arg)
     struct copy_pipe *p = arg;
     struct copy_slot *s;
     while ((s = pipe_claim(p))) {
-        uint64_t read = 0, t0 = now_ns();
+        uint64_t read = 0, t0 = cp_now_ns();
         if (s->len) {
             const copy_range *r = &p->r[s->range];
             bool lock = bd_raw_fd(r->src) < 0;
             if (lock)
                 pthread_mutex_lock(&p->src_mu);
-            s->rc = fill_block(r, s->buf, s->rel, s->len, &read, &s->err);
+            s->rc = cp_fill_block(r, s->buf, s->rel, s->len, &read, &s->err);
             if (lock)
                 pthread_mutex_unlock(&p->src_mu);
         }
         pthread_mutex_lock(&p->mu);
-        p->read_ns += now_ns() - t0;
+        p->read_ns += cp_now_ns() - t0;
         p->read += read;
         p->reads++;
         s->state = SLOT_FILLED;
@@ -337,7 +162,7 @@ static void *copy_reader(void *arg)
 static struct copy_slot *pipe_take(struct copy_pipe *p)
 {
     struct copy_slot *s = NULL;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = cp_now_ns();
     pthread_mutex_lock(&p->mu);
     while (!p->failed) {
         if (p->claimed < p->handed) {
@@ -353,7 +178,7 @@ static struct copy_slot *pipe_take(struct copy_pipe *p)
         }
         pthread_cond_wait(&p->cv, &p->mu);
     }
-    p->write_wait_ns += now_ns() - t0;
+    p->write_wait_ns += cp_now_ns() - t0;
     pthread_mutex_unlock(&p->mu);
     return s;
 }
@@ -421,10 +246,10 @@ static int store_block(struct copy_pipe *p, struct copy_slot *s, uint64_t *writt
     int rc;
     if (p->ordered && !wait_turn(p, s->seq))
         return p2v_errf(err, -ECANCELED, "stopped"); /* the first failure is reported */
-    if ((rc = ranges_begin(p, s->range, err)) < 0 || (rc = cancelled(o, err)) < 0 ||
+    if ((rc = ranges_begin(p, s->range, err)) < 0 || (rc = cp_cancelled(o, err)) < 0 ||
         (gather && (rc = o->gather(o->write_ctx, true, err)) < 0))
         return rc;
-    rc = write_nonzero(o, s->buf, s->len, p->r[s->range].dst_offset + s->rel, written, err);
+    rc = cp_write_nonzero(o, s->buf, s->len, p->r[s->range].dst_offset + s->rel, written, err);
     if (p->ordered) {
         int rt = o->gather_take(o->write_ctx, &token, rc < 0 ? &ignored : err);
         if (rc == 0)
@@ -453,9 +278,9 @@ static int write_one(struct copy_pipe *p, struct copy_slot *s, p2v_err *err)
         memcpy(err, &s->err, sizeof *err);
         return s->rc;
     }
-    t0 = now_ns();
+    t0 = cp_now_ns();
     rc = store_block(p, s, &written, err);
-    uint64_t took = now_ns() - t0;
+    uint64_t took = cp_now_ns() - t0;
     if (rc < 0)
         return rc;
     pthread_mutex_lock(&p->order_mu);
@@ -543,7 +368,7 @@ static int run_writers(struct copy_pipe *p, unsigned nw, unsigned *ran, p2v_err 
         return p->rc;
     }
     int rc = ranges_begin(p, p->n, err);
-    return rc < 0 ? rc : cancelled(p->o, err);
+    return rc < 0 ? rc : cp_cancelled(p->o, err);
 }
 
 int copy_run(const copy_range *r, size_t n, const copy_opts *o, copy_stats *st, p2v_err *err)
@@ -576,7 +401,7 @@ int copy_run(const copy_range *r, size_t n, const copy_opts *o, copy_stats *st, 
     pthread_mutex_init(&p.src_mu, NULL);
     pthread_mutex_init(&p.order_mu, NULL);
     pthread_cond_init(&p.cv, NULL);
-    uint64_t t0 = now_ns();
+    uint64_t t0 = cp_now_ns();
     if ((rc = start_readers(&p, th, qd, err)) > 0) {
         unsigned started = (unsigned)rc;
         rc = run_writers(&p, nw, &st->writers, err);
@@ -590,7 +415,7 @@ int copy_run(const copy_range *r, size_t n, const copy_opts *o, copy_stats *st, 
         st->write_wait_ns = p.write_wait_ns;
         st->queue_depth = started;
     }
-    st->total_ns = now_ns() - t0;
+    st->total_ns = cp_now_ns() - t0;
     if (p.cur.have_ext)
         extent_list_free(&p.cur.ext);
     pthread_cond_destroy(&p.cv);
@@ -604,62 +429,3 @@ out:
     return rc;
 }
 
-int copy_verify(const copy_range *r, size_t n, blockdev *target, const copy_opts *o,
-                uint64_t *checked, p2v_err *err)
-{
-    int rc = 0;
-    size_t bs = o->block_size ? o->block_size : COPY_DEFAULT_BLOCK;
-    uint8_t *want = malloc(bs), *got = malloc(bs);
-    uint64_t done = 0, total = 0, ignored = 0;
-    *checked = 0;
-    if (!want || !got) {
-        rc = p2v_errf(err, -ENOMEM, "out of memory");
-        goto out;
-    }
-    if ((rc = copy_planned_bytes(r, n, o->granularity, &total)) < 0) {
-        rc = p2v_errf(err, rc, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        extent_list l;
-        if ((rc = copy_range_extents(&r[i], o->granularity, &l)) < 0) {
-            rc = p2v_errf(err, rc, "out of memory");
-            break;
-        }
-        for (size_t e = 0; e < l.count && rc == 0; e++) {
-            uint64_t pos = l.v[e].start, end = l.v[e].start + l.v[e].len;
-            while (pos < end && rc == 0) {
-                size_t len = end - pos < bs ? (size_t)(end - pos) : bs;
-                uint64_t abs = r[i].dst_offset + pos;
-                if ((rc = cancelled(o, err)) < 0 ||
-                    (rc = fill_block(&r[i], want, pos, len, &ignored, err)) < 0)
-                    break;
-                if ((rc = bd_pread(target, got, len, abs, err)) < 0) {
-                    rc = p2v_err_prefix(err, rc, "verify");
-                    break;
-                }
-                if (memcmp(want, got, len) != 0) {
-                    size_t k = 0;
-                    while (want[k] == got[k])
-                        k++;
-                    rc = p2v_errf(err, -EIO,
-                                  "verify: %s differs from the source at target offset %llu "
-                                  "(source offset %llu)",
-                                  r[i].what, (unsigned long long)(abs + k),
-                                  (unsigned long long)(r[i].src_offset + pos + k));
-                    break;
-                }
-                pos += len;
-                done += len;
-                *checked += len;
-                if (o->progress)
-                    o->progress(o->progress_ctx, done, total);
-            }
-        }
-        extent_list_free(&l);
-    }
-out:
-    free(want);
-    free(got);
-    return rc;
-}

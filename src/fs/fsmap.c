@@ -116,6 +116,7 @@ void fsmap_err_locate(p2v_err *err, const char *path, uint64_t part_offset)
         rl = room;
     memcpy(err->msg + used, rest, rl);
     err->msg[used + rl] = '\0';
+    snprintf(err->where, sizeof err->where, "%s", path); /* the message starts with it */
 }
 
 void fsmap_free(fsmap *m) { extent_list_free(&m->used); }

@@ -1,21 +1,15 @@
-#include "plan/plan.h"
-
+/* The planner: from a selection of source partitions to the layout of the
+ * new disk. This file checks the selection, picks the firmware and table
+ * type, lists the target partitions in order (with the extra ones p2v
+ * creates) and drives the steps of plan_types.c and plan_place.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/boot.h"
 #include "fs/kind.h"
+#include "plan/plan_impl.h"
 #include "util/size.h"
-
-#define GPT_ATTR_PLATFORM_REQUIRED 0x1ULL
-#define GPT_ATTR_LEGACY_BIOS_BOOTABLE 0x4ULL
-#define GPT_ATTR_NO_DRIVE_LETTER 0x8000000000000000ULL
-#define MBR_TYPE_EXTENDED_LBA 0x0F
-#define MBR_TYPE_ESP 0xEF
-#define MBR_TYPE_NTFS 0x07
-#define MBR_TYPE_WINRE 0x27
 
 const char *plan_firmware_str(enum plan_firmware fw)
 {
@@ -26,11 +20,6 @@ const char *plan_firmware_str(enum plan_firmware fw)
     }
 }
 
-static bool guid_is(const p2v_guid *g, const char *s)
-{
-    p2v_guid t;
-    return guid_parse(s, &t) == 0 && guid_equal(g, &t);
-}
 
 bool plan_is_windows_part(const ptable *pt, const ptable_part *pp, const char *fstype)
 {
@@ -40,21 +29,6 @@ bool plan_is_windows_part(const ptable *pt, const ptable_part *pp, const char *f
         return guid_is(&pp->type_guid, GPT_TYPE_BASIC_DATA) ||
                guid_is(&pp->type_guid, GPT_TYPE_WINRE);
     return pp->mbr_type == MBR_TYPE_NTFS || pp->mbr_type == MBR_TYPE_WINRE;
-}
-
-static bool part_is_esp(const ptable *pt, const ptable_part *pp)
-{
-    if (pt->type == PTABLE_GPT)
-        return guid_is(&pp->type_guid, GPT_TYPE_ESP);
-    return pp->mbr_type == MBR_TYPE_ESP;
-}
-
-/* Active on an MBR source, or "legacy BIOS bootable" on a GPT source. */
-static bool part_was_boot(const ptable *pt, const ptable_part *pp)
-{
-    if (pt->type == PTABLE_GPT)
-        return (pp->attrs & GPT_ATTR_LEGACY_BIOS_BOOTABLE) != 0;
-    return pp->bootable;
 }
 
 /* ---- validation of the selection ---- */
@@ -204,321 +178,6 @@ static bool needs_msr(const plan *p, const plan_source *src, const plan_sel *sel
     return p->table == PTABLE_GPT && any_from_non_gpt;
 }
 
-/* ---- types and identities ---- */
-
-/* Partitions whose content is not usable on its own: the volume layout
- * lives outside the partition (FACTS.md, "offline copy unsafe"). */
-static int refuse_unsafe(const ptable *pt, const ptable_part *sp, const char *what, p2v_err *err)
-{
-    bool ldm = pt->type == PTABLE_GPT ? guid_is(&sp->type_guid, GPT_TYPE_LDM_META) ||
-                                            guid_is(&sp->type_guid, GPT_TYPE_LDM_DATA)
-                                      : sp->mbr_type == 0x42;
-    if (ldm)
-        return p2v_errf(err, -EINVAL,
-                        "%s is a Windows dynamic disk (LDM) partition: its volumes are described "
-                        "by the LDM database at the end of the disk, outside the partition, so "
-                        "an offline copy of the partition is not usable; convert the disk to a "
-                        "basic disk in Windows first, or leave this partition out", what);
-    if (pt->type == PTABLE_GPT && guid_is(&sp->type_guid, GPT_TYPE_STORAGE_SPACES))
-        return p2v_errf(err, -EINVAL,
-                        "%s is a Storage Spaces partition: the pool's metadata and its "
-                        "volumes' layout span the pool's disks, outside this partition, so an "
-                        "offline copy of it is not usable; leave it out (copy the data from "
-                        "the running system instead)", what);
-    return 0;
-}
-
-/* A type with no equivalent in the target table: refused rather than guessed
- * (a guess may give a diagnostics or OEM partition a drive letter, or hide a
- * data partition). */
-static int refuse_no_gpt_type(const ptable_part *sp, const char *what, p2v_err *err)
-{
-    return p2v_errf(err, -EINVAL,
-                    "%s: MBR type 0x%02x (%s) has no GPT equivalent; keep an MBR table with "
-                    "-t mbr, or leave this partition out", what, sp->mbr_type,
-                    ptable_mbr_type_name(sp->mbr_type));
-}
-
-static int refuse_no_mbr_type(const ptable_part *sp, const char *what, p2v_err *err)
-{
-    char g[P2V_GUID_STRLEN];
-    guid_format(&sp->type_guid, g);
-    if (guid_is(&sp->type_guid, GPT_TYPE_BIOS_BOOT))
-        return p2v_errf(err, -EINVAL,
-                        "%s is a BIOS boot partition (name \"%s\"): it holds GRUB's core image "
-                        "for booting a GPT disk with BIOS and has no meaning on an MBR disk, "
-                        "where the boot loader sits after the MBR; leave it out (reinstall the "
-                        "boot loader on the new disk), or keep GPT with -t gpt", what, sp->name);
-    return p2v_errf(err, -EINVAL,
-                    "%s: GPT type %s (%s, name \"%s\") has no MBR equivalent; keep a GPT table "
-                    "with -t gpt, or leave this partition out", what, g,
-                    ptable_gpt_type_name(&sp->type_guid), sp->name);
-}
-
-static int assign_types(plan *p, const plan_source *src, p2v_err *err)
-{
-    int r;
-    for (size_t i = 0; i < p->nparts; i++) {
-        plan_part *pp = &p->parts[i];
-        if (pp->kind != PLAN_PART_COPY)
-            continue;
-        const ptable *pt = src[pp->disk].pt;
-        char what[96];
-        snprintf(what, sizeof what, "%s:%u", src[pp->disk].name, pp->src->number);
-        if ((r = refuse_unsafe(pt, pp->src, what, err)) < 0)
-            return r;
-        if (p->table == PTABLE_MBR && pt->type == PTABLE_GPT &&
-            guid_is(&pp->src->type_guid, GPT_TYPE_MSR))
-            return p2v_errf(err, -EINVAL,
-                            "%s is a Microsoft Reserved partition, which has no MBR form; leave "
-                            "it out of an MBR target", what);
-        if (p->table == PTABLE_GPT) {
-            if (pt->type == PTABLE_GPT) {
-                pp->type_guid = pp->src->type_guid;
-                pp->uuid = pp->src->uuid;
-                pp->attrs = pp->src->attrs;
-                snprintf(pp->name, sizeof pp->name, "%s", pp->src->name);
-            } else {
-                if (ptable_mbr_to_gpt_type(pp->src->mbr_type, &pp->type_guid) < 0)
-                    return refuse_no_gpt_type(pp->src, what, err);
-                if ((r = guid_generate(&pp->uuid)) < 0)
-                    return p2v_errf(err, r, "cannot generate a GUID: %s", strerror(-r));
-                if (guid_is(&pp->type_guid, GPT_TYPE_WINRE))
-                    pp->attrs = GPT_ATTR_NO_DRIVE_LETTER | GPT_ATTR_PLATFORM_REQUIRED;
-                if (pp->src->bootable)
-                    pp->attrs |= GPT_ATTR_LEGACY_BIOS_BOOTABLE;
-            }
-        } else {
-            if (pt->type == PTABLE_MBR)
-                pp->mbr_type = pp->src->mbr_type;
-            else if (ptable_gpt_to_mbr_type_fs(&pp->src->type_guid, pp->fstype, &pp->mbr_type) < 0)
-                return refuse_no_mbr_type(pp->src, what, err);
-        }
-    }
-    /* Two selected GPT partitions with one unique GUID (cloned disks): the
-     * second gets a new one, or Windows would see one volume twice. */
-    if (p->table == PTABLE_GPT)
-        for (size_t i = 0; i < p->nparts; i++)
-            for (size_t j = 0; j < i; j++)
-                if (guid_equal(&p->parts[i].uuid, &p->parts[j].uuid)) {
-                    if ((r = guid_generate(&p->parts[i].uuid)) < 0)
-                        return p2v_errf(err, r, "cannot generate a GUID: %s", strerror(-r));
-                    p2v_warn(&p->notes, "partition %zu had the same unique GUID as partition "
-                                        "%zu; it gets a new one", i + 1, j + 1);
-                }
-    return 0;
-}
-
-static int fresh_identity(plan *p, const plan_source *src, size_t nsrc)
-{
-    int r;
-    for (int tries = 0; tries < 64; tries++) {
-        uint32_t sig;
-        if ((r = p2v_random_bytes(&sig, sizeof sig)) < 0)
-            return r;
-        bool clash = sig == 0;
-        for (size_t i = 0; i < nsrc && !clash; i++)
-            clash = src[i].pt->mbr_signature == sig;
-        if (!clash) {
-            p->mbr_signature = sig;
-            break;
-        }
-    }
-    if (p->mbr_signature == 0)
-        return -EAGAIN;
-    for (int tries = 0; tries < 64; tries++) {
-        if ((r = guid_generate(&p->disk_guid)) < 0)
-            return r;
-        bool clash = false;
-        for (size_t i = 0; i < nsrc && !clash; i++)
-            clash = guid_equal(&src[i].pt->disk_guid, &p->disk_guid);
-        if (!clash)
-            return 0;
-    }
-    return -EAGAIN;
-}
-
-/* ---- the active partition and boot code (MBR target) ---- */
-
-/* The active partition: the one chosen with --active, else the one that held
- * the flag on its disk; with firmware bios and none, a selected partition
- * whose boot sector has BIOS boot code, else the first. */
-static size_t choose_active(plan *p, const plan_source *src, const plan_sel *sel, size_t want)
-{
-    size_t active = SIZE_MAX;
-    if (want) {
-        for (size_t i = 0; i < p->nparts; i++)
-            if (p->parts[i].kind == PLAN_PART_COPY && p->parts[i].sel == want - 1)
-                active = i;
-        for (size_t i = 0; i < p->nparts; i++) {
-            const plan_part *pp = &p->parts[i];
-            if (i != active && pp->kind == PLAN_PART_COPY && part_was_boot(src[pp->disk].pt, pp->src))
-                p2v_warn(&p->notes, "%s:%u was active on its disk; %s:%u is made active instead "
-                                    "(--active)", src[pp->disk].name, pp->src->number,
-                         src[p->parts[active].disk].name, p->parts[active].src->number);
-        }
-        return active;
-    }
-    for (size_t i = 0; i < p->nparts; i++) {
-        plan_part *pp = &p->parts[i];
-        if (pp->kind != PLAN_PART_COPY || !part_was_boot(src[pp->disk].pt, pp->src))
-            continue;
-        if (active == SIZE_MAX) {
-            active = i;
-        } else {
-            p2v_warn(&p->notes, "%s:%u was also active on its disk; only %s:%u stays active "
-                                "(--active DISK:N chooses another)",
-                     src[pp->disk].name, pp->src->number, src[p->parts[active].disk].name,
-                     p->parts[active].src->number);
-        }
-    }
-    if (active == SIZE_MAX && p->firmware == PLAN_FW_BIOS) {
-        const char *why = "the first selected partition; none has a BIOS boot sector";
-        for (size_t i = 0; i < p->nparts && active == SIZE_MAX; i++)
-            if (p->parts[i].kind == PLAN_PART_COPY && sel[p->parts[i].sel].bios_boot_code) {
-                active = i;
-                why = "its boot sector has BIOS boot code";
-            }
-        for (size_t i = 0; i < p->nparts && active == SIZE_MAX; i++)
-            if (p->parts[i].kind == PLAN_PART_COPY)
-                active = i;
-        if (active != SIZE_MAX)
-            p2v_warn(&p->notes, "no selected partition was active on its disk; %s:%u is made "
-                                "active for BIOS boot (%s); --active DISK:N chooses another",
-                     src[p->parts[active].disk].name, p->parts[active].src->number, why);
-    }
-    return active;
-}
-
-static void choose_boot_code(plan *p, const plan_source *src, size_t active)
-{
-    if (p->table != PTABLE_MBR || p->firmware != PLAN_FW_BIOS)
-        return;
-    if (active != SIZE_MAX) {
-        const plan_source *s = &src[p->parts[active].disk];
-        if (s->pt->type == PTABLE_MBR && s->pt->has_boot_code) {
-            memcpy(p->boot_code, s->pt->boot_code, sizeof p->boot_code);
-            p->has_boot_code = true;
-            snprintf(p->boot_code_from, sizeof p->boot_code_from, "%s", s->name);
-            return;
-        }
-    }
-    if (boot_mbr_program(p->boot_code) == 0) {
-        p->has_boot_code = true;
-        snprintf(p->boot_code_from, sizeof p->boot_code_from, "p2v");
-        return;
-    }
-    p2v_warn(&p->notes, "the source has no MBR boot code and this p2v has none of its own: the "
-                        "image has no boot code and will not boot with BIOS as it is");
-}
-
-/* MBR with more than four partitions: which contiguous run [*ls, *le] becomes
- * logical. The first three stay primary when the boot partition allows it. */
-static bool choose_logical_run(size_t k, size_t boot, size_t *ls, size_t *le)
-{
-    for (size_t s = 4; s-- > 0;) {
-        size_t e = s + (k - 3) - 1;
-        if (e >= k)
-            continue;
-        if (boot != SIZE_MAX && boot >= s && boot <= e)
-            continue;
-        *ls = s;
-        *le = e;
-        return true;
-    }
-    return false;
-}
-
-/* ---- placement ---- */
-
-static int check_mbr_limits(const plan *p, p2v_err *err)
-{
-    for (size_t i = 0; i < p->nparts; i++) {
-        const plan_part *pp = &p->parts[i];
-        if (pp->start + pp->sectors > PLAN_MBR_MAX_SECTORS + 1 ||
-            pp->sectors > PLAN_MBR_MAX_SECTORS)
-            return p2v_errf(err, -ERANGE,
-                            "an MBR table addresses at most %llu sectors (2 TiB with 512-byte "
-                            "sectors) with 32-bit LBAs, but partition %zu would end at sector "
-                            "%llu; use -t gpt",
-                            PLAN_MBR_MAX_SECTORS, i + 1,
-                            (unsigned long long)(pp->start + pp->sectors));
-    }
-    if (p->disk_sectors > PLAN_MBR_MAX_SECTORS + 1)
-        return p2v_errf(err, -ERANGE,
-                        "an MBR table addresses at most %llu sectors (2 TiB with 512-byte "
-                        "sectors); a disk of %llu sectors needs -t gpt",
-                        PLAN_MBR_MAX_SECTORS, (unsigned long long)p->disk_sectors);
-    return 0;
-}
-
-static void place(plan *p, size_t ls, size_t le)
-{
-    uint64_t a = p->align / p->sector_size;
-    uint64_t cur = p->first_usable;
-    for (size_t i = 0; i < p->nparts; i++) {
-        plan_part *pp = &p->parts[i];
-        if (ls != SIZE_MAX && i >= ls && i <= le) {
-            /* The EBR goes right where the previous partition ends (in the
-             * gap alignment leaves, when there is one), so the partition is
-             * at most one unit after it. The first EBR starts the extended
-             * partition. */
-            pp->logical = true;
-            pp->ebr_lba = cur;
-            pp->start = align_up_u64(cur + 1, a);
-            if (i == ls)
-                p->ext_start = pp->ebr_lba;
-        } else {
-            pp->start = align_up_u64(cur, a);
-        }
-        cur = pp->start + pp->sectors;
-        if (i == le)
-            p->ext_sectors = cur - p->ext_start;
-    }
-}
-
-static void number_parts(plan *p, size_t ls)
-{
-    unsigned slot = 1, logical = 5;
-    for (size_t i = 0; i < p->nparts; i++) {
-        if (i == ls)
-            p->ext_number = slot++;
-        p->parts[i].number = p->parts[i].logical ? logical++ : slot++;
-    }
-}
-
-static int size_disk(plan *p, uint64_t want_bytes, p2v_err *err)
-{
-    uint64_t a = p->align / p->sector_size;
-    uint64_t backup = p->table == PTABLE_GPT ? 1 + p->gpt_array_sectors : 0;
-    plan_part *last = &p->parts[p->nparts - 1];
-    uint64_t need = last->start + last->sectors + backup;
-    if (want_bytes) {
-        uint64_t want = want_bytes / p->sector_size + (want_bytes % p->sector_size != 0);
-        if (want < need) {
-            char h1[32], h2[32];
-            return p2v_errf(err, -ERANGE,
-                            "--size %s is too small: the selected partitions need at least %llu "
-                            "bytes (%s)",
-                            size_human(want_bytes, h1, sizeof h1),
-                            (unsigned long long)(need * p->sector_size),
-                            size_human(need * p->sector_size, h2, sizeof h2));
-        }
-        p->disk_sectors = want;
-    } else {
-        p->disk_sectors = align_up_u64(need, a);
-    }
-    p->last_usable = p->disk_sectors - backup - 1;
-    uint64_t grow = p->disk_sectors - need;
-    last->sectors += grow;
-    if (last->logical)
-        p->ext_sectors += grow;
-    if (grow && want_bytes && last->kind == PLAN_PART_COPY)
-        p2v_warn(&p->notes, "the last partition grows by %llu sectors to fill the disk",
-                 (unsigned long long)grow);
-    return 0;
-}
-
 static int build_order(plan *p, const plan_source *src, const plan_sel *sel, size_t nsel,
                        const plan_opts *o)
 {
@@ -612,9 +271,9 @@ int plan_build(const plan_source *src, size_t nsrc, const plan_sel *sel, size_t 
         r = p2v_errf(err, r, "cannot add a partition p2v creates (bad type)");
         goto out;
     }
-    if ((r = assign_types(p, src, err)) < 0)
+    if ((r = pl_assign_types(p, src, err)) < 0)
         goto out;
-    if ((r = fresh_identity(p, src, nsrc)) < 0) {
+    if ((r = pl_fresh_identity(p, src, nsrc)) < 0) {
         r = p2v_errf(err, r, "cannot generate a fresh disk identity: %s", strerror(-r));
         goto out;
     }
@@ -627,9 +286,9 @@ int plan_build(const plan_source *src, size_t nsrc, const plan_sel *sel, size_t 
                      o->active);
         goto out;
     }
-    size_t active = p->table == PTABLE_MBR ? choose_active(p, src, sel, o->active) : SIZE_MAX;
+    size_t active = p->table == PTABLE_MBR ? pl_choose_active(p, src, sel, o->active) : SIZE_MAX;
     size_t ls = SIZE_MAX, le = SIZE_MAX;
-    if (p->table == PTABLE_MBR && p->nparts > 4 && !choose_logical_run(p->nparts, active, &ls, &le)) {
+    if (p->table == PTABLE_MBR && p->nparts > 4 && !pl_choose_logical_run(p->nparts, active, &ls, &le)) {
         /* No run of logicals leaves the boot partition primary: it moves to the front. */
         plan_part b = p->parts[active];
         memmove(&p->parts[1], &p->parts[0], active * sizeof *p->parts);
@@ -638,7 +297,7 @@ int plan_build(const plan_source *src, size_t nsrc, const plan_sel *sel, size_t 
                             "(a boot partition cannot be logical)",
                  src[b.disk].name, b.src->number);
         active = 0;
-        choose_logical_run(p->nparts, active, &ls, &le);
+        pl_choose_logical_run(p->nparts, active, &ls, &le);
     }
     if (active != SIZE_MAX)
         p->parts[active].bootable = true;
@@ -658,13 +317,13 @@ int plan_build(const plan_source *src, size_t nsrc, const plan_sel *sel, size_t 
     } else {
         p->first_usable = 1;
     }
-    place(p, ls, le);
-    number_parts(p, ls);
-    if ((r = size_disk(p, o->size, err)) < 0)
+    pl_place(p, ls, le);
+    pl_number_parts(p, ls);
+    if ((r = pl_size_disk(p, o->size, err)) < 0)
         goto out;
-    if (p->table == PTABLE_MBR && (r = check_mbr_limits(p, err)) < 0)
+    if (p->table == PTABLE_MBR && (r = pl_check_mbr_limits(p, err)) < 0)
         goto out;
-    choose_boot_code(p, src, active);
+    pl_choose_boot_code(p, src, active);
     firmware_notes(p, src);
     *out = p;
     return 0;
@@ -682,64 +341,3 @@ void plan_free(plan *p)
     free(p);
 }
 
-/* ---- the table to serialize ---- */
-
-static void fill_entry(ptable_part *e, const plan_part *pp)
-{
-    e->number = pp->number;
-    e->start = pp->start;
-    e->size = pp->sectors;
-    e->mbr_type = pp->mbr_type;
-    e->bootable = pp->bootable;
-    e->logical = pp->logical;
-    e->ebr_lba = pp->ebr_lba;
-    e->type_guid = pp->type_guid;
-    e->uuid = pp->uuid;
-    e->attrs = pp->attrs;
-    snprintf(e->name, sizeof e->name, "%s", pp->name);
-}
-
-int plan_to_ptable(const plan *p, ptable **out, p2v_err *err)
-{
-    ptable *t = calloc(1, sizeof *t);
-    if (!t || !(t->parts = calloc(p->nparts + 1, sizeof *t->parts))) {
-        free(t);
-        return p2v_errf(err, -ENOMEM, "out of memory");
-    }
-    t->type = p->table;
-    t->sector_size = p->sector_size;
-    t->disk_sectors = p->disk_sectors;
-    t->mbr_signature = p->mbr_signature;
-    t->disk_guid = p->disk_guid;
-    t->first_usable_lba = p->first_usable;
-    t->last_usable_lba = p->last_usable;
-    t->gpt_entries = p->table == PTABLE_GPT ? p->gpt_entries : PLAN_GPT_ENTRIES;
-    t->has_boot_code = p->has_boot_code;
-    memcpy(t->boot_code, p->boot_code, sizeof t->boot_code);
-    /* Primaries and the container in slot order, then the logicals. */
-    for (size_t i = 0; i < p->nparts; i++) {
-        if (p->has_extended && p->parts[i].logical && (i == 0 || !p->parts[i - 1].logical)) {
-            ptable_part *c = &t->parts[t->nparts++];
-            c->number = p->ext_number;
-            c->start = p->ext_start;
-            c->size = p->ext_sectors;
-            c->mbr_type = MBR_TYPE_EXTENDED_LBA;
-            c->container = true;
-        }
-        if (!p->parts[i].logical)
-            fill_entry(&t->parts[t->nparts++], &p->parts[i]);
-    }
-    for (size_t i = 0; i < p->nparts; i++)
-        if (p->parts[i].logical)
-            fill_entry(&t->parts[t->nparts++], &p->parts[i]);
-    *out = t;
-    return 0;
-}
-
-void plan_ptable_free(ptable *t)
-{
-    if (!t)
-        return;
-    free(t->parts);
-    free(t);
-}

@@ -48,6 +48,7 @@ const struct sink_target sink_target_file = {
 static const struct sink_target *const sink_targets[] = {
     &sink_target_stream, /* sink_stream.c: "-" */
     &sink_target_nbd,    /* sink_nbd.c: nbd://, nbd+unix://, nbds:// */
+    &sink_target_rbd,    /* sink_rbd.c: rbd:POOL/IMAGE */
     &sink_target_file,   /* last: any other OUTPUT */
 };
 
@@ -118,7 +119,9 @@ int sink_readback_open(const sink *s, blockdev **out, p2v_err *err)
         return p2v_errf(err, -ENOTSUP, "%s: a %s cannot be read back", s->output,
                         s->target->info.what);
     source_opts so = { .io_timeout = s->io_timeout };
-    return source_open(s->target->info.direct ? s->output : s->temp, &so, out, err);
+    const char *name = s->be->readback_name ? s->be->readback_name(s)
+                       : s->target->info.direct ? s->output : s->temp;
+    return source_open(name, &so, out, err);
 }
 
 int sink_create(const char *output, uint64_t virtual_size, const sink_opts *o, sink **out,
@@ -306,6 +309,18 @@ int sink_commit(sink *s, p2v_err *err)
     s->committed = true;
     sync_dir_of(s->output);
     return 0;
+}
+
+int sink_discard(sink *s, p2v_err *err)
+{
+    return s && s->be && s->priv && s->be->discard && !s->committed ? s->be->discard(s, err) : 0;
+}
+
+void sink_describe(const sink *s, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (s && s->be && s->priv && s->be->describe)
+        s->be->describe(s, buf, len);
 }
 
 void sink_close(sink *s)

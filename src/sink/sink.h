@@ -30,6 +30,13 @@ typedef struct sink_opts {
     bool buffered;                       /* never O_DIRECT (default: aligned data
                                             goes around the page cache where the
                                             file system allows it) */
+    unsigned queue_depth;                /* writes in flight to a network target that
+                                            takes several (RBD); 0: its default */
+    unsigned rbd_timeout;                /* seconds to reach a Ceph cluster's monitors;
+                                            0: RBD_TIMEOUT_DEFAULT (30) */
+    uint64_t rbd_features;               /* features of a new RBD image; 0: layering,
+                                            exclusive-lock, object-map, fast-diff,
+                                            deep-flatten */
     unsigned io_timeout;                 /* a network target (NBD) silent this many
                                             seconds while p2v waits for it fails
                                             the run; 0: SINK_IO_TIMEOUT_DEFAULT */
@@ -103,6 +110,15 @@ int sink_commit(sink *s, p2v_err *err);
 
 /* Remove the temporary file unless committed, and free. */
 void sink_close(sink *s);
+
+/* After a failure, remove what the target holds under a temporary name of
+ * its own (an RBD image's partial copy); 0, or an error naming what is left
+ * and how to remove it. Files: nothing to do here (sink_close). */
+int sink_discard(sink *s, p2v_err *err);
+
+/* One line saying where the image goes, for the run's notice (an RBD image
+ * names its cluster, pool and features); "" for a file. */
+void sink_describe(const sink *s, char *buf, size_t len);
 
 /* Every signal that would kill the process mid-write (INT, TERM, HUP, PIPE,
  * QUIT, USR1, USR2) sets *flag instead, so the writer can stop and remove its

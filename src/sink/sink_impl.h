@@ -20,6 +20,13 @@ struct sink_backend {
     int (*commit)(sink *s, p2v_err *err);
     uint64_t (*bytes)(const sink *s);
     void (*free)(sink *s);
+    /* optional: remove a temporary copy of the target's own (sink_discard) */
+    int (*discard)(sink *s, p2v_err *err);
+    /* optional: the name --verify reads the finished image back under, when
+     * not OUTPUT (a direct target writing under a temporary name) */
+    const char *(*readback_name)(const sink *s);
+    /* optional: sink_describe */
+    void (*describe)(const sink *s, char *buf, size_t len);
     uint32_t granularity;
 };
 
@@ -54,8 +61,10 @@ extern const struct sink_backend sink_qcow2_backend;
 extern const struct sink_backend sink_stream_qcow2_backend;
 extern const struct sink_backend sink_stream_raw_backend;
 extern const struct sink_backend sink_nbd_backend;
+extern const struct sink_backend sink_rbd_backend;
 
 /* The rows (sink.c: file; sink_stream.c: stream; sink_nbd.c: nbd). */
-extern const struct sink_target sink_target_file, sink_target_stream, sink_target_nbd;
+extern const struct sink_target sink_target_file, sink_target_stream, sink_target_nbd,
+    sink_target_rbd;
 
 #endif

@@ -12,6 +12,7 @@
  * footer that happens to validate at the end, as they always did. */
 static const struct source_format *const source_formats[] = {
     &source_nbd,       /* nbd.c: nbd://, nbd+unix://, nbds:// URIs */
+    &source_rbd,       /* rbd.c: rbd:POOL/IMAGE */
     &source_qcow2,     /* qcow2.c */
     &source_qed,       /* refused.c, from here to source_vhd_diff */
     &source_vhdx,

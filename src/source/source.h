@@ -22,6 +22,8 @@ typedef struct source_opts {
      * seconds while p2v waits for it fails the wait (-ETIMEDOUT, naming the
      * peer and what was waited for); 0: SOURCE_IO_TIMEOUT_DEFAULT. */
     unsigned io_timeout;
+    /* Seconds to reach a Ceph cluster's monitors (RBD); 0: 30. */
+    unsigned rbd_timeout;
 } source_opts;
 
 /* Bytes of the start of a file that the probes look at. */
@@ -57,7 +59,7 @@ struct source_format {
 };
 
 /* Rows that callers compare a probe's answer with. */
-extern const struct source_format source_raw, source_qcow2, source_vpc, source_nbd;
+extern const struct source_format source_raw, source_qcow2, source_vpc, source_nbd, source_rbd;
 
 /* Open PATH read-only as a disk: a format matched by name (an NBD URI), else
  * the file or device with its format detected from its bytes (qcow2, fixed

@@ -5,7 +5,9 @@
  * conversion library's planner, the same one `p2v convert` uses.
  *
  *   model.c   state, selection and order, target options, request, command line
- *   screen.c  the ncurses views: disks, preview, run, result, help */
+ *   planio.c  plan files saved and loaded
+ *   screen.c  the ncurses views (with draw.c, view_*.c and keys.c, listed in
+ *             screen_impl.h): disks, preview, run, result, help */
 #ifndef P2V_TUI_H
 #define P2V_TUI_H
 

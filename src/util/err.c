@@ -12,7 +12,48 @@ int p2v_errf(p2v_err *err, int code, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        err->where[0] = '\0';
     }
+    return code;
+}
+
+static void set_where(p2v_err *err, const char *where)
+{
+    snprintf(err->where, sizeof err->where, "%s", where);
+}
+
+int p2v_errf_at(p2v_err *err, int code, const char *where, const char *fmt, ...)
+{
+    if (!err)
+        return code;
+    /* the text p2v_errf(err, code, "%s: " fmt, where, ...) would make */
+    int n = snprintf(err->msg, sizeof err->msg, "%s: ", where);
+    if (n >= 0 && (size_t)n < sizeof err->msg) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg + n, sizeof err->msg - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    set_where(err, where);
+    return code;
+}
+
+bool p2v_err_names(const p2v_err *err, const char *where)
+{
+    return err && err->where[0] && strncmp(err->where, where, strlen(where)) == 0;
+}
+
+int p2v_err_at(p2v_err *err, int code, const char *where, const char *fmt, ...)
+{
+    if (!err || p2v_err_names(err, where))
+        return code;
+    char context[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(context, sizeof context, fmt, ap);
+    va_end(ap);
+    p2v_err_prefix(err, code, "%s: %s", where, context);
+    set_where(err, where);
     return code;
 }
 
@@ -29,6 +70,7 @@ int p2v_err_prefix(p2v_err *err, int code, const char *fmt, ...)
     memcpy(old, err->msg, sizeof old);
     old[sizeof old - 1] = '\0';
     snprintf(err->msg, sizeof err->msg, "%.511s: %.509s", prefix, old); /* bounded: gcc -Wformat-truncation */
+    err->where[0] = '\0';
     return code;
 }
 

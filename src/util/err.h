@@ -5,16 +5,37 @@
 
 #include <stddef.h>
 
+#include <stdbool.h>
+
 typedef struct p2v_err {
     char msg[1024];
+    /* The thing the message starts by naming ("pc.img:2", "pc.img:2
+     * \Boot\BCD"), set by the layer that knows the name (p2v_errf_at,
+     * p2v_err_at); "" when the message names nothing first. Outer layers
+     * decide on it, never on the message text. */
+    char where[512];
 } p2v_err;
 
 /* Format into err (if non-NULL) and return code, so callers can write
- * `return p2v_errf(err, -EINVAL, "...", ...)`. */
+ * `return p2v_errf(err, -EINVAL, "...", ...)`. The message names no where. */
 int p2v_errf(p2v_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Prefix an existing message: "prefix: old message". */
+/* The same about `where`: the message is "where: <fmt>" and err->where is where. */
+int p2v_errf_at(p2v_err *err, int code, const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Prefix an existing message: "prefix: old message" (it then starts with
+ * the prefix, so it names no where). */
 int p2v_err_prefix(p2v_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Whether the message already starts by naming `where` (err->where begins
+ * with it: "pc.img:2 \Boot\BCD" names "pc.img:2"). */
+bool p2v_err_names(const p2v_err *err, const char *where);
+
+/* An error from below, named by the layer that knows the name: unless it
+ * names `where` already, it becomes "where: <fmt>: old message" about where. */
+int p2v_err_at(p2v_err *err, int code, const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* A list of warnings gathered by a parser for the caller to show. */
 typedef struct p2v_warnings {

@@ -137,10 +137,10 @@ static int conf_set(struct rbd_conn *c, const char *k, const char *v, p2v_err *e
     return r < 0 ? p2v_errf(err, r, "Ceph: cannot set %s = %s: %s", k, v, strerror(-r)) : 0;
 }
 
-static int configure(const struct rbd_target *t, unsigned timeout_s, struct rbd_conn *c,
-                     p2v_err *err)
+static int configure(const struct rbd_target *t, unsigned connect_s, unsigned io_s,
+                     struct rbd_conn *c, p2v_err *err)
 {
-    char tmo[16];
+    char tmo[16], iot[16];
     int r = radoslib.f.rados_conf_read_file(c->cluster, t->conf[0] ? t->conf : NULL);
     if (r < 0 && t->conf[0])
         return p2v_errf(err, r, "Ceph: cannot read the configuration %s: %s", t->conf,
@@ -148,10 +148,11 @@ static int configure(const struct rbd_target *t, unsigned timeout_s, struct rbd_
     radoslib.f.rados_conf_parse_env(c->cluster, NULL);
     if (t->keyring[0] && (r = conf_set(c, "keyring", t->keyring, err)) < 0)
         return r;
-    snprintf(tmo, sizeof tmo, "%u", timeout_s);
+    snprintf(tmo, sizeof tmo, "%u", connect_s);
+    snprintf(iot, sizeof iot, "%u", io_s);
     if ((r = conf_set(c, "client_mount_timeout", tmo, err)) < 0 ||
         (r = conf_set(c, "rados_mon_op_timeout", tmo, err)) < 0 ||
-        (r = conf_set(c, "rados_osd_op_timeout", tmo, err)) < 0)
+        (r = conf_set(c, "rados_osd_op_timeout", iot, err)) < 0)
         return r;
     /* librados prints its own warnings to stderr; p2v says what went wrong itself */
     if ((r = conf_set(c, "log_to_stderr", "false", err)) < 0)
@@ -159,8 +160,8 @@ static int configure(const struct rbd_target *t, unsigned timeout_s, struct rbd_
     return conf_set(c, "err_to_stderr", "false", err);
 }
 
-int rbdlib_connect(const struct rbd_target *t, unsigned timeout_s, struct rbd_conn *c,
-                   p2v_err *err)
+int rbdlib_connect(const struct rbd_target *t, unsigned connect_s, unsigned io_s,
+                   struct rbd_conn *c, p2v_err *err)
 {
     char name[RBD_FULLNAME_MAX];
     int r;
@@ -172,7 +173,7 @@ int rbdlib_connect(const struct rbd_target *t, unsigned timeout_s, struct rbd_co
         c->cluster = NULL;
         return p2v_errf(err, r, "rbd:%s: cannot create a Ceph client: %s", name, strerror(-r));
     }
-    if ((r = configure(t, timeout_s, c, err)) < 0)
+    if ((r = configure(t, connect_s, io_s, c, err)) < 0)
         goto fail;
     if ((r = radoslib.f.rados_connect(c->cluster)) < 0) {
         p2v_errf(err, r, "rbd:%s: cannot connect to the Ceph cluster (%s%s): %s%s", name,
@@ -194,6 +195,78 @@ int rbdlib_connect(const struct rbd_target *t, unsigned timeout_s, struct rbd_co
 fail:
     rbdlib_disconnect(c);
     return r;
+}
+
+/* Append s to buf at *n with the spelling's escapes; false when it does not fit. */
+static bool spell_put(char *buf, size_t len, size_t *n, const char *s, bool escape)
+{
+    for (; *s; s++) {
+        bool esc = escape && (*s == ':' || *s == '@' || *s == '\\' || *s == '/');
+        if (*n + 2 + esc >= len)
+            return false;
+        if (esc)
+            buf[(*n)++] = '\\';
+        buf[(*n)++] = *s;
+    }
+    buf[*n] = 0;
+    return true;
+}
+
+int rbdlib_spell(const struct rbd_target *t, const char *image, char *buf, size_t len)
+{
+    size_t n = 0;
+    bool ok = spell_put(buf, len, &n, "rbd:", false) && spell_put(buf, len, &n, t->pool, true) &&
+              spell_put(buf, len, &n, "/", false);
+    if (ok && t->ns[0])
+        ok = spell_put(buf, len, &n, t->ns, true) && spell_put(buf, len, &n, "/", false);
+    ok = ok && spell_put(buf, len, &n, image ? image : t->image, true);
+    if (ok && !image && t->snap[0])
+        ok = spell_put(buf, len, &n, "@", false) && spell_put(buf, len, &n, t->snap, true);
+    const char *keys[] = { ":conf=", ":id=", ":keyring=" };
+    const char *vals[] = { t->conf, t->id, t->keyring };
+    for (int i = 0; ok && i < 3; i++)
+        if (vals[i][0])
+            ok = spell_put(buf, len, &n, keys[i], false) && spell_put(buf, len, &n, vals[i], true);
+    return ok ? 0 : -ENAMETOOLONG;
+}
+
+int rbdlib_features_parse(const char *list, uint64_t *features, p2v_err *err)
+{
+    static const struct {
+        const char *name;
+        uint64_t bit;
+    } names[] = { { "layering", RBD_FEATURE_LAYERING },
+                  { "exclusive-lock", RBD_FEATURE_EXCLUSIVE_LOCK },
+                  { "object-map", RBD_FEATURE_OBJECT_MAP },
+                  { "fast-diff", RBD_FEATURE_FAST_DIFF },
+                  { "deep-flatten", RBD_FEATURE_DEEP_FLATTEN },
+                  { "journaling", RBD_FEATURE_JOURNALING } };
+    uint64_t f = 0;
+    const char *p = list;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        size_t i = 0;
+        while (i < sizeof names / sizeof names[0] &&
+               (strlen(names[i].name) != n || strncmp(p, names[i].name, n)))
+            i++;
+        if (i == sizeof names / sizeof names[0])
+            return p2v_errf(err, -EINVAL, "--rbd-features: unknown feature '%.*s' (layering, "
+                                          "exclusive-lock, object-map, fast-diff, deep-flatten, "
+                                          "journaling)", (int)n, p);
+        f |= names[i].bit;
+        p += n + (p[n] == ',');
+    }
+    /* librbd's own dependencies, refused here in one line rather than by the cluster */
+    if ((f & RBD_FEATURE_OBJECT_MAP) && !(f & RBD_FEATURE_EXCLUSIVE_LOCK))
+        return p2v_errf(err, -EINVAL, "--rbd-features: object-map needs exclusive-lock");
+    if ((f & RBD_FEATURE_FAST_DIFF) && !(f & RBD_FEATURE_OBJECT_MAP))
+        return p2v_errf(err, -EINVAL, "--rbd-features: fast-diff needs object-map");
+    if ((f & RBD_FEATURE_JOURNALING) && !(f & RBD_FEATURE_EXCLUSIVE_LOCK))
+        return p2v_errf(err, -EINVAL, "--rbd-features: journaling needs exclusive-lock");
+    if (!f)
+        return p2v_errf(err, -EINVAL, "--rbd-features: no feature named (give at least layering)");
+    *features = f;
+    return 0;
 }
 
 void rbdlib_disconnect(struct rbd_conn *c)

@@ -24,7 +24,7 @@
 #define RBDLIB_FNS(X)                                                                              \
     X(rbd_create4) X(rbd_remove) X(rbd_rename) X(rbd_open) X(rbd_open_read_only) X(rbd_close)     \
     X(rbd_get_size) X(rbd_get_features) X(rbd_read2) X(rbd_aio_write) X(rbd_aio_create_completion) \
-    X(rbd_aio_wait_for_complete) X(rbd_aio_get_return_value) X(rbd_aio_release) X(rbd_flush)      \
+    X(rbd_aio_wait_for_complete) X(rbd_aio_is_complete) X(rbd_aio_get_return_value) X(rbd_aio_release) X(rbd_flush)      \
     X(rbd_image_options_create) X(rbd_image_options_destroy) X(rbd_image_options_set_uint64)      \
     X(rbd_diff_iterate2)
 
@@ -61,20 +61,28 @@ int rbdlib_parse(const char *spec, struct rbd_target *t, p2v_err *err);
 const char *rbdlib_name(const struct rbd_target *t, char *buf, size_t len);
 
 /* A connected cluster handle and an I/O context on t's pool and namespace.
- * timeout_s bounds the monitor connection and every monitor and OSD operation
- * (client_mount_timeout, rados_mon_op_timeout, rados_osd_op_timeout), so a
- * dead cluster gives -ETIMEDOUT instead of a hang. */
+ * connect_s bounds reaching the monitors and every monitor operation
+ * (client_mount_timeout, rados_mon_op_timeout), io_s every OSD operation
+ * (rados_osd_op_timeout), so a dead cluster gives -ETIMEDOUT, never a hang. */
 struct rbd_conn {
     rados_t cluster;
     rados_ioctx_t io;
     char fsid[64];
 };
-int rbdlib_connect(const struct rbd_target *t, unsigned timeout_s, struct rbd_conn *c,
-                   p2v_err *err);
+int rbdlib_connect(const struct rbd_target *t, unsigned connect_s, unsigned io_s,
+                   struct rbd_conn *c, p2v_err *err);
+
+/* The rbd: spelling of t with its image replaced by image (NULL: t's own),
+ * every ':' '@' '\\' of a value escaped; -ENAMETOOLONG when len is short. */
+int rbdlib_spell(const struct rbd_target *t, const char *image, char *buf, size_t len);
 void rbdlib_disconnect(struct rbd_conn *c);
 
 /* The name a new image is written under until it is complete. */
 #define RBD_PARTIAL_SUFFIX ".p2v-partial"
+
+/* "layering,exclusive-lock,..." into RBD_FEATURE_* bits; -EINVAL naming an
+ * unknown one. */
+int rbdlib_features_parse(const char *list, uint64_t *features, p2v_err *err);
 
 /* Default bound on waiting for the cluster (--rbd-timeout). */
 #define RBD_TIMEOUT_DEFAULT 30

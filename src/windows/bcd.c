@@ -242,8 +242,9 @@ static int fix_element(struct bcd_ctx *c, hive_node_h el, const char *obj, const
     if (dirty) {
         hive_set_value sv = { .key = (char *)"Element", .t = t, .len = len, .value = raw };
         if (hivex_node_set_value(c->h, el, &sv, 0) != 0) {
-            r = p2v_errf(c->err, -EIO, "%s: %s element %08x: hivex could not store it (%s)",
-                         win_hive_what(c->bcd), obj, type, strerror(errno));
+            r = p2v_errf_at(c->err, -EIO, win_hive_what(c->bcd),
+                            "%s element %08x: hivex could not store it (%s)", obj, type,
+                            strerror(errno));
             goto out;
         }
         c->changed++;
@@ -278,8 +279,8 @@ static int drop_firmware_variable(struct bcd_ctx *c, hive_node_h obj, const char
         k++;
     }
     if (!vals || !keep || r < 0 || hivex_node_set_values(c->h, d, k, keep, 0) != 0)
-        r = p2v_errf(c->err, -EIO, "%s: %s: FirmwareVariable could not be dropped",
-                     win_hive_what(c->bcd), objname);
+        r = p2v_errf_at(c->err, -EIO, win_hive_what(c->bcd),
+                        "%s: FirmwareVariable could not be dropped", objname);
     else
         p2v_warn(&c->rep->changes, "%s: \"%s\" (%s) FirmwareVariable dropped (a stale copy of "
                  "the firmware's boot entry)", c->store, desc, objname);
@@ -296,7 +297,7 @@ static int fix_object(struct bcd_ctx *c, hive_node_h obj)
 {
     char *key = hivex_node_name(c->h, obj), desc[256];
     if (!key)
-        return p2v_errf(c->err, -EIO, "%s: unreadable object key", win_hive_what(c->bcd));
+        return p2v_errf_at(c->err, -EIO, win_hive_what(c->bcd), "unreadable object key");
     object_desc(c, obj, key, desc, sizeof desc);
     hive_node_h els = win_hive_walk(c->h, obj, "Elements", false);
     hive_node_h *kids = els ? hivex_node_children(c->h, els) : NULL;
@@ -323,11 +324,10 @@ int win_bcd_rewrite(win_hive *bcd, const win_map *m, const char *store, win_repo
     *changed = 0;
     hive_node_h objs = win_hive_node(bcd, "Objects");
     if (!objs)
-        return p2v_errf(err, -EINVAL, "%s: not a BCD store (no Objects key)",
-                        win_hive_what(bcd));
+        return p2v_errf_at(err, -EINVAL, win_hive_what(bcd), "not a BCD store (no Objects key)");
     hive_node_h *kids = hivex_node_children(c.h, objs);
     if (!kids)
-        return p2v_errf(err, -EIO, "%s: Objects cannot be listed", win_hive_what(bcd));
+        return p2v_errf_at(err, -EIO, win_hive_what(bcd), "Objects cannot be listed");
     int r = 0;
     for (size_t i = 0; kids[i] && r == 0; i++)
         r = fix_object(&c, kids[i]);

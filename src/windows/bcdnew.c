@@ -29,7 +29,7 @@ static hive_node_h child(struct bcd_new *c, hive_node_h parent, const char *name
 {
     hive_node_h n = win_hive_walk(c->h, parent, name, true);
     if (!n)
-        p2v_errf(c->err, -EIO, "%s: key %s cannot be made (%s)", c->what, name, strerror(errno));
+        p2v_errf_at(c->err, -EIO, c->what, "key %s cannot be made (%s)", name, strerror(errno));
     return n;
 }
 
@@ -38,8 +38,8 @@ static int set_value(struct bcd_new *c, hive_node_h node, const char *key, hive_
 {
     hive_set_value v = { .key = (char *)key, .t = t, .len = len, .value = (char *)data };
     if (hivex_node_set_value(c->h, node, &v, 0) != 0)
-        return p2v_errf(c->err, -EIO, "%s: value %s cannot be set (%s)", c->what, key,
-                        strerror(errno));
+        return p2v_errf_at(c->err, -EIO, c->what, "value %s cannot be set (%s)", key,
+                           strerror(errno));
     return 0;
 }
 

@@ -71,18 +71,18 @@ static int read_arch(win_hive *system, drv_windows *w, p2v_err *err)
     uint32_t cur = 0;
     char key[128], arch[32] = "";
     if (win_hive_get_dword(system, "Select", "Current", &cur) != 0)
-        return p2v_errf(err, -ENOENT, "%s: no Select\\Current in SYSTEM", win_hive_what(system));
+        return p2v_errf_at(err, -ENOENT, win_hive_what(system), "no Select\\Current in SYSTEM");
     snprintf(key, sizeof key, "ControlSet%03u\\Control\\Session Manager\\Environment", cur);
     if (win_hive_get_string(system, key, "PROCESSOR_ARCHITECTURE", arch, sizeof arch) != 0)
-        return p2v_errf(err, -ENOENT, "%s: no %s\\PROCESSOR_ARCHITECTURE in SYSTEM",
-                        win_hive_what(system), key);
+        return p2v_errf_at(err, -ENOENT, win_hive_what(system),
+                           "no %s\\PROCESSOR_ARCHITECTURE in SYSTEM", key);
     if (strcasecmp(arch, "AMD64") == 0)
         w->arch = DRV_ARCH_AMD64;
     else if (strcasecmp(arch, "x86") == 0)
         w->arch = DRV_ARCH_X86;
     else
-        return p2v_errf(err, -ENOTSUP, "%s: Windows for %s: p2v installs drivers for amd64 and x86 only",
-                        win_hive_what(system), arch);
+        return p2v_errf_at(err, -ENOTSUP, win_hive_what(system),
+                           "Windows for %s: p2v installs drivers for amd64 and x86 only", arch);
     return 0;
 }
 

@@ -44,8 +44,8 @@ int win_hive_open(const uint8_t *data, size_t len, bool writable, const char *wh
     snprintf(wh->what, sizeof wh->what, "%s", what ? what : "hive");
     int fd = -1, r = memfd_with(data, len, &fd);
     if (r < 0) {
-        r = p2v_errf(err, r, "%s: cannot stage the hive in memory: %s", wh->what,
-                     strerror(-r));
+        r = p2v_errf_at(err, r, wh->what, "cannot stage the hive in memory: %s",
+                        strerror(-r));
         free(wh);
         return r;
     }
@@ -63,8 +63,8 @@ int win_hive_open(const uint8_t *data, size_t len, bool writable, const char *wh
                         : e == EINVAL  ? "a checksum, size or offset in it is wrong"
                         : e == ENOMEM  ? "out of memory"
                         : e            ? strerror(e) : "hivex refused it";
-        r = p2v_errf(err, e == ENOMEM ? -ENOMEM : -EBADMSG,
-                     "%s: not a registry hive hivex can read: damaged (%s)", what, why);
+        r = p2v_errf_at(err, e == ENOMEM ? -ENOMEM : -EBADMSG, what,
+                        "not a registry hive hivex can read: damaged (%s)", why);
         free(wh);
         return r;
     }
@@ -79,18 +79,18 @@ int win_hive_save(win_hive *h, uint8_t **data, size_t *len, p2v_err *err)
 {
     int fd = memfd_create("p2v-hive-out", MFD_CLOEXEC), r = 0;
     if (fd < 0)
-        return p2v_errf(err, -errno, "%s: %s", h->what, strerror(errno));
+        return p2v_errf_at(err, -errno, h->what, "%s", strerror(errno));
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     struct stat st;
     uint8_t *buf = NULL;
     if (hivex_commit(h->h, path, 0) != 0) {
-        r = p2v_errf(err, -EIO, "%s: hivex could not write the hive (%s)", h->what,
-                     strerror(errno));
+        r = p2v_errf_at(err, -EIO, h->what, "hivex could not write the hive (%s)",
+                        strerror(errno));
         goto out;
     }
     if (fstat(fd, &st) != 0 || st.st_size <= 0 || (uint64_t)st.st_size > WIN_HIVE_MAX) {
-        r = p2v_errf(err, -EIO, "%s: hivex wrote no usable hive", h->what);
+        r = p2v_errf_at(err, -EIO, h->what, "hivex wrote no usable hive");
         goto out;
     }
     buf = malloc((size_t)st.st_size);
@@ -101,7 +101,7 @@ int win_hive_save(win_hive *h, uint8_t **data, size_t *len, p2v_err *err)
     }
     if ((r = pread_full(fd, buf, (size_t)st.st_size, 0, &done)) < 0 ||
         done != (size_t)st.st_size) {
-        r = p2v_errf(err, r < 0 ? r : -EIO, "%s: reading back the saved hive failed", h->what);
+        r = p2v_errf_at(err, r < 0 ? r : -EIO, h->what, "reading back the saved hive failed");
         goto out;
     }
     *data = buf;

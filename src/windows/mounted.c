@@ -93,7 +93,7 @@ int win_md_rewrite(win_hive *system, const win_map *m, win_report *rep, unsigned
         return 0;
     hive_value_h *vals = hivex_node_values(h, md);
     if (!vals)
-        return p2v_errf(err, -EIO, "%s: MountedDevices cannot be read", win_hive_what(system));
+        return p2v_errf_at(err, -EIO, win_hive_what(system), "MountedDevices cannot be read");
     size_t n = 0, k = 0;
     while (vals[n])
         n++;
@@ -106,8 +106,9 @@ int win_md_rewrite(win_hive *system, const win_map *m, win_report *rep, unsigned
         hive_set_value sv = { .key = ed[i].key, .t = hive_t_REG_BINARY, .len = ed[i].len,
                               .value = (char *)ed[i].data };
         if (hivex_node_set_value(h, md, &sv, 0) != 0)
-            r = p2v_errf(err, -EIO, "%s: MountedDevices %s could not be stored (%s)",
-                         win_hive_what(system), ed[i].key, strerror(errno));
+            r = p2v_errf_at(err, -EIO, win_hive_what(system),
+                            "MountedDevices %s could not be stored (%s)", ed[i].key,
+                            strerror(errno));
         else
             (*changed)++;
     }

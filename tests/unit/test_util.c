@@ -1,4 +1,4 @@
-/* Unit tests for src/util: sizes, GUIDs, extents, JSON. */
+/* Unit tests for src/util: sizes, GUIDs, extents, JSON, optional libraries, errors. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +6,7 @@
 
 #include "t.h"
 #include "util/endian.h"
+#include "util/err.h"
 #include "util/extent.h"
 #include "util/guid.h"
 #include "util/json.h"
@@ -144,7 +145,7 @@ OPTLIB(absent_lib, "libp2v-absent.so.9", "a test", ABSENT_FNS, absent);
 
 static void test_optlib(void)
 {
-    p2v_err err = { { 0 } };
+    p2v_err err = { 0 };
     CHECK(optlib_load(&z_lib, &err) == 0);
     CHECK(optlib_load(&z_lib, &err) == 0); /* once loaded, stays loaded */
     CHECK(strcmp(z.f.zlibVersion(), zlibVersion()) == 0);
@@ -161,6 +162,36 @@ static void test_optlib(void)
     CHECK(strstr(err.msg, "libp2v-absent.so.9") != NULL);
 }
 
+/* An error names its where once; an outer layer adds its name only to an
+ * error that does not name it yet, deciding on err.where, not on the text. */
+static void test_err_where(void)
+{
+    p2v_err err;
+    memset(&err, 'x', sizeof err); /* callers often leave it uninitialised */
+    CHECK(p2v_errf(&err, -EIO, "read failed") == -EIO);
+    CHECK(err.where[0] == '\0' && !p2v_err_names(&err, "pc.img:2"));
+    CHECK(p2v_err_at(&err, -EIO, "pc.img:2", "Windows fixups") == -EIO);
+    CHECK(strcmp(err.msg, "pc.img:2: Windows fixups: read failed") == 0);
+    CHECK(strcmp(err.where, "pc.img:2") == 0 && p2v_err_names(&err, "pc.img:2"));
+
+    /* named below (a hive of that partition): the outer name is not repeated */
+    CHECK(p2v_errf_at(&err, -EINVAL, "pc.img:2 \\Boot\\BCD", "not a BCD store (%s)", "no Objects key")
+          == -EINVAL);
+    CHECK(strcmp(err.msg, "pc.img:2 \\Boot\\BCD: not a BCD store (no Objects key)") == 0);
+    CHECK(p2v_err_at(&err, -EINVAL, "pc.img:2", "Windows fixups") == -EINVAL);
+    CHECK(strcmp(err.msg, "pc.img:2 \\Boot\\BCD: not a BCD store (no Objects key)") == 0);
+    /* about another partition: named, and then about this one */
+    CHECK(p2v_err_at(&err, -EINVAL, "pc.img:5", "firmware switch to BIOS") == -EINVAL);
+    CHECK(strcmp(err.msg, "pc.img:5: firmware switch to BIOS: pc.img:2 \\Boot\\BCD: not a BCD "
+                          "store (no Objects key)") == 0);
+    CHECK(strcmp(err.where, "pc.img:5") == 0);
+
+    /* a prefix puts other words first: the message names no where any more */
+    p2v_err_prefix(&err, -EIO, "verify");
+    CHECK(err.where[0] == '\0' && strncmp(err.msg, "verify: pc.img:5: ", 18) == 0);
+    CHECK(p2v_errf_at(NULL, -EIO, "x", "y") == -EIO && p2v_err_at(NULL, -EIO, "x", "y") == -EIO);
+}
+
 int main(void)
 {
     test_size_parse();
@@ -170,5 +201,6 @@ int main(void)
     test_endian();
     test_json();
     test_optlib();
+    test_err_where();
     return t_done("test_util");
 }
