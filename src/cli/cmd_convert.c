@@ -25,6 +25,7 @@
 #include "util/size.h"
 
 #include "cli/convert_args.h"
+#include "cli/convert_report.h"
 
 const char convert_usage[] =
     "Usage: p2v convert [OPTIONS] -o OUTPUT SEL...\n"
@@ -157,13 +158,21 @@ const char convert_usage[] =
     "                                   --drivers and --bad-sectors-map (paths on this\n"
     "                                   machine) replace the plan's,\n"
     "                                   and -f, --verify, -j, --queue-depth, --allow-mounted,\n"
-    "                                   --boot-check, --dry-run, --json, -p and --save-plan\n"
-    "                                   may be added\n"
+    "                                   --boot-check, --report-url, --report-token-file,\n"
+    "                                   --dry-run, --json, -p and --save-plan may be added\n"
     "      --boot-check                 after writing, boot the image in qemu as\n"
     "                                   'p2v boot-check' does (firmware from the plan,\n"
     "                                   SATA disk); the image is kept either way, and\n"
     "                                   a boot that fails makes the exit status 1.\n"
     "                                   With --json the report is under \"boot_check\"\n"
+    "      --report-url URL             send the run's events (start, progress every few\n"
+    "                                   seconds, finish or failed) as JSON to URL by\n"
+    "                                   HTTP POST (docs/fleet.md); a start or finish\n"
+    "                                   the receiver does not take after 5 tries fails\n"
+    "                                   the run, progress events are dropped instead;\n"
+    "                                   each try bounded by --io-timeout\n"
+    "      --report-token-file FILE     send the token in FILE's first line with each\n"
+    "                                   event (Authorization: Bearer)\n"
     "  -h, --help                       this text\n"
     "\n"
     "A selected Windows always gets its built-in AHCI and IDE drivers (storahci or\n"
@@ -197,6 +206,8 @@ struct progress {
     bool open;                  /* a bar is on the line, not yet ended */
     enum convert_phase phase;
     double t0, last;
+    struct cli_report *report;  /* --report-url */
+    const convert_job *job;
 };
 
 static double now_s(void)
@@ -210,6 +221,7 @@ static void on_progress(void *ctx, const convert_progress *p)
 {
     struct progress *pr = ctx;
     double t = now_s();
+    cli_report_progress(pr->report, pr->job, p);
     if (!pr->on)
         return;
     if (!pr->open || p->phase != pr->phase) {
@@ -287,9 +299,10 @@ static int boot_check(convert_job *job, const char *output, bootcheck_result *br
     return P2V_EXIT_OK;
 }
 
-static int run(convert_job *job, const char *output, const struct convert_args *a)
+static int run(convert_job *job, const char *output, const struct convert_args *a,
+               struct cli_report *report)
 {
-    struct progress pr = { .on = a->progress };
+    struct progress pr = { .on = a->progress, .report = report, .job = job };
     convert_events ev = { .message = on_message, .progress = on_progress, .ctx = &pr };
     convert_result res;
     p2v_err err = { { 0 } };
@@ -328,6 +341,8 @@ static int run(convert_job *job, const char *output, const struct convert_args *
         if (checked && !a->json)
             cli_bootcheck_text(stderr, output, &bres);
     }
+    if (cli_report_finish(report, job, &res, output, checked ? &bres : NULL) != P2V_EXIT_OK)
+        status = P2V_EXIT_FAIL;
     if (a->json) {
         json_writer j;
         json_init(&j, stdout);
@@ -425,6 +440,7 @@ static void free_sels(convert_sel *sels, int n, convert_sel *active)
 int cmd_convert(int argc, char **argv)
 {
     struct convert_args a = { 0 };
+    struct cli_report report = { 0 };
     convert_request rq;
     convert_sel *sels = NULL, active = { 0 };
     convert_job *job = NULL;
@@ -444,6 +460,9 @@ int cmd_convert(int argc, char **argv)
     a.progress = a.progress || isatty(STDERR_FILENO);
     convert_events ev = { .message = on_message };
     p2v_err err;
+    if ((status = cli_report_open(&report, a.report_url, a.report_token_file, a.io_timeout)) != 0)
+        goto out;
+    status = P2V_EXIT_FAIL;
     if (a.plan_file) {
         if ((r = load_plan(&a, &ev, &pf, &rq)) != 0) {
             status = r;
@@ -461,6 +480,8 @@ int cmd_convert(int argc, char **argv)
                   "(redirect it to a file or pipe it into a program)");
         goto out;
     }
+    if (cli_report_start(&report, &rq) != P2V_EXIT_OK)
+        goto out;
     if ((r = convert_plan_from_request(&rq, &ev, &job, &err)) < 0) {
         if (r == CONVERT_EUSAGE) {
             status = convert_usage_error("%s", err.msg);
@@ -493,8 +514,9 @@ int cmd_convert(int argc, char **argv)
     }
     if (!a.json)
         convert_layout_text(job, stderr);
-    status = run(job, rq.output, &a);
+    status = run(job, rq.output, &a, &report);
 out:
+    status = cli_report_close(&report, status);
     convert_job_free(job);
     convert_planfile_free(pf);
     free_sels(sels, a.nsels, &active);

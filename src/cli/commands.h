@@ -14,11 +14,14 @@ int cmd_convert(int argc, char **argv);
 int cmd_img(int argc, char **argv);
 int cmd_tui(int argc, char **argv);
 int cmd_bootcheck(int argc, char **argv);
+int cmd_fleet(int argc, char **argv);
 
 /* Print "p2v: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The text of the first cli_error ("" before any): the reason a failed report gives. */
+const char *cli_first_error(void);
 
 /* The boot-check report, shared by boot-check and convert --boot-check. */
 struct bootcheck_result;

@@ -176,7 +176,7 @@ enum {
     OPT_DRIVERS, OPT_TARGET_BUS, OPT_KEEP_SERVICES,
     OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_BAD_SECTORS_MAP, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
     OPT_QUEUE_DEPTH, OPT_IO_TIMEOUT, OPT_RBD_TIMEOUT, OPT_RBD_FEATURES, OPT_COPY_SYSTEM_FILES,
-    OPT_NETWORK,
+    OPT_NETWORK, OPT_REPORT_URL, OPT_REPORT_TOKEN_FILE,
 };
 
 #define SHORT_OPTS ":o:O:t:c::j:pfh"
@@ -219,6 +219,8 @@ static const struct option longopts[] = {
     { "bad-sectors-map", required_argument, NULL, OPT_BAD_SECTORS_MAP },
     { "allow-mounted", no_argument, NULL, OPT_ALLOW_MOUNTED },
     { "boot-check", no_argument, NULL, OPT_BOOT_CHECK },
+    { "report-url", required_argument, NULL, OPT_REPORT_URL },
+    { "report-token-file", required_argument, NULL, OPT_REPORT_TOKEN_FILE },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -433,6 +435,8 @@ static int apply_option(struct convert_args *a, int c, const char *v, char **arg
     case OPT_PLAN: a->plan_file = v; return 0;
     case OPT_SAVE_PLAN: a->save_plan = v; return 0;
     case OPT_BOOT_CHECK: a->boot_check = true; return 0;
+    case OPT_REPORT_URL: a->report_url = v; return 0;
+    case OPT_REPORT_TOKEN_FILE: a->report_token_file = v; return 0;
     case 'j': return parse_count_opt("-j", v, QCOW2_MAX_THREADS, &a->sink.threads);
     case OPT_QUEUE_DEPTH:
         return parse_count_opt("--queue-depth", v, COPY_MAX_QUEUE_DEPTH, &a->queue_depth);
@@ -466,6 +470,10 @@ static int check_combinations(struct convert_args *a)
 {
     if (a->boot_check && a->dry_run)
         return convert_usage_error("%s", "--boot-check boots the written image: not with --dry-run");
+    if (a->report_url && a->dry_run)
+        return convert_usage_error("%s", "--report-url reports a conversion: not with --dry-run");
+    if (a->report_token_file && !a->report_url)
+        return convert_usage_error("%s", "--report-token-file goes with --report-url");
     struct sink_target_info ti;
     sink_target_info(a->output, &ti);
     if (a->boot_check && !ti.is_file)

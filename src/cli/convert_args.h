@@ -35,6 +35,8 @@ struct convert_args {
     bool boot_check;            /* --boot-check */
     const char *plan_file;      /* --plan FILE */
     const char *save_plan;      /* --save-plan FILE */
+    const char *report_url;     /* --report-url URL */
+    const char *report_token_file; /* --report-token-file FILE */
     const char *layout_option;  /* the first option that shapes the layout (long name) */
     char **sels;
     int nsels;

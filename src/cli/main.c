@@ -27,6 +27,11 @@ static const char usage_text[] =
     "                                  terminal starts it)\n"
     "  boot-check [OPTIONS] IMAGE      boot an image in qemu (never writing it) and\n"
     "                                  say whether it comes up\n"
+    "  fleet serve --dir DIR --token-file FILE [--listen ADDR:PORT] [--live ISO|DIR]\n"
+    "                                  receive the reports of many conversions\n"
+    "                                  (convert --report-url), show them on a page,\n"
+    "                                  serve p2v Live for network boot\n"
+    "  fleet status [--json] URL       the PCs of a fleet server as a table\n"
     "\n"
     "Run 'p2v COMMAND --help' for the options of a command; 'p2v --version'\n"
     "(or -V) prints the version.\n"
@@ -41,6 +46,7 @@ static const struct {
     { "img", cmd_img },
     { "tui", cmd_tui },
     { "boot-check", cmd_bootcheck },
+    { "fleet", cmd_fleet },
 };
 
 /* Output that could not be written (a full disk, a closed pipe) is a

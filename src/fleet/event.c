@@ -1,0 +1,161 @@
+/* The report format of docs/fleet.md: events as JSON, the PC's identity, the
+ * token file. No I/O but the token file; the sender is in send.c. */
+#include "fleet/fleet.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *fleet_kind_name(enum fleet_kind k)
+{
+    switch (k) {
+    case FLEET_START: return "start";
+    case FLEET_PROGRESS: return "progress";
+    case FLEET_FINISH: return "finish";
+    case FLEET_FAILED: return "failed";
+    }
+    return "?";
+}
+
+/* An empty identity field is unknown: null, so a receiver never keys on "". */
+static void kstr_or_null(json_writer *j, const char *key, const char *s)
+{
+    if (s && *s)
+        json_kstr(j, key, s);
+    else
+        json_knull(j, key);
+}
+
+static void pc_json(json_writer *j, const fleet_pc *pc)
+{
+    json_key(j, "pc");
+    json_obj_begin(j);
+    kstr_or_null(j, "serial", pc->serial);
+    kstr_or_null(j, "uuid", pc->uuid);
+    kstr_or_null(j, "vendor", pc->vendor);
+    kstr_or_null(j, "model", pc->model);
+    kstr_or_null(j, "mac", pc->mac);
+    kstr_or_null(j, "computername", pc->computername);
+    json_obj_end(j);
+}
+
+static void progress_json(json_writer *j, const fleet_progress *p)
+{
+    json_key(j, "progress");
+    json_obj_begin(j);
+    json_kstr(j, "stage", p->stage ? p->stage : "copy");
+    if (p->partition > 0)
+        json_ki64(j, "partition", p->partition);
+    else
+        json_knull(j, "partition");
+    json_ku64(j, "bytes_done", p->bytes_done);
+    json_ku64(j, "bytes_total", p->bytes_total);
+    json_key(j, "rate");
+    json_u64(j, p->rate > 0 ? (uint64_t)p->rate : 0);
+    json_key(j, "eta");
+    if (p->eta >= 0)
+        json_u64(j, (uint64_t)(p->eta + 0.5));
+    else
+        json_null(j);
+    json_obj_end(j);
+}
+
+void fleet_event_json(const fleet_event *e, FILE *out)
+{
+    json_writer j;
+    json_init(&j, out);
+    json_obj_begin(&j);
+    json_ku64(&j, "p2v_report", FLEET_REPORT_VERSION);
+    json_kstr(&j, "event", fleet_kind_name(e->kind));
+    json_kstr(&j, "run", e->run);
+    json_kstr(&j, "time", e->time);
+    if (e->pc)
+        pc_json(&j, e->pc);
+    if (e->output)
+        json_kstr(&j, "output", e->output);
+    if (e->selection) {
+        json_key(&j, "selection");
+        json_arr_begin(&j);
+        for (size_t i = 0; i < e->nselection; i++)
+            json_str(&j, e->selection[i]);
+        json_arr_end(&j);
+    }
+    if (e->kind == FLEET_PROGRESS && e->progress)
+        progress_json(&j, e->progress);
+    if (e->kind == FLEET_FINISH && e->result) {
+        json_key(&j, "result");
+        e->result(&j, e->result_ctx);
+    }
+    if (e->kind == FLEET_FAILED)
+        json_kstr(&j, "error", e->error ? e->error : "unknown error");
+    json_obj_end(&j);
+    json_end(&j);
+}
+
+void fleet_pc_from_machine(const struct vm_machine *m, fleet_pc *pc)
+{
+    memset(pc, 0, sizeof *pc);
+    snprintf(pc->serial, sizeof pc->serial, "%s", m->serial);
+    snprintf(pc->uuid, sizeof pc->uuid, "%s", m->uuid);
+    snprintf(pc->vendor, sizeof pc->vendor, "%s", m->vendor);
+    snprintf(pc->model, sizeof pc->model, "%s", m->product);
+    if (m->nmacs)
+        snprintf(pc->mac, sizeof pc->mac, "%s", m->macs[0]);
+}
+
+static void trim(char *s)
+{
+    size_t n = strcspn(s, "\r\n");
+    s[n] = 0;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        s[--n] = 0;
+    size_t lead = strspn(s, " \t");
+    memmove(s, s + lead, n - lead + 1);
+}
+
+int fleet_token_read(const char *path, char *tok, size_t len, p2v_err *err)
+{
+    char buf[FLEET_TOKEN_MAX + 2];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return p2v_errf(err, -errno, "token file %s: %s", path, strerror(errno));
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    int e = errno;
+    close(fd);
+    if (n < 0)
+        return p2v_errf(err, -e, "token file %s: %s", path, strerror(e));
+    if ((size_t)n > FLEET_TOKEN_MAX)
+        return p2v_errf(err, -EINVAL, "token file %s: longer than %d bytes", path,
+                        FLEET_TOKEN_MAX);
+    buf[n] = 0;
+    trim(buf);
+    /* The token goes into an HTTP header: a control character would split it. */
+    for (const unsigned char *p = (const unsigned char *)buf; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return p2v_errf(err, -EINVAL, "token file %s: a control character in the token",
+                            path);
+    if (!buf[0])
+        return p2v_errf(err, -EINVAL, "token file %s: empty", path);
+    if (strlen(buf) >= len)
+        return p2v_errf(err, -EINVAL, "token file %s: token too long", path);
+    memcpy(tok, buf, strlen(buf) + 1);
+    return 0;
+}
+
+unsigned fleet_retry_delay(unsigned attempt)
+{
+    if (attempt < 2)
+        return 0;
+    unsigned s = 1u << (attempt - 2 < 5 ? attempt - 2 : 5);
+    return s;
+}
+
+void fleet_time_now(char *buf, size_t len)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

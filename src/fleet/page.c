@@ -1,0 +1,199 @@
+/* What the fleet server shows: the page at / (a plain table that reloads
+ * itself every 5 seconds, so it is live without JavaScript) and the JSON of
+ * /api/pcs. Every string a PC sent is escaped where it is written. */
+#include "fleet/server.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "util/size.h"
+
+static void html(FILE *out, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", out); break;
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '"': fputs("&quot;", out); break;
+        case '\'': fputs("&#39;", out); break;
+        default:
+            /* control characters would only garble the table */
+            fputc((unsigned char)*s < 0x20 ? ' ' : *s, out);
+        }
+    }
+}
+
+static const char *pc_name(const fleet_pc_row *p)
+{
+    return p->computername ? p->computername : p->serial ? p->serial : p->mac ? p->mac
+                                                                            : "(unknown PC)";
+}
+
+struct totals {
+    unsigned pcs, done, failed, converting;
+    uint64_t moved;
+    double rate;
+};
+
+static void add_total(const fleet_pc_row *p, void *ctx)
+{
+    struct totals *t = ctx;
+    const char *st = p->status ? p->status : "";
+    t->pcs++;
+    if (!strcmp(st, "done")) {
+        t->done++;
+        t->moved += p->copied_bytes > 0 ? (uint64_t)p->copied_bytes : 0;
+    } else if (!strcmp(st, "failed")) {
+        t->failed++;
+    } else if (!strcmp(st, "converting")) {
+        t->converting++;
+        t->moved += p->bytes_done > 0 ? (uint64_t)p->bytes_done : 0;
+        t->rate += p->rate;
+    }
+}
+
+static void progress_cell(FILE *out, const fleet_pc_row *p)
+{
+    int pct = p->bytes_total > 0 ? (int)(p->bytes_done * 100 / p->bytes_total) : 0;
+    if (p->status && !strcmp(p->status, "done"))
+        pct = 100;
+    char a[32], b[32], r[32];
+    fprintf(out, "<td><div class=\"bar\"><div style=\"width:%d%%\"></div></div>", pct);
+    if (p->status && !strcmp(p->status, "done")) {
+        /* the result's figure: progress events may have been dropped on the way */
+        if (p->copied_bytes >= 0)
+            fprintf(out, "%s copied", size_human((uint64_t)p->copied_bytes, a, sizeof a));
+    } else if (p->bytes_total > 0) {
+        fprintf(out, "%d%% &middot; %s of %s", pct, size_human((uint64_t)p->bytes_done, a, sizeof a),
+                size_human((uint64_t)p->bytes_total, b, sizeof b));
+        if (p->status && !strcmp(p->status, "converting")) {
+            fprintf(out, " &middot; %s/s", size_human((uint64_t)p->rate, r, sizeof r));
+            if (p->eta >= 0)
+                fprintf(out, " &middot; ETA %d:%02d", (int)(p->eta / 60), (int)(p->eta % 60));
+        }
+        fputs(" &middot; ", out);
+        html(out, p->stage);
+        if (p->partition > 0)
+            fprintf(out, " partition %lld", (long long)p->partition);
+    }
+    fputs("</td>", out);
+}
+
+static void html_row(const fleet_pc_row *p, void *ctx)
+{
+    FILE *out = ctx;
+    const char *st = p->status ? p->status : "waiting";
+    if (!strcmp(st, "converting") && p->bytes_total <= 0)
+        st = "waiting";
+    fprintf(out, "<tr id=\"pc-%lld\" class=\"st-%s\"><td class=\"name\"><a href=\"api/pcs/%lld\">",
+            (long long)p->id, st, (long long)p->id);
+    html(out, pc_name(p));
+    fputs("</a></td><td class=\"model\">", out);
+    html(out, p->vendor);
+    fputs(p->vendor && p->model ? " " : "", out);
+    html(out, p->model);
+    fputs("</td>", out);
+    progress_cell(out, p);
+    fprintf(out, "<td class=\"status\">%s", st);
+    if (!strcmp(st, "failed") && p->error) {
+        fputs(": ", out);
+        html(out, p->error);
+    }
+    fputs("</td><td class=\"image\">", out);
+    html(out, p->output);
+    char a[32];
+    if (p->image_bytes >= 0)
+        fprintf(out, " (%s)", size_human((uint64_t)p->image_bytes, a, sizeof a));
+    fputs("</td></tr>\n", out);
+}
+
+static const char style[] =
+    "body{font-family:sans-serif;margin:1em}table{border-collapse:collapse;width:100%}"
+    "td,th{border-bottom:1px solid #ccc;padding:.3em;text-align:left;vertical-align:top}"
+    ".bar{width:12em;height:.8em;background:#eee;display:inline-block;margin-right:.5em}"
+    ".bar div{height:100%;background:#3a7}.st-failed .status{color:#b00}"
+    ".st-done .status{color:#070}#totals span{margin-right:1.5em}";
+
+int fleet_page_html(fleet_store *s, FILE *out, p2v_err *err)
+{
+    struct totals t = { 0 };
+    int rc = fleet_store_each(s, -1, add_total, &t, err);
+    if (rc < 0)
+        return rc;
+    char moved[32], rate[32];
+    fprintf(out, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+                 "<meta http-equiv=\"refresh\" content=\"5\"><title>p2v fleet</title>"
+                 "<style>%s</style></head><body>\n<h1>p2v fleet</h1>\n<p id=\"totals\">"
+                 "<span>PCs: %u</span><span>done: %u</span><span>failed: %u</span>"
+                 "<span>converting: %u</span><span>data moved: %s</span>"
+                 "<span>aggregate rate: %s/s</span></p>\n",
+            style, t.pcs, t.done, t.failed, t.converting, size_human(t.moved, moved, sizeof moved),
+            size_human((uint64_t)t.rate, rate, sizeof rate));
+    fputs("<table id=\"pcs\"><thead><tr><th>PC</th><th>Model</th><th>Progress</th>"
+          "<th>Status</th><th>Image</th></tr></thead>\n<tbody>\n", out);
+    rc = fleet_store_each(s, -1, html_row, out, err);
+    fputs("</tbody></table>\n</body></html>\n", out);
+    return rc < 0 ? rc : 0;
+}
+
+static void knum(json_writer *j, const char *k, int64_t v)
+{
+    if (v >= 0)
+        json_ki64(j, k, v);
+    else
+        json_knull(j, k);
+}
+
+static void json_row(const fleet_pc_row *p, void *ctx)
+{
+    json_writer *j = ctx;
+    json_obj_begin(j);
+    json_ki64(j, "id", p->id);
+    json_kstr(j, "name", pc_name(p));
+    json_kstr(j, "serial", p->serial);
+    json_kstr(j, "uuid", p->uuid);
+    json_kstr(j, "vendor", p->vendor);
+    json_kstr(j, "model", p->model);
+    json_kstr(j, "mac", p->mac);
+    json_kstr(j, "computername", p->computername);
+    json_kstr(j, "run", p->run);
+    json_kstr(j, "status", p->status);
+    json_kstr(j, "stage", p->stage);
+    knum(j, "partition", p->partition);
+    knum(j, "bytes_done", p->bytes_done);
+    knum(j, "bytes_total", p->bytes_total);
+    json_key(j, "rate");
+    json_u64(j, p->rate > 0 ? (uint64_t)p->rate : 0);
+    knum(j, "eta", p->eta);
+    json_kstr(j, "output", p->output);
+    knum(j, "image_bytes", p->image_bytes);
+    knum(j, "copied_bytes", p->copied_bytes);
+    json_kstr(j, "error", p->error);
+    json_kstr(j, "started", p->started);
+    json_kstr(j, "updated", p->updated);
+    knum(j, "events", p->events);
+    json_obj_end(j);
+}
+
+int fleet_pcs_json(fleet_store *s, FILE *out, p2v_err *err)
+{
+    json_writer j;
+    json_init(&j, out);
+    json_arr_begin(&j);
+    int rc = fleet_store_each(s, -1, json_row, &j, err);
+    json_arr_end(&j);
+    json_end(&j);
+    return rc < 0 ? rc : 0;
+}
+
+int fleet_pc_json(fleet_store *s, int64_t id, FILE *out, p2v_err *err)
+{
+    json_writer j;
+    json_init(&j, out);
+    int rc = fleet_store_each(s, id, json_row, &j, err);
+    if (rc == 0)
+        return p2v_errf(err, -ENOENT, "no PC %lld", (long long)id);
+    json_end(&j);
+    return rc < 0 ? rc : 0;
+}
