@@ -32,8 +32,11 @@ t0=$SECONDS
 expect_exit 0 "$P2V" convert --verify --json -o "rbd:rbd/story$conf" "${sels[@]}"
 echo "converted into rbd:rbd/story in $((SECONDS - t0)) s"
 grep -q verified "$WORK/last.err" || fail "not verified: $(cat "$WORK/last.err")"
-jq -e '.output_target.name == "rbd" and (.output_target.fsid | length) > 10' "$WORK/last.out" >/dev/null ||
-    fail "JSON does not name the cluster: $(jq -c .output_target "$WORK/last.out")"
+fsid=$(ceph_cli fsid)
+jq -e --arg f "$fsid" '.output_target.name == "rbd" and (.output_target.description | contains("Ceph cluster " + $f + ", pool rbd")) and (.output_target.description | contains("features layering,exclusive-lock,object-map,fast-diff,deep-flatten"))' "$WORK/last.out" >/dev/null ||
+    fail "JSON does not name the cluster $fsid: $(jq -c .output_target "$WORK/last.out")"
+grep -q "rbd:rbd/story.*Ceph cluster $fsid, pool rbd, image story (written as story.p2v-partial" "$WORK/last.err" ||
+    fail "no notice naming the cluster: $(cat "$WORK/last.err")"
 rbd -c "$CEPH_CONF" ls rbd | grep -qx story || fail "no image 'story'"
 rbd -c "$CEPH_CONF" ls rbd | grep -q p2v-partial && fail "a partial image is left"
 rbd -c "$CEPH_CONF" info rbd/story
