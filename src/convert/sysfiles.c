@@ -9,6 +9,7 @@
 
 #include "convert/layers.h"
 #include "convert/steps.h"
+#include "fs/kind.h"
 #include "util/size.h"
 
 static bool copies_them(const convert_job *job)
@@ -38,7 +39,7 @@ int convert_sysfiles_prepare(convert_job *job, const convert_events *ev, p2v_err
         return p2v_errf(err, -ENOMEM, "out of memory");
     for (size_t i = 0; i < job->plan->nparts; i++) {
         const plan_part *pp = &job->plan->parts[i];
-        if (pp->kind == PLAN_PART_COPY && !strcmp(pp->fstype, "ntfs"))
+        if (pp->kind == PLAN_PART_COPY && fs_kind_of(pp->fstype) == FS_NTFS)
             lookup_part(job, i, ev);
     }
     return 0;

@@ -1,3 +1,5 @@
+/* Longer than 600 lines on purpose: the used map, the files-at lookup and the bitmap cross-check
+ * share one open filesystem and its iteration callbacks. */
 /* ext2/3/4 used-block map through libext2fs, reading through p2v's own
  * blockdev (so a qcow2 source works like a raw disk) with p2v's I/O manager
  * (ext_io.c), read-only here. Used: the boot area before the first data block and every

@@ -1,3 +1,5 @@
+/* Longer than 600 lines on purpose: the used map, the runlist cross-check, the system files left
+ * out and the files-at lookup share one mounted volume. */
 /* NTFS used-block map through libntfs-3g, reading through p2v's own blockdev
  * (custom device operations, so a qcow2 source works like a raw disk). Used:
  * every cluster set in $Bitmap, the boot sector, and what lies past the last

@@ -1,3 +1,5 @@
+/* Longer than 600 lines on purpose: headers, region table, metadata, BAT and parent chain are
+ * the checks of one open file; each is its own function. */
 /* VHDX ([MS-VHDX]): what Hyper-V and disk2vhd write. All fields little-endian.
  *
  *   0        file identifier "vhdxfile"

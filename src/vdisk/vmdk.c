@@ -1,3 +1,5 @@
+/* Longer than 600 lines on purpose: the descriptor and the three extent kinds share one extent
+ * table and its open files; each step is its own function. */
 /* VMDK (VMware Virtual Disk Format 1.1): a text descriptor naming extents,
  * each flat (raw bytes at an offset of a file), zero, or sparse (a hosted
  * sparse extent, "KDMV": grain directory -> grain tables -> grains, grains
