@@ -23,6 +23,7 @@
 #include "util/json.h"
 #include "windows/drivers.h"
 #include "util/size.h"
+#include "vmdef/vmdef.h"
 
 #include "cli/convert_args.h"
 #include "cli/convert_report.h"
@@ -159,6 +160,7 @@ const char convert_usage[] =
     "                                   machine) replace the plan's,\n"
     "                                   and -f, --verify, -j, --queue-depth, --allow-mounted,\n"
     "                                   --boot-check, --report-url, --report-token-file,\n"
+    "                                   --vm-def (and its options),\n"
     "                                   --dry-run, --json, -p and --save-plan may be added\n"
     "      --boot-check                 after writing, boot the image in qemu as\n"
     "                                   'p2v boot-check' does (firmware from the plan,\n"
@@ -173,6 +175,27 @@ const char convert_usage[] =
     "                                   each try bounded by --io-timeout\n"
     "      --report-token-file FILE     send the token in FILE's first line with each\n"
     "                                   event (Authorization: Bearer)\n"
+    "      --vm-def FORMAT[:FILE]       after writing, a definition of the VM around the\n"
+    "                                   image: libvirt (domain XML), qemu (a script),\n"
+    "                                   proxmox (a qm config) or openstack (image\n"
+    "                                   properties, JSON); FILE defaults to OUTPUT\n"
+    "                                   with the format's extension (.xml, .sh, .conf,\n"
+    "                                   .json), required for -o -, NBD and RBD. Firmware\n"
+    "                                   from the plan, disk bus from --target-bus (else\n"
+    "                                   virtio-blk when viostor was staged, else sata),\n"
+    "                                   NIC virtio when netkvm was staged, else e1000e.\n"
+    "                                   A failure to write it exits 1; the image stays\n"
+    "                                   (docs/vm-definition.md)\n"
+    "      --keep-mac                   with --vm-def: this machine's first wired MAC\n"
+    "      --keep-smbios                with --vm-def: this machine's SMBIOS vendor,\n"
+    "                                   product, serial and UUID, and its ACPI MSDM\n"
+    "                                   table (OEM Windows key) copied beside FILE as\n"
+    "                                   NAME.msdm.bin\n"
+    "      --memory SIZE                with --vm-def: the VM's memory (default: this\n"
+    "                                   machine's RAM when every source is one of its\n"
+    "                                   block devices, capped by SIZE; else 4G)\n"
+    "      --cpus N                     with --vm-def: vCPUs, the same rule (default 2)\n"
+    "      --secure-boot                with --vm-def and UEFI: Secure Boot on\n"
     "  -h, --help                       this text\n"
     "\n"
     "A selected Windows always gets its built-in AHCI and IDE drivers (storahci or\n"
@@ -299,6 +322,24 @@ static int boot_check(convert_job *job, const char *output, bootcheck_result *br
     return P2V_EXIT_OK;
 }
 
+/* --vm-def: the VM around the committed image; a failure leaves the image. */
+static int write_vmdef(const convert_job *job, const char *output, const struct convert_args *a)
+{
+    convert_vmdef_opts o = a->vmdef;
+    convert_vmdef_done done;
+    p2v_err err;
+    /* P2V_MACHINE_ROOT: a sysfs tree standing for this PC (as for reports). */
+    o.machine_root = getenv("P2V_MACHINE_ROOT");
+    if (convert_write_vmdef(job, &o, &done, &err) < 0) {
+        cli_error("%s (the image %s is kept)", err.msg, output);
+        return P2V_EXIT_FAIL;
+    }
+    if (*done.msdm)
+        cli_notice("the machine's ACPI MSDM table copied to %s", done.msdm);
+    cli_notice("VM definition (%s) written to %s", done.format, done.file);
+    return P2V_EXIT_OK;
+}
+
 static int run(convert_job *job, const char *output, const struct convert_args *a,
                struct cli_report *report)
 {
@@ -336,7 +377,9 @@ static int run(convert_job *job, const char *output, const struct convert_args *
     int status = P2V_EXIT_OK;
     bootcheck_result bres;
     bool checked = false;
-    if (a->boot_check) {
+    if (a->vmdef.spec)
+        status = write_vmdef(job, output, a);
+    if (a->boot_check && status == P2V_EXIT_OK) {
         status = boot_check(job, output, &bres, &checked);
         if (checked && !a->json)
             cli_bootcheck_text(stderr, output, &bres);
@@ -429,6 +472,26 @@ static int load_plan(const struct convert_args *a, const convert_events *ev,
     return 0;
 }
 
+/* --vm-def without FILE names it after OUTPUT, which must then be a file. */
+static int check_vmdef(const struct convert_args *a, const char *output)
+{
+    const struct vmdef_format *f;
+    const char *file;
+    p2v_err err;
+    struct sink_target_info ti;
+    if (a->dry_run)
+        return convert_usage_error("%s", "--vm-def describes the written image: not with --dry-run");
+    if (vmdef_parse_spec(a->vmdef.spec, &f, &file, &err) < 0)
+        return convert_usage_error("%s", err.msg);
+    if (!output)
+        return 0;   /* --save-plan alone: nothing written */
+    sink_target_info(output, &ti);
+    if (!file && !ti.is_file)
+        return convert_usage_error("--vm-def: the %s has no file name to follow; give "
+                                   "FORMAT:FILE", ti.what);
+    return 0;
+}
+
 static void free_sels(convert_sel *sels, int n, convert_sel *active)
 {
     for (int i = 0; sels && i < n; i++)
@@ -478,6 +541,10 @@ int cmd_convert(int argc, char **argv)
     if (!a.dry_run && ti.to_stdout && isatty(STDOUT_FILENO)) {
         cli_error("-o -: standard output is a terminal; not writing a disk image to it "
                   "(redirect it to a file or pipe it into a program)");
+        goto out;
+    }
+    if (a.vmdef.spec && (r = check_vmdef(&a, rq.output)) != 0) {
+        status = r;
         goto out;
     }
     if (cli_report_start(&report, &rq) != P2V_EXIT_OK)

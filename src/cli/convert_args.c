@@ -23,6 +23,7 @@
 #include "util/rbdlib.h"
 #include "windows/drivers.h"
 #include "util/size.h"
+#include "vmdef/vmdef.h"
 
 #include "cli/convert_args.h"
 
@@ -102,7 +103,8 @@ static bool takes_next_word(const char *a)
                                         "--cluster-size", "--add-esp", "--active",
                                         "--bad-sectors", "--bad-sectors-map", "--plan", "--save-plan", "-j",
                                         "--threads", "--queue-depth", "--io-timeout",
-                                        "--rbd-timeout", "--rbd-features" };
+                                        "--rbd-timeout", "--rbd-features", "--vm-def",
+                                        "--memory", "--cpus" };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (!strcmp(a, opts[i]))
             return true;
@@ -177,6 +179,7 @@ enum {
     OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_BAD_SECTORS_MAP, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
     OPT_QUEUE_DEPTH, OPT_IO_TIMEOUT, OPT_RBD_TIMEOUT, OPT_RBD_FEATURES, OPT_COPY_SYSTEM_FILES,
     OPT_NETWORK, OPT_REPORT_URL, OPT_REPORT_TOKEN_FILE,
+    OPT_VM_DEF, OPT_KEEP_MAC, OPT_KEEP_SMBIOS, OPT_MEMORY, OPT_CPUS, OPT_SECURE_BOOT,
 };
 
 #define SHORT_OPTS ":o:O:t:c::j:pfh"
@@ -221,6 +224,12 @@ static const struct option longopts[] = {
     { "boot-check", no_argument, NULL, OPT_BOOT_CHECK },
     { "report-url", required_argument, NULL, OPT_REPORT_URL },
     { "report-token-file", required_argument, NULL, OPT_REPORT_TOKEN_FILE },
+    { "vm-def", required_argument, NULL, OPT_VM_DEF },
+    { "keep-mac", no_argument, NULL, OPT_KEEP_MAC },
+    { "keep-smbios", no_argument, NULL, OPT_KEEP_SMBIOS },
+    { "memory", required_argument, NULL, OPT_MEMORY },
+    { "cpus", required_argument, NULL, OPT_CPUS },
+    { "secure-boot", no_argument, NULL, OPT_SECURE_BOOT },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -427,6 +436,28 @@ static int apply_layout_option(struct convert_args *a, int c, const char *v, cha
     }
 }
 
+/* --vm-def and the VM's options: they describe the VM around the image and
+ * leave the disk alone, so they go on top of --plan too. */
+static int apply_vmdef_option(struct convert_args *a, int c, const char *v, char **argv)
+{
+    p2v_err e;
+    const struct vmdef_format *f;
+    const char *file;
+    switch (c) {
+    case OPT_VM_DEF:
+        if (vmdef_parse_spec(v, &f, &file, &e) < 0)
+            return convert_usage_error("%s", e.msg);
+        a->vmdef.spec = v;
+        return 0;
+    case OPT_KEEP_MAC: a->vmdef.keep_mac = true; return 0;
+    case OPT_KEEP_SMBIOS: a->vmdef.keep_smbios = true; return 0;
+    case OPT_SECURE_BOOT: a->vmdef.secure_boot = true; return 0;
+    case OPT_MEMORY: return parse_size_opt("--memory", v, &a->vmdef.memory);
+    case OPT_CPUS: return parse_count_opt("--cpus", v, 1024, &a->vmdef.cpus);
+    default: return apply_layout_option(a, c, v, argv);
+    }
+}
+
 /* Options of this run only (where to, how, what to show); -1 after --help. */
 static int apply_option(struct convert_args *a, int c, const char *v, char **argv)
 {
@@ -459,7 +490,7 @@ static int apply_option(struct convert_args *a, int c, const char *v, char **arg
     case OPT_BAD_SECTORS_MAP: a->bad_sectors_map = v; return 0;
     case OPT_DRIVERS: a->drivers = v; return 0;
     case 'h': fputs(convert_usage, stdout); return -1;
-    default: return apply_layout_option(a, c, v, argv);
+    default: return apply_vmdef_option(a, c, v, argv);
     }
 }
 
@@ -474,6 +505,10 @@ static int check_combinations(struct convert_args *a)
         return convert_usage_error("%s", "--report-url reports a conversion: not with --dry-run");
     if (a->report_token_file && !a->report_url)
         return convert_usage_error("%s", "--report-token-file goes with --report-url");
+    if ((a->vmdef.keep_mac || a->vmdef.keep_smbios || a->vmdef.secure_boot || a->vmdef.memory ||
+         a->vmdef.cpus) && !a->vmdef.spec)
+        return convert_usage_error("%s", "--keep-mac, --keep-smbios, --memory, --cpus and "
+                                         "--secure-boot go with --vm-def");
     struct sink_target_info ti;
     sink_target_info(a->output, &ti);
     if (a->boot_check && !ti.is_file)

@@ -215,6 +215,25 @@ void convert_job_free(convert_job *job);
  * no_windows_fixups. */
 const win_report *convert_job_windows(const convert_job *job);
 
+/* --vm-def (docs/vm-definition.md): after convert_run succeeded, the VM
+ * definition of the image in FORMAT (vmdef/), from the plan's firmware, the
+ * bus and NIC the Windows drivers were prepared for, and this machine's
+ * identity read under machine_root ("/" when NULL). */
+typedef struct convert_vmdef_opts {
+    const char *spec;           /* FORMAT[:FILE]; FILE defaults to OUTPUT's name + ext */
+    bool keep_mac, keep_smbios, secure_boot;
+    uint64_t memory;            /* --memory: a cap (0: none) */
+    unsigned cpus;              /* --cpus: a cap (0: none) */
+    const char *machine_root;
+} convert_vmdef_opts;
+typedef struct convert_vmdef_done {
+    const char *format;         /* "libvirt" ... */
+    char file[4096];            /* the definition written */
+    char msdm[4096];            /* the MSDM table's copy ("" : none) */
+} convert_vmdef_done;
+int convert_write_vmdef(const convert_job *job, const convert_vmdef_opts *o,
+                        convert_vmdef_done *done, p2v_err *err);
+
 /* ---- for front ends that list and check ---- */
 
 /* The machine's disks (block devices), to free with convert_machine_disks_free. */

@@ -1,0 +1,218 @@
+/* --vm-def: after the image is committed, the VM around it (vmdef/) from
+ * what the conversion knows: the firmware it planned, the bus and NIC the
+ * Windows drivers were prepared for, the Windows version, and with
+ * --keep-mac / --keep-smbios this machine's identity (P2V_MACHINE_ROOT in
+ * tests). docs/vm-definition.md. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "convert/convert_impl.h"
+#include "vmdef/vmdef.h"
+#include "windows/drivers.h"
+
+#define GIB ((uint64_t)1 << 30)
+#define MSDM_MAX (64u * 1024)
+
+/* The VM's name: OUTPUT's last name without its extension (an RBD image
+ * without its options, an NBD export without its query), in [A-Za-z0-9._-]. */
+static void vm_name(const char *output, char *name, size_t len)
+{
+    const char *s = output, *end;
+    if (!strncmp(s, "rbd:", 4)) {
+        s += 4;
+        end = strchr(s, ':');
+    } else {
+        end = strchr(s, '?');
+    }
+    if (!end)
+        end = s + strlen(s);
+    for (const char *p = s; p < end; p++)
+        if (*p == '/')
+            s = p + 1;
+    const char *dot = NULL;
+    for (const char *p = s + 1; p < end; p++)
+        if (*p == '.')
+            dot = p;
+    if (dot && s < end)
+        end = dot;
+    size_t n = 0;
+    for (const char *p = s; p < end && n + 1 < len; p++) {
+        unsigned char c = (unsigned char)*p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        name[n++] = ok ? (char)c : '_';
+    }
+    name[n] = 0;
+    if (!n)
+        snprintf(name, len, "p2v-vm");
+}
+
+/* FILE when not given: OUTPUT without its extension, with the format's. */
+static int default_file(const char *output, const char *ext, char *out, size_t len, p2v_err *err)
+{
+    const char *slash = strrchr(output, '/');
+    const char *base = slash ? slash + 1 : output;
+    const char *dot = strrchr(base, '.');
+    size_t n = dot && dot > base ? (size_t)(dot - output) : strlen(output);
+    if ((size_t)snprintf(out, len, "%.*s%s", (int)n, output, ext) >= len)
+        return p2v_errf(err, -ENAMETOOLONG, "--vm-def: %s: name too long", output);
+    return 0;
+}
+
+/* Whether a driver service was chosen for any converted Windows. */
+static bool staged(const convert_job *job, const char *service)
+{
+    for (size_t i = 0; job->drv && i < job->plan->nparts; i++) {
+        const drv_job *dj = job->drv[i];
+        if (dj && dj->has_sel && drv_selection_find(&dj->sel, service))
+            return true;
+    }
+    return false;
+}
+
+/* The Windows the driver step read (the first), if any. */
+static bool windows_version(const convert_job *job, char *ver, size_t len)
+{
+    for (size_t i = 0; job->drv && i < job->plan->nparts; i++)
+        if (job->drv[i]) {
+            const drv_windows *w = &job->drv[i]->win;
+            if (w->version_unknown)
+                ver[0] = 0;
+            else
+                snprintf(ver, len, "%u.%u", w->major, w->minor);
+            return true;
+        }
+    return false;
+}
+
+static enum vm_bus vm_bus_of(const convert_job *job)
+{
+    switch ((enum drv_bus)job->rq.target_bus) {
+    case DRV_BUS_VIRTIO_BLK: return VM_BUS_VIRTIO_BLK;
+    case DRV_BUS_VIRTIO_SCSI: return VM_BUS_VIRTIO_SCSI;
+    case DRV_BUS_SATA: return VM_BUS_SATA;
+    case DRV_BUS_IDE: return VM_BUS_IDE;
+    case DRV_BUS_NONE: break;
+    }
+    return staged(job, "viostor") ? VM_BUS_VIRTIO_BLK : VM_BUS_SATA;
+}
+
+/* Every source is a block device of this machine: the PC itself. */
+static bool sources_are_this_machine(const convert_job *job)
+{
+    for (size_t i = 0; i < job->nsrc; i++)
+        if (!job->src[i]->has_st || !S_ISBLK(job->src[i]->st.st_mode))
+            return false;
+    return job->nsrc > 0;
+}
+
+/* The machine's figure when it is the source (capped by the option), else
+ * the option, else the default. */
+static uint64_t pick(bool machine, uint64_t have, uint64_t cap, uint64_t dflt)
+{
+    if (machine && have)
+        return cap && cap < have ? cap : have;
+    return cap ? cap : dflt;
+}
+
+/* Copy the machine's MSDM table to path (atomically). */
+static int copy_msdm(const char *from, const char *path, p2v_err *err)
+{
+    static unsigned char buf[MSDM_MAX];
+    int fd = open(from, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return p2v_errf(err, -errno, "%s: %s", from, strerror(errno));
+    ssize_t n = read(fd, buf, sizeof buf);
+    int e = errno;
+    close(fd);
+    if (n < 0)
+        return p2v_errf(err, -e, "%s: %s", from, strerror(e));
+    char tmp[PATH_MAX];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.p2vtmp", path) >= sizeof tmp)
+        return p2v_errf(err, -ENAMETOOLONG, "%s: name too long", path);
+    FILE *f = fopen(tmp, "wbx");
+    if (!f)
+        return p2v_errf(err, -errno, "%s: %s", tmp, strerror(errno));
+    bool ok = fwrite(buf, 1, (size_t)n, f) == (size_t)n;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) < 0) {
+        e = errno ? errno : EIO;
+        unlink(tmp);
+        return p2v_errf(err, -e, "%s: %s", path, strerror(e));
+    }
+    return 0;
+}
+
+/* NAME.msdm.bin beside file, as an absolute path (the VM's config must
+ * find it from anywhere). */
+static int msdm_path(const char *file, const char *name, char *out, size_t len, p2v_err *err)
+{
+    char dir[PATH_MAX], real[PATH_MAX];
+    const char *slash = strrchr(file, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - file) + (slash == file) : 1,
+             slash ? file : ".");
+    if (!realpath(dir, real))
+        return p2v_errf(err, -errno, "%s: %s", dir, strerror(errno));
+    if ((size_t)snprintf(out, len, "%s/%s.msdm.bin", strcmp(real, "/") ? real : "", name) >= len)
+        return p2v_errf(err, -ENAMETOOLONG, "%s: name too long", real);
+    return 0;
+}
+
+/* The definition's inputs other than the machine's identity. */
+static void fill_in(const convert_job *job, const convert_vmdef_opts *o, bool here,
+                    const struct vm_machine *m, struct vmdef_in *in)
+{
+    in->format = job->rq.sink.format == SINK_RAW ? VM_DISK_RAW : VM_DISK_QCOW2;
+    in->disk_bytes = plan_disk_bytes(job->plan);
+    in->uefi = job->plan->firmware == PLAN_FW_UEFI;
+    in->secure_boot = o->secure_boot && in->uefi;
+    in->bus = vm_bus_of(job);
+    in->nic = staged(job, "netkvm") ? VM_NIC_VIRTIO : VM_NIC_E1000E;
+    in->windows = windows_version(job, in->os_version, sizeof in->os_version);
+    in->memory = pick(here, m->memory, o->memory, 4 * GIB);
+    in->cpus = (unsigned)pick(here, m->cpus, o->cpus, 2);
+    in->mac = o->keep_mac && m->nmacs ? m->macs[0] : NULL;
+    in->smbios = o->keep_smbios ? m : NULL;
+    in->tpm = false; /* BitLocker in use is not detected yet */
+}
+
+int convert_write_vmdef(const convert_job *job, const convert_vmdef_opts *o, convert_vmdef_done *done,
+                        p2v_err *err)
+{
+    const struct vmdef_format *f;
+    const char *file;
+    int rc = vmdef_parse_spec(o->spec, &f, &file, err);
+    if (rc < 0)
+        return rc;
+    static struct vm_machine m;
+    memset(&m, 0, sizeof m);
+    if ((rc = vm_machine_read(o->machine_root ? o->machine_root : "/", &m, err)) < 0)
+        return p2v_err_prefix(err, rc, "--vm-def: reading this machine");
+    memset(done, 0, sizeof *done);
+    done->format = f->name;
+    if (file)
+        snprintf(done->file, sizeof done->file, "%s", file);
+    else if ((rc = default_file(job->rq.output, f->ext, done->file, sizeof done->file, err)) < 0)
+        return rc;
+    char name[128], disk[PATH_MAX];
+    vm_name(job->rq.output, name, sizeof name);
+    struct sink_target_info ti;
+    sink_target_info(job->rq.output, &ti);
+    if (!ti.is_file || !realpath(job->rq.output, disk))
+        snprintf(disk, sizeof disk, "%s", job->rq.output);
+    struct vmdef_in in = { .name = name, .disk = disk };
+    fill_in(job, o, sources_are_this_machine(job), &m, &in);
+    if (o->keep_smbios && m.msdm) {
+        if ((rc = msdm_path(done->file, name, done->msdm, sizeof done->msdm, err)) < 0 ||
+            (rc = copy_msdm(m.msdm_path, done->msdm, err)) < 0)
+            return p2v_err_prefix(err, rc, "--vm-def: the MSDM table");
+        in.msdm_file = done->msdm;
+    }
+    return vmdef_write_file(f, &in, done->file, err);
+}

@@ -1,0 +1,140 @@
+#!/bin/bash
+# --vm-def: after a conversion, the VM around the image in each format
+# (docs/vm-definition.md). libvirt XML is checked with virt-xml-validate and
+# accepted by virsh's test driver; the PC's identity (a fake sysfs tree under
+# P2V_MACHINE_ROOT, with hostile SMBIOS strings and an MSDM table) comes out
+# escaped in every format: the qemu script is run against a stand-in qemu that
+# prints its arguments, the Proxmox config is parsed back (known keys only,
+# base64 decoded), the OpenStack JSON by jq.
+set -euo pipefail
+source "$P2V_SRC/tests/lib/common.sh"
+source "$P2V_SRC/tests/lib/mkpc.sh"
+need sfdisk mkntfs mkfs.vfat mkfs.ext4 jq qemu-img virt-xml-validate virsh python3 base64
+
+cd "$WORK"
+MKPC_FILES=2 MKPC_FILE_KB=100
+mkpc_disk1 disk1.img
+
+# --- a fake PC: hostile strings in its SMBIOS, two wired NICs, an MSDM table
+M=$WORK/machine
+put() { mkdir -p "$(dirname "$M/$1")"; printf '%s' "$2" >"$M/$1"; }
+VENDOR=$'Acme <&> "Corp" \'q\' $(touch pwned) `touch pwned2`, ,;'
+PRODUCT=$'Desk,Pro \'X\' </system>'
+SERIAL='SN-42 & <x>'
+UUID=4c4c4544-0042-3510-8057-b2c04f4e4b32
+put sys/class/dmi/id/sys_vendor "$VENDOR"$'\n'
+put sys/class/dmi/id/product_name "$PRODUCT"$'\n'
+put sys/class/dmi/id/product_serial "$SERIAL"$'\n'
+put sys/class/dmi/id/product_uuid "$UUID"$'\n'
+put sys/class/net/eth0/address $'52:54:00:aa:bb:01\n'
+put sys/class/net/eth0/device/vendor $'0x8086\n'
+put sys/class/net/eth1/address $'52:54:00:aa:bb:02\n'
+put sys/class/net/eth1/device/vendor $'0x8086\n'
+put proc/meminfo $'MemTotal:       16318480 kB\n'
+put sys/devices/system/cpu/online $'0-7\n'
+put sys/firmware/acpi/tables/MSDM 'MSDMUUUU.xOEMIDOEMTABLE1....ACPI....XXXXX-XXXXX-XXXXX-XXXXX-XXXXX'
+export P2V_MACHINE_ROOT=$M
+
+# --- usage errors, before anything is written
+expect_exit 2 "$P2V" convert -o u.qcow2 --vm-def vmware disk1.img:2
+grep -q "unknown format 'vmware'" "$WORK/last.err" || fail "format error: $(cat "$WORK/last.err")"
+expect_exit 2 "$P2V" convert -o u.qcow2 --keep-mac disk1.img:2
+grep -q "go with --vm-def" "$WORK/last.err" || fail "--keep-mac alone: $(cat "$WORK/last.err")"
+expect_exit 2 "$P2V" convert -o rbd:pool/img --vm-def libvirt disk1.img:2
+grep -q "give FORMAT:FILE" "$WORK/last.err" || fail "rbd without FILE: $(cat "$WORK/last.err")"
+expect_exit 2 "$P2V" convert -o u.qcow2 --dry-run --vm-def qemu disk1.img:2
+[ ! -e u.qcow2 ] && [ ! -e u.sh ] || fail "a usage error wrote something"
+
+# --- libvirt, with the PC's identity; the default FILE follows OUTPUT
+expect_exit 0 "$P2V" convert -o pc.qcow2 --vm-def libvirt --keep-smbios --keep-mac disk1.img:2
+grep -q "VM definition (libvirt) written to pc.xml" "$WORK/last.err" ||
+    fail "no notice: $(cat "$WORK/last.err")"
+[ -e pc.xml ] || fail "pc.xml not written"
+virt-xml-validate pc.xml domain || fail "pc.xml does not validate"
+virsh -c test:///default define pc.xml >/dev/null || fail "virsh define refused pc.xml"
+pass "libvirt XML validates and defines"
+cmp -s "$M/sys/firmware/acpi/tables/MSDM" pc.msdm.bin || fail "MSDM copy differs"
+xq() { python3 -c '
+import sys, xml.etree.ElementTree as E
+ns = {"qemu": "http://libvirt.org/schemas/domain/qemu/1.0"}
+r = E.parse(sys.argv[1]).getroot()
+for n in r.findall(sys.argv[2], ns):
+    print(n.get(sys.argv[3]) if len(sys.argv) > 3 else n.text)' "$@"; }
+check_eq "libvirt name" pc "$(xq pc.xml ./name)"
+check_eq "libvirt vendor" "$VENDOR" "$(xq pc.xml "./sysinfo/system/entry[@name='manufacturer']")"
+check_eq "libvirt product" "$PRODUCT" "$(xq pc.xml "./sysinfo/system/entry[@name='product']")"
+check_eq "libvirt serial" "$SERIAL" "$(xq pc.xml "./sysinfo/system/entry[@name='serial']")"
+check_eq "libvirt mac" 52:54:00:aa:bb:01 "$(xq pc.xml ./devices/interface/mac address)"
+check_eq "libvirt disk" "$WORK/pc.qcow2" "$(xq pc.xml ./devices/disk/source file)"
+check_eq "libvirt disk bus" sata "$(xq pc.xml ./devices/disk/target bus)"
+check_eq "libvirt nic" e1000e "$(xq pc.xml ./devices/interface/model type)"
+check_eq "libvirt bios (no firmware attribute)" None "$(xq pc.xml ./os firmware)"
+check_eq "libvirt memory (image sources: 4G)" 4194304 "$(xq pc.xml ./memory)"
+check_eq "libvirt vcpus (image sources: 2)" 2 "$(xq pc.xml ./vcpu)"
+xq pc.xml ./qemu:commandline/qemu:arg value | grep -qx "file=$WORK/pc.msdm.bin" ||
+    fail "MSDM not referenced: $(xq pc.xml ./qemu:commandline/qemu:arg value)"
+[ ! -e pwned ] && [ ! -e pwned2 ] || fail "a string was run"
+
+# --- UEFI, --memory/--cpus, a FILE of its own, an OUTPUT name to make safe
+expect_exit 0 "$P2V" convert -o 'my pc&.v1.qcow2' -t gpt --boot uefi --vm-def libvirt:uefi.xml \
+    --memory 1G --cpus 3 --secure-boot disk1.img:2
+virt-xml-validate uefi.xml domain || fail "uefi.xml does not validate"
+virsh -c test:///default define uefi.xml >/dev/null || fail "virsh define refused uefi.xml"
+check_eq "uefi firmware" efi "$(xq uefi.xml ./os firmware)"
+check_eq "safe name" my_pc_.v1 "$(xq uefi.xml ./name)"
+check_eq "--memory" 1048576 "$(xq uefi.xml ./memory)"
+check_eq "--cpus" 3 "$(xq uefi.xml ./vcpu)"
+grep -q "smbios\|sysinfo" uefi.xml && fail "SMBIOS without --keep-smbios"
+[ ! -e my_pc_.v1.msdm.bin ] || fail "MSDM copied without --keep-smbios"
+
+# --- qemu: a script that bash accepts; run against a stand-in qemu that
+# prints each argument on a line of its own
+expect_exit 0 "$P2V" convert -f -o pc.qcow2 --vm-def qemu --keep-smbios --keep-mac disk1.img:2
+grep -q "VM definition (qemu) written to pc.sh" "$WORK/last.err" || fail "qemu notice"
+bash -n pc.sh || fail "pc.sh: bash -n"
+mkdir -p fakebin
+printf '#!/bin/bash\nprintf "%%s\\n" "$@"\n' >fakebin/qemu-system-x86_64
+chmod +x fakebin/qemu-system-x86_64
+(cd / && PATH="$WORK/fakebin:$PATH" ACCEL=tcg bash "$WORK/pc.sh") >args.txt
+[ ! -e pwned ] && [ ! -e /pwned ] && [ ! -e pwned2 ] || fail "a string was run"
+esc() { printf '%s' "$1" | sed 's/,/,,/g'; }
+grep -qxF "type=1,manufacturer=$(esc "$VENDOR"),product=$(esc "$PRODUCT"),serial=$(esc "$SERIAL"),uuid=$UUID" args.txt ||
+    fail "qemu -smbios: $(grep type=1 args.txt)"
+grep -qxF "file=$WORK/pc.msdm.bin" args.txt || fail "qemu -acpitable: $(cat args.txt)"
+grep -q "mac=52:54:00:aa:bb:01" args.txt || fail "qemu mac"
+grep -q "file=$WORK/pc.qcow2,format=qcow2" args.txt || fail "qemu drive: $(cat args.txt)"
+pass "qemu script arguments"
+
+# --- proxmox: only documented keys; smbios1's base64 decodes to the strings
+expect_exit 0 "$P2V" convert -f -o pc.qcow2 --vm-def proxmox --keep-smbios --keep-mac disk1.img:2
+[ -e pc.conf ] || fail "pc.conf not written"
+keys="name ostype machine bios memory sockets cores cpu scsihw boot net0 agent tablet vga localtime smbios1 args"
+while IFS= read -r line; do
+    case $line in '#'*|'') continue ;; esac
+    k=${line%%:*}
+    [[ " $keys " == *" $k "* ]] || fail "proxmox: undocumented key '$k' in '$line'"
+done <pc.conf
+smb=$(sed -n 's/^smbios1: //p' pc.conf)
+b64() { printf '%s' "$smb" | tr ',' '\n' | sed -n "s/^$1=//p" | base64 -d; }
+check_eq "proxmox manufacturer" "$VENDOR" "$(b64 manufacturer)"
+check_eq "proxmox product" "$PRODUCT" "$(b64 product)"
+check_eq "proxmox serial" "$SERIAL" "$(b64 serial)"
+grep -q "^smbios1: uuid=$UUID," pc.conf || fail "proxmox uuid"
+grep -qx "net0: e1000e=52:54:00:aa:bb:01,bridge=vmbr0" pc.conf || fail "proxmox net0"
+grep -qx "args: -acpitable file=$WORK/pc.msdm.bin" pc.conf || fail "proxmox args"
+grep -qx "bios: seabios" pc.conf || fail "proxmox bios"
+
+# --- openstack: JSON with the image properties; raw output named as written
+expect_exit 0 "$P2V" convert -o pc.raw -O raw -t gpt --boot uefi --vm-def openstack disk1.img:2
+jq -e '.disk_format == "raw" and .properties.hw_firmware_type == "uefi" and
+       .properties.hw_disk_bus == "sata" and .properties.hw_machine_type == "q35" and
+       .properties.hw_qemu_guest_agent == "yes" and .properties.os_type == "linux" and
+       .properties.hw_vif_model == "e1000e"' pc.json >/dev/null ||
+    fail "openstack properties: $(cat pc.json)"
+check_eq "openstack file" "$WORK/pc.raw" "$(jq -r .file pc.json)"
+
+# --- a definition that cannot be written: exit 1, the image stays
+expect_exit 1 "$P2V" convert -o kept.qcow2 --vm-def libvirt:"$WORK/no/such/dir/k.xml" disk1.img:2
+grep -q "the image kept.qcow2 is kept" "$WORK/last.err" || fail "failure message: $(cat "$WORK/last.err")"
+qemu-img check -q kept.qcow2 || fail "kept.qcow2 not a good image"
+pass "vm-def failure keeps the image"
