@@ -133,6 +133,14 @@ jq -e '.disk_format == "raw" and .properties.hw_firmware_type == "uefi" and
     fail "openstack properties: $(cat pc.json)"
 check_eq "openstack file" "$WORK/pc.raw" "$(jq -r .file pc.json)"
 
+# --- on top of --plan (the options do not change the disk); plans do not keep them
+expect_exit 0 "$P2V" convert --dry-run --save-plan story.json -t gpt disk1.img:2
+jq -e 'tostring | test("vm") | not' story.json >/dev/null || fail "the plan names the VM options"
+expect_exit 0 "$P2V" convert --plan story.json -o replay.qcow2 --vm-def qemu --keep-mac --cpus 1
+bash -n replay.sh || fail "replay.sh: bash -n"
+grep -q -- "-smp 1 " replay.sh || fail "--cpus on top of --plan: $(grep smp replay.sh)"
+grep -q "mac=52:54:00:aa:bb:01" replay.sh || fail "--keep-mac on top of --plan"
+
 # --- a definition that cannot be written: exit 1, the image stays
 expect_exit 1 "$P2V" convert -o kept.qcow2 --vm-def libvirt:"$WORK/no/such/dir/k.xml" disk1.img:2
 grep -q "the image kept.qcow2 is kept" "$WORK/last.err" || fail "failure message: $(cat "$WORK/last.err")"
