@@ -334,6 +334,8 @@ static int write_vmdef(const convert_job *job, const char *output, const struct 
         cli_error("%s (the image %s is kept)", err.msg, output);
         return P2V_EXIT_FAIL;
     }
+    if (done.secure_boot_ignored)
+        cli_warning("--secure-boot: the image boots with BIOS; the VM gets no Secure Boot");
     if (*done.msdm)
         cli_notice("the machine's ACPI MSDM table copied to %s", done.msdm);
     cli_notice("VM definition (%s) written to %s", done.format, done.file);

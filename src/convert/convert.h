@@ -230,6 +230,7 @@ typedef struct convert_vmdef_done {
     const char *format;         /* "libvirt" ... */
     char file[4096];            /* the definition written */
     char msdm[4096];            /* the MSDM table's copy ("" : none) */
+    bool secure_boot_ignored;   /* --secure-boot for a BIOS image */
 } convert_vmdef_done;
 int convert_write_vmdef(const convert_job *job, const convert_vmdef_opts *o,
                         convert_vmdef_done *done, p2v_err *err);

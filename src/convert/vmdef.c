@@ -121,32 +121,54 @@ static uint64_t pick(bool machine, uint64_t have, uint64_t cap, uint64_t dflt)
     return cap ? cap : dflt;
 }
 
-/* Copy the machine's MSDM table to path (atomically). */
-static int copy_msdm(const char *from, const char *path, p2v_err *err)
+/* Read the machine's MSDM table whole (sysfs hands it out in pieces). */
+static int read_msdm(const char *from, unsigned char *buf, size_t *len, p2v_err *err)
 {
-    static unsigned char buf[MSDM_MAX];
     int fd = open(from, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return p2v_errf(err, -errno, "%s: %s", from, strerror(errno));
-    ssize_t n = read(fd, buf, sizeof buf);
-    int e = errno;
-    close(fd);
-    if (n < 0)
-        return p2v_errf(err, -e, "%s: %s", from, strerror(e));
-    char tmp[PATH_MAX];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.p2vtmp", path) >= sizeof tmp)
-        return p2v_errf(err, -ENAMETOOLONG, "%s: name too long", path);
-    FILE *f = fopen(tmp, "wbx");
-    if (!f)
-        return p2v_errf(err, -errno, "%s: %s", tmp, strerror(errno));
-    bool ok = fwrite(buf, 1, (size_t)n, f) == (size_t)n;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) < 0) {
-        e = errno ? errno : EIO;
-        unlink(tmp);
-        return p2v_errf(err, -e, "%s: %s", path, strerror(e));
+    size_t n = 0;
+    ssize_t r;
+    while (n < MSDM_MAX && (r = read(fd, buf + n, MSDM_MAX - n)) != 0) {
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            close(fd);
+            return p2v_errf(err, -e, "%s: %s", from, strerror(e));
+        }
+        n += (size_t)r;
     }
+    close(fd);
+    if (n == MSDM_MAX)   /* an MSDM table is about a hundred bytes */
+        return p2v_errf(err, -EFBIG, "%s: larger than %u bytes", from, MSDM_MAX - 1);
+    *len = n;
     return 0;
+}
+
+/* Copy the machine's MSDM table to path (atomically: a temporary file renamed). */
+static int copy_msdm(const char *from, const char *path, p2v_err *err)
+{
+    unsigned char *buf = malloc(MSDM_MAX);
+    size_t n = 0;
+    char tmp[PATH_MAX];
+    int rc = buf ? read_msdm(from, buf, &n, err) : p2v_errf(err, -ENOMEM, "out of memory");
+    if (rc == 0 && (size_t)snprintf(tmp, sizeof tmp, "%s.p2vtmp", path) >= sizeof tmp)
+        rc = p2v_errf(err, -ENAMETOOLONG, "%s: name too long", path);
+    int fd = rc == 0 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+    if (rc == 0 && fd < 0)
+        rc = p2v_errf(err, -errno, "%s: %s", tmp, strerror(errno));
+    if (fd >= 0) {
+        bool ok = write(fd, buf, n) == (ssize_t)n;
+        ok = close(fd) == 0 && ok;
+        if (!ok || rename(tmp, path) < 0) {
+            int e = errno ? errno : EIO;
+            unlink(tmp);
+            rc = p2v_errf(err, -e, "%s: %s", path, strerror(e));
+        }
+    }
+    free(buf);
+    return rc;
 }
 
 /* NAME.msdm.bin beside file, as an absolute path (the VM's config must
@@ -190,8 +212,7 @@ int convert_write_vmdef(const convert_job *job, const convert_vmdef_opts *o, con
     int rc = vmdef_parse_spec(o->spec, &f, &file, err);
     if (rc < 0)
         return rc;
-    static struct vm_machine m;
-    memset(&m, 0, sizeof m);
+    struct vm_machine m = { { 0 } };
     if ((rc = vm_machine_read(o->machine_root ? o->machine_root : "/", &m, err)) < 0)
         return p2v_err_prefix(err, rc, "--vm-def: reading this machine");
     memset(done, 0, sizeof *done);
@@ -208,6 +229,7 @@ int convert_write_vmdef(const convert_job *job, const convert_vmdef_opts *o, con
         snprintf(disk, sizeof disk, "%s", job->rq.output);
     struct vmdef_in in = { .name = name, .disk = disk };
     fill_in(job, o, sources_are_this_machine(job), &m, &in);
+    done->secure_boot_ignored = o->secure_boot && !in.uefi;
     if (o->keep_smbios && m.msdm) {
         if ((rc = msdm_path(done->file, name, done->msdm, sizeof done->msdm, err)) < 0 ||
             (rc = copy_msdm(m.msdm_path, done->msdm, err)) < 0)

@@ -133,6 +133,12 @@ jq -e '.disk_format == "raw" and .properties.hw_firmware_type == "uefi" and
     fail "openstack properties: $(cat pc.json)"
 check_eq "openstack file" "$WORK/pc.raw" "$(jq -r .file pc.json)"
 
+# --- --secure-boot for a BIOS image: a warning, no Secure Boot
+expect_exit 0 "$P2V" convert -o sb.qcow2 --vm-def libvirt --secure-boot disk1.img:2
+grep -q "secure-boot: the image boots with BIOS" "$WORK/last.err" || fail "no --secure-boot warning"
+grep -q "secure-boot\|smm" sb.xml && fail "Secure Boot in a BIOS VM"
+virt-xml-validate sb.xml domain || fail "sb.xml does not validate"
+
 # --- on top of --plan (the options do not change the disk); plans do not keep them
 expect_exit 0 "$P2V" convert --dry-run --save-plan story.json -t gpt disk1.img:2
 jq -e 'tostring | test("vm") | not' story.json >/dev/null || fail "the plan names the VM options"
