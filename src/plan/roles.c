@@ -100,11 +100,11 @@ static int resolve_one(const struct role_sel *sel, size_t si, const struct role_
                        p2v_err *err)
 {
     const struct role_sel *s = &sel[si];
-    size_t found[64], nf = 0;
+    size_t found[2] = { 0, 0 }, nf = 0; /* the first two matches name a refusal */
     char name[128];
-    for (size_t i = 0; i < nparts && nf < 64; i++)
-        if (matches(s, &parts[i], sysdisk))
-            found[nf++] = i;
+    for (size_t i = 0; i < nparts; i++)
+        if (matches(s, &parts[i], sysdisk) && nf++ < 2)
+            found[nf - 1] = i;
     entry_name(s, si, name, sizeof name);
     if (nf == 0)
         return s->optional ? 0 : p2v_errf(err, -ENOENT, "%s matches no partition on this PC",
@@ -113,10 +113,10 @@ static int resolve_one(const struct role_sel *sel, size_t si, const struct role_
         return p2v_errf(err, -EEXIST, "%s matches %zu partitions where one is meant: %s and %s%s "
                                       "(add a label, disk or version filter)", name, nf,
                         parts[found[0]].what, parts[found[1]].what, nf > 2 ? " and more" : "");
-    for (size_t k = 0; k < nf; k++) {
-        if (picked(picks, *np, found[k]))
+    for (size_t i = 0; i < nparts; i++) {
+        if (!matches(s, &parts[i], sysdisk) || picked(picks, *np, i))
             continue; /* an earlier entry took it: a boot store on the Windows volume */
-        picks[(*np)++] = (struct role_pick){ found[k], si };
+        picks[(*np)++] = (struct role_pick){ i, si };
     }
     return 0;
 }

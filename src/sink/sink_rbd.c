@@ -264,11 +264,13 @@ static int sink_rbd_discard(sink *s, p2v_err *err)
         p->img = NULL;
     }
     int r = rbdlib.f.rbd_remove(p->conn.io, p->partial);
+    /* tried once: a second try (from free) would wait out the same dead
+     * cluster again, and the error below already names the image */
+    p->created = false;
     if (r < 0 && r != -ENOENT)
         return p2v_errf(err, r, "the partial image %s/%s could not be removed (%s): remove it "
                                 "with 'rbd rm %s/%s'", p->t.pool, p->partial, strerror(-r),
                         p->t.pool, p->partial);
-    p->created = false;
     return 0;
 }
 

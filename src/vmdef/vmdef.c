@@ -115,7 +115,7 @@ int vmdef_write_file(const struct vmdef_format *f, const struct vmdef_in *in, co
         r = r < 0 ? r : p2v_errf(err, -EIO, "--vm-def: writing %s: %s", tmp, strerror(errno));
     if (fclose(out) && r == 0)
         r = p2v_errf(err, -EIO, "--vm-def: writing %s: %s", tmp, strerror(errno));
-    if (r == 0 && f == &vmdef_qemu)
+    if (r == 0 && f->executable)
         chmod(tmp, 0755);
     if (r == 0 && rename(tmp, path) < 0)
         r = p2v_errf(err, -errno, "--vm-def: cannot rename %s to %s: %s", tmp, path,

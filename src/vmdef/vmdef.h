@@ -64,6 +64,7 @@ struct vmdef_format {
     const char *name;          /* "libvirt", "qemu", "proxmox", "openstack" */
     const char *ext;           /* file name ending of the default FILE */
     int (*write)(const struct vmdef_in *in, FILE *out, p2v_err *err);
+    bool executable;           /* the file is a script to run (mode 0755) */
 };
 
 /* The format called name, or NULL. */

@@ -155,4 +155,4 @@ static int write_qemu(const struct vmdef_in *in, FILE *o, p2v_err *err)
     return 0;
 }
 
-const struct vmdef_format vmdef_qemu = { "qemu", ".sh", write_qemu };
+const struct vmdef_format vmdef_qemu = { "qemu", ".sh", write_qemu, .executable = true };
