@@ -49,6 +49,7 @@ mkpc_check_output story.raw "${want[@]}"
 pass "rbd:rbd/story equals the file output (but the signature), files identical"
 
 # only the used extents were written: allocated bytes near the data, not the size
+rbd -c "$CEPH_CONF" du rbd/story
 used=$(rbd -c "$CEPH_CONF" du --format json rbd/story | jq '.images[0].used_size')
 vsize=$(stat -c %s file.raw)
 fileused=$(( $(stat -c %b file.raw) * 512 ))
