@@ -69,8 +69,8 @@ static int files_from_backup(blockdev *bd, uint64_t off, uint64_t len, const ext
 }
 
 /* The row whose probe recognises the partition's start as bd reads it now
- * (the caller's view: known bad sectors as zeros), where the type the
- * caller knew names none (its probe met a bad sector); *d NULL if none. */
+ * (the caller's view: known bad sectors as zeros), where the caller knew no
+ * type (its probe met a bad sector); *d NULL if none. */
 static int probe_again(const fsmap_src *s, const struct fs_driver **d, p2v_err *err)
 {
     size_t n = s->len < FS_PROBE_LEN ? (size_t)s->len : FS_PROBE_LEN;
@@ -94,11 +94,12 @@ int fs_files_at(blockdev *bd, uint64_t part_offset, uint64_t part_len, const cha
     const struct fs_driver *d = fs_driver_of_type(fstype);
     int rc = 0;
     memset(out, 0, sizeof *out);
-    if ((!d || !d->files_at) && (rc = probe_again(&s, &d, err)) < 0) {
+    bool unknown = !d;
+    if (unknown && (rc = probe_again(&s, &d, err)) < 0) {
         fsmap_err_locate(err, bd_path(bd), part_offset);
         return rc;
     }
-    if ((!d || !d->files_at) &&
+    if (unknown && !d &&
         (rc = files_from_backup(bd, part_offset, part_len, bad, out, err)) != -ENOENT) {
         if (rc < 0) {
             fs_names_free(out);

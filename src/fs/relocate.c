@@ -83,8 +83,8 @@ static int read_boot(blockdev *bd, uint64_t off, uint8_t *buf, uint32_t blen, ui
 {
     int r = bd_pread(bd, buf, blen, off, err);
     *got = blen;
-    if (r != -EIO)
-        return r;
+    if (r != -EIO || off + blen > bd_size(bd))
+        return r;   /* past the source's end is no bad sector */
     memset(buf, 0, blen);
     uint32_t first = sector_size < blen ? sector_size : blen;
     r = bd_pread(bd, buf, first, off, err);
