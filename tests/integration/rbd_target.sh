@@ -103,6 +103,7 @@ took=$(echo "$(date +%s.%N) - $t0" | bc)
 kill "$(cat "$WORK/src.pid")"
 echo "quota: exit 1 after $took s: $(grep '^p2v: rbd' "$WORK/last.err")"
 [ "$(grep -c '^p2v: rbd' "$WORK/last.err")" = 1 ] || fail "not one error line: $(cat "$WORK/last.err")"
+if grep -q "Sanitizer" "$WORK/last.err"; then cat "$WORK/last.err" >&2; fail "sanitizer report"; fi
 grep -q "^p2v: rbd:rbd/quota.*: write error at offset [0-9]* ([0-9]* bytes) in quota.p2v-partial: no space: pool 'rbd' is over its quota (max_bytes 8388608)" "$WORK/last.err" ||
     fail "no 'no space' line naming the quota: $(cat "$WORK/last.err")"
 [ "$(echo "$took < 60" | bc)" = 1 ] || fail "the quota case took $took s"
