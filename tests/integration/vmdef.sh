@@ -36,6 +36,23 @@ put sys/devices/system/cpu/online $'0-7\n'
 put sys/firmware/acpi/tables/MSDM 'MSDMUUUU.xOEMIDOEMTABLE1....ACPI....XXXXX-XXXXX-XXXXX-XXXXX-XXXXX'
 export P2V_MACHINE_ROOT=$M
 
+# --- p2v disks --json: the machine's identity, as read (hostile strings kept
+# exactly, JSON-escaped), beside the disks
+expect_exit 0 "$P2V" disks --json disk1.img
+jq -e --arg v "$VENDOR" --arg p "$PRODUCT" --arg s "$SERIAL" --arg u "$UUID" '
+    .machine.vendor == $v and .machine.product == $p and .machine.serial == $s and
+    .machine.uuid == $u and .machine.version == null and
+    .machine.macs == ["52:54:00:aa:bb:01", "52:54:00:aa:bb:02"] and
+    .machine.memory == 16710123520 and .machine.cpus == 8 and .machine.msdm == true and
+    (.disks | length) == 1' "$WORK/last.out" >/dev/null ||
+    fail "disks --json machine: $(jq -c .machine "$WORK/last.out")"
+E=$WORK/empty-machine
+mkdir -p "$E"
+P2V_MACHINE_ROOT=$E "$P2V" disks --json disk1.img >empty.json
+check_eq "an unknown machine" '{"vendor":null,"product":null,"version":null,"serial":null,"uuid":null,"family":null,"macs":[],"memory":null,"cpus":null,"msdm":false}' \
+    "$(jq -c .machine empty.json)"
+pass "disks --json: the machine"
+
 # --- usage errors, before anything is written
 expect_exit 2 "$P2V" convert -o u.qcow2 --vm-def vmware disk1.img:2
 grep -q "unknown format 'vmware'" "$WORK/last.err" || fail "format error: $(cat "$WORK/last.err")"
