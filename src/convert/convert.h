@@ -252,6 +252,9 @@ typedef struct convert_vmdef_done {
     char os_version[64];        /* a converted Windows' "10.0", else "" */
 } convert_vmdef_done;
 int convert_write_vmdef(const convert_job *job, convert_vmdef_done *done, p2v_err *err);
+/* Whether spec is a --vm-def FORMAT[:FILE] (the picking screen's field);
+ * -EINVAL naming the formats. */
+int convert_vmdef_check(const char *spec, p2v_err *err);
 /* The MAC the VM definition gives the VM's NIC ("" : none, the platform
  * picks one), and whether the image was taken with a TPM in use
  * (BitLocker: the definition's TPM with --tpm auto). */

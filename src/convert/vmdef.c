@@ -257,6 +257,13 @@ void convert_vmdef_free(convert_job *job)
     job->machine = NULL;
 }
 
+int convert_vmdef_check(const char *spec, p2v_err *err)
+{
+    const struct vmdef_format *f;
+    const char *file;
+    return vmdef_parse_spec(spec, &f, &file, err);
+}
+
 const char *convert_job_vm_mac(const convert_job *job) { return job->vm_mac; }
 
 bool convert_job_bitlocker(const convert_job *job) { return job->bitlocker; }
