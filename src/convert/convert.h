@@ -255,11 +255,6 @@ int convert_write_vmdef(const convert_job *job, convert_vmdef_done *done, p2v_er
 /* Whether spec is a --vm-def FORMAT[:FILE] (the picking screen's field);
  * -EINVAL naming the formats. */
 int convert_vmdef_check(const char *spec, p2v_err *err);
-/* The MAC the VM definition gives the VM's NIC ("" : none, the platform
- * picks one), and whether the image was taken with a TPM in use
- * (BitLocker: the definition's TPM with --tpm auto). */
-const char *convert_job_vm_mac(const convert_job *job);
-bool convert_job_bitlocker(const convert_job *job);
 
 /* ---- for front ends that list and check ---- */
 

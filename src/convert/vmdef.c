@@ -264,10 +264,6 @@ int convert_vmdef_check(const char *spec, p2v_err *err)
     return vmdef_parse_spec(spec, &f, &file, err);
 }
 
-const char *convert_job_vm_mac(const convert_job *job) { return job->vm_mac; }
-
-bool convert_job_bitlocker(const convert_job *job) { return job->bitlocker; }
-
 int convert_write_vmdef(const convert_job *job, convert_vmdef_done *done, p2v_err *err)
 {
     const convert_vmdef_opts *o = &job->rq.vmdef;
