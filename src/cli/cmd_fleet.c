@@ -218,6 +218,17 @@ static void cell(const char *s, int w)
     printf("%-*s ", w, buf);
 }
 
+/* --boot-check's verdict in a word: ok, failed, error, queued, running, -. */
+static const char *boot_word(struct json_object *pc)
+{
+    struct json_object *bc, *b;
+    if (!json_object_object_get_ex(pc, "boot_check", &bc) || !json_object_is_type(bc, json_type_object))
+        return "-";
+    if (json_object_object_get_ex(bc, "booted", &b) && json_object_is_type(b, json_type_boolean))
+        return json_object_get_boolean(b) ? "ok" : "failed";
+    return jstr(bc, "state") ? jstr(bc, "state") : "-";
+}
+
 static void print_row(struct json_object *pc)
 {
     char model[160], prog[64] = "-", a[32], b[32];
@@ -231,6 +242,7 @@ static void print_row(struct json_object *pc)
     cell(jstr(pc, "name"), 20);
     cell(model, 24);
     cell(jstr(pc, "status"), 10);
+    cell(boot_word(pc), 8);
     cell(prog, 24);
     cell(jstr(pc, "output"), 30);
     if (jstr(pc, "error"))
@@ -280,8 +292,8 @@ static int status(int argc, char **argv)
     if (json) {
         fwrite(body, 1, len, stdout);
     } else {
-        printf("%-4s %-20s %-24s %-10s %-24s %-30s\n", "ID", "NAME", "MODEL", "STATUS",
-               "PROGRESS", "IMAGE");
+        printf("%-4s %-20s %-24s %-10s %-8s %-24s %-30s\n", "ID", "NAME", "MODEL", "STATUS",
+               "BOOT", "PROGRESS", "IMAGE");
         for (size_t i = 0; i < json_object_array_length(o); i++)
             print_row(json_object_array_get_idx(o, i));
     }

@@ -144,7 +144,7 @@ static const char style[] =
     ".bar{width:12em;height:.8em;background:#eee;display:inline-block;margin-right:.5em}"
     ".bar div{height:100%;background:#3a7}.st-failed .status{color:#b00}"
     ".st-done .status{color:#070}#totals span{margin-right:1.5em}"
-    ".boot .ok{color:#070}.boot .bad{color:#b00}.shot{width:160px;border:1px solid #999;margin-top:.2em}"
+    ".boot{color:#333}.boot .ok{color:#070}.boot .bad{color:#b00}.shot{width:160px;border:1px solid #999;margin-top:.2em}"
     "#chart{display:block;margin:.5em 0}#chart text{font-size:11px;fill:#444}#live{color:#888}";
 
 int fleet_page_html(fleet_store *s, FILE *out, p2v_err *err)
@@ -209,6 +209,27 @@ static void json_row(const fleet_pc_row *p, void *ctx)
     json_kstr(j, "started", p->started);
     json_kstr(j, "updated", p->updated);
     knum(j, "events", p->events);
+    json_key(j, "boot_check");
+    if (p->check_id < 0 || !p->check_state) {
+        json_null(j);
+    } else {
+        json_obj_begin(j);
+        json_kstr(j, "state", p->check_state);
+        json_key(j, "booted");
+        if (p->check_booted < 0)
+            json_null(j);
+        else
+            json_boolean(j, p->check_booted == 1);
+        json_kstr(j, "reason", p->check_reason);
+        if (p->check_shot) {
+            char url[48];
+            snprintf(url, sizeof url, "/checks/%lld.png", (long long)p->check_id);
+            json_kstr(j, "screenshot", url);
+        } else {
+            json_knull(j, "screenshot");
+        }
+        json_obj_end(j);
+    }
     json_obj_end(j);
 }
 
