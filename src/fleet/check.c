@@ -132,11 +132,15 @@ static void record(struct fleet_checker *ck, const fleet_check_job *job, const c
 
 static void check_one(struct fleet_checker *ck, const fleet_check_job *job)
 {
-    char dir[4200];
+    char dir[4096];
+    p2v_err err;
     snprintf(dir, sizeof dir, "%s/checks", ck->o->dir);
     mkdir(dir, 0700);
-    snprintf(dir, sizeof dir, "%s/checks/%lld", ck->o->dir, (long long)job->id);
-    p2v_err err;
+    if ((size_t)snprintf(dir, sizeof dir, "%s/checks/%lld", ck->o->dir, (long long)job->id) >=
+        sizeof dir) {
+        fleet_store_check_end(ck->store, job->id, -1, "the server's folder name is too long", NULL, &err);
+        return;
+    }
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
         say(ck, "boot-check: %s: %s", dir, strerror(errno));
         fleet_store_check_end(ck->store, job->id, -1, "cannot make the check's folder", NULL, &err);
