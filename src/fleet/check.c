@@ -4,7 +4,10 @@
  * never takes the server with it), in DIR/checks/ID, where the report, the
  * screenshots and the logs stay; the verdict and the last screenshot's name
  * go into the database. A stop kills the child and leaves the check
- * "running", so the next start does it again. */
+ * "running", so the next start does it again. The child holds a lock on
+ * DIR/checks/ID/lock (an inherited descriptor), so that a server started
+ * again after a kill -9 waits for the boot-check the dead one left running
+ * instead of booting the same image twice at once. */
 #include "fleet/server.h"
 
 #include <errno.h>
@@ -17,6 +20,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -130,6 +134,34 @@ static void record(struct fleet_checker *ck, const fleet_check_job *job, const c
         say(ck, "boot-check %s: %s", job->image, err.msg);
 }
 
+/* The check's lock, taken; its descriptor is left open across exec on
+ * purpose (the child and its qemu keep holding it). -ECANCELED at a stop. */
+static int lock_check(struct fleet_checker *ck, const char *dir, const char *image)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT, 0600);   /* no O_CLOEXEC: see above */
+    if (fd < 0)
+        return -errno;
+    bool said = false;
+    while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            int e = -errno;
+            close(fd);
+            return e;
+        }
+        if (!said)
+            say(ck, "boot-check %s: waiting for the boot-check an earlier server left running", image);
+        said = true;
+        if (atomic_load(&ck->quit) || *ck->o->stop) {
+            close(fd);
+            return -ECANCELED;
+        }
+        usleep(200000);
+    }
+    return fd;
+}
+
 static void check_one(struct fleet_checker *ck, const fleet_check_job *job)
 {
     char dir[4096];
@@ -146,15 +178,26 @@ static void check_one(struct fleet_checker *ck, const fleet_check_job *job)
         fleet_store_check_end(ck->store, job->id, -1, "cannot make the check's folder", NULL, &err);
         return;
     }
+    int lock = lock_check(ck, dir, job->image);
+    if (lock == -ECANCELED)
+        return;
+    if (lock < 0) {
+        say(ck, "boot-check: %s/lock: %s", dir, strerror(-lock));
+        fleet_store_check_end(ck->store, job->id, -1, "cannot lock the check's folder", NULL, &err);
+        return;
+    }
     say(ck, "boot-check %s: started", job->image);
     pid_t pid;
     int status = 0, rc = spawn_check(ck, dir, job->image, &pid);
     if (rc < 0) {
+        close(lock);
         say(ck, "boot-check: cannot run %s: %s", ck->o->self, strerror(-rc));
         fleet_store_check_end(ck->store, job->id, -1, "cannot run p2v boot-check", NULL, &err);
         return;
     }
-    if (wait_child(ck, pid, &status) == -ECANCELED)
+    rc = wait_child(ck, pid, &status);
+    close(lock);
+    if (rc == -ECANCELED)
         return;
     record(ck, job, dir);
 }

@@ -1,6 +1,8 @@
-/* The fleet server's HTTP side (libmicrohttpd, opened with dlopen): POST
- * /api/report with the token, GET /, /api/pcs and /api/pcs/ID; nothing else
- * exists, and no path a client names is ever opened. A report is refused
+/* The fleet server's HTTP side (libmicrohttpd, opened with dlopen; HTTPS
+ * with --tls-cert/--tls-key through its GnuTLS): POST /api/report with the
+ * token, GET /, /app.js, /api/pcs, /api/pcs/ID, the boot files of --live and
+ * the screenshots of --boot-check (/checks/ID.png, by the check's number);
+ * nothing else exists, and no path a client names is ever opened. A report is refused
  * before its body is read when the token is wrong (401), when it announces
  * more than FLEET_BODY_MAX (413) or when FLEET_QUEUE_MAX requests are already
  * being received (429); a client that stops sending is dropped after

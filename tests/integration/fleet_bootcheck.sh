@@ -6,7 +6,9 @@
 # partition alone (SYSLINUX's MBR finds no boot sector -> did not boot, with
 # the reason), and one written outside the template (never opened). The
 # server is stopped while the first check runs and started again: the check
-# is done again and the queue goes on. The verdicts and the last screenshots
+# is done again and the queue goes on; then killed (-9) during the second:
+# the one started again waits for the orphaned boot-check before it boots
+# that image itself. The verdicts and the last screenshots
 # in /api/pcs, on the page (escaped, a thumbnail served from the server's
 # folder only: same bytes as boot-check's file) and in `fleet status`; the
 # images unchanged by their checks (sha256).
@@ -73,6 +75,25 @@ grep -q "boot-check $WORK/images/BC-1.qcow2: started" srv.log || fail "no start 
 start_server "$port"
 pass "stopped during the first check"
 
+for _ in $(seq 600); do
+    [ "$(pc BC-1 | jq -r .boot_check.state)" = done ] &&
+        [ "$(pc BC-2 | jq -r .boot_check.state)" = running ] && break
+    sleep 0.1
+done
+check_eq "second check after the restart" running "$(pc BC-2 | jq -r .boot_check.state)"
+kill -9 "$srv_pid"; wait "$srv_pid" 2>/dev/null || true
+orphan=$(pgrep -f -- "boot-check --json --screenshots [^ ]*checks/[0-9]* .*BC-2.qcow2" || true)
+cp srv.log srv-before-kill.log
+start_server "$port"
+if [ -n "$orphan" ]; then
+    for _ in $(seq 100); do grep -q "waiting for the boot-check an earlier server left running" srv.log && break; sleep 0.1; done
+    grep -q "BC-2.qcow2: waiting for the boot-check an earlier server left running" srv.log ||
+        fail "the restarted server did not wait for the orphaned check: $(cat srv.log)"
+    pass "killed during the second check: the orphaned boot-check ($orphan) waited for"
+else
+    echo "note: the orphaned boot-check had already ended; nothing to wait for" >&2
+fi
+
 for _ in $(seq 1200); do
     s1=$(pc BC-1 | jq -r .boot_check.state); s2=$(pc BC-2 | jq -r .boot_check.state)
     [ "$s1" != queued ] && [ "$s1" != running ] && [ "$s2" != queued ] && [ "$s2" != running ] && break
@@ -85,8 +106,10 @@ check_eq "BC-2" "done false" \
     "$(jq -r '.[] | select(.serial == "BC-2") | .boot_check | "\(.state) \(.booted)"' pcs.json)"
 jq -r '.[] | select(.serial == "BC-2") | .boot_check.reason' pcs.json | grep -q 'Missing operating system' ||
     fail "BC-2's reason: $(jq -c '.[] | select(.serial == "BC-2") | .boot_check' pcs.json)"
-grep -q "boot-check $WORK/images/BC-1.qcow2: booted" srv.log || fail "log: $(cat srv.log)"
-grep -q "boot-check $WORK/images/BC-1.qcow2: started" srv.log || fail "BC-1 not checked again: $(cat srv.log)"
+grep -q "boot-check $WORK/images/BC-1.qcow2: booted" srv-before-kill.log || fail "log: $(cat srv-before-kill.log)"
+grep -q "boot-check $WORK/images/BC-1.qcow2: started" srv-before-kill.log ||
+    fail "BC-1 not checked again: $(cat srv-before-kill.log)"
+grep -q "boot-check $WORK/images/BC-2.qcow2: did not boot" srv.log || fail "log: $(cat srv.log)"
 sha256sum -c --quiet images.sha256 || fail "an image changed during its boot check"
 pass "verdicts: BC-1 boots, BC-2 does not (Missing operating system), images unchanged"
 
