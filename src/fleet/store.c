@@ -20,12 +20,21 @@
     X(sqlite3_bind_text) X(sqlite3_bind_int64) X(sqlite3_bind_double) X(sqlite3_bind_null)         \
     X(sqlite3_step) X(sqlite3_column_text) X(sqlite3_column_int64) X(sqlite3_column_double)        \
     X(sqlite3_column_type) X(sqlite3_finalize) X(sqlite3_errmsg) X(sqlite3_busy_timeout)           \
-    X(sqlite3_free) X(sqlite3_column_int)
+    X(sqlite3_free) X(sqlite3_reset) X(sqlite3_clear_bindings)
 static OPTLIB_TABLE(sql_fns, SQL_FNS) sql;
 OPTLIB(sql_lib, P2V_SONAME_SQLITE, "p2v fleet serve (SQLite)", SQL_FNS, sql);
 
+#define STMT_CACHE 16
+
 struct fleet_store {
     sqlite3 *db;
+    /* prepared statements kept by their query's address (each query is a
+     * string constant): preparing the ingest's four statements for every
+     * report cost more than running them */
+    struct {
+        const char *q;
+        sqlite3_stmt *st;
+    } stmts[STMT_CACHE];
     pthread_mutex_t lock;
     pthread_cond_t queued;          /* a boot check was queued (fleet_store_check_wait) */
     const char *check_template;     /* --boot-check: images matching it are queued */
@@ -88,6 +97,8 @@ void fleet_store_close(fleet_store *s)
 {
     if (!s)
         return;
+    for (int i = 0; i < STMT_CACHE && s->stmts[i].q; i++)
+        sql.f.sqlite3_finalize(s->stmts[i].st);
     if (s->db)
         sql.f.sqlite3_close(s->db);
     if (s->ready) {
@@ -230,17 +241,39 @@ static void bind_num(sqlite3_stmt *st, int i, int64_t v)
         sql.f.sqlite3_bind_null(st, i);
 }
 
+/* The statement of query q (a string constant: it is kept by its address),
+ * prepared on first use, without bindings; call with s->lock held and give
+ * it back with done_stmt (or step_done). */
 static int exec_stmt(fleet_store *s, const char *q, sqlite3_stmt **st, p2v_err *err)
 {
+    int i = 0;
+    while (i < STMT_CACHE && s->stmts[i].q && s->stmts[i].q != q)
+        i++;
+    if (i < STMT_CACHE && s->stmts[i].q) {
+        *st = s->stmts[i].st;
+        sql.f.sqlite3_clear_bindings(*st);
+        return 0;
+    }
     if (sql.f.sqlite3_prepare_v2(s->db, q, -1, st, NULL) != SQLITE_OK)
         return p2v_errf(err, -EIO, "database: %s", sql.f.sqlite3_errmsg(s->db));
+    if (i == STMT_CACHE) {          /* more queries than places: not kept */
+        sql.f.sqlite3_finalize(*st);
+        return p2v_errf(err, -EIO, "database: more than %d statements", STMT_CACHE);
+    }
+    s->stmts[i].q = q;
+    s->stmts[i].st = *st;
     return 0;
+}
+
+static void done_stmt(sqlite3_stmt *st)
+{
+    sql.f.sqlite3_reset(st);
 }
 
 static int step_done(fleet_store *s, sqlite3_stmt *st, p2v_err *err)
 {
     int rc = sql.f.sqlite3_step(st);
-    sql.f.sqlite3_finalize(st);
+    done_stmt(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         return p2v_errf(err, -EIO, "database: %s", sql.f.sqlite3_errmsg(s->db));
     return 0;
@@ -432,11 +465,12 @@ int fleet_store_ingest(fleet_store *s, const char *body, size_t len, p2v_err *er
 
 /* ---- reading ---- */
 
-static const char pc_cols[] =
-    "SELECT p.id, serial, uuid, vendor, model, mac, computername, status, stage, partition,"
-    " bytes_done, bytes_total, rate, eta, output, error, image_bytes, copied_bytes, started,"
-    " updated, p.run, selection, events, c.id, c.state, c.booted, c.reason, c.shot IS NOT NULL"
-    " FROM pcs p LEFT JOIN checks c ON c.run = p.run";
+#define PC_COLS                                                                                    \
+    "SELECT p.id, serial, uuid, vendor, model, mac, computername, status, stage, partition,"       \
+    " bytes_done, bytes_total, rate, eta, output, error, image_bytes, copied_bytes, started,"      \
+    " updated, p.run, selection, events, c.id, c.state, c.booted, c.reason, c.shot IS NOT NULL"   \
+    " FROM pcs p LEFT JOIN checks c ON c.run = p.run"
+static const char pc_one[] = PC_COLS " WHERE p.id = ?1", pc_all[] = PC_COLS " ORDER BY p.id";
 
 static const char *col_s(sqlite3_stmt *st, int i)
 {
@@ -479,8 +513,7 @@ static void row_to(sqlite3_stmt *st, fleet_pc_row *p)
 int fleet_store_each(fleet_store *s, int64_t id, void (*fn)(const fleet_pc_row *p, void *ctx),
                      void *ctx, p2v_err *err)
 {
-    char q[sizeof pc_cols + 64];
-    snprintf(q, sizeof q, "%s%s", pc_cols, id >= 0 ? " WHERE p.id = ?1" : " ORDER BY p.id");
+    const char *q = id >= 0 ? pc_one : pc_all;
     pthread_mutex_lock(&s->lock);
     sqlite3_stmt *st;
     int rc = exec_stmt(s, q, &st, err), n = 0;
@@ -493,7 +526,7 @@ int fleet_store_each(fleet_store *s, int64_t id, void (*fn)(const fleet_pc_row *
             fn(&p, ctx);
             n++;
         }
-        sql.f.sqlite3_finalize(st);
+        done_stmt(st);
     }
     pthread_mutex_unlock(&s->lock);
     return rc < 0 ? rc : n;
@@ -511,7 +544,7 @@ int fleet_store_flow(fleet_store *s, void (*fn)(int64_t t, int64_t bytes, int64_
         while (sql.f.sqlite3_step(st) == SQLITE_ROW)
             fn(sql.f.sqlite3_column_int64(st, 0) * FLEET_FLOW_STEP, sql.f.sqlite3_column_int64(st, 1),
                sql.f.sqlite3_column_int64(st, 2), ctx);
-        sql.f.sqlite3_finalize(st);
+        done_stmt(st);
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
@@ -538,7 +571,7 @@ int fleet_store_check_next(fleet_store *s, fleet_check_job *job, p2v_err *err)
             snprintf(job->image, sizeof job->image, "%s", col_s(st, 1));
             rc = 1;
         }
-        sql.f.sqlite3_finalize(st);
+        done_stmt(st);
     }
     if (rc == 1) {
         int r2 = exec_stmt(s, "UPDATE checks SET state = 'running' WHERE id = ?1", &st, err);
@@ -585,7 +618,7 @@ int fleet_store_check_shot(fleet_store *s, int64_t id, char *name, size_t len)
             snprintf(name, len, "%s", col_s(st, 0));
             rc = 0;
         }
-        sql.f.sqlite3_finalize(st);
+        done_stmt(st);
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
