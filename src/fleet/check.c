@@ -109,6 +109,22 @@ static const char *jstr(struct json_object *o, const char *k)
                : NULL;
 }
 
+/* The last line boot-check wrote on its standard error: why it could not run. */
+static void last_line(const char *dir, char *out, size_t len)
+{
+    char path[4200], line[512];
+    snprintf(path, sizeof path, "%s/boot-check.log", dir);
+    FILE *f = fopen(path, "re");
+    snprintf(out, len, "see %s", path);
+    while (f && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (line[0])
+            snprintf(out, len, "%s", strncmp(line, "p2v: ", 5) ? line : line + 5);
+    }
+    if (f)
+        fclose(f);
+}
+
 /* The verdict from report.json; a check without one "could not run". */
 static void record(struct fleet_checker *ck, const fleet_check_job *job, const char *dir)
 {
@@ -125,8 +141,10 @@ static void record(struct fleet_checker *ck, const fleet_check_job *job, const c
         say(ck, "boot-check %s: %s%s%s", job->image, booted ? "booted" : "did not boot",
             reason ? ": " : "", reason ? reason : "");
     } else {
-        rc = fleet_store_check_end(ck->store, job->id, -1,
-                                   "boot-check could not run (see its boot-check.log)", NULL, &err);
+        char why[300], reason[400];
+        last_line(dir, why, sizeof why);
+        snprintf(reason, sizeof reason, "boot-check could not run: %s", why);
+        rc = fleet_store_check_end(ck->store, job->id, -1, reason, NULL, &err);
         say(ck, "boot-check %s: could not run (%s/boot-check.log)", job->image, dir);
     }
     json_object_put(o);

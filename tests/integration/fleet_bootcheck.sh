@@ -58,6 +58,10 @@ convert_pc BC-1 "$WORK/images/BC-1.qcow2" "$WORK/pc.img:2" "$WORK/pc.img:1"
 convert_pc BC-2 "$WORK/images/BC-2.qcow2" --boot bios "$WORK/pc.img:1"
 convert_pc BC-3 "$WORK/elsewhere.qcow2" "$WORK/pc.img:2" "$WORK/pc.img:1"
 sha256sum images/*.qcow2 >images.sha256
+# a finish naming an image of the template that is not there: "error", why
+curl -sf -o /dev/null -H "Authorization: Bearer $(cat token)" -d '{"p2v_report":1,"event":"finish",
+    "run":"9e0e","time":"2026-12-07T15:00:00Z","pc":{"serial":"BC-GONE"},
+    "output":"'"$WORK"'/images/BC-GONE.qcow2"}' "$base/api/report" || fail "report of BC-GONE"
 
 # pc SERIAL: the PC's JSON
 pc() { curl -s "$base/api/pcs" | jq --arg s "$1" '.[] | select(.serial == $s)'; }
@@ -95,8 +99,8 @@ else
 fi
 
 for _ in $(seq 1200); do
-    s1=$(pc BC-1 | jq -r .boot_check.state); s2=$(pc BC-2 | jq -r .boot_check.state)
-    [ "$s1" != queued ] && [ "$s1" != running ] && [ "$s2" != queued ] && [ "$s2" != running ] && break
+    states=$(curl -s "$base/api/pcs" | jq -r '[.[].boot_check.state // empty] | join(" ")')
+    grep -qw 'queued\|running' <<<"$states" || break
     sleep 0.5
 done
 curl -s "$base/api/pcs" >pcs.json
@@ -110,6 +114,11 @@ grep -q "boot-check $WORK/images/BC-1.qcow2: booted" srv-before-kill.log || fail
 grep -q "boot-check $WORK/images/BC-1.qcow2: started" srv-before-kill.log ||
     fail "BC-1 not checked again: $(cat srv-before-kill.log)"
 grep -q "boot-check $WORK/images/BC-2.qcow2: did not boot" srv.log || fail "log: $(cat srv.log)"
+check_eq "a missing image" "error null" \
+    "$(jq -r '.[] | select(.serial == "BC-GONE") | .boot_check | "\(.state) \(.booted)"' pcs.json)"
+jq -r '.[] | select(.serial == "BC-GONE") | .boot_check.reason' pcs.json |
+    grep -q "^boot-check could not run: boot-check $WORK/images/BC-GONE.qcow2: .*No such file or directory" ||
+    fail "BC-GONE's reason: $(jq -c '.[] | select(.serial == "BC-GONE") | .boot_check' pcs.json)"
 sha256sum -c --quiet images.sha256 || fail "an image changed during its boot check"
 pass "verdicts: BC-1 boots, BC-2 does not (Missing operating system), images unchanged"
 
@@ -140,6 +149,7 @@ check_eq "thumbnails" 2 "$(grep -o '<img class="shot" src="checks/[0-9]*.png"' p
 grep -q "BC-1 .* done *ok " status.txt || fail "status: $(cat status.txt)"
 grep -q "BC-2 .* done *failed " status.txt || fail "status: $(cat status.txt)"
 grep -q "BC-3 .* done *- " status.txt || fail "status: $(cat status.txt)"
+grep -q "BC-GONE .* done *error " status.txt || fail "status: $(cat status.txt)"
 
 browser=$(command -v chromium || command -v chromium-browser || true)
 if [ -n "$browser" ]; then
