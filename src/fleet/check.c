@@ -109,18 +109,26 @@ static const char *jstr(struct json_object *o, const char *k)
                : NULL;
 }
 
-/* The last line boot-check wrote on its standard error: why it could not run. */
+/* The last line boot-check wrote on its standard error: why it could not
+ * run. len is at least 40. */
 static void last_line(const char *dir, char *out, size_t len)
 {
     char path[4200], line[512];
     snprintf(path, sizeof path, "%s/boot-check.log", dir);
     FILE *f = fopen(path, "re");
-    snprintf(out, len, "see %s", path);
+    out[0] = 0;
     while (f && fgets(line, sizeof line, f)) {
         line[strcspn(line, "\r\n")] = 0;
-        if (line[0])
-            snprintf(out, len, "%s", strncmp(line, "p2v: ", 5) ? line : line + 5);
+        const char *l = strncmp(line, "p2v: ", 5) ? line : line + 5;
+        size_t n = strlen(l);
+        if (n) {                    /* cut to len: a reason, not the whole log */
+            n = n < len - 1 ? n : len - 1;
+            memcpy(out, l, n);
+            out[n] = 0;
+        }
     }
+    if (!out[0])
+        strcpy(out, "no message (see boot-check.log)");
     if (f)
         fclose(f);
 }
