@@ -222,7 +222,8 @@ static void cell(const char *s, int w)
 static const char *boot_word(struct json_object *pc)
 {
     struct json_object *bc, *b;
-    if (!json_object_object_get_ex(pc, "boot_check", &bc) || !json_object_is_type(bc, json_type_object))
+    if (!json_object_object_get_ex(pc, "boot_check", &bc) ||
+        !json_object_is_type(bc, json_type_object))
         return "-";
     if (json_object_object_get_ex(bc, "booted", &b) && json_object_is_type(b, json_type_boolean))
         return json_object_get_boolean(b) ? "ok" : "failed";

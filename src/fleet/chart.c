@@ -30,8 +30,9 @@ static void add_flow(int64_t t, int64_t bytes, int64_t done, void *ctx)
     struct flow *f = ctx;
     if (f->n == f->cap) {
         size_t cap = f->cap ? f->cap * 2 : 64;
-        int64_t *a = realloc(f->t, cap * sizeof *a), *b = a ? realloc(f->bytes, cap * sizeof *b) : NULL,
-                *c = b ? realloc(f->done, cap * sizeof *c) : NULL;
+        int64_t *a = realloc(f->t, cap * sizeof *a);
+        int64_t *b = a ? realloc(f->bytes, cap * sizeof *b) : NULL;
+        int64_t *c = b ? realloc(f->done, cap * sizeof *c) : NULL;
         if (a)
             f->t = a;
         if (b)
@@ -54,7 +55,8 @@ static void span_text(int64_t s, char *buf, size_t len)
     if (s < 3600)
         snprintf(buf, len, "%lld min ago", (long long)((s + 59) / 60));
     else
-        snprintf(buf, len, "%lld h %02lld min ago", (long long)(s / 3600), (long long)(s % 3600 / 60));
+        snprintf(buf, len, "%lld h %02lld min ago", (long long)(s / 3600),
+                 (long long)(s % 3600 / 60));
 }
 
 struct cols {
@@ -139,9 +141,9 @@ int fleet_chart_svg(fleet_store *s, int64_t now, FILE *out, p2v_err *err)
     if (rc == 0 && f.oom)
         rc = p2v_errf(err, -ENOMEM, "out of memory");
     if (rc == 0) {
-        fprintf(out, "<svg id=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\""
-                     " viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"throughput and PCs done over "
-                     "time\"><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#f6f6f6\"/>",
+        fprintf(out, "<svg id=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\""
+                     " height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\""
+                     " aria-label=\"throughput and PCs done over time\"><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#f6f6f6\"/>",
                 CHART_W, CHART_H, CHART_W, CHART_H, PLOT_X, PLOT_Y, PLOT_W, PLOT_H);
         if (f.n == 0) {
             fprintf(out, "<text x=\"%d\" y=\"%d\">no reports yet</text>", PLOT_X + 8,

@@ -54,9 +54,10 @@ static int spawn_check(const struct fleet_checker *ck, const char *dir, const ch
     char out[4200], log[4200], timeout[16];
     snprintf(out, sizeof out, "%s/report.json", dir);
     snprintf(log, sizeof log, "%s/boot-check.log", dir);
-    snprintf(timeout, sizeof timeout, "%u", ck->o->boot_check_timeout ? ck->o->boot_check_timeout : 300);
-    char *const argv[] = { (char *)ck->o->self, "boot-check", "--json", "--screenshots", (char *)dir,
-                           "--timeout", timeout, "--", (char *)image, NULL };
+    unsigned t = ck->o->boot_check_timeout ? ck->o->boot_check_timeout : 300;
+    snprintf(timeout, sizeof timeout, "%u", t);
+    char *const argv[] = { (char *)ck->o->self, "boot-check", "--json", "--screenshots",
+                           (char *)dir, "--timeout", timeout, "--", (char *)image, NULL };
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
@@ -141,7 +142,8 @@ static void record(struct fleet_checker *ck, const fleet_check_job *job, const c
     struct json_object *o = json_object_from_file(path), *b;
     p2v_err err;
     int rc;
-    if (o && json_object_object_get_ex(o, "booted", &b) && json_object_is_type(b, json_type_boolean)) {
+    if (o && json_object_object_get_ex(o, "booted", &b) &&
+        json_object_is_type(b, json_type_boolean)) {
         bool booted = json_object_get_boolean(b);
         const char *reason = jstr(o, "reason");
         rc = fleet_store_check_end(ck->store, job->id, booted, reason,
@@ -177,7 +179,8 @@ static int lock_check(struct fleet_checker *ck, const char *dir, const char *ima
             return e;
         }
         if (!said)
-            say(ck, "boot-check %s: waiting for the boot-check an earlier server left running", image);
+            say(ck, "boot-check %s: waiting for the boot-check an earlier server left running",
+                image);
         said = true;
         if (atomic_load(&ck->quit) || *ck->o->stop) {
             close(fd);
@@ -196,7 +199,8 @@ static void check_one(struct fleet_checker *ck, const fleet_check_job *job)
     mkdir(dir, 0700);
     if ((size_t)snprintf(dir, sizeof dir, "%s/checks/%lld", ck->o->dir, (long long)job->id) >=
         sizeof dir) {
-        fleet_store_check_end(ck->store, job->id, -1, "the server's folder name is too long", NULL, &err);
+        fleet_store_check_end(ck->store, job->id, -1, "the server's folder name is too long", NULL,
+                              &err);
         return;
     }
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {

@@ -144,7 +144,8 @@ static const char style[] =
     ".bar{width:12em;height:.8em;background:#eee;display:inline-block;margin-right:.5em}"
     ".bar div{height:100%;background:#3a7}.st-failed .status{color:#b00}"
     ".st-done .status{color:#070}#totals span{margin-right:1.5em}"
-    ".boot{color:#333}.boot .ok{color:#070}.boot .bad{color:#b00}.shot{width:160px;border:1px solid #999;margin-top:.2em}"
+    ".boot{color:#333}.boot .ok{color:#070}.boot .bad{color:#b00}"
+    ".shot{width:160px;border:1px solid #999;margin-top:.2em}"
     "#chart{display:block;margin:.5em 0}#chart text{font-size:11px;fill:#444}#live{color:#888}";
 
 int fleet_page_html(fleet_store *s, FILE *out, p2v_err *err)

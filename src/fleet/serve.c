@@ -64,8 +64,10 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
     mhd.f.MHD_add_response_header(r, "Content-Type", type);
     mhd.f.MHD_add_response_header(r, "Cache-Control", "no-store");
     mhd.f.MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    mhd.f.MHD_add_response_header(r, "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; "
-                                 "connect-src 'self'; img-src 'self'");
+    /* the page's own script file and fetches, its own images, no inline script */
+    mhd.f.MHD_add_response_header(r, "Content-Security-Policy",
+                                  "default-src 'none'; style-src 'unsafe-inline'; "
+                                  "script-src 'self'; connect-src 'self'; img-src 'self'");
     enum MHD_Result rc = mhd.f.MHD_queue_response(c, status, r);
     mhd.f.MHD_destroy_response(r);
     return rc;
@@ -412,8 +414,8 @@ int fleet_serve(const fleet_serve_opts *o, p2v_err *err)
         free(key);
         if (cert)
             return p2v_errf(err, -EINVAL, "cannot start HTTPS on %s: in use, or --tls-cert %s "
-                            "and --tls-key %s are not a certificate and its key", o->listen ? o->listen : "127.0.0.1:8080",
-                            o->tls_cert, o->tls_key);
+                            "and --tls-key %s are not a certificate and its key",
+                            o->listen ? o->listen : "127.0.0.1:8080", o->tls_cert, o->tls_key);
         char host[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, &addr.sin_addr, host, sizeof host);
         return p2v_errf(err, -EADDRINUSE, "cannot listen on %s:%u (in use, or not an address "
