@@ -20,6 +20,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -191,6 +192,19 @@ static int lock_check(struct fleet_checker *ck, const char *dir, const char *ima
     return fd;
 }
 
+/* A check done again starts from an empty folder: an earlier attempt's
+ * screenshots would otherwise be taken for this one's last. */
+static void clear_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.' && strcmp(e->d_name, "lock"))
+            unlinkat(dirfd(d), e->d_name, 0);
+    if (d)
+        closedir(d);
+}
+
 static void check_one(struct fleet_checker *ck, const fleet_check_job *job)
 {
     char dir[4096];
@@ -216,6 +230,7 @@ static void check_one(struct fleet_checker *ck, const fleet_check_job *job)
         fleet_store_check_end(ck->store, job->id, -1, "cannot lock the check's folder", NULL, &err);
         return;
     }
+    clear_dir(dir);
     say(ck, "boot-check %s: started", job->image);
     pid_t pid;
     int status = 0, rc = spawn_check(ck, dir, job->image, &pid);

@@ -322,24 +322,33 @@ static int parse_listen(const char *s, struct sockaddr_in *a, p2v_err *err)
     return 0;
 }
 
+/* A key is wiped before its memory goes back. */
+static void pem_free(char *pem)
+{
+    if (pem) {
+        explicit_bzero(pem, strlen(pem));
+        free(pem);
+    }
+}
+
 /* A PEM file read whole (certificates and keys are a few KiB). */
 static int read_pem(const char *what, const char *path, char **out, p2v_err *err)
 {
     FILE *f = fopen(path, "re");
     if (!f)
         return p2v_errf(err, -errno, "%s %s: %s", what, path, strerror(errno));
-    char *buf = malloc(FLEET_PEM_MAX + 1);
+    char *buf = malloc(FLEET_PEM_MAX + 2);
     size_t n = buf ? fread(buf, 1, FLEET_PEM_MAX + 1, f) : 0;
     bool bad = ferror(f);
     fclose(f);
     if (!buf)
         return p2v_errf(err, -ENOMEM, "out of memory");
+    buf[n] = 0;
     if (bad || n == 0 || n > FLEET_PEM_MAX || !strstr(buf, "-----BEGIN ")) {
-        free(buf);
+        pem_free(buf);
         return p2v_errf(err, -EINVAL, "%s %s: not a PEM file of at most %u KiB", what, path,
                         FLEET_PEM_MAX >> 10);
     }
-    buf[n] = 0;
     *out = buf;
     return 0;
 }
@@ -357,7 +366,7 @@ static int tls_load(const fleet_serve_opts *o, char **cert, char **key, p2v_err 
                         "--tls-cert cannot be served (use a TLS proxy, docs/fleet.md)");
     int rc = read_pem("--tls-cert", o->tls_cert, cert, err);
     if (rc == 0 && (rc = read_pem("--tls-key", o->tls_key, key, err)) < 0) {
-        free(*cert);
+        pem_free(*cert);
         *cert = NULL;
     }
     return rc;
@@ -392,27 +401,19 @@ int fleet_serve(const fleet_serve_opts *o, p2v_err *err)
         (rc = optlib_load(&mhd_lib, err)) < 0 || (rc = tls_load(o, &cert, &key, err)) < 0)
         return rc;
     if ((rc = fleet_store_open(o->dir, &sv.store, err)) < 0) {
-        free(cert);
-        free(key);
+        pem_free(cert);
+        pem_free(key);
         return rc;
     }
-    fleet_checker *ck = NULL;
-    if (o->boot_check) {
+    if (o->boot_check)
         fleet_store_check_images(sv.store, o->output);
-        if ((rc = fleet_checker_start(sv.store, o, &ck, err)) < 0) {
-            fleet_store_close(sv.store);
-            free(cert);
-            free(key);
-            return rc;
-        }
-    }
     struct MHD_Daemon *d = start_daemon(&sv, &addr, cert, key);
     if (!d) {
-        fleet_checker_stop(ck);
+        bool tls = cert != NULL;
         fleet_store_close(sv.store);
-        free(cert);
-        free(key);
-        if (cert)
+        pem_free(cert);
+        pem_free(key);
+        if (tls)
             return p2v_errf(err, -EINVAL, "cannot start HTTPS on %s: in use, or --tls-cert %s "
                             "and --tls-key %s are not a certificate and its key",
                             o->listen ? o->listen : "127.0.0.1:8080", o->tls_cert, o->tls_key);
@@ -420,6 +421,17 @@ int fleet_serve(const fleet_serve_opts *o, p2v_err *err)
         inet_ntop(AF_INET, &addr.sin_addr, host, sizeof host);
         return p2v_errf(err, -EADDRINUSE, "cannot listen on %s:%u (in use, or not an address "
                         "of this machine)", host, ntohs(addr.sin_port));
+    }
+    /* the queue resumes only once this server is the one listening */
+    fleet_checker *ck = NULL;
+    if (o->boot_check) {
+        if ((rc = fleet_checker_start(sv.store, o, &ck, err)) < 0) {
+            mhd.f.MHD_stop_daemon(d);
+            fleet_store_close(sv.store);
+            pem_free(cert);
+            pem_free(key);
+            return rc;
+        }
     }
     const union MHD_DaemonInfo *info = mhd.f.MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     char host[INET_ADDRSTRLEN];
@@ -433,7 +445,7 @@ int fleet_serve(const fleet_serve_opts *o, p2v_err *err)
     mhd.f.MHD_stop_daemon(d);
     fleet_checker_stop(ck);
     fleet_store_close(sv.store);
-    free(cert);
-    free(key);
+    pem_free(cert);
+    pem_free(key);
     return 0;
 }
