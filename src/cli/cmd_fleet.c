@@ -47,7 +47,7 @@ static const char fleet_usage[] =
     "                         time, queued in DIR (a restart resumes it); the\n"
     "                         verdict and last screen are shown on the page\n"
     "  --boot-check-timeout SECONDS  boot-check's --timeout (default 300)\n"
-    "status: print the PCs of the server at URL (http://HOST:PORT) as a table.\n"
+    "status: print the PCs of the server at URL (http[s]://HOST:PORT) as a table.\n"
     "  --json                 the server's /api/pcs as it is\n"
     "  --ca FILE              trust this PEM certificate (or CA) for an https://\n"
     "                         URL instead of the system's CA store\n"
@@ -96,6 +96,8 @@ static int serve_check(fleet_serve_opts *o, char *files, size_t flen)
     if (o->boot_check && !o->output)
         return usage("%s", "--boot-check needs --output TEMPLATE: only images of that name are "
                            "booted");
+    if (o->boot_check_timeout && !o->boot_check)
+        return usage("%s", "--boot-check-timeout goes with --boot-check");
     if (o->plan && !o->live_dir)
         return usage("%s", "--plan goes into the boot script: it needs --live");
     if (o->output && !o->live_dir && !o->boot_check)

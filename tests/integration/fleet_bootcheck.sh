@@ -44,6 +44,10 @@ start_server() {
 
 expect_exit 2 "$P2V" fleet serve --dir state --token-file token --boot-check
 grep -q "boot-check needs --output TEMPLATE" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+expect_exit 2 "$P2V" fleet serve --dir state --token-file token --boot-check-timeout 5
+grep -q "boot-check-timeout goes with --boot-check" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
+expect_exit 2 "$P2V" fleet serve --dir state --token-file token --output "$WORK/{serial}.img" \
+    --boot-check --boot-check-timeout 0
 
 start_server
 # convert_pc SERIAL OUTPUT ARGS...: a run reported as the PC with that serial
