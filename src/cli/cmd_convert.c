@@ -361,7 +361,8 @@ int cmd_convert(int argc, char **argv)
     a.progress = a.progress || isatty(STDERR_FILENO);
     convert_events ev = { .message = on_message };
     p2v_err err;
-    if ((status = cli_report_open(&report, a.report_url, a.report_token_file, a.io_timeout)) != 0)
+    if ((status = cli_report_open(&report, a.report_url, a.report_token_file, a.report_ca,
+                                  a.io_timeout)) != 0)
         goto out;
     status = P2V_EXIT_FAIL;
     if (a.plan_file) {

@@ -68,7 +68,7 @@ enum {
     OPT_DRIVERS, OPT_TARGET_BUS, OPT_KEEP_SERVICES,
     OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_BAD_SECTORS_MAP, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
     OPT_QUEUE_DEPTH, OPT_IO_TIMEOUT, OPT_RBD_TIMEOUT, OPT_RBD_FEATURES, OPT_COPY_SYSTEM_FILES,
-    OPT_NETWORK, OPT_REPORT_URL, OPT_REPORT_TOKEN_FILE,
+    OPT_NETWORK, OPT_REPORT_URL, OPT_REPORT_TOKEN_FILE, OPT_REPORT_CA,
     OPT_VM_DEF, OPT_KEEP_MAC, OPT_KEEP_SMBIOS, OPT_MEMORY, OPT_CPUS, OPT_SECURE_BOOT, OPT_TPM,
 };
 
@@ -114,6 +114,7 @@ static const struct option longopts[] = {
     { "boot-check", no_argument, NULL, OPT_BOOT_CHECK },
     { "report-url", required_argument, NULL, OPT_REPORT_URL },
     { "report-token-file", required_argument, NULL, OPT_REPORT_TOKEN_FILE },
+    { "report-ca", required_argument, NULL, OPT_REPORT_CA },
     { "vm-def", required_argument, NULL, OPT_VM_DEF },
     { "keep-mac", no_argument, NULL, OPT_KEEP_MAC },
     { "keep-smbios", no_argument, NULL, OPT_KEEP_SMBIOS },
@@ -374,6 +375,7 @@ static int apply_option(struct convert_args *a, int c, const char *v, char **arg
     case OPT_BOOT_CHECK: a->boot_check = true; return 0;
     case OPT_REPORT_URL: a->report_url = v; return 0;
     case OPT_REPORT_TOKEN_FILE: a->report_token_file = v; return 0;
+    case OPT_REPORT_CA: a->report_ca = v; return 0;
     case 'j': return parse_count_opt("-j", v, QCOW2_MAX_THREADS, &a->sink.threads);
     case OPT_QUEUE_DEPTH:
         return parse_count_opt("--queue-depth", v, COPY_MAX_QUEUE_DEPTH, &a->queue_depth);
@@ -411,6 +413,8 @@ static int check_combinations(struct convert_args *a)
         return convert_usage_error("%s", "--report-url reports a conversion: not with --dry-run");
     if (a->report_token_file && !a->report_url)
         return convert_usage_error("%s", "--report-token-file goes with --report-url");
+    if (a->report_ca && !a->report_url)
+        return convert_usage_error("%s", "--report-ca goes with --report-url");
     if ((a->vmdef.keep_mac || a->vmdef.keep_smbios || a->vmdef.secure_boot || a->vmdef.memory ||
          a->vmdef.cpus || a->tpm_given) && !a->vmdef.spec)
         return convert_usage_error("%s", "--keep-mac, --keep-smbios, --memory, --cpus, "
