@@ -11,8 +11,8 @@
 /* Every write goes through the page cache, with writeback started every 8
  * MiB (0.88x the time of 32 on mixed data) and the one flush at the end
  * (sink_finish). O_DIRECT writes of the aligned runs of 1 MiB and more were
- * slower: dense copies of a 1 GiB disk image to a file on disk, paired
- * rounds, 2026-12-07 (docs/BENCHMARKS.md, "Dense copies on disk"). The
+ * slower: a dense copy of 1 GiB of random data from a disk image to a file
+ * on disk took 0.78x their time (median of 7 paired rounds), 2026-12-07 (docs/BENCHMARKS.md, "Dense copies on disk"). The
  * page cache also joins the short runs of mixed data that ext4 places side
  * by side into large device writes. */
 #define KICK_BYTES (8u << 20)
