@@ -111,6 +111,8 @@ int convert_planfile_resolve(convert_planfile *pf, const char *const *candidates
                              size_t ncandidates, const convert_events *ev, p2v_err *err)
 {
     int r;
+    if (pf->version == CONVERT_PLANFILE_ROLES)
+        return convert_planfile_resolve_roles(pf, candidates, ncandidates, err);
     if (!pf->resolved && !(pf->resolved = calloc(pf->ndisks, sizeof *pf->resolved)))
         return p2v_errf(err, -ENOMEM, "out of memory");
     for (size_t i = 0; i < pf->ndisks; i++) {
