@@ -103,7 +103,10 @@ json_object *planfile_options_json(const convert_request *rq, const convert_vmde
     json_object_object_add(o, "bad_sectors",
                            json_object_new_string(enum_str(rq->bad_sectors, NAMES(bad_names))));
     json_object_object_add(o, "bad_sectors_map", jstr_or_null(rq->bad_sectors_map));
-    json_object_object_add(o, "vm_def", planfile_vmdef_json(vm));
+    /* Written only with --vm-def, so plans without one stay as they were. */
+    json_object *vmj = planfile_vmdef_json(vm);
+    if (vmj)
+        json_object_object_add(o, "vm_def", vmj);
     return o;
 }
 
@@ -149,7 +152,8 @@ static json_object *plan_json(const convert_job *job, const convert_vmdef_opts *
     const convert_request *rq = &job->rq;
     json_object *root = json_object_new_object();
     json_object_object_add(root, "p2v_plan", json_object_new_int(CONVERT_PLANFILE_VERSION));
-    json_object_object_add(root, "output", jstr_or_null(rq->output));
+    json_object_object_add(root, "output", jstr_or_null(rq->output_template ? rq->output_template
+                                                                            : rq->output));
     json_object_object_add(root, "options", planfile_options_json(rq, vm));
     json_object *disks = json_object_new_array();
     for (size_t i = 0; i < job->nsrc; i++)
