@@ -6,6 +6,8 @@
 #    standing for a PC of its own through P2V_MACHINE_ROOT (two serials), so
 #    `-o {serial}-{computername}.qcow2` gives two names; the images pass
 #    qemu-img check, sfdisk/sgdisk and ntfsfix, the sources stay unchanged;
+#    the same template names an NBD export (nbdkit ondemand: one file per
+#    export name);
 #  - PCs that do not fit: the story PC (no Windows) and both Windows disks
 #    at once (two boot partitions where one is meant): exit 1 naming what
 #    was found, nothing written;
@@ -21,6 +23,13 @@ source "$P2V_SRC/tests/lib/mkpc.sh"
 need sfdisk sgdisk jq mkntfs mkfs.vfat mkfs.ext4 mcopy ntfs-3g ntfsfix hivexregedit qemu-img \
     python3
 cd "$WORK"
+# the servers this test starts: nbdkit (od.pid) and the report receiver
+stop_servers() {
+    [ -s "$WORK/od.pid" ] && kill "$(cat "$WORK/od.pid")" 2>/dev/null
+    [ -n "${sink_pid:-}" ] && kill "$sink_pid" 2>/dev/null
+    return 0
+}
+trap 'stop_servers; _p2v_cleanup' EXIT
 
 MKWIN_COMPUTERNAME="ACCT-PC 7" mkwin_mbr_bios mbr.img
 MKWIN_COMPUTERNAME="../Buero 3" mkwin_gpt_uefi gpt.img
@@ -98,6 +107,25 @@ mkwin_part_img b.raw 3 b3
 ntfsfix -n b3 >/dev/null || fail "ntfsfix -n b3"
 pass "one role plan, two PCs, two images named by serial and computername"
 
+# ---- an NBD export named by the template: nbdkit's ondemand plugin keeps
+# each export in a file named after it, so the file's name is the export's
+if command -v nbdkit >/dev/null; then
+    mkdir exports
+    nbdkit -U "$WORK/od.sock" -P "$WORK/od.pid" ondemand dir="$WORK/exports" size=200M
+    for _ in $(seq 100); do [ -s od.pid ] && [ -S od.sock ] && break; sleep 0.1; done
+    P2V_MACHINE_ROOT=pcA expect_exit 0 "$P2V" convert --plan fleet.json \
+        -o "nbd+unix:///{serial}-{computername}?socket=$WORK/od.sock" mbr.img
+    kill "$(cat od.pid)" && rm od.pid
+    check_eq "export named by the template" "SER-A1-ACCT-PC_7" "$(ls exports)"
+    check_eq "export's types" "7 27 7 7" \
+        "$(sfdisk --json exports/SER-A1-ACCT-PC_7 | jq -r '[.partitiontable.partitions[].type] | join(" ")')"
+    mkwin_part_img exports/SER-A1-ACCT-PC_7 3 nbd3
+    cmp a3 nbd3 || fail "D: in the NBD export differs from D: in the file"
+    pass "-o nbd://.../{serial}-{computername}"
+else
+    echo "SKIP part: nbdkit not found"
+fi
+
 # ---- PCs the plan does not fit: exit 1, the reason, nothing written
 P2V_MACHINE_ROOT=pcA expect_exit 1 "$P2V" convert --plan fleet.json -o nofit.qcow2 story.img
 grep -q "plan: on story.img: select entry 1 (boot) matches no partition on this PC" "$WORK/last.err" ||
@@ -123,8 +151,6 @@ grep -q "hostname" "$WORK/last.err" || fail "unknown field: $(cat "$WORK/last.er
 pass "a missing or unknown field fails before anything is written"
 
 # ---- the report
-sink_pid=
-trap '[ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null; _p2v_cleanup' EXIT
 python3 "$P2V_SRC/tests/lib/report_sink.py" sink.port sink.log &
 sink_pid=$!
 for _ in $(seq 100); do [ -s sink.port ] && break; sleep 0.1; done
