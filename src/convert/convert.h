@@ -246,7 +246,7 @@ typedef struct convert_pc {
     char serial[CONVERT_PC_STR], uuid[CONVERT_PC_STR], vendor[CONVERT_PC_STR];
     char model[CONVERT_PC_STR], mac[18], computername[CONVERT_PC_STR];
     char date[16];                  /* today in UTC, YYYY-MM-DD */
-    char computername_why[512];     /* why computername is empty */
+    char computername_why[2048];    /* why computername is empty */
 } convert_pc;
 
 /* This PC: its SMBIOS strings and first wired NIC's MAC (vm_machine_read

@@ -160,7 +160,7 @@ static int add_pick(convert_planfile *pf, const struct at_hand *h, const struct 
     const convert_disk *d = h->disks[part->disk];
     const convert_part *cp = &d->parts[h->pidx[rp->part]];
     const convert_planfile_role *e = &pf->roles[rp->sel];
-    size_t di;
+    size_t di = 0;
     int r = plan_disk(pf, d, &di, err);
     if (r < 0)
         return r;

@@ -5,9 +5,13 @@
  * test_roles. */
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "convert/planfile.h"
+#include "ptable_testlib.h"
 #include "t.h"
+
+#define MiB (1ULL << 20)
 
 static convert_planfile *parse(const char *text, int *rc, p2v_err *err)
 {
@@ -206,8 +210,121 @@ static void test_vmdef_v1(void)
     convert_planfile_free(pf);
 }
 
+/* An 8 MiB MBR disk of the given partition types (1 MiB each from 1 MiB;
+ * no filesystems: the roles come from the types) written to path. */
+static void write_disk(const char *path, uint32_t sig, const uint8_t *types, size_t n)
+{
+    ptable t = { .type = PTABLE_MBR, .sector_size = 512, .disk_sectors = 8 * MiB / 512,
+                 .mbr_signature = sig };
+    ptable_part parts[4];
+    for (size_t i = 0; i < n; i++)
+        parts[i] = (ptable_part){ .number = (unsigned)i + 1, .start = 2048 * (i + 1),
+                                  .size = 2048, .mbr_type = types[i] };
+    t.parts = parts;
+    t.nparts = n;
+    memdisk d = memdisk_with_table(&t);
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(d.buf, 1, d.len, f) == d.len);
+    if (f)
+        fclose(f);
+    free(d.buf);
+}
+
+static convert_planfile *resolved(const char *text, const char *const *disks, size_t n, int *rc,
+                                  p2v_err *err)
+{
+    convert_planfile *pf = parse(text, rc, err);
+    CHECK(*rc == 0);
+    if (!pf)
+        return NULL;
+    *rc = convert_planfile_resolve(pf, disks, n, NULL, err);
+    return pf;
+}
+
+/* Resolution on disks at hand, through the files a plan run opens: ESP
+ * (0xEF) is boot, 0x27 recovery, 0xDE (Dell utility) oem, 0x82 swap. */
+static void test_resolve(void)
+{
+    char dir[] = "/tmp/p2v-roles.XXXXXX", a[64], b[64];
+    if (!mkdtemp(dir)) {
+        CHECK(0);
+        return;
+    }
+    snprintf(a, sizeof a, "%s/a.img", dir);
+    snprintf(b, sizeof b, "%s/b.img", dir);
+    write_disk(a, 0x11111111, (const uint8_t[]){ 0xde, 0x27, 0xef, 0x82 }, 4);
+    write_disk(b, 0x22222222, (const uint8_t[]){ 0xef }, 1);
+    const char *one[] = { a }, *two[] = { a, b };
+    p2v_err err = { { 0 } };
+    int rc;
+    /* plan order kept, each entry's picks; "size" carried to the request */
+    convert_planfile *pf = resolved("{\"p2v_plan\": 2, \"select\": [{\"role\": \"boot\"}, "
+                                    "{\"role\": \"swap\", \"size\": \"2M\"}, {\"role\": "
+                                    "\"recovery\"}, {\"role\": \"data\", \"optional\": true}, "
+                                    "{\"role\": \"oem\", \"optional\": true}]}", one, 1, &rc, &err);
+    CHECK(rc == 0);
+    if (rc)
+        fprintf(stderr, "%s\n", err.msg);
+    if (pf && rc == 0) {
+        CHECK_EQ_U64(pf->nsels, 4);
+        CHECK_EQ_U64(pf->ndisks, 1);
+        const convert_request *rq = convert_planfile_request(pf);
+        CHECK(rq && rq->nsels == 4);
+        unsigned want[] = { 3, 4, 2, 1 };
+        for (size_t i = 0; rq && i < 4; i++) {
+            CHECK_STR(rq->sels[i].disk, a);
+            CHECK_EQ_U64(rq->sels[i].number, want[i]);
+        }
+        CHECK_EQ_U64(rq->sels[1].size, 2 * MiB);
+        CHECK_EQ_U64(pf->picks[3].entry, 4);
+        CHECK_STR(pf->disks[0].id, "0x11111111");
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        convert_planfile_resolution_text(pf, f);
+        fclose(f);
+        CHECK(strstr(text, "4. data, optional") && strstr(text, "-> optional, nothing matched"));
+        CHECK(strstr(text, "selection (target order):") != NULL);
+        free(text);
+    }
+    convert_planfile_free(pf);
+    /* two boot partitions where one is meant; a disk filter tells them apart */
+    pf = resolved("{\"p2v_plan\": 2, \"select\": [{\"role\": \"boot\"}]}", two, 2, &rc, &err);
+    CHECK(rc == -EEXIST);
+    CHECK(strstr(err.msg, "select entry 1 (boot) matches 2 partitions where one is meant") &&
+          strstr(err.msg, "a.img:3 and") && strstr(err.msg, "b.img:1"));
+    CHECK(pf && pf->nsels == 0);
+    convert_planfile_free(pf);
+    pf = resolved("{\"p2v_plan\": 2, \"select\": [{\"role\": \"boot\", \"disk\": 1}]}", two, 2,
+                  &rc, &err);
+    CHECK(rc == 0 && pf && pf->nsels == 1 && pf->ndisks == 1 &&
+          !strcmp(pf->disks[0].path, b));
+    convert_planfile_free(pf);
+    /* a non-optional entry that matches nothing */
+    pf = resolved("{\"p2v_plan\": 2, \"select\": [{\"role\": \"boot\"}, {\"role\": "
+                  "\"windows\"}]}", one, 1, &rc, &err);
+    CHECK(rc == -ENOENT && strstr(err.msg, "select entry 2 (windows) matches no partition"));
+    convert_planfile_free(pf);
+    /* "grow" on a partition that is not the last */
+    pf = resolved("{\"p2v_plan\": 2, \"options\": {\"size\": 67108864}, \"keep_order\": true,"
+                  " \"select\": [{\"role\": \"boot\", \"size\": \"grow\"}, {\"role\": "
+                  "\"swap\"}]}", one, 1, &rc, &err);
+    CHECK(rc == -EINVAL && strstr(err.msg, "not the last partition"));
+    convert_planfile_free(pf);
+    /* a DISK that cannot be opened, when given, is an error */
+    const char *missing[] = { "/nonexistent/disk.img" };
+    pf = resolved("{\"p2v_plan\": 2, \"select\": [{\"role\": \"boot\"}]}", missing, 1, &rc,
+                  &err);
+    CHECK(rc < 0 && strstr(err.msg, "/nonexistent/disk.img"));
+    convert_planfile_free(pf);
+    unlink(a);
+    unlink(b);
+    rmdir(dir);
+}
+
 int main(void)
 {
+    test_resolve();
     test_issue_example();
     test_filters();
     test_refused();
