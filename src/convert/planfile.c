@@ -13,34 +13,6 @@
 #include "convert/planfile_impl.h"
 #include "windows/drivers.h"
 
-/* ---- identity of an open disk ---- */
-
-static void table_id(const ptable *t, char *out, size_t len)
-{
-    if (t->type == PTABLE_MBR)
-        snprintf(out, len, "0x%08x", t->mbr_signature);
-    else if (t->type == PTABLE_GPT)
-        guid_format(&t->disk_guid, out);
-    else
-        out[0] = '\0';
-}
-
-void planfile_disk_identity(const convert_disk *d, convert_planfile_disk *out)
-{
-    out->size = bd_size(d->bd);
-    out->sector_size = d->pt->sector_size;
-    out->table = d->pt->type;
-    table_id(d->pt, out->id, sizeof out->id);
-}
-
-void planfile_part_type(const ptable *t, const ptable_part *p, char *out, size_t len)
-{
-    if (t->type == PTABLE_GPT)
-        guid_format(&p->type_guid, out);
-    else
-        snprintf(out, len, "0x%02x", p->mbr_type);
-}
-
 /* ---- writing ---- */
 
 static const char *enum_str(int v, const char *const *names, size_t n)
@@ -174,15 +146,20 @@ int convert_planfile_write(const convert_job *job, FILE *f, p2v_err *err)
     return convert_planfile_write_vm(job, NULL, f, err);
 }
 
+static int write_root(json_object *root, FILE *f, p2v_err *err)
+{
+    const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+                                                             JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (!s || fputs(s, f) < 0 || fputc('\n', f) < 0)
+        return p2v_errf(err, -EIO, "writing the plan: %s", strerror(errno));
+    return 0;
+}
+
 int convert_planfile_write_vm(const convert_job *job, const convert_vmdef_opts *vm, FILE *f,
                               p2v_err *err)
 {
     json_object *root = plan_json(job, vm);
-    const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-                                                             JSON_C_TO_STRING_NOSLASHESCAPE);
-    int r = 0;
-    if (!s || fputs(s, f) < 0 || fputc('\n', f) < 0)
-        r = p2v_errf(err, -EIO, "writing the plan: %s", strerror(errno));
+    int r = write_root(root, f, err);
     json_object_put(root);
     return r;
 }
@@ -192,8 +169,7 @@ int convert_planfile_save(const convert_job *job, const char *path, p2v_err *err
     return convert_planfile_save_vm(job, NULL, path, err);
 }
 
-int convert_planfile_save_vm(const convert_job *job, const convert_vmdef_opts *vm,
-                             const char *path, p2v_err *err)
+int planfile_save_root(json_object *root, const char *path, p2v_err *err)
 {
     size_t len = strlen(path) + 16;
     char *tmp = malloc(len);
@@ -209,7 +185,7 @@ int convert_planfile_save_vm(const convert_job *job, const convert_vmdef_opts *v
         free(tmp);
         return r;
     }
-    r = convert_planfile_write_vm(job, vm, f, err);
+    r = write_root(root, f, err);
     if (fflush(f) != 0 || fsync(fileno(f)) != 0)
         r = r < 0 ? r : p2v_errf(err, -errno, "%s: %s", tmp, strerror(errno));
     if (fclose(f) != 0 && r == 0)
@@ -219,6 +195,15 @@ int convert_planfile_save_vm(const convert_job *job, const convert_vmdef_opts *v
     if (r < 0)
         unlink(tmp);
     free(tmp);
+    return r;
+}
+
+int convert_planfile_save_vm(const convert_job *job, const convert_vmdef_opts *vm,
+                             const char *path, p2v_err *err)
+{
+    json_object *root = plan_json(job, vm);
+    int r = planfile_save_root(root, path, err);
+    json_object_put(root);
     return r;
 }
 

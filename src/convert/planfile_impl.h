@@ -50,6 +50,9 @@ void planfile_role_part(const convert_disk *d, size_t i, unsigned disk_index, co
 /* "options" of a job's request (planfile.c), for either schema. */
 json_object *planfile_options_json(const convert_request *rq, const convert_vmdef_opts *vm);
 
+/* root written to PATH (pretty JSON), under a temporary name renamed. */
+int planfile_save_root(json_object *root, const char *path, p2v_err *err);
+
 /* The identity of an opened disk, as a plan records it. */
 void planfile_disk_identity(const convert_disk *d, convert_planfile_disk *out);
 /* A partition's type as a plan records it: "0x07" or a type GUID. */

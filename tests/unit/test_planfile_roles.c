@@ -241,6 +241,63 @@ static convert_planfile *resolved(const char *text, const char *const *disks, si
     return pf;
 }
 
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = calloc(1, 1 << 16);
+    if (f && buf)
+        CHECK(fread(buf, 1, (1 << 16) - 1, f) > 0);
+    if (f)
+        fclose(f);
+    return buf;
+}
+
+/* A job's selection saved as a role plan (the picking screen's S) resolves
+ * back to the same selection on the same disk. */
+static void test_save_roles(const char *dir, const char *a)
+{
+    convert_sel sels[] = { { .disk = a, .number = 3 }, { .disk = a, .number = 2 },
+                           { .disk = a, .number = 1 }, { .disk = a, .number = 4,
+                                                         .size = 2 * MiB } };
+    convert_request rq = { .sels = sels, .nsels = 4, .output_template = "{serial}.qcow2",
+                           .output = "SER.qcow2" };
+    convert_job *job = NULL;
+    p2v_err err = { { 0 } };
+    char path[96];
+    snprintf(path, sizeof path, "%s/roles.json", dir);
+    int rc = convert_plan_from_request(&rq, NULL, &job, &err);
+    CHECK(rc == 0);
+    if (rc) {
+        fprintf(stderr, "%s\n", err.msg);
+        return;
+    }
+    CHECK(convert_planfile_save_roles(job, path, &err) == 0);
+    convert_job_free(job);
+    char *text = slurp(path);
+    convert_planfile *pf = parse(text, &rc, &err);
+    CHECK(rc == 0 && pf);
+    if (!pf) {
+        fprintf(stderr, "%s\n%s\n", text, err.msg);
+        free(text);
+        return;
+    }
+    CHECK_STR(pf->output, "{serial}.qcow2");
+    CHECK_EQ_U64(pf->nroles, 4);
+    CHECK(pf->roles[0].sel.role == ROLE_BOOT && !pf->roles[0].sel.optional);
+    CHECK(pf->roles[1].sel.role == ROLE_RECOVERY && pf->roles[1].sel.optional);
+    CHECK(pf->roles[2].sel.role == ROLE_OEM && pf->roles[3].sel.role == ROLE_SWAP);
+    CHECK_EQ_U64(pf->roles[3].new_size, 2 * MiB);
+    CHECK(!pf->keep_order);
+    const char *one[] = { a };
+    CHECK(convert_planfile_resolve(pf, one, 1, NULL, &err) == 0);
+    const convert_request *back = convert_planfile_request(pf);
+    for (size_t i = 0; back && i < 4; i++)
+        CHECK_EQ_U64(back->sels[i].number, sels[i].number);
+    convert_planfile_free(pf);
+    free(text);
+    unlink(path);
+}
+
 /* Resolution on disks at hand, through the files a plan run opens: ESP
  * (0xEF) is boot, 0x27 recovery, 0xDE (Dell utility) oem, 0x82 swap. */
 static void test_resolve(void)
@@ -317,6 +374,7 @@ static void test_resolve(void)
                   &err);
     CHECK(rc < 0 && strstr(err.msg, "/nonexistent/disk.img"));
     convert_planfile_free(pf);
+    test_save_roles(dir, a);
     unlink(a);
     unlink(b);
     rmdir(dir);
