@@ -64,8 +64,8 @@ int convert_planfile_save_roles(const convert_job *job, const char *path, p2v_er
     if (out)
         json_object_object_add(root, "output", json_object_new_string(out));
     for (size_t i = 0; i < rq->nsels && r == 0; i++) {
-        json_object *e;
-        int role;
+        json_object *e = NULL;
+        int role = -1;
         if ((r = entry_json(job, i, &e, &role, err)) < 0)
             break;
         json_object_array_add(sel, e);
