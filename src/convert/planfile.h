@@ -118,14 +118,15 @@ int convert_planfile_resolve(convert_planfile *pf, const char *const *candidates
                              size_t ncandidates, const convert_events *ev, p2v_err *err);
 
 /* Resolve a role plan (version 2) on the disks at hand: `candidates` (the
- * DISKs given) or, when NULL, every disk of the machine. Each "select"
+ * DISKs given) or, when NULL, every disk of the machine but those that
+ * cannot be opened or hold a mounted filesystem (a notice). Each "select"
  * entry is matched by roles_resolve against what detection finds; the
  * result fills disks, sels and picks, so the request is then built as for
  * a version 1 plan. Errors: -ENOENT (a non-optional entry matches
  * nothing), -EEXIST (two partitions where one is meant), naming what was
  * found. convert_planfile_resolve calls it for version 2 plans. */
 int convert_planfile_resolve_roles(convert_planfile *pf, const char *const *candidates,
-                                   size_t ncandidates, p2v_err *err);
+                                   size_t ncandidates, const convert_events *ev, p2v_err *err);
 
 /* How the plan resolved, one line per selected partition (and per optional
  * entry that matched nothing), as `p2v plan show` and `convert --plan

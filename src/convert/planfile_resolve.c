@@ -140,7 +140,7 @@ int convert_planfile_resolve(convert_planfile *pf, const char *const *candidates
 {
     int r;
     if (pf->version == CONVERT_PLANFILE_ROLES)
-        return convert_planfile_resolve_roles(pf, candidates, ncandidates, err);
+        return convert_planfile_resolve_roles(pf, candidates, ncandidates, ev, err);
     if (!pf->resolved && !(pf->resolved = calloc(pf->ndisks, sizeof *pf->resolved)))
         return p2v_errf(err, -ENOMEM, "out of memory");
     for (size_t i = 0; i < pf->ndisks; i++) {

@@ -97,10 +97,24 @@ static void at_hand_free(struct at_hand *h)
     free(h->pidx);
 }
 
+/* A disk of the machine holding a mounted filesystem is the system p2v runs
+ * on: the live medium, the stick the image goes to, a running system's own
+ * disk. Left out of the machine's disks, with a notice. */
+static bool in_use(const convert_disk *d, const convert_events *ev)
+{
+    bd_mountinfo hit;
+    p2v_err e;
+    if (bd_find_mount(d->bd, 0, bd_size(d->bd), &hit, &e) != 1)
+        return false;
+    convert_say(ev, CONVERT_NOTICE, "plan: %s left out: it holds %s, mounted (name it as DISK "
+                                    "to look on it)", d->path, hit.point);
+    return true;
+}
+
 /* Open the disks; with the machine's own (no DISK given) one that cannot
- * be opened (a card reader without a card) is left out. */
-static int open_disks(const char *const *paths, size_t n, bool skip_bad, uint32_t ssz,
-                      struct at_hand *h, p2v_err *err)
+ * be opened (a card reader without a card) or that is in use is left out. */
+static int open_disks(const char *const *paths, size_t n, bool machine, uint32_t ssz,
+                      const convert_events *ev, struct at_hand *h, p2v_err *err)
 {
     convert_disk_opts o = { .sector_size = ssz };
     size_t total = 0;
@@ -109,10 +123,14 @@ static int open_disks(const char *const *paths, size_t n, bool skip_bad, uint32_
     for (size_t i = 0; i < n; i++) {
         convert_disk *d;
         int r = convert_disk_open(paths[i], &o, &d, err);
-        if (r < 0 && skip_bad)
+        if (r < 0 && machine)
             continue;
         if (r < 0)
             return r;
+        if (machine && in_use(d, ev)) {
+            convert_disk_free(d);
+            continue;
+        }
         h->disks[h->ndisks++] = d;
         total += d->pt->nparts;
     }
@@ -224,7 +242,7 @@ static int apply_picks(convert_planfile *pf, const struct at_hand *h, const stru
 }
 
 int convert_planfile_resolve_roles(convert_planfile *pf, const char *const *candidates,
-                                   size_t ncandidates, p2v_err *err)
+                                   size_t ncandidates, const convert_events *ev, p2v_err *err)
 {
     struct at_hand h = { 0 };
     char **machine = NULL;
@@ -240,7 +258,7 @@ int convert_planfile_resolve_roles(convert_planfile *pf, const char *const *cand
         candidates = (const char *const *)machine;
         ncandidates = nmachine;
     }
-    if ((r = open_disks(candidates, ncandidates, machine != NULL, pf->rq.sector_size, &h,
+    if ((r = open_disks(candidates, ncandidates, machine != NULL, pf->rq.sector_size, ev, &h,
                         err)) < 0)
         goto out;
     for (size_t i = 0; i < pf->nroles && i < PLANFILE_ROLES_MAX; i++)
