@@ -53,7 +53,7 @@ typedef struct convert_planfile_pick {
     size_t entry;               /* index into roles */
     char *disk;                 /* the disk's path */
     unsigned number;
-    char fs[32], label[128];
+    char fs[32], label[256];
     uint64_t size;              /* bytes */
 } convert_planfile_pick;
 

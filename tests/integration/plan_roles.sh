@@ -84,6 +84,14 @@ P2V_MACHINE_ROOT=pcA expect_exit 0 "$P2V" convert --plan fleet.json --dry-run mb
 grep -q "selection (target order): mbr.img:1 mbr.img:4 mbr.img:3 mbr.img:2" "$WORK/last.out" ||
     fail "dry run lacks the resolution"
 [ ! -e SER-A1-ACCT-PC_7.qcow2 ] || fail "the dry run wrote an image"
+# a plan by identity shows where its disks are; usage errors exit 2
+expect_exit 0 "$P2V" convert --dry-run --save-plan v1.json -o v1.qcow2 mbr.img:1 mbr.img:2
+expect_exit 0 "$P2V" plan show v1.json
+check_eq "plan show of a version 1 plan" "plan disk 1 (mbr $MKWIN_SIG) -> mbr.img|selection (target order): mbr.img:1 mbr.img:2" \
+    "$(paste -sd'|' "$WORK/last.out")"
+expect_exit 2 "$P2V" plan
+expect_exit 2 "$P2V" plan show
+expect_exit 2 "$P2V" plan list fleet.json
 pass "plan show and --dry-run resolve the plan on both PCs"
 
 # ---- converted on both PCs: two names from one template
