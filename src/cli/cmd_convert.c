@@ -314,11 +314,11 @@ static int load_plan(const struct convert_args *a, const convert_events *ev,
 }
 
 /* The VM definition: the command line's (--vm-def and its options, as a
- * whole) or else the plan's. */
-static void plan_vmdef(struct convert_args *a, const convert_planfile *pf)
+ * whole: load_plan put it in rq) or else the plan's, written after the run. */
+static void plan_vmdef(struct convert_args *a, const convert_request *rq)
 {
-    if (pf && !a->vmdef.spec && pf->vmdef.spec && !a->dry_run)
-        a->vmdef = pf->vmdef;
+    if (!a->vmdef.spec && rq->vmdef.spec && !a->dry_run)
+        a->vmdef = rq->vmdef;
 }
 
 /* A role plan's role of each selection, for the report (NULL otherwise). */
@@ -425,7 +425,7 @@ int cmd_convert(int argc, char **argv)
             status = r;
             goto out;
         }
-        plan_vmdef(&a, pf);
+        plan_vmdef(&a, &rq);
     } else if (make_request(&a, &rq, &sels, &active) < 0) {
         cli_error("out of memory");
         goto out;
@@ -460,8 +460,7 @@ int cmd_convert(int argc, char **argv)
         goto out;
     }
     if (a.save_plan) {
-        const convert_vmdef_opts *vm = a.vmdef.spec || !pf ? &a.vmdef : &pf->vmdef;
-        if (convert_planfile_save_vm(job, vm, a.save_plan, &err) < 0) {
+        if (convert_planfile_save(job, a.save_plan, &err) < 0) {
             cli_error("%s", err.msg);
             goto out;
         }

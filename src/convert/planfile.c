@@ -126,7 +126,7 @@ static json_object *plan_json(const convert_job *job, const convert_vmdef_opts *
     json_object_object_add(root, "p2v_plan", json_object_new_int(CONVERT_PLANFILE_VERSION));
     json_object_object_add(root, "output", jstr_or_null(rq->output_template ? rq->output_template
                                                                             : rq->output));
-    json_object_object_add(root, "options", planfile_options_json(rq, vm));
+    json_object_object_add(root, "options", planfile_options_json(rq, vm ? vm : &rq->vmdef));
     json_object *disks = json_object_new_array();
     for (size_t i = 0; i < job->nsrc; i++)
         json_object_array_add(disks, disk_json(job->src[i]));
@@ -141,11 +141,6 @@ static json_object *plan_json(const convert_job *job, const convert_vmdef_opts *
     return root;
 }
 
-int convert_planfile_write(const convert_job *job, FILE *f, p2v_err *err)
-{
-    return convert_planfile_write_vm(job, NULL, f, err);
-}
-
 static int write_root(json_object *root, FILE *f, p2v_err *err)
 {
     const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
@@ -155,18 +150,12 @@ static int write_root(json_object *root, FILE *f, p2v_err *err)
     return 0;
 }
 
-int convert_planfile_write_vm(const convert_job *job, const convert_vmdef_opts *vm, FILE *f,
-                              p2v_err *err)
+int convert_planfile_write(const convert_job *job, FILE *f, p2v_err *err)
 {
-    json_object *root = plan_json(job, vm);
+    json_object *root = plan_json(job, NULL);
     int r = write_root(root, f, err);
     json_object_put(root);
     return r;
-}
-
-int convert_planfile_save(const convert_job *job, const char *path, p2v_err *err)
-{
-    return convert_planfile_save_vm(job, NULL, path, err);
 }
 
 int planfile_save_root(json_object *root, const char *path, p2v_err *err)
@@ -198,10 +187,9 @@ int planfile_save_root(json_object *root, const char *path, p2v_err *err)
     return r;
 }
 
-int convert_planfile_save_vm(const convert_job *job, const convert_vmdef_opts *vm,
-                             const char *path, p2v_err *err)
+int convert_planfile_save(const convert_job *job, const char *path, p2v_err *err)
 {
-    json_object *root = plan_json(job, vm);
+    json_object *root = plan_json(job, NULL);
     int r = planfile_save_root(root, path, err);
     json_object_put(root);
     return r;

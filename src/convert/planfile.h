@@ -65,9 +65,7 @@ typedef struct convert_planfile {
     bool keep_order;            /* "keep_order": windows entries are not moved last */
     convert_planfile_pick *picks;
     size_t npicks;
-    /* the VM definition (options.vm_def); vmdef.spec NULL: none */
-    convert_vmdef_opts vmdef;
-    char *vmdef_spec;
+    char *vmdef_spec;           /* options.vm_def as --vm-def's spec (rq.vmdef.spec) */
     convert_planfile_disk *disks;
     size_t ndisks;
     convert_planfile_sel *sels;
@@ -89,15 +87,10 @@ typedef struct convert_planfile {
 } convert_planfile;
 
 /* Write the request of a planned job (its disks' identities read from the
- * opened sources) as JSON to f; vm (NULL: none) is the --vm-def that goes
- * with it (options.vm_def). */
+ * opened sources, its --vm-def as options.vm_def) as JSON to f. */
 int convert_planfile_write(const convert_job *job, FILE *f, p2v_err *err);
-int convert_planfile_write_vm(const convert_job *job, const convert_vmdef_opts *vm, FILE *f,
-                              p2v_err *err);
 /* The same into the file PATH, created under a temporary name and renamed. */
 int convert_planfile_save(const convert_job *job, const char *path, p2v_err *err);
-int convert_planfile_save_vm(const convert_job *job, const convert_vmdef_opts *vm,
-                             const char *path, p2v_err *err);
 /* A role plan (schema 2) of the job's selection: each selected partition as
  * the role p2v sees in it, with its label as filter where the role alone
  * could pick more than one, and its own size; windows entries last as the

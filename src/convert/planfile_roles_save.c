@@ -76,7 +76,7 @@ int convert_planfile_save_roles(const convert_job *job, const char *path, p2v_er
     json_object_object_add(root, "select", sel);
     if (keep_order)
         json_object_object_add(root, "keep_order", json_object_new_boolean(true));
-    json_object_object_add(root, "options", planfile_options_json(rq, NULL));
+    json_object_object_add(root, "options", planfile_options_json(rq, &rq->vmdef));
     if (r == 0)
         r = planfile_save_root(root, path, err);
     json_object_put(root);

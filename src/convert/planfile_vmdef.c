@@ -36,7 +36,7 @@ int planfile_parse_vmdef(json_object *opts, convert_planfile *pf, p2v_err *err)
     json_object *o;
     const char *format, *file;
     uint64_t memory = 0, cpus = 0;
-    convert_vmdef_opts *vm = &pf->vmdef;
+    convert_vmdef_opts *vm = &pf->rq.vmdef;
     int r = planfile_get(opts, "vm_def", json_type_object, true, &o, "options", err);
     if (r < 0 || !o)
         return r;

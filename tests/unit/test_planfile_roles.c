@@ -203,10 +203,10 @@ static void test_vmdef_v1(void)
         fprintf(stderr, "%s\n", err.msg);
         return;
     }
-    CHECK_STR(pf->vmdef.spec, "libvirt:vm.xml");
-    CHECK(pf->vmdef.keep_mac && !pf->vmdef.keep_smbios && pf->vmdef.secure_boot);
-    CHECK_EQ_U64(pf->vmdef.memory, 4ULL << 30);
-    CHECK_EQ_U64(pf->vmdef.cpus, 2);
+    CHECK_STR(pf->rq.vmdef.spec, "libvirt:vm.xml");
+    CHECK(pf->rq.vmdef.keep_mac && !pf->rq.vmdef.keep_smbios && pf->rq.vmdef.secure_boot);
+    CHECK_EQ_U64(pf->rq.vmdef.memory, 4ULL << 30);
+    CHECK_EQ_U64(pf->rq.vmdef.cpus, 2);
     convert_planfile_free(pf);
 }
 
