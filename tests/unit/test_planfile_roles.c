@@ -144,7 +144,9 @@ static void test_refused(void)
         { "{\"p2v_plan\": 2, \"select\": [{\"role\": \"boot\"}], \"options\": {\"vm_def\":"
           " {\"format\": \"qemu\", \"file\": \"\"}}}", "options.vm_def: \"file\" is empty" },
         { "{\"p2v_plan\": 2, \"select\": [{\"role\": \"boot\"}], \"options\": {\"vm_def\":"
-          " {\"format\": \"qemu\", \"tpm\": true}}}", "options.vm_def: unknown field \"tpm\"" },
+          " {\"format\": \"qemu\", \"tpm\": \"maybe\"}}}", "\"tpm\": unknown value \"maybe\"" },
+        { "{\"p2v_plan\": 2, \"select\": [{\"role\": \"boot\"}], \"options\": {\"vm_def\":"
+          " {\"format\": \"qemu\", \"colour\": 1}}}", "options.vm_def: unknown field \"colour\"" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         p2v_err err = { { 0 } };
@@ -191,7 +193,7 @@ static void test_vmdef_v1(void)
     const char *text =
         "{\"p2v_plan\": 1, \"output\": \"o.qcow2\", \"options\": {\"vm_def\": {\"format\": "
         "\"libvirt\", \"file\": \"vm.xml\", \"keep_mac\": true, \"keep_smbios\": false, "
-        "\"secure_boot\": true, \"memory\": 4294967296, \"cpus\": 2}}, \"disks\": [{\"path\": "
+        "\"secure_boot\": true, \"memory\": 4294967296, \"cpus\": 2, \"tpm\": \"yes\"}}, \"disks\": [{\"path\": "
         "\"d.img\", \"size\": 1048576, \"sector_size\": 512, \"table\": \"mbr\", \"id\": "
         "\"0x00000001\"}], \"selections\": [{\"disk\": 0, \"number\": 1, \"start\": 2048, "
         "\"size\": 8, \"type\": \"0x83\"}]}";
@@ -207,6 +209,7 @@ static void test_vmdef_v1(void)
     CHECK(pf->rq.vmdef.keep_mac && !pf->rq.vmdef.keep_smbios && pf->rq.vmdef.secure_boot);
     CHECK_EQ_U64(pf->rq.vmdef.memory, 4ULL << 30);
     CHECK_EQ_U64(pf->rq.vmdef.cpus, 2);
+    CHECK(pf->rq.vmdef.tpm == CONVERT_TPM_YES);
     convert_planfile_free(pf);
 }
 
