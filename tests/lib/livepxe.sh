@@ -15,26 +15,34 @@
 #                                server with the kernel arguments ARGS added
 #   livepxe_vm NAME SERIAL TFTPDIR BOOTFILE DISK...
 #                                boot a PC from the network: SMBIOS serial
-#                                SERIAL, DISK... as its SATA disks (read-only
-#                                for qemu: the sources never change), serial
+#                                SERIAL, DISK... as its SATA disks (writable
+#                                by the guest, so that a check that they did
+#                                not change means something), serial
 #                                console in $WORK/NAME.log; in the background,
 #                                LIVEPXE_PID_<NAME> holds qemu's pid
 #   livepxe_wait NAME LIMIT      wait for NAME's qemu to power off; sets
 #                                LIVEPXE_SECONDS
 
-LIVEPXE_ROM=${LIVEPXE_ROM:-/usr/lib/ipxe/qemu/pxe-virtio.rom}
+# qemu loads the NIC's ROM from its own search path (Debian: ipxe-qemu's
+# /usr/lib/ipxe/qemu/efi-virtio.rom, iPXE for BIOS and UEFI); a romfile=
+# path given by hand was not run by SeaBIOS here.
+LIVEPXE_ROM=/usr/lib/ipxe/qemu/efi-virtio.rom
 LIVEPXE_MEM=${LIVEPXE_MEM:-768}
 
 livepxe_need() {
     live_need
     need python3 xorriso curl nbdkit
     [ -r "$LIVEPXE_ROM" ] || { echo "SKIP: no iPXE ROM for qemu ($LIVEPXE_ROM, Debian: ipxe-qemu)" >&2; exit 77; }
+    # One probe for all the VMs of a test (KVM that works once may not the
+    # next time on a loaded host; they all get the same answer).
+    LIVEPXE_ACCEL=$(livepxe_accel)
 }
 
 # livepxe_accel: SeaBIOS under KVM stops at once with an emulation failure
 # on some hosts although /dev/kvm is there: try 8 s of it, else TCG.
 livepxe_accel() {
     local cache
+    [ -z "${LIVEPXE_ACCEL:-}" ] || { echo "$LIVEPXE_ACCEL"; return; }
     cache=$(_bootimg_accel_cache)
     if [ -n "${BOOTIMG_ACCEL:-}" ]; then echo "$BOOTIMG_ACCEL"; return; fi
     if [ -s "$cache" ]; then cat "$cache"; return; fi
@@ -75,13 +83,15 @@ livepxe_files() {
         fail "cannot extract /live from $(live_iso)"
 }
 
-# livepxe_script FILE ARGS: what p2v fleet serve's /boot.ipxe says, by hand.
+# livepxe_script FILE ARGS: what p2v fleet serve's /boot.ipxe says, by hand,
+# plus no_timer_check: under TCG on a loaded host the kernel's IO-APIC timer
+# check can fail ("IO-APIC + timer doesn't work!", a panic).
 livepxe_script() {
     local file=$1 args=$2 url=http://10.0.2.2:$LIVEPXE_HTTP_PORT/live
     cat >"$file" <<EOF
 #!ipxe
 echo p2v-test: iPXE is running the boot script
-kernel $url/vmlinuz boot=live fetch=$url/filesystem.squashfs systemd.gpt_auto=0 console=ttyS0,115200n8 $args
+kernel $url/vmlinuz boot=live fetch=$url/filesystem.squashfs systemd.gpt_auto=0 console=ttyS0,115200n8 no_timer_check $args
 initrd $url/initrd.img
 boot
 EOF
@@ -93,16 +103,16 @@ livepxe_vm() {
     local -a args=(-m "$LIVEPXE_MEM" -smp 1 -display none -monitor none -nodefaults -no-reboot
         -smbios "type=1,manufacturer=p2v test,product=PXE PC,serial=$serial"
         -netdev "user,id=n0,tftp=$tftp,bootfile=$bootfile"
-        -device "virtio-net-pci,netdev=n0,romfile=$LIVEPXE_ROM,bootindex=0"
+        -device "virtio-net-pci,netdev=n0,bootindex=0"
         -device ahci,id=ahci)
     for d in "$@"; do
-        args+=(-drive "if=none,id=src$port,format=raw,readonly=on,file=$d" -device "ide-hd,drive=src$port,bus=ahci.$port")
+        args+=(-drive "if=none,id=src$port,format=raw,file=$d" -device "ide-hd,drive=src$port,bus=ahci.$port")
         port=$((port + 1))
     done
     # LIVEPXE_WRITABLE: a disk qemu lets the guest write (a local target).
     [ -z "${LIVEPXE_WRITABLE:-}" ] ||
         args+=(-drive "if=none,id=out,format=raw,file=$LIVEPXE_WRITABLE" -device "ide-hd,drive=out,bus=ahci.5")
-    accel=$(livepxe_accel)
+    accel=${LIVEPXE_ACCEL:-$(livepxe_accel)}
     : >"$log"
     timeout -k 5 "${LIVEPXE_LIMIT:-1500}" qemu-system-x86_64 -accel "$accel" "${args[@]}" \
         -serial "file:$log" >"$log.qemu" 2>&1 &
