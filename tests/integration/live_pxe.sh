@@ -102,6 +102,10 @@ jq -c '.body | {event, serial: .pc.serial, output, selection, error, progress: (
     "$WORK/reports.jsonl"
 jq -e --arg a "Bearer $token" 'select(.auth != $a)' "$WORK/reports.jsonl" >/dev/null &&
     fail "an event without the token"
+echo "--- PXE-A's start and finish events (the finish's result cut to its table and partitions):"
+jq -c 'select(.body.pc.serial == "PXE-A" and .body.event == "start") | .body' "$WORK/reports.jsonl"
+jq -c 'select(.body.pc.serial == "PXE-A" and .body.event == "finish") | .body |
+    .result |= {table, partitions: [.partitions[] | {number, type, label, size_bytes}]}' "$WORK/reports.jsonl"
 ev() { jq -r --arg s "$1" 'select(.body.pc.serial == $s) | .body.event' "$WORK/reports.jsonl" | tr '\n' ' '; }
 for s in PXE-A PXE-B; do
     evs=$(ev "$s")
@@ -115,7 +119,7 @@ check_eq "PXE-C: events" "failed" "$(ev PXE-C | sed 's/^start //; s/ $//')"
 why=$(jq -r 'select(.body.pc.serial == "PXE-C" and .body.event == "failed") | .body.error' "$WORK/reports.jsonl")
 echo "$why" | grep -qiE 'boot|windows' || fail "PC C's failed report does not name the role it misses: $why"
 pass "PC C: failed, '$why'"
-_live_plain "$WORK/C.log" | grep -q 'p2v-netboot: FAILED' || fail "PC C's console does not say FAILED"
+_live_plain "$WORK/C.log" | grep -a -q 'p2v-netboot: FAILED' || fail "PC C's console does not say FAILED"
 
 # --- the images -------------------------------------------------------------
 # ntfs_file IMG N PATH: a file of partition N's NTFS.
@@ -168,6 +172,9 @@ check_eq "PXE-D: report status" failed "$(jq -r .status "$WORK/reportD.json")"
 check_eq "PXE-D: report serial" PXE-D "$(jq -r .pc.serial "$WORK/reportD.json")"
 reason=$(jq -r .reason "$WORK/reportD.json")
 echo "$reason" | grep -q "10.0.2.2:$sinkD_port" || fail "PXE-D: the reason does not name the receiver: $reason"
-_live_plain "$WORK/D.log" | grep -q "p2v-netboot: FAILED.*10.0.2.2:$sinkD_port" ||
+_live_plain "$WORK/D.log" | grep -a -q "p2v-netboot: FAILED.*10.0.2.2:$sinkD_port" ||
     fail "PXE-D: the console does not say why it failed"
+live_out_get "$WORK/outD.img" PXE-D.img "$WORK/imageD.raw" || fail "PXE-D: the image p2v wrote is not on P2V-OUT"
+sfdisk -V "$WORK/imageD.raw" >/dev/null || fail "PXE-D: sfdisk -V"
+check_eq "PXE-D: report image" /mnt/target/PXE-D.img "$(jq -r .image "$WORK/reportD.json")"
 pass "PXE-D: failed after the retries, the reason on the console and in the report file: $reason"
