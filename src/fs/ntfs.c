@@ -646,4 +646,5 @@ const struct fs_driver fs_driver_ntfs = {
     .files_at = fs_files_ntfs,
     .resize_check = fsresize_ntfs_check,
     .vol = &fs_vol_ops_ntfs,
+    .backup_boot = fs_ntfs_backup_boot,
 };
