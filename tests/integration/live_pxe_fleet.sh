@@ -62,7 +62,7 @@ echo "--- /api/pcs:"; jq . "$WORK/pcs.json"
 check_eq "PCs known to the server" 1 "$(jq length "$WORK/pcs.json")"
 check_eq "serial" FLEET-1 "$(jq -r '.[0].serial' "$WORK/pcs.json")"
 check_eq "model" "PXE PC" "$(jq -r '.[0].model' "$WORK/pcs.json")"
-check_eq "status" done "$(jq -r '.[0].status' "$WORK/pcs.json")"
+check_eq "status" "done" "$(jq -r '.[0].status' "$WORK/pcs.json")"
 check_eq "output" "nbd://10.0.2.2:$nbd_port/FLEET-1" "$(jq -r '.[0].output' "$WORK/pcs.json")"
 "$P2V" fleet status "$url"
 
