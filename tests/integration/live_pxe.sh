@@ -105,7 +105,8 @@ jq -e --arg a "Bearer $token" 'select(.auth != $a)' "$WORK/reports.jsonl" >/dev/
 echo "--- PXE-A's start and finish events (the finish's result cut to its table and partitions):"
 jq -c 'select(.body.pc.serial == "PXE-A" and .body.event == "start") | .body' "$WORK/reports.jsonl"
 jq -c 'select(.body.pc.serial == "PXE-A" and .body.event == "finish") | .body |
-    .result |= {table, partitions: [.partitions[] | {number, type, label, size_bytes}]}' "$WORK/reports.jsonl"
+    .result |= {table: .table, partitions: [.partitions[] | {number: .number, type: .type, label: .label,
+    size_bytes: .size_bytes}]}' "$WORK/reports.jsonl"
 ev() { jq -r --arg s "$1" 'select(.body.pc.serial == $s) | .body.event' "$WORK/reports.jsonl" | tr '\n' ' '; }
 for s in PXE-A PXE-B; do
     evs=$(ev "$s")
