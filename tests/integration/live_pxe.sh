@@ -120,7 +120,9 @@ check_eq "PXE-C: events" "failed" "$(ev PXE-C | sed 's/^start //; s/ $//')"
 why=$(jq -r 'select(.body.pc.serial == "PXE-C" and .body.event == "failed") | .body.error' "$WORK/reports.jsonl")
 echo "$why" | grep -qiE 'boot|windows' || fail "PC C's failed report does not name the role it misses: $why"
 pass "PC C: failed, '$why'"
-_live_plain "$WORK/C.log" | grep -a -q 'p2v-netboot: FAILED' || fail "PC C's console does not say FAILED"
+# (grep reads a file: grep -q ending a pipe early fails it under pipefail)
+_live_plain "$WORK/C.log" >"$WORK/C.plain"
+grep -a -q 'p2v-netboot: FAILED' "$WORK/C.plain" || fail "PC C's console does not say FAILED"
 
 # --- the images -------------------------------------------------------------
 # ntfs_file IMG N PATH: a file of partition N's NTFS.
@@ -173,7 +175,8 @@ check_eq "PXE-D: report status" failed "$(jq -r .status "$WORK/reportD.json")"
 check_eq "PXE-D: report serial" PXE-D "$(jq -r .pc.serial "$WORK/reportD.json")"
 reason=$(jq -r .reason "$WORK/reportD.json")
 echo "$reason" | grep -q "10.0.2.2:$sinkD_port" || fail "PXE-D: the reason does not name the receiver: $reason"
-_live_plain "$WORK/D.log" | grep -a -q "p2v-netboot: FAILED.*10.0.2.2:$sinkD_port" ||
+_live_plain "$WORK/D.log" >"$WORK/D.plain"
+grep -a -q "p2v-netboot: FAILED.*10.0.2.2:$sinkD_port" "$WORK/D.plain" ||
     fail "PXE-D: the console does not say why it failed"
 live_out_get "$WORK/outD.img" PXE-D.img "$WORK/imageD.raw" || fail "PXE-D: the image p2v wrote is not on P2V-OUT"
 sfdisk -V "$WORK/imageD.raw" >/dev/null || fail "PXE-D: sfdisk -V"
