@@ -118,7 +118,7 @@ for s in PXE-A PXE-B; do
 done
 check_eq "PXE-C: events" "failed" "$(ev PXE-C | sed 's/^start //; s/ $//')"
 why=$(jq -r 'select(.body.pc.serial == "PXE-C" and .body.event == "failed") | .body.error' "$WORK/reports.jsonl")
-echo "$why" | grep -qiE 'boot|windows' || fail "PC C's failed report does not name the role it misses: $why"
+grep -qiE 'boot|windows' <<<"$why" || fail "PC C's failed report does not name the role it misses: $why"
 pass "PC C: failed, '$why'"
 # (grep reads a file: grep -q ending a pipe early fails it under pipefail)
 _live_plain "$WORK/C.log" >"$WORK/C.plain"
@@ -146,10 +146,11 @@ same_file "PXE-A: C: report.docx" "$WORK/pcA.img" 2 "$A" 4 /Users/staff/Document
 pass "PXE-A: the BIOS Windows image, plan order, every volume clean, files intact"
 
 B=$WORK/exports/PXE-B
-sgdisk -v "$B" | grep -q 'No problems found' || fail "PXE-B: sgdisk -v: $(sgdisk -v "$B")"
+v=$(sgdisk -v "$B")
+grep -q 'No problems found' <<<"$v" || fail "PXE-B: sgdisk -v: $v"
 types=$(sgdisk -p "$B" | awk '/^ +[0-9]/ { print $6 }' | tr '\n' ' ')
 echo "PXE-B: GPT types $types"
-echo "$types" | grep -q EF00 && echo "$types" | grep -q 2700 && echo "$types" | grep -q 0700 ||
+[[ $types == *EF00* && $types == *2700* && $types == *0700* ]] ||
     fail "PXE-B: no ESP, WinRE and basic data partitions: $types"
 esp=$(sgdisk -p "$B" | awk '$6 == "EF00" { print $1 }')
 win=$(sgdisk -p "$B" | awk '$6 == "0700" { print $1 }' | tail -n 1)
@@ -174,7 +175,7 @@ echo "--- PXE-D.p2v-report.json:"; cat "$WORK/reportD.json"
 check_eq "PXE-D: report status" failed "$(jq -r .status "$WORK/reportD.json")"
 check_eq "PXE-D: report serial" PXE-D "$(jq -r .pc.serial "$WORK/reportD.json")"
 reason=$(jq -r .reason "$WORK/reportD.json")
-echo "$reason" | grep -q "10.0.2.2:$sinkD_port" || fail "PXE-D: the reason does not name the receiver: $reason"
+grep -q "10.0.2.2:$sinkD_port" <<<"$reason" || fail "PXE-D: the reason does not name the receiver: $reason"
 _live_plain "$WORK/D.log" >"$WORK/D.plain"
 grep -a -q "p2v-netboot: FAILED.*10.0.2.2:$sinkD_port" "$WORK/D.plain" ||
     fail "PXE-D: the console does not say why it failed"

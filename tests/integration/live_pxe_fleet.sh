@@ -67,7 +67,8 @@ check_eq "output" "nbd://10.0.2.2:$nbd_port/FLEET-1" "$(jq -r '.[0].output' "$WO
 "$P2V" fleet status "$url"
 
 img=$WORK/exports/FLEET-1
-sgdisk -v "$img" | grep -q 'No problems found' || fail "sgdisk -v: $(sgdisk -v "$img")"
+v=$(sgdisk -v "$img")
+grep -q 'No problems found' <<<"$v" || fail "sgdisk -v: $v"
 win=$(sgdisk -p "$img" | awk '$6 == "0700" { print $1 }' | tail -n 1)
 mkwin_part_img "$img" "$win" "$WORK/new.c"
 mkwin_part_img "$WORK/pc.img" 3 "$WORK/old.c"
