@@ -30,7 +30,6 @@ typedef struct qcow2_write_opts {
     uint32_t cluster_size; /* 0 = 64 KiB; a power of two from 512 B to 2 MiB */
     int version;           /* 0 = 3; 2 or 3 */
     enum qcow2_compression compression;
-    bool direct; /* write page-aligned data through O_DIRECT where the file allows it */
     int level;        /* compression level; 0: the codec's default (zlib 6, zstd 3) */
     unsigned threads; /* compressing threads, the caller's included; 0: online CPUs.
                        * Capped so that the codecs take at most 24 MiB (zstd:19

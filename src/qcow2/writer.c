@@ -115,9 +115,6 @@ int qcow2_writer_create(int fd, const char *name, uint64_t virtual_size,
     if (!w)
         return p2v_errf(err, -ENOMEM, "%s: out of memory", name);
     w->fd = fd;
-    w->dfd = -1;
-    if (o.direct)
-        w->dfd = reopen_fd(fd, O_WRONLY | O_DIRECT); /* -1: not here (tmpfs...) */
     w->name = strdup(name);
     w->vsize = virtual_size;
     w->cbits = cbits;
@@ -303,8 +300,6 @@ void qcow2_writer_free(qcow2_writer *w)
 {
     if (!w)
         return;
-    if (w->dfd >= 0)
-        close(w->dfd);
     if (w->l2)
         for (uint32_t i = 0; i < w->l1_size; i++)
             free(w->l2[i]);

@@ -1,7 +1,7 @@
 /* The qcow2 writer's private parts, shared by its files:
  *
  *   writer.c        create, finish (L2 tables, L1, refcounts, header), free
- *   writer_io.c     file writes: O_DIRECT where allowed, gathered runs,
+ *   writer_io.c     file writes through the page cache, gathered runs,
  *                   write-combined compressed bytes, reads back
  *   writer_store.c  host allocation, L2 entries, whole and partial guest
  *                   clusters, the fast paths, qcow2_writer_pwrite
@@ -31,7 +31,6 @@
 #define WC_BYTES (1u << 20)    /* write-combining buffer for compressed data */
 #define BATCH_BYTES (8u << 20) /* clusters compressed in parallel per batch */
 #define KICK_BYTES (32u << 20) /* start writeback every 32 MiB written */
-#define DIRECT_ALIGN 4096u     /* buffer, offset and length of an O_DIRECT write */
 #define CODEC_BUDGET (24u << 20) /* codec memory of all compressing threads together */
 
 struct pending {
@@ -43,9 +42,6 @@ struct pending {
 
 struct qcow2_writer {
     int fd;
-    int dfd;          /* the same file opened O_DIRECT, or -1 */
-    bool direct_gone; /* O_DIRECT refused by the file system (atomic: gathered
-                         writes may run in other threads) */
     char *name;
     uint64_t vsize;
     unsigned cbits;

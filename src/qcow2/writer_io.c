@@ -1,20 +1,14 @@
-/* The qcow2 writer's file I/O: aligned writes around the page cache where
- * the file allows O_DIRECT, runs that follow each other gathered into one
- * write, compressed clusters combined, and reads of what was written. */
+/* The qcow2 writer's file I/O: writes through the page cache with writeback
+ * started as they go (one flush at the end; see docs/BENCHMARKS.md, "Dense
+ * copies on disk", for why not O_DIRECT), runs that follow each other
+ * gathered into one write, compressed clusters combined, and reads of what
+ * was written. */
 #include <errno.h>
 #include <string.h>
 #include <sys/uio.h>
 
 #include "qcow2/writer_impl.h"
 #include "util/io.h"
-
-/* Aligned data goes around the page cache when the file allows O_DIRECT:
- * one copy less, and no dirty pages to flush at the end. */
-static bool direct_ok(const qcow2_writer *w, const void *buf, size_t len, uint64_t off)
-{
-    return w->dfd >= 0 && !__atomic_load_n(&w->direct_gone, __ATOMIC_RELAXED) &&
-           io_direct_aligned(buf, len, off, DIRECT_ALIGN);
-}
 
 
 int qw_write_at(qcow2_writer *w, const void *buf, size_t len, uint64_t off, p2v_err *err)
@@ -25,16 +19,8 @@ int qw_write_at(qcow2_writer *w, const void *buf, size_t len, uint64_t off, p2v_
     if (w->g.n && off < w->g.off + w->g.len && off + len > w->g.off &&
         (r = qw_flush_gather(w, err)) < 0)
         return r;
-    if (direct_ok(w, buf, len, off)) {
-        r = pwrite_full(w->dfd, buf, len, off, &done);
-        if (r == -EINVAL && done == 0) { /* the file system wants other alignment */
-            __atomic_store_n(&w->direct_gone, true, __ATOMIC_RELAXED);
-            return qw_write_at(w, buf, len, off, err);
-        }
-    } else {
-        writeback_kick(w->fd, &w->unkicked, len, KICK_BYTES);
-        r = pwrite_full(w->fd, buf, len, off, &done);
-    }
+    writeback_kick(w->fd, &w->unkicked, len, KICK_BYTES);
+    r = pwrite_full(w->fd, buf, len, off, &done);
     if (r < 0) {
         set_failed(w);
         return p2v_errf(err, r, "%s: write of %zu bytes at file offset %llu failed: %s", w->name,
@@ -49,21 +35,9 @@ int qcow2_writer_write_gathered(qcow2_writer *w, qcow2_gathered *g, p2v_err *err
         return 0;
     int n = g->n, r;
     size_t done;
-    uintptr_t mis = g->off % DIRECT_ALIGN;
-    for (int i = 0; i < n; i++)
-        mis |= (uintptr_t)g->iov[i].iov_base % DIRECT_ALIGN | g->iov[i].iov_len % DIRECT_ALIGN;
     g->n = 0;
-    if (w->dfd >= 0 && !__atomic_load_n(&w->direct_gone, __ATOMIC_RELAXED) && mis == 0) {
-        struct iovec v[QCOW2_GATHER_MAX];
-        memcpy(v, g->iov, sizeof v[0] * (size_t)n); /* kept for a buffered retry */
-        r = pwritev_full(w->dfd, v, n, g->off, &done);
-        if (r != -EINVAL || done != 0)
-            goto out;
-        __atomic_store_n(&w->direct_gone, true, __ATOMIC_RELAXED); /* other alignment wanted */
-    }
     writeback_kick(w->fd, &w->unkicked, (size_t)g->len, KICK_BYTES);
     r = pwritev_full(w->fd, g->iov, n, g->off, &done);
-out:
     if (r < 0) {
         set_failed(w);
         return p2v_errf(err, r, "%s: write of %llu bytes at file offset %llu failed: %s",

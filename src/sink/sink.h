@@ -27,9 +27,6 @@ typedef struct sink_opts {
     unsigned threads;                    /* compressing threads; 0: online CPUs */
     bool force;                          /* replace an existing OUTPUT */
     int qcow2_version;                   /* 2 or 3; 0: 3 */
-    bool buffered;                       /* never O_DIRECT (default: aligned data
-                                            goes around the page cache where the
-                                            file system allows it) */
     unsigned queue_depth;                /* writes in flight to a network target that
                                             takes several (RBD); 0: its default */
     unsigned rbd_timeout;                /* seconds to reach a Ceph cluster's monitors;
