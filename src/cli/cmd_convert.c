@@ -22,6 +22,7 @@
 #include "sink/sink.h"
 #include "util/json.h"
 #include "windows/drivers.h"
+#include "util/nametmpl.h"
 #include "util/size.h"
 #include "vmdef/vmdef.h"
 
@@ -275,8 +276,10 @@ static int load_plan(const struct convert_args *a, const convert_events *ev,
                      convert_planfile **pf, convert_request *rq)
 {
     p2v_err err;
+    /* DISK...: the disks to look on (default: the machine's) */
     if (convert_planfile_load(a->plan_file, pf, &err) < 0 ||
-        convert_planfile_resolve(*pf, NULL, 0, ev, &err) < 0) {
+        convert_planfile_resolve(*pf, a->nsels ? (const char *const *)a->sels : NULL,
+                                 (size_t)a->nsels, ev, &err) < 0) {
         cli_error("%s", err.msg);
         return P2V_EXIT_FAIL;
     }
@@ -310,6 +313,54 @@ static int load_plan(const struct convert_args *a, const convert_events *ev,
     return 0;
 }
 
+/* The VM definition: the command line's (--vm-def and its options, as a
+ * whole: load_plan put it in rq) or else the plan's, written after the run. */
+static void plan_vmdef(struct convert_args *a, const convert_request *rq)
+{
+    if (!a->vmdef.spec && rq->vmdef.spec && !a->dry_run)
+        a->vmdef = rq->vmdef;
+}
+
+/* A role plan's role of each selection, for the report (NULL otherwise). */
+static const char **plan_roles(const convert_planfile *pf)
+{
+    if (!pf || pf->version != CONVERT_PLANFILE_ROLES || !pf->npicks)
+        return NULL;
+    const char **v = calloc(pf->npicks, sizeof *v);
+    for (size_t i = 0; v && i < pf->npicks; i++)
+        v[i] = role_name(pf->roles[pf->picks[i].entry].sel.role);
+    return v;
+}
+
+/* OUTPUT's {fields} filled from this PC (into name), and the PC's
+ * ComputerName for the report. 0 or an exit status, said. */
+static int name_output(convert_request *rq, const struct cli_report *report, convert_pc *pc,
+                       char *name, size_t len)
+{
+    bool cn = false;
+    p2v_err err;
+    memset(pc, 0, sizeof *pc);
+    if (convert_output_fields(rq->output, &cn, &err) < 0)
+        return convert_usage_error("%s", err.msg);
+    if (!nametmpl_has_fields(rq->output) && !report->rep)
+        return 0;
+    /* P2V_MACHINE_ROOT: a sysfs tree standing for this PC (docs/fleet.md). */
+    if (convert_pc_read(rq, getenv("P2V_MACHINE_ROOT"), cn || report->rep, pc, &err) < 0) {
+        cli_error("%s", err.msg);
+        return P2V_EXIT_FAIL;
+    }
+    if (!nametmpl_has_fields(rq->output))
+        return 0;
+    if (convert_output_expand(rq->output, pc, name, len, &err) < 0) {
+        cli_error("%s; nothing was written", err.msg);
+        return P2V_EXIT_FAIL;
+    }
+    rq->output_template = rq->output;
+    rq->output = name;
+    cli_notice("OUTPUT %s is %s on this PC", rq->output_template, name);
+    return 0;
+}
+
 /* --vm-def without FILE names it after OUTPUT, which must then be a file. */
 static int check_vmdef(const struct convert_args *a, const char *output)
 {
@@ -317,8 +368,9 @@ static int check_vmdef(const struct convert_args *a, const char *output)
     const char *file;
     p2v_err err;
     struct sink_target_info ti;
-    if (a->dry_run)
-        return convert_usage_error("%s", "--vm-def describes the written image: not with --dry-run");
+    if (a->dry_run && !a->save_plan)
+        return convert_usage_error("%s", "--vm-def describes the written image: not with "
+                                         "--dry-run (but with --save-plan, to save it)");
     if (vmdef_parse_spec(a->vmdef.spec, &f, &file, &err) < 0)
         return convert_usage_error("%s", err.msg);
     if (!output)
@@ -346,6 +398,9 @@ int cmd_convert(int argc, char **argv)
     convert_sel *sels = NULL, active = { 0 };
     convert_job *job = NULL;
     convert_planfile *pf = NULL;
+    convert_pc pc;
+    char name[4096];
+    const char **roles = NULL;
     int nargc, status = P2V_EXIT_FAIL;
     char **joined = NULL;
     char **nargv = convert_join_compress_args(argc, argv, &nargc, &joined);
@@ -370,8 +425,15 @@ int cmd_convert(int argc, char **argv)
             status = r;
             goto out;
         }
+        plan_vmdef(&a, &rq);
     } else if (make_request(&a, &rq, &sels, &active) < 0) {
         cli_error("out of memory");
+        goto out;
+    }
+    if (pf && pf->version == CONVERT_PLANFILE_ROLES)
+        convert_planfile_resolution_text(pf, a.dry_run && !a.json ? stdout : stderr);
+    if ((r = name_output(&rq, &report, &pc, name, sizeof name)) != 0) {
+        status = r;
         goto out;
     }
     /* As gzip does: an image is never useful on a terminal, and would wreck it. */
@@ -386,7 +448,8 @@ int cmd_convert(int argc, char **argv)
         status = r;
         goto out;
     }
-    if (cli_report_start(&report, &rq) != P2V_EXIT_OK)
+    roles = plan_roles(pf);
+    if (cli_report_start(&report, &rq, pc.computername, roles) != P2V_EXIT_OK)
         goto out;
     if ((r = convert_plan_from_request(&rq, &ev, &job, &err)) < 0) {
         if (r == CONVERT_EUSAGE) {
@@ -411,7 +474,13 @@ int cmd_convert(int argc, char **argv)
         if (a.json) {
             json_writer j;
             json_init(&j, stdout);
-            convert_layout_json(job, &j, NULL);
+            convert_layout_json_open(job, &j, NULL);
+            if (pf) {
+                json_key(&j, "plan_resolution");
+                convert_planfile_resolution_json(pf, &j);
+            }
+            json_obj_end(&j);
+            json_end(&j);
         } else {
             convert_layout_text(job, stdout);
         }
@@ -425,6 +494,7 @@ out:
     status = cli_report_close(&report, status);
     convert_job_free(job);
     convert_planfile_free(pf);
+    free(roles);
     free_sels(sels, a.nsels, &active);
     convert_free_joined_args(nargv, joined, argc);
     return status;

@@ -15,6 +15,7 @@ int cmd_img(int argc, char **argv);
 int cmd_tui(int argc, char **argv);
 int cmd_bootcheck(int argc, char **argv);
 int cmd_fleet(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 
 /* Print "p2v: <msg>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -434,9 +434,20 @@ static int check_combinations(struct convert_args *a)
 /* With --plan the selections and the layout come from the plan file. */
 static int check_plan_args(const struct convert_args *a)
 {
-    if (a->nsels)
-        return convert_usage_error("--plan: the selections come from the plan file, not '%s'",
-                                   a->sels[0]);
+    /* DISK...: the disks to look on. A DISK:N is a selection, which the plan makes. */
+    for (int i = 0; i < a->nsels; i++) {
+        char *p;
+        unsigned n;
+        struct stat st;
+        bool sel = stat(a->sels[i], &st) < 0 && strncmp(a->sels[i], "nbd", 3) &&
+                   strncmp(a->sels[i], "rbd:", 4) && convert_parse_sel(a->sels[i], &p, &n) == 0;
+        if (sel)
+            free(p);
+        if (sel)
+            return convert_usage_error("--plan: the selections come from the plan file, not "
+                                       "'%s' (DISK arguments name the disks to look on)",
+                                       a->sels[i]);
+    }
     if (a->layout_option)
         return convert_usage_error("--plan: --%s comes from the plan file; make a new plan to "
                                    "change it", a->layout_option);

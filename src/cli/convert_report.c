@@ -43,7 +43,8 @@ int cli_report_open(struct cli_report *cr, const char *url, const char *token_fi
     return P2V_EXIT_OK;
 }
 
-int cli_report_start(struct cli_report *cr, const convert_request *rq)
+int cli_report_start(struct cli_report *cr, const convert_request *rq, const char *computername,
+                     const char *const *roles)
 {
     if (!cr->rep)
         return P2V_EXIT_OK;
@@ -56,6 +57,9 @@ int cli_report_start(struct cli_report *cr, const convert_request *rq)
     if (rc == 0)
         rc = fleet_reporter_set_job(cr->rep, rq->output, (const char *const *)sel, rq->nsels,
                                     &err);
+    if (rc == 0)
+        rc = fleet_reporter_set_names(cr->rep, computername, rq->output_template, roles,
+                                      rq->nsels, &err);
     for (size_t i = 0; sel && i < rq->nsels; i++)
         free(sel[i]);
     free(sel);

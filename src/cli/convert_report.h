@@ -19,9 +19,12 @@ struct cli_report {
 int cli_report_open(struct cli_report *cr, const char *url, const char *token_file,
                     const char *ca_file,
                     unsigned io_timeout);
-/* start, naming OUTPUT and the selections; P2V_EXIT_FAIL (said) when the
+/* start, naming OUTPUT (and the template it was made from), the
+ * selections (with a role plan's role of each: roles, NULL otherwise) and
+ * Windows' computername ("" unknown); P2V_EXIT_FAIL (said) when the
  * receiver cannot be reached: no conversion nobody watches by mistake. */
-int cli_report_start(struct cli_report *cr, const convert_request *rq);
+int cli_report_start(struct cli_report *cr, const convert_request *rq, const char *computername,
+                     const char *const *roles);
 void cli_report_progress(struct cli_report *cr, const convert_job *job,
                          const convert_progress *p);
 /* finish with convert --json's object (and the boot check when checked). */

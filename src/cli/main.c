@@ -17,6 +17,9 @@ static const char usage_text[] =
     "  convert [OPTIONS] -o OUTPUT SEL...\n"
     "                                  write the selected partitions (SEL = DISK:N)\n"
     "                                  into a new image, in the order given\n"
+    "  plan show [--json] PLAN [DISK...]\n"
+    "                                  how a plan file (by role or by disk identity)\n"
+    "                                  resolves on the disks at hand\n"
     "  img info [--output=json] FILE   describe a qcow2 or raw image\n"
     "  img check [--output=json] FILE  check a qcow2 image's consistency\n"
     "  img map [--output=json] FILE    show where an image's data lives\n"
@@ -47,6 +50,7 @@ static const struct {
     { "tui", cmd_tui },
     { "boot-check", cmd_bootcheck },
     { "fleet", cmd_fleet },
+    { "plan", cmd_plan },
 };
 
 /* Output that could not be written (a full disk, a closed pipe) is a

@@ -166,6 +166,9 @@ typedef struct convert_request {
     uint64_t min_free;              /* free space DISK:N=min leaves; 0 and !min_free_set:
                                        the default margin */
     bool min_free_set;              /* min_free given, 0 included (--min-free 0) */
+    /* OUTPUT as given, with its {fields} (-o /srv/{serial}.qcow2), when
+     * `output` is its expansion on this PC: what a saved plan keeps. */
+    const char *output_template;
     /* Disks already open (tests: memory disks), matched by path == sel.disk;
      * they stay the caller's. */
     convert_disk *const *preopened;
@@ -255,6 +258,33 @@ int convert_write_vmdef(const convert_job *job, convert_vmdef_done *done, p2v_er
 /* Whether spec is a --vm-def FORMAT[:FILE] (the picking screen's field);
  * -EINVAL naming the formats. */
 int convert_vmdef_check(const char *spec, p2v_err *err);
+
+/* ---- output names per PC (-o with {fields}, docs/fleet.md) ---- */
+
+#define CONVERT_PC_STR 256
+/* Who this PC is. Empty strings: not known. */
+typedef struct convert_pc {
+    char serial[CONVERT_PC_STR], uuid[CONVERT_PC_STR], vendor[CONVERT_PC_STR];
+    char model[CONVERT_PC_STR], mac[18], computername[CONVERT_PC_STR];
+    char date[16];                  /* today in UTC, YYYY-MM-DD */
+    char computername_why[2048];    /* why computername is empty */
+} convert_pc;
+
+/* This PC: its SMBIOS strings and first wired NIC's MAC (vm_machine_read
+ * under machine_root, "/" when NULL), today's date and, with
+ * want_computername, Windows' ComputerName from the SYSTEM hive of the
+ * first selected partition holding a Windows (rq's selections opened
+ * read-only). A missing value is left empty with no error; errors are
+ * the machine's files that cannot be read. */
+int convert_pc_read(const convert_request *rq, const char *machine_root, bool want_computername,
+                    convert_pc *pc, p2v_err *err);
+/* Whether OUTPUT uses {computername} (-EINVAL naming a field that does not
+ * exist). */
+int convert_output_fields(const char *output, bool *computername, p2v_err *err);
+/* OUTPUT's {fields} filled from pc (util/nametmpl.c: unsafe characters
+ * replaced); -EINVAL naming a field that is empty on this PC and why. */
+int convert_output_expand(const char *output, const convert_pc *pc, char *out, size_t len,
+                          p2v_err *err);
 
 /* ---- for front ends that list and check ---- */
 

@@ -13,34 +13,6 @@
 #include "convert/planfile_impl.h"
 #include "windows/drivers.h"
 
-/* ---- identity of an open disk ---- */
-
-static void table_id(const ptable *t, char *out, size_t len)
-{
-    if (t->type == PTABLE_MBR)
-        snprintf(out, len, "0x%08x", t->mbr_signature);
-    else if (t->type == PTABLE_GPT)
-        guid_format(&t->disk_guid, out);
-    else
-        out[0] = '\0';
-}
-
-void planfile_disk_identity(const convert_disk *d, convert_planfile_disk *out)
-{
-    out->size = bd_size(d->bd);
-    out->sector_size = d->pt->sector_size;
-    out->table = d->pt->type;
-    table_id(d->pt, out->id, sizeof out->id);
-}
-
-void planfile_part_type(const ptable *t, const ptable_part *p, char *out, size_t len)
-{
-    if (t->type == PTABLE_GPT)
-        guid_format(&p->type_guid, out);
-    else
-        snprintf(out, len, "0x%02x", p->mbr_type);
-}
-
 /* ---- writing ---- */
 
 static const char *enum_str(int v, const char *const *names, size_t n)
@@ -61,7 +33,7 @@ static const char *const network_names[] = { "keep", "dhcp" };
 
 static json_object *jstr_or_null(const char *s) { return s ? json_object_new_string(s) : NULL; }
 
-static json_object *options_json(const convert_request *rq)
+json_object *planfile_options_json(const convert_request *rq, const convert_vmdef_opts *vm)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "format",
@@ -103,6 +75,10 @@ static json_object *options_json(const convert_request *rq)
     json_object_object_add(o, "bad_sectors",
                            json_object_new_string(enum_str(rq->bad_sectors, NAMES(bad_names))));
     json_object_object_add(o, "bad_sectors_map", jstr_or_null(rq->bad_sectors_map));
+    /* Written only with --vm-def, so plans without one stay as they were. */
+    json_object *vmj = planfile_vmdef_json(vm);
+    if (vmj)
+        json_object_object_add(o, "vm_def", vmj);
     return o;
 }
 
@@ -143,13 +119,14 @@ static json_object *sel_json(const convert_job *job, size_t i)
     return o;
 }
 
-static json_object *plan_json(const convert_job *job)
+static json_object *plan_json(const convert_job *job, const convert_vmdef_opts *vm)
 {
     const convert_request *rq = &job->rq;
     json_object *root = json_object_new_object();
     json_object_object_add(root, "p2v_plan", json_object_new_int(CONVERT_PLANFILE_VERSION));
-    json_object_object_add(root, "output", jstr_or_null(rq->output));
-    json_object_object_add(root, "options", options_json(rq));
+    json_object_object_add(root, "output", jstr_or_null(rq->output_template ? rq->output_template
+                                                                            : rq->output));
+    json_object_object_add(root, "options", planfile_options_json(rq, vm ? vm : &rq->vmdef));
     json_object *disks = json_object_new_array();
     for (size_t i = 0; i < job->nsrc; i++)
         json_object_array_add(disks, disk_json(job->src[i]));
@@ -164,19 +141,24 @@ static json_object *plan_json(const convert_job *job)
     return root;
 }
 
-int convert_planfile_write(const convert_job *job, FILE *f, p2v_err *err)
+static int write_root(json_object *root, FILE *f, p2v_err *err)
 {
-    json_object *root = plan_json(job);
     const char *s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
                                                              JSON_C_TO_STRING_NOSLASHESCAPE);
-    int r = 0;
     if (!s || fputs(s, f) < 0 || fputc('\n', f) < 0)
-        r = p2v_errf(err, -EIO, "writing the plan: %s", strerror(errno));
+        return p2v_errf(err, -EIO, "writing the plan: %s", strerror(errno));
+    return 0;
+}
+
+int convert_planfile_write(const convert_job *job, FILE *f, p2v_err *err)
+{
+    json_object *root = plan_json(job, NULL);
+    int r = write_root(root, f, err);
     json_object_put(root);
     return r;
 }
 
-int convert_planfile_save(const convert_job *job, const char *path, p2v_err *err)
+int planfile_save_root(json_object *root, const char *path, p2v_err *err)
 {
     size_t len = strlen(path) + 16;
     char *tmp = malloc(len);
@@ -192,7 +174,7 @@ int convert_planfile_save(const convert_job *job, const char *path, p2v_err *err
         free(tmp);
         return r;
     }
-    r = convert_planfile_write(job, f, err);
+    r = write_root(root, f, err);
     if (fflush(f) != 0 || fsync(fileno(f)) != 0)
         r = r < 0 ? r : p2v_errf(err, -errno, "%s: %s", tmp, strerror(errno));
     if (fclose(f) != 0 && r == 0)
@@ -205,10 +187,18 @@ int convert_planfile_save(const convert_job *job, const char *path, p2v_err *err
     return r;
 }
 
+int convert_planfile_save(const convert_job *job, const char *path, p2v_err *err)
+{
+    json_object *root = plan_json(job, NULL);
+    int r = planfile_save_root(root, path, err);
+    json_object_put(root);
+    return r;
+}
+
 /* ---- parsing ---- */
 
 /* Field access that names what is wrong. */
-static int get(json_object *o, const char *key, json_type want, bool optional,
+int planfile_get(json_object *o, const char *key, json_type want, bool optional,
                json_object **out, const char *where, p2v_err *err)
 {
     static const char *const tn[] = { [json_type_null] = "null", [json_type_boolean] = "a boolean",
@@ -226,11 +216,11 @@ static int get(json_object *o, const char *key, json_type want, bool optional,
     return 0;
 }
 
-static int get_u64(json_object *o, const char *key, bool optional, uint64_t max, uint64_t *v,
+int planfile_get_u64(json_object *o, const char *key, bool optional, uint64_t max, uint64_t *v,
                    const char *where, p2v_err *err)
 {
     json_object *x;
-    int r = get(o, key, json_type_int, optional, &x, where, err);
+    int r = planfile_get(o, key, json_type_int, optional, &x, where, err);
     if (r < 0 || !x)
         return r;
     errno = 0;
@@ -241,19 +231,19 @@ static int get_u64(json_object *o, const char *key, bool optional, uint64_t max,
     return 0;
 }
 
-static int get_str(json_object *o, const char *key, bool optional, const char **v,
+int planfile_get_str(json_object *o, const char *key, bool optional, const char **v,
                    const char *where, p2v_err *err)
 {
     json_object *x;
-    int r = get(o, key, json_type_string, optional, &x, where, err);
+    int r = planfile_get(o, key, json_type_string, optional, &x, where, err);
     *v = x ? json_object_get_string(x) : NULL;
     return r;
 }
 
-static int get_bool(json_object *o, const char *key, bool *v, const char *where, p2v_err *err)
+int planfile_get_bool(json_object *o, const char *key, bool *v, const char *where, p2v_err *err)
 {
     json_object *x;
-    int r = get(o, key, json_type_boolean, true, &x, where, err);
+    int r = planfile_get(o, key, json_type_boolean, true, &x, where, err);
     if (x)
         *v = json_object_get_boolean(x);
     return r;
@@ -264,7 +254,7 @@ static int get_enum(json_object *o, const char *key, const char *const *names, s
                     p2v_err *err)
 {
     const char *s;
-    int r = get_str(o, key, true, &s, "options", err);
+    int r = planfile_get_str(o, key, true, &s, "options", err);
     if (r < 0 || !s)
         return r;
     for (size_t i = 0; i < n; i++)
@@ -275,7 +265,7 @@ static int get_enum(json_object *o, const char *key, const char *const *names, s
     return p2v_errf(err, -EINVAL, "plan: options: \"%s\": unknown value \"%s\"", key, s);
 }
 
-static int check_keys(json_object *o, const char *const *keys, const char *where, p2v_err *err)
+int planfile_check_keys(json_object *o, const char *const *keys, const char *where, p2v_err *err)
 {
     json_object_object_foreach(o, k, v) {
         (void)v;
@@ -294,9 +284,9 @@ static int parse_path_options(json_object *o, convert_planfile *pf, p2v_err *err
 {
     const char *drivers, *bus, *map;
     int r;
-    if ((r = get_str(o, "drivers", true, &drivers, "options", err)) < 0 ||
-        (r = get_str(o, "target_bus", true, &bus, "options", err)) < 0 ||
-        (r = get_str(o, "bad_sectors_map", true, &map, "options", err)) < 0)
+    if ((r = planfile_get_str(o, "drivers", true, &drivers, "options", err)) < 0 ||
+        (r = planfile_get_str(o, "target_bus", true, &bus, "options", err)) < 0 ||
+        (r = planfile_get_str(o, "bad_sectors_map", true, &map, "options", err)) < 0)
         return r;
     if (map && !*map)
         return p2v_errf(err, -EINVAL, "plan: options: \"bad_sectors_map\" is empty (null for "
@@ -317,7 +307,7 @@ static int parse_path_options(json_object *o, convert_planfile *pf, p2v_err *err
     return 0;
 }
 
-static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
+int planfile_parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
 {
     static const char *const keys[] = { "format", "cluster_size", "compress", "table", "boot",
                                         "size", "align", "copy", "no_msr", "add_esp",
@@ -325,35 +315,36 @@ static int parse_options(json_object *o, convert_planfile *pf, p2v_err *err)
                                         "compress_level", "no_windows_fixups", "drivers",
                                         "target_bus", "bad_sectors", "bad_sectors_map",
                                         "keep_services", "copy_system_files", "network",
-                                        "min_free_set", NULL };
+                                        "min_free_set", "vm_def", NULL };
     static const char *const formats[] = { [SINK_QCOW2] = "qcow2", [SINK_RAW] = "raw" };
     static const char *const copies[] = { "used", "all" };
     convert_request *rq = &pf->rq;
     int fmt = SINK_QCOW2, comp = 0, table = 0, boot = 0, copy = 0, bad = SALVAGE_FAIL, net = 0, r;
     uint64_t cluster = 0, esp = 0, ssz = 0, level = 0;
-    if ((r = check_keys(o, keys, "options", err)) < 0 ||
+    if ((r = planfile_check_keys(o, keys, "options", err)) < 0 ||
         (r = get_enum(o, "format", NAMES(formats), &fmt, err)) < 0 ||
         (r = get_enum(o, "compress", NAMES(compress_names), &comp, err)) < 0 ||
         (r = get_enum(o, "table", NAMES(table_names), &table, err)) < 0 ||
         (r = get_enum(o, "boot", NAMES(boot_names), &boot, err)) < 0 ||
         (r = get_enum(o, "copy", NAMES(copies), &copy, err)) < 0 ||
-        (r = get_u64(o, "cluster_size", true, 2u << 20, &cluster, "options", err)) < 0 ||
-        (r = get_u64(o, "compress_level", true, 19, &level, "options", err)) < 0 ||
-        (r = get_u64(o, "size", true, PLAN_MAX_DISK_BYTES, &rq->plan.size, "options", err)) < 0 ||
-        (r = get_u64(o, "align", true, PLAN_MAX_ALIGN, &rq->plan.align, "options", err)) < 0 ||
-        (r = get_u64(o, "add_esp", true, PLAN_MAX_DISK_BYTES, &esp, "options", err)) < 0 ||
-        (r = get_u64(o, "sector_size", true, 4096, &ssz, "options", err)) < 0 ||
-        (r = get_u64(o, "min_free", true, PLAN_MAX_DISK_BYTES, &rq->min_free, "options",
+        (r = planfile_get_u64(o, "cluster_size", true, 2u << 20, &cluster, "options", err)) < 0 ||
+        (r = planfile_get_u64(o, "compress_level", true, 19, &level, "options", err)) < 0 ||
+        (r = planfile_get_u64(o, "size", true, PLAN_MAX_DISK_BYTES, &rq->plan.size, "options", err)) < 0 ||
+        (r = planfile_get_u64(o, "align", true, PLAN_MAX_ALIGN, &rq->plan.align, "options", err)) < 0 ||
+        (r = planfile_get_u64(o, "add_esp", true, PLAN_MAX_DISK_BYTES, &esp, "options", err)) < 0 ||
+        (r = planfile_get_u64(o, "sector_size", true, 4096, &ssz, "options", err)) < 0 ||
+        (r = planfile_get_u64(o, "min_free", true, PLAN_MAX_DISK_BYTES, &rq->min_free, "options",
                      err)) < 0 ||
-        (r = get_bool(o, "min_free_set", &rq->min_free_set, "options", err)) < 0 ||
-        (r = get_bool(o, "no_msr", &rq->plan.no_msr, "options", err)) < 0 ||
-        (r = get_bool(o, "allow_dirty", &rq->allow_dirty, "options", err)) < 0 ||
-        (r = get_bool(o, "copy_system_files", &rq->copy_system_files, "options", err)) < 0 ||
-        (r = get_bool(o, "no_windows_fixups", &rq->no_windows_fixups, "options", err)) < 0 ||
-        (r = get_bool(o, "keep_services", &rq->keep_services, "options", err)) < 0 ||
+        (r = planfile_get_bool(o, "min_free_set", &rq->min_free_set, "options", err)) < 0 ||
+        (r = planfile_get_bool(o, "no_msr", &rq->plan.no_msr, "options", err)) < 0 ||
+        (r = planfile_get_bool(o, "allow_dirty", &rq->allow_dirty, "options", err)) < 0 ||
+        (r = planfile_get_bool(o, "copy_system_files", &rq->copy_system_files, "options", err)) < 0 ||
+        (r = planfile_get_bool(o, "no_windows_fixups", &rq->no_windows_fixups, "options", err)) < 0 ||
+        (r = planfile_get_bool(o, "keep_services", &rq->keep_services, "options", err)) < 0 ||
         (r = get_enum(o, "network", NAMES(network_names), &net, err)) < 0 ||
-        (r = get_bool(o, "verify", &rq->verify, "options", err)) < 0 ||
+        (r = planfile_get_bool(o, "verify", &rq->verify, "options", err)) < 0 ||
         (r = parse_path_options(o, pf, err)) < 0 ||
+        (r = planfile_parse_vmdef(o, pf, err)) < 0 ||
         (r = get_enum(o, "bad_sectors", NAMES(bad_names), &bad, err)) < 0)
         return r;
     if (cluster && (cluster < 512 || (cluster & (cluster - 1))))
@@ -398,12 +389,12 @@ static int parse_disk(json_object *o, convert_planfile_disk *d, size_t i, p2v_er
     snprintf(where, sizeof where, "disks[%zu]", i);
     if (json_object_get_type(o) != json_type_object)
         return p2v_errf(err, -EINVAL, "plan: %s must be an object", where);
-    if ((r = check_keys(o, keys, where, err)) < 0 ||
-        (r = get_str(o, "path", false, &path, where, err)) < 0 ||
-        (r = get_u64(o, "size", false, PLAN_MAX_DISK_BYTES, &d->size, where, err)) < 0 ||
-        (r = get_u64(o, "sector_size", false, 65536, &ssz, where, err)) < 0 ||
-        (r = get_str(o, "table", false, &table, where, err)) < 0 ||
-        (r = get_str(o, "id", true, &id, where, err)) < 0)
+    if ((r = planfile_check_keys(o, keys, where, err)) < 0 ||
+        (r = planfile_get_str(o, "path", false, &path, where, err)) < 0 ||
+        (r = planfile_get_u64(o, "size", false, PLAN_MAX_DISK_BYTES, &d->size, where, err)) < 0 ||
+        (r = planfile_get_u64(o, "sector_size", false, 65536, &ssz, where, err)) < 0 ||
+        (r = planfile_get_str(o, "table", false, &table, where, err)) < 0 ||
+        (r = planfile_get_str(o, "id", true, &id, where, err)) < 0)
         return r;
     if (!bd_sector_size_valid(ssz))
         return p2v_errf(err, -EINVAL, "plan: %s: \"sector_size\" %llu is not a sector size",
@@ -438,7 +429,7 @@ static int parse_new_size(json_object *o, convert_planfile_sel *s, const char *w
         s->new_size_min = true;
         return 0;
     }
-    int r = get_u64(o, "new_size", false, PLAN_MAX_DISK_BYTES, &s->new_size, where, err);
+    int r = planfile_get_u64(o, "new_size", false, PLAN_MAX_DISK_BYTES, &s->new_size, where, err);
     if (r == 0 && s->new_size == 0)
         r = p2v_errf(err, -EINVAL, "plan: %s: \"new_size\" must be more than 0", where);
     return r;
@@ -456,14 +447,14 @@ static int parse_sel(json_object *o, const convert_planfile *pf, convert_planfil
     snprintf(where, sizeof where, "selections[%zu]", i);
     if (json_object_get_type(o) != json_type_object)
         return p2v_errf(err, -EINVAL, "plan: %s must be an object", where);
-    if ((r = check_keys(o, keys, where, err)) < 0 ||
-        (r = get_u64(o, "disk", false, SIZE_MAX, &disk, where, err)) < 0 ||
-        (r = get_u64(o, "number", false, 1000000, &number, where, err)) < 0 ||
-        (r = get_u64(o, "start", false, UINT64_MAX >> 8, &s->start, where, err)) < 0 ||
-        (r = get_u64(o, "size", false, UINT64_MAX >> 8, &s->size, where, err)) < 0 ||
-        (r = get_str(o, "type", false, &type, where, err)) < 0 ||
-        (r = get_str(o, "fstype", true, &ignored, where, err)) < 0 ||
-        (r = get_str(o, "label", true, &ignored, where, err)) < 0 ||
+    if ((r = planfile_check_keys(o, keys, where, err)) < 0 ||
+        (r = planfile_get_u64(o, "disk", false, SIZE_MAX, &disk, where, err)) < 0 ||
+        (r = planfile_get_u64(o, "number", false, 1000000, &number, where, err)) < 0 ||
+        (r = planfile_get_u64(o, "start", false, UINT64_MAX >> 8, &s->start, where, err)) < 0 ||
+        (r = planfile_get_u64(o, "size", false, UINT64_MAX >> 8, &s->size, where, err)) < 0 ||
+        (r = planfile_get_str(o, "type", false, &type, where, err)) < 0 ||
+        (r = planfile_get_str(o, "fstype", true, &ignored, where, err)) < 0 ||
+        (r = planfile_get_str(o, "label", true, &ignored, where, err)) < 0 ||
         (r = parse_new_size(o, s, where, err)) < 0)
         return r;
     if (disk >= pf->ndisks)
@@ -480,7 +471,7 @@ static int parse_sel(json_object *o, const convert_planfile *pf, convert_planfil
 static int parse_array(json_object *root, const char *key, size_t *n, json_object **arr,
                        p2v_err *err)
 {
-    int r = get(root, key, json_type_array, false, arr, "top level", err);
+    int r = planfile_get(root, key, json_type_array, false, arr, "top level", err);
     if (r < 0)
         return r;
     *n = json_object_array_length(*arr);
@@ -501,15 +492,19 @@ int planfile_parse_root(json_object *root, convert_planfile *pf, p2v_err *err)
     int r;
     if (json_object_get_type(root) != json_type_object)
         return p2v_errf(err, -EINVAL, "plan: not a JSON object");
-    if ((r = get_u64(root, "p2v_plan", false, UINT32_MAX, &version, "top level", err)) < 0)
+    if ((r = planfile_get_u64(root, "p2v_plan", false, UINT32_MAX, &version, "top level", err)) < 0)
         return r;
-    if (version != CONVERT_PLANFILE_VERSION)
-        return p2v_errf(err, -ENOTSUP, "plan: version %llu; this p2v reads version %d",
-                        (unsigned long long)version, CONVERT_PLANFILE_VERSION);
-    if ((r = check_keys(root, keys, "top level", err)) < 0 ||
-        (r = get_str(root, "output", true, &output, "top level", err)) < 0 ||
-        (r = get(root, "options", json_type_object, false, &opts, "top level", err)) < 0 ||
-        (r = parse_options(opts, pf, err)) < 0 ||
+    if (version != CONVERT_PLANFILE_VERSION && version != CONVERT_PLANFILE_ROLES)
+        return p2v_errf(err, -ENOTSUP, "plan: version %llu; this p2v reads versions %d and %d",
+                        (unsigned long long)version, CONVERT_PLANFILE_VERSION,
+                        CONVERT_PLANFILE_ROLES);
+    pf->version = (unsigned)version;
+    if (version == CONVERT_PLANFILE_ROLES)
+        return planfile_parse_roles(root, pf, err);
+    if ((r = planfile_check_keys(root, keys, "top level", err)) < 0 ||
+        (r = planfile_get_str(root, "output", true, &output, "top level", err)) < 0 ||
+        (r = planfile_get(root, "options", json_type_object, false, &opts, "top level", err)) < 0 ||
+        (r = planfile_parse_options(opts, pf, err)) < 0 ||
         (r = parse_array(root, "disks", &pf->ndisks, &disks, err)) < 0 ||
         (r = parse_array(root, "selections", &pf->nsels, &sels, err)) < 0)
         return r;
@@ -526,7 +521,7 @@ int planfile_parse_root(json_object *root, convert_planfile *pf, p2v_err *err)
         if ((r = parse_sel(json_object_array_get_idx(sels, i), pf, &pf->sels[i], i, err)) < 0)
             return r;
     active = pf->nsels;
-    if ((r = get_u64(root, "active", true, pf->nsels - 1, &active, "top level", err)) < 0)
+    if ((r = planfile_get_u64(root, "active", true, pf->nsels - 1, &active, "top level", err)) < 0)
         return r;
     pf->has_active = active < pf->nsels;
     pf->active = (size_t)active;
@@ -573,5 +568,7 @@ void convert_planfile_free(convert_planfile *pf)
     free(pf->drivers);
     free(pf->bad_sectors_map);
     free(pf->rq_sels);
+    free(pf->vmdef_spec);
+    planfile_roles_free(pf);
     free(pf);
 }

@@ -21,6 +21,38 @@ int planfile_json_check(const char *buf, size_t len, size_t *start, p2v_err *err
  * field. */
 int planfile_parse_root(json_object *root, convert_planfile *pf, p2v_err *err);
 
+/* Field access for the parsers (planfile.c): each names the field and
+ * `where` in its error ("plan: options: \"size\" is out of range"). */
+int planfile_get(json_object *o, const char *key, json_type want, bool optional,
+                 json_object **out, const char *where, p2v_err *err);
+int planfile_get_u64(json_object *o, const char *key, bool optional, uint64_t max, uint64_t *v,
+                     const char *where, p2v_err *err);
+int planfile_get_str(json_object *o, const char *key, bool optional, const char **v,
+                     const char *where, p2v_err *err);
+int planfile_get_bool(json_object *o, const char *key, bool *v, const char *where, p2v_err *err);
+/* -EINVAL naming the first key of o that is not in keys (NULL-ended). */
+int planfile_check_keys(json_object *o, const char *const *keys, const char *where,
+                        p2v_err *err);
+/* "options" of either schema. */
+int planfile_parse_options(json_object *o, convert_planfile *pf, p2v_err *err);
+/* options.vm_def (planfile_vmdef.c): null or its object. */
+int planfile_parse_vmdef(json_object *opts, convert_planfile *pf, p2v_err *err);
+json_object *planfile_vmdef_json(const convert_vmdef_opts *vm);
+#define PLANFILE_ROLES_MAX 128   /* "select" entries (roles_resolve's bound) */
+
+/* The rest of a version 2 plan (planfile_roles.c): "select", "keep_order". */
+int planfile_parse_roles(json_object *root, convert_planfile *pf, p2v_err *err);
+void planfile_roles_free(convert_planfile *pf);
+/* What detection found of partition i of d, as role resolution takes it
+ * (planfile_roles_resolve.c); the strings point into d and what. */
+void planfile_role_part(const convert_disk *d, size_t i, unsigned disk_index, const char *what,
+                        char *version, size_t vlen, struct role_part *rp);
+/* "options" of a job's request (planfile.c), for either schema. */
+json_object *planfile_options_json(const convert_request *rq, const convert_vmdef_opts *vm);
+
+/* root written to PATH (pretty JSON), under a temporary name renamed. */
+int planfile_save_root(json_object *root, const char *path, p2v_err *err);
+
 /* The identity of an opened disk, as a plan records it. */
 void planfile_disk_identity(const convert_disk *d, convert_planfile_disk *out);
 /* A partition's type as a plan records it: "0x07" or a type GUID. */

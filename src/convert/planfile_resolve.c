@@ -9,6 +9,34 @@
 
 #include "convert/planfile_impl.h"
 
+/* ---- identity of an open disk ---- */
+
+static void table_id(const ptable *t, char *out, size_t len)
+{
+    if (t->type == PTABLE_MBR)
+        snprintf(out, len, "0x%08x", t->mbr_signature);
+    else if (t->type == PTABLE_GPT)
+        guid_format(&t->disk_guid, out);
+    else
+        out[0] = '\0';
+}
+
+void planfile_disk_identity(const convert_disk *d, convert_planfile_disk *out)
+{
+    out->size = bd_size(d->bd);
+    out->sector_size = d->pt->sector_size;
+    out->table = d->pt->type;
+    table_id(d->pt, out->id, sizeof out->id);
+}
+
+void planfile_part_type(const ptable *t, const ptable_part *p, char *out, size_t len)
+{
+    if (t->type == PTABLE_GPT)
+        guid_format(&p->type_guid, out);
+    else
+        snprintf(out, len, "0x%02x", p->mbr_type);
+}
+
 static bool identity_matches(const convert_planfile_disk *want, const convert_disk *d)
 {
     convert_planfile_disk have;
@@ -111,6 +139,8 @@ int convert_planfile_resolve(convert_planfile *pf, const char *const *candidates
                              size_t ncandidates, const convert_events *ev, p2v_err *err)
 {
     int r;
+    if (pf->version == CONVERT_PLANFILE_ROLES)
+        return convert_planfile_resolve_roles(pf, candidates, ncandidates, ev, err);
     if (!pf->resolved && !(pf->resolved = calloc(pf->ndisks, sizeof *pf->resolved)))
         return p2v_errf(err, -ENOMEM, "out of memory");
     for (size_t i = 0; i < pf->ndisks; i++) {

@@ -73,13 +73,27 @@ void fleet_event_json(const fleet_event *e, FILE *out)
     json_kstr(&j, "time", e->time);
     if (e->pc)
         pc_json(&j, e->pc);
+    if (e->started) {
+        json_kstr(&j, "started", e->started);
+        json_key(&j, "elapsed");
+        json_double(&j, e->elapsed >= 0 ? (double)(uint64_t)(e->elapsed * 10 + 0.5) / 10 : 0);
+    }
     if (e->output)
         json_kstr(&j, "output", e->output);
+    if (e->output_template)
+        json_kstr(&j, "output_template", e->output_template);
     if (e->selection) {
         json_key(&j, "selection");
         json_arr_begin(&j);
         for (size_t i = 0; i < e->nselection; i++)
             json_str(&j, e->selection[i]);
+        json_arr_end(&j);
+    }
+    if (e->selection && e->roles) {
+        json_key(&j, "roles");
+        json_arr_begin(&j);
+        for (size_t i = 0; i < e->nselection; i++)
+            json_str(&j, e->roles[i] ? e->roles[i] : "");
         json_arr_end(&j);
     }
     if (e->kind == FLEET_PROGRESS && e->progress)

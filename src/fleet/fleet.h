@@ -48,9 +48,13 @@ typedef struct fleet_event {
     const char *run;                    /* the run's id, the same in every event */
     const char *time;                   /* ISO 8601 UTC, e.g. 2026-12-07T15:00:00Z */
     const fleet_pc *pc;
-    const char *output;                 /* the image's name */
+    const char *output;                 /* the image's name (after templating) */
+    const char *output_template;        /* OUTPUT as given with {fields}, or NULL */
     const char *const *selection;       /* "DISK:N" in target order */
+    const char *const *roles;           /* a role plan's role of each selection, or NULL */
     size_t nselection;
+    const char *started;                /* when the run began (ISO 8601 UTC), or NULL */
+    double elapsed;                     /* seconds since then (with started) */
     const fleet_progress *progress;     /* FLEET_PROGRESS */
     /* FLEET_FINISH: writes the value of "result" (convert --json's object) */
     void (*result)(json_writer *j, void *ctx);
@@ -101,6 +105,13 @@ const char *fleet_reporter_run(const fleet_reporter *r);
 /* What the run writes and from which partitions (copied; before start). */
 int fleet_reporter_set_job(fleet_reporter *r, const char *output, const char *const *selection,
                            size_t n, p2v_err *err);
+
+/* Windows' ComputerName of the PC (known once the selection is), the
+ * OUTPUT template the name was made from and a role plan's role of each
+ * selection (NULL: not a role plan; n as in set_job). Before start. */
+int fleet_reporter_set_names(fleet_reporter *r, const char *computername,
+                             const char *output_template, const char *const *roles, size_t n,
+                             p2v_err *err);
 
 /* start; then progress (starts the progress thread). */
 int fleet_report_start(fleet_reporter *r, p2v_err *err);

@@ -35,6 +35,10 @@ struct fleet_reporter {
     char *output;
     char **sel;
     size_t nsel;
+    char *output_template;
+    char **roles;               /* nsel entries, or NULL */
+    char started[32];           /* when the reporter was opened: the run's start */
+    double t_open;
     void (*warn)(void *ctx, const char *msg);
     void *ctx;
     bool ended;
@@ -132,8 +136,12 @@ static char *event_body(fleet_reporter *r, fleet_event *e, size_t *len)
     e->time = now;
     e->pc = &r->pc;
     e->output = r->output;
+    e->output_template = r->output_template;
     e->selection = (const char *const *)r->sel;
+    e->roles = (const char *const *)r->roles;
     e->nselection = r->nsel;
+    e->started = r->started;
+    e->elapsed = mono_s() - r->t_open;
     char *buf = NULL;
     FILE *f = open_memstream(&buf, len);
     if (!f)
@@ -379,13 +387,43 @@ int fleet_reporter_open(const fleet_opts *o, fleet_reporter **out, p2v_err *err)
     vm_machine_read(o->machine_root ? o->machine_root : "/", &m, NULL);
     fleet_pc_from_machine(&m, &r->pc);
     make_run_id(r->run);
+    fleet_time_now(r->started, sizeof r->started);
+    r->t_open = mono_s();
     *out = r;
+    return 0;
+}
+
+static void free_roles(fleet_reporter *r)
+{
+    for (size_t i = 0; r->roles && i < r->nsel; i++)
+        free(r->roles[i]);
+    free(r->roles);
+    r->roles = NULL;
+}
+
+int fleet_reporter_set_names(fleet_reporter *r, const char *computername,
+                             const char *output_template, const char *const *roles, size_t n,
+                             p2v_err *err)
+{
+    snprintf(r->pc.computername, sizeof r->pc.computername, "%s",
+             computername ? computername : "");
+    free(r->output_template);
+    r->output_template = output_template ? strdup(output_template) : NULL;
+    free_roles(r);
+    if (roles && n == r->nsel && n)
+        r->roles = calloc(n, sizeof *r->roles);
+    for (size_t i = 0; r->roles && i < n; i++)
+        if (!(r->roles[i] = strdup(roles[i] ? roles[i] : "")))
+            return p2v_errf(err, -ENOMEM, "out of memory");
+    if ((output_template && !r->output_template) || (roles && n == r->nsel && n && !r->roles))
+        return p2v_errf(err, -ENOMEM, "out of memory");
     return 0;
 }
 
 int fleet_reporter_set_job(fleet_reporter *r, const char *output, const char *const *selection,
                            size_t n, p2v_err *err)
 {
+    free_roles(r);   /* they go with the selection they were set for */
     free(r->output);
     r->output = output ? strdup(output) : NULL;
     for (size_t i = 0; i < r->nsel; i++)
@@ -418,6 +456,8 @@ void fleet_reporter_free(fleet_reporter *r)
     stop_thread(r);
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->cond);
+    free_roles(r);
+    free(r->output_template);
     for (size_t i = 0; i < r->nsel; i++)
         free(r->sel[i]);
     free(r->sel);

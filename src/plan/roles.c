@@ -9,13 +9,13 @@ static const char *const role_names[ROLE_NROLES] = {
     "boot", "windows", "recovery", "data", "oem", "swap", "linux",
 };
 
-const char *role_name(enum plan_role r) { return r < ROLE_NROLES ? role_names[r] : "?"; }
+const char *role_name(enum role_kind r) { return r < ROLE_NROLES ? role_names[r] : "?"; }
 
-int role_parse(const char *name, enum plan_role *r)
+int role_parse(const char *name, enum role_kind *r)
 {
     for (int i = 0; i < ROLE_NROLES; i++)
         if (!strcmp(name, role_names[i])) {
-            *r = (enum plan_role)i;
+            *r = (enum role_kind)i;
             return 0;
         }
     return -EINVAL;
@@ -42,7 +42,7 @@ unsigned roles_of(const struct role_part *p)
     return m;
 }
 
-static bool one_only(enum plan_role r)
+static bool one_only(enum role_kind r)
 {
     return r == ROLE_BOOT || r == ROLE_WINDOWS || r == ROLE_RECOVERY;
 }

@@ -12,7 +12,7 @@
 
 #include "util/err.h"
 
-enum plan_role {
+enum role_kind {
     ROLE_BOOT,     /* the boot store the firmware uses: the ESP, or the active partition
                       holding bootmgr or \Boot\BCD */
     ROLE_WINDOWS,  /* a volume holding \Windows and its hives */
@@ -40,7 +40,7 @@ enum role_disk { ROLE_DISK_ANY = -1, ROLE_DISK_SYSTEM = -2, ROLE_DISK_OTHER = -3
 
 /* One entry of a role plan's "select". */
 struct role_sel {
-    enum plan_role role;
+    enum role_kind role;
     const char *label;    /* glob (fnmatch, case-insensitive) or NULL */
     const char *fs;       /* or NULL */
     uint64_t min_size, max_size; /* 0: no bound */
@@ -66,10 +66,10 @@ int roles_resolve(const struct role_sel *sel, size_t nsel, const struct role_par
                   size_t nparts, bool keep_order, struct role_pick *picks, size_t *npicks,
                   p2v_err *err);
 
-/* Which roles a partition has (bit per enum plan_role), for `plan show`. */
+/* Which roles a partition has (bit per enum role_kind), for `plan show`. */
 unsigned roles_of(const struct role_part *p);
 
-const char *role_name(enum plan_role r);
-int role_parse(const char *name, enum plan_role *r); /* -EINVAL for an unknown name */
+const char *role_name(enum role_kind r);
+int role_parse(const char *name, enum role_kind *r); /* -EINVAL for an unknown name */
 
 #endif

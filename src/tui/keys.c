@@ -128,7 +128,7 @@ static const char *const help_lines[] = {
     "  x                  drop every pick",
     "  p or Enter         preview the new disk (layout, new identity), then write it",
     "  r                  rescan the disks (a disk plugged in later appears)",
-    "  s / l              save the plan to a file / load one (p2v convert --plan runs it)",
+    "  s / S / l          save the plan / save it by role, for a fleet / load a plan",
     "  n                  the picked partition's own size: SIZE or min (NTFS fits it)",
     "Target (checked by the planner after every change; its error shows in the status line):",
     "  t  table: auto / MBR / GPT          b  firmware: auto / BIOS / UEFI",
@@ -207,21 +207,22 @@ static void size_key(struct ui *u)
     ui_revalidate(u);
 }
 
-/* s: save the current plan; l: load one (docs/plan-files.md). */
+/* s: save the current plan; S: as a plan by role; l: load one (docs/plan-files.md). */
 static void plan_file_key(struct ui *u, int ch)
 {
     char path[4096], m[1400];
     p2v_err err;
-    if (ch == 's' && !u->s->valid) {
+    if ((ch == 's' || ch == 'S') && !u->s->valid) {
         beep();
         return;
     }
-    if (!prompt(u, ch == 's' ? "Save the plan to" : "Load the plan from", u->plan_path, path,
-                sizeof path) || !path[0])
+    if (!prompt(u, ch == 's' ? "Save the plan to" : ch == 'S' ? "Save the plan by role to"
+                                                             : "Load the plan from",
+                u->plan_path, path, sizeof path) || !path[0])
         return;
     memcpy(u->plan_path, path, sizeof path);
-    if (ch == 's') {
-        if (tui_save_plan(u->s, path, &err) < 0) {
+    if (ch == 's' || ch == 'S') {
+        if ((ch == 's' ? tui_save_plan : tui_save_role_plan)(u->s, path, &err) < 0) {
             ui_set_msg(u, true, err.msg);
             return;
         }
@@ -306,7 +307,7 @@ int ui_disks_key(struct ui *u, int ch)
         break;
     case 'x': tui_clear_picks(u->s); ui_revalidate(u); break;
     case 'n': size_key(u); break;
-    case 's': case 'l': plan_file_key(u, ch); break;
+    case 's': case 'S': case 'l': plan_file_key(u, ch); break;
     case 'r': return ui_rescan(u);
     case '?': ui_show_help(u); break;
     case 'p': case '\n': case '\r': case KEY_ENTER:

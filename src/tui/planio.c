@@ -15,6 +15,13 @@ int tui_save_plan(const tui_state *s, const char *path, p2v_err *err)
     return convert_planfile_save(s->job, path, err);
 }
 
+int tui_save_role_plan(const tui_state *s, const char *path, p2v_err *err)
+{
+    if (!s->valid || !s->job)
+        return p2v_errf(err, -EINVAL, "no valid plan to save (%s)", s->status);
+    return convert_planfile_save_roles(s->job, path, err);
+}
+
 static void on_plan_message(void *ctx, enum convert_level level, const char *msg)
 {
     p2v_warn(ctx, "%s%s", level == CONVERT_WARNING ? "warning: " : "", msg);

@@ -144,6 +144,9 @@ int tui_validate(tui_state *s);
  * plan's picks and options replace the current ones. Notices (a disk that
  * moved) go to *notes. */
 int tui_save_plan(const tui_state *s, const char *path, p2v_err *err);
+/* Save the current valid plan as a plan by role (schema 2): each pick as the
+ * role p2v sees in it, for the other PCs of a fleet. */
+int tui_save_role_plan(const tui_state *s, const char *path, p2v_err *err);
 int tui_load_plan(tui_state *s, const char *path, const char *const *candidates, size_t n,
                   p2v_warnings *notes, p2v_err *err);
 

@@ -34,7 +34,7 @@ unsquashfs -d "$WORK/root" "$WORK/fs.squashfs" usr/bin/p2v etc/udev/rules.d usr/
     etc/systemd >/dev/null
 cmp "$WORK/root/usr/bin/p2v" "$P2V_SRC/build/p2v" || fail "the ISO's p2v is not this tree's release build"
 grep -q 'blockdev --setro' "$WORK/root/etc/udev/rules.d/60-p2v-setro.rules" || fail "no read-only rule"
-for f in launcher unattended p2v-target setro-all; do
+for f in launcher unattended netboot p2v-target setro-all; do
     [ -x "$WORK/root/usr/lib/p2v-live/$f" ] || fail "no $f in the live system"
 done
 [ -L "$WORK/root/etc/systemd/system/multi-user.target.wants/p2v-unattended.service" ] ||

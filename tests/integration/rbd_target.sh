@@ -65,6 +65,14 @@ expect_exit 0 "$P2V" img info --output=json "rbd:rbd/story$conf"
 check_eq "img info virtual size" "$vsize" "$(jq '."virtual-size"' "$WORK/last.out")"
 pass "an RBD image reads as a disk (p2v disks, img info, img compare)"
 
+# --- a name per PC: -o's {serial} filled from the PC (a sysfs tree stands
+# for it), its '/' made '_' so that it stays one image name in the pool
+mkdir -p pc/sys/class/dmi/id
+echo "SER-R1/x" >pc/sys/class/dmi/id/product_serial
+P2V_MACHINE_ROOT=pc expect_exit 0 "$P2V" convert -o "rbd:rbd/pc-{serial}$conf" disk1.img:1
+rbd -c "$CEPH_CONF" ls rbd | grep -qx "pc-SER-R1_x" || fail "no image pc-SER-R1_x: $(rbd -c "$CEPH_CONF" ls rbd)"
+pass "-o rbd:rbd/pc-{serial} names the image after the PC's serial"
+
 # --- an existing image: refused, untouched; replaced with -f
 before=$(sha256sum <story.raw)
 expect_exit 1 "$P2V" convert -o "rbd:rbd/story$conf" "${sels[@]}"

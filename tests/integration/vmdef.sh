@@ -157,13 +157,28 @@ grep -q "secure-boot: the image boots with BIOS" "$WORK/last.err" || fail "no --
 grep -q "secure-boot\|smm" sb.xml && fail "Secure Boot in a BIOS VM"
 virt-xml-validate sb.xml domain || fail "sb.xml does not validate"
 
-# --- on top of --plan (the options do not change the disk); plans do not keep them
+# --- on top of --plan (the options do not change the disk); a plan made
+# without them names none, and given on top they apply to that run
 expect_exit 0 "$P2V" convert --dry-run --save-plan story.json -t gpt disk1.img:2
 jq -e 'tostring | test("vm") | not' story.json >/dev/null || fail "the plan names the VM options"
 expect_exit 0 "$P2V" convert --plan story.json -o replay.qcow2 --vm-def qemu --keep-mac --cpus 1
 bash -n replay.sh || fail "replay.sh: bash -n"
 grep -q -- "-smp 1 " replay.sh || fail "--cpus on top of --plan: $(grep smp replay.sh)"
 grep -q "mac=52:54:00:aa:bb:01" replay.sh || fail "--keep-mac on top of --plan"
+# a plan made with --vm-def keeps it and its options (every option that shapes
+# the result is saved) and replays them; given on top, the command line's
+# replace the plan's as a whole
+expect_exit 0 "$P2V" convert --save-plan vm.json --vm-def qemu --keep-mac --cpus 1 --memory 1G \
+    disk1.img:2
+check_eq "the plan's vm_def" "qemu null true false false 1073741824 1" \
+    "$(jq -r '.options.vm_def | "\(.format) \(.file) \(.keep_mac) \(.keep_smbios) \(.secure_boot) \(.memory) \(.cpus)"' vm.json)"
+expect_exit 0 "$P2V" convert --plan vm.json -o vmreplay.qcow2
+grep -q -- "-smp 1 " vmreplay.sh || fail "the plan's --cpus: $(grep smp vmreplay.sh)"
+grep -q "mac=52:54:00:aa:bb:01" vmreplay.sh || fail "the plan's --keep-mac"
+expect_exit 0 "$P2V" convert --plan vm.json -o vmlib.qcow2 --vm-def libvirt
+[ -f vmlib.xml ] && [ ! -e vmlib.sh ] || fail "--vm-def on top of a plan's: $(ls vmlib*)"
+grep -q "52:54:00:aa:bb:01" vmlib.xml && fail "the plan's --keep-mac kept under the command line's"
+pass "plans save --vm-def and its options"
 
 # --- BitLocker ("-FVE-FS-" in a selected partition's boot sector): noticed in
 # the dry run; --tpm auto gives the VM a TPM 2.0 (swtpm, tpm-crb) that the

@@ -18,7 +18,7 @@ import sys
 
 COMMANDS = [[], ["disks"], ["convert"], ["tui"], ["boot-check"],
             ["img", "info"], ["img", "check"], ["img", "map"], ["img", "compare"],
-            ["img", "convert"], ["fleet"]]
+            ["img", "convert"], ["fleet"], ["plan"]]
 LONG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)")
 SHORT_ONLY = re.compile(r"^\s{2}(-[a-zA-Z])(?:[ ,]|$)(?!.*--)")
 

@@ -26,6 +26,7 @@
 #   volume name for 1, 3 and 4, E: on another (MBR) disk and a CD-ROM.
 #
 #   MKWIN_REAGENT=1: C: also holds WinRE's ReAgent.xml naming partition 4.
+#   MKWIN_COMPUTERNAME=NAME: its SYSTEM hive names the PC NAME.
 #
 #   mkwin_part_img DISK N OUT: partition N of DISK (sfdisk's view) into OUT.
 #   mkwin_export HIVE: the hive as hivexregedit exports it (hivex's reading).
@@ -65,8 +66,9 @@ mkwin_windows_tree() {
     local d=$1 style=$2 disk=$3 mounted=$4
     mkdir -p "$d/Windows/System32/config" "$d/Windows/Boot/EFI" "$d/Windows/Boot/PCAT" \
         "$d/Users/staff/Documents"
+    # MKWIN_COMPUTERNAME=NAME: SYSTEM names the PC (ComputerName\ComputerName)
     mkwin_hive "$d/Windows/System32/config/SYSTEM" system --style "$style" --disk "$disk" \
-        --mounted "$mounted"
+        --mounted "$mounted" ${MKWIN_COMPUTERNAME+--computername "$MKWIN_COMPUTERNAME"}
     mkwin_hive "$d/Windows/System32/config/SOFTWARE" software
     # MKWIN_NO_TEMPLATE=1: no BCD-Template (a Windows that cannot get a new BCD)
     [ -n "${MKWIN_NO_TEMPLATE:-}" ] ||

@@ -7,7 +7,7 @@ usage:
   mkwin_reg.py bcd --style mbr|gpt --disk ID --boot PART --os PART
                    --recovery PART [--firmware efi|bios] [--no-fwvar]
   mkwin_reg.py system --mounted NAME=PART[,NAME=PART...] [--style mbr|gpt]
-                   [--disk ID] [--arch AMD64]
+                   [--disk ID] [--arch AMD64] [--computername NAME]
   mkwin_reg.py software [--product NAME] [--build N]
   mkwin_reg.py template
   mkwin_reg.py reagent --style mbr|gpt --disk ID --recovery OFFSET
@@ -216,6 +216,9 @@ def system(a):
     # A CD-ROM named by its device path: neither form, left alone.
     vals.append(("\\DosDevices\\Z:", hexval("\\??\\IDE#CdRomQEMU#1&0".encode("utf-16-le"))))
     reg.key("MountedDevices", vals)
+    if a.computername is not None:
+        reg.key("ControlSet001\\Control\\ComputerName\\ComputerName",
+                [("ComputerName", regstr(a.computername))])
     return reg.text()
 
 
@@ -239,6 +242,7 @@ def main():
     p.add_argument("--no-fwvar", action="store_true")
     p.add_argument("--mounted", default="")
     p.add_argument("--arch", default="AMD64")
+    p.add_argument("--computername")
     p.add_argument("--product", default="Windows 10 Pro")
     p.add_argument("--build", default="19045")
     a = p.parse_args()

@@ -139,7 +139,7 @@ static void test_oem(void)
     n = resolve(oem, 1, oem_pc, 5, true, picks, &rc, &err);
     CHECK(rc == 0 && n == 1 && picks[0].part == 3);
     CHECK(roles_of(&oem_pc[4]) == 1u << ROLE_SWAP);
-    enum plan_role r;
+    enum role_kind r;
     CHECK(role_parse("recovery", &r) == 0 && r == ROLE_RECOVERY);
     CHECK(role_parse("system", &r) == -EINVAL);
 }
