@@ -177,11 +177,10 @@ static int ext_check_state(ext2_filsys fs, const fsmap_src *s, const fsmap_opts 
     struct ext2_super_block *sb = fs->super;
     bool recover = sb->s_feature_incompat & EXT3_FEATURE_INCOMPAT_RECOVER;
     if (recover && !o->allow_dirty)
-        return p2v_errf(err, -EBUSY,
-                        "%s: partition at byte %llu: %s filesystem needs journal recovery (it "
-                        "was not unmounted cleanly, or is mounted): unmount it or run e2fsck on "
-                        "it first, or pass --allow-dirty to copy every sector as it is",
-                        bd_path(s->bd), (unsigned long long)s->off, out->fstype);
+        return fsmap_errf(err, -EBUSY, bd_path(s->bd), s->off,
+                          "%s filesystem needs journal recovery (it was not unmounted cleanly, "
+                          "or is mounted): unmount it or run e2fsck on it first, or pass "
+                          "--allow-dirty to copy every sector as it is", out->fstype);
     out->dirty = recover;
     if (sb->s_state & EXT2_ERROR_FS) {
         /* The kernel (or e2fsck) recorded errors: the bitmaps may be wrong
@@ -644,4 +643,5 @@ const struct fs_driver fs_driver_ext = {
     .map = fsmap_build_ext,
     .files_at = fs_files_ext,
     .resize_check = fsresize_ext_check,
+    .resize_apply = fsresize_ext_fit,
 };

@@ -98,12 +98,12 @@ static int probe_range(blockdev *bd, uint64_t off, uint64_t len, struct fs_ident
         off = 0;
     }
     if (!(pr = blkid_new_probe())) {
-        r = p2v_errf(err, -ENOMEM, "%s: libblkid: cannot create a probe", bd_path(bd));
+        r = p2v_errf_at(err, -ENOMEM, bd_path(bd), "libblkid: cannot create a probe");
         goto out;
     }
     if (blkid_probe_set_device(pr, fd, (blkid_loff_t)off, (blkid_loff_t)len) < 0) {
-        r = p2v_errf(err, -EIO, "%s: libblkid cannot probe bytes %llu-%llu", bd_path(bd),
-                     (unsigned long long)off, (unsigned long long)(off + len - 1));
+        r = p2v_errf_at(err, -EIO, bd_path(bd), "libblkid cannot probe bytes %llu-%llu",
+                        (unsigned long long)off, (unsigned long long)(off + len - 1));
         goto out;
     }
     blkid_probe_enable_partitions(pr, 0);
@@ -136,14 +136,10 @@ int fs_probe(blockdev *bd, uint64_t off, uint64_t len, struct fs_identity *out, 
     if (r == 0)
         out->kind = fs_kind_of(out->type);
     if (r < 0 && err) {
-        if (off == 0 && len == bd_size(bd)) {
-            /* The whole disk: "<path>: <what>". */
-            size_t pl = strlen(bd_path(bd));
-            if (strncmp(err->msg, bd_path(bd), pl) != 0 || strncmp(err->msg + pl, ": ", 2) != 0)
-                p2v_err_prefix(err, r, "%s", bd_path(bd));
-        } else {
+        if (off == 0 && len == bd_size(bd))
+            p2v_err_name(err, r, bd_path(bd)); /* the whole disk: "<path>: <what>" */
+        else
             fsmap_err_locate(err, bd_path(bd), off);
-        }
     }
     return r;
 }

@@ -4,6 +4,7 @@
  * driver rows point here. And the partition-entry check every resize hook
  * shares. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fs/relocate.h"
@@ -90,4 +91,14 @@ int fsresize_fat_check(blockdev *bd, uint64_t off, uint64_t len, const char *wha
         r = fsresize_entry_check(out->fstype, out->fs_bytes, "from its boot sector", len, what,
                                  err);
     return r;
+}
+
+int fsresize_fat_keep(blockdev *bd, uint64_t off, uint64_t old_bytes, uint64_t new_bytes,
+                      const fsresize_info *fi, const char *what, fsresize_done *out,
+                      p2v_err *err)
+{
+    (void)bd, (void)off, (void)old_bytes, (void)new_bytes, (void)what, (void)err;
+    out->fs_new = fi->fs_bytes;
+    snprintf(out->action, sizeof out->action, "FAT keeps its size (FAT is not grown)");
+    return 1;
 }

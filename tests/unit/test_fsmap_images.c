@@ -150,19 +150,21 @@ static void check_located(const p2v_err *e)
         fprintf(stderr, "   not located: %s\n", e->msg);
 }
 
-/* fsmap_err_locate: one form whatever the message held before. */
+/* fsmap_err_locate: one form whatever the message held before. The
+ * messages are made as the layers below make them: a read error names its
+ * disk through `where` (p2v_errf_at), which is what the locating goes by. */
 static void test_err_locate(void)
 {
     p2v_err e;
-    snprintf(e.msg, sizeof e.msg, "read error at offset 5");
+    p2v_errf(&e, -EIO, "read error at offset 5");
     fsmap_err_locate(&e, "d.img", 4096);
     CHECK_STR(e.msg, "d.img: partition at byte 4096: read error at offset 5");
     fsmap_err_locate(&e, "d.img", 4096); /* already located: unchanged */
     CHECK_STR(e.msg, "d.img: partition at byte 4096: read error at offset 5");
-    snprintf(e.msg, sizeof e.msg, "d.img: read error at offset 5");
+    p2v_errf_at(&e, -EIO, "d.img", "read error at offset 5");
     fsmap_err_locate(&e, "d.img", 4096);
     CHECK_STR(e.msg, "d.img: partition at byte 4096: read error at offset 5");
-    snprintf(e.msg, sizeof e.msg, "d.img2: x"); /* another path is kept */
+    p2v_errf_at(&e, -EIO, "d.img2", "x"); /* another path is kept */
     fsmap_err_locate(&e, "d.img", 0);
     CHECK_STR(e.msg, "d.img: partition at byte 0: d.img2: x");
     fsmap_err_locate(NULL, "d.img", 0);

@@ -225,6 +225,21 @@ static void test_err_where(void)
     p2v_err_prefix(&err, -EIO, "verify");
     CHECK(err.where[0] == '\0' && strncmp(err.msg, "verify: pc.img:5: ", 18) == 0);
     CHECK(p2v_errf_at(NULL, -EIO, "x", "y") == -EIO && p2v_err_at(NULL, -EIO, "x", "y") == -EIO);
+
+    /* what went wrong without its where; a message about no where is all text */
+    CHECK(strcmp(p2v_err_text(&err), err.msg) == 0);
+    p2v_errf_at(&err, -EIO, "pc.img", "read error at offset %d", 512);
+    CHECK(strcmp(p2v_err_text(&err), "read error at offset 512") == 0);
+    /* naming: only where the message is not about that name yet */
+    CHECK(p2v_err_name(&err, -EIO, "pc.img") == -EIO);
+    CHECK(strcmp(err.msg, "pc.img: read error at offset 512") == 0);
+    CHECK(p2v_err_name(&err, -EIO, "pc.im") == -EIO);
+    CHECK(strcmp(err.msg, "pc.im: pc.img: read error at offset 512") == 0);
+    CHECK(strcmp(err.where, "pc.im") == 0 && strcmp(p2v_err_text(&err), "pc.img: read error at "
+                                                    "offset 512") == 0);
+    p2v_errf(&err, -EIO, "memfd_create: no memory");
+    CHECK(p2v_err_name(&err, -EIO, "pc.img") == -EIO);
+    CHECK(strcmp(err.msg, "pc.img: memfd_create: no memory") == 0 && !strcmp(err.where, "pc.img"));
 }
 
 int main(void)
