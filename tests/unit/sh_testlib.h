@@ -8,23 +8,54 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 
-/* The scratch directory (the test fills it, e.g. with mkdtemp). */
+#include "t.h"
+
+/* The scratch directory (t_scratch makes it). */
 static char dir[256];
 
 /* Run a shell command in dir; its exit status, or -1. */
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
 static int sh(const char *fmt, ...)
 {
-    char cmd[4096], full[4400];
+    char cmd[8192], full[8800];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(cmd, sizeof cmd, fmt, ap);
     va_end(ap);
-    snprintf(full, sizeof full, "cd %s && (%s) >>log 2>&1", dir, cmd);
+    snprintf(full, sizeof full, "cd '%s' && (%s) >>log 2>&1", dir, cmd);
     int st = system(full);
     return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+}
+
+/* Make dir a new scratch directory, $TMPDIR/p2v-NAME.XXXXXX (/tmp without
+ * TMPDIR); 0, or -1 when it cannot be made. */
+static __attribute__((unused)) int t_scratch(const char *name)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/p2v-%s.XXXXXX", tmp ? tmp : "/tmp", name);
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+/* The end of a test: its scratch directory goes, unless a check failed;
+ * then it stays for a look and the test says where. t_done's result. */
+static __attribute__((unused)) int t_scratch_done(const char *test)
+{
+    if (!t_failures)
+        sh("cd / && rm -rf '%s'", dir);
+    else
+        fprintf(stderr, "%s: files kept in %s\n", test, dir);
+    return t_done(test);
+}
+
+/* tests/lib, found from a test's own source path (__FILE__, absolute). */
+static __attribute__((unused)) void t_libdir(char *lib, size_t n, const char *file)
+{
+    snprintf(lib, n, "%s", file);
+    char *slash = strrchr(lib, '/');
+    snprintf(slash ? slash : lib, n - (size_t)(slash ? slash - lib : 0), "/../lib");
 }
 
 /* The whole file dir/name, malloc'ed; NULL if it cannot be read whole. */

@@ -112,15 +112,10 @@ static void test_fat(int bits, unsigned mib)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "%s/p2v-fat.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir))
+    if (t_scratch("fat") < 0)
         return 1;
     test_fat(32, 40);
     test_fat(16, 20);
     test_fat(12, 4);
-    if (!t_failures)
-        sh("cd / && rm -rf %s", dir);
-    else
-        fprintf(stderr, "test_fatfile: files kept in %s\n", dir);
-    return t_done("test_fatfile");
+    return t_scratch_done("test_fatfile");
 }

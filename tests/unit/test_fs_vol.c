@@ -139,15 +139,10 @@ static void test_unsupported(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "%s/p2v-vol.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir))
+    if (t_scratch("vol") < 0)
         return 1;
     test_kind(FS_FAT, "/Boot/BCD");
     test_kind(FS_NTFS, "/BCD");
     test_unsupported();
-    if (!t_failures)
-        sh("cd / && rm -rf %s", dir);
-    else
-        fprintf(stderr, "test_fs_vol: files kept in %s\n", dir);
-    return t_done("test_fs_vol");
+    return t_scratch_done("test_fs_vol");
 }

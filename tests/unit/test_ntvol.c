@@ -178,8 +178,7 @@ static void test_refuse_hibernated(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "%s/p2v-ntvol.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir))
+    if (t_scratch("ntvol") < 0)
         return 1;
     CHECK(make_disk(false) == 0);
     char path[512];
@@ -193,9 +192,5 @@ int main(void)
     }
     CHECK(make_disk(true) == 0);
     test_refuse_hibernated();
-    if (!t_failures)
-        sh("cd / && rm -rf %s", dir);
-    else
-        fprintf(stderr, "test_ntvol: files kept in %s\n", dir);
-    return t_done("test_ntvol");
+    return t_scratch_done("test_ntvol");
 }
