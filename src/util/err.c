@@ -94,13 +94,18 @@ int p2v_err_prefix(p2v_err *err, int code, const char *fmt, ...)
 
 void p2v_warn(p2v_warnings *w, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    p2v_vwarn(w, fmt, ap);
+    va_end(ap);
+}
+
+void p2v_vwarn(p2v_warnings *w, const char *fmt, va_list ap)
+{
     if (!w)
         return;
     char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
     char **n = realloc(w->msgs, (w->count + 1) * sizeof *n);
     if (!n)
         return;

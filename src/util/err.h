@@ -3,6 +3,7 @@
 #ifndef P2V_UTIL_ERR_H
 #define P2V_UTIL_ERR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include <stdbool.h>
@@ -52,6 +53,8 @@ typedef struct p2v_warnings {
 } p2v_warnings;
 
 void p2v_warn(p2v_warnings *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with a va_list, for callers that keep lists of their own (ptable_warn). */
+void p2v_vwarn(p2v_warnings *w, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void p2v_warnings_free(p2v_warnings *w);
 
 #endif
