@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "convert/planfile_impl.h"
+#include "util/hex.h"
 
 /* A plan is 3 levels deep; json-c itself stops at 32. */
 enum { PLAN_JSON_MAX_DEPTH = 16 };
@@ -143,9 +144,7 @@ static int hex4(jreader *r, size_t at, uint32_t *v)
     if (r->len - at < 4)
         return jfail(r, at - 2, "the text ends inside a \\u escape");
     for (size_t i = 0; i < 4; i++) {
-        unsigned char c = r->p[at + i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        int d = hex_digit((char)r->p[at + i]);
         if (d < 0)
             return jfail(r, at - 2, "a \\u escape needs 4 hex digits");
         *v = *v << 4 | (uint32_t)d;
