@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "blockdev/blockdev.h"
 #include "t.h"
 
 /* The scratch directory (t_scratch makes it). */
@@ -90,6 +91,28 @@ static __attribute__((unused)) int spill(const char *name, const uint8_t *b, siz
         return -1;
     size_t w = fwrite(b, 1, len, f);
     return fclose(f) == 0 && w == len ? 0 : -1;
+}
+
+/* disk.img: off bytes of pattern, then part.img; its checksum in disk.sum,
+ * which `sha256sum -c --quiet disk.sum` checks after the test (sources
+ * are never written). 0 or the shell's status. */
+static __attribute__((unused)) int disk_around_part(unsigned off)
+{
+    return sh("yes p2v | head -c %u >disk.img && cat part.img >>disk.img && "
+              "sha256sum disk.img >disk.sum", off);
+}
+
+/* view.img: the first len bytes of bd, for a filesystem's own tools to
+ * judge; 0 or -1. */
+static __attribute__((unused)) int spill_view(blockdev *bd, uint64_t len)
+{
+    uint8_t *b = malloc(len ? len : 1);
+    p2v_err err;
+    int r = b ? bd_pread(bd, b, len, 0, &err) : -1;
+    if (r == 0)
+        r = spill("view.img", b, len);
+    free(b);
+    return r;
 }
 
 #endif
