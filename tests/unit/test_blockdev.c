@@ -7,10 +7,10 @@
 
 #include "blockdev/blockdev.h"
 #include "source/source.h"
-#include "util/endian.h"
+#include "sh_testlib.h"
 #include "t.h"
+#include "util/endian.h"
 
-static char dir[64];
 
 static void test_refusals(void)
 {
@@ -232,16 +232,11 @@ static void test_probe_format(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/p2v-bd.XXXXXX");
-    if (!mkdtemp(dir))
+    if (t_scratch("bd") < 0)
         return 1;
     test_refusals();
     test_file();
     test_mem();
     test_probe_format();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-    return t_done("test_blockdev");
+    return t_scratch_done("test_blockdev");
 }
