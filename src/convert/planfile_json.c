@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "convert/planfile_impl.h"
+#include "util/array.h"
 #include "util/hex.h"
 
 /* A plan is 3 levels deep; json-c itself stops at 32. */
@@ -324,14 +325,10 @@ static int member(jreader *r, jkey **keys, size_t *n, size_t *cap)
 {
     if (r->pos >= r->len || r->p[r->pos] != '"')
         return unexpected(r, "a key in double quotes");
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 8;
-        jkey *nk = realloc(*keys, c * sizeof *nk);
-        if (!nk)
-            return p2v_errf(r->err, -ENOMEM, "plan: out of memory");
-        *keys = nk;
-        *cap = c;
-    }
+    jkey *nk = array_room(*keys, cap, *n, sizeof *nk, 8);
+    if (!nk)
+        return p2v_errf(r->err, -ENOMEM, "plan: out of memory");
+    *keys = nk;
     jkey *k = &(*keys)[*n];
     *k = (jkey){ .at = r->pos };
     int e = string(r, &k->s, &k->n);

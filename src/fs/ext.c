@@ -29,6 +29,7 @@
 #include "fs/ext_io.h"
 #include "fs/fsmap_impl.h"
 #include "fs/resize_impl.h"
+#include "util/array.h"
 #include "util/endian.h"
 
 static const char *ext_flavour(const struct ext2_super_block *sb)
@@ -469,14 +470,10 @@ struct ino_list {
 
 static int ino_list_add(struct ino_list *l, ext2_ino_t ino)
 {
-    if (l->count == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        ext2_ino_t *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return -ENOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
+    ext2_ino_t *v = array_room(l->v, &l->cap, l->count, sizeof *v, 64);
+    if (!v)
+        return -ENOMEM;
+    l->v = v;
     l->v[l->count++] = ino;
     return 0;
 }
