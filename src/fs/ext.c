@@ -404,18 +404,29 @@ static int ext_check_inodes(ext2_filsys fs, struct ext_io *b, fsmap *out, p2v_er
     return EXT_STOP;
 }
 
+/* Open the filesystem b reads read-only through p2v's I/O manager, with
+ * libext2fs's own messages silenced (*old_hook: the hook to put back): 0, or
+ * libext2fs's error with *fs NULL (b->failed when a read failed). */
+static errcode_t ext_open_ro(struct ext_io *b, ext2_filsys *fs, ext_io_hook *old_hook)
+{
+    char name[64];
+    *old_hook = ext_io_quiet();
+    ext_io_name(b, name, sizeof name);
+    errcode_t e = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, ext_io_manager(), fs);
+    if (e)
+        *fs = NULL;
+    return e;
+}
+
 static int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err)
 {
     struct ext_io b = { .src = *s };
-    char name[64];
     ext2_filsys fs = NULL;
+    ext_io_hook old_hook;
     int r = 0;
 
-    ext_io_hook old_hook = ext_io_quiet();
-    ext_io_name(&b, name, sizeof name);
-    errcode_t e = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, ext_io_manager(), &fs);
+    errcode_t e = ext_open_ro(&b, &fs, &old_hook);
     if (e) {
-        fs = NULL;
         if (b.failed) {
             *err = b.err;
             r = -EIO;
@@ -582,15 +593,12 @@ static int fs_files_ext(const fsmap_src *s, const extent_list *bad, fs_names *ou
 {
     struct ext_io b = { .src = *s };
     struct ino_list hit = { 0 }, dirs = { 0 };
-    char name[64];
     ext2_filsys fs = NULL;
+    ext_io_hook old_hook;
     int rc = 0;
 
-    ext_io_hook old_hook = ext_io_quiet();
-    ext_io_name(&b, name, sizeof name);
-    errcode_t e = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, ext_io_manager(), &fs);
+    errcode_t e = ext_open_ro(&b, &fs, &old_hook);
     if (e) {
-        fs = NULL;
         rc = b.failed ? -EIO : p2v_errf(err, -EINVAL, "ext superblock could not be used (%s)",
                                         error_message(e));
         goto out;
