@@ -59,12 +59,10 @@ static __attribute__((unused)) void t_libdir(char *lib, size_t n, const char *fi
     snprintf(slash ? slash : lib, n - (size_t)(slash ? slash - lib : 0), "/../lib");
 }
 
-/* The whole file dir/name, malloc'ed; NULL if it cannot be read whole. */
-static __attribute__((unused)) uint8_t *slurp(const char *name, size_t *len)
+/* The whole file at path, malloc'ed; NULL if it cannot be read whole. */
+static __attribute__((unused)) uint8_t *slurp_path(const char *path, size_t *len)
 {
-    char path[1024];
     *len = 0;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
@@ -79,6 +77,14 @@ static __attribute__((unused)) uint8_t *slurp(const char *name, size_t *len)
         return NULL;
     }
     return b;
+}
+
+/* The whole file dir/name, malloc'ed; NULL if it cannot be read whole. */
+static __attribute__((unused)) uint8_t *slurp(const char *name, size_t *len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return slurp_path(path, len);
 }
 
 /* Write len bytes as dir/name; 0 or -1. */
