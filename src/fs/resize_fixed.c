@@ -22,11 +22,9 @@ static int ext_size(blockdev *bd, uint64_t off, uint64_t len, uint64_t *bytes, p
 {
     uint8_t sb[EXT_SB_LEN];
     *bytes = 0;
-    if (len < EXT_SB_OFFSET + EXT_SB_LEN)
-        return 0;
-    int r = bd_pread(bd, sb, sizeof sb, off + EXT_SB_OFFSET, err);
-    if (r < 0 || get_le16(sb + 0x38) != EXT_MAGIC)
-        return r;
+    int r = fsresize_read_at(bd, off, len, EXT_SB_OFFSET, sb, sizeof sb, err);
+    if (r <= 0 || get_le16(sb + 0x38) != EXT_MAGIC)
+        return r < 0 ? r : 0;
     uint32_t log = get_le32(sb + 0x18);
     uint64_t blocks = get_le32(sb + 0x04);
     if (get_le32(sb + 0x60) & EXT_INCOMPAT_64BIT)
@@ -41,10 +39,8 @@ static int fat_size(blockdev *bd, uint64_t off, uint64_t len, uint64_t *bytes, p
     uint8_t bs[512];
     reloc_info ri;
     *bytes = 0;
-    if (len < sizeof bs)
-        return 0;
-    int r = bd_pread(bd, bs, sizeof bs, off, err);
-    if (r < 0)
+    int r = fsresize_read_at(bd, off, len, 0, bs, sizeof bs, err);
+    if (r <= 0)
         return r;
     reloc_probe(bs, sizeof bs, &ri);
     if (ri.fs == RELOC_FS_FAT12 || ri.fs == RELOC_FS_FAT16 || ri.fs == RELOC_FS_FAT32)

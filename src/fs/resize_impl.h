@@ -25,6 +25,17 @@ int fsresize_fat_keep(blockdev *bd, uint64_t off, uint64_t old_bytes, uint64_t n
                       const fsresize_info *fi, const char *what, fsresize_done *out,
                       p2v_err *err);
 
+/* n bytes at byte `at` of the partition [off, off + len) of bd into buf: 1,
+ * 0 when the partition is too short to hold them, or a read error. */
+static inline int fsresize_read_at(blockdev *bd, uint64_t off, uint64_t len, uint64_t at,
+                                   void *buf, size_t n, p2v_err *err)
+{
+    if (len < at || len - at < n)
+        return 0;
+    int r = bd_pread(bd, buf, n, off + at, err);
+    return r < 0 ? r : 1;
+}
+
 /* The name a report gives the filesystem: its type, or "unrecognised". */
 static inline const char *fsresize_name(const fsresize_info *fi)
 {

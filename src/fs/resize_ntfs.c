@@ -178,10 +178,8 @@ static int rz_check_entry(blockdev *bd, uint64_t off, uint64_t len, const char *
 {
     uint8_t bs[512];
     uint64_t bytes;
-    if (len < sizeof bs)
-        return 0;
-    int r = bd_pread(bd, bs, sizeof bs, off, err);
-    if (r < 0)
+    int r = fsresize_read_at(bd, off, len, 0, bs, sizeof bs, err);
+    if (r <= 0)
         return r;
     uint64_t bps = get_le16(bs + 0x0B), sectors = get_le64(bs + FSRESIZE_NTFS_BOOT_TOTAL_SECTORS);
     if (bps == 0 || __builtin_mul_overflow(sectors, bps, &bytes))
