@@ -35,6 +35,11 @@ struct fs_vol_ops {
 };
 extern const struct fs_vol_ops fs_vol_ops_ntfs, fs_vol_ops_fat; /* ntvol.c, fatfile.c */
 
+/* NTFS's backup boot sector: the partition's last sector, or NT4's middle
+ * of the volume (ntfs_backup.c; the backup_boot hook's contract). */
+int fs_ntfs_backup_boot(const fsmap_src *s, uint8_t *sec, size_t cap, size_t *got,
+                        p2v_err *err);
+
 struct fs_driver {
     const char *name;        /* fsmap's fstype ("ntfs", "vfat", "ext2", "swap"), or NULL */
     enum fs_kind kind;
@@ -66,6 +71,11 @@ struct fs_driver {
     uint64_t (*resize_min)(const fsresize_info *fi, uint64_t margin);
     /* Files by path (fs_vol_open). */
     const struct fs_vol_ops *vol;
+    /* A copy of the partition's first sector kept elsewhere, for when that
+     * sector is lost: read into sec (cap bytes, at least 512), its length
+     * in *got; 0, -ENOENT when there is none, or a read error. */
+    int (*backup_boot)(const fsmap_src *s, uint8_t *sec, size_t cap, size_t *got,
+                       p2v_err *err);
 };
 
 extern const struct fs_driver fs_driver_ntfs, fs_driver_fat, fs_driver_ext, fs_driver_swap;
@@ -77,6 +87,9 @@ extern const struct fs_driver *const fs_drivers[];
 
 /* The row of a kind (the first; FS_UNKNOWN and FS_OTHER have none), or NULL. */
 const struct fs_driver *fs_driver_of_kind(enum fs_kind kind);
+/* The first row whose probe recognises head (n bytes of a partition's
+ * start, up to FS_PROBE_LEN), or NULL. */
+const struct fs_driver *fs_driver_probe(const uint8_t *head, size_t n);
 /* The row whose name or libblkid TYPE is type, or NULL. */
 const struct fs_driver *fs_driver_of_type(const char *type);
 

@@ -63,8 +63,7 @@ const char *fs_kind_name(enum fs_kind kind)
     return d && d->name ? d->name : "";
 }
 
-/* The first row whose probe recognises head, or NULL. */
-static const struct fs_driver *probe_head(const uint8_t *head, size_t n)
+const struct fs_driver *fs_driver_probe(const uint8_t *head, size_t n)
 {
     for (const struct fs_driver *const *d = fs_drivers; *d; d++)
         if ((*d)->probe && (*d)->probe(head, n))
@@ -113,7 +112,7 @@ int fsmap_build(blockdev *bd, uint64_t part_offset, uint64_t part_len, const fsm
     r = fsmap_read(&s, b, n, 0, err);
     if (r < 0)
         goto out;
-    r = map_with(probe_head(b, n), &s, opts, out, err);
+    r = map_with(fs_driver_probe(b, n), &s, opts, out, err);
     if (r < 0)
         goto out;
     if (!out->full) {

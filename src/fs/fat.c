@@ -503,6 +503,44 @@ static int fat_metadata_hits(const struct fat_files *f)
     return 0;
 }
 
+static bool fat_sector_zero(const uint8_t *p, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/* The FAT in use, read into f->fat, with every sector of it that reads as
+ * zeros taken from the first other copy where it does not: an unreadable
+ * sector reads as zeros here, and the chains passing through it are still
+ * to be followed (the copies agree on a volume whose map was built; where
+ * both are zeros, nothing changes). */
+static int fat_read_table(struct fat_files *f, p2v_err *err)
+{
+    const fat_geom *g = f->g;
+    uint64_t bps = g->bytes_per_sector, fat0 = (uint64_t)g->reserved_sectors * bps;
+    uint64_t size = g->fat_sectors * bps;
+    uint8_t *alt = NULL;
+    int r = fsmap_read(f->s, f->fat, f->fat_len, fat0 + g->active_fat * size, err);
+    for (uint32_t c = 0; r == 0 && c < g->num_fats; c++) {
+        bool want = false;
+        for (uint64_t o = 0; o + bps <= f->fat_len && !want; o += bps)
+            want = fat_sector_zero(f->fat + o, bps);
+        if (!want || c == g->active_fat)
+            continue;
+        if (!alt && !(alt = malloc(f->fat_len)))
+            r = p2v_errf(err, -ENOMEM, "out of memory");
+        if (r == 0)
+            r = fsmap_read(f->s, alt, f->fat_len, fat0 + c * size, err);
+        for (uint64_t o = 0; r == 0 && o + bps <= f->fat_len; o += bps)
+            if (fat_sector_zero(f->fat + o, bps))
+                memcpy(f->fat + o, alt + o, (size_t)bps);
+    }
+    free(alt);
+    return r;
+}
+
 static int fs_files_fat(const fsmap_src *s, const extent_list *bad, fs_names *out, p2v_err *err)
 {
     uint8_t bs[512];
@@ -523,9 +561,7 @@ static int fs_files_fat(const fsmap_src *s, const extent_list *bad, fs_names *ou
     f.fat = malloc(f.fat_len + 1);
     if (!f.fat)
         return p2v_errf(err, -ENOMEM, "out of memory");
-    r = fsmap_read(s, f.fat, f.fat_len,
-                   ((uint64_t)g.reserved_sectors + (uint64_t)g.active_fat * g.fat_sectors) *
-                       g.bytes_per_sector, err);
+    r = fat_read_table(&f, err);
     if (r == 0 && fat_metadata_hits(&f) < 0)
         r = p2v_errf(err, -ENOMEM, "out of memory");
     if (r == 0 && g.bits == 32 && fat_chain_hit(&f, g.root_cluster) &&

@@ -646,4 +646,5 @@ const struct fs_driver fs_driver_ntfs = {
     .resize_apply = fsresize_ntfs_fit,
     .resize_min = fsresize_ntfs_min,
     .vol = &fs_vol_ops_ntfs,
+    .backup_boot = fs_ntfs_backup_boot,
 };

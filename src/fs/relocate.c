@@ -74,6 +74,24 @@ static int add_patch(reloc_patches *p, uint64_t offset, const uint8_t *data, uin
     return 0;
 }
 
+/* The first blen bytes of the partition, or only its first sector when a
+ * later one cannot be read; *got 0 when even that one cannot: the copy
+ * meets the sector itself (it stops there, or writes zeros with
+ * --bad-sectors zero) and there is nothing to patch. */
+static int read_boot(blockdev *bd, uint64_t off, uint8_t *buf, uint32_t blen, uint32_t sector_size,
+                     uint32_t *got, p2v_err *err)
+{
+    int r = bd_pread(bd, buf, blen, off, err);
+    *got = blen;
+    if (r != -EIO || off + blen > bd_size(bd))
+        return r;   /* past the source's end is no bad sector */
+    memset(buf, 0, blen);
+    uint32_t first = sector_size < blen ? sector_size : blen;
+    r = bd_pread(bd, buf, first, off, err);
+    *got = r == 0 ? first : 0;
+    return r == -EIO ? 0 : r;
+}
+
 int reloc_build(blockdev *bd, uint64_t part_offset, uint64_t part_bytes, uint64_t new_start,
                 uint64_t new_bytes, uint32_t sector_size, const char *what, reloc_patches *out,
                 p2v_err *err)
@@ -93,12 +111,15 @@ int reloc_build(blockdev *bd, uint64_t part_offset, uint64_t part_bytes, uint64_
         r = p2v_errf(err, -ENOMEM, "out of memory");
         goto out;
     }
-    if ((r = bd_pread(bd, boot, blen, part_offset, err)) < 0) {
+    uint32_t got;
+    if ((r = read_boot(bd, part_offset, boot, blen, sector_size, &got, err)) < 0) {
         r = p2v_err_prefix(err, r, "%s: reading the boot sector", what);
         goto out;
     }
-    reloc_probe(boot, blen, &info);
-    if (info.fs == RELOC_FS_NONE || info.bytes_per_sector > blen)
+    if (got < 512)
+        goto out;
+    reloc_probe(boot, got, &info);
+    if (info.fs == RELOC_FS_NONE || info.bytes_per_sector > got)
         goto out;
     out->fs = info.fs;
     out->old_hidden = info.hidden_sectors;
@@ -117,7 +138,9 @@ int reloc_build(blockdev *bd, uint64_t part_offset, uint64_t part_bytes, uint64_
         uint64_t boff = info.backup_sector * bps;
         if (info.backup_sector > part_bytes / bps - 1) {
             out->backup_bad = true;
-        } else if ((r = bd_pread(bd, backup, bps, part_offset + boff, err)) < 0) {
+        } else if ((r = bd_pread(bd, backup, bps, part_offset + boff, err)) == -EIO) {
+            r = 0;  /* unreadable: the copy meets it, as above */
+        } else if (r < 0) {
             r = p2v_err_prefix(err, r, "%s: reading the backup boot sector", what);
             goto out;
         } else {

@@ -36,12 +36,7 @@
 
 #define BM_CHUNK (256u * 1024u)
 
-struct rz_vol {
-    struct ntdev d;
-    ntfs_volume *vol;
-};
-
-static int rz_mount(struct rz_vol *v, blockdev *bd, uint64_t len, bool rw, const char *what,
+int fsresize_ntfs_mount(fsresize_ntfs_vol *v, blockdev *bd, uint64_t len, bool rw, const char *what,
                     p2v_err *err)
 {
     ntdev_capture_log();
@@ -64,7 +59,7 @@ static int rz_mount(struct rz_vol *v, blockdev *bd, uint64_t len, bool rw, const
                     ntdev_last_msg()[0] ? ntdev_last_msg() : "libntfs-3g refused it");
 }
 
-static int rz_umount(struct rz_vol *v, const char *what, p2v_err *err)
+int fsresize_ntfs_umount(fsresize_ntfs_vol *v, const char *what, p2v_err *err)
 {
     int r = 0;
     if (v->vol && ntfs_umount(v->vol, FALSE) != 0)
@@ -190,10 +185,10 @@ static int rz_check_entry(blockdev *bd, uint64_t off, uint64_t len, const char *
 int fsresize_ntfs_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
                         fsresize_info *fi, p2v_err *err)
 {
-    struct rz_vol v = { .d = { .off = off } };
+    fsresize_ntfs_vol v = { .d = { .off = off } };
     int r = rz_check_entry(bd, off, len, what, err);
     if (r == 0)
-        r = rz_mount(&v, bd, len, false, what, err);
+        r = fsresize_ntfs_mount(&v, bd, len, false, what, err);
     if (r < 0)
         return r;
     ntfs_volume *vol = v.vol;
@@ -224,7 +219,7 @@ int fsresize_ntfs_check(blockdev *bd, uint64_t off, uint64_t len, const char *wh
         fi->nr_clusters = (uint64_t)vol->nr_clusters;
     }
     p2v_err e2;
-    int rc = rz_umount(&v, what, r < 0 ? &e2 : err);
+    int rc = fsresize_ntfs_umount(&v, what, r < 0 ? &e2 : err);
     return r < 0 ? r : rc;
 }
 
@@ -360,8 +355,8 @@ void fsresize_ntfs_result_free(fsresize_ntfs_result *res)
 static int resize_system_files(blockdev *ov, fsresize_ntfs_result *res, const char *what,
                                p2v_err *err)
 {
-    struct rz_vol v = { 0 };
-    int r = rz_mount(&v, ov, bd_size(ov), true, what, err);
+    fsresize_ntfs_vol v = { 0 };
+    int r = fsresize_ntfs_mount(&v, ov, bd_size(ov), true, what, err);
     if (r < 0)
         return r;
     res->mft_lcn = v.vol->mft_lcn;
@@ -370,19 +365,26 @@ static int resize_system_files(blockdev *ov, fsresize_ntfs_result *res, const ch
     if (r == 0)
         r = rz_resize_badclus(v.vol, res->clusters, what, err);
     p2v_err e2;
-    int rc = rz_umount(&v, what, r < 0 ? &e2 : err);
+    int rc = fsresize_ntfs_umount(&v, what, r < 0 ? &e2 : err);
     return r < 0 ? r : rc;
 }
 
+/* Every cluster beyond the new end given a place below it; runlists that
+ * then outgrow their MFT records are written last, through a read-write
+ * mount of the volume in its new layout (fsresize_ntfs_expand). */
 static int relocate(blockdev *ov, fsresize_ntfs_result *res, const char *what, p2v_err *err)
 {
-    struct rz_vol v = { 0 };
-    int r = rz_mount(&v, ov, bd_size(ov), false, what, err);
+    fsresize_ntfs_vol v = { 0 };
+    fsresize_ntfs_overflows over = { 0 };
+    int r = fsresize_ntfs_mount(&v, ov, bd_size(ov), false, what, err);
     if (r < 0)
         return r;
-    r = fsresize_ntfs_relocate(v.vol, ov, res->clusters, what, res, err);
+    r = fsresize_ntfs_relocate(v.vol, ov, res->clusters, what, res, &over, err);
     p2v_err e2;
-    int rc = rz_umount(&v, what, r < 0 ? &e2 : err);
+    int rc = fsresize_ntfs_umount(&v, what, r < 0 ? &e2 : err);
+    if (r == 0 && rc == 0 && over.n)
+        r = fsresize_ntfs_expand(ov, res, &over, what, err);
+    fsresize_ntfs_overflows_free(&over);
     return r < 0 ? r : rc;
 }
 

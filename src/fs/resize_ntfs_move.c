@@ -53,6 +53,7 @@ struct mv_ctx {
     bool bm_changed;
     struct mv_fclass fx[64]; /* free extents below new_nr, as they shrink */
     fsresize_ntfs_result *res;
+    fsresize_ntfs_overflows *over;
     uint8_t *rec;           /* one MFT record */
     uint8_t *out;           /* the same with its fixups, for writing */
 };
@@ -259,8 +260,50 @@ static void rl_cut(runlist_element *rl, VCN end)
         }
 }
 
+/* The extent a of MFT record recno (of file base) keeps its old runlist in
+ * its record for now; its new one (rl, for its VCNs) is kept for
+ * fsresize_ntfs_expand. */
+static int add_overflow(struct mv_ctx *c, uint64_t base, uint64_t recno, const ATTR_RECORD *a,
+                        const runlist_element *rl, p2v_err *err)
+{
+    fsresize_ntfs_overflows *o = c->over;
+    size_t n = 0;
+    while (rl[n].length)
+        n++;
+    if (o->n == o->cap) {
+        size_t nc = o->cap ? o->cap * 2 : 8;
+        fsresize_ntfs_overflow *x = realloc(o->v, nc * sizeof *x);
+        if (!x)
+            return p2v_errf(err, -ENOMEM, "out of memory");
+        o->v = x;
+        o->cap = nc;
+    }
+    fsresize_ntfs_overflow *e = &o->v[o->n];
+    *e = (fsresize_ntfs_overflow){ .base = base, .recno = recno, .type = le32_to_cpu(a->type),
+                                   .name_len = a->name_length,
+                                   .low = sle64_to_cpu(a->lowest_vcn),
+                                   .high = sle64_to_cpu(a->highest_vcn) };
+    memcpy(e->name, (const uint8_t *)a + le16_to_cpu(a->name_offset), a->name_length * 2u);
+    e->rl = malloc((n + 1) * sizeof *rl);
+    if (!e->rl)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    memcpy(e->rl, rl, (n + 1) * sizeof *rl);
+    o->n++;
+    return 0;
+}
+
+void fsresize_ntfs_overflows_free(fsresize_ntfs_overflows *o)
+{
+    for (size_t i = 0; i < o->n; i++)
+        free(o->v[i].rl);
+    free(o->v);
+    memset(o, 0, sizeof *o);
+}
+
 /* Rebuild the mapping pairs of attribute record a (at offset aoff of the
- * record) from rl, resizing the attribute record within the MFT record. */
+ * record) from rl, resizing the attribute record within the MFT record; an
+ * extent that no longer fits is kept for fsresize_ntfs_expand (one of
+ * $MFT's own is refused: libntfs-3g reads every record through it). */
 static int write_mapping_pairs(struct mv_ctx *c, MFT_RECORD *m, uint32_t aoff,
                                const runlist_element *rl, uint64_t recno, p2v_err *err)
 {
@@ -273,6 +316,9 @@ static int write_mapping_pairs(struct mv_ctx *c, MFT_RECORD *m, uint32_t aoff,
                         "encoded", c->what, (unsigned long long)recno);
     uint32_t len = (mp + (uint32_t)size + 7) & ~7u;
     bool fits = len == le32_to_cpu(a->length) || ntfs_attr_record_resize(m, a, len) == 0;
+    uint64_t base = MREF_LE(m->base_mft_record) ? MREF_LE(m->base_mft_record) : recno;
+    if (!fits && base != FILE_MFT)
+        return add_overflow(c, base, recno, a, rl, err);
     if (!fits && recno == FILE_MFT) {
         size_t pieces = 0;
         for (const runlist_element *e = rl; e->length; e++)
@@ -285,10 +331,10 @@ static int write_mapping_pairs(struct mv_ctx *c, MFT_RECORD *m, uint32_t aoff,
     }
     if (!fits)
         return p2v_errf(err, -ENOSPC,
-                        "%s: NTFS MFT record %llu (attribute type 0x%x) has no room for the "
-                        "runlist of its moved clusters; this volume cannot be shrunk that far "
-                        "by p2v", c->what, (unsigned long long)recno,
-                        (unsigned)le32_to_cpu(a->type));
+                        "%s: NTFS MFT record %llu (attribute type 0x%x of $MFT) has no room "
+                        "for the runlist of its moved clusters; this volume cannot be shrunk "
+                        "that far by p2v (a larger size, or a defragmented volume)", c->what,
+                        (unsigned long long)recno, (unsigned)le32_to_cpu(a->type));
     a = (ATTR_RECORD *)((uint8_t *)m + aoff);
     if (ntfs_mapping_pairs_build(c->vol, (u8 *)a + mp, len - mp, rl, low, NULL) != 0)
         return p2v_errf(err, -EIO, "%s: NTFS MFT record %llu: the new runlist does not fit",
@@ -421,9 +467,11 @@ static int map_system_runlists(struct mv_ctx *c, p2v_err *err)
 }
 
 int fsresize_ntfs_relocate(ntfs_volume *vol, blockdev *ov, uint64_t new_nr, const char *what,
-                           fsresize_ntfs_result *res, p2v_err *err)
+                           fsresize_ntfs_result *res, fsresize_ntfs_overflows *over,
+                           p2v_err *err)
 {
-    struct mv_ctx c = { .vol = vol, .ov = ov, .what = what, .new_nr = new_nr, .res = res };
+    struct mv_ctx c = { .vol = vol, .ov = ov, .what = what, .new_nr = new_nr, .res = res,
+                        .over = over };
     uint64_t nrec = (uint64_t)vol->mft_na->initialized_size >> vol->mft_record_size_bits;
     int r = map_system_runlists(&c, err);
     c.rec = malloc(vol->mft_record_size);
