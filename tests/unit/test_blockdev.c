@@ -16,7 +16,7 @@ static void test_refusals(void)
 {
     blockdev *bd = NULL;
     p2v_err err;
-    char path[128];
+    char path[512];
     snprintf(path, sizeof path, "%s/missing.img", dir);
     CHECK(source_open(path, NULL, &bd, &err) == -ENOENT);
     CHECK(strstr(err.msg, path) && strstr(err.msg, "No such file or directory"));
@@ -32,7 +32,7 @@ static void test_refusals(void)
 
 static void test_file(void)
 {
-    char path[128];
+    char path[512];
     snprintf(path, sizeof path, "%s/disk.img", dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0444); /* a read-only file opens fine */
     uint8_t buf[10000];
@@ -161,7 +161,7 @@ static void test_probe_format(void)
     CHECK_STR(name, "VHD (dynamic)");
 
     /* Through source_open: a fixed VHD file reads as its data, format "vpc". */
-    char path[128];
+    char path[512];
     snprintf(path, sizeof path, "%s/fixed.vhd", dir);
     uint8_t data[4096];
     for (size_t i = 0; i < sizeof data; i++)
@@ -193,7 +193,7 @@ static void test_probe_format(void)
     close(fd);
     bd = NULL;
     CHECK(source_open(path, NULL, &bd, &err) == -ENOTSUP && bd == NULL);
-    char want[256];
+    char want[1024];
     snprintf(want, sizeof want,
              "%s: VDI image: not supported as a source; convert it to raw or qcow2 with "
              "qemu-img first", path);
