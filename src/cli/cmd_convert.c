@@ -127,22 +127,42 @@ static int boot_check(convert_job *job, const char *output, bootcheck_result *br
 }
 
 /* --vm-def: the VM around the committed image; a failure leaves the image. */
-static int write_vmdef(const convert_job *job, const char *output, const struct convert_args *a)
+/* --json: "vm_definition", what the definition holds and where it went. */
+static void cli_vmdef_json(json_writer *j, const convert_vmdef_done *d)
 {
-    convert_vmdef_opts o = a->vmdef;
-    convert_vmdef_done done;
+    json_key(j, "vm_definition");
+    json_obj_begin(j);
+    json_kstr(j, "format", d->format);
+    json_kstr(j, "file", d->file);
+    json_kstr(j, "name", d->name);
+    json_kstr(j, "disk", d->disk);
+    json_kstr(j, "firmware", d->uefi ? "uefi" : "bios");
+    json_kbool(j, "secure_boot", d->secure_boot);
+    json_kstr(j, "bus", d->bus);
+    json_kstr(j, "nic", d->nic);
+    json_kstr(j, "mac", d->mac);
+    json_ku64(j, "memory", d->memory);
+    json_ku64(j, "cpus", d->cpus);
+    json_kbool(j, "smbios", d->smbios);
+    json_kstr(j, "msdm", *d->msdm ? d->msdm : NULL);
+    json_kbool(j, "tpm", d->tpm);
+    json_kstr(j, "os_version", *d->os_version ? d->os_version : NULL);
+    json_obj_end(j);
+}
+
+static int write_vmdef(const convert_job *job, const char *output, convert_vmdef_done *done)
+{
     p2v_err err;
-    /* P2V_MACHINE_ROOT: a sysfs tree standing for this PC (as for reports). */
-    o.machine_root = getenv("P2V_MACHINE_ROOT");
-    if (convert_write_vmdef(job, &o, &done, &err) < 0) {
+    if (convert_write_vmdef(job, done, &err) < 0) {
         cli_error("%s (the image %s is kept)", err.msg, output);
         return P2V_EXIT_FAIL;
     }
-    if (done.secure_boot_ignored)
+    if (done->secure_boot_ignored)
         cli_warning("--secure-boot: the image boots with BIOS; the VM gets no Secure Boot");
-    if (*done.msdm)
-        cli_notice("the machine's ACPI MSDM table copied to %s", done.msdm);
-    cli_notice("VM definition (%s) written to %s", done.format, done.file);
+    if (*done->msdm)
+        cli_notice("the machine's ACPI MSDM table copied to %s", done->msdm);
+    cli_notice("VM definition (%s) written to %s%s", done->format, done->file,
+               done->tpm ? " (with a TPM)" : "");
     return P2V_EXIT_OK;
 }
 
@@ -183,8 +203,12 @@ static int run(convert_job *job, const char *output, const struct convert_args *
     int status = P2V_EXIT_OK;
     bootcheck_result bres;
     bool checked = false;
-    if (a->vmdef.spec)
-        status = write_vmdef(job, output, a);
+    convert_vmdef_done vd;
+    bool vm_written = false;
+    if (a->vmdef.spec) {
+        status = write_vmdef(job, output, &vd);
+        vm_written = status == P2V_EXIT_OK;
+    }
     if (a->boot_check && status == P2V_EXIT_OK) {
         status = boot_check(job, output, &bres, &checked);
         if (checked && !a->json)
@@ -196,6 +220,8 @@ static int run(convert_job *job, const char *output, const struct convert_args *
         json_writer j;
         json_init(&j, stdout);
         convert_layout_json_open(job, &j, &res);
+        if (vm_written)
+            cli_vmdef_json(&j, &vd);
         if (checked) {
             json_key(&j, "boot_check");
             cli_bootcheck_json(&j, output, NULL, &bres);
@@ -233,7 +259,10 @@ static int make_request(struct convert_args *a, convert_request *rq, convert_sel
                              .network_dhcp = a->network_dhcp,
                              .allow_mounted = a->allow_mounted, .bad_sectors = a->bad_sectors,
                              .bad_sectors_map = a->bad_sectors_map,
-                             .queue_depth = a->queue_depth, .io_timeout = a->io_timeout };
+                             .queue_depth = a->queue_depth, .io_timeout = a->io_timeout,
+                             .vmdef = a->vmdef };
+    /* P2V_MACHINE_ROOT: a sysfs tree standing for this PC (as for reports). */
+    rq->vmdef.machine_root = getenv("P2V_MACHINE_ROOT");
     return 0;
 }
 
@@ -273,6 +302,9 @@ static int load_plan(const struct convert_args *a, const convert_events *ev,
     if (a->bad_sectors_map)
         rq->bad_sectors_map = a->bad_sectors_map;
     rq->allow_mounted = a->allow_mounted;
+    if (a->vmdef.spec)
+        rq->vmdef = a->vmdef;       /* the VM around the image, on top of the plan */
+    rq->vmdef.machine_root = getenv("P2V_MACHINE_ROOT");
     if (!rq->output && !a->dry_run && !a->save_plan)
         return convert_usage_error("%s", "no OUTPUT given (-o OUTPUT; the plan names none)");
     return 0;
@@ -329,7 +361,8 @@ int cmd_convert(int argc, char **argv)
     a.progress = a.progress || isatty(STDERR_FILENO);
     convert_events ev = { .message = on_message };
     p2v_err err;
-    if ((status = cli_report_open(&report, a.report_url, a.report_token_file, a.io_timeout)) != 0)
+    if ((status = cli_report_open(&report, a.report_url, a.report_token_file, a.report_ca,
+                                  a.io_timeout)) != 0)
         goto out;
     status = P2V_EXIT_FAIL;
     if (a.plan_file) {

@@ -14,6 +14,7 @@
 #include "ptable/ptable.h"
 #include "util/json.h"
 #include "util/size.h"
+#include "vmdef/vmdef.h"
 
 static const char disks_usage[] =
     "Usage: p2v disks [--json] [--sector-size 512|4096] [DISK...]\n"
@@ -44,7 +45,12 @@ static const char disks_usage[] =
     "                       name, uuid, bootable, attrs, container, fstype, label,\n"
     "                       fs_uuid, used, windows, boot_stores}]}]}; start, end,\n"
     "                       size in sectors; windows: null or {product, build,\n"
-    "                       arch, installation_type}; boot_stores: BCD paths\n"
+    "                       arch, installation_type}; boot_stores: BCD paths;\n"
+    "                       then \"machine\": this machine (on p2v Live the PC):\n"
+    "                       {vendor, product, version, serial, uuid, family (SMBIOS,\n"
+    "                       null when unknown), macs (wired NICs), memory (bytes),\n"
+    "                       cpus, msdm (an ACPI MSDM table, the OEM Windows key,\n"
+    "                       exists)}\n"
     "  --sector-size N      read image files with N-byte sectors (512 or 4096;\n"
     "                       block devices keep their own; image files default to\n"
     "                       512, or 4096 when the GPT header is at byte 4096 or\n"
@@ -460,6 +466,15 @@ int cmd_disks(int argc, char **argv)
     }
     if (o.json) {
         json_arr_end(&j);
+        /* the PC itself (on p2v Live, the one being converted); a sysfs
+         * root of its own in tests: P2V_MACHINE_ROOT */
+        struct vm_machine m;
+        const char *root = getenv("P2V_MACHINE_ROOT");
+        json_key(&j, "machine");
+        if (vm_machine_read(root ? root : "/", &m, NULL) == 0)
+            vm_machine_json(&m, &j);
+        else
+            json_null(&j);
         json_obj_end(&j);
         json_end(&j);
     }

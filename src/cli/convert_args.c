@@ -68,8 +68,8 @@ enum {
     OPT_DRIVERS, OPT_TARGET_BUS, OPT_KEEP_SERVICES,
     OPT_PLAN, OPT_SAVE_PLAN, OPT_BAD_SECTORS, OPT_BAD_SECTORS_MAP, OPT_ALLOW_MOUNTED, OPT_BOOT_CHECK,
     OPT_QUEUE_DEPTH, OPT_IO_TIMEOUT, OPT_RBD_TIMEOUT, OPT_RBD_FEATURES, OPT_COPY_SYSTEM_FILES,
-    OPT_NETWORK, OPT_REPORT_URL, OPT_REPORT_TOKEN_FILE,
-    OPT_VM_DEF, OPT_KEEP_MAC, OPT_KEEP_SMBIOS, OPT_MEMORY, OPT_CPUS, OPT_SECURE_BOOT,
+    OPT_NETWORK, OPT_REPORT_URL, OPT_REPORT_TOKEN_FILE, OPT_REPORT_CA,
+    OPT_VM_DEF, OPT_KEEP_MAC, OPT_KEEP_SMBIOS, OPT_MEMORY, OPT_CPUS, OPT_SECURE_BOOT, OPT_TPM,
 };
 
 #define SHORT_OPTS ":o:O:t:c::j:pfh"
@@ -114,11 +114,13 @@ static const struct option longopts[] = {
     { "boot-check", no_argument, NULL, OPT_BOOT_CHECK },
     { "report-url", required_argument, NULL, OPT_REPORT_URL },
     { "report-token-file", required_argument, NULL, OPT_REPORT_TOKEN_FILE },
+    { "report-ca", required_argument, NULL, OPT_REPORT_CA },
     { "vm-def", required_argument, NULL, OPT_VM_DEF },
     { "keep-mac", no_argument, NULL, OPT_KEEP_MAC },
     { "keep-smbios", no_argument, NULL, OPT_KEEP_SMBIOS },
     { "memory", required_argument, NULL, OPT_MEMORY },
     { "cpus", required_argument, NULL, OPT_CPUS },
+    { "tpm", required_argument, NULL, OPT_TPM },
     { "secure-boot", no_argument, NULL, OPT_SECURE_BOOT },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -326,6 +328,20 @@ static int apply_layout_option(struct convert_args *a, int c, const char *v, cha
     }
 }
 
+/* --tpm yes|no|auto */
+static int parse_tpm(struct convert_args *a, const char *v)
+{
+    static const char *const names[] = { [CONVERT_TPM_AUTO] = "auto", [CONVERT_TPM_YES] = "yes",
+                                         [CONVERT_TPM_NO] = "no" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(v, names[i])) {
+            a->vmdef.tpm = (enum convert_tpm)i;
+            a->tpm_given = true;
+            return 0;
+        }
+    return convert_usage_error("unknown --tpm '%s' (yes, no or auto)", v);
+}
+
 /* --vm-def and the VM's options: they describe the VM around the image and
  * leave the disk alone, so they go on top of --plan too. */
 static int apply_vmdef_option(struct convert_args *a, int c, const char *v, char **argv)
@@ -344,6 +360,7 @@ static int apply_vmdef_option(struct convert_args *a, int c, const char *v, char
     case OPT_SECURE_BOOT: a->vmdef.secure_boot = true; return 0;
     case OPT_MEMORY: return parse_size_opt("--memory", v, &a->vmdef.memory);
     case OPT_CPUS: return parse_count_opt("--cpus", v, 1024, &a->vmdef.cpus);
+    case OPT_TPM: return parse_tpm(a, v);
     default: return apply_layout_option(a, c, v, argv);
     }
 }
@@ -358,6 +375,7 @@ static int apply_option(struct convert_args *a, int c, const char *v, char **arg
     case OPT_BOOT_CHECK: a->boot_check = true; return 0;
     case OPT_REPORT_URL: a->report_url = v; return 0;
     case OPT_REPORT_TOKEN_FILE: a->report_token_file = v; return 0;
+    case OPT_REPORT_CA: a->report_ca = v; return 0;
     case 'j': return parse_count_opt("-j", v, QCOW2_MAX_THREADS, &a->sink.threads);
     case OPT_QUEUE_DEPTH:
         return parse_count_opt("--queue-depth", v, COPY_MAX_QUEUE_DEPTH, &a->queue_depth);
@@ -395,10 +413,12 @@ static int check_combinations(struct convert_args *a)
         return convert_usage_error("%s", "--report-url reports a conversion: not with --dry-run");
     if (a->report_token_file && !a->report_url)
         return convert_usage_error("%s", "--report-token-file goes with --report-url");
+    if (a->report_ca && !a->report_url)
+        return convert_usage_error("%s", "--report-ca goes with --report-url");
     if ((a->vmdef.keep_mac || a->vmdef.keep_smbios || a->vmdef.secure_boot || a->vmdef.memory ||
-         a->vmdef.cpus) && !a->vmdef.spec)
-        return convert_usage_error("%s", "--keep-mac, --keep-smbios, --memory, --cpus and "
-                                         "--secure-boot go with --vm-def");
+         a->vmdef.cpus || a->tpm_given) && !a->vmdef.spec)
+        return convert_usage_error("%s", "--keep-mac, --keep-smbios, --memory, --cpus, "
+                                         "--secure-boot and --tpm go with --vm-def");
     struct sink_target_info ti;
     sink_target_info(a->output, &ti);
     if (a->boot_check && !ti.is_file)

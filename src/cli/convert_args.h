@@ -37,7 +37,9 @@ struct convert_args {
     const char *save_plan;      /* --save-plan FILE */
     const char *report_url;     /* --report-url URL */
     const char *report_token_file; /* --report-token-file FILE */
+    const char *report_ca;      /* --report-ca FILE */
     convert_vmdef_opts vmdef;   /* --vm-def (spec NULL: none), --keep-mac ... */
+    bool tpm_given;             /* --tpm was given (auto included) */
     const char *layout_option;  /* the first option that shapes the layout (long name) */
     char **sels;
     int nsels;

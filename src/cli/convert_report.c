@@ -24,6 +24,7 @@ static void on_warn(void *ctx, const char *msg)
 }
 
 int cli_report_open(struct cli_report *cr, const char *url, const char *token_file,
+                    const char *ca_file,
                     unsigned io_timeout)
 {
     memset(cr, 0, sizeof *cr);
@@ -31,7 +32,8 @@ int cli_report_open(struct cli_report *cr, const char *url, const char *token_fi
         return P2V_EXIT_OK;
     /* P2V_MACHINE_ROOT: a sysfs tree standing for this PC (docs/fleet.md),
      * so that one machine can play many PCs in a test or a demo. */
-    fleet_opts o = { .url = url, .token_file = token_file, .io_timeout = io_timeout,
+    fleet_opts o = { .url = url, .token_file = token_file, .ca_file = ca_file,
+                     .io_timeout = io_timeout,
                      .machine_root = getenv("P2V_MACHINE_ROOT"), .warn = on_warn };
     p2v_err err;
     if (fleet_reporter_open(&o, &cr->rep, &err) < 0) {

@@ -17,6 +17,7 @@ struct cli_report {
 /* Open the reporter (token file, libcurl). P2V_EXIT_OK or, with a message,
  * P2V_EXIT_FAIL. Nothing when url is NULL. */
 int cli_report_open(struct cli_report *cr, const char *url, const char *token_file,
+                    const char *ca_file,
                     unsigned io_timeout);
 /* start, naming OUTPUT and the selections; P2V_EXIT_FAIL (said) when the
  * receiver cannot be reached: no conversion nobody watches by mistake. */

@@ -109,6 +109,18 @@ typedef struct convert_sel {
  * with K/M/G/T suffixes, not zero. 0, or -EINVAL. */
 int convert_parse_new_size(const char *text, uint64_t *size, bool *min);
 
+/* What shapes the VM definition (--vm-def and its companions). */
+enum convert_tpm { CONVERT_TPM_AUTO = 0, CONVERT_TPM_YES, CONVERT_TPM_NO };
+typedef struct convert_vmdef_opts {
+    const char *spec;           /* FORMAT[:FILE]; FILE defaults to OUTPUT's name + ext;
+                                   NULL: no VM definition */
+    bool keep_mac, keep_smbios, secure_boot;
+    uint64_t memory;            /* --memory: a cap (0: none) */
+    unsigned cpus;              /* --cpus: a cap (0: none) */
+    enum convert_tpm tpm;       /* --tpm: auto gives one when BitLocker was in use */
+    const char *machine_root;   /* sysfs root of this machine (NULL: "/") */
+} convert_vmdef_opts;
+
 typedef struct convert_request {
     const char *output;             /* NULL: plan only */
     sink_opts sink;
@@ -150,6 +162,7 @@ typedef struct convert_request {
                                        settings listed, not re-applied at first boot */
     bool keep_services;             /* leave the old PC's services and known-bad
                                        filters (docs/windows.md, leftovers) */
+    convert_vmdef_opts vmdef;       /* --vm-def (vmdef.spec NULL: none) */
     uint64_t min_free;              /* free space DISK:N=min leaves; 0 and !min_free_set:
                                        the default margin */
     bool min_free_set;              /* min_free given, 0 included (--min-free 0) */
@@ -216,24 +229,32 @@ void convert_job_free(convert_job *job);
 const win_report *convert_job_windows(const convert_job *job);
 
 /* --vm-def (docs/vm-definition.md): after convert_run succeeded, the VM
- * definition of the image in FORMAT (vmdef/), from the plan's firmware, the
- * bus and NIC the Windows drivers were prepared for, and this machine's
- * identity read under machine_root ("/" when NULL). */
-typedef struct convert_vmdef_opts {
-    const char *spec;           /* FORMAT[:FILE]; FILE defaults to OUTPUT's name + ext */
-    bool keep_mac, keep_smbios, secure_boot;
-    uint64_t memory;            /* --memory: a cap (0: none) */
-    unsigned cpus;              /* --cpus: a cap (0: none) */
-    const char *machine_root;
-} convert_vmdef_opts;
+ * definition of the image in rq.vmdef's FORMAT (vmdef/), from the plan's
+ * firmware, the bus and NIC the Windows drivers were prepared for, whether
+ * a selected volume is BitLocker-encrypted (a TPM), and this machine's
+ * identity (read once while planning: the network step follows the MAC
+ * it gives the VM). */
 typedef struct convert_vmdef_done {
     const char *format;         /* "libvirt" ... */
     char file[4096];            /* the definition written */
     char msdm[4096];            /* the MSDM table's copy ("" : none) */
     bool secure_boot_ignored;   /* --secure-boot for a BIOS image */
+    /* what the definition holds (the fields used) */
+    char name[128];             /* the VM's name */
+    char disk[4096];            /* the disk as the definition names it */
+    uint64_t memory;            /* bytes */
+    unsigned cpus;
+    bool uefi, secure_boot, tpm;
+    const char *bus;            /* "virtio-blk", "virtio-scsi", "sata", "ide" */
+    const char *nic;            /* "virtio", "e1000e" */
+    const char *mac;            /* the NIC's MAC (NULL: the platform's choice) */
+    bool smbios;                /* this machine's SMBIOS strings carried over */
+    char os_version[64];        /* a converted Windows' "10.0", else "" */
 } convert_vmdef_done;
-int convert_write_vmdef(const convert_job *job, const convert_vmdef_opts *o,
-                        convert_vmdef_done *done, p2v_err *err);
+int convert_write_vmdef(const convert_job *job, convert_vmdef_done *done, p2v_err *err);
+/* Whether spec is a --vm-def FORMAT[:FILE] (the picking screen's field);
+ * -EINVAL naming the formats. */
+int convert_vmdef_check(const char *spec, p2v_err *err);
 
 /* ---- for front ends that list and check ---- */
 

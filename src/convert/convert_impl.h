@@ -65,6 +65,10 @@ struct convert_job {
     char badmap[1024];          /* --bad-sectors zero: where the map goes ("" : none) */
     convert_layers layers;
     fs_sysfiles *sysfiles;      /* per plan part: Windows' page/swap/hibernation files */
+    struct vm_machine *machine; /* --vm-def: this machine, read once (NULL: no --vm-def) */
+    char vm_mac[18];            /* the MAC the VM definition gives the NIC ("" : none) */
+    bool vm_mac_only;           /* ... and it is this machine's only wired NIC */
+    bool bitlocker;             /* a selected partition is BitLocker-encrypted */
 };
 
 /* Hives are read whole, up to this size. */

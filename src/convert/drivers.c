@@ -46,7 +46,7 @@ static int plan_windows(convert_job *job, size_t i, const char *what, const conv
     rc = dj ? drv_job_prepare(v, what, job->drv_tree, (enum drv_bus)job->rq.target_bus,
                               (job->rq.keep_services ? DRV_JOB_KEEP_SERVICES : 0) |
                                   (job->rq.network_dhcp ? DRV_JOB_NETWORK_DHCP : 0),
-                              dj, err)
+                              job->vm_mac_only ? job->vm_mac : NULL, dj, err)
             : p2v_errf(err, -ENOMEM, "out of memory");
     p2v_err ignored;
     ntvol_close(v, &ignored);

@@ -319,7 +319,8 @@ int convert_plan_from_request(const convert_request *rq, const convert_events *e
     if ((r = check_esp(job, ev, err)) < 0 || (r = convert_resize_prepare(job, ev, err)) < 0 ||
         (r = convert_windows_prepare(job, ev, err)) < 0)
         goto fail;
-    if ((r = convert_drivers_prepare(job, ev, err)) < 0 ||
+    if ((r = convert_vmdef_prepare(job, ev, err)) < 0 ||
+        (r = convert_drivers_prepare(job, ev, err)) < 0 ||
         (r = convert_sysfiles_prepare(job, ev, err)) < 0)
         goto fail;
     *out = job;
@@ -346,6 +347,7 @@ void convert_job_free(convert_job *job)
         return;
     convert_drivers_free(job);
     convert_sysfiles_free(job);
+    convert_vmdef_free(job);
     convert_winstate_free(&job->win);
     convert_layers_free(job); /* overlays read the sources: first */
     convert_resize_free(&job->rs);

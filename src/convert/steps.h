@@ -47,6 +47,15 @@ int convert_windows_prepare(convert_job *job, const convert_events *ev, p2v_err 
 struct fatbuild *convert_windows_esp_tree(const convert_job *job, size_t part);
 void convert_winstate_free(convert_winstate *ws);
 
+/* ---- the VM definition (convert/vmdef.c), before the driver step ---- */
+
+/* What the VM definition will carry that other steps follow: this machine
+ * read once (rq.vmdef.spec given), the MAC the VM's NIC gets (the network
+ * step picks the new adapter by it), and whether a selected partition is
+ * BitLocker-encrypted (a notice; --tpm auto gives the VM a TPM). */
+int convert_vmdef_prepare(convert_job *job, const convert_events *ev, p2v_err *err);
+void convert_vmdef_free(convert_job *job);
+
 /* ---- Windows drivers (convert/drivers.c), after convert_windows_prepare ---- */
 
 /* For every selected Windows, planned from its hives and carried out on

@@ -1,8 +1,11 @@
-/* --vm-def: after the image is committed, the VM around it (vmdef/) from
- * what the conversion knows: the firmware it planned, the bus and NIC the
- * Windows drivers were prepared for, the Windows version, and with
- * --keep-mac / --keep-smbios this machine's identity (P2V_MACHINE_ROOT in
- * tests). docs/vm-definition.md. */
+/* --vm-def: while planning, what the VM definition decides that other steps
+ * follow (this machine read once, the MAC the VM's NIC gets, which the
+ * network step picks the new adapter by; BitLocker in use, a TPM); after
+ * the image is committed, the VM around it (vmdef/) from what the
+ * conversion knows: the firmware it planned, the bus and NIC the Windows
+ * drivers were prepared for, the Windows version, and with --keep-mac /
+ * --keep-smbios this machine's identity (P2V_MACHINE_ROOT in tests).
+ * docs/vm-definition.md. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,6 +16,7 @@
 #include <unistd.h>
 
 #include "convert/convert_impl.h"
+#include "convert/layers.h"
 #include "vmdef/vmdef.h"
 #include "windows/drivers.h"
 
@@ -187,9 +191,10 @@ static int msdm_path(const char *file, const char *name, char *out, size_t len, 
 }
 
 /* The definition's inputs other than the machine's identity. */
-static void fill_in(const convert_job *job, const convert_vmdef_opts *o, bool here,
-                    const struct vm_machine *m, struct vmdef_in *in)
+static void fill_in(const convert_job *job, bool here, struct vmdef_in *in)
 {
+    const convert_vmdef_opts *o = &job->rq.vmdef;
+    const struct vm_machine *m = job->machine;
     in->format = job->rq.sink.format == SINK_RAW ? VM_DISK_RAW : VM_DISK_QCOW2;
     in->disk_bytes = plan_disk_bytes(job->plan);
     in->uefi = job->plan->firmware == PLAN_FW_UEFI;
@@ -199,22 +204,76 @@ static void fill_in(const convert_job *job, const convert_vmdef_opts *o, bool he
     in->windows = windows_version(job, in->os_version, sizeof in->os_version);
     in->memory = pick(here, m->memory, o->memory, 4 * GIB);
     in->cpus = (unsigned)pick(here, m->cpus, o->cpus, 2);
-    in->mac = o->keep_mac && m->nmacs ? m->macs[0] : NULL;
+    in->mac = job->vm_mac[0] ? job->vm_mac : NULL;
     in->smbios = o->keep_smbios ? m : NULL;
-    in->tpm = false; /* BitLocker in use is not detected yet */
+    in->tpm = o->tpm == CONVERT_TPM_YES || (o->tpm == CONVERT_TPM_AUTO && job->bitlocker);
 }
 
-int convert_write_vmdef(const convert_job *job, const convert_vmdef_opts *o, convert_vmdef_done *done,
-                        p2v_err *err)
+/* A selected partition BitLocker-encrypted ("-FVE-FS-" in its boot sector,
+ * fs/probe.c): Windows sealed its key in the PC's TPM. */
+static bool find_bitlocker(const convert_job *job, char *what, size_t len)
 {
+    for (size_t i = 0; i < job->plan->nparts; i++) {
+        const plan_part *pp = &job->plan->parts[i];
+        const convert_part *cp = pp->kind == PLAN_PART_COPY ? convert_part_source(job, pp) : NULL;
+        if (cp && cp->probed && cp->fs.bitlocker) {
+            convert_part_source_name(job, pp, what, len);
+            return true;
+        }
+    }
+    return false;
+}
+
+int convert_vmdef_prepare(convert_job *job, const convert_events *ev, p2v_err *err)
+{
+    const convert_vmdef_opts *o = &job->rq.vmdef;
+    char what[300];
+    job->bitlocker = find_bitlocker(job, what, sizeof what);
+    if (job->bitlocker)
+        convert_say(ev, CONVERT_NOTICE,
+                    "%s: BitLocker-encrypted (copied whole); its key was sealed in the PC's TPM, "
+                    "so Windows asks for the recovery key on the VM's first boot; %s", what,
+                    o->tpm == CONVERT_TPM_NO ? "the VM definition gets no TPM (--tpm no)"
+                                             : "a VM definition (--vm-def) gives the VM a TPM");
+    if (!o->spec)
+        return 0;
+    if (!(job->machine = calloc(1, sizeof *job->machine)))
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    int rc = vm_machine_read(o->machine_root ? o->machine_root : "/", job->machine, err);
+    if (rc < 0)
+        return p2v_err_prefix(err, rc, "--vm-def: reading this machine");
+    /* --keep-mac: the first wired NIC's; the network step follows it when
+     * it is the only one (the Windows' one wired interface was on it) */
+    if (o->keep_mac && job->machine->nmacs) {
+        snprintf(job->vm_mac, sizeof job->vm_mac, "%s", job->machine->macs[0]);
+        job->vm_mac_only = job->machine->nmacs == 1;
+    }
+    return 0;
+}
+
+void convert_vmdef_free(convert_job *job)
+{
+    free(job->machine);
+    job->machine = NULL;
+}
+
+int convert_vmdef_check(const char *spec, p2v_err *err)
+{
+    const struct vmdef_format *f;
+    const char *file;
+    return vmdef_parse_spec(spec, &f, &file, err);
+}
+
+int convert_write_vmdef(const convert_job *job, convert_vmdef_done *done, p2v_err *err)
+{
+    const convert_vmdef_opts *o = &job->rq.vmdef;
     const struct vmdef_format *f;
     const char *file;
     int rc = vmdef_parse_spec(o->spec, &f, &file, err);
     if (rc < 0)
         return rc;
-    struct vm_machine m = { { 0 } };
-    if ((rc = vm_machine_read(o->machine_root ? o->machine_root : "/", &m, err)) < 0)
-        return p2v_err_prefix(err, rc, "--vm-def: reading this machine");
+    if (!job->machine)
+        return p2v_errf(err, -EINVAL, "--vm-def: the job was planned without it");
     memset(done, 0, sizeof *done);
     done->format = f->name;
     if (file)
@@ -228,11 +287,23 @@ int convert_write_vmdef(const convert_job *job, const convert_vmdef_opts *o, con
     if (!ti.is_file || !realpath(job->rq.output, disk))
         snprintf(disk, sizeof disk, "%s", job->rq.output);
     struct vmdef_in in = { .name = name, .disk = disk };
-    fill_in(job, o, sources_are_this_machine(job), &m, &in);
+    fill_in(job, sources_are_this_machine(job), &in);
+    snprintf(done->name, sizeof done->name, "%s", name);
+    snprintf(done->disk, sizeof done->disk, "%s", disk);
+    done->memory = in.memory;
+    done->cpus = in.cpus;
+    done->uefi = in.uefi;
+    done->secure_boot = in.secure_boot;
+    done->tpm = in.tpm;
+    done->bus = vm_bus_name(in.bus);
+    done->nic = in.nic == VM_NIC_VIRTIO ? "virtio" : "e1000e";
+    done->mac = in.mac;
+    done->smbios = in.smbios != NULL;
+    snprintf(done->os_version, sizeof done->os_version, "%s", in.os_version);
     done->secure_boot_ignored = o->secure_boot && !in.uefi;
-    if (o->keep_smbios && m.msdm) {
+    if (o->keep_smbios && job->machine->msdm) {
         if ((rc = msdm_path(done->file, name, done->msdm, sizeof done->msdm, err)) < 0 ||
-            (rc = copy_msdm(m.msdm_path, done->msdm, err)) < 0)
+            (rc = copy_msdm(job->machine->msdm_path, done->msdm, err)) < 0)
             return p2v_err_prefix(err, rc, "--vm-def: the MSDM table");
         in.msdm_file = done->msdm;
     }

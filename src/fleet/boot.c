@@ -56,3 +56,36 @@ int fleet_live_from_iso(const char *iso, const char *dir, p2v_err *err)
                         iso);
     return 0;
 }
+
+static bool value_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == '-';
+}
+
+/* Placeholders match greedily with backtracking; templates are short. */
+static bool match_at(const char *t, const char *o, unsigned depth)
+{
+    if (depth > 16)
+        return false;
+    while (*t && *t != '{') {
+        if (*t++ != *o++)
+            return false;
+    }
+    if (!*t)
+        return !*o;
+    const char *close = strchr(t, '}');
+    if (!close)
+        return !strcmp(t, o);
+    if (*o == '-' || *o == '.')
+        return false;
+    for (size_t n = 1; value_char(o[n - 1]); n++)
+        if (match_at(close + 1, o + n, depth + 1))
+            return true;
+    return false;
+}
+
+bool fleet_output_matches(const char *template, const char *output)
+{
+    return template && output && *output && match_at(template, output, 0);
+}

@@ -80,6 +80,8 @@ void fleet_time_now(char *buf, size_t len);
 typedef struct fleet_opts {
     const char *url;                    /* http:// or https:// */
     const char *token_file;             /* NULL: no Authorization header */
+    const char *ca_file;                /* https: trust this PEM file instead of the
+                                           system's CA store; NULL: the store */
     unsigned io_timeout;                /* seconds per attempt; 0: the default */
     const char *machine_root;           /* NULL: "/" */
     /* warnings (a dropped progress event); may be called from the progress thread */
@@ -115,6 +117,7 @@ bool fleet_reporter_ended(const fleet_reporter *r);
 
 /* GET url (http/https) into *body (malloc'd, NUL-terminated): for `p2v fleet
  * status`. Non-2xx answers are errors naming the status. */
-int fleet_http_get(const char *url, unsigned io_timeout, char **body, size_t *len, p2v_err *err);
+int fleet_http_get(const char *url, unsigned io_timeout, const char *ca_file, char **body,
+                   size_t *len, p2v_err *err);
 
 #endif

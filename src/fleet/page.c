@@ -1,10 +1,14 @@
-/* What the fleet server shows: the page at / (a plain table that reloads
- * itself every 5 seconds, so it is live without JavaScript) and the JSON of
- * /api/pcs. Every string a PC sent is escaped where it is written. */
+/* What the fleet server shows: the page at / and the JSON of /api/pcs. The
+ * page is whole without JavaScript: a table, the totals and a chart drawn
+ * here as inline SVG; without JavaScript it reloads itself every 5 seconds
+ * (a refresh inside <noscript>), with it /app.js fetches the page again and
+ * replaces only the rows, totals and chart that changed. Every string a PC
+ * sent is escaped where it is written, so the script never builds markup. */
 #include "fleet/server.h"
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/size.h"
 
@@ -80,6 +84,31 @@ static void progress_cell(FILE *out, const fleet_pc_row *p)
     fputs("</td>", out);
 }
 
+/* --boot-check's verdict under the status, with the last screen. */
+static void check_cell(FILE *out, const fleet_pc_row *p)
+{
+    if (p->check_id < 0 || !p->check_state)
+        return;
+    fputs("<div class=\"boot\">", out);
+    if (!strcmp(p->check_state, "queued") || !strcmp(p->check_state, "running"))
+        fprintf(out, "boot check %s", p->check_state);
+    else if (p->check_booted == 1)
+        fputs("<span class=\"ok\">&#10003; boots</span>", out);
+    else {
+        fputs(p->check_booted == 0 ? "<span class=\"bad\">&#10007; does not boot</span>"
+                                   : "<span class=\"bad\">&#10007; boot check failed</span>", out);
+        if (p->check_reason) {
+            fputs(": ", out);
+            html(out, p->check_reason);
+        }
+    }
+    if (p->check_shot)
+        fprintf(out, "<br><a href=\"checks/%lld.png\"><img class=\"shot\" src=\"checks/%lld.png\""
+                     " alt=\"last screen of the boot check\" loading=\"lazy\"></a>",
+                (long long)p->check_id, (long long)p->check_id);
+    fputs("</div>", out);
+}
+
 static void html_row(const fleet_pc_row *p, void *ctx)
 {
     FILE *out = ctx;
@@ -100,6 +129,7 @@ static void html_row(const fleet_pc_row *p, void *ctx)
         fputs(": ", out);
         html(out, p->error);
     }
+    check_cell(out, p);
     fputs("</td><td class=\"image\">", out);
     html(out, p->output);
     char a[32];
@@ -113,7 +143,10 @@ static const char style[] =
     "td,th{border-bottom:1px solid #ccc;padding:.3em;text-align:left;vertical-align:top}"
     ".bar{width:12em;height:.8em;background:#eee;display:inline-block;margin-right:.5em}"
     ".bar div{height:100%;background:#3a7}.st-failed .status{color:#b00}"
-    ".st-done .status{color:#070}#totals span{margin-right:1.5em}";
+    ".st-done .status{color:#070}#totals span{margin-right:1.5em}"
+    ".boot{color:#333}.boot .ok{color:#070}.boot .bad{color:#b00}"
+    ".shot{width:160px;border:1px solid #999;margin-top:.2em}"
+    "#chart{display:block;margin:.5em 0}#chart text{font-size:11px;fill:#444}#live{color:#888}";
 
 int fleet_page_html(fleet_store *s, FILE *out, p2v_err *err)
 {
@@ -123,13 +156,17 @@ int fleet_page_html(fleet_store *s, FILE *out, p2v_err *err)
         return rc;
     char moved[32], rate[32];
     fprintf(out, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-                 "<meta http-equiv=\"refresh\" content=\"5\"><title>p2v fleet</title>"
-                 "<style>%s</style></head><body>\n<h1>p2v fleet</h1>\n<p id=\"totals\">"
+                 "<noscript><meta http-equiv=\"refresh\" content=\"5\"></noscript>"
+                 "<title>p2v fleet</title><style>%s</style>"
+                 "<script src=\"app.js\" defer></script></head><body>\n"
+                 "<h1>p2v fleet <small id=\"live\"></small></h1>\n<p id=\"totals\">"
                  "<span>PCs: %u</span><span>done: %u</span><span>failed: %u</span>"
                  "<span>converting: %u</span><span>data moved: %s</span>"
                  "<span>aggregate rate: %s/s</span></p>\n",
             style, t.pcs, t.done, t.failed, t.converting, size_human(t.moved, moved, sizeof moved),
             size_human((uint64_t)t.rate, rate, sizeof rate));
+    if ((rc = fleet_chart_svg(s, time(NULL), out, err)) < 0)
+        return rc;
     fputs("<table id=\"pcs\"><thead><tr><th>PC</th><th>Model</th><th>Progress</th>"
           "<th>Status</th><th>Image</th></tr></thead>\n<tbody>\n", out);
     rc = fleet_store_each(s, -1, html_row, out, err);
@@ -173,6 +210,27 @@ static void json_row(const fleet_pc_row *p, void *ctx)
     json_kstr(j, "started", p->started);
     json_kstr(j, "updated", p->updated);
     knum(j, "events", p->events);
+    json_key(j, "boot_check");
+    if (p->check_id < 0 || !p->check_state) {
+        json_null(j);
+    } else {
+        json_obj_begin(j);
+        json_kstr(j, "state", p->check_state);
+        json_key(j, "booted");
+        if (p->check_booted < 0)
+            json_null(j);
+        else
+            json_boolean(j, p->check_booted == 1);
+        json_kstr(j, "reason", p->check_reason);
+        if (p->check_shot) {
+            char url[48];
+            snprintf(url, sizeof url, "/checks/%lld.png", (long long)p->check_id);
+            json_kstr(j, "screenshot", url);
+        } else {
+            json_knull(j, "screenshot");
+        }
+        json_obj_end(j);
+    }
     json_obj_end(j);
 }
 
@@ -197,3 +255,40 @@ int fleet_pc_json(fleet_store *s, int64_t id, FILE *out, p2v_err *err)
     json_end(&j);
     return rc < 0 ? rc : 0;
 }
+
+/* Every 2 s: fetch the page, parse it (DOMParser runs no script), and put in
+ * the rows, totals and chart whose markup changed; new PCs are appended. The
+ * markup is the server's, escaped there: nothing here turns text into markup.
+ * body's data-updates counts the replaced parts (the browser test reads it). */
+const char fleet_page_js[] =
+    "'use strict';\n"
+    "(function () {\n"
+    "  var every = 2000, live = document.getElementById('live'), updates = 0;\n"
+    "  function put(cur, next) {\n"
+    "    if (!next) return 0;\n"
+    "    if (cur && cur.outerHTML === next.outerHTML) return 0;\n"
+    "    var n = document.importNode(next, true);\n"
+    "    if (cur) cur.replaceWith(n); else document.querySelector('#pcs tbody').appendChild(n);\n"
+    "    return 1;\n"
+    "  }\n"
+    "  function apply(text) {\n"
+    "    var doc = new DOMParser().parseFromString(text, 'text/html'), n = 0;\n"
+    "    n += put(document.getElementById('totals'), doc.getElementById('totals'));\n"
+    "    n += put(document.getElementById('chart'), doc.getElementById('chart'));\n"
+    "    doc.querySelectorAll('#pcs tbody tr').forEach(function (row) {\n"
+    "      n += put(document.getElementById(row.id), row);\n"
+    "    });\n"
+    "    updates += n;\n"
+    "    document.body.setAttribute('data-updates', String(updates));\n"
+    "    live.textContent = 'live';\n"
+    "  }\n"
+    "  function tick() {\n"
+    "    fetch('./', { cache: 'no-store' })\n"
+    "      .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.text(); })\n"
+    "      .then(apply)\n"
+    "      .catch(function () { live.textContent = 'reconnecting'; })\n"
+    "      .then(function () { setTimeout(tick, every); });\n"
+    "  }\n"
+    "  live.textContent = 'live';\n"
+    "  setTimeout(tick, every);\n"
+    "})();\n";

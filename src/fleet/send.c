@@ -27,6 +27,7 @@ OPTLIB(curl_lib, P2V_SONAME_CURL, "--report-url (HTTP)", CURL_FNS, curl);
 
 struct fleet_reporter {
     char *url;
+    char *ca_file;
     char token[FLEET_TOKEN_MAX + 1];
     unsigned timeout;
     fleet_pc pc;
@@ -95,6 +96,8 @@ static int post(fleet_reporter *r, const char *body, size_t len, p2v_err *err)
     char cerr[CURL_ERROR_SIZE] = "";
     curl.f.curl_easy_setopt(c, CURLOPT_URL, r->url);
     curl.f.curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (r->ca_file)
+        curl.f.curl_easy_setopt(c, CURLOPT_CAINFO, r->ca_file);
     curl.f.curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl.f.curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl.f.curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -361,6 +364,12 @@ int fleet_reporter_open(const fleet_opts *o, fleet_reporter **out, p2v_err *err)
     r->timeout = o->io_timeout ? o->io_timeout : FLEET_IO_TIMEOUT_DEFAULT;
     r->warn = o->warn;
     r->ctx = o->ctx;
+    /* a CA file that cannot be read is said now, not after five tries */
+    if (o->ca_file && (access(o->ca_file, R_OK) < 0 || !(r->ca_file = strdup(o->ca_file)))) {
+        rc = p2v_errf(err, errno ? -errno : -ENOMEM, "%s: %s", o->ca_file, strerror(errno));
+        fleet_reporter_free(r);
+        return rc;
+    }
     if ((o->token_file && (rc = fleet_token_read(o->token_file, r->token, sizeof r->token, err))) ||
         (rc = load_curl(err)) < 0) {
         fleet_reporter_free(r);
@@ -414,6 +423,7 @@ void fleet_reporter_free(fleet_reporter *r)
     free(r->sel);
     free(r->output);
     free(r->url);
+    free(r->ca_file);
     free(r);
 }
 
@@ -441,7 +451,8 @@ static size_t on_get(char *data, size_t size, size_t n, void *ctx)
     return len;
 }
 
-int fleet_http_get(const char *url, unsigned io_timeout, char **body, size_t *len, p2v_err *err)
+int fleet_http_get(const char *url, unsigned io_timeout, const char *ca_file, char **body,
+                   size_t *len, p2v_err *err)
 {
     int rc = check_url(url, err);
     if (rc < 0 || (rc = load_curl(err)) < 0)
@@ -454,6 +465,8 @@ int fleet_http_get(const char *url, unsigned io_timeout, char **body, size_t *le
     long t = io_timeout ? (long)io_timeout : FLEET_IO_TIMEOUT_DEFAULT;
     curl.f.curl_easy_setopt(c, CURLOPT_URL, url);
     curl.f.curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (ca_file)
+        curl.f.curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
     curl.f.curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl.f.curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, t);
     curl.f.curl_easy_setopt(c, CURLOPT_TIMEOUT, t);

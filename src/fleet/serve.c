@@ -1,6 +1,8 @@
-/* The fleet server's HTTP side (libmicrohttpd, opened with dlopen): POST
- * /api/report with the token, GET /, /api/pcs and /api/pcs/ID; nothing else
- * exists, and no path a client names is ever opened. A report is refused
+/* The fleet server's HTTP side (libmicrohttpd, opened with dlopen; HTTPS
+ * with --tls-cert/--tls-key through its GnuTLS): POST /api/report with the
+ * token, GET /, /app.js, /api/pcs, /api/pcs/ID, the boot files of --live and
+ * the screenshots of --boot-check (/checks/ID.png, by the check's number);
+ * nothing else exists, and no path a client names is ever opened. A report is refused
  * before its body is read when the token is wrong (401), when it announces
  * more than FLEET_BODY_MAX (413) or when FLEET_QUEUE_MAX requests are already
  * being received (429); a client that stops sending is dropped after
@@ -23,7 +25,8 @@
 #define MHD_FNS(X)                                                                                 \
     X(MHD_start_daemon) X(MHD_stop_daemon) X(MHD_create_response_from_buffer)                      \
     X(MHD_add_response_header) X(MHD_queue_response) X(MHD_destroy_response)                       \
-    X(MHD_lookup_connection_value) X(MHD_get_daemon_info) X(MHD_create_response_from_fd)
+    X(MHD_lookup_connection_value) X(MHD_get_daemon_info) X(MHD_create_response_from_fd)        \
+    X(MHD_is_feature_supported)
 static OPTLIB_TABLE(mhd_fns, MHD_FNS) mhd;
 OPTLIB(mhd_lib, P2V_SONAME_MHD, "p2v fleet serve (libmicrohttpd)", MHD_FNS, mhd);
 
@@ -61,7 +64,10 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
     mhd.f.MHD_add_response_header(r, "Content-Type", type);
     mhd.f.MHD_add_response_header(r, "Cache-Control", "no-store");
     mhd.f.MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    mhd.f.MHD_add_response_header(r, "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+    /* the page's own script file and fetches, its own images, no inline script */
+    mhd.f.MHD_add_response_header(r, "Content-Security-Policy",
+                                  "default-src 'none'; style-src 'unsafe-inline'; "
+                                  "script-src 'self'; connect-src 'self'; img-src 'self'");
     enum MHD_Result rc = mhd.f.MHD_queue_response(c, status, r);
     mhd.f.MHD_destroy_response(r);
     return rc;
@@ -126,9 +132,9 @@ static void base_url(struct server *sv, struct MHD_Connection *c, char *out, siz
     const char *h = mhd.f.MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
     if (h && *h && strlen(h) < 200 &&
         strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == strlen(h))
-        snprintf(out, len, "http://%s", h);
+        snprintf(out, len, "%s://%s", sv->o->tls_cert ? "https" : "http", h);
     else
-        snprintf(out, len, "http://%s", sv->listen);
+        snprintf(out, len, "%s://%s", sv->o->tls_cert ? "https" : "http", sv->listen);
 }
 
 static enum MHD_Result boot_files(struct server *sv, struct MHD_Connection *c, const char *url)
@@ -154,8 +160,27 @@ static enum MHD_Result boot_files(struct server *sv, struct MHD_Connection *c, c
     return reply_text(c, MHD_HTTP_NOT_FOUND, "not found");
 }
 
+/* /checks/ID.png: the last screenshot of boot check ID, in DIR/checks/ID under
+ * the name the database keeps (checked when it was stored). */
+static enum MHD_Result check_shot(struct server *sv, struct MHD_Connection *c, const char *url)
+{
+    const char *id = url + 8;
+    size_t n = strspn(id, "0123456789");
+    char name[64], path[4300];
+    if (n == 0 || n > 17 || strcmp(id + n, ".png") ||
+        fleet_store_check_shot(sv->store, strtoll(id, NULL, 10), name, sizeof name) < 0)
+        return reply_text(c, MHD_HTTP_NOT_FOUND, "not found");
+    snprintf(path, sizeof path, "%s/checks/%lld/%s", sv->o->dir, strtoll(id, NULL, 10), name);
+    return send_file(c, path, "image/png");
+}
+
 static enum MHD_Result get(struct server *sv, struct MHD_Connection *c, const char *url)
 {
+    if (!strcmp(url, "/app.js"))
+        return reply(c, MHD_HTTP_OK, "text/javascript; charset=utf-8", strdup(fleet_page_js),
+                     strlen(fleet_page_js));
+    if (!strncmp(url, "/checks/", 8))
+        return check_shot(sv, c, url);
     if (sv->o->live_dir && (!strcmp(url, "/boot.ipxe") || !strcmp(url, "/plan.json") ||
                             !strncmp(url, "/live/", 6)))
         return boot_files(sv, c, url);
@@ -298,6 +323,71 @@ static int parse_listen(const char *s, struct sockaddr_in *a, p2v_err *err)
     return 0;
 }
 
+/* A key is wiped before its memory goes back. */
+static void pem_free(char *pem)
+{
+    if (pem) {
+        explicit_bzero(pem, strlen(pem));
+        free(pem);
+    }
+}
+
+/* A PEM file read whole (certificates and keys are a few KiB). */
+static int read_pem(const char *what, const char *path, char **out, p2v_err *err)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return p2v_errf(err, -errno, "%s %s: %s", what, path, strerror(errno));
+    char *buf = malloc(FLEET_PEM_MAX + 2);
+    size_t n = buf ? fread(buf, 1, FLEET_PEM_MAX + 1, f) : 0;
+    bool bad = ferror(f);
+    fclose(f);
+    if (!buf)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    buf[n] = 0;
+    if (bad || n == 0 || n > FLEET_PEM_MAX || !strstr(buf, "-----BEGIN ")) {
+        pem_free(buf);
+        return p2v_errf(err, -EINVAL, "%s %s: not a PEM file of at most %u KiB", what, path,
+                        FLEET_PEM_MAX >> 10);
+    }
+    *out = buf;
+    return 0;
+}
+
+/* HTTPS needs a libmicrohttpd built with GnuTLS (Debian's is). */
+static int tls_load(const fleet_serve_opts *o, char **cert, char **key, p2v_err *err)
+{
+    *cert = *key = NULL;
+    if (!o->tls_cert && !o->tls_key)
+        return 0;
+    if (!o->tls_cert || !o->tls_key)
+        return p2v_errf(err, -EINVAL, "--tls-cert and --tls-key go together");
+    if (mhd.f.MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+        return p2v_errf(err, -ENOTSUP, "this libmicrohttpd was built without TLS: "
+                        "--tls-cert cannot be served (use a TLS proxy, docs/fleet.md)");
+    int rc = read_pem("--tls-cert", o->tls_cert, cert, err);
+    if (rc == 0 && (rc = read_pem("--tls-key", o->tls_key, key, err)) < 0) {
+        pem_free(*cert);
+        *cert = NULL;
+    }
+    return rc;
+}
+
+static struct MHD_Daemon *start_daemon(struct server *sv, const struct sockaddr_in *addr,
+                                       const char *cert, const char *key)
+{
+    unsigned timeout = sv->o->io_timeout ? sv->o->io_timeout : FLEET_IO_TIMEOUT_DEFAULT;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | (cert ? MHD_USE_TLS : 0);
+    /* MHD_OPTION_HTTPS_MEM_* only with TLS: the list ends early without it */
+    return mhd.f.MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, sv, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)addr,
+        MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_CONNECTION_LIMIT, 512u,
+        MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0u,
+        MHD_OPTION_NOTIFY_COMPLETED, on_done, sv,
+        cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert, MHD_OPTION_HTTPS_MEM_KEY, key,
+        MHD_OPTION_END);
+}
+
 int fleet_serve(const fleet_serve_opts *o, p2v_err *err)
 {
     static struct server sv;
@@ -307,22 +397,42 @@ int fleet_serve(const fleet_serve_opts *o, p2v_err *err)
         return rc;
     memset(&sv, 0, sizeof sv);
     sv.o = o;
+    char *cert = NULL, *key = NULL;
     if ((rc = fleet_token_read(o->token_file, sv.token, sizeof sv.token, err)) < 0 ||
-        (rc = optlib_load(&mhd_lib, err)) < 0 || (rc = fleet_store_open(o->dir, &sv.store, err)) < 0)
+        (rc = optlib_load(&mhd_lib, err)) < 0 || (rc = tls_load(o, &cert, &key, err)) < 0)
         return rc;
-    unsigned timeout = o->io_timeout ? o->io_timeout : FLEET_IO_TIMEOUT_DEFAULT;
-    struct MHD_Daemon *d = mhd.f.MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL, on_request, &sv,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, 4u,
-        MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0u, MHD_OPTION_NOTIFY_COMPLETED, on_done, &sv,
-        MHD_OPTION_END);
+    if ((rc = fleet_store_open(o->dir, &sv.store, err)) < 0) {
+        pem_free(cert);
+        pem_free(key);
+        return rc;
+    }
+    if (o->boot_check)
+        fleet_store_check_images(sv.store, o->output);
+    struct MHD_Daemon *d = start_daemon(&sv, &addr, cert, key);
     if (!d) {
+        bool tls = cert != NULL;
         fleet_store_close(sv.store);
+        pem_free(cert);
+        pem_free(key);
+        if (tls)
+            return p2v_errf(err, -EINVAL, "cannot start HTTPS on %s: in use, or --tls-cert %s "
+                            "and --tls-key %s are not a certificate and its key",
+                            o->listen ? o->listen : "127.0.0.1:8080", o->tls_cert, o->tls_key);
         char host[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, &addr.sin_addr, host, sizeof host);
         return p2v_errf(err, -EADDRINUSE, "cannot listen on %s:%u (in use, or not an address "
                         "of this machine)", host, ntohs(addr.sin_port));
+    }
+    /* the queue resumes only once this server is the one listening */
+    fleet_checker *ck = NULL;
+    if (o->boot_check) {
+        if ((rc = fleet_checker_start(sv.store, o, &ck, err)) < 0) {
+            mhd.f.MHD_stop_daemon(d);
+            fleet_store_close(sv.store);
+            pem_free(cert);
+            pem_free(key);
+            return rc;
+        }
     }
     const union MHD_DaemonInfo *info = mhd.f.MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     char host[INET_ADDRSTRLEN];
@@ -334,6 +444,9 @@ int fleet_serve(const fleet_serve_opts *o, p2v_err *err)
     while (!*o->stop)
         usleep(100000);
     mhd.f.MHD_stop_daemon(d);
+    fleet_checker_stop(ck);
     fleet_store_close(sv.store);
+    pem_free(cert);
+    pem_free(key);
     return 0;
 }

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/optlib.h"
 
@@ -19,13 +20,25 @@
     X(sqlite3_bind_text) X(sqlite3_bind_int64) X(sqlite3_bind_double) X(sqlite3_bind_null)         \
     X(sqlite3_step) X(sqlite3_column_text) X(sqlite3_column_int64) X(sqlite3_column_double)        \
     X(sqlite3_column_type) X(sqlite3_finalize) X(sqlite3_errmsg) X(sqlite3_busy_timeout)           \
-    X(sqlite3_free)
+    X(sqlite3_free) X(sqlite3_reset) X(sqlite3_clear_bindings)
 static OPTLIB_TABLE(sql_fns, SQL_FNS) sql;
 OPTLIB(sql_lib, P2V_SONAME_SQLITE, "p2v fleet serve (SQLite)", SQL_FNS, sql);
 
+#define STMT_CACHE 16
+
 struct fleet_store {
     sqlite3 *db;
+    /* prepared statements kept by their query's address (each query is a
+     * string constant): preparing the ingest's four statements for every
+     * report cost more than running them */
+    struct {
+        const char *q;
+        sqlite3_stmt *st;
+    } stmts[STMT_CACHE];
     pthread_mutex_t lock;
+    pthread_cond_t queued;          /* a boot check was queued (fleet_store_check_wait) */
+    const char *check_template;     /* --boot-check: images matching it are queued */
+    bool ready;                     /* lock and queued initialised */
 };
 
 static const char schema[] =
@@ -40,7 +53,14 @@ static const char schema[] =
     " copied_bytes INTEGER, started TEXT, updated TEXT, events INTEGER DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS runs ("
     " run TEXT PRIMARY KEY, pc INTEGER NOT NULL, status TEXT, output TEXT, started TEXT,"
-    " updated TEXT, error TEXT, result TEXT);";
+    " updated TEXT, error TEXT, result TEXT);"
+    /* the chart: what arrived per FLEET_FLOW_STEP seconds of the server's clock */
+    "CREATE TABLE IF NOT EXISTS flow (t INTEGER PRIMARY KEY, bytes INTEGER DEFAULT 0,"
+    " done INTEGER DEFAULT 0);"
+    /* --boot-check's queue: queued, running (again after a restart), then ended */
+    "CREATE TABLE IF NOT EXISTS checks (id INTEGER PRIMARY KEY, run TEXT UNIQUE NOT NULL,"
+    " pc INTEGER NOT NULL, image TEXT NOT NULL, state TEXT NOT NULL, booted INTEGER,"
+    " reason TEXT, shot TEXT, queued INTEGER, ended INTEGER);";
 
 int fleet_store_open(const char *dir, fleet_store **out, p2v_err *err)
 {
@@ -67,6 +87,8 @@ int fleet_store_open(const char *dir, fleet_store **out, p2v_err *err)
         return -EIO;
     }
     pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->queued, NULL);
+    s->ready = true;
     *out = s;
     return 0;
 }
@@ -75,8 +97,14 @@ void fleet_store_close(fleet_store *s)
 {
     if (!s)
         return;
+    for (int i = 0; i < STMT_CACHE && s->stmts[i].q; i++)
+        sql.f.sqlite3_finalize(s->stmts[i].st);
     if (s->db)
         sql.f.sqlite3_close(s->db);
+    if (s->ready) {
+        pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->queued);
+    }
     free(s);
 }
 
@@ -213,17 +241,39 @@ static void bind_num(sqlite3_stmt *st, int i, int64_t v)
         sql.f.sqlite3_bind_null(st, i);
 }
 
+/* The statement of query q (a string constant: it is kept by its address),
+ * prepared on first use, without bindings; call with s->lock held and give
+ * it back with done_stmt (or step_done). */
 static int exec_stmt(fleet_store *s, const char *q, sqlite3_stmt **st, p2v_err *err)
 {
+    int i = 0;
+    while (i < STMT_CACHE && s->stmts[i].q && s->stmts[i].q != q)
+        i++;
+    if (i < STMT_CACHE && s->stmts[i].q) {
+        *st = s->stmts[i].st;
+        sql.f.sqlite3_clear_bindings(*st);
+        return 0;
+    }
     if (sql.f.sqlite3_prepare_v2(s->db, q, -1, st, NULL) != SQLITE_OK)
         return p2v_errf(err, -EIO, "database: %s", sql.f.sqlite3_errmsg(s->db));
+    if (i == STMT_CACHE) {          /* more queries than places: not kept */
+        sql.f.sqlite3_finalize(*st);
+        return p2v_errf(err, -EIO, "database: more than %d statements", STMT_CACHE);
+    }
+    s->stmts[i].q = q;
+    s->stmts[i].st = *st;
     return 0;
+}
+
+static void done_stmt(sqlite3_stmt *st)
+{
+    sql.f.sqlite3_reset(st);
 }
 
 static int step_done(fleet_store *s, sqlite3_stmt *st, p2v_err *err)
 {
     int rc = sql.f.sqlite3_step(st);
-    sql.f.sqlite3_finalize(st);
+    done_stmt(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         return p2v_errf(err, -EIO, "database: %s", sql.f.sqlite3_errmsg(s->db));
     return 0;
@@ -331,6 +381,52 @@ static int update_state(fleet_store *s, const struct report *r, p2v_err *err)
     return step_done(s, st, err);
 }
 
+/* The chart's figures, before update_state changes the PC's row: the bytes
+ * this progress event adds to its run's stage, or one more PC done. Only a
+ * run still converting counts, so a repeated finish counts once. */
+static int record_flow(fleet_store *s, const struct report *r, p2v_err *err)
+{
+    bool progress = !strcmp(r->event, "progress"), finish = !strcmp(r->event, "finish");
+    if (!progress && !finish)
+        return 0;
+    sqlite3_stmt *st;
+    int rc = exec_stmt(s,
+        "INSERT INTO flow (t, bytes, done) SELECT ?1,"
+        " CASE WHEN ?2 IS NULL THEN 0 ELSE max(0, ?2 - coalesce((SELECT bytes_done FROM pcs"
+        "  WHERE run = ?3 AND stage IS ?4), 0)) END, ?5"
+        " WHERE (SELECT status FROM runs WHERE run = ?3) = 'converting'"
+        " ON CONFLICT(t) DO UPDATE SET bytes = bytes + excluded.bytes, done = done + excluded.done",
+        &st, err);
+    if (rc)
+        return rc;
+    sql.f.sqlite3_bind_int64(st, 1, (int64_t)time(NULL) / FLEET_FLOW_STEP);
+    bind_num(st, 2, progress ? r->done : -1);
+    bind_str(st, 3, r->run);
+    bind_str(st, 4, r->stage ? r->stage : "copy");
+    sql.f.sqlite3_bind_int64(st, 5, finish);
+    return step_done(s, st, err);
+}
+
+/* --boot-check: a finished run whose image is one the server was told of. */
+static int queue_check(fleet_store *s, const struct report *r, p2v_err *err)
+{
+    if (!s->check_template || strcmp(r->event, "finish") || !r->output ||
+        !fleet_output_matches(s->check_template, r->output))
+        return 0;
+    sqlite3_stmt *st;
+    int rc = exec_stmt(s, "INSERT OR IGNORE INTO checks (run, pc, image, state, queued)"
+                          " SELECT ?1, pc, ?2, 'queued', ?3 FROM runs WHERE run = ?1",
+                       &st, err);
+    if (rc)
+        return rc;
+    bind_str(st, 1, r->run);
+    bind_str(st, 2, r->output);
+    sql.f.sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
+    if ((rc = step_done(s, st, err)) == 0)
+        pthread_cond_broadcast(&s->queued);
+    return rc;
+}
+
 int fleet_store_ingest(fleet_store *s, const char *body, size_t len, p2v_err *err)
 {
     struct json_tokener *tok = json_tokener_new();
@@ -354,6 +450,10 @@ int fleet_store_ingest(fleet_store *s, const char *body, size_t len, p2v_err *er
             sql.f.sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
             rc = upsert_pc(s, &r, err);
             if (rc == 0)
+                rc = record_flow(s, &r, err);
+            if (rc == 0)
+                rc = queue_check(s, &r, err);
+            if (rc == 0)
                 rc = update_state(s, &r, err);
             sql.f.sqlite3_exec(s->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
             pthread_mutex_unlock(&s->lock);
@@ -365,10 +465,12 @@ int fleet_store_ingest(fleet_store *s, const char *body, size_t len, p2v_err *er
 
 /* ---- reading ---- */
 
-static const char pc_cols[] =
-    "SELECT id, serial, uuid, vendor, model, mac, computername, status, stage, partition,"
-    " bytes_done, bytes_total, rate, eta, output, error, image_bytes, copied_bytes, started,"
-    " updated, run, selection, events FROM pcs";
+#define PC_COLS                                                                                    \
+    "SELECT p.id, serial, uuid, vendor, model, mac, computername, status, stage, partition,"       \
+    " bytes_done, bytes_total, rate, eta, output, error, image_bytes, copied_bytes, started,"      \
+    " updated, p.run, selection, events, c.id, c.state, c.booted, c.reason, c.shot IS NOT NULL"   \
+    " FROM pcs p LEFT JOIN checks c ON c.run = p.run"
+static const char pc_one[] = PC_COLS " WHERE p.id = ?1", pc_all[] = PC_COLS " ORDER BY p.id";
 
 static const char *col_s(sqlite3_stmt *st, int i)
 {
@@ -401,13 +503,17 @@ static void row_to(sqlite3_stmt *st, fleet_pc_row *p)
     p->run = col_s(st, 20);
     p->selection = col_s(st, 21);
     p->events = col_n(st, 22);
+    p->check_id = col_n(st, 23);
+    p->check_state = col_s(st, 24);
+    p->check_booted = col_n(st, 25);
+    p->check_reason = col_s(st, 26);
+    p->check_shot = col_n(st, 27) > 0;
 }
 
 int fleet_store_each(fleet_store *s, int64_t id, void (*fn)(const fleet_pc_row *p, void *ctx),
                      void *ctx, p2v_err *err)
 {
-    char q[sizeof pc_cols + 64];
-    snprintf(q, sizeof q, "%s%s", pc_cols, id >= 0 ? " WHERE id = ?1" : " ORDER BY id");
+    const char *q = id >= 0 ? pc_one : pc_all;
     pthread_mutex_lock(&s->lock);
     sqlite3_stmt *st;
     int rc = exec_stmt(s, q, &st, err), n = 0;
@@ -420,8 +526,115 @@ int fleet_store_each(fleet_store *s, int64_t id, void (*fn)(const fleet_pc_row *
             fn(&p, ctx);
             n++;
         }
-        sql.f.sqlite3_finalize(st);
+        done_stmt(st);
     }
     pthread_mutex_unlock(&s->lock);
     return rc < 0 ? rc : n;
+}
+
+/* ---- the chart ---- */
+
+int fleet_store_flow(fleet_store *s, void (*fn)(int64_t t, int64_t bytes, int64_t done, void *ctx),
+                     void *ctx, p2v_err *err)
+{
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st;
+    int rc = exec_stmt(s, "SELECT t, bytes, done FROM flow ORDER BY t", &st, err);
+    if (rc == 0) {
+        while (sql.f.sqlite3_step(st) == SQLITE_ROW)
+            fn(sql.f.sqlite3_column_int64(st, 0) * FLEET_FLOW_STEP, sql.f.sqlite3_column_int64(st, 1),
+               sql.f.sqlite3_column_int64(st, 2), ctx);
+        done_stmt(st);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* ---- the boot-check queue ---- */
+
+void fleet_store_check_images(fleet_store *s, const char *template)
+{
+    s->check_template = template;
+}
+
+int fleet_store_check_next(fleet_store *s, fleet_check_job *job, p2v_err *err)
+{
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st;
+    /* one that was running when the server stopped goes first: it is resumed */
+    int rc = exec_stmt(s, "SELECT id, image FROM checks WHERE state IN ('queued', 'running')"
+                          " ORDER BY state = 'running' DESC, id LIMIT 1", &st, err);
+    if (rc == 0) {
+        rc = 0;
+        if (sql.f.sqlite3_step(st) == SQLITE_ROW) {
+            job->id = sql.f.sqlite3_column_int64(st, 0);
+            snprintf(job->image, sizeof job->image, "%s", col_s(st, 1));
+            rc = 1;
+        }
+        done_stmt(st);
+    }
+    if (rc == 1) {
+        int r2 = exec_stmt(s, "UPDATE checks SET state = 'running' WHERE id = ?1", &st, err);
+        if (r2 == 0) {
+            sql.f.sqlite3_bind_int64(st, 1, job->id);
+            r2 = step_done(s, st, err);
+        }
+        rc = r2 ? r2 : 1;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int fleet_store_check_end(fleet_store *s, int64_t id, int booted, const char *reason,
+                          const char *shot, p2v_err *err)
+{
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st;
+    int rc = exec_stmt(s, "UPDATE checks SET state = ?2, booted = ?3, reason = ?4, shot = ?5,"
+                          " ended = ?6 WHERE id = ?1", &st, err);
+    if (rc == 0) {
+        sql.f.sqlite3_bind_int64(st, 1, id);
+        bind_str(st, 2, booted < 0 ? "error" : "done");
+        bind_num(st, 3, booted);
+        bind_str(st, 4, reason);
+        bind_str(st, 5, shot);
+        sql.f.sqlite3_bind_int64(st, 6, (int64_t)time(NULL));
+        rc = step_done(s, st, err);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+int fleet_store_check_shot(fleet_store *s, int64_t id, char *name, size_t len)
+{
+    pthread_mutex_lock(&s->lock);
+    sqlite3_stmt *st;
+    p2v_err err;
+    int rc = exec_stmt(s, "SELECT shot FROM checks WHERE id = ?1 AND shot IS NOT NULL", &st, &err);
+    if (rc == 0) {
+        sql.f.sqlite3_bind_int64(st, 1, id);
+        rc = -ENOENT;
+        if (sql.f.sqlite3_step(st) == SQLITE_ROW) {
+            snprintf(name, len, "%s", col_s(st, 0));
+            rc = 0;
+        }
+        done_stmt(st);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+void fleet_store_check_wait(fleet_store *s, unsigned ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->lock);
+    pthread_cond_timedwait(&s->queued, &s->lock, &t);
+    pthread_mutex_unlock(&s->lock);
 }

@@ -14,6 +14,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "vdisk/vdisk.h"
+
 bool sink_same_file(const struct stat *a, const struct stat *b)
 {
     if (S_ISBLK(a->st_mode) || S_ISBLK(b->st_mode))
@@ -79,6 +81,24 @@ static bool resolve_new_path(const char *path, char out[PATH_MAX])
     return n > 0 && n < PATH_MAX;
 }
 
+/* OUTPUT as the guard compares it: the existing file's stat, else the
+ * absolute path a new file would have. */
+struct out_id {
+    bool exists;
+    const struct stat *st;
+    bool have_real;
+    const char *real;
+};
+
+/* Is the file behind blockdev b the OUTPUT? */
+static bool is_output(const struct out_id *o, const blockdev *b)
+{
+    if (o->exists)
+        return o->st->st_dev == bd_st_dev(b) && o->st->st_ino == bd_st_ino(b);
+    char b_real[PATH_MAX];
+    return o->have_real && realpath(bd_path(b), b_real) && !strcmp(b_real, o->real);
+}
+
 /* OUTPUT must not be a source, a file in a source's backing chain, nor the
  * file behind a loop device that is a source; an existing OUTPUT needs --force. */
 int sink_guard_output(const char *output, const sink_source *src, size_t nsrc, bool force,
@@ -100,26 +120,27 @@ int sink_guard_output(const char *output, const sink_source *src, size_t nsrc, b
         }
     }
     bool exists = stat(output, &st) == 0;
-    /* Every file of a source's backing chain is a source too. */
+    /* Every file of a source's backing chain is a source too, and so is
+     * every extent file of each layer (a VMDK's descriptor names them). */
     char out_real[PATH_MAX];
     bool have_real = !exists && resolve_new_path(output, out_real);
-    for (size_t i = 0; i < nsrc; i++) {
-        for (const blockdev *b = bd_backing(src[i].bd); b; b = bd_backing(b)) {
-            bool same = false;
-            if (exists) {
-                same = st.st_dev == bd_st_dev(b) && st.st_ino == bd_st_ino(b);
-            } else if (have_real) {
-                char b_real[PATH_MAX];
-                same = realpath(bd_path(b), b_real) && !strcmp(b_real, out_real);
-            }
-            if (same) {
-                p2v_errf(err, -EEXIST, "%s: OUTPUT is %s, in the backing chain of %s, one of the sources; "
-                         "refusing to write over it", output, bd_path(b),
-                          src[i].path);
+    struct out_id id = { exists, &st, have_real, out_real };
+    for (size_t i = 0; i < nsrc; i++)
+        for (const blockdev *b = src[i].bd; b; b = bd_backing(b)) {
+            const blockdev *f;
+            if (b != src[i].bd && is_output(&id, b)) {
+                p2v_errf(err, -EEXIST, "%s: OUTPUT is %s, in the backing chain of %s, one of the "
+                         "sources; refusing to write over it", output, bd_path(b), src[i].path);
                 return -1;
             }
+            for (size_t k = 0; (f = vdisk_extra_file(b, k)); k++)
+                if (is_output(&id, f)) {
+                    p2v_errf(err, -EEXIST, "%s: OUTPUT is %s, an extent file of %s (read for %s, "
+                             "one of the sources); refusing to write over it", output, bd_path(f),
+                             bd_path(b), src[i].path);
+                    return -1;
+                }
         }
-    }
     if (!exists)
         return 0;
     for (size_t i = 0; i < nsrc; i++) {

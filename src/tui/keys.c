@@ -135,7 +135,7 @@ static const char *const help_lines[] = {
     "  e  add an empty ESP of SIZE         z  disk size: larger grows the LAST partition",
     "  o  output file                      f  format: qcow2 / raw",
     "  c  qcow2 compression: none/zlib/zstd  w  overwrite an existing output",
-    "  v  verify: read the image back and compare",
+    "  v  verify: read the image back      d  VM definition: FORMAT[:FILE] (--vm-def)",
     "",
     "Preview: g or Enter writes, b or Esc goes back.  Run: q or Esc asks to cancel;",
     "a cancelled or failed run leaves nothing under the output name.",
@@ -162,11 +162,15 @@ static void edit_field(struct ui *u, enum tui_field f)
     p2v_err err;
     if (f == TUI_F_OUTPUT)
         snprintf(cur, sizeof cur, "%s", u->s->target.output);
+    else if (f == TUI_F_VMDEF)
+        snprintf(cur, sizeof cur, "%s", u->s->target.vmdef);
     else
         cur[0] = '\0';
     const char *label = f == TUI_F_OUTPUT ? "Output file"
                         : f == TUI_F_ESP  ? "Add an empty ESP of SIZE (empty: none)"
-                                          : "Disk size, SIZE (empty: the smallest)";
+                        : f == TUI_F_VMDEF
+                            ? "VM definition, libvirt|qemu|proxmox|openstack[:FILE] (empty: none)"
+                            : "Disk size, SIZE (empty: the smallest)";
     if (!prompt(u, label, cur, text, sizeof text))
         return;
     if (tui_set_field(u->s, f, text, &err) < 0)
@@ -248,6 +252,7 @@ static const struct {
     { 't', TUI_F_TABLE }, { 'b', TUI_F_BOOT },   { 'e', TUI_F_ESP },
     { 'z', TUI_F_SIZE },  { 'o', TUI_F_OUTPUT }, { 'f', TUI_F_FORMAT },
     { 'c', TUI_F_COMPRESS }, { 'w', TUI_F_FORCE }, { 'v', TUI_F_VERIFY },
+    { 'd', TUI_F_VMDEF },
 };
 
 static bool field_key(struct ui *u, int ch)

@@ -222,7 +222,7 @@ int tui_set_pick_size(tui_state *s, const char *disk, unsigned number, const cha
 }
 
 /* A size as the command line writes it: the largest exact K/M/G suffix. */
-static void size_word(uint64_t v, char *num, size_t len)
+void tui_size_word(uint64_t v, char *num, size_t len)
 {
     if (v == 0)
         snprintf(num, len, "0");
@@ -244,7 +244,7 @@ void tui_pick_word(const tui_state *s, size_t pick, char *out, size_t len)
         snprintf(num, sizeof num, "=min");
     else if (p->size) {
         num[0] = '=';
-        size_word(p->size, num + 1, sizeof num - 1);
+        tui_size_word(p->size, num + 1, sizeof num - 1);
     }
     snprintf(out, len, "%s:%u%s", p->disk, p->number, num);
 }
@@ -289,13 +289,14 @@ static const char *const field_names[TUI_NFIELDS] = {
     [TUI_F_TABLE] = "table",   [TUI_F_BOOT] = "firmware", [TUI_F_ESP] = "add ESP",
     [TUI_F_SIZE] = "size",     [TUI_F_OUTPUT] = "output", [TUI_F_FORMAT] = "format",
     [TUI_F_COMPRESS] = "compress", [TUI_F_FORCE] = "overwrite", [TUI_F_VERIFY] = "verify",
+    [TUI_F_VMDEF] = "VM definition",
 };
 
 const char *tui_field_name(enum tui_field f) { return f < TUI_NFIELDS ? field_names[f] : "?"; }
 
 bool tui_field_is_text(enum tui_field f)
 {
-    return f == TUI_F_ESP || f == TUI_F_SIZE || f == TUI_F_OUTPUT;
+    return f == TUI_F_ESP || f == TUI_F_SIZE || f == TUI_F_OUTPUT || f == TUI_F_VMDEF;
 }
 
 static int cycle3(int v, int dir) { return ((v + (dir < 0 ? 2 : 1)) % 3); }
@@ -338,6 +339,22 @@ static int set_size(uint64_t *v, const char *text, const char *what, p2v_err *er
     return 0;
 }
 
+/* FORMAT[:FILE] as p2v convert --vm-def takes it; "" or "none": none. */
+static int set_vmdef(tui_target *t, const char *text, p2v_err *err)
+{
+    if (!text[0] || !strcmp(text, "none")) {
+        t->vmdef[0] = '\0';
+        return 0;
+    }
+    int r = convert_vmdef_check(text, err);
+    if (r < 0)
+        return p2v_err_prefix(err, r, "VM definition");
+    if (strlen(text) >= sizeof t->vmdef)
+        return p2v_errf(err, -ENAMETOOLONG, "VM definition: too long");
+    snprintf(t->vmdef, sizeof t->vmdef, "%s", text);
+    return 0;
+}
+
 int tui_set_field(tui_state *s, enum tui_field f, const char *text, p2v_err *err)
 {
     switch (f) {
@@ -355,6 +372,7 @@ int tui_set_field(tui_state *s, enum tui_field f, const char *text, p2v_err *err
             return p2v_errf(err, -ENAMETOOLONG, "output: the name is too long");
         snprintf(s->target.output, sizeof s->target.output, "%s", text);
         return 0;
+    case TUI_F_VMDEF: return set_vmdef(&s->target, text, err);
     default: return p2v_errf(err, -EINVAL, "%s is not a text field", tui_field_name(f));
     }
 }
@@ -389,6 +407,7 @@ void tui_field_value(const tui_state *s, enum tui_field f, char *out, size_t len
         break;
     case TUI_F_FORCE: snprintf(out, len, "%s", t->force ? "yes" : "no"); break;
     case TUI_F_VERIFY: snprintf(out, len, "%s", t->verify ? "yes" : "no"); break;
+    case TUI_F_VMDEF: snprintf(out, len, "%s", t->vmdef[0] ? t->vmdef : "none"); break;
     default: snprintf(out, len, "?"); break;
     }
 }
@@ -442,6 +461,10 @@ static int build_request(const tui_state *s, struct tui_request *b)
                               .cluster_size = t->format == SINK_RAW ? 0 : t->cluster_size,
                               .compression = t->format == SINK_RAW ? SINK_COMPRESS_NONE
                                                                    : t->compression };
+    /* the VM definition is written after the run (view_run.c); this machine
+     * is read while planning, from P2V_MACHINE_ROOT in tests as for p2v convert */
+    b->rq.vmdef = (convert_vmdef_opts){ .spec = t->vmdef[0] ? t->vmdef : NULL,
+                                        .machine_root = getenv("P2V_MACHINE_ROOT") };
     b->rq.plan = (plan_opts){ .table = t->table, .boot = t->boot, .size = t->size,
                               .align = t->align, .no_msr = t->no_msr };
     if (t->active_disk && tui_pick_pos(s, t->active_disk, t->active_number)) {
@@ -501,96 +524,4 @@ int tui_validate(tui_state *s)
         describe_plan(s);
     }
     return r;
-}
-
-/* ---- the equivalent command line ---- */
-
-static void append(char *out, size_t len, size_t *o, const char *s)
-{
-    size_t l = strlen(s);
-    if (*o + l + 1 > len)
-        return;
-    memcpy(out + *o, s, l + 1);
-    *o += l;
-}
-
-/* A word as the shell reads it back: bare when safe, else in single quotes. */
-static void append_word(char *out, size_t len, size_t *o, const char *w)
-{
-    bool safe = w[0] != '\0';
-    for (const char *p = w; *p; p++)
-        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=+,@%", *p))
-            safe = false;
-    append(out, len, o, " ");
-    if (safe) {
-        append(out, len, o, w);
-        return;
-    }
-    append(out, len, o, "'");
-    for (const char *p = w; *p; p++) {
-        char c[2] = { *p, 0 };
-        append(out, len, o, *p == '\'' ? "'\\''" : c);
-    }
-    append(out, len, o, "'");
-}
-
-static void append_size(char *out, size_t len, size_t *o, const char *opt, uint64_t v)
-{
-    char num[32];
-    size_word(v, num, sizeof num);
-    append_word(out, len, o, opt);
-    append_word(out, len, o, num);
-}
-
-void tui_command_line(const tui_state *s, char *out, size_t len)
-{
-    const tui_target *t = &s->target;
-    size_t o = 0;
-    if (!len)
-        return;
-    out[0] = '\0';
-    append(out, len, &o, "p2v convert");
-    if (t->table != PTABLE_NONE)
-        append(out, len, &o, t->table == PTABLE_GPT ? " -t gpt" : " -t mbr");
-    if (t->boot != PLAN_FW_NONE)
-        append(out, len, &o, t->boot == PLAN_FW_UEFI ? " --boot uefi" : " --boot bios");
-    if (t->add_esp)
-        append_size(out, len, &o, "--add-esp", t->add_esp);
-    if (t->size)
-        append_size(out, len, &o, "--size", t->size);
-    if (t->align)
-        append_size(out, len, &o, "--align", t->align);
-    if (t->no_msr)
-        append(out, len, &o, " --no-msr");
-    if (t->copy_all)
-        append(out, len, &o, " --copy all");
-    if (t->allow_dirty)
-        append(out, len, &o, " --allow-dirty");
-    if (t->min_free || t->min_free_set)
-        append_size(out, len, &o, "--min-free", t->min_free);
-    if (t->active_disk && tui_pick_pos(s, t->active_disk, t->active_number)) {
-        char sel[4200];
-        snprintf(sel, sizeof sel, "%s:%u", t->active_disk, t->active_number);
-        append(out, len, &o, " --active");
-        append_word(out, len, &o, sel);
-    }
-    if (t->format == SINK_RAW)
-        append(out, len, &o, " -O raw");
-    else if (t->cluster_size)
-        append_size(out, len, &o, "--cluster-size", t->cluster_size);
-    if (t->format != SINK_RAW && t->compression)
-        append(out, len, &o, t->compression == SINK_COMPRESS_ZSTD ? " -c zstd" : " -c zlib");
-    if (t->force)
-        append(out, len, &o, " -f");
-    if (t->verify)
-        append(out, len, &o, " --verify");
-    if (s->sector_size)
-        append(out, len, &o, s->sector_size == 4096 ? " --sector-size 4096" : " --sector-size 512");
-    append(out, len, &o, " -o");
-    append_word(out, len, &o, t->output);
-    for (size_t i = 0; i < s->npicks; i++) {
-        char sel[4200];
-        tui_pick_word(s, i, sel, sizeof sel);
-        append_word(out, len, &o, sel);
-    }
 }

@@ -60,6 +60,8 @@ static void take_options(tui_state *s, const convert_request *rq)
     t->min_free_set = rq->min_free_set;
     t->verify = rq->verify;
     t->force = rq->force;
+    if (rq->vmdef.spec && strlen(rq->vmdef.spec) < sizeof t->vmdef)
+        snprintf(t->vmdef, sizeof t->vmdef, "%s", rq->vmdef.spec);
     /* "-" would stream into this screen: the current output stays */
     struct sink_target_info ti;
     sink_target_info(rq->output, &ti);

@@ -4,7 +4,8 @@
  * pure functions (tested without a terminal); every change is checked by the
  * conversion library's planner, the same one `p2v convert` uses.
  *
- *   model.c   state, selection and order, target options, request, command line
+ *   model.c   state, selection and order, target options, request
+ *   cmdline.c the equivalent command line
  *   planio.c  plan files saved and loaded
  *   screen.c  the ncurses views (with draw.c, view_*.c and keys.c, listed in
  *             screen_impl.h): disks, preview, run, result, help */
@@ -36,7 +37,7 @@ typedef struct tui_pick {
 
 enum tui_field {
     TUI_F_TABLE = 0, TUI_F_BOOT, TUI_F_ESP, TUI_F_SIZE, TUI_F_OUTPUT, TUI_F_FORMAT,
-    TUI_F_COMPRESS, TUI_F_FORCE, TUI_F_VERIFY, TUI_NFIELDS
+    TUI_F_COMPRESS, TUI_F_FORCE, TUI_F_VERIFY, TUI_F_VMDEF, TUI_NFIELDS
 };
 
 typedef struct tui_target {
@@ -49,6 +50,7 @@ typedef struct tui_target {
     enum sink_compression compression;  /* qcow2 only */
     bool force;
     bool verify;
+    char vmdef[4200];                   /* --vm-def FORMAT[:FILE] after the run; "": none */
     /* kept from a loaded plan file (no key on the screen; p2v convert's options) */
     uint64_t align;                     /* 0: 1 MiB */
     bool no_msr, copy_all, allow_dirty;
@@ -102,6 +104,9 @@ int tui_toggle(tui_state *s, size_t disk, unsigned number, p2v_err *err);
  * returns its new 1-based position, 0 if it is not picked. */
 size_t tui_move(tui_state *s, const char *disk, unsigned number, int delta);
 void tui_clear_picks(tui_state *s);
+
+/* A size as the command line writes it: the largest exact K/M/G suffix. */
+void tui_size_word(uint64_t v, char *num, size_t len);
 
 /* The picked partition's own size, from what the user typed: SIZE or "min"
  * as `p2v convert DISK:N=SIZE|min` takes it (the library's parser), "" for

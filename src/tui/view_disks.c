@@ -220,6 +220,9 @@ static void target_panel(const struct ui *u, int y)
     tui_field_value(u->s, TUI_F_OUTPUT, v, sizeof v);
     snprintf(line + o, sizeof line - o, " %s %s", row2[0].label, v);
     ui_put(u, y + 1, 0, C_NORMAL, line);
+    tui_field_value(u->s, TUI_F_VMDEF, v, sizeof v);
+    snprintf(line, sizeof line, "        vm-[d]ef %s", v);
+    ui_put(u, y + 2, 0, C_NORMAL, line);
 }
 
 /* Where to break text to fit width columns: at the last space before it. */
@@ -272,7 +275,7 @@ void ui_draw_disks(struct ui *u)
     snprintf(head, sizeof head, "%-5s%2s %10s  %-*s %-*s %-*s %10s  Flags", " Pick", "#", "Size",
              cw.type, "Type", cw.fs, "FS", cw.label, "Label", "Used");
     ui_put(u, 1, 0, C_NORMAL, head);
-    int region_top = 2, region_h = LINES - 8;
+    int region_top = 2, region_h = LINES - 9;
     if (region_h < 1)
         region_h = 1;
     size_t cl = u->nrows ? row_line(u, u->cur) : 0;
@@ -297,8 +300,8 @@ void ui_draw_disks(struct ui *u)
     }
     if (!u->s->ndisks)
         ui_put(u, region_top, 0, C_GREY, "No disks. Plug one in and press r, or name them: p2v tui DISK...");
-    order_line(u, LINES - 6);
-    target_panel(u, LINES - 5);
+    order_line(u, LINES - 7);
+    target_panel(u, LINES - 6);
     status_line(u, LINES - 3);
     ui_footer(u, "Up/Dn move  Space pick  -/+ order  p preview  r rescan  s/l plan  ? help  q quit");
     refresh();

@@ -175,12 +175,31 @@ static void wrap(const struct ui *u, int y, int ymax, const char *text)
     }
 }
 
+/* The VM definition field: written after the image, as p2v convert
+ * --vm-def does; a failure leaves the image (""  when none was asked). */
+static bool vmdef_text(const tui_state *s, char *out, size_t len)
+{
+    convert_vmdef_done d;
+    p2v_err err;
+    out[0] = '\0';
+    if (!convert_job_request(s->job)->vmdef.spec)
+        return true;
+    if (convert_write_vmdef(s->job, &d, &err) < 0) {
+        snprintf(out, len, "VM definition: not written: %s (the image is kept)", err.msg);
+        return false;
+    }
+    snprintf(out, len, "VM definition (%s): %s%s%s%s", d.format, d.file,
+             d.tpm ? ", with a TPM" : "", *d.msdm ? ", MSDM table " : "", d.msdm);
+    return true;
+}
+
 /* Returns 0 for a new conversion, -1 to quit. */
 static int result_screen(struct ui *u, const convert_result *res)
 {
     const plan *p = convert_job_plan(u->s->job);
-    char chk[1200], cmd[16384], a[32], b[32], c[32], line[4600];
+    char chk[1200], cmd[16384], a[32], b[32], c[32], line[4600], vm[9400];
     check_text(u->s, chk, sizeof chk);
+    bool vm_ok = vmdef_text(u->s, vm, sizeof vm);
     tui_command_line(u->s, cmd, sizeof cmd);
     for (;;) {
         erase();
@@ -202,6 +221,8 @@ static int result_screen(struct ui *u, const convert_result *res)
         snprintf(line, sizeof line, "Check: %s", chk);
         ui_put(u, 5, 0, strncmp(chk, "No errors", 9) && strncmp(chk, "raw", 3) && strncmp(chk, "written", 7)
                         ? C_ERR : C_OK, line);
+        if (vm[0])
+            ui_put(u, 6, 0, vm_ok ? C_NORMAL : C_ERR, vm);
         ui_put(u, 7, 0, C_NORMAL, "The same from a shell:");
         wrap(u, 8, LINES - 2, cmd);
         ui_footer(u, " n new conversion  q quit");

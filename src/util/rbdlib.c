@@ -1,8 +1,11 @@
 #include "util/rbdlib.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 union radoslib_fns radoslib;
 union rbdlib_fns rbdlib;
@@ -154,6 +157,10 @@ static int configure(const struct rbd_target *t, unsigned connect_s, unsigned io
         (r = conf_set(c, "rados_mon_op_timeout", tmo, err)) < 0 ||
         (r = conf_set(c, "rados_osd_op_timeout", iot, err)) < 0)
         return r;
+    /* librbd may send a write straight from the caller's buffer (the sink
+     * keeps it until the write completes) instead of copying it first */
+    if ((r = conf_set(c, "rbd_disable_zero_copy_writes", "false", err)) < 0)
+        return r;
     /* librados prints its own warnings to stderr; p2v says what went wrong itself */
     if ((r = conf_set(c, "log_to_stderr", "false", err)) < 0)
         return r;
@@ -191,6 +198,9 @@ int rbdlib_connect(const struct rbd_target *t, unsigned connect_s, unsigned io_s
         goto fail;
     }
     radoslib.f.rados_ioctx_set_namespace(c->io, t->ns[0] ? t->ns : NULL);
+    /* without it a write to a pool over its quota waits for room (until
+     * --io-timeout) instead of failing with -EDQUOT */
+    radoslib.f.rados_set_pool_full_try(c->io);
     return 0;
 fail:
     rbdlib_disconnect(c);
@@ -277,4 +287,196 @@ void rbdlib_disconnect(struct rbd_conn *c)
         radoslib.f.rados_shutdown(c->cluster);
     c->io = NULL;
     c->cluster = NULL;
+}
+
+/* The unsigned number after "key": in a monitor's JSON answer; 0 if absent. */
+static unsigned long long json_number(const char *json, size_t len, const char *key)
+{
+    char k[64];
+    snprintf(k, sizeof k, "\"%s\":", key);
+    const char *p = memmem(json, len, k, strlen(k));
+    return p ? strtoull(p + strlen(k), NULL, 10) : 0;
+}
+
+void rbdlib_space_why(const struct rbd_conn *c, const char *pool, int r, char *buf, size_t len)
+{
+    char cmd[RBD_NAME_MAX + 96];
+    const char *cmds[] = { cmd };
+    char *out = NULL, *st = NULL;
+    size_t outlen = 0, stlen = 0;
+    unsigned long long bytes = 0, objects = 0;
+    snprintf(cmd, sizeof cmd, "{\"prefix\": \"osd pool get-quota\", \"pool\": \"%s\", "
+             "\"format\": \"json\"}", pool);
+    if (c->cluster && radoslib.f.rados_mon_command(c->cluster, cmds, 1, NULL, 0, &out, &outlen,
+                                                   &st, &stlen) >= 0 && out) {
+        bytes = json_number(out, outlen, "quota_max_bytes");
+        objects = json_number(out, outlen, "quota_max_objects");
+    }
+    if (out)
+        radoslib.f.rados_buffer_free(out);
+    if (st)
+        radoslib.f.rados_buffer_free(st);
+    if (r == -EDQUOT || bytes || objects) {
+        int n = snprintf(buf, len, "no space: pool '%s' is over its quota", pool);
+        if (n >= 0 && (size_t)n < len && bytes)
+            n += snprintf(buf + n, len - (size_t)n, " (max_bytes %llu%s", bytes,
+                          objects ? "," : ")");
+        if (n >= 0 && (size_t)n < len && objects)
+            snprintf(buf + n, len - (size_t)n, "%smax_objects %llu)", bytes ? " " : " (", objects);
+    } else {
+        snprintf(buf, len, "no space: the cluster is full");
+    }
+}
+
+/* ---- closing and removing an image on a thread the caller need not wait for ---- */
+
+struct close_job {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct rbd_conn conn;
+    rbd_image_t img;
+    char image[RBD_NAME_MAX];
+    void (*done_fn)(void *);
+    void *arg;
+    struct timespec progress; /* CLOCK_MONOTONIC of the last sign of life */
+    int r;
+    bool done, abandoned;
+};
+
+static int removal_progress(uint64_t off, uint64_t total, void *arg)
+{
+    (void)off;
+    (void)total;
+    struct close_job *j = arg;
+    pthread_mutex_lock(&j->mu);
+    clock_gettime(CLOCK_MONOTONIC, &j->progress);
+    pthread_mutex_unlock(&j->mu);
+    return 0;
+}
+
+static void *close_main(void *arg)
+{
+    struct close_job *j = arg;
+    int r = 0;
+    if (j->img)
+        rbdlib.f.rbd_close(j->img); /* waits for the writes in flight */
+    if (j->done_fn)
+        j->done_fn(j->arg);
+    if (j->image[0]) {
+        removal_progress(0, 0, j);
+        r = rbdlib.f.rbd_remove_with_progress(j->conn.io, j->image, removal_progress, j);
+        /* librbd moves an image to its trash first: over a pool quota that
+         * fails, and it then reports -ENOENT for an image that is still there */
+        rbd_image_t left;
+        if (r < 0 && rbdlib.f.rbd_open_read_only(j->conn.io, j->image, &left, NULL) == 0) {
+            rbdlib.f.rbd_close(left);
+            r = r == -ENOENT ? -EIO : r;
+        } else if (r == -ENOENT) {
+            r = 0;
+        }
+    }
+    rbdlib_disconnect(&j->conn);
+    pthread_mutex_lock(&j->mu);
+    j->r = r;
+    j->done = true;
+    bool gone = j->abandoned;
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    if (gone) {
+        pthread_cond_destroy(&j->cv);
+        pthread_mutex_destroy(&j->mu);
+        free(j);
+    }
+    return NULL;
+}
+
+/* Wait for j while it shows progress at least every io_s seconds. */
+static int close_wait(struct close_job *j, unsigned io_s)
+{
+    pthread_mutex_lock(&j->mu);
+    while (!j->done) {
+        struct timespec until = j->progress;
+        until.tv_sec += io_s;
+        if (pthread_cond_timedwait(&j->cv, &j->mu, &until) == ETIMEDOUT) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (now.tv_sec > j->progress.tv_sec + io_s ||
+                (now.tv_sec == j->progress.tv_sec + io_s && now.tv_nsec >= j->progress.tv_nsec))
+                break;
+        }
+    }
+    bool done = j->done;
+    int r = j->r;
+    j->abandoned = !done;
+    pthread_mutex_unlock(&j->mu);
+    if (!done)
+        return -ETIMEDOUT;
+    pthread_cond_destroy(&j->cv);
+    pthread_mutex_destroy(&j->mu);
+    free(j);
+    return r;
+}
+
+/* Handles of a cluster that stopped answering: closing the image would wait
+ * out the dead cluster once per step (releasing the lock, the object map,
+ * the watch), and a thread still doing so when the process exits would run
+ * into librados's own teardown. The client is shut down instead (its
+ * threads stop, the requests in flight are dropped) and the image is left
+ * open, kept reachable here: the process is about to end. */
+static struct {
+    rbd_image_t img;
+    void *keep;
+} abandoned[8];
+static unsigned nabandoned;
+static pthread_mutex_t abandoned_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void abandon(struct rbd_conn *c, rbd_image_t img, void *keep)
+{
+    pthread_mutex_lock(&abandoned_mu);
+    if (nabandoned < sizeof abandoned / sizeof abandoned[0]) {
+        abandoned[nabandoned].img = img;
+        abandoned[nabandoned++].keep = keep;
+    }
+    pthread_mutex_unlock(&abandoned_mu);
+    rbdlib_disconnect(c);
+}
+
+int rbdlib_close_remove(struct rbd_conn *c, rbd_image_t img, const char *image, unsigned io_s,
+                        void (*done)(void *arg), void *arg)
+{
+    if (!io_s) {
+        abandon(c, img, arg);
+        return image ? -ETIMEDOUT : 0;
+    }
+    struct close_job *j = calloc(1, sizeof *j);
+    pthread_condattr_t ca;
+    pthread_t th;
+    if (!j)
+        return -ENOMEM;
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&j->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    j->conn = *c;
+    *c = (struct rbd_conn){ 0 };
+    j->img = img;
+    bool wait = image && io_s;
+    /* a cluster known dead: no removal at all, the caller names the image */
+    snprintf(j->image, sizeof j->image, "%s", wait ? image : "");
+    j->done_fn = done;
+    j->arg = arg;
+    clock_gettime(CLOCK_MONOTONIC, &j->progress);
+    j->abandoned = !wait;
+    if (pthread_create(&th, NULL, close_main, j) != 0) {
+        j->abandoned = false;
+        close_main(j); /* no thread: do it here, unbounded */
+        int r = j->r;
+        pthread_cond_destroy(&j->cv);
+        pthread_mutex_destroy(&j->mu);
+        free(j);
+        return r;
+    }
+    pthread_detach(th);
+    return wait ? close_wait(j, io_s) : image ? -ETIMEDOUT : 0;
 }

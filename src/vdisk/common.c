@@ -142,10 +142,23 @@ uint64_t vdisk_cluster_size(const blockdev *bd)
     return vdisk_is(bd) ? ((const struct vdisk *)bd->priv)->cluster_size : 0;
 }
 
-uint64_t vdisk_extra_file_bytes(const blockdev *bd)
+const blockdev *vdisk_extra_file(const blockdev *bd, size_t i)
 {
     const struct vdisk *v = vdisk_is(bd) ? bd->priv : NULL;
-    return v && v->ops->extra_file_bytes ? v->ops->extra_file_bytes(v) : 0;
+    return v && v->ops->extra_file ? v->ops->extra_file(v, i) : NULL;
+}
+
+uint64_t vdisk_extra_file_bytes(const blockdev *bd)
+{
+    uint64_t sum = 0;
+    const blockdev *f;
+    for (size_t i = 0; (f = vdisk_extra_file(bd, i)); i++) {
+        struct stat st;
+        int fd = bd_raw_fd(f);
+        if (fd >= 0 && fstat(fd, &st) == 0)
+            sum += (uint64_t)st.st_blocks * 512;
+    }
+    return sum;
 }
 
 /* ---- chains of files ---- */

@@ -77,6 +77,12 @@ int vdisk_status(const blockdev *bd, uint64_t off, uint64_t max_len, vdisk_exten
  * there is none (fixed VHD, flat VMDK). */
 uint64_t vdisk_cluster_size(const blockdev *bd);
 
+/* The files this layer of an image reads besides its own file (a VMDK's
+ * extent files: two-file, split -s00N), the i-th from 0, each once; NULL
+ * past the last, and for anything that is not a vdisk. Parents are not
+ * among them: they are layers of their own (bd_backing). The OUTPUT guard
+ * walks these, as callers may to know every file an image reads. */
+const blockdev *vdisk_extra_file(const blockdev *bd, size_t i);
 /* Disk space (st_blocks) of the files this image reads besides its own
  * (extent files), which qemu-img info counts in actual-size; parents not. */
 uint64_t vdisk_extra_file_bytes(const blockdev *bd);

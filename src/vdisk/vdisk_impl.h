@@ -24,8 +24,8 @@ struct vdisk_layer_ops {
     int (*read_compressed)(const struct vdisk *v, void *buf, size_t len, uint64_t off,
                            p2v_err *err);
     void (*free)(void *fmt);
-    /* optional: see vdisk_extra_file_bytes */
-    uint64_t (*extra_file_bytes)(const struct vdisk *v);
+    /* optional: see vdisk_extra_file */
+    const blockdev *(*extra_file)(const struct vdisk *v, size_t i);
 };
 
 struct vdisk {

@@ -223,20 +223,19 @@ out:
     return r;
 }
 
-static uint64_t vmdk_extra_file_bytes(const struct vdisk *v)
+/* The i-th extent file other than the image file itself, each file once
+ * (a split image names every -s00N file; a file named twice counts once). */
+static const blockdev *vmdk_extra_file(const struct vdisk *v, size_t i)
 {
     const struct vmdk *k = v->fmt;
-    uint64_t sum = 0;
-    for (size_t i = 0; i < k->n; i++) {
-        struct stat st;
-        int fd = k->ext[i].owned ? bd_raw_fd(k->ext[i].file) : -1;
-        bool seen = false;
-        for (size_t j = 0; j < i; j++)
-            seen |= k->ext[j].file == k->ext[i].file;
-        if (fd >= 0 && !seen && fstat(fd, &st) == 0)
-            sum += (uint64_t)st.st_blocks * 512;
+    for (size_t e = 0; e < k->n; e++) {
+        bool seen = !k->ext[e].owned;
+        for (size_t j = 0; j < e && !seen; j++)
+            seen = k->ext[j].file == k->ext[e].file;
+        if (!seen && i-- == 0)
+            return k->ext[e].file;
     }
-    return sum;
+    return NULL;
 }
 
 static const struct vdisk_layer_ops vmdk_ops = {
@@ -244,7 +243,7 @@ static const struct vdisk_layer_ops vmdk_ops = {
     .map = vmdk_map,
     .read_compressed = vmdk_read_compressed,
     .free = vmdk_free,
-    .extra_file_bytes = vmdk_extra_file_bytes,
+    .extra_file = vmdk_extra_file,
 };
 
 /* The sparse extent header: at byte 0, or for a streamOptimized file whose

@@ -37,6 +37,12 @@ struct vm_machine {
  * unreadable ones it needed. */
 int vm_machine_read(const char *root, struct vm_machine *m, p2v_err *err);
 
+/* m as one JSON object (`p2v disks --json`'s "machine"): vendor, product,
+ * version, serial, uuid, family (null when unknown), macs, memory (bytes)
+ * and cpus (null when unknown), msdm (whether the table exists). */
+struct json_writer;
+void vm_machine_json(const struct vm_machine *m, struct json_writer *j);
+
 enum vm_disk_format { VM_DISK_QCOW2 = 0, VM_DISK_RAW };
 enum vm_bus { VM_BUS_VIRTIO_BLK = 0, VM_BUS_VIRTIO_SCSI, VM_BUS_SATA, VM_BUS_IDE };
 enum vm_nic { VM_NIC_E1000E = 0, VM_NIC_VIRTIO };

@@ -298,12 +298,14 @@ typedef struct drv_job {
  * too (drv_leftovers_plan; flags DRV_JOB_KEEP_SERVICES keeps the services
  * and the table's filters), and the network settings read (net_read) and,
  * unless DRV_JOB_NETWORK_DHCP, the static ones staged for the first boot
- * (net_plan). Nothing is written. what names the volume in
+ * (net_plan); mac (NULL: none) is the MAC the VM's NIC gets from the VM
+ * definition, which the Windows' one wired interface's settings follow
+ * (net_match_mac). Nothing is written. what names the volume in
  * messages ("disk.img:2"). */
 #define DRV_JOB_KEEP_SERVICES 1u /* drv_leftovers_plan's keep_services */
 #define DRV_JOB_NETWORK_DHCP 2u  /* --network dhcp: network settings listed, not re-applied */
 int drv_job_prepare(ntvol *v, const char *what, drv_tree *tree, enum drv_bus bus, unsigned flags,
-                    drv_job *out, p2v_err *err);
+                    const char *mac, drv_job *out, p2v_err *err);
 /* drv_job_prepare on hives already open (drivers may be NULL). */
 int drv_job_prepare_hives(win_hive *system, win_hive *software, win_hive *drivers,
                           drv_tree *tree, enum drv_bus bus, drv_job *out, p2v_err *err);

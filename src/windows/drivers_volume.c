@@ -142,14 +142,17 @@ int drv_job_prepare_hives(win_hive *system, win_hive *software, win_hive *driver
     return rc;
 }
 
-/* The old PC's network settings, and with keep their first-boot step. */
-static int network_step(hive_h *system, bool keep, drv_job *out, p2v_err *err)
+/* The old PC's network settings, and with keep their first-boot step
+ * (the wired interface's settings to the adapter with mac, when given). */
+static int network_step(hive_h *system, bool keep, const char *mac, drv_job *out, p2v_err *err)
 {
     out->net = calloc(1, sizeof *out->net);
     if (!out->net)
         return p2v_errf(err, -ENOMEM, "out of memory");
     out->net_keep = keep;
     int rc = net_read(system, out->net, err);
+    if (rc == 0 && mac)
+        net_match_mac(out->net, mac);
     return rc < 0 ? rc : net_plan(out->net, &out->win, keep, &out->plan, err);
 }
 
@@ -161,7 +164,7 @@ static int volume_has(void *ctx, const char *path, p2v_err *err)
 }
 
 int drv_job_prepare(ntvol *v, const char *what, drv_tree *tree, enum drv_bus bus, unsigned flags,
-                    drv_job *out, p2v_err *err)
+                    const char *mac, drv_job *out, p2v_err *err)
 {
     memset(out, 0, sizeof *out);
     win_hive *sys = NULL, *soft = NULL, *drivers = NULL;
@@ -179,7 +182,7 @@ int drv_job_prepare(ntvol *v, const char *what, drv_tree *tree, enum drv_bus bus
         rc = drv_leftovers_plan(win_hive_h(sys), volume_has, v, flags & DRV_JOB_KEEP_SERVICES,
                                 &out->plan, err);
         if (rc == 0)
-            rc = network_step(win_hive_h(sys), !(flags & DRV_JOB_NETWORK_DHCP), out, err);
+            rc = network_step(win_hive_h(sys), !(flags & DRV_JOB_NETWORK_DHCP), mac, out, err);
         if (rc < 0)
             drv_job_free(out);
     }

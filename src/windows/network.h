@@ -27,6 +27,21 @@ typedef struct net_iface {
     char dns[NET_MAX][46];      /* NameServer (IPv4), then Tcpip6's NameServer (IPv6) */
     size_t ndns;
     char domain[256];           /* Domain (the connection's DNS suffix), or "" */
+    /* Static IPv6 addresses: Windows keeps them in its NSI store, not in
+     * Tcpip6 (Control\Nsi\{eb004a01-...}\10, one value per address named
+     * by the interface's NET_LUID and the address; docs/windows.md). */
+    char addr6[NET_MAX][46];
+    unsigned prefix6[NET_MAX];  /* the on-link prefix length, 0..128 */
+    size_t naddr6;
+    /* From the adapter's class key (Control\Class\{4D36E972-...}\NNNN whose
+     * NetCfgInstanceId is guid): */
+    bool has_luid;              /* NetLuidIndex and *IfType were there */
+    char luid[17];              /* the NET_LUID as the NSI store's value names spell it */
+    unsigned iftype;            /* *IfType: 6 Ethernet, 71 Wi-Fi; 0 unknown */
+    bool wired;                 /* *IfType 6 and a physical adapter (NCF_PHYSICAL) */
+    /* The new adapter is picked by this MAC at the first boot ("" : by the
+     * old name, then the next new adapter); see net_match_mac. */
+    char mac[18];
 } net_iface;
 
 typedef struct net_config {
@@ -41,10 +56,18 @@ typedef struct net_config {
  * as it is). 0 (none is no error), -ENOENT without Select\Current,
  * -ENOMEM. */
 int net_read(struct hive_h *system, net_config *out, p2v_err *err);
+
+/* The VM's NIC will have MAC mac (aa:bb:cc:dd:ee:ff, the PC's only wired
+ * NIC, carried over by the VM definition): the settings of the Windows'
+ * one wired interface go to the new adapter with that MAC. Nothing
+ * happens without exactly one wired interface or with a mac that is not
+ * one. True when an interface took it. */
+bool net_match_mac(net_config *c, const char *mac);
 void net_config_free(net_config *c);
 
 /* Does the interface carry settings DHCP would not give back: a static
- * address, or DNS servers or a suffix of its own? */
+ * address (IPv4 without DHCP, or IPv6), or DNS servers or a suffix of its
+ * own? */
 bool net_iface_has_static(const net_iface *i);
 
 /* Why the static settings of c cannot be applied on Windows w (NULL: they

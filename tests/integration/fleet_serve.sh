@@ -4,7 +4,9 @@
 # through P2V_MACHINE_ROOT), the server killed (-9) and restarted in the
 # middle -> every run finishes and nothing stored is lost; then the page (in
 # headless Chromium when installed: its DOM and a screenshot kept in
-# build-test/), /api/pcs and `p2v fleet status` agree; hostile input (markup
+# build-test/), /api/pcs and `p2v fleet status` agree; the chart counts the
+# 20 PCs done; the page's script updates a row in place while a PC reports
+# (the DOM after Chromium's virtual time has passed); hostile input (markup
 # in a PC's strings, a 10 MB body, bad tokens, malformed JSON, a half-sent
 # request, path traversal) -> 4xx, no markup on the page, the server alive.
 set -euo pipefail
@@ -147,7 +149,22 @@ check_eq "PCs after hostile input" $((N + 1)) "$(curl -s "$base/api/pcs" | jq le
 kill -0 "$srv_pid" || fail "the server died"
 
 curl -s "$base/" >page.html
-if grep -q '<script\|<img' page.html; then fail "markup from a PC reached the page"; fi
+# the page's only script is its own file (which the CSP allows, and no inline one)
+own_script() { check_eq "$1: scripts" "<script src=\"app.js\" $3>" "$(grep -o '<script[^>]*>' "$2")"; }
+own_script page page.html defer
+if grep -q '<img' page.html; then fail "markup from a PC reached the page"; fi
+grep -q '<noscript><meta http-equiv="refresh" content="5"></noscript>' page.html ||
+    fail "no refresh for a browser without JavaScript"
+grep -q '<svg id="chart"' page.html || fail "no chart"
+grep -q '>20 done</text>' page.html || fail "the chart does not count 20 PCs done"
+[ "$(grep -o '<rect x="[0-9.]*" y="[0-9.]*" width' page.html | wc -l)" -ge 1 ] ||
+    fail "no throughput bar in the chart"
+curl -s -D app.hdr "$base/app.js" >app.js
+grep -qi '^content-type: text/javascript' app.hdr || fail "app.js type: $(cat app.hdr)"
+grep -q "DOMParser" app.js || fail "app.js is not the page's script"
+grep -qi "^content-security-policy: default-src 'none'; style-src 'unsafe-inline'; script-src 'self'" app.hdr ||
+    fail "CSP: $(grep -i content-security app.hdr)"
+
 grep -q '&lt;script&gt;document.title=&quot;pwned&quot;&lt;/script&gt;' page.html ||
     fail "the hostile name is not on the page, escaped"
 check_eq "page rows" $((N + 1)) "$(grep -c '<tr id="pc-' page.html)"
@@ -163,7 +180,29 @@ if [ -n "$browser" ]; then
     check_eq "rows in the browser" $((N + 1)) "$(grep -o '<tr id="pc-[0-9]*"' dom.html | wc -l)"
     check_eq "done rows in the browser" $N "$(grep -o '<tr id="pc-[0-9]*" class="st-done"' dom.html | wc -l)"
     grep -q '<title>p2v fleet</title>' dom.html || fail "the page's title changed: a script ran"
-    if grep -q '<script\|<img' dom.html; then fail "markup from a PC in the browser's DOM"; fi
+    own_script dom dom.html 'defer=""'
+    if grep -q '<img' dom.html; then fail "markup from a PC in the browser's DOM"; fi
+    # live updates: a PC reports progress every 0.1 s while the page is open;
+    # the script (polling every 2 s of Chromium's virtual time) replaces rows
+    live_body() { jq -cn --argjson d "$1" '{p2v_report:1, event:"progress", run:"11ee0000",
+        time:"2026-12-07T15:00:00Z", pc:{serial:"LIVE-1", computername:"live-pc"},
+        progress:{stage:"copy", bytes_done:$d, bytes_total:100000000, rate:1000000, eta:60}}'; }
+    ( for d in $(seq 1000000 1000000 99000000); do
+          curl -s -o /dev/null "${auth[@]}" -d "$(live_body "$d")" "$base/api/report"; sleep 0.1
+      done ) &
+    poster=$!
+    sleep 0.5
+    timeout 90 "$browser" "${flags[@]}" --virtual-time-budget=120000 --dump-dom "$base/" >live.html 2>/dev/null
+    kill "$poster" 2>/dev/null || true; wait "$poster" 2>/dev/null || true
+    updates=$(sed -n 's/.*<body data-updates="\([0-9]*\)".*/\1/p' live.html)
+    [ "${updates:-0}" -ge 1 ] || fail "the script updated nothing: $(grep -o '<body[^>]*>' live.html)"
+    grep -q '<small id="live">live</small>' live.html || fail "the page does not say it is live"
+    shown=$(grep -o '<tr id="pc-[0-9]*" class="st-converting"><td class="name"><a href="api/pcs/[0-9]*">live-pc</a>.*</tr>' live.html |
+            grep -o '[0-9.]* MiB of' | head -1)
+    now=$(curl -s "$base/api/pcs" | jq '.[] | select(.serial == "LIVE-1") | .bytes_done')
+    [ -n "$shown" ] || fail "the live PC's row is not in the DOM"
+    pass "the page updated itself $updates times; the live PC shows $shown (server: $now bytes)"
+
     timeout 60 "$browser" "${flags[@]}" --window-size=1400,1000 --screenshot="$WORK/fleet-page.png" \
         "$base/" >/dev/null 2>&1
     [ -s fleet-page.png ] || fail "no screenshot"

@@ -65,6 +65,33 @@ jq -e --argjson s $zs '.[] | select(.start == $s) | .zero and .present and (.dat
     fail "zero extent in the map: $(cat "$WORK/last.out")"
 pass "a zero extent line without a file name reads as zeros"
 
+# OUTPUT must not be any file a VMDK reads: an extent of a two-file or a
+# split image, by its own name, another path or a hard link, in a parent's
+# extents too, with and without --dry-run, for convert and img convert.
+qemu-img create -q -f vmdk -b twoGbMaxExtentSparse/d.vmdk -F vmdk snapsplit.vmdk
+ln -f sub/b.bin b-link.bin
+guard_refused() { # guard_refused EXTENT OUTPUT SOURCE
+    local before
+    before=$(sha256sum <"$1")
+    for dry in "" --dry-run; do
+        expect_exit 1 "$P2V" convert $dry -f -o "$2" "$3:1"
+        grep -q "OUTPUT is .*${1##*/}, an extent file of .*, one of the sources); refusing to write over it" \
+            "$WORK/last.err" || fail "-o $2 from $3 $dry: $(cat "$WORK/last.err")"
+    done
+    expect_exit 1 "$P2V" img convert -f "$3" "$2"
+    grep -q "an extent file of" "$WORK/last.err" || fail "img convert -o $2: $(cat "$WORK/last.err")"
+    check_eq "$1 untouched" "$before" "$(sha256sum <"$1")"
+}
+guard_refused monolithicFlat/d-flat.vmdk monolithicFlat/d-flat.vmdk monolithicFlat/d.vmdk
+guard_refused twoGbMaxExtentSparse/d-s001.vmdk twoGbMaxExtentSparse/d-s001.vmdk twoGbMaxExtentSparse/d.vmdk
+guard_refused twoGbMaxExtentFlat/d-f001.vmdk ./twoGbMaxExtentFlat/../twoGbMaxExtentFlat/d-f001.vmdk \
+    twoGbMaxExtentFlat/d.vmdk
+guard_refused sub/b.bin b-link.bin multi.vmdk
+guard_refused a.bin "$WORK/a.bin" multi.vmdk
+guard_refused twoGbMaxExtentSparse/d-s001.vmdk twoGbMaxExtentSparse/d-s001.vmdk snapsplit.vmdk
+expect_exit 0 "$P2V" convert --dry-run -o new.qcow2 multi.vmdk:1
+pass "OUTPUT equal to a VMDK extent file (own, other name, hard link, a parent's) refused"
+
 # A snapshot over the monolithicSparse disk, written by qemu-io.
 qemu-img create -q -f vmdk -b monolithicSparse/d.vmdk -F vmdk snap.vmdk
 qemu-io -c "write -P 0x5a 64M 192k" -c "write -z 100M 1M" snap.vmdk >/dev/null

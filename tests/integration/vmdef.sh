@@ -5,7 +5,8 @@
 # P2V_MACHINE_ROOT, with hostile SMBIOS strings and an MSDM table) comes out
 # escaped in every format: the qemu script is run against a stand-in qemu that
 # prints its arguments, the Proxmox config is parsed back (known keys only,
-# base64 decoded), the OpenStack JSON by jq.
+# base64 decoded), the OpenStack JSON by jq. A BitLocker volume gives the VM
+# a TPM (--tpm); --json carries "vm_definition".
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/mkpc.sh"
@@ -34,6 +35,23 @@ put proc/meminfo $'MemTotal:       16318480 kB\n'
 put sys/devices/system/cpu/online $'0-7\n'
 put sys/firmware/acpi/tables/MSDM 'MSDMUUUU.xOEMIDOEMTABLE1....ACPI....XXXXX-XXXXX-XXXXX-XXXXX-XXXXX'
 export P2V_MACHINE_ROOT=$M
+
+# --- p2v disks --json: the machine's identity, as read (hostile strings kept
+# exactly, JSON-escaped), beside the disks
+expect_exit 0 "$P2V" disks --json disk1.img
+jq -e --arg v "$VENDOR" --arg p "$PRODUCT" --arg s "$SERIAL" --arg u "$UUID" '
+    .machine.vendor == $v and .machine.product == $p and .machine.serial == $s and
+    .machine.uuid == $u and .machine.version == null and
+    .machine.macs == ["52:54:00:aa:bb:01", "52:54:00:aa:bb:02"] and
+    .machine.memory == 16710123520 and .machine.cpus == 8 and .machine.msdm == true and
+    (.disks | length) == 1' "$WORK/last.out" >/dev/null ||
+    fail "disks --json machine: $(jq -c .machine "$WORK/last.out")"
+E=$WORK/empty-machine
+mkdir -p "$E"
+P2V_MACHINE_ROOT=$E "$P2V" disks --json disk1.img >empty.json
+check_eq "an unknown machine" '{"vendor":null,"product":null,"version":null,"serial":null,"uuid":null,"family":null,"macs":[],"memory":null,"cpus":null,"msdm":false}' \
+    "$(jq -c .machine empty.json)"
+pass "disks --json: the machine"
 
 # --- usage errors, before anything is written
 expect_exit 2 "$P2V" convert -o u.qcow2 --vm-def vmware disk1.img:2
@@ -146,6 +164,36 @@ expect_exit 0 "$P2V" convert --plan story.json -o replay.qcow2 --vm-def qemu --k
 bash -n replay.sh || fail "replay.sh: bash -n"
 grep -q -- "-smp 1 " replay.sh || fail "--cpus on top of --plan: $(grep smp replay.sh)"
 grep -q "mac=52:54:00:aa:bb:01" replay.sh || fail "--keep-mac on top of --plan"
+
+# --- BitLocker ("-FVE-FS-" in a selected partition's boot sector): noticed in
+# the dry run; --tpm auto gives the VM a TPM 2.0 (swtpm, tpm-crb) that the
+# validators accept; --tpm no none; --tpm yes one without BitLocker
+truncate -s 12M bl.img
+printf 'label: gpt\nstart=2048, size=16384, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7\n' |
+    sfdisk -q bl.img
+printf '\xeb\x58\x90-FVE-FS-' | dd of=bl.img bs=1 seek=$((2048 * 512)) conv=notrunc status=none
+printf '\x55\xaa' | dd of=bl.img bs=1 seek=$((2048 * 512 + 510)) conv=notrunc status=none
+expect_exit 0 "$P2V" convert --dry-run bl.img:1
+grep -q "bl.img:1: BitLocker-encrypted (copied whole).*a VM definition (--vm-def) gives the VM a TPM" \
+    "$WORK/last.err" || fail "no BitLocker notice: $(cat "$WORK/last.err")"
+expect_exit 0 "$P2V" convert -o bl.qcow2 --vm-def libvirt --json bl.img:1
+check_eq "JSON vm_definition tpm" true "$(jq '.vm_definition.tpm' "$WORK/last.out")"
+check_eq "JSON vm_definition file" bl.xml "$(jq -r '.vm_definition.file' "$WORK/last.out")"
+virt-xml-validate bl.xml domain || fail "bl.xml (TPM) does not validate"
+virsh -c test:///default define bl.xml >/dev/null || fail "virsh define refused bl.xml (TPM)"
+check_eq "libvirt tpm model" tpm-crb "$(xq bl.xml ./devices/tpm model)"
+check_eq "libvirt tpm backend" emulator "$(xq bl.xml ./devices/tpm/backend type)"
+check_eq "libvirt tpm version" 2.0 "$(xq bl.xml ./devices/tpm/backend version)"
+expect_exit 0 "$P2V" convert -f -o bl.qcow2 --vm-def openstack --tpm no bl.img:1
+jq -e '.properties | has("hw_tpm_version") | not' bl.json >/dev/null || fail "--tpm no: $(cat bl.json)"
+expect_exit 0 "$P2V" convert -o notpm.qcow2 --vm-def libvirt --tpm yes disk1.img:2
+check_eq "--tpm yes" tpm-crb "$(xq notpm.xml ./devices/tpm model)"
+virt-xml-validate notpm.xml domain || fail "notpm.xml does not validate"
+expect_exit 0 "$P2V" convert -f -o notpm.qcow2 --vm-def libvirt disk1.img:2
+check_eq "no BitLocker: no TPM" "" "$(xq notpm.xml ./devices/tpm model)"
+expect_exit 2 "$P2V" convert -o u.qcow2 --tpm yes disk1.img:2
+expect_exit 2 "$P2V" convert -o u.qcow2 --vm-def libvirt --tpm maybe disk1.img:2
+pass "BitLocker: a TPM in the VM definition"
 
 # --- a definition that cannot be written: exit 1, the image stays
 expect_exit 1 "$P2V" convert -o kept.qcow2 --vm-def libvirt:"$WORK/no/such/dir/k.xml" disk1.img:2

@@ -1,12 +1,16 @@
 #!/bin/bash
 # The old PC's network identity: a Windows 10 whose SYSTEM hive (made by
 # mkvirtio.sh, MKVIRTIO_NET=1) has a static "Ethernet" (two IPv4 addresses, a
-# gateway, DNS servers, a suffix, an IPv6 DNS server in Tcpip6) and a DHCP
-# "Wi-Fi". The dry run and JSON list both; the image holds network.ps1 and
-# the one firstboot.cmd, byte for byte as expected (the commands they run),
-# and the RunOnce value read back with hivexget; with --drivers the driver
-# step and the network step share the script; --network dhcp lists only
-# (nothing staged, saved in plan files); Windows 7 lists only.
+# gateway, DNS servers, a suffix, an IPv6 DNS server in Tcpip6, two static
+# IPv6 addresses in the NSI store) and a DHCP "Wi-Fi" (with a static IPv6
+# address). The NSI values are read back with hivexregedit first (the
+# oracle of what the hive holds). The dry run and JSON list both; the image
+# holds network.ps1 and the one firstboot.cmd, byte for byte as expected
+# (the commands they run), and the RunOnce value read back with hivexget;
+# with --vm-def --keep-mac and one wired NIC the Ethernet's settings go to
+# the adapter with that MAC, with two NICs by name; with --drivers the
+# driver step and the network step share the script; --network dhcp lists
+# only (nothing staged, saved in plan files); Windows 7 lists only.
 set -euo pipefail
 source "$(dirname "$0")/../lib/common.sh"
 need sfdisk mkntfs ntfs-3g ntfscat ntfsfix hivexget hivexregedit jq python3
@@ -25,18 +29,28 @@ part2() {
 }
 crlf() { sed 's/$/\r/'; }
 
+# --- what the hive holds, read back with hivex: the NSI store's values
+part2 pc.img src.img
+ntfscat src.img /Windows/System32/config/SYSTEM >srcSYSTEM.hive
+nsi='\ControlSet001\Control\Nsi\{eb004a01-9b1a-11d4-9123-0050047759bc}\10'
+hivexregedit --export srcSYSTEM.hive "$nsi" >nsi.reg
+check_eq "NSI values in the hive" 5 "$(grep -c '^"[0-9A-Fa-f]\{48\}"=hex(3):' nsi.reg)"
+grep -q '^"000000090000060020010db8000a00000000000000000020"=hex(3):ff,ff,ff,ff,ff,ff,ff,ff,01,00,00,00,01,00,00,00,40,' nsi.reg ||
+    fail "NSI value of 2001:db8:a::20/64 not as built: $(cat nsi.reg)"
+check_eq "class key LUID index" 9 "$(hivexget srcSYSTEM.hive 'ControlSet001\Control\Class\{4D36E972-E325-11CE-BFC1-08002BE10318}\0001' NetLuidIndex)"
+
 # --- the dry run and JSON
 expect_exit 0 "$P2V" convert --dry-run pc.img:1 pc.img:2
 for l in '  network (ControlSet001): static settings applied to the new adapters at first boot (Windows\p2v\network.ps1)' \
-         '    Ethernet {3C1B6D2E-0A4F-4E55-9D61-7B2A90C4E111}: static 192.168.10.20/24, 10.1.0.5/16; gateway 192.168.10.1; DNS 192.168.10.2, 192.168.10.3, 2001:db8::53; suffix corp.example' \
-         '    Wi-Fi {8F0E2A44-51C3-4B7D-A2E9-0D6C3B5F7222}: DHCP' \
+         '    Ethernet {3C1B6D2E-0A4F-4E55-9D61-7B2A90C4E111}: static 192.168.10.20/24, 10.1.0.5/16; gateway 192.168.10.1; IPv6 2001:db8:a::20/64, 2001:db8:b::5/48; DNS 192.168.10.2, 192.168.10.3, 2001:db8::53; suffix corp.example' \
+         '    Wi-Fi {8F0E2A44-51C3-4B7D-A2E9-0D6C3B5F7222}: DHCP; IPv6 2001:db8:c::7/64' \
          '    \Windows\p2v\network.ps1  <- (generated)'; do
     grep -qxF -- "$l" "$WORK/last.out" || fail "dry run lacks '$l': $(cat "$WORK/last.out")"
 done
 pass "dry run lists both interfaces and the staged script"
 expect_exit 0 "$P2V" convert --dry-run --json pc.img:1 pc.img:2
 check_eq "JSON network" \
-    '[{"guid":"{3C1B6D2E-0A4F-4E55-9D61-7B2A90C4E111}","name":"Ethernet","dhcp":false,"addresses":[{"address":"192.168.10.20","prefix":24},{"address":"10.1.0.5","prefix":16}],"gateways":["192.168.10.1"],"dns":["192.168.10.2","192.168.10.3","2001:db8::53"],"suffix":"corp.example","applied":true},{"guid":"{8F0E2A44-51C3-4B7D-A2E9-0D6C3B5F7222}","name":"Wi-Fi","dhcp":true,"addresses":[],"gateways":[],"dns":[],"suffix":null,"applied":false}]' \
+    '[{"guid":"{3C1B6D2E-0A4F-4E55-9D61-7B2A90C4E111}","name":"Ethernet","dhcp":false,"addresses":[{"address":"192.168.10.20","prefix":24},{"address":"10.1.0.5","prefix":16}],"addresses6":[{"address":"2001:db8:a::20","prefix":64},{"address":"2001:db8:b::5","prefix":48}],"gateways":["192.168.10.1"],"dns":["192.168.10.2","192.168.10.3","2001:db8::53"],"suffix":"corp.example","type":"ethernet","mac":null,"applied":true},{"guid":"{8F0E2A44-51C3-4B7D-A2E9-0D6C3B5F7222}","name":"Wi-Fi","dhcp":true,"addresses":[],"addresses6":[{"address":"2001:db8:c::7","prefix":64}],"gateways":[],"dns":[],"suffix":null,"type":"wifi","mac":null,"applied":true}]' \
     "$(jq -c '.windows_drivers[0].network' "$WORK/last.out")"
 
 # --- what the image holds, byte for byte
@@ -60,9 +74,21 @@ Get-PnpDevice -Class Net | Where-Object { -not $_.Present -and $_.InstanceId -ma
     Write-Output "p2v: removing the old adapter $($_.FriendlyName)"
     pnputil.exe /remove-device $_.InstanceId
 }
+# Which new adapter takes an old one's settings: the one with the MAC the VM
+# definition gave it, else one called by the old name, else the next free one.
+$used = @()
+function Select-P2vAdapter([string]$Mac, [string]$Name) {
+    $free = @($new | Where-Object { $script:used -notcontains $_.ifIndex })
+    $pick = $null
+    if ($Mac) { $pick = $free | Where-Object { $_.MacAddress -eq $Mac } | Select-Object -First 1 }
+    if (-not $pick -and $Name) { $pick = $free | Where-Object { $_.Name -eq $Name } | Select-Object -First 1 }
+    if (-not $pick) { $pick = $free | Select-Object -First 1 }
+    if ($pick) { $script:used += $pick.ifIndex }
+    return $pick
+}
 # Ethernet {3C1B6D2E-0A4F-4E55-9D61-7B2A90C4E111}
-if ($new.Count -gt 0) {
-    $a = $new[0]
+$a = Select-P2vAdapter '' 'Ethernet'
+if ($a) {
     try {
         if (-not (Get-NetAdapter -Name 'Ethernet' -ErrorAction SilentlyContinue)) { Rename-NetAdapter -Name $a.Name -NewName 'Ethernet' }
         Set-NetIPInterface -InterfaceIndex $a.ifIndex -AddressFamily IPv4 -Dhcp Disabled
@@ -71,15 +97,33 @@ if ($new.Count -gt 0) {
         New-NetIPAddress -InterfaceIndex $a.ifIndex -IPAddress '192.168.10.20' -PrefixLength 24 | Out-Null
         New-NetIPAddress -InterfaceIndex $a.ifIndex -IPAddress '10.1.0.5' -PrefixLength 16 | Out-Null
         New-NetRoute -InterfaceIndex $a.ifIndex -DestinationPrefix '0.0.0.0/0' -NextHop '192.168.10.1' | Out-Null
+        Get-NetIPAddress -InterfaceIndex $a.ifIndex -AddressFamily IPv6 -PrefixOrigin Manual -ErrorAction SilentlyContinue | Remove-NetIPAddress -Confirm:$false
+        New-NetIPAddress -InterfaceIndex $a.ifIndex -AddressFamily IPv6 -IPAddress '2001:db8:a::20' -PrefixLength 64 | Out-Null
+        New-NetIPAddress -InterfaceIndex $a.ifIndex -AddressFamily IPv6 -IPAddress '2001:db8:b::5' -PrefixLength 48 | Out-Null
         Set-DnsClientServerAddress -InterfaceIndex $a.ifIndex -ServerAddresses @('192.168.10.2', '192.168.10.3', '2001:db8::53')
         Set-DnsClient -InterfaceIndex $a.ifIndex -ConnectionSpecificSuffix 'corp.example'
-        Write-Output 'p2v: Ethernet: settings applied'
+        Write-Output "p2v: Ethernet: settings applied to $($a.Name) ($($a.MacAddress))"
     } catch {
         Write-Output "p2v: Ethernet: $_"
         $fail = 1
     }
 } else {
     Write-Output 'p2v: no new adapter for Ethernet'
+}
+# Wi-Fi {8F0E2A44-51C3-4B7D-A2E9-0D6C3B5F7222}
+$a = Select-P2vAdapter '' 'Wi-Fi'
+if ($a) {
+    try {
+        if (-not (Get-NetAdapter -Name 'Wi-Fi' -ErrorAction SilentlyContinue)) { Rename-NetAdapter -Name $a.Name -NewName 'Wi-Fi' }
+        Get-NetIPAddress -InterfaceIndex $a.ifIndex -AddressFamily IPv6 -PrefixOrigin Manual -ErrorAction SilentlyContinue | Remove-NetIPAddress -Confirm:$false
+        New-NetIPAddress -InterfaceIndex $a.ifIndex -AddressFamily IPv6 -IPAddress '2001:db8:c::7' -PrefixLength 64 | Out-Null
+        Write-Output "p2v: Wi-Fi: settings applied to $($a.Name) ($($a.MacAddress))"
+    } catch {
+        Write-Output "p2v: Wi-Fi: $_"
+        $fail = 1
+    }
+} else {
+    Write-Output 'p2v: no new adapter for Wi-Fi'
 }
 exit $fail
 PS1
@@ -120,6 +164,30 @@ check_eq "RunOnce" 'cmd.exe /c "%SystemRoot%\p2v\firstboot.cmd"' \
 ntfscat w.img /Windows/System32/config/SYSTEM >SYSTEM.hive
 check_eq "old interface kept" corp.example \
     "$(hivexget SYSTEM.hive 'ControlSet001\Services\Tcpip\Parameters\Interfaces\{3C1B6D2E-0A4F-4E55-9D61-7B2A90C4E111}' Domain)"
+
+# --- --vm-def with --keep-mac: this machine's only wired NIC's MAC goes to the
+# VM, and the Ethernet's settings to the adapter with it (the only change)
+M=$WORK/machine
+mkdir -p "$M/sys/class/net/eth0/device"
+echo 52:54:00:aa:bb:01 >"$M/sys/class/net/eth0/address"
+export P2V_MACHINE_ROOT=$M
+expect_exit 0 "$P2V" convert -O raw -o outm.raw --vm-def libvirt --keep-mac --json pc.img:1 pc.img:2
+check_eq "JSON mac" '"52:54:00:aa:bb:01"' "$(jq -c '.windows_drivers[0].network[0].mac' "$WORK/last.out")"
+check_eq "JSON vm_definition mac" 52:54:00:aa:bb:01 "$(jq -r '.vm_definition.mac' "$WORK/last.out")"
+part2 outm.raw wm.img
+sed 's/^\$a = Select-P2vAdapter .. .Ethernet.\r$/$a = Select-P2vAdapter '"'52-54-00-AA-BB-01'"' '"'Ethernet'"'\r/' net.ps1.expected >netm.expected
+check_eq "one line differs" 1 "$(diff net.ps1.expected netm.expected | grep -c '^>')"
+cmp <(ntfscat wm.img /Windows/p2v/network.ps1) netm.expected || fail "network.ps1 with the MAC differs"
+grep -q "<mac address='52:54:00:aa:bb:01'/>" outm.xml || fail "the VM definition lacks the MAC"
+pass "the adapter with the VM's MAC takes the wired interface's settings"
+# two wired NICs: which was the Windows' is unknown, so by name
+mkdir -p "$M/sys/class/net/eth1/device"
+echo 52:54:00:aa:bb:02 >"$M/sys/class/net/eth1/address"
+expect_exit 0 "$P2V" convert -O raw -o outm2.raw --vm-def libvirt --keep-mac pc.img:1 pc.img:2
+unset P2V_MACHINE_ROOT
+part2 outm2.raw wm2.img
+cmp <(ntfscat wm2.img /Windows/p2v/network.ps1) net.ps1.expected || fail "two NICs: network.ps1 differs"
+pass "two wired NICs: by name"
 
 # --- with virtio drivers: one script, the drivers first, then the network
 expect_exit 0 "$P2V" convert -O raw -o outd.raw --drivers tree pc.img:1 pc.img:2

@@ -7,6 +7,8 @@
 #                      (exit 77) when the Ceph daemons are not installed
 #   ceph_stop          kill both daemons and remove DIR (also run on exit)
 #   ceph_osd_kill / ceph_osd_start    stop and start the OSD alone
+#   ceph_mgr_start     start a manager too: without one Ceph keeps no pool
+#                      statistics, so pool quotas are not enforced
 #   ceph_cli ARGS...   `ceph` with a time limit (a call that needs a mgr hangs)
 
 CEPH_DIR=
@@ -46,10 +48,26 @@ ceph_osd_kill() {
     ceph_cli osd down 0 >/dev/null 2>&1 || true
 }
 
+# The manager with no Python modules (an empty module path): only its C++
+# core runs, which gathers the OSDs' statistics and hands the monitor the
+# per-pool usage it compares with the quotas.
+ceph_mgr_start() {
+    need ceph-mgr
+    _ceph_daemon mgr ceph-mgr -i x
+    local i
+    for i in $(seq 1 100); do
+        ceph_cli mgr stat 2>/dev/null | jq -e '.available' >/dev/null && return 0
+        sleep 0.2
+    done
+    echo "ceph_mgr_start: the manager did not become available (log: $CEPH_DIR/log)" >&2
+    tail -20 "$CEPH_DIR/log/"*mgr* >&2 || true
+    return 1
+}
+
 ceph_start() {
     need ceph-mon ceph-osd ceph rbd monmaptool python3
     CEPH_DIR=${1:-$WORK/ceph}
-    mkdir -p "$CEPH_DIR"/{mon,osd,run,log,crash}
+    mkdir -p "$CEPH_DIR"/{mon,osd,run,log,crash,mgr/x,mgr-modules}
     CEPH_CONF=$CEPH_DIR/ceph.conf
     export CEPH_CONF
     local t0=$SECONDS fsid uuid i
@@ -87,6 +105,10 @@ mon data = $CEPH_DIR/mon/\$id
 osd crush chooseleaf type = 0
 osd max object name len = 256
 osd max object namespace len = 64
+mgr data = $CEPH_DIR/mgr/\$id
+mgr module path = $CEPH_DIR/mgr-modules
+mgr stats period = 1
+mon mgr digest period = 1
 CONF
         monmaptool --create --clobber --fsid "$fsid" --addv a "[v2:127.0.0.1:$_ceph_port]" \
             "$CEPH_DIR/monmap" >/dev/null

@@ -222,7 +222,11 @@ hive_reg_leftovers() {
 # MKVIRTIO_NET=1: the PC's network in each ControlSet: "Ethernet" static
 # (192.168.10.20/24 and 10.1.0.5/16, gateway 192.168.10.1, DNS 192.168.10.2
 # and 192.168.10.3, suffix corp.example, IPv6 DNS 2001:db8::53 in Tcpip6) and
-# "Wi-Fi" on DHCP.
+# "Wi-Fi" on DHCP; their adapters' class keys (Ethernet: NetLuidIndex 9,
+# *IfType 6, physical; Wi-Fi: 10, 71) and the NSI store's static IPv6
+# addresses (Ethernet 2001:db8:a::20/64 and 2001:db8:b::5/48 and a link-local
+# one p2v leaves to Windows; Wi-Fi 2001:db8:c::7/64; one of an adapter that
+# is gone).
 NET_ETH={3C1B6D2E-0A4F-4E55-9D61-7B2A90C4E111}
 NET_WIFI={8F0E2A44-51C3-4B7D-A2E9-0D6C3B5F7222}
 hive_reg_network() {
@@ -240,6 +244,34 @@ hive_reg_network() {
     printf '[\\%s\\Control\\Network]\n\n[\\%s]\n\n' "$cs" "$n"
     printf '[\\%s\\%s]\n\n[\\%s\\%s\\Connection]\n"Name"="Ethernet"\n\n' "$n" "$NET_ETH" "$n" "$NET_ETH"
     printf '[\\%s\\%s]\n\n[\\%s\\%s\\Connection]\n"Name"="Wi-Fi"\n\n' "$n" "$NET_WIFI" "$n" "$NET_WIFI"
+    hive_reg_network_nsi "$cs"
+}
+
+# The adapters' class keys and the NSI store of static IPv6 addresses: one
+# value per address named NET_LUID (its 8 bytes little-endian, in hex) +
+# the address (32 hex digits), data = lifetimes and origins (4 x u32), then
+# the on-link prefix length at byte 16.
+hive_reg_network_nsi() {
+    local cs=$1 c nsi
+    c="$cs\\Control\\Class\\{4D36E972-E325-11CE-BFC1-08002BE10318}"
+    printf '[\\%s\\Control\\Class]\n\n[\\%s]\n\n' "$cs" "$c"
+    printf '[\\%s\\0001]\n"NetCfgInstanceId"="%s"\n"NetLuidIndex"=dword:00000009\n"*IfType"=dword:00000006\n"Characteristics"=dword:00000084\n\n' \
+        "$c" "$NET_ETH"
+    printf '[\\%s\\0002]\n"NetCfgInstanceId"="%s"\n"NetLuidIndex"=dword:0000000a\n"*IfType"=dword:00000047\n"Characteristics"=dword:00000084\n\n' \
+        "$c" "$NET_WIFI"
+    nsi="$cs\\Control\\Nsi\\{eb004a01-9b1a-11d4-9123-0050047759bc}"
+    printf '[\\%s\\Control\\Nsi]\n\n[\\%s]\n\n[\\%s\\10]\n' "$cs" "$nsi" "$nsi"
+    python3 - <<'PY'
+def v(name, prefix):
+    data = bytes([0xff] * 8) + bytes([1, 0, 0, 0, 1, 0, 0, 0, prefix]) + bytes(31)
+    print('"%s"=hex:%s' % (name, ",".join("%02x" % b for b in data)))
+v("0000000900000600" "20010db8000a00000000000000000020", 64)
+v("0000000900000600" "20010db8000b00000000000000000005", 48)
+v("0000000900000600" "fe800000000000001111222233334444", 64)
+v("0000000A00004700" "20010DB8000C00000000000000000007", 64)
+v("0000000b00000600" "20010db8000d00000000000000000009", 64)
+PY
+    echo
 }
 
 # The DriverDatabase of a Windows 8+ (in SYSTEM, or in DRIVERS for win10link).

@@ -87,12 +87,12 @@ static void test_refusals(ntvol *v, drv_tree *tree)
 {
     drv_job job;
     p2v_err err = {{0}};
-    CHECK_EQ_U64(drv_job_prepare(v, "part.img", NULL, DRV_BUS_VIRTIO_BLK, 0, &job, &err), (uint64_t)-ENOENT);
+    CHECK_EQ_U64(drv_job_prepare(v, "part.img", NULL, DRV_BUS_VIRTIO_BLK, 0, NULL, &job, &err), (uint64_t)-ENOENT);
     CHECK(strstr(err.msg, "virtio-blk needs the viostor driver for Windows 10 (10.0.19045) client amd64"));
-    CHECK_EQ_U64(drv_job_prepare(v, "part.img", NULL, DRV_BUS_SATA, 0, &job, &err), 0);
+    CHECK_EQ_U64(drv_job_prepare(v, "part.img", NULL, DRV_BUS_SATA, 0, NULL, &job, &err), 0);
     CHECK(!job.has_sel && job.plan.ncopies == 0 && job.plan.nedits == 10); /* per ControlSet: 4 Start values, 1 StartOverride removed */
     drv_job_free(&job);
-    CHECK_EQ_U64(drv_job_prepare(v, "part.img", tree, DRV_BUS_VIRTIO_SCSI, 0, &job, &err), 0);
+    CHECK_EQ_U64(drv_job_prepare(v, "part.img", tree, DRV_BUS_VIRTIO_SCSI, 0, NULL, &job, &err), 0);
     CHECK(job.has_sel && drv_selection_find(&job.sel, "vioscsi"));
     drv_job_free(&job);
 }
@@ -137,7 +137,7 @@ static void test_drivers_hive(drv_tree *tree)
     CHECK(bd_open_raw(path, &bd, &err) == 0);
     CHECK(bd && bd_overlay_open(bd, 0, 0, NULL, &ov, &err) == 0);
     CHECK(ov && ntvol_open(ov, 0, bd_size(ov), NTVOL_WRITE, &v, &err) == 0);
-    int rc = v && tree ? drv_job_prepare(v, "link.img", tree, DRV_BUS_VIRTIO_BLK, 0, &job, &err) : -1;
+    int rc = v && tree ? drv_job_prepare(v, "link.img", tree, DRV_BUS_VIRTIO_BLK, 0, NULL, &job, &err) : -1;
     CHECK_EQ_U64(rc, 0);
     if (rc == 0) {
         CHECK_EQ_U64(job.plan.ddb_hive, DRV_HIVE_DRIVERS);
@@ -189,7 +189,7 @@ int main(void)
     if (v && tree) {
         test_refusals(v, tree);
         drv_job job;
-        int rc = drv_job_prepare(v, "part.img", tree, DRV_BUS_VIRTIO_BLK, 0, &job, &err);
+        int rc = drv_job_prepare(v, "part.img", tree, DRV_BUS_VIRTIO_BLK, 0, NULL, &job, &err);
         CHECK_EQ_U64(rc, 0);
         if (rc == 0) {
             CHECK(job.win.major == 10 && job.win.build == 19045 && !job.win.server &&

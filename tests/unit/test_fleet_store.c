@@ -2,7 +2,10 @@
  * before anything is stored (each refusal with its reason, the database
  * unchanged), a run's state on its PC's row, a new run taking the row over,
  * late progress of an ended run ignored, PCs without a serial, the state
- * kept across a close and reopen, and a PC's markup escaped on the page. */
+ * kept across a close and reopen, and a PC's markup escaped on the page;
+ * the chart's figures (bytes per stage, a finish counted once); which
+ * images --boot-check may open (fleet_output_matches) and its queue, kept
+ * across a reopen with the interrupted check first. */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -135,7 +138,11 @@ static void test_page(fleet_store *s)
     CHECK(f && fleet_page_html(s, f, &err) == 0);
     if (f)
         fclose(f);
-    CHECK(buf && !strstr(buf, "<script") && !strstr(buf, "<i>"));
+    /* the page's one script is its own file, never a PC's text */
+    const char *own = "<script src=\"app.js\" defer></script>", *sc = buf ? strstr(buf, "<script") : NULL;
+    CHECK(sc && !strncmp(sc, own, strlen(own)) && !strstr(sc + 1, "<script"));
+    CHECK(buf && !strstr(buf, "<i>"));
+    CHECK(buf && strstr(buf, "<svg id=\"chart\""));
     CHECK(buf && strstr(buf, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
     CHECK(buf && strstr(buf, "failed: a &amp; b &lt;i&gt;"));
     CHECK(buf && strstr(buf, "<span>PCs: 4</span>"));
@@ -148,8 +155,93 @@ static void test_page(fleet_store *s)
     free(buf);
 }
 
+static void test_matches(void)
+{
+    const char *t = "/srv/img/{serial}.qcow2";
+    CHECK(fleet_output_matches(t, "/srv/img/SN-1.qcow2"));
+    CHECK(fleet_output_matches(t, "/srv/img/a.b.qcow2"));
+    CHECK(!fleet_output_matches(t, "/srv/img/.qcow2"));
+    CHECK(!fleet_output_matches(t, "/srv/img/../etc/x.qcow2"));
+    CHECK(!fleet_output_matches(t, "/srv/img/...qcow2"));   /* ".." then ".qcow2" */
+    CHECK(!fleet_output_matches(t, "/srv/img/a/b.qcow2"));
+    CHECK(!fleet_output_matches(t, "/srv/img/-x.qcow2"));
+    CHECK(!fleet_output_matches(t, "/srv/img/x.qcow2 "));
+    CHECK(!fleet_output_matches(t, "/etc/passwd"));
+    CHECK(!fleet_output_matches(t, ""));
+    CHECK(!fleet_output_matches(NULL, "/srv/img/x.qcow2"));
+    CHECK(fleet_output_matches("nbd://10.1.1.5:10809/{serial}", "nbd://10.1.1.5:10809/SN1"));
+    CHECK(!fleet_output_matches("nbd://10.1.1.5:10809/{serial}", "nbd://10.1.1.5:10809/SN1?socket=/x"));
+    CHECK(!fleet_output_matches("rbd:pool/{serial}", "rbd:pool/img:conf=/tmp/evil"));
+    CHECK(fleet_output_matches("/i/{vendor}-{serial}.raw", "/i/Acme-SN-2.raw"));
+    CHECK(!fleet_output_matches("/i/{serial}.raw", "/i/x.qcow2"));
+}
+
+static void add_flow(int64_t t, int64_t bytes, int64_t done, void *ctx)
+{
+    int64_t *sum = ctx;
+    (void)t;
+    sum[0] += bytes;
+    sum[1] += done;
+}
+
+#define EVQ(ev, run, extra) \
+    "{\"p2v_report\":1,\"event\":\"" ev "\",\"run\":\"" run "\",\"time\":\"2026-12-07T10:00:00Z\"," \
+    "\"pc\":{\"serial\":\"Q-" run "\"}" extra "}"
+#define PROG(stage, done) \
+    ",\"progress\":{\"stage\":\"" stage "\",\"bytes_done\":" done ",\"bytes_total\":1000}"
+
+/* A fresh store: the chart's sums and the boot-check queue. */
+static void test_flow_and_checks(void)
+{
+    char d[] = "/tmp/p2v-fleetq-XXXXXX";
+    CHECK(mkdtemp(d) != NULL);
+    fleet_store *s = NULL;
+    p2v_err err;
+    CHECK(fleet_store_open(d, &s, &err) == 0);
+    if (!s)
+        return;
+    fleet_store_check_images(s, "/srv/img/{serial}.qcow2");
+    CHECK(ingest(s, EVQ("start", "a1", ",\"output\":\"/srv/img/Q-a1.qcow2\""), &err) == 0);
+    CHECK(ingest(s, EVQ("progress", "a1", PROG("copy", "300")), &err) == 0);
+    CHECK(ingest(s, EVQ("progress", "a1", PROG("copy", "1000")), &err) == 0);
+    CHECK(ingest(s, EVQ("progress", "a1", PROG("verify", "400")), &err) == 0);
+    CHECK(ingest(s, EVQ("finish", "a1", ",\"output\":\"/srv/img/Q-a1.qcow2\""), &err) == 0);
+    CHECK(ingest(s, EVQ("finish", "a1", ",\"output\":\"/srv/img/Q-a1.qcow2\""), &err) == 0);
+    CHECK(ingest(s, EVQ("progress", "a1", PROG("copy", "1000")), &err) == 0);  /* late */
+    /* a run that names an image outside the template: finished, never queued */
+    CHECK(ingest(s, EVQ("finish", "b2", ",\"output\":\"/etc/shadow\""), &err) == 0);
+    int64_t sum[2] = { 0, 0 };
+    CHECK(fleet_store_flow(s, add_flow, sum, &err) == 0);
+    CHECK(sum[0] == 1400);      /* 300 + 700 copied, 400 verified */
+    CHECK(sum[1] == 2);         /* a1 once, b2 (its start lost) too */
+    fleet_check_job job;
+    CHECK(fleet_store_check_next(s, &job, &err) == 1);
+    CHECK_STR(job.image, "/srv/img/Q-a1.qcow2");
+    int64_t first = job.id;
+    fleet_store_close(s);
+    s = NULL;
+    /* reopened mid-check: the same check again, and nothing else queued */
+    CHECK(fleet_store_open(d, &s, &err) == 0);
+    if (s) {
+        CHECK(fleet_store_check_next(s, &job, &err) == 1 && job.id == first);
+        char name[64];
+        CHECK(fleet_store_check_shot(s, first, name, sizeof name) == -ENOENT);
+        CHECK(fleet_store_check_end(s, first, 0, "Missing operating system", "shot-004.png", &err) == 0);
+        CHECK(fleet_store_check_next(s, &job, &err) == 0);
+        CHECK(fleet_store_check_shot(s, first, name, sizeof name) == 0);
+        CHECK_STR(name, "shot-004.png");
+        fleet_store_close(s);
+    }
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", d);
+}
+
 int main(void)
 {
+    test_matches();
+    test_flow_and_checks();
     CHECK(mkdtemp(dir) != NULL);
     fleet_store *s = NULL;
     p2v_err err;

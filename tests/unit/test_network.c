@@ -1,8 +1,8 @@
 /* Unit tests for src/windows/network.c: what the first-boot step writes for
  * settings a hive may hold (a name the script must not quote, a mask that
  * is no prefix, DNS servers on a DHCP interface), and which Windows can
- * apply them. The reading from a real hive is tested by
- * integration/win_network. */
+ * apply them; IPv6 addresses and the adapter picked by MAC. The reading
+ * from a real hive is tested by integration/win_network. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,13 +40,14 @@ static void test_script(void)
     if (!s)
         return;
     CHECK(strstr(s, "Remove-Item") == NULL); /* the name is not put in the script */
-    CHECK(strstr(s, "# (no name) {A}\r\nif ($new.Count -gt 0) {") != NULL);
-    CHECK(strstr(s, "Write-Output 'p2v: {A}: settings applied'") != NULL);
+    CHECK(strstr(s, "# (no name) {A}\r\n$a = Select-P2vAdapter '' ''\r\nif ($a) {") != NULL);
+    CHECK(strstr(s, "Write-Output \"p2v: {A}: settings applied to $($a.Name) ($($a.MacAddress))\"") !=
+          NULL);
     CHECK(strstr(s, "-IPAddress '10.0.0.5' -PrefixLength 8 |") != NULL);
     CHECK(strstr(s, "10.0.0.6") == NULL);
     CHECK(strstr(s, "{B}\r\nif") == NULL);      /* only in $old */
     CHECK(strstr(s, "$old = @('{A}', '{B}', '{C}')") != NULL);
-    const char *lan = strstr(s, "# LAN 2 {C}\r\nif ($new.Count -gt 1) {");
+    const char *lan = strstr(s, "# LAN 2 {C}\r\n$a = Select-P2vAdapter '' 'LAN 2'\r\nif ($a) {");
     CHECK(lan != NULL);
     if (lan) {
         CHECK(strstr(lan, "Set-DnsClientServerAddress -InterfaceIndex $a.ifIndex "
@@ -67,6 +68,46 @@ static void test_script(void)
     CHECK(net_script(&dhcp, &w10) == NULL && errno == 0);
 }
 
+/* IPv6 addresses from the NSI store, a '$' in a name (a double-quoted
+ * string would run "$(...)"), and the wired interface matched by MAC goes
+ * first whatever its GUID. */
+static void test_ipv6_and_mac(void)
+{
+    net_iface v[2];
+    v[0] = iface("{A}", "Wi-Fi", true);
+    snprintf(v[0].addr6[0], sizeof v[0].addr6[0], "2001:db8:c::7");
+    v[0].prefix6[0] = 64;
+    v[0].naddr6 = 1;
+    v[1] = iface("{B}", "$(Remove-Item C:\\ -Recurse)", false);
+    snprintf(v[1].addr6[0], sizeof v[1].addr6[0], "2001:db8:a::20");
+    v[1].prefix6[0] = 56;
+    v[1].naddr6 = 1;
+    v[1].wired = true;
+    net_config c = { .controlset = 1, .v = v, .n = 2 };
+    CHECK(net_iface_has_static(&v[0]));  /* DHCP for IPv4, a static IPv6 address */
+    CHECK(!net_match_mac(&c, "52:54:00:aa:bb"));      /* not a MAC */
+    CHECK(!net_match_mac(&c, "52:54:00:aa:bb:0g"));
+    CHECK(net_match_mac(&c, "52:54:00:aa:bb:0c") && !strcmp(v[1].mac, "52:54:00:aa:bb:0c"));
+    drv_windows w10 = { .major = 10, .minor = 0, .build = 19045 };
+    char *s = net_script(&c, &w10);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    CHECK(strstr(s, "Remove-Item") == NULL);
+    const char *b = strstr(s, "# (no name) {B}\r\n$a = Select-P2vAdapter '52-54-00-AA-BB-0C' ''\r\n");
+    const char *a = strstr(s, "# Wi-Fi {A}\r\n$a = Select-P2vAdapter '' 'Wi-Fi'\r\n");
+    CHECK(b != NULL && a != NULL && b < a);
+    CHECK(strstr(s, "New-NetIPAddress -InterfaceIndex $a.ifIndex -AddressFamily IPv6 -IPAddress "
+                    "'2001:db8:a::20' -PrefixLength 56 | Out-Null\r\n") != NULL);
+    CHECK(a && strstr(a, "-AddressFamily IPv6 -PrefixOrigin Manual") != NULL);
+    CHECK(a && strstr(a, "-Dhcp Disabled") == NULL);
+    free(s);
+    /* two wired interfaces: no MAC for either */
+    v[0].wired = true;
+    v[1].mac[0] = 0;
+    CHECK(!net_match_mac(&c, "52:54:00:aa:bb:0c") && !v[0].mac[0] && !v[1].mac[0]);
+}
+
 static void test_cannot_apply(void)
 {
     drv_windows w7 = { .major = 6, .minor = 1, .build = 7601 };
@@ -80,6 +121,7 @@ static void test_cannot_apply(void)
 int main(void)
 {
     test_script();
+    test_ipv6_and_mac();
     test_cannot_apply();
     return t_done("test_network");
 }
