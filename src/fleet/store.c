@@ -3,7 +3,7 @@
  * is stored (fleet_store_ingest); one row per PC (keyed by its serial, else
  * UUID, else MAC, else the run) with the newest run's state, and one row per
  * run. SQLite is opened with dlopen like the other optional libraries. */
-#include "fleet/server.h"
+#include "fleet/store_impl.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -13,33 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "util/optlib.h"
-
-#define SQL_FNS(X)                                                                                 \
-    X(sqlite3_open_v2) X(sqlite3_close) X(sqlite3_exec) X(sqlite3_prepare_v2)                      \
-    X(sqlite3_bind_text) X(sqlite3_bind_int64) X(sqlite3_bind_double) X(sqlite3_bind_null)         \
-    X(sqlite3_step) X(sqlite3_column_text) X(sqlite3_column_int64) X(sqlite3_column_double)        \
-    X(sqlite3_column_type) X(sqlite3_finalize) X(sqlite3_errmsg) X(sqlite3_busy_timeout)           \
-    X(sqlite3_free) X(sqlite3_reset) X(sqlite3_clear_bindings)
-static OPTLIB_TABLE(sql_fns, SQL_FNS) sql;
-OPTLIB(sql_lib, P2V_SONAME_SQLITE, "p2v fleet serve (SQLite)", SQL_FNS, sql);
-
-#define STMT_CACHE 16
-
-struct fleet_store {
-    sqlite3 *db;
-    /* prepared statements kept by their query's address (each query is a
-     * string constant): preparing the ingest's four statements for every
-     * report cost more than running them */
-    struct {
-        const char *q;
-        sqlite3_stmt *st;
-    } stmts[STMT_CACHE];
-    pthread_mutex_t lock;
-    pthread_cond_t queued;          /* a boot check was queued (fleet_store_check_wait) */
-    const char *check_template;     /* --boot-check: images matching it are queued */
-    bool ready;                     /* lock and queued initialised */
-};
+union sql_fns fleet_sql;
+OPTLIB(sql_lib, P2V_SONAME_SQLITE, "p2v fleet serve (SQLite)", SQL_FNS, fleet_sql);
 
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
@@ -72,17 +47,17 @@ int fleet_store_open(const char *dir, fleet_store **out, p2v_err *err)
         return p2v_errf(err, -ENOMEM, "out of memory");
     char path[4096];
     snprintf(path, sizeof path, "%s/fleet.sqlite", dir);
-    if (sql.f.sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+    if (fleet_sql.f.sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                                 SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-        p2v_errf(err, -EIO, "%s: %s", path, s->db ? sql.f.sqlite3_errmsg(s->db) : "cannot open");
+        p2v_errf(err, -EIO, "%s: %s", path, s->db ? fleet_sql.f.sqlite3_errmsg(s->db) : "cannot open");
         fleet_store_close(s);
         return -EIO;
     }
-    sql.f.sqlite3_busy_timeout(s->db, 5000);
+    fleet_sql.f.sqlite3_busy_timeout(s->db, 5000);
     char *msg = NULL;
-    if (sql.f.sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+    if (fleet_sql.f.sqlite3_exec(s->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
         p2v_errf(err, -EIO, "%s: %s", path, msg ? msg : "schema");
-        sql.f.sqlite3_free(msg);
+        fleet_sql.f.sqlite3_free(msg);
         fleet_store_close(s);
         return -EIO;
     }
@@ -98,9 +73,9 @@ void fleet_store_close(fleet_store *s)
     if (!s)
         return;
     for (int i = 0; i < STMT_CACHE && s->stmts[i].q; i++)
-        sql.f.sqlite3_finalize(s->stmts[i].st);
+        fleet_sql.f.sqlite3_finalize(s->stmts[i].st);
     if (s->db)
-        sql.f.sqlite3_close(s->db);
+        fleet_sql.f.sqlite3_close(s->db);
     if (s->ready) {
         pthread_mutex_destroy(&s->lock);
         pthread_cond_destroy(&s->queued);
@@ -225,39 +200,37 @@ static int check_report(struct json_object *o, struct report *r, p2v_err *err)
 
 /* ---- storing ---- */
 
-static void bind_str(sqlite3_stmt *st, int i, const char *s)
+void store_bind_str(sqlite3_stmt *st, int i, const char *s)
 {
     if (s)
-        sql.f.sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+        fleet_sql.f.sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
     else
-        sql.f.sqlite3_bind_null(st, i);
+        fleet_sql.f.sqlite3_bind_null(st, i);
 }
 
-static void bind_num(sqlite3_stmt *st, int i, int64_t v)
+void store_bind_num(sqlite3_stmt *st, int i, int64_t v)
 {
     if (v >= 0)
-        sql.f.sqlite3_bind_int64(st, i, v);
+        fleet_sql.f.sqlite3_bind_int64(st, i, v);
     else
-        sql.f.sqlite3_bind_null(st, i);
+        fleet_sql.f.sqlite3_bind_null(st, i);
 }
 
-/* The statement of query q (a string constant: it is kept by its address),
- * prepared on first use, without bindings; call with s->lock held and give
- * it back with done_stmt (or step_done). */
-static int exec_stmt(fleet_store *s, const char *q, sqlite3_stmt **st, p2v_err *err)
+/* (store_impl.h) */
+int store_stmt(fleet_store *s, const char *q, sqlite3_stmt **st, p2v_err *err)
 {
     int i = 0;
     while (i < STMT_CACHE && s->stmts[i].q && s->stmts[i].q != q)
         i++;
     if (i < STMT_CACHE && s->stmts[i].q) {
         *st = s->stmts[i].st;
-        sql.f.sqlite3_clear_bindings(*st);
+        fleet_sql.f.sqlite3_clear_bindings(*st);
         return 0;
     }
-    if (sql.f.sqlite3_prepare_v2(s->db, q, -1, st, NULL) != SQLITE_OK)
-        return p2v_errf(err, -EIO, "database: %s", sql.f.sqlite3_errmsg(s->db));
+    if (fleet_sql.f.sqlite3_prepare_v2(s->db, q, -1, st, NULL) != SQLITE_OK)
+        return p2v_errf(err, -EIO, "database: %s", fleet_sql.f.sqlite3_errmsg(s->db));
     if (i == STMT_CACHE) {          /* more queries than places: not kept */
-        sql.f.sqlite3_finalize(*st);
+        fleet_sql.f.sqlite3_finalize(*st);
         return p2v_errf(err, -EIO, "database: more than %d statements", STMT_CACHE);
     }
     s->stmts[i].q = q;
@@ -265,17 +238,17 @@ static int exec_stmt(fleet_store *s, const char *q, sqlite3_stmt **st, p2v_err *
     return 0;
 }
 
-static void done_stmt(sqlite3_stmt *st)
+void store_stmt_done(sqlite3_stmt *st)
 {
-    sql.f.sqlite3_reset(st);
+    fleet_sql.f.sqlite3_reset(st);
 }
 
-static int step_done(fleet_store *s, sqlite3_stmt *st, p2v_err *err)
+int store_step_done(fleet_store *s, sqlite3_stmt *st, p2v_err *err)
 {
-    int rc = sql.f.sqlite3_step(st);
-    done_stmt(st);
+    int rc = fleet_sql.f.sqlite3_step(st);
+    store_stmt_done(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return p2v_errf(err, -EIO, "database: %s", sql.f.sqlite3_errmsg(s->db));
+        return p2v_errf(err, -EIO, "database: %s", fleet_sql.f.sqlite3_errmsg(s->db));
     return 0;
 }
 
@@ -293,7 +266,7 @@ static int upsert_pc(fleet_store *s, const struct report *r, p2v_err *err)
     else
         snprintf(key, sizeof key, "run:%s", r->run);
     sqlite3_stmt *st;
-    int rc = exec_stmt(s,
+    int rc = store_stmt(s,
         "INSERT INTO pcs (key, serial, uuid, vendor, model, mac, computername, started, updated)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) ON CONFLICT(key) DO UPDATE SET"
         " serial=coalesce(?2, serial), uuid=coalesce(?3, uuid), vendor=coalesce(?4, vendor),"
@@ -301,21 +274,21 @@ static int upsert_pc(fleet_store *s, const struct report *r, p2v_err *err)
         " computername=coalesce(?7, computername)", &st, err);
     if (rc)
         return rc;
-    bind_str(st, 1, key);
+    store_bind_str(st, 1, key);
     for (int i = 0; i < 6; i++)
-        bind_str(st, i + 2, pc[i] && pc[i][0] ? pc[i] : NULL);
-    bind_str(st, 8, r->time);
-    if ((rc = step_done(s, st, err)))
+        store_bind_str(st, i + 2, pc[i] && pc[i][0] ? pc[i] : NULL);
+    store_bind_str(st, 8, r->time);
+    if ((rc = store_step_done(s, st, err)))
         return rc;
-    if ((rc = exec_stmt(s, "INSERT OR IGNORE INTO runs (run, pc, status, output, started, updated)"
+    if ((rc = store_stmt(s, "INSERT OR IGNORE INTO runs (run, pc, status, output, started, updated)"
                            " SELECT ?1, id, 'converting', ?2, ?3, ?3 FROM pcs WHERE key = ?4",
                         &st, err)))
         return rc;
-    bind_str(st, 1, r->run);
-    bind_str(st, 2, r->output);
-    bind_str(st, 3, r->time);
-    bind_str(st, 4, key);
-    return step_done(s, st, err);
+    store_bind_str(st, 1, r->run);
+    store_bind_str(st, 2, r->output);
+    store_bind_str(st, 3, r->time);
+    store_bind_str(st, 4, key);
+    return store_step_done(s, st, err);
 }
 
 /* The run's new state, and the PC's when this run is its newest (a late
@@ -327,22 +300,22 @@ static int update_state(fleet_store *s, const struct report *r, p2v_err *err)
                                                        : "converting";
     bool ending = strcmp(status, "converting") != 0;
     sqlite3_stmt *st;
-    int rc = exec_stmt(s,
+    int rc = store_stmt(s,
         "UPDATE runs SET status = ?2, updated = ?3, error = coalesce(?4, error),"
         " result = coalesce(?5, result), output = coalesce(?6, output)"
         " WHERE run = ?1 AND (status = 'converting' OR ?7)", &st, err);
     if (rc)
         return rc;
-    bind_str(st, 1, r->run);
-    bind_str(st, 2, status);
-    bind_str(st, 3, r->time);
-    bind_str(st, 4, r->error);
-    bind_str(st, 5, r->result);
-    bind_str(st, 6, r->output);
-    sql.f.sqlite3_bind_int64(st, 7, ending);
-    if ((rc = step_done(s, st, err)))
+    store_bind_str(st, 1, r->run);
+    store_bind_str(st, 2, status);
+    store_bind_str(st, 3, r->time);
+    store_bind_str(st, 4, r->error);
+    store_bind_str(st, 5, r->result);
+    store_bind_str(st, 6, r->output);
+    fleet_sql.f.sqlite3_bind_int64(st, 7, ending);
+    if ((rc = store_step_done(s, st, err)))
         return rc;
-    rc = exec_stmt(s,
+    rc = store_stmt(s,
         "UPDATE pcs SET run = ?1, status = (SELECT status FROM runs WHERE run = ?1),"
         " updated = ?2, events = events + 1,"
         " started = CASE WHEN run IS ?1 THEN started ELSE ?2 END,"
@@ -364,21 +337,21 @@ static int update_state(fleet_store *s, const struct report *r, p2v_err *err)
     if (rc)
         return rc;
     bool late = !strcmp(r->event, "progress");
-    bind_str(st, 1, r->run);
-    bind_str(st, 2, r->time);
-    bind_str(st, 3, r->output);
-    bind_str(st, 4, r->selection);
-    bind_str(st, 5, r->error);
-    bind_str(st, 6, late ? (r->stage ? r->stage : "copy") : NULL);
-    bind_num(st, 7, r->partition > 0 ? r->partition : -1);
-    bind_num(st, 8, r->done);
-    bind_num(st, 9, r->total);
-    sql.f.sqlite3_bind_double(st, 10, r->rate);
-    bind_num(st, 11, r->eta);
-    sql.f.sqlite3_bind_int64(st, 12, ending);
-    bind_num(st, 13, r->image_bytes);
-    bind_num(st, 14, r->copied_bytes);
-    return step_done(s, st, err);
+    store_bind_str(st, 1, r->run);
+    store_bind_str(st, 2, r->time);
+    store_bind_str(st, 3, r->output);
+    store_bind_str(st, 4, r->selection);
+    store_bind_str(st, 5, r->error);
+    store_bind_str(st, 6, late ? (r->stage ? r->stage : "copy") : NULL);
+    store_bind_num(st, 7, r->partition > 0 ? r->partition : -1);
+    store_bind_num(st, 8, r->done);
+    store_bind_num(st, 9, r->total);
+    fleet_sql.f.sqlite3_bind_double(st, 10, r->rate);
+    store_bind_num(st, 11, r->eta);
+    fleet_sql.f.sqlite3_bind_int64(st, 12, ending);
+    store_bind_num(st, 13, r->image_bytes);
+    store_bind_num(st, 14, r->copied_bytes);
+    return store_step_done(s, st, err);
 }
 
 /* The chart's figures, before update_state changes the PC's row: the bytes
@@ -390,7 +363,7 @@ static int record_flow(fleet_store *s, const struct report *r, p2v_err *err)
     if (!progress && !finish)
         return 0;
     sqlite3_stmt *st;
-    int rc = exec_stmt(s,
+    int rc = store_stmt(s,
         "INSERT INTO flow (t, bytes, done) SELECT ?1,"
         " CASE WHEN ?2 IS NULL THEN 0 ELSE max(0, ?2 - coalesce((SELECT bytes_done FROM pcs"
         "  WHERE run = ?3 AND stage IS ?4), 0)) END, ?5"
@@ -399,12 +372,12 @@ static int record_flow(fleet_store *s, const struct report *r, p2v_err *err)
         &st, err);
     if (rc)
         return rc;
-    sql.f.sqlite3_bind_int64(st, 1, (int64_t)time(NULL) / FLEET_FLOW_STEP);
-    bind_num(st, 2, progress ? r->done : -1);
-    bind_str(st, 3, r->run);
-    bind_str(st, 4, r->stage ? r->stage : "copy");
-    sql.f.sqlite3_bind_int64(st, 5, finish);
-    return step_done(s, st, err);
+    fleet_sql.f.sqlite3_bind_int64(st, 1, (int64_t)time(NULL) / FLEET_FLOW_STEP);
+    store_bind_num(st, 2, progress ? r->done : -1);
+    store_bind_str(st, 3, r->run);
+    store_bind_str(st, 4, r->stage ? r->stage : "copy");
+    fleet_sql.f.sqlite3_bind_int64(st, 5, finish);
+    return store_step_done(s, st, err);
 }
 
 /* --boot-check: a finished run whose image is one the server was told of. */
@@ -414,15 +387,15 @@ static int queue_check(fleet_store *s, const struct report *r, p2v_err *err)
         !fleet_output_matches(s->check_template, r->output))
         return 0;
     sqlite3_stmt *st;
-    int rc = exec_stmt(s, "INSERT OR IGNORE INTO checks (run, pc, image, state, queued)"
+    int rc = store_stmt(s, "INSERT OR IGNORE INTO checks (run, pc, image, state, queued)"
                           " SELECT ?1, pc, ?2, 'queued', ?3 FROM runs WHERE run = ?1",
                        &st, err);
     if (rc)
         return rc;
-    bind_str(st, 1, r->run);
-    bind_str(st, 2, r->output);
-    sql.f.sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
-    if ((rc = step_done(s, st, err)) == 0)
+    store_bind_str(st, 1, r->run);
+    store_bind_str(st, 2, r->output);
+    fleet_sql.f.sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
+    if ((rc = store_step_done(s, st, err)) == 0)
         pthread_cond_broadcast(&s->queued);
     return rc;
 }
@@ -447,7 +420,7 @@ int fleet_store_ingest(fleet_store *s, const char *body, size_t len, p2v_err *er
         rc = check_report(o, &r, err);
         if (rc == 0) {
             pthread_mutex_lock(&s->lock);
-            sql.f.sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+            fleet_sql.f.sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
             rc = upsert_pc(s, &r, err);
             if (rc == 0)
                 rc = record_flow(s, &r, err);
@@ -455,7 +428,7 @@ int fleet_store_ingest(fleet_store *s, const char *body, size_t len, p2v_err *er
                 rc = queue_check(s, &r, err);
             if (rc == 0)
                 rc = update_state(s, &r, err);
-            sql.f.sqlite3_exec(s->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+            fleet_sql.f.sqlite3_exec(s->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
             pthread_mutex_unlock(&s->lock);
         }
     }
@@ -472,42 +445,42 @@ int fleet_store_ingest(fleet_store *s, const char *body, size_t len, p2v_err *er
     " FROM pcs p LEFT JOIN checks c ON c.run = p.run"
 static const char pc_one[] = PC_COLS " WHERE p.id = ?1", pc_all[] = PC_COLS " ORDER BY p.id";
 
-static const char *col_s(sqlite3_stmt *st, int i)
+const char *store_col_s(sqlite3_stmt *st, int i)
 {
-    return (const char *)sql.f.sqlite3_column_text(st, i);
+    return (const char *)fleet_sql.f.sqlite3_column_text(st, i);
 }
 
-static int64_t col_n(sqlite3_stmt *st, int i)
+int64_t store_col_n(sqlite3_stmt *st, int i)
 {
-    return sql.f.sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sql.f.sqlite3_column_int64(st, i);
+    return fleet_sql.f.sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : fleet_sql.f.sqlite3_column_int64(st, i);
 }
 
 static void row_to(sqlite3_stmt *st, fleet_pc_row *p)
 {
-    p->id = col_n(st, 0);
+    p->id = store_col_n(st, 0);
     const char **s[] = { &p->serial, &p->uuid, &p->vendor, &p->model, &p->mac, &p->computername,
                          &p->status, &p->stage };
     for (int i = 0; i < 8; i++)
-        *s[i] = col_s(st, i + 1);
-    p->partition = col_n(st, 9);
-    p->bytes_done = col_n(st, 10);
-    p->bytes_total = col_n(st, 11);
-    p->rate = sql.f.sqlite3_column_double(st, 12);
-    p->eta = col_n(st, 13);
-    p->output = col_s(st, 14);
-    p->error = col_s(st, 15);
-    p->image_bytes = col_n(st, 16);
-    p->copied_bytes = col_n(st, 17);
-    p->started = col_s(st, 18);
-    p->updated = col_s(st, 19);
-    p->run = col_s(st, 20);
-    p->selection = col_s(st, 21);
-    p->events = col_n(st, 22);
-    p->check_id = col_n(st, 23);
-    p->check_state = col_s(st, 24);
-    p->check_booted = col_n(st, 25);
-    p->check_reason = col_s(st, 26);
-    p->check_shot = col_n(st, 27) > 0;
+        *s[i] = store_col_s(st, i + 1);
+    p->partition = store_col_n(st, 9);
+    p->bytes_done = store_col_n(st, 10);
+    p->bytes_total = store_col_n(st, 11);
+    p->rate = fleet_sql.f.sqlite3_column_double(st, 12);
+    p->eta = store_col_n(st, 13);
+    p->output = store_col_s(st, 14);
+    p->error = store_col_s(st, 15);
+    p->image_bytes = store_col_n(st, 16);
+    p->copied_bytes = store_col_n(st, 17);
+    p->started = store_col_s(st, 18);
+    p->updated = store_col_s(st, 19);
+    p->run = store_col_s(st, 20);
+    p->selection = store_col_s(st, 21);
+    p->events = store_col_n(st, 22);
+    p->check_id = store_col_n(st, 23);
+    p->check_state = store_col_s(st, 24);
+    p->check_booted = store_col_n(st, 25);
+    p->check_reason = store_col_s(st, 26);
+    p->check_shot = store_col_n(st, 27) > 0;
 }
 
 int fleet_store_each(fleet_store *s, int64_t id, void (*fn)(const fleet_pc_row *p, void *ctx),
@@ -516,17 +489,17 @@ int fleet_store_each(fleet_store *s, int64_t id, void (*fn)(const fleet_pc_row *
     const char *q = id >= 0 ? pc_one : pc_all;
     pthread_mutex_lock(&s->lock);
     sqlite3_stmt *st;
-    int rc = exec_stmt(s, q, &st, err), n = 0;
+    int rc = store_stmt(s, q, &st, err), n = 0;
     if (rc == 0) {
         if (id >= 0)
-            sql.f.sqlite3_bind_int64(st, 1, id);
-        while (sql.f.sqlite3_step(st) == SQLITE_ROW) {
+            fleet_sql.f.sqlite3_bind_int64(st, 1, id);
+        while (fleet_sql.f.sqlite3_step(st) == SQLITE_ROW) {
             fleet_pc_row p;
             row_to(st, &p);
             fn(&p, ctx);
             n++;
         }
-        done_stmt(st);
+        store_stmt_done(st);
     }
     pthread_mutex_unlock(&s->lock);
     return rc < 0 ? rc : n;
@@ -539,102 +512,13 @@ int fleet_store_flow(fleet_store *s, void (*fn)(int64_t t, int64_t bytes, int64_
 {
     pthread_mutex_lock(&s->lock);
     sqlite3_stmt *st;
-    int rc = exec_stmt(s, "SELECT t, bytes, done FROM flow ORDER BY t", &st, err);
+    int rc = store_stmt(s, "SELECT t, bytes, done FROM flow ORDER BY t", &st, err);
     if (rc == 0) {
-        while (sql.f.sqlite3_step(st) == SQLITE_ROW)
-            fn(sql.f.sqlite3_column_int64(st, 0) * FLEET_FLOW_STEP, sql.f.sqlite3_column_int64(st, 1),
-               sql.f.sqlite3_column_int64(st, 2), ctx);
-        done_stmt(st);
+        while (fleet_sql.f.sqlite3_step(st) == SQLITE_ROW)
+            fn(fleet_sql.f.sqlite3_column_int64(st, 0) * FLEET_FLOW_STEP, fleet_sql.f.sqlite3_column_int64(st, 1),
+               fleet_sql.f.sqlite3_column_int64(st, 2), ctx);
+        store_stmt_done(st);
     }
     pthread_mutex_unlock(&s->lock);
     return rc;
-}
-
-/* ---- the boot-check queue ---- */
-
-void fleet_store_check_images(fleet_store *s, const char *template)
-{
-    s->check_template = template;
-}
-
-int fleet_store_check_next(fleet_store *s, fleet_check_job *job, p2v_err *err)
-{
-    pthread_mutex_lock(&s->lock);
-    sqlite3_stmt *st;
-    /* one that was running when the server stopped goes first: it is resumed */
-    int rc = exec_stmt(s, "SELECT id, image FROM checks WHERE state IN ('queued', 'running')"
-                          " ORDER BY state = 'running' DESC, id LIMIT 1", &st, err);
-    if (rc == 0) {
-        rc = 0;
-        if (sql.f.sqlite3_step(st) == SQLITE_ROW) {
-            job->id = sql.f.sqlite3_column_int64(st, 0);
-            snprintf(job->image, sizeof job->image, "%s", col_s(st, 1));
-            rc = 1;
-        }
-        done_stmt(st);
-    }
-    if (rc == 1) {
-        int r2 = exec_stmt(s, "UPDATE checks SET state = 'running' WHERE id = ?1", &st, err);
-        if (r2 == 0) {
-            sql.f.sqlite3_bind_int64(st, 1, job->id);
-            r2 = step_done(s, st, err);
-        }
-        rc = r2 ? r2 : 1;
-    }
-    pthread_mutex_unlock(&s->lock);
-    return rc;
-}
-
-int fleet_store_check_end(fleet_store *s, int64_t id, int booted, const char *reason,
-                          const char *shot, p2v_err *err)
-{
-    pthread_mutex_lock(&s->lock);
-    sqlite3_stmt *st;
-    int rc = exec_stmt(s, "UPDATE checks SET state = ?2, booted = ?3, reason = ?4, shot = ?5,"
-                          " ended = ?6 WHERE id = ?1", &st, err);
-    if (rc == 0) {
-        sql.f.sqlite3_bind_int64(st, 1, id);
-        bind_str(st, 2, booted < 0 ? "error" : "done");
-        bind_num(st, 3, booted);
-        bind_str(st, 4, reason);
-        bind_str(st, 5, shot);
-        sql.f.sqlite3_bind_int64(st, 6, (int64_t)time(NULL));
-        rc = step_done(s, st, err);
-    }
-    pthread_mutex_unlock(&s->lock);
-    return rc;
-}
-
-int fleet_store_check_shot(fleet_store *s, int64_t id, char *name, size_t len)
-{
-    pthread_mutex_lock(&s->lock);
-    sqlite3_stmt *st;
-    p2v_err err;
-    int rc = exec_stmt(s, "SELECT shot FROM checks WHERE id = ?1 AND shot IS NOT NULL", &st, &err);
-    if (rc == 0) {
-        sql.f.sqlite3_bind_int64(st, 1, id);
-        rc = -ENOENT;
-        if (sql.f.sqlite3_step(st) == SQLITE_ROW) {
-            snprintf(name, len, "%s", col_s(st, 0));
-            rc = 0;
-        }
-        done_stmt(st);
-    }
-    pthread_mutex_unlock(&s->lock);
-    return rc;
-}
-
-void fleet_store_check_wait(fleet_store *s, unsigned ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&s->lock);
-    pthread_cond_timedwait(&s->queued, &s->lock, &t);
-    pthread_mutex_unlock(&s->lock);
 }
