@@ -38,6 +38,15 @@ static void pc_json(json_writer *j, const fleet_pc *pc)
     kstr_or_null(j, "model", pc->model);
     kstr_or_null(j, "mac", pc->mac);
     kstr_or_null(j, "computername", pc->computername);
+    if (pc->memory)
+        json_ku64(j, "memory", pc->memory);
+    else
+        json_knull(j, "memory");
+    if (pc->cpus)
+        json_ku64(j, "cpus", pc->cpus);
+    else
+        json_knull(j, "cpus");
+    json_kbool(j, "msdm", pc->msdm);
     json_obj_end(j);
 }
 
@@ -117,6 +126,9 @@ void fleet_pc_from_machine(const struct vm_machine *m, fleet_pc *pc)
     snprintf(pc->model, sizeof pc->model, "%s", m->product);
     if (m->nmacs)
         snprintf(pc->mac, sizeof pc->mac, "%s", m->macs[0]);
+    pc->memory = m->memory;
+    pc->cpus = m->cpus;
+    pc->msdm = m->msdm;
 }
 
 static void trim(char *s)

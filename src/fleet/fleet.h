@@ -32,6 +32,9 @@ enum fleet_kind { FLEET_START, FLEET_PROGRESS, FLEET_FINISH, FLEET_FAILED };
 typedef struct fleet_pc {
     char serial[VM_STR], uuid[VM_STR], vendor[VM_STR], model[VM_STR], mac[18];
     char computername[VM_STR];          /* Windows' ComputerName; "" unknown */
+    uint64_t memory;                    /* bytes of RAM; 0 unknown */
+    unsigned cpus;                      /* online CPUs; 0 unknown */
+    bool msdm;                          /* the firmware has an ACPI MSDM table */
 } fleet_pc;
 
 typedef struct fleet_progress {

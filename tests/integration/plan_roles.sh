@@ -50,6 +50,11 @@ mkpc_machine() {
 }
 mkpc_machine pcA SER-A1 52:54:00:00:00:0a
 mkpc_machine pcB SER-B2 52:54:00:00:00:0b
+# pcB also has RAM, CPUs and an OEM key table, which its report carries
+mkdir -p pcB/proc pcB/sys/devices/system/cpu pcB/sys/firmware/acpi/tables
+printf 'MemTotal:       16384256 kB\nMemFree:         1024 kB\n' >pcB/proc/meminfo
+echo 0-3 >pcB/sys/devices/system/cpu/online
+{ printf 'MSDM'; head -c 81 /dev/zero; } >pcB/sys/firmware/acpi/tables/MSDM  # 36-byte ACPI header + key data
 mkdir -p noserial/sys/class/dmi/id
 
 cat >fleet.json <<'JSON'
@@ -223,6 +228,8 @@ jq -c 'select(.body.event == "finish") | .body' sink.log >finish.json
 [ -s finish.json ] || fail "no finish report: $(cat sink.log)"
 check_eq "report pc" "SER-B2 ThinkCentre M720 52:54:00:00:00:0b ../Buero 3" \
     "$(jq -r '.pc | "\(.serial) \(.model) \(.mac) \(.computername)"' finish.json)"
+check_eq "report machine" "16777478144 4 true" \
+    "$(jq -r '.pc | "\(.memory) \(.cpus) \(.msdm)"' finish.json)"
 check_eq "report image name" "rep-SER-B2.qcow2 rep-{serial}.qcow2" \
     "$(jq -r '"\(.output) \(.output_template)"' finish.json)"
 check_eq "report selection" "gpt.img:1 gpt.img:4 gpt.img:3" "$(jq -r '.selection | join(" ")' finish.json)"
