@@ -55,9 +55,9 @@ int bd_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err)
 {
     uint64_t end;
     if (__builtin_add_overflow(off, (uint64_t)len, &end) || end > bd->size)
-        return p2v_errf(err, -EIO,
-                        "%s: read of %zu bytes at offset %llu goes past the end (size %llu bytes)",
-                        bd->path, len, (unsigned long long)off, (unsigned long long)bd->size);
+        return p2v_errf_at(err, -EIO, bd->path,
+                           "read of %zu bytes at offset %llu goes past the end (size %llu bytes)",
+                           len, (unsigned long long)off, (unsigned long long)bd->size);
     if (len == 0)
         return 0;
     return bd->ops->pread(bd, buf, len, off, err);
@@ -149,12 +149,12 @@ static int file_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err
         }
     }
     if (r < 0)
-        return p2v_errf(err, r, "%s: read error at offset %llu (sector %llu): %s", bd->path,
-                        (unsigned long long)off, (unsigned long long)(off / bd->sector_size),
-                        strerror(-r));
+        return p2v_errf_at(err, r, bd->path, "read error at offset %llu (sector %llu): %s",
+                           (unsigned long long)off, (unsigned long long)(off / bd->sector_size),
+                           strerror(-r));
     if (done < len)
-        return p2v_errf(err, -EIO, "%s: unexpected end of file at offset %llu", bd->path,
-                        (unsigned long long)off);
+        return p2v_errf_at(err, -EIO, bd->path, "unexpected end of file at offset %llu",
+                           (unsigned long long)off);
     return 0;
 }
 

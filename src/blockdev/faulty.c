@@ -59,9 +59,9 @@ static int faulty_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_e
     if (b != UINT64_MAX && fp->zeros)
         return masked_pread(fp, buf, len, off, err);
     if (b != UINT64_MAX)
-        return p2v_errf(err, -EIO, "%s: read error at offset %llu (sector %llu): %s", bd->path,
-                        (unsigned long long)b, (unsigned long long)(b / bd->sector_size),
-                        strerror(EIO));
+        return p2v_errf_at(err, -EIO, bd->path, "read error at offset %llu (sector %llu): %s",
+                           (unsigned long long)b, (unsigned long long)(b / bd->sector_size),
+                           strerror(EIO));
     return bd_pread(fp->inner, buf, len, off, err);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bootcheck/bootcheck.h"
+#include "util/hex.h"
 
 typedef struct fail_pattern {
     enum bootcheck_fail_kind kind;
@@ -155,13 +156,7 @@ static int hex_digit_ocr(char c)
         return 0;
     if (c == 'I' || c == 'l')
         return 1;
-    if (isdigit((unsigned char)c))
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    return hex_digit(c);
 }
 
 /* The first "0x" and 8 hex digits in text, read loosely; false if none. */

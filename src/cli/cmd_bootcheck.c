@@ -207,13 +207,6 @@ static void print_notice(void *ctx, const char *msg)
     cli_notice("boot-check: %s", msg);
 }
 
-static void json_kstr_or_null(json_writer *j, const char *key, const char *s)
-{
-    if (s && s[0])
-        json_kstr(j, key, s);
-    else
-        json_knull(j, key);
-}
 
 void cli_bootcheck_json(json_writer *j, const char *image, const char *expect,
                         const bootcheck_result *r)

@@ -40,13 +40,7 @@ typedef struct convert_resize_part {
     fsresize_info fi;
     uint64_t old_bytes;         /* the source partition */
     uint64_t new_bytes;         /* the target partition */
-    uint64_t fs_new;            /* the filesystem's size in the image (0: unknown) */
-    uint64_t relocated;         /* bytes of data moved to a new place */
-    blockdev *window;           /* the source partition, zero-extended when it grows */
-    blockdev *edit;             /* overlay the resize edits the volume on */
-    blockdev *view;             /* edit with moved clusters shown at their new places */
-    blockdev *overlay;          /* over view: the resized filesystem (NULL: copied as it is) */
-    char action[200];           /* what happens to the filesystem, for reports */
+    fsresize_done fs;           /* the layers the resize built, what it did (fs/resize.h) */
 } convert_resize_part;
 
 typedef struct convert_resize {

@@ -145,14 +145,22 @@ void convert_drivers_free(convert_job *job)
     job->drv_tree = NULL;
 }
 
+/* Part i's driver job, with the part's DISK:N name in what; NULL if it has none. */
+static const drv_job *reported(const convert_job *job, size_t i, char *what, size_t n)
+{
+    const drv_job *dj = job->drv ? job->drv[i] : NULL;
+    if (dj)
+        convert_part_source_name(job, &job->plan->parts[i], what, n);
+    return dj;
+}
+
 void convert_drivers_text(const convert_job *job, FILE *f)
 {
+    char what[300];
     for (size_t i = 0; job->drv && i < job->plan->nparts; i++) {
-        const drv_job *dj = job->drv[i];
+        const drv_job *dj = reported(job, i, what, sizeof what);
         if (!dj)
             continue;
-        char what[300];
-        convert_part_source_name(job, &job->plan->parts[i], what, sizeof what);
         fprintf(f, "\n%s: ", what);
         drv_report_text(&dj->win, dj->has_sel ? &dj->sel : NULL, job->drv_tree, &dj->plan, f);
         if (dj->net)
@@ -164,12 +172,11 @@ void convert_drivers_json(const convert_job *job, json_writer *j)
 {
     json_key(j, "windows_drivers");
     json_arr_begin(j);
+    char what[300];
     for (size_t i = 0; job->drv && i < job->plan->nparts; i++) {
-        const drv_job *dj = job->drv[i];
+        const drv_job *dj = reported(job, i, what, sizeof what);
         if (!dj)
             continue;
-        char what[300];
-        convert_part_source_name(job, &job->plan->parts[i], what, sizeof what);
         json_obj_begin(j);
         json_kstr(j, "partition", what);
         json_ku64(j, "number", job->plan->parts[i].number);

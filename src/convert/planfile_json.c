@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "convert/planfile_impl.h"
+#include "util/array.h"
+#include "util/hex.h"
 
 /* A plan is 3 levels deep; json-c itself stops at 32. */
 enum { PLAN_JSON_MAX_DEPTH = 16 };
@@ -143,9 +145,7 @@ static int hex4(jreader *r, size_t at, uint32_t *v)
     if (r->len - at < 4)
         return jfail(r, at - 2, "the text ends inside a \\u escape");
     for (size_t i = 0; i < 4; i++) {
-        unsigned char c = r->p[at + i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        int d = hex_digit((char)r->p[at + i]);
         if (d < 0)
             return jfail(r, at - 2, "a \\u escape needs 4 hex digits");
         *v = *v << 4 | (uint32_t)d;
@@ -325,14 +325,10 @@ static int member(jreader *r, jkey **keys, size_t *n, size_t *cap)
 {
     if (r->pos >= r->len || r->p[r->pos] != '"')
         return unexpected(r, "a key in double quotes");
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 8;
-        jkey *nk = realloc(*keys, c * sizeof *nk);
-        if (!nk)
-            return p2v_errf(r->err, -ENOMEM, "plan: out of memory");
-        *keys = nk;
-        *cap = c;
-    }
+    jkey *nk = array_room(*keys, cap, *n, sizeof *nk, 8);
+    if (!nk)
+        return p2v_errf(r->err, -ENOMEM, "plan: out of memory");
+    *keys = nk;
     jkey *k = &(*keys)[*n];
     *k = (jkey){ .at = r->pos };
     int e = string(r, &k->s, &k->n);

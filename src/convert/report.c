@@ -78,7 +78,7 @@ static void resize_text(const convert_job *job, FILE *f)
         convert_part_source_name(job, &job->plan->parts[i], name, sizeof name);
         fprintf(f, "  %s: %s -> %s; %s; %s relocated\n", name,
                 size_human(rp->old_bytes, h1, sizeof h1), size_human(rp->new_bytes, h2, sizeof h2),
-                rp->action, size_human(rp->relocated, h3, sizeof h3));
+                rp->fs.action, size_human(rp->fs.relocated, h3, sizeof h3));
     }
 }
 
@@ -95,10 +95,10 @@ static void resize_json(const convert_job *job, json_writer *j, size_t i)
     json_ku64(j, "new_bytes", rp->new_bytes);
     json_kstr(j, "fstype", rp->fi.fstype[0] ? rp->fi.fstype : NULL);
     json_ku64(j, "fs_old_bytes", rp->fi.fs_bytes);
-    json_ku64(j, "fs_new_bytes", rp->fs_new);
+    json_ku64(j, "fs_new_bytes", rp->fs.fs_new);
     json_ku64(j, "used_bytes", rp->fi.used_bytes);
-    json_ku64(j, "relocated_bytes", rp->relocated);
-    json_kstr(j, "action", rp->action);
+    json_ku64(j, "relocated_bytes", rp->fs.relocated);
+    json_kstr(j, "action", rp->fs.action);
     json_obj_end(j);
 }
 

@@ -128,9 +128,11 @@ static void ranges_free(struct job_ranges *jb)
 static int fsmap_error(const char *name, blockdev *bd, int rc, p2v_err *err)
 {
     const char *path = bd_path(bd);
-    if (!strcmp(err->where, path)) {
+    size_t n = strlen(path);
+    /* where: "<path>" or "<path>: partition at byte N", which the message starts with */
+    if (p2v_err_names(err, path) && (!err->where[n] || err->where[n] == ':')) {
         char rest[sizeof err->msg];
-        snprintf(rest, sizeof rest, "%s", err->msg + strlen(path) + 2);
+        snprintf(rest, sizeof rest, "%s", err->msg + n + 2);
         return p2v_errf_at(err, rc, name, "%s", rest);
     }
     return p2v_err_prefix(err, rc, "%s", name);

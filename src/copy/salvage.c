@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/array.h"
+
 /* After a failed block, reads of this size find the bad region before the
  * sector-by-sector pass; each read that fails is tried this many times. */
 #define SALVAGE_CHUNK (64u * 1024u)
@@ -104,14 +106,10 @@ static int disk_runs(const copy_range *r, const extent_list *bad, salvage_bad **
                 !strcmp(last->disk, bd_path(disk))) {
                 last->len += len;
             } else {
-                if (*n == cap) {
-                    size_t nc = cap ? cap * 2 : 8;
-                    salvage_bad *v = realloc(*out, nc * sizeof *v);
-                    if (!v)
-                        return -ENOMEM;
-                    *out = v;
-                    cap = nc;
-                }
+                salvage_bad *v = array_room(*out, &cap, *n, sizeof *v, 8);
+                if (!v)
+                    return -ENOMEM;
+                *out = v;
                 salvage_bad nb = { .sector_size = (uint32_t)ss, .rel = p, .len = len,
                                    .src_offset = r->src_offset + p,
                                    .dst_offset = r->dst_offset + p, .disk_offset = doff };
@@ -185,16 +183,12 @@ static int record(salvage *s, const salvage_bad *runs, size_t count)
             s->v[at].len += nb.len;
             continue;
         }
-        if (s->count == s->cap) {
-            size_t cap = s->cap ? s->cap * 2 : 16;
-            salvage_bad *v = realloc(s->v, cap * sizeof *v);
-            if (!v) {
-                rc = -ENOMEM;
-                break;
-            }
-            s->v = v;
-            s->cap = cap;
+        salvage_bad *v = array_room(s->v, &s->cap, s->count, sizeof *v, 16);
+        if (!v) {
+            rc = -ENOMEM;
+            break;
         }
+        s->v = v;
         memmove(&s->v[at + 1], &s->v[at], (s->count - at) * sizeof *s->v);
         s->v[at] = nb;
         s->count++;

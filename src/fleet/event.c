@@ -20,32 +20,18 @@ const char *fleet_kind_name(enum fleet_kind k)
 }
 
 /* An empty identity field is unknown: null, so a receiver never keys on "". */
-static void kstr_or_null(json_writer *j, const char *key, const char *s)
-{
-    if (s && *s)
-        json_kstr(j, key, s);
-    else
-        json_knull(j, key);
-}
-
 static void pc_json(json_writer *j, const fleet_pc *pc)
 {
     json_key(j, "pc");
     json_obj_begin(j);
-    kstr_or_null(j, "serial", pc->serial);
-    kstr_or_null(j, "uuid", pc->uuid);
-    kstr_or_null(j, "vendor", pc->vendor);
-    kstr_or_null(j, "model", pc->model);
-    kstr_or_null(j, "mac", pc->mac);
-    kstr_or_null(j, "computername", pc->computername);
-    if (pc->memory)
-        json_ku64(j, "memory", pc->memory);
-    else
-        json_knull(j, "memory");
-    if (pc->cpus)
-        json_ku64(j, "cpus", pc->cpus);
-    else
-        json_knull(j, "cpus");
+    json_kstr_or_null(j, "serial", pc->serial);
+    json_kstr_or_null(j, "uuid", pc->uuid);
+    json_kstr_or_null(j, "vendor", pc->vendor);
+    json_kstr_or_null(j, "model", pc->model);
+    json_kstr_or_null(j, "mac", pc->mac);
+    json_kstr_or_null(j, "computername", pc->computername);
+    json_ku64_or_null(j, "memory", pc->memory);
+    json_ku64_or_null(j, "cpus", pc->cpus);
     json_kbool(j, "msdm", pc->msdm);
     json_obj_end(j);
 }

@@ -236,10 +236,11 @@ static enum MHD_Result report_end(struct server *sv, struct MHD_Connection *c, s
     if (r->too_big)
         return reply_text(c, MHD_HTTP_CONTENT_TOO_LARGE, "report larger than 1 MiB");
     p2v_err err;
-    if (fleet_store_ingest(sv->store, r->buf ? r->buf : "", r->len, &err) < 0) {
+    int rc = fleet_store_ingest(sv->store, r->buf ? r->buf : "", r->len, &err);
+    if (rc < 0) {
         say(sv, "report refused: %s%s", err.msg, "");
-        return reply_text(c, err.msg[0] && strncmp(err.msg, "database", 8) ? MHD_HTTP_BAD_REQUEST
-                                                                          : MHD_HTTP_INTERNAL_SERVER_ERROR,
+        /* -EINVAL: the report is wrong; anything else (the database, memory) is ours */
+        return reply_text(c, rc == -EINVAL ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR,
                           err.msg);
     }
     return reply_text(c, MHD_HTTP_OK, "stored");

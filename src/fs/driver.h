@@ -1,7 +1,8 @@
 /* Inside src/fs: the filesystem driver table. One row per filesystem, kept
  * in the file of that filesystem (ntfs.c, fat.c, ext.c, swap.c; the ones
  * p2v recognises but cannot read in unmapped.c), listed once in drivers.c.
- * The dispatchers (fsmap_build, fs_files_at, fsresize_check, fs_kind_of)
+ * The dispatchers (fsmap_build, fs_files_at, fsresize_check, fsresize_apply,
+ * fsresize_min, fs_kind_of)
  * reach a filesystem only through its row; a hook a filesystem lacks is
  * NULL. Adding a filesystem: one file with its row, one line in
  * drivers.c (docs/architecture.md). */
@@ -59,6 +60,15 @@ struct fs_driver {
      * fill the sizes (fsresize_fixed_size for one that keeps its size). */
     int (*resize_check)(blockdev *bd, uint64_t off, uint64_t len, const char *what,
                         fsresize_info *out, p2v_err *err);
+    /* fsresize_apply for this filesystem (a grow, or a shrink where it has
+     * resize_min): 0 resized, 1 kept at its size with out->action; NULL:
+     * the contents keep their size. */
+    int (*resize_apply)(blockdev *bd, uint64_t off, uint64_t old_bytes, uint64_t new_bytes,
+                        const fsresize_info *fi, const char *what, fsresize_done *out,
+                        p2v_err *err);
+    /* The smallest partition with margin bytes free (fsresize_min); NULL:
+     * the filesystem does not shrink. */
+    uint64_t (*resize_min)(const fsresize_info *fi, uint64_t margin);
     /* Files by path (fs_vol_open). */
     const struct fs_vol_ops *vol;
     /* A copy of the partition's first sector kept elsewhere, for when that

@@ -29,6 +29,7 @@
 #include "fs/ext_io.h"
 #include "fs/fsmap_impl.h"
 #include "fs/resize_impl.h"
+#include "util/array.h"
 #include "util/endian.h"
 
 static const char *ext_flavour(const struct ext2_super_block *sb)
@@ -177,11 +178,10 @@ static int ext_check_state(ext2_filsys fs, const fsmap_src *s, const fsmap_opts 
     struct ext2_super_block *sb = fs->super;
     bool recover = sb->s_feature_incompat & EXT3_FEATURE_INCOMPAT_RECOVER;
     if (recover && !o->allow_dirty)
-        return p2v_errf(err, -EBUSY,
-                        "%s: partition at byte %llu: %s filesystem needs journal recovery (it "
-                        "was not unmounted cleanly, or is mounted): unmount it or run e2fsck on "
-                        "it first, or pass --allow-dirty to copy every sector as it is",
-                        bd_path(s->bd), (unsigned long long)s->off, out->fstype);
+        return fsmap_errf(err, -EBUSY, bd_path(s->bd), s->off,
+                          "%s filesystem needs journal recovery (it was not unmounted cleanly, "
+                          "or is mounted): unmount it or run e2fsck on it first, or pass "
+                          "--allow-dirty to copy every sector as it is", out->fstype);
     out->dirty = recover;
     if (sb->s_state & EXT2_ERROR_FS) {
         /* The kernel (or e2fsck) recorded errors: the bitmaps may be wrong
@@ -404,18 +404,29 @@ static int ext_check_inodes(ext2_filsys fs, struct ext_io *b, fsmap *out, p2v_er
     return EXT_STOP;
 }
 
+/* Open the filesystem b reads read-only through p2v's I/O manager, with
+ * libext2fs's own messages silenced (*old_hook: the hook to put back): 0, or
+ * libext2fs's error with *fs NULL (b->failed when a read failed). */
+static errcode_t ext_open_ro(struct ext_io *b, ext2_filsys *fs, ext_io_hook *old_hook)
+{
+    char name[64];
+    *old_hook = ext_io_quiet();
+    ext_io_name(b, name, sizeof name);
+    errcode_t e = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, ext_io_manager(), fs);
+    if (e)
+        *fs = NULL;
+    return e;
+}
+
 static int fsmap_build_ext(const fsmap_src *s, const fsmap_opts *o, fsmap *out, p2v_err *err)
 {
     struct ext_io b = { .src = *s };
-    char name[64];
     ext2_filsys fs = NULL;
+    ext_io_hook old_hook;
     int r = 0;
 
-    ext_io_hook old_hook = ext_io_quiet();
-    ext_io_name(&b, name, sizeof name);
-    errcode_t e = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, ext_io_manager(), &fs);
+    errcode_t e = ext_open_ro(&b, &fs, &old_hook);
     if (e) {
-        fs = NULL;
         if (b.failed) {
             *err = b.err;
             r = -EIO;
@@ -470,14 +481,10 @@ struct ino_list {
 
 static int ino_list_add(struct ino_list *l, ext2_ino_t ino)
 {
-    if (l->count == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        ext2_ino_t *v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return -ENOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
+    ext2_ino_t *v = array_room(l->v, &l->cap, l->count, sizeof *v, 64);
+    if (!v)
+        return -ENOMEM;
+    l->v = v;
     l->v[l->count++] = ino;
     return 0;
 }
@@ -586,15 +593,12 @@ static int fs_files_ext(const fsmap_src *s, const extent_list *bad, fs_names *ou
 {
     struct ext_io b = { .src = *s };
     struct ino_list hit = { 0 }, dirs = { 0 };
-    char name[64];
     ext2_filsys fs = NULL;
+    ext_io_hook old_hook;
     int rc = 0;
 
-    ext_io_hook old_hook = ext_io_quiet();
-    ext_io_name(&b, name, sizeof name);
-    errcode_t e = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, ext_io_manager(), &fs);
+    errcode_t e = ext_open_ro(&b, &fs, &old_hook);
     if (e) {
-        fs = NULL;
         rc = b.failed ? -EIO : p2v_errf(err, -EINVAL, "ext superblock could not be used (%s)",
                                         error_message(e));
         goto out;
@@ -644,4 +648,5 @@ const struct fs_driver fs_driver_ext = {
     .map = fsmap_build_ext,
     .files_at = fs_files_ext,
     .resize_check = fsresize_ext_check,
+    .resize_apply = fsresize_ext_fit,
 };

@@ -150,7 +150,7 @@ static int fat_walk(fsmap *m, const fsmap_src *s, const fat_geom *g, uint64_t *u
     int r = 0;
 
     if (!buf)
-        return p2v_errf(err, -ENOMEM, "%s: out of memory", bd_path(s->bd));
+        return p2v_errf_at(err, -ENOMEM, bd_path(s->bd), "out of memory");
     uint64_t n = 2;
     while (n <= last) {
         /* Read the chunk holding entries n.. */
@@ -233,7 +233,7 @@ static int fat_compare_copies(const fsmap_src *s, const fat_geom *g, bool mirror
     uint8_t *a = malloc(FAT_CHUNK), *b = malloc(FAT_CHUNK);
     int r = 0;
     if (!a || !b) {
-        r = p2v_errf(err, -ENOMEM, "%s: out of memory", bd_path(s->bd));
+        r = p2v_errf_at(err, -ENOMEM, bd_path(s->bd), "out of memory");
         goto out;
     }
     for (uint32_t i = 0; mirrored && i < g->num_fats && r == 0; i++) {
@@ -595,5 +595,6 @@ const struct fs_driver fs_driver_fat = {
     .map = fsmap_build_fat,
     .files_at = fs_files_fat,
     .resize_check = fsresize_fat_check,
+    .resize_apply = fsresize_fat_keep,
     .vol = &fs_vol_ops_fat,
 };

@@ -110,9 +110,8 @@ int fs_files_at(blockdev *bd, uint64_t part_offset, uint64_t part_len, const cha
         return 0;
     }
     if (!d || !d->files_at)
-        return p2v_errf(err, -ENOTSUP, "%s: partition at byte %llu: cannot tell which files "
-                        "of a %s filesystem lie in given sectors", bd_path(bd),
-                        (unsigned long long)part_offset, fstype[0] ? fstype : "unknown");
+        return fsmap_errf(err, -ENOTSUP, bd_path(bd), part_offset, "cannot tell which files of "
+                          "a %s filesystem lie in given sectors", fstype[0] ? fstype : "unknown");
     rc = d->files_at(&s, bad, out, err);
     if (rc < 0) {
         fs_names_free(out);

@@ -16,10 +16,10 @@ int fsmap_read(const fsmap_src *s, void *buf, size_t len, uint64_t off, p2v_err 
 {
     uint64_t end;
     if (__builtin_add_overflow(off, (uint64_t)len, &end) || end > s->len)
-        return p2v_errf(err, -EIO,
-                        "%s: read of %zu bytes at partition offset %llu goes past the partition "
-                        "end (%llu bytes)",
-                        bd_path(s->bd), len, (unsigned long long)off, (unsigned long long)s->len);
+        return p2v_errf_at(err, -EIO, bd_path(s->bd),
+                           "read of %zu bytes at partition offset %llu goes past the partition "
+                           "end (%llu bytes)", len, (unsigned long long)off,
+                           (unsigned long long)s->len);
     return bd_pread(s->bd, buf, len, s->off + off, err);
 }
 
@@ -43,8 +43,7 @@ int fsmap_add(fsmap *m, const fsmap_src *s, uint64_t start, uint64_t len, p2v_er
         len = s->len - start;
     int r = extent_list_add(&m->used, start, len);
     if (r < 0)
-        return p2v_errf(err, r, "%s: out of memory building the used-block map",
-                        bd_path(s->bd));
+        return p2v_errf_at(err, r, bd_path(s->bd), "out of memory building the used-block map");
     return 0;
 }
 
@@ -84,8 +83,7 @@ int fsmap_add_bitmap_runs(fsmap *m, const fsmap_src *s, const uint8_t *bits, uin
             __builtin_mul_overflow(ustart, unit_size, &off) ||
             __builtin_add_overflow(off, base, &off) ||
             __builtin_mul_overflow(i - run, unit_size, &len))
-            return p2v_errf(err, -ERANGE, "%s: used-block map offset overflows",
-                            bd_path(s->bd));
+            return p2v_errf_at(err, -ERANGE, bd_path(s->bd), "used-block map offset overflows");
         int r = fsmap_add(m, s, off, len, err);
         if (r < 0)
             return r;
@@ -94,30 +92,37 @@ int fsmap_add_bitmap_runs(fsmap *m, const fsmap_src *s, const uint8_t *bits, uin
     return 0;
 }
 
+/* The where of the fsmap_err_locate form: "<path>: partition at byte <offset>". */
+static void part_where(char *where, size_t n, const char *path, uint64_t part_offset)
+{
+    snprintf(where, n, "%s: partition at byte %llu", path, (unsigned long long)part_offset);
+}
+
+int fsmap_errf(p2v_err *err, int code, const char *path, uint64_t part_offset, const char *fmt,
+               ...)
+{
+    if (!err)
+        return code;
+    char where[sizeof err->where], text[sizeof err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    part_where(where, sizeof where, path, part_offset);
+    return p2v_errf_at(err, code, where, "%s", text);
+}
+
 void fsmap_err_locate(p2v_err *err, const char *path, uint64_t part_offset)
 {
     if (!err)
         return;
-    char where[64], rest[sizeof err->msg];
-    int wl = snprintf(where, sizeof where, "partition at byte %llu: ",
-                      (unsigned long long)part_offset);
-    const char *m = err->msg;
-    size_t pl = strlen(path);
-    if (strncmp(m, path, pl) == 0 && strncmp(m + pl, ": ", 2) == 0)
-        m += pl + 2;
-    if (wl > 0 && strncmp(m, where, (size_t)wl) == 0)
-        m += wl;
-    size_t rl = strlen(m);
-    memmove(rest, m, rl + 1);
-    /* Truncation is acceptable (the message stays NUL-terminated). */
-    int n = snprintf(err->msg, sizeof err->msg, "%s: %s", path, where);
-    size_t used = n < 0 ? 0 : (size_t)n < sizeof err->msg ? (size_t)n : sizeof err->msg - 1;
-    size_t room = sizeof err->msg - 1 - used;
-    if (rl > room)
-        rl = room;
-    memcpy(err->msg + used, rest, rl);
-    err->msg[used + rl] = '\0';
-    snprintf(err->where, sizeof err->where, "%s", path); /* the message starts with it */
+    char where[sizeof err->where], rest[sizeof err->msg];
+    part_where(where, sizeof where, path, part_offset);
+    if (!strcmp(err->where, where))
+        return; /* located already */
+    /* A read error names the disk: it is not repeated. */
+    snprintf(rest, sizeof rest, "%s", strcmp(err->where, path) ? err->msg : p2v_err_text(err));
+    p2v_errf_at(err, 0, where, "%s", rest);
 }
 
 void fsmap_free(fsmap *m) { extent_list_free(&m->used); }

@@ -58,6 +58,11 @@ typedef struct fsmap {
  * repeated. */
 void fsmap_err_locate(p2v_err *err, const char *path, uint64_t part_offset);
 
+/* A new message in that form, about the partition at byte part_offset of
+ * the disk at path; returns code. */
+int fsmap_errf(p2v_err *err, int code, const char *path, uint64_t part_offset, const char *fmt,
+               ...) __attribute__((format(printf, 5, 6)));
+
 /* Build the map of the partition at [part_offset, part_offset + part_len) of bd.
  * Returns 0 (possibly with full = true and a notice), or a negative code with a
  * message (in the fsmap_err_locate form) for conditions that must stop the copy (dirty volume without

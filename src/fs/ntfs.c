@@ -71,7 +71,7 @@ static int ntfs_add_bitmap(ntfs_volume *vol, const fsmap_src *s, fsmap *out, uin
     }
     buf = malloc(NTFS_BITMAP_CHUNK);
     if (!buf)
-        return p2v_errf(err, -ENOMEM, "%s: out of memory", bd_path(s->bd));
+        return p2v_errf_at(err, -ENOMEM, bd_path(s->bd), "out of memory");
     for (uint64_t pos = 0; pos < need; pos += NTFS_BITMAP_CHUNK) {
         uint64_t len = need - pos < NTFS_BITMAP_CHUNK ? need - pos : NTFS_BITMAP_CHUNK;
         s64 got = ntfs_attr_pread(na, (s64)pos, (s64)len, buf);
@@ -291,7 +291,7 @@ static int ntfs_skip_system_files(ntfs_volume *vol, const fsmap_src *s, fsmap *o
     extent_list_free(&cut);
     if (r < 0) {
         memset(&out->skipped, 0, sizeof out->skipped);
-        return p2v_errf(err, r, "%s: out of memory", bd_path(s->bd));
+        return p2v_errf_at(err, r, bd_path(s->bd), "out of memory");
     }
     out->skipped.bytes = before - extent_list_bytes(&out->used);
     return 0;
@@ -347,7 +347,7 @@ static int fsmap_build_ntfs(const fsmap_src *s, const fsmap_opts *o, fsmap *out,
     ntdev_capture_log();
     dev = ntdev_alloc(&d);
     if (!dev)
-        return p2v_errf(err, -ENOMEM, "%s: out of memory", bd_path(s->bd));
+        return p2v_errf_at(err, -ENOMEM, bd_path(s->bd), "out of memory");
     vol = ntfs_device_mount(dev, NTFS_MNT_RDONLY);
     if (!vol) {
         if (d.failed) {
@@ -369,12 +369,10 @@ static int fsmap_build_ntfs(const fsmap_src *s, const fsmap_opts *o, fsmap *out,
         goto out;
     }
     if (dirty && !o->allow_dirty) {
-        r = p2v_errf(err, -EBUSY,
-                     "%s: partition at byte %llu: NTFS volume %s; boot Windows and shut it down "
-                     "fully (disable Fast Startup, or hold Shift while choosing Shut down, or "
-                     "run 'shutdown /s /t 0'), or pass --allow-dirty to copy every sector as it "
-                     "is",
-                     bd_path(s->bd), (unsigned long long)s->off, dirty);
+        r = fsmap_errf(err, -EBUSY, bd_path(s->bd), s->off,
+                       "NTFS volume %s; boot Windows and shut it down fully (disable Fast "
+                       "Startup, or hold Shift while choosing Shut down, or run 'shutdown /s /t "
+                       "0'), or pass --allow-dirty to copy every sector as it is", dirty);
         goto out;
     }
     out->dirty = dirty != NULL;
@@ -442,7 +440,7 @@ static int ntfs_mount_ro(const fsmap_src *s, struct ntdev *d, ntfs_volume **vol,
     ntdev_capture_log();
     struct ntfs_device *dev = ntdev_alloc(d);
     if (!dev)
-        return p2v_errf(err, -ENOMEM, "%s: out of memory", bd_path(s->bd));
+        return p2v_errf_at(err, -ENOMEM, bd_path(s->bd), "out of memory");
     *vol = ntfs_device_mount(dev, NTFS_MNT_RDONLY);
     if (*vol)
         return 0;
@@ -621,7 +619,7 @@ int fs_ntfs_system_files(blockdev *bd, uint64_t part_offset, uint64_t part_len,
         rc = ntfs_find_sysfiles(vol, out, &cut);
     extent_list_free(&cut);
     if (rc < 0)
-        rc = p2v_errf(err, rc, "%s: out of memory", bd_path(bd));
+        rc = p2v_errf_at(err, rc, bd_path(bd), "out of memory");
     else if (d.failed) {
         *err = d.err;
         rc = -EIO;
@@ -645,6 +643,8 @@ const struct fs_driver fs_driver_ntfs = {
     .map = fsmap_build_ntfs,
     .files_at = fs_files_ntfs,
     .resize_check = fsresize_ntfs_check,
+    .resize_apply = fsresize_ntfs_fit,
+    .resize_min = fsresize_ntfs_min,
     .vol = &fs_vol_ops_ntfs,
     .backup_boot = fs_ntfs_backup_boot,
 };

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "fs/bpb.h"
+#include "fs/driver.h"
 #include "fs/fsmap.h"
+#include "util/endian.h"
 #include "util/io.h"
 
 #define PROBE_HEAD (8u << 20)
@@ -98,12 +100,12 @@ static int probe_range(blockdev *bd, uint64_t off, uint64_t len, struct fs_ident
         off = 0;
     }
     if (!(pr = blkid_new_probe())) {
-        r = p2v_errf(err, -ENOMEM, "%s: libblkid: cannot create a probe", bd_path(bd));
+        r = p2v_errf_at(err, -ENOMEM, bd_path(bd), "libblkid: cannot create a probe");
         goto out;
     }
     if (blkid_probe_set_device(pr, fd, (blkid_loff_t)off, (blkid_loff_t)len) < 0) {
-        r = p2v_errf(err, -EIO, "%s: libblkid cannot probe bytes %llu-%llu", bd_path(bd),
-                     (unsigned long long)off, (unsigned long long)(off + len - 1));
+        r = p2v_errf_at(err, -EIO, bd_path(bd), "libblkid cannot probe bytes %llu-%llu",
+                        (unsigned long long)off, (unsigned long long)(off + len - 1));
         goto out;
     }
     blkid_probe_enable_partitions(pr, 0);
@@ -136,14 +138,46 @@ int fs_probe(blockdev *bd, uint64_t off, uint64_t len, struct fs_identity *out, 
     if (r == 0)
         out->kind = fs_kind_of(out->type);
     if (r < 0 && err) {
-        if (off == 0 && len == bd_size(bd)) {
-            /* The whole disk: "<path>: <what>". */
-            size_t pl = strlen(bd_path(bd));
-            if (strncmp(err->msg, bd_path(bd), pl) != 0 || strncmp(err->msg + pl, ": ", 2) != 0)
-                p2v_err_prefix(err, r, "%s", bd_path(bd));
-        } else {
+        if (off == 0 && len == bd_size(bd))
+            p2v_err_name(err, r, bd_path(bd)); /* the whole disk: "<path>: <what>" */
+        else
             fsmap_err_locate(err, bd_path(bd), off);
-        }
     }
     return r;
+}
+
+/* A FAT12/16/32 BPB written for ss-byte sectors (looser in the jump, stricter
+ * in the sizes than the FAT row's probe: it must name ss). */
+static bool fat_bpb_for(const uint8_t *b, size_t n, uint32_t ss)
+{
+    bpb p;
+    bpb_read(b, n, &p);
+    uint32_t spc = p.sectors_per_cluster;
+    return bpb_has_jump(b, false) && p.bytes_per_sector == ss && spc != 0 &&
+           (spc & (spc - 1)) == 0 && p.reserved_sectors != 0 && (p.num_fats == 1 || p.num_fats == 2);
+}
+
+bool fs_laid_out_for(const uint8_t *b, size_t n, uint32_t ss)
+{
+    if (n >= BPB_SECTOR && bpb_has_signature(b)) {
+        if (fs_driver_ntfs.probe(b, n)) {
+            bpb p;
+            bpb_read(b, n, &p);
+            return p.bytes_per_sector == ss;
+        }
+        if (fs_driver_exfat.probe(b, n))
+            return bpb_exfat_sector_size(b) == ss;
+        if (fat_bpb_for(b, n, ss))
+            return true;
+    }
+    /* ext2/3/4, and block group 0's superblock: the backup superblocks
+     * record their group (s_block_group_nr), and with 1 KiB blocks one can
+     * sit where the volume would start at the other sector size (group 7 of
+     * 1024 blocks at 8 MiB + 1 KiB for a volume at 1 MiB). */
+    if (n >= 1024 + 92 && fs_driver_ext.probe(b, n))
+        return get_le16(b + 1024 + 90) == 0;
+    if (fs_driver_xfs.probe(b, n) || fs_driver_luks.probe(b, n))
+        return true;
+    /* swap with 4 KiB pages */
+    return n >= 4096 && (!memcmp(b + 4086, "SWAPSPACE2", 10) || !memcmp(b + 4086, "SWAP-SPACE", 10));
 }

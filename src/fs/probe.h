@@ -4,6 +4,7 @@
 #define P2V_FS_PROBE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "blockdev/blockdev.h"
@@ -31,5 +32,12 @@ struct fs_identity {
  * and last 1 MiB, where the superblocks libblkid knows live (the head alone
  * if the system refuses a sparse memfd that large). */
 int fs_probe(blockdev *bd, uint64_t off, uint64_t len, struct fs_identity *out, p2v_err *err);
+
+/* Does the start of a volume (b, n bytes read at its first byte, 4 KiB is
+ * enough) hold a filesystem laid out for ss-byte sectors? BPB filesystems
+ * (NTFS, exFAT, FAT) store their sector size: it must equal ss. Others (ext
+ * superblock, XFS, swap, LUKS) do not depend on it: they count for any ss.
+ * For ptable's guess of an image's sector size. */
+bool fs_laid_out_for(const uint8_t *b, size_t n, uint32_t ss);
 
 #endif

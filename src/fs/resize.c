@@ -1,6 +1,6 @@
 /* What a filesystem allows when its partition changes size: the checks that
- * come before any edit, each filesystem's through the resize_check of its
- * row in the driver table. */
+ * come before any edit, and the edit, each filesystem's through the
+ * resize_check, resize_apply and resize_min of its row in the driver table. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +27,42 @@ int fsresize_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
     /* Not understood: the contents keep their bytes. */
     fsresize_fixed_size(out, len);
     return 0;
+}
+
+int fsresize_apply(blockdev *bd, uint64_t off, uint64_t old_bytes, uint64_t new_bytes,
+                   const fsresize_info *fi, const char *what, fsresize_done *out, p2v_err *err)
+{
+    const struct fs_driver *d = fs_driver_of_kind((enum fs_kind)fi->kind);
+    bool shrink = new_bytes < old_bytes;
+    memset(out, 0, sizeof *out);
+    if (d && d->resize_apply && (!shrink || d->resize_min))
+        return d->resize_apply(bd, off, old_bytes, new_bytes, fi, what, out, err);
+    out->fs_new = fi->fs_bytes;
+    if (shrink)
+        snprintf(out->action, sizeof out->action, "%s kept at its size (the partition's unused "
+                 "tail is left out)", fsresize_name(fi));
+    else
+        snprintf(out->action, sizeof out->action, "%s contents keep their size",
+                 fsresize_name(fi));
+    return 1;
+}
+
+void fsresize_done_free(fsresize_done *d)
+{
+    bd_close(d->overlay);
+    bd_close(d->view);
+    bd_close(d->edit);
+    bd_close(d->window);
+    d->overlay = d->view = d->edit = d->window = NULL;
+}
+
+bool fsresize_min(const fsresize_info *fi, uint64_t margin, uint64_t *bytes)
+{
+    const struct fs_driver *d = fs_driver_of_kind((enum fs_kind)fi->kind);
+    if (!d || !d->resize_min)
+        return false;
+    *bytes = d->resize_min(fi, margin);
+    return true;
 }
 
 int fsresize_fits(const fsresize_info *fi, uint64_t new_bytes, const char *what, p2v_err *err)

@@ -58,6 +58,34 @@ typedef struct fsresize_info {
 int fsresize_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
                    fsresize_info *out, p2v_err *err);
 
+/* What fsresize_apply built and did: the layers over the source partition
+ * that the copy reads, and what happened to the filesystem. The layers are
+ * owned here (fsresize_done_free); a filesystem that keeps its size has none. */
+typedef struct fsresize_done {
+    blockdev *window;   /* the source partition, zero-extended when it grows */
+    blockdev *edit;     /* overlay the resize edits the volume on */
+    blockdev *view;     /* edit with moved clusters shown at their new places */
+    blockdev *overlay;  /* the resized filesystem, what the copy reads (NULL: copied as it is) */
+    uint64_t fs_new;    /* the filesystem's size in the image (0: unknown) */
+    uint64_t relocated; /* bytes of data moved to a new place */
+    char action[200];   /* what happens to the filesystem, for reports */
+} fsresize_done;
+
+/* Fit the filesystem fsresize_check described (fi) in the old_bytes at off
+ * of bd to a partition of new_bytes (!= old_bytes, and fsresize_fits when
+ * smaller), through its row in the driver table: 0 when it was resized
+ * (out->overlay reads as the resized partition), 1 when it keeps its size
+ * (out->action says why; no layers), or a negative code. The source is
+ * never written. */
+int fsresize_apply(blockdev *bd, uint64_t off, uint64_t old_bytes, uint64_t new_bytes,
+                   const fsresize_info *fi, const char *what, fsresize_done *out, p2v_err *err);
+void fsresize_done_free(fsresize_done *d);
+
+/* DISK:N=min: the smallest partition that holds the filesystem with margin
+ * bytes free (never below fi->min_bytes), when the filesystem can shrink;
+ * false when it cannot (it keeps its size). */
+bool fsresize_min(const fsresize_info *fi, uint64_t margin, uint64_t *bytes);
+
 /* Can a partition of new_bytes hold this filesystem (as fsresize_apply
  * would make it)? 0, or -ERANGE with the reason (below the used data, a
  * filesystem that cannot shrink, data beyond the new end). */

@@ -9,6 +9,7 @@
  * the overlay only. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,8 +21,11 @@
 #include <ext2fs/ext2fs.h>
 #pragma GCC diagnostic pop
 
+#include "blockdev/overlay.h"
+#include "blockdev/window.h"
 #include "fs/ext_io.h"
 #include "fs/resize_impl.h"
+#include "util/size.h"
 
 /* The features whose on-disk meaning a grow keeps right; any other one
  * (bigalloc, MMP, an external journal device, snapshots...) leaves the
@@ -51,8 +55,8 @@ static int lib_error(const struct ext_io *x, errcode_t ec, const char *what,
                      const char *step, p2v_err *err)
 {
     if (x->failed)
-        return p2v_errf(err, -EIO, "%s: %s: %s", what, step, x->err.msg);
-    return p2v_errf(err, -EIO, "%s: %s: %s", what, step, error_message(ec));
+        return p2v_errf_at(err, -EIO, what, "%s: %s", step, x->err.msg);
+    return p2v_errf_at(err, -EIO, what, "%s: %s", step, error_message(ec));
 }
 
 static int not_clean(const struct ext2_super_block *sb, const char *what, p2v_err *err)
@@ -66,7 +70,7 @@ static int not_clean(const struct ext2_super_block *sb, const char *what, p2v_er
         why = "it was not cleanly unmounted";
     else if (sb->s_last_orphan || (sb->s_feature_ro_compat & EXT4_FEATURE_RO_COMPAT_ORPHAN_PRESENT))
         why = "it has orphan inodes to clean up";
-    return why ? p2v_errf(err, -ENOTSUP, "%s: the filesystem is not clean (%s)", what, why) : 0;
+    return why ? p2v_errf_at(err, -ENOTSUP, what, "the filesystem is not clean (%s)", why) : 0;
 }
 
 static int features_ok(const struct ext2_super_block *sb, const char *what, p2v_err *err)
@@ -75,10 +79,10 @@ static int features_ok(const struct ext2_super_block *sb, const char *what, p2v_
     uint32_t i = sb->s_feature_incompat & ~(GROW_INCOMPAT | EXT3_FEATURE_INCOMPAT_RECOVER);
     uint32_t r = sb->s_feature_ro_compat & ~GROW_RO_COMPAT;
     if (c || i || r)
-        return p2v_errf(err, -ENOTSUP, "%s: p2v does not grow filesystems with these features "
-                        "(compat 0x%x, incompat 0x%x, ro_compat 0x%x)", what, c, i, r);
+        return p2v_errf_at(err, -ENOTSUP, what, "p2v does not grow filesystems with these features "
+                           "(compat 0x%x, incompat 0x%x, ro_compat 0x%x)", c, i, r);
     if (sb->s_log_cluster_size != sb->s_log_block_size)
-        return p2v_errf(err, -ENOTSUP, "%s: clusters larger than blocks (bigalloc)", what);
+        return p2v_errf_at(err, -ENOTSUP, what, "clusters larger than blocks (bigalloc)");
     return not_clean(sb, what, err);
 }
 
@@ -98,10 +102,10 @@ static int shape_ok(ext2_filsys fs, uint64_t dev_bytes, const char *what, p2v_er
         !__builtin_mul_overflow(ext2fs_blocks_count(sb), (uint64_t)fs->blocksize, &bytes) &&
         bytes <= dev_bytes)
         return 0;
-    return p2v_errf(err, -ENOTSUP, "%s: its superblock has an unusual shape (first data block "
-                    "%u, %u blocks and %u inodes per group, %llu blocks of %u bytes)", what,
-                    sb->s_first_data_block, sb->s_blocks_per_group, sb->s_inodes_per_group,
-                    (unsigned long long)ext2fs_blocks_count(sb), fs->blocksize);
+    return p2v_errf_at(err, -ENOTSUP, what, "its superblock has an unusual shape (first data block "
+                       "%u, %u blocks and %u inodes per group, %llu blocks of %u bytes)",
+                       sb->s_first_data_block, sb->s_blocks_per_group, sb->s_inodes_per_group,
+                       (unsigned long long)ext2fs_blocks_count(sb), fs->blocksize);
 }
 
 static void geom_of(ext2_filsys fs, fsresize_ext_geom *g)
@@ -318,8 +322,8 @@ static int open_fs(struct ext_io *x, const char *what, ext2_filsys *fs, p2v_err 
     errcode_t ec = ext2fs_open2(name, NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0,
                                 (io_manager)ext_io_manager(), fs);
     if (ec && !x->failed)   /* features, checksums, damage: not a read error */
-        return p2v_errf(err, -ENOTSUP, "%s: libext2fs cannot open it for writing (%s)", what,
-                        error_message(ec));
+        return p2v_errf_at(err, -ENOTSUP, what, "libext2fs cannot open it for writing (%s)",
+                           error_message(ec));
     return ec ? lib_error(x, ec, what, "opening the ext filesystem", err) : 0;
 }
 
@@ -337,7 +341,7 @@ static int grow_opened(ext2_filsys fs, struct ext_io *x, uint64_t new_bytes,
         return r;
     geom_of(fs, &g);
     if (fsresize_ext_plan(&g, new_bytes, &l, why, sizeof why) < 0)
-        return p2v_errf(err, -ENOTSUP, "%s: %s", what, why);
+        return p2v_errf_at(err, -ENOTSUP, what, "%s", why);
     *res = (fsresize_ext_result){ .old_blocks = g.blocks_count, .blocks = l.blocks,
                                   .old_groups = g.groups, .groups = l.groups,
                                   .block_size = g.block_size };
@@ -347,15 +351,15 @@ static int grow_opened(ext2_filsys fs, struct ext_io *x, uint64_t new_bytes,
     fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
     errcode_t ec = ext2fs_read_bitmaps(fs);
     if (ec && !x->failed)   /* checksums, damage: nothing written yet */
-        return p2v_errf(err, -ENOTSUP, "%s: its bitmaps cannot be read (%s)", what,
-                        error_message(ec));
+        return p2v_errf_at(err, -ENOTSUP, what, "its bitmaps cannot be read (%s)",
+                           error_message(ec));
     if (ec)
         return lib_error(x, ec, what, "reading the ext bitmaps", err);
     /* New metadata goes where the bitmap says blocks are free: it must not
      * say so of a block a file uses. */
     if (ext_check_inode_blocks(fs, why, sizeof why) != 0)
         return x->failed ? lib_error(x, EXT2_ET_SHORT_READ, what, "reading the inodes", err)
-                         : p2v_errf(err, -EUCLEAN, "%s: %s: it cannot be resized", what, why);
+                         : p2v_errf_at(err, -EUCLEAN, what, "%s: it cannot be resized", why);
     if ((ec = grow(fs, &g, &l, zeros_from)))
         return lib_error(x, ec, what, "growing the ext filesystem", err);
     return 1;   /* changed: to be written */
@@ -383,4 +387,48 @@ int fsresize_ext_grow(blockdev *ov, uint64_t new_bytes, uint64_t zeros_from, con
         ext2fs_free(fs);
     set_com_err_hook(old_hook);
     return r;
+}
+
+/* Not grown, kept at its size (no layers): why, or the new space too small. */
+static int keep_ext(const fsresize_info *fi, const char *why, fsresize_done *out)
+{
+    fsresize_done_free(out);
+    out->fs_new = fi->fs_bytes;
+    if (why)
+        snprintf(out->action, sizeof out->action, "%s keeps its size; resize2fs in the guest "
+                 "grows it to fill the partition (%s)", fsresize_name(fi), why);
+    else /* not a job left for the guest either: resize2fs would find nothing to do */
+        snprintf(out->action, sizeof out->action, "%s keeps its size (the new space is too "
+                 "small for another block group; resize2fs would not grow it either)",
+                 fsresize_name(fi));
+    return 1;
+}
+
+/* Grown on an overlay of the source partition, zero-extended to the new
+ * size; the copy reads that overlay (its used map names the new metadata).
+ * Where p2v cannot grow it (features, not clean, no room for descriptors),
+ * the overlay goes and the filesystem keeps its size with the reason. */
+int fsresize_ext_fit(blockdev *bd, uint64_t off, uint64_t old_bytes, uint64_t new_bytes,
+                     const fsresize_info *fi, const char *what, fsresize_done *out,
+                     p2v_err *err)
+{
+    fsresize_ext_result res;
+    int r = bd_window_open(bd, off, old_bytes, new_bytes, &out->window, err);
+    if (r == 0)
+        r = bd_overlay_open(out->window, 0, 0, NULL, &out->overlay, err);
+    if (r == 0)
+        r = fsresize_ext_grow(out->overlay, new_bytes, old_bytes, what, &res, err);
+    if (r == -ENOTSUP)
+        return keep_ext(fi, p2v_err_text(err), out);
+    if (r < 0)
+        return r;
+    if (res.blocks == res.old_blocks)
+        return keep_ext(fi, NULL, out);
+    char h[32];
+    out->fs_new = res.blocks * res.block_size;
+    snprintf(out->action, sizeof out->action, "%s grown to %s (%llu blocks of %u bytes, %llu -> "
+             "%llu block groups)", fsresize_name(fi), size_human(out->fs_new, h, sizeof h),
+             (unsigned long long)res.blocks, res.block_size, (unsigned long long)res.old_groups,
+             (unsigned long long)res.groups);
+    return 0;
 }

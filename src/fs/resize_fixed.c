@@ -4,6 +4,7 @@
  * driver rows point here. And the partition-entry check every resize hook
  * shares. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fs/relocate.h"
@@ -21,11 +22,9 @@ static int ext_size(blockdev *bd, uint64_t off, uint64_t len, uint64_t *bytes, p
 {
     uint8_t sb[EXT_SB_LEN];
     *bytes = 0;
-    if (len < EXT_SB_OFFSET + EXT_SB_LEN)
-        return 0;
-    int r = bd_pread(bd, sb, sizeof sb, off + EXT_SB_OFFSET, err);
-    if (r < 0 || get_le16(sb + 0x38) != EXT_MAGIC)
-        return r;
+    int r = fsresize_read_at(bd, off, len, EXT_SB_OFFSET, sb, sizeof sb, err);
+    if (r <= 0 || get_le16(sb + 0x38) != EXT_MAGIC)
+        return r < 0 ? r : 0;
     uint32_t log = get_le32(sb + 0x18);
     uint64_t blocks = get_le32(sb + 0x04);
     if (get_le32(sb + 0x60) & EXT_INCOMPAT_64BIT)
@@ -40,10 +39,8 @@ static int fat_size(blockdev *bd, uint64_t off, uint64_t len, uint64_t *bytes, p
     uint8_t bs[512];
     reloc_info ri;
     *bytes = 0;
-    if (len < sizeof bs)
-        return 0;
-    int r = bd_pread(bd, bs, sizeof bs, off, err);
-    if (r < 0)
+    int r = fsresize_read_at(bd, off, len, 0, bs, sizeof bs, err);
+    if (r <= 0)
         return r;
     reloc_probe(bs, sizeof bs, &ri);
     if (ri.fs == RELOC_FS_FAT12 || ri.fs == RELOC_FS_FAT16 || ri.fs == RELOC_FS_FAT32)
@@ -90,4 +87,14 @@ int fsresize_fat_check(blockdev *bd, uint64_t off, uint64_t len, const char *wha
         r = fsresize_entry_check(out->fstype, out->fs_bytes, "from its boot sector", len, what,
                                  err);
     return r;
+}
+
+int fsresize_fat_keep(blockdev *bd, uint64_t off, uint64_t old_bytes, uint64_t new_bytes,
+                      const fsresize_info *fi, const char *what, fsresize_done *out,
+                      p2v_err *err)
+{
+    (void)bd, (void)off, (void)old_bytes, (void)new_bytes, (void)what, (void)err;
+    out->fs_new = fi->fs_bytes;
+    snprintf(out->action, sizeof out->action, "FAT keeps its size (FAT is not grown)");
+    return 1;
 }

@@ -14,6 +14,35 @@ int fsresize_ext_check(blockdev *bd, uint64_t off, uint64_t len, const char *wha
 int fsresize_fat_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
                        fsresize_info *fi, p2v_err *err);
 
+/* The resize_apply and resize_min hooks of the rows. */
+int fsresize_ntfs_fit(blockdev *bd, uint64_t off, uint64_t old_bytes, uint64_t new_bytes,
+                      const fsresize_info *fi, const char *what, fsresize_done *out,
+                      p2v_err *err);
+uint64_t fsresize_ntfs_min(const fsresize_info *fi, uint64_t margin);
+int fsresize_ext_fit(blockdev *bd, uint64_t off, uint64_t old_bytes, uint64_t new_bytes,
+                     const fsresize_info *fi, const char *what, fsresize_done *out,
+                     p2v_err *err);
+int fsresize_fat_keep(blockdev *bd, uint64_t off, uint64_t old_bytes, uint64_t new_bytes,
+                      const fsresize_info *fi, const char *what, fsresize_done *out,
+                      p2v_err *err);
+
+/* n bytes at byte `at` of the partition [off, off + len) of bd into buf: 1,
+ * 0 when the partition is too short to hold them, or a read error. */
+static inline int fsresize_read_at(blockdev *bd, uint64_t off, uint64_t len, uint64_t at,
+                                   void *buf, size_t n, p2v_err *err)
+{
+    if (len < at || len - at < n)
+        return 0;
+    int r = bd_pread(bd, buf, n, off + at, err);
+    return r < 0 ? r : 1;
+}
+
+/* The name a report gives the filesystem: its type, or "unrecognised". */
+static inline const char *fsresize_name(const fsresize_info *fi)
+{
+    return fi->fstype[0] ? fi->fstype : "unrecognised";
+}
+
 /* A filesystem p2v does not shrink keeps its bytes: the partition may not be
  * smaller than the filesystem (or, its size unknown, than the source). */
 static inline void fsresize_fixed_size(fsresize_info *fi, uint64_t len)

@@ -26,11 +26,13 @@
 #pragma GCC diagnostic pop
 
 #include "blockdev/overlay.h"
+#include "blockdev/window.h"
 #include "fs/ntfs_dev.h"
 #include "fs/ntfs_runs.h"
 #include "fs/resize.h"
 #include "fs/resize_impl.h"
 #include "util/endian.h"
+#include "util/size.h"
 
 #define BM_CHUNK (256u * 1024u)
 
@@ -171,10 +173,8 @@ static int rz_check_entry(blockdev *bd, uint64_t off, uint64_t len, const char *
 {
     uint8_t bs[512];
     uint64_t bytes;
-    if (len < sizeof bs)
-        return 0;
-    int r = bd_pread(bd, bs, sizeof bs, off, err);
-    if (r < 0)
+    int r = fsresize_read_at(bd, off, len, 0, bs, sizeof bs, err);
+    if (r <= 0)
         return r;
     uint64_t bps = get_le16(bs + 0x0B), sectors = get_le64(bs + FSRESIZE_NTFS_BOOT_TOTAL_SECTORS);
     if (bps == 0 || __builtin_mul_overflow(sectors, bps, &bytes))
@@ -414,4 +414,50 @@ int fsresize_ntfs_apply(blockdev *ov, uint64_t new_bytes, const char *what,
     if (r < 0)
         fsresize_ntfs_result_free(res);
     return r;
+}
+
+/* The volume fitted to new_bytes: edited on an overlay of the source
+ * partition (zero-extended when it grows), seen through a remapped view in
+ * which moved clusters appear at their new places, with the boot sectors
+ * written into a last overlay (the one the Windows step and the copy use). */
+int fsresize_ntfs_fit(blockdev *bd, uint64_t off, uint64_t old_bytes, uint64_t new_bytes,
+                      const fsresize_info *fi, const char *what, fsresize_done *out,
+                      p2v_err *err)
+{
+    uint64_t edit = new_bytes > old_bytes ? new_bytes : old_bytes;
+    fsresize_ntfs_result res = { 0 };
+    int r = bd_window_open(bd, off, old_bytes, edit, &out->window, err);
+    if (r == 0)
+        r = bd_overlay_open(out->window, 0, 0, NULL, &out->edit, err);
+    if (r == 0)
+        r = fsresize_ntfs_apply(out->edit, new_bytes, what, &res, err);
+    if (r == 0)
+        r = bd_remap_open(out->edit, new_bytes, res.moves, res.nmoves, &out->view, err);
+    if (r == 0)
+        r = bd_overlay_open(out->view, 0, 0, NULL, &out->overlay, err);
+    if (r == 0)
+        r = fsresize_ntfs_finish(out->overlay, &res, err);
+    if (r == 0) {
+        char h[32];
+        out->relocated = res.relocated;
+        out->fs_new = (res.sectors + 1) * res.bytes_per_sector;
+        /* What happens to the volume, which may differ from what happens
+         * to its partition (a volume shorter than its partition may grow
+         * in a partition that shrinks). */
+        const char *how = out->fs_new > fi->fs_bytes ? "grown to"
+                          : out->fs_new < fi->fs_bytes ? "shrunk to" : "kept at";
+        snprintf(out->action, sizeof out->action, "NTFS %s %s (%llu clusters of %u bytes)", how,
+                 size_human(out->fs_new, h, sizeof h), (unsigned long long)res.clusters,
+                 res.cluster);
+    }
+    fsresize_ntfs_result_free(&res);
+    return r;
+}
+
+/* Used + margin + the backup boot sector, never below the last used
+ * cluster. */
+uint64_t fsresize_ntfs_min(const fsresize_info *fi, uint64_t margin)
+{
+    uint64_t room = fi->used_bytes + margin + fi->bytes_per_sector;
+    return room > fi->min_bytes ? room : fi->min_bytes;
 }

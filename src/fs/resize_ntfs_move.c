@@ -32,6 +32,7 @@
 
 #include "blockdev/overlay.h"
 #include "fs/resize_impl.h"
+#include "util/array.h"
 
 struct mv_free {
     uint64_t lcn, len;
@@ -76,14 +77,10 @@ static unsigned fx_class(uint64_t len)
 static int fx_add(struct mv_ctx *c, uint64_t lcn, uint64_t len)
 {
     struct mv_fclass *k = &c->fx[fx_class(len)];
-    if (k->n == k->cap) {
-        size_t nc = k->cap ? k->cap * 2 : 16;
-        struct mv_free *x = realloc(k->e, nc * sizeof *x);
-        if (!x)
-            return -ENOMEM;
-        k->e = x;
-        k->cap = nc;
-    }
+    struct mv_free *x = array_room(k->e, &k->cap, k->n, sizeof *x, 16);
+    if (!x)
+        return -ENOMEM;
+    k->e = x;
     k->e[k->n++] = (struct mv_free){ .lcn = lcn, .len = len };
     return 0;
 }
@@ -191,14 +188,10 @@ static int rl_push(runlist_element **rl, size_t *n, size_t *cap, VCN vcn, LCN lc
         last->length += len;
         return 0;
     }
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        runlist_element *x = realloc(*rl, nc * sizeof *x);
-        if (!x)
-            return -ENOMEM;
-        *rl = x;
-        *cap = nc;
-    }
+    runlist_element *x = array_room(*rl, cap, *n, sizeof *x, 16);
+    if (!x)
+        return -ENOMEM;
+    *rl = x;
     (*rl)[(*n)++] = (runlist_element){ .vcn = vcn, .lcn = lcn, .length = len };
     return 0;
 }

@@ -21,7 +21,7 @@ static int fsmap_build_swap(const fsmap_src *s, const fsmap_opts *o, fsmap *out,
         free(page);
         page = malloc(ps);
         if (!page)
-            return p2v_errf(err, -ENOMEM, "%s: out of memory", bd_path(s->bd));
+            return p2v_errf_at(err, -ENOMEM, bd_path(s->bd), "out of memory");
         r = fsmap_read(s, page, ps, 0, err);
         if (r < 0)
             goto out;

@@ -17,9 +17,8 @@ int fs_vol_open(enum fs_kind kind, blockdev *bd, uint64_t off, uint64_t len, uns
     const struct fs_driver *d = fs_driver_of_kind(kind);
     *out = NULL;
     if (!d || !d->vol)
-        return p2v_errf(err, -ENOTSUP, "%s: partition at byte %llu: p2v cannot open files on "
-                        "a %s volume", bd_path(bd), (unsigned long long)off,
-                        d && d->name ? d->name : "filesystem of this kind");
+        return fsmap_errf(err, -ENOTSUP, bd_path(bd), off, "p2v cannot open files on a %s "
+                          "volume", d && d->name ? d->name : "filesystem of this kind");
     fs_vol *v = calloc(1, sizeof *v);
     if (!v)
         return p2v_errf(err, -ENOMEM, "out of memory");

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/bpb.h"
+#include "fs/probe.h"
 #include "ptable/ptable_impl.h"
 #include "util/endian.h"
 
@@ -122,40 +122,6 @@ static void gpt_sector_size_hint(blockdev *bd, uint32_t ss, p2v_err *err)
 
 /* ---- 4Kn MBR images ---- */
 
-/* Does the start of a volume (buf, n bytes read at its first byte) hold a
- * filesystem laid out for ss-byte sectors? BPB filesystems (NTFS, exFAT,
- * FAT) store their sector size: it must equal ss. Others (ext superblock,
- * XFS, swap, LUKS) do not depend on it: they count for any ss. */
-static bool volume_matches(const uint8_t *b, size_t n, uint32_t ss)
-{
-    if (n >= BPB_SECTOR && bpb_has_signature(b)) {
-        bpb p;
-        bpb_read(b, n, &p);
-        if (bpb_oem_is(b, BPB_OEM_NTFS))
-            return p.bytes_per_sector == ss;
-        if (bpb_oem_is(b, BPB_OEM_EXFAT))
-            return bpb_exfat_sector_size(b) == ss;
-        uint32_t spc = p.sectors_per_cluster;
-        if (bpb_has_jump(b, false) && p.bytes_per_sector == ss && spc != 0 &&
-            (spc & (spc - 1)) == 0 && p.reserved_sectors != 0 &&
-            (p.num_fats == 1 || p.num_fats == 2))
-            return true; /* FAT12/16/32 BPB */
-    }
-    /* ext2/3/4 superblock magic 0xEF53, and block group 0's: the backup
-     * superblocks record their group (s_block_group_nr), and with 1 KiB
-     * blocks one can sit where the volume would start at the other sector
-     * size (group 7 of 1024 blocks at 8 MiB + 1 KiB for a volume at 1 MiB). */
-    if (n >= 1024 + 92 && b[1024 + 56] == 0x53 && b[1024 + 57] == 0xef)
-        return get_le16(b + 1024 + 90) == 0;
-    if (n >= 4 && !memcmp(b, "XFSB", 4))
-        return true;
-    if (n >= 6 && !memcmp(b, "LUKS\xba\xbe", 6))
-        return true;
-    if (n >= 4096 && (!memcmp(b + 4086, "SWAPSPACE2", 10) || !memcmp(b + 4086, "SWAP-SPACE", 10)))
-        return true;
-    return false;
-}
-
 static bool volume_at(blockdev *bd, uint64_t lba, uint32_t ss)
 {
     uint8_t b[4096];
@@ -163,7 +129,7 @@ static bool volume_at(blockdev *bd, uint64_t lba, uint32_t ss)
     if (__builtin_mul_overflow(lba, (uint64_t)ss, &off) || off >= bd_size(bd))
         return false;
     size_t n = bd_size(bd) - off < sizeof b ? (size_t)(bd_size(bd) - off) : sizeof b;
-    return bd_pread(bd, b, n, off, NULL) == 0 && volume_matches(b, n, ss);
+    return bd_pread(bd, b, n, off, NULL) == 0 && fs_laid_out_for(b, n, ss);
 }
 
 /* An image file with a plain MBR and the 512-byte default: were its

@@ -27,12 +27,10 @@ void ptable_warn(ptable *t, const char *fmt, ...)
         t->warnings_dropped++;
         return;
     }
-    char buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    p2v_vwarn(&t->warnings, fmt, ap);
     va_end(ap);
-    p2v_warn(&t->warnings, "%s", buf);
 }
 
 const char *ptable_type_str(enum ptable_type type)

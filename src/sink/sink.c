@@ -80,14 +80,14 @@ int sink_target_size(const char *output, const sink_opts *o, uint64_t *size, p2v
     return t->size(output, &d, size, err);
 }
 
-/* A sink without a temporary file: stdout or an NBD export. */
-static int sink_create_direct(const struct sink_target *t, const char *output,
-                              uint64_t virtual_size, const sink_opts *o, sink **out, p2v_err *err)
+/* A sink of target t writing to output, nothing opened yet; NULL when out
+ * of memory. */
+static sink *sink_new(const struct sink_target *t, const char *output, uint64_t virtual_size,
+                      const sink_opts *o)
 {
     sink *s = calloc(1, sizeof *s);
-    int r;
     if (!s)
-        return p2v_errf(err, -ENOMEM, "out of memory");
+        return NULL;
     s->fd = -1;
     s->target = t;
     s->be = t->backend(o);
@@ -95,16 +95,33 @@ static int sink_create_direct(const struct sink_target *t, const char *output,
     s->virtual_size = virtual_size;
     s->granularity = s->be->granularity;
     if (!(s->output = strdup(output))) {
-        r = p2v_errf(err, -ENOMEM, "out of memory");
-        goto fail;
+        free(s);
+        return NULL;
     }
-    if ((r = s->be->open(s, virtual_size, o, err)) < 0)
-        goto fail;
+    return s;
+}
+
+/* The last step of both kinds of sink: open the backend, then hand s out,
+ * or close it. */
+static int sink_open_backend(sink *s, const sink_opts *o, sink **out, p2v_err *err)
+{
+    int r = s->be->open(s, s->virtual_size, o, err);
+    if (r < 0) {
+        sink_close(s);
+        return r;
+    }
     *out = s;
     return 0;
-fail:
-    sink_close(s);
-    return r;
+}
+
+/* A sink without a temporary file: stdout or an NBD export. */
+static int sink_create_direct(const struct sink_target *t, const char *output,
+                              uint64_t virtual_size, const sink_opts *o, sink **out, p2v_err *err)
+{
+    sink *s = sink_new(t, output, virtual_size, o);
+    if (!s)
+        return p2v_errf(err, -ENOMEM, "out of memory");
+    return sink_open_backend(s, o, out, err);
 }
 
 int sink_set_layout(sink *s, const extent_list *will_write, p2v_err *err)
@@ -132,17 +149,11 @@ int sink_create(const char *output, uint64_t virtual_size, const sink_opts *o, s
     const struct sink_target *t = target_of(output);
     if (t->info.direct)
         return sink_create_direct(t, output, virtual_size, o, out, err);
-    sink *s = calloc(1, sizeof *s);
+    sink *s = sink_new(t, output, virtual_size, o);
     if (!s)
         return p2v_errf(err, -ENOMEM, "out of memory");
-    s->fd = -1;
-    s->target = t;
-    s->be = t->backend(o);
-    s->io_timeout = io_timeout_of(o);
     s->force = o->force;
-    s->virtual_size = virtual_size;
-    s->granularity = s->be->granularity;
-    if (!(s->output = strdup(output)) || !(s->temp = temp_name_for(output))) {
+    if (!(s->temp = temp_name_for(output))) {
         r = p2v_errf(err, -ENOMEM, "out of memory");
         goto fail;
     }
@@ -165,10 +176,7 @@ int sink_create(const char *output, uint64_t virtual_size, const sink_opts *o, s
         r = p2v_errf(err, -errno, "%s: chmod: %s", s->temp, strerror(errno));
         goto fail;
     }
-    if ((r = s->be->open(s, virtual_size, o, err)) < 0)
-        goto fail;
-    *out = s;
-    return 0;
+    return sink_open_backend(s, o, out, err);
 fail:
     sink_close(s);
     return r;

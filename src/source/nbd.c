@@ -41,8 +41,8 @@ static int read_one(blockdev *bd, struct nbd_src *s, void *buf, size_t n, uint64
     int r = c == -1 ? -EIO : nbdlib_wait(s->h, bd->path, c, s->timeout, what, &why);
     if (c == -1 || (r < 0 && r != -ETIMEDOUT && r != -EINTR)) {
         int e = nbdlib.f.nbd_get_errno();
-        return p2v_errf(err, e ? -e : -EIO, "%s: read error at offset %llu: %s", bd->path,
-                        (unsigned long long)off, nbdlib.f.nbd_get_error());
+        return p2v_errf_at(err, e ? -e : -EIO, bd->path, "read error at offset %llu: %s",
+                           (unsigned long long)off, nbdlib.f.nbd_get_error());
     }
     if (r < 0) {
         s->broken = r;

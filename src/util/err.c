@@ -57,6 +57,24 @@ int p2v_err_at(p2v_err *err, int code, const char *where, const char *fmt, ...)
     return code;
 }
 
+const char *p2v_err_text(const p2v_err *err)
+{
+    size_t n = strlen(err->where);
+    /* p2v_errf_at wrote "where: " first; a where too long for the message
+     * leaves it whole. */
+    return n && n + 2 <= strnlen(err->msg, sizeof err->msg) ? err->msg + n + 2 : err->msg;
+}
+
+int p2v_err_name(p2v_err *err, int code, const char *where)
+{
+    if (!err || !strcmp(err->where, where))
+        return code;
+    char old[sizeof err->msg];
+    memcpy(old, err->msg, sizeof old);
+    old[sizeof old - 1] = '\0';
+    return p2v_errf_at(err, code, where, "%s", old);
+}
+
 int p2v_err_prefix(p2v_err *err, int code, const char *fmt, ...)
 {
     if (!err)
@@ -76,13 +94,18 @@ int p2v_err_prefix(p2v_err *err, int code, const char *fmt, ...)
 
 void p2v_warn(p2v_warnings *w, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    p2v_vwarn(w, fmt, ap);
+    va_end(ap);
+}
+
+void p2v_vwarn(p2v_warnings *w, const char *fmt, va_list ap)
+{
     if (!w)
         return;
     char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
     char **n = realloc(w->msgs, (w->count + 1) * sizeof *n);
     if (!n)
         return;

@@ -3,6 +3,7 @@
 #ifndef P2V_UTIL_ERR_H
 #define P2V_UTIL_ERR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include <stdbool.h>
@@ -32,6 +33,14 @@ int p2v_err_prefix(p2v_err *err, int code, const char *fmt, ...) __attribute__((
  * with it: "pc.img:2 \Boot\BCD" names "pc.img:2"). */
 bool p2v_err_names(const p2v_err *err, const char *where);
 
+/* The message without the "where: " it starts with (all of it when it
+ * names no where): what went wrong, for a caller that names the place itself. */
+const char *p2v_err_text(const p2v_err *err);
+
+/* An error from below about `where`: unless err->where is where already, the
+ * message becomes "where: old message" about where. */
+int p2v_err_name(p2v_err *err, int code, const char *where);
+
 /* An error from below, named by the layer that knows the name: unless it
  * names `where` already, it becomes "where: <fmt>: old message" about where. */
 int p2v_err_at(p2v_err *err, int code, const char *where, const char *fmt, ...)
@@ -44,6 +53,8 @@ typedef struct p2v_warnings {
 } p2v_warnings;
 
 void p2v_warn(p2v_warnings *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with a va_list, for callers that keep lists of their own (ptable_warn). */
+void p2v_vwarn(p2v_warnings *w, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void p2v_warnings_free(p2v_warnings *w);
 
 #endif

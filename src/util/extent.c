@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "util/array.h"
+
 int extent_list_add(extent_list *l, uint64_t start, uint64_t len)
 {
     uint64_t end;
@@ -19,14 +21,10 @@ int extent_list_add(extent_list *l, uint64_t start, uint64_t len)
             return 0;
         }
     }
-    if (l->count == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 64;
-        extent *n = realloc(l->v, ncap * sizeof *n);
-        if (!n)
-            return -ENOMEM;
-        l->v = n;
-        l->cap = ncap;
-    }
+    extent *n = array_room(l->v, &l->cap, l->count, sizeof *n, 64);
+    if (!n)
+        return -ENOMEM;
+    l->v = n;
     l->v[l->count].start = start;
     l->v[l->count].len = len;
     l->count++;

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "util/hex.h"
+
 /* Order in which the 16 on-disk bytes are printed. */
 static const int guid_print_order[16] = { 3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15 };
 
@@ -20,17 +22,6 @@ void guid_format(const p2v_guid *g, char out[P2V_GUID_STRLEN])
         out[o++] = hex[v & 15];
     }
     out[o] = '\0';
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 int guid_parse(const char *s, p2v_guid *out)
@@ -50,7 +41,7 @@ int guid_parse(const char *s, p2v_guid *out)
             pos++;
             continue;
         }
-        int hi = hexval(s[pos]), lo = hexval(s[pos + 1]);
+        int hi = hex_digit(s[pos]), lo = hex_digit(s[pos + 1]);
         if (hi < 0 || lo < 0)
             return -EINVAL;
         out->b[guid_print_order[i++]] = (uint8_t)(hi << 4 | lo);

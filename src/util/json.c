@@ -107,6 +107,22 @@ void json_ki64(json_writer *j, const char *key, int64_t v) { json_key(j, key); j
 void json_kbool(json_writer *j, const char *key, bool v) { json_key(j, key); json_boolean(j, v); }
 void json_knull(json_writer *j, const char *key) { json_key(j, key); json_null(j); }
 
+void json_kstr_or_null(json_writer *j, const char *key, const char *s)
+{
+    if (s && s[0])
+        json_kstr(j, key, s);
+    else
+        json_knull(j, key);
+}
+
+void json_ku64_or_null(json_writer *j, const char *key, uint64_t v)
+{
+    if (v)
+        json_ku64(j, key, v);
+    else
+        json_knull(j, key);
+}
+
 void json_end(json_writer *j)
 {
     fputc('\n', j->out);

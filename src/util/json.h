@@ -37,6 +37,9 @@ void json_ku64(json_writer *j, const char *key, uint64_t v);
 void json_ki64(json_writer *j, const char *key, int64_t v);
 void json_kbool(json_writer *j, const char *key, bool v);
 void json_knull(json_writer *j, const char *key);
+/* Unknown as null: a string that is NULL or "", a count that is 0. */
+void json_kstr_or_null(json_writer *j, const char *key, const char *s);
+void json_ku64_or_null(json_writer *j, const char *key, uint64_t v);
 
 /* Finish the document with a newline. */
 void json_end(json_writer *j);

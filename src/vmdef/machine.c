@@ -146,33 +146,22 @@ int vm_machine_read(const char *root, struct vm_machine *m, p2v_err *err)
     return 0;
 }
 
-static void kstr_or_null(json_writer *j, const char *key, const char *s)
-{
-    json_kstr(j, key, *s ? s : NULL);
-}
-
 void vm_machine_json(const struct vm_machine *m, json_writer *j)
 {
     json_obj_begin(j);
-    kstr_or_null(j, "vendor", m->vendor);
-    kstr_or_null(j, "product", m->product);
-    kstr_or_null(j, "version", m->version);
-    kstr_or_null(j, "serial", m->serial);
-    kstr_or_null(j, "uuid", m->uuid);
-    kstr_or_null(j, "family", m->family);
+    json_kstr_or_null(j, "vendor", m->vendor);
+    json_kstr_or_null(j, "product", m->product);
+    json_kstr_or_null(j, "version", m->version);
+    json_kstr_or_null(j, "serial", m->serial);
+    json_kstr_or_null(j, "uuid", m->uuid);
+    json_kstr_or_null(j, "family", m->family);
     json_key(j, "macs");
     json_arr_begin(j);
     for (unsigned i = 0; i < m->nmacs; i++)
         json_str(j, m->macs[i]);
     json_arr_end(j);
-    if (m->memory)
-        json_ku64(j, "memory", m->memory);
-    else
-        json_knull(j, "memory");
-    if (m->cpus)
-        json_ku64(j, "cpus", m->cpus);
-    else
-        json_knull(j, "cpus");
+    json_ku64_or_null(j, "memory", m->memory);
+    json_ku64_or_null(j, "cpus", m->cpus);
     json_kbool(j, "msdm", m->msdm);
     json_obj_end(j);
 }

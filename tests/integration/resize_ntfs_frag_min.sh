@@ -17,14 +17,7 @@ need sfdisk jq mkntfs ntfs-3g ntfsfix ntfsresize ntfsinfo ntfscluster python3 sh
 cd "$WORK"
 mkdir -p mnt
 
-truncate -s 8M probe.part
-mkntfs -q -F -Q probe.part >/dev/null 2>&1
-if ! ntfs-3g probe.part mnt 2>/dev/null; then
-    echo "SKIP: ntfs-3g cannot mount here (no FUSE)" >&2
-    exit 77
-fi
-track_mount "$WORK/mnt"
-umount mnt
+need_ntfs3g_mount mnt
 
 # fill PART NSMALL SMALLMAX NDIRS NENTRIES: NSMALL files of up to SMALLMAX
 # bytes, every other one deleted; NDIRS directories of NENTRIES entries,

@@ -20,14 +20,7 @@ mkdir -p mnt
 PART_MIB=32
 
 # The ntfs-3g mount these tests fill and read the volumes through needs FUSE.
-truncate -s 8M probe.part
-mkntfs -q -F -Q probe.part >/dev/null 2>&1
-if ! ntfs-3g probe.part mnt 2>/dev/null; then
-    echo "SKIP: ntfs-3g cannot mount here (no FUSE)" >&2
-    exit 77
-fi
-track_mount "$WORK/mnt"
-umount mnt
+need_ntfs3g_mount mnt
 
 # fill PART CLUSTER NFILES: files of 1..NFILES, every third deleted, a
 # many-fragment file, a sparse and a compressed file, then more files into

@@ -1,6 +1,7 @@
 # Judging an NTFS volume that p2v fitted to a new size with ntfs-3g's own
 # tools. Source it after common.sh.
 #
+#   need_ntfs3g_mount DIR                   skip (77) unless ntfs-3g mounts here
 #   ntfs_le FILE OFFSET LEN                 a little-endian number from FILE
 #   ntfs_tools_check NAME PART SRC CLUSTERS
 #       ntfsinfo -m: CLUSTERS clusters, $MFT and $MFTMirr where the boot
@@ -9,6 +10,19 @@
 #       $Bitmap agrees with every file's runlist), user data = the source's
 #       (or USER when given: a shrink that adds a non-resident attribute
 #       list, as ntfsresize does too, counts its clusters as user data)
+
+# need_ntfs3g_mount DIR: skip the test (77) unless ntfs-3g can mount a
+# volume here (FUSE) on DIR, which then is a tracked mount point.
+need_ntfs3g_mount() {
+    truncate -s 8M probe.part
+    mkntfs -q -F -Q probe.part >/dev/null 2>&1
+    if ! ntfs-3g probe.part "$1" 2>/dev/null; then
+        echo "SKIP: ntfs-3g cannot mount here (no FUSE)" >&2
+        exit 77
+    fi
+    track_mount "$WORK/$1"
+    umount "$1"
+}
 
 ntfs_le() {
     python3 -c 'import sys; f=open(sys.argv[1],"rb"); f.seek(int(sys.argv[2])); print(int.from_bytes(f.read(int(sys.argv[3])),"little"))' "$1" "$2" "$3"

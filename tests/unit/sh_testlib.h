@@ -8,31 +8,61 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 
-/* The scratch directory (the test fills it, e.g. with mkdtemp). */
+#include "blockdev/blockdev.h"
+#include "t.h"
+
+/* The scratch directory (t_scratch makes it). */
 static char dir[256];
 
 /* Run a shell command in dir; its exit status, or -1. */
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
 static int sh(const char *fmt, ...)
 {
-    char cmd[4096], full[4400];
+    char cmd[8192], full[8800];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(cmd, sizeof cmd, fmt, ap);
     va_end(ap);
-    snprintf(full, sizeof full, "cd %s && (%s) >>log 2>&1", dir, cmd);
+    snprintf(full, sizeof full, "cd '%s' && (%s) >>log 2>&1", dir, cmd);
     int st = system(full);
     return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
 }
 
-/* The whole file dir/name, malloc'ed; NULL if it cannot be read whole. */
-static __attribute__((unused)) uint8_t *slurp(const char *name, size_t *len)
+/* Make dir a new scratch directory, $TMPDIR/p2v-NAME.XXXXXX (/tmp without
+ * TMPDIR); 0, or -1 when it cannot be made. */
+static __attribute__((unused)) int t_scratch(const char *name)
 {
-    char path[1024];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/p2v-%s.XXXXXX", tmp ? tmp : "/tmp", name);
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+/* The end of a test: its scratch directory goes, unless a check failed;
+ * then it stays for a look and the test says where. t_done's result. */
+static __attribute__((unused)) int t_scratch_done(const char *test)
+{
+    if (!t_failures)
+        sh("cd / && rm -rf '%s'", dir);
+    else
+        fprintf(stderr, "%s: files kept in %s\n", test, dir);
+    return t_done(test);
+}
+
+/* tests/lib, found from a test's own source path (__FILE__, absolute). */
+static __attribute__((unused)) void t_libdir(char *lib, size_t n, const char *file)
+{
+    snprintf(lib, n, "%s", file);
+    char *slash = strrchr(lib, '/');
+    snprintf(slash ? slash : lib, n - (size_t)(slash ? slash - lib : 0), "/../lib");
+}
+
+/* The whole file at path, malloc'ed; NULL if it cannot be read whole. */
+static __attribute__((unused)) uint8_t *slurp_path(const char *path, size_t *len)
+{
     *len = 0;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
@@ -49,6 +79,14 @@ static __attribute__((unused)) uint8_t *slurp(const char *name, size_t *len)
     return b;
 }
 
+/* The whole file dir/name, malloc'ed; NULL if it cannot be read whole. */
+static __attribute__((unused)) uint8_t *slurp(const char *name, size_t *len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return slurp_path(path, len);
+}
+
 /* Write len bytes as dir/name; 0 or -1. */
 static __attribute__((unused)) int spill(const char *name, const uint8_t *b, size_t len)
 {
@@ -59,6 +97,28 @@ static __attribute__((unused)) int spill(const char *name, const uint8_t *b, siz
         return -1;
     size_t w = fwrite(b, 1, len, f);
     return fclose(f) == 0 && w == len ? 0 : -1;
+}
+
+/* disk.img: off bytes of pattern, then part.img; its checksum in disk.sum,
+ * which `sha256sum -c --quiet disk.sum` checks after the test (sources
+ * are never written). 0 or the shell's status. */
+static __attribute__((unused)) int disk_around_part(unsigned off)
+{
+    return sh("yes p2v | head -c %u >disk.img && cat part.img >>disk.img && "
+              "sha256sum disk.img >disk.sum", off);
+}
+
+/* view.img: the first len bytes of bd, for a filesystem's own tools to
+ * judge; 0 or -1. */
+static __attribute__((unused)) int spill_view(blockdev *bd, uint64_t len)
+{
+    uint8_t *b = malloc(len ? len : 1);
+    p2v_err err;
+    int r = b ? bd_pread(bd, b, len, 0, &err) : -1;
+    if (r == 0)
+        r = spill("view.img", b, len);
+    free(b);
+    return r;
 }
 
 #endif

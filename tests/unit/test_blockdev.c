@@ -7,16 +7,16 @@
 
 #include "blockdev/blockdev.h"
 #include "source/source.h"
-#include "util/endian.h"
+#include "sh_testlib.h"
 #include "t.h"
+#include "util/endian.h"
 
-static char dir[64];
 
 static void test_refusals(void)
 {
     blockdev *bd = NULL;
     p2v_err err;
-    char path[128];
+    char path[512];
     snprintf(path, sizeof path, "%s/missing.img", dir);
     CHECK(source_open(path, NULL, &bd, &err) == -ENOENT);
     CHECK(strstr(err.msg, path) && strstr(err.msg, "No such file or directory"));
@@ -32,7 +32,7 @@ static void test_refusals(void)
 
 static void test_file(void)
 {
-    char path[128];
+    char path[512];
     snprintf(path, sizeof path, "%s/disk.img", dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0444); /* a read-only file opens fine */
     uint8_t buf[10000];
@@ -161,7 +161,7 @@ static void test_probe_format(void)
     CHECK_STR(name, "VHD (dynamic)");
 
     /* Through source_open: a fixed VHD file reads as its data, format "vpc". */
-    char path[128];
+    char path[512];
     snprintf(path, sizeof path, "%s/fixed.vhd", dir);
     uint8_t data[4096];
     for (size_t i = 0; i < sizeof data; i++)
@@ -193,7 +193,7 @@ static void test_probe_format(void)
     close(fd);
     bd = NULL;
     CHECK(source_open(path, NULL, &bd, &err) == -ENOTSUP && bd == NULL);
-    char want[256];
+    char want[1024];
     snprintf(want, sizeof want,
              "%s: VDI image: not supported as a source; convert it to raw or qcow2 with "
              "qemu-img first", path);
@@ -232,16 +232,11 @@ static void test_probe_format(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/p2v-bd.XXXXXX");
-    if (!mkdtemp(dir))
+    if (t_scratch("bd") < 0)
         return 1;
     test_refusals();
     test_file();
     test_mem();
     test_probe_format();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-    return t_done("test_blockdev");
+    return t_scratch_done("test_blockdev");
 }

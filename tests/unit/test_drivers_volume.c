@@ -17,26 +17,13 @@
 #include "blockdev/blockdev.h"
 #include "blockdev/overlay.h"
 #include "fs/ntvol.h"
+#include "sh_testlib.h"
 #include "t.h"
 #include "windows/drivers.h"
 
 #define PART_LEN (32u << 20)
 
-static char dir[512];
 static char lib[PATH_MAX];
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[8192], full[8800];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof full, "cd '%s' && (%s) >>log 2>&1", dir, cmd);
-    int st = system(full);
-    return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
-}
 
 /* Output of a command run in dir, trailing newline removed. */
 static char *out_of(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -183,8 +170,7 @@ int main(void)
     char src[PATH_MAX];
     snprintf(src, sizeof src, "%s", __FILE__);
     snprintf(lib, sizeof lib, "%s/../lib", dirname(src));
-    snprintf(dir, sizeof dir, "%s/p2v-drvvol.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir) || make_volume("part.img", "win10") != 0 ||
+    if (t_scratch("drvvol") < 0 || make_volume("part.img", "win10") != 0 ||
         make_volume("link.img", "win10link") != 0) {
         fprintf(stderr, "could not build the test volume (see %s/log)\n", dir);
         return 1;
@@ -222,9 +208,5 @@ int main(void)
     bd_close(bd);
     test_drivers_hive(tree);
     drv_tree_close(tree);
-    if (t_failures == 0)
-        sh("cd / && rm -rf '%s'", dir);
-    else
-        fprintf(stderr, "kept %s\n", dir);
-    return t_done("test_drivers_volume");
+    return t_scratch_done("test_drivers_volume");
 }

@@ -216,17 +216,12 @@ static void check_refusals(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/p2v-test-fatbuild.XXXXXX");
-    if (!mkdtemp(dir))
+    if (t_scratch("test-fatbuild") < 0)
         return 1;
     setenv("PATH", "/usr/sbin:/sbin:/usr/bin:/bin", 1);
     check_tree("esp100", 100 * 2048);   /* 512-byte clusters */
     check_tree("esp300", 300 * 2048);   /* 4 KiB clusters */
     check_refusals();
     check_layout();
-    if (t_failures == 0)
-        sh("cd / && rm -rf %s", dir);
-    else
-        fprintf(stderr, "kept %s\n", dir);
-    return t_done("test_fatbuild");
+    return t_scratch_done("test_fatbuild");
 }

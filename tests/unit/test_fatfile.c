@@ -27,20 +27,7 @@ static int make_disk(int bits, unsigned mib)
               "mmd -i part.img ::/EFI ::/EFI/Microsoft ::/EFI/Microsoft/Boot ::/EFI/Boot && "
               "mcopy -i part.img BCD ::/EFI/Microsoft/Boot/BCD && "
               "mcopy -i part.img boot.efi ::/EFI/Boot/bootx64.efi && mcopy -i part.img keep.bin "
-              "::/keep.bin && yes p2v | head -c %u >disk.img && cat part.img >>disk.img && "
-              "sha256sum disk.img >disk.sum",
-              mib, bits, PART_OFF);
-}
-
-static int write_view(blockdev *ov, uint64_t len)
-{
-    uint8_t *b = malloc(len);
-    p2v_err err;
-    int r = bd_pread(ov, b, len, 0, &err);
-    if (r == 0)
-        r = spill("view.img", b, len);
-    free(b);
-    return r;
+              "::/keep.bin", mib, bits) == 0 ? disk_around_part(PART_OFF) : -1;
 }
 
 static void test_fat(int bits, unsigned mib)
@@ -94,7 +81,7 @@ static void test_fat(int bits, unsigned mib)
         CHECK(fatvol_read_file(v, "/EFI/Microsoft/Boot/BCD", 1 << 20, &got, &got_len, &err) == 0);
         CHECK(got && got_len == 100000 && memcmp(got, big, got_len) == 0);
         free(got);
-        CHECK(write_view(ov, len) == 0);
+        CHECK(spill_view(ov, len) == 0);
         CHECK(spill("big", big, 100000) == 0 && spill("small", small, sizeof small) == 0);
         /* dosfstools and mtools, not p2v, judge the result. */
         CHECK(sh("fsck.fat -n view.img") == 0);
@@ -112,15 +99,10 @@ static void test_fat(int bits, unsigned mib)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "%s/p2v-fat.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir))
+    if (t_scratch("fat") < 0)
         return 1;
     test_fat(32, 40);
     test_fat(16, 20);
     test_fat(12, 4);
-    if (!t_failures)
-        sh("cd / && rm -rf %s", dir);
-    else
-        fprintf(stderr, "test_fatfile: files kept in %s\n", dir);
-    return t_done("test_fatfile");
+    return t_scratch_done("test_fatfile");
 }

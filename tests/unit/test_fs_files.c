@@ -143,13 +143,10 @@ static void test_ext(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/p2v-fsfiles-XXXXXX");
-    if (!mkdtemp(dir))
+    if (t_scratch("fsfiles") < 0)
         return 1;
     test_ntfs();
     test_fat();
     test_ext();
-    if (t_failures == 0)
-        sh("cd / && rm -rf %s", dir);
-    return t_done("test_fs_files");
+    return t_scratch_done("test_fs_files");
 }

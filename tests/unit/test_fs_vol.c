@@ -34,20 +34,7 @@ static int make_disk(enum fs_kind kind)
            "head -c 30000 /dev/urandom >BCD && %s",
            PART_LEN, mk) != 0)
         return -1;
-    return sh("yes p2v | head -c %u >disk.img && cat part.img >>disk.img && "
-              "sha256sum disk.img >disk.sum",
-              PART_OFF);
-}
-
-static int write_view(blockdev *ov)
-{
-    uint8_t *b = malloc(PART_LEN);
-    p2v_err err;
-    int r = b ? bd_pread(ov, b, PART_LEN, 0, &err) : -1;
-    if (r == 0)
-        r = spill("view.img", b, PART_LEN);
-    free(b);
-    return r;
+    return disk_around_part(PART_OFF);
 }
 
 /* What the filesystem's own tool reads at path of view.img, compared with
@@ -108,7 +95,7 @@ static void test_kind(enum fs_kind kind, const char *bcd_path)
         int r = fs_vol_write_file(v, "/new.bin", repl, 100, &err);
         CHECK(kind == FS_NTFS ? r == 0 : r == -ENOENT);
         CHECK(fs_vol_close(v, &err) == 0);
-        CHECK(write_view(ov) == 0);
+        CHECK(spill_view(ov, PART_LEN) == 0);
         CHECK(spill("repl", repl, sizeof repl) == 0 && spill("new", repl, 100) == 0);
         CHECK(oracle(kind, bcd_path, "repl") == 0);
         if (kind == FS_NTFS)
@@ -139,15 +126,10 @@ static void test_unsupported(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "%s/p2v-vol.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir))
+    if (t_scratch("vol") < 0)
         return 1;
     test_kind(FS_FAT, "/Boot/BCD");
     test_kind(FS_NTFS, "/BCD");
     test_unsupported();
-    if (!t_failures)
-        sh("cd / && rm -rf %s", dir);
-    else
-        fprintf(stderr, "test_fs_vol: files kept in %s\n", dir);
-    return t_done("test_fs_vol");
+    return t_scratch_done("test_fs_vol");
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fs/fsmap.h"
+#include "sh_testlib.h"
 #include "source/source.h"
 #include "t.h"
 #include "util/endian.h"
@@ -21,24 +22,7 @@
  * relative to the partition start are exercised. */
 #define PART_OFF MiB
 
-static char dir[256];
 static const char garbage_tag[] = "P2V-DELETED-DATA";
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    char full[8400];
-    snprintf(full, sizeof full, "cd %s && (%s) >>log 2>&1", dir, cmd);
-    int st = system(full);
-    if (st == -1 || !WIFEXITED(st))
-        return -1;
-    return WEXITSTATUS(st);
-}
 
 /* First line of a command's output matching nothing in particular: the whole
  * output, trimmed, into buf. */
@@ -150,19 +134,21 @@ static void check_located(const p2v_err *e)
         fprintf(stderr, "   not located: %s\n", e->msg);
 }
 
-/* fsmap_err_locate: one form whatever the message held before. */
+/* fsmap_err_locate: one form whatever the message held before. The
+ * messages are made as the layers below make them: a read error names its
+ * disk through `where` (p2v_errf_at), which is what the locating goes by. */
 static void test_err_locate(void)
 {
     p2v_err e;
-    snprintf(e.msg, sizeof e.msg, "read error at offset 5");
+    p2v_errf(&e, -EIO, "read error at offset 5");
     fsmap_err_locate(&e, "d.img", 4096);
     CHECK_STR(e.msg, "d.img: partition at byte 4096: read error at offset 5");
     fsmap_err_locate(&e, "d.img", 4096); /* already located: unchanged */
     CHECK_STR(e.msg, "d.img: partition at byte 4096: read error at offset 5");
-    snprintf(e.msg, sizeof e.msg, "d.img: read error at offset 5");
+    p2v_errf_at(&e, -EIO, "d.img", "read error at offset 5");
     fsmap_err_locate(&e, "d.img", 4096);
     CHECK_STR(e.msg, "d.img: partition at byte 4096: read error at offset 5");
-    snprintf(e.msg, sizeof e.msg, "d.img2: x"); /* another path is kept */
+    p2v_errf_at(&e, -EIO, "d.img2", "x"); /* another path is kept */
     fsmap_err_locate(&e, "d.img", 0);
     CHECK_STR(e.msg, "d.img: partition at byte 0: d.img2: x");
     fsmap_err_locate(NULL, "d.img", 0);
@@ -862,8 +848,7 @@ int main(void)
             return 1;
         }
     }
-    snprintf(dir, sizeof dir, "%s/p2v-fsmap.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir))
+    if (t_scratch("fsmap") < 0)
         return 1;
     write_garbage("garbage.img", PART_OFF);
     test_ext();
@@ -886,8 +871,5 @@ int main(void)
         snprintf(cmd, sizeof cmd, "tail -n 40 %s/log >&2", dir);
         (void)!system(cmd);
     }
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    (void)!system(cmd);
-    return t_done("test_fsmap_images");
+    return t_scratch_done("test_fsmap_images");
 }

@@ -193,14 +193,11 @@ static void test_ntfs(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "%s/p2v-fsresize.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR")
-                                                                         : "/tmp");
-    if (!mkdtemp(dir))
+    if (t_scratch("fsresize") < 0)
         return 1;
     test_layout();
     test_window_remap();
     test_fits();
     test_ntfs();
-    sh("cd / && rm -rf %s", dir);
-    return t_done("test_fsresize");
+    return t_scratch_done("test_fsresize");
 }

@@ -216,14 +216,12 @@ static void test_grow_image(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "%s/p2v-fsresize-ext.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir))
+    if (t_scratch("fsresize-ext") < 0)
         return 1;
     test_has_super();
     test_plan();
     test_refusals();
     test_sparse_super2();
     test_grow_image();
-    sh("cd / && rm -rf %s", dir);
-    return t_done("test_fsresize_ext");
+    return t_scratch_done("test_fsresize_ext");
 }

@@ -86,17 +86,9 @@ static void test_walk(void)
 
 int main(void)
 {
-    /* tests/lib, found from this file's own (absolute) path */
-    snprintf(lib, sizeof lib, "%s", __FILE__);
-    char *slash = strrchr(lib, '/');
-    snprintf(slash ? slash : lib, sizeof lib - (size_t)(slash ? slash - lib : 0), "/../lib");
-    snprintf(dir, sizeof dir, "%s/p2v-hive.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir))
+    t_libdir(lib, sizeof lib, __FILE__);
+    if (t_scratch("hive") < 0)
         return 1;
     test_walk();
-    if (!t_failures)
-        sh("cd / && rm -rf %s", dir);
-    else
-        fprintf(stderr, "test_hive_walk: files kept in %s\n", dir);
-    return t_done("test_hive_walk");
+    return t_scratch_done("test_hive_walk");
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "blockdev/blockdev.h"
+#include "sh_testlib.h"
 #include "t.h"
 #include "windows/drivers.h"
 
@@ -18,16 +19,7 @@ static uint8_t *load_seed(size_t *len)
     const char *self = __FILE__, *slash = strrchr(self, '/');
     snprintf(path, sizeof path, "%.*s/../../fuzz/corpus/fuzz_iso/viostor-plain.iso",
              slash ? (int)(slash - self) : 1, slash ? self : ".");
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = n > 0 ? malloc((size_t)n) : NULL;
-    *len = b ? fread(b, 1, (size_t)n, f) : 0;
-    fclose(f);
-    return b;
+    return slurp_path(path, len);
 }
 
 static int open_iso(uint8_t *b, size_t len, p2v_err *err)

@@ -127,8 +127,7 @@ static void test_real(const char *fs2, const char *mkfs2, const char *rw2, const
 int main(void)
 {
     test_parse();
-    snprintf(dir, sizeof dir, "/tmp/p2v-mounts-XXXXXX");
-    if (!mkdtemp(dir))
+    if (t_scratch("mounts") < 0)
         return 1;
     atexit(cleanup);
     /* vfat through FUSE (fusefat: not every kernel has vfat), naming its
@@ -136,7 +135,5 @@ int main(void)
     test_real("vfat (fusefat)", "mkfs.vfat", "fusefat -o rw+,fsname=$D $D m2",
               "fusefat -o ro,fsname=$D $D m2");
     test_real("ntfs-3g (FUSE)", "mkntfs -q -F -Q", "ntfs-3g $D m2", "ntfs-3g -o ro $D m2");
-    if (t_failures == 0)
-        sh("cd / && rm -rf %s", dir);
-    return t_done("test_mounts");
+    return t_scratch_done("test_mounts");
 }

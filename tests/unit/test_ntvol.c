@@ -37,20 +37,7 @@ static int make_disk(bool hiber)
         sh("umount m");
         return -1;
     }
-    return sh("yes p2v | head -c %u >disk.img && cat part.img >>disk.img && "
-              "sha256sum disk.img >disk.sum",
-              PART_OFF);
-}
-
-static int write_view(blockdev *ov)
-{
-    uint8_t *b = malloc(PART_LEN);
-    p2v_err err;
-    int r = bd_pread(ov, b, PART_LEN, 0, &err);
-    if (r == 0)
-        r = spill("view.img", b, PART_LEN);
-    free(b);
-    return r;
+    return disk_around_part(PART_OFF);
 }
 
 static int saw_boot, saw_windows;
@@ -133,7 +120,7 @@ static void test_edit(blockdev *src)
     extent_list w;
     CHECK(bd_overlay_written(ov, &w, &err) == 0 && w.count > 0);
     extent_list_free(&w);
-    CHECK(write_view(ov) == 0);
+    CHECK(spill_view(ov, PART_LEN) == 0);
     /* The source is as it was; the edited view is a clean NTFS whose files
      * ntfs-3g's own tools read back. */
     CHECK(sh("sha256sum -c --quiet disk.sum") == 0);
@@ -178,8 +165,7 @@ static void test_refuse_hibernated(void)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "%s/p2v-ntvol.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir))
+    if (t_scratch("ntvol") < 0)
         return 1;
     CHECK(make_disk(false) == 0);
     char path[512];
@@ -193,9 +179,5 @@ int main(void)
     }
     CHECK(make_disk(true) == 0);
     test_refuse_hibernated();
-    if (!t_failures)
-        sh("cd / && rm -rf %s", dir);
-    else
-        fprintf(stderr, "test_ntvol: files kept in %s\n", dir);
-    return t_done("test_ntvol");
+    return t_scratch_done("test_ntvol");
 }

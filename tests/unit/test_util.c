@@ -5,7 +5,9 @@
 #include <zlib.h>
 
 #include "t.h"
+#include "util/array.h"
 #include "util/endian.h"
+#include "util/hex.h"
 #include "util/err.h"
 #include "util/extent.h"
 #include "util/guid.h"
@@ -62,6 +64,22 @@ static void test_guid(void)
     guid_format(&a, s);
     CHECK(s[14] == '4');                                 /* version 4 */
     CHECK(strchr("89ab", s[19]) != NULL);                /* RFC 4122 variant */
+}
+
+/* The growing-array rule and the hex digit decoder of util. */
+static void test_array_hex(void)
+{
+    size_t cap = 0;
+    int *v = array_room(NULL, &cap, 0, sizeof *v, 4);
+    CHECK(v && cap == 4);
+    CHECK(array_room(v, &cap, 3, sizeof *v, 4) == v && cap == 4); /* room left: unchanged */
+    v = array_room(v, &cap, 4, sizeof *v, 4);
+    CHECK(v && cap == 8);
+    size_t big = SIZE_MAX / 2 + 1;
+    CHECK(array_room(v, &big, big, 1, 4) == NULL && big == SIZE_MAX / 2 + 1); /* would overflow */
+    free(v);
+    CHECK(hex_digit('0') == 0 && hex_digit('9') == 9 && hex_digit('a') == 10 &&
+          hex_digit('F') == 15 && hex_digit('g') == -1 && hex_digit(' ') == -1);
 }
 
 static void test_extent(void)
@@ -225,6 +243,21 @@ static void test_err_where(void)
     p2v_err_prefix(&err, -EIO, "verify");
     CHECK(err.where[0] == '\0' && strncmp(err.msg, "verify: pc.img:5: ", 18) == 0);
     CHECK(p2v_errf_at(NULL, -EIO, "x", "y") == -EIO && p2v_err_at(NULL, -EIO, "x", "y") == -EIO);
+
+    /* what went wrong without its where; a message about no where is all text */
+    CHECK(strcmp(p2v_err_text(&err), err.msg) == 0);
+    p2v_errf_at(&err, -EIO, "pc.img", "read error at offset %d", 512);
+    CHECK(strcmp(p2v_err_text(&err), "read error at offset 512") == 0);
+    /* naming: only where the message is not about that name yet */
+    CHECK(p2v_err_name(&err, -EIO, "pc.img") == -EIO);
+    CHECK(strcmp(err.msg, "pc.img: read error at offset 512") == 0);
+    CHECK(p2v_err_name(&err, -EIO, "pc.im") == -EIO);
+    CHECK(strcmp(err.msg, "pc.im: pc.img: read error at offset 512") == 0);
+    CHECK(strcmp(err.where, "pc.im") == 0 && strcmp(p2v_err_text(&err), "pc.img: read error at "
+                                                    "offset 512") == 0);
+    p2v_errf(&err, -EIO, "memfd_create: no memory");
+    CHECK(p2v_err_name(&err, -EIO, "pc.img") == -EIO);
+    CHECK(strcmp(err.msg, "pc.img: memfd_create: no memory") == 0 && !strcmp(err.where, "pc.img"));
 }
 
 int main(void)
@@ -232,6 +265,7 @@ int main(void)
     test_size_parse();
     test_size_human();
     test_guid();
+    test_array_hex();
     test_extent();
     test_extent_subtract();
     test_endian();

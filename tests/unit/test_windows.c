@@ -527,12 +527,8 @@ static void test_install_short(void)
 
 int main(void)
 {
-    /* tests/lib, found from this file's own (absolute) path */
-    snprintf(lib, sizeof lib, "%s", __FILE__);
-    char *slash = strrchr(lib, '/');
-    snprintf(slash ? slash : lib, sizeof lib - (size_t)(slash ? slash - lib : 0), "/../lib");
-    snprintf(dir, sizeof dir, "%s/p2v-win.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir))
+    t_libdir(lib, sizeof lib, __FILE__);
+    if (t_scratch("win") < 0)
         return 1;
     test_parse();
     test_install_short();
@@ -543,9 +539,5 @@ int main(void)
     test_refusals();
     test_reagent();
     test_reagent_winre();
-    if (!t_failures)
-        sh("cd / && rm -rf %s", dir);
-    else
-        fprintf(stderr, "test_windows: files kept in %s\n", dir);
-    return t_done("test_windows");
+    return t_scratch_done("test_windows");
 }
