@@ -1,7 +1,9 @@
 /* libFuzzer harness: WinRE's ReAgent.xml rewrite on arbitrary bytes. Every
  * tag is scanned within the input; in a rewritten file, the inverse moves
  * must find at least the references that were rewritten (the new values
- * leave the tags' structure as it was). */
+ * leave the tags' structure as it was). Where WinRE lives (the reading plan
+ * roles make) follows the rewrite: a WinreLocation on a moved partition
+ * names its new place afterwards. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *out = NULL, *again = NULL;
     size_t olen = 0, alen = 0;
     unsigned n = 0, n2 = 0;
+    win_part_id loc, loc2;
+    bool found = win_reagent_winre(data, size, &loc);
     if (win_reagent_rewrite(data, size, &m, "fuzz", &out, &olen, &rep, &n, &err) == 0 && out) {
+        if (found && !loc.gpt && loc.mbr_signature == 0x1234abcd && loc.mbr_offset == 93323264 &&
+            (!win_reagent_winre(out, olen, &loc2) || loc2.gpt ||
+             loc2.mbr_signature != 0xcafe0001 || loc2.mbr_offset != 1048576))
+            __builtin_trap(); /* the rewrite and the reading disagree */
         if (win_reagent_rewrite(out, olen, &mb, "fuzz", &again, &alen, &rep, &n2, &err) != 0 ||
             !again || n2 < n)
             __builtin_trap(); /* what was rewritten cannot be found again */

@@ -44,9 +44,19 @@ json_object *planfile_vmdef_json(const convert_vmdef_opts *vm);
 int planfile_parse_roles(json_object *root, convert_planfile *pf, p2v_err *err);
 void planfile_roles_free(convert_planfile *pf);
 /* What detection found of partition i of d, as role resolution takes it
- * (planfile_roles_resolve.c); the strings point into d and what. */
-void planfile_role_part(const convert_disk *d, size_t i, unsigned disk_index, const char *what,
-                        char *version, size_t vlen, struct role_part *rp);
+ * (planfile_roles_resolve.c); the strings point into d and what. all[0..nall)
+ * are the disks at hand (d among them): a partition a Windows volume on
+ * them names in its ReAgent.xml as WinRE's place is recovery whatever its
+ * type (planfile_winre_named). */
+void planfile_role_part(const convert_disk *const *all, size_t nall, const convert_disk *d,
+                        size_t i, unsigned disk_index, const char *what, char *version,
+                        size_t vlen, struct role_part *rp);
+/* Whether a Windows volume on all[0..nall) names partition p of d in its
+ * ReAgent.xml as where WinRE lives: the same disk identity (MBR signature,
+ * or GPT disk GUID) and byte offset. Never the Windows volume itself
+ * (WinRE in C:\Recovery is no partition of its own). */
+bool planfile_winre_named(const convert_disk *const *all, size_t nall, const convert_disk *d,
+                          const ptable_part *p);
 /* "options" of a job's request (planfile.c), for either schema. */
 json_object *planfile_options_json(const convert_request *rq, const convert_vmdef_opts *vm);
 

@@ -49,8 +49,39 @@ static void nt_version(const win_install *w, char *out, size_t len)
         snprintf(out, len, "%s", w->build);
 }
 
-void planfile_role_part(const convert_disk *d, size_t i, unsigned disk_index, const char *what,
-                        char *version, size_t vlen, struct role_part *rp)
+/* Does loc (from a ReAgent.xml) name partition p of d? */
+static bool names_part(const win_part_id *loc, const convert_disk *d, const ptable_part *p)
+{
+    const ptable *pt = d->pt;
+    if (loc->mbr_offset != p->start * pt->sector_size)
+        return false;
+    if (loc->gpt)
+        return pt->type == PTABLE_GPT && guid_equal(&loc->disk_guid, &pt->disk_guid);
+    return pt->type == PTABLE_MBR && loc->mbr_signature == pt->mbr_signature;
+}
+
+bool planfile_winre_named(const convert_disk *const *all, size_t nall, const convert_disk *d,
+                          const ptable_part *p)
+{
+    const convert_part *self = NULL;
+    for (size_t k = 0; k < d->pt->nparts; k++)
+        if (d->parts[k].p == p)
+            self = &d->parts[k];
+    if (!self || (self->win_probed && self->win.win.present))
+        return false;
+    for (size_t di = 0; di < nall; di++)
+        for (size_t k = 0; k < all[di]->pt->nparts; k++) {
+            const convert_part *w = &all[di]->parts[k];
+            if (w->win_probed && w->win.win.present && w->win.winre_named &&
+                names_part(&w->win.winre, d, p))
+                return true;
+        }
+    return false;
+}
+
+void planfile_role_part(const convert_disk *const *all, size_t nall, const convert_disk *d,
+                        size_t i, unsigned disk_index, const char *what, char *version,
+                        size_t vlen, struct role_part *rp)
 {
     const convert_part *cp = &d->parts[i];
     const ptable_part *p = cp->p;
@@ -64,7 +95,7 @@ void planfile_role_part(const convert_disk *d, size_t i, unsigned disk_index, co
     rp->active = p->bootable;
     rp->boot_store = cp->win_probed && (cp->win.bcd_bios || cp->win.bcd_efi || cp->win.bootmgr);
     rp->windows = win;
-    rp->winre = p->mbr_type == 0x27;
+    rp->winre = p->mbr_type == 0x27 || planfile_winre_named(all, nall, d, p);
     rp->oem = !rp->esp && !rp->winre && !win && oem_part(p, label);
     rp->swap = k == FS_SWAP || (p->mbr_type == 0x82 && k == FS_UNKNOWN);
     rp->linux_fs = k == FS_EXT || (k == FS_OTHER && p->mbr_type == 0x83);
@@ -148,8 +179,9 @@ static int open_disks(const char *const *paths, size_t n, bool machine, uint32_t
                 continue;   /* never copied: not a candidate */
             size_t k = h->nparts++;
             snprintf(h->what[k], sizeof h->what[k], "%s:%u", d->path, p->number);
-            planfile_role_part(d, i, (unsigned)di, h->what[k], h->version[k],
-                               sizeof h->version[k], &h->parts[k]);
+            planfile_role_part((const convert_disk *const *)h->disks, h->ndisks, d, i,
+                               (unsigned)di, h->what[k], h->version[k], sizeof h->version[k],
+                               &h->parts[k]);
             h->pidx[k] = i;
         }
     }

@@ -30,7 +30,8 @@ static int entry_json(const convert_job *job, size_t i, json_object **out, int *
     struct role_part rp;
     if (!cp)
         return p2v_errf(err, -ENOENT, "%s:%u: no such partition", d->path, ps->number);
-    planfile_role_part(d, (size_t)(cp - d->parts), 0, what, version, sizeof version, &rp);
+    planfile_role_part((const convert_disk *const *)job->src, job->nsrc, d,
+                       (size_t)(cp - d->parts), 0, what, version, sizeof version, &rp);
     if ((*role = main_role(roles_of(&rp))) < 0)
         return p2v_errf(err, -EINVAL, "%s:%u: no role p2v can name (%s): a plan by role cannot "
                                       "select it", d->path, ps->number,

@@ -13,6 +13,8 @@
 #define WIN_SOFTWARE "/Windows/System32/config/SOFTWARE"
 #define WIN_TEMPLATE "/Windows/System32/config/BCD-Template"
 #define WIN_HIVE_READ_MAX ((size_t)1 << 30)
+#define WIN_REAGENT "/Windows/System32/Recovery/ReAgent.xml"
+#define WIN_REAGENT_MAX ((size_t)1 << 20)
 
 static int exists(ntvol *v, const char *path, bool *out, p2v_err *err)
 {
@@ -70,6 +72,18 @@ static void read_arch(ntvol *v, win_install *w)
     win_hive_close(h);
 }
 
+/* Where WinRE lives, as its ReAgent.xml says; nothing when the file is
+ * missing or not read (the conversion's rewrite warns about those). */
+static void read_winre(ntvol *v, win_volume *out)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    p2v_err e;
+    if (ntvol_read_file(v, WIN_REAGENT, WIN_REAGENT_MAX, &data, &len, &e) == 0)
+        out->winre_named = win_reagent_winre(data, len, &out->winre);
+    free(data);
+}
+
 int win_detect(ntvol *v, win_volume *out, p2v_err *err)
 {
     int r;
@@ -85,6 +99,7 @@ int win_detect(ntvol *v, win_volume *out, p2v_err *err)
         return r;
     read_version(v, &out->win);
     read_arch(v, &out->win);
+    read_winre(v, out);
     return 0;
 }
 

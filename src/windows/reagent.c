@@ -174,23 +174,45 @@ struct loc_ctx {
     struct outbuf o;
 };
 
+/* A *Location element's values and the partition they name. */
+struct loc_ref {
+    char path[256], id[32], off[32], g[48], tname[64];
+    uint64_t sig, offset;
+    p2v_guid disk;
+    int ii, io, ig;             /* the attributes' indexes */
+};
+
+/* Read the reference of *Location element t: -1 when it is not in use (an
+ * attribute missing, an empty path), 0 when its values are not a partition
+ * reference p2v reads, 1 when r holds one. The one reading both the rewrite
+ * and win_reagent_winre make. */
+static int location_ref(const uint8_t *x, const struct tag *t, struct loc_ref *r)
+{
+    int ip = attr(x, t, "path");
+    r->ii = attr(x, t, "id"), r->io = attr(x, t, "offset"), r->ig = attr(x, t, "guid");
+    if (ip < 0 || r->ii < 0 || r->io < 0 || r->ig < 0 || t->attr_val[ip].len == 0)
+        return -1;
+    value(x, t->attr_val[ip], r->path, sizeof r->path);
+    value(x, t->attr_val[r->ii], r->id, sizeof r->id);
+    value(x, t->attr_val[r->io], r->off, sizeof r->off);
+    value(x, t->attr_val[r->ig], r->g, sizeof r->g);
+    value(x, t->name, r->tname, sizeof r->tname);
+    return parse_u64(r->id, UINT32_MAX, &r->sig) && parse_u64(r->off, UINT64_MAX, &r->offset) &&
+           guid_parse(r->g, &r->disk) == 0;
+}
+
 /* One *Location element: rewritten when it names a moved partition. */
 static int do_location(struct loc_ctx *c, const struct tag *t)
 {
-    int ip = attr(c->x, t, "path"), ii = attr(c->x, t, "id"), io = attr(c->x, t, "offset"),
-        ig = attr(c->x, t, "guid");
-    char path[256], id[32], off[32], g[48], tname[64];
-    if (ip < 0 || ii < 0 || io < 0 || ig < 0 || t->attr_val[ip].len == 0)
+    struct loc_ref lr;
+    int k = location_ref(c->x, t, &lr);
+    if (k < 0)
         return 0; /* not in use */
-    value(c->x, t->attr_val[ip], path, sizeof path);
-    value(c->x, t->attr_val[ii], id, sizeof id);
-    value(c->x, t->attr_val[io], off, sizeof off);
-    value(c->x, t->attr_val[ig], g, sizeof g);
-    value(c->x, t->name, tname, sizeof tname);
-    uint64_t sig, offset;
-    p2v_guid disk;
-    if (!parse_u64(id, UINT32_MAX, &sig) || !parse_u64(off, UINT64_MAX, &offset) ||
-        guid_parse(g, &disk) < 0) {
+    const char *path = lr.path, *id = lr.id, *off = lr.off, *g = lr.g, *tname = lr.tname;
+    uint64_t sig = lr.sig, offset = lr.offset;
+    p2v_guid disk = lr.disk;
+    int ii = lr.ii, io = lr.io, ig = lr.ig;
+    if (k == 0) {
         p2v_warn(&c->rep->warnings, "%s: %s (%s): id \"%s\", offset \"%s\", guid \"%s\" are not "
                  "a partition reference p2v reads; left as it is", c->what, tname, path, id, off,
                  g);
@@ -284,4 +306,28 @@ int win_reagent_rewrite(const uint8_t *xml, size_t len, const win_map *m, const 
     *olen = c.o.n;
     *changed = c.changed;
     return 0;
+}
+
+bool win_reagent_winre(const uint8_t *xml, size_t len, win_part_id *loc)
+{
+    memset(loc, 0, sizeof *loc);
+    if (memchr(xml, 0, len))
+        return false; /* UTF-16 (or not text): not read, as the rewrite does not */
+    for (size_t i = 0; i < len; i++) {
+        struct tag t;
+        struct loc_ref lr;
+        if (xml[i] != '<' || !parse_tag(xml, len, i, &t))
+            continue;
+        i = t.end - 1;
+        if (t.name.len != strlen("WinreLocation") ||
+            memcmp(xml + t.name.off, "WinreLocation", t.name.len) ||
+            location_ref(xml, &t, &lr) != 1)
+            continue;
+        loc->gpt = !guid_is_zero(&lr.disk);
+        loc->mbr_signature = loc->gpt ? 0 : (uint32_t)lr.sig;
+        loc->disk_guid = lr.disk;
+        loc->mbr_offset = lr.offset;
+        return true;
+    }
+    return false;
 }

@@ -53,6 +53,17 @@ int win_hive_get_dword(win_hive *h, const char *path, const char *value, uint32_
 
 /* ---- detection ---- */
 
+/* A partition as Windows names it: MBR = disk signature + byte offset; GPT =
+ * disk GUID + partition GUID (GUIDs in on-disk byte order). */
+typedef struct win_part_id {
+    bool gpt;
+    uint32_t mbr_signature;
+    uint64_t mbr_offset;      /* bytes from the start of the disk (set for GPT too:
+                               * ReAgent.xml names GPT partitions by offset) */
+    p2v_guid disk_guid;
+    p2v_guid part_guid;
+} win_part_id;
+
 typedef struct win_install {
     bool present;             /* \Windows\System32\config\SYSTEM exists */
     char product[128];        /* SOFTWARE ...\CurrentVersion ProductName ("Windows 10 Pro") */
@@ -67,11 +78,16 @@ typedef struct win_volume {
     bool bcd_bios;            /* \Boot\BCD (BIOS boot store) */
     bool bcd_efi;             /* \EFI\Microsoft\Boot\BCD (an ESP's, rarely on NTFS) */
     bool bootmgr;             /* \bootmgr (the BIOS boot manager the boot code loads) */
+    bool winre_named;         /* Windows' ReAgent.xml names the partition WinRE lives on */
+    win_part_id winre;        /* that partition (disk identity and byte offset; no
+                                 part_guid: ReAgent.xml does not give it) */
 } win_volume;
 
 /* Look at an NTFS volume: Windows' system hive, its version (SOFTWARE
  * hive) and architecture (SYSTEM: Session Manager\Environment
- * PROCESSOR_ARCHITECTURE of the current control set), and the boot stores.
+ * PROCESSOR_ARCHITECTURE of the current control set), the boot stores, and
+ * where WinRE lives (\Windows\System32\Recovery\ReAgent.xml, read as
+ * win_reagent_winre does).
  * A hive that cannot be read leaves the fields empty (present stays true):
  * only read errors of the volume are errors. */
 int win_detect(ntvol *v, win_volume *out, p2v_err *err);
@@ -95,17 +111,6 @@ void win_install_summary(const win_install *w, char *out, size_t cap);
 void win_install_short(const win_install *w, char *out, size_t cap);
 
 /* ---- partition identities and the mapping old -> new ---- */
-
-/* A partition as Windows names it: MBR = disk signature + byte offset; GPT =
- * disk GUID + partition GUID (GUIDs in on-disk byte order). */
-typedef struct win_part_id {
-    bool gpt;
-    uint32_t mbr_signature;
-    uint64_t mbr_offset;      /* bytes from the start of the disk (set for GPT too:
-                               * ReAgent.xml names GPT partitions by offset) */
-    p2v_guid disk_guid;
-    p2v_guid part_guid;
-} win_part_id;
 
 typedef struct win_move {
     win_part_id from;         /* on the source disk */
@@ -241,5 +246,13 @@ int win_md_rewrite(win_hive *system, const win_map *m, win_report *rep, unsigned
 int win_reagent_rewrite(const uint8_t *xml, size_t len, const win_map *m, const char *what,
                         uint8_t **out, size_t *olen, win_report *rep, unsigned *changed,
                         p2v_err *err);
+
+/* Where ReAgent.xml (len bytes, untrusted) puts WinRE: its WinreLocation
+ * element with a non-empty path and a partition reference p2v reads (the
+ * same reading win_reagent_rewrite makes), into *loc: gpt with disk_guid,
+ * or the MBR signature; mbr_offset the partition's byte offset. true when
+ * there is one; false when WinRE is disabled (empty path), the reference
+ * is not one p2v reads, or the text is not one it reads (UTF-16). */
+bool win_reagent_winre(const uint8_t *xml, size_t len, win_part_id *loc);
 
 #endif

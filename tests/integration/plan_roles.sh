@@ -8,6 +8,9 @@
 #    qemu-img check, sfdisk/sgdisk and ntfsfix, the sources stay unchanged;
 #    the same template names an NBD export (nbdkit ondemand: one file per
 #    export name);
+#  - WinRE on a partition of a plain data type (MBR 0x07, GPT Basic Data)
+#    is recovery because C:'s ReAgent.xml names it (MBR and GPT), and data
+#    on the same disk without ReAgent.xml;
 #  - PCs that do not fit: the story PC (no Windows) and both Windows disks
 #    at once (two boot partitions where one is meant): exit 1 naming what
 #    was found, nothing written;
@@ -98,6 +101,57 @@ expect_exit 2 "$P2V" plan
 expect_exit 2 "$P2V" plan show
 expect_exit 2 "$P2V" plan list fleet.json
 pass "plan show and --dry-run resolve the plan on both PCs"
+
+# ---- a recovery partition of a plain data type (0x07 / Basic Data, as OEM
+# installs leave it), found because C:'s ReAgent.xml names it: recovery, not
+# data; the same disk without ReAgent.xml has it as data
+MKWIN_REAGENT=1 mkwin_mbr_bios mbr-re.img
+sfdisk -q --part-type mbr-re.img 4 7
+MKWIN_REAGENT=1 mkwin_gpt_uefi gpt-re.img
+sgdisk -t 4:0700 gpt-re.img >/dev/null
+cp --sparse=always mbr.img mbr-plain.img
+sfdisk -q --part-type mbr-plain.img 4 7
+check_eq "plain types (sfdisk)" "7 7 7 7|7 7 7 7" \
+    "$(for f in mbr-re.img mbr-plain.img; do sfdisk --json "$f" |
+        jq -r '[.partitiontable.partitions[].type] | join(" ")'; done | paste -sd'|')"
+sgdisk -i 4 gpt-re.img | grep -q "^Partition GUID code: EBD0A0A2-B9E5-4433-87C0-68B6B72699C7" ||
+    fail "gpt-re.img:4 is not Basic Data: $(sgdisk -i 4 gpt-re.img)"
+sha256sum mbr-re.img gpt-re.img mbr-plain.img >re.sum
+cat >re.json <<'JSON'
+{"p2v_plan": 2,
+ "select": [{"role": "boot"}, {"role": "recovery", "optional": true},
+            {"role": "data", "optional": true}, {"role": "windows"}]}
+JSON
+expect_exit 0 "$P2V" plan show re.json mbr-re.img
+cat "$WORK/last.out"
+grep -Eq '^  2\. recovery, optional +-> mbr-re\.img:4  ntfs  "Recovery"  16\.0 MiB$' \
+    "$WORK/last.out" || fail "ReAgent.xml's partition is not recovery (MBR)"
+check_eq "MBR, WinRE by ReAgent.xml" \
+    "selection (target order): mbr-re.img:1 mbr-re.img:4 mbr-re.img:3 mbr-re.img:2" \
+    "$(tail -1 "$WORK/last.out")"
+expect_exit 0 "$P2V" plan show --json re.json gpt-re.img
+check_eq "GPT, WinRE by ReAgent.xml" "gpt-re.img:4|-|gpt-re.img:1 gpt-re.img:4 gpt-re.img:3" \
+    "$(jq -r '"\(.entries[1].picked[0].selection)|\(.entries[2].picked[0].selection // "-")|\(.selection | join(" "))"' "$WORK/last.out")"
+expect_exit 0 "$P2V" plan show re.json mbr-plain.img
+cat "$WORK/last.out"
+grep -Eq '^  2\. recovery, optional +-> optional, nothing matched$' "$WORK/last.out" ||
+    fail "without ReAgent.xml a 0x07 partition was taken for recovery"
+check_eq "MBR, no ReAgent.xml: data" \
+    "selection (target order): mbr-plain.img:1 mbr-plain.img:3 mbr-plain.img:4 mbr-plain.img:2" \
+    "$(tail -1 "$WORK/last.out")"
+# a required recovery entry: found on the ReAgent.xml PC, refused without
+cat >re-need.json <<'JSON'
+{"p2v_plan": 2, "select": [{"role": "recovery"}, {"role": "windows"}]}
+JSON
+expect_exit 0 "$P2V" plan show re-need.json gpt-re.img
+check_eq "required recovery" "selection (target order): gpt-re.img:4 gpt-re.img:3" \
+    "$(tail -1 "$WORK/last.out")"
+expect_exit 1 "$P2V" plan show re-need.json mbr-plain.img
+grep -q "select entry 1 (recovery) matches no partition on this PC" "$WORK/last.err" ||
+    fail "no recovery: $(cat "$WORK/last.err")"
+sha256sum -c --quiet re.sum || fail "a ReAgent.xml source changed"
+rm -f mbr-re.img gpt-re.img mbr-plain.img
+pass "a plain-type partition ReAgent.xml names is recovery (MBR and GPT), data without it"
 
 # ---- converted on both PCs: two names from one template
 P2V_MACHINE_ROOT=pcA expect_exit 0 "$P2V" convert --plan fleet.json mbr.img

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "convert/planfile.h"
+#include "convert/planfile_impl.h"
 #include "ptable_testlib.h"
 #include "t.h"
 
@@ -383,9 +384,92 @@ static void test_resolve(void)
     rmdir(dir);
 }
 
+/* Partition k of d as an NTFS volume (what the probe would find). */
+static void as_ntfs(convert_disk *d, size_t k, const char *label)
+{
+    convert_part *cp = &d->parts[k];
+    cp->probed = true;
+    cp->fs.kind = FS_NTFS;
+    snprintf(cp->fs.type, sizeof cp->fs.type, "ntfs");
+    snprintf(cp->fs.label, sizeof cp->fs.label, "%s", label);
+}
+
+static unsigned role_mask(const convert_disk *const *all, size_t nall, const convert_disk *d,
+                          size_t k)
+{
+    char what[16] = "x", version[48];
+    struct role_part rp;
+    planfile_role_part(all, nall, d, k, 0, what, version, sizeof version, &rp);
+    return roles_of(&rp);
+}
+
+/* A plain NTFS partition (type 0x07) that a Windows volume's ReAgent.xml
+ * names as WinRE's place is recovery, not data; matched by the disk's
+ * identity and the partition's byte offset as the XML gives them. (What
+ * detection reads from ReAgent.xml is set here as win_detect fills it; the
+ * file itself is read end to end in tests/integration/plan_roles.sh.) */
+static void test_winre_by_reagent(void)
+{
+    char dir[] = "/tmp/p2v-winre.XXXXXX", a[64], b[64];
+    if (!mkdtemp(dir)) {
+        CHECK(0);
+        return;
+    }
+    snprintf(a, sizeof a, "%s/a.img", dir);
+    snprintf(b, sizeof b, "%s/b.img", dir);
+    write_disk(a, 0x1234abcd, (const uint8_t[]){ 0x07, 0x07, 0x07 }, 3);
+    write_disk(b, 0x5555aaaa, (const uint8_t[]){ 0x07, 0x07, 0x07 }, 3);
+    convert_disk_opts o = { 0 };
+    convert_disk *da = NULL, *db = NULL;
+    p2v_err err = { { 0 } };
+    CHECK(convert_disk_open(a, &o, &da, &err) == 0 && convert_disk_open(b, &o, &db, &err) == 0);
+    if (!da || !db)
+        goto out;
+    for (size_t k = 0; k < 3; k++) {
+        as_ntfs(da, k, k == 2 ? "Recovery" : "Vol");
+        as_ntfs(db, k, "Vol");
+    }
+    const convert_disk *one[] = { da }, *two[] = { da, db };
+    /* a:1 holds Windows; its ReAgent.xml names a:3 (0x1234abcd, 3 MiB) */
+    convert_part *win = &da->parts[0];
+    win->win_probed = true;
+    win->win.win.present = true;
+    CHECK_EQ_U64(role_mask(one, 1, da, 2), 1u << ROLE_DATA); /* no ReAgent.xml: data */
+    win->win.winre_named = true;
+    win->win.winre = (win_part_id){ .mbr_signature = 0x1234abcd, .mbr_offset = 3 * MiB };
+    CHECK_EQ_U64(role_mask(one, 1, da, 2), 1u << ROLE_RECOVERY);
+    CHECK(planfile_winre_named(one, 1, da, da->parts[2].p));
+    CHECK_EQ_U64(role_mask(one, 1, da, 1), 1u << ROLE_DATA);   /* another offset */
+    CHECK_EQ_U64(role_mask(one, 1, da, 0), 1u << ROLE_WINDOWS);
+    /* the same offset on a disk of another signature is not it */
+    CHECK_EQ_U64(role_mask(two, 2, db, 2), 1u << ROLE_DATA);
+    /* nor on a GPT disk's terms (a GUID names a GPT disk, never an MBR one) */
+    win->win.winre = (win_part_id){ .gpt = true, .mbr_offset = 3 * MiB };
+    CHECK(guid_parse("11111111-2222-4333-8444-555555555555", &win->win.winre.disk_guid) == 0);
+    CHECK_EQ_U64(role_mask(one, 1, da, 2), 1u << ROLE_DATA);
+    /* a Windows volume on the other disk naming this one: found across disks */
+    win->win.winre_named = false;
+    db->parts[1].win_probed = true;
+    db->parts[1].win.win.present = true;
+    db->parts[1].win.winre_named = true;
+    db->parts[1].win.winre = (win_part_id){ .mbr_signature = 0x1234abcd, .mbr_offset = 3 * MiB };
+    CHECK_EQ_U64(role_mask(two, 2, da, 2), 1u << ROLE_RECOVERY);
+    CHECK_EQ_U64(role_mask(one, 1, da, 2), 1u << ROLE_DATA); /* that disk not at hand */
+    /* WinRE on the Windows volume itself (C:\Recovery): still windows only */
+    db->parts[1].win.winre = (win_part_id){ .mbr_signature = 0x5555aaaa, .mbr_offset = 2 * MiB };
+    CHECK_EQ_U64(role_mask(two, 2, db, 1), 1u << ROLE_WINDOWS);
+out:
+    convert_disk_free(da);
+    convert_disk_free(db);
+    unlink(a);
+    unlink(b);
+    rmdir(dir);
+}
+
 int main(void)
 {
     test_resolve();
+    test_winre_by_reagent();
     test_issue_example();
     test_filters();
     test_refused();

@@ -467,6 +467,40 @@ static void test_reagent(void)
                     "NUL bytes in it (UTF-16 without a byte order mark, or not text)");
 }
 
+/* Where ReAgent.xml puts WinRE, as plan roles read it: the WinreLocation
+ * element only (not ImageLocation), with the rewrite's reading of values. */
+static void test_reagent_winre(void)
+{
+    win_part_id loc;
+    const char *in = REAGENT_HEAD
+        "  <ImageLocation path=\"\\Recovery\\OEM\" id=\"305441741\" offset=\"1048576\" guid=\"{00000000-0000-0000-0000-000000000000}\"/>\r\n"
+        "  <WinreLocation path=\"\\Recovery\\WindowsRE\" id=\"305441741\" offset=\"93323264\" guid=\"{00000000-0000-0000-0000-000000000000}\"/>\r\n"
+        REAGENT_TAIL;
+    CHECK(win_reagent_winre((const uint8_t *)in, strlen(in), &loc));
+    CHECK(!loc.gpt);
+    CHECK_EQ_U64(loc.mbr_signature, 0x1234abcd);
+    CHECK_EQ_U64(loc.mbr_offset, 93323264);
+    /* GPT: id 0, the disk GUID */
+    in = "<WindowsRE><WinreLocation guid='{11111111-2222-4333-8444-555555555555}' offset='105906176' "
+         "path='\\Recovery\\WindowsRE' id='0'/></WindowsRE>";
+    CHECK(win_reagent_winre((const uint8_t *)in, strlen(in), &loc));
+    p2v_guid want;
+    CHECK(guid_parse("11111111-2222-4333-8444-555555555555", &want) == 0);
+    CHECK(loc.gpt && guid_equal(&loc.disk_guid, &want));
+    CHECK_EQ_U64(loc.mbr_offset, 105906176);
+    /* WinRE disabled (empty path), damaged values, a cut tag, UTF-16: none */
+    static const char *const none[] = {
+        "<WinreLocation path=\"\" id=\"305441741\" offset=\"93323264\" guid=\"{00000000-0000-0000-0000-000000000000}\"/>",
+        "<WinreLocation path=\"\\R\" id=\"99999999999\" offset=\"-1\" guid=\"x\"/>",
+        "<WinreLocation path=\"\\R\" id=\"305441741\" offset=\"93323264",
+        "<XWinreLocation path=\"\\R\" id=\"1\" offset=\"512\" guid=\"{00000000-0000-0000-0000-000000000000}\"/>",
+    };
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++)
+        CHECK(!win_reagent_winre((const uint8_t *)none[i], strlen(none[i]), &loc));
+    static const char u16[] = "<\0W\0i\0n\0r\0e\0L\0o\0c\0a\0t\0i\0o\0n\0 \0";
+    CHECK(!win_reagent_winre((const uint8_t *)u16, sizeof u16 - 1, &loc));
+}
+
 /* The picking screen's flag: the release without its edition, and the build. */
 static void test_install_short(void)
 {
@@ -504,5 +538,6 @@ int main(void)
     test_mounted_mbr_to_gpt();
     test_refusals();
     test_reagent();
+    test_reagent_winre();
     return t_scratch_done("test_windows");
 }
