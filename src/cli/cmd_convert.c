@@ -24,10 +24,10 @@
 #include "windows/drivers.h"
 #include "util/nametmpl.h"
 #include "util/size.h"
-#include "vmdef/vmdef.h"
 
 #include "cli/convert_args.h"
 #include "cli/convert_report.h"
+#include "cli/convert_vmdef.h"
 
 struct progress {
     bool on;
@@ -127,46 +127,6 @@ static int boot_check(convert_job *job, const char *output, bootcheck_result *br
     return P2V_EXIT_OK;
 }
 
-/* --vm-def: the VM around the committed image; a failure leaves the image. */
-/* --json: "vm_definition", what the definition holds and where it went. */
-static void cli_vmdef_json(json_writer *j, const convert_vmdef_done *d)
-{
-    json_key(j, "vm_definition");
-    json_obj_begin(j);
-    json_kstr(j, "format", d->format);
-    json_kstr(j, "file", d->file);
-    json_kstr(j, "name", d->name);
-    json_kstr(j, "disk", d->disk);
-    json_kstr(j, "firmware", d->uefi ? "uefi" : "bios");
-    json_kbool(j, "secure_boot", d->secure_boot);
-    json_kstr(j, "bus", d->bus);
-    json_kstr(j, "nic", d->nic);
-    json_kstr(j, "mac", d->mac);
-    json_ku64(j, "memory", d->memory);
-    json_ku64(j, "cpus", d->cpus);
-    json_kbool(j, "smbios", d->smbios);
-    json_kstr(j, "msdm", *d->msdm ? d->msdm : NULL);
-    json_kbool(j, "tpm", d->tpm);
-    json_kstr(j, "os_version", *d->os_version ? d->os_version : NULL);
-    json_obj_end(j);
-}
-
-static int write_vmdef(const convert_job *job, const char *output, convert_vmdef_done *done)
-{
-    p2v_err err;
-    if (convert_write_vmdef(job, done, &err) < 0) {
-        cli_error("%s (the image %s is kept)", err.msg, output);
-        return P2V_EXIT_FAIL;
-    }
-    if (done->secure_boot_ignored)
-        cli_warning("--secure-boot: the image boots with BIOS; the VM gets no Secure Boot");
-    if (*done->msdm)
-        cli_notice("the machine's ACPI MSDM table copied to %s", done->msdm);
-    cli_notice("VM definition (%s) written to %s%s", done->format, done->file,
-               done->tpm ? " (with a TPM)" : "");
-    return P2V_EXIT_OK;
-}
-
 static int run(convert_job *job, const char *output, const struct convert_args *a,
                struct cli_report *report)
 {
@@ -207,7 +167,7 @@ static int run(convert_job *job, const char *output, const struct convert_args *
     convert_vmdef_done vd;
     bool vm_written = false;
     if (a->vmdef.spec) {
-        status = write_vmdef(job, output, &vd);
+        status = cli_write_vmdef(job, output, &vd);
         vm_written = status == P2V_EXIT_OK;
     }
     if (a->boot_check && status == P2V_EXIT_OK) {
@@ -361,27 +321,6 @@ static int name_output(convert_request *rq, const struct cli_report *report, con
     return 0;
 }
 
-/* --vm-def without FILE names it after OUTPUT, which must then be a file. */
-static int check_vmdef(const struct convert_args *a, const char *output)
-{
-    const struct vmdef_format *f;
-    const char *file;
-    p2v_err err;
-    struct sink_target_info ti;
-    if (a->dry_run && !a->save_plan)
-        return convert_usage_error("%s", "--vm-def describes the written image: not with "
-                                         "--dry-run (but with --save-plan, to save it)");
-    if (vmdef_parse_spec(a->vmdef.spec, &f, &file, &err) < 0)
-        return convert_usage_error("%s", err.msg);
-    if (!output)
-        return 0;   /* --save-plan alone: nothing written */
-    sink_target_info(output, &ti);
-    if (!file && !ti.is_file)
-        return convert_usage_error("--vm-def: the %s has no file name to follow; give "
-                                   "FORMAT:FILE", ti.what);
-    return 0;
-}
-
 static void free_sels(convert_sel *sels, int n, convert_sel *active)
 {
     for (int i = 0; sels && i < n; i++)
@@ -444,7 +383,7 @@ int cmd_convert(int argc, char **argv)
                   "(redirect it to a file or pipe it into a program)");
         goto out;
     }
-    if (a.vmdef.spec && (r = check_vmdef(&a, rq.output)) != 0) {
+    if (a.vmdef.spec && (r = cli_check_vmdef(&a, rq.output)) != 0) {
         status = r;
         goto out;
     }
