@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "util/rbdlib.h"
 
 static const char usage_text[] =
     "Usage: p2v COMMAND [OPTIONS] [ARGS]\n"
@@ -64,10 +65,22 @@ static int finish_stdout(int status)
     return status;
 }
 
+/* A Ceph client given up on (a cluster that stopped answering) may still
+ * have librados threads at work, which the libraries' teardown at exit would
+ * run into: such a process ends with _exit, its output flushed first. */
+static int leave(int status)
+{
+    if (rbdlib_left_running()) {
+        fflush(NULL);
+        _exit(status);
+    }
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
-        return cmd_tui(1, (char *[]){ "tui", NULL });
+        return leave(cmd_tui(1, (char *[]){ "tui", NULL }));
     if (argc < 2) {
         fputs(usage_text, stderr);
         return P2V_EXIT_USAGE;
@@ -82,7 +95,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
-            return finish_stdout(commands[i].fn(argc - 1, argv + 1));
+            return leave(finish_stdout(commands[i].fn(argc - 1, argv + 1)));
     cli_error("unknown command '%s'", argv[1]);
     fputs(usage_text, stderr);
     return P2V_EXIT_USAGE;

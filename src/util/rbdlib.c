@@ -343,6 +343,11 @@ struct close_job {
     bool done, abandoned;
 };
 
+/* Clients given up on, which the libraries' teardown must not meet: the
+ * abandoned ones, and closes still running on a thread nobody waits for
+ * (counted while j->abandoned holds). */
+static int left_running;
+
 static int removal_progress(uint64_t off, uint64_t total, void *arg)
 {
     (void)off;
@@ -383,6 +388,7 @@ static void *close_main(void *arg)
     pthread_cond_signal(&j->cv);
     pthread_mutex_unlock(&j->mu);
     if (gone) {
+        __atomic_sub_fetch(&left_running, 1, __ATOMIC_SEQ_CST);
         pthread_cond_destroy(&j->cv);
         pthread_mutex_destroy(&j->mu);
         free(j);
@@ -408,6 +414,8 @@ static int close_wait(struct close_job *j, unsigned io_s)
     bool done = j->done;
     int r = j->r;
     j->abandoned = !done;
+    if (!done) /* under j->mu: close_main's uncount comes after this */
+        __atomic_add_fetch(&left_running, 1, __ATOMIC_SEQ_CST);
     pthread_mutex_unlock(&j->mu);
     if (!done)
         return -ETIMEDOUT;
@@ -419,11 +427,13 @@ static int close_wait(struct close_job *j, unsigned io_s)
 
 /* Handles of a cluster that stopped answering: closing the image would wait
  * out the dead cluster once per step (releasing the lock, the object map,
- * the watch), and a thread still doing so when the process exits would run
- * into librados's own teardown. The client is shut down instead (its
- * threads stop, the requests in flight are dropped) and the image is left
- * open, kept reachable here: the process is about to end. */
+ * the watch), and shutting the client down races with librbd's own threads,
+ * which go on submitting the follow-ups of requests in flight (Ceph 16
+ * aborts then: "FAILED ceph_assert(initialized)" in the Objecter). So the
+ * client and the image are left as they are, kept reachable here, and the
+ * process ends without running the libraries' teardown (rbdlib_left_running). */
 static struct {
+    struct rbd_conn conn;
     rbd_image_t img;
     void *keep;
 } abandoned[8];
@@ -434,11 +444,18 @@ static void abandon(struct rbd_conn *c, rbd_image_t img, void *keep)
 {
     pthread_mutex_lock(&abandoned_mu);
     if (nabandoned < sizeof abandoned / sizeof abandoned[0]) {
+        abandoned[nabandoned].conn = *c;
         abandoned[nabandoned].img = img;
         abandoned[nabandoned++].keep = keep;
     }
     pthread_mutex_unlock(&abandoned_mu);
-    rbdlib_disconnect(c);
+    __atomic_add_fetch(&left_running, 1, __ATOMIC_SEQ_CST);
+    *c = (struct rbd_conn){ 0 };
+}
+
+bool rbdlib_left_running(void)
+{
+    return __atomic_load_n(&left_running, __ATOMIC_SEQ_CST) > 0;
 }
 
 int rbdlib_close_remove(struct rbd_conn *c, rbd_image_t img, const char *image, unsigned io_s,
@@ -468,7 +485,11 @@ int rbdlib_close_remove(struct rbd_conn *c, rbd_image_t img, const char *image, 
     j->arg = arg;
     clock_gettime(CLOCK_MONOTONIC, &j->progress);
     j->abandoned = !wait;
+    if (j->abandoned)
+        __atomic_add_fetch(&left_running, 1, __ATOMIC_SEQ_CST);
     if (pthread_create(&th, NULL, close_main, j) != 0) {
+        if (j->abandoned)
+            __atomic_sub_fetch(&left_running, 1, __ATOMIC_SEQ_CST);
         j->abandoned = false;
         close_main(j); /* no thread: do it here, unbounded */
         int r = j->r;

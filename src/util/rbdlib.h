@@ -93,10 +93,16 @@ void rbdlib_space_why(const struct rbd_conn *c, const char *pool, int r, char *b
  * image is gone), the removal's -errno (-EIO: librbd said there was no such
  * image, yet it is there), or -ETIMEDOUT when the wait was given up (the
  * thread finishes on its own). io_s 0: a cluster already known dead; the
- * client is shut down at once, img is left open, nothing is removed, and
- * done is not called (-ETIMEDOUT when image was named). */
+ * client and img are left as they are (see rbdlib_left_running), nothing
+ * is removed, and done is not called (-ETIMEDOUT when image was named). */
 int rbdlib_close_remove(struct rbd_conn *c, rbd_image_t img, const char *image, unsigned io_s,
                         void (*done)(void *arg), void *arg);
+
+/* Whether a client was given up on (a dead cluster's, or a close still
+ * running on its own thread): then librados's threads may still be at work,
+ * and the process must end with _exit, without the libraries' teardown,
+ * which they would run into. */
+bool rbdlib_left_running(void);
 
 /* The name a new image is written under until it is complete. */
 #define RBD_PARTIAL_SUFFIX ".p2v-partial"

@@ -158,7 +158,7 @@ rc=0
 wait "$pid" || rc=$?
 took=$(echo "$(date +%s.%N) - $t0" | bc)
 echo "p2v ended $took s after the OSD died, exit $rc: $(grep '^p2v: rbd' big.err)"
-[ "$rc" = 1 ] || fail "exit $rc after the OSD died"
+[ "$rc" = 1 ] || { cat big.err >&2; fail "exit $rc after the OSD died"; }
 # one --io-timeout, and a margin for the loaded machine
 [ "$(echo "$took <= 9" | bc)" = 1 ] || fail "p2v took $took s to give up with --io-timeout 5"
 if grep -q "ERROR: AddressSanitizer" big.err; then cat big.err >&2; fail "sanitizer report"; fi
