@@ -21,6 +21,18 @@ static convert_planfile *parse(const char *text, int *rc, p2v_err *err)
     return pf;
 }
 
+/* A plan that must parse: a failure is checked and its reason printed. */
+static convert_planfile *parse_ok(const char *text)
+{
+    p2v_err err = { { 0 } };
+    int rc;
+    convert_planfile *pf = parse(text, &rc, &err);
+    CHECK(rc == 0);
+    if (rc)
+        fprintf(stderr, "%s\n", err.msg);
+    return pf;
+}
+
 static void test_issue_example(void)
 {
     const char *text =
@@ -30,12 +42,7 @@ static void test_issue_example(void)
         "            {\"role\": \"windows\", \"size\": \"min\", \"version\": \"10.*\"}],\n"
         " \"options\": {\"boot\": \"uefi\", \"table\": \"gpt\", \"drivers\": "
         "\"/run/p2v/virtio-win.iso\", \"target_bus\": \"virtio-blk\"}}";
-    p2v_err err = { { 0 } };
-    int rc;
-    convert_planfile *pf = parse(text, &rc, &err);
-    CHECK(rc == 0);
-    if (rc)
-        fprintf(stderr, "%s\n", err.msg);
+    convert_planfile *pf = parse_ok(text);
     if (!pf)
         return;
     CHECK_EQ_U64(pf->version, 2);
@@ -63,12 +70,7 @@ static void test_filters(void)
         " {\"role\": \"boot\", \"disk\": \"system\"}, {\"role\": \"linux\", \"disk\": 2,"
         " \"size\": \"60G\"}, {\"role\": \"windows\", \"size\": \"grow\"},"
         " {\"role\": \"swap\", \"size\": 4096}]}";
-    p2v_err err = { { 0 } };
-    int rc;
-    convert_planfile *pf = parse(text, &rc, &err);
-    CHECK(rc == 0);
-    if (rc)
-        fprintf(stderr, "%s\n", err.msg);
+    convert_planfile *pf = parse_ok(text);
     if (!pf)
         return;
     CHECK(pf->keep_order);
