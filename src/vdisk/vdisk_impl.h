@@ -48,6 +48,10 @@ void vdisk_chain_init(struct vdisk_chain *ch, const struct vdisk_opts *o, const 
 int vdisk_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err);
 void vdisk_close(blockdev *bd);
 
+/* An open that failed with r after taking file: fmt (may be NULL) freed
+ * with ops->free and file closed, as vdisk_make does on failure. Returns r. */
+int vdisk_abandon(const struct vdisk_layer_ops *ops, void *fmt, blockdev *file, int r);
+
 /* Wrap a parsed image as a blockdev; takes fmt (freed with ops->free),
  * file and parent, on failure too. */
 int vdisk_make(const struct vdisk_layer_ops *ops, void *fmt, blockdev *file, blockdev *parent,

@@ -450,19 +450,5 @@ int vhd_open_chain(blockdev *file, struct vdisk_chain *ch, blockdev **out, p2v_e
     return vdisk_make(&vhd_ops, h, file, parent, h->size, 512,
                       h->type == VHD_TYPE_FIXED ? 0 : h->block_size, out, err);
 fail:
-    vhd_free(h);
-    bd_close(file);
-    return r;
-}
-
-int vhd_open_opts(blockdev *file, const struct vdisk_opts *o, blockdev **out, p2v_err *err)
-{
-    struct vdisk_chain ch;
-    vdisk_chain_init(&ch, o, file);
-    return vhd_open_chain(file, &ch, out, err);
-}
-
-int vhd_open(blockdev *file, blockdev **out, p2v_err *err)
-{
-    return vhd_open_opts(file, NULL, out, err);
+    return vdisk_abandon(&vhd_ops, h, file, r);
 }

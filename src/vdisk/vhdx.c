@@ -603,19 +603,5 @@ int vhdx_open_chain(blockdev *file, struct vdisk_chain *ch, blockdev **out, p2v_
     return vdisk_make(&vhdx_ops, x, file, parent, x->size, x->lss, x->block_size, out, err);
 fail:
     free(m.region);
-    vhdx_free(x);
-    bd_close(file);
-    return r;
-}
-
-int vhdx_open_opts(blockdev *file, const struct vdisk_opts *o, blockdev **out, p2v_err *err)
-{
-    struct vdisk_chain ch;
-    vdisk_chain_init(&ch, o, file);
-    return vhdx_open_chain(file, &ch, out, err);
-}
-
-int vhdx_open(blockdev *file, blockdev **out, p2v_err *err)
-{
-    return vhdx_open_opts(file, NULL, out, err);
+    return vdisk_abandon(&vhdx_ops, x, file, r);
 }

@@ -600,19 +600,5 @@ int vmdk_open_chain(blockdev *file, struct vdisk_chain *ch, blockdev **out, p2v_
     return vdisk_make(&vmdk_ops, k, file, parent, size, 512, cluster, out, err);
 fail:
     free(d.text);
-    vmdk_free(k);
-    bd_close(file);
-    return r;
-}
-
-int vmdk_open_opts(blockdev *file, const struct vdisk_opts *o, blockdev **out, p2v_err *err)
-{
-    struct vdisk_chain ch;
-    vdisk_chain_init(&ch, o, file);
-    return vmdk_open_chain(file, &ch, out, err);
-}
-
-int vmdk_open(blockdev *file, blockdev **out, p2v_err *err)
-{
-    return vmdk_open_opts(file, NULL, out, err);
+    return vdisk_abandon(&vmdk_ops, k, file, r);
 }
