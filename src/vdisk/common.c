@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "util/endian.h"
 #include "util/iowalk.h"
 #include "vdisk/vdisk_impl.h"
 
@@ -73,6 +74,47 @@ const struct vdisk_format *vdisk_find(const char *name)
 }
 
 /* ---- the blockdev over a parsed image ---- */
+
+int vdisk_read_u32_table(blockdev *file, uint64_t off, uint64_t n, bool be, uint32_t **out,
+                         p2v_err *err)
+{
+    uint32_t *t = *out = malloc(n ? n * 4 : 1);
+    uint8_t *raw = malloc(n ? n * 4 : 1);
+    int r = 0;
+    if (!t || !raw)
+        r = p2v_errf(err, -ENOMEM, "out of memory");
+    else if (n)
+        r = bd_pread(file, raw, n * 4, off, err);
+    for (uint64_t i = 0; r == 0 && i < n; i++)
+        t[i] = be ? get_be32(raw + i * 4) : get_le32(raw + i * 4);
+    free(raw);
+    return r;
+}
+
+static bool bit_at(const uint8_t *buf, uint64_t i, bool msb_first)
+{
+    return buf[i / 8] >> (msb_first ? 7 - i % 8 : i % 8) & 1;
+}
+
+int vdisk_bitmap_run(blockdev *file, uint64_t at, uint64_t bit, uint64_t n, bool msb_first,
+                     bool *set, uint64_t *run, p2v_err *err)
+{
+    uint8_t buf[512];
+    uint64_t first = bit / 8, nbytes = (bit + n - 1) / 8 - first + 1;
+    if (nbytes > sizeof buf)
+        nbytes = sizeof buf;
+    int r = bd_pread(file, buf, (size_t)nbytes, at + first, err);
+    if (r < 0)
+        return r;
+    uint64_t from = bit % 8; /* bit's place in buf */
+    uint64_t limit = nbytes * 8 - from < n ? nbytes * 8 - from : n;
+    *set = bit_at(buf, from, msb_first);
+    uint64_t k = 0;
+    while (k < limit && bit_at(buf, from + k, msb_first) == *set)
+        k++;
+    *run = k;
+    return 0;
+}
 
 /* A read being walked run by run of the format's map (io_walk). */
 struct vdisk_read {
