@@ -1,6 +1,6 @@
 /* Helpers for unit tests that build their disks with real tools: a scratch
- * directory, shell commands run in it (output appended to its "log"), and
- * whole files read and written there. */
+ * directory, shell commands run in it (output appended to its "log", or
+ * read back), and whole files read and written there. */
 #ifndef P2V_TEST_SH_TESTLIB_H
 #define P2V_TEST_SH_TESTLIB_H
 
@@ -17,18 +17,49 @@
 /* The scratch directory (t_scratch makes it). */
 static char dir[256];
 
-/* Run a shell command in dir; its exit status, or -1. */
+/* full = "cd dir && (command) redir", the command formatted from fmt, ap. */
+static void sh_line(char *full, size_t n, const char *redir, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0), unused));
+static void sh_line(char *full, size_t n, const char *redir, const char *fmt, va_list ap)
+{
+    char cmd[8192];
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    snprintf(full, n, "cd '%s' && (%s) %s", dir, cmd, redir);
+}
+
+/* Run a shell command in dir (its output appended to "log"); its exit
+ * status, or -1. */
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
 static int sh(const char *fmt, ...)
 {
-    char cmd[8192], full[8800];
+    char full[8800];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    sh_line(full, sizeof full, ">>log 2>&1", fmt, ap);
     va_end(ap);
-    snprintf(full, sizeof full, "cd '%s' && (%s) >>log 2>&1", dir, cmd);
     int st = system(full);
     return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+}
+
+/* The output of a shell command run in dir (its stderr appended to "log")
+ * in buf, trailing newlines and blanks removed; "" when it cannot run. */
+static char *sh_out(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), unused));
+static char *sh_out(char *buf, size_t len, const char *fmt, ...)
+{
+    char full[8800];
+    va_list ap;
+    va_start(ap, fmt);
+    sh_line(full, sizeof full, "2>>log", fmt, ap);
+    va_end(ap);
+    FILE *p = popen(full, "r");
+    size_t n = p ? fread(buf, 1, len - 1, p) : 0;
+    if (p)
+        pclose(p);
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    return buf;
 }
 
 /* Make dir a new scratch directory, $TMPDIR/p2v-NAME.XXXXXX (/tmp without

@@ -6,7 +6,6 @@
  * filesystem's fsck and give back every file byte for byte. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,30 +22,6 @@
 #define PART_OFF MiB
 
 static const char garbage_tag[] = "P2V-DELETED-DATA";
-
-/* First line of a command's output matching nothing in particular: the whole
- * output, trimmed, into buf. */
-static char *sh_out(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static char *sh_out(char *buf, size_t len, const char *fmt, ...)
-{
-    char cmd[4096], full[8400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof full, "cd %s && %s 2>>log", dir, cmd);
-    FILE *p = popen(full, "r");
-    size_t n = 0;
-    buf[0] = '\0';
-    if (!p)
-        return buf;
-    n = fread(buf, 1, len - 1, p);
-    buf[n] = '\0';
-    pclose(p);
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-        buf[--n] = '\0';
-    return buf;
-}
 
 static char *path(const char *name)
 {
