@@ -82,6 +82,21 @@ static __attribute__((unused)) int t_scratch_done(const char *test)
     return t_done(test);
 }
 
+/* The main of a test program: the tests, in order, in a new scratch
+ * directory (t_scratch(name)); t_scratch_done(test)'s result, or 1 when the
+ * directory cannot be made. */
+static __attribute__((unused)) int t_scratch_run(const char *name, const char *test,
+                                                 void (*const tests[])(void), size_t n)
+{
+    if (t_scratch(name) < 0)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        tests[i]();
+    return t_scratch_done(test);
+}
+#define T_SCRATCH_RUN(name, test, tests)                                                 \
+    t_scratch_run(name, test, tests, sizeof tests / sizeof tests[0])
+
 /* tests/lib, found from a test's own source path (__FILE__, absolute). */
 static __attribute__((unused)) void t_libdir(char *lib, size_t n, const char *file)
 {

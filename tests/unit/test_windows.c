@@ -528,16 +528,9 @@ static void test_install_short(void)
 int main(void)
 {
     t_libdir(lib, sizeof lib, __FILE__);
-    if (t_scratch("win") < 0)
-        return 1;
-    test_parse();
-    test_install_short();
-    test_md_forms();
-    test_bcd_mbr_moved();
-    test_bcd_gpt_to_mbr();
-    test_mounted_mbr_to_gpt();
-    test_refusals();
-    test_reagent();
-    test_reagent_winre();
-    return t_scratch_done("test_windows");
+    static void (*const tests[])(void) = {
+        test_parse, test_install_short, test_md_forms, test_bcd_mbr_moved, test_bcd_gpt_to_mbr,
+        test_mounted_mbr_to_gpt, test_refusals, test_reagent, test_reagent_winre,
+    };
+    return T_SCRATCH_RUN("win", "test_windows", tests);
 }
