@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "blockdev/blockdev.h"
+#include "source/source.h"
 #include "t.h"
 
 /* The scratch directory (t_scratch makes it). */
@@ -143,6 +144,18 @@ static __attribute__((unused)) int spill(const char *name, const uint8_t *b, siz
         return -1;
     size_t w = fwrite(b, 1, len, f);
     return fclose(f) == 0 && w == len ? 0 : -1;
+}
+
+/* dir/name opened by source_open (its format probed); NULL, a failed
+ * check, when it cannot be. */
+static __attribute__((unused)) blockdev *t_source(const char *name)
+{
+    char path[1024];
+    blockdev *bd = NULL;
+    p2v_err err;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    CHECK(source_open(path, NULL, &bd, &err) == 0);
+    return bd;
 }
 
 /* disk.img: off bytes of pattern, then part.img; its checksum in disk.sum,
