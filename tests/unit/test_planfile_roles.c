@@ -297,7 +297,7 @@ static void test_save_roles(const char *dir, const char *a)
                            .output = "SER.qcow2" };
     convert_job *job = NULL;
     p2v_err err = { { 0 } };
-    char path[96];
+    char path[320];
     snprintf(path, sizeof path, "%s/roles.json", dir);
     int rc = convert_plan_from_request(&rq, NULL, &job, &err);
     CHECK(rc == 0);
