@@ -95,8 +95,9 @@ static __attribute__((unused)) int t_scratch_run(const char *name, const char *t
         tests[i]();
     return t_scratch_done(test);
 }
-#define T_SCRATCH_RUN(name, test, tests)                                                 \
-    t_scratch_run(name, test, tests, sizeof tests / sizeof tests[0])
+/* The same for an array of tests. */
+#define T_SCRATCH_RUN(name, test, tests) \
+    t_scratch_run(name, test, tests, sizeof(tests) / sizeof((tests)[0]))
 
 /* tests/lib, found from a test's own source path (__FILE__, absolute). */
 static __attribute__((unused)) void t_libdir(char *lib, size_t n, const char *file)
