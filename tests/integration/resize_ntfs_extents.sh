@@ -22,18 +22,7 @@
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/ntfs_fit.sh"
-need sfdisk jq mkntfs ntfs-3g ntfsfix ntfsresize ntfsinfo ntfscluster python3 sha256sum
-cd "$WORK"
-mkdir -p mnt
-
-truncate -s 8M probe.part
-mkntfs -q -F -Q probe.part >/dev/null 2>&1
-if ! ntfs-3g probe.part mnt 2>/dev/null; then
-    echo "SKIP: ntfs-3g cannot mount here (no FUSE)" >&2
-    exit 77
-fi
-track_mount "$WORK/mnt"
-umount mnt
+ntfs_mount_setup
 
 # fill PART KIND SMAX: 6,000 small files of up to SMAX bytes, then the large
 # file (allocated after them, so contiguous), then every other small file

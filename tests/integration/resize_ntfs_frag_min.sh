@@ -13,11 +13,7 @@
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/ntfs_fit.sh"
-need sfdisk jq mkntfs ntfs-3g ntfsfix ntfsresize ntfsinfo ntfscluster python3 sha256sum
-cd "$WORK"
-mkdir -p mnt
-
-need_ntfs3g_mount mnt
+ntfs_mount_setup
 
 # fill PART NSMALL SMALLMAX NDIRS NENTRIES: NSMALL files of up to SMALLMAX
 # bytes, every other one deleted; NDIRS directories of NENTRIES entries,

@@ -2,6 +2,8 @@
 # tools. Source it after common.sh.
 #
 #   need_ntfs3g_mount DIR                   skip (77) unless ntfs-3g mounts here
+#   ntfs_mount_setup [TOOL...]              the tools, $WORK and its mnt/ of the
+#                                           tests that fill volumes through ntfs-3g
 #   ntfs_le FILE OFFSET LEN                 a little-endian number from FILE
 #   ntfs_tools_check NAME PART SRC CLUSTERS
 #       ntfsinfo -m: CLUSTERS clusters, $MFT and $MFTMirr where the boot
@@ -22,6 +24,16 @@ need_ntfs3g_mount() {
     fi
     track_mount "$WORK/$1"
     umount "$1"
+}
+
+# ntfs_mount_setup [TOOL...]: skip unless the tools of the tests that fill
+# and read their volumes through an ntfs-3g mount (and TOOL...) are here and
+# that mount works (FUSE); then in $WORK, with the mount point mnt/.
+ntfs_mount_setup() {
+    need sfdisk jq mkntfs ntfs-3g ntfsfix ntfsresize ntfsinfo ntfscluster python3 sha256sum "$@"
+    cd "$WORK"
+    mkdir -p mnt
+    need_ntfs3g_mount mnt
 }
 
 ntfs_le() {
