@@ -1,6 +1,6 @@
 # Shared helpers for integration tests. Source it after `set -euo pipefail`.
 # Provides: $P2V (the binary), $WORK (a scratch dir removed on exit), need,
-# fail, pass, check_eq.
+# fail, pass, check_eq, expect_exit, err_has.
 
 : "${P2V:?P2V must point at the p2v binary (ctest sets it)}"
 : "${P2V_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
@@ -54,6 +54,15 @@ expect_exit() {
         echo "--- stderr" >&2; cat "$WORK/last.err" >&2
         fail "'$*' exited $got, expected $want"
     fi
+}
+
+# err_has [-x] PATTERN WHAT: $WORK/last.err (the last expect_exit's stderr)
+# has a line matching PATTERN (grep; -x: the whole line); else it is printed
+# and the test fails with WHAT.
+err_has() {
+    local x=
+    if [ "$1" = -x ]; then x=-x; shift; fi
+    grep -q $x -- "$1" "$WORK/last.err" || { cat "$WORK/last.err" >&2; fail "$2"; }
 }
 
 # losetup_attach [losetup args] FILE: attach, echo the device; detached on exit
