@@ -11,6 +11,9 @@
 #   livepxe_http DIR             serve DIR on 127.0.0.1 (a free port); sets
 #                                LIVEPXE_HTTP_PORT and LIVEPXE_HTTP_PID
 #   livepxe_files DIR            the ISO's kernel, initrd and squashfs into DIR/live
+#   livepxe_nbd DIR              nbdkit serving the files in DIR as NBD exports
+#                                on 127.0.0.1 (a free port); sets LIVEPXE_NBD_PORT
+#   livepxe_plan FILE            the plan by roles both PXE tests give their PCs
 #   livepxe_script FILE ARGS     an iPXE script booting DIR/live from the HTTP
 #                                server with the kernel arguments ARGS added
 #   livepxe_vm NAME SERIAL TFTPDIR BOOTFILE DISK...
@@ -72,6 +75,22 @@ livepxe_http() {
         sleep 0.1
     done
     LIVEPXE_HTTP_PORT=$(sed -n 's/.* port \([0-9]*\).*/\1/p' "$WORK/http.log" | head -n 1)
+}
+
+livepxe_nbd() {
+    LIVEPXE_NBD_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    nbdkit -i 127.0.0.1 -p "$LIVEPXE_NBD_PORT" -P "$WORK/nbdkit.pid" file dir="$1"
+    wait_until 100 test -s "$WORK/nbdkit.pid" || fail "nbdkit did not start"
+    track_pid "$(cat "$WORK/nbdkit.pid")"
+}
+
+livepxe_plan() {
+    cat >"$1" <<'EOF'
+{"p2v_plan": 2,
+ "select": [{"role": "boot"}, {"role": "recovery", "optional": true},
+            {"role": "data", "optional": true}, {"role": "windows"}],
+ "options": {"format": "raw"}}
+EOF
 }
 
 livepxe_files() {
