@@ -82,3 +82,20 @@ tui_pick_story() {
     tui_keys k k k k k Space        # disk1:2 D:
     tui_keys j Space                # disk1:3 C:
 }
+
+# tui_same_as_cli WHAT N: tui.qcow2 (the screen's image) and cli.qcow2 (p2v
+# convert's), here, as the raw disks tui.raw and cli.raw; each data partition
+# of tui.raw (mkpc_data_parts) holds the same bytes in cli.raw, and there
+# are N of them (check WHAT).
+tui_same_as_cli() {
+    local n=0 start size
+    qemu-img convert -O raw tui.qcow2 tui.raw
+    qemu-img convert -O raw cli.qcow2 cli.raw
+    while read -r start size; do
+        cmp <(dd if=tui.raw bs=512 skip="$start" count="$size" status=none) \
+            <(dd if=cli.raw bs=512 skip="$start" count="$size" status=none) ||
+            fail "partition at $start differs"
+        n=$((n + 1))
+    done < <(mkpc_data_parts tui.raw)
+    check_eq "$1" "$2" "$n"
+}
