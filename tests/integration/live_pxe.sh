@@ -13,8 +13,6 @@
 # export untouched. Every source disk is byte-identical afterwards.
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
-source "$P2V_SRC/tests/lib/bootimg.sh"
-source "$P2V_SRC/tests/lib/live.sh"
 source "$P2V_SRC/tests/lib/livepxe.sh"
 source "$P2V_SRC/tests/lib/mkwin.sh"
 livepxe_need

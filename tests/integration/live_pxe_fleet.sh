@@ -8,8 +8,6 @@
 # /api/pcs has it done, with its serial, model and image.
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
-source "$P2V_SRC/tests/lib/bootimg.sh"
-source "$P2V_SRC/tests/lib/live.sh"
 source "$P2V_SRC/tests/lib/livepxe.sh"
 source "$P2V_SRC/tests/lib/mkwin.sh"
 livepxe_need

@@ -28,8 +28,7 @@ ntfs_mount_setup
 # file (allocated after them, so contiguous), then every other small file
 # deleted.
 fill() {
-    ntfs-3g "$1" mnt
-    python3 - "$2" "$3" <<'PY'
+    ntfs_fill "$1" "$2" "$3" <<'PY'
 import os, sys
 kind, smax = sys.argv[1], int(sys.argv[2])
 os.makedirs("mnt/s")
@@ -44,9 +43,6 @@ if kind == "links":
 for i in range(2, 6001, 2):
     os.remove("mnt/s/f%d" % i)
 PY
-    (cd mnt && find . -type f -print0 | sort -z | xargs -0 sha256sum) >"${1%.part}.sums"
-    umount mnt
-    ntfsfix -n "$1" >/dev/null 2>&1 || fail "$1: the source volume is not clean"
 }
 
 # records PART PATH TYPE: how many MFT records hold attribute TYPE of PATH.

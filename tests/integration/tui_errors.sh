@@ -7,10 +7,8 @@
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/mkpc.sh"
-need tmux
-mkpc_setup
 source "$P2V_SRC/tests/lib/tui.sh"
-story=(disk1.img:1 disk1.img:5 disk2.img:1 disk1.img:2 disk1.img:3)
+tui_story_setup
 
 no_output() {
     [ ! -e tui.qcow2 ] || fail "$1: tui.qcow2 was written"

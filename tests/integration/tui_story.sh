@@ -7,10 +7,8 @@
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/mkpc.sh"
-need tmux
-mkpc_setup
 source "$P2V_SRC/tests/lib/tui.sh"
-story=(disk1.img:1 disk1.img:5 disk2.img:1 disk1.img:2 disk1.img:3)
+tui_story_setup
 
 tui_start 80 24 NO_COLOR=1 -- tui -o tui.qcow2 disk1.img disk2.img
 tui_wait "disk2.img  128.0 MiB  GPT"

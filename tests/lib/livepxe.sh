@@ -3,7 +3,7 @@
 # IS iPXE) an iPXE script, which fetches the live system's kernel, initrd
 # and squashfs over HTTP from a server on this machine's 127.0.0.1 (10.0.2.2
 # as the guest sees it; nothing else is ever contacted). Source after
-# common.sh, bootimg.sh and live.sh.
+# common.sh; it sources bootimg.sh and live.sh, which it builds on.
 #
 #   livepxe_need                 skip unless root and the tools are here
 #   livepxe_accel                kvm if SeaBIOS runs under KVM here, else tcg
@@ -25,6 +25,9 @@
 #                                LIVEPXE_PID_<NAME> holds qemu's pid
 #   livepxe_wait NAME LIMIT      wait for NAME's qemu to power off; sets
 #                                LIVEPXE_SECONDS
+
+source "$P2V_SRC/tests/lib/bootimg.sh"
+source "$P2V_SRC/tests/lib/live.sh"
 
 # qemu loads the NIC's ROM from its own search path (Debian: ipxe-qemu's
 # /usr/lib/ipxe/qemu/efi-virtio.rom, iPXE for BIOS and UEFI); a romfile=

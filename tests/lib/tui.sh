@@ -72,6 +72,15 @@ tui_wait_exit() {
 # The screen size tmux reports for the pane, as COLSxROWS.
 tui_size() { _tui_tmux display-message -p -t p2v '#{pane_width}x#{pane_height}'; }
 
+# tui_story_setup: skip unless tmux and the story PC's tools are here; the
+# story PC's two disks in $WORK, the current directory (mkpc_setup, after
+# mkpc.sh); story holds the story's selection in target order.
+tui_story_setup() {
+    need tmux
+    mkpc_setup
+    story=(disk1.img:1 disk1.img:5 disk2.img:1 disk1.img:2 disk1.img:3)
+}
+
 # tui_pick_story: from the disk view of disk1.img disk2.img (cursor on
 # disk1.img partition 1), pick boot, recovery, F:, D:, C: in that order with
 # keys only. Rows: disk1 1 2 3 4(extended) 5 6, disk2 1 2.
