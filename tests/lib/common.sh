@@ -101,9 +101,9 @@ track_pid() { _p2v_pids+=("$1"); }
 # wait_until TENTHS CMD...: run CMD every 0.1 s until it succeeds, TENTHS
 # times at most; 1 if it never did.
 wait_until() {
-    local n=$1 i
+    local n=$1
     shift
-    for i in $(seq 1 "$n"); do
+    for _ in $(seq 1 "$n"); do
         "$@" && return 0
         sleep 0.1
     done
