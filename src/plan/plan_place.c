@@ -100,7 +100,6 @@ int pl_size_disk(plan *p, uint64_t want_bytes, p2v_err *err)
     return 0;
 }
 
-
 /* ---- the table to serialize ---- */
 
 /* A partition's entry; everything else of the entry stays zero. */
@@ -119,6 +118,14 @@ static void fill_entry(ptable_part *e, const plan_part *pp)
         .attrs = pp->attrs,
     };
     snprintf(e->name, sizeof e->name, "%s", pp->name);
+}
+
+void plan_ptable_free(ptable *t)
+{
+    if (!t)
+        return;
+    free(t->parts);
+    free(t);
 }
 
 int plan_to_ptable(const plan *p, ptable **out, p2v_err *err)
@@ -156,12 +163,4 @@ int plan_to_ptable(const plan *p, ptable **out, p2v_err *err)
             fill_entry(&t->parts[t->nparts++], &p->parts[i]);
     *out = t;
     return 0;
-}
-
-void plan_ptable_free(ptable *t)
-{
-    if (!t)
-        return;
-    free(t->parts);
-    free(t);
 }
