@@ -7,12 +7,16 @@
 
 #define MBR_TYPE_ESP 0xEF
 
-/* Each option's names by the value of its enum (0, 1, 2); 0 is also the
- * name of a value out of range. */
+/* Each option's names by the value of its enum; the default, 0, also
+ * names a value out of range. */
 #define NNAMES 3
-static const char *const fw_names[NNAMES] = { "auto", "bios", "uefi" };
-static const char *const bus_names[NNAMES] = { "sata", "virtio-blk", "ide" };
-static const char *const accel_names[NNAMES] = { "auto", "kvm", "tcg" };
+static const char *const fw_names[NNAMES] = {
+    [BOOTCHECK_FW_AUTO] = "auto", [BOOTCHECK_FW_BIOS] = "bios", [BOOTCHECK_FW_UEFI] = "uefi" };
+static const char *const bus_names[NNAMES] = {
+    [BOOTCHECK_BUS_SATA] = "sata", [BOOTCHECK_BUS_VIRTIO_BLK] = "virtio-blk",
+    [BOOTCHECK_BUS_IDE] = "ide" };
+static const char *const accel_names[NNAMES] = {
+    [BOOTCHECK_ACCEL_AUTO] = "auto", [BOOTCHECK_ACCEL_KVM] = "kvm", [BOOTCHECK_ACCEL_TCG] = "tcg" };
 
 static const char *name_of(const char *const names[NNAMES], unsigned v)
 {
