@@ -10,22 +10,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/markup.h"
 #include "util/size.h"
 
 static void html(FILE *out, const char *s)
 {
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        case '\'': fputs("&#39;", out); break;
-        default:
-            /* control characters would only garble the table */
-            fputc((unsigned char)*s < 0x20 ? ' ' : *s, out);
-        }
-    }
+    markup_put(out, s, MARKUP_APOS_HTML);
 }
 
 static const char *pc_name(const fleet_pc_row *p)
