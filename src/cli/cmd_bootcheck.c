@@ -201,7 +201,7 @@ static int parse_args(int argc, char **argv, struct bootcheck_args *a)
     return 0;
 }
 
-static void print_notice(void *ctx, const char *msg)
+void cli_bootcheck_notice(void *ctx, const char *msg)
 {
     (void)ctx;
     cli_notice("boot-check: %s", msg);
@@ -259,7 +259,7 @@ int cli_bootcheck_failure_line(const char *image, const bootcheck_result *r)
 
 int cmd_bootcheck(int argc, char **argv)
 {
-    struct bootcheck_args a = { .o = { .notice = print_notice } };
+    struct bootcheck_args a = { .o = { .notice = cli_bootcheck_notice } };
     bootcheck_result res;
     p2v_err err;
     int rc = parse_args(argc, argv, &a);

@@ -27,19 +27,10 @@ static const char plan_usage[] =
     "  --json               the resolution as JSON on stdout\n"
     "  -h, --help           this help\n";
 
-static void no_events(void *ctx, enum convert_level level, const char *msg)
-{
-    (void)ctx;
-    if (level == CONVERT_WARNING)
-        cli_warning("%s", msg);
-    else
-        cli_notice("%s", msg);
-}
-
 static int show(const char *path, char **disks, int ndisks, bool json)
 {
     convert_planfile *pf = NULL;
-    convert_events ev = { .message = no_events };
+    convert_events ev = { .message = cli_convert_message };
     p2v_err err;
     if (convert_planfile_load(path, &pf, &err) < 0 ||
         convert_planfile_resolve(pf, ndisks ? (const char *const *)disks : NULL,
