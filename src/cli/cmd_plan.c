@@ -67,8 +67,7 @@ int cmd_plan(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "show")) {
         cli_error("%s", argc < 2 ? "plan: which? (plan show PLAN [DISK...])"
                                  : "plan: unknown sub-command (plan show PLAN [DISK...])");
-        fputs(plan_usage, stderr);
-        return P2V_EXIT_USAGE;
+        return cli_usage_error(plan_usage);
     }
     argc--, argv++;
     opterr = 0;
@@ -80,15 +79,13 @@ int cmd_plan(int argc, char **argv)
         }
         if (c != 'J') {
             cli_error("plan show: unknown option '%s'", argv[optind - 1]);
-            fputs(plan_usage, stderr);
-            return P2V_EXIT_USAGE;
+            return cli_usage_error(plan_usage);
         }
         json = true;
     }
     if (optind >= argc) {
         cli_error("%s", "plan show: no PLAN given");
-        fputs(plan_usage, stderr);
-        return P2V_EXIT_USAGE;
+        return cli_usage_error(plan_usage);
     }
     return show(argv[optind], argv + optind + 1, argc - optind - 1, json);
 }

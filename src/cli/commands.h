@@ -42,6 +42,8 @@ const struct cli_command *cli_pick_command(const struct cli_command *t, size_t n
                                            char **argv, const char *usage,
                                            const char *unknown_fmt, int *status);
 
+/* A command line a command cannot take: its usage text on stderr; returns 2. */
+int cli_usage_error(const char *usage);
 /* getopt_long's ':' (a value missing) or anything else it refuses, for
  * command cmd ("disks"): "p2v: CMD: option '...' needs an argument" or
  * "p2v: CMD: unknown option '...'", then usage on stderr. Returns 2. */

@@ -36,6 +36,12 @@ const struct cli_command *cli_pick_command(const struct cli_command *t, size_t n
     return NULL;
 }
 
+int cli_usage_error(const char *usage)
+{
+    fputs(usage, stderr);
+    return P2V_EXIT_USAGE;
+}
+
 int cli_option_error(const char *cmd, int c, char **argv, const char *usage)
 {
     if (c == ':')
@@ -44,8 +50,7 @@ int cli_option_error(const char *cmd, int c, char **argv, const char *usage)
         cli_error("%s: unknown option '-%c'", cmd, optopt);
     else
         cli_error("%s: unknown option '%s'", cmd, argv[optind - 1]);
-    fputs(usage, stderr);
-    return P2V_EXIT_USAGE;
+    return cli_usage_error(usage);
 }
 
 int cli_sector_size_opt(const char *cmd, const char *v, uint32_t *out)
