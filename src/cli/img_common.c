@@ -69,8 +69,8 @@ int img_parse_output_args(int argc, char **argv, const char *usage, int *json,
 int img_run_on_file(int argc, char **argv, const char *usage,
                     int (*run)(const char *path, int json))
 {
-    int json;
-    const char *path;
+    int json = 0;
+    const char *path = NULL;
     int r = img_parse_output_args(argc, argv, usage, &json, NULL, &path);
     if (r)
         return r < 0 ? P2V_EXIT_OK : r;
