@@ -225,8 +225,7 @@ void cli_bootcheck_json(json_writer *j, const char *image, const char *expect,
     json_kstr(j, "bus", bootcheck_bus_name(r->bus));
     json_kstr(j, "accel", bootcheck_accel_name(r->accel));
     json_kstr_or_null(j, "accel_note", r->accel_note);
-    json_key(j, "seconds");
-    json_double(j, r->seconds);
+    json_kdouble(j, "seconds", r->seconds);
     json_ku64(j, "screenshots", r->screenshots);
     json_kstr_or_null(j, "dir", r->dir);
     json_kstr_or_null(j, "last_screenshot", r->last_screenshot);

@@ -46,6 +46,11 @@ static void pc_json(json_writer *j, const fleet_pc *pc)
     json_obj_end(j);
 }
 
+void fleet_rate_json(json_writer *j, double rate)
+{
+    json_ku64(j, "rate", rate > 0 ? (uint64_t)rate : 0);
+}
+
 static void progress_json(json_writer *j, const fleet_progress *p)
 {
     json_key(j, "progress");
@@ -57,8 +62,7 @@ static void progress_json(json_writer *j, const fleet_progress *p)
         json_knull(j, "partition");
     json_ku64(j, "bytes_done", p->bytes_done);
     json_ku64(j, "bytes_total", p->bytes_total);
-    json_key(j, "rate");
-    json_u64(j, p->rate > 0 ? (uint64_t)p->rate : 0);
+    fleet_rate_json(j, p->rate);
     json_key(j, "eta");
     if (p->eta >= 0)
         json_u64(j, (uint64_t)(p->eta + 0.5));
@@ -80,8 +84,8 @@ void fleet_event_json(const fleet_event *e, FILE *out)
         pc_json(&j, e->pc);
     if (e->started) {
         json_kstr(&j, "started", e->started);
-        json_key(&j, "elapsed");
-        json_double(&j, e->elapsed >= 0 ? (double)(uint64_t)(e->elapsed * 10 + 0.5) / 10 : 0);
+        json_kdouble(&j, "elapsed",
+                     e->elapsed >= 0 ? (double)(uint64_t)(e->elapsed * 10 + 0.5) / 10 : 0);
     }
     if (e->output)
         json_kstr(&j, "output", e->output);

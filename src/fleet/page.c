@@ -190,8 +190,7 @@ static void json_row(const fleet_pc_row *p, void *ctx)
     knum(j, "partition", p->partition);
     knum(j, "bytes_done", p->bytes_done);
     knum(j, "bytes_total", p->bytes_total);
-    json_key(j, "rate");
-    json_u64(j, p->rate > 0 ? (uint64_t)p->rate : 0);
+    fleet_rate_json(j, p->rate);
     knum(j, "eta", p->eta);
     json_kstr(j, "output", p->output);
     knum(j, "image_bytes", p->image_bytes);

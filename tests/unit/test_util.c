@@ -175,11 +175,12 @@ static void test_json(void)
     json_arr_begin(&j);
     json_arr_end(&j);
     json_knull(&j, "n");
+    json_kdouble(&j, "d", 1.5);
     json_obj_end(&j);
     json_end(&j);
     fclose(f);
     CHECK_STR(buf, "{\n    \"a\": \"x\\\"y\\n\",\n    \"list\": [\n        1,\n        true\n    ],\n"
-                   "    \"empty\": [],\n    \"n\": null\n}\n");
+                   "    \"empty\": [],\n    \"n\": null,\n    \"d\": 1.5\n}\n");
     free(buf);
 }
 
