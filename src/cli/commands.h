@@ -3,7 +3,6 @@
 #ifndef P2V_CLI_COMMANDS_H
 #define P2V_CLI_COMMANDS_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
