@@ -124,16 +124,21 @@ void bd_close(blockdev *bd)
 
 /* ---- file / block device backend ---- */
 
-/* Reads of at least this size go around the page cache where they can: a
- * copy reads each byte once, so caching it only costs a memcpy per byte,
- * evicts what the machine had cached, and makes the last close of a block
- * device drop the cached pages (0.1 s per GiB measured). Smaller reads
- * (metadata, short used extents) keep the kernel's caching and readahead. */
+/* Reads of at least this size from a block device go around the page cache
+ * where they can: a copy reads each byte once, so caching it only costs a
+ * memcpy per byte, evicts what the machine had cached, and makes the last
+ * close of a block device drop the cached pages (0.1 s per GiB measured).
+ * Smaller reads (metadata, short used extents) keep the kernel's caching and
+ * readahead. An image file is read through the page cache, as qemu-img reads
+ * it: the file system's readahead made a dense copy of a 1 GiB partition of
+ * random data from a disk image to a raw file 0.81x the time of O_DIRECT
+ * reads (median of 10 interleaved rounds, docs/BENCHMARKS.md, "Dense copies
+ * on disk"). */
 #define DIRECT_MIN (1u << 20)
 
 struct file_priv {
     int fd;
-    int dfd;          /* the same file opened O_DIRECT, or -1 (tmpfs, FUSE...) */
+    int dfd;          /* a block device opened again O_DIRECT, or -1 (image files) */
     bool direct_gone; /* an O_DIRECT read was refused: buffered reads only */
 };
 
@@ -272,7 +277,8 @@ int bd_open_raw(const char *path, blockdev **out, p2v_err *err)
         bd->size = (uint64_t)st.st_size;
         bd->sector_size = 512;
     }
-    fp->dfd = reopen_fd(fp->fd, O_RDONLY | O_DIRECT | O_NOCTTY); /* -1: tmpfs, FUSE... */
+    if (bd->is_blockdev)
+        fp->dfd = reopen_fd(fp->fd, O_RDONLY | O_DIRECT | O_NOCTTY);
     *out = bd;
     return 0;
 out:
