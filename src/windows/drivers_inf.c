@@ -11,6 +11,14 @@
 
 static const char *arch_token(enum drv_arch a) { return a == DRV_ARCH_AMD64 ? "amd64" : "x86"; }
 
+/* prefix decorated with w's architecture ("CatalogFile.NT" -> "CatalogFile.NTamd64"),
+ * in buf. */
+static const char *arch_name(char *buf, size_t len, const char *prefix, const drv_windows *w)
+{
+    snprintf(buf, len, "%s%s", prefix, arch_token(w->arch));
+    return buf;
+}
+
 /* A [Manufacturer] decoration "NT[arch][.major[.minor[.type[.suite[.build]]]]]"
  * ranked for w: -1 when it does not apply, else higher is more specific. */
 static long decoration_rank(const char *d, const drv_windows *w)
@@ -75,8 +83,7 @@ static char *models_section_for(const inf_line *l, const drv_windows *w)
 static char *install_section_for(const inf *f, const char *name, const drv_windows *w)
 {
     char suffix[16];
-    snprintf(suffix, sizeof suffix, ".NT%s", arch_token(w->arch));
-    const char *cands[] = {suffix, ".NT", ""};
+    const char *cands[] = {arch_name(suffix, sizeof suffix, ".NT", w), ".NT", ""};
     for (size_t i = 0; i < 3; i++) {
         char *s = drv_strcat3(name, cands[i], "");
         if (!s || inf_section_find(f, s))
@@ -280,8 +287,7 @@ static int add_copyfiles(const inf *f, const char *install, drv_package *p)
 static int add_source_disks_files(const inf *f, const drv_windows *w, drv_package *p)
 {
     char name[64];
-    snprintf(name, sizeof name, "SourceDisksFiles.%s", arch_token(w->arch));
-    const inf_section *s = inf_section_find(f, name);
+    const inf_section *s = inf_section_find(f, arch_name(name, sizeof name, "SourceDisksFiles.", w));
     if (!s)
         s = inf_section_find(f, "SourceDisksFiles");
     for (size_t i = 0; s && i < s->nlines; i++) {
@@ -306,8 +312,7 @@ static int add_source_disks_files(const inf *f, const drv_windows *w, drv_packag
 static int read_files(const inf *f, const drv_windows *w, drv_package *p)
 {
     char catkey[32];
-    snprintf(catkey, sizeof catkey, "CatalogFile.NT%s", arch_token(w->arch));
-    const char *cat = inf_value(f, "Version", catkey);
+    const char *cat = inf_value(f, "Version", arch_name(catkey, sizeof catkey, "CatalogFile.NT", w));
     if (!cat)
         cat = inf_value(f, "Version", "CatalogFile");
     if (cat && !(p->catalog = strdup(cat)))
