@@ -320,6 +320,16 @@ static int no_duplicates(jreader *r, jkey *keys, size_t n)
     return 0;
 }
 
+/* After white space, step over c when it comes next. */
+static bool eat(jreader *r, char c)
+{
+    skip_ws(r);
+    if (r->pos >= r->len || r->p[r->pos] != c)
+        return false;
+    r->pos++;
+    return true;
+}
+
 /* One "key": value member; the key added to *keys. */
 static int member(jreader *r, jkey **keys, size_t *n, size_t *cap)
 {
@@ -335,10 +345,8 @@ static int member(jreader *r, jkey **keys, size_t *n, size_t *cap)
     (*n)++;
     if (e < 0)
         return e;
-    skip_ws(r);
-    if (r->pos >= r->len || r->p[r->pos] != ':')
+    if (!eat(r, ':'))
         return unexpected(r, "':' after the key");
-    r->pos++;
     return value(r);
 }
 
@@ -348,30 +356,19 @@ static int object(jreader *r)
     size_t n = 0, cap = 0;
     int e = 0;
     r->pos++;
-    skip_ws(r);
-    if (r->pos < r->len && r->p[r->pos] == '}') {
-        r->pos++;
+    if (eat(r, '}'))
         return 0;
-    }
     for (;;) {
         if ((e = member(r, &keys, &n, &cap)) < 0)
             break;
-        skip_ws(r);
-        if (r->pos < r->len && r->p[r->pos] == ',') {
-            r->pos++;
-            skip_ws(r);
-            if (r->pos < r->len && r->p[r->pos] == '}') {
-                e = jfail(r, r->pos, "a comma before '}' (JSON has no trailing commas)");
+        if (eat(r, ',')) {
+            if (eat(r, '}')) {
+                e = jfail(r, r->pos - 1, "a comma before '}' (JSON has no trailing commas)");
                 break;
             }
             continue;
         }
-        if (r->pos < r->len && r->p[r->pos] == '}') {
-            r->pos++;
-            e = no_duplicates(r, keys, n);
-        } else {
-            e = unexpected(r, "',' or '}' in an object");
-        }
+        e = eat(r, '}') ? no_duplicates(r, keys, n) : unexpected(r, "',' or '}' in an object");
         break;
     }
     for (size_t i = 0; i < n; i++)
@@ -383,26 +380,18 @@ static int object(jreader *r)
 static int array(jreader *r)
 {
     r->pos++;
-    skip_ws(r);
-    if (r->pos < r->len && r->p[r->pos] == ']') {
-        r->pos++;
+    if (eat(r, ']'))
         return 0;
-    }
     for (;;) {
         int e = value(r);
         if (e < 0)
             return e;
-        skip_ws(r);
-        if (r->pos < r->len && r->p[r->pos] == ']') {
-            r->pos++;
+        if (eat(r, ']'))
             return 0;
-        }
-        if (r->pos >= r->len || r->p[r->pos] != ',')
+        if (!eat(r, ','))
             return unexpected(r, "',' or ']' in an array");
-        r->pos++;
-        skip_ws(r);
-        if (r->pos < r->len && r->p[r->pos] == ']')
-            return jfail(r, r->pos, "a comma before ']' (JSON has no trailing commas)");
+        if (eat(r, ']'))
+            return jfail(r, r->pos - 1, "a comma before ']' (JSON has no trailing commas)");
     }
 }
 
