@@ -187,20 +187,33 @@ static int no_template(convert_job *job, size_t wi, bool efi, p2v_err *err)
                     efi ? "\\EFI\\Microsoft\\Boot\\BCD" : "\\Boot\\BCD", efi ? "bios" : "uefi");
 }
 
+/* The Windows a switch to firmware fw works from, in *wi: 1 when there is
+ * one to switch, 0 when there is nothing to do (the plan's firmware is
+ * another, no Windows is copied, or a copied partition holds fw's boot
+ * store already), negative when Windows cannot be switched. */
+static int switch_from(convert_job *job, enum plan_firmware fw, size_t *wi, p2v_err *err)
+{
+    bool store;
+    size_t any;
+    if (job->plan->firmware != fw)
+        return 0;
+    *wi = windows_to_switch(job, fw == PLAN_FW_UEFI, &store, &any);
+    if (store || any == SIZE_MAX)
+        return 0;
+    if (*wi == SIZE_MAX)
+        return no_template(job, any, fw == PLAN_FW_UEFI, err);
+    return 1;
+}
+
 /* BIOS target, Windows selected, and no BIOS boot store among the
  * selection (it booted UEFI): make one. */
 static int bcdboot_bios(convert_job *job, unsigned *changed, p2v_err *err)
 {
     const plan *p = job->plan;
-    size_t ai = SIZE_MAX, any;
-    bool bios_store;
-    if (p->firmware != PLAN_FW_BIOS)
-        return 0;
-    size_t wi = windows_to_switch(job, false, &bios_store, &any);
-    if (bios_store || any == SIZE_MAX)
-        return 0;
-    if (wi == SIZE_MAX)
-        return no_template(job, any, false, err);
+    size_t wi, ai = SIZE_MAX;
+    int r = switch_from(job, PLAN_FW_BIOS, &wi, err);
+    if (r <= 0)
+        return r;
     for (size_t i = 0; i < p->nparts; i++)
         if (p->parts[i].bootable)
             ai = i;
@@ -355,19 +368,14 @@ static int uefi_switch(convert_job *job, size_t wi, size_t ei, p2v_err *err)
 static int bcdboot_uefi(convert_job *job, unsigned *changed, p2v_err *err)
 {
     const plan *p = job->plan;
-    size_t ei = SIZE_MAX, any;
-    bool efi_store;
-    if (p->firmware != PLAN_FW_UEFI)
-        return 0;
-    size_t wi = windows_to_switch(job, true, &efi_store, &any);
-    if (!efi_store && any != SIZE_MAX && wi == SIZE_MAX)
-        return no_template(job, any, true, err);
+    size_t wi, ei = SIZE_MAX;
+    int r = switch_from(job, PLAN_FW_UEFI, &wi, err);
+    if (r <= 0)
+        return r;
     for (size_t i = 0; i < p->nparts && ei == SIZE_MAX; i++)
         if (p->parts[i].kind == PLAN_PART_SYNTHETIC && p->parts[i].role == PLAN_ROLE_ESP)
             ei = i;
-    if (efi_store || wi == SIZE_MAX || ei == SIZE_MAX)
-        return 0;
-    return uefi_switch(job, wi, ei, err);
+    return ei == SIZE_MAX ? 0 : uefi_switch(job, wi, ei, err);
 }
 
 const convert_winfix convert_winfix_firmware_bios = {

@@ -18,6 +18,7 @@
 #include "convert/planfile_impl.h"
 #include "util/array.h"
 #include "util/hex.h"
+#include "util/utf8.h"
 
 /* A plan is 3 levels deep; json-c itself stops at 32. */
 enum { PLAN_JSON_MAX_DEPTH = 16 };
@@ -90,30 +91,6 @@ static int put(char **buf, size_t *n, size_t *cap, const char *s, size_t len)
     memcpy(*buf + *n, s, len);
     *n += len;
     return 0;
-}
-
-static size_t utf8_encode(uint32_t cp, char out[4])
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | cp >> 6);
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | cp >> 12);
-        out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | cp >> 18);
-    out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-    out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
 }
 
 /* The length of the well-formed UTF-8 sequence at p (Unicode 15, table 3-7:

@@ -7,6 +7,7 @@
 #include "ptable/ptable_impl.h"
 #include "util/endian.h"
 #include "util/size.h"
+#include "util/utf8.h"
 
 /* A validated header and its entry array. */
 struct gpt_hdr {
@@ -179,27 +180,8 @@ static void gpt_name_decode(const uint8_t *in, char *out, size_t outlen)
         } else if (cp >= 0xd800 && cp <= 0xdfff) {
             cp = 0xfffd;
         }
-        uint8_t u[4];
-        size_t n;
-        if (cp < 0x80) {
-            u[0] = (uint8_t)cp;
-            n = 1;
-        } else if (cp < 0x800) {
-            u[0] = (uint8_t)(0xc0 | (cp >> 6));
-            u[1] = (uint8_t)(0x80 | (cp & 0x3f));
-            n = 2;
-        } else if (cp < 0x10000) {
-            u[0] = (uint8_t)(0xe0 | (cp >> 12));
-            u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-            u[2] = (uint8_t)(0x80 | (cp & 0x3f));
-            n = 3;
-        } else {
-            u[0] = (uint8_t)(0xf0 | (cp >> 18));
-            u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-            u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-            u[3] = (uint8_t)(0x80 | (cp & 0x3f));
-            n = 4;
-        }
+        char u[4];
+        size_t n = utf8_encode(cp, u);
         if (o + n >= outlen)
             break;
         memcpy(out + o, u, n);

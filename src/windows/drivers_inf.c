@@ -287,7 +287,8 @@ static int add_copyfiles(const inf *f, const char *install, drv_package *p)
 static int add_source_disks_files(const inf *f, const drv_windows *w, drv_package *p)
 {
     char name[64];
-    const inf_section *s = inf_section_find(f, arch_name(name, sizeof name, "SourceDisksFiles.", w));
+    const inf_section *s =
+        inf_section_find(f, arch_name(name, sizeof name, "SourceDisksFiles.", w));
     if (!s)
         s = inf_section_find(f, "SourceDisksFiles");
     for (size_t i = 0; s && i < s->nlines; i++) {
@@ -312,7 +313,8 @@ static int add_source_disks_files(const inf *f, const drv_windows *w, drv_packag
 static int read_files(const inf *f, const drv_windows *w, drv_package *p)
 {
     char catkey[32];
-    const char *cat = inf_value(f, "Version", arch_name(catkey, sizeof catkey, "CatalogFile.NT", w));
+    const char *cat =
+        inf_value(f, "Version", arch_name(catkey, sizeof catkey, "CatalogFile.NT", w));
     if (!cat)
         cat = inf_value(f, "Version", "CatalogFile");
     if (cat && !(p->catalog = strdup(cat)))

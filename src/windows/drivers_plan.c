@@ -193,7 +193,8 @@ static int ddb_describe(drv_plan *p, const drv_package *pkg, const ddb_names *nm
             { "Description", d->description },
             { "Manufacturer", pkg->manufacturer },
         };
-        rc = desc && conf ? ddb_strings(p, desc, values, sizeof values / sizeof values[0]) : -ENOMEM;
+        rc = desc && conf ? ddb_strings(p, desc, values, sizeof values / sizeof values[0])
+                          : -ENOMEM;
         bool first = true; /* one Configurations key per install section */
         for (size_t k = 0; k < i; k++)
             first &= strcmp(pkg->devices[k].install, d->install) != 0;

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "util/endian.h"
+#include "util/utf8.h"
 
 typedef struct inf_string_ent {
     const char *name;
@@ -51,29 +52,9 @@ static int text_put(text *t, const char *s, size_t n)
 static int text_put_cp(text *t, uint32_t cp)
 {
     char b[4];
-    size_t n;
     if (cp == 0)
         cp = ' '; /* a NUL would end the C string early */
-    if (cp < 0x80) {
-        b[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (char)(0xC0 | (cp >> 6));
-        b[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (char)(0xE0 | (cp >> 12));
-        b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        b[0] = (char)(0xF0 | (cp >> 18));
-        b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    return text_put(t, b, n);
+    return text_put(t, b, utf8_encode(cp, b));
 }
 
 static int decode_utf16le(const uint8_t *buf, size_t len, text *t)
