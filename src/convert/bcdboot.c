@@ -187,11 +187,30 @@ static int no_template(convert_job *job, size_t wi, bool efi, p2v_err *err)
                     efi ? "\\EFI\\Microsoft\\Boot\\BCD" : "\\Boot\\BCD", efi ? "bios" : "uefi");
 }
 
-/* The Windows a switch to firmware fw works from, in *wi: 1 when there is
- * one to switch, 0 when there is nothing to do (the plan's firmware is
- * another, no Windows is copied, or a copied partition holds fw's boot
- * store already), negative when Windows cannot be switched. */
-static int switch_from(convert_job *job, enum plan_firmware fw, size_t *wi, p2v_err *err)
+/* Where a switch puts the boot files: to BIOS, the active partition (the
+ * last one marked, as the planner keeps one); to UEFI, the ESP p2v makes.
+ * SIZE_MAX: none. */
+static size_t boot_files_part(const plan *p, enum plan_firmware fw)
+{
+    size_t t = SIZE_MAX;
+    for (size_t i = 0; i < p->nparts; i++) {
+        const plan_part *pp = &p->parts[i];
+        if (fw == PLAN_FW_BIOS && pp->bootable)
+            t = i;
+        if (fw == PLAN_FW_UEFI && t == SIZE_MAX && pp->kind == PLAN_PART_SYNTHETIC &&
+            pp->role == PLAN_ROLE_ESP)
+            t = i;
+    }
+    return t;
+}
+
+/* What a switch to firmware fw works from: the Windows in *wi and where its
+ * boot files go in *ti (boot_files_part). 1 when there is a Windows to
+ * switch, 0 when there is nothing to do (the plan's firmware is another, no
+ * Windows is copied, or a copied partition holds fw's boot store already),
+ * negative when Windows cannot be switched. */
+static int switch_from(convert_job *job, enum plan_firmware fw, size_t *wi, size_t *ti,
+                       p2v_err *err)
 {
     bool store;
     size_t any;
@@ -202,6 +221,7 @@ static int switch_from(convert_job *job, enum plan_firmware fw, size_t *wi, p2v_
         return 0;
     if (*wi == SIZE_MAX)
         return no_template(job, any, fw == PLAN_FW_UEFI, err);
+    *ti = boot_files_part(job->plan, fw);
     return 1;
 }
 
@@ -209,15 +229,11 @@ static int switch_from(convert_job *job, enum plan_firmware fw, size_t *wi, p2v_
  * selection (it booted UEFI): make one. */
 static int bcdboot_bios(convert_job *job, unsigned *changed, p2v_err *err)
 {
-    const plan *p = job->plan;
-    size_t wi, ai = SIZE_MAX;
-    int r = switch_from(job, PLAN_FW_BIOS, &wi, err);
+    size_t wi, ai;
+    int r = switch_from(job, PLAN_FW_BIOS, &wi, &ai, err);
     if (r <= 0)
         return r;
-    for (size_t i = 0; i < p->nparts; i++)
-        if (p->parts[i].bootable)
-            ai = i;
-    if (ai == SIZE_MAX || p->parts[ai].kind != PLAN_PART_COPY)
+    if (ai == SIZE_MAX || job->plan->parts[ai].kind != PLAN_PART_COPY)
         return p2v_errf(err, -EINVAL, "firmware switch to BIOS: no selected partition is "
                         "active to hold Windows' boot files (--active DISK:N)");
     return bios_switch(job, wi, ai, err);
@@ -367,14 +383,10 @@ static int uefi_switch(convert_job *job, size_t wi, size_t ei, p2v_err *err)
  * fill that ESP as bcdboot would. */
 static int bcdboot_uefi(convert_job *job, unsigned *changed, p2v_err *err)
 {
-    const plan *p = job->plan;
-    size_t wi, ei = SIZE_MAX;
-    int r = switch_from(job, PLAN_FW_UEFI, &wi, err);
+    size_t wi, ei;
+    int r = switch_from(job, PLAN_FW_UEFI, &wi, &ei, err);
     if (r <= 0)
         return r;
-    for (size_t i = 0; i < p->nparts && ei == SIZE_MAX; i++)
-        if (p->parts[i].kind == PLAN_PART_SYNTHETIC && p->parts[i].role == PLAN_ROLE_ESP)
-            ei = i;
     return ei == SIZE_MAX ? 0 : uefi_switch(job, wi, ei, err);
 }
 

@@ -11,14 +11,6 @@
 
 static const char *arch_token(enum drv_arch a) { return a == DRV_ARCH_AMD64 ? "amd64" : "x86"; }
 
-/* prefix decorated with w's architecture ("CatalogFile.NT" -> "CatalogFile.NTamd64"),
- * in buf. */
-static const char *arch_name(char *buf, size_t len, const char *prefix, const drv_windows *w)
-{
-    snprintf(buf, len, "%s%s", prefix, arch_token(w->arch));
-    return buf;
-}
-
 /* A [Manufacturer] decoration "NT[arch][.major[.minor[.type[.suite[.build]]]]]"
  * ranked for w: -1 when it does not apply, else higher is more specific. */
 static long decoration_rank(const char *d, const drv_windows *w)
@@ -83,7 +75,8 @@ static char *models_section_for(const inf_line *l, const drv_windows *w)
 static char *install_section_for(const inf *f, const char *name, const drv_windows *w)
 {
     char suffix[16];
-    const char *cands[] = {arch_name(suffix, sizeof suffix, ".NT", w), ".NT", ""};
+    snprintf(suffix, sizeof suffix, ".NT%s", arch_token(w->arch));
+    const char *cands[] = {suffix, ".NT", ""};
     for (size_t i = 0; i < 3; i++) {
         char *s = drv_strcat3(name, cands[i], "");
         if (!s || inf_section_find(f, s))
@@ -283,14 +276,30 @@ static int add_copyfiles(const inf *f, const char *install, drv_package *p)
     return 0;
 }
 
+/* Names an INF decorates for an architecture, the decorated one first and
+ * the plain one where there is none: [SourceDisksFiles.amd64], then
+ * [SourceDisksFiles]; CatalogFile.NTamd64 of [Version], then CatalogFile. */
+static const inf_section *arch_section(const inf *f, const char *base, const drv_windows *w)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s.%s", base, arch_token(w->arch));
+    const inf_section *s = inf_section_find(f, name);
+    return s ? s : inf_section_find(f, base);
+}
+
+static const char *arch_value(const inf *f, const char *section, const char *key,
+                              const drv_windows *w)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s.NT%s", key, arch_token(w->arch));
+    const char *v = inf_value(f, section, name);
+    return v ? v : inf_value(f, section, key);
+}
+
 /* [SourceDisksFiles.<arch>] (or the plain one): "name = disk[,subdir[,...]]". */
 static int add_source_disks_files(const inf *f, const drv_windows *w, drv_package *p)
 {
-    char name[64];
-    const inf_section *s =
-        inf_section_find(f, arch_name(name, sizeof name, "SourceDisksFiles.", w));
-    if (!s)
-        s = inf_section_find(f, "SourceDisksFiles");
+    const inf_section *s = arch_section(f, "SourceDisksFiles", w);
     for (size_t i = 0; s && i < s->nlines; i++) {
         const inf_line *l = &s->lines[i];
         const char *file = l->key ? l->key : l->nfields ? l->fields[0] : NULL;
@@ -312,11 +321,7 @@ static int add_source_disks_files(const inf *f, const drv_windows *w, drv_packag
 
 static int read_files(const inf *f, const drv_windows *w, drv_package *p)
 {
-    char catkey[32];
-    const char *cat =
-        inf_value(f, "Version", arch_name(catkey, sizeof catkey, "CatalogFile.NT", w));
-    if (!cat)
-        cat = inf_value(f, "Version", "CatalogFile");
+    const char *cat = arch_value(f, "Version", "CatalogFile", w);
     if (cat && !(p->catalog = strdup(cat)))
         return -ENOMEM;
     int rc = add_file(p, p->inf_name);
