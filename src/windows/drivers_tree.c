@@ -156,7 +156,7 @@ static int tree_finish(drv_tree *t, int rc, drv_tree **out, p2v_err *err)
     else if (rc == -E2BIG)
         p2v_errf(err, rc, "%s: more than %d files: not a virtio-win tree", t->name, TREE_MAX_FILES);
     /* sorted by path, so that choices do not depend on readdir or ISO order */
-    if (rc == 0)
+    if (rc == 0 && t->n) /* qsort takes no NULL array, even of 0 entries */
         qsort(t->files, t->n, sizeof *t->files, ent_cmp);
     if (rc == 0 && t->n == 0)
         rc = p2v_errf(err, -ENOENT, "%s: no files: not a virtio-win tree", t->name);
