@@ -78,16 +78,10 @@ static int put(char **buf, size_t *n, size_t *cap, const char *s, size_t len)
 {
     if (!buf)
         return 0;
-    if (*n + len > *cap) {
-        size_t c = *cap ? *cap * 2 : 32;
-        while (c < *n + len)
-            c *= 2;
-        char *nb = realloc(*buf, c);
-        if (!nb)
-            return -ENOMEM;
-        *buf = nb;
-        *cap = c;
-    }
+    char *nb = array_room_n(*buf, cap, *n, len, 1, 32);
+    if (!nb)
+        return -ENOMEM;
+    *buf = nb;
     memcpy(*buf + *n, s, len);
     *n += len;
     return 0;

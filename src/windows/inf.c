@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/array.h"
 #include "util/endian.h"
 #include "util/utf8.h"
 
@@ -33,16 +34,10 @@ typedef struct text {
 
 static int text_put(text *t, const char *s, size_t n)
 {
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 256;
-        while (cap < t->len + n + 1)
-            cap *= 2;
-        char *np = realloc(t->p, cap);
-        if (!np)
-            return -ENOMEM;
-        t->p = np;
-        t->cap = cap;
-    }
+    char *np = array_room_n(t->p, &t->cap, t->len, n + 1, 1, 256); /* and its NUL */
+    if (!np)
+        return -ENOMEM;
+    t->p = np;
     memcpy(t->p + t->len, s, n);
     t->len += n;
     t->p[t->len] = '\0';
@@ -155,14 +150,10 @@ static inf_section *section_get(inf *f, const char *name)
     for (size_t i = 0; i < f->nsecs; i++)
         if (strcasecmp(f->secs[i].name, name) == 0)
             return &f->secs[i];
-    if (f->nsecs == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 16;
-        inf_section *n = realloc(f->secs, cap * sizeof *n);
-        if (!n)
-            return NULL;
-        f->secs = n;
-        f->cap = cap;
-    }
+    inf_section *n = array_room(f->secs, &f->cap, f->nsecs, sizeof *n, 16);
+    if (!n)
+        return NULL;
+    f->secs = n;
     inf_section *s = &f->secs[f->nsecs];
     memset(s, 0, sizeof *s);
     s->name = strdup(name);
@@ -174,14 +165,10 @@ static inf_section *section_get(inf *f, const char *name)
 
 static int section_add_line(inf_section *s, inf_line *l)
 {
-    if (s->nlines == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 8;
-        inf_line *n = realloc(s->lines, cap * sizeof *n);
-        if (!n)
-            return -ENOMEM;
-        s->lines = n;
-        s->cap = cap;
-    }
+    inf_line *n = array_room(s->lines, &s->cap, s->nlines, sizeof *n, 8);
+    if (!n)
+        return -ENOMEM;
+    s->lines = n;
     s->lines[s->nlines++] = *l;
     return 0;
 }
