@@ -10,7 +10,7 @@
 #include "blockdev/remap.h"
 #include "blockdev/window.h"
 #include "fs/resize.h"
-#include "util/endian.h"
+#include "resize_input.h"
 
 static void try_ntfs(blockdev *bd, uint64_t old_bytes, uint64_t new_bytes)
 {
@@ -40,10 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 8 + 512)
         return 0;
-    /* new size: 512-byte sectors, up to four times the input */
-    uint64_t new_bytes = (get_le64(data) % (4 * (size - 8) / 512 + 1)) * 512;
-    data += 8;
-    size -= 8;
+    uint64_t new_bytes = resize_input_split(&data, &size);
     blockdev *bd = NULL;
     p2v_err err;
     if (bd_open_mem(data, size, 512, "fuzz", &bd, &err) < 0)

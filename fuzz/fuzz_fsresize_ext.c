@@ -10,15 +10,13 @@
 #include "blockdev/overlay.h"
 #include "blockdev/window.h"
 #include "fs/resize.h"
-#include "util/endian.h"
+#include "resize_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 8 + 2048)
         return 0;
-    uint64_t new_bytes = (get_le64(data) % (4 * (size - 8) / 512 + 1)) * 512;
-    data += 8;
-    size -= 8;
+    uint64_t new_bytes = resize_input_split(&data, &size);
     if (new_bytes <= size)
         new_bytes = size + (size & ~(size_t)511);
     blockdev *bd = NULL, *win = NULL, *ov = NULL;

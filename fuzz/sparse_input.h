@@ -61,9 +61,7 @@ static blockdev *sparse_open(const struct sparse_input *in, const char *path, in
  * the input as NAME with every file it names being the same bytes again (one
  * parent level, then a loop), probe, read at spread offsets and walk the
  * block status, which must always make progress inside the disk. */
-#include <stdlib.h>
-
-#include "vdisk/vdisk.h"
+#include "vdisk_walk.h"
 
 static inline int sparse_open_same(void *opaque, const char *path, blockdev **out, p2v_err *err)
 {
@@ -86,19 +84,8 @@ static inline int sparse_fuzz_one(const uint8_t *data, size_t size, const char *
     (void)probe(data, size);
     if (open(file, &o, &bd, &err) < 0)
         return 0;
-    uint64_t vsize = bd_size(bd);
-    uint8_t buf[8192];
-    for (uint64_t i = 0; i < 8 && vsize >= sizeof buf; i++)
-        (void)bd_pread(bd, buf, sizeof buf, (vsize - sizeof buf) / 7 * i, &err);
-    uint64_t off = 0;
-    for (unsigned n = 0; n < 256 && off < vsize; n++) {
-        vdisk_extent e;
-        if (vdisk_status(bd, off, vsize - off, &e, &err) < 0)
-            break; /* a sector bitmap that cannot be read */
-        if (e.len == 0 || e.len > vsize - off)
-            abort();
-        off += e.len;
-    }
+    /* a status error: a sector bitmap that cannot be read */
+    vdisk_fuzz_walk(bd, 8192, true);
     bd_close(bd);
     return 0;
 }

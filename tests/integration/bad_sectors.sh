@@ -14,13 +14,8 @@
 # docs/bad-sectors.md shows.
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
-need sfdisk mkntfs ntfs-3g ntfscat ddrescuelog python3 fusermount3 cmp jq
-: "${P2V_FAULTFS:?P2V_FAULTFS must point at the faultfs test tool (ctest sets it)}"
-[ -e /dev/fuse ] || { echo "SKIP: no /dev/fuse" >&2; exit 77; }
-
-cd "$WORK"
 source "$P2V_SRC/tests/lib/baddisk.sh"
-baddisk_make
+baddisk_setup
 
 # --- fail (the default): it stops at the first block read that has bad
 # sectors (the two files' are within 4 MiB), naming exactly those; nothing written ---
@@ -144,11 +139,9 @@ PY
 read -r rec s_mft s_bitmap_rec <<<"$s_rec"
 serve "$s_mft"
 expect_exit 1 "$P2V" convert -O raw -o mft.raw "$src:1"
-grep -q "$src: unreadable sectors (512 bytes each): $s_mft;" "$WORK/last.err" ||
-    { cat "$WORK/last.err"; fail "MFT record: the exact sector is not named"; }
+err_has "$src: unreadable sectors (512 bytes each): $s_mft;" "MFT record: the exact sector is not named"
 expect_exit 0 "$P2V" convert -O raw --bad-sectors zero -o mft.raw "$src:1"
-grep -q "$src:1: sector $s_mft: data lost in /\$MFT, MFT record $rec$" "$WORK/last.err" ||
-    { cat "$WORK/last.err"; fail "MFT record: the damaged record is not named"; }
+err_has "$src:1: sector $s_mft: data lost in /\$MFT, MFT record $rec$" "MFT record: the damaged record is not named"
 pass "bad sector in the MFT record of thesis.docx ($rec): named as MFT record $rec"
 
 # --- a bad sector in the MFT record of $Bitmap: no map can be built; fail
@@ -156,11 +149,10 @@ pass "bad sector in the MFT record of thesis.docx ($rec): named as MFT record $r
 # sector with a notice ---
 serve "$s_bitmap_rec"
 expect_exit 1 "$P2V" convert -O raw -o bm.raw "$src:1"
-grep -q "^p2v: $src:1: partition at byte 1048576: read error at offset $((s_bitmap_rec * 512)) (sector $s_bitmap_rec): Input/output error$" "$WORK/last.err" ||
-    { cat "$WORK/last.err"; fail "\$Bitmap record: the exact sector is not named"; }
+err_has "^p2v: $src:1: partition at byte 1048576: read error at offset $((s_bitmap_rec * 512)) (sector $s_bitmap_rec): Input/output error$" \
+    "\$Bitmap record: the exact sector is not named"
 expect_exit 0 "$P2V" convert -O raw --bad-sectors zero -o bm.raw "$src:1"
-grep -q "notice: $src:1: copying every sector: its filesystem's metadata cannot be read" "$WORK/last.err" ||
-    { cat "$WORK/last.err"; fail "\$Bitmap record: no full-copy notice"; }
+err_has "notice: $src:1: copying every sector: its filesystem's metadata cannot be read" "\$Bitmap record: no full-copy notice"
 grep -q "warning: 1 unreadable sectors (512 bytes)" "$WORK/last.err" || fail "\$Bitmap record: summary"
 check_eq "\$Bitmap record: map" "$s_bitmap_rec" "$(ddrescuelog -b512 -l- bm.raw.badmap)"
 pass "bad sector in the MFT record of \$Bitmap: exact sector named; zero copies every sector"

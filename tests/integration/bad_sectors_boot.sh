@@ -47,6 +47,14 @@ serve() {
     track_mount "$WORK/ff"
     cmp -s -n 512 "$img" ff/disk.img || fail "faultfs does not serve $img"
 }
+src=ff/disk.img
+
+# zero_copy OUT: p2v convert --bad-sectors zero of partition 1 of the served
+# disk into OUT (raw); its messages printed, and kept in $WORK/last.err.
+zero_copy() {
+    expect_exit 0 "$P2V" convert -O raw --bad-sectors zero -o "$1" "$src:1"
+    cat "$WORK/last.err"
+}
 
 # sector_of IMG TAG OFFSET: the disk sector holding that record of a file
 sector_of() { python3 -c '
@@ -87,13 +95,10 @@ PY
 )"
 echo "FAT: FAT #1 sector $s_fat, big.bin's last sector $s_tail"
 serve fat.img "$s_fat" "$s_tail"
-src=ff/disk.img
-expect_exit 0 "$P2V" convert -O raw --bad-sectors zero -o fat.raw "$src:1"
-cat "$WORK/last.err"
-grep -qx "p2v: warning: $src:1: sector $s_fat: data lost in (FAT #1)" "$WORK/last.err" ||
-    fail "FAT: the bad FAT #1 sector is not named (FAT #1)"
-grep -qx "p2v: warning: $src:1: sector $s_tail: data lost in /big.bin" "$WORK/last.err" ||
-    fail "FAT: big.bin, whose chain passes the bad FAT #1 sector, is not named"
+zero_copy fat.raw
+err_has -x "p2v: warning: $src:1: sector $s_fat: data lost in (FAT #1)" "FAT: the bad FAT #1 sector is not named (FAT #1)"
+err_has -x "p2v: warning: $src:1: sector $s_tail: data lost in /big.bin" \
+    "FAT: big.bin, whose chain passes the bad FAT #1 sector, is not named"
 grep -c "data lost in" "$WORK/last.err" | grep -qx 2 || fail "FAT: more named than damaged"
 fusermount3 -u ff
 pass "FAT: (FAT #1) named for its bad sector, big.bin named through FAT #2"
@@ -111,15 +116,10 @@ umount mnt
 disk nt.img nt.fs
 s_thesis=$(sector_of nt.img THESIS 65536)
 serve nt.img 2048 "$s_thesis"
-src=ff/disk.img
-expect_exit 0 "$P2V" convert -O raw --bad-sectors zero -o nt.raw "$src:1"
-cat "$WORK/last.err"
-grep -q "notice: $src:1: copying every sector: its filesystem's metadata cannot be read" "$WORK/last.err" ||
-    fail "NTFS: no full-copy notice"
-grep -qx "p2v: warning: $src:1: sector 2048: data lost in /\$Boot" "$WORK/last.err" ||
-    fail "NTFS: the boot sector is not named /\$Boot"
-grep -qx "p2v: warning: $src:1: sector $s_thesis: data lost in /Users/ann/thesis.docx" "$WORK/last.err" ||
-    fail "NTFS: thesis.docx is not named"
+zero_copy nt.raw
+err_has "notice: $src:1: copying every sector: its filesystem's metadata cannot be read" "NTFS: no full-copy notice"
+err_has -x "p2v: warning: $src:1: sector 2048: data lost in /\$Boot" "NTFS: the boot sector is not named /\$Boot"
+err_has -x "p2v: warning: $src:1: sector $s_thesis: data lost in /Users/ann/thesis.docx" "NTFS: thesis.docx is not named"
 grep -q "cannot tell which files" "$WORK/last.err" && fail "NTFS: still cannot tell"
 # The image: the source with those two sectors as zeros.
 python3 - "$s_thesis" <<'PY' || fail "NTFS: the image differs from the source outside the bad sectors"

@@ -13,13 +13,8 @@
 #     image (ntfscat) is the source's with exactly the bad sector zeroed.
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
-need sfdisk mkntfs ntfs-3g ntfscat ddrescuelog python3 fusermount3 cmp jq
-: "${P2V_FAULTFS:?P2V_FAULTFS must point at the faultfs test tool (ctest sets it)}"
-[ -e /dev/fuse ] || { echo "SKIP: no /dev/fuse" >&2; exit 77; }
-
-cd "$WORK"
 source "$P2V_SRC/tests/lib/baddisk.sh"
-baddisk_make
+baddisk_setup
 
 # --- fail (the default): it stops at the first block read that has bad
 need ntfsfix

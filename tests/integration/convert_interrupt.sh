@@ -16,19 +16,9 @@ start=2048, type=83'
 for sig in INT TERM HUP PIPE QUIT USR1; do
     "$P2V" convert -o out.qcow2 big.img:1 >run.out 2>run.err &
     pid=$!
-    for _ in $(seq 1 200); do
-        ls -A | grep -q '^\.out\.qcow2\.p2v-' && break
-        sleep 0.05
-    done
-    ls -A | grep -q '^\.out\.qcow2\.p2v-' || fail "no temporary file appeared while copying"
+    wait_temp out.qcow2 200 || fail "no temporary file appeared while copying"
     sleep 0.2
-    kill -"$sig" "$pid"
-    rc=0
-    wait "$pid" || rc=$?
-    check_eq "exit status after SIG$sig" 1 "$rc"
-    grep -q "interrupted" run.err || fail "no message after SIG$sig: $(cat run.err)"
-    [ ! -e out.qcow2 ] || fail "OUTPUT left after SIG$sig"
-    [ -z "$(ls -A | grep p2v-)" ] || fail "temporary file left after SIG$sig"
+    interrupt_run "$sig" "$pid" out.qcow2 run.err "interrupted"
     pass "SIG$sig mid-copy: exit 1, nothing left"
 done
 

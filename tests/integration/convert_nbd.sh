@@ -17,20 +17,6 @@ sels=(disk1.img:1 disk1.img:5 disk2.img:1 disk1.img:2 disk1.img:3)
 expect_exit 0 "$P2V" convert -O raw -o file.raw "${sels[@]}"
 size=$(stat -c %s file.raw)
 
-pids=()
-stop_servers() { local p; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap 'stop_servers; _p2v_cleanup' EXIT
-
-# start_nbdkit NAME ARGS...: nbdkit on $WORK/NAME.sock, waiting for its pid file.
-start_nbdkit() {
-    local name=$1
-    shift
-    nbdkit -U "$WORK/$name.sock" -P "$WORK/$name.pid" "$@"
-    for _ in $(seq 100); do [ -s "$WORK/$name.pid" ] && [ -S "$WORK/$name.sock" ] && break; sleep 0.1; done
-    [ -s "$WORK/$name.pid" ] || fail "nbdkit $name did not start"
-    pids+=("$(cat "$WORK/$name.pid")")
-}
-
 same_but_signature() {
     local diff
     diff=$(cmp -l "$1" "$2" | awk '$1 < 441 || $1 > 444' | head -3 || true)
@@ -53,7 +39,7 @@ port=$(( 20000 + RANDOM % 20000 ))
 qemu-img create -q -f qcow2 target.qcow2 "$size"
 qemu-nbd -f qcow2 -t -p "$port" -b 127.0.0.1 -x pc --pid-file "$WORK/qnbd.pid" target.qcow2 &
 for _ in $(seq 50); do [ -s qnbd.pid ] && break; sleep 0.1; done
-pids+=("$(cat qnbd.pid)")
+track_pid "$(cat qnbd.pid)"
 sleep 0.3
 expect_exit 0 "$P2V" convert -o "nbd://127.0.0.1:$port/pc" "${sels[@]}"
 kill "$(cat qnbd.pid)"; wait || true

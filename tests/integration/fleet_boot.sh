@@ -6,6 +6,7 @@
 # (other names, traversal, a server without --live).
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
+source "$P2V_SRC/tests/lib/fleet.sh"
 need curl xorriso cmp
 
 cd "$WORK"
@@ -17,17 +18,7 @@ echo secret >tree/live/other
 echo '{"p2v_plan": 1}' >plan.json
 echo "boot-token" >token
 
-srv_pid=
-trap '[ -z "$srv_pid" ] || kill "$srv_pid" 2>/dev/null; _p2v_cleanup' EXIT
-start_server() {
-    : >srv.log
-    "$P2V" fleet serve --dir state --token-file token --listen 127.0.0.1:0 "$@" 2>>srv.log &
-    srv_pid=$!
-    for _ in $(seq 100); do grep -q "listening on" srv.log && break; sleep 0.1; done
-    port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/.*|\1|p' srv.log)
-    [ -n "$port" ] || fail "the server did not start: $(cat srv.log)"
-    base=http://127.0.0.1:$port
-}
+start_server() { fleet_start http --listen 127.0.0.1:0 "$@"; }
 stop_server() { kill "$srv_pid"; wait "$srv_pid" || true; srv_pid=; }
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 

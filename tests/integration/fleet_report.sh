@@ -17,18 +17,13 @@ cd "$WORK"
 MKPC_FILES=2 MKPC_FILE_KB=400
 mkpc_disk1 disk1.img
 
-pids=()
-stop_sinks() { local p; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap 'stop_sinks; _p2v_cleanup' EXIT
-
 # start_sink NAME ARGS...: a receiver logging to NAME.log; its URL in $url.
 start_sink() {
     local name=$1
     shift
     python3 "$P2V_SRC/tests/lib/report_sink.py" "$name.port" "$name.log" "$@" &
-    pids+=($!)
-    for _ in $(seq 100); do [ -s "$name.port" ] && break; sleep 0.1; done
-    [ -s "$name.port" ] || fail "receiver $name did not start"
+    track_pid $!
+    wait_until 100 test -s "$name.port" || fail "receiver $name did not start"
     url="http://127.0.0.1:$(cat "$name.port")/api/report"
 }
 

@@ -12,28 +12,12 @@
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/mkpc.sh"
-need sfdisk sgdisk mkfs.vfat mkfs.ext4 qemu-img jq curl python3
-
-cd "$WORK"
-MKPC_FILES=2 MKPC_FILE_KB=300
-mkpc_disk2 disk2.img
-echo "fleet-token-$RANDOM$RANDOM" >token
+source "$P2V_SRC/tests/lib/fleet.sh"
+fleet_setup python3
 N=20
 
-srv_pid=
-stop_server() { [ -z "$srv_pid" ] || kill "$srv_pid" 2>/dev/null || true; }
-trap 'stop_server; _p2v_cleanup' EXIT
-
 # start_server [PORT]: p2v fleet serve on 127.0.0.1; $port, $base set.
-start_server() {
-    : >srv.log
-    "$P2V" fleet serve --dir state --token-file token --listen "127.0.0.1:${1:-0}" 2>>srv.log &
-    srv_pid=$!
-    for _ in $(seq 100); do grep -q "listening on" srv.log && break; sleep 0.1; done
-    port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/.*|\1|p' srv.log)
-    [ -n "$port" ] || fail "the server did not start: $(cat srv.log)"
-    base=http://127.0.0.1:$port
-}
+start_server() { fleet_start http --listen "127.0.0.1:${1:-0}"; }
 
 # mkpc_identity I: a sysfs tree for PC number I.
 mkpc_identity() {

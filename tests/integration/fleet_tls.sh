@@ -10,19 +10,12 @@
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/mkpc.sh"
-need sfdisk sgdisk mkfs.vfat mkfs.ext4 qemu-img jq curl openssl
-
-cd "$WORK"
-MKPC_FILES=2 MKPC_FILE_KB=300
-mkpc_disk2 disk2.img
-echo "tls-token-$RANDOM$RANDOM" >token
+source "$P2V_SRC/tests/lib/fleet.sh"
+fleet_setup openssl
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
     -addext subjectAltName=IP:127.0.0.1 -keyout key.pem -out cert.pem 2>/dev/null
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other \
     -keyout other-key.pem -out other-cert.pem 2>/dev/null
-
-srv_pid=
-trap '[ -z "$srv_pid" ] || kill "$srv_pid" 2>/dev/null || true; _p2v_cleanup' EXIT
 
 # refusals: one line each, exit 1 or 2, nothing left listening
 expect_exit 2 "$P2V" fleet serve --dir st --token-file token --tls-cert cert.pem
@@ -38,14 +31,7 @@ expect_exit 1 "$P2V" fleet serve --dir st --token-file token --listen 127.0.0.1:
 grep -q "are not a certificate and its key" "$WORK/last.err" || fail "$(cat "$WORK/last.err")"
 pass "bad certificates and keys refused"
 
-: >srv.log
-"$P2V" fleet serve --dir state --token-file token --listen 127.0.0.1:0 \
-    --tls-cert cert.pem --tls-key key.pem 2>>srv.log &
-srv_pid=$!
-for _ in $(seq 100); do grep -q "listening on" srv.log && break; sleep 0.1; done
-port=$(sed -n 's|.*listening on https://127.0.0.1:\([0-9]*\)/.*|\1|p' srv.log)
-[ -n "$port" ] || fail "the server did not start with TLS: $(cat srv.log)"
-base=https://127.0.0.1:$port
+fleet_start https --listen 127.0.0.1:0 --tls-cert cert.pem --tls-key key.pem
 
 # an independent client: curl with the certificate as its only CA
 auth=(-H "Authorization: Bearer $(cat token)")

@@ -9,10 +9,8 @@ source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/mkpc.sh"
 source "$P2V_SRC/tests/lib/bootimg.sh"
 source "$P2V_SRC/tests/lib/live.sh"
-live_need
-mkpc_setup
 # P2V-OUT without p2v-plan.json: the interactive mode.
-live_out_disk "$WORK/out.img"
+live_story_disks none
 sha256sum out.img >>sources.sum
 
 log=$WORK/serial.log sock=$WORK/serial.sock

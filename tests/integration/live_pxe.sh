@@ -13,18 +13,11 @@
 # export untouched. Every source disk is byte-identical afterwards.
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
-source "$P2V_SRC/tests/lib/bootimg.sh"
-source "$P2V_SRC/tests/lib/live.sh"
 source "$P2V_SRC/tests/lib/livepxe.sh"
 source "$P2V_SRC/tests/lib/mkwin.sh"
 livepxe_need
 need mkntfs ntfs-3g ntfsfix ntfscat sgdisk mcopy hivexregedit
 t_all=$(date +%s)
-
-pids=()
-stop_servers() { local p; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap 'stop_servers; _p2v_cleanup' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # --- the PCs -----------------------------------------------------------------
 mkwin_mbr_bios "$WORK/pcA.img"
@@ -43,33 +36,25 @@ sha256sum "$WORK"/pc[ABCD].img >"$WORK/sources.sum"
 # --- the servers: NBD exports, the report receiver, HTTP for the boot --------
 mkdir -p "$WORK/exports"
 for s in PXE-A PXE-B PXE-C; do truncate -s 160M "$WORK/exports/$s"; done
-nbd_port=$(free_port)
-nbdkit -i 127.0.0.1 -p "$nbd_port" -P "$WORK/nbdkit.pid" file dir="$WORK/exports"
-for _ in $(seq 100); do [ -s "$WORK/nbdkit.pid" ] && break; sleep 0.1; done
-[ -s "$WORK/nbdkit.pid" ] || fail "nbdkit did not start"
-pids+=("$(cat "$WORK/nbdkit.pid")")
+livepxe_nbd "$WORK/exports"
+nbd_port=$LIVEPXE_NBD_PORT
 
 token=pxe-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 python3 "$P2V_SRC/tests/lib/report_sink.py" "$WORK/sink.port" "$WORK/reports.jsonl" --token "$token" &
-pids+=($!)
+track_pid $!
 for _ in $(seq 100); do [ -s "$WORK/sink.port" ] && break; sleep 0.1; done
 sink_port=$(cat "$WORK/sink.port")
 # PC D's receiver stops once it has the start and the first progress event.
 python3 "$P2V_SRC/tests/lib/report_sink.py" "$WORK/sinkD.port" "$WORK/reportsD.jsonl" --token "$token" --exit-after 2 &
-pids+=($!)
+track_pid $!
 for _ in $(seq 100); do [ -s "$WORK/sinkD.port" ] && break; sleep 0.1; done
 sinkD_port=$(cat "$WORK/sinkD.port")
 
 mkdir -p "$WORK/www" "$WORK/tftp"
 livepxe_files "$WORK/www"
-cat >"$WORK/www/plan.json" <<'EOF'
-{"p2v_plan": 2,
- "select": [{"role": "boot"}, {"role": "recovery", "optional": true},
-            {"role": "data", "optional": true}, {"role": "windows"}],
- "options": {"format": "raw"}}
-EOF
+livepxe_plan "$WORK/www/plan.json"
 livepxe_http "$WORK/www"
-pids+=("$LIVEPXE_HTTP_PID")
+track_pid "$LIVEPXE_HTTP_PID"
 host=http://10.0.2.2
 livepxe_script "$WORK/tftp/boot.ipxe" "p2v.plan=$host:$LIVEPXE_HTTP_PORT/plan.json p2v.output=nbd://10.0.2.2:$nbd_port/{serial} p2v.report=$host:$sink_port/api/report p2v.token=$token"
 echo "--- boot.ipxe:"; cat "$WORK/tftp/boot.ipxe"

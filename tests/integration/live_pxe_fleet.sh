@@ -8,39 +8,25 @@
 # /api/pcs has it done, with its serial, model and image.
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
-source "$P2V_SRC/tests/lib/bootimg.sh"
-source "$P2V_SRC/tests/lib/live.sh"
 source "$P2V_SRC/tests/lib/livepxe.sh"
 source "$P2V_SRC/tests/lib/mkwin.sh"
 livepxe_need
 need mkntfs ntfs-3g ntfsfix ntfscat sgdisk hivexregedit
 t_all=$(date +%s)
-pids=()
-stop_servers() { local p; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap 'stop_servers; _p2v_cleanup' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 mkwin_gpt_uefi "$WORK/pc.img"
 sha256sum "$WORK/pc.img" >"$WORK/sources.sum"
 mkdir -p "$WORK/exports"
 truncate -s 160M "$WORK/exports/FLEET-1"
-nbd_port=$(free_port)
-nbdkit -i 127.0.0.1 -p "$nbd_port" -P "$WORK/nbdkit.pid" file dir="$WORK/exports"
-for _ in $(seq 100); do [ -s "$WORK/nbdkit.pid" ] && break; sleep 0.1; done
-[ -s "$WORK/nbdkit.pid" ] || fail "nbdkit did not start"
-pids+=("$(cat "$WORK/nbdkit.pid")")
+livepxe_nbd "$WORK/exports"
+nbd_port=$LIVEPXE_NBD_PORT
 
-cat >"$WORK/plan.json" <<'EOF'
-{"p2v_plan": 2,
- "select": [{"role": "boot"}, {"role": "recovery", "optional": true},
-            {"role": "data", "optional": true}, {"role": "windows"}],
- "options": {"format": "raw"}}
-EOF
+livepxe_plan "$WORK/plan.json"
 head -c 24 /dev/urandom | base64 >"$WORK/token"
 "$P2V" fleet serve --dir "$WORK/fleet" --token-file "$WORK/token" --listen 127.0.0.1:0 \
     --live "$(live_iso)" --plan "$WORK/plan.json" --output "nbd://10.0.2.2:$nbd_port/{serial}" \
     2>"$WORK/serve.err" &
-pids+=($!)
+track_pid $!
 for _ in $(seq 600); do grep -q 'listening on http' "$WORK/serve.err" && break; sleep 0.2; done
 url=$(sed -n 's|.*listening on \(http://[0-9.:]*\)/.*|\1|p' "$WORK/serve.err" | head -n 1)
 [ -n "$url" ] || fail "p2v fleet serve did not start: $(cat "$WORK/serve.err")"

@@ -9,10 +9,7 @@ source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/mkpc.sh"
 source "$P2V_SRC/tests/lib/bootimg.sh"
 source "$P2V_SRC/tests/lib/live.sh"
-live_need
-mkpc_setup
-live_save_plan "$WORK/plan.json"
-live_out_disk "$WORK/out.img" "$WORK/plan.json"
+live_story_disks plan
 log=$WORK/serial.log
 LIVE_SOURCES=disk2.img live_qemu bios "$log" 1500 file "if=virtio,format=raw,file=$WORK/out.img"
 if ! live_wait_exit 1500; then

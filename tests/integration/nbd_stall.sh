@@ -18,21 +18,7 @@ grep -q -- "--io-timeout must be a number from 1 to 86400, not '0'" "$WORK/last.
     fail "bad --io-timeout: $(cat "$WORK/last.err")"
 expect_exit 2 "$P2V" img compare --io-timeout x a b
 
-pids=()
-stop_servers() { local p; for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
-trap 'stop_servers; _p2v_cleanup' EXIT
-
-# start_nbdkit NAME ARGS...: nbdkit on $WORK/NAME.sock; $srv is its pid.
-start_nbdkit() {
-    local name=$1
-    shift
-    rm -f "$WORK/$name.sock" "$WORK/$name.pid"
-    nbdkit -U "$WORK/$name.sock" -P "$WORK/$name.pid" "$@"
-    for _ in $(seq 100); do [ -s "$WORK/$name.pid" ] && [ -S "$WORK/$name.sock" ] && break; sleep 0.1; done
-    [ -s "$WORK/$name.pid" ] || fail "nbdkit $name did not start"
-    srv=$(cat "$WORK/$name.pid")
-    pids+=("$srv")
-}
+# (start_nbdkit, common.sh: the nbdkit on $WORK/NAME.sock; $srv is its pid)
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 # within LOW HIGH SECONDS: is LOW <= SECONDS <= HIGH?
@@ -41,13 +27,28 @@ nothing_left() {
     [ ! -e out.qcow2 ] || fail "$1: OUTPUT left"
     [ -z "$(ls -A | grep p2v- || true)" ] || fail "$1: temporary file left: $(ls -A)"
 }
-# wait_copying: until p2v's temporary file appears (the copy has begun).
-wait_copying() {
-    for _ in $(seq 1 300); do
-        ls -A | grep -q '^\.out\.qcow2\.p2v-' && return 0
-        sleep 0.05
-    done
-    fail "no temporary file appeared: $(cat run.err)"
+# copying_run ARGS...: p2v convert ARGS in the background (stdout run.out,
+# stderr run.err, pid $pid), until its temporary file for out.qcow2 appears
+# (the copy has begun) and 0.3 s more.
+copying_run() {
+    "$P2V" convert "$@" >run.out 2>run.err &
+    pid=$!
+    wait_temp out.qcow2 300 || fail "no temporary file appeared: $(cat run.err)"
+    sleep 0.3
+}
+# stalled WHAT LOW HIGH [SIG]: stop the server ($srv) under the run $pid (with
+# SIG: send it to the run a second later); the run must end with exit status
+# 1 between LOW and HIGH seconds after the stall (or the signal): $t.
+stalled() {
+    local what=$1 low=$2 high=$3 sig=${4:-} rc=0 t0
+    kill -STOP "$srv"
+    if [ -n "$sig" ]; then sleep 1; fi
+    t0=$(now)
+    if [ -n "$sig" ]; then kill -"$sig" "$pid"; fi
+    wait "$pid" || rc=$?
+    t=$(elapsed "$t0" "$(now)")
+    check_eq "exit status after $what" 1 "$rc"
+    within "$low" "$high" "$t" || fail "$what: the run ended after $t s, not within $low-$high s"
 }
 
 # A source disk of 128 MiB of data (no filesystem: every sector is copied),
@@ -60,17 +61,8 @@ src_uri() { echo "nbd+unix:///?socket=$WORK/src.sock"; }
 
 # --- a source that stalls mid-copy, --io-timeout 3: fails naming the server
 start_nbdkit src --filter=delay file src.img rdelay=100ms
-"$P2V" convert --io-timeout 3 -o out.qcow2 "$(src_uri):1" >run.out 2>run.err &
-pid=$!
-wait_copying
-sleep 0.3
-kill -STOP "$srv"
-t0=$(now)
-rc=0
-wait "$pid" || rc=$?
-t=$(elapsed "$t0" "$(now)")
-check_eq "exit status after the timeout" 1 "$rc"
-within 2.5 10 "$t" || fail "timed out after $t s, not 3-10 s"
+copying_run --io-timeout 3 -o out.qcow2 "$(src_uri):1"
+stalled "the timeout" 2.5 10
 grep -qF "$(src_uri): no answer from the NBD server for 3 s while waiting for a read of" run.err ||
     fail "server and wait not named: $(cat run.err)"
 nothing_left "timeout"
@@ -81,19 +73,8 @@ kill -9 "$srv"
 # --- the same stall, SIGTERM and SIGINT (default timeout): the run ends at once
 for sig in TERM INT; do
     start_nbdkit src --filter=delay file src.img rdelay=100ms
-    "$P2V" convert -o out.qcow2 "$(src_uri):1" >run.out 2>run.err &
-    pid=$!
-    wait_copying
-    sleep 0.3
-    kill -STOP "$srv"
-    sleep 1
-    t0=$(now)
-    kill -"$sig" "$pid"
-    rc=0
-    wait "$pid" || rc=$?
-    t=$(elapsed "$t0" "$(now)")
-    check_eq "exit status after SIG$sig" 1 "$rc"
-    within 0 2 "$t" || fail "SIG$sig during the stall: ended after $t s, not within 2 s"
+    copying_run -o out.qcow2 "$(src_uri):1"
+    stalled "SIG$sig" 0 2 "$sig"
     grep -q "interrupted by a signal" run.err || fail "no interrupt message: $(cat run.err)"
     nothing_left "SIG$sig"
     echo "source stall, SIG$sig: ended after $t s: $(grep -m1 interrupted run.err)"
@@ -134,13 +115,7 @@ dst_uri="nbd+unix:///?socket=$WORK/dst.sock"
 "$P2V" convert --io-timeout 3 -o "$dst_uri" local.img:1 >run.out 2>run.err &
 pid=$!
 sleep 1.5
-kill -STOP "$srv"
-t0=$(now)
-rc=0
-wait "$pid" || rc=$?
-t=$(elapsed "$t0" "$(now)")
-check_eq "exit status after the target's timeout" 1 "$rc"
-within 2.5 10 "$t" || fail "target timed out after $t s"
+stalled "the target's timeout" 2.5 10
 grep -qF "$dst_uri: no answer from the NBD server for 3 s while waiting for a" run.err ||
     fail "target not named: $(cat run.err)"
 grep -q "the export is partly written and is not a valid disk" run.err ||
@@ -153,15 +128,7 @@ start_nbdkit dst -t 1 --filter=delay memory 1G wdelay=200ms
 "$P2V" convert -o "$dst_uri" local.img:1 >run.out 2>run.err &
 pid=$!
 sleep 1.5
-kill -STOP "$srv"
-sleep 1
-t0=$(now)
-kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
-t=$(elapsed "$t0" "$(now)")
-check_eq "exit status after SIGTERM (target)" 1 "$rc"
-within 0 2 "$t" || fail "SIGTERM during a stalled write: ended after $t s"
+stalled "SIGTERM (target)" 0 2 TERM
 grep -q "interrupted by a signal" run.err || fail "no interrupt message: $(cat run.err)"
 echo "target stall, SIGTERM: ended after $t s: $(grep -m1 interrupted run.err)"
 pass "SIGTERM during a stalled target write: exit 1 at once"

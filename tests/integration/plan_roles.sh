@@ -67,18 +67,19 @@ cat >fleet.json <<'JSON'
 JSON
 
 # ---- how it resolves on each PC
-expect_exit 0 "$P2V" plan show fleet.json mbr.img
-cat "$WORK/last.out"
-check_eq "MBR PC selection" "selection (target order): mbr.img:1 mbr.img:4 mbr.img:3 mbr.img:2" \
-    "$(tail -1 "$WORK/last.out")"
+# plan_shows WHAT PLAN DISK SELECTION: p2v plan show PLAN DISK (printed, and
+# left in $WORK/last.out) ends with the selection SELECTION.
+plan_shows() {
+    expect_exit 0 "$P2V" plan show "$2" "$3"
+    cat "$WORK/last.out"
+    check_eq "$1" "selection (target order): $4" "$(tail -1 "$WORK/last.out")"
+}
+plan_shows "MBR PC selection" fleet.json mbr.img "mbr.img:1 mbr.img:4 mbr.img:3 mbr.img:2"
 grep -Eq '^  1\. boot .*-> mbr\.img:1  ntfs  "System Reserved"  16\.0 MiB$' "$WORK/last.out" ||
     fail "boot line"
 grep -Eq '^  3\. data, label D\*, optional .*-> mbr\.img:3  ntfs  "Data"' "$WORK/last.out" ||
     fail "data line"
-expect_exit 0 "$P2V" plan show fleet.json gpt.img
-cat "$WORK/last.out"
-check_eq "GPT PC selection" "selection (target order): gpt.img:1 gpt.img:4 gpt.img:3" \
-    "$(tail -1 "$WORK/last.out")"
+plan_shows "GPT PC selection" fleet.json gpt.img "gpt.img:1 gpt.img:4 gpt.img:3"
 grep -Eq '^  3\. data, label D\*, optional +-> optional, nothing matched$' "$WORK/last.out" ||
     fail "an optional entry that matched nothing is not said"
 expect_exit 0 "$P2V" plan show --json fleet.json gpt.img
@@ -122,30 +123,22 @@ cat >re.json <<'JSON'
  "select": [{"role": "boot"}, {"role": "recovery", "optional": true},
             {"role": "data", "optional": true}, {"role": "windows"}]}
 JSON
-expect_exit 0 "$P2V" plan show re.json mbr-re.img
-cat "$WORK/last.out"
+plan_shows "MBR, WinRE by ReAgent.xml" re.json mbr-re.img \
+    "mbr-re.img:1 mbr-re.img:4 mbr-re.img:3 mbr-re.img:2"
 grep -Eq '^  2\. recovery, optional +-> mbr-re\.img:4  ntfs  "Recovery"  16\.0 MiB$' \
     "$WORK/last.out" || fail "ReAgent.xml's partition is not recovery (MBR)"
-check_eq "MBR, WinRE by ReAgent.xml" \
-    "selection (target order): mbr-re.img:1 mbr-re.img:4 mbr-re.img:3 mbr-re.img:2" \
-    "$(tail -1 "$WORK/last.out")"
 expect_exit 0 "$P2V" plan show --json re.json gpt-re.img
 check_eq "GPT, WinRE by ReAgent.xml" "gpt-re.img:4|-|gpt-re.img:1 gpt-re.img:4 gpt-re.img:3" \
     "$(jq -r '"\(.entries[1].picked[0].selection)|\(.entries[2].picked[0].selection // "-")|\(.selection | join(" "))"' "$WORK/last.out")"
-expect_exit 0 "$P2V" plan show re.json mbr-plain.img
-cat "$WORK/last.out"
+plan_shows "MBR, no ReAgent.xml: data" re.json mbr-plain.img \
+    "mbr-plain.img:1 mbr-plain.img:3 mbr-plain.img:4 mbr-plain.img:2"
 grep -Eq '^  2\. recovery, optional +-> optional, nothing matched$' "$WORK/last.out" ||
     fail "without ReAgent.xml a 0x07 partition was taken for recovery"
-check_eq "MBR, no ReAgent.xml: data" \
-    "selection (target order): mbr-plain.img:1 mbr-plain.img:3 mbr-plain.img:4 mbr-plain.img:2" \
-    "$(tail -1 "$WORK/last.out")"
 # a required recovery entry: found on the ReAgent.xml PC, refused without
 cat >re-need.json <<'JSON'
 {"p2v_plan": 2, "select": [{"role": "recovery"}, {"role": "windows"}]}
 JSON
-expect_exit 0 "$P2V" plan show re-need.json gpt-re.img
-check_eq "required recovery" "selection (target order): gpt-re.img:4 gpt-re.img:3" \
-    "$(tail -1 "$WORK/last.out")"
+plan_shows "required recovery" re-need.json gpt-re.img "gpt-re.img:4 gpt-re.img:3"
 expect_exit 1 "$P2V" plan show re-need.json mbr-plain.img
 grep -q "select entry 1 (recovery) matches no partition on this PC" "$WORK/last.err" ||
     fail "no recovery: $(cat "$WORK/last.err")"

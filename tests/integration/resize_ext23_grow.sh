@@ -8,10 +8,8 @@
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/extgrow.sh"
-need sfdisk jq mkfs.ext2 mkfs.ext3 mkfs.ext4 e2fsck dumpe2fs debugfs qemu-img sha256sum fallocate cmp
-cd "$WORK"
+ext_setup mkfs.ext2 mkfs.ext3
 
-ext_files files
 truncate -s 100M e3.part && mkfs.ext3 -q -F -b 1024 -E nodiscard -L E3 -d files e3.part
 truncate -s 64M e2.part && mkfs.ext2 -q -F -b 1024 -E nodiscard -L E2 -d files e2.part
 truncate -s 80M e4.part && mkfs.ext4 -q -F -b 1024 -E nodiscard -L E4K -d files e4.part

@@ -9,10 +9,8 @@
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/extgrow.sh"
-need sfdisk jq mkfs.ext4 e2fsck dumpe2fs debugfs qemu-img sha256sum fallocate cmp
-cd "$WORK"
+ext_setup
 
-ext_files files
 truncate -s 128M e4.part && mkfs.ext4 -q -F -b 4096 -E nodiscard -L E4 -d files e4.part
 dumpe2fs -h e4.part 2>/dev/null | grep -q "features:.*64bit.*flex_bg.*metadata_csum" ||
     dumpe2fs -h e4.part 2>/dev/null | grep -q "metadata_csum" || fail "mkfs.ext4 defaults changed"

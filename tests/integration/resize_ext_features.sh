@@ -9,10 +9,8 @@
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/extgrow.sh"
-need sfdisk jq mkfs.ext4 e2fsck dumpe2fs debugfs qemu-img sha256sum fallocate cmp
-cd "$WORK"
+ext_setup
 
-ext_files files
 mk() { # mk FILE SIZE MKFS-OPTIONS...
     local f=$1 s=$2
     shift 2

@@ -22,25 +22,13 @@
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/ntfs_fit.sh"
-need sfdisk jq mkntfs ntfs-3g ntfsfix ntfsresize ntfsinfo ntfscluster python3 sha256sum
-cd "$WORK"
-mkdir -p mnt
-
-truncate -s 8M probe.part
-mkntfs -q -F -Q probe.part >/dev/null 2>&1
-if ! ntfs-3g probe.part mnt 2>/dev/null; then
-    echo "SKIP: ntfs-3g cannot mount here (no FUSE)" >&2
-    exit 77
-fi
-track_mount "$WORK/mnt"
-umount mnt
+ntfs_mount_setup
 
 # fill PART KIND SMAX: 6,000 small files of up to SMAX bytes, then the large
 # file (allocated after them, so contiguous), then every other small file
 # deleted.
 fill() {
-    ntfs-3g "$1" mnt
-    python3 - "$2" "$3" <<'PY'
+    ntfs_fill "$1" "$2" "$3" <<'PY'
 import os, sys
 kind, smax = sys.argv[1], int(sys.argv[2])
 os.makedirs("mnt/s")
@@ -55,9 +43,6 @@ if kind == "links":
 for i in range(2, 6001, 2):
     os.remove("mnt/s/f%d" % i)
 PY
-    (cd mnt && find . -type f -print0 | sort -z | xargs -0 sha256sum) >"${1%.part}.sums"
-    umount mnt
-    ntfsfix -n "$1" >/dev/null 2>&1 || fail "$1: the source volume is not clean"
 }
 
 # records PART PATH TYPE: how many MFT records hold attribute TYPE of PATH.

@@ -13,18 +13,13 @@
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/ntfs_fit.sh"
-need sfdisk jq mkntfs ntfs-3g ntfsfix ntfsresize ntfsinfo ntfscluster python3 sha256sum
-cd "$WORK"
-mkdir -p mnt
-
-need_ntfs3g_mount mnt
+ntfs_mount_setup
 
 # fill PART NSMALL SMALLMAX NDIRS NENTRIES: NSMALL files of up to SMALLMAX
 # bytes, every other one deleted; NDIRS directories of NENTRIES entries,
 # made among them; then large files filling three quarters of what is free.
 fill() {
-    ntfs-3g "$1" mnt
-    python3 - "$2" "$3" "$4" "$5" <<'PY'
+    ntfs_fill "$1" "$2" "$3" "$4" "$5" <<'PY'
 import os, sys
 n, smax, ndirs, nent = (int(x) for x in sys.argv[1:5])
 os.makedirs("mnt/s")
@@ -49,9 +44,6 @@ while free > 0:
     free -= sz
     k += 1
 PY
-    (cd mnt && find . -type f -print0 | sort -z | xargs -0 sha256sum) >"${1%.part}.sums"
-    umount mnt
-    ntfsfix -n "$1" >/dev/null 2>&1 || fail "$1: the source volume is not clean"
 }
 
 # volume NAME MIB CLUSTER NSMALL SMALLMAX NDIRS NENTRIES

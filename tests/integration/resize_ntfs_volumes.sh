@@ -12,15 +12,10 @@
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/ntfs_fit.sh"
-need sfdisk jq mkntfs ntfs-3g ntfsfix ntfsresize ntfsinfo ntfscluster python3 sha256sum setfattr \
-    getfattr
-cd "$WORK"
-mkdir -p mnt
+# The ntfs-3g mount these tests fill and read the volumes through needs FUSE.
+ntfs_mount_setup setfattr getfattr
 
 PART_MIB=32
-
-# The ntfs-3g mount these tests fill and read the volumes through needs FUSE.
-need_ntfs3g_mount mnt
 
 # fill PART CLUSTER NFILES: files of 1..NFILES, every third deleted, a
 # many-fragment file, a sparse and a compressed file, then more files into

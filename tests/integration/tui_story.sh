@@ -7,10 +7,8 @@
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/mkpc.sh"
-need tmux
-mkpc_setup
 source "$P2V_SRC/tests/lib/tui.sh"
-story=(disk1.img:1 disk1.img:5 disk2.img:1 disk1.img:2 disk1.img:3)
+tui_story_setup
 
 tui_start 80 24 NO_COLOR=1 -- tui -o tui.qcow2 disk1.img disk2.img
 tui_wait "disk2.img  128.0 MiB  GPT"
@@ -77,16 +75,7 @@ id_cli=$("$P2V" disks --json cli.qcow2 | jq -r '.disks[0].id')
 pass "same layout, identities $id_tui and $id_cli"
 
 # every partition's bytes equal
-qemu-img convert -O raw tui.qcow2 tui.raw
-qemu-img convert -O raw cli.qcow2 cli.raw
-n=0
-while read -r start size; do
-    cmp <(dd if=tui.raw bs=512 skip="$start" count="$size" status=none) \
-        <(dd if=cli.raw bs=512 skip="$start" count="$size" status=none) ||
-        fail "partition at $start differs"
-    n=$((n + 1))
-done < <(mkpc_data_parts tui.raw)
-check_eq "partitions compared byte for byte" 5 "$n"
+tui_same_as_cli "partitions compared byte for byte" 5
 # outside the partitions only the disk signature (bytes 440-443) may differ
 bad=$({ cmp -l tui.raw cli.raw || true; } | awk '$1 < 441 || $1 > 444' | wc -l)
 check_eq "bytes differing outside the disk signature" 0 "$bad"

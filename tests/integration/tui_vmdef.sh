@@ -10,13 +10,13 @@ set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 need tmux sfdisk virt-xml-validate virsh python3 qemu-img
 source "$P2V_SRC/tests/lib/tui.sh"
+source "$P2V_SRC/tests/lib/ptable.sh"
 cd "$WORK"
 
 truncate -s 64M a.img
 printf 'label: gpt\nstart=2048, size=20480, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\nstart=22528, size=20480, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7\n' |
     sfdisk -q a.img
-printf '\xeb\x58\x90-FVE-FS-' | dd of=a.img bs=1 seek=$((22528 * 512)) conv=notrunc status=none
-printf '\x55\xaa' | dd of=a.img bs=1 seek=$((22528 * 512 + 510)) conv=notrunc status=none
+mark_bitlocker a.img 22528
 M=$WORK/machine
 mkdir -p "$M/sys/class/net/eth0/device"
 echo 52:54:00:aa:bb:01 >"$M/sys/class/net/eth0/address"

@@ -7,11 +7,7 @@ set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/sample_disks.sh"
 source "$P2V_SRC/tests/lib/vdisk.sh"
-need qemu-img jq sfdisk sgdisk mkntfs mkfs.vfat mkfs.ext4 python3
-cd "$WORK"
-raw=$WORK/gpt.img
-make_sample_gpt "$raw"
-mk=$P2V_SRC/tests/lib/mkvhd.py
+vdisk_setup mkvhd.py
 
 # Dynamic, exact size (force_size: current size, no CHS rounding).
 qemu-img convert -O vpc -o subformat=dynamic,force_size=on "$raw" dyn.vhd
@@ -30,32 +26,16 @@ pass "img check on a VHD: no checks (63), as qemu-img"
 
 # Differencing: child over dyn.vhd, grandchild over the child.
 qemu-img convert -f vpc -O raw dyn.vhd dyn.raw
-python3 "$mk" diff dyn.vhd dyn.raw child.vhd child.raw --seed 1
-python3 "$mk" diff child.vhd child.raw grand.vhd grand.raw --seed 2 --locator rel
-for img in child grand; do
-    expect_exit 0 "$P2V" img compare $img.vhd $img.raw
-    grep -qx "Images are identical." "$WORK/last.out" || fail "$img.vhd: $(cat "$WORK/last.out")"
-done
-expect_exit 0 "$P2V" img map --output=json grand.vhd
-check_eq "layers seen by img map of grand.vhd" "0 1 2" "$(jq -r '[.[].depth] | unique | join(" ")' "$WORK/last.out")"
+vdisk_chain vhd dyn.vhd dyn.raw
 jq -e 'all(.[]; .present and (.data or .zero))' "$WORK/last.out" >/dev/null || fail "map of grand.vhd"
 expect_exit 0 "$P2V" disks --json grand.vhd
 check_eq "partitions of grand.vhd" 5 "$(jq '.disks[0].partitions | length' "$WORK/last.out")"
-rm -f vd-img.qcow2 from-raw.qcow2
-expect_exit 0 "$P2V" convert -o from-raw.qcow2 grand.raw:3
-expect_exit 0 "$P2V" convert -o vd-img.qcow2 grand.vhd:3
-vdisk_same_partitions from-raw.qcow2 vd-img.qcow2 || fail "grand.vhd:3 converted differs"
+vdisk_converts_as grand.vhd grand.raw 3
 pass "differencing VHDs (2 levels) read and convert as their expected raw disks"
 
 # An absolute locator only (C:\vms\NAME): found beside the child; the parent
 # moved elsewhere with the chain: refused, naming where it looked.
-mkdir -p moved
-python3 "$mk" diff dyn.vhd dyn.raw moved/abs.vhd abs.raw --seed 3 --locator abs
-expect_exit 1 "$P2V" img info moved/abs.vhd
-grep -qF "moved/abs.vhd: VHD: parent not found (looked for moved/dyn.vhd)" "$WORK/last.err" ||
-    fail "missing parent: $(cat "$WORK/last.err")"
-cp --sparse=always dyn.vhd moved/
-expect_exit 0 "$P2V" img compare moved/abs.vhd abs.raw
+vdisk_abs_locator vhd VHD dyn.vhd dyn.raw
 pass "absolute Windows locator resolved beside the child; a missing parent named"
 
 # Hostile files.

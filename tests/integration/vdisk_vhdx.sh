@@ -10,11 +10,7 @@ set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/sample_disks.sh"
 source "$P2V_SRC/tests/lib/vdisk.sh"
-need qemu-img jq sfdisk sgdisk mkntfs mkfs.vfat mkfs.ext4 python3
-cd "$WORK"
-raw=$WORK/gpt.img
-make_sample_gpt "$raw"
-mk=$P2V_SRC/tests/lib/mkvhdx.py
+vdisk_setup mkvhdx.py
 
 qemu-img convert -O vhdx "$raw" d.vhdx
 vdisk_same_as_raw d.vhdx "$raw" 3
@@ -35,27 +31,11 @@ done
 python3 "$mk" base "$raw" base.vhdx
 qemu-img compare -q base.vhdx "$raw" || fail "mkvhdx.py base: qemu-img reads it otherwise"
 vdisk_same_as_raw base.vhdx "$raw" 3
-python3 "$mk" diff base.vhdx "$raw" child.vhdx child.raw --seed 1
-python3 "$mk" diff child.vhdx child.raw grand.vhdx grand.raw --seed 2 --locator rel
-for img in child grand; do
-    expect_exit 0 "$P2V" img compare $img.vhdx $img.raw
-    grep -qx "Images are identical." "$WORK/last.out" || fail "$img.vhdx: $(cat "$WORK/last.out")"
-done
-expect_exit 0 "$P2V" img map --output=json grand.vhdx
-check_eq "layers seen by img map of grand.vhdx" "0 1 2" "$(jq -r '[.[].depth] | unique | join(" ")' "$WORK/last.out")"
-rm -f from-raw.qcow2 vd-img.qcow2
-expect_exit 0 "$P2V" convert -o from-raw.qcow2 grand.raw:3
-expect_exit 0 "$P2V" convert -o vd-img.qcow2 grand.vhdx:3
-vdisk_same_partitions from-raw.qcow2 vd-img.qcow2 || fail "grand.vhdx:3 converted differs"
+vdisk_chain vhdx base.vhdx "$raw"
+vdisk_converts_as grand.vhdx grand.raw 3
 expect_exit 0 "$P2V" img check grand.vhdx
 pass "differencing VHDX (2 levels, partially present blocks) read and convert as expected"
-mkdir -p moved
-python3 "$mk" diff base.vhdx "$raw" moved/abs.vhdx abs.raw --seed 3 --locator abs
-expect_exit 1 "$P2V" img info moved/abs.vhdx
-grep -qF "moved/abs.vhdx: VHDX: parent not found (looked for moved/base.vhdx)" "$WORK/last.err" ||
-    fail "missing parent: $(cat "$WORK/last.err")"
-cp --sparse=always base.vhdx moved/
-expect_exit 0 "$P2V" img compare moved/abs.vhdx abs.raw
+vdisk_abs_locator vhdx VHDX base.vhdx "$raw"
 pass "absolute Windows parent path resolved beside the child; a missing parent named"
 
 # 4096-byte logical sectors: a 4Kn GPT (sgdisk through a 4Kn loop device).

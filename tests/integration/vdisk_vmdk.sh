@@ -9,10 +9,8 @@ set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/sample_disks.sh"
 source "$P2V_SRC/tests/lib/vdisk.sh"
-need qemu-img qemu-io jq sfdisk sgdisk mkntfs mkfs.vfat mkfs.ext4 python3
-cd "$WORK"
-raw=$WORK/gpt.img
-make_sample_gpt "$raw"
+need qemu-io
+vdisk_setup
 
 for sf in monolithicSparse streamOptimized twoGbMaxExtentSparse monolithicFlat twoGbMaxExtentFlat; do
     mkdir -p $sf

@@ -10,6 +10,7 @@
 set -euo pipefail
 source "$P2V_SRC/tests/lib/common.sh"
 source "$P2V_SRC/tests/lib/mkpc.sh"
+source "$P2V_SRC/tests/lib/ptable.sh"
 need sfdisk mkntfs mkfs.vfat mkfs.ext4 jq qemu-img virt-xml-validate virsh python3 base64
 
 cd "$WORK"
@@ -186,8 +187,7 @@ pass "plans save --vm-def and its options"
 truncate -s 12M bl.img
 printf 'label: gpt\nstart=2048, size=16384, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7\n' |
     sfdisk -q bl.img
-printf '\xeb\x58\x90-FVE-FS-' | dd of=bl.img bs=1 seek=$((2048 * 512)) conv=notrunc status=none
-printf '\x55\xaa' | dd of=bl.img bs=1 seek=$((2048 * 512 + 510)) conv=notrunc status=none
+mark_bitlocker bl.img 2048
 expect_exit 0 "$P2V" convert --dry-run bl.img:1
 grep -q "bl.img:1: BitLocker-encrypted (copied whole).*a VM definition (--vm-def) gives the VM a TPM" \
     "$WORK/last.err" || fail "no BitLocker notice: $(cat "$WORK/last.err")"

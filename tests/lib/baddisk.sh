@@ -5,8 +5,9 @@
 # the files (found by searching the disk for their contents, not through any
 # NTFS code), s_free, a sector of a cluster $Bitmap marks free. serve SECTOR...
 # puts faultfs over it: the source with those sectors failing is $src.
-# Source after common.sh, in $WORK; needs P2V_FAULTFS, mkntfs, ntfs-3g,
-# ntfscat, sfdisk, python3, fusermount3.
+# Source after common.sh; baddisk_setup checks for the tools (P2V_FAULTFS,
+# mkntfs, ntfs-3g, ntfscat, sfdisk, python3, fusermount3, ...) and makes it
+# in $WORK.
 
 # Files whose 16-byte records name themselves and their offset.
 mkfile() { python3 -c '
@@ -33,6 +34,16 @@ serve() {
     "$P2V_FAULTFS" "${args[@]}" disk.img ff
     track_mount "$WORK/ff"
     cmp -s -i 1048576 -n 512 disk.img ff/disk.img || fail "faultfs does not serve disk.img"
+}
+
+# baddisk_setup: skip unless the tools of the bad-sector tests and FUSE are
+# here; then baddisk_make in $WORK.
+baddisk_setup() {
+    need sfdisk mkntfs ntfs-3g ntfscat ddrescuelog python3 fusermount3 cmp jq
+    : "${P2V_FAULTFS:?P2V_FAULTFS must point at the faultfs test tool (ctest sets it)}"
+    [ -e /dev/fuse ] || { echo "SKIP: no /dev/fuse" >&2; exit 77; }
+    cd "$WORK"
+    baddisk_make
 }
 
 baddisk_make() {

@@ -15,6 +15,10 @@
 #   bootimg_uefi_pc OUT KERNEL INITRD       GPT disk, data partition first,
 #                                           ESP with systemd-boot at 10 MiB
 #   bootimg_fill_esp FAT KERNEL INITRD      systemd-boot, entry, kernel into a FAT
+#   bootimg_convert_pc FIRMWARE     $WORK/pc.img's boot partition (2) first,
+#                                           then its data (1), into $WORK/conv.qcow2
+#                                           and $WORK/conv.raw; the dry run must
+#                                           name FIRMWARE (kept from the source)
 #   bootimg_expect_boot WHAT IMAGE FORMAT FW MARKER LOG SOURCE
 #                                           require a boot, with the source PC
 #                                           as the control on failure
@@ -25,6 +29,20 @@
 #   bootimg_boot IMAGE FORMAT bios|uefi MARKER LOG [TIMEOUT]
 #                                           boot in qemu; 0 when MARKER
 #                                           appeared; sets BOOT_SECONDS
+
+# bootimg_convert_pc FIRMWARE: p2v convert of $WORK/pc.img's partitions 2
+# (the boot partition, at 10 MiB: it moves to 1 MiB) and 1 into
+# $WORK/conv.qcow2, after a dry run (printed) whose output matches FIRMWARE
+# (grep: the firmware comes from the source); the image passes qemu-img check
+# and is also left as the raw disk $WORK/conv.raw.
+bootimg_convert_pc() {
+    expect_exit 0 "$P2V" convert --dry-run -o "$WORK/conv.qcow2" "$WORK/pc.img:2" "$WORK/pc.img:1"
+    cat "$WORK/last.out"
+    grep -q "$1" "$WORK/last.out" || fail "dry-run does not say the firmware comes from the source"
+    expect_exit 0 "$P2V" convert -o "$WORK/conv.qcow2" "$WORK/pc.img:2" "$WORK/pc.img:1"
+    qemu-img check "$WORK/conv.qcow2" >/dev/null || fail "qemu-img check"
+    qemu-img convert -O raw "$WORK/conv.qcow2" "$WORK/conv.raw"
+}
 
 BOOTIMG_SYSLINUX_MBR=${BOOTIMG_SYSLINUX_MBR:-/usr/lib/syslinux/mbr/mbr.bin}
 BOOTIMG_SDBOOT=${BOOTIMG_SDBOOT:-/usr/lib/systemd/boot/efi/systemd-bootx64.efi}

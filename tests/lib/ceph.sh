@@ -28,16 +28,25 @@ _ceph_daemon() {   # _ceph_daemon NAME ARGS...: start a daemon with no inherited
     "$@" -c "$CEPH_CONF" </dev/null >>"$CEPH_DIR/log/$name.out" 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
 }
 
-ceph_osd_start() {
-    _ceph_daemon osd ceph-osd -i 0
-    local i
+# _ceph_wait DAEMON WHAT CHECK...: wait up to 20 s for CHECK to succeed; else
+# say "ceph_DAEMON_start: the WHAT", show the end of DAEMON's logs, return 1.
+_ceph_wait() {
+    local daemon=$1 what=$2 i
+    shift 2
     for i in $(seq 1 100); do
-        [ -s "$CEPH_DIR/run/osd.0.pid" ] && ceph_cli osd stat 2>/dev/null | grep -q '1 up' && return 0
+        "$@" && return 0
         sleep 0.2
     done
-    echo "ceph_osd_start: the OSD did not come up (log: $CEPH_DIR/log)" >&2
-    tail -20 "$CEPH_DIR/log/"*osd* >&2 || true
+    echo "ceph_${daemon}_start: the $what (log: $CEPH_DIR/log)" >&2
+    tail -20 "$CEPH_DIR/log/"*"$daemon"* >&2 || true
     return 1
+}
+
+_ceph_osd_up() { [ -s "$CEPH_DIR/run/osd.0.pid" ] && ceph_cli osd stat 2>/dev/null | grep -q '1 up'; }
+
+ceph_osd_start() {
+    _ceph_daemon osd ceph-osd -i 0
+    _ceph_wait osd "OSD did not come up" _ceph_osd_up
 }
 
 ceph_osd_kill() {
@@ -54,15 +63,10 @@ ceph_osd_kill() {
 ceph_mgr_start() {
     need ceph-mgr
     _ceph_daemon mgr ceph-mgr -i x
-    local i
-    for i in $(seq 1 100); do
-        ceph_cli mgr stat 2>/dev/null | jq -e '.available' >/dev/null && return 0
-        sleep 0.2
-    done
-    echo "ceph_mgr_start: the manager did not become available (log: $CEPH_DIR/log)" >&2
-    tail -20 "$CEPH_DIR/log/"*mgr* >&2 || true
-    return 1
+    _ceph_wait mgr "manager did not become available" _ceph_mgr_available
 }
+
+_ceph_mgr_available() { ceph_cli mgr stat 2>/dev/null | jq -e '.available' >/dev/null; }
 
 ceph_start() {
     need ceph-mon ceph-osd ceph rbd monmaptool python3

@@ -1,6 +1,7 @@
 # Shared helpers for integration tests. Source it after `set -euo pipefail`.
 # Provides: $P2V (the binary), $WORK (a scratch dir removed on exit), need,
-# fail, pass, check_eq.
+# fail, pass, check_eq, expect_exit, err_has, wait_temp, interrupt_run,
+# track_pid, wait_until, start_nbdkit.
 
 : "${P2V:?P2V must point at the p2v binary (ctest sets it)}"
 : "${P2V_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
@@ -9,8 +10,11 @@ export PATH="$PATH:/usr/sbin:/sbin"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/p2v-test.XXXXXX")
 _p2v_loops=()
 _p2v_mounts=()
+_p2v_pids=()
 _p2v_cleanup() {
-    local m l
+    local m l p
+    # Servers first (track_pid); SIGCONT wakes one a test left stopped.
+    for p in "${_p2v_pids[@]}"; do kill "$p" 2>/dev/null && kill -CONT "$p" 2>/dev/null || true; done
     for m in "${_p2v_mounts[@]}"; do umount -l "$m" 2>/dev/null || true; done
     for l in "${_p2v_loops[@]}"; do losetup -d "$l" 2>/dev/null || true; done
     # losetup_attach usually runs in $(...), a subshell that cannot record the
@@ -54,6 +58,68 @@ expect_exit() {
         echo "--- stderr" >&2; cat "$WORK/last.err" >&2
         fail "'$*' exited $got, expected $want"
     fi
+}
+
+# err_has [-x] PATTERN WHAT: $WORK/last.err (the last expect_exit's stderr)
+# has a line matching PATTERN (grep; -x: the whole line); else it is printed
+# and the test fails with WHAT.
+err_has() {
+    local x=
+    if [ "$1" = -x ]; then x=-x; shift; fi
+    grep -q $x -- "$1" "$WORK/last.err" || { cat "$WORK/last.err" >&2; fail "$2"; }
+}
+
+# wait_temp OUT TRIES: wait (TRIES times 0.05 s at most) until p2v's
+# temporary file for OUT (.OUT.p2v-*) is in this directory, the sign that the
+# copy has begun; 1 if it never appeared.
+wait_temp() {
+    local i
+    for i in $(seq 1 "$2"); do
+        ls -A | grep -q "^\.${1//./\\.}\.p2v-" && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# interrupt_run SIG PID OUT ERR MESSAGE: send SIG to the p2v run PID (started
+# in the background, writing OUT, its stderr in ERR): it must exit 1 with
+# MESSAGE in ERR and leave neither OUT nor a temporary file (p2v-*) here.
+interrupt_run() {
+    local sig=$1 pid=$2 out=$3 err=$4 msg=$5 rc=0
+    kill -"$sig" "$pid" 2>/dev/null || true
+    wait "$pid" || rc=$?
+    check_eq "exit status after SIG$sig" 1 "$rc"
+    grep -q -- "$msg" "$err" || fail "no message after SIG$sig: $(cat "$err")"
+    [ ! -e "$out" ] || fail "$out left after SIG$sig"
+    [ -z "$(ls -A | grep p2v- || true)" ] || fail "temporary file left after SIG$sig: $(ls -A)"
+}
+
+# track_pid PID: a server the test started in the background, killed when
+# the test ends.
+track_pid() { _p2v_pids+=("$1"); }
+
+# wait_until TENTHS CMD...: run CMD every 0.1 s until it succeeds, TENTHS
+# times at most; 1 if it never did.
+wait_until() {
+    local n=$1
+    shift
+    for _ in $(seq 1 "$n"); do
+        "$@" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# start_nbdkit NAME ARGS...: nbdkit ARGS serving on $WORK/NAME.sock, tracked;
+# $srv is its pid.
+start_nbdkit() {
+    local name=$1
+    shift
+    rm -f "$WORK/$name.sock" "$WORK/$name.pid"
+    nbdkit -U "$WORK/$name.sock" -P "$WORK/$name.pid" "$@"
+    wait_until 100 test -s "$WORK/$name.pid" -a -S "$WORK/$name.sock" || fail "nbdkit $name did not start"
+    srv=$(cat "$WORK/$name.pid")
+    track_pid "$srv"
 }
 
 # losetup_attach [losetup args] FILE: attach, echo the device; detached on exit

@@ -2,6 +2,14 @@
 # after common.sh. Independent oracles: qemu-img, sfdisk, e2fsck, dumpe2fs,
 # debugfs, sha256sum.
 
+# ext_setup [TOOL...]: skip unless the tools these tests use (and TOOL...)
+# are here; then, in $WORK, ext_files files.
+ext_setup() {
+    need sfdisk jq mkfs.ext4 e2fsck dumpe2fs debugfs qemu-img sha256sum fallocate cmp "$@"
+    cd "$WORK"
+    ext_files files
+}
+
 # ext_disk IMG PART...: a GPT disk image IMG holding the given partition
 # images (files) one after the other from 1 MiB, each in a partition of its
 # own size; the image ends 1 MiB after the last.

@@ -21,6 +21,8 @@
 #   live_wait_text LOG TEXT LIMIT  wait for TEXT on the serial console
 #   live_keys SOCKET TEXT          type TEXT on the serial console
 #   live_check_story_image RAW     the convert story's checks of an MBR image
+#   live_story_disks plan|none     the story PC's disks and $WORK/out.img, a
+#                                  P2V-OUT disk with the story's plan or none
 
 live_iso() { echo "${P2V_LIVE_ISO:-$P2V_BUILD/p2v-live.iso}"; }
 
@@ -193,13 +195,27 @@ live_save_plan() {
     cat "$plan"
 }
 
+# live_story_disks plan|none: skip unless the live tests can run here; the
+# story PC's disks (mkpc_setup) and $WORK/out.img, a P2V-OUT disk holding
+# the story's plan (saved as $WORK/plan.json: the unattended mode) or no
+# plan (the interactive mode).
+live_story_disks() {
+    live_need
+    mkpc_setup
+    case $1 in
+    plan)
+        live_save_plan "$WORK/plan.json"
+        live_out_disk "$WORK/out.img" "$WORK/plan.json"
+        ;;
+    none) live_out_disk "$WORK/out.img" ;;
+    *) fail "live_story_disks: plan or none, not '$1'" ;;
+    esac
+}
+
 # live_unattended FW: the whole unattended story under FW (bios or uefi).
 live_unattended() {
     local fw=$1 log=$WORK/serial.log report
-    live_need
-    mkpc_setup
-    live_save_plan "$WORK/plan.json"
-    live_out_disk "$WORK/out.img" "$WORK/plan.json"
+    live_story_disks plan
     live_qemu "$fw" "$log" 1500 file "if=virtio,format=raw,file=$WORK/out.img"
     if ! live_wait_exit 1500; then
         _live_plain "$log" | tail -n 60 >&2

@@ -3,7 +3,7 @@
 # IS iPXE) an iPXE script, which fetches the live system's kernel, initrd
 # and squashfs over HTTP from a server on this machine's 127.0.0.1 (10.0.2.2
 # as the guest sees it; nothing else is ever contacted). Source after
-# common.sh, bootimg.sh and live.sh.
+# common.sh; it sources bootimg.sh and live.sh, which it builds on.
 #
 #   livepxe_need                 skip unless root and the tools are here
 #   livepxe_accel                kvm if SeaBIOS runs under KVM here, else tcg
@@ -11,6 +11,9 @@
 #   livepxe_http DIR             serve DIR on 127.0.0.1 (a free port); sets
 #                                LIVEPXE_HTTP_PORT and LIVEPXE_HTTP_PID
 #   livepxe_files DIR            the ISO's kernel, initrd and squashfs into DIR/live
+#   livepxe_nbd DIR              nbdkit serving the files in DIR as NBD exports
+#                                on 127.0.0.1 (a free port); sets LIVEPXE_NBD_PORT
+#   livepxe_plan FILE            the plan by roles both PXE tests give their PCs
 #   livepxe_script FILE ARGS     an iPXE script booting DIR/live from the HTTP
 #                                server with the kernel arguments ARGS added
 #   livepxe_vm NAME SERIAL TFTPDIR BOOTFILE DISK...
@@ -22,6 +25,9 @@
 #                                LIVEPXE_PID_<NAME> holds qemu's pid
 #   livepxe_wait NAME LIMIT      wait for NAME's qemu to power off; sets
 #                                LIVEPXE_SECONDS
+
+source "$P2V_SRC/tests/lib/bootimg.sh"
+source "$P2V_SRC/tests/lib/live.sh"
 
 # qemu loads the NIC's ROM from its own search path (Debian: ipxe-qemu's
 # /usr/lib/ipxe/qemu/efi-virtio.rom, iPXE for BIOS and UEFI); a romfile=
@@ -72,6 +78,22 @@ livepxe_http() {
         sleep 0.1
     done
     LIVEPXE_HTTP_PORT=$(sed -n 's/.* port \([0-9]*\).*/\1/p' "$WORK/http.log" | head -n 1)
+}
+
+livepxe_nbd() {
+    LIVEPXE_NBD_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    nbdkit -i 127.0.0.1 -p "$LIVEPXE_NBD_PORT" -P "$WORK/nbdkit.pid" file dir="$1"
+    wait_until 100 test -s "$WORK/nbdkit.pid" || fail "nbdkit did not start"
+    track_pid "$(cat "$WORK/nbdkit.pid")"
+}
+
+livepxe_plan() {
+    cat >"$1" <<'EOF'
+{"p2v_plan": 2,
+ "select": [{"role": "boot"}, {"role": "recovery", "optional": true},
+            {"role": "data", "optional": true}, {"role": "windows"}],
+ "options": {"format": "raw"}}
+EOF
 }
 
 livepxe_files() {

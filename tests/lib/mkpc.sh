@@ -61,9 +61,18 @@ mkpc_put() {
     dd if="$2" of="$1" bs="$MKPC_SS" seek="$3" conv=notrunc,sparse status=none
 }
 
+# _mkpc_part DISK WORKDIR NAME TYPE SIZE_MIB LABEL START: random files in
+# WORKDIR/NAME, a TYPE filesystem of them placed at sector START of DISK.
+_mkpc_part() {
+    local d=$1 w=$2 name=$3 start=$7
+    mkpc_files "$w/$name"
+    mkpc_fs "$4" "$w/$name.img" "$5" "$6" "$start" "$w/$name"
+    mkpc_put "$d" "$w/$name.img" "$start"
+    rm -f "$w/$name.img"
+}
+
 mkpc_disk1() {
     local d=$1 w=$WORK/mkpc1 k=$MKPC_SCALE
-    mkdir -p "$w"
     truncate -s $((300 * k))M "$d"
     # 512-byte sectors: 1 MiB = 2048. C: starts one sector after a MiB boundary.
     sfdisk -q "$d" <<SF
@@ -78,33 +87,23 @@ start=$((417792 * k)), size=$((81920 * k)), type=c
 SF
     # Boot code, as a Windows MBR would carry (a recognisable pattern here).
     printf 'P2V-TEST-BOOTCODE' | dd of="$d" conv=notrunc status=none
-    mkpc_files "$w/boot"; mkpc_fs ntfs "$w/boot.img" $((24 * k)) "System Reserved" 2048 "$w/boot"
-    mkpc_files "$w/d";    mkpc_fs ext4 "$w/d.img" $((64 * k)) "DATA-D" $((51200 * k)) "$w/d"
-    mkpc_files "$w/c";    mkpc_fs ntfs "$w/c.img" $((80 * k)) "Windows" $((198656 * k + 1)) "$w/c"
-    mkpc_files "$w/rec";  mkpc_fs ntfs "$w/rec.img" $((24 * k)) "Recovery" $((366592 * k)) "$w/rec"
-    mkpc_files "$w/e";    mkpc_fs vfat "$w/e.img" $((40 * k)) "DATA-E" $((417792 * k)) "$w/e"
-    mkpc_put "$d" "$w/boot.img" 2048
-    mkpc_put "$d" "$w/d.img" $((51200 * k))
-    mkpc_put "$d" "$w/c.img" $((198656 * k + 1))
-    mkpc_put "$d" "$w/rec.img" $((366592 * k))
-    mkpc_put "$d" "$w/e.img" $((417792 * k))
-    rm -f "$w"/*.img
+    _mkpc_part "$d" "$w" boot ntfs $((24 * k)) "System Reserved" 2048
+    _mkpc_part "$d" "$w" d ext4 $((64 * k)) "DATA-D" $((51200 * k))
+    _mkpc_part "$d" "$w" c ntfs $((80 * k)) "Windows" $((198656 * k + 1))
+    _mkpc_part "$d" "$w" rec ntfs $((24 * k)) "Recovery" $((366592 * k))
+    _mkpc_part "$d" "$w" e vfat $((40 * k)) "DATA-E" $((417792 * k))
 }
 
 mkpc_disk2() {
     local d=$1 w=$WORK/mkpc2 k=$MKPC_SCALE
-    mkdir -p "$w"
     truncate -s $((128 * k))M "$d"
     sfdisk -q "$d" <<SF
 label: gpt
 start=2048, size=$((98304 * k)), type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, name="F data"
 start=$((100352 * k)), size=$((65536 * k)), type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="G linux"
 SF
-    mkpc_files "$w/f"; mkpc_fs vfat "$w/f.img" $((48 * k)) "DATA-F" 2048 "$w/f"
-    mkpc_files "$w/g"; mkpc_fs ext4 "$w/g.img" $((32 * k)) "DATA-G" $((100352 * k)) "$w/g"
-    mkpc_put "$d" "$w/f.img" 2048
-    mkpc_put "$d" "$w/g.img" $((100352 * k))
-    rm -f "$w"/*.img
+    _mkpc_part "$d" "$w" f vfat $((48 * k)) "DATA-F" 2048
+    _mkpc_part "$d" "$w" g ext4 $((32 * k)) "DATA-G" $((100352 * k))
 }
 
 # mkpc_dir DISKNO PART: the directory of files that went into that partition.
@@ -227,18 +226,14 @@ mkpc_check_output() {
 # starting at a sector that is not 1 MiB aligned.
 mkpc_disk4k() {
     local d=$1 w=$WORK/mkpc4
-    mkdir -p "$w"
     sfdisk -q --no-reread --no-tell-kernel "$d" <<SF
 label: gpt
 start=256, size=12288, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7
 start=12801, size=16384, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7
 SF
 
-    mkpc_files "$w/f"; MKPC_SS=4096 MKPC_FAT_BITS=16 MKPC_FAT_SPC=1 mkpc_fs vfat "$w/f.img" 48 "FAT4K" 256 "$w/f"
-    mkpc_files "$w/n"; MKPC_SS=4096 mkpc_fs ntfs "$w/n.img" 64 "NTFS4K" 12801 "$w/n"
-    MKPC_SS=4096 mkpc_put "$d" "$w/f.img" 256
-    MKPC_SS=4096 mkpc_put "$d" "$w/n.img" 12801
-    rm -f "$w"/*.img
+    MKPC_SS=4096 MKPC_FAT_BITS=16 MKPC_FAT_SPC=1 _mkpc_part "$d" "$w" f vfat 48 "FAT4K" 256
+    MKPC_SS=4096 _mkpc_part "$d" "$w" n ntfs 64 "NTFS4K" 12801
 }
 
 # mkpc_setup: skip unless the tools the sample PC needs are here, then build

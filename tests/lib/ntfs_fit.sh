@@ -2,6 +2,10 @@
 # tools. Source it after common.sh.
 #
 #   need_ntfs3g_mount DIR                   skip (77) unless ntfs-3g mounts here
+#   ntfs_mount_setup [TOOL...]              the tools, $WORK and its mnt/ of the
+#                                           tests that fill volumes through ntfs-3g
+#   ntfs_fill PART [ARG...] <<PROGRAM       fill PART through mnt/ with a Python
+#                                           program; PART's .sums; PART clean
 #   ntfs_le FILE OFFSET LEN                 a little-endian number from FILE
 #   ntfs_tools_check NAME PART SRC CLUSTERS
 #       ntfsinfo -m: CLUSTERS clusters, $MFT and $MFTMirr where the boot
@@ -22,6 +26,30 @@ need_ntfs3g_mount() {
     fi
     track_mount "$WORK/$1"
     umount "$1"
+}
+
+# ntfs_mount_setup [TOOL...]: skip unless the tools of the tests that fill
+# and read their volumes through an ntfs-3g mount (and TOOL...) are here and
+# that mount works (FUSE); then in $WORK, with the mount point mnt/.
+ntfs_mount_setup() {
+    need sfdisk jq mkntfs ntfs-3g ntfsfix ntfsresize ntfsinfo ntfscluster python3 sha256sum "$@"
+    cd "$WORK"
+    mkdir -p mnt
+    need_ntfs3g_mount mnt
+}
+
+# ntfs_fill PART [ARG...] <<PROGRAM: the NTFS volume in the file PART
+# mounted on mnt (ntfs-3g), filled by the Python PROGRAM (stdin, run here
+# with ARG...); then NAME.sums for PART NAME.part: the sha256 of every file,
+# to check copies against; the volume must be clean (ntfsfix -n).
+ntfs_fill() {
+    local part=$1
+    shift
+    ntfs-3g "$part" mnt
+    python3 - "$@"
+    (cd mnt && find . -type f -print0 | sort -z | xargs -0 sha256sum) >"${part%.part}.sums"
+    umount mnt
+    ntfsfix -n "$part" >/dev/null 2>&1 || fail "$part: the source volume is not clean"
 }
 
 ntfs_le() {

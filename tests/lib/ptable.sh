@@ -64,3 +64,10 @@ put_le32() {
     put_bytes "$1" "$2" "$(printf %02x $((v & 255)))" "$(printf %02x $(((v >> 8) & 255)))" \
         "$(printf %02x $(((v >> 16) & 255)))" "$(printf %02x $(((v >> 24) & 255)))"
 }
+
+# mark_bitlocker DISK SECTOR: the boot sector of a BitLocker volume at SECTOR
+# as far as p2v looks ("-FVE-FS-" at byte 3, the 0x55 0xAA signature).
+mark_bitlocker() {
+    printf '\xeb\x58\x90-FVE-FS-' | dd of="$1" bs=1 seek=$(($2 * 512)) conv=notrunc status=none
+    put_bytes "$1" $(($2 * 512 + 510)) 55 aa
+}

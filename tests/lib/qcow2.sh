@@ -31,6 +31,18 @@ json_same() {
 # The info fields qemu-img and p2v share.
 INFO_FIELDS='{"virtual-size", "format", "cluster-size", "backing-filename", "full-backing-filename", "backing-filename-format", "dirty-flag", "format-specific"}'
 
+# json_same_as_qemu WHAT IMG: p2v img info, check and map --output=json print
+# what qemu-img's do (info: the fields both have; check: but the file name).
+json_same_as_qemu() {
+    local what=$1 img=$2
+    json_same "$what info" "$INFO_FIELDS" qemu-img info --output=json "$img" -- \
+        "$P2V" img info --output=json "$img"
+    json_same "$what check" 'del(.filename)' qemu-img check --output=json "$img" -- \
+        "$P2V" img check --output=json "$img"
+    json_same "$what map" '.' qemu-img map --output=json "$img" -- \
+        "$P2V" img map --output=json "$img"
+}
+
 # mkdata FILE SIZE KIND: reproducible test data. KIND dense = random and
 # text blocks with some zero blocks; sparse = a few blocks in a sea of zeros.
 mkdata() {

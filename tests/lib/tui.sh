@@ -72,6 +72,15 @@ tui_wait_exit() {
 # The screen size tmux reports for the pane, as COLSxROWS.
 tui_size() { _tui_tmux display-message -p -t p2v '#{pane_width}x#{pane_height}'; }
 
+# tui_story_setup: skip unless tmux and the story PC's tools are here; the
+# story PC's two disks in $WORK, the current directory (mkpc_setup, after
+# mkpc.sh); story holds the story's selection in target order.
+tui_story_setup() {
+    need tmux
+    mkpc_setup
+    story=(disk1.img:1 disk1.img:5 disk2.img:1 disk1.img:2 disk1.img:3)
+}
+
 # tui_pick_story: from the disk view of disk1.img disk2.img (cursor on
 # disk1.img partition 1), pick boot, recovery, F:, D:, C: in that order with
 # keys only. Rows: disk1 1 2 3 4(extended) 5 6, disk2 1 2.
@@ -81,4 +90,21 @@ tui_pick_story() {
     tui_keys j j Space              # disk2:1 F:
     tui_keys k k k k k Space        # disk1:2 D:
     tui_keys j Space                # disk1:3 C:
+}
+
+# tui_same_as_cli WHAT N: tui.qcow2 (the screen's image) and cli.qcow2 (p2v
+# convert's), here, as the raw disks tui.raw and cli.raw; each data partition
+# of tui.raw (mkpc_data_parts) holds the same bytes in cli.raw, and there
+# are N of them (check WHAT).
+tui_same_as_cli() {
+    local n=0 start size
+    qemu-img convert -O raw tui.qcow2 tui.raw
+    qemu-img convert -O raw cli.qcow2 cli.raw
+    while read -r start size; do
+        cmp <(dd if=tui.raw bs=512 skip="$start" count="$size" status=none) \
+            <(dd if=cli.raw bs=512 skip="$start" count="$size" status=none) ||
+            fail "partition at $start differs"
+        n=$((n + 1))
+    done < <(mkpc_data_parts tui.raw)
+    check_eq "$1" "$2" "$n"
 }

@@ -1,6 +1,57 @@
 # Helpers for the VHD/VHDX/VMDK source tests (tests/integration/vdisk_*.sh).
 # Source after common.sh and sample_disks.sh.
 
+# vdisk_setup [WRITER]: skip unless the tools are here; in $WORK, raw (the
+# sample GPT disk, $WORK/gpt.img) and mk (tests/lib/WRITER, the Python
+# writer of the format's files qemu-img cannot make).
+vdisk_setup() {
+    need qemu-img jq sfdisk sgdisk mkntfs mkfs.vfat mkfs.ext4 python3
+    cd "$WORK"
+    raw=$WORK/gpt.img
+    make_sample_gpt "$raw"
+    mk=$P2V_SRC/tests/lib/${1:-}
+}
+
+# vdisk_chain EXT BASE BASERAW: with $mk, child.EXT over BASE (whose sectors
+# are BASERAW) and grand.EXT over the child (relative locator); both read as
+# their expected raw disks, and img map of grand.EXT sees the three layers
+# (its JSON left in $WORK/last.out).
+vdisk_chain() {
+    local ext=$1 img
+    python3 "$mk" diff "$2" "$3" "child.$ext" child.raw --seed 1
+    python3 "$mk" diff "child.$ext" child.raw "grand.$ext" grand.raw --seed 2 --locator rel
+    for img in child grand; do
+        expect_exit 0 "$P2V" img compare "$img.$ext" "$img.raw"
+        grep -qx "Images are identical." "$WORK/last.out" || fail "$img.$ext: $(cat "$WORK/last.out")"
+    done
+    expect_exit 0 "$P2V" img map --output=json "grand.$ext"
+    check_eq "layers seen by img map of grand.$ext" "0 1 2" "$(jq -r '[.[].depth] | unique | join(" ")' "$WORK/last.out")"
+}
+
+# vdisk_converts_as IMG RAW PART: p2v convert of IMG:PART gives the
+# partitions p2v convert of RAW:PART gives.
+vdisk_converts_as() {
+    rm -f "$WORK/from-raw.qcow2" "$WORK/vd-img.qcow2"
+    expect_exit 0 "$P2V" convert -o "$WORK/from-raw.qcow2" "$2:$3"
+    expect_exit 0 "$P2V" convert -o "$WORK/vd-img.qcow2" "$1:$3"
+    vdisk_same_partitions "$WORK/from-raw.qcow2" "$WORK/vd-img.qcow2" || fail "$1:$3 converted differs"
+}
+
+# vdisk_abs_locator EXT FORMAT BASE BASERAW: with $mk, moved/abs.EXT over
+# BASE with an absolute Windows locator only (C:\vms\NAME): without its
+# parent beside it, img info fails naming where it looked (moved/BASE); with
+# BASE copied there, it reads as abs.raw.
+vdisk_abs_locator() {
+    local ext=$1 fmt=$2 base=$3
+    mkdir -p moved
+    python3 "$mk" diff "$base" "$4" "moved/abs.$ext" abs.raw --seed 3 --locator abs
+    expect_exit 1 "$P2V" img info "moved/abs.$ext"
+    grep -qF "moved/abs.$ext: $fmt: parent not found (looked for moved/$base)" "$WORK/last.err" ||
+        fail "missing parent: $(cat "$WORK/last.err")"
+    cp --sparse=always "$base" moved/
+    expect_exit 0 "$P2V" img compare "moved/abs.$ext" abs.raw
+}
+
 # vdisk_same_as_raw IMG RAW PART: IMG (made from RAW by qemu-img) lists as
 # RAW does (p2v disks --json, path aside), reads the same (p2v img compare
 # and qemu-img compare), and `p2v convert` of partition PART gives an image

@@ -1,6 +1,6 @@
 /* Helpers for unit tests that build their disks with real tools: a scratch
- * directory, shell commands run in it (output appended to its "log"), and
- * whole files read and written there. */
+ * directory, shell commands run in it (output appended to its "log", or
+ * read back), and whole files read and written there. */
 #ifndef P2V_TEST_SH_TESTLIB_H
 #define P2V_TEST_SH_TESTLIB_H
 
@@ -12,23 +12,55 @@
 #include <sys/wait.h>
 
 #include "blockdev/blockdev.h"
+#include "source/source.h"
 #include "t.h"
 
 /* The scratch directory (t_scratch makes it). */
 static char dir[256];
 
-/* Run a shell command in dir; its exit status, or -1. */
+/* full = "cd dir && (command) redir", the command formatted from fmt, ap. */
+static void sh_line(char *full, size_t n, const char *redir, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0), unused));
+static void sh_line(char *full, size_t n, const char *redir, const char *fmt, va_list ap)
+{
+    char cmd[8192];
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    snprintf(full, n, "cd '%s' && (%s) %s", dir, cmd, redir);
+}
+
+/* Run a shell command in dir (its output appended to "log"); its exit
+ * status, or -1. */
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
 static int sh(const char *fmt, ...)
 {
-    char cmd[8192], full[8800];
+    char full[8800];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    sh_line(full, sizeof full, ">>log 2>&1", fmt, ap);
     va_end(ap);
-    snprintf(full, sizeof full, "cd '%s' && (%s) >>log 2>&1", dir, cmd);
     int st = system(full);
     return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+}
+
+/* The output of a shell command run in dir (its stderr appended to "log")
+ * in buf, trailing newlines and blanks removed; "" when it cannot run. */
+static char *sh_out(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), unused));
+static char *sh_out(char *buf, size_t len, const char *fmt, ...)
+{
+    char full[8800];
+    va_list ap;
+    va_start(ap, fmt);
+    sh_line(full, sizeof full, "2>>log", fmt, ap);
+    va_end(ap);
+    FILE *p = popen(full, "r");
+    size_t n = p ? fread(buf, 1, len - 1, p) : 0;
+    if (p)
+        pclose(p);
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    return buf;
 }
 
 /* Make dir a new scratch directory, $TMPDIR/p2v-NAME.XXXXXX (/tmp without
@@ -50,6 +82,22 @@ static __attribute__((unused)) int t_scratch_done(const char *test)
         fprintf(stderr, "%s: files kept in %s\n", test, dir);
     return t_done(test);
 }
+
+/* The main of a test program: the tests, in order, in a new scratch
+ * directory (t_scratch(name)); t_scratch_done(test)'s result, or 1 when the
+ * directory cannot be made. */
+static __attribute__((unused)) int t_scratch_run(const char *name, const char *test,
+                                                 void (*const tests[])(void), size_t n)
+{
+    if (t_scratch(name) < 0)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        tests[i]();
+    return t_scratch_done(test);
+}
+/* The same for an array of tests. */
+#define T_SCRATCH_RUN(name, test, tests) \
+    t_scratch_run(name, test, tests, sizeof(tests) / sizeof((tests)[0]))
 
 /* tests/lib, found from a test's own source path (__FILE__, absolute). */
 static __attribute__((unused)) void t_libdir(char *lib, size_t n, const char *file)
@@ -97,6 +145,18 @@ static __attribute__((unused)) int spill(const char *name, const uint8_t *b, siz
         return -1;
     size_t w = fwrite(b, 1, len, f);
     return fclose(f) == 0 && w == len ? 0 : -1;
+}
+
+/* dir/name opened by source_open (its format probed); NULL, a failed
+ * check, when it cannot be. */
+static __attribute__((unused)) blockdev *t_source(const char *name)
+{
+    char path[1024];
+    blockdev *bd = NULL;
+    p2v_err err;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    CHECK(source_open(path, NULL, &bd, &err) == 0);
+    return bd;
 }
 
 /* disk.img: off bytes of pattern, then part.img; its checksum in disk.sum,

@@ -232,11 +232,6 @@ static void test_probe_format(void)
 
 int main(void)
 {
-    if (t_scratch("bd") < 0)
-        return 1;
-    test_refusals();
-    test_file();
-    test_mem();
-    test_probe_format();
-    return t_scratch_done("test_blockdev");
+    static void (*const tests[])(void) = { test_refusals, test_file, test_mem, test_probe_format };
+    return T_SCRATCH_RUN("bd", "test_blockdev", tests);
 }

@@ -86,6 +86,24 @@ static int mtarget_begin(void *ctx, const copy_range *r, p2v_err *err)
     return 0;
 }
 
+/* copy_run of r's two ranges with o: a run meant to fail must end with
+ * want_rc and msg; a good one must put want's bytes in buf. Whether it
+ * copied (the caller checks the rest then); the stats in st. */
+static bool run_copy(const copy_range *r, const copy_opts *o, int want_rc, const char *msg,
+                     const uint8_t *buf, const uint8_t *want, copy_stats *st)
+{
+    p2v_err err;
+    int rc = copy_run(r, 2, o, st, &err);
+    if (want_rc) {
+        CHECK(rc == want_rc);
+        CHECK_STR(err.msg, msg);
+        return false;
+    }
+    CHECK(rc == 0);
+    CHECK(memcmp(buf, want, TGT_BYTES) == 0);
+    return true;
+}
+
 /* Several writers at once: the same image, each byte once, before_range in
  * order and first, writes really in flight together; a failing write stops
  * everything and its error comes back. */
@@ -101,14 +119,7 @@ static void test_writers(const copy_range *r, const uint8_t *want)
                             .block_size = 65536, .queue_depth = 4, .writers = writers[w],
                             .before_range = mtarget_begin, .before_ctx = &t };
             copy_stats st;
-            p2v_err err;
-            int rc = copy_run(r, 2, &o, &st, &err);
-            if (fail) {
-                CHECK(rc == -ENOSPC);
-                CHECK_STR(err.msg, "target full");
-            } else {
-                CHECK(rc == 0);
-                CHECK(memcmp(t.buf, want, TGT_BYTES) == 0);
+            if (run_copy(r, &o, fail ? -ENOSPC : 0, "target full", t.buf, want, &st)) {
                 CHECK_EQ_U64(t.begun, 2);
                 CHECK_EQ_U64(st.writers, writers[w]);
                 CHECK(t.most > 1);
@@ -268,16 +279,8 @@ static void test_ordered(const copy_range *r, const uint8_t *want)
                         .gather = osink_gather, .gather_take = osink_take,
                         .gather_write = osink_write_taken };
         copy_stats st;
-        p2v_err err;
-        int rc = copy_run(r, 2, &o, &st, &err);
-        if (fail) {
-            CHECK(rc == -EIO);
-            CHECK_STR(err.msg, "disk gone");
-        } else {
-            CHECK(rc == 0);
-            CHECK(memcmp(t.buf, want, TGT_BYTES) == 0);
+        if (run_copy(r, &o, fail ? -EIO : 0, "disk gone", t.buf, want, &st))
             CHECK(t.most > 1);
-        }
         CHECK(!t.out_of_order && !t.overlap_store && !t.ungathered);
         free(t.cur);
         pthread_mutex_destroy(&t.mu);

@@ -434,6 +434,15 @@ static void expect_service(hive_h *h, const char *cs, const char *svc)
     expect_str(h, key, "ImagePath", hive_t_REG_EXPAND_SZ, image);
 }
 
+/* Control set cs of SYSTEM after the boot-driver edits: the built-in
+ * controllers start at boot, and viostor and vioscsi are boot services. */
+static void expect_boot_drivers(hive_h *sys, const char *cs, bool is7)
+{
+    expect_builtins(sys, cs, is7);
+    expect_service(sys, cs, "viostor");
+    expect_service(sys, cs, "vioscsi");
+}
+
 static void expect_firstboot(const drv_plan *p, hive_h *soft, const char *os, bool modern)
 {
     expect_str(soft, "Microsoft\\Windows\\CurrentVersion\\RunOnce", "p2v-drivers",
@@ -470,9 +479,7 @@ static void test_win7(drv_tree *t)
     for (int cs = 1; cs <= 2; cs++) {
         char name[32], key[256];
         snprintf(name, sizeof name, "ControlSet%03d", cs);
-        expect_builtins(sys, name, true);
-        expect_service(sys, name, "viostor");
-        expect_service(sys, name, "vioscsi");
+        expect_boot_drivers(sys, name, true);
         static const char *const ids[] = {"pci#ven_1af4&dev_1001&subsys_00021af4&rev_00",
                                           "pci#ven_1af4&dev_1042&subsys_11001af4&rev_01",
                                           "pci#ven_1af4&dev_1001"};
@@ -601,9 +608,7 @@ static void test_win8plus(drv_tree *t, const char *win, const drv_windows *w, co
     for (int cs = 1; cs <= 2; cs++) {
         char name[32], key[128];
         snprintf(name, sizeof name, "ControlSet%03d", cs);
-        expect_builtins(sys, name, false);
-        expect_service(sys, name, "viostor");
-        expect_service(sys, name, "vioscsi");
+        expect_boot_drivers(sys, name, false);
         snprintf(key, sizeof key, "%s\\Control\\CriticalDeviceDatabase\\pci#ven_1af4&dev_1001&subsys_00021af4&rev_00", name);
         CHECK(!key_exists(sys, key));
     }

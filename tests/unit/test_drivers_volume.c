@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -25,26 +24,10 @@
 
 static char lib[PATH_MAX];
 
-/* Output of a command run in dir, trailing newline removed. */
-static char *out_of(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *out_of(const char *fmt, ...)
-{
-    char cmd[4096], full[4700];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof full, "cd '%s' && %s 2>>log", dir, cmd);
-    FILE *p = popen(full, "r");
-    static char buf[8192];
-    size_t n = p ? fread(buf, 1, sizeof buf - 1, p) : 0;
-    if (p)
-        pclose(p);
-    buf[n] = '\0';
-    while (n && buf[n - 1] == '\n')
-        buf[--n] = '\0';
-    return buf;
-}
+/* The output of a command run in dir, trimmed (sh_out); the next call
+ * overwrites it. */
+static char out_buf[8192];
+#define out_of(...) sh_out(out_buf, sizeof out_buf, __VA_ARGS__)
 
 /* part.img (Windows 10, DriverDatabase in SYSTEM) and link.img (Windows 10
  * whose DriverDatabase is in the DRIVERS hive, SYSTEM's a link to it). */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "bpb_testlib.h"
 #include "fs/fat.h"
 #include "fs/fsmap.h"
 #include "t.h"
@@ -13,11 +14,7 @@
 static void boot(uint8_t *b, uint8_t spc, uint16_t rsvd, uint8_t nfats, uint16_t root,
                  uint32_t total, uint32_t fatsz, int fat32)
 {
-    memset(b, 0, 512);
-    b[0] = 0xEB, b[1] = 0x3C, b[2] = 0x90;
-    memcpy(b + 3, "P2VTEST ", 8);
-    put_le16(b + 11, 512);
-    b[13] = spc;
+    bpb_sector_start(b, 0x3C, "P2VTEST ", spc);
     put_le16(b + 14, rsvd);
     b[16] = nfats;
     put_le16(b + 17, root);
@@ -34,7 +31,6 @@ static void boot(uint8_t *b, uint8_t spc, uint16_t rsvd, uint8_t nfats, uint16_t
     } else {
         put_le16(b + 22, (uint16_t)fatsz);
     }
-    b[510] = 0x55, b[511] = 0xAA;
 }
 
 static void test_geometry(void)

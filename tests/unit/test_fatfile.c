@@ -34,12 +34,9 @@ static void test_fat(int bits, unsigned mib)
 {
     uint64_t len = (uint64_t)mib * MiB;
     CHECK(make_disk(bits, mib) == 0);
-    char path[1024];
-    snprintf(path, sizeof path, "%s/disk.img", dir);
-    blockdev *src = NULL, *ov = NULL;
+    blockdev *src = t_source("disk.img"), *ov = NULL;
     fatvol *v = NULL;
     p2v_err err;
-    CHECK(source_open(path, NULL, &src, &err) == 0);
     if (!src)
         return;
     CHECK(fatvol_open(src, PART_OFF, len, true, &v, &err) == -EROFS);
@@ -85,9 +82,13 @@ static void test_fat(int bits, unsigned mib)
         CHECK(spill("big", big, 100000) == 0 && spill("small", small, sizeof small) == 0);
         /* dosfstools and mtools, not p2v, judge the result. */
         CHECK(sh("fsck.fat -n view.img") == 0);
-        CHECK(sh("mtype -i view.img ::/EFI/Microsoft/Boot/BCD | cmp - big") == 0);
-        CHECK(sh("mtype -i view.img ::/keep.bin | cmp - small") == 0);
-        CHECK(sh("mtype -i view.img ::/EFI/Boot/bootx64.efi | cmp - boot.efi") == 0);
+        static const char *const same[][2] = { /* the volume's file, the local one */
+            { "/EFI/Microsoft/Boot/BCD", "big" },
+            { "/keep.bin", "small" },
+            { "/EFI/Boot/bootx64.efi", "boot.efi" },
+        };
+        for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
+            CHECK(sh("mtype -i view.img ::%s | cmp - %s", same[i][0], same[i][1]) == 0);
     }
     CHECK(sh("sha256sum -c --quiet disk.sum") == 0);
     free(big);

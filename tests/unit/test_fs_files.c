@@ -143,10 +143,6 @@ static void test_ext(void)
 
 int main(void)
 {
-    if (t_scratch("fsfiles") < 0)
-        return 1;
-    test_ntfs();
-    test_fat();
-    test_ext();
-    return t_scratch_done("test_fs_files");
+    static void (*const tests[])(void) = { test_ntfs, test_fat, test_ext };
+    return T_SCRATCH_RUN("fsfiles", "test_fs_files", tests);
 }

@@ -49,12 +49,9 @@ static void test_kind(enum fs_kind kind, const char *bcd_path)
 {
     const char *name = kind == FS_NTFS ? "NTFS" : "FAT";
     CHECK(make_disk(kind) == 0);
-    char path[1024];
-    snprintf(path, sizeof path, "%s/disk.img", dir);
-    blockdev *src = NULL, *ov = NULL;
+    blockdev *src = t_source("disk.img"), *ov = NULL;
     fs_vol *v = NULL;
     p2v_err err;
-    CHECK(source_open(path, NULL, &src, &err) == 0);
     if (!src)
         return;
     size_t bcd_len = 0, got_len = 0;

@@ -24,30 +24,6 @@
 
 static const char garbage_tag[] = "P2V-DELETED-DATA";
 
-/* First line of a command's output matching nothing in particular: the whole
- * output, trimmed, into buf. */
-static char *sh_out(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static char *sh_out(char *buf, size_t len, const char *fmt, ...)
-{
-    char cmd[4096], full[8400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof full, "cd %s && %s 2>>log", dir, cmd);
-    FILE *p = popen(full, "r");
-    size_t n = 0;
-    buf[0] = '\0';
-    if (!p)
-        return buf;
-    n = fread(buf, 1, len - 1, p);
-    buf[n] = '\0';
-    pclose(p);
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-        buf[--n] = '\0';
-    return buf;
-}
-
 static char *path(const char *name)
 {
     static char p[4][512];
@@ -154,6 +130,49 @@ static void test_err_locate(void)
     fsmap_err_locate(NULL, "d.img", 0);
 }
 
+/* fs.img: size bytes of garbage made a filesystem by the mkfs command
+ * (formatted from fmt), with nfiles random files of at most max_size bytes
+ * ready in files/ for it or the caller to copy in. */
+static void make_fs(int nfiles, size_t max_size, uint64_t size, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void make_fs(int nfiles, size_t max_size, uint64_t size, const char *fmt, ...)
+{
+    char mkfs[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(mkfs, sizeof mkfs, fmt, ap);
+    va_end(ap);
+    make_files(nfiles, max_size);
+    write_garbage("fs.img", size);
+    CHECK(sh("%s", mkfs) == 0);
+}
+
+/* What mapping a damaged fs.img gave: map_disk's result and, when that is
+ * 0, whether the copy is whole and why; the error message otherwise. */
+struct outcome {
+    int r;
+    bool full;
+    char notice[256];
+    p2v_err err;
+};
+
+/* The disk made from fs.img (size bytes) mapped, and the outcome said. */
+static struct outcome map_damaged(const char *what, uint64_t size)
+{
+    fsmap m;
+    struct outcome o = { 0 };
+    make_disk();
+    o.r = map_disk(size, false, &m, &o.err);
+    if (o.r == 0) {
+        o.full = m.full;
+        snprintf(o.notice, sizeof o.notice, "%s", m.notice);
+        fsmap_free(&m);
+    }
+    fprintf(stderr, "   %s: r=%d full=%d notice=%s err=%s\n", what, o.r, o.full, o.notice,
+            o.err.msg);
+    return o;
+}
+
 /* masked.img: the partition with only the mapped extents copied. */
 static void write_masked(const fsmap *m, uint64_t part_len)
 {
@@ -185,6 +204,19 @@ static void check_map_shape(const fsmap *m, uint64_t part_len)
         if (i)
             CHECK(m->used.v[i].start > m->used.v[i - 1].start + m->used.v[i - 1].len);
     }
+}
+
+/* The disk made from fs.img (size bytes) mapped into m: a map of the used
+ * extents (not a whole copy), sorted, disjoint and inside the partition. */
+static void map_partial(const char *label, uint64_t size, fsmap *m)
+{
+    p2v_err err = { { 0 } };
+    make_disk();
+    CHECK(map_disk(size, false, m, &err) == 0);
+    fprintf(stderr, "   %s: %s used=%llu extents=%zu %s %s\n", label, m->fstype,
+            (unsigned long long)m->used_bytes, m->used.count, m->notice, err.msg);
+    CHECK(!m->full);
+    check_map_shape(m, size);
 }
 
 /* Does the map touch any byte of [start, start + len)? */
@@ -227,6 +259,39 @@ static uint64_t count_tags(const char *name)
     return n;
 }
 
+/* masked.img from the map m of fs.img: it must check clean by the
+ * filesystem's own fsck (a command naming masked.img) and give every file
+ * back (restore, a command comparing them); the garbage sectors of fs.img
+ * and of masked.img counted in tags, of which the source must have plenty. */
+static void check_masked(const fsmap *m, uint64_t part_len, const char *fsck, const char *restore,
+                         uint64_t tags[2])
+{
+    write_masked(m, part_len);
+    CHECK(sh("%s", fsck) == 0);
+    CHECK(sh("%s", restore) == 0);
+    tags[0] = count_tags("fs.img");
+    tags[1] = count_tags("masked.img");
+    fprintf(stderr, "   garbage sectors: source %llu, masked %llu\n", (unsigned long long)tags[0],
+            (unsigned long long)tags[1]);
+    CHECK(tags[0] > 1000);
+}
+
+/* fs.img in use (a journal to replay, hibernated, marked dirty): on the
+ * disk made from it, refused as busy with a located message holding each
+ * of words, and with allow_dirty copied whole; the map in m. */
+static void check_busy(const char *const words[], size_t n, fsmap *m)
+{
+    p2v_err err = { { 0 } };
+    make_disk();
+    CHECK(map_disk(16 * MiB, false, m, &err) == -EBUSY);
+    fprintf(stderr, "   %s\n", err.msg);
+    for (size_t i = 0; i < n; i++)
+        CHECK(strstr(err.msg, words[i]) != NULL);
+    check_located(&err);
+    CHECK(map_disk(16 * MiB, true, m, &err) == 0);
+    CHECK(m->full && m->dirty);
+}
+
 /* ---- ext2/3/4 ---- */
 
 /* Used blocks by dumpe2fs's own count: blocks - free. */
@@ -247,14 +312,10 @@ static uint64_t ext_oracle_used_bytes(void)
 static void ext_case(const char *label, const char *mkfs, uint64_t size)
 {
     fsmap m;
-    p2v_err err = { { 0 } };
-
     char out[256];
 
     fprintf(stderr, "-- %s\n", label);
-    make_files(24, 300000);
-    write_garbage("fs.img", size);
-    CHECK(sh("%s -q -F -E nodiscard -d files fs.img", mkfs) == 0);
+    make_fs(24, 300000, size, "%s -q -F -E nodiscard -d files fs.img", mkfs);
     /* Delete some files: their data stays behind in now-free blocks. */
     char blocks[4096];
     sh_out(blocks, sizeof blocks, "debugfs -R 'blocks /f3' fs.img");
@@ -262,13 +323,8 @@ static void ext_case(const char *label, const char *mkfs, uint64_t size)
     CHECK(sh("debugfs -w -R 'rm /f3' fs.img && debugfs -w -R 'rm /sub/f5' fs.img && "
              "rm files/f3 files/sub/f5") == 0);
     CHECK(sh("e2fsck -fn fs.img") == 0);
-    make_disk();
-    CHECK(map_disk(size, false, &m, &err) == 0);
-    fprintf(stderr, "   %s: %s used=%llu extents=%zu %s\n", label, m.fstype,
-            (unsigned long long)m.used_bytes, m.used.count, m.notice);
-    CHECK(!m.full);
+    map_partial(label, size, &m);
     CHECK(strncmp(m.fstype, "ext", 3) == 0);
-    check_map_shape(&m, size);
     /* Mapped bytes = the fs's used blocks (+ the boot area before block 1 for
      * 1 KiB blocks, which dumpe2fs does not count). */
     uint64_t oracle = ext_oracle_used_bytes();
@@ -297,8 +353,11 @@ static void ext_case(const char *label, const char *mkfs, uint64_t size)
     fprintf(stderr, "   %zu free ranges from dumpe2fs, %zu touched by the map\n", nranges, bad);
     CHECK(nranges > 0);
     CHECK(bad == 0);
-    write_masked(&m, size);
-    CHECK(sh("e2fsck -fn masked.img") == 0);
+    uint64_t tags[2];
+    check_masked(&m, size, "e2fsck -fn masked.img",
+                 "rm -rf back && mkdir back && debugfs -R 'rdump / back' masked.img && "
+                 "diff -r -x lost+found files back", tags);
+    CHECK(tags[1] < tags[0]);
     /* The deleted file's blocks held data; now free, they read as zeros. */
     size_t ndel = 0;
     for (char *p = blocks; *p;) {
@@ -313,14 +372,6 @@ static void ext_case(const char *label, const char *mkfs, uint64_t size)
     }
     fprintf(stderr, "   %zu blocks of the deleted file read back as zeros\n", ndel);
     CHECK(ndel > 0);
-    /* Every file back, byte for byte. */
-    CHECK(sh("rm -rf back && mkdir back && debugfs -R 'rdump / back' masked.img && "
-             "diff -r -x lost+found files back") == 0);
-    uint64_t before = count_tags("fs.img"), after = count_tags("masked.img");
-    fprintf(stderr, "   garbage sectors: source %llu, masked %llu\n", (unsigned long long)before,
-            (unsigned long long)after);
-    CHECK(before > 1000);
-    CHECK(after < before);
     fsmap_free(&m);
 }
 
@@ -336,18 +387,9 @@ static void test_ext(void)
 static void test_ext_dirty(void)
 {
     fsmap m;
-    p2v_err err = { { 0 } };
-    make_files(3, 1000);
-    write_garbage("fs.img", 16 * MiB);
-    CHECK(sh("mkfs.ext4 -q -F -d files fs.img && debugfs -w -R 'feature needs_recovery' fs.img") == 0);
-    make_disk();
-    CHECK(map_disk(16 * MiB, false, &m, &err) == -EBUSY);
-    CHECK(strstr(err.msg, "needs journal recovery") != NULL);
-    CHECK(strstr(err.msg, "--allow-dirty") != NULL);
-    check_located(&err);
-    fprintf(stderr, "   %s\n", err.msg);
-    CHECK(map_disk(16 * MiB, true, &m, &err) == 0);
-    CHECK(m.full && m.dirty);
+    make_fs(3, 1000, 16 * MiB,
+            "mkfs.ext4 -q -F -d files fs.img && debugfs -w -R 'feature needs_recovery' fs.img");
+    check_busy((const char *const[]){ "needs journal recovery", "--allow-dirty" }, 2, &m);
     fsmap_free(&m);
 }
 
@@ -357,9 +399,7 @@ static void test_ext_errors(void)
 {
     fsmap m;
     p2v_err err = { { 0 } };
-    make_files(3, 1000);
-    write_garbage("fs.img", 16 * MiB);
-    CHECK(sh("mkfs.ext4 -q -F -d files fs.img && debugfs -w -R 'ssv state 2' fs.img") == 0);
+    make_fs(3, 1000, 16 * MiB, "mkfs.ext4 -q -F -d files fs.img && debugfs -w -R 'ssv state 2' fs.img");
     char st[256];
     CHECK(strstr(sh_out(st, sizeof st, "dumpe2fs -h fs.img | grep '^Filesystem state:'"),
                  "with errors") != NULL);
@@ -382,11 +422,7 @@ static void test_ext_errors(void)
 /* A group descriptor whose checksum no longer matches: never a map. */
 static void test_ext_bad_gd_csum(void)
 {
-    fsmap m;
-    p2v_err err = { { 0 } };
-    make_files(3, 1000);
-    write_garbage("fs.img", 16 * MiB);
-    CHECK(sh("mkfs.ext4 -q -F -b 4096 -d files fs.img") == 0);
+    make_fs(3, 1000, 16 * MiB, "mkfs.ext4 -q -F -b 4096 -d files fs.img");
     /* Group descriptors start at block 1 (4 KiB): flip bg_free_blocks_count. */
     uint8_t b;
     int fd = open(path("fs.img"), O_RDWR);
@@ -395,24 +431,16 @@ static void test_ext_bad_gd_csum(void)
     CHECK(pwrite(fd, &b, 1, 4096 + 12) == 1);
     close(fd);
     CHECK(sh("e2fsck -fn fs.img") != 0);
-    make_disk();
-    int r = map_disk(16 * MiB, false, &m, &err);
-    fprintf(stderr, "   bad gd csum: r=%d full=%d notice=%s err=%s\n", r, m.full, m.notice, err.msg);
-    CHECK(r < 0 || (m.full && strstr(m.notice, "checksum")));
-    if (r == 0)
-        fsmap_free(&m);
+    struct outcome o = map_damaged("bad gd csum", 16 * MiB);
+    CHECK(o.r < 0 || (o.full && strstr(o.notice, "checksum")));
 }
 
 /* ext2 (no checksums): a used block cleared in the block bitmap. The bitmap
  * now disagrees with the group descriptors' free count: never a map. */
 static void test_ext_bitmap_bit_cleared(void)
 {
-    fsmap m;
-    p2v_err err = { { 0 } };
     char out[256];
-    make_files(4, 50000);
-    write_garbage("fs.img", 16 * MiB);
-    CHECK(sh("mkfs.ext2 -q -F -b 1024 -d files fs.img") == 0);
+    make_fs(4, 50000, 16 * MiB, "mkfs.ext2 -q -F -b 1024 -d files fs.img");
     uint64_t blk = strtoull(sh_out(out, sizeof out, "debugfs -R 'blocks /f1' fs.img | awk '{print $1}'"), NULL, 10);
     uint64_t bpg = strtoull(sh_out(out, sizeof out, "dumpe2fs -h fs.img | sed -n 's/^Blocks per group: *//p'"), NULL, 10);
     CHECK(blk > 1 && bpg > 0);
@@ -431,12 +459,11 @@ static void test_ext_bitmap_bit_cleared(void)
     b &= (uint8_t)~(1u << (bit % 8));
     CHECK(pwrite(fd, &b, 1, at) == 1);
     close(fd);
-    make_disk();
-    CHECK(map_disk(16 * MiB, false, &m, &err) == 0);
-    fprintf(stderr, "   ext2 bitmap bit of block %llu cleared: full=%d notice=%s\n",
-            (unsigned long long)blk, m.full, m.notice);
-    CHECK(m.full && strstr(m.notice, "group descriptors say"));
-    fsmap_free(&m);
+    char what[80];
+    snprintf(what, sizeof what, "ext2 bitmap bit of block %llu cleared", (unsigned long long)blk);
+    struct outcome o = map_damaged(what, 16 * MiB);
+    CHECK(o.r == 0);
+    CHECK(o.full && strstr(o.notice, "group descriptors say"));
 }
 
 /* ---- FAT ---- */
@@ -444,26 +471,18 @@ static void test_ext_bitmap_bit_cleared(void)
 static void fat_case(const char *label, int bits, uint64_t size, const char *extra)
 {
     fsmap m;
-    p2v_err err = { { 0 } };
     char out[512];
 
     fprintf(stderr, "-- %s\n", label);
-    make_files(30, 60000);
-    write_garbage("fs.img", size);
-    CHECK(sh("mkfs.fat -F %d %s fs.img", bits, extra) == 0);
+    make_fs(30, 60000, size, "mkfs.fat -F %d %s fs.img", bits, extra);
     CHECK(sh("mcopy -s -i fs.img files/* ::/") == 0);
     char chain[4096];
     sh_out(chain, sizeof chain, "mshowfat -i fs.img ::/f4 | sed 's/.*<//; s/>.*//'");
     CHECK(sh("mdel -i fs.img ::/f4 ::/sub/f8 && "
              "rm files/f4 files/sub/f8") == 0);
     CHECK(sh("fsck.fat -n fs.img") == 0);
-    make_disk();
-    CHECK(map_disk(size, false, &m, &err) == 0);
-    fprintf(stderr, "   %s: %s used=%llu extents=%zu %s %s\n", label, m.fstype,
-            (unsigned long long)m.used_bytes, m.used.count, m.notice, err.msg);
-    CHECK(!m.full);
+    map_partial(label, size, &m);
     CHECK_STR(m.fstype, "vfat");
-    check_map_shape(&m, size);
     /* fsck.fat's count of clusters in use. */
     sh_out(out, sizeof out, "fsck.fat -n -v fs.img | sed -n 's/.* files, \\([0-9]*\\)\\/.*/\\1/p'");
     uint64_t used_clusters = strtoull(out, NULL, 10);
@@ -475,14 +494,11 @@ static void fat_case(const char *label, int bits, uint64_t size, const char *ext
     CHECK(csize > 0 && data_start > 0);
     CHECK_EQ_U64(m.used_bytes, data_start + used_clusters * csize);
     CHECK_EQ_U64(extent_list_bytes(&m.used), m.used_bytes);
-    write_masked(&m, size);
-    CHECK(sh("fsck.fat -n masked.img") == 0);
-    CHECK(sh("rm -rf back && mkdir back && mcopy -s -n -i masked.img ::/* back/ && diff -r files back") == 0);
-    uint64_t before = count_tags("fs.img"), after = count_tags("masked.img");
-    fprintf(stderr, "   garbage sectors: source %llu, masked %llu\n", (unsigned long long)before,
-            (unsigned long long)after);
-    CHECK(before > 1000);
-    CHECK(after < before / 20);
+    uint64_t tags[2];
+    check_masked(&m, size, "fsck.fat -n masked.img",
+                 "rm -rf back && mkdir back && mcopy -s -n -i masked.img ::/* back/ && "
+                 "diff -r files back", tags);
+    CHECK(tags[1] < tags[0] / 20);
     /* The deleted file's clusters ("<a-b> <c-d>" from mshowfat): outside the
      * map, zeros in the copy. */
     size_t ndel = 0;
@@ -518,11 +534,7 @@ static void test_fat(void)
 /* A FAT entry pointing past the last cluster: never a map. */
 static void test_fat_out_of_range(void)
 {
-    fsmap m;
-    p2v_err err = { { 0 } };
-    make_files(3, 5000);
-    write_garbage("fs.img", 40 * MiB);
-    CHECK(sh("mkfs.fat -F 32 -s 1 fs.img && mcopy -s -i fs.img files/* ::/") == 0);
+    make_fs(3, 5000, 40 * MiB, "mkfs.fat -F 32 -s 1 fs.img && mcopy -s -i fs.img files/* ::/");
     /* The FAT starts after the reserved sectors; entry 10 := 0x0FFFFF00. */
     uint8_t bs[512], e[4];
     int fd = open(path("fs.img"), O_RDWR);
@@ -531,12 +543,8 @@ static void test_fat_out_of_range(void)
     put_le32(e, 0x0FFFFF00);
     CHECK(pwrite(fd, e, 4, (off_t)(fat + 10 * 4)) == 4);
     close(fd);
-    make_disk();
-    int r = map_disk(40 * MiB, false, &m, &err);
-    fprintf(stderr, "   FAT out of range: r=%d full=%d notice=%s\n", r, m.full, m.notice);
-    CHECK(r == 0 && m.full && strstr(m.notice, "outside"));
-    if (r == 0)
-        fsmap_free(&m);
+    struct outcome o = map_damaged("FAT out of range", 40 * MiB);
+    CHECK(o.r == 0 && o.full && strstr(o.notice, "outside"));
 }
 
 /* FAT32 with mirroring off: the active FAT (here the second) is the one in
@@ -546,9 +554,7 @@ static void test_fat32_active_fat(void)
     fsmap m;
     p2v_err err = { { 0 } };
     char chain[1024];
-    make_files(3, 100000);
-    write_garbage("fs.img", 40 * MiB);
-    CHECK(sh("mkfs.fat -F 32 -s 1 fs.img && mcopy -s -i fs.img files/* ::/") == 0);
+    make_fs(3, 100000, 40 * MiB, "mkfs.fat -F 32 -s 1 fs.img && mcopy -s -i fs.img files/* ::/");
     sh_out(chain, sizeof chain, "mshowfat -i fs.img ::/f0 | sed 's/.*<//; s/>.*//'");
     uint8_t bs[512];
     int fd = open(path("fs.img"), O_RDWR);
@@ -588,7 +594,6 @@ static void ntfs_populate(void)
 static void ntfs_case(uint64_t cs, uint64_t ss)
 {
     fsmap m;
-    p2v_err err = { { 0 } };
     char out[256];
     uint64_t size = 24 * MiB;
 
@@ -598,13 +603,8 @@ static void ntfs_case(uint64_t cs, uint64_t ss)
     CHECK(sh("mkfs.ntfs -q -F -Q -c %llu -s %llu fs.img", (unsigned long long)cs,
              (unsigned long long)ss) == 0);
     ntfs_populate();
-    make_disk();
-    CHECK(map_disk(size, false, &m, &err) == 0);
-    fprintf(stderr, "   ntfs: used=%llu extents=%zu %s %s\n", (unsigned long long)m.used_bytes,
-            m.used.count, m.notice, err.msg);
-    CHECK(!m.full);
+    map_partial("ntfs", size, &m);
     CHECK_STR(m.fstype, "ntfs");
-    check_map_shape(&m, size);
     uint64_t nclus = strtoull(sh_out(out, sizeof out, "ntfsinfo -m fs.img | sed -n 's/.*Volume Size in Clusters: *//p'"), NULL, 10);
     uint64_t freec = strtoull(sh_out(out, sizeof out, "ntfsinfo -m fs.img | sed -n 's/.*Free Clusters: *\\([0-9]*\\).*/\\1/p'"), NULL, 10);
     fprintf(stderr, "   oracle: %llu clusters, %llu free\n", (unsigned long long)nclus,
@@ -637,14 +637,11 @@ static void ntfs_case(uint64_t cs, uint64_t ss)
     fprintf(stderr, "   $Bitmap by ntfscat: %zu used, %zu free clusters, %zu disagree\n", set, clear, wrong);
     CHECK(set == nclus - freec);
     CHECK(wrong == 0);
-    write_masked(&m, size);
-    CHECK(sh("ntfsfix -n masked.img") == 0);
-    CHECK(sh("for f in files/f*; do ntfscat masked.img $(basename $f) | cmp - $f || exit 1; done") == 0);
-    uint64_t before = count_tags("fs.img"), after = count_tags("masked.img");
-    fprintf(stderr, "   garbage sectors: source %llu, masked %llu\n", (unsigned long long)before,
-            (unsigned long long)after);
-    CHECK(before > 1000);
-    CHECK(after * 20 < before);
+    uint64_t tags[2];
+    check_masked(&m, size, "ntfsfix -n masked.img",
+                 "for f in files/f*; do ntfscat masked.img $(basename $f) | cmp - $f || exit 1; done",
+                 tags);
+    CHECK(tags[1] * 20 < tags[0]);
     fsmap_free(&m);
 }
 
@@ -682,19 +679,28 @@ static uint64_t ntfs_find_attr(int fd, uint64_t rec_off, uint32_t type)
     return 0;
 }
 
+/* A new 16 MiB NTFS fs.img (mkfs.ntfs with opts), open for writing in *fd,
+ * and the offsets of its MFT record rec (*rec_off) and of that record's
+ * attribute type (which must be there). */
+static uint64_t ntfs_new_attr(const char *opts, unsigned rec, uint32_t type, int *fd,
+                              uint64_t *rec_off)
+{
+    write_garbage("fs.img", 16 * MiB);
+    CHECK(sh("mkfs.ntfs -q -F -Q %s fs.img", opts) == 0);
+    *fd = open(path("fs.img"), O_RDWR);
+    *rec_off = ntfs_record_offset(*fd, rec);
+    uint64_t a = ntfs_find_attr(*fd, *rec_off, type);
+    CHECK(a != 0);
+    return a;
+}
+
 /* $Bitmap's run list pointing elsewhere (to free, zeroed space, or past the
  * end of the volume): never a map. */
 static void test_ntfs_bad_bitmap_runlist(void)
 {
     for (int variant = 0; variant < 2; variant++) {
-        fsmap m;
-        p2v_err err = { { 0 } };
-        write_garbage("fs.img", 16 * MiB);
-        CHECK(sh("mkfs.ntfs -q -F -Q -c 4096 fs.img") == 0);
-        int fd = open(path("fs.img"), O_RDWR);
-        uint64_t rec = ntfs_record_offset(fd, 6);
-        uint64_t a = ntfs_find_attr(fd, rec, 0x80);
-        CHECK(a != 0);
+        int fd;
+        uint64_t rec, a = ntfs_new_attr("-c 4096", 6, 0x80, &fd, &rec);
         uint8_t hdr[0x40];
         CHECK(pread(fd, hdr, sizeof hdr, (off_t)a) == (ssize_t)sizeof hdr);
         CHECK(hdr[8] == 1); /* non-resident */
@@ -716,14 +722,11 @@ static void test_ntfs_bad_bitmap_runlist(void)
             run[1 + lenb + lcnb - 1] = 0x7F;
         CHECK(pwrite(fd, run, sizeof run, (off_t)mp) == (ssize_t)sizeof run);
         close(fd);
-        make_disk();
-        int r = map_disk(16 * MiB, false, &m, &err);
-        fprintf(stderr, "   corrupt $Bitmap runs (%d): r=%d full=%d notice=%s err=%s\n", variant,
-                r, r == 0 && m.full, r == 0 ? m.notice : "", err.msg);
-        CHECK(r < 0 || m.full);
-        CHECK(r < 0 ? err.msg[0] != '\0' : m.notice[0] != '\0');
-        if (r == 0)
-            fsmap_free(&m);
+        char what[40];
+        snprintf(what, sizeof what, "corrupt $Bitmap runs (%d)", variant);
+        struct outcome o = map_damaged(what, 16 * MiB);
+        CHECK(o.r < 0 || o.full);
+        CHECK(o.r < 0 ? o.err.msg[0] != '\0' : o.notice[0] != '\0');
     }
 }
 
@@ -737,13 +740,7 @@ static void test_ntfs_dirty(void)
     write_garbage("fs.img", 16 * MiB);
     CHECK(sh("mkfs.ntfs -q -F -Q fs.img && printf 'HIBR%%01020d' 0 > hib && "
              "ntfscp -f fs.img hib hiberfil.sys") == 0);
-    make_disk();
-    CHECK(map_disk(16 * MiB, false, &m, &err) == -EBUSY);
-    fprintf(stderr, "   %s\n", err.msg);
-    CHECK(strstr(err.msg, "hibernat") != NULL && strstr(err.msg, "shut") != NULL);
-    check_located(&err);
-    CHECK(map_disk(16 * MiB, true, &m, &err) == 0);
-    CHECK(m.full && m.dirty);
+    check_busy((const char *const[]){ "hibernat", "shut" }, 2, &m);
     CHECK(m.used_bytes > 0);
     fsmap_free(&m);
 
@@ -756,12 +753,8 @@ static void test_ntfs_dirty(void)
     fsmap_free(&m);
 
     /* Dirty: set VOLUME_IS_DIRTY in $Volume's $VOLUME_INFORMATION (0x70). */
-    write_garbage("fs.img", 16 * MiB);
-    CHECK(sh("mkfs.ntfs -q -F -Q fs.img") == 0);
-    int fd = open(path("fs.img"), O_RDWR);
-    uint64_t rec = ntfs_record_offset(fd, 3);
-    uint64_t a = ntfs_find_attr(fd, rec, 0x70);
-    CHECK(a != 0);
+    int fd;
+    uint64_t rec, a = ntfs_new_attr("", 3, 0x70, &fd, &rec);
     uint8_t hdr[0x18], bs[512];
     CHECK(pread(fd, hdr, sizeof hdr, (off_t)a) == (ssize_t)sizeof hdr);
     uint64_t in_rec = a - rec + get_le16(hdr + 0x14) + 0x0A;
@@ -776,13 +769,7 @@ static void test_ntfs_dirty(void)
         CHECK(pwrite(fd, fl, 2, (off_t)offs[i]) == 2);
     }
     close(fd);
-    make_disk();
-    CHECK(map_disk(16 * MiB, false, &m, &err) == -EBUSY);
-    fprintf(stderr, "   %s\n", err.msg);
-    CHECK(strstr(err.msg, "dirty") != NULL);
-    check_located(&err);
-    CHECK(map_disk(16 * MiB, true, &m, &err) == 0);
-    CHECK(m.full && m.dirty);
+    check_busy((const char *const[]){ "dirty" }, 1, &m);
     fsmap_free(&m);
 }
 

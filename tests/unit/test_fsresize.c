@@ -193,11 +193,6 @@ static void test_ntfs(void)
 
 int main(void)
 {
-    if (t_scratch("fsresize") < 0)
-        return 1;
-    test_layout();
-    test_window_remap();
-    test_fits();
-    test_ntfs();
-    return t_scratch_done("test_fsresize");
+    static void (*const tests[])(void) = { test_layout, test_window_remap, test_fits, test_ntfs };
+    return T_SCRATCH_RUN("fsresize", "test_fsresize", tests);
 }

@@ -216,12 +216,8 @@ static void test_grow_image(void)
 
 int main(void)
 {
-    if (t_scratch("fsresize-ext") < 0)
-        return 1;
-    test_has_super();
-    test_plan();
-    test_refusals();
-    test_sparse_super2();
-    test_grow_image();
-    return t_scratch_done("test_fsresize_ext");
+    static void (*const tests[])(void) = {
+        test_has_super, test_plan, test_refusals, test_sparse_super2, test_grow_image,
+    };
+    return T_SCRATCH_RUN("fsresize-ext", "test_fsresize_ext", tests);
 }

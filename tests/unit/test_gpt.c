@@ -210,19 +210,28 @@ static void dmg_huge_array(uint8_t *h) { put_le32(h + GPTH_NUM_ENTRIES, 0x400000
 
 static void test_fallbacks(void)
 {
-    expect_fallback(true, dmg_crc, "bad header CRC (stored 0x");
+    /* a damaged primary header: the backup is used */
+    static const struct {
+        void (*damage)(uint8_t *h);
+        const char *why;
+    } primary[] = {
+        { dmg_crc, "bad header CRC (stored 0x" },
+        { dmg_sig, "no \"EFI PART\" signature" },
+        { dmg_rev, "revision 0x00020000, expected 0x00010000" },
+        { dmg_hsize, "header size 60, must be 92 to 512" },
+        { dmg_mylba, "my_lba is 7, expected 1" },
+        { dmg_altlba, "alternate_lba 5000 lies inside the usable area LBA 34-131038" },
+        { dmg_esize, "entry size 100, must be 128 times a power of two" },
+        { dmg_usable, "first usable LBA 5000 is after last usable LBA 4000" },
+        { dmg_entries_crc, "bad entry array CRC (stored 0x12345678, computed 0x" },
+        { dmg_huge_array, "1073741824 entries of 128 bytes" },
+    };
+    for (size_t i = 0; i < sizeof primary / sizeof primary[0]; i++)
+        expect_fallback(true, primary[i].damage, primary[i].why);
+    /* the same in the backup header: the primary is used */
     expect_fallback(false, dmg_crc, "bad header CRC (stored 0x");
-    expect_fallback(true, dmg_sig, "no \"EFI PART\" signature");
-    expect_fallback(true, dmg_rev, "revision 0x00020000, expected 0x00010000");
-    expect_fallback(true, dmg_hsize, "header size 60, must be 92 to 512");
-    expect_fallback(true, dmg_mylba, "my_lba is 7, expected 1");
     expect_fallback(false, dmg_mylba, "my_lba is 7, expected 131071");
-    expect_fallback(true, dmg_altlba, "alternate_lba 5000 lies inside the usable area LBA 34-131038");
-    expect_fallback(true, dmg_esize, "entry size 100, must be 128 times a power of two");
-    expect_fallback(true, dmg_usable, "first usable LBA 5000 is after last usable LBA 4000");
-    expect_fallback(true, dmg_entries_crc, "bad entry array CRC (stored 0x12345678, computed 0x");
     expect_fallback(false, dmg_entries_crc, "bad entry array CRC (stored 0x12345678, computed 0x");
-    expect_fallback(true, dmg_huge_array, "1073741824 entries of 128 bytes");
 }
 
 static void test_entry_array_damaged(void)

@@ -87,8 +87,6 @@ static void test_walk(void)
 int main(void)
 {
     t_libdir(lib, sizeof lib, __FILE__);
-    if (t_scratch("hive") < 0)
-        return 1;
-    test_walk();
-    return t_scratch_done("test_hive_walk");
+    static void (*const tests[])(void) = { test_walk };
+    return T_SCRATCH_RUN("hive", "test_hive_walk", tests);
 }

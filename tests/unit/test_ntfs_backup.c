@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "bpb_testlib.h"
 #include "fs/driver.h"
 #include "util/endian.h"
 #include "t.h"
@@ -15,16 +16,11 @@
 static void boot_at(uint8_t *disk, uint64_t sector, uint64_t total, uint8_t spc)
 {
     uint8_t *s = disk + sector * 512;
-    memset(s, 0, 512);
-    s[0] = 0xEB, s[1] = 0x52, s[2] = 0x90;
-    memcpy(s + 3, "NTFS    ", 8);
-    put_le16(s + 0x0B, 512);
-    s[0x0D] = spc;
+    bpb_sector_start(s, 0x52, "NTFS    ", spc);
     put_le64(s + 0x28, total);
     put_le64(s + 0x30, 4);
     put_le64(s + 0x38, total / spc / 2);
     s[0x40] = 0xF6;
-    s[0x1FE] = 0x55, s[0x1FF] = 0xAA;
 }
 
 /* The hook over disk: 0 and the sector it found (its first byte's place),

@@ -168,11 +168,7 @@ int main(void)
     if (t_scratch("ntvol") < 0)
         return 1;
     CHECK(make_disk(false) == 0);
-    char path[512];
-    snprintf(path, sizeof path, "%s/disk.img", dir);
-    blockdev *src = NULL;
-    p2v_err err;
-    CHECK(source_open(path, NULL, &src, &err) == 0);
+    blockdev *src = t_source("disk.img");
     if (src) {
         test_edit(src);
         bd_close(src);

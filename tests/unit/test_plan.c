@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "plan/plan.h"
-#include "t.h"
+#include "ptable_testlib.h"
 
 #define MiB (1ULL << 20)
 
@@ -81,34 +81,48 @@ static void sel(plan_sel *s, size_t disk, unsigned number, const char *fstype)
     snprintf(s->fstype, sizeof s->fstype, "%s", fstype);
 }
 
-struct memdisk {
-    uint8_t *b;
-    size_t n;
+/* Partitions 1..n of disk 0, in order, with these filesystems. */
+static void sel_each(plan_sel *s, size_t n, const char *const fstype[])
+{
+    for (size_t i = 0; i < n; i++)
+        sel(&s[i], 0, (unsigned)i + 1, fstype[i]);
+}
+
+/* The story's two disks and its five selections, in the order given:
+ * boot, recovery, F:, the Linux partition, C:. */
+struct story {
+    ptable *d1, *d2;
+    plan_source src[2];
+    plan_sel s[5];
 };
 
-static int memwrite(void *ctx, uint64_t off, const void *buf, size_t len, p2v_err *e)
+static void story_init(struct story *st)
 {
-    struct memdisk *md = ctx;
-    if (off + len > md->n)
-        return p2v_errf(e, -EINVAL, "write past the end");
-    memcpy(md->b + off, buf, len);
-    return 0;
+    st->d1 = story_disk1();
+    st->d2 = story_disk2();
+    st->src[0] = (plan_source){ NULL, st->d1, "disk1" };
+    st->src[1] = (plan_source){ NULL, st->d2, "disk2" };
+    sel(&st->s[0], 0, 1, "ntfs");
+    sel(&st->s[1], 0, 5, "ntfs");
+    sel(&st->s[2], 1, 1, "vfat");
+    sel(&st->s[3], 0, 2, "ext4");
+    sel(&st->s[4], 0, 3, "ntfs");
+}
+
+static void story_free(struct story *st)
+{
+    free_table(st->d1);
+    free_table(st->d2);
 }
 
 static void test_story_mbr(void)
 {
-    ptable *d1 = story_disk1(), *d2 = story_disk2();
-    plan_source src[2] = { { NULL, d1, "disk1" }, { NULL, d2, "disk2" } };
-    plan_sel s[5];
-    sel(&s[0], 0, 1, "ntfs");
-    sel(&s[1], 0, 5, "ntfs");
-    sel(&s[2], 1, 1, "vfat");
-    sel(&s[3], 0, 2, "ext4");
-    sel(&s[4], 0, 3, "ntfs");
+    struct story st;
+    story_init(&st);
     plan_opts o = { 0 };
     plan *p = NULL;
     p2v_err err;
-    CHECK(plan_build(src, 2, s, 5, &o, &p, &err) == 0);
+    CHECK(plan_build(st.src, 2, st.s, 5, &o, &p, &err) == 0);
     if (!p)
         return;
     CHECK(p->table == PTABLE_MBR);
@@ -151,13 +165,11 @@ static void test_story_mbr(void)
     ptable *t = NULL;
     CHECK(plan_to_ptable(p, &t, &err) == 0);
     CHECK_EQ_U64(t->nparts, 6);
-    size_t bytes = (size_t)(p->disk_sectors * 512);
-    uint8_t *disk = calloc(1, bytes);
-    struct memdisk md = { disk, bytes };
-    CHECK(ptable_serialize(t, memwrite, &md, &err) == 0);
+    memdisk md = memdisk_new(p->disk_sectors, 512);
+    CHECK(ptable_serialize(t, memdisk_write, &md, &err) == 0);
     blockdev *bd = NULL;
     ptable *back = NULL;
-    CHECK(bd_open_mem(disk, bytes, 512, "planned", &bd, &err) == 0);
+    CHECK(bd_open_mem(md.buf, md.len, 512, "planned", &bd, &err) == 0);
     CHECK(ptable_read(bd, &back, &err) == 0);
     if (back) {
         CHECK(back->type == PTABLE_MBR);
@@ -175,28 +187,21 @@ static void test_story_mbr(void)
     }
     ptable_free(back);
     bd_close(bd);
-    free(disk);
+    free(md.buf);
     plan_ptable_free(t);
     plan_free(p);
-    free_table(d1);
-    free_table(d2);
+    story_free(&st);
 }
 
 
 static void test_story_gpt(void)
 {
-    ptable *d1 = story_disk1(), *d2 = story_disk2();
-    plan_source src[2] = { { NULL, d1, "disk1" }, { NULL, d2, "disk2" } };
-    plan_sel s[5];
-    sel(&s[0], 0, 1, "ntfs");
-    sel(&s[1], 0, 5, "ntfs");
-    sel(&s[2], 1, 1, "vfat");
-    sel(&s[3], 0, 2, "ext4");
-    sel(&s[4], 0, 3, "ntfs");
+    struct story st;
+    story_init(&st);
     plan_opts o = { .table = PTABLE_GPT, .size = 400 * MiB };
     plan *p = NULL;
     p2v_err err;
-    CHECK(plan_build(src, 2, s, 5, &o, &p, &err) == 0);
+    CHECK(plan_build(st.src, 2, st.s, 5, &o, &p, &err) == 0);
     if (!p)
         return;
     CHECK_EQ_U64(p->nparts, 6); /* the MSR joins */
@@ -212,9 +217,9 @@ static void test_story_gpt(void)
     CHECK_EQ_U64(p->parts[2].attrs, 0x8000000000000001ULL);
     CHECK(guid_is_str(&p->parts[4].type_guid, GPT_TYPE_LINUX_FS));
     /* GPT -> GPT keeps GUID and name. */
-    CHECK(guid_equal(&p->parts[3].uuid, &d2->parts[0].uuid));
+    CHECK(guid_equal(&p->parts[3].uuid, &st.d2->parts[0].uuid));
     CHECK_STR(p->parts[3].name, "F data");
-    CHECK(!guid_equal(&p->disk_guid, &d2->disk_guid) && !guid_is_zero(&p->disk_guid));
+    CHECK(!guid_equal(&p->disk_guid, &st.d2->disk_guid) && !guid_is_zero(&p->disk_guid));
     /* --size grows the last partition to the backup area. */
     CHECK_EQ_U64(p->disk_sectors, 400 * 2048);
     CHECK_EQ_U64(p->last_usable, 400 * 2048 - 34);
@@ -224,7 +229,7 @@ static void test_story_gpt(void)
 
     o.no_msr = true;
     o.size = 0;
-    CHECK(plan_build(src, 2, s, 5, &o, &p, &err) == 0);
+    CHECK(plan_build(st.src, 2, st.s, 5, &o, &p, &err) == 0);
     if (p) {
         CHECK_EQ_U64(p->nparts, 5);
         /* Smallest disk: the last partition grows by less than one unit. */
@@ -233,8 +238,24 @@ static void test_story_gpt(void)
         CHECK_EQ_U64(p->parts[4].start + p->parts[4].sectors + 33, p->disk_sectors);
     }
     plan_free(p);
-    free_table(d1);
-    free_table(d2);
+    story_free(&st);
+}
+
+/* Partitions 1..n of d (its only source) planned as MBR, with partition
+ * `active` the one flagged active on the source. */
+static plan *plan_first_n(ptable *d, unsigned n, unsigned active)
+{
+    plan_source src[1] = { { NULL, d, "d" } };
+    plan_sel s[8];
+    plan_opts o = { .table = PTABLE_MBR };
+    plan *p = NULL;
+    p2v_err err;
+    for (size_t i = 0; i < d->nparts; i++)
+        d->parts[i].bootable = i + 1 == active;
+    for (unsigned i = 0; i < n; i++)
+        sel(&s[i], 0, i + 1, "");
+    CHECK(plan_build(src, 1, s, n, &o, &p, &err) == 0);
+    return p;
 }
 
 static void test_boot_stays_primary(void)
@@ -242,17 +263,9 @@ static void test_boot_stays_primary(void)
     ptable *d = mk_table(PTABLE_MBR, 512, 1 << 22);
     for (unsigned i = 0; i < 8; i++)
         add_part(d, i + 1, 2048 + i * 4096, 2048, 0x83, NULL);
-    plan_source src[1] = { { NULL, d, "d" } };
-    plan_sel s[8];
-    plan_opts o = { .table = PTABLE_MBR };
-    plan *p = NULL;
-    p2v_err err;
 
     /* Five selected, the active one last: it stays primary, order kept. */
-    d->parts[4].bootable = true;
-    for (unsigned i = 0; i < 5; i++)
-        sel(&s[i], 0, i + 1, "");
-    CHECK(plan_build(src, 1, s, 5, &o, &p, &err) == 0);
+    plan *p = plan_first_n(d, 5, 5);
     if (p) {
         for (unsigned i = 0; i < 5; i++)
             CHECK_EQ_U64(p->parts[i].src->number, i + 1);
@@ -266,11 +279,7 @@ static void test_boot_stays_primary(void)
     plan_free(p);
 
     /* Eight selected, the active one sixth: the first five become logical. */
-    d->parts[4].bootable = false;
-    d->parts[5].bootable = true;
-    for (unsigned i = 0; i < 8; i++)
-        sel(&s[i], 0, i + 1, "");
-    CHECK(plan_build(src, 1, s, 8, &o, &p, &err) == 0);
+    p = plan_first_n(d, 8, 6);
     if (p) {
         for (unsigned i = 0; i < 8; i++)
             CHECK(p->parts[i].logical == (i < 5));
@@ -281,11 +290,7 @@ static void test_boot_stays_primary(void)
 
     /* Eight selected, the active one fourth: no run of five logicals leaves it
      * primary, so it moves to the front. */
-    d->parts[5].bootable = false;
-    d->parts[3].bootable = true;
-    for (unsigned i = 0; i < 8; i++)
-        sel(&s[i], 0, i + 1, "");
-    CHECK(plan_build(src, 1, s, 8, &o, &p, &err) == 0);
+    p = plan_first_n(d, 8, 4);
     if (p) {
         CHECK_EQ_U64(p->parts[0].src->number, 4);
         CHECK(p->parts[0].bootable && !p->parts[0].logical);
@@ -293,6 +298,7 @@ static void test_boot_stays_primary(void)
         CHECK(p->parts[3].logical && p->parts[7].logical);
         CHECK(p->notes.count >= 1);
         ptable *t = NULL;
+        p2v_err err;
         CHECK(plan_to_ptable(p, &t, &err) == 0);
         CHECK_EQ_U64(t->nparts, 9);
         plan_ptable_free(t);
@@ -300,7 +306,7 @@ static void test_boot_stays_primary(void)
     plan_free(p);
 
     /* Exactly four: all primary. */
-    CHECK(plan_build(src, 1, s, 4, &o, &p, &err) == 0);
+    p = plan_first_n(d, 4, 4);
     if (p) {
         CHECK(!p->has_extended);
         for (unsigned i = 0; i < 4; i++)
@@ -320,19 +326,27 @@ static void test_refusals(void)
     plan *p = NULL;
     p2v_err err;
 
+    /* disk1:1 and a second selection that is refused: the same partition
+     * again, one that does not exist, the extended container, and one of a
+     * disk with another sector size. */
+    static const struct {
+        size_t disk;
+        unsigned number;
+        size_t nsrc;
+        int want;
+        const char *needle;
+    } second[] = {
+        { 0, 1, 1, -EINVAL, "selected twice" },
+        { 0, 9, 1, -ENOENT, "no partition 9" },
+        { 0, 4, 1, -EINVAL, "extended partition" },
+        { 1, 1, 2, -EINVAL, "sector" },
+    };
     sel(&s[0], 0, 1, "");
-    sel(&s[1], 0, 1, "");
-    CHECK(plan_build(src, 1, s, 2, &o, &p, &err) == -EINVAL);
-    CHECK(strstr(err.msg, "selected twice") != NULL);
-    sel(&s[1], 0, 9, "");
-    CHECK(plan_build(src, 1, s, 2, &o, &p, &err) == -ENOENT);
-    CHECK(strstr(err.msg, "no partition 9") != NULL);
-    sel(&s[1], 0, 4, "");
-    CHECK(plan_build(src, 1, s, 2, &o, &p, &err) == -EINVAL);
-    CHECK(strstr(err.msg, "extended partition") != NULL);
-    sel(&s[1], 1, 1, "");
-    CHECK(plan_build(src, 2, s, 2, &o, &p, &err) == -EINVAL);
-    CHECK(strstr(err.msg, "sector") != NULL);
+    for (size_t i = 0; i < sizeof second / sizeof second[0]; i++) {
+        sel(&s[1], second[i].disk, second[i].number, "");
+        CHECK(plan_build(src, second[i].nsrc, s, 2, &o, &p, &err) == second[i].want);
+        CHECK(strstr(err.msg, second[i].needle) != NULL);
+    }
     o.size = 10 * MiB;
     CHECK(plan_build(src, 1, s, 1, &o, &p, &err) == -ERANGE);
     CHECK(strstr(err.msg, "too small") != NULL);
@@ -346,31 +360,39 @@ static void test_refusals(void)
     free_table(d3);
 }
 
+/* Partition `number` of d, its only source (called `name`), planned alone;
+ * plan_build's result. */
+static int plan_one(ptable *d, const char *name, unsigned number, const char *fstype,
+                    const plan_opts *o, plan **p, p2v_err *err)
+{
+    plan_source src[1] = { { NULL, d, name } };
+    plan_sel s[1];
+    sel(&s[0], 0, number, fstype);
+    *p = NULL;
+    return plan_build(src, 1, s, 1, o, p, err);
+}
+
 static void test_mbr_limits(void)
 {
     /* A 3 TiB GPT partition cannot go into an MBR. */
     ptable *d = mk_table(PTABLE_GPT, 512, 7ULL << 30);
     add_part(d, 1, 2048, 6ULL << 30, 0, GPT_TYPE_LINUX_FS);
     add_part(d, 2, (6ULL << 30) + 4096, 2048, 0, GPT_TYPE_LINUX_FS);
-    plan_source src[1] = { { NULL, d, "big" } };
-    plan_sel s[1];
-    sel(&s[0], 0, 1, "ext4");
     plan_opts o = { .table = PTABLE_MBR };
-    plan *p = NULL;
+    plan *p;
     p2v_err err;
-    CHECK(plan_build(src, 1, s, 1, &o, &p, &err) == -ERANGE);
+    CHECK(plan_one(d, "big", 1, "ext4", &o, &p, &err) == -ERANGE);
     CHECK(strstr(err.msg, "2 TiB") != NULL);
     /* A small partition on a disk grown beyond 2 TiB: refused as well. */
-    sel(&s[0], 0, 2, "ext4");
     o.size = 3ULL << 40;
-    CHECK(plan_build(src, 1, s, 1, &o, &p, &err) == -ERANGE);
+    CHECK(plan_one(d, "big", 2, "ext4", &o, &p, &err) == -ERANGE);
     /* The same as GPT is fine, and GPT -> MBR maps Linux to 0x83 otherwise. */
     o.table = PTABLE_GPT;
-    CHECK(plan_build(src, 1, s, 1, &o, &p, &err) == 0);
+    CHECK(plan_one(d, "big", 2, "ext4", &o, &p, &err) == 0);
     plan_free(p);
     o.table = PTABLE_MBR;
     o.size = 0;
-    CHECK(plan_build(src, 1, s, 1, &o, &p, &err) == 0);
+    CHECK(plan_one(d, "big", 2, "ext4", &o, &p, &err) == 0);
     if (p)
         CHECK_EQ_U64(p->parts[0].mbr_type, 0x83);
     plan_free(p);
@@ -384,8 +406,7 @@ static void test_4k_and_firmware(void)
     add_part(d, 2, 25856, 25600, 0, GPT_TYPE_BASIC_DATA);
     plan_source src[1] = { { NULL, d, "4k" } };
     plan_sel s[2];
-    sel(&s[0], 0, 1, "vfat");
-    sel(&s[1], 0, 2, "ntfs");
+    sel_each(s, 2, (const char *const[]){ "vfat", "ntfs" });
     plan_opts o = { 0 };
     plan *p = NULL;
     p2v_err err;
@@ -418,13 +439,10 @@ static void test_msr_to_mbr_refused(void)
 {
     ptable *d = mk_table(PTABLE_GPT, 512, 1 << 20);
     add_part(d, 1, 2048, 32768, 0, GPT_TYPE_MSR);
-    plan_source src[1] = { { NULL, d, "win" } };
-    plan_sel s[1];
-    sel(&s[0], 0, 1, "");
     plan_opts o = { .table = PTABLE_MBR };
-    plan *p = NULL;
+    plan *p;
     p2v_err err;
-    CHECK(plan_build(src, 1, s, 1, &o, &p, &err) == -EINVAL);
+    CHECK(plan_one(d, "win", 1, "", &o, &p, &err) == -EINVAL);
     CHECK(strstr(err.msg, "Microsoft Reserved") != NULL);
     free_table(d);
 }
@@ -524,9 +542,7 @@ static void test_active(void)
     add_part(d, 3, 18432, 8192, 0x0c, NULL);
     plan_source src[1] = { { NULL, d, "d" } };
     plan_sel s[3];
-    sel(&s[0], 0, 1, "ext4");
-    sel(&s[1], 0, 2, "ntfs");
-    sel(&s[2], 0, 3, "vfat");
+    sel_each(s, 3, (const char *const[]){ "ext4", "ntfs", "vfat" });
     plan_opts o = { .boot = PLAN_FW_BIOS };
     plan *p = NULL;
     p2v_err err;

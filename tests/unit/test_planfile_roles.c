@@ -236,6 +236,34 @@ static void write_disk(const char *path, uint32_t sig, const uint8_t *types, siz
     free(d.buf);
 }
 
+/* A new directory $TMPDIR/p2v-NAME.XXXXXX (/tmp without TMPDIR) for two
+ * disks, a.img and b.img. */
+struct disk_pair {
+    char dir[256], a[320], b[320];
+};
+
+/* Make d's directory and name its disks; -1 (a failed check) when it
+ * cannot be made. */
+static int disk_pair_dir(struct disk_pair *d, const char *name)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(d->dir, sizeof d->dir, "%s/p2v-%s.XXXXXX", tmp ? tmp : "/tmp", name);
+    if (!mkdtemp(d->dir)) {
+        CHECK(0);
+        return -1;
+    }
+    snprintf(d->a, sizeof d->a, "%s/a.img", d->dir);
+    snprintf(d->b, sizeof d->b, "%s/b.img", d->dir);
+    return 0;
+}
+
+static void disk_pair_remove(const struct disk_pair *d)
+{
+    unlink(d->a);
+    unlink(d->b);
+    rmdir(d->dir);
+}
+
 static convert_planfile *resolved(const char *text, const char *const *disks, size_t n, int *rc,
                                   p2v_err *err)
 {
@@ -269,7 +297,7 @@ static void test_save_roles(const char *dir, const char *a)
                            .output = "SER.qcow2" };
     convert_job *job = NULL;
     p2v_err err = { { 0 } };
-    char path[96];
+    char path[320];
     snprintf(path, sizeof path, "%s/roles.json", dir);
     int rc = convert_plan_from_request(&rq, NULL, &job, &err);
     CHECK(rc == 0);
@@ -308,16 +336,12 @@ static void test_save_roles(const char *dir, const char *a)
  * (0xEF) is boot, 0x27 recovery, 0xDE (Dell utility) oem, 0x82 swap. */
 static void test_resolve(void)
 {
-    char dir[] = "/tmp/p2v-roles.XXXXXX", a[64], b[64];
-    if (!mkdtemp(dir)) {
-        CHECK(0);
+    struct disk_pair d;
+    if (disk_pair_dir(&d, "roles") < 0)
         return;
-    }
-    snprintf(a, sizeof a, "%s/a.img", dir);
-    snprintf(b, sizeof b, "%s/b.img", dir);
-    write_disk(a, 0x11111111, (const uint8_t[]){ 0xde, 0x27, 0xef, 0x82 }, 4);
-    write_disk(b, 0x22222222, (const uint8_t[]){ 0xef }, 1);
-    const char *one[] = { a }, *two[] = { a, b };
+    write_disk(d.a, 0x11111111, (const uint8_t[]){ 0xde, 0x27, 0xef, 0x82 }, 4);
+    write_disk(d.b, 0x22222222, (const uint8_t[]){ 0xef }, 1);
+    const char *one[] = { d.a }, *two[] = { d.a, d.b };
     p2v_err err = { { 0 } };
     int rc;
     /* plan order kept, each entry's picks; "size" carried to the request */
@@ -335,7 +359,7 @@ static void test_resolve(void)
         CHECK(rq && rq->nsels == 4);
         unsigned want[] = { 3, 4, 2, 1 };
         for (size_t i = 0; rq && i < 4; i++) {
-            CHECK_STR(rq->sels[i].disk, a);
+            CHECK_STR(rq->sels[i].disk, d.a);
             CHECK_EQ_U64(rq->sels[i].number, want[i]);
         }
         CHECK_EQ_U64(rq->sels[1].size, 2 * MiB);
@@ -361,7 +385,7 @@ static void test_resolve(void)
     pf = resolved("{\"p2v_plan\": 2, \"select\": [{\"role\": \"boot\", \"disk\": 1}]}", two, 2,
                   &rc, &err);
     CHECK(rc == 0 && pf && pf->nsels == 1 && pf->ndisks == 1 &&
-          !strcmp(pf->disks[0].path, b));
+          !strcmp(pf->disks[0].path, d.b));
     convert_planfile_free(pf);
     /* a non-optional entry that matches nothing */
     pf = resolved("{\"p2v_plan\": 2, \"select\": [{\"role\": \"boot\"}, {\"role\": "
@@ -380,10 +404,8 @@ static void test_resolve(void)
                   &err);
     CHECK(rc < 0 && strstr(err.msg, "/nonexistent/disk.img"));
     convert_planfile_free(pf);
-    test_save_roles(dir, a);
-    unlink(a);
-    unlink(b);
-    rmdir(dir);
+    test_save_roles(d.dir, d.a);
+    disk_pair_remove(&d);
 }
 
 /* Partition k of d as an NTFS volume (what the probe would find). */
@@ -412,19 +434,15 @@ static unsigned role_mask(const convert_disk *const *all, size_t nall, const con
  * file itself is read end to end in tests/integration/plan_roles.sh.) */
 static void test_winre_by_reagent(void)
 {
-    char dir[] = "/tmp/p2v-winre.XXXXXX", a[64], b[64];
-    if (!mkdtemp(dir)) {
-        CHECK(0);
+    struct disk_pair d;
+    if (disk_pair_dir(&d, "winre") < 0)
         return;
-    }
-    snprintf(a, sizeof a, "%s/a.img", dir);
-    snprintf(b, sizeof b, "%s/b.img", dir);
-    write_disk(a, 0x1234abcd, (const uint8_t[]){ 0x07, 0x07, 0x07 }, 3);
-    write_disk(b, 0x5555aaaa, (const uint8_t[]){ 0x07, 0x07, 0x07 }, 3);
+    write_disk(d.a, 0x1234abcd, (const uint8_t[]){ 0x07, 0x07, 0x07 }, 3);
+    write_disk(d.b, 0x5555aaaa, (const uint8_t[]){ 0x07, 0x07, 0x07 }, 3);
     convert_disk_opts o = { 0 };
     convert_disk *da = NULL, *db = NULL;
     p2v_err err = { { 0 } };
-    CHECK(convert_disk_open(a, &o, &da, &err) == 0 && convert_disk_open(b, &o, &db, &err) == 0);
+    CHECK(convert_disk_open(d.a, &o, &da, &err) == 0 && convert_disk_open(d.b, &o, &db, &err) == 0);
     if (!da || !db)
         goto out;
     for (size_t k = 0; k < 3; k++) {
@@ -463,9 +481,7 @@ static void test_winre_by_reagent(void)
 out:
     convert_disk_free(da);
     convert_disk_free(db);
-    unlink(a);
-    unlink(b);
-    rmdir(dir);
+    disk_pair_remove(&d);
 }
 
 int main(void)

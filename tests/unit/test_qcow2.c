@@ -10,15 +10,14 @@
 #include <unistd.h>
 
 #include "qcow2/qcow2.h"
-#include "t.h"
+#include "sh_testlib.h"
 #include "util/endian.h"
 
-static char tmpdir[256];
 static int have_qemu_img;
 
 static void tmp_path(char *out, size_t len, const char *name)
 {
-    snprintf(out, len, "%s/%s", tmpdir, name);
+    snprintf(out, len, "%s/%s", dir, name);
 }
 
 /* xorshift: reproducible pseudo-random data */
@@ -142,6 +141,17 @@ static int finish(qcow2_writer *w, int fd)
     return r;
 }
 
+/* Finish the image and judge it three ways: p2v's reader sees ref, p2v's
+ * check finds it clean, and qemu-img agrees (when installed). */
+static void check_finished(qcow2_writer *w, int fd, const char *path, const uint8_t *ref,
+                           uint64_t size)
+{
+    CHECK(finish(w, fd) == 0);
+    CHECK(reader_matches(path, ref, size));
+    CHECK(p2v_check_clean(path));
+    CHECK(qemu_agrees(path, ref, size));
+}
+
 /* Scattered, unaligned, overlapping writes of mixed data, zeros included. */
 static void test_scattered(uint32_t cs, enum qcow2_compression comp, int version)
 {
@@ -185,10 +195,7 @@ static void test_scattered(uint32_t cs, enum qcow2_compression comp, int version
     fill(ref, cs, 1);
     ok = ok && qcow2_writer_pwrite(w, ref, cs, 0, &err) == 0;
     CHECK(ok);
-    CHECK(finish(w, fd) == 0);
-    CHECK(reader_matches(path, ref, size));
-    CHECK(p2v_check_clean(path));
-    CHECK(qemu_agrees(path, ref, size));
+    check_finished(w, fd, path, ref, size);
 out:
     free(ref);
     free(chunk);
@@ -233,10 +240,7 @@ static void test_gather(uint32_t cs)
         fprintf(stderr, "gather: %s\n", err.msg);
     CHECK(ok);
     CHECK_EQ_U64(qcow2_writer_allocated_bytes(w), (96 - 19) * (uint64_t)cs);
-    CHECK(finish(w, fd) == 0);
-    CHECK(reader_matches(path, ref, size));
-    CHECK(p2v_check_clean(path));
-    CHECK(qemu_agrees(path, ref, size));
+    check_finished(w, fd, path, ref, size);
 out:
     free(ref);
     free(src);
@@ -276,10 +280,7 @@ static void test_rewrite_compressed(enum qcow2_compression comp)
     }
     CHECK(ok);
     CHECK(qcow2_writer_allocated_bytes(w) > 0);
-    CHECK(finish(w, fd) == 0);
-    CHECK(reader_matches(path, ref, size));
-    CHECK(p2v_check_clean(path));
-    CHECK(qemu_agrees(path, ref, size));
+    check_finished(w, fd, path, ref, size);
     free(ref);
 }
 
@@ -490,6 +491,57 @@ static void base_header(uint8_t *f, size_t len)
     put_be32(f + 100, 112);
 }
 
+/* One damaged header: a field (or two) set to a bad value, 8, 32 or 64
+ * bits wide (big-endian), and the words the refusal must contain. The
+ * rows go in the order of the header's fields. */
+struct hostile_header {
+    unsigned off, bits;
+    uint64_t val;
+    const char *needle;
+    unsigned off2, bits2; /* a second field, where bits2 is not 0 */
+    uint64_t val2;
+};
+
+static const struct hostile_header hostile[] = {
+    { 4, 32, 0, "never completed" },
+    { 4, 32, 4, "version 4" },
+    { 8, 64, 200, "backing file name", 16, 32, 2000 },
+    { 20, 32, 22, "cluster_bits 22" },
+    { 20, 32, 8, "cluster_bits 8" },
+    { 36, 32, 0x10000000, "32 MiB" },
+    { 36, 32, 31, "too small" },
+    { 40, 64, 1ULL << 40, "outside the file" },
+    { 40, 64, 1000, "not aligned" },
+    { 40, 64, 0, "overlaps the header" },
+    { 48, 64, 0, "overlaps the header" },
+    { 48, 64, 1024, "overlap" },
+    { 56, 32, 0x100000, "8 MiB" },
+    { 60, 32, 70000, "snapshots" },
+    { 72, 64, 1ULL << 40, "unknown incompatible" },
+    { 72, 64, 1ULL << 2, "external data file" },
+    { 96, 32, 7, "refcount_order" },
+    { 100, 32, 4096, "header_length" },
+    { 104, 8, 1, "compression type" },
+    { 112, 32, 0xe2792aca, "header extension", 116, 32, 100000 },
+};
+
+static void poke_field(uint8_t *at, unsigned bits, uint64_t val)
+{
+    if (bits == 64)
+        put_be64(at, val);
+    else if (bits == 32)
+        put_be32(at, (uint32_t)val);
+    else
+        *at = (uint8_t)val;
+}
+
+static void poke_header(uint8_t *f, const struct hostile_header *h)
+{
+    poke_field(f + h->off, h->bits, h->val);
+    if (h->bits2)
+        poke_field(f + h->off2, h->bits2, h->val2);
+}
+
 static void test_hostile_headers(void)
 {
     enum { LEN = 4096 };
@@ -506,46 +558,11 @@ static void test_hostile_headers(void)
     CHECK(qcow2_image_open_bd(bd, 0, &img, &err) == 0);
     qcow2_image_close(img);
 
-    base_header(f, LEN); put_be32(f + 20, 22);
-    expect_refused(f, LEN, "cluster_bits 22");
-    base_header(f, LEN); put_be32(f + 20, 8);
-    expect_refused(f, LEN, "cluster_bits 8");
-    base_header(f, LEN); put_be32(f + 36, 0x10000000);
-    expect_refused(f, LEN, "32 MiB");
-    base_header(f, LEN); put_be32(f + 36, 31);
-    expect_refused(f, LEN, "too small");
-    base_header(f, LEN); put_be64(f + 40, 1ULL << 40);
-    expect_refused(f, LEN, "outside the file");
-    base_header(f, LEN); put_be64(f + 40, 1000);
-    expect_refused(f, LEN, "not aligned");
-    base_header(f, LEN); put_be64(f + 40, 0);
-    expect_refused(f, LEN, "overlaps the header");
-    base_header(f, LEN); put_be64(f + 48, 0);
-    expect_refused(f, LEN, "overlaps the header");
-    base_header(f, LEN); put_be64(f + 48, 1024);
-    expect_refused(f, LEN, "overlap");
-    base_header(f, LEN); put_be32(f + 56, 0x100000);
-    expect_refused(f, LEN, "8 MiB");
-    base_header(f, LEN); put_be64(f + 8, 200); put_be32(f + 16, 2000);
-    expect_refused(f, LEN, "backing file name");
-    base_header(f, LEN); put_be64(f + 72, 1ULL << 40);
-    expect_refused(f, LEN, "unknown incompatible");
-    base_header(f, LEN); put_be64(f + 72, 1ULL << 2);
-    expect_refused(f, LEN, "external data file");
-    base_header(f, LEN); put_be32(f + 100, 4096);
-    expect_refused(f, LEN, "header_length");
-    base_header(f, LEN); put_be32(f + 96, 7);
-    expect_refused(f, LEN, "refcount_order");
-    base_header(f, LEN); put_be32(f + 4, 0);
-    expect_refused(f, LEN, "never completed");
-    base_header(f, LEN); put_be32(f + 4, 4);
-    expect_refused(f, LEN, "version 4");
-    base_header(f, LEN); put_be32(f + 60, 70000);
-    expect_refused(f, LEN, "snapshots");
-    base_header(f, LEN); put_be32(f + 112, 0xe2792aca); put_be32(f + 116, 100000);
-    expect_refused(f, LEN, "header extension");
-    base_header(f, LEN); f[104] = 1;
-    expect_refused(f, LEN, "compression type");
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        base_header(f, LEN);
+        poke_header(f, &hostile[i]);
+        expect_refused(f, LEN, hostile[i].needle);
+    }
     expect_refused(f, 50, "not a qcow2");
 
     /* Extended L2: opens for info, refused for reading. */
@@ -576,8 +593,7 @@ static void test_hostile_headers(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "%s/p2v-qcow2-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmpdir)) {
+    if (t_scratch("qcow2") < 0) {
         perror("mkdtemp");
         return 1;
     }
@@ -603,9 +619,5 @@ int main(void)
     test_16tib();
     test_odd_size();
     test_enospc();
-
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    run(cmd);
-    return t_done("test_qcow2");
+    return t_scratch_done("test_qcow2");
 }

@@ -25,17 +25,24 @@ static uint8_t *disk_bytes(void)
     return d;
 }
 
+/* The disk d behind a source whose reads of the bad bytes fail. */
+static blockdev *faulty_over(const uint8_t *d, const extent_list *bad, blockdev **inner)
+{
+    blockdev *bd = NULL;
+    p2v_err err;
+    CHECK(bd_open_mem(d, DISK, 512, "old.img", inner, &err) == 0);
+    CHECK(bd_open_faulty(*inner, bad, &bd, &err) == 0);
+    return bd;
+}
+
 /* Partition-relative sectors 100, 101 and 3000 (used) and 4500 (free). */
 static blockdev *faulty_disk(const uint8_t *d, blockdev **inner)
 {
     extent_list bad = { 0 };
-    blockdev *bd = NULL;
-    p2v_err err;
-    CHECK(bd_open_mem(d, DISK, 512, "old.img", inner, &err) == 0);
     extent_list_add(&bad, PART_OFF + 100 * 512, 2 * 512);
     extent_list_add(&bad, PART_OFF + 3000 * 512, 512);
     extent_list_add(&bad, PART_OFF + 4500 * 512 + 17, 1); /* one byte: still the whole sector */
-    CHECK(bd_open_faulty(*inner, &bad, &bd, &err) == 0);
+    blockdev *bd = faulty_over(d, &bad, inner);
     extent_list_free(&bad);
     return bd;
 }
@@ -47,8 +54,11 @@ struct setup {
     copy_range r;
     struct fault_target t;
     copy_opts o;
+    copy_stats st;
+    p2v_err err; /* the copy's */
 };
 
+/* The copy of the faulty disk's partition; sv NULL: without salvage. */
 static void setup(struct setup *s, salvage *sv)
 {
     memset(s, 0, sizeof *s);
@@ -63,8 +73,23 @@ static void setup(struct setup *s, salvage *sv)
     s->o = (copy_opts){ .write = fault_write, .write_ctx = &s->t, .granularity = 4096 };
 }
 
+/* setup with a new salvage record of this policy (s->r.salvage). */
+static void setup_salvage(struct setup *s, enum salvage_policy policy)
+{
+    salvage *sv = NULL;
+    p2v_err err;
+    CHECK(salvage_new(policy, &sv, &err) == 0);
+    setup(s, sv);
+}
+
+static int run_copy(struct setup *s)
+{
+    return copy_run(&s->r, 1, &s->o, &s->st, &s->err);
+}
+
 static void teardown(struct setup *s)
 {
+    salvage_free(s->r.salvage);
     bd_close(s->bd);
     bd_close(s->inner);
     extent_list_free(&s->used);
@@ -72,47 +97,50 @@ static void teardown(struct setup *s)
     free(s->d);
 }
 
+/* The ddrescue map of sv for an image of size bytes, malloc'ed. */
+static char *map_text(const salvage *sv, uint64_t size)
+{
+    char *text = NULL;
+    size_t n = 0;
+    p2v_err err;
+    FILE *f = open_memstream(&text, &n);
+    CHECK(salvage_write_map(sv, size, f, &err) == 0);
+    fclose(f);
+    return text;
+}
+
 static void test_without_salvage_stops(void)
 {
     struct setup s;
-    copy_stats st = { 0 };
-    p2v_err err;
     setup(&s, NULL);
-    CHECK(copy_run(&s.r, 1, &s.o, &st, &err) == -EIO);
-    CHECK_STR(err.msg, "disk1:2: old.img: read error at offset 1099776 (sector 2148): "
-                       "Input/output error");
+    CHECK(run_copy(&s) == -EIO);
+    CHECK_STR(s.err.msg, "disk1:2: old.img: read error at offset 1099776 (sector 2148): "
+                         "Input/output error");
     teardown(&s);
 }
 
 static void test_fail_lists_exact_sectors(void)
 {
     struct setup s;
-    copy_stats st = { 0 };
-    p2v_err err;
-    salvage *sv = NULL;
-    CHECK(salvage_new(SALVAGE_FAIL, &sv, &err) == 0);
-    setup(&s, sv);
-    CHECK(copy_run(&s.r, 1, &s.o, &st, &err) == -EIO);
+    setup_salvage(&s, SALVAGE_FAIL);
+    const salvage *sv = s.r.salvage;
+    CHECK(run_copy(&s) == -EIO);
     /* 2048 + 100, 2048 + 3000; 2048 + 4500 is free space and not named */
-    CHECK_STR(err.msg, "disk1:2: old.img: unreadable sectors (512 bytes each): 2148-2149, 5048; "
-                       "--bad-sectors zero copies around them");
+    CHECK_STR(s.err.msg, "disk1:2: old.img: unreadable sectors (512 bytes each): 2148-2149, 5048; "
+                         "--bad-sectors zero copies around them");
     CHECK(salvage_count(sv) == 0);
     /* narrowing costs little: two tries per failed piece, never the whole disk
      * sector by sector */
     CHECK(bd_faulty_reads(s.bd) < 600);
     teardown(&s);
-    salvage_free(sv);
 }
 
 static void test_zero_fills_and_records(void)
 {
     struct setup s;
-    copy_stats st = { 0 };
-    p2v_err err;
-    salvage *sv = NULL;
-    CHECK(salvage_new(SALVAGE_ZERO, &sv, &err) == 0);
-    setup(&s, sv);
-    CHECK(copy_run(&s.r, 1, &s.o, &st, &err) == 0);
+    setup_salvage(&s, SALVAGE_ZERO);
+    const salvage *sv = s.r.salvage;
+    CHECK(run_copy(&s) == 0);
     CHECK_EQ_U64(salvage_count(sv), 2);
     CHECK_EQ_U64(salvage_bad_bytes(sv), 3 * 512);
     const salvage_bad *b0 = salvage_get(sv, 0), *b1 = salvage_get(sv, 1);
@@ -137,15 +165,11 @@ static void test_zero_fills_and_records(void)
     CHECK(same);
     CHECK(zeros);
     extent_list ex = { 0 };
-    CHECK(salvage_extents_of(sv, "disk1:2", &ex, &err) == 0);
+    CHECK(salvage_extents_of(sv, "disk1:2", &ex, &s.err) == 0);
     CHECK(ex.count == 2 && ex.v[0].start == 51200 && ex.v[1].len == 512);
     extent_list_free(&ex);
 
-    char *text = NULL;
-    size_t n = 0;
-    FILE *f = open_memstream(&text, &n);
-    CHECK(salvage_write_map(sv, IMG, f, &err) == 0);
-    fclose(f);
+    char *text = map_text(sv, IMG);
     CHECK(strstr(text, "# disk1:2: old.img sectors 2148-2149 (512 bytes each) at image byte "
                        "2148352\n") != NULL);
     CHECK(strstr(text, "#      pos        size  status\n"
@@ -170,7 +194,6 @@ static void test_zero_fills_and_records(void)
     unlink(path);
     free(text);
     teardown(&s);
-    salvage_free(sv);
 }
 
 /* Readers run in parallel, so runs are found in any order: the record keeps
@@ -181,10 +204,9 @@ static void test_out_of_order(void)
     blockdev *inner = NULL, *bd = NULL;
     extent_list bad = { 0 };
     p2v_err err;
-    CHECK(bd_open_mem(d, DISK, 512, "old.img", &inner, &err) == 0);
     extent_list_add(&bad, PART_OFF + 10 * 512, 3 * 512); /* sectors 10-12 */
     extent_list_add(&bad, PART_OFF + 40 * 512, 2 * 512); /* sectors 40-41 */
-    CHECK(bd_open_faulty(inner, &bad, &bd, &err) == 0);
+    bd = faulty_over(d, &bad, &inner);
     copy_range r = { .src = bd, .src_offset = PART_OFF, .src_len = PART_LEN,
                      .dst_offset = DST_OFF, .dst_len = PART_LEN, .what = "disk1:2" };
     salvage *sv = NULL;
@@ -213,29 +235,20 @@ static void test_out_of_order(void)
 static void test_failing_target_stops(void)
 {
     struct setup s;
-    copy_stats st = { 0 };
-    p2v_err err;
-    salvage *sv = NULL;
-    CHECK(salvage_new(SALVAGE_ZERO, &sv, &err) == 0);
-    setup(&s, sv);
+    setup_salvage(&s, SALVAGE_ZERO);
     s.t.fail_at = DST_OFF + MiB;
     s.t.fail_code = -ENOSPC;
-    CHECK(copy_run(&s.r, 1, &s.o, &st, &err) == -ENOSPC);
-    CHECK(strstr(err.msg, "No space left on device") != NULL);
+    CHECK(run_copy(&s) == -ENOSPC);
+    CHECK(strstr(s.err.msg, "No space left on device") != NULL);
     teardown(&s);
-    salvage_free(sv);
 }
 
 static void test_empty_map(void)
 {
     salvage *sv = NULL;
     p2v_err err;
-    char *text = NULL;
-    size_t n = 0;
     CHECK(salvage_new(SALVAGE_ZERO, &sv, &err) == 0);
-    FILE *f = open_memstream(&text, &n);
-    CHECK(salvage_write_map(sv, 4096, f, &err) == 0);
-    fclose(f);
+    char *text = map_text(sv, 4096);
     CHECK(strstr(text, "size  status\n0x00000000  0x00001000  +\n") != NULL);
     free(text);
     salvage_free(sv);

@@ -239,6 +239,22 @@ static int same_export(const char *got, const char *want)
               got, got, want, want, want, got);
 }
 
+/* Hive name rewritten for the moves mv (as a BCD when bcd): it must succeed
+ * with `changes` values changed and export as name.want does; the report
+ * in rep. */
+static void rewrite_as_wanted(const char *name, bool bcd, const win_move *mv, size_t n,
+                              unsigned changes, win_report *rep)
+{
+    win_map m = { mv, n };
+    unsigned changed = 0;
+    char out[64], want[64];
+    snprintf(out, sizeof out, "%s.out", name);
+    snprintf(want, sizeof want, "%s.want", name);
+    CHECK(rewrite(name, bcd, &m, rep, &changed) == 0);
+    CHECK_EQ_U64(changed, changes);
+    CHECK(same_export(out, want) == 0);
+}
+
 #define OLDSIG 0x1234abcd
 #define NEWSIG 0x89abcdef
 
@@ -254,13 +270,9 @@ static void test_bcd_mbr_moved(void)
         { mbr(OLDSIG, 105906176), mbr(NEWSIG, 316669952), "pc.img:2" },
         { mbr(OLDSIG, 210763776), mbr(NEWSIG, 105906176), "pc.img:3" },
     };
-    win_map m = { mv, 3 };
     win_report rep = { 0 };
-    unsigned changed = 0;
-    CHECK(rewrite("bcd1", true, &m, &rep, &changed) == 0);
-    CHECK_EQ_U64(changed, 8);
+    rewrite_as_wanted("bcd1", true, mv, 3, 8, &rep);
     CHECK_EQ_U64(rep.warnings.count, 0);
-    CHECK(same_export("bcd1.out", "bcd1.want") == 0);
     CHECK(has_line(&rep.changes, "\"Windows Boot Manager\"", "MBR 0x1234abcd @ 1048576 -> MBR "
                    "0x89abcdef @ 1048576 (pc.img:1)"));
     CHECK(has_line(&rep.changes, "\"Windows Recovery Environment\"", "(ramdisk image)"));
@@ -285,12 +297,8 @@ static void test_bcd_gpt_to_mbr(void)
         { gpt(GDISK, GP1), mbr(NEWSIG, 1048576), "pc.img:1" },
         { gpt(GDISK, GP2), mbr(NEWSIG, 105906176), "pc.img:2" },
     };
-    win_map m = { mv, 2 };
     win_report rep = { 0 };
-    unsigned changed = 0;
-    CHECK(rewrite("bcd2", true, &m, &rep, &changed) == 0);
-    CHECK_EQ_U64(changed, 5);
-    CHECK(same_export("bcd2.out", "bcd2.want") == 0);
+    rewrite_as_wanted("bcd2", true, mv, 2, 5, &rep);
     CHECK_EQ_U64(rep.warnings.count, 3);
     CHECK(has_line(&rep.warnings, "\"Windows Recovery Environment\"",
                    "points at a partition that is not in the image"));
@@ -323,12 +331,8 @@ static void test_mounted_mbr_to_gpt(void)
         { mbr(OLDSIG, 105906176), gpt(NDISK, NP2), "pc.img:2" },
         { mbr(OLDSIG, 210763776), gpt(NDISK, NP3), "pc.img:3" },
     };
-    win_map m = { mv, 3 };
     win_report rep = { 0 };
-    unsigned changed = 0;
-    CHECK(rewrite("sys1", false, &m, &rep, &changed) == 0);
-    CHECK_EQ_U64(changed, 4);
-    CHECK(same_export("sys1.out", "sys1.want") == 0);
+    rewrite_as_wanted("sys1", false, mv, 3, 4, &rep);
     CHECK(has_line(&rep.changes, "\\DosDevices\\C: kept", "(pc.img:2)"));
     CHECK(has_line(&rep.changes, "\\DosDevices\\D: kept", NP3));
     CHECK(!has_line(&rep.changes, "\\DosDevices\\E:", NULL));
@@ -528,16 +532,9 @@ static void test_install_short(void)
 int main(void)
 {
     t_libdir(lib, sizeof lib, __FILE__);
-    if (t_scratch("win") < 0)
-        return 1;
-    test_parse();
-    test_install_short();
-    test_md_forms();
-    test_bcd_mbr_moved();
-    test_bcd_gpt_to_mbr();
-    test_mounted_mbr_to_gpt();
-    test_refusals();
-    test_reagent();
-    test_reagent_winre();
-    return t_scratch_done("test_windows");
+    static void (*const tests[])(void) = {
+        test_parse, test_install_short, test_md_forms, test_bcd_mbr_moved, test_bcd_gpt_to_mbr,
+        test_mounted_mbr_to_gpt, test_refusals, test_reagent, test_reagent_winre,
+    };
+    return T_SCRATCH_RUN("win", "test_windows", tests);
 }
