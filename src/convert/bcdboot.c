@@ -229,7 +229,7 @@ static int switch_from(convert_job *job, enum plan_firmware fw, size_t *wi, size
  * selection (it booted UEFI): make one. */
 static int bcdboot_bios(convert_job *job, unsigned *changed, p2v_err *err)
 {
-    size_t wi, ai;
+    size_t wi = SIZE_MAX, ai = SIZE_MAX;
     int r = switch_from(job, PLAN_FW_BIOS, &wi, &ai, err);
     if (r <= 0)
         return r;
@@ -383,7 +383,7 @@ static int uefi_switch(convert_job *job, size_t wi, size_t ei, p2v_err *err)
  * fill that ESP as bcdboot would. */
 static int bcdboot_uefi(convert_job *job, unsigned *changed, p2v_err *err)
 {
-    size_t wi, ei;
+    size_t wi = SIZE_MAX, ei = SIZE_MAX;
     int r = switch_from(job, PLAN_FW_UEFI, &wi, &ei, err);
     if (r <= 0)
         return r;
