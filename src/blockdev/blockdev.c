@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -26,16 +27,25 @@ blockdev *bd_alloc(const struct bd_ops *ops, const char *path)
     return bd;
 }
 
+blockdev *bd_alloc_priv(const struct bd_ops *ops, const char *path, size_t priv_size)
+{
+    void *priv = calloc(1, priv_size ? priv_size : 1);
+    blockdev *bd = priv ? bd_alloc(ops, path) : NULL;
+    if (!bd) {
+        free(priv);
+        return NULL;
+    }
+    bd->priv = priv;
+    bd->owns_priv = true;
+    return bd;
+}
+
 int bd_view_new(const struct bd_ops *ops, const blockdev *base, const char *name, uint64_t size,
                 size_t priv_size, unsigned flags, blockdev **out, p2v_err *err)
 {
-    void *priv = calloc(1, priv_size ? priv_size : 1);
-    blockdev *bd = priv ? bd_alloc(ops, name ? name : base->path) : NULL;
-    if (!bd) {
-        free(priv);
+    blockdev *bd = bd_alloc_priv(ops, name ? name : base->path, priv_size);
+    if (!bd)
         return p2v_errf(err, -ENOMEM, "%s: out of memory", base->path);
-    }
-    bd->priv = priv;
     bd->size = size;
     bd->sector_size = base->sector_size;
     bd->sector_size_set = base->sector_size_set;
@@ -49,6 +59,14 @@ int bd_view_new(const struct bd_ops *ops, const blockdev *base, const char *name
     }
     *out = bd;
     return 0;
+}
+
+int bd_view_new_at(const struct bd_ops *ops, const blockdev *base, uint64_t off, uint64_t size,
+                   size_t priv_size, unsigned flags, blockdev **out, p2v_err *err)
+{
+    char name[4096 + 24];
+    snprintf(name, sizeof name, "%s@%llu", base->path, (unsigned long long)off);
+    return bd_view_new(ops, base, name, size, priv_size, flags, out, err);
 }
 
 int bd_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err)
@@ -98,6 +116,8 @@ void bd_close(blockdev *bd)
         return;
     if (bd->ops->close)
         bd->ops->close(bd);
+    if (bd->owns_priv)
+        free(bd->priv);
     free(bd->path);
     free(bd);
 }
@@ -161,12 +181,9 @@ static int file_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err
 static void file_close(blockdev *bd)
 {
     struct file_priv *fp = bd->priv;
-    if (fp) {
-        close(fp->fd);
-        if (fp->dfd >= 0)
-            close(fp->dfd);
-        free(fp);
-    }
+    close(fp->fd);
+    if (fp->dfd >= 0)
+        close(fp->dfd);
 }
 
 static const struct bd_ops file_ops = {
@@ -220,16 +237,14 @@ int bd_open_raw(const char *path, blockdev **out, p2v_err *err)
         r = p2v_errf(err, -ENODEV, "%s: not a regular file or block device", path);
         goto out;
     }
-    bd = bd_alloc(&file_ops, path);
-    struct file_priv *fp = calloc(1, sizeof *fp);
-    if (!bd || !fp) {
-        free(fp);
+    bd = bd_alloc_priv(&file_ops, path, sizeof(struct file_priv));
+    if (!bd) {
         r = p2v_errf(err, -ENOMEM, "%s: out of memory", path);
         goto out;
     }
+    struct file_priv *fp = bd->priv;
     fp->fd = fd;
     fp->dfd = -1;
-    bd->priv = fp;
     fd = -1;
     bd->st_dev = st.st_dev;
     bd->st_ino = st.st_ino;

@@ -68,10 +68,7 @@ static int faulty_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_e
 static void faulty_close(blockdev *bd)
 {
     struct faulty_priv *fp = bd->priv;
-    if (fp) {
-        extent_list_free(&fp->bad);
-        free(fp);
-    }
+    extent_list_free(&fp->bad);
 }
 
 static const struct bd_ops faulty_ops = {

@@ -12,6 +12,7 @@
 
 #include "blockdev/blockdev_impl.h"
 #include "util/io.h"
+#include "util/iowalk.h"
 
 #define OV_BS ((uint64_t)BD_OVERLAY_BLOCK)
 #define OV_CHUNK_BLOCKS 256u /* memory is taken 1 MiB at a time */
@@ -144,32 +145,42 @@ static int ov_base_block(blockdev *bd, struct overlay *o, uint64_t block, uint8_
     return bd_pread(o->base, buf, (size_t)n, o->off + pos, err);
 }
 
+/* A read or write being walked piece by piece (io_walk). */
+struct ov_io {
+    blockdev *bd;
+    struct overlay *o;
+    uint8_t *dst;       /* reads */
+    const uint8_t *src; /* writes */
+};
+
+/* One piece of a read: the rest of a written block, or a run of unwritten
+ * blocks read from the base in one call. */
+static int64_t ov_read_piece(void *ctx, uint64_t off, size_t at, size_t len, p2v_err *err)
+{
+    const struct ov_io *io = ctx;
+    struct overlay *o = io->o;
+    uint8_t *p = io->dst + at;
+    uint64_t block = off / OV_BS, in = off % OV_BS;
+    size_t n = OV_BS - in < len ? (size_t)(OV_BS - in) : len;
+    int r;
+    if (o->nblocks && ov_find(o, block)->block_plus1) {
+        uint8_t tmp[BD_OVERLAY_BLOCK];
+        r = ov_slot_read(o, ov_find(o, block)->slot, tmp, err);
+        if (r == 0)
+            memcpy(p, tmp + in, n);
+    } else {
+        /* Unwritten: read the base for as long as the blocks stay unwritten. */
+        while (n < len && !(o->nblocks && ov_find(o, (off + n) / OV_BS)->block_plus1))
+            n += len - n < OV_BS ? len - n : OV_BS;
+        r = bd_pread(o->base, p, n, o->off + off, err);
+    }
+    return r < 0 ? r : (int64_t)n;
+}
+
 static int ov_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err)
 {
-    struct overlay *o = bd->priv;
-    uint8_t *p = buf;
-    while (len > 0) {
-        uint64_t block = off / OV_BS, in = off % OV_BS;
-        size_t n = OV_BS - in < len ? (size_t)(OV_BS - in) : len;
-        int r;
-        if (o->nblocks && ov_find(o, block)->block_plus1) {
-            uint8_t tmp[BD_OVERLAY_BLOCK];
-            r = ov_slot_read(o, ov_find(o, block)->slot, tmp, err);
-            if (r == 0)
-                memcpy(p, tmp + in, n);
-        } else {
-            /* Unwritten: read the base for as long as the blocks stay unwritten. */
-            while (n < len && !(o->nblocks && ov_find(o, (off + n) / OV_BS)->block_plus1))
-                n += len - n < OV_BS ? len - n : OV_BS;
-            r = bd_pread(o->base, p, n, o->off + off, err);
-        }
-        if (r < 0)
-            return r;
-        p += n;
-        off += n;
-        len -= n;
-    }
-    return 0;
+    struct ov_io io = { .o = bd->priv, .dst = buf };
+    return io_walk(off, len, ov_read_piece, &io, err);
 }
 
 /* Write [in, in + n) of block from src, creating the block from the base. */
@@ -201,6 +212,16 @@ static int ov_write_block(blockdev *bd, struct overlay *o, uint64_t block, uint6
     return 0;
 }
 
+/* One piece of a write: the part of one block it covers. */
+static int64_t ov_write_piece(void *ctx, uint64_t off, size_t at, size_t len, p2v_err *err)
+{
+    const struct ov_io *io = ctx;
+    uint64_t block = off / OV_BS, in = off % OV_BS;
+    size_t n = OV_BS - in < len ? (size_t)(OV_BS - in) : len;
+    int r = ov_write_block(io->bd, io->o, block, in, io->src + at, n, err);
+    return r < 0 ? r : (int64_t)n;
+}
+
 int bd_overlay_pwrite(blockdev *bd, const void *buf, size_t len, uint64_t off, p2v_err *err)
 {
     struct overlay *o = ov_of(bd);
@@ -213,18 +234,8 @@ int bd_overlay_pwrite(blockdev *bd, const void *buf, size_t len, uint64_t off, p
                         "%s: write of %zu bytes at offset %llu goes past the end (size %llu "
                         "bytes)", bd->path, len, (unsigned long long)off,
                         (unsigned long long)bd->size);
-    const uint8_t *p = buf;
-    while (len > 0) {
-        uint64_t block = off / OV_BS, in = off % OV_BS;
-        size_t n = OV_BS - in < len ? (size_t)(OV_BS - in) : len;
-        int r = ov_write_block(bd, o, block, in, p, n, err);
-        if (r < 0)
-            return r;
-        p += n;
-        off += n;
-        len -= n;
-    }
-    return 0;
+    struct ov_io io = { .bd = bd, .o = o, .src = buf };
+    return io_walk(off, len, ov_write_piece, &io, err);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -276,15 +287,12 @@ uint64_t bd_overlay_spilled(const blockdev *bd)
 static void ov_close(blockdev *bd)
 {
     struct overlay *o = bd->priv;
-    if (!o)
-        return;
     for (size_t i = 0; i < o->nchunks; i++)
         free(o->chunks[i]);
     free(o->chunks);
     free(o->tab);
     if (o->spill_fd >= 0)
         close(o->spill_fd);
-    free(o);
 }
 
 static bool ov_origin(const blockdev *bd, uint64_t off, const blockdev **base,
@@ -313,11 +321,9 @@ int bd_overlay_open(blockdev *base, uint64_t off, uint64_t len, const bd_overlay
                         "%s: overlay of %llu bytes at offset %llu does not fit the disk (%llu "
                         "bytes)", bd_path(base), (unsigned long long)len,
                         (unsigned long long)off, (unsigned long long)bd_size(base));
-    char name[4096];
-    snprintf(name, sizeof name, "%s@%llu", bd_path(base), (unsigned long long)off);
     blockdev *bd;
-    int r = bd_view_new(&overlay_ops, base, name, len, sizeof(struct overlay),
-                        BD_VIEW_BACKING | BD_VIEW_IDENTITY, &bd, err);
+    int r = bd_view_new_at(&overlay_ops, base, off, len, sizeof(struct overlay),
+                           BD_VIEW_BACKING | BD_VIEW_IDENTITY, &bd, err);
     if (r < 0)
         return r;
     struct overlay *o = bd->priv;

@@ -2,11 +2,13 @@
 #include "blockdev/remap.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "blockdev/blockdev_impl.h"
+#include "util/extent.h"
 
 struct remap {
     blockdev *base;
@@ -17,15 +19,8 @@ struct remap {
 /* The first move that ends after off. */
 static size_t first_move(const struct remap *m, uint64_t off)
 {
-    size_t lo = 0, hi = m->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (m->moves[mid].dst + m->moves[mid].len <= off)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return ranges_first_after(m->moves, m->n, sizeof *m->moves, offsetof(bd_move, dst),
+                              offsetof(bd_move, len), off);
 }
 
 static int remap_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err)
@@ -58,9 +53,7 @@ static int remap_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_er
 static void remap_close(blockdev *bd)
 {
     struct remap *m = bd->priv;
-    if (m)
-        free(m->moves);
-    free(m);
+    free(m->moves);
 }
 
 static bool remap_origin(const blockdev *bd, uint64_t off, const blockdev **base,

@@ -2,7 +2,6 @@
 #include "blockdev/window.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,15 +35,9 @@ static bool win_origin(const blockdev *bd, uint64_t off, const blockdev **base,
     return off < w->data;
 }
 
-static void win_close(blockdev *bd)
-{
-    free(bd->priv);
-}
-
 static const struct bd_ops window_ops = {
     .format = "raw",
     .pread = win_pread,
-    .close = win_close,
     .origin = win_origin,
 };
 
@@ -57,11 +50,9 @@ int bd_window_open(blockdev *base, uint64_t off, uint64_t len, uint64_t size, bl
                         "%s: window of %llu bytes at offset %llu is outside the device (%llu "
                         "bytes)", bd_path(base), (unsigned long long)data,
                         (unsigned long long)off, (unsigned long long)bd_size(base));
-    char name[300];
-    snprintf(name, sizeof name, "%s@%llu", bd_path(base), (unsigned long long)off);
     blockdev *bd;
-    int r = bd_view_new(&window_ops, base, name, size, sizeof(struct window), BD_VIEW_BACKING,
-                        &bd, err);
+    int r = bd_view_new_at(&window_ops, base, off, size, sizeof(struct window), BD_VIEW_BACKING,
+                           &bd, err);
     if (r < 0)
         return r;
     *(struct window *)bd->priv = (struct window){ .base = base, .off = off, .data = data };

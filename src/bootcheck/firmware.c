@@ -7,71 +7,62 @@
 
 #define MBR_TYPE_ESP 0xEF
 
-const char *bootcheck_fw_name(enum bootcheck_fw fw)
+/* Each option's names by the value of its enum; the default, 0, also
+ * names a value out of range. */
+#define NNAMES 3
+static const char *const fw_names[NNAMES] = {
+    [BOOTCHECK_FW_AUTO] = "auto", [BOOTCHECK_FW_BIOS] = "bios", [BOOTCHECK_FW_UEFI] = "uefi" };
+static const char *const bus_names[NNAMES] = {
+    [BOOTCHECK_BUS_SATA] = "sata", [BOOTCHECK_BUS_VIRTIO_BLK] = "virtio-blk",
+    [BOOTCHECK_BUS_IDE] = "ide" };
+static const char *const accel_names[NNAMES] = {
+    [BOOTCHECK_ACCEL_AUTO] = "auto", [BOOTCHECK_ACCEL_KVM] = "kvm", [BOOTCHECK_ACCEL_TCG] = "tcg" };
+
+static const char *name_of(const char *const names[NNAMES], unsigned v)
 {
-    switch (fw) {
-    case BOOTCHECK_FW_BIOS: return "bios";
-    case BOOTCHECK_FW_UEFI: return "uefi";
-    default: return "auto";
-    }
+    return names[v < NNAMES ? v : 0];
 }
+
+/* The value s names, or -EINVAL. */
+static int value_of(const char *const names[NNAMES], const char *s)
+{
+    for (int i = 0; i < NNAMES; i++)
+        if (!strcmp(s, names[i]))
+            return i;
+    return -EINVAL;
+}
+
+const char *bootcheck_fw_name(enum bootcheck_fw fw) { return name_of(fw_names, fw); }
+const char *bootcheck_bus_name(enum bootcheck_bus bus) { return name_of(bus_names, bus); }
+const char *bootcheck_accel_name(enum bootcheck_accel a) { return name_of(accel_names, a); }
 
 const char *bootcheck_fw_firmware(enum bootcheck_fw fw)
 {
     return fw == BOOTCHECK_FW_UEFI ? "OVMF" : "SeaBIOS";
 }
 
-const char *bootcheck_bus_name(enum bootcheck_bus bus)
-{
-    switch (bus) {
-    case BOOTCHECK_BUS_VIRTIO_BLK: return "virtio-blk";
-    case BOOTCHECK_BUS_IDE: return "ide";
-    default: return "sata";
-    }
-}
-
-const char *bootcheck_accel_name(enum bootcheck_accel a)
-{
-    switch (a) {
-    case BOOTCHECK_ACCEL_KVM: return "kvm";
-    case BOOTCHECK_ACCEL_TCG: return "tcg";
-    default: return "auto";
-    }
-}
-
 int bootcheck_fw_parse(const char *s, enum bootcheck_fw *out)
 {
-    static const enum bootcheck_fw all[] = { BOOTCHECK_FW_AUTO, BOOTCHECK_FW_BIOS, BOOTCHECK_FW_UEFI };
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (!strcmp(s, bootcheck_fw_name(all[i]))) {
-            *out = all[i];
-            return 0;
-        }
-    return -EINVAL;
+    int v = value_of(fw_names, s);
+    if (v >= 0)
+        *out = (enum bootcheck_fw)v;
+    return v < 0 ? v : 0;
 }
 
 int bootcheck_bus_parse(const char *s, enum bootcheck_bus *out)
 {
-    static const enum bootcheck_bus all[] = { BOOTCHECK_BUS_SATA, BOOTCHECK_BUS_VIRTIO_BLK,
-                                              BOOTCHECK_BUS_IDE };
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (!strcmp(s, bootcheck_bus_name(all[i]))) {
-            *out = all[i];
-            return 0;
-        }
-    return -EINVAL;
+    int v = value_of(bus_names, s);
+    if (v >= 0)
+        *out = (enum bootcheck_bus)v;
+    return v < 0 ? v : 0;
 }
 
 int bootcheck_accel_parse(const char *s, enum bootcheck_accel *out)
 {
-    static const enum bootcheck_accel all[] = { BOOTCHECK_ACCEL_AUTO, BOOTCHECK_ACCEL_KVM,
-                                                BOOTCHECK_ACCEL_TCG };
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (!strcmp(s, bootcheck_accel_name(all[i]))) {
-            *out = all[i];
-            return 0;
-        }
-    return -EINVAL;
+    int v = value_of(accel_names, s);
+    if (v >= 0)
+        *out = (enum bootcheck_accel)v;
+    return v < 0 ? v : 0;
 }
 
 static const ptable_part *find_active(const ptable *t)

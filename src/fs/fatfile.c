@@ -28,6 +28,15 @@ struct fatvol {
     char name[300];
 };
 
+void fatvol_close(fatvol *v)
+{
+    if (!v)
+        return;
+    free(v->fat);
+    free(v->fat_orig);
+    free(v);
+}
+
 /* A directory entry found by a lookup: its bytes and where they are. */
 struct fat_dirent {
     uint64_t off;      /* byte offset of the entry in the volume */
@@ -155,15 +164,6 @@ int fatvol_open(blockdev *bd, uint64_t off, uint64_t len, bool writable, fatvol 
 fail:
     fatvol_close(v);
     return r;
-}
-
-void fatvol_close(fatvol *v)
-{
-    if (!v)
-        return;
-    free(v->fat);
-    free(v->fat_orig);
-    free(v);
 }
 
 /* ---- directories ---- */

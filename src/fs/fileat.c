@@ -99,20 +99,16 @@ int fs_files_at(blockdev *bd, uint64_t part_offset, uint64_t part_len, const cha
         fsmap_err_locate(err, bd_path(bd), part_offset);
         return rc;
     }
-    if (unknown && !d &&
-        (rc = files_from_backup(bd, part_offset, part_len, bad, out, err)) != -ENOENT) {
-        if (rc < 0) {
-            fs_names_free(out);
-            fsmap_err_locate(err, bd_path(bd), part_offset);
-            return rc;
-        }
-        sort_unique(out);
-        return 0;
+    /* One whose start names no filesystem may be read through a backup of
+     * its first sector; -ENOENT: no such backup, go by the row. */
+    rc = unknown && !d ? files_from_backup(bd, part_offset, part_len, bad, out, err) : -ENOENT;
+    if (rc == -ENOENT) {
+        if (!d || !d->files_at)
+            return fsmap_errf(err, -ENOTSUP, bd_path(bd), part_offset, "cannot tell which files "
+                              "of a %s filesystem lie in given sectors",
+                              fstype[0] ? fstype : "unknown");
+        rc = d->files_at(&s, bad, out, err);
     }
-    if (!d || !d->files_at)
-        return fsmap_errf(err, -ENOTSUP, bd_path(bd), part_offset, "cannot tell which files of "
-                          "a %s filesystem lie in given sectors", fstype[0] ? fstype : "unknown");
-    rc = d->files_at(&s, bad, out, err);
     if (rc < 0) {
         fs_names_free(out);
         fsmap_err_locate(err, bd_path(bd), part_offset);

@@ -88,37 +88,40 @@ static s64 ntdev_clip(const struct ntdev *d, s64 count, s64 offset)
     return count;
 }
 
-static s64 ntdev_pread(struct ntfs_device *dev, void *buf, s64 count, s64 offset)
+/* Read into rbuf, or write wbuf into the overlay, the part of [offset,
+ * offset + count) inside the volume: the bytes done, 0 past its end, -1 on
+ * a failure (kept for ntvol's error). */
+static s64 ntdev_io(struct ntdev *d, void *rbuf, const void *wbuf, s64 count, s64 offset)
 {
-    struct ntdev *d = dev->d_private;
     p2v_err e;
     count = ntdev_clip(d, count, offset);
     if (count <= 0)
         return count;
-    if (bd_pread(d->bd, buf, (size_t)count, d->off + (uint64_t)offset, &e) < 0) {
+    uint64_t at = d->off + (uint64_t)offset;
+    int r = rbuf ? bd_pread(d->bd, rbuf, (size_t)count, at, &e)
+                 : bd_overlay_pwrite(d->bd, wbuf, (size_t)count, at, &e);
+    if (r < 0) {
         ntdev_fail(d, &e);
         return -1;
     }
     return count;
 }
 
+static s64 ntdev_pread(struct ntfs_device *dev, void *buf, s64 count, s64 offset)
+{
+    return ntdev_io(dev->d_private, buf, NULL, count, offset);
+}
+
 static s64 ntdev_pwrite(struct ntfs_device *dev, const void *buf, s64 count, s64 offset)
 {
-    struct ntdev *d = dev->d_private;
-    p2v_err e;
     if (NDevReadOnly(dev)) {
         errno = EROFS;
         return -1;
     }
-    count = ntdev_clip(d, count, offset);
-    if (count <= 0)
-        return count;
-    if (bd_overlay_pwrite(d->bd, buf, (size_t)count, d->off + (uint64_t)offset, &e) < 0) {
-        ntdev_fail(d, &e);
-        return -1;
-    }
-    NDevSetDirty(dev);
-    return count;
+    s64 n = ntdev_io(dev->d_private, NULL, buf, count, offset);
+    if (n > 0)
+        NDevSetDirty(dev);
+    return n;
 }
 
 static s64 ntdev_read(struct ntfs_device *dev, void *buf, s64 count)

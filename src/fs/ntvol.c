@@ -304,18 +304,22 @@ out:
     return r;
 }
 
-static int need_write(const ntvol *v, const char *path, p2v_err *err)
+/* lookup for a change at path: NULL with *r -ENOENT when path is missing
+ * (the caller makes it), or with another error, -EROFS on a volume opened
+ * read-only among them. */
+static ntfs_inode *lookup_for_write(ntvol *v, const char *path, p2v_err *err, int *r)
 {
-    return v->writable ? 0
-                       : p2v_errf(err, -EROFS, "%s: %s: volume opened read-only", v->name, path);
+    if (!v->writable) {
+        *r = p2v_errf(err, -EROFS, "%s: %s: volume opened read-only", v->name, path);
+        return NULL;
+    }
+    return lookup(v, path, err, r);
 }
 
 int ntvol_write_file(ntvol *v, const char *path, const uint8_t *data, size_t len, p2v_err *err)
 {
-    int r = need_write(v, path, err);
-    if (r < 0)
-        return r;
-    ntfs_inode *ni = lookup(v, path, err, &r);
+    int r;
+    ntfs_inode *ni = lookup_for_write(v, path, err, &r);
     if (!ni && r != -ENOENT)
         return r;
     if (!ni && (r = create(v, path, S_IFREG, &ni, err)) < 0)
@@ -331,10 +335,8 @@ int ntvol_write_file(ntvol *v, const char *path, const uint8_t *data, size_t len
 
 int ntvol_mkdir(ntvol *v, const char *path, p2v_err *err)
 {
-    int r = need_write(v, path, err);
-    if (r < 0)
-        return r;
-    ntfs_inode *ni = lookup(v, path, err, &r);
+    int r;
+    ntfs_inode *ni = lookup_for_write(v, path, err, &r);
     if (!ni && r != -ENOENT)
         return r;
     if (ni) {

@@ -67,26 +67,27 @@ int fsresize_entry_check(const char *fstype, uint64_t fs_bytes, const char *from
                     size_human(len, h2, sizeof h2));
 }
 
+/* The check of a filesystem that keeps its size, r being the result of
+ * reading that size into out->fs_bytes (from: where it is recorded). */
+static int fixed_check(int r, const char *from, uint64_t len, const char *what,
+                       fsresize_info *out, p2v_err *err)
+{
+    fsresize_fixed_size(out, len);
+    return r == 0 ? fsresize_entry_check(out->fstype, out->fs_bytes, from, len, what, err) : r;
+}
+
 int fsresize_ext_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
                        fsresize_info *out, p2v_err *err)
 {
     int r = ext_size(bd, off, len, &out->fs_bytes, err);
-    fsresize_fixed_size(out, len);
-    if (r == 0)
-        r = fsresize_entry_check(out->fstype, out->fs_bytes, "from its superblock", len, what,
-                                 err);
-    return r;
+    return fixed_check(r, "from its superblock", len, what, out, err);
 }
 
 int fsresize_fat_check(blockdev *bd, uint64_t off, uint64_t len, const char *what,
                        fsresize_info *out, p2v_err *err)
 {
     int r = fat_size(bd, off, len, &out->fs_bytes, err);
-    fsresize_fixed_size(out, len);
-    if (r == 0)
-        r = fsresize_entry_check(out->fstype, out->fs_bytes, "from its boot sector", len, what,
-                                 err);
-    return r;
+    return fixed_check(r, "from its boot sector", len, what, out, err);
 }
 
 int fsresize_fat_keep(blockdev *bd, uint64_t off, uint64_t old_bytes, uint64_t new_bytes,

@@ -223,10 +223,8 @@ int fsresize_ntfs_expand(blockdev *ov, const fsresize_ntfs_result *res,
         r = expand_all(o2, o, what, err);
     if (r == 0)
         r = carry_back(o2, ov, mv, res->nmoves, res, err);
-    if (o2)
-        bd_close(o2);
-    if (view)
-        bd_close(view);
+    bd_close(o2);
+    bd_close(view);
     free(mv);
     return r;
 }

@@ -33,6 +33,7 @@
 #include "blockdev/overlay.h"
 #include "fs/resize_impl.h"
 #include "util/array.h"
+#include "util/iowalk.h"
 
 struct mv_free {
     uint64_t lcn, len;
@@ -342,26 +343,34 @@ static int write_mapping_pairs(struct mv_ctx *c, MFT_RECORD *m, uint32_t aoff,
     return 0;
 }
 
+/* A system file's bytes being written cluster by cluster (io_walk). */
+struct rl_io {
+    struct mv_ctx *c;
+    const runlist_element *rl;
+    const uint8_t *buf;
+};
+
+/* One piece: the bytes at pos that one cluster of the runlist holds. */
+static int64_t rl_write_piece(void *ctx, uint64_t pos, size_t at, size_t len, p2v_err *err)
+{
+    const struct rl_io *io = ctx;
+    uint64_t cs = io->c->vol->cluster_size;
+    uint64_t in = pos % cs, n = cs - in < len ? cs - in : len;
+    LCN lcn = ntfs_rl_vcn_to_lcn(io->rl, (VCN)(pos / cs));
+    if (lcn < 0)
+        return p2v_errf(err, -EIO, "%s: NTFS: byte %llu of a system file has no cluster",
+                        io->c->what, (unsigned long long)pos);
+    int r = bd_overlay_pwrite(io->c->ov, io->buf + at, (size_t)n, (uint64_t)lcn * cs + in, err);
+    return r < 0 ? r : (int64_t)n;
+}
+
 /* Bytes at pos of an attribute whose runlist is rl, written into the overlay
- * at the clusters the runlist names. */
+ * at the clusters the runlist names; buf is in memory, so len fits a size_t. */
 static int rl_write(struct mv_ctx *c, const runlist_element *rl, uint64_t pos, const uint8_t *buf,
                     uint64_t len, p2v_err *err)
 {
-    uint64_t cs = c->vol->cluster_size;
-    while (len > 0) {
-        uint64_t in = pos % cs, n = cs - in < len ? cs - in : len;
-        LCN lcn = ntfs_rl_vcn_to_lcn(rl, (VCN)(pos / cs));
-        if (lcn < 0)
-            return p2v_errf(err, -EIO, "%s: NTFS: byte %llu of a system file has no cluster",
-                            c->what, (unsigned long long)pos);
-        int r = bd_overlay_pwrite(c->ov, buf, (size_t)n, (uint64_t)lcn * cs + in, err);
-        if (r < 0)
-            return r;
-        pos += n;
-        buf += n;
-        len -= n;
-    }
-    return 0;
+    struct rl_io io = { .c = c, .rl = rl, .buf = buf };
+    return io_walk(pos, (size_t)len, rl_write_piece, &io, err);
 }
 
 /* The record with fixups applied, into $MFT and (records 0..3) $MFTMirr. */

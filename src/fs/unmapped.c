@@ -44,32 +44,17 @@ const struct fs_driver fs_driver_bitlocker = {
     .unmappable = "BitLocker-encrypted volume",
 };
 
-const struct fs_driver fs_driver_exfat = {
-    .kind = FS_OTHER,
-    .probe = exfat_probe,
-    .unmappable = "exFAT (not supported for used-block copying)",
-};
+/* The row of a volume that has no name of its own for fs_probe: its probe
+ * and the notice of the full copy, nothing else. */
+#define UNMAPPED_ROW(probe_fn, notice) \
+    { .kind = FS_OTHER, .probe = (probe_fn), .unmappable = (notice) }
 
-const struct fs_driver fs_driver_xfs = {
-    .kind = FS_OTHER,
-    .probe = xfs_probe,
-    .unmappable = "XFS (not supported for used-block copying)",
-};
+/* The notice for a filesystem p2v could read but does not. */
+#define NOT_SUPPORTED(fs) fs " (not supported for used-block copying)"
 
-const struct fs_driver fs_driver_luks = {
-    .kind = FS_OTHER,
-    .probe = luks_probe,
-    .unmappable = "LUKS-encrypted volume",
-};
-
-const struct fs_driver fs_driver_btrfs = {
-    .kind = FS_OTHER,
-    .probe = btrfs_probe,
-    .unmappable = "btrfs (not supported for used-block copying)",
-};
-
-const struct fs_driver fs_driver_lvm = {
-    .kind = FS_OTHER,
-    .probe = lvm_probe,
-    .unmappable = "LVM physical volume (not supported for used-block copying)",
-};
+const struct fs_driver fs_driver_exfat = UNMAPPED_ROW(exfat_probe, NOT_SUPPORTED("exFAT"));
+const struct fs_driver fs_driver_xfs = UNMAPPED_ROW(xfs_probe, NOT_SUPPORTED("XFS"));
+const struct fs_driver fs_driver_luks = UNMAPPED_ROW(luks_probe, "LUKS-encrypted volume");
+const struct fs_driver fs_driver_btrfs = UNMAPPED_ROW(btrfs_probe, NOT_SUPPORTED("btrfs"));
+const struct fs_driver fs_driver_lvm =
+    UNMAPPED_ROW(lvm_probe, NOT_SUPPORTED("LVM physical volume"));

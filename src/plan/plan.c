@@ -20,7 +20,6 @@ const char *plan_firmware_str(enum plan_firmware fw)
     }
 }
 
-
 bool plan_is_windows_part(const ptable *pt, const ptable_part *pp, const char *fstype)
 {
     if (fs_kind_of(fstype) == FS_NTFS)
@@ -220,6 +219,15 @@ static void firmware_notes(plan *p, const plan_source *src)
                             "boot loader that supports it (e.g. GRUB with a BIOS boot partition)");
 }
 
+void plan_free(plan *p)
+{
+    if (!p)
+        return;
+    p2v_warnings_free(&p->notes);
+    free(p->parts);
+    free(p);
+}
+
 int plan_build(const plan_source *src, size_t nsrc, const plan_sel *sel, size_t nsel,
                const plan_opts *o, plan **out, p2v_err *err)
 {
@@ -331,13 +339,3 @@ out:
     plan_free(p);
     return r;
 }
-
-void plan_free(plan *p)
-{
-    if (!p)
-        return;
-    p2v_warnings_free(&p->notes);
-    free(p->parts);
-    free(p);
-}
-

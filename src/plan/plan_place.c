@@ -100,22 +100,32 @@ int pl_size_disk(plan *p, uint64_t want_bytes, p2v_err *err)
     return 0;
 }
 
-
 /* ---- the table to serialize ---- */
 
+/* A partition's entry; everything else of the entry stays zero. */
 static void fill_entry(ptable_part *e, const plan_part *pp)
 {
-    e->number = pp->number;
-    e->start = pp->start;
-    e->size = pp->sectors;
-    e->mbr_type = pp->mbr_type;
-    e->bootable = pp->bootable;
-    e->logical = pp->logical;
-    e->ebr_lba = pp->ebr_lba;
-    e->type_guid = pp->type_guid;
-    e->uuid = pp->uuid;
-    e->attrs = pp->attrs;
+    *e = (ptable_part){
+        .number = pp->number,
+        .start = pp->start,
+        .size = pp->sectors,
+        .mbr_type = pp->mbr_type,
+        .bootable = pp->bootable,
+        .logical = pp->logical,
+        .ebr_lba = pp->ebr_lba,
+        .type_guid = pp->type_guid,
+        .uuid = pp->uuid,
+        .attrs = pp->attrs,
+    };
     snprintf(e->name, sizeof e->name, "%s", pp->name);
+}
+
+void plan_ptable_free(ptable *t)
+{
+    if (!t)
+        return;
+    free(t->parts);
+    free(t);
 }
 
 int plan_to_ptable(const plan *p, ptable **out, p2v_err *err)
@@ -153,12 +163,4 @@ int plan_to_ptable(const plan *p, ptable **out, p2v_err *err)
             fill_entry(&t->parts[t->nparts++], &p->parts[i]);
     *out = t;
     return 0;
-}
-
-void plan_ptable_free(ptable *t)
-{
-    if (!t)
-        return;
-    free(t->parts);
-    free(t);
 }

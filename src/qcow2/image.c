@@ -9,6 +9,7 @@
 #include "qcow2/qcow2.h"
 #include "qcow2/qcow2_image.h"
 #include "util/endian.h"
+#include "util/iowalk.h"
 
 #define INVALID(...) p2v_errf(err, -EINVAL, __VA_ARGS__)
 
@@ -442,41 +443,51 @@ static int read_backing(blockdev *backing, uint8_t *buf, size_t len, uint64_t of
     return bd_pread(backing, buf, n, off, err);
 }
 
+/* A read being walked cluster run by cluster run (io_walk). */
+struct image_read {
+    qcow2_image *img;
+    blockdev *backing;
+    uint8_t *buf;
+};
+
+/* One piece of a read: a cluster and the ones stored right after it, read
+ * in one call. */
+static int64_t read_piece(void *ctx, uint64_t off, size_t at, size_t len, p2v_err *err)
+{
+    const struct image_read *rd = ctx;
+    qcow2_image *img = rd->img;
+    uint8_t *p = rd->buf + at;
+    uint64_t vc = off >> img->cbits, in = off & (img->cs - 1);
+    size_t n = img->cs - in < len ? (size_t)(img->cs - in) : len;
+    qcow2_cluster c;
+    int r = qcow2_image_cluster(img, vc, &c, err);
+    if (r < 0)
+        return r;
+    /* Extend over following clusters stored right after this one. */
+    if (c.kind == QCOW2_CLUSTER_NORMAL) {
+        while (n < len) {
+            qcow2_cluster next;
+            if ((r = qcow2_image_cluster(img, vc + 1, &next, err)) < 0)
+                return r;
+            if (next.kind != QCOW2_CLUSTER_NORMAL ||
+                next.host_offset != c.host_offset + in + n)
+                break;
+            size_t more = img->cs < len - n ? (size_t)img->cs : len - n;
+            n += more;
+            vc++;
+        }
+        vc = off >> img->cbits;
+    }
+    if (c.kind == QCOW2_CLUSTER_UNALLOCATED && rd->backing)
+        r = read_backing(rd->backing, p, n, off, err);
+    else
+        r = qcow2_image_read_cluster_part(img, vc, &c, p, n, in, err);
+    return r < 0 ? r : (int64_t)n;
+}
+
 int qcow2_image_pread(qcow2_image *img, blockdev *backing, void *buf, size_t len, uint64_t off,
                       p2v_err *err)
 {
-    uint8_t *p = buf;
-    while (len > 0) {
-        uint64_t vc = off >> img->cbits, in = off & (img->cs - 1);
-        size_t n = img->cs - in < len ? (size_t)(img->cs - in) : len;
-        qcow2_cluster c;
-        int r = qcow2_image_cluster(img, vc, &c, err);
-        if (r < 0)
-            return r;
-        /* Extend over following clusters stored right after this one. */
-        if (c.kind == QCOW2_CLUSTER_NORMAL) {
-            while (n < len) {
-                qcow2_cluster next;
-                if ((r = qcow2_image_cluster(img, vc + 1, &next, err)) < 0)
-                    return r;
-                if (next.kind != QCOW2_CLUSTER_NORMAL ||
-                    next.host_offset != c.host_offset + in + n)
-                    break;
-                size_t more = img->cs < len - n ? (size_t)img->cs : len - n;
-                n += more;
-                vc++;
-            }
-            vc = off >> img->cbits;
-        }
-        if (c.kind == QCOW2_CLUSTER_UNALLOCATED && backing)
-            r = read_backing(backing, p, n, off, err);
-        else
-            r = qcow2_image_read_cluster_part(img, vc, &c, p, n, in, err);
-        if (r < 0)
-            return r;
-        p += n;
-        off += n;
-        len -= n;
-    }
-    return 0;
+    struct image_read rd = { .img = img, .backing = backing, .buf = buf };
+    return io_walk(off, len, read_piece, &rd, err);
 }

@@ -27,11 +27,8 @@ static int q_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *e
 static void q_close(blockdev *bd)
 {
     struct qcow2_bd *q = bd->priv;
-    if (!q)
-        return;
     qcow2_image_close(q->img);
     bd_close(q->backing);
-    free(q);
 }
 
 static const struct bd_ops qcow2_ops = {
@@ -107,8 +104,7 @@ static int open_backing(qcow2_image *img, struct chain *ch, blockdev **out, p2v_
 
 static int open_depth(const char *path, struct chain *ch, blockdev **out, p2v_err *err)
 {
-    blockdev *file = NULL, *bd = NULL;
-    struct qcow2_bd *q = NULL;
+    blockdev *file = NULL;
     int r = bd_open_raw(path, &file, err);
     if (r < 0)
         return r;
@@ -124,13 +120,12 @@ static int open_depth(const char *path, struct chain *ch, blockdev **out, p2v_er
         *out = file; /* a backing file without a format: probed as raw */
         return 0;
     }
-    q = calloc(1, sizeof *q);
-    bd = bd_alloc(&qcow2_ops, path);
-    if (!q || !bd) {
+    blockdev *bd = bd_alloc_priv(&qcow2_ops, path, sizeof(struct qcow2_bd));
+    if (!bd) {
         bd_close(file);
-        r = p2v_errf(err, -ENOMEM, "out of memory");
-        goto out;
+        return p2v_errf(err, -ENOMEM, "out of memory");
     }
+    struct qcow2_bd *q = bd->priv;
     if ((r = qcow2_image_open_bd(file, 0, &q->img, err)) < 0)
         goto out;
     if (q->img->info.extended_l2) {
@@ -140,7 +135,6 @@ static int open_depth(const char *path, struct chain *ch, blockdev **out, p2v_er
     }
     if (q->img->info.backing_file[0] && (r = open_backing(q->img, ch, &q->backing, err)) < 0)
         goto out;
-    bd->priv = q;
     bd->size = q->img->info.virtual_size;
     bd->st_dev = bd_st_dev(q->img->file);
     bd->st_ino = bd_st_ino(q->img->file);
@@ -148,14 +142,7 @@ static int open_depth(const char *path, struct chain *ch, blockdev **out, p2v_er
     *out = bd;
     return 0;
 out:
-    if (q) {
-        qcow2_image_close(q->img);
-        bd_close(q->backing);
-        free(q);
-    }
-    if (bd)
-        bd->priv = NULL;
-    bd_close(bd);
+    bd_close(bd); /* q_close: the image and its backing, as far as they got */
     return r;
 }
 

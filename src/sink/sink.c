@@ -80,6 +80,15 @@ int sink_target_size(const char *output, const sink_opts *o, uint64_t *size, p2v
     return t->size(output, &d, size, err);
 }
 
+void *sink_priv_new(sink *s, size_t size, p2v_err *err)
+{
+    void *p = calloc(1, size);
+    if (!p)
+        p2v_errf(err, -ENOMEM, "out of memory");
+    s->priv = p;
+    return p;
+}
+
 /* A sink of target t writing to output, nothing opened yet; NULL when out
  * of memory. */
 static sink *sink_new(const struct sink_target *t, const char *output, uint64_t virtual_size,
@@ -90,7 +99,7 @@ static sink *sink_new(const struct sink_target *t, const char *output, uint64_t 
         return NULL;
     s->fd = -1;
     s->target = t;
-    s->be = t->backend(o);
+    s->be = t->backend ? t->backend(o) : t->be;
     s->io_timeout = io_timeout_of(o);
     s->virtual_size = virtual_size;
     s->granularity = s->be->granularity;

@@ -35,8 +35,9 @@ struct sink_target {
     struct sink_target_info info;
     /* Does OUTPUT name this target? NULL: the last row, taking any OUTPUT. */
     bool (*match)(const char *output);
-    /* The backend that writes it for these options. */
+    /* The backend that writes it for these options; NULL: always be. */
     const struct sink_backend *(*backend)(const sink_opts *o);
+    const struct sink_backend *be;
     /* info.sized: the target's own size. */
     int (*size)(const char *output, const sink_opts *o, uint64_t *size, p2v_err *err);
 };
@@ -55,6 +56,11 @@ struct sink {
     unsigned io_timeout; /* seconds; never 0 */
     void *priv;
 };
+
+/* A backend's state for s: size zeroed bytes, kept as s->priv (the
+ * backend's free releases them, after a failed open too). NULL when out of
+ * memory, with err saying so. */
+void *sink_priv_new(sink *s, size_t size, p2v_err *err);
 
 extern const struct sink_backend sink_raw_backend;
 extern const struct sink_backend sink_qcow2_backend;

@@ -86,10 +86,9 @@ static int nbd_export_size(const char *uri, const sink_opts *o, uint64_t *size, 
 static int nbd_open_sink(sink *s, uint64_t virtual_size, const sink_opts *o, p2v_err *err)
 {
     (void)o;
-    struct nbd_priv *p = calloc(1, sizeof *p);
+    struct nbd_priv *p = sink_priv_new(s, sizeof *p, err);
     if (!p)
-        return p2v_errf(err, -ENOMEM, "out of memory");
-    s->priv = p;
+        return -ENOMEM;
     int r = nbdlib_connect(s->output, s->io_timeout, &p->h, err);
     if (r < 0)
         return r;
@@ -243,18 +242,12 @@ const struct sink_backend sink_nbd_backend = {
     .granularity = 4096,
 };
 
-static const struct sink_backend *nbd_backend(const sink_opts *o)
-{
-    (void)o;
-    return &sink_nbd_backend;
-}
-
 /* OUTPUT nbd://...: an NBD export, written in place; it has its own size. */
 const struct sink_target sink_target_nbd = {
     .info = { .name = "nbd", .what = "NBD export", .direct = true, .raw_only = true,
               .sized = true, .readback = true,
               .partial = "the export is partly written and is not a valid disk" },
     .match = nbdlib_is_uri,
-    .backend = nbd_backend,
+    .be = &sink_nbd_backend,
     .size = nbd_export_size,
 };

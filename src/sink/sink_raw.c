@@ -27,10 +27,8 @@ struct raw_priv {
 static int raw_open(sink *s, uint64_t virtual_size, const sink_opts *o, p2v_err *err)
 {
     (void)o;
-    struct raw_priv *rp = calloc(1, sizeof *rp);
-    if (!rp)
-        return p2v_errf(err, -ENOMEM, "out of memory");
-    s->priv = rp;
+    if (!sink_priv_new(s, sizeof(struct raw_priv), err))
+        return -ENOMEM;
     s->writers = RAW_WRITERS;
     if (ftruncate(s->fd, (off_t)virtual_size) < 0)
         return p2v_errf(err, -errno, "%s: cannot size it to %llu bytes: %s", s->output,

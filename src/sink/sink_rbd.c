@@ -24,6 +24,7 @@
 
 #include "sink/sink_impl.h"
 #include "util/cancel.h"
+#include "util/iowalk.h"
 
 #define RBD_SLOTS_MAX 16
 #define RBD_CHUNK_MAX (4u << 20) /* one write: at most one object, at most this */
@@ -273,10 +274,9 @@ static int create_partial(sink *s, struct rbd_priv *p, uint64_t size, p2v_err *e
 
 static int rbd_open_sink(sink *s, uint64_t virtual_size, const sink_opts *o, p2v_err *err)
 {
-    struct rbd_priv *p = calloc(1, sizeof *p);
+    struct rbd_priv *p = sink_priv_new(s, sizeof *p, err);
     if (!p)
-        return p2v_errf(err, -ENOMEM, "out of memory");
-    s->priv = p;
+        return -ENOMEM;
     int r = rbdlib_parse(s->output, &p->t, err);
     if (r < 0)
         return r;
@@ -352,24 +352,30 @@ static int gather(sink *s, const uint8_t *buf, size_t len, uint64_t off, p2v_err
     return (off + len) % p->chunk == 0 ? send_filling(s, err) : 0;
 }
 
+/* A write being walked chunk by chunk of the image (io_walk). */
+struct rbd_write {
+    sink *s;
+    const uint8_t *buf;
+};
+
+/* One piece of a write: as much as the chunk at offset still takes. */
+static int64_t write_piece(void *ctx, uint64_t offset, size_t at, size_t len, p2v_err *err)
+{
+    const struct rbd_write *w = ctx;
+    const struct rbd_priv *p = w->s->priv;
+    size_t room = p->chunk - (size_t)(offset % p->chunk);
+    size_t n = len < room ? len : room;
+    int r = gather(w->s, w->buf + at, n, offset, err);
+    return r < 0 ? r : (int64_t)n;
+}
+
 static int rbd_sink_write(sink *s, uint64_t offset, const void *buf, size_t len, p2v_err *err)
 {
-    struct rbd_priv *p = s->priv;
-    const uint8_t *b = buf;
     if (offset > s->virtual_size || len > s->virtual_size - offset)
         return p2v_errf(err, -EINVAL, "%s: write of %zu bytes at %llu is past the end", s->output,
                         len, (unsigned long long)offset);
-    while (len) {
-        size_t room = p->chunk - (size_t)(offset % p->chunk);
-        size_t n = len < room ? len : room;
-        int r = gather(s, b, n, offset, err);
-        if (r < 0)
-            return r;
-        b += n;
-        offset += n;
-        len -= n;
-    }
-    return 0;
+    struct rbd_write w = { .s = s, .buf = buf };
+    return io_walk(offset, len, write_piece, &w, err);
 }
 
 static int rbd_sink_finish(sink *s, p2v_err *err)
@@ -511,17 +517,11 @@ const struct sink_backend sink_rbd_backend = {
     .granularity = 4096,
 };
 
-static const struct sink_backend *rbd_backend(const sink_opts *o)
-{
-    (void)o;
-    return &sink_rbd_backend;
-}
-
 /* rbd:POOL[/NAMESPACE]/IMAGE: written under IMAGE.p2v-partial and renamed
  * (direct: no temporary file; the backend keeps all or nothing itself). */
 const struct sink_target sink_target_rbd = {
     .info = { .name = "rbd", .what = "RBD image", .direct = true, .raw_only = true,
               .readback = true },
     .match = rbdlib_is_target,
-    .backend = rbd_backend,
+    .be = &sink_rbd_backend,
 };

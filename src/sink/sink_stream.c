@@ -48,12 +48,11 @@ static int emit_fd(void *ctx, const void *buf, size_t len, p2v_err *err)
 static int stream_open(sink *s, uint64_t virtual_size, const sink_opts *o, p2v_err *err)
 {
     (void)virtual_size;
-    struct stream_priv *p = calloc(1, sizeof *p);
+    struct stream_priv *p = sink_priv_new(s, sizeof *p, err);
     if (!p)
-        return p2v_errf(err, -ENOMEM, "out of memory");
+        return -ENOMEM;
     p->fd = STDOUT_FILENO;
     p->cluster_size = o->cluster_size ? o->cluster_size : 65536;
-    s->priv = p;
     if (o->format == SINK_QCOW2)
         s->granularity = p->cluster_size;
     if (!(p->zeros = calloc(1, ZERO_CHUNK)))

@@ -73,11 +73,8 @@ static int nbd_src_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_
 static void nbd_src_close(blockdev *bd)
 {
     struct nbd_src *s = bd->priv;
-    if (!s)
-        return;
     nbdlib_close(s->h, !s->broken, s->timeout);
     pthread_mutex_destroy(&s->lock);
-    free(s);
 }
 
 static const struct bd_ops nbd_ops = {
@@ -101,17 +98,14 @@ static int nbd_src_open(const char *uri, blockdev *file, uint64_t data_size, con
         nbdlib_close(h, false, timeout);
         return r;
     }
-    blockdev *bd = bd_alloc(&nbd_ops, uri);
-    struct nbd_src *s = calloc(1, sizeof *s);
-    if (!bd || !s) {
-        free(s);
-        bd_close(bd);
+    blockdev *bd = bd_alloc_priv(&nbd_ops, uri, sizeof(struct nbd_src));
+    if (!bd) {
         nbdlib_close(h, false, timeout);
         return p2v_errf(err, -ENOMEM, "out of memory");
     }
+    struct nbd_src *s = bd->priv;
     *s = (struct nbd_src){ .h = h, .timeout = timeout };
     pthread_mutex_init(&s->lock, NULL);
-    bd->priv = s;
     bd->size = (uint64_t)size;
     bd->sector_size = 512;
     *out = bd;

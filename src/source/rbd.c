@@ -43,12 +43,9 @@ static int rbd_bd_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_e
 static void rbd_bd_close(blockdev *bd)
 {
     struct rbd_bd *p = bd->priv;
-    if (!p)
-        return;
     if (p->img)
         rbdlib.f.rbd_close(p->img);
     rbdlib_disconnect(&p->conn);
-    free(p);
 }
 
 static const struct bd_ops rbd_ops = {
@@ -70,9 +67,10 @@ static int rbd_src_open(const char *spec, blockdev *file, uint64_t data_size,
     *out = NULL;
     if ((r = rbdlib_parse(spec, &t, err)) < 0)
         return r;
-    struct rbd_bd *p = calloc(1, sizeof *p);
-    if (!p)
+    blockdev *bd = bd_alloc_priv(&rbd_ops, spec, sizeof(struct rbd_bd));
+    if (!bd)
         return p2v_errf(err, -ENOMEM, "out of memory");
+    struct rbd_bd *p = bd->priv;
     if ((r = rbdlib_connect(&t, o && o->rbd_timeout ? o->rbd_timeout : RBD_TIMEOUT_DEFAULT, io,
                             &p->conn, err)) < 0)
         goto fail;
@@ -87,21 +85,12 @@ static int rbd_src_open(const char *spec, blockdev *file, uint64_t data_size,
         p2v_errf(err, r, "%s: %s", spec, strerror(-r));
         goto fail;
     }
-    blockdev *bd = bd_alloc(&rbd_ops, spec);
-    if (!bd) {
-        r = p2v_errf(err, -ENOMEM, "out of memory");
-        goto fail;
-    }
-    bd->priv = p;
     bd->size = size;
     bd->sector_size = 512;
     *out = bd;
     return 0;
 fail:
-    if (p->img)
-        rbdlib.f.rbd_close(p->img);
-    rbdlib_disconnect(&p->conn);
-    free(p);
+    bd_close(bd); /* rbd_bd_close: the image and the connection, as far as they got */
     return r;
 }
 

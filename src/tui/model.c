@@ -377,6 +377,15 @@ int tui_set_field(tui_state *s, enum tui_field f, const char *text, p2v_err *err
     }
 }
 
+/* A size field's value: bytes as a size, or the word its 0 stands for. */
+static void size_or_word(uint64_t bytes, const char *zero, char *out, size_t len)
+{
+    if (bytes)
+        size_human(bytes, out, len);
+    else
+        snprintf(out, len, "%s", zero);
+}
+
 void tui_field_value(const tui_state *s, enum tui_field f, char *out, size_t len)
 {
     const tui_target *t = &s->target;
@@ -388,18 +397,8 @@ void tui_field_value(const tui_state *s, enum tui_field f, char *out, size_t len
     case TUI_F_BOOT:
         snprintf(out, len, "%s", t->boot == PLAN_FW_BIOS ? "BIOS" : t->boot == PLAN_FW_UEFI ? "UEFI" : "auto");
         break;
-    case TUI_F_ESP:
-        if (t->add_esp)
-            size_human(t->add_esp, out, len);
-        else
-            snprintf(out, len, "no");
-        break;
-    case TUI_F_SIZE:
-        if (t->size)
-            size_human(t->size, out, len);
-        else
-            snprintf(out, len, "smallest");
-        break;
+    case TUI_F_ESP: size_or_word(t->add_esp, "no", out, len); break;
+    case TUI_F_SIZE: size_or_word(t->size, "smallest", out, len); break;
     case TUI_F_OUTPUT: snprintf(out, len, "%s", t->output); break;
     case TUI_F_FORMAT: snprintf(out, len, "%s", t->format == SINK_RAW ? "raw" : "qcow2"); break;
     case TUI_F_COMPRESS:

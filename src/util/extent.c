@@ -113,17 +113,26 @@ void extent_list_free(extent_list *l)
     l->count = l->cap = 0;
 }
 
-size_t extent_list_first_after(const extent_list *l, uint64_t x)
+size_t ranges_first_after(const void *v, size_t n, size_t stride, size_t start_at, size_t len_at,
+                          uint64_t x)
 {
-    size_t lo = 0, hi = l->count;
+    const unsigned char *rec = v;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (l->v[mid].start + l->v[mid].len <= x)
+        const unsigned char *m = rec + mid * stride;
+        if (*(const uint64_t *)(m + start_at) + *(const uint64_t *)(m + len_at) <= x)
             lo = mid + 1;
         else
             hi = mid;
     }
     return lo;
+}
+
+size_t extent_list_first_after(const extent_list *l, uint64_t x)
+{
+    return ranges_first_after(l->v, l->count, sizeof *l->v, offsetof(extent, start),
+                              offsetof(extent, len), x);
 }
 
 bool extent_list_touches(const extent_list *l, uint64_t start, uint64_t len)

@@ -35,6 +35,12 @@ void extent_list_free(extent_list *l);
  * one holding x, or the next one past it); l->count when there is none.
  * Binary search, the one every "where am I in the map" walk shares. */
 size_t extent_list_first_after(const extent_list *l, uint64_t x);
+/* The same search over any array of n records of stride bytes at v, sorted
+ * and not overlapping, each with a uint64_t start at byte start_at and a
+ * uint64_t length at byte len_at (offsetof): for lists of ranges that carry
+ * more than an extent (blockdev/remap.c's moves). */
+size_t ranges_first_after(const void *v, size_t n, size_t stride, size_t start_at, size_t len_at,
+                          uint64_t x);
 /* Does [start, start + len) touch an extent of the normalized list? */
 bool extent_list_touches(const extent_list *l, uint64_t start, uint64_t len);
 /* Is [start, start + len) entirely inside one extent of the normalized

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "util/endian.h"
+#include "util/iowalk.h"
 #include "vdisk/vdisk_impl.h"
 
 const struct vdisk_format vdisk_formats[] = {
@@ -24,6 +26,45 @@ const struct vdisk_format *vdisk_match(const uint8_t *buf, size_t len)
     return NULL;
 }
 
+/* The formats' entry points: each opens file as the top of a new chain. */
+static int open_top(vdisk_chain_open_fn open_chain, blockdev *file, const struct vdisk_opts *o,
+                    blockdev **out, p2v_err *err)
+{
+    struct vdisk_chain ch;
+    vdisk_chain_init(&ch, o, file);
+    return open_chain(file, &ch, out, err);
+}
+
+int vhd_open_opts(blockdev *file, const struct vdisk_opts *o, blockdev **out, p2v_err *err)
+{
+    return open_top(vhd_open_chain, file, o, out, err);
+}
+
+int vhdx_open_opts(blockdev *file, const struct vdisk_opts *o, blockdev **out, p2v_err *err)
+{
+    return open_top(vhdx_open_chain, file, o, out, err);
+}
+
+int vmdk_open_opts(blockdev *file, const struct vdisk_opts *o, blockdev **out, p2v_err *err)
+{
+    return open_top(vmdk_open_chain, file, o, out, err);
+}
+
+int vhd_open(blockdev *file, blockdev **out, p2v_err *err)
+{
+    return vhd_open_opts(file, NULL, out, err);
+}
+
+int vhdx_open(blockdev *file, blockdev **out, p2v_err *err)
+{
+    return vhdx_open_opts(file, NULL, out, err);
+}
+
+int vmdk_open(blockdev *file, blockdev **out, p2v_err *err)
+{
+    return vmdk_open_opts(file, NULL, out, err);
+}
+
 const struct vdisk_format *vdisk_find(const char *name)
 {
     for (size_t i = 0; i < vdisk_format_count; i++)
@@ -34,81 +75,128 @@ const struct vdisk_format *vdisk_find(const char *name)
 
 /* ---- the blockdev over a parsed image ---- */
 
+int vdisk_read_u32_table(blockdev *file, uint64_t off, uint64_t n, bool be, uint32_t **out,
+                         p2v_err *err)
+{
+    uint32_t *t = *out = malloc(n ? n * 4 : 1);
+    uint8_t *raw = malloc(n ? n * 4 : 1);
+    int r = 0;
+    if (!t || !raw)
+        r = p2v_errf(err, -ENOMEM, "out of memory");
+    else if (n)
+        r = bd_pread(file, raw, n * 4, off, err);
+    for (uint64_t i = 0; r == 0 && i < n; i++)
+        t[i] = be ? get_be32(raw + i * 4) : get_le32(raw + i * 4);
+    free(raw);
+    return r;
+}
+
+static bool bit_at(const uint8_t *buf, uint64_t i, bool msb_first)
+{
+    return buf[i / 8] >> (msb_first ? 7 - i % 8 : i % 8) & 1;
+}
+
+int vdisk_bitmap_run(blockdev *file, uint64_t at, uint64_t bit, uint64_t n, bool msb_first,
+                     bool *set, uint64_t *run, p2v_err *err)
+{
+    uint8_t buf[512];
+    uint64_t first = bit / 8, nbytes = (bit + n - 1) / 8 - first + 1;
+    if (nbytes > sizeof buf)
+        nbytes = sizeof buf;
+    int r = bd_pread(file, buf, (size_t)nbytes, at + first, err);
+    if (r < 0)
+        return r;
+    uint64_t from = bit % 8; /* bit's place in buf */
+    uint64_t limit = nbytes * 8 - from < n ? nbytes * 8 - from : n;
+    *set = bit_at(buf, from, msb_first);
+    uint64_t k = 0;
+    while (k < limit && bit_at(buf, from + k, msb_first) == *set)
+        k++;
+    *run = k;
+    return 0;
+}
+
+/* A read being walked run by run of the format's map (io_walk). */
+struct vdisk_read {
+    blockdev *bd;
+    uint8_t *buf;
+};
+
+/* One piece of a read: the run of the map at off, from wherever it lies. */
+static int64_t read_run(void *ctx, uint64_t off, size_t at, size_t len, p2v_err *err)
+{
+    const struct vdisk_read *rd = ctx;
+    const struct vdisk *v = rd->bd->priv;
+    uint8_t *p = rd->buf + at;
+    vdisk_extent e = { 0 };
+    blockdev *f = v->file;
+    int r = v->ops->map(v, off, len, &e, &f, err);
+    if (r < 0)
+        return r;
+    if (e.len == 0 || e.len > len)
+        return p2v_errf(err, -EIO, "%s: internal error: empty run at offset %llu",
+                        rd->bd->path, (unsigned long long)off);
+    size_t n = (size_t)e.len;
+    switch (e.kind) {
+    case VDISK_DATA:
+        r = bd_pread(f, p, n, e.host_off, err);
+        break;
+    case VDISK_COMPRESSED:
+        r = v->ops->read_compressed(v, p, n, off, err);
+        break;
+    case VDISK_ZERO:
+        memset(p, 0, n);
+        break;
+    case VDISK_UNALLOCATED: {
+        uint64_t psize = v->parent ? bd_size(v->parent) : 0;
+        size_t from_parent = off >= psize ? 0 : (psize - off < n ? (size_t)(psize - off) : n);
+        if (from_parent)
+            r = bd_pread(v->parent, p, from_parent, off, err);
+        memset(p + from_parent, 0, n - from_parent);
+        break;
+    }
+    }
+    return r < 0 ? r : (int64_t)n;
+}
+
 int vdisk_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err)
 {
-    const struct vdisk *v = bd->priv;
-    uint8_t *p = buf;
-    while (len > 0) {
-        vdisk_extent e = { 0 };
-        blockdev *f = v->file;
-        int r = v->ops->map(v, off, len, &e, &f, err);
-        if (r < 0)
-            return r;
-        if (e.len == 0 || e.len > len)
-            return p2v_errf(err, -EIO, "%s: internal error: empty run at offset %llu",
-                            bd->path, (unsigned long long)off);
-        size_t n = (size_t)e.len;
-        switch (e.kind) {
-        case VDISK_DATA:
-            r = bd_pread(f, p, n, e.host_off, err);
-            break;
-        case VDISK_COMPRESSED:
-            r = v->ops->read_compressed(v, p, n, off, err);
-            break;
-        case VDISK_ZERO:
-            memset(p, 0, n);
-            break;
-        case VDISK_UNALLOCATED: {
-            uint64_t psize = v->parent ? bd_size(v->parent) : 0;
-            size_t from_parent = off >= psize ? 0 : (psize - off < n ? (size_t)(psize - off) : n);
-            if (from_parent)
-                r = bd_pread(v->parent, p, from_parent, off, err);
-            memset(p + from_parent, 0, n - from_parent);
-            break;
-        }
-        }
-        if (r < 0)
-            return r;
-        p += n;
-        off += n;
-        len -= n;
-    }
-    return 0;
+    struct vdisk_read rd = { .bd = bd, .buf = buf };
+    return io_walk(off, len, read_run, &rd, err);
 }
 
 void vdisk_close(blockdev *bd)
 {
     struct vdisk *v = bd->priv;
-    if (!v)
-        return;
     if (v->ops->free)
         v->ops->free(v->fmt);
     bd_close(v->parent);
     bd_close(v->file);
-    free(v);
+}
+
+int vdisk_abandon(const struct vdisk_layer_ops *ops, void *fmt, blockdev *file, int r)
+{
+    if (ops->free)
+        ops->free(fmt);
+    bd_close(file);
+    return r;
 }
 
 int vdisk_make(const struct vdisk_layer_ops *ops, void *fmt, blockdev *file, blockdev *parent,
                uint64_t size, uint32_t sector_size, uint64_t cluster_size, blockdev **out,
                p2v_err *err)
 {
-    struct vdisk *v = calloc(1, sizeof *v);
-    blockdev *bd = bd_alloc(&ops->bd, bd_path(file));
-    if (!v || !bd) {
-        free(v);
-        bd_close(bd); /* priv still NULL: closes nothing else */
-        if (ops->free)
-            ops->free(fmt);
+    blockdev *bd = bd_alloc_priv(&ops->bd, bd_path(file), sizeof(struct vdisk));
+    if (!bd) {
         bd_close(parent);
-        bd_close(file);
-        return p2v_errf(err, -ENOMEM, "out of memory");
+        return vdisk_abandon(ops, fmt, file, p2v_errf(err, -ENOMEM, "out of memory"));
     }
+    struct vdisk *v = bd->priv;
     v->ops = ops;
     v->fmt = fmt;
     v->file = file;
     v->parent = parent;
     v->cluster_size = cluster_size;
-    bd->priv = v;
     bd->size = size;
     bd->sector_size = sector_size;
     bd->sector_size_set = sector_size != 512;
@@ -241,31 +329,14 @@ uint32_t vdisk_crc32c(uint32_t crc, const uint8_t *buf, size_t len)
 
 static int put_utf8(uint32_t cp, char *out, size_t outlen, size_t *o)
 {
-    uint8_t b[4];
-    size_t n;
-    if (cp < 0x80) {
-        b[0] = (uint8_t)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (uint8_t)(0xC0 | cp >> 6);
-        b[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (uint8_t)(0xE0 | cp >> 12);
-        b[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        b[0] = (uint8_t)(0xF0 | cp >> 18);
-        b[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (uint8_t)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    if (*o + n >= outlen)
+    /* The bytes after the first (6 bits each) and the first byte's marker. */
+    static const uint8_t lead[4] = { 0x00, 0xC0, 0xE0, 0xF0 };
+    unsigned more = cp < 0x80 ? 0 : cp < 0x800 ? 1 : cp < 0x10000 ? 2 : 3;
+    if (*o + more + 1 >= outlen)
         return -ENAMETOOLONG;
-    memcpy(out + *o, b, n);
-    *o += n;
+    out[(*o)++] = (char)(lead[more] | cp >> (6 * more));
+    while (more--)
+        out[(*o)++] = (char)(0x80 | ((cp >> (6 * more)) & 0x3F));
     return 0;
 }
 

@@ -48,6 +48,10 @@ void vdisk_chain_init(struct vdisk_chain *ch, const struct vdisk_opts *o, const 
 int vdisk_pread(blockdev *bd, void *buf, size_t len, uint64_t off, p2v_err *err);
 void vdisk_close(blockdev *bd);
 
+/* An open that failed with r after taking file: fmt (may be NULL) freed
+ * with ops->free and file closed, as vdisk_make does on failure. Returns r. */
+int vdisk_abandon(const struct vdisk_layer_ops *ops, void *fmt, blockdev *file, int r);
+
 /* Wrap a parsed image as a blockdev; takes fmt (freed with ops->free),
  * file and parent, on failure too. */
 int vdisk_make(const struct vdisk_layer_ops *ops, void *fmt, blockdev *file, blockdev *parent,
@@ -68,6 +72,17 @@ int vdisk_open_parent(struct vdisk_chain *ch, const char *child, const char *pat
 int vhd_open_chain(blockdev *file, struct vdisk_chain *ch, blockdev **out, p2v_err *err);
 int vhdx_open_chain(blockdev *file, struct vdisk_chain *ch, blockdev **out, p2v_err *err);
 int vmdk_open_chain(blockdev *file, struct vdisk_chain *ch, blockdev **out, p2v_err *err);
+
+/* A table of n 32-bit entries (big-endian when be) at byte off of file,
+ * into *out (malloc'd; the caller frees it, after a failure too). */
+int vdisk_read_u32_table(blockdev *file, uint64_t off, uint64_t n, bool be, uint32_t **out,
+                         p2v_err *err);
+/* A sector bitmap whose byte 0 lies at byte at of file: of the n bits from
+ * bit on, how many (*run, at most what one 512-byte read holds) share the
+ * first one's value (*set). msb_first: a byte's bit 0 is its most
+ * significant (VHD), else its least (VHDX). */
+int vdisk_bitmap_run(blockdev *file, uint64_t at, uint64_t bit, uint64_t n, bool msb_first,
+                     bool *set, uint64_t *run, p2v_err *err);
 
 /* Append ", item" (or item, first) to the NUL-terminated list, cut at size. */
 void vdisk_list_add(char *list, size_t size, const char *item);

@@ -70,25 +70,6 @@ static void vhd_free(void *p)
     free(h);
 }
 
-static int bitmap_run(const struct vdisk *v, uint64_t blk_host, uint32_t s, uint32_t n,
-                      bool *set, uint32_t *run, p2v_err *err)
-{
-    /* n sectors from sector s of the block: how many share the first one's bit */
-    uint8_t buf[512];
-    uint32_t first = s / 8, last = (s + n - 1) / 8;
-    uint32_t nbytes = last - first + 1 < sizeof buf ? last - first + 1 : sizeof buf;
-    int r = bd_pread(v->file, buf, nbytes, blk_host + first, err);
-    if (r < 0)
-        return r;
-    uint32_t limit = (first + nbytes) * 8 < s + n ? (first + nbytes) * 8 : s + n;
-    *set = buf[0] & (0x80 >> (s % 8));
-    uint32_t k = s;
-    while (k < limit && !!(buf[k / 8 - first] & (0x80 >> (k % 8))) == *set)
-        k++;
-    *run = k - s;
-    return 0;
-}
-
 static int vhd_map(const struct vdisk *v, uint64_t off, uint64_t max_len, vdisk_extent *e,
                    blockdev **file, p2v_err *err)
 {
@@ -123,11 +104,11 @@ static int vhd_map(const struct vdisk *v, uint64_t off, uint64_t max_len, vdisk_
     uint64_t sec_end = ((uint64_t)s + 1) * 512 - in;
     uint32_t n = len <= sec_end ? 1 : 1 + (uint32_t)((len - sec_end + 511) / 512);
     bool set;
-    uint32_t run;
-    int r = bitmap_run(v, blk, s, n, &set, &run, err);
+    uint64_t run; /* sectors from s on sharing s's bit, most significant bit first */
+    int r = vdisk_bitmap_run(v->file, blk, s, n, true, &set, &run, err);
     if (r < 0)
         return r;
-    uint64_t bytes = sec_end + (uint64_t)(run - 1) * 512;
+    uint64_t bytes = sec_end + (run - 1) * 512;
     e->len = bytes < len ? bytes : len;
     if (!set) {
         e->kind = VDISK_UNALLOCATED;
@@ -214,17 +195,7 @@ static int read_bat(blockdev *file, const uint8_t *hd, struct vhd *h, uint64_t d
     (void)dyn_off;
     h->nblocks = (uint32_t)nblocks;
     h->bitmap_size = (h->block_size / 512 / 8 + 511) & ~511u;
-    h->bat = malloc(nblocks ? nblocks * 4 : 1);
-    uint8_t *raw = malloc(nblocks ? nblocks * 4 : 1);
-    int r = 0;
-    if (!h->bat || !raw)
-        r = p2v_errf(err, -ENOMEM, "out of memory");
-    else if (nblocks)
-        r = bd_pread(file, raw, nblocks * 4, table, err);
-    for (uint64_t i = 0; r == 0 && i < nblocks; i++)
-        h->bat[i] = get_be32(raw + i * 4);
-    free(raw);
-    return r;
+    return vdisk_read_u32_table(file, table, nblocks, true, &h->bat, err);
 }
 
 struct span {
@@ -450,19 +421,5 @@ int vhd_open_chain(blockdev *file, struct vdisk_chain *ch, blockdev **out, p2v_e
     return vdisk_make(&vhd_ops, h, file, parent, h->size, 512,
                       h->type == VHD_TYPE_FIXED ? 0 : h->block_size, out, err);
 fail:
-    vhd_free(h);
-    bd_close(file);
-    return r;
-}
-
-int vhd_open_opts(blockdev *file, const struct vdisk_opts *o, blockdev **out, p2v_err *err)
-{
-    struct vdisk_chain ch;
-    vdisk_chain_init(&ch, o, file);
-    return vhd_open_chain(file, &ch, out, err);
-}
-
-int vhd_open(blockdev *file, blockdev **out, p2v_err *err)
-{
-    return vhd_open_opts(file, NULL, out, err);
+    return vdisk_abandon(&vhd_ops, h, file, r);
 }

@@ -100,20 +100,7 @@ static int bitmap_run(const struct vdisk *v, uint64_t blk, uint64_t s, uint64_t 
                         "%s: VHDX: block %llu is partially present but its sector bitmap is not",
                         bd_path(v->file), (unsigned long long)blk);
     uint64_t bit = (blk % x->chunk_ratio) * (x->block_size / x->lss) + s;
-    uint8_t buf[512];
-    uint64_t first = bit / 8, nbytes = (bit + n - 1) / 8 - first + 1;
-    if (nbytes > sizeof buf)
-        nbytes = sizeof buf;
-    int r = bd_pread(v->file, buf, (size_t)nbytes, (sb >> 20) * MIB + first, err);
-    if (r < 0)
-        return r;
-    uint64_t limit = (first + nbytes) * 8 - bit < n ? (first + nbytes) * 8 - bit : n;
-    *set = buf[0] >> (bit % 8) & 1;
-    uint64_t k = 0;
-    while (k < limit && ((buf[(bit + k) / 8 - first] >> ((bit + k) % 8)) & 1) == *set)
-        k++;
-    *run = k;
-    return 0;
+    return vdisk_bitmap_run(v->file, (sb >> 20) * MIB, bit, n, false, set, run, err);
 }
 
 static int vhdx_map(const struct vdisk *v, uint64_t off, uint64_t max_len, vdisk_extent *e,
@@ -603,19 +590,5 @@ int vhdx_open_chain(blockdev *file, struct vdisk_chain *ch, blockdev **out, p2v_
     return vdisk_make(&vhdx_ops, x, file, parent, x->size, x->lss, x->block_size, out, err);
 fail:
     free(m.region);
-    vhdx_free(x);
-    bd_close(file);
-    return r;
-}
-
-int vhdx_open_opts(blockdev *file, const struct vdisk_opts *o, blockdev **out, p2v_err *err)
-{
-    struct vdisk_chain ch;
-    vdisk_chain_init(&ch, o, file);
-    return vhdx_open_chain(file, &ch, out, err);
-}
-
-int vhdx_open(blockdev *file, blockdev **out, p2v_err *err)
-{
-    return vhdx_open_opts(file, NULL, out, err);
+    return vdisk_abandon(&vhdx_ops, x, file, r);
 }

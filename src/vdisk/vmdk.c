@@ -309,22 +309,14 @@ static int sparse_open(struct vmdk_extent *x, const uint8_t *h, uint64_t want_le
                         "of the file",
                         path, (unsigned long long)gd, (unsigned long long)ngd);
     x->ngd = (uint32_t)ngd;
-    x->gd = malloc(ngd ? ngd * 4 : 1);
-    uint8_t *raw = malloc(ngd ? ngd * 4 : 1);
-    int r = 0;
-    if (!x->gd || !raw)
-        r = p2v_errf(err, -ENOMEM, "out of memory");
-    else if (ngd)
-        r = bd_pread(x->file, raw, ngd * 4, gd * SECTOR, err);
+    int r = vdisk_read_u32_table(x->file, gd * SECTOR, ngd, false, &x->gd, err);
     for (uint64_t i = 0; r == 0 && i < ngd; i++) {
-        x->gd[i] = get_le32(raw + 4 * i);
         uint64_t gt = (uint64_t)x->gd[i] * SECTOR;
         if (x->gd[i] && (gt > fsize || (uint64_t)x->gtes * 4 > fsize - gt))
             r = p2v_errf(err, -EINVAL,
                          "%s: VMDK: grain table %llu at offset %llu is past the end of the file",
                          path, (unsigned long long)i, (unsigned long long)gt);
     }
-    free(raw);
     return r;
 }
 
@@ -600,19 +592,5 @@ int vmdk_open_chain(blockdev *file, struct vdisk_chain *ch, blockdev **out, p2v_
     return vdisk_make(&vmdk_ops, k, file, parent, size, 512, cluster, out, err);
 fail:
     free(d.text);
-    vmdk_free(k);
-    bd_close(file);
-    return r;
-}
-
-int vmdk_open_opts(blockdev *file, const struct vdisk_opts *o, blockdev **out, p2v_err *err)
-{
-    struct vdisk_chain ch;
-    vdisk_chain_init(&ch, o, file);
-    return vmdk_open_chain(file, &ch, out, err);
-}
-
-int vmdk_open(blockdev *file, blockdev **out, p2v_err *err)
-{
-    return vmdk_open_opts(file, NULL, out, err);
+    return vdisk_abandon(&vmdk_ops, k, file, r);
 }
