@@ -201,7 +201,7 @@ static int parse_args(int argc, char **argv, struct bootcheck_args *a)
     return 0;
 }
 
-static void print_notice(void *ctx, const char *msg)
+void cli_bootcheck_notice(void *ctx, const char *msg)
 {
     (void)ctx;
     cli_notice("boot-check: %s", msg);
@@ -225,8 +225,7 @@ void cli_bootcheck_json(json_writer *j, const char *image, const char *expect,
     json_kstr(j, "bus", bootcheck_bus_name(r->bus));
     json_kstr(j, "accel", bootcheck_accel_name(r->accel));
     json_kstr_or_null(j, "accel_note", r->accel_note);
-    json_key(j, "seconds");
-    json_double(j, r->seconds);
+    json_kdouble(j, "seconds", r->seconds);
     json_ku64(j, "screenshots", r->screenshots);
     json_kstr_or_null(j, "dir", r->dir);
     json_kstr_or_null(j, "last_screenshot", r->last_screenshot);
@@ -259,7 +258,7 @@ int cli_bootcheck_failure_line(const char *image, const bootcheck_result *r)
 
 int cmd_bootcheck(int argc, char **argv)
 {
-    struct bootcheck_args a = { .o = { .notice = print_notice } };
+    struct bootcheck_args a = { .o = { .notice = cli_bootcheck_notice } };
     bootcheck_result res;
     p2v_err err;
     int rc = parse_args(argc, argv, &a);

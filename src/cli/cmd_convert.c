@@ -81,24 +81,9 @@ static void on_progress(void *ctx, const convert_progress *p)
     fflush(stderr);
 }
 
-static void on_message(void *ctx, enum convert_level level, const char *msg)
-{
-    (void)ctx;
-    if (level == CONVERT_WARNING)
-        cli_warning("%s", msg);
-    else
-        cli_notice("%s", msg);
-}
-
 /* ---- the command ---- */
 
 static volatile sig_atomic_t g_cancel;
-
-static void on_bootcheck_notice(void *ctx, const char *msg)
-{
-    (void)ctx;
-    cli_notice("boot-check: %s", msg);
-}
 
 /* --boot-check: boot what was just written, with the firmware the plan made
  * it for. P2V_EXIT_OK when it booted; the verdict is in *bres when *checked. */
@@ -106,7 +91,7 @@ static int boot_check(convert_job *job, const char *output, bootcheck_result *br
                       bool *checked)
 {
     enum plan_firmware fw = convert_job_plan(job)->firmware;
-    bootcheck_opts o = { .image = output, .notice = on_bootcheck_notice, .cancel = &g_cancel,
+    bootcheck_opts o = { .image = output, .notice = cli_bootcheck_notice, .cancel = &g_cancel,
                          .fw_reason = "the firmware the image was made for",
                          .fw = fw == PLAN_FW_UEFI   ? BOOTCHECK_FW_UEFI
                                : fw == PLAN_FW_BIOS ? BOOTCHECK_FW_BIOS
@@ -131,7 +116,7 @@ static int run(convert_job *job, const char *output, const struct convert_args *
                struct cli_report *report)
 {
     struct progress pr = { .on = a->progress, .report = report, .job = job };
-    convert_events ev = { .message = on_message, .progress = on_progress, .ctx = &pr };
+    convert_events ev = { .message = cli_convert_message, .progress = on_progress, .ctx = &pr };
     convert_result res;
     p2v_err err = { { 0 } };
     struct sink_target_info ti;
@@ -353,7 +338,7 @@ int cmd_convert(int argc, char **argv)
         goto out;
     }
     a.progress = a.progress || isatty(STDERR_FILENO);
-    convert_events ev = { .message = on_message };
+    convert_events ev = { .message = cli_convert_message };
     p2v_err err;
     if ((status = cli_report_open(&report, a.report_url, a.report_token_file, a.report_ca,
                                   a.io_timeout)) != 0)

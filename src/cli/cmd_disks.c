@@ -424,29 +424,15 @@ int cmd_disks(int argc, char **argv)
         case 'j':
             o.json = true;
             break;
-        case 's': {
-            uint64_t v;
-            if (size_parse(optarg, &v) < 0 || (v != 512 && v != 4096)) {
-                cli_error("disks: --sector-size must be 512 or 4096, not '%s'", optarg);
+        case 's':
+            if (cli_sector_size_opt("disks", optarg, &o.sector_size))
                 return P2V_EXIT_USAGE;
-            }
-            o.sector_size = (uint32_t)v;
             break;
-        }
         case 'h':
             fputs(disks_usage, stdout);
             return P2V_EXIT_OK;
-        case ':':
-            cli_error("disks: option '%s' needs an argument", argv[optind - 1]);
-            fputs(disks_usage, stderr);
-            return P2V_EXIT_USAGE;
         default:
-            if (optopt)
-                cli_error("disks: unknown option '-%c'", optopt);
-            else
-                cli_error("disks: unknown option '%s'", argv[optind - 1]);
-            fputs(disks_usage, stderr);
-            return P2V_EXIT_USAGE;
+            return cli_option_error("disks", c, argv, disks_usage);
         }
     }
     json_writer j;

@@ -60,8 +60,7 @@ static int usage(const char *msg, const char *arg)
     fputs("p2v: fleet: ", stderr);
     fprintf(stderr, msg, arg);
     fputc('\n', stderr);
-    fputs(fleet_usage, stderr);
-    return P2V_EXIT_USAGE;
+    return cli_usage_error(fleet_usage);
 }
 
 static volatile int g_stop;

@@ -28,32 +28,22 @@ static const char img_usage[] =
     "\n"
     "Run 'p2v img SUBCOMMAND --help' for details.\n";
 
+static const struct cli_command subs[] = {
+    { "info", img_info_main },
+    { "check", img_check_main },
+    { "map", img_map_main },
+    { "compare", img_compare_main },
+    { "convert", img_convert_main },
+};
+
 int cmd_img(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*fn)(int argc, char **argv);
-    } subs[] = {
-        { "info", img_info_main },
-        { "check", img_check_main },
-        { "map", img_map_main },
-        { "compare", img_compare_main },
-        { "convert", img_convert_main },
-    };
-    if (argc < 2) {
-        fputs(img_usage, stderr);
-        return P2V_EXIT_USAGE;
-    }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        fputs(img_usage, stdout);
-        return P2V_EXIT_OK;
-    }
-    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
-        if (!strcmp(argv[1], subs[i].name)) {
-            optind = 0; /* getopt restarts for the subcommand */
-            return subs[i].fn(argc - 1, argv + 1);
-        }
-    cli_error("img: unknown subcommand '%s'", argv[1]);
-    fputs(img_usage, stderr);
-    return P2V_EXIT_USAGE;
+    int status;
+    const struct cli_command *sub = cli_pick_command(subs, sizeof subs / sizeof subs[0], argc, argv,
+                                                     img_usage, "img: unknown subcommand '%s'",
+                                                     &status);
+    if (!sub)
+        return status;
+    optind = 0; /* getopt restarts for the subcommand */
+    return sub->fn(argc - 1, argv + 1);
 }

@@ -27,19 +27,10 @@ static const char plan_usage[] =
     "  --json               the resolution as JSON on stdout\n"
     "  -h, --help           this help\n";
 
-static void no_events(void *ctx, enum convert_level level, const char *msg)
-{
-    (void)ctx;
-    if (level == CONVERT_WARNING)
-        cli_warning("%s", msg);
-    else
-        cli_notice("%s", msg);
-}
-
 static int show(const char *path, char **disks, int ndisks, bool json)
 {
     convert_planfile *pf = NULL;
-    convert_events ev = { .message = no_events };
+    convert_events ev = { .message = cli_convert_message };
     p2v_err err;
     if (convert_planfile_load(path, &pf, &err) < 0 ||
         convert_planfile_resolve(pf, ndisks ? (const char *const *)disks : NULL,
@@ -76,8 +67,7 @@ int cmd_plan(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "show")) {
         cli_error("%s", argc < 2 ? "plan: which? (plan show PLAN [DISK...])"
                                  : "plan: unknown sub-command (plan show PLAN [DISK...])");
-        fputs(plan_usage, stderr);
-        return P2V_EXIT_USAGE;
+        return cli_usage_error(plan_usage);
     }
     argc--, argv++;
     opterr = 0;
@@ -89,15 +79,13 @@ int cmd_plan(int argc, char **argv)
         }
         if (c != 'J') {
             cli_error("plan show: unknown option '%s'", argv[optind - 1]);
-            fputs(plan_usage, stderr);
-            return P2V_EXIT_USAGE;
+            return cli_usage_error(plan_usage);
         }
         json = true;
     }
     if (optind >= argc) {
         cli_error("%s", "plan show: no PLAN given");
-        fputs(plan_usage, stderr);
-        return P2V_EXIT_USAGE;
+        return cli_usage_error(plan_usage);
     }
     return show(argv[optind], argv + optind + 1, argc - optind - 1, json);
 }

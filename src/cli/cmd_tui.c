@@ -46,26 +46,15 @@ int cmd_tui(int argc, char **argv)
         case 'o':
             o.output = optarg;
             break;
-        case 's': {
-            uint64_t v;
-            if (size_parse(optarg, &v) < 0 || (v != 512 && v != 4096)) {
-                cli_error("tui: --sector-size must be 512 or 4096, not '%s'", optarg);
+        case 's':
+            if (cli_sector_size_opt("tui", optarg, &o.sector_size))
                 return P2V_EXIT_USAGE;
-            }
-            o.sector_size = (uint32_t)v;
             break;
-        }
         case 'h':
             fputs(tui_usage, stdout);
             return P2V_EXIT_OK;
-        case ':':
-            cli_error("tui: option '%s' needs an argument", argv[optind - 1]);
-            fputs(tui_usage, stderr);
-            return P2V_EXIT_USAGE;
         default:
-            cli_error("tui: unknown option '%s'", argv[optind - 1]);
-            fputs(tui_usage, stderr);
-            return P2V_EXIT_USAGE;
+            return cli_option_error("tui", c, argv, tui_usage);
         }
     }
     struct sink_target_info ti;

@@ -75,20 +75,24 @@ enum {
 #define SHORT_OPTS ":o:O:t:c::j:pfh"
 
 static const struct option longopts[] = {
+    /* with a short form (SHORT_OPTS) */
     { "output", required_argument, NULL, 'o' },
     { "output-format", required_argument, NULL, 'O' },
     { "table", required_argument, NULL, 't' },
+    { "compress", optional_argument, NULL, 'c' },
+    { "progress", no_argument, NULL, 'p' },
+    { "force", no_argument, NULL, 'f' },
+    { "threads", required_argument, NULL, 'j' },
+    { "help", no_argument, NULL, 'h' },
+    /* long only */
     { "boot", required_argument, NULL, OPT_BOOT },
     { "size", required_argument, NULL, OPT_SIZE },
     { "align", required_argument, NULL, OPT_ALIGN },
     { "copy", required_argument, NULL, OPT_COPY },
-    { "compress", optional_argument, NULL, 'c' },
     { "cluster-size", required_argument, NULL, OPT_CLUSTER },
     { "verify", no_argument, NULL, OPT_VERIFY },
     { "dry-run", no_argument, NULL, OPT_DRY_RUN },
     { "json", no_argument, NULL, OPT_JSON },
-    { "progress", no_argument, NULL, 'p' },
-    { "force", no_argument, NULL, 'f' },
     { "no-msr", no_argument, NULL, OPT_NO_MSR },
     { "allow-dirty", no_argument, NULL, OPT_ALLOW_DIRTY },
     { "copy-system-files", no_argument, NULL, OPT_COPY_SYSTEM_FILES },
@@ -103,7 +107,6 @@ static const struct option longopts[] = {
     { "network", required_argument, NULL, OPT_NETWORK },
     { "plan", required_argument, NULL, OPT_PLAN },
     { "save-plan", required_argument, NULL, OPT_SAVE_PLAN },
-    { "threads", required_argument, NULL, 'j' },
     { "queue-depth", required_argument, NULL, OPT_QUEUE_DEPTH },
     { "io-timeout", required_argument, NULL, OPT_IO_TIMEOUT },
     { "rbd-timeout", required_argument, NULL, OPT_RBD_TIMEOUT },
@@ -122,7 +125,6 @@ static const struct option longopts[] = {
     { "cpus", required_argument, NULL, OPT_CPUS },
     { "tpm", required_argument, NULL, OPT_TPM },
     { "secure-boot", no_argument, NULL, OPT_SECURE_BOOT },
-    { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
 
@@ -154,52 +156,76 @@ static void note_layout_option(struct convert_args *a, int c)
             a->layout_option = lo->name;
 }
 
-/* ---- value parsers: 0, or a usage exit status ---- */
+/* ---- options that take one of a few words ---- */
 
-static int parse_output_format(struct convert_args *a, const char *v)
+/* Where a word option's value goes (the value is the enum or bool it stands for). */
+static void set_format(struct convert_args *a, int v)
 {
     a->format_given = true;
-    if (!strcmp(v, "qcow2"))
-        a->sink.format = SINK_QCOW2;
-    else if (!strcmp(v, "raw"))
-        a->sink.format = SINK_RAW;
-    else
-        return convert_usage_error("unknown output format '%s' (qcow2 or raw)", v);
-    return 0;
+    a->sink.format = (enum sink_format)v;
+}
+static void set_table(struct convert_args *a, int v) { a->plan.table = (enum ptable_type)v; }
+static void set_boot(struct convert_args *a, int v) { a->plan.boot = (enum plan_firmware)v; }
+static void set_copy_all(struct convert_args *a, int v) { a->copy_all = v; }
+static void set_bad_sectors(struct convert_args *a, int v) { a->bad_sectors = (enum salvage_policy)v; }
+static void set_network_dhcp(struct convert_args *a, int v) { a->network_dhcp = v; }
+static void set_tpm(struct convert_args *a, int v)
+{
+    a->vmdef.tpm = (enum convert_tpm)v;
+    a->tpm_given = true;
 }
 
-static int parse_table(struct convert_args *a, const char *v)
+struct word_choice {
+    const char *word;
+    int value;
+};
+
+/* Any other word is the usage error "unknown WHAT 'WORD' (CHOICES)". */
+struct word_option {
+    int opt;
+    const char *what, *choices;
+    struct word_choice words[4];        /* ended by a NULL word */
+    void (*set)(struct convert_args *a, int value);
+};
+
+static const struct word_option word_options[] = {
+    { 'O', "output format", "qcow2 or raw",
+      { { "qcow2", SINK_QCOW2 }, { "raw", SINK_RAW } }, set_format },
+    { 't', "table type", "gpt or mbr",
+      { { "gpt", PTABLE_GPT }, { "mbr", PTABLE_MBR }, { "dos", PTABLE_MBR } }, set_table },
+    { OPT_BOOT, "firmware", "uefi or bios",
+      { { "uefi", PLAN_FW_UEFI }, { "bios", PLAN_FW_BIOS } }, set_boot },
+    { OPT_COPY, "--copy mode", "used or all", { { "used", false }, { "all", true } }, set_copy_all },
+    { OPT_BAD_SECTORS, "--bad-sectors mode", "fail or zero",
+      { { "fail", SALVAGE_FAIL }, { "zero", SALVAGE_ZERO } }, set_bad_sectors },
+    { OPT_NETWORK, "--network", "keep or dhcp",
+      { { "keep", false }, { "dhcp", true } }, set_network_dhcp },
+    { OPT_TPM, "--tpm", "yes, no or auto",
+      { { "auto", CONVERT_TPM_AUTO }, { "yes", CONVERT_TPM_YES }, { "no", CONVERT_TPM_NO } },
+      set_tpm },
+};
+
+static const struct word_option *find_word_option(int c)
 {
-    if (!strcmp(v, "gpt"))
-        a->plan.table = PTABLE_GPT;
-    else if (!strcmp(v, "mbr") || !strcmp(v, "dos"))
-        a->plan.table = PTABLE_MBR;
-    else
-        return convert_usage_error("unknown table type '%s' (gpt or mbr)", v);
-    return 0;
+    for (size_t i = 0; i < sizeof word_options / sizeof word_options[0]; i++)
+        if (word_options[i].opt == c)
+            return &word_options[i];
+    return NULL;
 }
 
-static int parse_boot(struct convert_args *a, const char *v)
+static int parse_word_option(struct convert_args *a, const struct word_option *o, const char *v)
 {
-    if (!strcmp(v, "uefi"))
-        a->plan.boot = PLAN_FW_UEFI;
-    else if (!strcmp(v, "bios"))
-        a->plan.boot = PLAN_FW_BIOS;
-    else
-        return convert_usage_error("unknown firmware '%s' (uefi or bios)", v);
-    return 0;
+    for (const struct word_choice *w = o->words; w->word; w++)
+        if (!strcmp(v, w->word)) {
+            o->set(a, w->value);
+            return 0;
+        }
+    char fmt[96];
+    snprintf(fmt, sizeof fmt, "unknown %s '%%s' (%s)", o->what, o->choices);
+    return convert_usage_error(fmt, v);
 }
 
-static int parse_copy_mode(struct convert_args *a, const char *v)
-{
-    if (!strcmp(v, "used"))
-        a->copy_all = false;
-    else if (!strcmp(v, "all"))
-        a->copy_all = true;
-    else
-        return convert_usage_error("unknown --copy mode '%s' (used or all)", v);
-    return 0;
-}
+/* ---- value parsers: 0, or a usage exit status ---- */
 
 /* -c with no word: zlib; -c NAME[:LEVEL] (joined by convert_join_compress_args). */
 static int parse_compress(struct convert_args *a, const char *v)
@@ -225,17 +251,6 @@ static int parse_cluster_size(struct convert_args *a, const char *v)
     return 0;
 }
 
-static int parse_bad_sectors(struct convert_args *a, const char *v)
-{
-    if (!strcmp(v, "fail"))
-        a->bad_sectors = SALVAGE_FAIL;
-    else if (!strcmp(v, "zero"))
-        a->bad_sectors = SALVAGE_ZERO;
-    else
-        return convert_usage_error("unknown --bad-sectors mode '%s' (fail or zero)", v);
-    return 0;
-}
-
 static int parse_sector_size(struct convert_args *a, const char *v)
 {
     uint64_t n;
@@ -245,19 +260,16 @@ static int parse_sector_size(struct convert_args *a, const char *v)
     return 0;
 }
 
+/* The partition is set up before its size is read: a bad size ends the run. */
 static int parse_add_esp(struct convert_args *a, const char *v)
 {
-    uint64_t n;
-    int r;
-    if ((r = parse_size_opt("--add-esp", v, &n)))
-        return r;
     a->add_esp = (plan_extra){ .before = 0, .kind = PLAN_PART_SYNTHETIC,
-                               .role = PLAN_ROLE_ESP, .bytes = n,
+                               .role = PLAN_ROLE_ESP,
                                .gpt_type = GPT_TYPE_ESP, .mbr_type = 0xEF,
                                .name = "EFI system partition" };
     a->plan.extra = &a->add_esp;
     a->plan.nextra = 1;
-    return 0;
+    return parse_size_opt("--add-esp", v, &a->add_esp.bytes);
 }
 
 static int parse_active(struct convert_args *a, const char *v)
@@ -290,25 +302,12 @@ static int parse_target_bus(struct convert_args *a, const char *v)
     return 0;
 }
 
-/* --network keep|dhcp */
-static int parse_network(struct convert_args *a, const char *v)
-{
-    if (strcmp(v, "keep") && strcmp(v, "dhcp"))
-        return convert_usage_error("unknown --network '%s' (keep or dhcp)", v);
-    a->network_dhcp = !strcmp(v, "dhcp");
-    return 0;
-}
-
 /* Options that shape the result (is_layout_option), and the unknown ones. */
 static int apply_layout_option(struct convert_args *a, int c, const char *v, char **argv)
 {
     switch (c) {
-    case 'O': return parse_output_format(a, v);
-    case 't': return parse_table(a, v);
-    case OPT_BOOT: return parse_boot(a, v);
     case OPT_SIZE: return parse_size_opt("--size", v, &a->plan.size);
     case OPT_ALIGN: return parse_size_opt("--align", v, &a->plan.align);
-    case OPT_COPY: return parse_copy_mode(a, v);
     case 'c': return parse_compress(a, v);
     case OPT_CLUSTER: return parse_cluster_size(a, v);
     case OPT_NO_MSR: a->plan.no_msr = true; return 0;
@@ -318,28 +317,12 @@ static int apply_layout_option(struct convert_args *a, int c, const char *v, cha
     case OPT_ADD_ESP: return parse_add_esp(a, v);
     case OPT_ACTIVE: return parse_active(a, v);
     case OPT_TARGET_BUS: return parse_target_bus(a, v);
-    case OPT_BAD_SECTORS: return parse_bad_sectors(a, v);
     case OPT_NO_WINDOWS_FIXUPS: a->no_windows_fixups = true; return 0;
     case OPT_KEEP_SERVICES: a->keep_services = true; return 0;
     case OPT_COPY_SYSTEM_FILES: a->copy_system_files = true; return 0;
-    case OPT_NETWORK: return parse_network(a, v);
     case ':': return convert_usage_error("option '%s' needs an argument", argv[optind - 1]);
     default: return convert_usage_error("unknown option '%s'", argv[optind - 1]);
     }
-}
-
-/* --tpm yes|no|auto */
-static int parse_tpm(struct convert_args *a, const char *v)
-{
-    static const char *const names[] = { [CONVERT_TPM_AUTO] = "auto", [CONVERT_TPM_YES] = "yes",
-                                         [CONVERT_TPM_NO] = "no" };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strcmp(v, names[i])) {
-            a->vmdef.tpm = (enum convert_tpm)i;
-            a->tpm_given = true;
-            return 0;
-        }
-    return convert_usage_error("unknown --tpm '%s' (yes, no or auto)", v);
 }
 
 /* --vm-def and the VM's options: they describe the VM around the image and
@@ -360,14 +343,17 @@ static int apply_vmdef_option(struct convert_args *a, int c, const char *v, char
     case OPT_SECURE_BOOT: a->vmdef.secure_boot = true; return 0;
     case OPT_MEMORY: return parse_size_opt("--memory", v, &a->vmdef.memory);
     case OPT_CPUS: return parse_count_opt("--cpus", v, 1024, &a->vmdef.cpus);
-    case OPT_TPM: return parse_tpm(a, v);
     default: return apply_layout_option(a, c, v, argv);
     }
 }
 
-/* Options of this run only (where to, how, what to show); -1 after --help. */
+/* Options of this run only (where to, how, what to show), and first the word
+ * options of every kind (word_options); -1 after --help. */
 static int apply_option(struct convert_args *a, int c, const char *v, char **argv)
 {
+    const struct word_option *w = find_word_option(c);
+    if (w)
+        return parse_word_option(a, w, v);
     switch (c) {
     case 'o': a->output = v; return 0;
     case OPT_PLAN: a->plan_file = v; return 0;

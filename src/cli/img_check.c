@@ -103,29 +103,18 @@ static int check_vdisk(const char *path, const char *fname, int json)
     return P2V_EXIT_OK;
 }
 
-int img_check_main(int argc, char **argv)
+static int check_image(const char *path, int json)
 {
-    int json;
-    const char *path;
-    int r = img_parse_output_args(argc, argv, check_usage, &json, NULL, &path);
-    if (r)
-        return r < 0 ? P2V_EXIT_OK : r;
-    p2v_err err = { { 0 } };
-    const struct source_format *fmt;
-    if (source_probe_path(path, &fmt, NULL, &err) < 0) {
-        cli_error("%s", err.msg);
+    const struct source_format *fmt = img_probe_supported(path, NULL);
+    if (!fmt)
         return P2V_EXIT_FAIL;
-    }
-    if (!fmt->open) {
-        img_unsupported(path, fmt->name);
-        return P2V_EXIT_FAIL;
-    }
     if (source_is_vdisk(fmt) && fmt != &source_vdisk_vhd)
         return check_vdisk(path, fmt->name, json);
     if (fmt != &source_qcow2) {
         cli_error("%s: this image format (%s) does not support checks", path, fmt->name);
         return 63;
     }
+    p2v_err err = { { 0 } };
     blockdev *raw;
     if (bd_open_raw(path, &raw, &err) < 0) {
         cli_error("%s", err.msg);
@@ -148,7 +137,7 @@ int img_check_main(int argc, char **argv)
         bd_close(chain);
     }
     qcow2_check_result res;
-    r = qcow2_check(img, &res, &err);
+    int r = qcow2_check(img, &res, &err);
     for (size_t i = 0; i < res.messages.count; i++)
         fprintf(stderr, "%s\n", res.messages.msgs[i]);
     int ret;
@@ -170,4 +159,9 @@ int img_check_main(int argc, char **argv)
     qcow2_check_result_free(&res);
     qcow2_image_close(img);
     return ret;
+}
+
+int img_check_main(int argc, char **argv)
+{
+    return img_run_on_file(argc, argv, check_usage, check_image);
 }

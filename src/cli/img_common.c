@@ -38,10 +38,8 @@ int img_parse_output_args(int argc, char **argv, const char *usage, int *json,
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'T':
-            if (!io_timeout) {
-                fputs(usage, stderr);
-                return P2V_EXIT_USAGE;
-            }
+            if (!io_timeout)
+                return cli_usage_error(usage);
             if (img_parse_io_timeout(argv[0], optarg, io_timeout) < 0)
                 return P2V_EXIT_USAGE;
             break;
@@ -59,16 +57,24 @@ int img_parse_output_args(int argc, char **argv, const char *usage, int *json,
             fputs(usage, stdout);
             return -1;
         default:
-            fputs(usage, stderr);
-            return P2V_EXIT_USAGE;
+            return cli_usage_error(usage);
         }
     }
-    if (argc - optind != 1) {
-        fputs(usage, stderr);
-        return P2V_EXIT_USAGE;
-    }
+    if (argc - optind != 1)
+        return cli_usage_error(usage);
     *file = argv[optind];
     return 0;
+}
+
+int img_run_on_file(int argc, char **argv, const char *usage,
+                    int (*run)(const char *path, int json))
+{
+    int json = 0;
+    const char *path = NULL;
+    int r = img_parse_output_args(argc, argv, usage, &json, NULL, &path);
+    if (r)
+        return r < 0 ? P2V_EXIT_OK : r;
+    return run(path, json);
 }
 
 void img_unsupported(const char *path, const char *name)
@@ -77,19 +83,24 @@ void img_unsupported(const char *path, const char *name)
               "(convert it to raw or qcow2 with qemu-img first)", path, name);
 }
 
-bool img_refuse_unsupported(const char *path)
+const struct source_format *img_probe_supported(const char *path, uint64_t *data_size)
 {
     const struct source_format *fmt;
     p2v_err err = { { 0 } };
-    if (source_probe_path(path, &fmt, NULL, &err) < 0) {
+    if (source_probe_path(path, &fmt, data_size, &err) < 0) {
         cli_error("%s", err.msg);
-        return true;
+        return NULL;
     }
     if (!fmt->open) {
         img_unsupported(path, fmt->name);
-        return true;
+        return NULL;
     }
-    return false;
+    return fmt;
+}
+
+bool img_refuse_unsupported(const char *path)
+{
+    return !img_probe_supported(path, NULL);
 }
 
 char *img_size_str(uint64_t bytes, char *out, size_t outlen)

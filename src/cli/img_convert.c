@@ -148,14 +148,11 @@ int img_convert_main(int argc, char **argv)
             fputs(convert_usage, stdout);
             return P2V_EXIT_OK;
         default:
-            fputs(convert_usage, stderr);
-            return P2V_EXIT_USAGE;
+            return cli_usage_error(convert_usage);
         }
     }
-    if (argc - optind != 2) {
-        fputs(convert_usage, stderr);
-        return P2V_EXIT_USAGE;
-    }
+    if (argc - optind != 2)
+        return cli_usage_error(convert_usage);
     const char *src = argv[optind], *dst = argv[optind + 1];
     opts.force = force;
     sink_source source = { .path = src };

@@ -127,13 +127,8 @@ static int info_by_name(const char *path, int json)
     return P2V_EXIT_OK;
 }
 
-int img_info_main(int argc, char **argv)
+static int info_image(const char *path, int json)
 {
-    int json;
-    const char *path;
-    int r = img_parse_output_args(argc, argv, info_usage, &json, NULL, &path);
-    if (r)
-        return r < 0 ? P2V_EXIT_OK : r;
     p2v_err err = { { 0 } };
     const struct source_format *net;
     if (source_probe_path(path, &net, NULL, &err) == 0 && net->match && net->match(path))
@@ -145,17 +140,11 @@ int img_info_main(int argc, char **argv)
     }
     uint64_t actual = (uint64_t)st.st_blocks * 512;
     char full[4096] = "";
-    const struct source_format *fmt;
     uint64_t data_size = 0;
-    if (source_probe_path(path, &fmt, &data_size, &err) < 0) {
-        cli_error("%s", err.msg);
+    const struct source_format *fmt = img_probe_supported(path, &data_size);
+    if (!fmt)
         return P2V_EXIT_FAIL;
-    }
     const char *fname = fmt->name;
-    if (!fmt->open) {
-        img_unsupported(path, fname);
-        return P2V_EXIT_FAIL;
-    }
     if (fmt == &source_qcow2) {
         qcow2_image *img;
         if (qcow2_image_open(path, 0, &img, &err) < 0) {
@@ -201,4 +190,9 @@ int img_info_main(int argc, char **argv)
     else
         info_human(path, fname, NULL, vsize, actual, NULL, cluster);
     return P2V_EXIT_OK;
+}
+
+int img_info_main(int argc, char **argv)
+{
+    return img_run_on_file(argc, argv, info_usage, info_image);
 }

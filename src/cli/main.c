@@ -41,10 +41,7 @@ static const char usage_text[] =
     "(or -V) prints the version.\n"
     "Exit status: 0 success, 1 failure, 2 usage error.\n";
 
-static const struct {
-    const char *name;
-    int (*fn)(int argc, char **argv);
-} commands[] = {
+static const struct cli_command commands[] = {
     { "disks", cmd_disks },
     { "convert", cmd_convert },
     { "img", cmd_img },
@@ -81,22 +78,15 @@ int main(int argc, char **argv)
 {
     if (argc < 2 && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
         return leave(cmd_tui(1, (char *[]){ "tui", NULL }));
-    if (argc < 2) {
-        fputs(usage_text, stderr);
-        return P2V_EXIT_USAGE;
-    }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        fputs(usage_text, stdout);
-        return P2V_EXIT_OK;
-    }
-    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+    if (argc >= 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {
         printf("p2v %s\n", P2V_VERSION);
         return P2V_EXIT_OK;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name))
-            return leave(finish_stdout(commands[i].fn(argc - 1, argv + 1)));
-    cli_error("unknown command '%s'", argv[1]);
-    fputs(usage_text, stderr);
-    return P2V_EXIT_USAGE;
+    int status;
+    const struct cli_command *cmd = cli_pick_command(
+        commands, sizeof commands / sizeof commands[0], argc, argv, usage_text,
+        "unknown command '%s'", &status);
+    if (!cmd)
+        return status;
+    return leave(finish_stdout(cmd->fn(argc - 1, argv + 1)));
 }

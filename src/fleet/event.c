@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,21 +20,35 @@ const char *fleet_kind_name(enum fleet_kind k)
     return "?";
 }
 
+/* The SMBIOS strings of the report's "pc", in its order: the key, the field
+ * of fleet_pc, and the one of vm_machine it is taken from. */
+static const struct pc_smbios {
+    const char *key;
+    size_t off, machine_off;
+} pc_smbios[] = {
+    { "serial", offsetof(fleet_pc, serial), offsetof(struct vm_machine, serial) },
+    { "uuid", offsetof(fleet_pc, uuid), offsetof(struct vm_machine, uuid) },
+    { "vendor", offsetof(fleet_pc, vendor), offsetof(struct vm_machine, vendor) },
+    { "model", offsetof(fleet_pc, model), offsetof(struct vm_machine, product) },
+};
+#define NPC_SMBIOS (sizeof pc_smbios / sizeof pc_smbios[0])
+
 /* An empty identity field is unknown: null, so a receiver never keys on "". */
 static void pc_json(json_writer *j, const fleet_pc *pc)
 {
     json_key(j, "pc");
     json_obj_begin(j);
-    json_kstr_or_null(j, "serial", pc->serial);
-    json_kstr_or_null(j, "uuid", pc->uuid);
-    json_kstr_or_null(j, "vendor", pc->vendor);
-    json_kstr_or_null(j, "model", pc->model);
+    for (size_t i = 0; i < NPC_SMBIOS; i++)
+        json_kstr_or_null(j, pc_smbios[i].key, (const char *)pc + pc_smbios[i].off);
     json_kstr_or_null(j, "mac", pc->mac);
     json_kstr_or_null(j, "computername", pc->computername);
-    json_ku64_or_null(j, "memory", pc->memory);
-    json_ku64_or_null(j, "cpus", pc->cpus);
-    json_kbool(j, "msdm", pc->msdm);
+    vm_machine_hw_json(j, pc->memory, pc->cpus, pc->msdm);
     json_obj_end(j);
+}
+
+void fleet_rate_json(json_writer *j, double rate)
+{
+    json_ku64(j, "rate", rate > 0 ? (uint64_t)rate : 0);
 }
 
 static void progress_json(json_writer *j, const fleet_progress *p)
@@ -47,8 +62,7 @@ static void progress_json(json_writer *j, const fleet_progress *p)
         json_knull(j, "partition");
     json_ku64(j, "bytes_done", p->bytes_done);
     json_ku64(j, "bytes_total", p->bytes_total);
-    json_key(j, "rate");
-    json_u64(j, p->rate > 0 ? (uint64_t)p->rate : 0);
+    fleet_rate_json(j, p->rate);
     json_key(j, "eta");
     if (p->eta >= 0)
         json_u64(j, (uint64_t)(p->eta + 0.5));
@@ -70,8 +84,8 @@ void fleet_event_json(const fleet_event *e, FILE *out)
         pc_json(&j, e->pc);
     if (e->started) {
         json_kstr(&j, "started", e->started);
-        json_key(&j, "elapsed");
-        json_double(&j, e->elapsed >= 0 ? (double)(uint64_t)(e->elapsed * 10 + 0.5) / 10 : 0);
+        json_kdouble(&j, "elapsed",
+                     e->elapsed >= 0 ? (double)(uint64_t)(e->elapsed * 10 + 0.5) / 10 : 0);
     }
     if (e->output)
         json_kstr(&j, "output", e->output);
@@ -106,10 +120,9 @@ void fleet_event_json(const fleet_event *e, FILE *out)
 void fleet_pc_from_machine(const struct vm_machine *m, fleet_pc *pc)
 {
     memset(pc, 0, sizeof *pc);
-    snprintf(pc->serial, sizeof pc->serial, "%s", m->serial);
-    snprintf(pc->uuid, sizeof pc->uuid, "%s", m->uuid);
-    snprintf(pc->vendor, sizeof pc->vendor, "%s", m->vendor);
-    snprintf(pc->model, sizeof pc->model, "%s", m->product);
+    for (size_t i = 0; i < NPC_SMBIOS; i++)
+        snprintf((char *)pc + pc_smbios[i].off, VM_STR, "%s",
+                 (const char *)m + pc_smbios[i].machine_off);
     if (m->nmacs)
         snprintf(pc->mac, sizeof pc->mac, "%s", m->macs[0]);
     pc->memory = m->memory;

@@ -68,6 +68,10 @@ typedef struct fleet_event {
 /* "start", "progress", "finish", "failed". */
 const char *fleet_kind_name(enum fleet_kind k);
 
+/* "rate": bytes per second as a whole number, 0 when unknown (a report's
+ * progress and the server's /api/pcs alike). */
+void fleet_rate_json(json_writer *j, double rate);
+
 /* The event as one JSON object (pretty-printed, ending in a newline). */
 void fleet_event_json(const fleet_event *e, FILE *out);
 

@@ -10,22 +10,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/markup.h"
 #include "util/size.h"
 
 static void html(FILE *out, const char *s)
 {
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        case '\'': fputs("&#39;", out); break;
-        default:
-            /* control characters would only garble the table */
-            fputc((unsigned char)*s < 0x20 ? ' ' : *s, out);
-        }
-    }
+    markup_put(out, s, MARKUP_APOS_HTML);
 }
 
 static const char *pc_name(const fleet_pc_row *p)
@@ -200,8 +190,7 @@ static void json_row(const fleet_pc_row *p, void *ctx)
     knum(j, "partition", p->partition);
     knum(j, "bytes_done", p->bytes_done);
     knum(j, "bytes_total", p->bytes_total);
-    json_key(j, "rate");
-    json_u64(j, p->rate > 0 ? (uint64_t)p->rate : 0);
+    fleet_rate_json(j, p->rate);
     knum(j, "eta", p->eta);
     json_kstr(j, "output", p->output);
     knum(j, "image_bytes", p->image_bytes);

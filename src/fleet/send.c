@@ -59,6 +59,30 @@ static double mono_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* The request c (its method set by the caller) sent to url and ended: what a
+ * POST and a GET share — http and https only, the CA file, the timeout for
+ * connecting and for the whole request, where the answer goes, the error
+ * text in cerr. *status: the HTTP status, 0 without an answer. */
+static CURLcode perform(CURL *c, const char *url, const char *ca_file, long timeout,
+                        curl_write_callback on_data, void *data, char *cerr, long *status)
+{
+    curl.f.curl_easy_setopt(c, CURLOPT_URL, url);
+    curl.f.curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (ca_file)
+        curl.f.curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+    curl.f.curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl.f.curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout);
+    curl.f.curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
+    curl.f.curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl.f.curl_easy_setopt(c, CURLOPT_WRITEDATA, data);
+    curl.f.curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+    CURLcode cc = curl.f.curl_easy_perform(c);
+    *status = 0;
+    curl.f.curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    curl.f.curl_easy_cleanup(c);
+    return cc;
+}
+
 /* ---- one POST ---- */
 
 struct reply {
@@ -98,24 +122,12 @@ static int post(fleet_reporter *r, const char *body, size_t len, p2v_err *err)
     }
     struct reply rp = { .len = 0 };
     char cerr[CURL_ERROR_SIZE] = "";
-    curl.f.curl_easy_setopt(c, CURLOPT_URL, r->url);
-    curl.f.curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (r->ca_file)
-        curl.f.curl_easy_setopt(c, CURLOPT_CAINFO, r->ca_file);
-    curl.f.curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl.f.curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl.f.curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl.f.curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl.f.curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl.f.curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)r->timeout);
-    curl.f.curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)r->timeout);
-    curl.f.curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_reply);
-    curl.f.curl_easy_setopt(c, CURLOPT_WRITEDATA, &rp);
-    curl.f.curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-    CURLcode cc = curl.f.curl_easy_perform(c);
-    long status = 0;
-    curl.f.curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl.f.curl_easy_cleanup(c);
+    long status;
+    CURLcode cc = perform(c, r->url, r->ca_file, (long)r->timeout, on_reply, &rp, cerr, &status);
     curl.f.curl_slist_free_all(h);
     if (cc != CURLE_OK)
         return p2v_errf(err, -EAGAIN, "%s", cerr[0] ? cerr : curl.f.curl_easy_strerror(cc));
@@ -401,6 +413,17 @@ static void free_roles(fleet_reporter *r)
     r->roles = NULL;
 }
 
+/* The selection and the roles set for it. */
+static void free_selection(fleet_reporter *r)
+{
+    free_roles(r);
+    for (size_t i = 0; i < r->nsel; i++)
+        free(r->sel[i]);
+    free(r->sel);
+    r->sel = NULL;
+    r->nsel = 0;
+}
+
 int fleet_reporter_set_names(fleet_reporter *r, const char *computername,
                              const char *output_template, const char *const *roles, size_t n,
                              p2v_err *err)
@@ -423,13 +446,9 @@ int fleet_reporter_set_names(fleet_reporter *r, const char *computername,
 int fleet_reporter_set_job(fleet_reporter *r, const char *output, const char *const *selection,
                            size_t n, p2v_err *err)
 {
-    free_roles(r);   /* they go with the selection they were set for */
+    free_selection(r);   /* the roles go with the selection they were set for */
     free(r->output);
     r->output = output ? strdup(output) : NULL;
-    for (size_t i = 0; i < r->nsel; i++)
-        free(r->sel[i]);
-    free(r->sel);
-    r->nsel = 0;
     r->sel = n ? calloc(n, sizeof *r->sel) : NULL;
     if ((output && !r->output) || (n && !r->sel))
         return p2v_errf(err, -ENOMEM, "out of memory");
@@ -456,11 +475,8 @@ void fleet_reporter_free(fleet_reporter *r)
     stop_thread(r);
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->cond);
-    free_roles(r);
+    free_selection(r);
     free(r->output_template);
-    for (size_t i = 0; i < r->nsel; i++)
-        free(r->sel[i]);
-    free(r->sel);
     free(r->output);
     free(r->url);
     free(r->ca_file);
@@ -503,20 +519,8 @@ int fleet_http_get(const char *url, unsigned io_timeout, const char *ca_file, ch
     struct grow g = { NULL, 0, false };
     char cerr[CURL_ERROR_SIZE] = "";
     long t = io_timeout ? (long)io_timeout : FLEET_IO_TIMEOUT_DEFAULT;
-    curl.f.curl_easy_setopt(c, CURLOPT_URL, url);
-    curl.f.curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (ca_file)
-        curl.f.curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
-    curl.f.curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl.f.curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, t);
-    curl.f.curl_easy_setopt(c, CURLOPT_TIMEOUT, t);
-    curl.f.curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_get);
-    curl.f.curl_easy_setopt(c, CURLOPT_WRITEDATA, &g);
-    curl.f.curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-    CURLcode cc = curl.f.curl_easy_perform(c);
-    long status = 0;
-    curl.f.curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl.f.curl_easy_cleanup(c);
+    long status;
+    CURLcode cc = perform(c, url, ca_file, t, on_get, &g, cerr, &status);
     if (cc != CURLE_OK || status < 200 || status >= 300 || !g.buf) {
         free(g.buf);
         if (cc != CURLE_OK)

@@ -7,22 +7,28 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-int pread_full(int fd, void *buf, size_t len, uint64_t off, size_t *done)
+/* pread or pwrite until len bytes are done or (reading) the file ends. */
+static int full_io(int fd, uint8_t *p, size_t len, uint64_t off, size_t *done, bool writing)
 {
-    uint8_t *p = buf;
     *done = 0;
     while (*done < len) {
-        ssize_t n = pread(fd, p + *done, len - *done, (off_t)(off + *done));
+        ssize_t n = writing ? pwrite(fd, p + *done, len - *done, (off_t)(off + *done))
+                          : pread(fd, p + *done, len - *done, (off_t)(off + *done));
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             return -errno;
         }
-        if (n == 0)
+        if (n == 0 && !writing)
             break;
         *done += (size_t)n;
     }
     return 0;
+}
+
+int pread_full(int fd, void *buf, size_t len, uint64_t off, size_t *done)
+{
+    return full_io(fd, buf, len, off, done, false);
 }
 
 int pwritev_full(int fd, struct iovec *iov, int cnt, uint64_t off, size_t *done)
@@ -49,20 +55,10 @@ int pwritev_full(int fd, struct iovec *iov, int cnt, uint64_t off, size_t *done)
     return 0;
 }
 
+/* The buffer is only read: full_io takes a mutable pointer for pread. */
 int pwrite_full(int fd, const void *buf, size_t len, uint64_t off, size_t *done)
 {
-    const uint8_t *p = buf;
-    *done = 0;
-    while (*done < len) {
-        ssize_t n = pwrite(fd, p + *done, len - *done, (off_t)(off + *done));
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        *done += (size_t)n;
-    }
-    return 0;
+    return full_io(fd, (uint8_t *)buf, len, off, done, true);
 }
 
 int reopen_fd(int fd, int flags)

@@ -105,6 +105,7 @@ void json_kstr(json_writer *j, const char *key, const char *s) { json_key(j, key
 void json_ku64(json_writer *j, const char *key, uint64_t v) { json_key(j, key); json_u64(j, v); }
 void json_ki64(json_writer *j, const char *key, int64_t v) { json_key(j, key); json_i64(j, v); }
 void json_kbool(json_writer *j, const char *key, bool v) { json_key(j, key); json_boolean(j, v); }
+void json_kdouble(json_writer *j, const char *key, double v) { json_key(j, key); json_double(j, v); }
 void json_knull(json_writer *j, const char *key) { json_key(j, key); json_null(j); }
 
 void json_kstr_or_null(json_writer *j, const char *key, const char *s)

@@ -36,6 +36,7 @@ void json_kstr(json_writer *j, const char *key, const char *s);
 void json_ku64(json_writer *j, const char *key, uint64_t v);
 void json_ki64(json_writer *j, const char *key, int64_t v);
 void json_kbool(json_writer *j, const char *key, bool v);
+void json_kdouble(json_writer *j, const char *key, double v);
 void json_knull(json_writer *j, const char *key);
 /* Unknown as null: a string that is NULL or "", a count that is 0. */
 void json_kstr_or_null(json_writer *j, const char *key, const char *s);

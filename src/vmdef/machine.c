@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -37,6 +38,34 @@ static void drop_placeholder(char *s)
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (!strcasecmp(s, words[i]))
             s[0] = 0;
+}
+
+/* The SMBIOS strings of struct vm_machine, in the order of its JSON: the key,
+ * the file under the sysfs root, and whether vendors put a placeholder there
+ * (the UUID has none). */
+static const struct smbios_string {
+    const char *key, *file;
+    size_t off;
+    bool placeholder;
+} smbios_strings[] = {
+    { "vendor", "sys/class/dmi/id/sys_vendor", offsetof(struct vm_machine, vendor), true },
+    { "product", "sys/class/dmi/id/product_name", offsetof(struct vm_machine, product), true },
+    { "version", "sys/class/dmi/id/product_version", offsetof(struct vm_machine, version), true },
+    { "serial", "sys/class/dmi/id/product_serial", offsetof(struct vm_machine, serial), true },
+    { "uuid", "sys/class/dmi/id/product_uuid", offsetof(struct vm_machine, uuid), false },
+    { "family", "sys/class/dmi/id/product_family", offsetof(struct vm_machine, family), true },
+};
+#define NSMBIOS_STRINGS (sizeof smbios_strings / sizeof smbios_strings[0])
+
+static void read_smbios_strings(const char *root, struct vm_machine *m)
+{
+    for (size_t i = 0; i < NSMBIOS_STRINGS; i++) {
+        const struct smbios_string *f = &smbios_strings[i];
+        char *s = (char *)m + f->off;
+        read_line(root, f->file, s, VM_STR);
+        if (f->placeholder)
+            drop_placeholder(s);
+    }
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -124,17 +153,7 @@ int vm_machine_read(const char *root, struct vm_machine *m, p2v_err *err)
     char cpus[256];
     struct stat st;
     memset(m, 0, sizeof *m);
-    read_line(root, "sys/class/dmi/id/sys_vendor", m->vendor, sizeof m->vendor);
-    read_line(root, "sys/class/dmi/id/product_name", m->product, sizeof m->product);
-    read_line(root, "sys/class/dmi/id/product_version", m->version, sizeof m->version);
-    read_line(root, "sys/class/dmi/id/product_serial", m->serial, sizeof m->serial);
-    read_line(root, "sys/class/dmi/id/product_uuid", m->uuid, sizeof m->uuid);
-    read_line(root, "sys/class/dmi/id/product_family", m->family, sizeof m->family);
-    drop_placeholder(m->vendor);
-    drop_placeholder(m->product);
-    drop_placeholder(m->version);
-    drop_placeholder(m->serial);
-    drop_placeholder(m->family);
+    read_smbios_strings(root, m);
     read_macs(root, m);
     read_memory(root, m);
     read_line(root, "sys/devices/system/cpu/online", cpus, sizeof cpus);
@@ -149,19 +168,20 @@ int vm_machine_read(const char *root, struct vm_machine *m, p2v_err *err)
 void vm_machine_json(const struct vm_machine *m, json_writer *j)
 {
     json_obj_begin(j);
-    json_kstr_or_null(j, "vendor", m->vendor);
-    json_kstr_or_null(j, "product", m->product);
-    json_kstr_or_null(j, "version", m->version);
-    json_kstr_or_null(j, "serial", m->serial);
-    json_kstr_or_null(j, "uuid", m->uuid);
-    json_kstr_or_null(j, "family", m->family);
+    for (size_t i = 0; i < NSMBIOS_STRINGS; i++)
+        json_kstr_or_null(j, smbios_strings[i].key, (const char *)m + smbios_strings[i].off);
     json_key(j, "macs");
     json_arr_begin(j);
     for (unsigned i = 0; i < m->nmacs; i++)
         json_str(j, m->macs[i]);
     json_arr_end(j);
-    json_ku64_or_null(j, "memory", m->memory);
-    json_ku64_or_null(j, "cpus", m->cpus);
-    json_kbool(j, "msdm", m->msdm);
+    vm_machine_hw_json(j, m->memory, m->cpus, m->msdm);
     json_obj_end(j);
+}
+
+void vm_machine_hw_json(json_writer *j, uint64_t memory, unsigned cpus, bool msdm)
+{
+    json_ku64_or_null(j, "memory", memory);
+    json_ku64_or_null(j, "cpus", cpus);
+    json_kbool(j, "msdm", msdm);
 }

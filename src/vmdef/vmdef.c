@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/markup.h"
+
 static const struct vmdef_format *const formats[] = {
     &vmdef_libvirt,
     &vmdef_qemu,
@@ -60,16 +62,7 @@ static bool is_ctl(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
 void vm_put_xml(FILE *out, const char *s)
 {
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '&': fputs("&amp;", out); break;
-        case '"': fputs("&quot;", out); break;
-        case '\'': fputs("&apos;", out); break;
-        default: fputc(is_ctl((unsigned char)*s) ? ' ' : *s, out);
-        }
-    }
+    markup_put(out, s, MARKUP_APOS_XML);
 }
 
 void vm_put_shell(FILE *out, const char *s)

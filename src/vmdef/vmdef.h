@@ -42,6 +42,9 @@ int vm_machine_read(const char *root, struct vm_machine *m, p2v_err *err);
  * and cpus (null when unknown), msdm (whether the table exists). */
 struct json_writer;
 void vm_machine_json(const struct vm_machine *m, struct json_writer *j);
+/* Its "memory" and "cpus" (null when 0: unknown) and "msdm", the keys the
+ * fleet reports' "pc" has as well. */
+void vm_machine_hw_json(struct json_writer *j, uint64_t memory, unsigned cpus, bool msdm);
 
 enum vm_disk_format { VM_DISK_QCOW2 = 0, VM_DISK_RAW };
 enum vm_bus { VM_BUS_VIRTIO_BLK = 0, VM_BUS_VIRTIO_SCSI, VM_BUS_SATA, VM_BUS_IDE };

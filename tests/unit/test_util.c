@@ -12,6 +12,7 @@
 #include "util/extent.h"
 #include "util/guid.h"
 #include "util/json.h"
+#include "util/markup.h"
 #include "util/optlib.h"
 #include "util/size.h"
 
@@ -174,11 +175,28 @@ static void test_json(void)
     json_arr_begin(&j);
     json_arr_end(&j);
     json_knull(&j, "n");
+    json_kdouble(&j, "d", 1.5);
     json_obj_end(&j);
     json_end(&j);
     fclose(f);
     CHECK_STR(buf, "{\n    \"a\": \"x\\\"y\\n\",\n    \"list\": [\n        1,\n        true\n    ],\n"
-                   "    \"empty\": [],\n    \"n\": null\n}\n");
+                   "    \"empty\": [],\n    \"n\": null,\n    \"d\": 1.5\n}\n");
+    free(buf);
+}
+
+/* util/markup: the references of HTML and XML, control characters blanked. */
+static void test_markup(void)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    markup_put(f, "<a href=\"x\">Tom & Jerry's</a>", MARKUP_APOS_HTML);
+    fputc('|', f);
+    markup_put(f, "it's\tok\x7f", MARKUP_APOS_XML);
+    fputc('|', f);
+    markup_put(f, NULL, MARKUP_APOS_XML);
+    fclose(f);
+    CHECK_STR(buf, "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;|it&apos;s ok |");
     free(buf);
 }
 
@@ -270,6 +288,7 @@ int main(void)
     test_extent_subtract();
     test_endian();
     test_json();
+    test_markup();
     test_optlib();
     test_err_where();
     return t_done("test_util");
