@@ -15,6 +15,7 @@
 #include "convert/steps.h"
 #include "convert/winfix.h"
 #include "fs/fatbuild.h"
+#include "util/array.h"
 
 /* ---- firmware switch to BIOS ---- */
 
@@ -46,19 +47,46 @@ static int copy_file(ntvol *from, ntvol *to, const char *src, const char *dst, p
     return r;
 }
 
+/* A new boot store for the Windows of plan part wi, booting from plan part
+ * boot: BCD-Template from that Windows' volume, filled by create (the BIOS
+ * or the UEFI entries) and saved into *out (malloc'd, *olen bytes). what
+ * names the store in messages. */
+typedef int (*bcd_create_fn)(win_hive *bcd, const win_bcd_new *b, win_report *rep, p2v_err *err);
+
+static int new_bcd(convert_job *job, size_t wi, size_t boot, ntvol *win, const char *what,
+                   bcd_create_fn create, uint8_t **out, size_t *olen, p2v_err *err)
+{
+    const plan *p = job->plan;
+    const convert_part *wcp = convert_part_source(job, &p->parts[wi]);
+    uint8_t *tmpl = NULL;
+    size_t tlen = 0;
+    win_hive *h = NULL;
+    int r = ntvol_read_file(win, "/Windows/System32/config/BCD-Template", CONVERT_HIVE_MAX, &tmpl,
+                            &tlen, err);
+    if (r == 0)
+        r = win_hive_open(tmpl, tlen, true, what, &h, err);
+    win_bcd_new b = { .boot = convert_win_target_id(p, &p->parts[boot]),
+                      .os = convert_win_target_id(p, &p->parts[wi]),
+                      .description = wcp->win.win.product[0] ? wcp->win.win.product : NULL };
+    if (r == 0)
+        r = create(h, &b, &job->win.rep, err);
+    if (r == 0)
+        r = win_hive_save(h, out, olen, err);
+    win_hive_close(h);
+    free(tmpl);
+    return r;
+}
+
 /* bootmgr at the root and \Windows\Boot\PCAT's files in \Boot of the active
  * partition, and a \Boot\BCD made from BCD-Template. */
 static int bios_boot_files(convert_job *job, size_t wi, size_t ai, ntvol *win, ntvol *act,
                            p2v_err *err)
 {
-    const plan *p = job->plan;
-    const convert_part *wcp = convert_part_source(job, &p->parts[wi]);
     struct pcat pc = { 0 };
-    uint8_t *tmpl = NULL, *out = NULL;
-    size_t tlen = 0, olen = 0;
-    win_hive *h = NULL;
+    uint8_t *out = NULL;
+    size_t olen = 0;
     char path[600], name[300];
-    convert_part_source_name(job, &p->parts[ai], name, sizeof name);
+    convert_part_source_name(job, &job->plan->parts[ai], name, sizeof name);
     int r = ntvol_list(win, "/Windows/Boot/PCAT", pcat_add, &pc, err);
     if (r == 0)
         r = ntvol_mkdir(act, "/Boot", err);
@@ -70,17 +98,10 @@ static int bios_boot_files(convert_job *job, size_t wi, size_t ai, ntvol *win, n
         snprintf(dst, sizeof dst, "/Boot/%s", pc.name[i]);
         r = copy_file(win, act, path, dst, err);
     }
-    if (r == 0)
-        r = ntvol_read_file(win, "/Windows/System32/config/BCD-Template", CONVERT_HIVE_MAX, &tmpl, &tlen,
-                            err);
     snprintf(path, sizeof path, "%s \\Boot\\BCD", name);
     if (r == 0)
-        r = win_hive_open(tmpl, tlen, true, path, &h, err);
-    win_bcd_new b = { .boot = convert_win_target_id(p, &p->parts[ai]), .os = convert_win_target_id(p, &p->parts[wi]),
-                       .description = wcp->win.win.product[0] ? wcp->win.win.product : NULL };
+        r = new_bcd(job, wi, ai, win, path, win_bcd_create_bios, &out, &olen, err);
     if (r == 0)
-        r = win_bcd_create_bios(h, &b, &job->win.rep, err);
-    if (r == 0 && (r = win_hive_save(h, &out, &olen, err)) == 0)
         r = ntvol_write_file(act, "/Boot/BCD", out, olen, err);
     if (r == 0)
         p2v_warn(&job->win.rep.changes, "%s: firmware switch to BIOS: \\bootmgr and %zu files "
@@ -88,8 +109,6 @@ static int bios_boot_files(convert_job *job, size_t wi, size_t ai, ntvol *win, n
                  name, pc.n);
     for (size_t i = 0; i < pc.n && i < PCAT_MAX; i++)
         free(pc.name[i]);
-    win_hive_close(h);
-    free(tmpl);
     free(out);
     return r;
 }
@@ -168,24 +187,53 @@ static int no_template(convert_job *job, size_t wi, bool efi, p2v_err *err)
                     efi ? "\\EFI\\Microsoft\\Boot\\BCD" : "\\Boot\\BCD", efi ? "bios" : "uefi");
 }
 
+/* Where a switch puts the boot files: to BIOS, the active partition (the
+ * last one marked, as the planner keeps one); to UEFI, the ESP p2v makes.
+ * SIZE_MAX: none. */
+static size_t boot_files_part(const plan *p, enum plan_firmware fw)
+{
+    size_t t = SIZE_MAX;
+    for (size_t i = 0; i < p->nparts; i++) {
+        const plan_part *pp = &p->parts[i];
+        if (fw == PLAN_FW_BIOS && pp->bootable)
+            t = i;
+        if (fw == PLAN_FW_UEFI && t == SIZE_MAX && pp->kind == PLAN_PART_SYNTHETIC &&
+            pp->role == PLAN_ROLE_ESP)
+            t = i;
+    }
+    return t;
+}
+
+/* What a switch to firmware fw works from: the Windows in *wi and where its
+ * boot files go in *ti (boot_files_part). 1 when there is a Windows to
+ * switch, 0 when there is nothing to do (the plan's firmware is another, no
+ * Windows is copied, or a copied partition holds fw's boot store already),
+ * negative when Windows cannot be switched. */
+static int switch_from(convert_job *job, enum plan_firmware fw, size_t *wi, size_t *ti,
+                       p2v_err *err)
+{
+    bool store;
+    size_t any;
+    if (job->plan->firmware != fw)
+        return 0;
+    *wi = windows_to_switch(job, fw == PLAN_FW_UEFI, &store, &any);
+    if (store || any == SIZE_MAX)
+        return 0;
+    if (*wi == SIZE_MAX)
+        return no_template(job, any, fw == PLAN_FW_UEFI, err);
+    *ti = boot_files_part(job->plan, fw);
+    return 1;
+}
+
 /* BIOS target, Windows selected, and no BIOS boot store among the
  * selection (it booted UEFI): make one. */
 static int bcdboot_bios(convert_job *job, unsigned *changed, p2v_err *err)
 {
-    const plan *p = job->plan;
-    size_t ai = SIZE_MAX, any;
-    bool bios_store;
-    if (p->firmware != PLAN_FW_BIOS)
-        return 0;
-    size_t wi = windows_to_switch(job, false, &bios_store, &any);
-    if (bios_store || any == SIZE_MAX)
-        return 0;
-    if (wi == SIZE_MAX)
-        return no_template(job, any, false, err);
-    for (size_t i = 0; i < p->nparts; i++)
-        if (p->parts[i].bootable)
-            ai = i;
-    if (ai == SIZE_MAX || p->parts[ai].kind != PLAN_PART_COPY)
+    size_t wi = SIZE_MAX, ai = SIZE_MAX;
+    int r = switch_from(job, PLAN_FW_BIOS, &wi, &ai, err);
+    if (r <= 0)
+        return r;
+    if (ai == SIZE_MAX || job->plan->parts[ai].kind != PLAN_PART_COPY)
         return p2v_errf(err, -EINVAL, "firmware switch to BIOS: no selected partition is "
                         "active to hold Windows' boot files (--active DISK:N)");
     return bios_switch(job, wi, ai, err);
@@ -197,38 +245,33 @@ static int bcdboot_bios(convert_job *job, unsigned *changed, p2v_err *err)
 #define EFI_FILE_MAX ((size_t)64 << 20)
 #define AUTO_ESP_BYTES ((uint64_t)100 << 20)
 
+/* A directory's entries, as ntvol_list gives them. */
 struct names {
-    char **name;
-    bool *dir;
+    struct name {
+        char *name;
+        bool dir;
+    } *v;
     size_t n, cap;
 };
 
 static int names_add(void *ctx, const char *name, bool is_dir)
 {
     struct names *l = ctx;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 16;
-        char **nn = realloc(l->name, cap * sizeof *nn);
-        if (nn)
-            l->name = nn;
-        bool *nd = nn ? realloc(l->dir, cap * sizeof *nd) : NULL;
-        if (!nd)
-            return -ENOMEM;
-        l->dir = nd;
-        l->cap = cap;
-    }
-    if (!(l->name[l->n] = strdup(name)))
+    struct name *v = array_room(l->v, &l->cap, l->n, sizeof *v, 16);
+    if (!v)
         return -ENOMEM;
-    l->dir[l->n++] = is_dir;
+    l->v = v;
+    if (!(v[l->n].name = strdup(name)))
+        return -ENOMEM;
+    v[l->n++].dir = is_dir;
     return 0;
 }
 
 static void names_free(struct names *l)
 {
     for (size_t i = 0; i < l->n; i++)
-        free(l->name[i]);
-    free(l->name);
-    free(l->dir);
+        free(l->v[i].name);
+    free(l->v);
 }
 
 /* Every file below src on the NTFS volume into dst of the ESP's tree,
@@ -250,16 +293,16 @@ static int copy_tree(struct tree_copy *tc, const char *src, const char *dst, int
         r = p2v_errf(err, r, "out of memory");
     for (size_t i = 0; r == 0 && i < l.n; i++) {
         char s[1024], d[1024];
-        int ns = snprintf(s, sizeof s, "%s/%s", src, l.name[i]);
-        int nd = snprintf(d, sizeof d, "%s/%s", dst, l.name[i]);
+        int ns = snprintf(s, sizeof s, "%s/%s", src, l.v[i].name);
+        int nd = snprintf(d, sizeof d, "%s/%s", dst, l.v[i].name);
         if (ns < 0 || nd < 0 || (size_t)ns >= sizeof s || (size_t)nd >= sizeof d) {
-            r = p2v_errf(err, -ENAMETOOLONG, "%s/%s: path too long", src, l.name[i]);
-        } else if (l.dir[i] && depth >= EFI_DEPTH_MAX) {
+            r = p2v_errf(err, -ENAMETOOLONG, "%s/%s: path too long", src, l.v[i].name);
+        } else if (l.v[i].dir && depth >= EFI_DEPTH_MAX) {
             r = p2v_errf(err, -ELOOP, "%s: more than %d directory levels", s, EFI_DEPTH_MAX);
-        } else if (l.dir[i]) {
+        } else if (l.v[i].dir) {
             if ((r = fatbuild_mkdir(tc->t, d, err)) == 0)
                 r = copy_tree(tc, s, d, depth + 1, err);
-        } else if (depth > 0 || strcasecmp(l.name[i], "BCD")) { /* a stray BCD: made anew */
+        } else if (depth > 0 || strcasecmp(l.v[i].name, "BCD")) { /* a stray BCD: made anew */
             uint8_t *data = NULL;
             size_t len = 0;
             if ((r = ntvol_read_file(v, s, EFI_FILE_MAX, &data, &len, err)) == 0 &&
@@ -283,10 +326,8 @@ static int efi_boot_files(convert_job *job, size_t wi, size_t ei, ntvol *win, fa
                           p2v_err *err)
 {
     const plan *p = job->plan;
-    const convert_part *wcp = convert_part_source(job, &p->parts[wi]);
-    uint8_t *boot = NULL, *tmpl = NULL, *out = NULL;
-    size_t blen = 0, tlen = 0, olen = 0;
-    win_hive *h = NULL;
+    uint8_t *boot = NULL, *out = NULL;
+    size_t blen = 0, olen = 0;
     char wname[300];
     struct tree_copy tc = { .v = win, .t = t,
                             .budget = p->parts[ei].sectors * p->sector_size };
@@ -300,24 +341,16 @@ static int efi_boot_files(convert_job *job, size_t wi, size_t ei, ntvol *win, fa
     if (r == 0)
         r = fatbuild_add_file(t, "/EFI/Boot/bootx64.efi", boot, blen, err);
     if (r == 0)
-        r = ntvol_read_file(win, "/Windows/System32/config/BCD-Template", CONVERT_HIVE_MAX, &tmpl, &tlen,
-                            err);
+        r = new_bcd(job, wi, ei, win, "(new ESP) \\EFI\\Microsoft\\Boot\\BCD", win_bcd_create_uefi,
+                    &out, &olen, err);
     if (r == 0)
-        r = win_hive_open(tmpl, tlen, true, "(new ESP) \\EFI\\Microsoft\\Boot\\BCD", &h, err);
-    win_bcd_new b = { .boot = convert_win_target_id(p, &p->parts[ei]), .os = convert_win_target_id(p, &p->parts[wi]),
-                      .description = wcp->win.win.product[0] ? wcp->win.win.product : NULL };
-    if (r == 0)
-        r = win_bcd_create_uefi(h, &b, &job->win.rep, err);
-    if (r == 0 && (r = win_hive_save(h, &out, &olen, err)) == 0)
         r = fatbuild_add_file(t, "/EFI/Microsoft/Boot/BCD", out, olen, err);
     if (r == 0)
         p2v_warn(&job->win.rep.changes, "(new ESP): firmware switch to UEFI: %zu files in "
                  "\\EFI\\Microsoft\\Boot from %s \\Windows\\Boot\\EFI, \\EFI\\Boot\\bootx64.efi "
                  "(bootmgfw.efi), a new \\EFI\\Microsoft\\Boot\\BCD from BCD-Template", tc.files,
                  wname);
-    win_hive_close(h);
     free(boot);
-    free(tmpl);
     free(out);
     return r;
 }
@@ -350,20 +383,11 @@ static int uefi_switch(convert_job *job, size_t wi, size_t ei, p2v_err *err)
  * fill that ESP as bcdboot would. */
 static int bcdboot_uefi(convert_job *job, unsigned *changed, p2v_err *err)
 {
-    const plan *p = job->plan;
-    size_t ei = SIZE_MAX, any;
-    bool efi_store;
-    if (p->firmware != PLAN_FW_UEFI)
-        return 0;
-    size_t wi = windows_to_switch(job, true, &efi_store, &any);
-    if (!efi_store && any != SIZE_MAX && wi == SIZE_MAX)
-        return no_template(job, any, true, err);
-    for (size_t i = 0; i < p->nparts && ei == SIZE_MAX; i++)
-        if (p->parts[i].kind == PLAN_PART_SYNTHETIC && p->parts[i].role == PLAN_ROLE_ESP)
-            ei = i;
-    if (efi_store || wi == SIZE_MAX || ei == SIZE_MAX)
-        return 0;
-    return uefi_switch(job, wi, ei, err);
+    size_t wi = SIZE_MAX, ei = SIZE_MAX;
+    int r = switch_from(job, PLAN_FW_UEFI, &wi, &ei, err);
+    if (r <= 0)
+        return r;
+    return ei == SIZE_MAX ? 0 : uefi_switch(job, wi, ei, err);
 }
 
 const convert_winfix convert_winfix_firmware_bios = {

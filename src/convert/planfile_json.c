@@ -18,6 +18,7 @@
 #include "convert/planfile_impl.h"
 #include "util/array.h"
 #include "util/hex.h"
+#include "util/utf8.h"
 
 /* A plan is 3 levels deep; json-c itself stops at 32. */
 enum { PLAN_JSON_MAX_DEPTH = 16 };
@@ -77,43 +78,13 @@ static int put(char **buf, size_t *n, size_t *cap, const char *s, size_t len)
 {
     if (!buf)
         return 0;
-    if (*n + len > *cap) {
-        size_t c = *cap ? *cap * 2 : 32;
-        while (c < *n + len)
-            c *= 2;
-        char *nb = realloc(*buf, c);
-        if (!nb)
-            return -ENOMEM;
-        *buf = nb;
-        *cap = c;
-    }
+    char *nb = array_room_n(*buf, cap, *n, len, 1, 32);
+    if (!nb)
+        return -ENOMEM;
+    *buf = nb;
     memcpy(*buf + *n, s, len);
     *n += len;
     return 0;
-}
-
-static size_t utf8_encode(uint32_t cp, char out[4])
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | cp >> 6);
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | cp >> 12);
-        out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | cp >> 18);
-    out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-    out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
 }
 
 /* The length of the well-formed UTF-8 sequence at p (Unicode 15, table 3-7:
@@ -320,6 +291,16 @@ static int no_duplicates(jreader *r, jkey *keys, size_t n)
     return 0;
 }
 
+/* After white space, step over c when it comes next. */
+static bool eat(jreader *r, char c)
+{
+    skip_ws(r);
+    if (r->pos >= r->len || r->p[r->pos] != c)
+        return false;
+    r->pos++;
+    return true;
+}
+
 /* One "key": value member; the key added to *keys. */
 static int member(jreader *r, jkey **keys, size_t *n, size_t *cap)
 {
@@ -335,10 +316,8 @@ static int member(jreader *r, jkey **keys, size_t *n, size_t *cap)
     (*n)++;
     if (e < 0)
         return e;
-    skip_ws(r);
-    if (r->pos >= r->len || r->p[r->pos] != ':')
+    if (!eat(r, ':'))
         return unexpected(r, "':' after the key");
-    r->pos++;
     return value(r);
 }
 
@@ -348,30 +327,19 @@ static int object(jreader *r)
     size_t n = 0, cap = 0;
     int e = 0;
     r->pos++;
-    skip_ws(r);
-    if (r->pos < r->len && r->p[r->pos] == '}') {
-        r->pos++;
+    if (eat(r, '}'))
         return 0;
-    }
     for (;;) {
         if ((e = member(r, &keys, &n, &cap)) < 0)
             break;
-        skip_ws(r);
-        if (r->pos < r->len && r->p[r->pos] == ',') {
-            r->pos++;
-            skip_ws(r);
-            if (r->pos < r->len && r->p[r->pos] == '}') {
-                e = jfail(r, r->pos, "a comma before '}' (JSON has no trailing commas)");
+        if (eat(r, ',')) {
+            if (eat(r, '}')) {
+                e = jfail(r, r->pos - 1, "a comma before '}' (JSON has no trailing commas)");
                 break;
             }
             continue;
         }
-        if (r->pos < r->len && r->p[r->pos] == '}') {
-            r->pos++;
-            e = no_duplicates(r, keys, n);
-        } else {
-            e = unexpected(r, "',' or '}' in an object");
-        }
+        e = eat(r, '}') ? no_duplicates(r, keys, n) : unexpected(r, "',' or '}' in an object");
         break;
     }
     for (size_t i = 0; i < n; i++)
@@ -383,26 +351,18 @@ static int object(jreader *r)
 static int array(jreader *r)
 {
     r->pos++;
-    skip_ws(r);
-    if (r->pos < r->len && r->p[r->pos] == ']') {
-        r->pos++;
+    if (eat(r, ']'))
         return 0;
-    }
     for (;;) {
         int e = value(r);
         if (e < 0)
             return e;
-        skip_ws(r);
-        if (r->pos < r->len && r->p[r->pos] == ']') {
-            r->pos++;
+        if (eat(r, ']'))
             return 0;
-        }
-        if (r->pos >= r->len || r->p[r->pos] != ',')
+        if (!eat(r, ','))
             return unexpected(r, "',' or ']' in an array");
-        r->pos++;
-        skip_ws(r);
-        if (r->pos < r->len && r->p[r->pos] == ']')
-            return jfail(r, r->pos, "a comma before ']' (JSON has no trailing commas)");
+        if (eat(r, ']'))
+            return jfail(r, r->pos - 1, "a comma before ']' (JSON has no trailing commas)");
     }
 }
 

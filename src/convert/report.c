@@ -29,8 +29,8 @@ static void windows_text(const convert_job *job, FILE *f)
     fprintf(f, "\nWindows changes (");
     const char *sep = "";
     for (size_t k = 0; k < convert_nwinfixes; k++)
-        if (convert_winfixes[k]->count_text) {
-            fprintf(f, "%s%u %s", sep, job->win.changed[k], convert_winfixes[k]->count_text);
+        if (convert_winfixes[k]->count.text) {
+            fprintf(f, "%s%u %s", sep, job->win.changed[k], convert_winfixes[k]->count.text);
             sep = ", ";
         }
     fprintf(f, "):\n");
@@ -47,8 +47,8 @@ static void windows_json(const convert_job *job, json_writer *j)
     json_obj_begin(j);
     json_kbool(j, "fixups", !job->rq.no_windows_fixups);
     for (size_t k = 0; k < convert_nwinfixes; k++)
-        if (convert_winfixes[k]->count_json)
-            json_ku64(j, convert_winfixes[k]->count_json, job->win.changed[k]);
+        if (convert_winfixes[k]->count.json)
+            json_ku64(j, convert_winfixes[k]->count.json, job->win.changed[k]);
     json_key(j, "changes");
     json_arr_begin(j);
     for (size_t i = 0; i < w->changes.count; i++)

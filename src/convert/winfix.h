@@ -35,10 +35,11 @@ typedef struct convert_winvol {
 
 typedef struct convert_winfix {
     const char *name;           /* what it does, for messages ("BCD device elements") */
-    /* What the report counts for it: "%u <count_text>" in the text,
-     * <count_json> in the JSON "windows" object; NULL: not counted. */
-    const char *count_text;
-    const char *count_json;
+    /* What the report counts for it: "%u <count.text>" in the text,
+     * <count.json> in the JSON "windows" object; NULL: not counted. */
+    struct {
+        const char *text, *json;
+    } count;
     /* A part fix: does it apply to this partition (fs type, what
      * detection found), and the fix, adding to *changed. */
     bool (*applies)(const convert_job *job, const convert_part *cp);
@@ -75,6 +76,9 @@ int convert_winvol_add(convert_winvol *vol, const char *path, uint8_t *data, siz
  * for writing, only when something is queued) and free them. */
 int convert_winvol_write(convert_winvol *vol, p2v_err *err);
 void convert_winvol_free(convert_winvol *vol);
+
+/* The applies of a part fix on Windows' own volume: NTFS, with Windows on it. */
+bool convert_winfix_on_windows(const convert_job *job, const convert_part *cp);
 
 /* A hive or BCD p2v cannot read or edit stops the conversion: r, with the
  * way out added to the message once (copy Windows unchanged). */

@@ -68,8 +68,7 @@ static int run_part(convert_winvol *vol, unsigned *changed, p2v_err *err)
 
 const convert_winfix convert_winfix_bcd = {
     .name = "BCD device elements",
-    .count_text = "BCD device elements",
-    .count_json = "bcd_elements",
+    .count = { .text = "BCD device elements", .json = "bcd_elements" },
     .applies = applies,
     .run_part = run_part,
 };

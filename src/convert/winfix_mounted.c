@@ -4,11 +4,6 @@
 
 #include "convert/winfix.h"
 
-static bool applies(const convert_job *job, const convert_part *cp)
-{
-    return cp->fs.kind == FS_NTFS && cp->win.win.present;
-}
-
 static int rewrite(win_hive *h, const win_map *m, const char *what, win_report *rep,
                    unsigned *changed, p2v_err *err)
 {
@@ -23,8 +18,7 @@ static int run_part(convert_winvol *vol, unsigned *changed, p2v_err *err)
 
 const convert_winfix convert_winfix_mounted_devices = {
     .name = "MountedDevices",
-    .count_text = "MountedDevices values",
-    .count_json = "mounted_devices",
-    .applies = applies,
+    .count = { .text = "MountedDevices values", .json = "mounted_devices" },
+    .applies = convert_winfix_on_windows,
     .run_part = run_part,
 };

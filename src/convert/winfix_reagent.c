@@ -9,11 +9,6 @@
 #define REAGENT "\\Windows\\System32\\Recovery\\ReAgent.xml"
 #define REAGENT_MAX ((size_t)1 << 20)
 
-static bool applies(const convert_job *job, const convert_part *cp)
-{
-    return cp->fs.kind == FS_NTFS && cp->win.win.present;
-}
-
 static int run_part(convert_winvol *vol, unsigned *changed, p2v_err *err)
 {
     convert_winstate *ws = &vol->job->win;
@@ -45,8 +40,7 @@ static int run_part(convert_winvol *vol, unsigned *changed, p2v_err *err)
 
 const convert_winfix convert_winfix_reagent = {
     .name = "ReAgent.xml",
-    .count_text = "ReAgent.xml locations",
-    .count_json = "reagent_locations",
-    .applies = applies,
+    .count = { .text = "ReAgent.xml locations", .json = "reagent_locations" },
+    .applies = convert_winfix_on_windows,
     .run_part = run_part,
 };

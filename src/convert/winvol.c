@@ -70,6 +70,12 @@ void convert_winvol_free(convert_winvol *vol)
     vol->nedits = 0;
 }
 
+bool convert_winfix_on_windows(const convert_job *job, const convert_part *cp)
+{
+    (void)job;
+    return cp->fs.kind == FS_NTFS && cp->win.win.present;
+}
+
 int convert_win_way_out(int r, p2v_err *err)
 {
     size_t l = strlen(err->msg);

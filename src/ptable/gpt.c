@@ -1,6 +1,5 @@
 /* GPT: header and entry-array validation, primary/backup choice, writing. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +7,7 @@
 #include "ptable/ptable_impl.h"
 #include "util/endian.h"
 #include "util/size.h"
+#include "util/utf8.h"
 
 /* A validated header and its entry array. */
 struct gpt_hdr {
@@ -23,60 +23,32 @@ static void gpt_hdr_free(struct gpt_hdr *h)
     h->entries = NULL;
 }
 
-/* Copy a message, cut to fit. */
-static void set_why(char *why, size_t whylen, const char *msg)
-{
-    size_t n = strnlen(msg, whylen - 1);
-    memcpy(why, msg, n);
-    why[n] = '\0';
-}
-
 static uint64_t div_round_up(uint64_t a, uint64_t b) { return a / b + (a % b != 0); }
-
-/* Why a header was refused, cut to fit the caller's buffer; the return
- * value is the error code, so checks read as `return why_fail(...)`. */
-struct why {
-    char *buf;
-    size_t len;
-};
-
-static int why_fail(struct why *w, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int why_fail(struct why *w, int r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(w->buf, w->len, fmt, ap);
-    va_end(ap);
-    return r;
-}
 
 /* The header sector at lba, its signature, revision, size and CRC checked
  * (s: ss bytes, the header CRC field zeroed by the check). */
 static int gpt_header_read(blockdev *bd, uint32_t ss, uint64_t disk_sectors, uint64_t lba,
-                           uint8_t *s, struct why *w)
+                           uint8_t *s, p2v_err *w)
 {
-    p2v_err rerr;
     if (lba >= disk_sectors)
-        return why_fail(w, -EINVAL, "it lies past the end of the disk (%llu sectors)",
+        return p2v_errf(w, -EINVAL, "it lies past the end of the disk (%llu sectors)",
                         (unsigned long long)disk_sectors);
-    if (bd_pread(bd, s, ss, lba * ss, &rerr) < 0) {
-        set_why(w->buf, w->len, rerr.msg);
+    if (bd_pread(bd, s, ss, lba * ss, w) < 0)
         return -EIO;
-    }
     if (memcmp(s + GPTH_SIGNATURE, GPT_SIGNATURE, 8) != 0)
-        return why_fail(w, -EINVAL, "no \"EFI PART\" signature");
+        return p2v_errf(w, -EINVAL, "no \"EFI PART\" signature");
     uint32_t rev = get_le32(s + GPTH_REVISION);
     if (rev != GPT_REVISION_1_0)
-        return why_fail(w, -EINVAL, "revision 0x%08x, expected 0x%08x", rev, GPT_REVISION_1_0);
+        return p2v_errf(w, -EINVAL, "revision 0x%08x, expected 0x%08x", rev, GPT_REVISION_1_0);
     uint32_t hsize = get_le32(s + GPTH_HEADER_SIZE);
     if (hsize < GPT_HEADER_SIZE || hsize > ss)
-        return why_fail(w, -EINVAL, "header size %u, must be %d to %u", hsize, GPT_HEADER_SIZE,
+        return p2v_errf(w, -EINVAL, "header size %u, must be %d to %u", hsize, GPT_HEADER_SIZE,
                         ss);
     uint32_t stored = get_le32(s + GPTH_HEADER_CRC);
     put_le32(s + GPTH_HEADER_CRC, 0);
     uint32_t computed = ptable_crc32(s, hsize);
     if (stored != computed)
-        return why_fail(w, -EINVAL, "bad header CRC (stored 0x%08x, computed 0x%08x)", stored,
+        return p2v_errf(w, -EINVAL, "bad header CRC (stored 0x%08x, computed 0x%08x)", stored,
                         computed);
     return 0;
 }
@@ -96,36 +68,36 @@ static void gpt_header_parse(const uint8_t *s, struct gpt_hdr *h)
 
 /* The header's own fields: where it says it is, where its twin is, the
  * usable area and the entry array's shape. */
-static int gpt_header_check_fields(const struct gpt_hdr *h, uint64_t lba, struct why *w)
+static int gpt_header_check_fields(const struct gpt_hdr *h, uint64_t lba, p2v_err *w)
 {
     if (h->my_lba != lba)
-        return why_fail(w, -EINVAL, "my_lba is %llu, expected %llu",
+        return p2v_errf(w, -EINVAL, "my_lba is %llu, expected %llu",
                         (unsigned long long)h->my_lba, (unsigned long long)lba);
     if (h->alternate_lba == lba)
-        return why_fail(w, -EINVAL, "alternate_lba points at the header itself (%llu)",
+        return p2v_errf(w, -EINVAL, "alternate_lba points at the header itself (%llu)",
                         (unsigned long long)lba);
     if (h->first_usable <= h->last_usable && h->alternate_lba >= h->first_usable &&
         h->alternate_lba <= h->last_usable)
-        return why_fail(w, -EINVAL, "alternate_lba %llu lies inside the usable area LBA %llu-%llu",
+        return p2v_errf(w, -EINVAL, "alternate_lba %llu lies inside the usable area LBA %llu-%llu",
                         (unsigned long long)h->alternate_lba,
                         (unsigned long long)h->first_usable, (unsigned long long)h->last_usable);
     if (h->entry_size < GPT_ENTRY_SIZE || (h->entry_size & (h->entry_size - 1)) != 0)
-        return why_fail(w, -EINVAL, "entry size %u, must be 128 times a power of two",
+        return p2v_errf(w, -EINVAL, "entry size %u, must be 128 times a power of two",
                         h->entry_size);
     uint64_t array_bytes = (uint64_t)h->nentries * h->entry_size;
     if (h->nentries == 0 || array_bytes > GPT_MAX_ARRAY_BYTES)
-        return why_fail(w, -EINVAL,
+        return p2v_errf(w, -EINVAL,
                         "%u entries of %u bytes: the entry array must be 1 byte to %u MiB",
                         h->nentries, h->entry_size, GPT_MAX_ARRAY_BYTES >> 20);
     if (h->first_usable > h->last_usable)
-        return why_fail(w, -EINVAL, "first usable LBA %llu is after last usable LBA %llu",
+        return p2v_errf(w, -EINVAL, "first usable LBA %llu is after last usable LBA %llu",
                         (unsigned long long)h->first_usable, (unsigned long long)h->last_usable);
     return 0;
 }
 
 /* The headers and arrays must sit outside the usable area and on the disk. */
 static int gpt_header_check_places(const struct gpt_hdr *h, uint32_t ss, uint64_t disk_sectors,
-                                   struct why *w)
+                                   p2v_err *w)
 {
     uint64_t array_bytes = (uint64_t)h->nentries * h->entry_size;
     uint64_t array_sectors = div_round_up(array_bytes, ss), array_end;
@@ -133,14 +105,14 @@ static int gpt_header_check_places(const struct gpt_hdr *h, uint32_t ss, uint64_
         (h->entries_lba <= h->my_lba && array_end > h->my_lba) ||
         (h->entries_lba <= h->last_usable && array_end > h->first_usable) ||
         (h->my_lba >= h->first_usable && h->my_lba <= h->last_usable))
-        return why_fail(w, -EINVAL,
+        return p2v_errf(w, -EINVAL,
                         "header at LBA %llu, entry array at LBA %llu-%llu and usable area LBA "
                         "%llu-%llu overlap",
                         (unsigned long long)h->my_lba, (unsigned long long)h->entries_lba,
                         (unsigned long long)(array_end - 1), (unsigned long long)h->first_usable,
                         (unsigned long long)h->last_usable);
     if (array_end > disk_sectors)
-        return why_fail(w, -EINVAL,
+        return p2v_errf(w, -EINVAL,
                         "entry array at LBA %llu-%llu runs past the end of the disk (%llu "
                         "sectors)",
                         (unsigned long long)h->entries_lba, (unsigned long long)(array_end - 1),
@@ -149,43 +121,40 @@ static int gpt_header_check_places(const struct gpt_hdr *h, uint32_t ss, uint64_
 }
 
 /* The entry array the header names, read into h->entries and its CRC checked. */
-static int gpt_entries_read(blockdev *bd, uint32_t ss, struct gpt_hdr *h, struct why *w)
+static int gpt_entries_read(blockdev *bd, uint32_t ss, struct gpt_hdr *h, p2v_err *w)
 {
     uint64_t array_bytes = (uint64_t)h->nentries * h->entry_size;
-    p2v_err rerr;
     if (!(h->entries = malloc(array_bytes)))
-        return why_fail(w, -ENOMEM, "out of memory for %llu bytes of entries",
+        return p2v_errf(w, -ENOMEM, "out of memory for %llu bytes of entries",
                         (unsigned long long)array_bytes);
-    if (bd_pread(bd, h->entries, array_bytes, h->entries_lba * ss, &rerr) < 0) {
-        set_why(w->buf, w->len, rerr.msg);
+    if (bd_pread(bd, h->entries, array_bytes, h->entries_lba * ss, w) < 0)
         return -EIO;
-    }
     uint32_t computed = ptable_crc32(h->entries, array_bytes);
     if (computed != h->entries_crc)
-        return why_fail(w, -EINVAL, "bad entry array CRC (stored 0x%08x, computed 0x%08x)",
+        return p2v_errf(w, -EINVAL, "bad entry array CRC (stored 0x%08x, computed 0x%08x)",
                         h->entries_crc, computed);
     return 0;
 }
 
 /* Read and validate the header at lba and its entry array. On failure,
- * return -EINVAL with the reason in why (no path, no LBA: the caller says). */
+ * return -EINVAL with the reason in w->msg (no path, no LBA: the caller
+ * says). */
 static int gpt_load(blockdev *bd, uint32_t ss, uint64_t disk_sectors, uint64_t lba,
-                    struct gpt_hdr *h, char *why, size_t whylen)
+                    struct gpt_hdr *h, p2v_err *w)
 {
-    struct why w = { why, whylen };
     memset(h, 0, sizeof *h);
     uint8_t *s = lba < disk_sectors ? malloc(ss) : NULL;
     if (lba < disk_sectors && !s)
-        return why_fail(&w, -ENOMEM, "out of memory");
-    int r = gpt_header_read(bd, ss, disk_sectors, lba, s, &w);
+        return p2v_errf(w, -ENOMEM, "out of memory");
+    int r = gpt_header_read(bd, ss, disk_sectors, lba, s, w);
     if (r == 0) {
         gpt_header_parse(s, h);
-        r = gpt_header_check_fields(h, lba, &w);
+        r = gpt_header_check_fields(h, lba, w);
     }
     if (r == 0)
-        r = gpt_header_check_places(h, ss, disk_sectors, &w);
+        r = gpt_header_check_places(h, ss, disk_sectors, w);
     if (r == 0)
-        r = gpt_entries_read(bd, ss, h, &w);
+        r = gpt_entries_read(bd, ss, h, w);
     free(s);
     if (r < 0)
         gpt_hdr_free(h);
@@ -211,27 +180,8 @@ static void gpt_name_decode(const uint8_t *in, char *out, size_t outlen)
         } else if (cp >= 0xd800 && cp <= 0xdfff) {
             cp = 0xfffd;
         }
-        uint8_t u[4];
-        size_t n;
-        if (cp < 0x80) {
-            u[0] = (uint8_t)cp;
-            n = 1;
-        } else if (cp < 0x800) {
-            u[0] = (uint8_t)(0xc0 | (cp >> 6));
-            u[1] = (uint8_t)(0x80 | (cp & 0x3f));
-            n = 2;
-        } else if (cp < 0x10000) {
-            u[0] = (uint8_t)(0xe0 | (cp >> 12));
-            u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-            u[2] = (uint8_t)(0x80 | (cp & 0x3f));
-            n = 3;
-        } else {
-            u[0] = (uint8_t)(0xf0 | (cp >> 18));
-            u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-            u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-            u[3] = (uint8_t)(0x80 | (cp & 0x3f));
-            n = 4;
-        }
+        char u[4];
+        size_t n = utf8_encode(cp, u);
         if (o + n >= outlen)
             break;
         memcpy(out + o, u, n);
@@ -381,40 +331,36 @@ int gpt_read(blockdev *bd, ptable *t, const uint8_t s0[MBR_SIZE], p2v_err *err)
     const uint32_t ss = t->sector_size;
     const uint64_t last = t->disk_sectors ? t->disk_sectors - 1 : 0;
     struct gpt_hdr ph, bh;
-    char pwhy[512], bwhy[512];
+    p2v_err pwhy, bwhy; /* why each header was refused */
     int r;
 
-    t->type = PTABLE_GPT;
-    t->mbr_signature = get_le32(s0 + MBR_SIGNATURE_OFF);
-    memcpy(t->boot_code, s0, MBR_BOOT_CODE_SIZE);
-    for (size_t i = 0; i < MBR_BOOT_CODE_SIZE && !t->has_boot_code; i++)
-        t->has_boot_code = s0[i] != 0;
+    ptable_sector0(t, PTABLE_GPT, s0);
 
-    int rp = gpt_load(bd, ss, t->disk_sectors, 1, &ph, pwhy, sizeof pwhy);
+    int rp = gpt_load(bd, ss, t->disk_sectors, 1, &ph, &pwhy);
     if (rp == -ENOMEM)
-        return p2v_errf(err, rp, "%s: primary GPT: %s", path, pwhy);
+        return p2v_errf(err, rp, "%s: primary GPT: %s", path, pwhy.msg);
     bool truncated = false;
     uint64_t blba = rp == 0 ? gpt_backup_lba(path, t, &ph, &truncated) : last;
     int rb = -EINVAL;
     if (!truncated)
-        rb = gpt_load(bd, ss, t->disk_sectors, blba, &bh, bwhy, sizeof bwhy);
+        rb = gpt_load(bd, ss, t->disk_sectors, blba, &bh, &bwhy);
     if (rb == -ENOMEM) {
         gpt_hdr_free(&ph);
-        return p2v_errf(err, rb, "%s: backup GPT: %s", path, bwhy);
+        return p2v_errf(err, rb, "%s: backup GPT: %s", path, bwhy.msg);
     }
     if (rp < 0 && rb < 0)
         return p2v_errf(err, -EINVAL,
                         "%s: no usable GPT: primary header at LBA 1: %s; backup header at LBA "
                         "%llu: %s",
-                        path, pwhy, (unsigned long long)blba,
-                        truncated ? "past the end of the disk" : bwhy);
+                        path, pwhy.msg, (unsigned long long)blba,
+                        truncated ? "past the end of the disk" : bwhy.msg);
     if (rp == 0 && rb < 0 && !truncated)
         ptable_warn(t, "%s: backup GPT header at LBA %llu is bad: %s; using the primary "
-                 "at LBA 1", path, (unsigned long long)blba, bwhy);
+                 "at LBA 1", path, (unsigned long long)blba, bwhy.msg);
     if (rp < 0) {
         t->gpt_from_backup = true;
         ptable_warn(t, "%s: primary GPT header at LBA 1 is bad: %s; using the backup at "
-                 "LBA %llu", path, pwhy, (unsigned long long)blba);
+                 "LBA %llu", path, pwhy.msg, (unsigned long long)blba);
     }
     if (rp == 0 && rb == 0)
         gpt_compare(path, t, &ph, &bh);

@@ -183,11 +183,7 @@ int mbr_read(blockdev *bd, ptable *t, const uint8_t s[MBR_SIZE], p2v_err *err)
 {
     const char *path = bd_path(bd);
     int r;
-    t->type = PTABLE_MBR;
-    t->mbr_signature = get_le32(s + MBR_SIGNATURE_OFF);
-    memcpy(t->boot_code, s, MBR_BOOT_CODE_SIZE);
-    for (size_t i = 0; i < MBR_BOOT_CODE_SIZE && !t->has_boot_code; i++)
-        t->has_boot_code = s[i] != 0;
+    ptable_sector0(t, PTABLE_MBR, s);
 
     int container = -1;
     for (unsigned i = 0; i < 4; i++) {

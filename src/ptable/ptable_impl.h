@@ -74,6 +74,10 @@ void ptable_warn(ptable *t, const char *fmt, ...) __attribute__((format(printf, 
 /* Append a copy of p to t->parts. 0 or -ENOMEM. */
 int ptable_add_part(ptable *t, const ptable_part *p, p2v_err *err);
 
+/* What both labels keep of sector 0: t's type, the disk signature and
+ * the boot code (has_boot_code: any byte of it not zero). */
+void ptable_sector0(ptable *t, enum ptable_type type, const uint8_t sector0[MBR_SIZE]);
+
 /* zlib crc32 over a buffer of any size. */
 uint32_t ptable_crc32(const uint8_t *buf, size_t len);
 

@@ -5,9 +5,20 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <zlib.h>
 
 #include "ptable/ptable_impl.h"
+#include "util/endian.h"
+#include "util/zero.h"
+
+void ptable_sector0(ptable *t, enum ptable_type type, const uint8_t sector0[MBR_SIZE])
+{
+    t->type = type;
+    t->mbr_signature = get_le32(sector0 + MBR_SIGNATURE_OFF);
+    memcpy(t->boot_code, sector0, MBR_BOOT_CODE_SIZE);
+    t->has_boot_code = !buf_is_zero(sector0, MBR_BOOT_CODE_SIZE);
+}
 
 uint32_t ptable_crc32(const uint8_t *buf, size_t len)
 {

@@ -42,21 +42,47 @@ void qcow2_codec_free(qcow2_codec *c)
     free(c);
 }
 
+/* qcow2's deflate is raw (no zlib header) with a 4 KiB window. */
+static int raw_deflate_init(z_stream *z, int level)
+{
+    return deflateInit2(z, level ? level : Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9,
+                        Z_DEFAULT_STRATEGY);
+}
+
+static int raw_inflate_init(z_stream *z, int level)
+{
+    (void)level;
+    return inflateInit2(z, -12);
+}
+
+/* z ready for one cluster from src into dst: made by init on its first use
+ * (*ready then true), reset by reset after, so a codec keeps its zlib
+ * state from cluster to cluster. */
+static int zs_start(z_stream *z, bool *ready, int (*init)(z_stream *, int), int level,
+                    int (*reset)(z_streamp), void *dst, size_t dst_len, const void *src,
+                    size_t src_len)
+{
+    if (!*ready) {
+        if (init(z, level) != Z_OK)
+            return -ENOMEM;
+        *ready = true;
+    } else if (reset(z) != Z_OK) {
+        return -EIO;
+    }
+    z->next_in = (Bytef *)src;
+    z->avail_in = (uInt)src_len;
+    z->next_out = dst;
+    z->avail_out = (uInt)dst_len;
+    return 0;
+}
+
 static long deflate_cluster(qcow2_codec *c, void *dst, size_t dst_cap, const void *src,
                             size_t src_len)
 {
-    if (!c->def_ready) {
-        if (deflateInit2(&c->def, c->level ? c->level : Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9,
-                         Z_DEFAULT_STRATEGY) != Z_OK)
-            return -ENOMEM;
-        c->def_ready = true;
-    } else if (deflateReset(&c->def) != Z_OK) {
-        return -EIO;
-    }
-    c->def.next_in = (Bytef *)src;
-    c->def.avail_in = (uInt)src_len;
-    c->def.next_out = dst;
-    c->def.avail_out = (uInt)dst_cap;
+    int rc = zs_start(&c->def, &c->def_ready, raw_deflate_init, c->level, deflateReset, dst,
+                      dst_cap, src, src_len);
+    if (rc < 0)
+        return rc;
     int r = deflate(&c->def, Z_FINISH);
     if (r == Z_STREAM_END)
         return (long)(dst_cap - c->def.avail_out);
@@ -87,17 +113,10 @@ long qcow2_codec_compress(qcow2_codec *c, void *dst, size_t dst_cap, const void 
 static int inflate_cluster(qcow2_codec *c, void *dst, size_t dst_len, const void *src,
                            size_t src_len)
 {
-    if (!c->inf_ready) {
-        if (inflateInit2(&c->inf, -12) != Z_OK)
-            return -ENOMEM;
-        c->inf_ready = true;
-    } else if (inflateReset(&c->inf) != Z_OK) {
-        return -EIO;
-    }
-    c->inf.next_in = (Bytef *)src;
-    c->inf.avail_in = (uInt)src_len;
-    c->inf.next_out = dst;
-    c->inf.avail_out = (uInt)dst_len;
+    int rc = zs_start(&c->inf, &c->inf_ready, raw_inflate_init, 0, inflateReset, dst, dst_len,
+                      src, src_len);
+    if (rc < 0)
+        return rc;
     int r = inflate(&c->inf, Z_FINISH);
     /* The span read from the file is sector-rounded: the stream may end early
      * (trailing bytes) or the output may fill before the end marker. */

@@ -115,21 +115,18 @@ static int below(img_status_ctx *c, unsigned i, uint64_t off, img_extent *e, p2v
     return 0;
 }
 
-static int vdisk_layer_status(img_status_ctx *c, unsigned i, uint64_t off, uint64_t len,
-                              img_extent *e, p2v_err *err)
+/* What layer i says of the run at off (e->length set): v in the terms of a
+ * VHD, VHDX or VMDK layer, which a qcow2 layer's cluster is put in too. */
+static int answer(img_status_ctx *c, unsigned i, uint64_t off, const vdisk_extent *v,
+                  img_extent *e, p2v_err *err)
 {
-    vdisk_extent v;
-    int r = vdisk_status(c->layers[i].bd, off, len, &v, err);
-    if (r < 0)
-        return r;
-    e->length = v.len;
-    switch (v.kind) {
+    switch (v->kind) {
     case VDISK_DATA:
-        set(e, i, true, v.hole, true);
-        e->has_offset = v.has_off;
-        e->offset = v.host_off;
-        if (v.file && strcmp(v.file, bd_path(c->layers[i].bd)) != 0)
-            e->file = v.file;
+        set(e, i, true, v->hole, true);
+        e->has_offset = v->has_off;
+        e->offset = v->host_off;
+        if (v->file && strcmp(v->file, bd_path(c->layers[i].bd)) != 0)
+            e->file = v->file;
         return 0;
     case VDISK_COMPRESSED:
         set(e, i, true, false, true);
@@ -142,6 +139,31 @@ static int vdisk_layer_status(img_status_ctx *c, unsigned i, uint64_t off, uint6
         break;
     }
     return below(c, i, off, e, err);
+}
+
+static int vdisk_layer_status(img_status_ctx *c, unsigned i, uint64_t off, uint64_t len,
+                              img_extent *e, p2v_err *err)
+{
+    vdisk_extent v;
+    int r = vdisk_status(c->layers[i].bd, off, len, &v, err);
+    if (r < 0)
+        return r;
+    e->length = v.len;
+    return answer(c, i, off, &v, e, err);
+}
+
+static enum vdisk_kind cluster_kind(enum qcow2_cluster_kind k)
+{
+    switch (k) {
+    case QCOW2_CLUSTER_NORMAL:
+        return VDISK_DATA;
+    case QCOW2_CLUSTER_COMPRESSED:
+        return VDISK_COMPRESSED;
+    case QCOW2_CLUSTER_ZERO:
+        return VDISK_ZERO;
+    default:
+        return VDISK_UNALLOCATED;
+    }
 }
 
 static int layer_status(img_status_ctx *c, unsigned i, uint64_t off, uint64_t len, img_extent *e,
@@ -168,27 +190,15 @@ static int layer_status(img_status_ctx *c, unsigned i, uint64_t off, uint64_t le
         return r;
     }
     e->length = span < len ? span : len;
-    switch (cl.kind) {
-    case QCOW2_CLUSTER_NORMAL:
-        set(e, i, true, false, true);
+    vdisk_extent v = { .kind = cluster_kind(cl.kind), .len = e->length, .has_off = true,
+                       .host_off = cl.host_offset + in };
+    r = answer(c, i, off, &v, e, err);
+    if (r == 0 && cl.kind == QCOW2_CLUSTER_ZERO && cl.host_offset) {
+        /* a preallocated zero cluster: qemu-img map shows where it is */
         e->has_offset = true;
         e->offset = cl.host_offset + in;
-        return 0;
-    case QCOW2_CLUSTER_COMPRESSED:
-        set(e, i, true, false, true);
-        e->compressed = true;
-        return 0;
-    case QCOW2_CLUSTER_ZERO:
-        set(e, i, true, true, false);
-        if (cl.host_offset) {
-            e->has_offset = true;
-            e->offset = cl.host_offset + in;
-        }
-        return 0;
-    default:
-        break;
     }
-    return below(c, i, off, e, err);
+    return r;
 }
 
 int img_status_get(img_status_ctx *c, uint64_t off, uint64_t max_len, img_extent *e,

@@ -276,14 +276,30 @@ static int add_copyfiles(const inf *f, const char *install, drv_package *p)
     return 0;
 }
 
+/* Names an INF decorates for an architecture, the decorated one first and
+ * the plain one where there is none: [SourceDisksFiles.amd64], then
+ * [SourceDisksFiles]; CatalogFile.NTamd64 of [Version], then CatalogFile. */
+static const inf_section *arch_section(const inf *f, const char *base, const drv_windows *w)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s.%s", base, arch_token(w->arch));
+    const inf_section *s = inf_section_find(f, name);
+    return s ? s : inf_section_find(f, base);
+}
+
+static const char *arch_value(const inf *f, const char *section, const char *key,
+                              const drv_windows *w)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s.NT%s", key, arch_token(w->arch));
+    const char *v = inf_value(f, section, name);
+    return v ? v : inf_value(f, section, key);
+}
+
 /* [SourceDisksFiles.<arch>] (or the plain one): "name = disk[,subdir[,...]]". */
 static int add_source_disks_files(const inf *f, const drv_windows *w, drv_package *p)
 {
-    char name[64];
-    snprintf(name, sizeof name, "SourceDisksFiles.%s", arch_token(w->arch));
-    const inf_section *s = inf_section_find(f, name);
-    if (!s)
-        s = inf_section_find(f, "SourceDisksFiles");
+    const inf_section *s = arch_section(f, "SourceDisksFiles", w);
     for (size_t i = 0; s && i < s->nlines; i++) {
         const inf_line *l = &s->lines[i];
         const char *file = l->key ? l->key : l->nfields ? l->fields[0] : NULL;
@@ -305,11 +321,7 @@ static int add_source_disks_files(const inf *f, const drv_windows *w, drv_packag
 
 static int read_files(const inf *f, const drv_windows *w, drv_package *p)
 {
-    char catkey[32];
-    snprintf(catkey, sizeof catkey, "CatalogFile.NT%s", arch_token(w->arch));
-    const char *cat = inf_value(f, "Version", catkey);
-    if (!cat)
-        cat = inf_value(f, "Version", "CatalogFile");
+    const char *cat = arch_value(f, "Version", "CatalogFile", w);
     if (cat && !(p->catalog = strdup(cat)))
         return -ENOMEM;
     int rc = add_file(p, p->inf_name);

@@ -163,6 +163,22 @@ typedef struct ddb_names {
     char *store;     /* Windows\System32\DriverStore\FileRepository\<label> */
 } ddb_names;
 
+/* REG_SZ values of the driver database under key, in order; a NULL value
+ * (an optional field the INF left out: Manufacturer, Provider) is not
+ * written. */
+struct sz_value {
+    const char *name, *value;
+};
+
+static int ddb_strings(drv_plan *p, const char *key, const struct sz_value *v, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (v[i].value)
+            rc = drv_edit_string(p, p->ddb_hive, key, v[i].name, DRV_REG_SZ, v[i].value);
+    return rc;
+}
+
 static int ddb_describe(drv_plan *p, const drv_package *pkg, const ddb_names *nm)
 {
     const enum drv_hive hive = p->ddb_hive;
@@ -172,13 +188,13 @@ static int ddb_describe(drv_plan *p, const drv_package *pkg, const ddb_names *nm
         const drv_device *d = &pkg->devices[i];
         char *desc = drv_strf("%s\\Descriptors\\%s", key, d->hwid);
         char *conf = drv_strf("%s\\Configurations\\%s", key, d->install);
-        rc = desc && conf ? 0 : -ENOMEM;
-        if (rc == 0)
-            rc = drv_edit_string(p, hive, desc, "Configuration", DRV_REG_SZ, d->install);
-        if (rc == 0)
-            rc = drv_edit_string(p, hive, desc, "Description", DRV_REG_SZ, d->description);
-        if (rc == 0 && pkg->manufacturer)
-            rc = drv_edit_string(p, hive, desc, "Manufacturer", DRV_REG_SZ, pkg->manufacturer);
+        const struct sz_value values[] = {
+            { "Configuration", d->install },
+            { "Description", d->description },
+            { "Manufacturer", pkg->manufacturer },
+        };
+        rc = desc && conf ? ddb_strings(p, desc, values, sizeof values / sizeof values[0])
+                          : -ENOMEM;
         bool first = true; /* one Configurations key per install section */
         for (size_t k = 0; k < i; k++)
             first &= strcmp(pkg->devices[k].install, d->install) != 0;
@@ -225,12 +241,13 @@ static int ddb_package(drv_plan *p, const drv_package *pkg, const ddb_names *nm)
         rc = drv_edit_string(p, hive, inf_key, "Active", DRV_REG_SZ, nm->label);
     if (rc == 0)
         rc = drv_edit_multi(p, hive, inf_key, "Configurations", &install, 1);
+    const struct sz_value values[] = {
+        { "", nm->oem },
+        { "InfName", pkg->inf_name },
+        { "Provider", pkg->provider },
+    };
     if (rc == 0)
-        rc = drv_edit_string(p, hive, pkg_key, "", DRV_REG_SZ, nm->oem);
-    if (rc == 0)
-        rc = drv_edit_string(p, hive, pkg_key, "InfName", DRV_REG_SZ, pkg->inf_name);
-    if (rc == 0 && pkg->provider)
-        rc = drv_edit_string(p, hive, pkg_key, "Provider", DRV_REG_SZ, pkg->provider);
+        rc = ddb_strings(p, pkg_key, values, sizeof values / sizeof values[0]);
     if (rc == 0)
         rc = ddb_version(p, pkg, pkg_key);
     if (rc == 0)

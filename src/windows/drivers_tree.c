@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "blockdev/blockdev.h"
+#include "util/array.h"
 #include "util/io.h"
 #include "windows/drivers_impl.h"
 #include "windows/iso.h"
@@ -17,14 +18,18 @@
 enum { TREE_MAX_DEPTH = 16, TREE_MAX_FILES = 100000 };
 #define TREE_MAX_FILE ((size_t)256 << 20)
 
+typedef struct tree_ent {
+    char *path;
+    uint64_t size;
+} tree_ent;
+
 struct drv_tree {
     char *name;       /* what the user gave */
     char *dir;        /* directory backend: its path */
     char *root;       /* directory backend: its path resolved (realpath) */
     blockdev *bd;     /* ISO backend */
     bool own_bd;
-    char **paths;
-    uint64_t *sizes;
+    tree_ent *files;
     size_t n, cap;
 };
 
@@ -32,21 +37,13 @@ static int tree_add(drv_tree *t, const char *path, uint64_t size)
 {
     if (t->n == TREE_MAX_FILES)
         return -E2BIG;
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 64;
-        char **np = realloc(t->paths, cap * sizeof *np);
-        if (!np)
-            return -ENOMEM;
-        t->paths = np;
-        uint64_t *ns = realloc(t->sizes, cap * sizeof *ns);
-        if (!ns)
-            return -ENOMEM;
-        t->sizes = ns;
-        t->cap = cap;
-    }
-    if (!(t->paths[t->n] = strdup(path)))
+    tree_ent *f = array_room(t->files, &t->cap, t->n, sizeof *f, 64);
+    if (!f)
         return -ENOMEM;
-    t->sizes[t->n++] = size;
+    t->files = f;
+    if (!(f[t->n].path = strdup(path)))
+        return -ENOMEM;
+    f[t->n++].size = size;
     return 0;
 }
 
@@ -146,33 +143,11 @@ static int walk_entry(drv_tree *t, const char *child, const char *cfull, int dep
                     file_kind(st.st_mode));
 }
 
-typedef struct tree_ent {
-    char *path;
-    uint64_t size;
-} tree_ent;
-
 static int ent_cmp(const void *a, const void *b)
 {
     return strcmp(((const tree_ent *)a)->path, ((const tree_ent *)b)->path);
 }
 
-/* Sort the list by path (sizes follow) so that choices do not depend on
- * readdir or ISO order. */
-static int tree_sort(drv_tree *t)
-{
-    tree_ent *e = malloc((t->n ? t->n : 1) * sizeof *e);
-    if (!e)
-        return -ENOMEM;
-    for (size_t i = 0; i < t->n; i++)
-        e[i] = (tree_ent){t->paths[i], t->sizes[i]};
-    qsort(e, t->n, sizeof *e, ent_cmp);
-    for (size_t i = 0; i < t->n; i++) {
-        t->paths[i] = e[i].path;
-        t->sizes[i] = e[i].size;
-    }
-    free(e);
-    return 0;
-}
 
 static int tree_finish(drv_tree *t, int rc, drv_tree **out, p2v_err *err)
 {
@@ -180,8 +155,9 @@ static int tree_finish(drv_tree *t, int rc, drv_tree **out, p2v_err *err)
         p2v_errf(err, rc, "%s: out of memory listing the driver tree", t->name);
     else if (rc == -E2BIG)
         p2v_errf(err, rc, "%s: more than %d files: not a virtio-win tree", t->name, TREE_MAX_FILES);
-    if (rc == 0)
-        rc = tree_sort(t);
+    /* sorted by path, so that choices do not depend on readdir or ISO order */
+    if (rc == 0 && t->n) /* qsort takes no NULL array, even of 0 entries */
+        qsort(t->files, t->n, sizeof *t->files, ent_cmp);
     if (rc == 0 && t->n == 0)
         rc = p2v_errf(err, -ENOENT, "%s: no files: not a virtio-win tree", t->name);
     if (rc < 0) {
@@ -238,9 +214,8 @@ void drv_tree_close(drv_tree *t)
     if (!t)
         return;
     for (size_t i = 0; i < t->n; i++)
-        free(t->paths[i]);
-    free(t->paths);
-    free(t->sizes);
+        free(t->files[i].path);
+    free(t->files);
     if (t->own_bd)
         bd_close(t->bd);
     free(t->dir);
@@ -251,14 +226,17 @@ void drv_tree_close(drv_tree *t)
 
 const char *drv_tree_name(const drv_tree *t) { return t->name; }
 size_t drv_tree_count(const drv_tree *t) { return t->n; }
-const char *drv_tree_path(const drv_tree *t, size_t i) { return i < t->n ? t->paths[i] : NULL; }
+const char *drv_tree_path(const drv_tree *t, size_t i)
+{
+    return i < t->n ? t->files[i].path : NULL;
+}
 
-uint64_t drv_tree_size(const drv_tree *t, size_t i) { return i < t->n ? t->sizes[i] : 0; }
+uint64_t drv_tree_size(const drv_tree *t, size_t i) { return i < t->n ? t->files[i].size : 0; }
 
 long drv_tree_find(const drv_tree *t, const char *path)
 {
     for (size_t i = 0; i < t->n; i++)
-        if (strcasecmp(t->paths[i], path) == 0)
+        if (strcasecmp(t->files[i].path, path) == 0)
             return (long)i;
     return -1;
 }
@@ -323,10 +301,10 @@ int drv_tree_read(drv_tree *t, size_t i, uint8_t **buf, size_t *len, p2v_err *er
 {
     if (i >= t->n)
         return p2v_errf(err, -EINVAL, "%s: no file number %zu", t->name, i);
-    if (t->sizes[i] > TREE_MAX_FILE)
+    if (t->files[i].size > TREE_MAX_FILE)
         return p2v_errf(err, -EFBIG, "%s: %s: %llu bytes, too large for a driver file", t->name,
-                        t->paths[i], (unsigned long long)t->sizes[i]);
+                        t->files[i].path, (unsigned long long)t->files[i].size);
     if (t->dir)
-        return read_dir_file(t, t->paths[i], t->sizes[i], buf, len, err);
-    return iso_read_file(t->bd, t->paths[i], TREE_MAX_FILE, buf, len, err);
+        return read_dir_file(t, t->files[i].path, t->files[i].size, buf, len, err);
+    return iso_read_file(t->bd, t->files[i].path, TREE_MAX_FILE, buf, len, err);
 }

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/array.h"
 #include "util/endian.h"
+#include "util/utf8.h"
 
 typedef struct inf_string_ent {
     const char *name;
@@ -32,16 +34,10 @@ typedef struct text {
 
 static int text_put(text *t, const char *s, size_t n)
 {
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 256;
-        while (cap < t->len + n + 1)
-            cap *= 2;
-        char *np = realloc(t->p, cap);
-        if (!np)
-            return -ENOMEM;
-        t->p = np;
-        t->cap = cap;
-    }
+    char *np = array_room_n(t->p, &t->cap, t->len, n + 1, 1, 256); /* and its NUL */
+    if (!np)
+        return -ENOMEM;
+    t->p = np;
     memcpy(t->p + t->len, s, n);
     t->len += n;
     t->p[t->len] = '\0';
@@ -51,29 +47,9 @@ static int text_put(text *t, const char *s, size_t n)
 static int text_put_cp(text *t, uint32_t cp)
 {
     char b[4];
-    size_t n;
     if (cp == 0)
         cp = ' '; /* a NUL would end the C string early */
-    if (cp < 0x80) {
-        b[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (char)(0xC0 | (cp >> 6));
-        b[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (char)(0xE0 | (cp >> 12));
-        b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        b[0] = (char)(0xF0 | (cp >> 18));
-        b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    return text_put(t, b, n);
+    return text_put(t, b, utf8_encode(cp, b));
 }
 
 static int decode_utf16le(const uint8_t *buf, size_t len, text *t)
@@ -174,14 +150,10 @@ static inf_section *section_get(inf *f, const char *name)
     for (size_t i = 0; i < f->nsecs; i++)
         if (strcasecmp(f->secs[i].name, name) == 0)
             return &f->secs[i];
-    if (f->nsecs == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 16;
-        inf_section *n = realloc(f->secs, cap * sizeof *n);
-        if (!n)
-            return NULL;
-        f->secs = n;
-        f->cap = cap;
-    }
+    inf_section *n = array_room(f->secs, &f->cap, f->nsecs, sizeof *n, 16);
+    if (!n)
+        return NULL;
+    f->secs = n;
     inf_section *s = &f->secs[f->nsecs];
     memset(s, 0, sizeof *s);
     s->name = strdup(name);
@@ -193,14 +165,10 @@ static inf_section *section_get(inf *f, const char *name)
 
 static int section_add_line(inf_section *s, inf_line *l)
 {
-    if (s->nlines == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 8;
-        inf_line *n = realloc(s->lines, cap * sizeof *n);
-        if (!n)
-            return -ENOMEM;
-        s->lines = n;
-        s->cap = cap;
-    }
+    inf_line *n = array_room(s->lines, &s->cap, s->nlines, sizeof *n, 8);
+    if (!n)
+        return -ENOMEM;
+    s->lines = n;
     s->lines[s->nlines++] = *l;
     return 0;
 }

@@ -216,7 +216,14 @@ static int next_file(struct archive *a, iso_src *s, struct archive_entry **e, p2
     }
 }
 
-int iso_walk(blockdev *bd, iso_file_fn fn, void *ctx, p2v_err *err)
+/* What iso_each calls for each regular file e of a: 0 goes on, anything
+ * else stops the walk and is returned. */
+typedef int (*iso_visit_fn)(void *ctx, struct archive *a, iso_src *s, struct archive_entry *e,
+                            p2v_err *err);
+
+/* Open the image on bd and visit its regular files in order: what visit
+ * stopped with, 1 at the end of the image, or a negative error. */
+static int iso_each(blockdev *bd, iso_visit_fn visit, void *ctx, p2v_err *err)
 {
     iso_src *s = malloc(sizeof *s);
     struct archive *a = NULL;
@@ -226,14 +233,38 @@ int iso_walk(blockdev *bd, iso_file_fn fn, void *ctx, p2v_err *err)
     while (rc == 0) {
         struct archive_entry *e;
         rc = next_file(a, s, &e, err);
-        if (rc != 0)
-            break;
-        int64_t size = la.f.archive_entry_size(e);
-        rc = fn(ctx, clean_path(la.f.archive_entry_pathname(e)), size < 0 ? 0 : (uint64_t)size);
+        if (rc == 0)
+            rc = visit(ctx, a, s, e, err);
     }
     if (a)
         la.f.archive_read_free(a);
     free(s);
+    return rc;
+}
+
+static uint64_t entry_size(struct archive_entry *e)
+{
+    int64_t size = la.f.archive_entry_size(e);
+    return size < 0 ? 0 : (uint64_t)size;
+}
+
+struct walk_ctx {
+    iso_file_fn fn;
+    void *ctx;
+};
+
+static int walk_visit(void *ctx, struct archive *a, iso_src *s, struct archive_entry *e,
+                      p2v_err *err)
+{
+    (void)a, (void)s, (void)err;
+    struct walk_ctx *w = ctx;
+    return w->fn(w->ctx, clean_path(la.f.archive_entry_pathname(e)), entry_size(e));
+}
+
+int iso_walk(blockdev *bd, iso_file_fn fn, void *ctx, p2v_err *err)
+{
+    struct walk_ctx w = { fn, ctx };
+    int rc = iso_each(bd, walk_visit, &w, err);
     return rc < 0 ? rc : 0;
 }
 
@@ -262,29 +293,31 @@ static int read_data(struct archive *a, iso_src *s, const char *path, uint64_t s
     return 0;
 }
 
+struct read_ctx {
+    const char *path;
+    size_t max;
+    uint8_t **buf;
+    size_t *len;
+};
+
+enum { ISO_FOUND = 2 }; /* a visit's stop, apart from iso_each's 1 at the end */
+
+static int read_visit(void *ctx, struct archive *a, iso_src *s, struct archive_entry *e,
+                      p2v_err *err)
+{
+    struct read_ctx *rd = ctx;
+    if (strcmp(clean_path(la.f.archive_entry_pathname(e)), rd->path) != 0)
+        return 0;
+    int rc = read_data(a, s, rd->path, entry_size(e), rd->max, rd->buf, rd->len, err);
+    return rc < 0 ? rc : ISO_FOUND;
+}
+
 int iso_read_file(blockdev *bd, const char *path, size_t max, uint8_t **buf, size_t *len,
                   p2v_err *err)
 {
-    iso_src *s = malloc(sizeof *s);
-    struct archive *a = NULL;
-    if (!s)
-        return p2v_errf(err, -ENOMEM, "%s: out of memory", bd_path(bd));
-    int rc = iso_open(bd, s, &a, err);
-    while (rc == 0) {
-        struct archive_entry *e;
-        rc = next_file(a, s, &e, err);
-        if (rc == 1) {
-            rc = p2v_errf(err, -ENOENT, "%s: %s: no such file in the image", bd_path(bd), path);
-            break;
-        }
-        if (rc == 0 && strcmp(clean_path(la.f.archive_entry_pathname(e)), path) == 0) {
-            int64_t size = la.f.archive_entry_size(e);
-            rc = read_data(a, s, path, size < 0 ? 0 : (uint64_t)size, max, buf, len, err);
-            break;
-        }
-    }
-    if (a)
-        la.f.archive_read_free(a);
-    free(s);
-    return rc;
+    struct read_ctx rd = { path, max, buf, len };
+    int rc = iso_each(bd, read_visit, &rd, err);
+    if (rc == 1)
+        return p2v_errf(err, -ENOENT, "%s: %s: no such file in the image", bd_path(bd), path);
+    return rc < 0 ? rc : 0;
 }

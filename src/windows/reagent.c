@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/array.h"
 #include "windows/windows.h"
 
 #define ATTR_MAX 16
@@ -141,14 +142,10 @@ struct outbuf {
 
 static int put(struct outbuf *o, const void *d, size_t n)
 {
-    if (o->n + n > o->cap) {
-        size_t cap = (o->n + n) * 2 + 64;
-        uint8_t *b = realloc(o->b, cap);
-        if (!b)
-            return -ENOMEM;
-        o->b = b;
-        o->cap = cap;
-    }
+    uint8_t *b = array_room_n(o->b, &o->cap, o->n, n, 1, 64);
+    if (!b)
+        return -ENOMEM;
+    o->b = b;
     memcpy(o->b + o->n, d, n);
     o->n += n;
     return 0;
