@@ -78,12 +78,10 @@ int convert_output_expand(const char *output, const convert_pc *pc, char *out, s
     struct nametmpl_values v = { .v = {
         [NT_SERIAL] = pc->serial, [NT_UUID] = pc->uuid, [NT_VENDOR] = pc->vendor,
         [NT_MODEL] = pc->model, [NT_MAC] = pc->mac, [NT_COMPUTERNAME] = pc->computername,
-        [NT_DATE] = pc->date } };
+        [NT_DATE] = pc->date },
+        .why = { [NT_COMPUTERNAME] = pc->computername_why } };
     int r = nametmpl_expand(output, &v, out, len, err);
-    if (r == -EINVAL && !pc->computername[0] && strstr(err->msg, "{computername} is not known"))
-        p2v_errf(err, r, "-o %s: {computername} is not known on this PC: %s", output,
-                 pc->computername_why);
-    else if (r < 0)
+    if (r < 0)
         p2v_err_prefix(err, r, "-o");
     return r;
 }

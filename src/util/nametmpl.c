@@ -108,8 +108,9 @@ int nametmpl_expand(const char *tmpl, const struct nametmpl_values *vals, char *
                 return r;
             const char *v = vals->v[f];
             if (!v || !*v)
-                return p2v_errf(err, -EINVAL, "%s: {%s} is not known on this PC", tmpl,
-                                field_names[f]);
+                return p2v_errf(err, -EINVAL, "%s: {%s} is not known on this PC%s%s", tmpl,
+                                field_names[f], vals->why[f] && *vals->why[f] ? ": " : "",
+                                vals->why[f] ? vals->why[f] : "");
             make_safe(v, safe);
             piece = safe;
             plen = strlen(safe);

@@ -19,7 +19,8 @@ enum nametmpl_field {
 };
 
 struct nametmpl_values {
-    const char *v[NT_NFIELDS]; /* NULL or "": not known on this PC */
+    const char *v[NT_NFIELDS];   /* NULL or "": not known on this PC */
+    const char *why[NT_NFIELDS]; /* NULL, or why that value is not known */
 };
 
 /* Whether s holds a {field} at all (a plain name is used as it is). */
@@ -29,8 +30,9 @@ bool nametmpl_has_fields(const char *s);
  * field or an unclosed '{', naming it. */
 int nametmpl_fields(const char *tmpl, unsigned *used, p2v_err *err);
 
-/* Expand tmpl into out; -EINVAL naming the field that is empty, -ENAMETOOLONG
- * when out is too small. "{{" and "}}" stand for literal braces. */
+/* Expand tmpl into out; -EINVAL naming the field that is empty (and its why,
+ * when given), -ENAMETOOLONG when out is too small. "{{" and "}}" stand for
+ * literal braces. */
 int nametmpl_expand(const char *tmpl, const struct nametmpl_values *vals, char *out, size_t len,
                     p2v_err *err);
 

@@ -50,6 +50,10 @@ int main(void)
     v.v[NT_SERIAL] = "";
     s = expand("x-{serial}", &v, &rc);
     CHECK(rc == -EINVAL && strstr(s, "{serial} is not known on this PC"));
+    v.why[NT_SERIAL] = "no SMBIOS table";
+    s = expand("x-{serial}", &v, &rc);
+    CHECK(rc == -EINVAL && strstr(s, "x-{serial}: {serial} is not known on this PC: no SMBIOS table"));
+    v.why[NT_SERIAL] = NULL;
     s = expand("x-{hostname}", &v, &rc);
     CHECK(rc == -EINVAL && strstr(s, "unknown field {hostname}"));
     s = expand("x-{serial", &v, &rc);
